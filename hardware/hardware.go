@@ -1,0 +1,86 @@
+// Package hardware describes accelerators and the systems they sit in:
+// per-precision peak throughput, memory, scale-up and scale-out bandwidth.
+package hardware
+
+// Precision is a numeric format for matrix multiplication.
+type Precision string
+
+// Precisions the step model understands.
+const (
+	FP32  Precision = "fp32"
+	TF32  Precision = "tf32"
+	FP16  Precision = "fp16"
+	BF16  Precision = "bf16"
+	FP8   Precision = "fp8"
+	MXFP8 Precision = "mxfp8"
+	NVFP4 Precision = "nvfp4"
+	INT8  Precision = "int8"
+	FP4   Precision = "fp4"
+)
+
+// BytesPerElement is the storage size of one element in p (block-scaled
+// formats include their scale overhead: MXFP8 one byte per 32 elements,
+// NVFP4 one byte per 16 elements).
+func (p Precision) BytesPerElement() float64 {
+	switch p {
+	case FP32, TF32:
+		return 4
+	case FP16, BF16:
+		return 2
+	case FP8, INT8:
+		return 1
+	case MXFP8:
+		return 1 + 1.0/32
+	case NVFP4:
+		return 0.5 + 1.0/16
+	case FP4:
+		return 0.5
+	}
+	return 2
+}
+
+// Peak is one dense (non-sparse) tensor-core peak, in TFLOP/s.
+type Peak struct {
+	Precision Precision `json:"precision"`
+	TFLOPS    float64   `json:"tflops"`
+}
+
+// GPU is one accelerator as deployed in its usual system.
+type GPU struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Vendor string `json:"vendor"`
+	Arch   string `json:"arch"`
+	// System names the usual host system (e.g. "HGX H100 8-GPU").
+	System string `json:"system"`
+
+	// Peaks lists dense peak throughput per supported precision.
+	Peaks []Peak `json:"peaks"`
+
+	MemoryGB       float64 `json:"memory_gb"`         // HBM capacity, decimal GB as published
+	HBMBandwidthGB float64 `json:"hbm_bandwidth_gbs"` // HBM bandwidth, GB/s
+
+	ScaleUpSize       int     `json:"scale_up_size"`       // GPUs per NVLink/xGMI domain
+	ScaleUpGBs        float64 `json:"scale_up_gbs"`        // per-GPU, per-direction, GB/s
+	ScaleUpLatencyUs  float64 `json:"scale_up_latency_us"` // one-way, small message
+	NICGbps           float64 `json:"nic_gbps"`            // scale-out per GPU, Gb/s
+	ScaleOutLatencyUs float64 `json:"scale_out_latency_us"`
+
+	TDPWatts float64 `json:"tdp_w,omitempty"`
+
+	// Sources maps each field group to where its numbers come from.
+	Sources []string `json:"sources"`
+}
+
+// PeakTFLOPS returns the dense peak for p and whether the GPU supports it.
+func (g *GPU) PeakTFLOPS(p Precision) (float64, bool) {
+	for _, pk := range g.Peaks {
+		if pk.Precision == p {
+			return pk.TFLOPS, true
+		}
+	}
+	return 0, false
+}
+
+// MemoryBytes is the HBM capacity in bytes.
+func (g *GPU) MemoryBytes() float64 { return g.MemoryGB * 1e9 }

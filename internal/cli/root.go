@@ -1,0 +1,86 @@
+// Package cli is the scaleacross command tree. It turns flags into
+// structs, calls the library packages and is the only package that prints.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the scaleacross command (DESIGN.md section 2).
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitBadInput = 2
+	ExitNoFit    = 3
+)
+
+// exitCoder is implemented by errors that choose the process exit code.
+type exitCoder interface {
+	ExitCode() int
+}
+
+// inputError marks a bad command line or spec: exit code 2.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
+func (e inputError) ExitCode() int { return ExitBadInput }
+
+// badInput wraps err so that it exits with code 2.
+func badInput(format string, args ...any) error {
+	return inputError{fmt.Errorf(format, args...)}
+}
+
+// ExitCode maps an error from the command tree to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var c exitCoder
+	if errors.As(err, &c) {
+		return c.ExitCode()
+	}
+	return ExitFailure
+}
+
+// Main runs the command line args, writing to stdout and stderr, and
+// returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err != nil {
+		fmt.Fprintf(stderr, "scaleacross: %v\n", err)
+	}
+	return ExitCode(err)
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "scaleacross",
+		Short: "Plan frontier-LLM training across data centers and serving with speculative decoding",
+		Long: `scaleacross predicts step time, throughput, MFU and memory of LLM training jobs
+on any parallel configuration and topology (up to buildings and regions), searches
+the joint design space, and predicts serving latency with and without EAGLE
+speculative decoding. Everything is computed from public specs; no GPU is needed.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return inputError{err}
+	})
+	root.AddCommand(
+		newModelsCmd(),
+		newHardwareCmd(),
+		newSimulateCmd(),
+		newValidateCmd(),
+		newInferCmd(),
+	)
+	return root
+}

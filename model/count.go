@@ -1,0 +1,236 @@
+package model
+
+// Component is one line of a parameter breakdown.
+type Component struct {
+	Name   string `json:"name"`
+	Total  int64  `json:"total"`
+	Active int64  `json:"active"`
+}
+
+func (m *Model) mlpMatrices() int64 {
+	if m.Act == GeLU {
+		return 2
+	}
+	return 3
+}
+
+// AttentionParams is the parameter count of one attention block,
+// projections and their biases, without the norm.
+func (m *Model) AttentionParams() int64 {
+	h := int64(m.Hidden)
+	heads := int64(m.Heads)
+	if a := m.MLA; a != nil {
+		qk := int64(a.QKNopeHeadDim + a.QKRopeHeadDim)
+		var q int64
+		if a.QLoRARank > 0 {
+			r := int64(a.QLoRARank)
+			q = h*r + r + r*heads*qk // down, its norm, up
+		} else {
+			q = h * heads * qk
+		}
+		kvr := int64(a.KVLoRARank)
+		kv := h*(kvr+int64(a.QKRopeHeadDim)) + kvr + kvr*heads*int64(a.QKNopeHeadDim+a.VHeadDim)
+		o := heads * int64(a.VHeadDim) * h
+		return q + kv + o
+	}
+	hd := int64(m.HeadDim)
+	q := h * heads * hd
+	kv := 2 * h * int64(m.KVHeads) * hd
+	o := heads * hd * h
+	p := q + kv + o
+	if m.Bias {
+		p += heads*hd + 2*int64(m.KVHeads)*hd + h
+	}
+	return p
+}
+
+// mlpParams is the parameter count of one MLP of intermediate size ffn.
+func (m *Model) mlpParams(ffn int) int64 {
+	h, f := int64(m.Hidden), int64(ffn)
+	p := m.mlpMatrices() * h * f
+	if m.Bias {
+		p += f + h
+		if m.Act == SwiGLU {
+			p += f
+		}
+	}
+	return p
+}
+
+// DenseMLPParams is the parameter count of one dense MLP block.
+func (m *Model) DenseMLPParams() int64 { return m.mlpParams(m.FFN) }
+
+// ExpertParams is the parameter count of one routed expert.
+func (m *Model) ExpertParams() int64 {
+	if m.MoE == nil {
+		return 0
+	}
+	return m.mlpParams(m.MoE.ExpertFFN)
+}
+
+// SharedExpertParams is the parameter count of all shared experts of one MoE layer.
+func (m *Model) SharedExpertParams() int64 {
+	if m.MoE == nil || m.MoE.SharedExperts == 0 {
+		return 0
+	}
+	return int64(m.MoE.SharedExperts) * m.mlpParams(m.MoE.SharedFFN)
+}
+
+// RouterParams is the parameter count of one MoE router.
+func (m *Model) RouterParams() int64 {
+	if m.MoE == nil {
+		return 0
+	}
+	p := int64(m.Hidden) * int64(m.MoE.Experts)
+	if m.Bias {
+		p += int64(m.MoE.Experts)
+	}
+	return p
+}
+
+// NormParams is the parameter count of the norms of one layer.
+func (m *Model) NormParams() int64 {
+	n := 2 * int64(m.Hidden)
+	if m.Bias {
+		n *= 2
+	}
+	return n
+}
+
+// EmbeddingParams counts the input token (and learned position) embeddings.
+func (m *Model) EmbeddingParams() int64 {
+	return int64(m.Vocab)*int64(m.Hidden) + int64(m.LearnedPositions)*int64(m.Hidden)
+}
+
+// HeadParams counts the output projection (0 when tied) and the final norm.
+func (m *Model) HeadParams() int64 {
+	norm := int64(m.Hidden)
+	if m.Bias {
+		norm *= 2
+	}
+	if m.TiedEmbeddings {
+		return norm
+	}
+	return int64(m.Vocab)*int64(m.Hidden) + norm
+}
+
+// Breakdown lists the parameters by component, total and active per token.
+func (m *Model) Breakdown() []Component {
+	L := int64(m.Layers)
+	moeL := int64(m.MoELayers())
+	denseL := L - moeL
+	out := []Component{
+		{Name: "embedding", Total: m.EmbeddingParams(), Active: m.EmbeddingParams()},
+		{Name: "attention", Total: L * m.AttentionParams(), Active: L * m.AttentionParams()},
+		{Name: "norms", Total: L * m.NormParams(), Active: L * m.NormParams()},
+	}
+	if denseL > 0 {
+		out = append(out, Component{Name: "dense_mlp", Total: denseL * m.DenseMLPParams(), Active: denseL * m.DenseMLPParams()})
+	}
+	if e := m.MoE; e != nil && moeL > 0 {
+		out = append(out,
+			Component{Name: "router", Total: moeL * m.RouterParams(), Active: moeL * m.RouterParams()},
+			Component{Name: "routed_experts", Total: moeL * int64(e.Experts) * m.ExpertParams(), Active: moeL * int64(e.TopK) * m.ExpertParams()},
+		)
+		if e.SharedExperts > 0 {
+			out = append(out, Component{Name: "shared_experts", Total: moeL * m.SharedExpertParams(), Active: moeL * m.SharedExpertParams()})
+		}
+	}
+	out = append(out, Component{Name: "head", Total: m.HeadParams(), Active: m.HeadParams()})
+	return out
+}
+
+// TotalParams is the number of parameters stored.
+func (m *Model) TotalParams() int64 {
+	var t int64
+	for _, c := range m.Breakdown() {
+		t += c.Total
+	}
+	return t
+}
+
+// ActiveParams is the number of parameters a token touches, counting the
+// input embedding and output head as published model cards do.
+func (m *Model) ActiveParams() int64 {
+	var t int64
+	for _, c := range m.Breakdown() {
+		t += c.Active
+	}
+	return t
+}
+
+// MatmulParamsPerToken is the number of weights a token multiplies through:
+// the active parameters without the embedding lookups, norms and biases'
+// negligible share kept in (a table lookup costs no FLOPs).
+func (m *Model) MatmulParamsPerToken() int64 {
+	return m.ActiveParams() - m.EmbeddingParams() - int64(m.Layers)*m.NormParams()
+}
+
+// AttendedLength is the mean number of keys a query attends in layer i for
+// causal training or prefill over seq tokens.
+func (m *Model) AttendedLength(i, seq int) float64 {
+	s := float64(seq)
+	if !m.IsLocalAttentionLayer(i) || m.AttentionChunk >= seq {
+		return s / 2
+	}
+	c := float64(m.AttentionChunk)
+	if m.SlidingWindow {
+		// Positions below the window attend all earlier tokens, the rest exactly c.
+		return c - c*c/(2*s)
+	}
+	return c / 2
+}
+
+// qkvDims returns the per-head query/key width and value width.
+func (m *Model) qkvDims() (qk, v int) {
+	if a := m.MLA; a != nil {
+		return a.QKNopeHeadDim + a.QKRopeHeadDim, a.VHeadDim
+	}
+	return m.HeadDim, m.HeadDim
+}
+
+// AttentionFLOPsPerToken is the forward FLOPs of the score and value
+// products for one token in layer i (2 FLOPs per multiply-add).
+func (m *Model) AttentionFLOPsPerToken(i, seq int) float64 {
+	qk, v := m.qkvDims()
+	return 2 * float64(m.Heads) * float64(qk+v) * m.AttendedLength(i, seq)
+}
+
+// FLOPsPerToken is the forward FLOPs per token at sequence length seq:
+// 2 per active matmul weight plus causal attention.
+func (m *Model) FLOPsPerToken(seq int) float64 {
+	f := 2 * float64(m.MatmulParamsPerToken())
+	for i := 0; i < m.Layers; i++ {
+		f += m.AttentionFLOPsPerToken(i, seq)
+	}
+	return f
+}
+
+// KVElementsPerTokenLayer is the number of cached elements per token in one layer.
+func (m *Model) KVElementsPerTokenLayer() int64 {
+	if a := m.MLA; a != nil {
+		return int64(a.KVLoRARank + a.QKRopeHeadDim)
+	}
+	return 2 * int64(m.KVHeads) * int64(m.HeadDim)
+}
+
+// KVBytesPerToken is the KV-cache size of one token across all layers at
+// bytesPerElem, assuming every layer keeps it (the full-context bound).
+func (m *Model) KVBytesPerToken(bytesPerElem float64) float64 {
+	return float64(m.Layers) * float64(m.KVElementsPerTokenLayer()) * bytesPerElem
+}
+
+// KVBytes is the KV cache of one sequence of ctx tokens: local-attention
+// layers keep at most AttentionChunk tokens.
+func (m *Model) KVBytes(ctx int, bytesPerElem float64) float64 {
+	per := float64(m.KVElementsPerTokenLayer()) * bytesPerElem
+	var t float64
+	for i := 0; i < m.Layers; i++ {
+		n := ctx
+		if m.IsLocalAttentionLayer(i) && m.AttentionChunk < ctx {
+			n = m.AttentionChunk
+		}
+		t += per * float64(n)
+	}
+	return t
+}
