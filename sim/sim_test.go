@@ -18,7 +18,7 @@ func TestEngineOrdersByTimeThenSchedulingOrder(t *testing.T) {
 	e.Schedule(1, rec("b")) // same time as a: runs after it
 	e.Schedule(1, func() {
 		rec("d")()
-		e.After(0, rec("e"))    // same time, scheduled later: after b
+		e.After(0, rec("e"))     // same time, scheduled later: after b
 		e.Schedule(-5, rec("f")) // the past is clamped to now
 	})
 	e.Run()
