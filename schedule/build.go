@@ -1,0 +1,252 @@
+package schedule
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Build returns the schedule of kind kind for p. Parameters that do not fit
+// the kind (vp > 1 with gpipe, too few micro-batches for an interleaved
+// schedule, ...) are bad-input errors (*spec.Error, ExitCode 2) that name
+// the field and the fix. Every schedule returned has been checked to run
+// to completion: its per-stage orders admit no deadlock.
+func Build(kind Kind, p Params) (*Schedule, error) {
+	k, err := ParseKind(string(kind))
+	if err != nil {
+		return nil, err
+	}
+	if p.Stages < 1 {
+		return nil, errorf("parallel.pp", "%s needs at least 1 pipeline stage, got %d", k.describe(), p.Stages)
+	}
+	if p.MicroBatches < 1 {
+		return nil, errorf("micro_batches", "%s needs at least 1 micro-batch per step, got %d (raise global_batch or lower micro_batch*dp)", k.describe(), p.MicroBatches)
+	}
+	if p.Chunks < 0 || p.Consecutive < 0 || p.ExtraWarmup < 0 || p.MaxInFlight < 0 {
+		return nil, errorf("schedule", "%s: chunks (vp), consecutive, extra warm-up and max in-flight must not be negative", k.describe())
+	}
+	s := &Schedule{Kind: k, Params: p}
+	s.Params.SlowBoundaries = slices.Clone(p.SlowBoundaries)
+	switch k {
+	case GPipe, OneFOneB, ZBH1:
+		if p.Chunks > 1 {
+			return nil, errorf("parallel.vp", "%s runs one model chunk per stage, got vp=%d; use interleaved-1f1b (or zb-v) for vp > 1, or set vp=1", k.describe(), p.Chunks)
+		}
+		s.Params.Chunks = 1
+		s.placeInterleaved()
+		s.buildOneFOneB(k)
+	case Interleaved, LatencyAware:
+		if s.Params.Chunks == 0 {
+			s.Params.Chunks = 1
+		}
+		if k == Interleaved && s.Params.Chunks < 2 {
+			return nil, errorf("parallel.vp", "%s needs vp >= 2 model chunks per stage, got %d; use 1f1b for vp=1", k.describe(), s.Params.Chunks)
+		}
+		if s.Params.Chunks > 1 {
+			if p.MicroBatches < p.Stages {
+				return nil, errorf("micro_batches", "%s with vp=%d needs at least pp=%d micro-batches per step, got %d; raise global_batch or use 1f1b", k.describe(), s.Params.Chunks, p.Stages, p.MicroBatches)
+			}
+			if s.Params.Consecutive == 0 {
+				s.Params.Consecutive = p.Stages
+			}
+			if s.Params.Consecutive > p.MicroBatches {
+				return nil, errorf("schedule", "%s: %d consecutive micro-batches per chunk exceed the %d micro-batches per step; use at most %d", k.describe(), s.Params.Consecutive, p.MicroBatches, p.MicroBatches)
+			}
+		}
+		if k == LatencyAware {
+			for _, b := range p.SlowBoundaries {
+				if b < 0 || b >= p.Stages-1 {
+					return nil, errorf("schedule", "%s: slow boundary %d does not exist; boundaries are 0..%d (b lies between stage b and b+1)", k.describe(), b, p.Stages-2)
+				}
+			}
+		}
+		s.placeInterleaved()
+		s.buildInterleaved(k)
+	case ZBV, DualPipeV:
+		if s.Params.Chunks == 0 {
+			s.Params.Chunks = 2
+		}
+		if s.Params.Chunks != 2 {
+			return nil, errorf("parallel.vp", "%s places exactly 2 model chunks per stage in a V, got vp=%d; set vp=2", k.describe(), s.Params.Chunks)
+		}
+		if need := vMinMicroBatches(k, p.Stages); p.MicroBatches < need {
+			return nil, errorf("micro_batches", "%s with pp=%d needs at least %d micro-batches per step, got %d; raise global_batch or use zb-h1", k.describe(), p.Stages, need, p.MicroBatches)
+		}
+		s.placeV()
+		if err := s.buildV(k); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkRuns(s); err != nil {
+		var dl *DeadlockError
+		if errors.As(err, &dl) {
+			return nil, errorf("schedule", "%s with pp=%d, vp=%d, %d micro-batches and %d consecutive cannot run: %v", k.describe(), p.Stages, s.Params.Chunks, p.MicroBatches, s.Params.Consecutive, err)
+		}
+		return nil, fmt.Errorf("checking %s: %w", k.describe(), err)
+	}
+	return s, nil
+}
+
+// placeInterleaved puts virtual stage c*pp+s on chunk c of stage s.
+func (s *Schedule) placeInterleaved() {
+	p, v := s.Params.Stages, s.Params.Chunks
+	s.virtual = make([]int, p*v)
+	s.owner = make([]int, p*v)
+	for st := 0; st < p; st++ {
+		for c := 0; c < v; c++ {
+			k := c*p + st
+			s.virtual[st*v+c] = k
+			s.owner[k] = st*v + c
+		}
+	}
+}
+
+// placeV puts virtual stages s and 2*pp-1-s on stage s (chunks 0 and 1),
+// so that the first and last model pieces share stage 0.
+func (s *Schedule) placeV() {
+	p := s.Params.Stages
+	s.virtual = make([]int, 2*p)
+	s.owner = make([]int, 2*p)
+	for st := 0; st < p; st++ {
+		for c, k := range [2]int{st, 2*p - 1 - st} {
+			s.virtual[st*2+c] = k
+			s.owner[k] = st*2 + c
+		}
+	}
+}
+
+// mc is a (micro-batch, chunk) pair.
+type mc struct{ mb, chunk int }
+
+// buildOneFOneB builds gpipe, 1f1b and zb-h1, which share 1F1B's frame:
+// stage s (0-based) runs w_s warm-up forwards, then pairs of one forward
+// and one backward, then the remaining backwards.
+//
+//   - gpipe: w_s = m (all forwards, then all backwards);
+//   - 1f1b: w_s = min(pp-1-s, m) (Narayanan et al. 2021, PipeDream-Flush);
+//   - zb-h1: 1f1b's frame with the backward split into B and W, and stage
+//     s running the W of its k-th backward after its (k+s)-th B, so W
+//     passes slide into the cool-down where 1F1B idles (Qi et al. 2023,
+//     section 3.1: "ZB-H1"). The extra s delayed W passes raise stage s's
+//     held micro-batches to pp-s+s = pp, 1F1B's peak on stage 0.
+func (s *Schedule) buildOneFOneB(k Kind) {
+	p, m := s.Params.Stages, s.Params.MicroBatches
+	order := make([]mc, m)
+	for j := range order {
+		order[j] = mc{j, 0}
+	}
+	s.split = k == ZBH1
+	s.Stages = make([][]Op, p)
+	for st := 0; st < p; st++ {
+		w := min(p-1-st, m)
+		if k == GPipe {
+			w = m
+		}
+		s.Stages[st] = oneFOneB(order, order, w, s.split, st)
+	}
+}
+
+// buildInterleaved builds Megatron-LM's interleaved 1F1B with group size
+// N = Consecutive: the forward order runs N micro-batches through chunk 0,
+// the same N through chunk 1, ..., then the next N (the last group takes
+// what is left); the backward order is the same with chunks reversed.
+// Stage s warms up with min(2*(pp-s-1) + (vp-1)*N, m*vp) forwards
+// (Narayanan et al. 2021; Megatron-LM's get_schedule_table and warm-up
+// count), then alternates one forward and one backward. With vp=1 it is
+// plain 1F1B.
+//
+// latency-aware-1f1b adds ExtraWarmup forwards per slow boundary at or
+// after the stage, capped so that PeakInFlight stays within MaxInFlight
+// (never below the plain schedule's warm-up).
+func (s *Schedule) buildInterleaved(k Kind) {
+	p, m, v := s.Params.Stages, s.Params.MicroBatches, s.Params.Chunks
+	n := s.Params.Consecutive
+	if v == 1 {
+		n = m
+	}
+	fwd := make([]mc, 0, m*v)
+	bwd := make([]mc, 0, m*v)
+	for g := 0; g < m; g += n {
+		end := min(g+n, m)
+		for c := 0; c < v; c++ {
+			for j := g; j < end; j++ {
+				fwd = append(fwd, mc{j, c})
+				bwd = append(bwd, mc{j, v - 1 - c})
+			}
+		}
+	}
+	s.Stages = make([][]Op, p)
+	for st := 0; st < p; st++ {
+		w := p - 1 - st
+		if v > 1 {
+			w = 2*(p-st-1) + (v-1)*n
+		}
+		base := min(w, m*v)
+		if k == LatencyAware {
+			extra := s.Params.ExtraWarmup
+			if len(s.Params.SlowBoundaries) > 0 {
+				extra = 0
+				for _, b := range s.Params.SlowBoundaries {
+					if b >= st {
+						extra += s.Params.ExtraWarmup
+					}
+				}
+			}
+			w += extra
+			if c := s.Params.MaxInFlight; c > 0 {
+				// One steady-state forward runs before the first
+				// backward, so the peak is the warm-up plus one.
+				w = min(w, c-1)
+			}
+			w = max(min(w, m*v), base)
+		} else {
+			w = base
+		}
+		s.Stages[st] = oneFOneB(fwd, bwd, w, false, 0)
+	}
+}
+
+// oneFOneB lays out warmup forwards, then alternating forward and
+// backward, then the remaining backwards. With split, each backward is a B
+// and the W of backward k follows the B of backward k+lag; W passes left
+// over go last.
+func oneFOneB(fwd, bwd []mc, warmup int, split bool, lag int) []Op {
+	n := len(fwd)
+	size := 2 * n
+	if split {
+		size = 3 * n
+	}
+	out := make([]Op, 0, size)
+	w := min(warmup, n)
+	for i := 0; i < w; i++ {
+		out = append(out, Op{Forward, fwd[i].mb, fwd[i].chunk})
+	}
+	nb, nw := 0, 0
+	back := func() {
+		b := bwd[nb]
+		nb++
+		if !split {
+			out = append(out, Op{FullBackward, b.mb, b.chunk})
+			return
+		}
+		out = append(out, Op{InputBackward, b.mb, b.chunk})
+		if nb-1-lag >= 0 {
+			x := bwd[nw]
+			nw++
+			out = append(out, Op{WeightBackward, x.mb, x.chunk})
+		}
+	}
+	for i := w; i < n; i++ {
+		out = append(out, Op{Forward, fwd[i].mb, fwd[i].chunk})
+		back()
+	}
+	for nb < n {
+		back()
+	}
+	for split && nw < n {
+		x := bwd[nw]
+		nw++
+		out = append(out, Op{WeightBackward, x.mb, x.chunk})
+	}
+	return out
+}

@@ -1,0 +1,549 @@
+package schedule
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/sim"
+)
+
+// Dir is the direction of a point-to-point transfer between stages.
+type Dir uint8
+
+const (
+	// Activations flow from virtual stage k to k+1 after a forward.
+	Activations Dir = iota
+	// Gradients flow from virtual stage k+1 to k after a backward.
+	Gradients
+)
+
+func (d Dir) String() string {
+	if d == Activations {
+		return "activations"
+	}
+	return "gradients"
+}
+
+// Transfer is the cost of one point-to-point message between stages.
+type Transfer struct {
+	// Latency is the one-way latency in seconds, paid once per message.
+	Latency float64
+	// Bytes is the message size.
+	Bytes float64
+	// Bandwidth is the uncontended rate in bytes per second; zero or
+	// +Inf means the bytes take no time.
+	Bandwidth float64
+	// Links, when not empty, carry the bytes instead of Bandwidth: the
+	// message shares each link max-min fairly with every other transfer
+	// on it (Options.Network must own the links).
+	Links []*sim.Link
+}
+
+// Time is the uncontended time of the transfer: Latency + Bytes/Bandwidth.
+func (t Transfer) Time() float64 {
+	d := t.Latency
+	if t.Bandwidth > 0 && !math.IsInf(t.Bandwidth, 1) {
+		d += t.Bytes / t.Bandwidth
+	}
+	return d
+}
+
+// Costs gives the durations the simulator needs, in seconds.
+type Costs struct {
+	// Forward, Backward and Weight give the time of F, B and W of chunk
+	// chunk on stage stage. For schedules that do not split the backward,
+	// a full backward takes Backward+Weight. Weight may be nil (zero).
+	Forward, Backward, Weight func(stage, chunk int) float64
+	// P2P gives the message from stage from to stage to in direction d.
+	// Nil means transfers are free. It is asked once per stage boundary
+	// and direction, not per message.
+	P2P func(from, to int, d Dir) Transfer
+}
+
+// Options tune Simulate.
+type Options struct {
+	// Trace records every compute op and transfer as a Span.
+	Trace bool
+	// Network, when set, runs the simulation as events on its engine (the
+	// caller may have scheduled its own events and transfers there, which
+	// then compete with the pipeline's on shared links). Simulate runs
+	// the engine until it is empty.
+	Network *sim.Network
+	// OnOp, when set, is called at the virtual end time of every compute
+	// op, in time order (it implies event mode, with a private engine if
+	// Network is nil). It may schedule more events on the engine.
+	OnOp func(Span)
+}
+
+// Stream says where a span ran.
+type Stream uint8
+
+// Streams of a stage.
+const (
+	Compute Stream = iota
+	SendActivations
+	SendGradients
+)
+
+func (s Stream) String() string {
+	switch s {
+	case Compute:
+		return "compute"
+	case SendActivations:
+		return "send-activations"
+	}
+	return "send-gradients"
+}
+
+// Span is one interval of a timeline: a compute op on Stage, or a
+// transfer of Op's output from Stage to Peer.
+type Span struct {
+	Stage  int
+	Stream Stream
+	Op     Op
+	// Peer is the receiving stage of a transfer, -1 for compute.
+	Peer       int
+	Start, End float64
+}
+
+// Result is the outcome of simulating one step.
+type Result struct {
+	// Makespan is the time from the first op's start to the last op's end.
+	Makespan float64
+	// Busy is each stage's total compute time.
+	Busy []float64
+	// Bubble is the idle fraction of the pipeline: 1 - sum(Busy) /
+	// (stages * Makespan), as in Narayanan et al. 2021.
+	Bubble float64
+	// PeakInFlight is Schedule.PeakInFlight of every stage.
+	PeakInFlight []int
+	// Spans is the timeline, when Options.Trace is set: in fast mode in
+	// dependency order, in event mode in time order.
+	Spans []Span
+}
+
+// DeadlockError says that a schedule's orders cannot all run: some stage
+// waits for work that waits for it.
+type DeadlockError struct {
+	// Stuck describes, per blocked stage, the op it waits at.
+	Stuck []string
+}
+
+func (e *DeadlockError) Error() string {
+	return "pipeline deadlock: " + strings.Join(e.Stuck, "; ")
+}
+
+// Simulate runs s once with the given costs. Each stage runs its ops
+// strictly in list order on its compute stream; an op starts when the
+// stage is free and its dependencies (Schedule.Deps) have finished and
+// their outputs have arrived. Transfers overlap with compute (they use the
+// stage's send streams, which are never the bottleneck unless links are
+// shared).
+//
+// Without Options.Network or Options.OnOp, Simulate computes the timeline
+// directly (start = max(stage free, inputs arrived)), which is exact when
+// transfer times do not depend on each other. Otherwise it runs on the
+// event engine, where transfers over shared links slow each other down.
+// Both modes share the ordering logic.
+func Simulate(s *Schedule, c Costs, opt *Options) (*Result, error) {
+	if opt == nil {
+		opt = &Options{}
+	}
+	r, err := newRunner(s, c, opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Network != nil || opt.OnOp != nil {
+		r.eventMode()
+	} else {
+		r.fastMode()
+	}
+	return r.result()
+}
+
+// checkRuns reports a DeadlockError if s cannot run to completion. Whether
+// it can does not depend on durations, so unit costs decide it.
+func checkRuns(s *Schedule) error {
+	one := func(int, int) float64 { return 1 }
+	_, err := Simulate(s, Costs{Forward: one, Backward: one, Weight: one}, nil)
+	return err
+}
+
+const unknown = -1.0
+
+// runner holds the state of one simulation; slices are indexed by stage,
+// by stage*chunks+chunk, or by virtual*microbatches+microbatch.
+type runner struct {
+	s       *Schedule
+	opt     *Options
+	p, v, m int
+	nv      int
+
+	stageOf []int // virtual stage -> stage
+	durF    []float64
+	durB    []float64
+	durW    []float64
+	fwdXfer []Transfer // [k]: activations from k-1 to k (k >= 1)
+	bwdXfer []Transfer // [k]: gradients from k+1 to k (k <= nv-2)
+	fwdTime []float64
+	bwdTime []float64
+
+	fDone, bDone []float64
+	fArr, bArr   []float64
+
+	pos     []int
+	free    []float64
+	busy    []float64
+	running []bool
+	done    int
+	total   int
+	end     float64
+
+	work   []int
+	queued []bool
+	spans  []Span
+
+	e   *sim.Engine
+	net *sim.Network
+}
+
+func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
+	p, v, m := s.Params.Stages, s.Params.Chunks, s.Params.MicroBatches
+	if p < 1 || v < 1 || m < 1 || len(s.Stages) != p || len(s.virtual) != p*v {
+		return nil, fmt.Errorf("simulating %s: schedule is not built (use Build)", s.Kind)
+	}
+	if c.Forward == nil || c.Backward == nil {
+		return nil, fmt.Errorf("simulating %s: Costs.Forward and Costs.Backward are required", s.Kind)
+	}
+	nv := p * v
+	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv}
+	r.stageOf = make([]int, nv)
+	for k := 0; k < nv; k++ {
+		r.stageOf[k], _ = s.Placement(k)
+	}
+	r.durF = make([]float64, p*v)
+	r.durB = make([]float64, p*v)
+	r.durW = make([]float64, p*v)
+	for st := 0; st < p; st++ {
+		for ch := 0; ch < v; ch++ {
+			i := st*v + ch
+			f, b := c.Forward(st, ch), c.Backward(st, ch)
+			w := 0.0
+			if c.Weight != nil {
+				w = c.Weight(st, ch)
+			}
+			for _, x := range [3]float64{f, b, w} {
+				if !(x >= 0) || math.IsInf(x, 1) {
+					return nil, fmt.Errorf("simulating %s: stage %d chunk %d has op times F=%g B=%g W=%g; they must be finite and >= 0", s.Kind, st, ch, f, b, w)
+				}
+			}
+			r.durF[i], r.durW[i] = f, w
+			if s.split {
+				r.durB[i] = b
+			} else {
+				r.durB[i] = b + w
+			}
+		}
+	}
+	r.fwdXfer = make([]Transfer, nv)
+	r.bwdXfer = make([]Transfer, nv)
+	r.fwdTime = make([]float64, nv)
+	r.bwdTime = make([]float64, nv)
+	if c.P2P != nil {
+		type key struct {
+			from, to int
+			d        Dir
+		}
+		cache := map[key]Transfer{} // one call per boundary and direction
+		get := func(from, to int, d Dir) (Transfer, error) {
+			kk := key{from, to, d}
+			if t, ok := cache[kk]; ok {
+				return t, nil
+			}
+			t := c.P2P(from, to, d)
+			if !(t.Latency >= 0) || !(t.Bytes >= 0) || !(t.Bandwidth >= 0) || math.IsInf(t.Latency, 1) {
+				return t, fmt.Errorf("simulating %s: transfer of %v from stage %d to %d has latency %g s, %g bytes, bandwidth %g B/s; they must be finite and >= 0", s.Kind, d, from, to, t.Latency, t.Bytes, t.Bandwidth)
+			}
+			if len(t.Links) > 0 && opt.Network == nil {
+				return t, fmt.Errorf("simulating %s: transfer from stage %d to %d names shared links but Options.Network is nil", s.Kind, from, to)
+			}
+			cache[kk] = t
+			return t, nil
+		}
+		for k := 1; k < nv; k++ {
+			a, b := r.stageOf[k-1], r.stageOf[k]
+			if a == b {
+				continue
+			}
+			t, err := get(a, b, Activations)
+			if err != nil {
+				return nil, err
+			}
+			r.fwdXfer[k], r.fwdTime[k] = t, t.Time()
+			t, err = get(b, a, Gradients)
+			if err != nil {
+				return nil, err
+			}
+			r.bwdXfer[k-1], r.bwdTime[k-1] = t, t.Time()
+		}
+	}
+	n := nv * m
+	r.fDone = fill(make([]float64, n), unknown)
+	r.bDone = fill(make([]float64, n), unknown)
+	r.fArr = fill(make([]float64, n), unknown)
+	r.bArr = fill(make([]float64, n), unknown)
+	r.pos = make([]int, p)
+	r.free = make([]float64, p)
+	r.busy = make([]float64, p)
+	r.running = make([]bool, p)
+	r.queued = make([]bool, p)
+	for _, ops := range s.Stages {
+		r.total += len(ops)
+	}
+	if opt.Trace {
+		r.spans = make([]Span, 0, 2*r.total)
+	}
+	return r, nil
+}
+
+func fill(x []float64, v float64) []float64 {
+	for i := range x {
+		x[i] = v
+	}
+	return x
+}
+
+// tryRun starts stage st's next ops for as long as their inputs are in.
+// In fast mode it runs them all back to back; in event mode it starts one
+// and returns, the end event continuing.
+func (r *runner) tryRun(st int) {
+	ops := r.s.Stages[st]
+	for r.pos[st] < len(ops) && !r.running[st] {
+		op := ops[r.pos[st]]
+		ci := st*r.v + op.Chunk
+		k := r.s.virtual[ci]
+		idx := k*r.m + op.MicroBatch
+		ready := r.free[st]
+		var d float64
+		switch op.Type {
+		case Forward:
+			if k > 0 {
+				a := r.fArr[idx]
+				if a < 0 {
+					return
+				}
+				ready = max(ready, a)
+			}
+			d = r.durF[ci]
+		case FullBackward, InputBackward:
+			f := r.fDone[idx]
+			if f < 0 {
+				return
+			}
+			ready = max(ready, f)
+			if k < r.nv-1 {
+				a := r.bArr[idx]
+				if a < 0 {
+					return
+				}
+				ready = max(ready, a)
+			}
+			d = r.durB[ci]
+		case WeightBackward:
+			b := r.bDone[idx]
+			if b < 0 {
+				return
+			}
+			ready = max(ready, b)
+			d = r.durW[ci]
+		}
+		if r.e != nil {
+			ready = max(ready, r.e.Now())
+		}
+		end := ready + d
+		r.pos[st]++
+		r.busy[st] += d
+		r.free[st] = end
+		if r.e != nil {
+			r.running[st] = true
+			r.e.ScheduleHandler(end, opEnd{r}, st)
+			return
+		}
+		r.complete(st, op, k, idx, ready, end)
+	}
+}
+
+// complete records op's end and hands its output on.
+func (r *runner) complete(st int, op Op, k, idx int, start, end float64) {
+	r.done++
+	r.end = max(r.end, end)
+	if r.opt.Trace || r.opt.OnOp != nil {
+		sp := Span{Stage: st, Stream: Compute, Op: op, Peer: -1, Start: start, End: end}
+		if r.opt.Trace {
+			r.spans = append(r.spans, sp)
+		}
+		if r.opt.OnOp != nil {
+			r.opt.OnOp(sp)
+		}
+	}
+	switch op.Type {
+	case Forward:
+		r.fDone[idx] = end
+		if k < r.nv-1 {
+			r.send(st, op, idx+r.m, Activations, r.stageOf[k+1], end)
+		}
+	case FullBackward, InputBackward:
+		r.bDone[idx] = end
+		if k > 0 {
+			r.send(st, op, idx-r.m, Gradients, r.stageOf[k-1], end)
+		}
+	}
+}
+
+// send delivers op's output to target index tidx on stage to.
+func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
+	if from == to {
+		r.arrive(tidx, d, at)
+		return
+	}
+	k := tidx / r.m
+	var x Transfer
+	var t float64
+	stream := SendActivations
+	if d == Activations {
+		x, t = r.fwdXfer[k], r.fwdTime[k]
+	} else {
+		x, t = r.bwdXfer[k], r.bwdTime[k]
+		stream = SendGradients
+	}
+	if r.e == nil || len(x.Links) == 0 {
+		if r.opt.Trace {
+			r.spans = append(r.spans, Span{Stage: from, Stream: stream, Op: op, Peer: to, Start: at, End: at + t})
+		}
+		if r.e == nil {
+			r.arrive(tidx, d, at+t)
+			r.push(to)
+			return
+		}
+		r.e.ScheduleHandler(at+t, arrival{r}, 2*tidx+int(d))
+		return
+	}
+	// Shared links: the bytes compete for capacity, then the latency
+	// elapses.
+	r.net.Start(x.Bytes, x.Links, func() {
+		r.e.After(x.Latency, func() {
+			if r.opt.Trace {
+				r.spans = append(r.spans, Span{Stage: from, Stream: stream, Op: op, Peer: to, Start: at, End: r.e.Now()})
+			}
+			r.arrive(tidx, d, r.e.Now())
+			r.tryRun(to)
+		})
+	})
+}
+
+func (r *runner) arrive(tidx int, d Dir, at float64) {
+	if d == Activations {
+		r.fArr[tidx] = at
+	} else {
+		r.bArr[tidx] = at
+	}
+}
+
+func (r *runner) push(st int) {
+	if !r.queued[st] {
+		r.queued[st] = true
+		r.work = append(r.work, st)
+	}
+}
+
+func (r *runner) fastMode() {
+	for st := r.p - 1; st >= 0; st-- {
+		r.push(st)
+	}
+	for len(r.work) > 0 {
+		st := r.work[len(r.work)-1]
+		r.work = r.work[:len(r.work)-1]
+		r.queued[st] = false
+		r.tryRun(st)
+	}
+}
+
+// opEnd and arrival are event handlers that need no allocation.
+type opEnd struct{ r *runner }
+
+func (h opEnd) Handle(st int) {
+	r := h.r
+	r.running[st] = false
+	op := r.s.Stages[st][r.pos[st]-1]
+	k := r.s.virtual[st*r.v+op.Chunk]
+	idx := k*r.m + op.MicroBatch
+	end := r.e.Now()
+	var d float64
+	switch op.Type {
+	case Forward:
+		d = r.durF[st*r.v+op.Chunk]
+	case WeightBackward:
+		d = r.durW[st*r.v+op.Chunk]
+	default:
+		d = r.durB[st*r.v+op.Chunk]
+	}
+	r.complete(st, op, k, idx, end-d, end)
+	r.tryRun(st)
+}
+
+type arrival struct{ r *runner }
+
+func (h arrival) Handle(arg int) {
+	r := h.r
+	tidx, d := arg/2, Dir(arg%2)
+	r.arrive(tidx, d, r.e.Now())
+	r.tryRun(r.stageOf[tidx/r.m])
+}
+
+func (r *runner) eventMode() {
+	r.net = r.opt.Network
+	if r.net == nil {
+		r.net = sim.NewNetwork(sim.New())
+	}
+	r.e = r.net.Engine()
+	for st := 0; st < r.p; st++ {
+		r.free[st] = r.e.Now()
+	}
+	start := r.e.Now()
+	for st := 0; st < r.p; st++ {
+		r.tryRun(st)
+	}
+	r.e.Run()
+	// Report times relative to the start of the step.
+	if start != 0 {
+		r.end -= start
+	}
+}
+
+func (r *runner) result() (*Result, error) {
+	if r.done != r.total {
+		var stuck []string
+		for st, ops := range r.s.Stages {
+			if r.pos[st] < len(ops) {
+				op := ops[r.pos[st]]
+				var waits []string
+				for _, d := range r.s.Deps(st, op) {
+					waits = append(waits, fmt.Sprintf("%v on stage %d", d.Op, d.Stage))
+				}
+				stuck = append(stuck, fmt.Sprintf("stage %d at op %d/%d %v (waits for %s)", st, r.pos[st]+1, len(ops), op, strings.Join(waits, ", ")))
+			}
+		}
+		return nil, &DeadlockError{Stuck: stuck}
+	}
+	res := &Result{Makespan: r.end, Busy: r.busy, PeakInFlight: make([]int, r.p), Spans: r.spans}
+	sum := 0.0
+	for st := 0; st < r.p; st++ {
+		sum += r.busy[st]
+		res.PeakInFlight[st] = r.s.PeakInFlight(st)
+	}
+	if r.end > 0 {
+		res.Bubble = 1 - sum/(float64(r.p)*r.end)
+	}
+	return res, nil
+}
