@@ -1,0 +1,83 @@
+// Package network prices collectives over a group's span of a topology
+// with the alpha-beta model: a message costs a latency (alpha) plus its
+// size over the bandwidth (beta).
+package network
+
+import "github.com/scaleacross/scaleacross/topology"
+
+// Link is what one GPU sees at one level of the hierarchy.
+type Link struct {
+	// BytesPerSec is the achieved per-GPU, per-direction bandwidth.
+	BytesPerSec float64
+	// LatencyS is the one-way per-message latency.
+	LatencyS float64
+}
+
+// Kind is a collective operation.
+type Kind string
+
+// Collectives (DESIGN.md section 4).
+const (
+	AllReduce     Kind = "all-reduce"
+	AllGather     Kind = "all-gather"
+	ReduceScatter Kind = "reduce-scatter"
+	AllToAll      Kind = "all-to-all"
+	P2P           Kind = "p2p"
+)
+
+// Time is the duration of collective k over bytes (the full buffer of one
+// rank: the reduced vector for all-reduce, the gathered output for
+// all-gather and the input for reduce-scatter, the send buffer for
+// all-to-all, the message for p2p) over a group with span s.
+//
+// All-reduce, all-gather and reduce-scatter are hierarchical: level by
+// level from the innermost, each level runs a ring over its factor on the
+// data left after the levels below: ring all-reduce of S bytes over n ranks
+// costs 2(n-1)*alpha + 2(n-1)/n*S/B, all-gather and reduce-scatter half.
+// All-to-all sends the (f-1)/n share of its buffer that goes to peers at
+// each level over that level's link.
+func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
+	if bytes <= 0 {
+		return 0
+	}
+	n := s.Size()
+	if n <= 1 && k != P2P {
+		return 0
+	}
+	var t float64
+	switch k {
+	case AllReduce, AllGather, ReduceScatter:
+		mult := 2.0
+		if k != AllReduce {
+			mult = 1
+		}
+		rem := bytes
+		for i, f := range s.Factors {
+			if f <= 1 {
+				continue
+			}
+			ff := float64(f)
+			t += mult * ((ff-1)*links[i].LatencyS + (ff-1)/ff*rem/links[i].BytesPerSec)
+			rem /= ff
+		}
+	case AllToAll:
+		below := 1
+		for i, f := range s.Factors {
+			if f <= 1 {
+				below *= max(f, 1)
+				continue
+			}
+			peers := float64((f - 1) * below)
+			// Sends to all peers are posted at once: one latency per level.
+			t += links[i].LatencyS + peers/float64(n)*bytes/links[i].BytesPerSec
+			below *= f
+		}
+	case P2P:
+		i := s.Outermost()
+		if i < 0 {
+			i = 0
+		}
+		t = links[i].LatencyS + bytes/links[i].BytesPerSec
+	}
+	return t
+}

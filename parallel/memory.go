@@ -1,0 +1,218 @@
+package parallel
+
+import (
+	"github.com/scaleacross/scaleacross/model"
+)
+
+// Bytes per parameter of the training state under mixed precision with
+// Adam (Megatron-LM defaults, Rajbhandari et al. 2020 "ZeRO", arXiv 1910.02054):
+// 16-bit weights, fp32 gradient accumulation buffers ("main grads"), and
+// fp32 master weights plus two fp32 Adam moments in the optimizer.
+const (
+	weightBytes    = 2
+	gradBytes      = 4
+	optimizerBytes = 12
+	actBytes       = 2 // activations are kept in bf16/fp16 (fp8 recipes keep bf16 copies too)
+)
+
+// ReservedBytes is memory taken before the model loads: CUDA context,
+// NCCL channels and cuBLAS/cuDNN workspaces. Assumption: about 2.5 GiB,
+// in line with what PyTorch jobs report as non-tensor memory on H100
+// (context ~0.5 GiB, NCCL buffers 4 MiB x channels x peers, workspaces).
+const ReservedBytes = 2.5 * (1 << 30)
+
+// Memory is the per-GPU memory of the most loaded pipeline stage, in bytes.
+type Memory struct {
+	Weights     float64 `json:"weights"`
+	Gradients   float64 `json:"gradients"`
+	Optimizer   float64 `json:"optimizer"`
+	Activations float64 `json:"activations"`
+	Buffers     float64 `json:"buffers"`
+	Total       float64 `json:"total"`
+	// InFlight is the number of micro-batches whose activations the stage holds at peak.
+	InFlight float64 `json:"in_flight_micro_batches"`
+}
+
+// StageParams counts the parameters one GPU of virtual stage v holds,
+// split into dense (TP-sharded) and expert (EP-sharded) parameters.
+func StageParams(m *model.Model, c Config, split LayerSplit, v int) (dense, expert float64) {
+	stages := c.PP * c.VP
+	first := 0
+	for i := 0; i < v; i++ {
+		first += split.Layers(i, stages)
+	}
+	n := split.Layers(v, stages)
+	for i := first; i < first+n && i < m.Layers; i++ {
+		dense += float64(m.AttentionParams() + m.NormParams())
+		if m.IsMoELayer(i) {
+			dense += float64(m.RouterParams() + m.SharedExpertParams())
+			expert += float64(m.MoE.Experts) * float64(m.ExpertParams())
+		} else {
+			dense += float64(m.DenseMLPParams())
+		}
+	}
+	if v == 0 {
+		dense += float64(m.EmbeddingParams())
+	}
+	if v == stages-1 {
+		dense += float64(m.HeadParams())
+	}
+	return dense / float64(c.TP), expert / float64(c.EP)
+}
+
+// LayerActivationBytes is what one layer stores for backward for one
+// micro-batch of b sequences of seqLen tokens on one GPU.
+//
+// The count follows Korthikanti et al. 2022 (arXiv 2205.05198, section 4)
+// tensor by tensor, adapted to current kernels: flash attention keeps no
+// score matrix (only Q, K, V, the output and fp32 log-sum-exp), fused
+// activation kernels keep the MLP's first projection output and recompute
+// the activation function in backward (SwiGLU: gate and up; GeLU: its
+// input), and GPT layers keep their dropout masks (1 byte). With sequence
+// parallelism every tensor outside the TP region is split over tp; without
+// it those stay whole. Unfused attention (Megatron before fused kernels)
+// also keeps the scores, softmax and dropout output: 5*a*s^2*b bytes per
+// layer over tp (Korthikanti et al. eq. 1), unless selective recomputation
+// drops them.
+func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Recompute, unfused bool) float64 {
+	t := float64(c.TP)
+	T := float64(b) * float64(seqLen) / float64(c.CP) // tokens on this GPU's sequence shard
+	h := float64(m.Hidden)
+	outside := T * h // a full-width tensor outside the TP region
+	if c.SP {
+		outside /= t
+	}
+	if r == RecomputeFull {
+		return outside * actBytes // only the layer input
+	}
+	qk, v := m.HeadDim, m.HeadDim
+	kvHeads := float64(m.KVHeads)
+	if a := m.MLA; a != nil {
+		qk, v = a.QKNopeHeadDim+a.QKRopeHeadDim, a.VHeadDim
+		kvHeads = float64(m.Heads)
+	}
+	heads := float64(m.Heads) / t
+	kvPer := kvHeads / t
+	if kvPer < 1 {
+		kvPer = 1
+	}
+	// Attention: norm input, QKV input, Q, K, V, output (input of the projection).
+	elems := 2*outside + T*heads*float64(qk) + T*kvPer*float64(qk+v) + T*heads*float64(v)
+	extra := T * heads * 4 // fp32 log-sum-exp per head
+	// MLP or MoE: norm input, MLP input.
+	elems += 2 * outside
+	mats := 1.0 // stored intermediate tensors per MLP
+	if m.Act == model.SwiGLU {
+		mats = 2
+	}
+	if unfused && r == RecomputeNone {
+		s := float64(seqLen) / float64(c.CP)
+		extra += 5 * float64(m.Heads) / t * s * s * float64(b)
+	}
+	if m.IsMoELayer(layer) {
+		e := m.MoE
+		routed := T * float64(e.TopK) / t                   // tokens this GPU's experts process (balanced)
+		elems += routed * h                                 // dispatched expert input
+		elems += routed * float64(e.ExpertFFN) * (mats + 1) // gate/up and down input
+		elems += routed * h                                 // expert output before combine
+		if e.SharedExperts > 0 {
+			elems += T * float64(e.SharedExperts*e.SharedFFN) / t * mats
+		}
+		extra += T * float64(e.Experts) * 4 / t // router scores, fp32
+	} else {
+		elems += T * float64(m.FFN) / t * mats
+	}
+	if m.Bias { // GPT: dropout masks after attention, in the MLP and on the residuals
+		extra += 2 * outside
+	}
+	return elems*actBytes + extra
+}
+
+// InFlight is the peak number of micro-batches (in whole-stage units)
+// whose activations the first pipeline stage holds under a schedule:
+// GPipe keeps all m; 1F1B keeps pp (Narayanan et al. 2021, arXiv 2104.04473);
+// interleaved 1F1B keeps pp*(1 + (pp-1)/(pp*vp)) (Korthikanti et al. 2022, s4.2.3).
+func InFlight(schedule string, pp, vp, m int) float64 {
+	var f float64
+	switch schedule {
+	case "gpipe":
+		f = float64(m)
+	case "interleaved-1f1b":
+		f = float64(pp) * (1 + float64(pp-1)/float64(pp*vp))
+	default:
+		f = float64(pp)
+	}
+	if f > float64(m) && schedule != "interleaved-1f1b" {
+		f = float64(m)
+	}
+	return f
+}
+
+// Estimate counts the per-GPU memory of the most loaded stage.
+func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, unfused bool) Memory {
+	split, err := SplitLayers(m.Layers, c.PP, c.VP)
+	if err != nil {
+		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
+	}
+	stages := c.PP * c.VP
+	mb := c.MicroBatches(b)
+	inflight := InFlight(schedule, c.PP, c.VP, mb)
+	var best Memory
+	for s := 0; s < c.PP; s++ {
+		var dense, expert, act float64
+		layer := 0
+		for v := 0; v < stages; v++ {
+			n := split.Layers(v, stages)
+			if v%c.PP == s {
+				d, e := StageParams(m, c, split, v)
+				dense += d
+				expert += e
+				for i := layer; i < layer+n && i < m.Layers; i++ {
+					act += LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+				}
+			}
+			layer += n
+		}
+		// Stage s holds the most in-flight micro-batches at s = 0; later
+		// stages hold fewer (1F1B: pp - s).
+		fl := inflight * float64(c.PP-s) / float64(c.PP)
+		if schedule == "gpipe" {
+			fl = inflight
+		}
+		act *= fl
+		if r == RecomputeFull {
+			// Backward rebuilds one layer's full activations at a time.
+			act += LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
+		}
+		if s == c.PP-1 || c.PP == 1 {
+			// fp32 logits of the output head for one micro-batch, vocab split over tp.
+			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+		}
+		dpDense := float64(c.DP * c.CP)
+		dpExpert := float64(c.DP*c.CP*c.TP) / float64(c.EP)
+		mem := Memory{
+			Weights:     (dense + expert) * weightBytes,
+			Gradients:   (dense + expert) * gradBytes,
+			Optimizer:   (dense + expert) * optimizerBytes,
+			Activations: act,
+			InFlight:    fl,
+		}
+		if c.Zero >= 1 {
+			mem.Optimizer = (dense/dpDense + expert/dpExpert) * optimizerBytes
+		}
+		if c.Zero >= 2 {
+			mem.Gradients = (dense/dpDense + expert/dpExpert) * gradBytes
+		}
+		if c.Zero >= 3 {
+			// Sharded weights plus two gathered layers in flight (prefetch).
+			perLayer := (dense + expert) / float64(max(1, split.PerChunk*c.VP))
+			mem.Weights = (dense/dpDense+expert/dpExpert)*weightBytes + 2*perLayer*weightBytes
+		}
+		mem.Buffers = ReservedBytes
+		mem.Total = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Buffers
+		if mem.Total > best.Total {
+			best = mem
+		}
+	}
+	return best
+}

@@ -1,0 +1,173 @@
+// Package parallel describes a parallel configuration of a training job
+// (tensor, sequence, context, pipeline, data and expert parallelism with
+// ZeRO sharding), checks it against a model and a GPU count, and counts
+// the memory each GPU needs.
+package parallel
+
+import (
+	"fmt"
+
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/spec"
+)
+
+// Recompute is the activation recomputation policy.
+type Recompute string
+
+// Recomputation policies (Korthikanti et al. 2022, arXiv 2205.05198).
+const (
+	RecomputeNone      Recompute = "none"
+	RecomputeSelective Recompute = "selective" // attention core only
+	RecomputeFull      Recompute = "full"      // whole layer, only its input kept
+)
+
+// ParseRecompute checks a recompute policy name.
+func ParseRecompute(s string) (Recompute, error) {
+	switch r := Recompute(s); r {
+	case RecomputeNone, RecomputeSelective, RecomputeFull:
+		return r, nil
+	case "":
+		return RecomputeNone, nil
+	}
+	return "", spec.Errorf("training.recompute", "unknown policy %q; use none, selective or full", s)
+}
+
+// Config is a parallel configuration. EP is carved out of DP*CP
+// (Megatron convention): it does not multiply the GPU count.
+type Config struct {
+	TP   int  `json:"tp"`
+	PP   int  `json:"pp"`
+	VP   int  `json:"vp"`
+	CP   int  `json:"cp"`
+	EP   int  `json:"ep"`
+	DP   int  `json:"dp"`
+	SP   bool `json:"sp"`
+	Zero int  `json:"zero"`
+}
+
+// GPUs is the number of GPUs the configuration occupies.
+func (c Config) GPUs() int { return c.TP * c.PP * c.CP * c.DP }
+
+// String formats the degrees compactly, e.g. "tp8 pp16 vp2 cp1 ep1 dp128 z1 sp".
+func (c Config) String() string {
+	s := fmt.Sprintf("tp%d pp%d vp%d cp%d ep%d dp%d z%d", c.TP, c.PP, c.VP, c.CP, c.EP, c.DP, c.Zero)
+	if c.SP {
+		s += " sp"
+	}
+	return s
+}
+
+// Batch is the batch and sequence shape of a step.
+type Batch struct {
+	SeqLen      int `json:"seq_len"`
+	GlobalBatch int `json:"global_batch"`
+	MicroBatch  int `json:"micro_batch"`
+}
+
+// MicroBatches is the number of micro-batches each pipeline processes per step.
+func (c Config) MicroBatches(b Batch) int {
+	return b.GlobalBatch / (c.DP * b.MicroBatch)
+}
+
+// LayerSplit says how the layers are spread over the pp*vp virtual stages.
+type LayerSplit struct {
+	// PerChunk is the layer count of an inner virtual stage.
+	PerChunk int
+	// EdgeFewer is true when the first and last virtual stages hold one
+	// layer fewer than the others, to balance the embedding and the output
+	// head (Llama 3 405B: 126 layers on 16 stages, arXiv 2407.21783 s3.3.2).
+	EdgeFewer bool
+}
+
+// SplitLayers spreads layers over pp*vp virtual stages.
+func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
+	n := pp * vp
+	switch {
+	case layers%n == 0:
+		return LayerSplit{PerChunk: layers / n}, nil
+	case n >= 2 && (layers+2)%n == 0 && (layers+2)/n >= 2:
+		return LayerSplit{PerChunk: (layers + 2) / n, EdgeFewer: true}, nil
+	}
+	return LayerSplit{}, spec.Errorf("parallel.pp", "the model's %d layers do not divide into pp*vp = %d virtual stages (nor %d+2 with one layer fewer on the first and last stage); choose pp and vp whose product divides %d",
+		layers, n, layers, layers)
+}
+
+// Layers returns the layer count of virtual stage v (0-based, pipeline order).
+func (s LayerSplit) Layers(v, stages int) int {
+	if s.EdgeFewer && (v == 0 || v == stages-1) {
+		return s.PerChunk - 1
+	}
+	return s.PerChunk
+}
+
+// Validate checks c against the model, the GPU count and the batch, and
+// names the offending spec field in its error.
+func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
+	degrees := []struct {
+		field string
+		v     int
+	}{
+		{"parallel.tp", c.TP}, {"parallel.pp", c.PP}, {"parallel.vp", c.VP},
+		{"parallel.cp", c.CP}, {"parallel.ep", c.EP}, {"parallel.dp", c.DP},
+	}
+	for _, d := range degrees {
+		if d.v <= 0 {
+			return spec.Errorf(d.field, "must be a positive integer, got %d", d.v)
+		}
+	}
+	if gpus <= 0 {
+		return spec.Errorf("system.gpus", "must be a positive integer, got %d", gpus)
+	}
+	if b.SeqLen <= 0 {
+		return spec.Errorf("training.seq_len", "must be a positive integer, got %d", b.SeqLen)
+	}
+	if b.GlobalBatch <= 0 {
+		return spec.Errorf("training.global_batch", "must be a positive integer, got %d", b.GlobalBatch)
+	}
+	if b.MicroBatch <= 0 {
+		return spec.Errorf("training.micro_batch", "must be a positive integer, got %d", b.MicroBatch)
+	}
+	if c.Zero < 0 || c.Zero > 3 {
+		return spec.Errorf("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", c.Zero)
+	}
+	if got := c.GPUs(); got != gpus {
+		return spec.Errorf("parallel", "tp*pp*cp*dp = %d*%d*%d*%d = %d but system.gpus is %d; make the product equal the GPU count (or omit dp)",
+			c.TP, c.PP, c.CP, c.DP, got, gpus)
+	}
+	if m.Heads%c.TP != 0 {
+		return spec.Errorf("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, c.TP)
+	}
+	if m.MLA == nil && m.KVHeads%c.TP != 0 && c.TP%m.KVHeads != 0 {
+		return spec.Errorf("parallel.tp", "the model's %d KV heads and tp=%d do not divide each other", m.KVHeads, c.TP)
+	}
+	if c.VP > 1 && c.PP == 1 {
+		return spec.Errorf("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
+	}
+	if _, err := SplitLayers(m.Layers, c.PP, c.VP); err != nil {
+		return err
+	}
+	if (c.DP*c.CP)%c.EP != 0 {
+		return spec.Errorf("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", c.EP, c.DP*c.CP)
+	}
+	if c.EP > 1 {
+		if m.MoE == nil {
+			return spec.Errorf("parallel.ep", "ep=%d needs a mixture-of-experts model; %s is dense", c.EP, m.ID)
+		}
+		if m.MoE.Experts%c.EP != 0 {
+			return spec.Errorf("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, c.EP)
+		}
+	}
+	if b.SeqLen%c.CP != 0 {
+		return spec.Errorf("parallel.cp", "seq_len %d is not divisible by cp=%d", b.SeqLen, c.CP)
+	}
+	if c.SP && b.SeqLen/c.CP%c.TP != 0 {
+		return spec.Errorf("parallel.sp", "sequence parallelism needs seq_len/cp (%d) divisible by tp=%d", b.SeqLen/c.CP, c.TP)
+	}
+	if b.GlobalBatch%c.DP != 0 {
+		return spec.Errorf("training.global_batch", "global_batch=%d must be divisible by dp=%d", b.GlobalBatch, c.DP)
+	}
+	if b.GlobalBatch%(c.DP*b.MicroBatch) != 0 {
+		return spec.Errorf("training.micro_batch", "micro_batch=%d must divide global_batch/dp = %d/%d", b.MicroBatch, b.GlobalBatch, c.DP)
+	}
+	return nil
+}

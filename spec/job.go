@@ -1,0 +1,92 @@
+package spec
+
+import "strings"
+
+// Job is a training job spec (DESIGN.md section 2). Omitted parallel
+// degrees are left zero for the Explorer (or defaulted by Resolve).
+type Job struct {
+	Model     string   `yaml:"model" json:"model"`
+	System    System   `yaml:"system" json:"system"`
+	Parallel  Parallel `yaml:"parallel" json:"parallel"`
+	Placement []string `yaml:"placement,omitempty" json:"placement,omitempty"`
+	Schedule  string   `yaml:"schedule,omitempty" json:"schedule,omitempty"`
+	Training  Training `yaml:"training" json:"training"`
+}
+
+// System names the accelerator, how many of them the job uses, and
+// optionally the network hierarchy they sit in.
+type System struct {
+	GPU      string    `yaml:"gpu" json:"gpu"`
+	GPUs     int       `yaml:"gpus" json:"gpus"`
+	Topology *Topology `yaml:"topology,omitempty" json:"topology,omitempty"`
+}
+
+// Topology is the network hierarchy, innermost level first.
+type Topology struct {
+	Levels []Level `yaml:"levels" json:"levels"`
+}
+
+// Level is one tier of the hierarchy. Size is how many units of the level
+// below make one unit of this level (for the innermost level: GPUs per
+// node). BandwidthGbps is the per-GPU, per-direction bandwidth to a peer
+// that shares this level but not the one below.
+type Level struct {
+	Name          string  `yaml:"name" json:"name"`
+	Size          int     `yaml:"size" json:"size"`
+	BandwidthGbps float64 `yaml:"bandwidth_gbps" json:"bandwidth_gbps"`
+	LatencyUs     float64 `yaml:"latency_us" json:"latency_us"`
+	// Oversubscription divides the per-GPU bandwidth when every GPU of the
+	// level sends across it at once (1 = full bisection).
+	Oversubscription float64 `yaml:"oversubscription,omitempty" json:"oversubscription,omitempty"`
+	// DistanceKm adds fiber propagation delay (site-to-site levels).
+	DistanceKm float64 `yaml:"distance_km,omitempty" json:"distance_km,omitempty"`
+	// LinkCapacityGbps is the aggregate capacity between two units of this
+	// level (site-to-site trunk); 0 means per-GPU bandwidth times GPUs.
+	LinkCapacityGbps float64 `yaml:"link_capacity_gbps,omitempty" json:"link_capacity_gbps,omitempty"`
+	// LossRate is the packet loss probability on the level's links.
+	LossRate float64 `yaml:"loss_rate,omitempty" json:"loss_rate,omitempty"`
+	// Transport names the network-layer technology on this level.
+	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+}
+
+// Parallel holds the parallel degrees. Zero values mean "not given".
+type Parallel struct {
+	TP int `yaml:"tp" json:"tp"`
+	PP int `yaml:"pp" json:"pp"`
+	VP int `yaml:"vp" json:"vp"`
+	CP int `yaml:"cp" json:"cp"`
+	EP int `yaml:"ep" json:"ep"`
+	DP int `yaml:"dp" json:"dp"`
+	// SP enables sequence parallelism alongside TP (default true when tp > 1).
+	SP *bool `yaml:"sp,omitempty" json:"sp,omitempty"`
+	// Zero is the ZeRO stage 0..3 (3 = FSDP); default 1 (distributed optimizer).
+	Zero *int `yaml:"zero,omitempty" json:"zero,omitempty"`
+}
+
+// Training holds the batch, sequence and numeric settings.
+type Training struct {
+	SeqLen      int    `yaml:"seq_len" json:"seq_len"`
+	GlobalBatch int    `yaml:"global_batch" json:"global_batch"`
+	MicroBatch  int    `yaml:"micro_batch" json:"micro_batch"`
+	Precision   string `yaml:"precision" json:"precision"`
+	Recompute   string `yaml:"recompute" json:"recompute"`
+}
+
+// ParseJob decodes a job spec strictly (unknown fields are errors).
+func ParseJob(data []byte) (*Job, error) {
+	var j Job
+	if err := DecodeStrict(data, &j); err != nil {
+		return nil, err
+	}
+	j.Schedule = strings.TrimSpace(j.Schedule)
+	return &j, nil
+}
+
+// LoadJob reads and decodes the job spec at path.
+func LoadJob(path string) (*Job, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseJob(data)
+}

@@ -1,0 +1,186 @@
+// Package train predicts the step time, throughput, MFU and memory of a
+// training job: per-operation costs from the cost package, collectives
+// from the network package, composed over the pipeline schedule.
+package train
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// Config is a fully resolved training job.
+type Config struct {
+	Model     *model.Model
+	GPU       *hardware.GPU
+	GPUs      int
+	Topology  topology.Topology
+	Placement []topology.Dim
+	Parallel  parallel.Config
+	Schedule  string
+	Batch     parallel.Batch
+	Precision hardware.Precision
+	Recompute parallel.Recompute
+	Calib     cost.Params
+	// UnfusedAttention models attention as separate score and value GEMMs
+	// with a materialised softmax and dropout (Megatron-LM before fused
+	// attention kernels, as in Korthikanti et al. 2022); the default is
+	// fused (flash) attention.
+	UnfusedAttention bool
+	// Assumptions lists defaults the resolver filled in.
+	Assumptions []string
+}
+
+// KnownSchedules lists the schedule names accepted by the analytic model.
+func KnownSchedules() []string {
+	return []string{"gpipe", "1f1b", "interleaved-1f1b", "zb-h1", "zb-v", "dualpipe"}
+}
+
+// ParsePrecision checks a training precision name.
+func ParsePrecision(s string) (hardware.Precision, error) {
+	switch p := hardware.Precision(strings.ToLower(s)); p {
+	case hardware.BF16, hardware.FP16, hardware.FP8, hardware.MXFP8, hardware.NVFP4:
+		return p, nil
+	case "":
+		return hardware.BF16, nil
+	}
+	return "", spec.Errorf("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8 or nvfp4", s)
+}
+
+// Resolve turns a job spec into a Config: it looks up the model and GPU,
+// fills defaults (recorded in Assumptions) and validates everything.
+func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Config, error) {
+	if j.Model == "" {
+		return nil, spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
+	}
+	m, err := lookupModel(j.Model)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if j.System.GPU == "" {
+		return nil, spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
+	}
+	g, err := lookupGPU(j.System.GPU)
+	if err != nil {
+		return nil, fmt.Errorf("system.gpu: %w", err)
+	}
+	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default()}
+	if c.GPUs <= 0 {
+		return nil, spec.Errorf("system.gpus", "must be a positive integer, got %d", c.GPUs)
+	}
+	if c.Precision, err = ParsePrecision(j.Training.Precision); err != nil {
+		return nil, err
+	}
+	if _, ok := g.PeakTFLOPS(c.Precision); !ok && c.Precision != hardware.BF16 {
+		return nil, spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, c.Precision)
+	}
+	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
+		return nil, err
+	}
+	c.Batch = parallel.Batch{SeqLen: j.Training.SeqLen, GlobalBatch: j.Training.GlobalBatch, MicroBatch: j.Training.MicroBatch}
+	if c.Batch.MicroBatch == 0 {
+		c.Batch.MicroBatch = 1
+		c.Assumptions = append(c.Assumptions, "training.micro_batch not given: 1")
+	}
+	p := j.Parallel
+	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), DP: p.DP}
+	for _, d := range []struct {
+		f string
+		v int
+	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.dp", p.DP}} {
+		if d.v < 0 {
+			return nil, spec.Errorf(d.f, "must be a positive integer, got %d", d.v)
+		}
+	}
+	if pc.DP == 0 {
+		inner := pc.TP * pc.PP * pc.CP
+		if c.GPUs%inner != 0 {
+			return nil, spec.Errorf("parallel", "tp*pp*cp = %d does not divide system.gpus = %d", inner, c.GPUs)
+		}
+		pc.DP = c.GPUs / inner
+	}
+	pc.SP = pc.TP > 1
+	if p.SP != nil {
+		pc.SP = *p.SP
+	}
+	pc.Zero = 1
+	if p.Zero != nil {
+		pc.Zero = *p.Zero
+	} else {
+		c.Assumptions = append(c.Assumptions, "parallel.zero not given: 1 (distributed optimizer)")
+	}
+	c.Parallel = pc
+	c.Schedule = j.Schedule
+	if c.Schedule == "" {
+		c.Schedule = "1f1b"
+		if pc.VP > 1 {
+			c.Schedule = "interleaved-1f1b"
+		}
+	}
+	if err := checkSchedule(c.Schedule, pc); err != nil {
+		return nil, err
+	}
+	if err := pc.Validate(m, c.GPUs, c.Batch); err != nil {
+		return nil, err
+	}
+	if j.System.Topology != nil {
+		if c.Topology, err = topology.FromSpec(j.System.Topology, c.GPUs); err != nil {
+			return nil, err
+		}
+	} else {
+		c.Topology = topology.Default(g, c.GPUs)
+	}
+	c.Placement = topology.DefaultPlacement()
+	if len(j.Placement) > 0 {
+		c.Placement = make([]topology.Dim, len(j.Placement))
+		for i, d := range j.Placement {
+			c.Placement[i] = topology.Dim(strings.ToLower(d))
+		}
+	}
+	if _, err := c.Layout(); err != nil {
+		return nil, err
+	}
+	c.Assumptions = append(c.Assumptions, m.Assumptions...)
+	return c, nil
+}
+
+func orOne(v int) int {
+	if v == 0 {
+		return 1
+	}
+	return v
+}
+
+func checkSchedule(s string, p parallel.Config) error {
+	known := false
+	for _, k := range KnownSchedules() {
+		known = known || k == s
+	}
+	if !known {
+		return spec.Errorf("schedule", "unknown schedule %q; use one of %s", s, strings.Join(KnownSchedules(), ", "))
+	}
+	if p.VP > 1 && s != "interleaved-1f1b" {
+		return spec.Errorf("parallel.vp", "vp=%d model chunks need the interleaved-1f1b schedule, not %s", p.VP, s)
+	}
+	if s == "zb-v" && p.PP < 2 {
+		return spec.Errorf("schedule", "zb-v needs pp >= 2")
+	}
+	if s == "dualpipe" && p.PP%2 != 0 {
+		return spec.Errorf("schedule", "dualpipe needs an even pp, got %d", p.PP)
+	}
+	return nil
+}
+
+// Layout places the parallel groups on the topology.
+func (c *Config) Layout() (topology.Layout, error) {
+	p := c.Parallel
+	return topology.Place(c.Topology, c.Placement, map[topology.Dim]int{
+		topology.TP: p.TP, topology.CP: p.CP, topology.PP: p.PP, topology.DP: p.DP, topology.EP: p.EP,
+	})
+}

@@ -1,0 +1,456 @@
+package train
+
+import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// Breakdown splits a step into exposed time per cause, in seconds. The
+// parts add up to the step time.
+type Breakdown struct {
+	ComputeS   float64 `json:"compute_s"`
+	TPCommS    float64 `json:"tp_comm_s"`
+	CPCommS    float64 `json:"cp_comm_s"`
+	EPCommS    float64 `json:"ep_comm_s"`
+	PPCommS    float64 `json:"pp_comm_s"`
+	DPCommS    float64 `json:"dp_comm_s"`
+	BubbleS    float64 `json:"bubble_s"`
+	OptimizerS float64 `json:"optimizer_s"`
+}
+
+// Total adds the parts.
+func (b Breakdown) Total() float64 {
+	return b.ComputeS + b.TPCommS + b.CPCommS + b.EPCommS + b.PPCommS + b.DPCommS + b.BubbleS + b.OptimizerS
+}
+
+// MemoryGiB is the per-GPU memory breakdown in GiB.
+type MemoryGiB struct {
+	Weights     float64 `json:"weights"`
+	Gradients   float64 `json:"gradients"`
+	Optimizer   float64 `json:"optimizer"`
+	Activations float64 `json:"activations"`
+	Buffers     float64 `json:"buffers"`
+	Total       float64 `json:"total"`
+	Capacity    float64 `json:"capacity"`
+	InFlight    float64 `json:"in_flight_micro_batches"`
+}
+
+// Result is the prediction for one training step.
+type Result struct {
+	StepTimeS         float64   `json:"step_time_s"`
+	TokensPerS        float64   `json:"tokens_per_s"`
+	TokensPerSPerGPU  float64   `json:"tokens_per_s_per_gpu"`
+	ModelTFLOPsPerGPU float64   `json:"model_tflops_per_gpu"`
+	HWTFLOPsPerGPU    float64   `json:"hardware_tflops_per_gpu"`
+	MFU               float64   `json:"mfu"`
+	MemoryGiBPerGPU   float64   `json:"memory_gib_per_gpu"`
+	Feasible          bool      `json:"feasible"`
+	MicroBatches      int       `json:"micro_batches"`
+	Breakdown         Breakdown `json:"breakdown"`
+	Memory            MemoryGiB `json:"memory"`
+	// Levels reports the bytes and time each parallel dimension puts on
+	// each level of the topology per step, per GPU.
+	Levels []LevelTraffic `json:"levels"`
+}
+
+// LevelTraffic is the traffic one dimension sends over one level per step.
+type LevelTraffic struct {
+	Dim    string  `json:"dim"`
+	Level  string  `json:"level"`
+	Bytes  float64 `json:"bytes_per_gpu"`
+	TimeS  float64 `json:"time_s"`
+	Groups int     `json:"concurrent_groups"`
+}
+
+// stageWork is one pipeline stage's time for one micro-batch, split by cause.
+type stageWork struct {
+	fwd, bwd             float64 // compute (GEMM, attention, element-wise)
+	tp, cp, ep, pp       float64 // exposed communication
+	denseParams, experts float64 // parameters held (per GPU)
+}
+
+func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp }
+
+// model is the per-evaluation state shared by the cost helpers.
+type evaluator struct {
+	c      *Config
+	dev    *cost.Device
+	layout topology.Layout
+	links  []network.Link
+	prec   hardware.Precision
+}
+
+func newEvaluator(c *Config) (*evaluator, error) {
+	l, err := c.Layout()
+	if err != nil {
+		return nil, err
+	}
+	e := &evaluator{c: c, dev: cost.NewDevice(c.GPU, c.Calib), layout: l, prec: c.Precision}
+	e.links = make([]network.Link, len(c.Topology.Levels))
+	for i := range c.Topology.Levels {
+		e.links[i] = network.Link{
+			BytesPerSec: c.Topology.PerGPUBytesPerSec(i) * c.Calib.NetworkEfficiency,
+			LatencyS:    c.Topology.OneWayLatencyS(i),
+		}
+	}
+	return e, nil
+}
+
+func (e *evaluator) coll(k network.Kind, bytes float64, d topology.Dim) float64 {
+	return network.Time(k, bytes, e.layout.Spans[d], e.links)
+}
+
+// layerWork prices one transformer layer for one micro-batch.
+func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
+	c := e.c
+	m := c.Model
+	p := c.Parallel
+	dev := e.dev
+	t := float64(p.TP)
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
+	h := float64(m.Hidden)
+	outside := T * h
+	if p.SP {
+		outside /= t
+	}
+	heads := float64(m.Heads) / t
+	qk, vd := float64(m.HeadDim), float64(m.HeadDim)
+	kvHeads := float64(m.KVHeads)
+	if a := m.MLA; a != nil {
+		qk, vd = float64(a.QKNopeHeadDim+a.QKRopeHeadDim), float64(a.VHeadDim)
+	}
+	kvPer := math.Max(kvHeads/t, 1)
+
+	// GEMMs: forward once, backward twice (input and weight gradients).
+	var g float64
+	if a := m.MLA; a != nil {
+		qr := float64(a.QLoRARank)
+		if qr > 0 {
+			g += dev.GEMM(T, qr, h, e.prec) + dev.GEMM(T, heads*qk, qr, e.prec)
+		} else {
+			g += dev.GEMM(T, heads*qk, h, e.prec)
+		}
+		kr := float64(a.KVLoRARank)
+		g += dev.GEMM(T, kr+float64(a.QKRopeHeadDim), h, e.prec)
+		g += dev.GEMM(T, heads*(float64(a.QKNopeHeadDim)+vd), kr, e.prec)
+		g += dev.GEMM(T, h, heads*vd, e.prec)
+	} else {
+		g += dev.GEMM(T, (heads+2*kvPer)*qk, h, e.prec)
+		g += dev.GEMM(T, h, heads*vd, e.prec)
+	}
+	mats := 3.0
+	if m.Act != "swiglu" {
+		mats = 2
+	}
+	var ffnElems float64 // intermediate activations per token on this GPU
+	if m.IsMoELayer(i) {
+		x := m.MoE
+		routed := T * float64(x.TopK) / t // tokens through this GPU's experts
+		local := float64(x.Experts) / float64(p.EP)
+		perExpert := routed / local
+		f := float64(x.ExpertFFN)
+		g += local * (dev.GEMM(perExpert, (mats-1)*f, h, e.prec) + dev.GEMM(perExpert, h, f, e.prec))
+		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
+		ffnElems += routed * f
+		if x.SharedExperts > 0 {
+			sf := float64(x.SharedExperts*x.SharedFFN) / t
+			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
+			ffnElems += T * sf
+		}
+		// Dispatch and combine all-to-all, forward and backward.
+		a2a := routed * h * 2
+		ep = 4 * e.coll(network.AllToAll, a2a, topology.EP)
+	} else {
+		f := float64(m.FFN) / t
+		g += dev.GEMM(T, (mats-1)*f, h, e.prec) + dev.GEMM(T, h, f, e.prec)
+		ffnElems += T * f
+	}
+	fwd += g
+	bwd += 2 * g
+
+	// Fused attention: 4*T*s_eff*d per head forward; backward recomputes
+	// the scores, 2.5x the forward (Dao 2023, arXiv 2307.08691).
+	sEff := m.AttendedLength(i, c.Batch.SeqLen)
+	af := 2 * T * sEff * heads * (qk + vd)
+	if c.UnfusedAttention {
+		// Scores and values as batched GEMMs over the whole s x s square
+		// (the causal mask is applied, not skipped), softmax and dropout
+		// in HBM: ~9 bytes per score forward, ~11 backward.
+		s := float64(c.Batch.SeqLen) / float64(p.CP)
+		bh := float64(c.Batch.MicroBatch) * heads
+		score := dev.GEMM(bh*s, s, qk, e.prec) + dev.GEMM(bh*s, vd, s, e.prec)
+		soft := dev.MemoryBound(bh*s*s*9, 2)
+		fwd += score + soft
+		bwd += 2*score + dev.MemoryBound(bh*s*s*11, 2)
+		if c.Recompute == parallel.RecomputeSelective {
+			bwd += dev.GEMM(bh*s, s, qk, e.prec) + soft
+		}
+	} else {
+		fwd += dev.Attention(af)
+		bwd += dev.Attention(2.5 * af)
+	}
+
+	// Element-wise work: two norms and two residual adds on the full
+	// width (split by tp under SP), rotary on q and k, the activation
+	// function on the intermediate, casts for low-precision GEMM inputs;
+	// backward moves about twice the bytes.
+	bytes := 2*outside*2*2 + 2*outside*3*2 // norms (read+write), residuals (2 reads + write)
+	bytes += T * (heads + kvPer) * qk * 2 * 2
+	actRW := 3.0
+	if m.Act != "swiglu" {
+		actRW = 2
+	}
+	bytes += ffnElems * actRW * 2
+	if m.Bias {
+		bytes += 2 * outside * 3 * 2 // bias + dropout + residual fused, twice
+	}
+	if e.prec != hardware.BF16 && e.prec != hardware.FP16 {
+		// Quantise GEMM inputs: read 2 bytes, write 1, for the four GEMM inputs.
+		bytes += (4*T*h/t + ffnElems) * 3
+	}
+	const kernels = 10
+	fwd += dev.MemoryBound(bytes, kernels)
+	bwd += dev.MemoryBound(2*bytes, 2*kernels)
+
+	// Tensor parallelism: with SP, all-gather + reduce-scatter around
+	// attention and the MLP; without, one all-reduce each. Backward mirrors.
+	if p.TP > 1 {
+		full := T * h * 2
+		var one float64
+		if p.SP {
+			one = e.coll(network.AllGather, full, topology.TP) + e.coll(network.ReduceScatter, full, topology.TP)
+		} else {
+			one = e.coll(network.AllReduce, full, topology.TP)
+		}
+		tp = 2 * one * 2
+	}
+	// Context parallelism: ring exchange of K and V (cp-1 steps forward,
+	// K, V and their gradients backward), hidden behind attention compute.
+	if p.CP > 1 {
+		kv := T * kvPer * (qk + vd) * 2
+		steps := float64(p.CP - 1)
+		ring := steps * e.coll(network.P2P, kv, topology.CP)
+		cp = math.Max(0, ring-dev.Attention(af)) + math.Max(0, 2*ring-dev.Attention(2.5*af))
+	}
+	if c.Recompute == parallel.RecomputeFull {
+		bwd += fwd
+		tp *= 1.5
+		ep *= 1.5
+	}
+	return fwd, bwd, tp, cp, ep
+}
+
+// stages prices every physical pipeline stage for one micro-batch.
+func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
+	c := e.c
+	p := c.Parallel
+	m := c.Model
+	split, _ := parallel.SplitLayers(m.Layers, p.PP, p.VP)
+	nv := p.PP * p.VP
+	out := make([]stageWork, p.PP)
+	// Layers of one kind cost the same: price each kind once.
+	type kind struct{ moe, local bool }
+	memo := map[kind][5]float64{}
+	layer := 0
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
+	h := float64(m.Hidden)
+	act := T * h * 2
+	if p.SP {
+		act /= float64(p.TP)
+	}
+	p2p := e.coll(network.P2P, act, topology.PP)
+	for v := 0; v < nv; v++ {
+		s := v % p.PP
+		w := &out[s]
+		n := split.Layers(v, nv)
+		for i := layer; i < layer+n; i++ {
+			k := kind{m.IsMoELayer(i), m.IsLocalAttentionLayer(i)}
+			r, ok := memo[k]
+			if !ok {
+				f, b, tp, cp, ep := e.layerWork(i)
+				r = [5]float64{f, b, tp, cp, ep}
+				memo[k] = r
+			}
+			w.fwd += r[0]
+			w.bwd += r[1]
+			w.tp += r[2]
+			w.cp += r[3]
+			w.ep += r[4]
+		}
+		layer += n
+		d, x := parallel.StageParams(m, p, split, v)
+		w.denseParams += d
+		w.experts += x
+		// Activations forward and gradients backward across each boundary.
+		if p.PP > 1 && v < nv-1 {
+			w.pp += 2 * p2p
+		}
+	}
+	// Output head and loss on the last stage; embedding is a lookup.
+	last := &out[p.PP-1]
+	V := float64(m.Vocab) / float64(p.TP)
+	head := e.dev.GEMM(T, V, h, hardware.BF16)
+	ce := e.dev.MemoryBound(T*V*4*3, 3)
+	last.fwd += head + ce
+	last.bwd += 2*head + ce
+	return out, split
+}
+
+// bubbleUnits is the pipeline fill-and-drain time in units of one
+// stage's per-micro-batch work: (p-1) for GPipe and 1F1B, (p-1)/v for
+// interleaved 1F1B (Narayanan et al. 2021), about a third of 1F1B's for
+// ZB-H1 and near zero for ZB-V and DualPipe (Qi et al. 2023, arXiv
+// 2401.10241; DeepSeek-V3 report, arXiv 2412.19437).
+func bubbleUnits(schedule string, pp, vp int) float64 {
+	p := float64(pp - 1)
+	switch schedule {
+	case "interleaved-1f1b":
+		return p / float64(vp)
+	case "zb-h1":
+		return p / 3
+	case "zb-v", "dualpipe":
+		return p / 6
+	}
+	return p
+}
+
+// Analytic predicts one step with closed forms.
+func Analytic(c *Config) (Result, error) {
+	e, err := newEvaluator(c)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.analytic(), nil
+}
+
+func (e *evaluator) analytic() Result {
+	c := e.c
+	p := c.Parallel
+	m := c.Model
+	mb := p.MicroBatches(c.Batch)
+	st, _ := e.stages()
+	var worst stageWork
+	var sum float64
+	for _, w := range st {
+		if w.total() > worst.total() {
+			worst = w
+		}
+		sum += w.total()
+	}
+	avg := sum / float64(len(st))
+	var b Breakdown
+	fm := float64(mb)
+	b.ComputeS = fm * (worst.fwd + worst.bwd)
+	b.TPCommS = fm * worst.tp
+	b.CPCommS = fm * worst.cp
+	b.EPCommS = fm * worst.ep
+	b.PPCommS = fm * worst.pp
+	b.BubbleS = bubbleUnits(c.Schedule, p.PP, p.VP) * avg
+
+	// Data parallelism over dp*cp for dense parameters and over the
+	// expert-data-parallel group for experts, 16-bit gradients and params.
+	dpDense := e.dpSpan(p.DP * p.CP)
+	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	gradBytes := 2.0
+	rs := network.Time(network.ReduceScatter, worst.denseParams*gradBytes, dpDense, e.links) +
+		network.Time(network.ReduceScatter, worst.experts*gradBytes, dpExpert, e.links)
+	ag := network.Time(network.AllGather, worst.denseParams*gradBytes, dpDense, e.links) +
+		network.Time(network.AllGather, worst.experts*gradBytes, dpExpert, e.links)
+	switch p.Zero {
+	case 0:
+		// All-reduce = reduce-scatter + all-gather, overlapped with the
+		// last micro-batch's backward.
+		b.DPCommS = math.Max(0, rs+ag-worst.bwd)
+	case 1, 2:
+		// Reduce-scatter overlapped with the last backward, the parameter
+		// all-gather with the next step's first forward.
+		b.DPCommS = math.Max(0, rs-worst.bwd) + math.Max(0, ag-worst.fwd)
+		if p.Zero == 2 {
+			b.DPCommS += (fm - 1) * math.Max(0, rs-worst.bwd)
+		}
+	case 3:
+		// Gather before forward and backward, reduce-scatter after
+		// backward, every micro-batch, prefetched under compute.
+		b.DPCommS = fm * (math.Max(0, ag-worst.fwd) + math.Max(0, ag+rs-worst.bwd))
+	}
+	// Adam: read fp32 master, moments and gradient, write them back and
+	// the 16-bit weights: 30 bytes per locally owned parameter.
+	owned := worst.denseParams + worst.experts
+	if p.Zero >= 1 {
+		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.DP*p.CP*p.TP/p.EP)
+	}
+	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
+
+	r := Result{Breakdown: b, MicroBatches: mb}
+	r.StepTimeS = b.Total()
+	tokens := float64(c.Batch.GlobalBatch) * float64(c.Batch.SeqLen)
+	r.TokensPerS = tokens / r.StepTimeS
+	r.TokensPerSPerGPU = r.TokensPerS / float64(c.GPUs)
+	modelFLOPs := 3 * m.FLOPsPerToken(c.Batch.SeqLen) * tokens
+	r.ModelTFLOPsPerGPU = modelFLOPs / r.StepTimeS / float64(c.GPUs) / 1e12
+	hw := modelFLOPs
+	if c.Recompute == parallel.RecomputeFull {
+		hw *= 4.0 / 3
+	}
+	r.HWTFLOPsPerGPU = hw / r.StepTimeS / float64(c.GPUs) / 1e12
+	peak, _ := e.dev.GEMMPeak(c.Precision)
+	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
+
+	mem := parallel.Estimate(m, p, c.Batch, c.Recompute, c.Schedule, c.UnfusedAttention)
+	const gib = 1 << 30
+	r.Memory = MemoryGiB{
+		Weights: mem.Weights / gib, Gradients: mem.Gradients / gib, Optimizer: mem.Optimizer / gib,
+		Activations: mem.Activations / gib, Buffers: mem.Buffers / gib, Total: mem.Total / gib,
+		Capacity: c.GPU.MemoryGB, InFlight: mem.InFlight,
+	}
+	r.MemoryGiBPerGPU = r.Memory.Total
+	r.Feasible = r.Memory.Total <= r.Memory.Capacity
+	return r
+}
+
+// dpSpan is the span of a data-parallel group of n ranks: the dp span
+// widened by cp (and narrowed for expert groups) — approximated by the dp
+// dimension's span scaled at its innermost crossed level.
+func (e *evaluator) dpSpan(n int) topology.Span {
+	base := e.layout.Spans[topology.DP]
+	size := base.Size()
+	if n == size || size == 0 {
+		return base
+	}
+	f := append([]int(nil), base.Factors...)
+	if n > size {
+		// cp (and tp for expert groups) members sit inside the innermost level dp reaches.
+		extra := n / size
+		cpSpan := e.layout.Spans[topology.CP]
+		for i := range f {
+			if i < len(cpSpan.Factors) {
+				f[i] *= cpSpan.Factors[i]
+			}
+		}
+		extra /= e.layout.Spans[topology.CP].Size()
+		if extra > 1 {
+			f[0] *= extra
+		}
+		return topology.Span{Factors: f}
+	}
+	// Fewer members (expert-data-parallel with ep > 1): drop the inner factors.
+	div := size / n
+	for i := range f {
+		g := gcd(f[i], div)
+		f[i] /= g
+		div /= g
+	}
+	return topology.Span{Factors: f}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

@@ -1,0 +1,87 @@
+package validate
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/scaleacross/scaleacross/cost"
+)
+
+// fitted names the calibration parameters the fit moves, each with the
+// physical range it may take (from the microbenchmarks cited in
+// cost.Default).
+type fitted struct {
+	name   string
+	lo, hi float64
+	get    func(*cost.Params) *float64
+}
+
+func fittedParams() []fitted {
+	return []fitted{
+		{"gemm_efficiency", 0.55, 0.92, func(p *cost.Params) *float64 { return &p.GEMMEfficiency }},
+		{"low_precision_efficiency", 0.5, 1.0, func(p *cost.Params) *float64 { return &p.LowPrecisionEfficiency }},
+		{"attention_efficiency", 0.3, 0.8, func(p *cost.Params) *float64 { return &p.AttentionEfficiency }},
+		{"memory_efficiency", 0.5, 0.95, func(p *cost.Params) *float64 { return &p.MemoryEfficiency }},
+		{"network_efficiency", 0.4, 0.95, func(p *cost.Params) *float64 { return &p.NetworkEfficiency }},
+	}
+}
+
+// Objective is the fit's loss for a report: the mean squared relative
+// step-time error, plus a penalty on rows beyond 15% so that no row is
+// sacrificed for the mean.
+func Objective(rep Report) float64 {
+	var s float64
+	for _, r := range rep.Rows {
+		e := r.ErrorPct / 100
+		s += e * e
+		if a := math.Abs(e); a > 0.15 {
+			s += 10 * (a - 0.15) * (a - 0.15)
+		}
+	}
+	return s / float64(len(rep.Rows))
+}
+
+// Fit adjusts the calibration parameters within their physical ranges to
+// minimise Objective over all rows, starting from start. It is
+// deterministic (Nelder-Mead from a fixed start).
+func Fit(rows []Row, start cost.Params) (cost.Params, Report, error) {
+	fs := fittedParams()
+	// Map each parameter to an unbounded coordinate with a logistic.
+	toX := func(p cost.Params) []float64 {
+		x := make([]float64, len(fs))
+		for i, f := range fs {
+			v := (*f.get(&p) - f.lo) / (f.hi - f.lo)
+			v = math.Min(math.Max(v, 1e-6), 1-1e-6)
+			x[i] = math.Log(v / (1 - v))
+		}
+		return x
+	}
+	fromX := func(x []float64) cost.Params {
+		p := start
+		for i, f := range fs {
+			*f.get(&p) = f.lo + (f.hi-f.lo)/(1+math.Exp(-x[i]))
+		}
+		return p
+	}
+	var runErr error
+	prob := optimize.Problem{Func: func(x []float64) float64 {
+		rep, err := Run(rows, fromX(x))
+		if err != nil {
+			runErr = err
+			return math.Inf(1)
+		}
+		return Objective(rep)
+	}}
+	res, err := optimize.Minimize(prob, toX(start), &optimize.Settings{FuncEvaluations: 4000}, &optimize.NelderMead{})
+	if runErr != nil {
+		return cost.Params{}, Report{}, runErr
+	}
+	if err != nil && res == nil {
+		return cost.Params{}, Report{}, fmt.Errorf("fit: %w", err)
+	}
+	best := fromX(res.X)
+	rep, err := Run(rows, best)
+	return best, rep, err
+}
