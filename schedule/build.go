@@ -49,6 +49,9 @@ func Build(kind Kind, p Params) (*Schedule, error) {
 			if s.Params.Consecutive == 0 {
 				s.Params.Consecutive = p.Stages
 			}
+			if s.Params.Consecutive < p.Stages {
+				return nil, errorf("schedule", "%s: %d consecutive micro-batches per chunk is below pp=%d; the interleaved order deadlocks unless each chunk runs at least pp micro-batches in a row (Megatron-LM's bound); use %d (depth-first) to %d (breadth-first)", k.describe(), s.Params.Consecutive, p.Stages, p.Stages, p.MicroBatches)
+			}
 			if s.Params.Consecutive > p.MicroBatches {
 				return nil, errorf("schedule", "%s: %d consecutive micro-batches per chunk exceed the %d micro-batches per step; use at most %d", k.describe(), s.Params.Consecutive, p.MicroBatches, p.MicroBatches)
 			}
@@ -155,9 +158,12 @@ func (s *Schedule) buildOneFOneB(k Kind) {
 // count), then alternates one forward and one backward. With vp=1 it is
 // plain 1F1B.
 //
-// latency-aware-1f1b adds ExtraWarmup forwards per slow boundary at or
-// after the stage, capped so that PeakInFlight stays within MaxInFlight
-// (never below the plain schedule's warm-up).
+// latency-aware-1f1b adds ExtraWarmup forwards per slow boundary that the
+// stage's micro-batches cross before coming back (with vp=1 the
+// boundaries at or after the stage; with vp > 1 all of them, since every
+// chunk's pass crosses each; adding warm-up upstream only would deadlock
+// the interleaved order), capped so that PeakInFlight stays within
+// MaxInFlight (never below the plain schedule's warm-up).
 func (s *Schedule) buildInterleaved(k Kind) {
 	p, m, v := s.Params.Stages, s.Params.MicroBatches, s.Params.Chunks
 	n := s.Params.Consecutive
@@ -187,7 +193,7 @@ func (s *Schedule) buildInterleaved(k Kind) {
 			if len(s.Params.SlowBoundaries) > 0 {
 				extra = 0
 				for _, b := range s.Params.SlowBoundaries {
-					if b >= st {
+					if b >= st || v > 1 {
 						extra += s.Params.ExtraWarmup
 					}
 				}
@@ -219,25 +225,25 @@ func oneFOneB(fwd, bwd []mc, warmup int, split bool, lag int) []Op {
 	out := make([]Op, 0, size)
 	w := min(warmup, n)
 	for i := 0; i < w; i++ {
-		out = append(out, Op{Forward, fwd[i].mb, fwd[i].chunk})
+		out = append(out, Op{Type: Forward, MicroBatch: fwd[i].mb, Chunk: fwd[i].chunk})
 	}
 	nb, nw := 0, 0
 	back := func() {
 		b := bwd[nb]
 		nb++
 		if !split {
-			out = append(out, Op{FullBackward, b.mb, b.chunk})
+			out = append(out, Op{Type: FullBackward, MicroBatch: b.mb, Chunk: b.chunk})
 			return
 		}
-		out = append(out, Op{InputBackward, b.mb, b.chunk})
+		out = append(out, Op{Type: InputBackward, MicroBatch: b.mb, Chunk: b.chunk})
 		if nb-1-lag >= 0 {
 			x := bwd[nw]
 			nw++
-			out = append(out, Op{WeightBackward, x.mb, x.chunk})
+			out = append(out, Op{Type: WeightBackward, MicroBatch: x.mb, Chunk: x.chunk})
 		}
 	}
 	for i := w; i < n; i++ {
-		out = append(out, Op{Forward, fwd[i].mb, fwd[i].chunk})
+		out = append(out, Op{Type: Forward, MicroBatch: fwd[i].mb, Chunk: fwd[i].chunk})
 		back()
 	}
 	for nb < n {
@@ -246,7 +252,7 @@ func oneFOneB(fwd, bwd []mc, warmup int, split bool, lag int) []Op {
 	for split && nw < n {
 		x := bwd[nw]
 		nw++
-		out = append(out, Op{WeightBackward, x.mb, x.chunk})
+		out = append(out, Op{Type: WeightBackward, MicroBatch: x.mb, Chunk: x.chunk})
 	}
 	return out
 }

@@ -81,13 +81,16 @@ type Params struct {
 	// kind's default: 1, or 2 for the V-shaped zb-v and dualpipev.
 	Chunks int
 	// Consecutive is, for interleaved schedules, how many micro-batches
-	// run through one chunk before the stage moves on to its next chunk.
-	// Zero means Stages (Megatron-LM's default); 1 is depth-first and
-	// MicroBatches breadth-first.
+	// run through one chunk before the stage moves on to its next chunk
+	// (Llama 3's N). It ranges from Stages (depth-first, Megatron-LM's
+	// default, which zero selects) to MicroBatches (breadth-first); below
+	// Stages the interleaved order deadlocks.
 	Consecutive int
 	// ExtraWarmup is, for latency-aware-1f1b, the number of extra warm-up
-	// forwards a stage runs for each slow boundary downstream of it. See
-	// ExtraWarmupFor.
+	// forwards a stage runs for each slow boundary its micro-batches
+	// cross before returning: with one chunk, the boundaries downstream
+	// of the stage; with several, every boundary (each chunk's pass
+	// crosses them all). See ExtraWarmupFor.
 	ExtraWarmup int
 	// SlowBoundaries lists, for latency-aware-1f1b, the slow boundaries:
 	// b means the link between stage b and b+1. Empty means every stage
@@ -99,16 +102,19 @@ type Params struct {
 	MaxInFlight int
 }
 
-// ExtraWarmupFor returns the extra warm-up micro-batches that hide a slow
-// boundary: a micro-batch's gradient returns 2*oneWay later than over a
-// fast link, and a stage that has k more micro-batches in flight keeps busy
-// for k*(f+b) meanwhile, so k = ceil(2*oneWay/(f+b)), where f and b are one
-// micro-batch chunk's forward and backward time on a stage.
-func ExtraWarmupFor(oneWay, f, b float64) int {
+// ExtraWarmupFor returns the extra warm-up micro-batch chunks that hide a
+// slow boundary with one-way latency oneWay. A micro-batch crosses the
+// boundary once per chunk on the way down and once per chunk on the way
+// back, so its gradient returns 2*chunks*oneWay later than over a fast
+// link; a stage with k more micro-batch chunks in flight stays busy for
+// k*(f+b) meanwhile, so k = ceil(2*chunks*oneWay/(f+b)), where f and b are
+// one micro-batch chunk's forward and backward time on a stage. chunks < 1
+// counts as 1.
+func ExtraWarmupFor(oneWay, f, b float64, chunks int) int {
 	if !(oneWay > 0) || !(f+b > 0) {
 		return 0
 	}
-	k := 2 * oneWay / (f + b)
+	k := 2 * float64(max(chunks, 1)) * oneWay / (f + b)
 	n := int(k)
 	if float64(n) < k {
 		n++

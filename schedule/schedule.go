@@ -46,12 +46,22 @@ func (t OpType) String() string {
 // Op is one unit of work of one stage: Type applied to micro-batch
 // MicroBatch on the stage's model chunk Chunk.
 type Op struct {
-	Type       OpType
+	Type OpType
+	// Fused, on a Forward, means it runs overlapped with the backward
+	// that follows it in the list, as one "F&B" unit that starts when
+	// both have their inputs and ends for both at once (DualPipe).
+	Fused      bool
 	MicroBatch int
 	Chunk      int
 }
 
-func (o Op) String() string { return fmt.Sprintf("%v%d.%d", o.Type, o.MicroBatch, o.Chunk) }
+func (o Op) String() string {
+	s := fmt.Sprintf("%v%d.%d", o.Type, o.MicroBatch, o.Chunk)
+	if o.Fused {
+		s += "&"
+	}
+	return s
+}
 
 // Schedule is, for every pipeline stage, the ordered list of compute work
 // it runs in one step. Stages[s] runs strictly in order; an op also waits
@@ -79,7 +89,8 @@ func (s *Schedule) NumChunks() int { return s.Params.Chunks }
 // NumVirtual is the number of virtual stages (model pieces in order).
 func (s *Schedule) NumVirtual() int { return s.Params.Stages * s.Params.Chunks }
 
-// SplitBackward reports whether backward work is split into B and W.
+// SplitBackward reports whether some backward work is split into B and
+// W (zb-h1 and zb-v split all of it, dualpipev part of it).
 func (s *Schedule) SplitBackward() bool { return s.split }
 
 // VirtualStage is the position in the model of chunk chunk of stage
@@ -112,15 +123,15 @@ type Dep struct {
 //   - W of k waits for B of k.
 func (s *Schedule) Deps(stage int, op Op) []Dep {
 	k := s.VirtualStage(stage, op.Chunk)
-	back := FullBackward
-	if s.split {
-		back = InputBackward
-	}
 	var deps []Dep
 	add := func(vk int, t OpType) {
 		st, c := s.Placement(vk)
+		if t != Forward {
+			t = s.backwardType(st, op.MicroBatch, c, t)
+		}
 		deps = append(deps, Dep{Stage: st, Op: Op{Type: t, MicroBatch: op.MicroBatch, Chunk: c}})
 	}
+	back := InputBackward
 	switch op.Type {
 	case Forward:
 		if k > 0 {
@@ -135,6 +146,20 @@ func (s *Schedule) Deps(stage int, op Op) []Dep {
 		add(k, InputBackward)
 	}
 	return deps
+}
+
+// backwardType says whether stage runs micro-batch mb's backward on chunk
+// as one op (FullBackward) or split (InputBackward); def if absent.
+func (s *Schedule) backwardType(stage, mb, chunk int, def OpType) OpType {
+	if stage < 0 || stage >= len(s.Stages) {
+		return def
+	}
+	for _, o := range s.Stages[stage] {
+		if o.MicroBatch == mb && o.Chunk == chunk && (o.Type == FullBackward || o.Type == InputBackward) {
+			return o.Type
+		}
+	}
+	return def
 }
 
 // PeakInFlight is the largest number of micro-batch chunks whose

@@ -52,9 +52,14 @@ func (t Transfer) Time() float64 {
 // Costs gives the durations the simulator needs, in seconds.
 type Costs struct {
 	// Forward, Backward and Weight give the time of F, B and W of chunk
-	// chunk on stage stage. For schedules that do not split the backward,
-	// a full backward takes Backward+Weight. Weight may be nil (zero).
+	// chunk on stage stage. A FullBackward op (BW) takes Backward+Weight.
+	// Weight may be nil (zero).
 	Forward, Backward, Weight func(stage, chunk int) float64
+	// ForwardBackward, when not nil, gives the time of a forward of chunk
+	// fChunk fused with a backward of chunk bChunk (DualPipe's "F&B",
+	// where one pass's communication hides under the other's compute).
+	// Nil means the sum of the two.
+	ForwardBackward func(stage, fChunk, bChunk int) float64
 	// P2P gives the message from stage from to stage to in direction d.
 	// Nil means transfers are free. It is asked once per stage boundary
 	// and direction, not per message.
@@ -182,7 +187,8 @@ type runner struct {
 
 	stageOf []int // virtual stage -> stage
 	durF    []float64
-	durB    []float64
+	durB    []float64 // InputBackward
+	durBW   []float64 // FullBackward
 	durW    []float64
 	fwdXfer []Transfer // [k]: activations from k-1 to k (k >= 1)
 	bwdXfer []Transfer // [k]: gradients from k+1 to k (k <= nv-2)
@@ -196,6 +202,8 @@ type runner struct {
 	free    []float64
 	busy    []float64
 	running []bool
+	started []float64 // start of the op running on each stage
+	fb      []float64 // fused F&B times, [(stage*v+fchunk)*v+bchunk], or nil
 	done    int
 	total   int
 	end     float64
@@ -225,6 +233,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	r.durF = make([]float64, p*v)
 	r.durB = make([]float64, p*v)
 	r.durW = make([]float64, p*v)
+	r.durBW = make([]float64, p*v)
 	for st := 0; st < p; st++ {
 		for ch := 0; ch < v; ch++ {
 			i := st*v + ch
@@ -238,12 +247,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 					return nil, fmt.Errorf("simulating %s: stage %d chunk %d has op times F=%g B=%g W=%g; they must be finite and >= 0", s.Kind, st, ch, f, b, w)
 				}
 			}
-			r.durF[i], r.durW[i] = f, w
-			if s.split {
-				r.durB[i] = b
-			} else {
-				r.durB[i] = b + w
-			}
+			r.durF[i], r.durB[i], r.durW[i], r.durBW[i] = f, b, w, b+w
 		}
 	}
 	r.fwdXfer = make([]Transfer, nv)
@@ -297,6 +301,21 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	r.free = make([]float64, p)
 	r.busy = make([]float64, p)
 	r.running = make([]bool, p)
+	r.started = make([]float64, p)
+	if c.ForwardBackward != nil {
+		r.fb = make([]float64, p*v*v)
+		for st := 0; st < p; st++ {
+			for fc := 0; fc < v; fc++ {
+				for bc := 0; bc < v; bc++ {
+					x := c.ForwardBackward(st, fc, bc)
+					if !(x >= 0) || math.IsInf(x, 1) {
+						return nil, fmt.Errorf("simulating %s: fused F&B time %g on stage %d (chunks %d, %d) must be finite and >= 0", s.Kind, x, st, fc, bc)
+					}
+					r.fb[(st*v+fc)*v+bc] = x
+				}
+			}
+		}
+	}
 	r.queued = make([]bool, p)
 	for _, ops := range s.Stages {
 		r.total += len(ops)
@@ -316,61 +335,109 @@ func fill(x []float64, v float64) []float64 {
 
 // tryRun starts stage st's next ops for as long as their inputs are in.
 // In fast mode it runs them all back to back; in event mode it starts one
-// and returns, the end event continuing.
+// (or one fused pair) and returns, the end event continuing.
 func (r *runner) tryRun(st int) {
 	ops := r.s.Stages[st]
 	for r.pos[st] < len(ops) && !r.running[st] {
-		op := ops[r.pos[st]]
-		ci := st*r.v + op.Chunk
-		k := r.s.virtual[ci]
-		idx := k*r.m + op.MicroBatch
-		ready := r.free[st]
-		var d float64
-		switch op.Type {
-		case Forward:
-			if k > 0 {
-				a := r.fArr[idx]
-				if a < 0 {
-					return
-				}
-				ready = max(ready, a)
-			}
-			d = r.durF[ci]
-		case FullBackward, InputBackward:
-			f := r.fDone[idx]
-			if f < 0 {
+		i := r.pos[st]
+		op := ops[i]
+		ready, d, ok := r.readyAt(st, op, r.free[st])
+		if !ok {
+			return
+		}
+		n := 1
+		if op.Fused && op.Type == Forward && i+1 < len(ops) {
+			// A forward fused with the backward after it: one F&B unit
+			// that starts when both have their inputs.
+			b := ops[i+1]
+			rb, db, ok := r.readyAt(st, b, ready)
+			if !ok {
 				return
 			}
-			ready = max(ready, f)
-			if k < r.nv-1 {
-				a := r.bArr[idx]
-				if a < 0 {
-					return
-				}
-				ready = max(ready, a)
-			}
-			d = r.durB[ci]
-		case WeightBackward:
-			b := r.bDone[idx]
-			if b < 0 {
-				return
-			}
-			ready = max(ready, b)
-			d = r.durW[ci]
+			ready, n = rb, 2
+			d = r.fusedTime(st, op, b, d, db)
 		}
 		if r.e != nil {
 			ready = max(ready, r.e.Now())
 		}
 		end := ready + d
-		r.pos[st]++
+		r.pos[st] += n
 		r.busy[st] += d
 		r.free[st] = end
+		r.started[st] = ready
 		if r.e != nil {
 			r.running[st] = true
 			r.e.ScheduleHandler(end, opEnd{r}, st)
 			return
 		}
-		r.complete(st, op, k, idx, ready, end)
+		r.finish(st, i, n, ready, end)
+	}
+}
+
+// readyAt returns when op could start on st if the stage were free at
+// free, and how long it runs; ok is false while an input is missing.
+func (r *runner) readyAt(st int, op Op, free float64) (ready, d float64, ok bool) {
+	ci := st*r.v + op.Chunk
+	k := r.s.virtual[ci]
+	idx := k*r.m + op.MicroBatch
+	ready = free
+	switch op.Type {
+	case Forward:
+		if k > 0 {
+			a := r.fArr[idx]
+			if a < 0 {
+				return 0, 0, false
+			}
+			ready = max(ready, a)
+		}
+		d = r.durF[ci]
+	case FullBackward, InputBackward:
+		f := r.fDone[idx]
+		if f < 0 {
+			return 0, 0, false
+		}
+		ready = max(ready, f)
+		if k < r.nv-1 {
+			a := r.bArr[idx]
+			if a < 0 {
+				return 0, 0, false
+			}
+			ready = max(ready, a)
+		}
+		if op.Type == FullBackward {
+			d = r.durBW[ci]
+		} else {
+			d = r.durB[ci]
+		}
+	case WeightBackward:
+		b := r.bDone[idx]
+		if b < 0 {
+			return 0, 0, false
+		}
+		ready = max(ready, b)
+		d = r.durW[ci]
+	default:
+		return 0, 0, false
+	}
+	return ready, d, true
+}
+
+// fusedTime is the time of a fused forward f and backward b whose times
+// apart are df and db.
+func (r *runner) fusedTime(st int, f, b Op, df, db float64) float64 {
+	if r.fb == nil {
+		return df + db
+	}
+	return r.fb[(st*r.v+f.Chunk)*r.v+b.Chunk]
+}
+
+// finish completes the n ops of stage st from list index i, which ran
+// from start to end.
+func (r *runner) finish(st, i, n int, start, end float64) {
+	for j := i; j < i+n; j++ {
+		op := r.s.Stages[st][j]
+		k := r.s.virtual[st*r.v+op.Chunk]
+		r.complete(st, op, k, k*r.m+op.MicroBatch, start, end)
 	}
 }
 
@@ -475,20 +542,12 @@ type opEnd struct{ r *runner }
 func (h opEnd) Handle(st int) {
 	r := h.r
 	r.running[st] = false
-	op := r.s.Stages[st][r.pos[st]-1]
-	k := r.s.virtual[st*r.v+op.Chunk]
-	idx := k*r.m + op.MicroBatch
-	end := r.e.Now()
-	var d float64
-	switch op.Type {
-	case Forward:
-		d = r.durF[st*r.v+op.Chunk]
-	case WeightBackward:
-		d = r.durW[st*r.v+op.Chunk]
-	default:
-		d = r.durB[st*r.v+op.Chunk]
+	i, n := r.pos[st]-1, 1
+	ops := r.s.Stages[st]
+	if i > 0 && ops[i-1].Fused && ops[i-1].Type == Forward && ops[i].Type != Forward {
+		i, n = i-1, 2
 	}
-	r.complete(st, op, k, idx, end-d, end)
+	r.finish(st, i, n, r.started[st], r.e.Now())
 	r.tryRun(st)
 }
 
