@@ -8,11 +8,20 @@ type Component struct {
 }
 
 func (m *Model) mlpMatrices() int64 {
-	if m.Act == GeLU {
+	if m.Act == GeLU || m.Act == ReLU2 {
 		return 2
 	}
 	return 3
 }
+
+// attentionBias reports whether the attention projections carry biases.
+func (m *Model) attentionBias() bool { return m.Bias || m.AttentionBias }
+
+// mlpBias reports whether MLP, expert and router projections carry biases.
+func (m *Model) mlpBias() bool { return m.Bias || m.MLPBias }
+
+// normBias reports whether the norms carry biases (LayerNorm, not RMSNorm).
+func (m *Model) normBias() bool { return m.Bias || m.NormBias }
 
 // AttentionParams is the parameter count of one attention block,
 // projections and their biases, without the norm.
@@ -38,8 +47,11 @@ func (m *Model) AttentionParams() int64 {
 	kv := 2 * h * int64(m.KVHeads) * hd
 	o := heads * hd * h
 	p := q + kv + o
-	if m.Bias {
+	if m.attentionBias() {
 		p += heads*hd + 2*int64(m.KVHeads)*hd + h
+	}
+	if m.AttentionSinks {
+		p += heads
 	}
 	return p
 }
@@ -48,7 +60,7 @@ func (m *Model) AttentionParams() int64 {
 func (m *Model) mlpParams(ffn int) int64 {
 	h, f := int64(m.Hidden), int64(ffn)
 	p := m.mlpMatrices() * h * f
-	if m.Bias {
+	if m.mlpBias() {
 		p += f + h
 		if m.Act == SwiGLU {
 			p += f
@@ -82,17 +94,22 @@ func (m *Model) RouterParams() int64 {
 		return 0
 	}
 	p := int64(m.Hidden) * int64(m.MoE.Experts)
-	if m.Bias {
+	if m.mlpBias() {
 		p += int64(m.MoE.Experts)
 	}
 	return p
 }
 
-// NormParams is the parameter count of the norms of one layer.
+// NormParams is the parameter count of the norms of one layer: the two
+// pre-norms and, with QKNorm, the per-head query and key norms.
 func (m *Model) NormParams() int64 {
 	n := 2 * int64(m.Hidden)
-	if m.Bias {
+	if m.normBias() {
 		n *= 2
+	}
+	if m.QKNorm {
+		qk, _ := m.qkvDims()
+		n += 2 * int64(qk)
 	}
 	return n
 }
@@ -104,14 +121,19 @@ func (m *Model) EmbeddingParams() int64 {
 
 // HeadParams counts the output projection (0 when tied) and the final norm.
 func (m *Model) HeadParams() int64 {
-	norm := int64(m.Hidden)
-	if m.Bias {
-		norm *= 2
-	}
+	norm := m.finalNormParams()
 	if m.TiedEmbeddings {
 		return norm
 	}
 	return int64(m.Vocab)*int64(m.Hidden) + norm
+}
+
+// finalNormParams counts the norm before the output projection.
+func (m *Model) finalNormParams() int64 {
+	if m.normBias() {
+		return 2 * int64(m.Hidden)
+	}
+	return int64(m.Hidden)
 }
 
 // Breakdown lists the parameters by component, total and active per token.
@@ -160,10 +182,16 @@ func (m *Model) ActiveParams() int64 {
 }
 
 // MatmulParamsPerToken is the number of weights a token multiplies through:
-// the active parameters without the embedding lookups, norms and biases'
-// negligible share kept in (a table lookup costs no FLOPs).
+// the active parameters without the embedding lookups (a table lookup costs
+// no FLOPs) and the norms, with the biases' negligible share kept in. With
+// tied embeddings the output projection reuses the embedding matrix, which
+// is stored once but still multiplied through, so it is counted here.
 func (m *Model) MatmulParamsPerToken() int64 {
-	return m.ActiveParams() - m.EmbeddingParams() - int64(m.Layers)*m.NormParams()
+	p := m.ActiveParams() - m.EmbeddingParams() - int64(m.Layers)*m.NormParams() - m.finalNormParams()
+	if m.TiedEmbeddings {
+		p += int64(m.Vocab) * int64(m.Hidden)
+	}
+	return p
 }
 
 // AttendedLength is the mean number of keys a query attends in layer i for

@@ -12,6 +12,9 @@ const (
 	SwiGLU Activation = "swiglu"
 	// GeLU is the classic GPT MLP with up and down projections (2 matrices).
 	GeLU Activation = "gelu"
+	// ReLU2 is the squared-ReLU MLP of Nemotron-4 (arXiv 2402.16819): up and
+	// down projections only (2 matrices), like GeLU.
+	ReLU2 Activation = "relu2"
 )
 
 // MLA describes DeepSeek's multi-head latent attention (arXiv 2405.04434):
@@ -62,6 +65,21 @@ type Model struct {
 	TiedEmbeddings bool       `json:"tied_embeddings"`
 	// Bias is true when linear layers and norms carry biases (GPT-2/3 style).
 	Bias bool `json:"bias"`
+	// AttentionBias is true when the q, k, v and output projections carry
+	// biases although the norms do not (GPT-OSS). Implied by Bias.
+	AttentionBias bool `json:"attention_bias,omitempty"`
+	// MLPBias is true when the MLP, expert and router projections carry
+	// biases although the norms do not (GPT-OSS). Implied by Bias.
+	MLPBias bool `json:"mlp_bias,omitempty"`
+	// NormBias is true when the layer norms carry a bias although the linear
+	// layers do not (Nemotron's LayerNorm). Implied by Bias.
+	NormBias bool `json:"norm_bias,omitempty"`
+	// QKNorm is true when queries and keys pass a per-head RMSNorm with a
+	// learned weight of head_dim each (Qwen3). Llama 4's weightless L2
+	// qk-norm has no parameters and leaves this false.
+	QKNorm bool `json:"qk_norm,omitempty"`
+	// AttentionSinks is true when every head learns one sink logit (GPT-OSS).
+	AttentionSinks bool `json:"attention_sinks,omitempty"`
 	// LearnedPositions is the size of a learned position-embedding table (GPT), 0 if none.
 	LearnedPositions int `json:"learned_positions,omitempty"`
 
@@ -85,6 +103,9 @@ type Model struct {
 	Source string `json:"source"`
 	// Assumptions lists every dimension that is not published and was derived.
 	Assumptions []string `json:"assumptions,omitempty"`
+	// Notes are caveats on comparing the counts with published figures
+	// (what a published total includes or leaves out).
+	Notes []string `json:"notes,omitempty"`
 	// PublishedTotal and PublishedActive are the parameter counts the
 	// authors state (0 when none), for checking the counter.
 	PublishedTotal  float64 `json:"published_total_params,omitempty"`
@@ -153,8 +174,8 @@ func (m *Model) Validate() error {
 	if m.Heads%m.KVHeads != 0 {
 		return fmt.Errorf("model %s: heads (%d) must be a multiple of kv_heads (%d)", m.ID, m.Heads, m.KVHeads)
 	}
-	if m.Act != SwiGLU && m.Act != GeLU {
-		return fmt.Errorf("model %s: activation %q unknown (want swiglu or gelu)", m.ID, m.Act)
+	if m.Act != SwiGLU && m.Act != GeLU && m.Act != ReLU2 {
+		return fmt.Errorf("model %s: activation %q unknown (want swiglu, gelu or relu2)", m.ID, m.Act)
 	}
 	denseLayers := m.Layers - m.MoELayers()
 	if denseLayers > 0 && m.FFN <= 0 {

@@ -1,0 +1,665 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+)
+
+// ConfigError is a problem with a Hugging Face config.json: malformed JSON,
+// an unsupported model_type, or a missing or invalid field. It exits with
+// code 2 (bad input).
+type ConfigError struct {
+	// Field is the offending key, dotted for nested objects
+	// ("text_config.hidden_size"); empty for whole-file problems.
+	Field string
+	// Msg says what is wrong and how to fix it.
+	Msg string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Field == "" {
+		return "config.json: " + e.Msg
+	}
+	return fmt.Sprintf("config.json field %s: %s", e.Field, e.Msg)
+}
+
+// ExitCode makes a bad config exit with code 2 (bad input).
+func (e *ConfigError) ExitCode() int { return 2 }
+
+// hfModelTypes lists the Hugging Face model_type values ImportHF understands.
+const hfModelTypes = "deepseek_v3, gpt_oss, llama, llama4, llama4_text, mixtral, qwen3_moe"
+
+// Upper bounds on imported dimensions. They lie far above any published
+// model and keep every parameter count well inside int64.
+const (
+	maxLayers   = 2048
+	maxHidden   = 1 << 17
+	maxFFN      = 1 << 20
+	maxHeads    = 4096
+	maxHeadDim  = 4096
+	maxExperts  = 4096
+	maxShared   = 64
+	maxVocab    = 1 << 24
+	maxLoRARank = 1 << 16
+	maxContext  = 1 << 30
+)
+
+// ImportHF builds a Model from the text of a Hugging Face config.json. It
+// understands model_type llama, llama4 (and llama4_text), mixtral,
+// qwen3_moe, deepseek_v3 and gpt_oss. id becomes the model's ID. Any
+// problem is a *ConfigError naming the field.
+func ImportHF(data []byte, id string) (*Model, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var top map[string]any
+	if err := dec.Decode(&top); err != nil {
+		return nil, &ConfigError{Msg: fmt.Sprintf("not a JSON object: %v", err)}
+	}
+	if top == nil {
+		return nil, &ConfigError{Msg: "not a JSON object: got null"}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &ConfigError{Msg: "trailing data after the JSON object"}
+	}
+	root := hfObject{m: top}
+	mt, err := root.str("model_type")
+	if err != nil {
+		return nil, err
+	}
+	if mt == "" {
+		return nil, &ConfigError{Field: "model_type", Msg: fmt.Sprintf("missing; want one of %s", hfModelTypes)}
+	}
+	var m *Model
+	switch mt {
+	case "llama":
+		m, err = importLlama(root)
+	case "llama4", "llama4_text":
+		m, err = importLlama4(root)
+	case "mixtral":
+		m, err = importMixtral(root)
+	case "qwen3_moe":
+		m, err = importQwen3MoE(root)
+	case "deepseek_v3":
+		m, err = importDeepSeekV3(root)
+	case "gpt_oss":
+		m, err = importGPTOSS(root)
+	default:
+		return nil, &ConfigError{Field: "model_type", Msg: fmt.Sprintf("%q is not supported; want one of %s", mt, hfModelTypes)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = mt
+	}
+	m.ID = id
+	m.Family = mt
+	if name, _ := root.str("_name_or_path"); name != "" {
+		m.Name = name
+	} else {
+		m.Name = fmt.Sprintf("%s (imported)", mt)
+	}
+	m.Source = fmt.Sprintf("Hugging Face config.json (model_type %s) imported from %s", mt, id)
+	if err := m.Validate(); err != nil {
+		return nil, &ConfigError{Msg: fmt.Sprintf("inconsistent architecture: %v", err)}
+	}
+	return m, nil
+}
+
+// importCommon reads the fields every decoder-only config shares.
+func importCommon(o hfObject) (*Model, error) {
+	m := &Model{}
+	var err error
+	if m.Hidden, err = o.required("hidden_size", maxHidden); err != nil {
+		return nil, err
+	}
+	if m.Layers, err = o.required("num_hidden_layers", maxLayers); err != nil {
+		return nil, err
+	}
+	if m.Heads, err = o.required("num_attention_heads", maxHeads); err != nil {
+		return nil, err
+	}
+	if m.KVHeads, err = o.optionalPositive("num_key_value_heads", m.Heads, maxHeads); err != nil {
+		return nil, err
+	}
+	if m.Heads%m.KVHeads != 0 {
+		return nil, o.errorf("num_key_value_heads", "%d does not divide num_attention_heads %d", m.KVHeads, m.Heads)
+	}
+	if _, ok := o.m["head_dim"]; !ok && m.Hidden%m.Heads != 0 {
+		return nil, o.errorf("head_dim", "missing, and hidden_size %d is not a multiple of num_attention_heads %d", m.Hidden, m.Heads)
+	}
+	if m.HeadDim, err = o.optionalPositive("head_dim", m.Hidden/m.Heads, maxHeadDim); err != nil {
+		return nil, err
+	}
+	if m.Vocab, err = o.required("vocab_size", maxVocab); err != nil {
+		return nil, err
+	}
+	if m.MaxContext, err = o.optionalNonNegative("max_position_embeddings", 0, maxContext); err != nil {
+		return nil, err
+	}
+	if m.TiedEmbeddings, err = o.boolean("tie_word_embeddings", false); err != nil {
+		return nil, err
+	}
+	m.Act = SwiGLU
+	if err := o.gatedActivation(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func importLlama(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	if m.FFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if m.AttentionBias, err = o.boolean("attention_bias", false); err != nil {
+		return nil, err
+	}
+	if m.MLPBias, err = o.boolean("mlp_bias", false); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// importLlama4 reads a Llama 4 config: the text model sits under
+// text_config (model_type llama4) or at the top (llama4_text).
+func importLlama4(root hfObject) (*Model, error) {
+	o := root
+	if _, ok := root.m["text_config"]; ok {
+		var err error
+		if o, err = root.object("text_config"); err != nil {
+			return nil, err
+		}
+	}
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := o.m["tie_word_embeddings"]; !ok {
+		if m.TiedEmbeddings, err = root.boolean("tie_word_embeddings", false); err != nil {
+			return nil, err
+		}
+	}
+	e := &MoE{SharedExperts: 1}
+	if e.ExpertFFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	e.SharedFFN = e.ExpertFFN
+	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.TopK, err = o.optionalPositive("num_experts_per_tok", 1, maxExperts); err != nil {
+		return nil, err
+	}
+	if e.Interval, err = o.optionalPositive("interleave_moe_layer_step", 1, maxLayers); err != nil {
+		return nil, err
+	}
+	if list, err := o.intList("moe_layers", maxLayers); err != nil {
+		return nil, err
+	} else if len(list) > 0 {
+		if e.Interval, err = everyKth(list, m.Layers); err != nil {
+			return nil, o.errorf("moe_layers", "%v; only every k-th layer (k-1, 2k-1, ...) is supported", err)
+		}
+	}
+	m.MoE = e
+	if m.MoELayers() < m.Layers {
+		if m.FFN, err = o.required("intermediate_size_mlp", maxFFN); err != nil {
+			return nil, err
+		}
+	}
+	if m.AttentionChunk, err = o.optionalNonNegative("attention_chunk_size", 8192, maxContext); err != nil {
+		return nil, err
+	}
+	// no_rope_layers[i] is 1 where layer i uses RoPE with chunked attention
+	// and 0 where it is a global NoPE layer (transformers Llama4TextConfig).
+	flags, err := o.intList("no_rope_layers", 1)
+	if err != nil {
+		return nil, err
+	}
+	var global []int
+	if len(flags) > 0 {
+		if len(flags) != m.Layers {
+			return nil, o.errorf("no_rope_layers", "has %d entries for %d layers", len(flags), m.Layers)
+		}
+		for i, f := range flags {
+			if f == 0 {
+				global = append(global, i)
+			}
+		}
+	} else {
+		iv, err := o.optionalPositive("no_rope_layer_interval", 4, maxLayers)
+		if err != nil {
+			return nil, err
+		}
+		for i := iv - 1; i < m.Layers; i += iv {
+			global = append(global, i)
+		}
+	}
+	switch {
+	case m.AttentionChunk == 0 || len(global) == m.Layers:
+		m.AttentionChunk = 0
+	case len(global) > 0:
+		if m.GlobalInterval, err = everyKth(global, m.Layers); err != nil {
+			return nil, o.errorf("no_rope_layers", "global (0) layers %v; only every k-th layer (k-1, 2k-1, ...) is supported", err)
+		}
+	}
+	if m.AttentionBias, err = o.boolean("attention_bias", false); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func importMixtral(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	e := &MoE{Interval: 1}
+	if e.ExpertFFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
+		return nil, err
+	}
+	m.MoE = e
+	if m.AttentionChunk, err = o.optionalNonNegative("sliding_window", 0, maxContext); err != nil {
+		return nil, err
+	}
+	m.SlidingWindow = m.AttentionChunk > 0
+	return m, nil
+}
+
+func importQwen3MoE(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	m.QKNorm = true
+	if m.AttentionBias, err = o.boolean("attention_bias", false); err != nil {
+		return nil, err
+	}
+	if sw, err := o.boolean("use_sliding_window", false); err != nil {
+		return nil, err
+	} else if sw {
+		return nil, o.errorf("use_sliding_window", "true is not supported; set it to false")
+	}
+	e := &MoE{}
+	if e.ExpertFFN, err = o.required("moe_intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if e.Experts, err = o.required("num_experts", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.Interval, err = o.optionalPositive("decoder_sparse_step", 1, maxLayers); err != nil {
+		return nil, err
+	}
+	// Layers listed in mlp_only_layers stay dense; only a leading run
+	// 0..k-1 with decoder_sparse_step 1 maps onto FirstDense.
+	dense, err := o.intList("mlp_only_layers", maxLayers)
+	if err != nil {
+		return nil, err
+	}
+	if len(dense) > 0 {
+		sort.Ints(dense)
+		for i, l := range dense {
+			if l != i {
+				return nil, o.errorf("mlp_only_layers", "%v is not a leading run 0..k-1; only leading dense layers are supported", dense)
+			}
+		}
+		if e.Interval != 1 {
+			return nil, o.errorf("mlp_only_layers", "leading dense layers together with decoder_sparse_step %d are not supported", e.Interval)
+		}
+		if len(dense) > m.Layers {
+			return nil, o.errorf("mlp_only_layers", "lists %d layers of %d", len(dense), m.Layers)
+		}
+		e.FirstDense = len(dense)
+	}
+	m.MoE = e
+	if m.MoELayers() < m.Layers {
+		if m.FFN, err = o.required("intermediate_size", maxFFN); err != nil {
+			return nil, err
+		}
+	} else if m.FFN, err = o.optionalNonNegative("intermediate_size", 0, maxFFN); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func importDeepSeekV3(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	a := &MLA{}
+	if a.QLoRARank, err = o.optionalNonNegative("q_lora_rank", 0, maxLoRARank); err != nil {
+		return nil, err
+	}
+	if a.KVLoRARank, err = o.required("kv_lora_rank", maxLoRARank); err != nil {
+		return nil, err
+	}
+	if a.QKNopeHeadDim, err = o.required("qk_nope_head_dim", maxHeadDim); err != nil {
+		return nil, err
+	}
+	if a.QKRopeHeadDim, err = o.required("qk_rope_head_dim", maxHeadDim); err != nil {
+		return nil, err
+	}
+	if a.VHeadDim, err = o.required("v_head_dim", maxHeadDim); err != nil {
+		return nil, err
+	}
+	m.MLA = a
+	// MLA gives every query head its own key and value: no grouping.
+	m.KVHeads = m.Heads
+	m.HeadDim = a.QKNopeHeadDim + a.QKRopeHeadDim
+	e := &MoE{Interval: 1}
+	if e.ExpertFFN, err = o.required("moe_intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if e.Experts, err = o.required("n_routed_experts", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
+		return nil, err
+	}
+	if e.SharedExperts, err = o.requiredNonNegative("n_shared_experts", maxShared); err != nil {
+		return nil, err
+	}
+	e.SharedFFN = e.ExpertFFN
+	if e.FirstDense, err = o.requiredNonNegative("first_k_dense_replace", maxLayers); err != nil {
+		return nil, err
+	}
+	if e.FirstDense > m.Layers {
+		return nil, o.errorf("first_k_dense_replace", "%d exceeds num_hidden_layers %d", e.FirstDense, m.Layers)
+	}
+	if freq, err := o.optionalPositive("moe_layer_freq", 1, maxLayers); err != nil {
+		return nil, err
+	} else if freq != 1 {
+		return nil, o.errorf("moe_layer_freq", "%d is not supported; only 1 (every layer after first_k_dense_replace) is", freq)
+	}
+	m.MoE = e
+	if e.FirstDense > 0 {
+		if m.FFN, err = o.required("intermediate_size", maxFFN); err != nil {
+			return nil, err
+		}
+	}
+	if mtp, err := o.optionalNonNegative("num_nextn_predict_layers", 0, maxLayers); err != nil {
+		return nil, err
+	} else if mtp > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("the %d multi-token-prediction (MTP) module(s) of the checkpoint are not counted", mtp))
+	}
+	return m, nil
+}
+
+func importGPTOSS(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
+		return nil, err
+	}
+	m.MLPBias, m.AttentionSinks = true, true
+	if m.AttentionBias, err = o.boolean("attention_bias", true); err != nil {
+		return nil, err
+	}
+	e := &MoE{Interval: 1}
+	if e.ExpertFFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
+		return nil, err
+	}
+	topKField := "num_experts_per_tok"
+	if _, ok := o.m[topKField]; !ok {
+		topKField = "experts_per_token"
+	}
+	if e.TopK, err = o.required(topKField, maxExperts); err != nil {
+		return nil, err
+	}
+	m.MoE = e
+	if m.AttentionChunk, err = o.required("sliding_window", maxContext); err != nil {
+		return nil, err
+	}
+	m.SlidingWindow = true
+	types, err := o.stringList("layer_types")
+	if err != nil {
+		return nil, err
+	}
+	var global []int
+	if len(types) == 0 {
+		// transformers' GptOssConfig default: sliding, full, sliding, ...
+		for i := 1; i < m.Layers; i += 2 {
+			global = append(global, i)
+		}
+	} else {
+		if len(types) != m.Layers {
+			return nil, o.errorf("layer_types", "has %d entries for %d layers", len(types), m.Layers)
+		}
+		for i, t := range types {
+			switch t {
+			case "full_attention":
+				global = append(global, i)
+			case "sliding_attention":
+			default:
+				return nil, o.errorf(fmt.Sprintf("layer_types[%d]", i), "%q unknown; want sliding_attention or full_attention", t)
+			}
+		}
+	}
+	switch {
+	case len(global) == m.Layers:
+		m.AttentionChunk, m.SlidingWindow = 0, false
+	case len(global) > 0:
+		if m.GlobalInterval, err = everyKth(global, m.Layers); err != nil {
+			return nil, o.errorf("layer_types", "full_attention layers %v; only every k-th layer (k-1, 2k-1, ...) is supported", err)
+		}
+	}
+	return m, nil
+}
+
+// everyKth returns k when layers is exactly k-1, 2k-1, ... below n.
+func everyKth(layers []int, n int) (int, error) {
+	if len(layers) == 0 {
+		return 0, errors.New("empty list")
+	}
+	k := layers[0] + 1
+	if k <= 0 {
+		return 0, fmt.Errorf("%v starts below 0", layers)
+	}
+	want := 0
+	for i := k - 1; i < n; i += k {
+		if want >= len(layers) || layers[want] != i {
+			return 0, fmt.Errorf("%v", layers)
+		}
+		want++
+	}
+	if want != len(layers) {
+		return 0, fmt.Errorf("%v", layers)
+	}
+	return k, nil
+}
+
+// hfObject is one JSON object of a config, with the dotted path that
+// prefixes its field names in errors.
+type hfObject struct {
+	prefix string
+	m      map[string]any
+}
+
+func (o hfObject) errorf(field, format string, args ...any) *ConfigError {
+	return &ConfigError{Field: o.prefix + field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// get returns the value of field and whether it is present and not null.
+func (o hfObject) get(field string) (any, bool) {
+	v, ok := o.m[field]
+	return v, ok && v != nil
+}
+
+func (o hfObject) object(field string) (hfObject, error) {
+	v, ok := o.get(field)
+	sub, isObj := v.(map[string]any)
+	if !ok || !isObj {
+		return hfObject{}, o.errorf(field, "must be a JSON object")
+	}
+	return hfObject{prefix: o.prefix + field + ".", m: sub}, nil
+}
+
+func (o hfObject) str(field string) (string, error) {
+	v, ok := o.get(field)
+	if !ok {
+		return "", nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", o.errorf(field, "must be a string, got %v", v)
+	}
+	return s, nil
+}
+
+func (o hfObject) boolean(field string, def bool) (bool, error) {
+	v, ok := o.get(field)
+	if !ok {
+		return def, nil
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		return false, o.errorf(field, "must be true or false, got %v", v)
+	}
+	return b, nil
+}
+
+// toInt converts a JSON number holding a whole value to int.
+func toInt(v any) (int, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	if i, err := n.Int64(); err == nil {
+		if i < math.MinInt32 || i > math.MaxInt32 {
+			return 0, false
+		}
+		return int(i), true
+	}
+	f, err := n.Float64()
+	if err != nil || f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// integer reads field as a whole number in [lo, hi].
+func (o hfObject) integer(field string, lo, hi int) (int, error) {
+	v, _ := o.get(field)
+	i, ok := toInt(v)
+	if !ok {
+		return 0, o.errorf(field, "must be a whole number, got %v", v)
+	}
+	if i < lo {
+		if lo == 1 {
+			return 0, o.errorf(field, "must be positive, got %d", i)
+		}
+		return 0, o.errorf(field, "must be at least %d, got %d", lo, i)
+	}
+	if i > hi {
+		return 0, o.errorf(field, "%d is implausibly large (limit %d)", i, hi)
+	}
+	return i, nil
+}
+
+// required reads a field that must be present and positive.
+func (o hfObject) required(field string, hi int) (int, error) {
+	if _, ok := o.get(field); !ok {
+		return 0, o.errorf(field, "missing; a positive whole number is required")
+	}
+	return o.integer(field, 1, hi)
+}
+
+// requiredNonNegative reads a field that must be present and at least 0.
+func (o hfObject) requiredNonNegative(field string, hi int) (int, error) {
+	if _, ok := o.get(field); !ok {
+		return 0, o.errorf(field, "missing; a whole number >= 0 is required")
+	}
+	return o.integer(field, 0, hi)
+}
+
+// optionalPositive reads a positive field, def when absent or null.
+func (o hfObject) optionalPositive(field string, def, hi int) (int, error) {
+	if _, ok := o.get(field); !ok {
+		return def, nil
+	}
+	return o.integer(field, 1, hi)
+}
+
+// optionalNonNegative reads a field >= 0, def when absent or null.
+func (o hfObject) optionalNonNegative(field string, def, hi int) (int, error) {
+	if _, ok := o.get(field); !ok {
+		return def, nil
+	}
+	return o.integer(field, 0, hi)
+}
+
+// intList reads a list of whole numbers in [0, hi]; absent or null is empty.
+func (o hfObject) intList(field string, hi int) ([]int, error) {
+	v, ok := o.get(field)
+	if !ok {
+		return nil, nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		return nil, o.errorf(field, "must be a list of whole numbers")
+	}
+	out := make([]int, len(list))
+	for i, x := range list {
+		n, ok := toInt(x)
+		if !ok || n < 0 || n > hi {
+			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a whole number in [0, %d], got %v", hi, x)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// stringList reads a list of strings; absent or null is empty.
+func (o hfObject) stringList(field string) ([]string, error) {
+	v, ok := o.get(field)
+	if !ok {
+		return nil, nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		return nil, o.errorf(field, "must be a list of strings")
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a string, got %v", x)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// gatedActivation checks that hidden_act, when given, is the SiLU of a
+// gated (SwiGLU) MLP, the only MLP these model types have.
+func (o hfObject) gatedActivation() error {
+	act, err := o.str("hidden_act")
+	if err != nil {
+		return err
+	}
+	switch act {
+	case "", "silu", "swish":
+		return nil
+	}
+	return o.errorf("hidden_act", "%q is not supported for this model_type; want silu (a SwiGLU MLP)", act)
+}
