@@ -1,0 +1,373 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/specdec"
+)
+
+// Workload is the traffic served.
+type Workload struct {
+	Batch     int
+	InputLen  int
+	OutputLen int
+	// Context is the committed length at which decode is priced; 0 means
+	// InputLen + OutputLen/2, the mean over the generation.
+	Context int
+}
+
+// DecodeContext is the context decode steps are priced at.
+func (w Workload) DecodeContext() int {
+	if w.Context > 0 {
+		return w.Context
+	}
+	return w.InputLen + w.OutputLen/2
+}
+
+// PeakContext is the longest sequence the KV cache must hold.
+func (w Workload) PeakContext() int { return max(w.Context, w.InputLen+w.OutputLen) }
+
+// Speculative configures EAGLE-style speculative decoding.
+type Speculative struct {
+	Method specdec.Method
+	// DraftLayers is the number of dense decoder layers of the draft.
+	DraftLayers int
+	// Tree is a fixed draft tree; nil means choose the best per batch.
+	Tree *specdec.Tree
+	// MaxNodes and MaxDepth bound the automatic tree search.
+	MaxNodes, MaxDepth int
+	Acceptance         specdec.Acceptance
+}
+
+// DraftVocab is the size of the draft's LM head: EAGLE-1 reuses the
+// target's head over the full vocabulary; EAGLE-3 drafts over a reduced
+// 32,000-token vocabulary mapped to the target's (EAGLE-3, arXiv
+// 2503.01840; draft_vocab_size in the released EAGLE-3 draft configs).
+func (s *Speculative) DraftVocab(target *model.Model) int {
+	if s.Method == specdec.EAGLE3 {
+		return min(32000, target.Vocab)
+	}
+	return target.Vocab
+}
+
+// fusedInputs is how many hidden-size vectors the draft's input FC fuses:
+// EAGLE-1 concatenates the token embedding and one target feature (2h);
+// EAGLE-3 fuses low, middle and high target features (3h).
+func (s *Speculative) fusedInputs() int {
+	if s.Method == specdec.EAGLE3 {
+		return 3
+	}
+	return 2
+}
+
+// draftModel is the dense draft: the target's width, heads and dense FFN.
+func (s *Speculative) draftModel(t *model.Model) *model.Model {
+	ffn := t.FFN
+	if ffn == 0 && t.MoE != nil {
+		ffn = t.MoE.ExpertFFN
+	}
+	return &model.Model{
+		ID: t.ID + "-draft", Layers: s.DraftLayers, Hidden: t.Hidden, FFN: ffn,
+		Heads: t.Heads, KVHeads: t.KVHeads, HeadDim: t.HeadDim, Vocab: s.DraftVocab(t),
+		Act: model.SwiGLU, TiedEmbeddings: true, // the draft shares the target's input embedding
+	}
+}
+
+// coster prices plain and speculative steps for specdec.Choose.
+type coster struct {
+	c     *Config
+	draft *Config
+	spec  *Speculative
+	ctx   int
+}
+
+func newCoster(c *Config, s *Speculative, ctx int) *coster {
+	d := *c
+	d.Model = s.draftModel(c.Model)
+	d.Weights, d.KV, d.Activations = hardware.BF16, hardware.BF16, hardware.BF16
+	d.EP = 1
+	return &coster{c: c, draft: &d, spec: s, ctx: ctx}
+}
+
+// PlainStep is one decode step: forward, sampling, exposed host time.
+func (k *coster) PlainStep(b int) (float64, error) {
+	c := k.c
+	t := c.Forward(Pass{Batch: b, Tokens: 1, Context: k.ctx, Logits: 1}).Total
+	t += c.sampleTime(math.Ceil(float64(b) / float64(c.dp())))
+	if !c.Eff.HostOverlapPlain {
+		t += c.hostTime(b)
+	}
+	return t, nil
+}
+
+// draftPass is one draft forward of q tokens per sequence with its input
+// FC and the top-k over its vocabulary.
+func (k *coster) draftPass(b, q int) float64 {
+	d := k.draft
+	t := d.Forward(Pass{Batch: b, Tokens: q, Context: k.ctx, Logits: q}).Total
+	h := float64(d.Model.Hidden)
+	fc := float64(k.spec.fusedInputs()) * h * h
+	tok := math.Ceil(float64(b)/float64(d.dp())) * float64(q)
+	t += roofline(fc*2/float64(d.TP), d.hbm(), 2*fc*tok/float64(d.TP), d.peakFLOPs()*d.Eff.GEMM)
+	t += 2*d.kernelUs()*1e-6 + tok*float64(d.Model.Vocab)*4/d.hbm() // fc, top-k
+	return t
+}
+
+// SpecStep is one speculative step with tree t: the first draft pass
+// over the tokens accepted last step (the draft's "extend"), one pass per
+// further tree level, the verify pass over b*(n+1) tokens with two-pass
+// tree attention, sampling over all verified positions, the speculative
+// bookkeeping kernels and the host time the engine does not overlap.
+func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, error) {
+	c := k.c
+	widths := t.LevelWidths()
+	total := k.draftPass(b, int(math.Ceil(expected)))
+	for lvl := 1; lvl < len(widths); lvl++ {
+		total += k.draftPass(b, widths[lvl-1])
+	}
+	n := t.Size()
+	total += c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	total += c.sampleTime(math.Ceil(float64(b)/float64(c.dp())) * float64(n+1))
+	total += float64(c.Eff.SpecKernels) * c.kernelUs() * 1e-6
+	if !c.Eff.HostOverlapSpec {
+		total += c.hostTime(b)
+	}
+	return total, nil
+}
+
+// draftMemory is the draft's weights and per-sequence KV on one GPU.
+func (k *coster) draftMemory(ctx int) (weights, perSeq float64) {
+	d := k.draft
+	h := float64(d.Model.Hidden)
+	weights = (float64(d.Model.Layers)*float64(d.Model.AttentionParams()+d.Model.DenseMLPParams()) +
+		float64(k.spec.fusedInputs())*h*h + float64(d.Model.Vocab)*h) * 2 / float64(d.TP)
+	return weights, d.KVBytesPerSeq(ctx)
+}
+
+// Result is the serving prediction. Times are per output token per
+// sequence (ttit) and to the first token of a batch of prompts (ttft).
+type Result struct {
+	Model     string `json:"model"`
+	GPU       string `json:"gpu"`
+	GPUs      int    `json:"gpus"`
+	TP        int    `json:"tp"`
+	EP        int    `json:"ep"`
+	DP        int    `json:"dp"`
+	Precision string `json:"precision"`
+	Batch     int    `json:"batch"`
+	Context   int    `json:"context"`
+
+	TTITms           float64 `json:"ttit_ms"`
+	TTFTms           float64 `json:"ttft_ms"`
+	TokensPerS       float64 `json:"tokens_per_s"`
+	TokensPerSPerGPU float64 `json:"tokens_per_s_per_gpu"`
+
+	// Plain decoding, for comparison.
+	PlainTTITms        float64   `json:"plain_ttit_ms"`
+	PlainTokensPerS    float64   `json:"plain_tokens_per_s"`
+	PlainStepBreakdown Breakdown `json:"plain_step_breakdown"`
+
+	// Speculative decoding (absent with method none).
+	Method                string              `json:"method,omitempty"`
+	AcceptedTokensPerStep float64             `json:"accepted_tokens_per_step,omitempty"`
+	Speedup               float64             `json:"speedup,omitempty"`
+	Tree                  [][]int             `json:"tree,omitempty"`
+	TreeNodes             int                 `json:"tree_nodes,omitempty"`
+	TreeDepth             int                 `json:"tree_depth,omitempty"`
+	SpecStepMs            float64             `json:"spec_step_ms,omitempty"`
+	SpeculationOn         bool                `json:"speculation_on,omitempty"`
+	Acceptance            *specdec.Acceptance `json:"acceptance,omitempty"`
+
+	Memory      Memory   `json:"memory"`
+	Assumptions []string `json:"assumptions"`
+}
+
+// Predict prices serving workload w on c, with speculative decoding when
+// s is non-nil and its method is not none.
+func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if w.Batch < 1 {
+		return nil, &ConfigError{"workload.batch", fmt.Sprintf("must be at least 1, got %d", w.Batch)}
+	}
+	if w.InputLen < 1 {
+		return nil, &ConfigError{"workload.input_len", fmt.Sprintf("must be at least 1, got %d", w.InputLen)}
+	}
+	if w.OutputLen < 1 {
+		return nil, &ConfigError{"workload.output_len", fmt.Sprintf("must be at least 1, got %d", w.OutputLen)}
+	}
+	if w.Context < 0 {
+		return nil, &ConfigError{"workload.context", "must not be negative"}
+	}
+	spec := s != nil && s.Method != specdec.None && s.Method != ""
+	ctx := w.DecodeContext()
+	var k *coster
+	var dW, dKV float64
+	if spec {
+		if s.DraftLayers < 1 {
+			return nil, &ConfigError{"speculative.draft_layers", fmt.Sprintf("must be at least 1, got %d", s.DraftLayers)}
+		}
+		if err := s.Acceptance.Validate(); err != nil {
+			return nil, &ConfigError{"speculative.acceptance", err.Error()}
+		}
+		k = newCoster(c, s, ctx)
+		dW, dKV = k.draftMemory(w.PeakContext())
+	} else {
+		k = newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx)
+	}
+	mem := c.Capacity(w.PeakContext(), dW, dKV)
+	if mem.WeightsB+mem.DraftB+mem.ReservedB > mem.CapacityB {
+		return nil, &CapacityError{Batch: w.Batch, Context: w.PeakContext(), Memory: mem,
+			Reason: fmt.Sprintf("weights do not fit: %.1f GiB of weights and draft per GPU plus %.1f GiB reserved exceed %.1f GiB of HBM; use more GPUs or a smaller precision",
+				(mem.WeightsB+mem.DraftB)/(1<<30), mem.ReservedB/(1<<30), mem.CapacityB/(1<<30))}
+	}
+	if w.Batch > mem.MaxBatch {
+		return nil, &CapacityError{Batch: w.Batch, Context: w.PeakContext(), MaxBatch: mem.MaxBatch, Memory: mem}
+	}
+	mem.KVB = mem.KVPerSeqB * math.Ceil(float64(w.Batch)/float64(c.dp()))
+
+	plain, _ := k.PlainStep(w.Batch)
+	pre := c.Forward(Pass{Batch: w.Batch, Tokens: w.InputLen, Context: 0, Logits: 1, Causal: true})
+	ttft := pre.Total + c.sampleTime(float64(w.Batch))
+
+	r := &Result{
+		Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, TP: c.TP, EP: c.ep(), DP: c.dp(),
+		Precision: string(c.Weights), Batch: w.Batch, Context: ctx,
+		TTFTms: ttft * 1e3, PlainTTITms: plain * 1e3,
+		PlainTokensPerS:    float64(w.Batch) / plain,
+		PlainStepBreakdown: c.Forward(Pass{Batch: w.Batch, Tokens: 1, Context: ctx, Logits: 1}),
+		Memory:             mem,
+		Assumptions:        c.assumptions(),
+	}
+	ttit := plain
+	if spec {
+		var ch specdec.Choice
+		var err error
+		if s.Tree != nil {
+			ch, err = specdec.Evaluate(k, w.Batch, s.Tree, s.Acceptance)
+		} else {
+			cands, cerr := specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth)
+			if cerr != nil {
+				return nil, &ConfigError{"speculative.tree", cerr.Error()}
+			}
+			ch, err = specdec.Choose(k, w.Batch, cands)
+		}
+		if err != nil {
+			return nil, err
+		}
+		acc := s.Acceptance
+		r.Method = string(s.Method)
+		r.Acceptance = &acc
+		r.Speedup = ch.Speedup
+		r.SpecStepMs = ch.SpecStepS * 1e3
+		if ch.Tree != nil {
+			r.SpeculationOn = s.Tree != nil || ch.TimePerTokenS < plain
+			r.Tree = ch.Tree.Paths()
+			r.TreeNodes, r.TreeDepth = ch.Tree.Size(), ch.Tree.Depth()
+			r.AcceptedTokensPerStep = ch.Expected
+			ttit = ch.TimePerTokenS
+		} else {
+			r.AcceptedTokensPerStep = 1
+		}
+		if acc.Assumed {
+			r.Assumptions = append(r.Assumptions, "acceptance is ASSUMED: "+acc.Source+"; set speculative.acceptance to your draft's measured per-depth acceptance")
+		}
+		r.Assumptions = append(r.Assumptions, fmt.Sprintf("sibling acceptance decays by %.2f per rank (assumed); draft runs BF16 with the target's tp", acc.SiblingDecay))
+	}
+	r.TTITms = ttit * 1e3
+	r.TokensPerS = float64(w.Batch) / ttit
+	r.TokensPerSPerGPU = r.TokensPerS / float64(c.GPUs)
+	r.Assumptions = append(r.Assumptions, c.Model.Assumptions...)
+	return r, nil
+}
+
+func (c *Config) assumptions() []string {
+	e := c.Eff
+	graphs := "with CUDA graphs"
+	if !c.CUDAGraphs {
+		graphs = "without CUDA graphs"
+	}
+	return []string{
+		fmt.Sprintf("efficiencies (documented defaults): %.0f%% of HBM bandwidth, %.0f%% of tensor peak for GEMMs, %.0f%% for attention, %.1f us per kernel %s", e.HBM*100, e.GEMM*100, e.Attention*100, c.kernelUs(), graphs),
+		"MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens",
+		"LM head and embeddings BF16; decode priced at the mean context unless workload.context is set",
+	}
+}
+
+// Speedup sweep ---------------------------------------------------------
+
+// Point is one batch size of a sweep.
+type Point struct {
+	Batch        int     `json:"batch"`
+	PlainTTITms  float64 `json:"plain_ttit_ms"`
+	SpecTTITms   float64 `json:"spec_ttit_ms"`
+	Speedup      float64 `json:"speedup"`
+	Accepted     float64 `json:"accepted_tokens_per_step"`
+	Tree         [][]int `json:"tree,omitempty"`
+	SpecOn       bool    `json:"speculation_on"`
+	Fits         bool    `json:"fits"`
+	MaxBatch     int     `json:"max_batch"`
+	PlainTokensS float64 `json:"plain_tokens_per_s"`
+	SpecTokensS  float64 `json:"spec_tokens_per_s"`
+}
+
+// Sweep prices the batches with and without speculation. A batch beyond
+// KV capacity is reported with Fits false rather than failing the sweep.
+func Sweep(c *Config, w Workload, s *Speculative, batches []int) ([]Point, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	ctx := w.DecodeContext()
+	spec := s != nil && s.Method != specdec.None && s.Method != ""
+	var k *coster
+	var cands []specdec.Candidate
+	var dW, dKV float64
+	if spec {
+		if err := s.Acceptance.Validate(); err != nil {
+			return nil, &ConfigError{"speculative.acceptance", err.Error()}
+		}
+		k = newCoster(c, s, ctx)
+		dW, dKV = k.draftMemory(w.PeakContext())
+		if s.Tree == nil {
+			var err error
+			if cands, err = specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth); err != nil {
+				return nil, &ConfigError{"speculative.tree", err.Error()}
+			}
+		} else {
+			cands = []specdec.Candidate{{Tree: s.Tree, Expected: s.Acceptance.ExpectedTokens(s.Tree)}}
+		}
+	} else {
+		k = newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx)
+	}
+	mem := c.Capacity(w.PeakContext(), dW, dKV)
+	var out []Point
+	for _, b := range batches {
+		if b < 1 {
+			return nil, &ConfigError{"batch", fmt.Sprintf("sweep batch sizes must be at least 1, got %d", b)}
+		}
+		plain, _ := k.PlainStep(b)
+		p := Point{Batch: b, PlainTTITms: plain * 1e3, SpecTTITms: plain * 1e3, Speedup: 1, Accepted: 1,
+			Fits: b <= mem.MaxBatch, MaxBatch: mem.MaxBatch, PlainTokensS: float64(b) / plain}
+		p.SpecTokensS = p.PlainTokensS
+		if spec {
+			ch, err := specdec.Choose(k, b, cands)
+			if err != nil {
+				return nil, err
+			}
+			p.Speedup = ch.Speedup
+			if ch.Tree != nil {
+				p.SpecOn = true
+				p.Tree = ch.Tree.Paths()
+				p.Accepted = ch.Expected
+				p.SpecTTITms = ch.TimePerTokenS * 1e3
+				p.SpecTokensS = float64(b) / ch.TimePerTokenS
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,220 @@
+package infer
+
+import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/hardware"
+)
+
+// Pass is one forward pass over a batch.
+type Pass struct {
+	// Batch is the number of sequences.
+	Batch int
+	// Tokens is the number of new tokens per sequence: 1 for a decode
+	// step, n+1 for verifying a tree of n nodes, the prompt for prefill.
+	Tokens int
+	// Context is the number of committed tokens per sequence already in
+	// the KV cache.
+	Context int
+	// Logits is the number of tokens per sequence whose next-token
+	// distribution is needed (decode and verify: Tokens; prefill: 1).
+	Logits int
+	// Causal marks prefill: the new tokens attend each other causally.
+	// Otherwise they form a short tree suffix priced by its mask (the
+	// second pass of two-pass tree attention; the committed prefix is read
+	// once per sequence by the first pass).
+	Causal bool
+}
+
+// Breakdown is the time of one pass per GPU by component, in seconds.
+type Breakdown struct {
+	GEMM      float64 `json:"gemm_s"`
+	Attention float64 `json:"attention_s"`
+	Comm      float64 `json:"comm_s"`
+	Kernels   float64 `json:"kernel_overhead_s"`
+	Head      float64 `json:"head_s"`
+	Total     float64 `json:"total_s"`
+}
+
+func (b *Breakdown) add(o Breakdown) {
+	b.GEMM += o.GEMM
+	b.Attention += o.Attention
+	b.Comm += o.Comm
+	b.Kernels += o.Kernels
+	b.Head += o.Head
+	b.Total += o.Total
+}
+
+// Kernel counts per block, following the usual fused decode kernels of
+// vLLM, SGLang and TensorRT-LLM (collectives are counted separately).
+const (
+	// rmsnorm(+residual), QKV GEMM, rotary (+qk-norm), KV-cache write,
+	// attention, output GEMM.
+	attnKernels = 6
+	// rmsnorm(+residual), gate/up GEMM, activation, down GEMM.
+	mlpKernels = 4
+	// rmsnorm, router GEMM, top-k, token permute, grouped gate/up GEMM,
+	// activation, grouped down GEMM, un-permute and combine.
+	moeKernels = 8
+	// shared expert: gate/up GEMM, activation, down GEMM.
+	sharedKernels = 3
+	// embedding lookup, final norm, LM-head GEMM.
+	headKernels = 3
+)
+
+// roofline is the time of work that reads bytes and performs flops.
+func roofline(bytes, bw, flops, peak float64) float64 {
+	return math.Max(bytes/bw, flops/peak)
+}
+
+// allReduce is a ring all-reduce of size bytes over n GPUs on NVLink
+// (DESIGN.md section 4), latency-bound for small messages.
+func (c *Config) allReduce(n int, bytes float64) float64 {
+	if n <= 1 {
+		return 0
+	}
+	alpha := (c.Eff.CollectiveFixedUs + 2*float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
+	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
+	return alpha + 2*float64(n-1)/float64(n)*bytes/bw
+}
+
+// allToAll is an all-to-all of bytes per GPU over n GPUs on NVSwitch.
+func (c *Config) allToAll(n int, bytes float64) float64 {
+	if n <= 1 {
+		return 0
+	}
+	alpha := (c.Eff.CollectiveFixedUs + float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
+	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
+	return alpha + float64(n-1)/float64(n)*bytes/bw
+}
+
+// decodeAttended is the mean number of cached keys a new token attends in
+// layer i at a context of ctx committed tokens.
+func (c *Config) decodeAttended(i, ctx int) float64 {
+	m := c.Model
+	if !m.IsLocalAttentionLayer(i) || ctx <= m.AttentionChunk {
+		return float64(ctx)
+	}
+	if m.SlidingWindow {
+		return float64(m.AttentionChunk)
+	}
+	// Fixed chunks: a token at position p attends p mod chunk earlier
+	// tokens of its chunk, chunk/2 on average.
+	return float64(m.AttentionChunk) / 2
+}
+
+// kvShare is the fraction of a layer's KV cache one GPU holds: KV heads
+// split over TP, replicated when TP exceeds them (MLA latents replicate).
+func (c *Config) kvShare() float64 {
+	m := c.Model
+	if m.MLA != nil {
+		return 1
+	}
+	per := math.Max(1, float64(m.KVHeads)/float64(c.TP))
+	return per / float64(m.KVHeads)
+}
+
+// Forward prices one forward pass per GPU.
+func (c *Config) Forward(p Pass) Breakdown {
+	m := c.Model
+	tp := float64(c.TP)
+	wb := c.Weights.BytesPerElement()
+	ab := c.Activations.BytesPerElement()
+	kb := c.KV.BytesPerElement()
+	bw := c.hbm()
+	peak := c.peakFLOPs() * c.Eff.GEMM
+	attnPeak := c.bf16FLOPs() * c.Eff.Attention
+	kern := c.kernelUs() * 1e-6
+
+	seqs := math.Ceil(float64(p.Batch) / float64(c.dp())) // per attention-DP group
+	tok := seqs * float64(p.Tokens)                       // tokens through one GPU's attention and dense MLP
+	allTok := float64(p.Batch * p.Tokens)                 // tokens routed to the experts
+	hidden := float64(m.Hidden)
+
+	qk, v := m.HeadDim, m.HeadDim
+	if a := m.MLA; a != nil {
+		qk, v = a.QKNopeHeadDim+a.QKRopeHeadDim, a.VHeadDim
+	}
+	headsG := float64(m.Heads) / tp
+	kvElems := float64(m.KVElementsPerTokenLayer()) * c.kvShare()
+
+	var b Breakdown
+	attnP := float64(m.AttentionParams())
+	for i := 0; i < m.Layers; i++ {
+		var l Breakdown
+		// Attention projections.
+		l.GEMM += roofline(attnP*wb/tp, bw, 2*attnP*tok/tp, peak)
+		// Attention core: committed prefix read once per sequence, plus
+		// the new tokens' own keys.
+		var keys, flopsPerSeq float64
+		if p.Causal {
+			keys = float64(p.Context + p.Tokens)
+			flopsPerSeq = float64(p.Tokens) * (c.decodeAttended(i, p.Context) + m.AttendedLength(i, p.Tokens))
+		} else {
+			att := c.decodeAttended(i, p.Context)
+			keys = att + float64(p.Tokens)
+			flopsPerSeq = float64(p.Tokens) * (att + float64(p.Tokens+1)/2)
+		}
+		kvBytes := seqs * keys * kvElems * kb
+		attnFlops := seqs * flopsPerSeq * 2 * headsG * float64(qk+v)
+		l.Attention += roofline(kvBytes, bw, attnFlops, attnPeak)
+		l.Kernels += attnKernels * kern
+		l.Comm += c.allReduce(c.TP, tok*hidden*ab)
+
+		if !m.IsMoELayer(i) {
+			mp := float64(m.DenseMLPParams())
+			l.GEMM += roofline(mp*wb/tp, bw, 2*mp*tok/tp, peak)
+			l.Kernels += mlpKernels * kern
+			l.Comm += c.allReduce(c.TP, tok*hidden*ab)
+		} else {
+			e := m.MoE
+			G := float64(c.GPUs)
+			ep := float64(c.ep())
+			etp := G / ep
+			rp := float64(m.RouterParams())
+			l.GEMM += roofline(rp*2, bw, 2*rp*tok, peak) // router kept BF16, replicated
+			if sp := float64(m.SharedExpertParams()); sp > 0 {
+				l.GEMM += roofline(sp*wb/tp, bw, 2*sp*tok/tp, peak)
+				l.Kernels += sharedKernels * kern
+			}
+			// Experts hit by the batch: E(1-(1-k/E)^T) for uniform routing
+			// (DESIGN.md section 4), spread over the EP groups.
+			E, k := float64(e.Experts), float64(e.TopK)
+			hit := E / ep * (1 - math.Pow(1-k/E, allTok))
+			xp := float64(m.ExpertParams())
+			l.GEMM += roofline(hit*xp*wb/etp, bw, 2*allTok*k*xp/G, peak)
+			l.Kernels += moeKernels * kern
+			if c.ep() > 1 || c.dp() > 1 {
+				// Dispatch and combine all-to-alls of each GPU's tokens.
+				l.Comm += 2 * c.allToAll(c.GPUs, tok/tp*k*hidden*ab)
+				if c.TP > 1 {
+					l.Comm += c.allReduce(c.TP, tok*hidden*ab) // shared expert / attention TP group
+				}
+			} else {
+				l.Comm += c.allReduce(c.TP, tok*hidden*ab)
+			}
+		}
+		l.Total = l.GEMM + l.Attention + l.Comm + l.Kernels
+		b.add(l)
+	}
+	// LM head in BF16 over the vocabulary, split over TP, and the logits
+	// gathered for sampling.
+	hp := float64(m.Vocab) * hidden
+	logitTok := seqs * float64(p.Logits)
+	b.Head += roofline(hp*hardware.BF16.BytesPerElement()/tp, bw, 2*hp*logitTok/tp, peak)
+	b.Head += headKernels * kern
+	b.Head += c.allReduce(c.TP, 0) / 2 // all-gather of the logits: latency term
+	b.Total += b.Head
+	return b
+}
+
+// sampleTime is one sampling step over logits of tokens x vocab (FP32).
+func (c *Config) sampleTime(tokens float64) float64 {
+	bytes := tokens * float64(c.Model.Vocab) * 4
+	return c.Eff.SampleUs*1e-6 + bytes/c.hbm()
+}
+
+// hostTime is the scheduler CPU time of one step of b sequences.
+func (c *Config) hostTime(b int) float64 {
+	return (c.Eff.HostStepUs + c.Eff.HostPerSeqUs*float64(b)) * 1e-6
+}
