@@ -56,14 +56,18 @@ func Lookup(id string) (*Model, error) {
 	return nil, &UnknownIDError{Kind: "model", ID: id, Nearest: suggest.Closest(key, IDs(), 3)}
 }
 
-// Load resolves a model reference as used in specs: a path to a Hugging
-// Face config.json (a reference ending in .json, an existing file, or a
-// directory holding config.json) is imported with ImportHF; anything else
-// is looked up in the catalog.
+// Load resolves a model reference as used in specs: a catalog id, or else
+// a path to a Hugging Face config.json (a reference ending in .json, an
+// existing file, or a directory holding config.json), imported with
+// ImportHF. A reference that is neither gives an *UnknownIDError.
 func Load(ref string) (*Model, error) {
+	m, lookupErr := Lookup(ref)
+	if lookupErr == nil {
+		return m, nil
+	}
 	path, isFile := configPath(ref)
 	if !isFile {
-		return Lookup(ref)
+		return nil, lookupErr
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -73,7 +77,7 @@ func Load(ref string) (*Model, error) {
 		}
 		return nil, &ConfigError{Msg: fmt.Sprintf("cannot read Hugging Face config %s: %v (give a catalog id or the path to a config.json)", path, err)}
 	}
-	m, err := ImportHF(data, ref)
+	m, err = ImportHF(data, ref)
 	if err != nil {
 		return nil, fmt.Errorf("importing %s: %w", path, err)
 	}

@@ -177,6 +177,18 @@ func (m *Model) Validate() error {
 	if m.Act != SwiGLU && m.Act != GeLU && m.Act != ReLU2 {
 		return fmt.Errorf("model %s: activation %q unknown (want swiglu, gelu or relu2)", m.ID, m.Act)
 	}
+	nonNeg := []struct {
+		name string
+		v    int
+	}{
+		{"attention_chunk", m.AttentionChunk}, {"global_interval", m.GlobalInterval},
+		{"max_context", m.MaxContext}, {"learned_positions", m.LearnedPositions},
+	}
+	for _, p := range nonNeg {
+		if p.v < 0 {
+			return fmt.Errorf("model %s: %s must not be negative, got %d", m.ID, p.name, p.v)
+		}
+	}
 	denseLayers := m.Layers - m.MoELayers()
 	if denseLayers > 0 && m.FFN <= 0 {
 		return fmt.Errorf("model %s: ffn must be positive for its %d dense layers", m.ID, denseLayers)
@@ -191,9 +203,12 @@ func (m *Model) Validate() error {
 		if e.FirstDense < 0 || e.FirstDense > m.Layers {
 			return fmt.Errorf("model %s: moe first_dense must lie in [0, layers]", m.ID)
 		}
+		if e.Interval < 0 {
+			return fmt.Errorf("model %s: moe interval must not be negative, got %d", m.ID, e.Interval)
+		}
 	}
 	if a := m.MLA; a != nil {
-		if a.KVLoRARank <= 0 || a.QKNopeHeadDim <= 0 || a.QKRopeHeadDim <= 0 || a.VHeadDim <= 0 {
+		if a.QLoRARank < 0 || a.KVLoRARank <= 0 || a.QKNopeHeadDim <= 0 || a.QKRopeHeadDim <= 0 || a.VHeadDim <= 0 {
 			return fmt.Errorf("model %s: mla needs positive kv_lora_rank and head dims", m.ID)
 		}
 	}
