@@ -1,0 +1,271 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/scaleacross/scaleacross/specdec"
+)
+
+// Serve is a serving spec (DESIGN.md section 2).
+type Serve struct {
+	Model    string        `yaml:"model" json:"model"`
+	System   ServeSystem   `yaml:"system" json:"system"`
+	Parallel ServeParallel `yaml:"parallel" json:"parallel"`
+	// Precision is the weight format (bf16, fp16, fp8, mxfp8, fp4, nvfp4).
+	Precision string `yaml:"precision" json:"precision"`
+	// KVPrecision and ActivationPrecision default to bf16.
+	KVPrecision         string `yaml:"kv_precision,omitempty" json:"kv_precision,omitempty"`
+	ActivationPrecision string `yaml:"activation_precision,omitempty" json:"activation_precision,omitempty"`
+	// CUDAGraphs defaults to true.
+	CUDAGraphs  *bool        `yaml:"cuda_graphs,omitempty" json:"cuda_graphs,omitempty"`
+	Workload    Workload     `yaml:"workload" json:"workload"`
+	Speculative *Speculative `yaml:"speculative,omitempty" json:"speculative,omitempty"`
+}
+
+// ServeSystem is the accelerator and how many serve one model replica.
+type ServeSystem struct {
+	GPU  string `yaml:"gpu" json:"gpu"`
+	GPUs int    `yaml:"gpus" json:"gpus"`
+}
+
+// ServeParallel is the serving layout: attention TP, expert parallel EP
+// and attention data parallel DP (tp * dp = gpus; default tp = gpus).
+type ServeParallel struct {
+	TP int `yaml:"tp" json:"tp"`
+	EP int `yaml:"ep" json:"ep"`
+	DP int `yaml:"dp,omitempty" json:"dp,omitempty"`
+}
+
+// Workload is the traffic: concurrent sequences, prompt and answer
+// lengths, and optionally the context decode is priced at.
+type Workload struct {
+	Batch     int `yaml:"batch" json:"batch"`
+	Context   int `yaml:"context,omitempty" json:"context,omitempty"`
+	InputLen  int `yaml:"input_len" json:"input_len"`
+	OutputLen int `yaml:"output_len" json:"output_len"`
+}
+
+// Speculative configures speculative decoding.
+type Speculative struct {
+	Method      string    `yaml:"method" json:"method"`
+	DraftLayers int       `yaml:"draft_layers,omitempty" json:"draft_layers,omitempty"`
+	Tree        TreeSpec  `yaml:"tree,omitempty" json:"tree,omitempty"`
+	Acceptance  []float64 `yaml:"acceptance,omitempty" json:"acceptance,omitempty"`
+	// SiblingDecay overrides the assumed per-rank decay of acceptance.
+	SiblingDecay *float64 `yaml:"sibling_decay,omitempty" json:"sibling_decay,omitempty"`
+	// MaxNodes and MaxDepth bound tree: auto (defaults 64 and 10).
+	MaxNodes int `yaml:"max_nodes,omitempty" json:"max_nodes,omitempty"`
+	MaxDepth int `yaml:"max_depth,omitempty" json:"max_depth,omitempty"`
+}
+
+// TreeSpec is "auto", "chain:N" or a list of root paths.
+type TreeSpec struct {
+	Auto  bool
+	Chain int
+	Paths [][]int
+}
+
+// UnmarshalYAML accepts a scalar (auto, chain:N) or a list of int lists.
+func (t *TreeSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s := strings.TrimSpace(n.Value)
+		switch {
+		case s == "" || s == "auto":
+			*t = TreeSpec{Auto: true}
+			return nil
+		case strings.HasPrefix(s, "chain:"):
+			k, err := strconv.Atoi(strings.TrimPrefix(s, "chain:"))
+			if err != nil || k < 1 || k > 64 {
+				return Errorf("speculative.tree", "%q: chain length must be an integer in 1..64, e.g. chain:3", s)
+			}
+			*t = TreeSpec{Chain: k}
+			return nil
+		}
+		return Errorf("speculative.tree", "%q is not auto, chain:N or a list of paths like [[0], [0, 0], [1]]", s)
+	}
+	var paths [][]int
+	if err := n.Decode(&paths); err != nil {
+		return Errorf("speculative.tree", "want auto, chain:N or a list of paths like [[0], [0, 0], [1]]: %v", err)
+	}
+	*t = TreeSpec{Paths: paths}
+	return nil
+}
+
+// MarshalYAML writes the tree back in its input form.
+func (t TreeSpec) MarshalYAML() (any, error) {
+	switch {
+	case t.Chain > 0:
+		return fmt.Sprintf("chain:%d", t.Chain), nil
+	case t.Paths != nil:
+		return t.Paths, nil
+	}
+	return "auto", nil
+}
+
+// Build returns the fixed tree, or nil for auto.
+func (t TreeSpec) Build() (*specdec.Tree, error) {
+	switch {
+	case t.Chain > 0:
+		return specdec.Chain(t.Chain), nil
+	case t.Paths != nil:
+		tr, err := specdec.NewTree(t.Paths)
+		if err != nil {
+			return nil, Errorf("speculative.tree", "%v", err)
+		}
+		return tr, nil
+	}
+	return nil, nil
+}
+
+var servingPrecisions = []string{"bf16", "fp16", "fp8", "mxfp8", "fp4", "nvfp4"}
+
+func checkPrecision(field, v string) error {
+	for _, p := range servingPrecisions {
+		if v == p {
+			return nil
+		}
+	}
+	return Errorf(field, "%q is not a serving format; want one of %s", v, strings.Join(servingPrecisions, ", "))
+}
+
+// ParseServe decodes a serving spec strictly, fills defaults and
+// validates every field it can check without the catalogs.
+func ParseServe(data []byte) (*Serve, error) {
+	var s Serve
+	if err := DecodeStrict(data, &s); err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Validate fills defaults and checks the spec.
+func (s *Serve) Validate() error {
+	if strings.TrimSpace(s.Model) == "" {
+		return Errorf("model", "is required: a catalog id such as llama4-maverick or a path to a config.json")
+	}
+	if strings.TrimSpace(s.System.GPU) == "" {
+		return Errorf("system.gpu", "is required: a catalog id such as h100-sxm")
+	}
+	if s.System.GPUs < 1 {
+		return Errorf("system.gpus", "must be at least 1, got %d", s.System.GPUs)
+	}
+	if s.Parallel.DP == 0 {
+		s.Parallel.DP = 1
+	}
+	if s.Parallel.TP == 0 {
+		s.Parallel.TP = s.System.GPUs / s.Parallel.DP
+	}
+	if s.Parallel.EP == 0 {
+		s.Parallel.EP = 1
+	}
+	for _, p := range []struct {
+		f string
+		v int
+	}{{"parallel.tp", s.Parallel.TP}, {"parallel.ep", s.Parallel.EP}, {"parallel.dp", s.Parallel.DP}} {
+		if p.v < 1 {
+			return Errorf(p.f, "must be at least 1, got %d", p.v)
+		}
+	}
+	if s.Parallel.TP*s.Parallel.DP != s.System.GPUs {
+		return Errorf("parallel.tp", "tp (%d) x dp (%d) must equal system.gpus (%d)", s.Parallel.TP, s.Parallel.DP, s.System.GPUs)
+	}
+	if s.Precision == "" {
+		s.Precision = "bf16"
+	}
+	if s.KVPrecision == "" {
+		s.KVPrecision = "bf16"
+	}
+	if s.ActivationPrecision == "" {
+		s.ActivationPrecision = "bf16"
+	}
+	for _, p := range [][2]string{{"precision", s.Precision}, {"kv_precision", s.KVPrecision}, {"activation_precision", s.ActivationPrecision}} {
+		if err := checkPrecision(p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	w := &s.Workload
+	if w.Batch < 1 {
+		return Errorf("workload.batch", "must be at least 1, got %d", w.Batch)
+	}
+	if w.InputLen == 0 {
+		w.InputLen = 1000
+	}
+	if w.OutputLen == 0 {
+		w.OutputLen = 1000
+	}
+	if w.InputLen < 0 || w.OutputLen < 0 || w.Context < 0 {
+		return Errorf("workload", "input_len, output_len and context must not be negative")
+	}
+	if sp := s.Speculative; sp != nil {
+		switch sp.Method {
+		case "none", "eagle", "eagle3":
+		case "":
+			return Errorf("speculative.method", "is required: none, eagle or eagle3")
+		default:
+			return Errorf("speculative.method", "%q unknown; want none, eagle or eagle3", sp.Method)
+		}
+		if sp.DraftLayers == 0 {
+			sp.DraftLayers = 1 // the EAGLE papers' single-layer draft
+		}
+		if sp.DraftLayers < 1 || sp.DraftLayers > 64 {
+			return Errorf("speculative.draft_layers", "must be in 1..64, got %d", sp.DraftLayers)
+		}
+		for i, a := range sp.Acceptance {
+			if !(a > 0 && a <= 1) {
+				return Errorf("speculative.acceptance", "entry %d is %g, outside (0, 1]; give per-depth acceptance probabilities such as [0.8, 0.75, 0.7]", i, a)
+			}
+		}
+		if d := sp.SiblingDecay; d != nil && !(*d > 0 && *d <= 1) {
+			return Errorf("speculative.sibling_decay", "%g is outside (0, 1]", *d)
+		}
+		if sp.MaxNodes == 0 {
+			sp.MaxNodes = 64
+		}
+		if sp.MaxDepth == 0 {
+			sp.MaxDepth = 10
+		}
+		if sp.MaxNodes < 1 || sp.MaxNodes > 128 {
+			return Errorf("speculative.max_nodes", "must be in 1..128, got %d", sp.MaxNodes)
+		}
+		if sp.MaxDepth < 1 || sp.MaxDepth > 12 {
+			return Errorf("speculative.max_depth", "must be in 1..12, got %d", sp.MaxDepth)
+		}
+		if !sp.Tree.Auto && sp.Tree.Chain == 0 && sp.Tree.Paths == nil {
+			sp.Tree.Auto = true
+		}
+		if _, err := sp.Tree.Build(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AcceptanceModel returns the acceptance model: the spec's vector when given
+// (measured, not assumed), else the method's documented default.
+func (sp *Speculative) AcceptanceModel() (specdec.Acceptance, error) {
+	var a specdec.Acceptance
+	if len(sp.Acceptance) > 0 {
+		a = specdec.Acceptance{ByDepth: append([]float64(nil), sp.Acceptance...), SiblingDecay: specdec.DefaultSiblingDecay,
+			Source: "speculative.acceptance from the spec"}
+	} else {
+		d, err := specdec.DefaultAcceptance(specdec.Method(sp.Method))
+		if err != nil {
+			return a, Errorf("speculative.method", "%v", err)
+		}
+		a = d
+	}
+	if sp.SiblingDecay != nil {
+		a.SiblingDecay = *sp.SiblingDecay
+	}
+	if err := a.Validate(); err != nil {
+		return a, Errorf("speculative.acceptance", "%v", err)
+	}
+	return a, nil
+}
