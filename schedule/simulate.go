@@ -178,7 +178,8 @@ func checkRuns(s *Schedule) error {
 const unknown = -1.0
 
 // runner holds the state of one simulation; slices are indexed by stage,
-// by stage*chunks+chunk, or by virtual*microbatches+microbatch.
+// by stage*chunks+chunk, or by microbatch*virtualStages+virtual (so a
+// micro-batch's neighbouring virtual stages share cache lines).
 type runner struct {
 	s       *Schedule
 	opt     *Options
@@ -195,8 +196,9 @@ type runner struct {
 	fwdTime []float64
 	bwdTime []float64
 
-	fDone, bDone []float64
-	fArr, bArr   []float64
+	// slots[microbatch*nv+virtual] holds when that forward and backward
+	// finished and when their inputs arrived.
+	slots []slot
 
 	pos     []int
 	free    []float64
@@ -293,10 +295,10 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		}
 	}
 	n := nv * m
-	r.fDone = fill(make([]float64, n), unknown)
-	r.bDone = fill(make([]float64, n), unknown)
-	r.fArr = fill(make([]float64, n), unknown)
-	r.bArr = fill(make([]float64, n), unknown)
+	r.slots = make([]slot, n)
+	for i := range r.slots {
+		r.slots[i] = slot{unknown, unknown, unknown, unknown}
+	}
 	r.pos = make([]int, p)
 	r.free = make([]float64, p)
 	r.busy = make([]float64, p)
@@ -326,11 +328,11 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	return r, nil
 }
 
-func fill(x []float64, v float64) []float64 {
-	for i := range x {
-		x[i] = v
-	}
-	return x
+// slot is the state of one micro-batch on one virtual stage; times are
+// unknown (negative) until set.
+type slot struct {
+	fDone, bDone float64 // forward and backward (B or BW) end
+	fArr, bArr   float64 // activations and gradient arrival
 }
 
 // tryRun starts stage st's next ops for as long as their inputs are in.
@@ -379,12 +381,12 @@ func (r *runner) tryRun(st int) {
 func (r *runner) readyAt(st int, op Op, free float64) (ready, d float64, ok bool) {
 	ci := st*r.v + op.Chunk
 	k := r.s.virtual[ci]
-	idx := k*r.m + op.MicroBatch
+	idx := op.MicroBatch*r.nv + k
 	ready = free
 	switch op.Type {
 	case Forward:
 		if k > 0 {
-			a := r.fArr[idx]
+			a := r.slots[idx].fArr
 			if a < 0 {
 				return 0, 0, false
 			}
@@ -392,13 +394,13 @@ func (r *runner) readyAt(st int, op Op, free float64) (ready, d float64, ok bool
 		}
 		d = r.durF[ci]
 	case FullBackward, InputBackward:
-		f := r.fDone[idx]
+		f := r.slots[idx].fDone
 		if f < 0 {
 			return 0, 0, false
 		}
 		ready = max(ready, f)
 		if k < r.nv-1 {
-			a := r.bArr[idx]
+			a := r.slots[idx].bArr
 			if a < 0 {
 				return 0, 0, false
 			}
@@ -410,7 +412,7 @@ func (r *runner) readyAt(st int, op Op, free float64) (ready, d float64, ok bool
 			d = r.durB[ci]
 		}
 	case WeightBackward:
-		b := r.bDone[idx]
+		b := r.slots[idx].bDone
 		if b < 0 {
 			return 0, 0, false
 		}
@@ -437,7 +439,7 @@ func (r *runner) finish(st, i, n int, start, end float64) {
 	for j := i; j < i+n; j++ {
 		op := r.s.Stages[st][j]
 		k := r.s.virtual[st*r.v+op.Chunk]
-		r.complete(st, op, k, k*r.m+op.MicroBatch, start, end)
+		r.complete(st, op, k, op.MicroBatch*r.nv+k, start, end)
 	}
 }
 
@@ -456,14 +458,14 @@ func (r *runner) complete(st int, op Op, k, idx int, start, end float64) {
 	}
 	switch op.Type {
 	case Forward:
-		r.fDone[idx] = end
+		r.slots[idx].fDone = end
 		if k < r.nv-1 {
-			r.send(st, op, idx+r.m, Activations, r.stageOf[k+1], end)
+			r.send(st, op, idx+1, Activations, r.stageOf[k+1], end)
 		}
 	case FullBackward, InputBackward:
-		r.bDone[idx] = end
+		r.slots[idx].bDone = end
 		if k > 0 {
-			r.send(st, op, idx-r.m, Gradients, r.stageOf[k-1], end)
+			r.send(st, op, idx-1, Gradients, r.stageOf[k-1], end)
 		}
 	}
 }
@@ -474,7 +476,7 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		r.arrive(tidx, d, at)
 		return
 	}
-	k := tidx / r.m
+	k := tidx % r.nv
 	var x Transfer
 	var t float64
 	stream := SendActivations
@@ -511,9 +513,9 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 
 func (r *runner) arrive(tidx int, d Dir, at float64) {
 	if d == Activations {
-		r.fArr[tidx] = at
+		r.slots[tidx].fArr = at
 	} else {
-		r.bArr[tidx] = at
+		r.slots[tidx].bArr = at
 	}
 }
 
@@ -557,7 +559,7 @@ func (h arrival) Handle(arg int) {
 	r := h.r
 	tidx, d := arg/2, Dir(arg%2)
 	r.arrive(tidx, d, r.e.Now())
-	r.tryRun(r.stageOf[tidx/r.m])
+	r.tryRun(r.stageOf[tidx%r.nv])
 }
 
 func (r *runner) eventMode() {

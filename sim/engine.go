@@ -8,13 +8,19 @@ type Handler interface {
 	Handle(arg int)
 }
 
-// event is one entry of the queue: either fn or h is set.
-type event struct {
-	at  float64
-	seq uint64
+// payload is what an event runs: either fn or h is set.
+type payload struct {
 	fn  func()
 	h   Handler
 	arg int
+}
+
+// item is one heap entry; it holds no pointers, so moving items costs no
+// write barriers. The payload lives in Engine.slab at index id.
+type item struct {
+	at  float64
+	seq uint64
+	id  int
 }
 
 // Engine is a discrete-event simulator with a virtual clock. The zero value
@@ -22,7 +28,9 @@ type event struct {
 type Engine struct {
 	now   float64
 	seq   uint64
-	q     []event // binary min-heap ordered by (at, seq)
+	q     []item    // binary min-heap ordered by (at, seq)
+	slab  []payload // payloads, indexed by item.id
+	free  []int     // free slab slots
 	steps uint64
 }
 
@@ -42,7 +50,7 @@ func (e *Engine) Pending() int { return len(e.q) }
 // (and NaN) are moved to the present: events never run before Now. Events
 // at equal times run in the order they were scheduled.
 func (e *Engine) Schedule(at float64, fn func()) {
-	e.push(event{at: e.clamp(at), fn: fn})
+	e.push(e.clamp(at), payload{fn: fn})
 }
 
 // After arranges for fn to run d seconds from now (d < 0 counts as 0).
@@ -51,7 +59,7 @@ func (e *Engine) After(d float64, fn func()) { e.Schedule(e.now+d, fn) }
 // ScheduleHandler arranges for h.Handle(arg) to run at virtual time at,
 // with the same ordering rules as Schedule.
 func (e *Engine) ScheduleHandler(at float64, h Handler, arg int) {
-	e.push(event{at: e.clamp(at), h: h, arg: arg})
+	e.push(e.clamp(at), payload{h: h, arg: arg})
 }
 
 func (e *Engine) clamp(at float64) float64 {
@@ -66,8 +74,11 @@ func (e *Engine) Step() bool {
 	if len(e.q) == 0 {
 		return false
 	}
-	ev := e.pop()
-	e.now = ev.at
+	it := e.pop()
+	ev := e.slab[it.id]
+	e.slab[it.id] = payload{}
+	e.free = append(e.free, it.id)
+	e.now = it.at
 	e.steps++
 	if ev.fn != nil {
 		ev.fn()
@@ -94,7 +105,7 @@ func (e *Engine) RunUntil(t float64) {
 	}
 }
 
-func less(a, b *event) bool {
+func less(a, b *item) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -103,10 +114,18 @@ func less(a, b *event) bool {
 
 // push and pop implement the binary heap directly on the typed slice: the
 // ordering is that of container/heap, without boxing each event.
-func (e *Engine) push(ev event) {
-	ev.seq = e.seq
+func (e *Engine) push(at float64, p payload) {
+	var id int
+	if n := len(e.free); n > 0 {
+		id = e.free[n-1]
+		e.free = e.free[:n-1]
+		e.slab[id] = p
+	} else {
+		id = len(e.slab)
+		e.slab = append(e.slab, p)
+	}
+	e.q = append(e.q, item{at: at, seq: e.seq, id: id})
 	e.seq++
-	e.q = append(e.q, ev)
 	i := len(e.q) - 1
 	for i > 0 {
 		p := (i - 1) / 2
@@ -118,11 +137,10 @@ func (e *Engine) push(ev event) {
 	}
 }
 
-func (e *Engine) pop() event {
+func (e *Engine) pop() item {
 	top := e.q[0]
 	n := len(e.q) - 1
 	e.q[0] = e.q[n]
-	e.q[n] = event{}
 	e.q = e.q[:n]
 	i := 0
 	for {

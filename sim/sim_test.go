@@ -197,3 +197,25 @@ func TestNetworkDeterministic(t *testing.T) {
 		t.Errorf("two identical runs differ (-first +second):\n%s", diff)
 	}
 }
+
+type nop struct{ e *Engine }
+
+func (n nop) Handle(arg int) {
+	if arg > 0 {
+		n.e.ScheduleHandler(n.e.Now()+float64(arg%7), n, arg-1)
+	}
+}
+
+// BenchmarkEngine runs 64 interleaved chains of 2,000 events each, with a
+// queue of about 64 pending events, as a pipeline step has.
+func BenchmarkEngine(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		e := New()
+		h := nop{e}
+		for i := 0; i < 64; i++ {
+			e.ScheduleHandler(float64(i), h, 2000)
+		}
+		e.Run()
+	}
+}
