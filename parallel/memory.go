@@ -33,31 +33,39 @@ type Memory struct {
 	InFlight float64 `json:"in_flight_micro_batches"`
 }
 
-// StageParams counts the parameters one GPU of virtual stage v holds,
-// split into dense (TP-sharded) and expert (EP-sharded) parameters.
-func StageParams(m *model.Model, c Config, split LayerSplit, v int) (dense, expert float64) {
+// StageParams counts the parameters one GPU of each virtual stage holds,
+// split into dense (TP-sharded) and expert (EP-sharded) parameters; index
+// v of each slice is virtual stage v in pipeline order.
+func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []float64) {
 	stages := c.PP * c.VP
-	first := 0
-	for i := 0; i < v; i++ {
-		first += split.Layers(i, stages)
+	dense = make([]float64, stages)
+	expert = make([]float64, stages)
+	denseLayer := float64(m.AttentionParams() + m.NormParams() + m.DenseMLPParams())
+	moeDense := float64(m.AttentionParams() + m.NormParams() + m.RouterParams() + m.SharedExpertParams())
+	var moeExpert float64
+	if m.MoE != nil {
+		moeExpert = float64(m.MoE.Experts) * float64(m.ExpertParams())
 	}
-	n := split.Layers(v, stages)
-	for i := first; i < first+n && i < m.Layers; i++ {
-		dense += float64(m.AttentionParams() + m.NormParams())
-		if m.IsMoELayer(i) {
-			dense += float64(m.RouterParams() + m.SharedExpertParams())
-			expert += float64(m.MoE.Experts) * float64(m.ExpertParams())
-		} else {
-			dense += float64(m.DenseMLPParams())
+	layer := 0
+	for v := 0; v < stages; v++ {
+		n := split.Layers(v, stages)
+		for i := layer; i < layer+n && i < m.Layers; i++ {
+			if m.IsMoELayer(i) {
+				dense[v] += moeDense
+				expert[v] += moeExpert
+			} else {
+				dense[v] += denseLayer
+			}
 		}
+		layer += n
 	}
-	if v == 0 {
-		dense += float64(m.EmbeddingParams())
+	dense[0] += float64(m.EmbeddingParams())
+	dense[stages-1] += float64(m.HeadParams())
+	for v := range dense {
+		dense[v] /= float64(c.TP)
+		expert[v] /= float64(c.EP)
 	}
-	if v == stages-1 {
-		dense += float64(m.HeadParams())
-	}
-	return dense / float64(c.TP), expert / float64(c.EP)
+	return dense, expert
 }
 
 // LayerActivationBytes is what one layer stores for backward for one
@@ -157,22 +165,37 @@ func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, u
 	stages := c.PP * c.VP
 	mb := c.MicroBatches(b)
 	inflight := InFlight(schedule, c.PP, c.VP, mb)
+	dv, ev := StageParams(m, c, split)
+	var actKind [2]float64 // per-layer activations of dense and MoE layers
+	for k, moe := range []bool{false, true} {
+		for i := 0; i < m.Layers; i++ {
+			if m.IsMoELayer(i) == moe {
+				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+				break
+			}
+		}
+	}
+	actStage := make([]float64, c.PP)
+	denseStage := make([]float64, c.PP)
+	expertStage := make([]float64, c.PP)
+	layer := 0
+	for v := 0; v < stages; v++ {
+		n := split.Layers(v, stages)
+		s := v % c.PP
+		for i := layer; i < layer+n && i < m.Layers; i++ {
+			if m.IsMoELayer(i) {
+				actStage[s] += actKind[1]
+			} else {
+				actStage[s] += actKind[0]
+			}
+		}
+		layer += n
+		denseStage[s] += dv[v]
+		expertStage[s] += ev[v]
+	}
 	var best Memory
 	for s := 0; s < c.PP; s++ {
-		var dense, expert, act float64
-		layer := 0
-		for v := 0; v < stages; v++ {
-			n := split.Layers(v, stages)
-			if v%c.PP == s {
-				d, e := StageParams(m, c, split, v)
-				dense += d
-				expert += e
-				for i := layer; i < layer+n && i < m.Layers; i++ {
-					act += LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
-				}
-			}
-			layer += n
-		}
+		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
 		// Stage s holds the most in-flight micro-batches at s = 0; later
 		// stages hold fewer (1F1B: pp - s).
 		fl := inflight * float64(c.PP-s) / float64(c.PP)

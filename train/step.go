@@ -253,9 +253,11 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 	split, _ := parallel.SplitLayers(m.Layers, p.PP, p.VP)
 	nv := p.PP * p.VP
 	out := make([]stageWork, p.PP)
-	// Layers of one kind cost the same: price each kind once.
-	type kind struct{ moe, local bool }
-	memo := map[kind][5]float64{}
+	// Layers of one kind (dense or MoE, local or global attention) cost
+	// the same: price each kind once.
+	var memo [4][5]float64
+	var priced [4]bool
+	dv, ev := parallel.StageParams(m, p, split)
 	layer := 0
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
 	h := float64(m.Hidden)
@@ -269,13 +271,19 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 		w := &out[s]
 		n := split.Layers(v, nv)
 		for i := layer; i < layer+n; i++ {
-			k := kind{m.IsMoELayer(i), m.IsLocalAttentionLayer(i)}
-			r, ok := memo[k]
-			if !ok {
-				f, b, tp, cp, ep := e.layerWork(i)
-				r = [5]float64{f, b, tp, cp, ep}
-				memo[k] = r
+			k := 0
+			if m.IsMoELayer(i) {
+				k = 1
 			}
+			if m.IsLocalAttentionLayer(i) {
+				k += 2
+			}
+			if !priced[k] {
+				f, b, tp, cp, ep := e.layerWork(i)
+				memo[k] = [5]float64{f, b, tp, cp, ep}
+				priced[k] = true
+			}
+			r := memo[k]
 			w.fwd += r[0]
 			w.bwd += r[1]
 			w.tp += r[2]
@@ -283,9 +291,8 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 			w.ep += r[4]
 		}
 		layer += n
-		d, x := parallel.StageParams(m, p, split, v)
-		w.denseParams += d
-		w.experts += x
+		w.denseParams += dv[v]
+		w.experts += ev[v]
 		// Activations forward and gradients backward across each boundary.
 		if p.PP > 1 && v < nv-1 {
 			w.pp += 2 * p2p

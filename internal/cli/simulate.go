@@ -1,10 +1,143 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
 
-// newSimulateCmd is a placeholder until the simulate command lands.
+	"github.com/spf13/cobra"
+
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+// noFitError reports a configuration that does not fit in memory: exit 3.
+type noFitError struct{ need, have float64 }
+
+func (e noFitError) Error() string {
+	return fmt.Sprintf("the configuration does not fit: %.1f GiB per GPU needed, %.1f GiB available", e.need, e.have)
+}
+func (e noFitError) ExitCode() int { return ExitNoFit }
+
+// simulateOutput is the JSON document of `simulate --json`.
+type simulateOutput struct {
+	Model     string   `json:"model"`
+	GPU       string   `json:"gpu"`
+	GPUs      int      `json:"gpus"`
+	Parallel  any      `json:"parallel"`
+	Schedule  string   `json:"schedule"`
+	Precision string   `json:"precision"`
+	Recompute string   `json:"recompute"`
+	Engine    string   `json:"engine"`
+	train.Result
+	Assumptions []string `json:"assumptions"`
+}
+
 func newSimulateCmd() *cobra.Command {
-	return &cobra.Command{Use: "simulate", Hidden: true, RunE: func(*cobra.Command, []string) error {
-		return badInput("simulate is not implemented yet")
-	}}
+	var file string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "simulate -f job.yaml",
+		Short: "Predict step time, throughput, MFU and memory of one training configuration",
+		Long: `simulate predicts one training configuration: step time, tokens/s per GPU,
+model TFLOP/s per GPU, MFU (against the dense peak of the training precision),
+memory per GPU, and the step broken into compute, exposed communication per
+parallel dimension, pipeline bubble and optimizer.
+
+Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return badInput("simulate needs a job spec: -f job.yaml (see examples/)")
+			}
+			job, err := spec.LoadJob(file)
+			if err != nil {
+				return err
+			}
+			c, err := train.Resolve(job, model.Load, hardware.Lookup)
+			if err != nil {
+				return err
+			}
+			res, err := train.Analytic(c)
+			if err != nil {
+				return err
+			}
+			out := simulateOutput{
+				Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, Parallel: c.Parallel,
+				Schedule: c.Schedule, Precision: string(c.Precision), Recompute: string(c.Recompute),
+				Engine: "analytic", Result: res, Assumptions: c.Assumptions,
+			}
+			if out.Assumptions == nil {
+				out.Assumptions = []string{}
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				err = writeJSON(w, out)
+			} else {
+				err = writeSimulateText(w, c, out)
+			}
+			if err != nil {
+				return err
+			}
+			if !res.Feasible {
+				return noFitError{res.Memory.Total, res.Memory.Capacity}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "training job spec (YAML or JSON)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
+	r := o.Result
+	fmt.Fprintf(w, "%s on %d x %s, %s\n", c.Model.Name, c.GPUs, c.GPU.Name, o.Precision)
+	fmt.Fprintf(w, "parallel %s, schedule %s, %d micro-batches of %d x %d tokens, recompute %s\n\n",
+		c.Parallel, c.Schedule, r.MicroBatches, c.Batch.MicroBatch, c.Batch.SeqLen, c.Recompute)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fits := "fits"
+	if !r.Feasible {
+		fits = "DOES NOT FIT"
+	}
+	fmt.Fprintf(tw, "step time\t%s\n", seconds(r.StepTimeS))
+	fmt.Fprintf(tw, "throughput\t%s tokens/s/GPU (%s tokens/s)\n", thousands(r.TokensPerSPerGPU), thousands(r.TokensPerS))
+	fmt.Fprintf(tw, "model TFLOP/s/GPU\t%.1f (MFU %.1f%%)\n", r.ModelTFLOPsPerGPU, 100*r.MFU)
+	fmt.Fprintf(tw, "memory per GPU\t%.1f of %.1f GiB, %s\n", r.Memory.Total, r.Memory.Capacity, fits)
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nstep breakdown (exposed time)\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	b := r.Breakdown
+	rows := []struct {
+		name string
+		v    float64
+	}{
+		{"compute", b.ComputeS}, {"tp comm", b.TPCommS}, {"cp comm", b.CPCommS}, {"ep comm", b.EPCommS},
+		{"pp comm", b.PPCommS}, {"dp comm", b.DPCommS}, {"pipeline bubble", b.BubbleS}, {"optimizer", b.OptimizerS},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(tw, "  %s\t%10s\t%5.1f%%\n", row.name, seconds(row.v), 100*row.v/r.StepTimeS)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nmemory per GPU (most loaded stage, %.1f micro-batches in flight)\n", r.Memory.InFlight)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	m := r.Memory
+	for _, row := range []struct {
+		name string
+		v    float64
+	}{{"weights", m.Weights}, {"gradients", m.Gradients}, {"optimizer state", m.Optimizer}, {"activations", m.Activations}, {"reserved/buffers", m.Buffers}, {"total", m.Total}} {
+		fmt.Fprintf(tw, "  %s\t%7.2f GiB\n", row.name, row.v)
+	}
+	tw.Flush()
+	if len(o.Assumptions) > 0 {
+		fmt.Fprintf(w, "\nassumed:\n")
+		for _, a := range o.Assumptions {
+			fmt.Fprintf(w, "  - %s\n", a)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Main(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+func writeSpec(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "job.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSimulateExample(t *testing.T) {
+	out, errOut, code := run(t, "simulate", "-f", "../../examples/llama3-405b-16k.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "simulate_llama3-405b-16k.golden", []byte(out))
+}
+
+func TestSimulateJSON(t *testing.T) {
+	out, errOut, code := run(t, "simulate", "-f", "../../examples/llama3-405b-16k.yaml", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	for _, k := range []string{"step_time_s", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "memory_gib_per_gpu", "feasible", "breakdown"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	again, _, _ := run(t, "simulate", "-f", "../../examples/llama3-405b-16k.yaml", "--json")
+	if again != out {
+		t.Errorf("two runs differ")
+	}
+}
+
+func TestSimulateDoesNotFit(t *testing.T) {
+	p := writeSpec(t, `
+model: llama3.1-405b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 8, pp: 8, dp: 1}
+training: {seq_len: 8192, global_batch: 16, micro_batch: 1, precision: bf16}
+`)
+	out, errOut, code := run(t, "simulate", "-f", p)
+	if code != ExitNoFit {
+		t.Fatalf("exit %d, want 3: %s", code, errOut)
+	}
+	if !strings.Contains(out, "memory per GPU") || !strings.Contains(errOut, "does not fit") {
+		t.Errorf("no memory breakdown or reason printed:\n%s\n%s", out, errOut)
+	}
+}
+
+func TestSimulateBadInput(t *testing.T) {
+	tests := map[string]struct{ spec, want string }{
+		"malformed":     {"model: [", "invalid spec"},
+		"unknown field": {"model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 8}\nbogus: 1\n", "bogus"},
+		"unknown model": {"model: llama3-9b\nsystem: {gpu: h100-sxm, gpus: 8}\ntraining: {seq_len: 4096, global_batch: 8}\n", "llama3-8b"},
+		"unknown gpu":   {"model: llama3-8b\nsystem: {gpu: h100-pcie, gpus: 8}\ntraining: {seq_len: 4096, global_batch: 8}\n", "h100-sxm"},
+		"bad degrees":   {"model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 8}\nparallel: {tp: 2, dp: 2}\ntraining: {seq_len: 4096, global_batch: 8}\n", "parallel"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, errOut, code := run(t, "simulate", "-f", writeSpec(t, tt.spec))
+			if code != ExitBadInput {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr %q does not mention %q", errOut, tt.want)
+			}
+		})
+	}
+	if _, _, code := run(t, "simulate"); code != ExitBadInput {
+		t.Errorf("no -f: exit %d", code)
+	}
+	if _, _, code := run(t, "simulate", "-f", "/nonexistent.yaml"); code != ExitBadInput {
+		t.Errorf("missing file: exit %d", code)
+	}
+}
+
+func TestValidateCommand(t *testing.T) {
+	out, errOut, code := run(t, "validate", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Rows        []map[string]any `json:"rows"`
+		MAPE        float64          `json:"mape_pct"`
+		Calibration map[string]any   `json:"calibration"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Rows) != 23 || doc.MAPE <= 0 || doc.Calibration["gemm_efficiency"] == nil {
+		t.Errorf("validate JSON: %d rows, MAPE %v, calibration %v", len(doc.Rows), doc.MAPE, doc.Calibration)
+	}
+	text, _, _ := run(t, "validate")
+	if !strings.Contains(text, "MAPE") || !strings.Contains(text, "llama3-405b-16384-cp16") {
+		t.Errorf("validate text lacks the summary or a row")
+	}
+}

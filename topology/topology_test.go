@@ -1,0 +1,72 @@
+package topology
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func metaLike() Topology {
+	// 8 GPUs per node, 384 nodes per pod (3,072 GPUs), 2 pods.
+	return Topology{Levels: []Level{
+		{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1},
+		{Name: "pod", Size: 384, BandwidthGbps: 400, LatencyUs: 5},
+		{Name: "cluster", Size: 2, BandwidthGbps: 400, LatencyUs: 10, Oversubscription: 7},
+	}}
+}
+
+func TestPlaceSpans(t *testing.T) {
+	topo := metaLike()
+	l, err := Place(topo, []Dim{TP, CP, PP, DP}, map[Dim]int{TP: 8, CP: 1, PP: 16, DP: 48, EP: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Dim][]int{
+		TP: {8, 1, 1},
+		CP: {1, 1, 1},
+		PP: {1, 16, 1},
+		DP: {1, 24, 2}, // 24 replicas per pod, across both pods
+		EP: {1, 1, 1},
+	}
+	for d, f := range want {
+		if diff := cmp.Diff(f, l.Spans[d].Factors); diff != "" {
+			t.Errorf("%s span (-want +got):\n%s", d, diff)
+		}
+	}
+	if got := l.Spans[DP].Outermost(); got != 2 {
+		t.Errorf("dp outermost level %d, want 2", got)
+	}
+}
+
+func TestPlaceErrors(t *testing.T) {
+	topo := metaLike()
+	deg := map[Dim]int{TP: 8, CP: 1, PP: 16, DP: 48}
+	for name, p := range map[string][]Dim{
+		"unknown":  {TP, "xp"},
+		"repeated": {TP, TP},
+		"ep":       {TP, EP},
+	} {
+		if _, err := Place(topo, p, deg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	// tp=3 cannot tile an 8-GPU node.
+	if _, err := Place(Topology{Levels: []Level{{Name: "node", Size: 8, BandwidthGbps: 1}, {Name: "c", Size: 3, BandwidthGbps: 1}}}, nil, map[Dim]int{TP: 3, PP: 8, CP: 1, DP: 1}); err == nil {
+		t.Errorf("uneven tp: no error")
+	}
+}
+
+func TestPerGPUBandwidth(t *testing.T) {
+	topo := metaLike()
+	if got, want := topo.PerGPUBytesPerSec(2), 400e9/8/7; got != want {
+		t.Errorf("oversubscribed bandwidth %v, want %v", got, want)
+	}
+	topo.Levels[2].LinkCapacityGbps = 3072 * 10 // 10 Gb/s per GPU of the pod
+	if got, want := topo.PerGPUBytesPerSec(2), 10e9/8; got != want {
+		t.Errorf("capped bandwidth %v, want %v", got, want)
+	}
+	topo.Levels[2].DistanceKm = 100
+	if got, want := topo.OneWayLatencyS(2), (10+490)*1e-6; got < want*0.999 || got > want*1.001 {
+		t.Errorf("latency %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,78 @@
+package validate
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"github.com/scaleacross/scaleacross/cost"
+)
+
+// The acceptance bar: with one calibration shared by all rows,
+// step-time MAPE at most 8% over the public set and every row within 20%.
+func TestPublicSetAccuracy(t *testing.T) {
+	rows, err := Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 23 {
+		t.Fatalf("embedded set has %d rows, want 23", len(rows))
+	}
+	rep, err := Run(rows, cost.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Rows {
+		t.Logf("%-28s measured %8.3f predicted %8.3f error %+6.1f%%", r.ID, r.Measured, r.Predicted, r.ErrorPct)
+		if math.Abs(r.ErrorPct) > 20 {
+			t.Errorf("%s: error %.1f%% beyond 20%%", r.ID, r.ErrorPct)
+		}
+	}
+	if rep.MAPE > 8 {
+		t.Errorf("MAPE %.2f%% > 8%%", rep.MAPE)
+	}
+}
+
+// The embedded copy must stay identical to the shared reference when the
+// shared folder is present (it is optional: the project stands alone).
+func TestEmbeddedCopyMatchesShared(t *testing.T) {
+	b, err := os.ReadFile("../../shared/reference/training-measurements.csv")
+	if err != nil {
+		t.Skipf("shared reference not present: %v", err)
+	}
+	if string(b) != measurementsCSV {
+		t.Errorf("validate/training-measurements.csv differs from ../shared/reference; copy it again")
+	}
+}
+
+// The built-in calibration is the fit's optimum: re-fitting from it must
+// not find a materially better objective.
+func TestDefaultsAreFitted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fit takes a few seconds")
+	}
+	rows, _ := Rows()
+	base, err := Run(rows, cost.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rep, err := Fit(rows, cost.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Objective(rep) < 0.97*Objective(base) {
+		t.Errorf("re-fit improves the objective from %.5f to %.5f: update cost.Default", Objective(base), Objective(rep))
+	}
+}
+
+func TestParseRowsErrors(t *testing.T) {
+	for name, text := range map[string]string{
+		"empty":          "",
+		"header only":    "id,model\n",
+		"missing column": "id,model\nx,y\n",
+	} {
+		if _, err := ParseRows(text); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
