@@ -23,14 +23,14 @@ func (e noFitError) ExitCode() int { return ExitNoFit }
 
 // simulateOutput is the JSON document of `simulate --json`.
 type simulateOutput struct {
-	Model     string   `json:"model"`
-	GPU       string   `json:"gpu"`
-	GPUs      int      `json:"gpus"`
-	Parallel  any      `json:"parallel"`
-	Schedule  string   `json:"schedule"`
-	Precision string   `json:"precision"`
-	Recompute string   `json:"recompute"`
-	Engine    string   `json:"engine"`
+	Model     string `json:"model"`
+	GPU       string `json:"gpu"`
+	GPUs      int    `json:"gpus"`
+	Parallel  any    `json:"parallel"`
+	Schedule  string `json:"schedule"`
+	Precision string `json:"precision"`
+	Recompute string `json:"recompute"`
+	Engine    string `json:"engine"`
 	train.Result
 	Assumptions []string `json:"assumptions"`
 }
