@@ -81,3 +81,32 @@ func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
 	}
 	return t
 }
+
+// Links returns what one GPU achieves at each level of t when senders[i]
+// GPUs of one unit of level i-1 send across level i at once (0 or a value
+// above the unit's size means all of them). The per-GPU bandwidth is the
+// least of: the GPU's own link; its share of the unit's uplink, which the
+// oversubscription divides among all GPUs of the unit; and its share of the
+// site link capacity. eff is the fraction of line rate a collective reaches.
+func Links(t topology.Topology, senders []float64, eff float64) []Link {
+	links := make([]Link, len(t.Levels))
+	for i, l := range t.Levels {
+		bw := l.BandwidthGbps * 1e9 / 8
+		unit := 1.0
+		if i > 0 {
+			unit = float64(t.Capacity(i - 1))
+		}
+		n := unit
+		if i < len(senders) && senders[i] > 0 && senders[i] < unit {
+			n = senders[i]
+		}
+		if l.Oversubscription > 1 {
+			bw = min(bw, unit*bw/l.Oversubscription/n)
+		}
+		if l.LinkCapacityGbps > 0 && i > 0 {
+			bw = min(bw, l.LinkCapacityGbps*1e9/8/n)
+		}
+		links[i] = Link{BytesPerSec: bw * eff, LatencyS: t.OneWayLatencyS(i)}
+	}
+	return links
+}

@@ -81,8 +81,10 @@ type evaluator struct {
 	c      *Config
 	dev    *cost.Device
 	layout topology.Layout
-	links  []network.Link
-	prec   hardware.Precision
+	// links holds, per parallel dimension, what one GPU achieves at each
+	// level given how many GPUs of its unit send across at once.
+	links map[topology.Dim][]network.Link
+	prec  hardware.Precision
 }
 
 func newEvaluator(c *Config) (*evaluator, error) {
@@ -91,18 +93,35 @@ func newEvaluator(c *Config) (*evaluator, error) {
 		return nil, err
 	}
 	e := &evaluator{c: c, dev: cost.NewDevice(c.GPU, c.Calib), layout: l, prec: c.Precision}
-	e.links = make([]network.Link, len(c.Topology.Levels))
-	for i := range c.Topology.Levels {
-		e.links[i] = network.Link{
-			BytesPerSec: c.Topology.PerGPUBytesPerSec(i) * c.Calib.NetworkEfficiency,
-			LatencyS:    c.Topology.OneWayLatencyS(i),
-		}
+	e.links = map[topology.Dim][]network.Link{}
+	all := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	for _, d := range []topology.Dim{topology.TP, topology.CP, topology.EP, topology.DP} {
+		e.links[d] = all
 	}
+	e.links[topology.PP] = network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
 	return e, nil
 }
 
+// ppSenders counts, per level, the GPUs of one unit that send pipeline
+// activations across that level at once: only the last stage held in the
+// unit sends forward (and the first sends gradients back), so a unit of
+// C GPUs holding k stages has C/k senders in each direction.
+func ppSenders(t topology.Topology, s topology.Span, pp int) []float64 {
+	out := make([]float64, len(t.Levels))
+	inner := 1 // stages within one unit of level i-1
+	for i := range t.Levels {
+		if i > 0 {
+			out[i] = float64(t.Capacity(i-1)) / float64(max(inner, 1))
+		}
+		if i < len(s.Factors) {
+			inner *= s.Factors[i]
+		}
+	}
+	return out
+}
+
 func (e *evaluator) coll(k network.Kind, bytes float64, d topology.Dim) float64 {
-	return network.Time(k, bytes, e.layout.Spans[d], e.links)
+	return network.Time(k, bytes, e.layout.Spans[d], e.links[d])
 }
 
 // layerWork prices one transformer layer for one micro-batch.
@@ -364,10 +383,11 @@ func (e *evaluator) analytic() Result {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
 	gradBytes := 2.0
-	rs := network.Time(network.ReduceScatter, worst.denseParams*gradBytes, dpDense, e.links) +
-		network.Time(network.ReduceScatter, worst.experts*gradBytes, dpExpert, e.links)
-	ag := network.Time(network.AllGather, worst.denseParams*gradBytes, dpDense, e.links) +
-		network.Time(network.AllGather, worst.experts*gradBytes, dpExpert, e.links)
+	dl := e.links[topology.DP]
+	rs := network.Time(network.ReduceScatter, worst.denseParams*gradBytes, dpDense, dl) +
+		network.Time(network.ReduceScatter, worst.experts*gradBytes, dpExpert, dl)
+	ag := network.Time(network.AllGather, worst.denseParams*gradBytes, dpDense, dl) +
+		network.Time(network.AllGather, worst.experts*gradBytes, dpExpert, dl)
 	switch p.Zero {
 	case 0:
 		// All-reduce = reduce-scatter + all-gather, overlapped with the
