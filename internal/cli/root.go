@@ -81,6 +81,9 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newSimulateCmd(),
 		newValidateCmd(),
 		newInferCmd(),
+		newPlanCmd(),
+		newStudiesCmd(),
+		newNetCmd(),
 	)
 	return root
 }
