@@ -83,6 +83,11 @@ func TestDefaultsMatchPublishedChains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for k, want := range []float64{2.10, 2.29, 2.39, 2.43} {
+		if got := e1.ChainTokens(k + 2); math.Abs(got-want) > 1e-9 {
+			t.Errorf("eagle chain %d = %.4f, want vLLM's measured %.2f", k+2, got, want)
+		}
+	}
 	if e1.ChainTokens(3) >= e3.ChainTokens(3) {
 		t.Errorf("eagle default 3-chain %.3f not below eagle3's %.3f", e1.ChainTokens(3), e3.ChainTokens(3))
 	}
