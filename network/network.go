@@ -110,3 +110,48 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	}
 	return links
 }
+
+// PerLevel splits collective k the way Time prices it: the bytes one GPU
+// sends and the time spent at each level of the hierarchy. The times add
+// up to Time(k, bytes, s, links).
+func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times []float64) {
+	sent = make([]float64, len(s.Factors))
+	times = make([]float64, len(s.Factors))
+	n := s.Size()
+	if bytes <= 0 || (n <= 1 && k != P2P) {
+		return sent, times
+	}
+	switch k {
+	case AllReduce, AllGather, ReduceScatter:
+		mult := 2.0
+		if k != AllReduce {
+			mult = 1
+		}
+		rem := bytes
+		for i, f := range s.Factors {
+			if f <= 1 {
+				continue
+			}
+			ff := float64(f)
+			sent[i] = mult * (ff - 1) / ff * rem
+			times[i] = mult*(ff-1)*links[i].LatencyS + sent[i]/links[i].BytesPerSec
+			rem /= ff
+		}
+	case AllToAll:
+		below := 1
+		for i, f := range s.Factors {
+			if f <= 1 {
+				below *= max(f, 1)
+				continue
+			}
+			sent[i] = float64((f-1)*below) / float64(n) * bytes
+			times[i] = links[i].LatencyS + sent[i]/links[i].BytesPerSec
+			below *= f
+		}
+	case P2P:
+		i := max(s.Outermost(), 0)
+		sent[i] = bytes
+		times[i] = links[i].LatencyS + bytes/links[i].BytesPerSec
+	}
+	return sent, times
+}

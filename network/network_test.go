@@ -47,3 +47,19 @@ func TestHierarchical(t *testing.T) {
 		t.Errorf("hierarchical %v not faster than a flat ring on the slow link %v", got, flat)
 	}
 }
+
+// The per-level split must add up to the total for every kind.
+func TestPerLevelAddsUp(t *testing.T) {
+	links := []Link{{BytesPerSec: 400e9, LatencyS: 1e-6}, {BytesPerSec: 50e9, LatencyS: 5e-6}, {BytesPerSec: 5e9, LatencyS: 1e-3}}
+	s := topology.Span{Factors: []int{8, 4, 2}}
+	for _, k := range []Kind{AllReduce, AllGather, ReduceScatter, AllToAll, P2P} {
+		_, times := PerLevel(k, 1e9, s, links)
+		var sum float64
+		for _, v := range times {
+			sum += v
+		}
+		if want := Time(k, 1e9, s, links); !near(sum, want) {
+			t.Errorf("%s: per-level times sum to %v, Time gives %v", k, sum, want)
+		}
+	}
+}

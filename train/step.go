@@ -72,6 +72,8 @@ type stageWork struct {
 	fwd, bwd             float64 // compute (GEMM, attention, element-wise)
 	tp, cp, ep, pp       float64 // exposed communication
 	denseParams, experts float64 // parameters held (per GPU)
+	layers, moeLayers    int     // layers held, and how many are MoE
+	sends                int     // p2p messages per micro-batch (forward and backward)
 }
 
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp }
@@ -303,6 +305,10 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 				priced[k] = true
 			}
 			r := memo[k]
+			w.layers++
+			if k%2 == 1 {
+				w.moeLayers++
+			}
 			w.fwd += r[0]
 			w.bwd += r[1]
 			w.tp += r[2]
@@ -315,6 +321,7 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 		// Activations forward and gradients backward across each boundary.
 		if p.PP > 1 && v < nv-1 {
 			w.pp += 2 * p2p
+			w.sends += 2
 		}
 	}
 	// Output head and loss on the last stage; embedding is a lookup.
@@ -414,6 +421,7 @@ func (e *evaluator) analytic() Result {
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
 	r := Result{Breakdown: b, MicroBatches: mb}
+	r.Levels = e.traffic(worst, mb)
 	r.StepTimeS = b.Total()
 	tokens := float64(c.Batch.GlobalBatch) * float64(c.Batch.SeqLen)
 	r.TokensPerS = tokens / r.StepTimeS

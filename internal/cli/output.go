@@ -49,3 +49,17 @@ func seconds(s float64) string {
 	}
 	return fmt.Sprintf("%.3f s", s)
 }
+
+// byteSize formats a byte count with a binary unit.
+func byteSize(b float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", b)
+	}
+	return fmt.Sprintf("%.1f %s", b, units[i])
+}

@@ -123,6 +123,16 @@ func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
 	}
 	tw.Flush()
 
+	if len(r.Levels) > 0 {
+		fmt.Fprintf(w, "\ntraffic per GPU per step (most loaded stage)\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  dim\tlevel\tbytes\ttime\tgroups crossing\n")
+		for _, l := range r.Levels {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\n", l.Dim, l.Level, byteSize(l.Bytes), seconds(l.TimeS), l.Groups)
+		}
+		tw.Flush()
+	}
+
 	fmt.Fprintf(w, "\nmemory per GPU (most loaded stage, %.1f micro-batches in flight)\n", r.Memory.InFlight)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	m := r.Memory

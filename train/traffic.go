@@ -1,0 +1,141 @@
+package train
+
+import (
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// traffic reports, per parallel dimension and topology level, the bytes
+// one GPU of the most loaded stage sends per step and the time those
+// transfers take (exposed or hidden), with the number of concurrent
+// groups of that dimension crossing the level.
+func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
+	c := e.c
+	p := c.Parallel
+	m := c.Model
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
+	h := float64(m.Hidden)
+	fm := float64(mb)
+	recompute := 1.0
+	if c.Recompute == parallel.RecomputeFull {
+		recompute = 1.5
+	}
+	type call struct {
+		dim   topology.Dim
+		kind  network.Kind
+		bytes float64
+		span  topology.Span
+		count float64
+	}
+	var calls []call
+	add := func(d topology.Dim, k network.Kind, bytes, count float64, s topology.Span) {
+		if count > 0 && bytes > 0 {
+			calls = append(calls, call{d, k, bytes, s, count})
+		}
+	}
+	if p.TP > 1 {
+		full := T * h * 2
+		n := fm * float64(w.layers) * 2 * 2 * recompute // two per block, forward and backward
+		if p.SP {
+			add(topology.TP, network.AllGather, full, n, e.layout.Spans[topology.TP])
+			add(topology.TP, network.ReduceScatter, full, n, e.layout.Spans[topology.TP])
+		} else {
+			add(topology.TP, network.AllReduce, full, n, e.layout.Spans[topology.TP])
+		}
+	}
+	if p.CP > 1 {
+		qk, vd := float64(m.HeadDim), float64(m.HeadDim)
+		if a := m.MLA; a != nil {
+			qk, vd = float64(a.QKNopeHeadDim+a.QKRopeHeadDim), float64(a.VHeadDim)
+		}
+		kvPer := max(float64(m.KVHeads)/float64(p.TP), 1)
+		kv := T * kvPer * (qk + vd) * 2
+		add(topology.CP, network.P2P, kv, fm*float64(w.layers)*3*float64(p.CP-1), e.layout.Spans[topology.CP])
+	}
+	if m.MoE != nil && w.moeLayers > 0 {
+		a2a := T * float64(m.MoE.TopK) / float64(p.TP) * h * 2
+		add(topology.EP, network.AllToAll, a2a, fm*float64(w.moeLayers)*4*recompute, e.layout.Spans[topology.EP])
+	}
+	if p.PP > 1 {
+		act := T * h * 2
+		if p.SP {
+			act /= float64(p.TP)
+		}
+		add(topology.PP, network.P2P, act, fm*float64(w.sends), e.layout.Spans[topology.PP])
+	}
+	dpDense := e.dpSpan(p.DP * p.CP)
+	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	rounds := 1.0
+	switch p.Zero {
+	case 2:
+		rounds = fm // gradients reduce-scattered every micro-batch
+	case 3:
+		rounds = fm
+	}
+	for _, part := range []struct {
+		params float64
+		span   topology.Span
+	}{{w.denseParams, dpDense}, {w.experts, dpExpert}} {
+		add(topology.DP, network.ReduceScatter, part.params*2, rounds, part.span)
+		ag := 1.0
+		if p.Zero == 3 {
+			ag = 2 * fm // before forward and before backward
+		}
+		add(topology.DP, network.AllGather, part.params*2, ag, part.span)
+	}
+
+	n := len(c.Topology.Levels)
+	type key struct {
+		d topology.Dim
+		l int
+	}
+	acc := map[key]*LevelTraffic{}
+	var order []key
+	for _, cl := range calls {
+		sent, times := network.PerLevel(cl.kind, cl.bytes, cl.span, e.links[cl.dim])
+		for i := 0; i < n; i++ {
+			if sent[i] == 0 {
+				continue
+			}
+			k := key{cl.dim, i}
+			lt, ok := acc[k]
+			if !ok {
+				lt = &LevelTraffic{Dim: string(cl.dim), Level: c.Topology.Levels[i].Name, Groups: e.groupsAcross(cl.dim, i)}
+				acc[k] = lt
+				order = append(order, k)
+			}
+			lt.Bytes += sent[i] * cl.count
+			lt.TimeS += times[i] * cl.count
+		}
+	}
+	out := make([]LevelTraffic, 0, len(order))
+	for _, d := range []topology.Dim{topology.TP, topology.CP, topology.EP, topology.PP, topology.DP} {
+		for i := 0; i < n; i++ {
+			if lt, ok := acc[key{d, i}]; ok {
+				out = append(out, *lt)
+			}
+		}
+	}
+	return out
+}
+
+// groupsAcross counts the groups of dimension d whose traffic crosses one
+// unit boundary of level i at the same time: every GPU of a level-(i-1)
+// unit belongs to one group of d, and a group has Factors[..i-1] members
+// inside that unit.
+func (e *evaluator) groupsAcross(d topology.Dim, i int) int {
+	s := e.layout.Spans[d]
+	if i >= len(s.Factors) || s.Factors[i] <= 1 {
+		return 0
+	}
+	unit := 1
+	if i > 0 {
+		unit = e.c.Topology.Capacity(i - 1)
+	}
+	inner := 1
+	for j := 0; j < i; j++ {
+		inner *= s.Factors[j]
+	}
+	return unit / inner
+}
