@@ -126,8 +126,37 @@ func (e *evaluator) coll(k network.Kind, bytes float64, d topology.Dim) float64 
 	return network.Time(k, bytes, e.layout.Spans[d], e.links[d])
 }
 
+// opCost is the time of one micro-batch through some layers, split by
+// cause and by pass. Communication fields are the exposed part.
+type opCost struct {
+	fwd, bwd float64 // compute; bwd includes the weight gradients
+	wgrad    float64 // the weight-gradient GEMMs inside bwd (zero-bubble W)
+	tpF, tpB float64
+	cpF, cpB float64
+	epF, epB float64
+}
+
+func (a *opCost) add(b opCost) {
+	a.fwd += b.fwd
+	a.bwd += b.bwd
+	a.wgrad += b.wgrad
+	a.tpF += b.tpF
+	a.tpB += b.tpB
+	a.cpF += b.cpF
+	a.cpB += b.cpB
+	a.epF += b.epF
+	a.epB += b.epB
+}
+
+// forward is the time of the forward pass including exposed communication.
+func (a opCost) forward() float64 { return a.fwd + a.tpF + a.cpF + a.epF }
+
+// backward is the time of the whole backward pass including exposed communication.
+func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
+
 // layerWork prices one transformer layer for one micro-batch.
-func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
+func (e *evaluator) layerWork(i int) opCost {
+	var fwd, bwd, tpc, cpF, cpB, epc float64
 	c := e.c
 	m := c.Model
 	p := c.Parallel
@@ -185,7 +214,7 @@ func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
 		}
 		// Dispatch and combine all-to-all, forward and backward.
 		a2a := routed * h * 2
-		ep = 4 * e.coll(network.AllToAll, a2a, topology.EP)
+		epc = 4 * e.coll(network.AllToAll, a2a, topology.EP)
 	} else {
 		f := float64(m.FFN) / t
 		g += dev.GEMM(T, (mats-1)*f, h, e.prec) + dev.GEMM(T, h, f, e.prec)
@@ -193,6 +222,7 @@ func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
 	}
 	fwd += g
 	bwd += 2 * g
+	wgrad := g
 
 	// Fused attention: 4*T*s_eff*d per head forward; backward recomputes
 	// the scores, 2.5x the forward (Dao 2023, arXiv 2307.08691).
@@ -248,7 +278,7 @@ func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
 		} else {
 			one = e.coll(network.AllReduce, full, topology.TP)
 		}
-		tp = 2 * one * 2
+		tpc = 2 * one * 2
 	}
 	// Context parallelism: ring exchange of K and V (cp-1 steps forward,
 	// K, V and their gradients backward), hidden behind attention compute.
@@ -256,40 +286,43 @@ func (e *evaluator) layerWork(i int) (fwd, bwd, tp, cp, ep float64) {
 		kv := T * kvPer * (qk + vd) * 2
 		steps := float64(p.CP - 1)
 		ring := steps * e.coll(network.P2P, kv, topology.CP)
-		cp = math.Max(0, ring-dev.Attention(af)) + math.Max(0, 2*ring-dev.Attention(2.5*af))
+		cpF = math.Max(0, ring-dev.Attention(af))
+		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
 	}
+	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epc / 2, epB: epc / 2}
 	if c.Recompute == parallel.RecomputeFull {
-		bwd += fwd
-		tp *= 1.5
-		ep *= 1.5
+		// The backward first re-runs the forward, communication included.
+		oc.bwd += fwd
+		oc.tpB += tpc / 2
+		oc.epB += epc / 2
 	}
-	return fwd, bwd, tp, cp, ep
+	return oc
 }
 
-// stages prices every physical pipeline stage for one micro-batch.
-func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
+// virtualStage is one model chunk's cost for one micro-batch.
+type virtualStage struct {
+	opCost
+	layers, moeLayers    int
+	denseParams, experts float64 // parameters held per GPU
+}
+
+// virtualStages prices every virtual stage (model chunk) in pipeline
+// order for one micro-batch; the last one carries the output head and loss.
+func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
 	p := c.Parallel
 	m := c.Model
 	split, _ := parallel.SplitLayers(m.Layers, p.PP, p.VP)
 	nv := p.PP * p.VP
-	out := make([]stageWork, p.PP)
+	out := make([]virtualStage, nv)
 	// Layers of one kind (dense or MoE, local or global attention) cost
 	// the same: price each kind once.
-	var memo [4][5]float64
+	var memo [4]opCost
 	var priced [4]bool
 	dv, ev := parallel.StageParams(m, p, split)
 	layer := 0
-	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
-	h := float64(m.Hidden)
-	act := T * h * 2
-	if p.SP {
-		act /= float64(p.TP)
-	}
-	p2p := e.coll(network.P2P, act, topology.PP)
 	for v := 0; v < nv; v++ {
-		s := v % p.PP
-		w := &out[s]
+		w := &out[v]
 		n := split.Layers(v, nv)
 		for i := layer; i < layer+n; i++ {
 			k := 0
@@ -300,38 +333,68 @@ func (e *evaluator) stages() ([]stageWork, parallel.LayerSplit) {
 				k += 2
 			}
 			if !priced[k] {
-				f, b, tp, cp, ep := e.layerWork(i)
-				memo[k] = [5]float64{f, b, tp, cp, ep}
+				memo[k] = e.layerWork(i)
 				priced[k] = true
 			}
-			r := memo[k]
+			w.add(memo[k])
 			w.layers++
 			if k%2 == 1 {
 				w.moeLayers++
 			}
-			w.fwd += r[0]
-			w.bwd += r[1]
-			w.tp += r[2]
-			w.cp += r[3]
-			w.ep += r[4]
 		}
 		layer += n
-		w.denseParams += dv[v]
-		w.experts += ev[v]
+		w.denseParams = dv[v]
+		w.experts = ev[v]
+	}
+	// Output head and loss on the last virtual stage; embedding is a lookup.
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
+	h := float64(m.Hidden)
+	V := float64(m.Vocab) / float64(p.TP)
+	head := e.dev.GEMM(T, V, h, hardware.BF16)
+	ce := e.dev.MemoryBound(T*V*4*3, 3)
+	last := &out[nv-1]
+	last.fwd += head + ce
+	last.bwd += 2*head + ce
+	last.wgrad += head
+	return out
+}
+
+// p2pBytes is the activation (or gradient) message between pipeline
+// stages for one micro-batch. Megatron-LM sends 1/tp of it across the
+// stage boundary and all-gathers the rest inside the node (the
+// scatter/gather optimisation, Narayanan et al. 2021, section 4.1), which
+// with sequence parallelism is the natural shard.
+func (e *evaluator) p2pBytes() float64 {
+	c := e.c
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
+	return T * float64(c.Model.Hidden) * 2 / float64(c.Parallel.TP)
+}
+
+// stages prices every physical pipeline stage for one micro-batch: the
+// sum of its chunks, and the pipeline sends it makes.
+func (e *evaluator) stages(vs []virtualStage) []stageWork {
+	p := e.c.Parallel
+	out := make([]stageWork, p.PP)
+	p2p := e.coll(network.P2P, e.p2pBytes(), topology.PP)
+	for v := range vs {
+		w := &out[v%p.PP]
+		x := vs[v]
+		w.fwd += x.fwd
+		w.bwd += x.bwd
+		w.tp += x.tpF + x.tpB
+		w.cp += x.cpF + x.cpB
+		w.ep += x.epF + x.epB
+		w.layers += x.layers
+		w.moeLayers += x.moeLayers
+		w.denseParams += x.denseParams
+		w.experts += x.experts
 		// Activations forward and gradients backward across each boundary.
-		if p.PP > 1 && v < nv-1 {
+		if p.PP > 1 && v < len(vs)-1 {
 			w.pp += 2 * p2p
 			w.sends += 2
 		}
 	}
-	// Output head and loss on the last stage; embedding is a lookup.
-	last := &out[p.PP-1]
-	V := float64(m.Vocab) / float64(p.TP)
-	head := e.dev.GEMM(T, V, h, hardware.BF16)
-	ce := e.dev.MemoryBound(T*V*4*3, 3)
-	last.fwd += head + ce
-	last.bwd += 2*head + ce
-	return out, split
+	return out
 }
 
 // bubbleUnits is the pipeline fill-and-drain time in units of one
@@ -366,7 +429,7 @@ func (e *evaluator) analytic() Result {
 	p := c.Parallel
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
-	st, _ := e.stages()
+	st := e.stages(e.virtualStages())
 	var worst stageWork
 	var sum float64
 	for _, w := range st {

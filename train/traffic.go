@@ -58,11 +58,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.EP, network.AllToAll, a2a, fm*float64(w.moeLayers)*4*recompute, e.layout.Spans[topology.EP])
 	}
 	if p.PP > 1 {
-		act := T * h * 2
-		if p.SP {
-			act /= float64(p.TP)
-		}
-		add(topology.PP, network.P2P, act, fm*float64(w.sends), e.layout.Spans[topology.PP])
+		add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(w.sends), e.layout.Spans[topology.PP])
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
