@@ -53,11 +53,11 @@ type Params struct {
 // bandwidth is ~80-95% of line rate for large messages (nccl-tests).
 func Default() Params {
 	return Params{
-		GEMMEfficiency:         0.738,
-		LowPrecisionEfficiency: 0.801,
+		GEMMEfficiency:         0.724,
+		LowPrecisionEfficiency: 0.773,
 		TileDim:                32,
-		AttentionEfficiency:    0.375,
-		MemoryEfficiency:       0.626,
+		AttentionEfficiency:    0.378,
+		MemoryEfficiency:       0.671,
 		NetworkEfficiency:      0.950,
 		KernelOverheadUs:       2,
 	}

@@ -39,7 +39,7 @@ type Config struct {
 
 // KnownSchedules lists the schedule names accepted by the analytic model.
 func KnownSchedules() []string {
-	return []string{"gpipe", "1f1b", "interleaved-1f1b", "zb-h1", "zb-v", "dualpipe"}
+	return []string{"gpipe", "1f1b", "interleaved-1f1b", "zb-h1", "zb-v", "dualpipe", "latency-aware-1f1b"}
 }
 
 // ParsePrecision checks a training precision name.
@@ -117,6 +117,10 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	c.Parallel = pc
 	c.Schedule = j.Schedule
+	if (c.Schedule == "zb-v" || c.Schedule == "dualpipe") && p.VP == 0 {
+		pc.VP = 2
+		c.Assumptions = append(c.Assumptions, c.Schedule+": vp not given, 2 (V placement)")
+	}
 	if c.Schedule == "" {
 		c.Schedule = "1f1b"
 		if pc.VP > 1 {
@@ -165,8 +169,16 @@ func checkSchedule(s string, p parallel.Config) error {
 	if !known {
 		return spec.Errorf("schedule", "unknown schedule %q; use one of %s", s, strings.Join(KnownSchedules(), ", "))
 	}
-	if p.VP > 1 && s != "interleaved-1f1b" {
-		return spec.Errorf("parallel.vp", "vp=%d model chunks need the interleaved-1f1b schedule, not %s", p.VP, s)
+	switch s {
+	case "interleaved-1f1b", "latency-aware-1f1b":
+	case "zb-v", "dualpipe":
+		if p.VP != 2 {
+			return spec.Errorf("parallel.vp", "%s places exactly 2 model chunks per stage in a V; set vp: 2 (got %d)", s, p.VP)
+		}
+	default:
+		if p.VP > 1 {
+			return spec.Errorf("parallel.vp", "vp=%d model chunks need the interleaved-1f1b schedule (or zb-v/dualpipe with vp 2), not %s", p.VP, s)
+		}
 	}
 	if s == "zb-v" && p.PP < 2 {
 		return spec.Errorf("schedule", "zb-v needs pp >= 2")

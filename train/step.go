@@ -370,6 +370,19 @@ func (e *evaluator) p2pBytes() float64 {
 	return T * float64(c.Model.Hidden) * 2 / float64(c.Parallel.TP)
 }
 
+// blockingP2P reports whether pipeline sends block the sending stage.
+// Megatron-LM overlaps them with compute only for interleaved schedules
+// (overlap_p2p_comm); the latency-aware schedule overlaps them by design.
+// Overlapped sends delay only their receiver (in the event engine) and
+// count in the analytic model through the bubble.
+func (e *evaluator) blockingP2P() bool {
+	switch e.c.Schedule {
+	case "interleaved-1f1b", "latency-aware-1f1b":
+		return e.c.Parallel.VP <= 1 && e.c.Schedule == "interleaved-1f1b"
+	}
+	return true
+}
+
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
@@ -388,9 +401,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		w.moeLayers += x.moeLayers
 		w.denseParams += x.denseParams
 		w.experts += x.experts
-		// Activations forward and gradients backward across each boundary.
+		// Activations forward and gradients backward across each boundary;
+		// blocking sends hold the stage's compute stream.
 		if p.PP > 1 && v < len(vs)-1 {
-			w.pp += 2 * p2p
+			if e.blockingP2P() {
+				w.pp += 2 * p2p
+			}
 			w.sends += 2
 		}
 	}
@@ -405,7 +421,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 func bubbleUnits(schedule string, pp, vp int) float64 {
 	p := float64(pp - 1)
 	switch schedule {
-	case "interleaved-1f1b":
+	case "interleaved-1f1b", "latency-aware-1f1b":
 		return p / float64(vp)
 	case "zb-h1":
 		return p / 3

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/train"
 )
 
 // The issue's acceptance bar: with one calibration shared by all rows,
@@ -73,6 +74,31 @@ func TestParseRowsErrors(t *testing.T) {
 	} {
 		if _, err := ParseRows(text); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// Event-level and analytic step times agree within 5% on every row
+// (issue 4: no cross-site traffic in the public set).
+func TestEventAgreesWithAnalytic(t *testing.T) {
+	rows, _ := Rows()
+	for _, row := range rows {
+		c, _, err := row.Config(cost.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := train.Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := train.Event(c)
+		if err != nil {
+			t.Fatalf("%s: %v", row.ID, err)
+		}
+		d := 100 * (e.StepTimeS - a.StepTimeS) / a.StepTimeS
+		t.Logf("%-28s analytic %8.3f event %8.3f (%+.1f%%) bubble %.3f vs %.3f", row.ID, a.StepTimeS, e.StepTimeS, d, a.Breakdown.BubbleS, e.Breakdown.BubbleS)
+		if math.Abs(d) > 5 {
+			t.Errorf("%s: event %.3f s vs analytic %.3f s (%+.1f%%)", row.ID, e.StepTimeS, a.StepTimeS, d)
 		}
 	}
 }

@@ -1,0 +1,361 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/schedule"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// Engines that predict a step.
+const (
+	EngineAnalytic = "analytic"
+	EngineEvent    = "event"
+)
+
+// Timeline is the event-level record of one step: the pipeline's spans
+// plus the data-parallel communication and optimizer of every stage.
+type Timeline struct {
+	Schedule *schedule.Schedule
+	Pipeline *schedule.Result
+	// DP lists, per stage, the gradient reduce-scatter (and all-reduce)
+	// intervals after each chunk's last backward.
+	DP [][]Interval
+	// Optimizer is, per stage, the optimizer step interval.
+	Optimizer []Interval
+	// Start is when the pipeline's first op may begin: the exposed part of
+	// the parameter all-gather before the first forward.
+	Start float64
+}
+
+// Interval is a named span of time on a stage's data-parallel stream.
+type Interval struct {
+	Name       string
+	Chunk      int
+	Start, End float64
+}
+
+// scheduleKind maps a job's schedule name to the schedule library's kind.
+func scheduleKind(name string, vp int) schedule.Kind {
+	switch name {
+	case "interleaved-1f1b":
+		if vp <= 1 {
+			return schedule.OneFOneB
+		}
+		return schedule.Interleaved
+	case "dualpipe":
+		return schedule.DualPipeV
+	}
+	return schedule.Kind(name)
+}
+
+// Event predicts one step by simulating the pipeline schedule event by
+// event: every forward, backward (and weight-gradient) op of every stage
+// and chunk with its exposed TP/CP/EP communication, point-to-point
+// transfers over the level each stage boundary crosses, data-parallel
+// reduce-scatters started as each chunk's gradients become final and
+// overlapped with the remaining backward work, and the optimizer. Data
+// parallel replicas are symmetric, so one pipeline is simulated; link
+// sharing comes from the number of concurrent groups crossing each link.
+func Event(c *Config) (Result, error) {
+	r, _, err := event(c, false)
+	return r, err
+}
+
+// EventTimeline is Event that also returns the full timeline, for traces.
+func EventTimeline(c *Config) (Result, *Timeline, error) {
+	return event(c, true)
+}
+
+func event(c *Config, keep bool) (Result, *Timeline, error) {
+	e, err := newEvaluator(c)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	// The analytic result supplies memory, traffic and FLOP accounting;
+	// the simulation replaces the step time and its breakdown.
+	res := e.analytic()
+	p := c.Parallel
+	vs := e.virtualStages()
+	kind := scheduleKind(c.Schedule, p.VP)
+	mb := p.MicroBatches(c.Batch)
+	sp := schedule.Params{Stages: p.PP, MicroBatches: mb, Chunks: p.VP}
+	if kind == schedule.ZBV || kind == schedule.DualPipeV {
+		sp.Chunks = 2
+	}
+	if kind == schedule.LatencyAware {
+		sp.SlowBoundaries, sp.ExtraWarmup = e.slowBoundaries(vs)
+	}
+	s, err := schedule.Build(kind, sp)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if s.NumVirtual() != len(vs) {
+		return Result{}, nil, fmt.Errorf("schedule %s has %d virtual stages but the model is split into %d", kind, s.NumVirtual(), len(vs))
+	}
+	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
+	// Zero-3 gathers parameters before every forward and backward and
+	// reduce-scatters after every backward, prefetched under compute.
+	agMB, rsMB := 0.0, 0.0
+	if p.Zero == 3 {
+		agMB, rsMB = e.dpTimes(vs)
+	}
+	// A blocking send holds the sender until the message is through; the
+	// receiver then has it when the sender's op ends.
+	blocking := e.blockingP2P()
+	sendCost := func(stage, chunk int, fwd bool) float64 {
+		if !blocking {
+			return 0
+		}
+		k := s.VirtualStage(stage, chunk)
+		var to int
+		switch {
+		case fwd && k < s.NumVirtual()-1:
+			to, _ = s.Placement(k + 1)
+		case !fwd && k > 0:
+			to, _ = s.Placement(k - 1)
+		default:
+			return 0
+		}
+		if to == stage {
+			return 0
+		}
+		link := e.links[topology.PP][e.boundaryLevel(stage, to)]
+		return link.LatencyS + e.p2pBytes()/link.BytesPerSec
+	}
+	costs := schedule.Costs{
+		Forward: func(stage, chunk int) float64 {
+			v := at(stage, chunk)
+			return v.forward() + sendCost(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
+		},
+		Backward: func(stage, chunk int) float64 {
+			v := at(stage, chunk)
+			b := v.backward() + sendCost(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			if s.SplitBackward() {
+				b -= v.wgrad
+			}
+			return b
+		},
+		Weight: func(stage, chunk int) float64 {
+			if !s.SplitBackward() {
+				return 0
+			}
+			return at(stage, chunk).wgrad
+		},
+		P2P: func(from, to int, _ schedule.Dir) schedule.Transfer {
+			if blocking {
+				return schedule.Transfer{}
+			}
+			l := e.boundaryLevel(from, to)
+			link := e.links[topology.PP][l]
+			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec}
+		},
+	}
+	pr, err := schedule.Simulate(s, costs, &schedule.Options{Trace: true})
+	if err != nil {
+		return Result{}, nil, err
+	}
+
+	// Data parallelism: each chunk's gradients are final after its last
+	// backward; reduce-scatter them in that order on the stage's DP stream.
+	nc := s.NumChunks()
+	lastB := make([][]float64, p.PP)
+	lastBStart := make([][]float64, p.PP)
+	firstF := make([][]float64, p.PP)
+	for st := range lastB {
+		lastB[st] = make([]float64, nc)
+		lastBStart[st] = make([]float64, nc)
+		firstF[st] = make([]float64, nc)
+		for ch := range firstF[st] {
+			firstF[st][ch] = math.Inf(1)
+		}
+	}
+	for _, sp := range pr.Spans {
+		if sp.Stream != schedule.Compute {
+			continue
+		}
+		switch sp.Op.Type {
+		case schedule.Forward:
+			firstF[sp.Stage][sp.Op.Chunk] = math.Min(firstF[sp.Stage][sp.Op.Chunk], sp.Start)
+		default:
+			if sp.End > lastB[sp.Stage][sp.Op.Chunk] {
+				lastB[sp.Stage][sp.Op.Chunk] = sp.End
+				lastBStart[sp.Stage][sp.Op.Chunk] = sp.Start
+			}
+		}
+	}
+	tl := &Timeline{Schedule: s, Pipeline: pr, DP: make([][]Interval, p.PP), Optimizer: make([]Interval, p.PP)}
+	dpDense := e.dpSpan(p.DP * p.CP)
+	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	dl := e.links[topology.DP]
+	collect := func(k network.Kind, v *virtualStage) float64 {
+		return network.Time(k, v.denseParams*2, dpDense, dl) + network.Time(k, v.experts*2, dpExpert, dl)
+	}
+	// Parameter all-gather (zero 1 and 2) for the next step, bucket by
+	// bucket ahead of each chunk's first forward, which it overlaps (as
+	// Megatron-LM's overlap_param_gather); the part that cannot hide
+	// delays the whole step.
+	var startDelay float64
+	if p.Zero == 1 || p.Zero == 2 {
+		for st := 0; st < p.PP; st++ {
+			var t float64
+			for ch := 0; ch < nc; ch++ {
+				v := at(st, ch)
+				t += collect(network.AllGather, v)
+				startDelay = math.Max(startDelay, t-firstF[st][ch]-v.fwd)
+			}
+		}
+	}
+	tl.Start = startDelay
+	var end, dpExposed float64
+	for st := 0; st < p.PP; st++ {
+		order := make([]int, nc)
+		for i := range order {
+			order[i] = i
+		}
+		// Chunks finish backward in reverse pipeline order; reduce in finish order.
+		for i := 1; i < nc; i++ {
+			for j := i; j > 0 && lastB[st][order[j]] < lastB[st][order[j-1]]; j-- {
+				order[j], order[j-1] = order[j-1], order[j]
+			}
+		}
+		var t, stageEnd float64
+		for _, ch := range order {
+			v := at(st, ch)
+			var d float64
+			switch p.Zero {
+			case 0:
+				d = collect(network.AllReduce, v)
+			case 1, 2:
+				d = collect(network.ReduceScatter, v)
+			}
+			// Buckets are reduced as the last backward produces them
+			// (overlap_grad_reduce): the chain may start with that backward.
+			start := math.Max(t, lastBStart[st][ch])
+			t = math.Max(start+d, lastB[st][ch])
+			if d > 0 {
+				tl.DP[st] = append(tl.DP[st], Interval{Name: "grad-reduce", Chunk: ch, Start: start + startDelay, End: t + startDelay})
+			}
+			stageEnd = math.Max(stageEnd, lastB[st][ch])
+		}
+		stageEnd = math.Max(stageEnd, t)
+		var owned float64
+		for ch := 0; ch < nc; ch++ {
+			v := at(st, ch)
+			if p.Zero >= 1 {
+				owned += v.denseParams/float64(p.DP*p.CP) + v.experts/float64(p.DP*p.CP*p.TP/p.EP)
+			} else {
+				owned += v.denseParams + v.experts
+			}
+		}
+		opt := e.dev.MemoryBound(owned*30, 8)
+		tl.Optimizer[st] = Interval{Name: "optimizer", Start: stageEnd + startDelay, End: stageEnd + opt + startDelay}
+		if stageEnd+opt > end {
+			end = stageEnd + opt
+			dpExposed = math.Max(0, t-pr.Makespan)
+			res.Breakdown.OptimizerS = opt
+		}
+	}
+	step := end + startDelay
+	b := res.Breakdown
+	worst := e.stages(vs)
+	var busy stageWork
+	for _, w := range worst {
+		if w.total() > busy.total() {
+			busy = w
+		}
+	}
+	fm := float64(mb)
+	b.ComputeS = fm * (busy.fwd + busy.bwd)
+	b.TPCommS = fm * busy.tp
+	b.CPCommS = fm * busy.cp
+	b.EPCommS = fm * busy.ep
+	b.PPCommS = fm * busy.pp // blocking sends; overlapped ones show as bubble
+	b.DPCommS = dpExposed + startDelay
+	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
+	res.Breakdown = b
+	res.StepTimeS = b.Total()
+	res.rescale(c)
+	if !keep {
+		return res, nil, nil
+	}
+	return res, tl, nil
+}
+
+// rescale recomputes the throughput figures after the step time changed.
+func (r *Result) rescale(c *Config) {
+	tokens := float64(c.Batch.GlobalBatch) * float64(c.Batch.SeqLen)
+	old := r.TokensPerS
+	r.TokensPerS = tokens / r.StepTimeS
+	r.TokensPerSPerGPU = r.TokensPerS / float64(c.GPUs)
+	f := r.TokensPerS / old
+	r.ModelTFLOPsPerGPU *= f
+	r.HWTFLOPsPerGPU *= f
+	r.MFU *= f
+}
+
+// dpTimes is the zero-3 all-gather and reduce-scatter time of all the
+// stage's parameters for one micro-batch, summed over virtual stages and
+// averaged per stage.
+func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
+	p := e.c.Parallel
+	dpDense := e.dpSpan(p.DP * p.CP)
+	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	dl := e.links[topology.DP]
+	for _, v := range vs {
+		ag += network.Time(network.AllGather, v.denseParams*2, dpDense, dl) + network.Time(network.AllGather, v.experts*2, dpExpert, dl)
+		rs += network.Time(network.ReduceScatter, v.denseParams*2, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*2, dpExpert, dl)
+	}
+	n := float64(p.PP)
+	return ag / n, rs / n
+}
+
+// boundaryLevel is the outermost topology level between pipeline stages a
+// and b: the level whose units first hold both.
+func (e *evaluator) boundaryLevel(a, b int) int {
+	st := e.layout.Stride[topology.PP]
+	ra, rb := a*st, b*st
+	t := e.c.Topology
+	for i := range t.Levels {
+		c := t.Capacity(i)
+		if ra/c == rb/c {
+			return i
+		}
+	}
+	return len(t.Levels) - 1
+}
+
+// slowBoundaries finds the pipeline boundaries whose one-way latency is
+// large against a micro-batch's work and sizes the latency-aware
+// schedule's extra warm-up to hide it (schedule.ExtraWarmupFor).
+func (e *evaluator) slowBoundaries(vs []virtualStage) ([]int, int) {
+	p := e.c.Parallel
+	var slow []int
+	extra := 0
+	v := vs[0]
+	for b := 0; b+1 < p.PP; b++ {
+		l := e.boundaryLevel(b, b+1)
+		link := e.links[topology.PP][l]
+		oneWay := link.LatencyS + e.p2pBytes()/link.BytesPerSec
+		k := schedule.ExtraWarmupFor(oneWay, v.forward(), v.backward(), p.VP)
+		// Fast boundaries need none; count those that need warm-up.
+		if k > 1 {
+			slow = append(slow, b)
+			extra = max(extra, k)
+		}
+	}
+	return slow, extra
+}
+
+// Simulate runs the chosen engine.
+func Simulate(c *Config, engine string) (Result, error) {
+	switch engine {
+	case EngineEvent:
+		return Event(c)
+	case EngineAnalytic, "":
+		return Analytic(c)
+	}
+	return Result{}, fmt.Errorf("unknown engine %q; use analytic or event", engine)
+}
