@@ -133,6 +133,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err := pc.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
 	}
+	if mb := pc.MicroBatches(c.Batch); pc.VP > 1 && c.Schedule == "interleaved-1f1b" && mb%pc.PP != 0 {
+		return nil, spec.Errorf("training.global_batch", "interleaved-1f1b needs the micro-batch count (global_batch/(dp*micro_batch) = %d) to be a multiple of pp=%d (Megatron-LM's interleaved order deadlocks otherwise)", mb, pc.PP)
+	}
 	if j.System.Topology != nil {
 		if c.Topology, err = topology.FromSpec(j.System.Topology, c.GPUs); err != nil {
 			return nil, err

@@ -156,6 +156,7 @@ func TestResolveBadInput(t *testing.T) {
 		{"bad schedule", "schedule: interleaved-1f1b", "schedule: zigzag", "schedule"},
 		{"vp with 1f1b", "schedule: interleaved-1f1b", "schedule: 1f1b", "parallel.vp"},
 		{"ep on dense", "cp: 1,", "cp: 1, ep: 2,", "parallel.ep"},
+		{"interleaved needs m multiple of pp", "global_batch: 2048", "global_batch: 1152", "training.global_batch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

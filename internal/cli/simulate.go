@@ -10,6 +10,7 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/timeline"
 	"github.com/scaleacross/scaleacross/train"
 )
 
@@ -36,7 +37,7 @@ type simulateOutput struct {
 }
 
 func newSimulateCmd() *cobra.Command {
-	var file string
+	var file, engine, tracePath, ganttPath string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "simulate -f job.yaml",
@@ -45,6 +46,15 @@ func newSimulateCmd() *cobra.Command {
 model TFLOP/s per GPU, MFU (against the dense peak of the training precision),
 memory per GPU, and the step broken into compute, exposed communication per
 parallel dimension, pipeline bubble and optimizer.
+
+Engines: "analytic" (default; closed forms, ~20 us) and "event" (simulates
+every op of the pipeline schedule, the sends between stages and the
+data-parallel reduce-scatters; needed for --trace and --gantt, which select
+it unless --engine says otherwise).
+
+--trace out.json writes Chrome Trace Event JSON (open in ui.perfetto.dev or
+chrome://tracing): one process per pipeline stage, one track per stream.
+--gantt out.svg writes the same timeline as an SVG Gantt chart.
 
 Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 		Args: cobra.NoArgs,
@@ -60,14 +70,43 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			if err != nil {
 				return err
 			}
-			res, err := train.Analytic(c)
+			timelineWanted := tracePath != "" || ganttPath != ""
+			if !cmd.Flags().Changed("engine") && timelineWanted {
+				engine = train.EngineEvent
+			}
+			if engine != train.EngineAnalytic && engine != train.EngineEvent {
+				return badInput("--engine %q unknown; use analytic or event", engine)
+			}
+			if timelineWanted && engine != train.EngineEvent {
+				return badInput("--trace and --gantt need --engine event")
+			}
+			var res train.Result
+			var tl *train.Timeline
+			if engine == train.EngineEvent {
+				res, tl, err = train.EventTimeline(c)
+			} else {
+				res, err = train.Analytic(c)
+			}
 			if err != nil {
 				return err
+			}
+			if tl != nil {
+				tracks := tl.Tracks()
+				if tracePath != "" {
+					if err := writeFileAtomic(tracePath, func(w io.Writer) error { return timeline.WriteChromeTrace(w, tracks) }); err != nil {
+						return err
+					}
+				}
+				if ganttPath != "" {
+					if err := writeFileAtomic(ganttPath, func(w io.Writer) error { return timeline.WriteGanttSVG(w, tracks, 1400) }); err != nil {
+						return err
+					}
+				}
 			}
 			out := simulateOutput{
 				Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, Parallel: c.Parallel,
 				Schedule: c.Schedule, Precision: string(c.Precision), Recompute: string(c.Recompute),
-				Engine: "analytic", Result: res, Assumptions: c.Assumptions,
+				Engine: engine, Result: res, Assumptions: c.Assumptions,
 			}
 			if out.Assumptions == nil {
 				out.Assumptions = []string{}
@@ -89,14 +128,18 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "training job spec (YAML or JSON)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&engine, "engine", train.EngineAnalytic, "step model: analytic or event")
+	cmd.Flags().StringVar(&tracePath, "trace", "", "write the event-level timeline as Chrome Trace Event JSON")
+	cmd.Flags().StringVar(&ganttPath, "gantt", "", "write the event-level timeline as an SVG Gantt chart")
 	return cmd
 }
 
 func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
 	r := o.Result
 	fmt.Fprintf(w, "%s on %d x %s, %s\n", c.Model.Name, c.GPUs, c.GPU.Name, o.Precision)
-	fmt.Fprintf(w, "parallel %s, schedule %s, %d micro-batches of %d x %d tokens, recompute %s\n\n",
+	fmt.Fprintf(w, "parallel %s, schedule %s, %d micro-batches of %d x %d tokens, recompute %s\n",
 		c.Parallel, c.Schedule, r.MicroBatches, c.Batch.MicroBatch, c.Batch.SeqLen, c.Recompute)
+	fmt.Fprintf(w, "engine %s\n\n", o.Engine)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fits := "fits"
 	if !r.Feasible {

@@ -117,3 +117,37 @@ func TestValidateCommand(t *testing.T) {
 		t.Errorf("validate text lacks the summary or a row")
 	}
 }
+
+func TestSimulateTraceAndGantt(t *testing.T) {
+	dir := t.TempDir()
+	tr, gantt := filepath.Join(dir, "step.json"), filepath.Join(dir, "step.svg")
+	out, errOut, code := run(t, "simulate", "-f", "../../examples/gpt3-175b-zb.yaml", "--trace", tr, "--gantt", gantt)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "engine event") {
+		t.Errorf("--trace did not select the event engine")
+	}
+	for _, p := range []string{tr, gantt} {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", p, err)
+		}
+	}
+	if _, _, code := run(t, "simulate", "-f", "../../examples/gpt3-175b-zb.yaml", "--engine", "analytic", "--trace", tr); code != ExitBadInput {
+		t.Errorf("--trace with the analytic engine: exit %d, want 2", code)
+	}
+	if _, _, code := run(t, "simulate", "-f", "../../examples/gpt3-175b-zb.yaml", "--engine", "quantum"); code != ExitBadInput {
+		t.Errorf("unknown engine: exit %d, want 2", code)
+	}
+	// A file that cannot be written leaves nothing behind.
+	bad := filepath.Join(dir, "missing-dir", "x.json")
+	if _, _, code := run(t, "simulate", "-f", "../../examples/gpt3-175b-zb.yaml", "--trace", bad); code == 0 {
+		t.Errorf("writing into a missing directory succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/timeline"
+)
+
+// A Behemoth-class MoE on ~90K H100: pp 22 (88 assumed layers, one per
+// chunk with vp 4), 242 micro-batches per step (a multiple of pp, as
+// the interleaved order needs).
+const jobBehemoth = `
+model: llama4-behemoth
+system: {gpu: h100-sxm, gpus: 90112}
+parallel: {tp: 8, pp: 22, vp: 4, cp: 1, ep: 16, dp: 512, zero: 1}
+schedule: interleaved-1f1b
+training: {seq_len: 4096, global_batch: 123904, micro_batch: 1, precision: fp8, recompute: full}
+`
+
+const jobSmall = `
+model: llama3-70b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 8, pp: 4, cp: 1, dp: 2, zero: 1}
+schedule: 1f1b
+training: {seq_len: 4096, global_batch: 16, micro_batch: 1, precision: bf16}
+`
+
+func TestEventSchedules(t *testing.T) {
+	for _, tt := range []struct{ sched, par string }{
+		{"gpipe", "vp: 1"}, {"1f1b", "vp: 1"}, {"interleaved-1f1b", "vp: 2"}, {"zb-h1", "vp: 1"},
+		{"zb-v", "vp: 2"}, {"dualpipe", "vp: 2"}, {"latency-aware-1f1b", "vp: 1"},
+	} {
+		y := strings.Replace(jobSmall, "schedule: 1f1b", "schedule: "+tt.sched, 1)
+		y = strings.Replace(y, "tp: 8,", "tp: 8, "+tt.par+",", 1)
+		c := resolve(t, y)
+		r, err := Event(c)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.sched, err)
+		}
+		if d := math.Abs(r.Breakdown.Total() - r.StepTimeS); d > 1e-9 || r.StepTimeS <= 0 {
+			t.Errorf("%s: breakdown %v vs step %v", tt.sched, r.Breakdown.Total(), r.StepTimeS)
+		}
+		t.Logf("%-20s step %.3f s bubble %.3f s", tt.sched, r.StepTimeS, r.Breakdown.BubbleS)
+	}
+}
+
+// Zero-bubble ZB-H1 leaves about a third of 1F1B's bubble (Qi et al.
+// 2023); the event engine must show less idle time than 1F1B.
+func TestEventZeroBubbleBeats1F1B(t *testing.T) {
+	one, _ := Event(resolve(t, jobSmall))
+	zb, _ := Event(resolve(t, strings.Replace(jobSmall, "schedule: 1f1b", "schedule: zb-h1", 1)))
+	if !(zb.Breakdown.BubbleS < 0.6*one.Breakdown.BubbleS) {
+		t.Errorf("zb-h1 bubble %.3f not well below 1f1b's %.3f", zb.Breakdown.BubbleS, one.Breakdown.BubbleS)
+	}
+}
+
+func TestEventBadSchedule(t *testing.T) {
+	// 4 micro-batches are too few for dualpipev on 4 stages (it needs 2*pp).
+	y := strings.Replace(jobSmall, "schedule: 1f1b", "schedule: dualpipe", 1)
+	y = strings.Replace(y, "tp: 8,", "tp: 8, vp: 2,", 1)
+	y = strings.Replace(y, "global_batch: 16", "global_batch: 8", 1)
+	_, err := Event(resolve(t, y))
+	var ec interface{ ExitCode() int }
+	if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Errorf("dualpipe with too few micro-batches: err %v, want exit code 2", err)
+	}
+	// vp > 1 with gpipe is rejected when the spec is resolved.
+	j, _ := spec.ParseJob([]byte(strings.Replace(strings.Replace(jobSmall, "schedule: 1f1b", "schedule: gpipe", 1), "tp: 8,", "tp: 8, vp: 2,", 1)))
+	if _, err := Resolve(j, model.Load, hardware.Lookup); err == nil || !strings.Contains(err.Error(), "parallel.vp") {
+		t.Errorf("gpipe with vp 2: %v", err)
+	}
+}
+
+// traceEvent is the subset of the Trace Event Format the tests check.
+type traceEvent struct {
+	Ph   string   `json:"ph"`
+	Name string   `json:"name"`
+	Pid  *int     `json:"pid"`
+	Tid  *int     `json:"tid"`
+	Ts   *float64 `json:"ts"`
+	Dur  *float64 `json:"dur"`
+}
+
+// The trace follows the Trace Event Format: complete events carry name,
+// ph, pid, tid, ts and a non-negative dur, and each track is in time order.
+func TestTraceFormat(t *testing.T) {
+	_, tl, err := EventTimeline(resolve(t, jobSmall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := timeline.WriteChromeTrace(&buf, tl.Tracks()); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		TraceEvents []traceEvent `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	last := map[[2]int]float64{}
+	n := 0
+	for _, ev := range doc.TraceEvents {
+		if ev.Ph == "M" {
+			continue
+		}
+		n++
+		if ev.Ph != "X" || ev.Name == "" || ev.Pid == nil || ev.Tid == nil || ev.Ts == nil || ev.Dur == nil {
+			t.Fatalf("incomplete event %+v", ev)
+		}
+		if *ev.Dur < 0 {
+			t.Errorf("negative duration in %s", ev.Name)
+		}
+		k := [2]int{*ev.Pid, *ev.Tid}
+		if *ev.Ts < last[k] {
+			t.Errorf("track %v out of order at %s", k, ev.Name)
+		}
+		last[k] = *ev.Ts
+	}
+	if n == 0 {
+		t.Fatal("no events")
+	}
+	var again bytes.Buffer
+	_, tl2, _ := EventTimeline(resolve(t, jobSmall))
+	timeline.WriteChromeTrace(&again, tl2.Tracks())
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Error("two runs wrote different traces")
+	}
+}
+
+// The issue's size bound: the trace of a Behemoth-class step stays under 50 MB.
+func TestBehemothTraceSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a ~20 MB trace")
+	}
+	_, tl, err := EventTimeline(resolve(t, jobBehemoth))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n countWriter
+	if err := timeline.WriteChromeTrace(&n, tl.Tracks()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Behemoth trace: %.1f MB", float64(n)/1e6)
+	if n > 50e6 {
+		t.Errorf("trace is %.1f MB, over 50 MB", float64(n)/1e6)
+	}
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+func TestGanttGolden(t *testing.T) {
+	_, tl, err := EventTimeline(resolve(t, strings.Replace(jobSmall, "global_batch: 16", "global_batch: 8", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := timeline.WriteGanttSVG(&buf, tl.Tracks(), 900); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "gantt_llama3-70b.svg", buf.Bytes())
+}
+
+func BenchmarkEventBehemoth(b *testing.B) {
+	c := resolve(b, jobBehemoth)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Event(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
