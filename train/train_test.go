@@ -66,8 +66,8 @@ func TestBreakdownAddsUp(t *testing.T) {
 // More micro-batches amortise the pipeline bubble: (p-1)/(v*m+p-1) falls
 // with m (Narayanan et al. 2021), so the per-token time must too.
 func TestMoreMicroBatchesShrinkBubbleShare(t *testing.T) {
-	small := resolve(t, strings.Replace(job405B, "global_batch: 2048", "global_batch: 1024", 1))
-	big := resolve(t, job405B)
+	small := resolve(t, job405B)
+	big := resolve(t, strings.Replace(job405B, "global_batch: 2048", "global_batch: 4096", 1))
 	rs, _ := Analytic(small)
 	rb, _ := Analytic(big)
 	if !(rb.Breakdown.BubbleS/rb.StepTimeS < rs.Breakdown.BubbleS/rs.StepTimeS) {
