@@ -3,7 +3,13 @@
 // size over the bandwidth (beta).
 package network
 
-import "github.com/scaleacross/scaleacross/topology"
+import (
+	"fmt"
+	"math"
+
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/topology"
+)
 
 // Link is what one GPU sees at one level of the hierarchy.
 type Link struct {
@@ -11,6 +17,44 @@ type Link struct {
 	BytesPerSec float64
 	// LatencyS is the one-way per-message latency.
 	LatencyS float64
+	// Algorithm is how a collective whose outermost level is this one
+	// runs; the zero value is Hierarchical.
+	Algorithm Algorithm
+	// Limit names what bounds BytesPerSec (line rate, a window or buffer
+	// over the RTT, loss).
+	Limit Limit
+}
+
+// Algorithm is a collective algorithm.
+type Algorithm string
+
+// Collective algorithms.
+const (
+	// Hierarchical runs a ring at each level on what the levels below left:
+	// reduce-scatter inside the fast level, the slow level on 1/n_local of
+	// the data, all-gather back (the zero value).
+	Hierarchical Algorithm = "hierarchical"
+	// Ring is one flat ring over all ranks (NCCL's default ring): every step
+	// waits for the slowest hop, and the data crossing a level is not
+	// reduced first.
+	Ring Algorithm = "ring"
+	// Tree is a (double) binary tree for all-reduce: log-depth latency,
+	// ring-like bandwidth (NCCL tree); other collectives run as Ring.
+	Tree Algorithm = "tree"
+)
+
+// Algorithms lists the collective algorithms.
+func Algorithms() []Algorithm { return []Algorithm{Hierarchical, Ring, Tree} }
+
+// ParseAlgorithm checks an algorithm name; field names the spec field.
+func ParseAlgorithm(s, field string) (Algorithm, error) {
+	switch a := Algorithm(s); a {
+	case "", Hierarchical:
+		return Hierarchical, nil
+	case Ring, Tree:
+		return a, nil
+	}
+	return "", spec.Errorf(field, "unknown collective algorithm %q; use hierarchical, ring or tree", s)
 }
 
 // Kind is a collective operation.
@@ -30,10 +74,16 @@ const (
 // all-gather and the input for reduce-scatter, the send buffer for
 // all-to-all, the message for p2p) over a group with span s.
 //
-// All-reduce, all-gather and reduce-scatter are hierarchical: level by
-// level from the innermost, each level runs a ring over its factor on the
-// data left after the levels below: ring all-reduce of S bytes over n ranks
-// costs 2(n-1)*alpha + 2(n-1)/n*S/B, all-gather and reduce-scatter half.
+// The algorithm is that of the outermost level the group crosses
+// (links[i].Algorithm). Hierarchical all-reduce, all-gather and
+// reduce-scatter go level by level from the innermost, each level running
+// a ring over its factor on the data left after the levels below: ring
+// all-reduce of S bytes over n ranks costs 2(n-1)*alpha + 2(n-1)/n*S/B,
+// all-gather and reduce-scatter half. A flat ring pays the slowest level's
+// latency at each of its steps and carries the whole (n-1)/n*S across
+// every level, each level's share of it over the group's members inside
+// one unit of that level; the slowest level sets the pace. A tree
+// all-reduce has log-depth latency at each level and ring-like bandwidth.
 // All-to-all sends the (f-1)/n share of its buffer that goes to peers at
 // each level over that level's link.
 func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
@@ -50,6 +100,10 @@ func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
 		mult := 2.0
 		if k != AllReduce {
 			mult = 1
+		}
+		if alg := algorithmOf(s, links); alg != Hierarchical {
+			lat, bw, _, _ := flat(alg, k, mult, bytes, s, links)
+			return lat + bw
 		}
 		rem := bytes
 		for i, f := range s.Factors {
@@ -82,16 +136,64 @@ func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
 	return t
 }
 
+// algorithmOf is the algorithm of the outermost level s crosses.
+func algorithmOf(s topology.Span, links []Link) Algorithm {
+	i := s.Outermost()
+	if i < 0 || i >= len(links) || links[i].Algorithm == "" {
+		return Hierarchical
+	}
+	return links[i].Algorithm
+}
+
+// flat prices a flat ring (or a tree all-reduce) and returns its latency
+// and bandwidth terms, the level whose bandwidth sets the pace, and the
+// outermost level (which carries the latency).
+func flat(alg Algorithm, k Kind, mult, bytes float64, s topology.Span, links []Link) (lat, bw float64, slow, outer int) {
+	n := float64(s.Size())
+	outer = s.Outermost()
+	members := 1.0 // group members inside one unit of level i-1
+	var worst float64
+	for i, f := range s.Factors {
+		if f > 1 {
+			// The group's traffic leaving one unit of level i-1 is carried
+			// by its members' share of the level's links.
+			if t := mult * (n - 1) / n * bytes / (members * links[i].BytesPerSec); t > worst {
+				worst, slow = t, i
+			}
+		}
+		members *= float64(max(f, 1))
+	}
+	if alg == Tree && k == AllReduce {
+		// Up and down a binary tree: ceil(log2 f) hops at each level.
+		for i, f := range s.Factors {
+			if f > 1 {
+				lat += 2 * math.Ceil(math.Log2(float64(f))) * links[i].LatencyS
+			}
+		}
+	} else {
+		// Every ring step waits for the slowest (outermost) hop.
+		lat = mult * (n - 1) * links[outer].LatencyS
+	}
+	return lat, worst, slow, outer
+}
+
 // Links returns what one GPU achieves at each level of t when senders[i]
 // GPUs of one unit of level i-1 send across level i at once (0 or a value
-// above the unit's size means all of them). The per-GPU bandwidth is the
-// least of: the GPU's own link; its share of the unit's uplink, which the
-// oversubscription divides among all GPUs of the unit; and its share of the
-// site link capacity. eff is the fraction of line rate a collective reaches.
+// above the unit's size means all of them). The per-GPU share of the
+// network is the least of: the GPU's own link; its share of the unit's
+// uplink, which the oversubscription divides among all GPUs of the unit;
+// and its share of the site link capacity. The level's transport
+// (Level.Transport, Native when empty; see Technologies) then delivers
+// what its windows, buffers, congestion control and loss recovery allow
+// over the level's round-trip time, and eff, the fraction of line rate a
+// collective reaches, scales the result. Each link carries the level's
+// collective algorithm. Unknown transport or algorithm names count as
+// Native and Hierarchical; CheckTopology reports them.
 func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	links := make([]Link, len(t.Levels))
 	for i, l := range t.Levels {
-		bw := l.BandwidthGbps * 1e9 / 8
+		nic := l.BandwidthGbps * 1e9 / 8
+		bw := nic
 		unit := 1.0
 		if i > 0 {
 			unit = float64(t.Capacity(i - 1))
@@ -100,15 +202,51 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 		if i < len(senders) && senders[i] > 0 && senders[i] < unit {
 			n = senders[i]
 		}
+		paths := 0.0
 		if l.Oversubscription > 1 {
 			bw = min(bw, unit*bw/l.Oversubscription/n)
+			paths = unit / l.Oversubscription
 		}
 		if l.LinkCapacityGbps > 0 && i > 0 {
 			bw = min(bw, l.LinkCapacityGbps*1e9/8/n)
+			if p := l.LinkCapacityGbps / l.BandwidthGbps; paths == 0 || p < paths {
+				paths = p
+			}
 		}
-		links[i] = Link{BytesPerSec: bw * eff, LatencyS: t.OneWayLatencyS(i)}
+		tech := technology(l.Transport)
+		oneWay := t.OneWayLatencyS(i)
+		got, limit := tech.Throughput(Path{
+			ShareBytesPerSec: bw, PortBytesPerSec: nic, RTTS: 2 * oneWay,
+			Loss: l.LossRate, Flows: n * float64(max(tech.Flows, 1)), Paths: math.Max(paths, 0),
+		})
+		alg, _ := ParseAlgorithm(l.Algorithm, "")
+		links[i] = Link{BytesPerSec: got * eff, LatencyS: oneWay, Algorithm: alg, Limit: limit}
 	}
 	return links
+}
+
+// technology looks a transport up, falling back to Native.
+func technology(name string) Technology {
+	t, err := LookupTechnology(name, "transport")
+	if err != nil {
+		t, _ = LookupTechnology(Native, "transport")
+	}
+	return t
+}
+
+// CheckTopology reports unknown transport or algorithm names on t's
+// levels, naming the spec field.
+func CheckTopology(t topology.Topology) error {
+	for i, l := range t.Levels {
+		f := fmt.Sprintf("system.topology.levels[%d]", i)
+		if _, err := LookupTechnology(l.Transport, f+".transport"); err != nil {
+			return err
+		}
+		if _, err := ParseAlgorithm(l.Algorithm, f+".algorithm"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PerLevel splits collective k the way Time prices it: the bytes one GPU
@@ -126,6 +264,22 @@ func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times
 		mult := 2.0
 		if k != AllReduce {
 			mult = 1
+		}
+		if alg := algorithmOf(s, links); alg != Hierarchical {
+			// Each GPU sends mult*(n-1)/n*S in all; the ring (or tree) edges
+			// that cross level i but no level above carry the share
+			// (u[i-1]-u[i])/n of it, u[i] being the group's units of level i.
+			lat, bw, slow, outer := flat(alg, k, mult, bytes, s, links)
+			total := mult * float64(n-1) / float64(n) * bytes
+			units := float64(n) // units of level i-1 (GPUs first)
+			for i, f := range s.Factors {
+				next := units / float64(max(f, 1))
+				sent[i] = (units - next) / float64(n-1) * total
+				units = next
+			}
+			times[outer] += lat
+			times[slow] += bw
+			return sent, times
 		}
 		rem := bytes
 		for i, f := range s.Factors {

@@ -38,15 +38,23 @@ type Level struct {
 	// Oversubscription divides the per-GPU bandwidth when every GPU of the
 	// level sends across it at once (1 = full bisection).
 	Oversubscription float64 `yaml:"oversubscription,omitempty" json:"oversubscription,omitempty"`
-	// DistanceKm adds fiber propagation delay (site-to-site levels).
+	// DistanceKm is the straight-line distance between units (site-to-site
+	// levels); fiber propagation over DistanceKm*RouteStretch adds latency.
 	DistanceKm float64 `yaml:"distance_km,omitempty" json:"distance_km,omitempty"`
+	// RouteStretch is the fiber route length over the straight-line
+	// distance (default 1.5).
+	RouteStretch float64 `yaml:"route_stretch,omitempty" json:"route_stretch,omitempty"`
 	// LinkCapacityGbps is the aggregate capacity between two units of this
 	// level (site-to-site trunk); 0 means per-GPU bandwidth times GPUs.
 	LinkCapacityGbps float64 `yaml:"link_capacity_gbps,omitempty" json:"link_capacity_gbps,omitempty"`
 	// LossRate is the packet loss probability on the level's links.
 	LossRate float64 `yaml:"loss_rate,omitempty" json:"loss_rate,omitempty"`
-	// Transport names the network-layer technology on this level.
+	// Transport names the network-layer technology on this level (see
+	// `scaleacross net --list`); empty means the level's native fabric.
 	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+	// Algorithm is the collective algorithm of groups whose outermost
+	// level is this one: hierarchical (default), ring or tree.
+	Algorithm string `yaml:"algorithm,omitempty" json:"algorithm,omitempty"`
 }
 
 // Parallel holds the parallel degrees. Zero values mean "not given".

@@ -5,6 +5,7 @@ package topology
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/spec"
@@ -13,6 +14,13 @@ import (
 // FiberUsPerKm is the one-way propagation delay of light in fiber,
 // about 4.9 us/km (refractive index ~1.47; reference/network.md).
 const FiberUsPerKm = 4.9
+
+// DefaultRouteStretch is how much longer the fiber route between two sites
+// is than their straight-line distance when a level does not say: 1.5, an
+// assumption in line with measured terrestrial fiber paths running
+// 1.5-2x the geodesic (Bozkurt et al., "Why is the Internet so slow?!",
+// PAM 2017).
+const DefaultRouteStretch = 1.5
 
 // Level is one tier of the hierarchy, innermost first.
 type Level struct {
@@ -28,15 +36,84 @@ type Level struct {
 	LatencyUs float64 `json:"latency_us"`
 	// Oversubscription divides BandwidthGbps when all GPUs send across at once.
 	Oversubscription float64 `json:"oversubscription,omitempty"`
-	// DistanceKm is the fiber distance between units of this level.
+	// DistanceKm is the straight-line distance between units of this level
+	// (sites); the fiber route is RouteStretch times longer.
 	DistanceKm float64 `json:"distance_km,omitempty"`
+	// RouteStretch is fiber route length over DistanceKm; 0 means
+	// DefaultRouteStretch.
+	RouteStretch float64 `json:"route_stretch,omitempty"`
 	// LinkCapacityGbps is the aggregate egress capacity of one child unit
 	// across this level (a site's trunk); 0 means no shared cap.
 	LinkCapacityGbps float64 `json:"link_capacity_gbps,omitempty"`
 	// LossRate is the packet loss probability on this level's links.
 	LossRate float64 `json:"loss_rate,omitempty"`
-	// Transport names the network-layer technology on this level.
+	// Transport names the network-layer technology on this level (see
+	// network.Technologies); empty means the level's native fabric.
 	Transport string `json:"transport,omitempty"`
+	// Algorithm is the collective algorithm of groups whose outermost
+	// level is this one: hierarchical (default), ring or tree.
+	Algorithm string `json:"algorithm,omitempty"`
+}
+
+// IsSite reports whether the level joins sites (buildings, campuses,
+// regions) rather than racks of one hall: it has a distance, a shared
+// site-link capacity, or a site-like name.
+func (l Level) IsSite() bool {
+	if l.DistanceKm > 0 || l.LinkCapacityGbps > 0 {
+		return true
+	}
+	switch strings.ToLower(l.Name) {
+	case "building", "site", "campus", "region", "datacenter", "dc":
+		return true
+	}
+	return false
+}
+
+// FiberKm is the fiber route length between two units of the level.
+func (l Level) FiberKm() float64 {
+	st := l.RouteStretch
+	if st <= 0 {
+		st = DefaultRouteStretch
+	}
+	return l.DistanceKm * st
+}
+
+// SiteLevels returns the indices of the levels that join sites and have
+// more than one unit, innermost first.
+func (t Topology) SiteLevels() []int {
+	var out []int
+	for i, l := range t.Levels {
+		if i > 0 && l.Size > 1 && l.IsSite() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Sites is the number of sites: the GPUs over the GPUs of one unit below
+// the innermost site level (1 when there is none).
+func (t Topology) Sites() int {
+	s := t.SiteLevels()
+	if len(s) == 0 {
+		return 1
+	}
+	return t.GPUs() / t.Capacity(s[0]-1)
+}
+
+// WithSiteTransport returns a copy of t whose site levels use transport
+// (and, when algorithm is not empty, that collective algorithm); levels
+// that already name a transport keep it unless force is set.
+func (t Topology) WithSiteTransport(transport, algorithm string, force bool) Topology {
+	lv := append([]Level(nil), t.Levels...)
+	for _, i := range t.SiteLevels() {
+		if transport != "" && (force || lv[i].Transport == "") {
+			lv[i].Transport = transport
+		}
+		if algorithm != "" && (force || lv[i].Algorithm == "") {
+			lv[i].Algorithm = algorithm
+		}
+	}
+	return Topology{Levels: lv}
 }
 
 // Topology is the hierarchy a job's GPUs sit in.
@@ -63,10 +140,11 @@ func (t Topology) Capacity(i int) int {
 }
 
 // OneWayLatencyS is the one-way latency at level i in seconds: the stated
-// latency plus fiber propagation over the level's distance.
+// latency (switching and equipment delay) plus fiber propagation over the
+// level's fiber route (distance times route stretch).
 func (t Topology) OneWayLatencyS(i int) float64 {
 	l := t.Levels[i]
-	return (l.LatencyUs + l.DistanceKm*FiberUsPerKm) * 1e-6
+	return (l.LatencyUs + l.FiberKm()*FiberUsPerKm) * 1e-6
 }
 
 // PerGPUBytesPerSec is the bandwidth one GPU gets across level i when every
@@ -130,11 +208,15 @@ func FromSpec(st *spec.Topology, gpus int) (Topology, error) {
 		case l.Oversubscription < 0 || math.IsNaN(l.Oversubscription):
 			return Topology{}, spec.Errorf(f+".oversubscription", "must be positive (1 = full bisection), got %g", l.Oversubscription)
 		case l.DistanceKm < 0 || math.IsNaN(l.DistanceKm):
-			return Topology{}, spec.Errorf(f+".distance_km", "must not be negative, got %g", l.DistanceKm)
+			return Topology{}, spec.Errorf(f+".distance_km", "must be positive (km between sites) or omitted, got %g", l.DistanceKm)
 		case l.LinkCapacityGbps < 0 || math.IsNaN(l.LinkCapacityGbps):
-			return Topology{}, spec.Errorf(f+".link_capacity_gbps", "must not be negative, got %g", l.LinkCapacityGbps)
+			return Topology{}, spec.Errorf(f+".link_capacity_gbps", "must be positive (aggregate Gb/s of a site's link) or omitted, got %g", l.LinkCapacityGbps)
 		case l.LossRate < 0 || l.LossRate >= 1 || math.IsNaN(l.LossRate):
 			return Topology{}, spec.Errorf(f+".loss_rate", "must lie in [0, 1), got %g", l.LossRate)
+		case l.RouteStretch != 0 && !(l.RouteStretch >= 1):
+			return Topology{}, spec.Errorf(f+".route_stretch", "must be at least 1 (fiber is never shorter than the straight line), got %g", l.RouteStretch)
+		case math.IsInf(l.BandwidthGbps, 0) || math.IsInf(l.DistanceKm, 0) || math.IsInf(l.LatencyUs, 0) || math.IsInf(l.LinkCapacityGbps, 0):
+			return Topology{}, spec.Errorf(f, "values must be finite")
 		}
 		t.Levels[i] = Level(l)
 		if t.Levels[i].Name == "" {

@@ -66,7 +66,13 @@ func TestPerGPUBandwidth(t *testing.T) {
 		t.Errorf("capped bandwidth %v, want %v", got, want)
 	}
 	topo.Levels[2].DistanceKm = 100
+	topo.Levels[2].RouteStretch = 1
 	if got, want := topo.OneWayLatencyS(2), (10+490)*1e-6; got < want*0.999 || got > want*1.001 {
+		t.Errorf("latency %v, want %v", got, want)
+	}
+	// The default route stretch of 1.5 lengthens the fiber path.
+	topo.Levels[2].RouteStretch = 0
+	if got, want := topo.OneWayLatencyS(2), (10+1.5*490)*1e-6; got < want*0.999 || got > want*1.001 {
 		t.Errorf("latency %v, want %v", got, want)
 	}
 }

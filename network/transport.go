@@ -1,0 +1,390 @@
+package network
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/spec"
+)
+
+// Recovery is how a transport repairs a lost packet.
+type Recovery string
+
+// Loss-recovery schemes.
+const (
+	// GoBackN resends every packet in flight after the lost one: the
+	// RoCEv2 default on ConnectX NICs (IBTA RC transport semantics).
+	GoBackN Recovery = "go-back-n"
+	// Selective resends only the lost packet (TCP SACK, RFC 2018;
+	// selective repeat on newer RDMA NICs).
+	Selective Recovery = "selective"
+)
+
+// Control is what governs a transport's sending rate at distance.
+type Control string
+
+// Rate-control families, each limited by something different.
+const (
+	// ControlNone: nothing but the line rate, the windows and the loss
+	// limit the sender (a short-RTT native fabric).
+	ControlNone Control = "none"
+	// ControlPFC: hop-by-hop lossless pause (RoCEv2 with PFC only, or
+	// InfiniBand credits). A port keeps sending at full rate only while its
+	// buffer can absorb what is in flight when it pauses the sender, about
+	// rate x RTT; with less buffer it must pause early and its throughput
+	// falls to buffer/RTT.
+	ControlPFC Control = "pfc"
+	// ControlAIMD: end-to-end rate control that cuts the rate on congestion
+	// and probes back up (DCQCN, TCP Reno/CUBIC). A synchronised
+	// additive-increase/multiplicative-decrease loop fills the pipe only when
+	// the bottleneck buffer is at least the bandwidth-delay product; with
+	// less, the sawtooth leaves the link idle part of the time, down to 75%
+	// utilisation with no buffer (Appenzeller, Keslassy, McKeown, "Sizing
+	// router buffers", SIGCOMM 2004, single-flow analysis).
+	ControlAIMD Control = "aimd"
+	// ControlDistanceAware: congestion control that knows the path's RTT and
+	// paces to the bandwidth-delay product, so neither the switch buffer nor
+	// a sawtooth limits it (NVIDIA Spectrum-XGS, 2025).
+	ControlDistanceAware Control = "distance-aware"
+)
+
+// Technology is a named network-layer transport with the parameters that
+// limit what it delivers over a level: line rate, in-flight windows over
+// the round-trip time, switch buffer against the bandwidth-delay product,
+// congestion control and loss recovery. Every field says where its value
+// comes from in the catalog entry's Sources.
+type Technology struct {
+	Name    string `json:"name"`
+	Summary string `json:"summary"`
+	// Control is the rate-control family (see the Control constants).
+	Control Control `json:"control"`
+	// BufferBytes is the switch buffer (or link-level credit) one port can
+	// give to in-flight data for ControlPFC and ControlAIMD.
+	BufferBytes float64 `json:"buffer_bytes,omitempty"`
+	// Flows is the number of connections, queue pairs or sockets one GPU
+	// drives across the level at once.
+	Flows int `json:"flows"`
+	// WindowBytes caps what one flow keeps in flight (the TCP receive
+	// window); 0 means no per-flow window.
+	WindowBytes float64 `json:"window_bytes,omitempty"`
+	// Channels and ChannelBufferBytes model the collective library on top:
+	// NCCL keeps one buffer per channel in flight (NCCL_BUFFSIZE), so one
+	// GPU moves at most Channels*ChannelBufferBytes per RTT.
+	Channels           int     `json:"channels"`
+	ChannelBufferBytes float64 `json:"channel_buffer_bytes"`
+	// Spraying sends each flow's packets over every equal-cost path
+	// (adaptive routing, packet spraying); without it flows are hashed
+	// onto paths (ECMP) and collide.
+	Spraying bool `json:"spraying"`
+	// Recovery is the loss-recovery scheme.
+	Recovery Recovery `json:"recovery"`
+	// MTUBytes is the packet payload used by loss recovery arithmetic.
+	MTUBytes float64 `json:"mtu_bytes"`
+	// Sources lists where the parameters come from.
+	Sources []string `json:"sources"`
+}
+
+// Constants shared by the catalog entries.
+const (
+	mib = 1 << 20
+	// ncclBuffSize is NCCL's default per-channel buffer for the Simple
+	// protocol, NCCL_BUFFSIZE = 4 MiB (NCCL environment-variable docs).
+	ncclBuffSize = 4 * mib
+	// ncclChannels is an assumed channel count per GPU for inter-node
+	// traffic; NCCL allows up to 64 (NCCL_MAX_NCHANNELS) and picks fewer
+	// by default. Assumption, not a measured value.
+	ncclChannels = 16
+	// shallowBuffer is an assumed per-port share of a shallow shared-buffer
+	// 51.2 Tb/s switch ASIC (on the order of 100-165 MB shared by 64-128
+	// ports): ~2 MB per port for PFC headroom or queueing. Assumption.
+	shallowBuffer = 2e6
+	// roceMTU is the common RoCEv2 payload MTU of 4096 bytes.
+	roceMTU = 4096
+	// tcpMSS is an Ethernet TCP segment of 1448 bytes payload (1500 MTU).
+	tcpMSS = 1448
+	// linuxMaxWindow is the Linux default maximum TCP receive window,
+	// tcp_rmem max = 6 MiB (Linux ip-sysctl documentation).
+	linuxMaxWindow = 6 * mib
+	// linuxMaxWindow616 is the default from kernel 6.16 on, 32 MiB.
+	linuxMaxWindow616 = 32 * mib
+	// metroxReachKm is the reach at full 400G rate of an InfiniBand
+	// long-haul appliance (NVIDIA MetroX-3 XC: up to 40 km); its buffer
+	// is sized for that distance.
+	metroxReachKm = 40
+	// metaQPs is Meta's 16 flows (queue pairs) per GPU pair in the Llama 3
+	// RoCE clusters (Gangidi et al., "RDMA over Ethernet for Distributed
+	// AI Training at Meta Scale", SIGCOMM 2024).
+	metaQPs = 16
+)
+
+// Native is the name of the level's own fabric: NVLink inside a node, the
+// cluster's RoCE or InfiniBand elsewhere. It is limited only by the line
+// rate and NCCL's in-flight buffers, which do not bind at data-center RTTs.
+const Native = "native"
+
+// technologyNames is the catalog order.
+func technologyNames() [9]string {
+	return [...]string{Native, "roce-pfc", "roce-pfc-deep", "roce-dcqcn", "roce-multipath", "spectrum-xgs", "ib-longhaul", "tcp", "tcp-32m"}
+}
+
+// Technologies returns the named network-layer technologies, in a fixed
+// order, with Native first.
+func Technologies() []Technology {
+	names := technologyNames()
+	out := make([]Technology, 0, len(names))
+	for _, n := range names {
+		t, _ := catalog(n)
+		out = append(out, t)
+	}
+	return out
+}
+
+// catalog builds the entry called name.
+func catalog(name string) (Technology, bool) {
+	// Buffer that lets a 400 Gb/s port keep full rate over the MetroX reach:
+	// rate x RTT, the RTT from fiber propagation alone.
+	metrox := 400e9 / 8 * 2 * metroxReachKm * 4.9e-6
+	switch name {
+	case Native:
+		return Technology{
+			Name:    Native,
+			Summary: "the level's own fabric (NVLink in the node, RoCE/IB in the cluster); no window or buffer limit at short RTT",
+			Control: ControlNone, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"NCCL_BUFFSIZE 4 MiB default (NCCL docs)", "channels: assumption"},
+		}, true
+	case "roce-pfc":
+		return Technology{
+			Name:    "roce-pfc",
+			Summary: "RoCEv2 lossless with PFC only, shallow-buffer switches: throughput capped at buffer/RTT once the buffer is below rate x RTT",
+			Control: ControlPFC, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"PFC only, 16 QPs per GPU pair: Meta SIGCOMM 2024 RoCE paper", "2 MB per port: assumption (shallow shared buffer)", "go-back-N: RoCEv2 RC default"},
+		}, true
+	case "roce-pfc-deep":
+		return Technology{
+			Name:    "roce-pfc-deep",
+			Summary: "RoCEv2 lossless with PFC on deep-buffer (HBM) switches, as Meta's spines: 100 MB per port covers ~200 km at 400G",
+			Control: ControlPFC, BufferBytes: 100e6, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"deep-buffer spines: Meta SIGCOMM 2024", "100 MB per port: assumption (GB-class HBM buffers shared by tens of ports)"},
+		}, true
+	case "roce-dcqcn":
+		return Technology{
+			Name:    "roce-dcqcn",
+			Summary: "RoCEv2 with DCQCN (ECN rate control, PFC backstop): an AIMD sawtooth that needs rate x RTT of buffer to fill the pipe",
+			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"DCQCN: Zhu et al., SIGCOMM 2015", "AIMD utilisation vs buffer/BDP: Appenzeller et al., SIGCOMM 2004", "2 MB per port: assumption"},
+		}, true
+	case "roce-multipath":
+		return Technology{
+			Name:    "roce-multipath",
+			Summary: "RoCEv2 with DCQCN, packet spraying over all paths and 16 QPs per connection",
+			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Spraying: true, Recovery: Selective, MTUBytes: roceMTU,
+			Sources: []string{"packet spraying with out-of-order placement needs selective repeat (Ultra Ethernet transport)", "16 QPs: Meta SIGCOMM 2024"},
+		}, true
+	case "spectrum-xgs":
+		return Technology{
+			Name:    "spectrum-xgs",
+			Summary: "distance-aware congestion control (Spectrum-XGS-like): paces to the path's bandwidth-delay product, adaptive routing",
+			Control: ControlDistanceAware, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"NVIDIA Spectrum-XGS announcement, 2025: distance-aware algorithms, up to 1.9x NCCL all-reduce bandwidth at 10 km vs off-the-shelf Ethernet"},
+		}, true
+	case "ib-longhaul":
+		return Technology{
+			Name:    "ib-longhaul",
+			Summary: "InfiniBand with a long-haul extension (MetroX-like): credit flow control with buffer for full 400G rate up to 40 km",
+			Control: ControlPFC, BufferBytes: metrox, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
+			Sources: []string{"NVIDIA MetroX-3: 400G InfiniBand up to 40 km (2022)", "credit buffer = 400 Gb/s x RTT(40 km): derived"},
+		}, true
+	case "tcp":
+		return Technology{
+			Name:    "tcp",
+			Summary: "TCP sockets (NCCL socket transport between sites): per connection at most window/RTT, Mathis loss bound, many connections",
+			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: 16, WindowBytes: linuxMaxWindow, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
+			Recovery: Selective, MTUBytes: tcpMSS,
+			Sources: []string{"Linux tcp_rmem max 6 MiB (ip-sysctl docs)", "Mathis et al., CCR 1997: MSS/RTT x C/sqrt(p)", "16 sockets per GPU: assumption (NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD <= 64)"},
+		}, true
+	case "tcp-32m":
+		return Technology{
+			Name:    "tcp-32m",
+			Summary: "TCP with the 32 MiB default maximum window of Linux 6.16 and 64 connections",
+			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: 64, WindowBytes: linuxMaxWindow616, Channels: 64, ChannelBufferBytes: ncclBuffSize,
+			Recovery: Selective, MTUBytes: tcpMSS,
+			Sources: []string{"Linux 6.16 tcp_rmem max 32 MiB", "64 sockets and channels: NCCL maximum"},
+		}, true
+	}
+	return Technology{}, false
+}
+
+// TechnologyNames returns the catalog's names in order.
+func TechnologyNames() []string {
+	names := technologyNames()
+	return append([]string(nil), names[:]...)
+}
+
+// LookupTechnology finds a technology by name; the empty name is Native.
+// field names the spec field for the error message.
+func LookupTechnology(name, field string) (Technology, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		n = Native
+	}
+	if t, ok := catalog(n); ok {
+		return t, nil
+	}
+	names := TechnologyNames()
+	sort.Strings(names)
+	return Technology{}, spec.Errorf(field, "unknown transport %q; use one of %s", name, strings.Join(names, ", "))
+}
+
+// Path is what a technology runs over at one level.
+type Path struct {
+	// ShareBytesPerSec is the per-GPU bandwidth left after oversubscription
+	// and site-link sharing.
+	ShareBytesPerSec float64
+	// PortBytesPerSec is the line rate of one switch port on the path (the
+	// NIC rate): buffers are sized against it.
+	PortBytesPerSec float64
+	// RTTS is the round-trip time in seconds.
+	RTTS float64
+	// Loss is the packet loss probability.
+	Loss float64
+	// Flows is how many flows share the path's equal-cost links and Paths
+	// how many such links there are; used for ECMP collisions. Zero Paths
+	// means no hashing penalty.
+	Flows, Paths float64
+}
+
+// Limit names what bounds a transport's throughput on a path.
+type Limit string
+
+// Limits.
+const (
+	LimitLine    Limit = "line-rate"
+	LimitWindow  Limit = "window/rtt"
+	LimitChannel Limit = "nccl-buffer/rtt"
+	LimitBuffer  Limit = "switch-buffer/rtt"
+	LimitLoss    Limit = "loss"
+)
+
+// Throughput is the per-GPU bytes/s technology t delivers on path p and
+// the factor that limits it most. It is never above p.ShareBytesPerSec.
+func (t Technology) Throughput(p Path) (float64, Limit) {
+	bw := p.ShareBytesPerSec
+	if !(bw > 0) {
+		return 0, LimitLine
+	}
+	limit := LimitLine
+	rtt := math.Max(p.RTTS, 1e-9)
+	port := p.PortBytesPerSec
+	if !(port > 0) {
+		port = bw
+	}
+	bdp := port * rtt
+	// Switch buffer against the bandwidth-delay product.
+	switch t.Control {
+	case ControlPFC:
+		if f := t.BufferBytes / bdp; f < 1 {
+			bw *= f
+			limit = LimitBuffer
+		}
+	case ControlAIMD:
+		if u := AIMDUtilisation(t.BufferBytes / bdp); u < 1 {
+			bw *= u
+			limit = LimitBuffer
+		}
+	}
+	// ECMP hashing: the busiest path sets a collective's pace.
+	if !t.Spraying && p.Paths > 1 && p.Flows > 0 {
+		bw *= ECMPEfficiency(p.Flows, p.Paths)
+	}
+	// Windows over the RTT: a window-based transport (TCP) keeps at most
+	// its window in flight per flow, and under loss at most the Mathis et
+	// al. (CCR 1997) rate MSS/RTT * sqrt(3/2)/sqrt(p) per flow.
+	if t.WindowBytes > 0 {
+		perFlow, why := t.WindowBytes/rtt, LimitWindow
+		if p.Loss > 0 {
+			if m := t.MTUBytes / rtt * math.Sqrt(1.5) / math.Sqrt(p.Loss); m < perFlow {
+				perFlow, why = m, LimitLoss
+			}
+		}
+		if w := float64(max(t.Flows, 1)) * perFlow; w < bw {
+			bw, limit = w, why
+		}
+	}
+	if t.Channels > 0 && t.ChannelBufferBytes > 0 {
+		if c := float64(t.Channels) * t.ChannelBufferBytes / rtt; c < bw {
+			bw = c
+			limit = LimitChannel
+		}
+	}
+	// Loss recovery for window-less (RDMA) transports.
+	if p.Loss > 0 && t.WindowBytes == 0 {
+		bw *= RecoveryGoodput(t.Recovery, p.Loss, math.Min(bdp, bw*rtt)/math.Max(t.MTUBytes, 1)/float64(max(t.Flows, 1)))
+		if limit == LimitLine {
+			limit = LimitLoss
+		}
+	}
+	return bw, limit
+}
+
+// AIMDUtilisation is the average link utilisation of a synchronised AIMD
+// sender (window halved on congestion, then grown linearly) whose
+// bottleneck buffer holds b bandwidth-delay products: the window swings
+// between (1+b)/2 and 1+b BDPs and the link is busy min(w, 1) of the time.
+// It is 0.75 with no buffer and 1 from b = 1 (Appenzeller et al. 2004).
+func AIMDUtilisation(b float64) float64 {
+	if b >= 1 || math.IsNaN(b) {
+		return 1
+	}
+	b = math.Max(b, 0)
+	lo, hi := (1+b)/2, 1+b
+	// Mean of min(w, 1) for w uniform on [lo, hi].
+	return ((1-lo*lo)/2 + (hi - 1)) / (hi - lo)
+}
+
+// ECMPEfficiency is the fraction of capacity a collective gets when flows
+// equal flows are hashed onto paths equal-cost links and it finishes with
+// the busiest link: mean load over the expected maximum load, with the
+// balls-into-bins estimate max ~ m + sqrt(2 m ln P) for m = flows/paths
+// (Raab and Steger, RANDOM 1998).
+func ECMPEfficiency(flows, paths float64) float64 {
+	if paths <= 1 || flows <= 0 {
+		return 1
+	}
+	m := flows / paths
+	mx := math.Max(math.Ceil(m), m+math.Sqrt(2*m*math.Log(paths)))
+	return math.Min(1, m/mx)
+}
+
+// RecoveryGoodput is the fraction of sent bytes that are new data at loss
+// rate p: selective repeat resends only the lost packet, 1/(1+p); go-back-N
+// resends the inFlight packets behind each loss, 1/(1+p*inFlight).
+func RecoveryGoodput(r Recovery, p, inFlight float64) float64 {
+	if p <= 0 {
+		return 1
+	}
+	if r == Selective {
+		return 1 / (1 + p)
+	}
+	return 1 / (1 + p*math.Max(inFlight, 1))
+}
+
+// PFCHeadroomBytes is the buffer a lossless port needs so that no packet is
+// dropped after it sends PAUSE: what arrives during one round trip of the
+// link (2 x rate x one-way delay) plus two maximum-size packets in transit
+// at each end. It grows linearly with distance (~5 MB at 10 km, ~50 MB at
+// 100 km at 400 Gb/s; reference/network.md).
+func PFCHeadroomBytes(rateGbps, oneWayS float64) float64 {
+	return 2*rateGbps*1e9/8*oneWayS + 2*2*9216
+}
+
+// String formats a technology for listings.
+func (t Technology) String() string { return fmt.Sprintf("%s (%s)", t.Name, t.Summary) }
