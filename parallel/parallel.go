@@ -137,8 +137,8 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if m.Heads%c.TP != 0 {
 		return spec.Errorf("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, c.TP)
 	}
-	if m.MLA == nil && m.KVHeads%c.TP != 0 && c.TP%m.KVHeads != 0 {
-		return spec.Errorf("parallel.tp", "the model's %d KV heads and tp=%d do not divide each other", m.KVHeads, c.TP)
+	if m.MLA == nil && m.KVHeads%c.TP != 0 {
+		return spec.Errorf("parallel.tp", "the model's %d KV heads are not divisible by tp=%d (Megatron-LM splits query groups over tp); choose tp dividing %d", m.KVHeads, c.TP, m.KVHeads)
 	}
 	if c.VP > 1 && c.PP == 1 {
 		return spec.Errorf("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)

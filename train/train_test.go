@@ -147,6 +147,7 @@ func TestResolveBadInput(t *testing.T) {
 		{"heads not divisible by tp", "gpus: 16384}\nparallel: {tp: 8", "gpus: 6144}\nparallel: {tp: 3", "parallel.tp"},
 		{"layers not divisible", "pp: 16", "pp: 5", "parallel"},
 		{"micro batch does not divide", "micro_batch: 1", "micro_batch: 3", "training.micro_batch"},
+		{"kv heads not divisible by tp", "gpus: 16384}\nparallel: {tp: 8, pp: 16", "gpus: 16384}\nparallel: {tp: 16, pp: 8", "KV heads"},
 		{"zero gpus", "gpus: 16384", "gpus: 0", "system.gpus"},
 		{"negative tp", "tp: 8", "tp: -8", "parallel.tp"},
 		{"negative seq", "seq_len: 8192", "seq_len: -1", "training.seq_len"},
