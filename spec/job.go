@@ -4,13 +4,20 @@ import "strings"
 
 // Job is a training job spec (DESIGN.md section 2). Omitted parallel
 // degrees are left zero for the Explorer (or defaulted by Resolve).
+// Placement lists the dimensions innermost first (tp, cp, ep, dp, pp);
+// CrossSite names the one dimension laid across the sites (it is moved
+// outermost); Network chooses the transport and collective algorithm
+// between sites.
 type Job struct {
 	Model     string   `yaml:"model" json:"model"`
 	System    System   `yaml:"system" json:"system"`
 	Parallel  Parallel `yaml:"parallel" json:"parallel"`
 	Placement []string `yaml:"placement,omitempty" json:"placement,omitempty"`
+	CrossSite string   `yaml:"cross_site,omitempty" json:"cross_site,omitempty"`
+	Network   *Network `yaml:"network,omitempty" json:"network,omitempty"`
 	Schedule  string   `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 	Training  Training `yaml:"training" json:"training"`
+	Search    *Search  `yaml:"search,omitempty" json:"search,omitempty"` // Explorer constraints (plan only)
 }
 
 // System names the accelerator, how many of them the job uses, and
@@ -54,6 +61,17 @@ type Level struct {
 	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
 	// Algorithm is the collective algorithm of groups whose outermost
 	// level is this one: hierarchical (default), ring or tree.
+	Algorithm string `yaml:"algorithm,omitempty" json:"algorithm,omitempty"`
+}
+
+// Network is the job-wide choice of network-layer technology and
+// collective algorithm for the site-to-site levels (those with a distance
+// or a shared link capacity, or named building/region); a level's own
+// transport or algorithm wins.
+type Network struct {
+	// Transport names a technology (`scaleacross net --list`).
+	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+	// Algorithm is hierarchical (default), ring or tree.
 	Algorithm string `yaml:"algorithm,omitempty" json:"algorithm,omitempty"`
 }
 

@@ -1,0 +1,449 @@
+package explore
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/topology"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+// Choice is one ranked configuration with its prediction.
+type Choice struct {
+	// Rank is the position in its space's final ranking (1 = best).
+	Rank int `json:"rank"`
+	// Index numbers the candidate in its space's enumeration.
+	Index int `json:"index"`
+	Candidate
+	// CrossSite lists the parallel dimensions whose groups span the
+	// outermost cross-site level.
+	CrossSite []string `json:"cross_site"`
+	// StepTimeS is the step time of the final ranking: the re-ranking
+	// engine's for the top K, the analytic one below.
+	StepTimeS         float64 `json:"step_time_s"`
+	AnalyticStepTimeS float64 `json:"analytic_step_time_s"`
+	Engine            string  `json:"engine"`
+	MFU               float64 `json:"mfu"`
+	TokensPerSPerGPU  float64 `json:"tokens_per_s_per_gpu"`
+	ModelTFLOPsPerGPU float64 `json:"model_tflops_per_gpu"`
+	MemoryGiBPerGPU   float64 `json:"memory_gib_per_gpu"`
+	MemoryHeadroomGiB float64 `json:"memory_headroom_gib"`
+	MicroBatches      int     `json:"micro_batches"`
+	// Breakdown splits the step by cause (exposed time, seconds).
+	Breakdown train.Breakdown `json:"breakdown"`
+	// SiteTraffic is the traffic each dimension puts on the outermost
+	// cross-site level per step, per GPU.
+	SiteTraffic []train.LevelTraffic `json:"site_traffic"`
+}
+
+// Ranked is a short entry of the ranked list.
+type Ranked struct {
+	Rank      int     `json:"rank"`
+	Index     int     `json:"index"`
+	Config    string  `json:"config"`
+	StepTimeS float64 `json:"step_time_s"`
+	Engine    string  `json:"engine"`
+	MemoryGiB float64 `json:"memory_gib_per_gpu"`
+}
+
+// ParetoPoint is a configuration no other beats on both step time and
+// memory headroom.
+type ParetoPoint struct {
+	Index             int     `json:"index"`
+	Config            string  `json:"config"`
+	StepTimeS         float64 `json:"step_time_s"`
+	MemoryHeadroomGiB float64 `json:"memory_headroom_gib"`
+}
+
+// SpaceSummary says what one space held and found.
+type SpaceSummary struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Candidates  int     `json:"candidates"`
+	Evaluated   int     `json:"evaluated"`
+	Feasible    int     `json:"feasible"`
+	Reranked    int     `json:"reranked"`
+	ElapsedS    float64 `json:"elapsed_s"`
+}
+
+// Baselines holds the best variant of each baseline space; nil when no
+// variant fits.
+type Baselines struct {
+	Production *Choice `json:"production"`
+	PriorArt   *Choice `json:"prior_art"`
+}
+
+// Timings are wall-clock figures; they vary between runs.
+type Timings struct {
+	SearchS                float64 `json:"search_s"`
+	RerankS                float64 `json:"rerank_s"`
+	AnalyticCandidatesPerS float64 `json:"analytic_candidates_per_s"`
+	RerankPerS             float64 `json:"reranks_per_s"`
+}
+
+// Plan is the Explorer's answer for one job.
+type Plan struct {
+	Model     string `json:"model"`
+	GPU       string `json:"gpu"`
+	GPUs      int    `json:"gpus"`
+	Precision string `json:"precision"`
+	// SiteLevel names the outermost cross-site level ("" if none).
+	SiteLevel string `json:"site_level"`
+	// Engine names the engines: "analytic" or "analytic, re-ranked by event".
+	Engine              string         `json:"engine"`
+	Best                *Choice        `json:"best"`
+	Baselines           Baselines      `json:"baselines"`
+	SpeedupVsProduction float64        `json:"speedup_vs_production"`
+	SpeedupVsPriorArt   float64        `json:"speedup_vs_prior_art"`
+	CandidatesEvaluated int            `json:"candidates_evaluated"`
+	Spaces              []SpaceSummary `json:"spaces"`
+	Top                 []Ranked       `json:"top"`
+	Pareto              []ParetoPoint  `json:"pareto"`
+	Explanation         []string       `json:"explanation"`
+	Assumptions         []string       `json:"assumptions"`
+	ElapsedS            float64        `json:"elapsed_s"`
+	Timings             Timings        `json:"timings"`
+}
+
+// ZeroTimings clears the wall-clock fields, leaving what is deterministic.
+func (p *Plan) ZeroTimings() {
+	p.ElapsedS = 0
+	p.Timings = Timings{}
+	for i := range p.Spaces {
+		p.Spaces[i].ElapsedS = 0
+	}
+}
+
+// TopListed is how many entries of the explorer's ranking the plan lists.
+const TopListed = 10
+
+// Finish ranks the states of a completed search, re-ranks the top K of
+// each space, picks the best of each and explains the winner. The states'
+// record lists are sorted in place into the final ranking.
+func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, error) {
+	if len(spaces) != len(states) {
+		return nil, fmt.Errorf("finish: %d spaces but %d states", len(spaces), len(states))
+	}
+	rerank := opt.Rerank
+	engine := opt.RerankEngine
+	if rerank == nil {
+		rerank, engine = train.Analytic, "analytic"
+	}
+	p := &Plan{
+		Model: b.Template.Model.ID, GPU: b.Template.GPU.ID, GPUs: b.Template.GPUs,
+		Precision: string(b.Template.Precision), Engine: "analytic",
+	}
+	if engine != "analytic" && opt.topK() > 0 {
+		p.Engine = "analytic, top " + fmt.Sprint(opt.topK()) + " of each space re-ranked by " + engine
+	}
+	if l := b.SiteLevel(); l >= 0 {
+		p.SiteLevel = b.Template.Topology.Levels[l].Name
+	}
+	rerankStart := opt.now()
+	reranks := 0
+	var best [3]*Choice
+	for k, st := range states {
+		s := spaces[k]
+		if st.Space != s.Name || !st.Done {
+			return nil, fmt.Errorf("finish: space %s is not fully searched", s.Name)
+		}
+		rank(st.Records)
+		final := make(map[int]float64) // index -> re-ranked step time
+		kk := min(opt.topK(), len(st.Records))
+		for _, r := range st.Records[:kk] {
+			res, err := rerank(b.Config(r.Candidate))
+			if err != nil {
+				return nil, fmt.Errorf("re-ranking %s candidate %d (%s): %w", s.Name, r.Index, r.Candidate, err)
+			}
+			reranks++
+			if res.Feasible && finite(res.StepTimeS) && res.StepTimeS > 0 {
+				final[r.Index] = res.StepTimeS
+			} else {
+				final[r.Index] = math.Inf(1)
+			}
+		}
+		top := st.Records[:kk]
+		slices.SortStableFunc(top, func(a, c Record) int {
+			if d := cmp.Compare(final[a.Index], final[c.Index]); d != 0 {
+				return d
+			}
+			return cmp.Compare(a.Index, c.Index)
+		})
+		p.Spaces = append(p.Spaces, SpaceSummary{
+			Name: s.Name, Description: s.Description, Candidates: s.Count(b), Evaluated: st.Evaluated,
+			Feasible: len(st.Records), Reranked: kk, ElapsedS: st.ElapsedS,
+		})
+		p.CandidatesEvaluated += st.Evaluated
+		if len(st.Records) == 0 || math.IsInf(final[st.Records[0].Index], 1) && kk > 0 {
+			continue
+		}
+		c, err := b.choice(st.Records[0], 1, kk > 0, rerank, engine)
+		if err != nil {
+			return nil, err
+		}
+		best[k] = c
+		if s.Name == ExplorerSpace {
+			for i, r := range st.Records[:min(TopListed, len(st.Records))] {
+				e, t := "analytic", r.StepTimeS
+				if i < kk {
+					e, t = engine, final[r.Index]
+				}
+				p.Top = append(p.Top, Ranked{Rank: i + 1, Index: r.Index, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
+			}
+			p.Pareto = pareto(st.Records, b.Template.GPU.MemoryGB)
+		}
+	}
+	p.Best = best[0]
+	if len(best) > 2 {
+		p.Baselines = Baselines{Production: best[1], PriorArt: best[2]}
+	}
+	rs := opt.now().Sub(rerankStart).Seconds()
+	p.Timings.RerankS = rs
+	if rs > 0 {
+		p.Timings.RerankPerS = float64(reranks) / rs
+	}
+	for _, st := range states {
+		p.Timings.SearchS += st.ElapsedS
+	}
+	p.ElapsedS = p.Timings.SearchS + p.Timings.RerankS
+	if p.Timings.SearchS > 0 {
+		p.Timings.AnalyticCandidatesPerS = float64(p.CandidatesEvaluated) / p.Timings.SearchS
+	}
+	if p.Best != nil {
+		if c := p.Baselines.Production; c != nil {
+			p.SpeedupVsProduction = c.StepTimeS / p.Best.StepTimeS
+		}
+		if c := p.Baselines.PriorArt; c != nil {
+			p.SpeedupVsPriorArt = c.StepTimeS / p.Best.StepTimeS
+		}
+	}
+	p.Explanation = b.explain(p)
+	p.Assumptions = b.assumptions(spaces)
+	return p, nil
+}
+
+// choice prices the record in full with the final engine.
+func (b *Base) choice(r Record, rankPos int, reranked bool, rerank func(*train.Config) (train.Result, error), engine string) (*Choice, error) {
+	cfg := b.Config(r.Candidate)
+	res, err := train.Analytic(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pricing %s: %w", r.Candidate, err)
+	}
+	analytic := res.StepTimeS
+	e := "analytic"
+	if reranked && engine != "analytic" {
+		if res, err = rerank(cfg); err != nil {
+			return nil, fmt.Errorf("re-ranking %s: %w", r.Candidate, err)
+		}
+		e = engine
+	}
+	c := &Choice{
+		Rank: rankPos, Index: r.Index, Candidate: r.Candidate, StepTimeS: res.StepTimeS, AnalyticStepTimeS: analytic,
+		Engine: e, MFU: res.MFU, TokensPerSPerGPU: res.TokensPerSPerGPU, ModelTFLOPsPerGPU: res.ModelTFLOPsPerGPU,
+		MemoryGiBPerGPU: res.MemoryGiBPerGPU, MemoryHeadroomGiB: res.Memory.Capacity - res.MemoryGiBPerGPU,
+		MicroBatches: res.MicroBatches, Breakdown: res.Breakdown, CrossSite: []string{}, SiteTraffic: []train.LevelTraffic{},
+	}
+	if l := b.SiteLevel(); l >= 0 {
+		lay, err := cfg.Layout()
+		if err != nil {
+			return nil, fmt.Errorf("laying out %s: %w", r.Candidate, err)
+		}
+		for _, d := range []topology.Dim{topology.TP, topology.CP, topology.PP, topology.DP, topology.EP} {
+			if s, ok := lay.Spans[d]; ok && l < len(s.Factors) && s.Factors[l] > 1 {
+				c.CrossSite = append(c.CrossSite, string(d))
+			}
+		}
+		name := b.Template.Topology.Levels[l].Name
+		for _, t := range res.Levels {
+			if t.Level == name && t.Bytes > 0 {
+				c.SiteTraffic = append(c.SiteTraffic, t)
+			}
+		}
+	}
+	return c, nil
+}
+
+// pareto returns the records no other beats on both step time and memory
+// headroom, by increasing step time.
+func pareto(recs []Record, capacity float64) []ParetoPoint {
+	byTime := slices.Clone(recs)
+	rank(byTime)
+	var out []ParetoPoint
+	bestHeadroom := math.Inf(-1)
+	for _, r := range byTime {
+		h := capacity - r.MemoryGiB
+		if h > bestHeadroom {
+			bestHeadroom = h
+			out = append(out, ParetoPoint{Index: r.Index, Config: r.Candidate.String(), StepTimeS: r.StepTimeS, MemoryHeadroomGiB: h})
+		}
+	}
+	return out
+}
+
+// explain says why the winner beats each baseline: which dimension
+// crosses sites and what that costs, and which parts of the step differ.
+func (b *Base) explain(p *Plan) []string {
+	var out []string
+	if p.Best == nil {
+		return out
+	}
+	l := b.SiteLevel()
+	if l < 0 {
+		out = append(out, "the topology has no cross-site level (give system.topology with buildings or regions), so placement only orders dimensions inside one site")
+	} else {
+		lv := b.Template.Topology.Levels[l]
+		out = append(out, fmt.Sprintf("cross-site level %q: %d units, %g Gb/s per GPU, %.0f us one way%s%s",
+			lv.Name, lv.Size, lv.BandwidthGbps, b.Template.Topology.OneWayLatencyS(l)*1e6, capText(lv), transportText(lv)))
+		for _, x := range []struct {
+			name string
+			c    *Choice
+		}{{"best", p.Best}, {"production", p.Baselines.Production}, {"prior art", p.Baselines.PriorArt}} {
+			if x.c == nil {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s: %s %s; %s", x.name, dimsText(x.c.CrossSite), lv.Name, trafficText(x.c.SiteTraffic)))
+		}
+	}
+	for _, x := range []struct {
+		name string
+		c    *Choice
+	}{{"production", p.Baselines.Production}, {"prior art", p.Baselines.PriorArt}} {
+		if x.c == nil {
+			out = append(out, fmt.Sprintf("no %s variant fits in memory", x.name))
+			continue
+		}
+		out = append(out, fmt.Sprintf("vs %s (%.3f s, best %.3f s, %s): %s", x.name, x.c.StepTimeS, p.Best.StepTimeS, pct(x.c.StepTimeS/p.Best.StepTimeS), diffText(x.c, p.Best)))
+	}
+	return out
+}
+
+func capText(l topology.Level) string {
+	if l.LinkCapacityGbps > 0 {
+		return fmt.Sprintf(", %g Tb/s trunk per unit", l.LinkCapacityGbps/1000)
+	}
+	return ""
+}
+
+func transportText(l topology.Level) string {
+	if l.Transport != "" {
+		return ", transport " + l.Transport
+	}
+	return ""
+}
+
+func dimsText(d []string) string {
+	if len(d) == 0 {
+		return "no dimension crosses"
+	}
+	return strings.Join(d, "+") + " crosses"
+}
+
+func trafficText(ts []train.LevelTraffic) string {
+	if len(ts) == 0 {
+		return "no traffic crosses it"
+	}
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, fmt.Sprintf("%s sends %s per GPU per step over it (%.3f s of transfers, %d groups)", t.Dim, bytesText(t.Bytes), t.TimeS, t.Groups))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func bytesText(v float64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", v/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	}
+	return fmt.Sprintf("%.0f KiB", v/(1<<10))
+}
+
+func pct(speedup float64) string {
+	return fmt.Sprintf("%.2fx, %+.1f%%", speedup, 100*(speedup-1))
+}
+
+// diffText names the parts of the step where the baseline loses most,
+// and the design choices that differ.
+func diffText(base, best *Choice) string {
+	type part struct {
+		name string
+		d    float64
+	}
+	bb, wb := base.Breakdown, best.Breakdown
+	parts := []part{
+		{"compute", bb.ComputeS - wb.ComputeS}, {"tp comm", bb.TPCommS - wb.TPCommS}, {"cp comm", bb.CPCommS - wb.CPCommS},
+		{"ep comm", bb.EPCommS - wb.EPCommS}, {"pp comm", bb.PPCommS - wb.PPCommS}, {"dp comm", bb.DPCommS - wb.DPCommS},
+		{"bubble", bb.BubbleS - wb.BubbleS}, {"optimizer", bb.OptimizerS - wb.OptimizerS},
+	}
+	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.d, a.d) })
+	var gains []string
+	for _, x := range parts[:3] {
+		if x.d > 0.0005*base.StepTimeS {
+			gains = append(gains, fmt.Sprintf("%s %.3f s less", x.name, x.d))
+		}
+	}
+	var changes []string
+	bc, wc := base.Candidate, best.Candidate
+	add := func(name, from, to string) {
+		if from != to {
+			changes = append(changes, fmt.Sprintf("%s %s instead of %s", name, to, from))
+		}
+	}
+	add("placement", bc.Placement, wc.Placement)
+	add("schedule", bc.Schedule, wc.Schedule)
+	add("degrees", fmt.Sprintf("tp%d cp%d pp%d vp%d ep%d dp%d", bc.TP, bc.CP, bc.PP, bc.VP, bc.EP, bc.DP), fmt.Sprintf("tp%d cp%d pp%d vp%d ep%d dp%d", wc.TP, wc.CP, wc.PP, wc.VP, wc.EP, wc.DP))
+	add("micro-batch", fmt.Sprint(bc.MicroBatch), fmt.Sprint(wc.MicroBatch))
+	add("zero", fmt.Sprint(bc.Zero), fmt.Sprint(wc.Zero))
+	add("recompute", string(bc.Recompute), string(wc.Recompute))
+	add("transport", orDefault(bc.Technology), orDefault(wc.Technology))
+	s := "the step shares out the same way"
+	if len(gains) > 0 {
+		s = strings.Join(gains, ", ")
+	}
+	if len(changes) > 0 {
+		s += " (" + strings.Join(changes, "; ") + ")"
+	}
+	return s
+}
+
+func orDefault(s string) string {
+	if s == "" {
+		return "default"
+	}
+	return s
+}
+
+// assumptions lists what the plan assumed.
+func (b *Base) assumptions(spaces []*Space) []string {
+	out := slices.Clone(b.Assumptions)
+	out = append(out,
+		"speed-ups are ratios of predicted step times (baseline / best) from the step model; nothing was measured",
+		"each baseline is the best variant inside its own space, searched with the same model: "+spaceText(spaces),
+		"collective algorithms: only the step model's default (hierarchical rings) is modelled, for the baselines too; a flat NCCL ring for production would cost it more",
+		"pp splits are even (the step model has no uneven stage split beyond one layer fewer on the first and last stage)",
+		"sequence parallelism is on whenever tp > 1 and seq_len/cp divides by tp",
+	)
+	if b.Job.Parallel.SP != nil {
+		out = append(out, "parallel.sp is ignored by plan: the Explorer chooses it")
+	}
+	for _, s := range spaces {
+		if s.Name == ExplorerSpace && len(s.Technologies) == 1 && s.Technologies[0] == "" && len(b.CrossSite) > 0 && !b.techFixed() {
+			out = append(out, "network technology: only the default transport is modelled so far, so the technology dimension has one value")
+		}
+	}
+	return out
+}
+
+func spaceText(spaces []*Space) string {
+	var parts []string
+	for _, s := range spaces {
+		if s.Name != ExplorerSpace {
+			parts = append(parts, s.Name+" = "+s.Description)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,340 @@
+package explore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+// Record is one evaluated candidate that fits in memory, with its
+// analytic prediction.
+type Record struct {
+	// Index numbers the candidate in its space's enumeration order.
+	Index int `json:"index"`
+	Candidate
+	StepTimeS float64 `json:"step_time_s"`
+	MFU       float64 `json:"mfu"`
+	MemoryGiB float64 `json:"memory_gib"`
+}
+
+// Shard selects the deterministic slice of a space that one worker of a
+// large sweep evaluates: candidate i belongs to shard Index when
+// i mod Count = Index. The zero value means "everything".
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// ParseShard reads "i/n" (0 <= i < n).
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count || fmt.Sprintf("%d/%d", sh.Index, sh.Count) != s {
+		return Shard{}, spec.Errorf("--shard", "want i/n with 0 <= i < n (e.g. 0/4), got %q", s)
+	}
+	return sh, nil
+}
+
+// Whole reports whether the shard is the whole space.
+func (s Shard) Whole() bool { return s.Count <= 1 }
+
+func (s Shard) holds(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
+
+// State is the progress of the search of one space: everything numbered
+// below Next (and in the shard) has been evaluated.
+type State struct {
+	Space string `json:"space"`
+	Next  int    `json:"next"`
+	Done  bool   `json:"done"`
+	// Evaluated counts the candidates priced: their memory checked and,
+	// when they fit, their step time predicted.
+	Evaluated int `json:"evaluated"`
+	// MinMemoryGiB is the least memory per GPU among candidates that do
+	// not fit (0 when all fit), for the no-fit message.
+	MinMemoryGiB float64 `json:"min_memory_gib"`
+	// ElapsedS is the wall-clock time spent on this space so far.
+	ElapsedS float64 `json:"elapsed_s"`
+	// Records holds the candidates that fit, in index order.
+	Records []Record `json:"-"`
+}
+
+// Sink receives the search's progress after every batch. Commit must
+// store the batch's records and the new state together, atomically, so
+// that an interrupted search can resume from the last commit.
+type Sink interface {
+	Commit(st State, batch []Record) error
+}
+
+// Options tune a search. The zero value searches everything with the
+// analytic model alone and default sizes.
+type Options struct {
+	// Technologies are the transports the network package models; nil
+	// means only the default transport.
+	Technologies []string
+	// TopK is how many of the analytically best candidates of each space
+	// are re-ranked; 0 means DefaultTopK, negative means none.
+	TopK int
+	// Rerank prices a re-ranked candidate; nil means train.Analytic.
+	Rerank func(*train.Config) (train.Result, error)
+	// RerankEngine names Rerank's engine for the output ("event").
+	RerankEngine string
+	// Shard restricts the search to a slice of every space.
+	Shard Shard
+	// Workers evaluate candidates in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// BatchSize is the number of candidates between commits; 0 means 4096.
+	BatchSize int
+	// Sink, when set, receives every batch.
+	Sink Sink
+	// Resume holds the states of an interrupted study, by space name.
+	Resume map[string]*State
+	// Progress, when set, is called after every batch with the number of
+	// candidates evaluated in this run.
+	Progress func(done int)
+	// Now reads the wall clock for timings; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultTopK is the number of candidates re-ranked per space by default.
+const DefaultTopK = 8
+
+func (o *Options) topK() int {
+	switch {
+	case o.TopK < 0:
+		return 0
+	case o.TopK == 0:
+		return DefaultTopK
+	}
+	return o.TopK
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Total counts the candidates of spaces in the options' shard that remain
+// to be evaluated, for a progress bar.
+func (b *Base) Total(spaces []*Space, opt *Options) int {
+	n := 0
+	for _, s := range spaces {
+		from := 0
+		if st := opt.Resume[s.Name]; st != nil {
+			if st.Done {
+				continue
+			}
+			from = st.Next
+		}
+		s.Enumerate(b, func(i int, _ Candidate) bool {
+			if i >= from && opt.Shard.holds(i) {
+				n++
+			}
+			return true
+		})
+	}
+	return n
+}
+
+// Search evaluates every space in order, continuing the states in
+// opt.Resume. It stops between batches when ctx is cancelled, after
+// handing everything evaluated so far to the sink, and returns ctx's
+// error with the states reached.
+func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*State, error) {
+	var out []*State
+	done := 0
+	for _, s := range spaces {
+		st := &State{Space: s.Name}
+		if r := opt.Resume[s.Name]; r != nil {
+			c := *r
+			c.Records = slices.Clone(r.Records)
+			st = &c
+		}
+		out = append(out, st)
+		if st.Done {
+			continue
+		}
+		if err := b.searchSpace(ctx, s, st, opt, &done); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+type job struct {
+	i int
+	c Candidate
+}
+
+type outcome struct {
+	rec Record
+	fit bool
+	ok  bool
+	mem float64
+}
+
+func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, done *int) error {
+	size := opt.BatchSize
+	if size <= 0 {
+		size = 4096
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	start := opt.now()
+	batch := make([]job, 0, size)
+	results := make([]outcome, size)
+	var err error
+	flush := func(next int) bool {
+		evalBatch(b, batch, results[:len(batch)], workers)
+		var recs []Record
+		for k := range batch {
+			o := results[k]
+			if !o.ok {
+				continue
+			}
+			st.Evaluated++
+			if o.fit {
+				recs = append(recs, o.rec)
+			} else if st.MinMemoryGiB == 0 || o.mem < st.MinMemoryGiB {
+				st.MinMemoryGiB = o.mem
+			}
+		}
+		st.Records = append(st.Records, recs...)
+		st.Next = next
+		*done += len(batch)
+		batch = batch[:0]
+		now := opt.now()
+		st.ElapsedS += now.Sub(start).Seconds()
+		start = now
+		if opt.Sink != nil {
+			if err = opt.Sink.Commit(*st, recs); err != nil {
+				return false
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress(*done)
+		}
+		if e := ctx.Err(); e != nil {
+			err = e
+			return false
+		}
+		return true
+	}
+	stopped := false
+	s.Enumerate(b, func(i int, c Candidate) bool {
+		if i < st.Next || !opt.Shard.holds(i) {
+			return true
+		}
+		batch = append(batch, job{i, c})
+		if len(batch) == size && !flush(i+1) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if stopped {
+		return err
+	}
+	st.Done = true
+	flush(max(st.Next, lastIndex(batch)+1))
+	return err
+}
+
+func lastIndex(b []job) int {
+	if len(b) == 0 {
+		return -1
+	}
+	return b[len(b)-1].i
+}
+
+// evalBatch prices the batch's candidates on workers goroutines; each
+// result lands in its own slot, so the outcome does not depend on timing.
+func evalBatch(b *Base, batch []job, out []outcome, workers int) {
+	if len(batch) == 0 {
+		return
+	}
+	workers = min(workers, len(batch))
+	var wg sync.WaitGroup
+	per := (len(batch) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min((w+1)*per, len(batch))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := lo; k < hi; k++ {
+				out[k] = b.evaluate(batch[k].i, batch[k].c)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// evaluate checks the candidate's memory, then predicts its step.
+func (b *Base) evaluate(i int, c Candidate) outcome {
+	cfg := b.Config(c)
+	mem, fits := b.fitsMemory(cfg)
+	if !fits {
+		return outcome{ok: true, mem: mem}
+	}
+	r, err := train.Analytic(cfg)
+	if err != nil || !finite(r.StepTimeS) || r.StepTimeS <= 0 {
+		return outcome{}
+	}
+	if !r.Feasible {
+		return outcome{ok: true, mem: r.MemoryGiBPerGPU}
+	}
+	return outcome{ok: true, fit: true, rec: Record{Index: i, Candidate: c, StepTimeS: r.StepTimeS, MFU: r.MFU, MemoryGiB: r.MemoryGiBPerGPU}}
+}
+
+// rank sorts records by step time, then by index.
+func rank(recs []Record) {
+	slices.SortFunc(recs, func(a, b Record) int {
+		if c := cmp.Compare(a.StepTimeS, b.StepTimeS); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Index, b.Index)
+	})
+}
+
+// MergeStates combines the states of one space from every shard of a
+// sharded search into the state of an unsharded one.
+func MergeStates(parts []*State) (*State, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("no shards to merge")
+	}
+	out := &State{Space: parts[0].Space, Done: true}
+	for _, p := range parts {
+		if p.Space != out.Space {
+			return nil, fmt.Errorf("merging space %s with %s", out.Space, p.Space)
+		}
+		if !p.Done {
+			return nil, fmt.Errorf("a shard of space %s is unfinished; resume it first", p.Space)
+		}
+		out.Evaluated += p.Evaluated
+		out.Next = max(out.Next, p.Next)
+		out.ElapsedS += p.ElapsedS
+		if p.MinMemoryGiB > 0 && (out.MinMemoryGiB == 0 || p.MinMemoryGiB < out.MinMemoryGiB) {
+			out.MinMemoryGiB = p.MinMemoryGiB
+		}
+		out.Records = append(out.Records, p.Records...)
+	}
+	slices.SortFunc(out.Records, func(a, b Record) int { return cmp.Compare(a.Index, b.Index) })
+	for k := 1; k < len(out.Records); k++ {
+		if out.Records[k].Index == out.Records[k-1].Index {
+			return nil, fmt.Errorf("space %s: candidate %d appears in two shards", out.Space, out.Records[k].Index)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,402 @@
+package explore
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/topology"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+const gib = 1 << 30
+
+// Base is a job resolved for the Explorer: the model, the GPUs, their
+// topology and the training shape, with the choices left open.
+type Base struct {
+	Job *spec.Job
+	// Template holds everything of a train.Config but the choices.
+	Template train.Config
+	// MicroBatch is the micro-batch size fixed by the spec, 0 to search.
+	MicroBatch int
+	// Recompute is the policy fixed by the spec, "" to search.
+	Recompute parallel.Recompute
+	// CrossSite lists the topology levels that join sites (buildings or
+	// regions): the levels with a distance, else the outermost of three or
+	// more levels. The network technology applies to these levels.
+	CrossSite []int
+	// Assumptions lists what the resolver assumed.
+	Assumptions []string
+}
+
+// Resolve looks up the job's model and GPU and builds its topology. The
+// parallel degrees, schedule and placement may be partly or wholly
+// omitted; training.micro_batch and training.recompute, when omitted, are
+// searched too.
+func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Base, error) {
+	if j.Model == "" {
+		return nil, spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
+	}
+	m, err := lookupModel(j.Model)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if j.System.GPU == "" {
+		return nil, spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
+	}
+	g, err := lookupGPU(j.System.GPU)
+	if err != nil {
+		return nil, fmt.Errorf("system.gpu: %w", err)
+	}
+	if j.System.GPUs <= 0 {
+		return nil, spec.Errorf("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
+	}
+	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
+	t := &b.Template
+	t.Model, t.GPU, t.GPUs, t.Calib = m, g, j.System.GPUs, cost.Default()
+	if t.Precision, err = train.ParsePrecision(j.Training.Precision); err != nil {
+		return nil, err
+	}
+	if _, ok := g.PeakTFLOPS(t.Precision); !ok && t.Precision != hardware.BF16 {
+		return nil, spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, t.Precision)
+	}
+	if j.Training.Recompute != "" {
+		if b.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case j.Training.SeqLen <= 0:
+		return nil, spec.Errorf("training.seq_len", "must be a positive integer, got %d", j.Training.SeqLen)
+	case j.Training.GlobalBatch <= 0:
+		return nil, spec.Errorf("training.global_batch", "must be a positive integer, got %d", j.Training.GlobalBatch)
+	case j.Training.MicroBatch < 0:
+		return nil, spec.Errorf("training.micro_batch", "must be a positive integer (or omitted to search), got %d", j.Training.MicroBatch)
+	}
+	t.Batch = parallel.Batch{SeqLen: j.Training.SeqLen, GlobalBatch: j.Training.GlobalBatch}
+	if j.System.Topology != nil {
+		if t.Topology, err = topology.FromSpec(j.System.Topology, t.GPUs); err != nil {
+			return nil, err
+		}
+	} else {
+		t.Topology = topology.Default(g, t.GPUs)
+		b.Assumptions = append(b.Assumptions, "system.topology not given: one NVLink node level and one full-bisection scale-out level, so no level crosses sites")
+	}
+	if err := j.Search.Validate(); err != nil {
+		return nil, err
+	}
+	b.CrossSite = crossSite(t.Topology)
+	b.Assumptions = append(b.Assumptions, m.Assumptions...)
+	return b, nil
+}
+
+// crossSite returns the levels that join sites.
+func crossSite(t topology.Topology) []int {
+	var out []int
+	for i, l := range t.Levels {
+		if i > 0 && l.DistanceKm > 0 && l.Size > 1 {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 && len(t.Levels) >= 3 && t.Levels[len(t.Levels)-1].Size > 1 {
+		out = []int{len(t.Levels) - 1}
+	}
+	return out
+}
+
+// SiteLevel is the outermost cross-site level, or -1 when the topology has none.
+func (b *Base) SiteLevel() int {
+	if len(b.CrossSite) == 0 {
+		return -1
+	}
+	return b.CrossSite[len(b.CrossSite)-1]
+}
+
+// techFixed reports whether the spec sets a transport on a cross-site level.
+func (b *Base) techFixed() bool {
+	for _, i := range b.CrossSite {
+		if b.Template.Topology.Levels[i].Transport != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Candidate is one point of the design space.
+type Candidate struct {
+	TP         int `json:"tp"`
+	CP         int `json:"cp"`
+	PP         int `json:"pp"`
+	VP         int `json:"vp"`
+	EP         int `json:"ep"`
+	DP         int `json:"dp"`
+	Zero       int `json:"zero"`
+	MicroBatch int `json:"micro_batch"`
+	SP         bool `json:"sp"`
+	// Placement is the placement order, innermost first, of the
+	// dimensions whose degree exceeds one, e.g. "tp,pp,dp".
+	Placement  string             `json:"placement"`
+	Schedule   string             `json:"schedule"`
+	Recompute  parallel.Recompute `json:"recompute"`
+	Technology string             `json:"technology"`
+	Collective string             `json:"collective"`
+}
+
+// Parallel returns the candidate's parallel configuration.
+func (c Candidate) Parallel() parallel.Config {
+	return parallel.Config{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, DP: c.DP, SP: c.SP, Zero: c.Zero}
+}
+
+// String formats the candidate on one line.
+func (c Candidate) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tp%d cp%d pp%d vp%d ep%d dp%d z%d mb%d %s recompute=%s placement=%s", c.TP, c.CP, c.PP, c.VP, c.EP, c.DP, c.Zero, c.MicroBatch, c.Schedule, c.Recompute, c.Placement)
+	if c.Technology != "" {
+		b.WriteString(" transport=" + c.Technology)
+	}
+	if c.Collective != "" {
+		b.WriteString(" collectives=" + c.Collective)
+	}
+	return b.String()
+}
+
+// PlacementDims returns the placement as dimensions.
+func (c Candidate) PlacementDims() []topology.Dim {
+	if c.Placement == "" {
+		return nil
+	}
+	parts := strings.Split(c.Placement, ",")
+	out := make([]topology.Dim, len(parts))
+	for i, p := range parts {
+		out[i] = topology.Dim(p)
+	}
+	return out
+}
+
+// Space is a search space: the values each dimension may take. Every
+// combination that divides evenly and tiles the topology is a candidate.
+type Space struct {
+	// Name identifies the space: "explorer", "production" or "prior_art".
+	Name string `json:"name"`
+	// Description says in words what the space holds.
+	Description string `json:"description"`
+	TP          []int  `json:"tp"`
+	CP          []int  `json:"cp"`
+	PP          []int  `json:"pp"`
+	VP          []int  `json:"vp"`
+	EP          []int  `json:"ep"`
+	// DP, when non-zero, fixes the data-parallel degree.
+	DP         int   `json:"dp,omitempty"`
+	Zero       []int `json:"zero"`
+	MicroBatch []int `json:"micro_batch"`
+	// Schedules are the pipeline schedules allowed. A candidate with vp > 1
+	// must use interleaved-1f1b and interleaved-1f1b needs vp > 1; with
+	// pp = 1 the schedule is irrelevant and named "1f1b".
+	Schedules  []string             `json:"schedules"`
+	Recompute  []parallel.Recompute `json:"recompute"`
+	Placements [][]topology.Dim     `json:"placements"`
+	// Technologies are the transports tried on the cross-site levels; ""
+	// keeps the topology's own (the default transport).
+	Technologies []string `json:"technologies"`
+	// Collectives are the collective algorithms tried; "" is the step
+	// model's default (hierarchical rings).
+	Collectives []string `json:"collectives"`
+}
+
+// Enumerate calls fn for every candidate of s in a fixed order with its
+// number (0, 1, 2, ...), until fn returns false. It returns how many
+// candidates it produced.
+func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
+	t := &b.Template
+	m := t.Model
+	n := t.GPUs
+	seq, gb := t.Batch.SeqLen, t.Batch.GlobalBatch
+	i := 0
+	canon := map[string]string{} // interned placement strings
+	for _, tech := range s.Technologies {
+		for _, tp := range s.TP {
+			if n%tp != 0 || m.Heads%tp != 0 || (m.MLA == nil && m.KVHeads%tp != 0 && tp%m.KVHeads != 0) {
+				continue
+			}
+			for _, cp := range s.CP {
+				if seq%cp != 0 || n%(tp*cp) != 0 {
+					continue
+				}
+				sp := tp > 1 && (seq/cp)%tp == 0
+				for _, pp := range s.PP {
+					if n%(tp*cp*pp) != 0 || pp > m.Layers {
+						continue
+					}
+					dp := n / (tp * cp * pp)
+					if (s.DP != 0 && dp != s.DP) || gb%dp != 0 {
+						continue
+					}
+					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp}
+					seen := map[string]bool{}
+					for _, pl := range s.Placements {
+						key := canonical(pl, deg)
+						if seen[key] {
+							continue
+						}
+						seen[key] = true
+						if v, ok := canon[key]; ok {
+							key = v
+						} else {
+							canon[key] = key
+						}
+						dims := Candidate{Placement: key}.PlacementDims()
+						for _, ep := range s.EP {
+							if ep > 1 && (m.MoE == nil || m.MoE.Experts%ep != 0) || (dp*cp)%ep != 0 {
+								continue
+							}
+							deg[topology.EP] = ep
+							if _, err := topology.Place(t.Topology, dims, deg); err != nil {
+								continue
+							}
+							for _, vp := range s.VP {
+								if vp > 1 && pp == 1 {
+									continue
+								}
+								if _, err := parallel.SplitLayers(m.Layers, pp, vp); err != nil {
+									continue
+								}
+								for _, sched := range s.Schedules {
+									if !scheduleFits(sched, pp, vp) {
+										continue
+									}
+									for _, z := range s.Zero {
+										for _, mb := range s.MicroBatch {
+											if (gb/dp)%mb != 0 {
+												continue
+											}
+											for _, rc := range s.Recompute {
+												for _, coll := range s.Collectives {
+													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
+														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
+													if !fn(i, c) {
+														return i + 1
+													}
+													i++
+												}
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return i
+}
+
+// Count returns the number of candidates in s.
+func (s *Space) Count(b *Base) int {
+	return s.Enumerate(b, func(int, Candidate) bool { return true })
+}
+
+// scheduleFits applies the schedule rules of the step model to one
+// (pp, vp) pair, keeping one name per distinct configuration.
+func scheduleFits(s string, pp, vp int) bool {
+	switch {
+	case pp == 1:
+		return s == "1f1b" && vp == 1
+	case vp > 1:
+		return s == "interleaved-1f1b"
+	case s == "interleaved-1f1b":
+		return false // vp = 1 interleaved is plain 1f1b
+	case s == "zb-v":
+		return pp >= 2
+	case s == "dualpipe":
+		return pp%2 == 0
+	}
+	return true
+}
+
+// canonical drops the dimensions of degree one from a placement order
+// (their position does not change the layout) and joins the rest.
+func canonical(pl []topology.Dim, deg map[topology.Dim]int) string {
+	var parts []string
+	for _, d := range pl {
+		if deg[d] > 1 {
+			parts = append(parts, string(d))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Config builds the train.Config of candidate c.
+func (b *Base) Config(c Candidate) *train.Config {
+	cfg := b.Template
+	cfg.Parallel = c.Parallel()
+	cfg.Placement = c.PlacementDims()
+	cfg.Schedule = c.Schedule
+	cfg.Batch.MicroBatch = c.MicroBatch
+	cfg.Recompute = c.Recompute
+	cfg.Assumptions = nil
+	if c.Technology != "" {
+		lv := append([]topology.Level(nil), cfg.Topology.Levels...)
+		for _, i := range b.CrossSite {
+			lv[i].Transport = c.Technology
+		}
+		cfg.Topology = topology.Topology{Levels: lv}
+	}
+	return &cfg
+}
+
+// fitsMemory checks the candidate's memory before pricing its step, the
+// same way train.Analytic decides Feasible.
+func (b *Base) fitsMemory(cfg *train.Config) (float64, bool) {
+	mem := parallel.Estimate(cfg.Model, cfg.Parallel, cfg.Batch, cfg.Recompute, cfg.Schedule, cfg.UnfusedAttention)
+	total := mem.Total / gib
+	return total, total <= cfg.GPU.MemoryGB
+}
+
+// powersOfTwo returns 1, 2, 4, ... up to hi.
+func powersOfTwo(hi int) []int {
+	var out []int
+	for v := 1; v <= hi; v *= 2 {
+		out = append(out, v)
+	}
+	return out
+}
+
+// upTo returns 1, 2, ..., hi.
+func upTo(hi int) []int {
+	out := make([]int, 0, hi)
+	for v := 1; v <= hi; v++ {
+		out = append(out, v)
+	}
+	return out
+}
+
+// divisorsUpTo returns the divisors of n that are at most hi, ascending.
+func divisorsUpTo(n, hi int) []int {
+	var out []int
+	for v := 1; v <= n && v <= hi; v++ {
+		if n%v == 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// intsString formats a list for messages.
+func intsString(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// finite reports whether v is a usable number.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

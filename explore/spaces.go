@@ -1,0 +1,334 @@
+package explore
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/topology"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+// Default bounds of the Explorer's space, chosen to cover what large
+// training runs use while keeping the default scenario within a minute on
+// two cores. search: overrides each of them.
+const (
+	// defaultMaxPP bounds the pipeline depth (Llama 3 405B used 16 stages,
+	// arXiv 2407.21783; deeper pipelines are searched on request).
+	defaultMaxPP = 64
+	// defaultMaxVP bounds the model chunks per pipeline rank.
+	defaultMaxVP = 8
+	// defaultMaxMicroBatch bounds the micro-batch size in sequences.
+	defaultMaxMicroBatch = 8
+	// cpTokens: context parallelism is tried down to 2048 tokens per rank.
+	cpTokens = 2048
+)
+
+// Space names.
+const (
+	ExplorerSpace   = "explorer"
+	ProductionSpace = "production"
+	PriorArtSpace   = "prior_art"
+)
+
+// defaultSpace is the unconstrained Explorer space for b.
+func (b *Base) defaultSpace(techs []string) *Space {
+	t := &b.Template
+	m := t.Model
+	node := t.Topology.Levels[0].Size
+	s := &Space{
+		Name:        ExplorerSpace,
+		Description: "every placement order (tp innermost), schedule, chunk count, micro-batch, recompute policy, ZeRO stage and transport",
+		TP:          powersOfTwo(node),
+		CP:          powersOfTwo(max(1, t.Batch.SeqLen/cpTokens)),
+		PP:          divisorsUpTo(t.GPUs, min(defaultMaxPP, m.Layers)),
+		VP:          upTo(defaultMaxVP),
+		EP:          []int{1},
+		Zero:        []int{0, 1, 2, 3},
+		MicroBatch:  powersOfTwo(defaultMaxMicroBatch),
+		Schedules:   train.KnownSchedules(),
+		Recompute:   []parallel.Recompute{parallel.RecomputeNone, parallel.RecomputeSelective, parallel.RecomputeFull},
+		Placements: [][]topology.Dim{
+			{topology.TP, topology.CP, topology.PP, topology.DP},
+			{topology.TP, topology.CP, topology.DP, topology.PP},
+			{topology.TP, topology.PP, topology.CP, topology.DP},
+			{topology.TP, topology.PP, topology.DP, topology.CP},
+			{topology.TP, topology.DP, topology.CP, topology.PP},
+			{topology.TP, topology.DP, topology.PP, topology.CP},
+		},
+		Technologies: []string{""},
+		Collectives:  []string{""},
+	}
+	if m.MoE != nil {
+		s.EP = divisorsUpTo(m.MoE.Experts, m.MoE.Experts)
+	}
+	if b.MicroBatch > 0 {
+		s.MicroBatch = []int{b.MicroBatch}
+	}
+	if b.Recompute != "" {
+		s.Recompute = []parallel.Recompute{b.Recompute}
+	}
+	if len(b.CrossSite) > 0 && !b.techFixed() && len(techs) > 0 {
+		s.Technologies = append([]string(nil), techs...)
+	}
+	return s
+}
+
+// constraint is one restriction the spec puts on the Explorer's space,
+// named by its spec field.
+type constraint struct {
+	field string
+	apply func(s *Space)
+}
+
+// constraints lists the restrictions of the job's parallel, schedule,
+// placement and search fields, checking the names they use.
+func (b *Base) constraints(techs []string) ([]constraint, error) {
+	j := b.Job
+	var cs []constraint
+	fix := func(field string, v int, dst func(s *Space) *[]int) {
+		if v > 0 {
+			cs = append(cs, constraint{field, func(s *Space) { *dst(s) = []int{v} }})
+		}
+	}
+	p := j.Parallel
+	fix("parallel.tp", p.TP, func(s *Space) *[]int { return &s.TP })
+	fix("parallel.cp", p.CP, func(s *Space) *[]int { return &s.CP })
+	fix("parallel.pp", p.PP, func(s *Space) *[]int { return &s.PP })
+	fix("parallel.vp", p.VP, func(s *Space) *[]int { return &s.VP })
+	fix("parallel.ep", p.EP, func(s *Space) *[]int { return &s.EP })
+	if p.DP > 0 {
+		cs = append(cs, constraint{"parallel.dp", func(s *Space) { s.DP = p.DP }})
+	}
+	if p.Zero != nil {
+		z := *p.Zero
+		if z < 0 || z > 3 {
+			return nil, spec.Errorf("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", z)
+		}
+		cs = append(cs, constraint{"parallel.zero", func(s *Space) { s.Zero = []int{z} }})
+	}
+	for _, d := range []struct {
+		f string
+		v int
+	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.dp", p.DP}} {
+		if d.v < 0 {
+			return nil, spec.Errorf(d.f, "must be a positive integer (or omitted to search), got %d", d.v)
+		}
+	}
+	if j.Schedule != "" {
+		if err := checkSchedules("schedule", []string{j.Schedule}); err != nil {
+			return nil, err
+		}
+		cs = append(cs, constraint{"schedule", func(s *Space) { s.Schedules = []string{j.Schedule} }})
+	}
+	if len(j.Placement) > 0 {
+		pl, err := parsePlacement("placement", j.Placement)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, constraint{"placement", func(s *Space) { s.Placements = [][]topology.Dim{pl} }})
+	}
+	if b.MicroBatch > 0 {
+		cs = append(cs, constraint{"training.micro_batch", func(s *Space) { s.MicroBatch = []int{b.MicroBatch} }})
+	}
+	if b.Recompute != "" {
+		cs = append(cs, constraint{"training.recompute", func(s *Space) { s.Recompute = []parallel.Recompute{b.Recompute} }})
+	}
+	q := j.Search
+	if q == nil {
+		return cs, nil
+	}
+	list := func(field string, v []int, dst func(s *Space) *[]int) {
+		if len(v) > 0 {
+			vv := append([]int(nil), v...)
+			cs = append(cs, constraint{field, func(s *Space) { *dst(s) = vv }})
+		}
+	}
+	bound := func(field string, hi int, dst func(s *Space) *[]int) {
+		if hi > 0 {
+			cs = append(cs, constraint{field, func(s *Space) {
+				d := dst(s)
+				*d = slices.DeleteFunc(slices.Clone(*d), func(v int) bool { return v > hi })
+			}})
+		}
+	}
+	list("search.tp", q.TP, func(s *Space) *[]int { return &s.TP })
+	list("search.cp", q.CP, func(s *Space) *[]int { return &s.CP })
+	list("search.pp", q.PP, func(s *Space) *[]int { return &s.PP })
+	list("search.vp", q.VP, func(s *Space) *[]int { return &s.VP })
+	list("search.ep", q.EP, func(s *Space) *[]int { return &s.EP })
+	list("search.zero", q.Zero, func(s *Space) *[]int { return &s.Zero })
+	list("search.micro_batch", q.MicroBatch, func(s *Space) *[]int { return &s.MicroBatch })
+	if q.MaxPP > 0 && len(q.PP) == 0 {
+		// A bound above the default widens the pipeline range.
+		hi := q.MaxPP
+		cs = append(cs, constraint{"search.max_pp", func(s *Space) { s.PP = divisorsUpTo(b.Template.GPUs, min(hi, b.Template.Model.Layers)) }})
+	}
+	if q.MaxVP > 0 && len(q.VP) == 0 {
+		hi := q.MaxVP
+		cs = append(cs, constraint{"search.max_vp", func(s *Space) { s.VP = upTo(hi) }})
+	}
+	if q.MaxCP > 0 && len(q.CP) == 0 {
+		hi := q.MaxCP
+		cs = append(cs, constraint{"search.max_cp", func(s *Space) { s.CP = powersOfTwo(hi) }})
+	}
+	if q.MaxMicroBatch > 0 && len(q.MicroBatch) == 0 {
+		hi := q.MaxMicroBatch
+		cs = append(cs, constraint{"search.max_micro_batch", func(s *Space) { s.MicroBatch = powersOfTwo(hi) }})
+	}
+	bound("search.max_tp", q.MaxTP, func(s *Space) *[]int { return &s.TP })
+	bound("search.max_ep", q.MaxEP, func(s *Space) *[]int { return &s.EP })
+	if len(q.Schedules) > 0 {
+		if err := checkSchedules("search.schedules", q.Schedules); err != nil {
+			return nil, err
+		}
+		v := append([]string(nil), q.Schedules...)
+		cs = append(cs, constraint{"search.schedules", func(s *Space) { s.Schedules = v }})
+	}
+	if len(q.Recompute) > 0 {
+		var v []parallel.Recompute
+		for i, r := range q.Recompute {
+			rc, err := parallel.ParseRecompute(r)
+			if err != nil || r == "" {
+				return nil, spec.Errorf(fmt.Sprintf("search.recompute[%d]", i), "unknown policy %q; use none, selective or full", r)
+			}
+			v = append(v, rc)
+		}
+		cs = append(cs, constraint{"search.recompute", func(s *Space) { s.Recompute = v }})
+	}
+	if len(q.Placements) > 0 {
+		var v [][]topology.Dim
+		for i, pl := range q.Placements {
+			d, err := parsePlacement(fmt.Sprintf("search.placements[%d]", i), pl)
+			if err != nil {
+				return nil, err
+			}
+			v = append(v, d)
+		}
+		cs = append(cs, constraint{"search.placements", func(s *Space) { s.Placements = v }})
+	}
+	if len(q.Technologies) > 0 {
+		for i, name := range q.Technologies {
+			if !slices.Contains(techs, name) {
+				known := strings.Join(slices.DeleteFunc(slices.Clone(techs), func(s string) bool { return s == "" }), ", ")
+				if known == "" {
+					known = "none yet: the network package models only the default transport"
+				}
+				return nil, spec.Errorf(fmt.Sprintf("search.technologies[%d]", i), "unknown technology %q; known: %s", name, known)
+			}
+		}
+		if len(b.CrossSite) == 0 {
+			return nil, spec.Errorf("search.technologies", "the topology has no cross-site level to put a technology on; describe the sites in system.topology.levels")
+		}
+		if b.techFixed() {
+			return nil, spec.Errorf("search.technologies", "system.topology already fixes the transport of the cross-site level; remove one of the two")
+		}
+		v := append([]string(nil), q.Technologies...)
+		cs = append(cs, constraint{"search.technologies", func(s *Space) { s.Technologies = v }})
+	}
+	return cs, nil
+}
+
+func checkSchedules(field string, names []string) error {
+	for i, n := range names {
+		if !slices.Contains(train.KnownSchedules(), n) {
+			f := field
+			if len(names) > 1 || strings.HasPrefix(field, "search.") {
+				f = fmt.Sprintf("%s[%d]", field, i)
+			}
+			return spec.Errorf(f, "unknown schedule %q; use one of %s", n, strings.Join(train.KnownSchedules(), ", "))
+		}
+	}
+	return nil
+}
+
+func parsePlacement(field string, names []string) ([]topology.Dim, error) {
+	seen := map[topology.Dim]bool{}
+	out := make([]topology.Dim, 0, 4)
+	for i, n := range names {
+		d := topology.Dim(strings.ToLower(strings.TrimSpace(n)))
+		switch d {
+		case topology.TP, topology.CP, topology.PP, topology.DP:
+		default:
+			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "unknown dimension %q; use tp, cp, pp or dp (ep follows cp and dp)", n)
+		}
+		if seen[d] {
+			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "dimension %q is repeated", d)
+		}
+		seen[d] = true
+		out = append(out, d)
+	}
+	for _, d := range []topology.Dim{topology.TP, topology.CP, topology.PP, topology.DP} {
+		if !seen[d] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// Spaces builds the Explorer's space (with the spec's constraints) and
+// the two baseline spaces for b. techs lists the network technologies the
+// network package models ("" is the default transport).
+func (b *Base) Spaces(techs []string) ([]*Space, error) {
+	ex, err := b.explorerSpace(techs, "")
+	if err != nil {
+		return nil, err
+	}
+	return []*Space{ex, b.productionSpace(), b.priorArtSpace()}, nil
+}
+
+// explorerSpace applies every constraint but the one named drop.
+func (b *Base) explorerSpace(techs []string, drop string) (*Space, error) {
+	s := b.defaultSpace(techs)
+	cs, err := b.constraints(techs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.field != drop {
+			c.apply(s)
+		}
+	}
+	return s, nil
+}
+
+// productionSpace is the production baseline: TP inside the node, data
+// parallelism outermost (so it crosses sites), interleaved 1F1B (vp = 1
+// is its plain 1F1B special case), ZeRO 1-3 (the FSDP family: Llama 3
+// 405B kept weights unsharded between forward and backward, about ZeRO-2,
+// arXiv 2407.21783 s3.3.2), the default transport. Degrees, chunks,
+// micro-batch and recompute are searched.
+func (b *Base) productionSpace() *Space {
+	s := b.defaultSpace(nil)
+	s.Name = ProductionSpace
+	s.Description = "TP inside the node, DP outermost (across sites), interleaved 1F1B, ZeRO 1-3 (FSDP family), default transport, default collectives"
+	s.Zero = []int{1, 2, 3}
+	s.Schedules = []string{"interleaved-1f1b", "1f1b"}
+	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.PP, topology.DP}}
+	s.Technologies = []string{""}
+	s.Collectives = []string{""}
+	return s
+}
+
+// priorArtSpace is the CrossPipe-style baseline (USENIX ATC 2025):
+// pipeline stages outermost (split across sites), a non-interleaved
+// schedule chosen for the cross-site latency, data-parallel traffic
+// overlapped (ZeRO 1-3), and no chunking (vp = 1), placement search or
+// transport choice.
+func (b *Base) priorArtSpace() *Space {
+	s := b.defaultSpace(nil)
+	s.Name = PriorArtSpace
+	s.Description = "PP outermost (stages split across sites), non-interleaved latency-tolerant schedules, vp = 1, ZeRO 1-3, default transport"
+	s.VP = []int{1}
+	s.Zero = []int{1, 2, 3}
+	s.Schedules = []string{"1f1b", "zb-h1"}
+	if slices.Contains(train.KnownSchedules(), "latency-aware-1f1b") {
+		s.Schedules = append(s.Schedules, "latency-aware-1f1b")
+	}
+	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.DP, topology.PP}}
+	s.Technologies = []string{""}
+	s.Collectives = []string{""}
+	return s
+}
