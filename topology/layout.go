@@ -2,6 +2,8 @@ package topology
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/scaleacross/scaleacross/spec"
 )
@@ -20,8 +22,12 @@ const (
 
 // DefaultPlacement lays tensor parallelism innermost, then context,
 // pipeline and data parallelism outermost, as Llama 3 405B was trained
-// (arXiv 2407.21783, section 3.3.2). EP is carved out of cp*dp.
+// (arXiv 2407.21783, section 3.3.2). EP is carved out of cp*dp and sits
+// just inside dp unless the placement names it.
 func DefaultPlacement() []Dim { return []Dim{TP, CP, PP, DP} }
+
+// Dims lists the dimensions a placement may name.
+func Dims() []Dim { return []Dim{TP, CP, EP, DP, PP} }
 
 // Span says how a parallel group spreads over the hierarchy: Factors[i] is
 // how many distinct units of level i-1 (GPUs for i = 0) the group touches
@@ -50,6 +56,16 @@ func (s Span) Outermost() int {
 	return -1
 }
 
+// times is the span of the union of two groups laid at nested strides:
+// their factors multiply level by level.
+func (s Span) times(o Span) Span {
+	f := make([]int, len(s.Factors))
+	for i := range f {
+		f[i] = s.Factors[i] * o.Factors[i]
+	}
+	return Span{Factors: f}
+}
+
 // Layout is the position of every parallel group on the hierarchy.
 type Layout struct {
 	Placement []Dim        `json:"placement"`
@@ -58,68 +74,174 @@ type Layout struct {
 	Stride map[Dim]int `json:"stride"`
 }
 
-// Place lays the dimensions out in placement order (innermost first) on t
-// and returns each group's span. degrees holds tp, cp, pp, dp and ep; ep
-// groups are the first ep members of the cp*dp grid.
-func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
-	seen := map[Dim]bool{}
-	for i, d := range placement {
-		switch d {
-		case TP, CP, PP, DP:
-		case EP:
-			return Layout{}, spec.Errorf(fmt.Sprintf("placement[%d]", i), "ep is carved out of cp and dp and follows them; leave it out of the placement")
-		default:
-			return Layout{}, spec.Errorf(fmt.Sprintf("placement[%d]", i), "unknown dimension %q; use tp, cp, pp or dp", d)
+// Crosses reports whether the groups of d span level i.
+func (l Layout) Crosses(d Dim, i int) bool {
+	f := l.Spans[d].Factors
+	return i < len(f) && f[i] > 1
+}
+
+// SiteDims lists, in placement order, the dimensions whose groups cross a
+// site level of t.
+func (l Layout) SiteDims(t Topology) []Dim {
+	var out []Dim
+	for _, d := range Dims() {
+		for _, i := range t.SiteLevels() {
+			if l.Crosses(d, i) {
+				out = append(out, d)
+				break
+			}
 		}
-		if seen[d] {
-			return Layout{}, spec.Errorf(fmt.Sprintf("placement[%d]", i), "dimension %q is repeated", d)
-		}
-		seen[d] = true
 	}
-	for _, d := range []Dim{TP, CP, PP, DP} {
-		if !seen[d] {
+	return out
+}
+
+// ParsePlacement checks a placement given as names, innermost first.
+func ParsePlacement(names []string) ([]Dim, error) {
+	out := make([]Dim, len(names))
+	seen := map[Dim]int{}
+	for i, n := range names {
+		d := Dim(strings.ToLower(strings.TrimSpace(n)))
+		field := fmt.Sprintf("placement[%d]", i)
+		switch d {
+		case TP, CP, EP, DP, PP:
+		default:
+			return nil, spec.Errorf(field, "unknown dimension %q; use tp, cp, ep, dp or pp", n)
+		}
+		if j, ok := seen[d]; ok {
+			return nil, spec.Errorf(field, "dimension %q is repeated (also placement[%d]); name each dimension once", d, j)
+		}
+		seen[d] = i
+		out[i] = d
+	}
+	return out, nil
+}
+
+// PutOutermost moves d to the end (outermost) of placement, adding the
+// missing dimensions in default order first, so that d is the one that
+// spans the sites.
+func PutOutermost(placement []Dim, d Dim) []Dim {
+	var out []Dim
+	have := map[Dim]bool{}
+	for _, p := range placement {
+		have[p] = true
+	}
+	for _, p := range DefaultPlacement() {
+		if !have[p] {
+			placement = append(placement, p)
+		}
+	}
+	for _, p := range placement {
+		if p != d {
+			out = append(out, p)
+		}
+	}
+	return append(out, d)
+}
+
+// CheckCrossSite verifies that d is the only dimension whose groups cross
+// the sites of t under layout l.
+func CheckCrossSite(t Topology, l Layout, d Dim, degree int) error {
+	sites := t.Sites()
+	if sites <= 1 {
+		return spec.Errorf("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
+	}
+	for _, o := range l.SiteDims(t) {
+		if o != d {
+			return spec.Errorf("cross_site", "%s crosses the sites too: %s=%d must be a multiple of the %d sites so that it alone spans them", o, d, degree, sites)
+		}
+	}
+	if !slices.Contains(l.SiteDims(t), d) {
+		return spec.Errorf("cross_site", "%s=%d does not reach across the %d sites; raise it or pick another dimension", d, degree, sites)
+	}
+	return nil
+}
+
+// Place lays the dimensions out in placement order (innermost first) on t
+// and returns each group's span. degrees holds tp, cp, pp, dp and ep.
+// Expert parallelism is carved out of cp*dp (Megatron convention): an ep
+// group is the cp group (or ep members of it when ep <= cp) times the
+// ep/cp members of dp that the placement's ep entry positions; without
+// one, they are dp's innermost members. Dimensions the placement leaves
+// out follow in default order.
+func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
+	names := make([]string, len(placement))
+	for i, d := range placement {
+		names[i] = string(d)
+	}
+	placement, err := ParsePlacement(names)
+	if err != nil {
+		return Layout{}, err
+	}
+	for _, d := range DefaultPlacement() {
+		if !slices.Contains(placement, d) {
 			placement = append(placement, d)
 		}
 	}
+	cp := max(degrees[CP], 1)
+	ep := max(degrees[EP], 1)
+	dp := max(degrees[DP], 1)
+	epd := 1 // members of dp inside one ep group
+	if ep > cp {
+		if ep%cp != 0 || dp%(ep/cp) != 0 {
+			return Layout{}, spec.Errorf("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
+		}
+		epd = ep / cp
+	}
+	// Pieces in rank order: the ep share of dp sits where ep is placed, or
+	// just inside the rest of dp.
+	order := placement
+	if !slices.Contains(order, EP) {
+		i := slices.Index(order, DP)
+		order = slices.Insert(slices.Clone(order), i, EP)
+	}
 	l := Layout{Placement: placement, Spans: map[Dim]Span{}, Stride: map[Dim]int{}}
+	pieces := map[Dim]Span{}
 	stride := 1
-	for _, d := range placement {
+	for _, d := range order {
 		n := degrees[d]
+		switch d {
+		case EP:
+			n = epd
+		case DP:
+			n = dp / epd
+		}
+		n = max(n, 1)
 		sp, err := span(t, stride, n)
 		if err != nil {
-			return Layout{}, spec.Errorf("placement", "%s=%d at rank stride %d: %v", d, n, stride, err)
+			return Layout{}, spec.Errorf("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
-		l.Spans[d] = sp
-		l.Stride[d] = stride
+		pieces[d] = sp
+		if _, ok := l.Stride[d]; !ok {
+			l.Stride[d] = stride
+		}
 		stride *= n
 	}
-	// EP groups: consecutive members of cp, continuing into dp when ep > cp.
-	ep := degrees[EP]
-	if ep <= 0 {
-		ep = 1
+	for _, d := range []Dim{TP, CP, PP} {
+		l.Spans[d] = pieces[d]
 	}
-	cp := max(degrees[CP], 1)
-	var err error
-	switch {
-	case ep <= cp:
-		l.Spans[EP], err = span(t, l.Stride[CP], ep)
-		l.Stride[EP] = l.Stride[CP]
-	default:
-		// cp whole, then ep/cp members of dp.
-		inner := l.Spans[CP]
-		outer, e2 := span(t, l.Stride[DP], ep/cp)
-		err = e2
-		f := make([]int, len(t.Levels))
-		for i := range f {
-			f[i] = inner.Factors[i] * outer.Factors[i]
+	l.Spans[DP] = pieces[EP].times(pieces[DP])
+	if epd > 1 {
+		l.Stride[DP] = l.Stride[EP]
+	}
+	if ep <= cp {
+		sp, err := span(t, l.Stride[CP], ep)
+		if err != nil {
+			return Layout{}, spec.Errorf("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
 		}
-		l.Spans[EP] = Span{Factors: f}
-		l.Stride[EP] = l.Stride[CP]
+		l.Spans[EP] = sp
+	} else {
+		l.Spans[EP] = pieces[CP].times(pieces[EP])
 	}
-	if err != nil {
-		return Layout{}, spec.Errorf("parallel.ep", "ep=%d: %v", ep, err)
-	}
+	l.Stride[EP] = l.Stride[CP]
 	return l, nil
+}
+
+func placementString(p []Dim) string {
+	s := make([]string, len(p))
+	for i, d := range p {
+		s[i] = string(d)
+	}
+	return "[" + strings.Join(s, ", ") + "]"
 }
 
 // span computes the span of a group of n members at rank stride st.

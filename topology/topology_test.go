@@ -44,7 +44,7 @@ func TestPlaceErrors(t *testing.T) {
 	for name, p := range map[string][]Dim{
 		"unknown":  {TP, "xp"},
 		"repeated": {TP, TP},
-		"ep":       {TP, EP},
+		"ep twice": {TP, EP, EP},
 	} {
 		if _, err := Place(topo, p, deg); err == nil {
 			t.Errorf("%s: no error", name)

@@ -10,6 +10,7 @@ import (
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
@@ -143,15 +144,44 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	} else {
 		c.Topology = topology.Default(g, c.GPUs)
 	}
+	if n := j.Network; n != nil {
+		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
+			return nil, err
+		}
+		if _, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm"); err != nil {
+			return nil, err
+		}
+		if len(c.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
+			return nil, spec.Errorf("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); set transport on a level of system.topology instead")
+		}
+		c.Topology = c.Topology.WithSiteTransport(strings.ToLower(n.Transport), n.Algorithm, false)
+	}
+	if err := network.CheckTopology(c.Topology); err != nil {
+		return nil, err
+	}
 	c.Placement = topology.DefaultPlacement()
 	if len(j.Placement) > 0 {
-		c.Placement = make([]topology.Dim, len(j.Placement))
-		for i, d := range j.Placement {
-			c.Placement[i] = topology.Dim(strings.ToLower(d))
+		if c.Placement, err = topology.ParsePlacement(j.Placement); err != nil {
+			return nil, err
 		}
 	}
-	if _, err := c.Layout(); err != nil {
+	if j.CrossSite != "" {
+		d, err := topology.ParsePlacement([]string{j.CrossSite})
+		if err != nil {
+			return nil, spec.Errorf("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
+		}
+		c.Placement = topology.PutOutermost(c.Placement, d[0])
+	}
+	l, err := c.Layout()
+	if err != nil {
 		return nil, err
+	}
+	if j.CrossSite != "" {
+		d := topology.Dim(strings.ToLower(strings.TrimSpace(j.CrossSite)))
+		deg := map[topology.Dim]int{topology.TP: pc.TP, topology.CP: pc.CP, topology.EP: pc.EP, topology.DP: pc.DP, topology.PP: pc.PP}[d]
+		if err := topology.CheckCrossSite(c.Topology, l, d, deg); err != nil {
+			return nil, err
+		}
 	}
 	c.Assumptions = append(c.Assumptions, m.Assumptions...)
 	return c, nil
