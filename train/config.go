@@ -216,9 +216,6 @@ func checkSchedule(s string, p parallel.Config) error {
 	if s == "zb-v" && p.PP < 2 {
 		return spec.Errorf("schedule", "zb-v needs pp >= 2")
 	}
-	if s == "dualpipe" && p.PP%2 != 0 {
-		return spec.Errorf("schedule", "dualpipe needs an even pp, got %d", p.PP)
-	}
 	return nil
 }
 

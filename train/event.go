@@ -138,6 +138,13 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			}
 			return b
 		},
+		ForwardBackward: func(stage, fChunk, bChunk int) float64 {
+			// DualPipe's fused pair: each pass's all-to-all and pipeline
+			// sends hide under the other pass's compute.
+			f, b := at(stage, fChunk), at(stage, bChunk)
+			comp := f.fwd + b.bwd
+			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp)
+		},
 		Weight: func(stage, chunk int) float64 {
 			if !s.SplitBackward() {
 				return 0

@@ -70,13 +70,30 @@ type LevelTraffic struct {
 // stageWork is one pipeline stage's time for one micro-batch, split by cause.
 type stageWork struct {
 	fwd, bwd             float64 // compute (GEMM, attention, element-wise)
+	wgrad                float64 // weight-gradient part of bwd
 	tp, cp, ep, pp       float64 // exposed communication
+	tpF, cpF, epF, ppF   float64 // the forward pass's share of it
 	denseParams, experts float64 // parameters held (per GPU)
 	layers, moeLayers    int     // layers held, and how many are MoE
 	sends                int     // p2p messages per micro-batch (forward and backward)
 }
 
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp }
+
+// addScaled adds f times the times of o (not its counts) to w.
+func (w *stageWork) addScaled(o stageWork, f float64) {
+	w.fwd += f * o.fwd
+	w.bwd += f * o.bwd
+	w.wgrad += f * o.wgrad
+	w.tp += f * o.tp
+	w.cp += f * o.cp
+	w.ep += f * o.ep
+	w.pp += f * o.pp
+	w.tpF += f * o.tpF
+	w.cpF += f * o.cpF
+	w.epF += f * o.epF
+	w.ppF += f * o.ppF
+}
 
 // model is the per-evaluation state shared by the cost helpers.
 type evaluator struct {
@@ -156,7 +173,7 @@ func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
 
 // layerWork prices one transformer layer for one micro-batch.
 func (e *evaluator) layerWork(i int) opCost {
-	var fwd, bwd, tpc, cpF, cpB, epc float64
+	var fwd, bwd, tpc, cpF, cpB, epF, epB float64
 	c := e.c
 	m := c.Model
 	p := c.Parallel
@@ -213,8 +230,15 @@ func (e *evaluator) layerWork(i int) opCost {
 			ffnElems += T * sf
 		}
 		// Dispatch and combine all-to-all, forward and backward.
-		a2a := routed * h * 2
-		epc = 4 * e.coll(network.AllToAll, a2a, topology.EP)
+		// Dispatch and combine all-to-all forward, their gradients
+		// backward. With 8-bit training the forward dispatch moves 8-bit
+		// activations (DeepSeek-V3 report, section 3.3); the rest is 16-bit.
+		dispatch := 2.0
+		if e.prec.BytesPerElement() <= 1.1 {
+			dispatch = e.prec.BytesPerElement()
+		}
+		epF = e.coll(network.AllToAll, routed*h*dispatch, topology.EP) + e.coll(network.AllToAll, routed*h*2, topology.EP)
+		epB = 2 * e.coll(network.AllToAll, routed*h*2, topology.EP)
 	} else {
 		f := float64(m.FFN) / t
 		g += dev.GEMM(T, (mats-1)*f, h, e.prec) + dev.GEMM(T, h, f, e.prec)
@@ -289,12 +313,12 @@ func (e *evaluator) layerWork(i int) opCost {
 		cpF = math.Max(0, ring-dev.Attention(af))
 		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
 	}
-	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epc / 2, epB: epc / 2}
+	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
 	if c.Recompute == parallel.RecomputeFull {
 		// The backward first re-runs the forward, communication included.
 		oc.bwd += fwd
 		oc.tpB += tpc / 2
-		oc.epB += epc / 2
+		oc.epB += epF
 	}
 	return oc
 }
@@ -377,6 +401,8 @@ func (e *evaluator) p2pBytes() float64 {
 // count in the analytic model through the bubble.
 func (e *evaluator) blockingP2P() bool {
 	switch e.c.Schedule {
+	case "dualpipe":
+		return false
 	case "interleaved-1f1b", "latency-aware-1f1b":
 		return e.c.Parallel.VP <= 1 && e.c.Schedule == "interleaved-1f1b"
 	}
@@ -394,9 +420,23 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		x := vs[v]
 		w.fwd += x.fwd
 		w.bwd += x.bwd
+		w.wgrad += x.wgrad
+		w.tpF += x.tpF
+		w.cpF += x.cpF
+		w.epF += x.epF
 		w.tp += x.tpF + x.tpB
 		w.cp += x.cpF + x.cpB
 		w.ep += x.epF + x.epB
+		if e.c.Schedule == "dualpipe" {
+			// DualPipe overlaps one micro-batch's all-to-all with another's
+			// compute in each fused forward-and-backward pair (DeepSeek-V3
+			// report, section 3.2.1): only what compute cannot cover shows.
+			w.ep -= x.epF + x.epB
+			w.epF -= x.epF
+			hidden := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+			w.ep += hidden
+			w.epF += hidden / 2
+		}
 		w.layers += x.layers
 		w.moeLayers += x.moeLayers
 		w.denseParams += x.denseParams
@@ -406,6 +446,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		if p.PP > 1 && v < len(vs)-1 {
 			if e.blockingP2P() {
 				w.pp += 2 * p2p
+				w.ppF += p2p
 			}
 			w.sends += 2
 		}
@@ -413,22 +454,37 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	return out
 }
 
-// bubbleUnits is the pipeline fill-and-drain time in units of one
-// stage's per-micro-batch work: (p-1) for GPipe and 1F1B, (p-1)/v for
-// interleaved 1F1B (Narayanan et al. 2021), about a third of 1F1B's for
-// ZB-H1 and near zero for ZB-V and DualPipe (Qi et al. 2023, arXiv
-// 2401.10241; DeepSeek-V3 report, arXiv 2412.19437).
-func bubbleUnits(schedule string, pp, vp int) float64 {
+// bubble is the pipeline's idle time per step given the average stage's
+// per-micro-batch work w (all its chunks), in seconds:
+//
+//   - GPipe and 1F1B: (p-1)(F+B+W) (Narayanan et al. 2021, arXiv 2104.04473);
+//   - interleaved 1F1B with v chunks: (p-1)(F+B+W)/v (same paper);
+//   - ZB-H1: (p-1)(F+B-W), a third of 1F1B's when F=B=W (Qi et al. 2023,
+//     arXiv 2401.10241, section 3);
+//   - ZB-V: (p-1)F of one chunk, the floor set by the last stage's first
+//     forward (same paper, section 4);
+//   - DualPipe(V): (p/2-1)(F&B+B-3W) with per-chunk F, B, W and F&B the
+//     fused pair (DeepSeek-V3 report, arXiv 2412.19437, Table 2).
+//
+// F is the forward, B the input-gradient backward and W the weight-gradient
+// backward of one micro-batch, communication included.
+func bubble(schedule string, pp, vp int, w stageWork) float64 {
 	p := float64(pp - 1)
+	F := w.fwd + w.tpF + w.cpF + w.epF + w.ppF
+	W := w.wgrad
+	B := w.total() - F - W
 	switch schedule {
 	case "interleaved-1f1b", "latency-aware-1f1b":
-		return p / float64(vp)
+		return p * (F + B + W) / float64(vp)
 	case "zb-h1":
-		return p / 3
-	case "zb-v", "dualpipe":
-		return p / 6
+		return p * (F + B - min(W, B))
+	case "zb-v":
+		return p * F / 2
+	case "dualpipe":
+		f, b, wc := F/2, B/2, W/2
+		return max(0, (float64(pp)/2-1)*((f+b+wc)+b-3*wc))
 	}
-	return p
+	return p * (F + B + W)
 }
 
 // Analytic predicts one step with closed forms.
@@ -446,15 +502,13 @@ func (e *evaluator) analytic() Result {
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
 	st := e.stages(e.virtualStages())
-	var worst stageWork
-	var sum float64
+	var worst, avg stageWork
 	for _, w := range st {
 		if w.total() > worst.total() {
 			worst = w
 		}
-		sum += w.total()
+		avg.addScaled(w, 1/float64(len(st)))
 	}
-	avg := sum / float64(len(st))
 	var b Breakdown
 	fm := float64(mb)
 	b.ComputeS = fm * (worst.fwd + worst.bwd)
@@ -462,7 +516,7 @@ func (e *evaluator) analytic() Result {
 	b.CPCommS = fm * worst.cp
 	b.EPCommS = fm * worst.ep
 	b.PPCommS = fm * worst.pp
-	b.BubbleS = bubbleUnits(c.Schedule, p.PP, p.VP) * avg
+	b.BubbleS = bubble(c.Schedule, p.PP, p.VP, avg)
 
 	// Data parallelism over dp*cp for dense parameters and over the
 	// expert-data-parallel group for experts, 16-bit gradients and params.

@@ -54,8 +54,14 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.CP, network.P2P, kv, fm*float64(w.layers)*3*float64(p.CP-1), e.layout.Spans[topology.CP])
 	}
 	if m.MoE != nil && w.moeLayers > 0 {
-		a2a := T * float64(m.MoE.TopK) / float64(p.TP) * h * 2
-		add(topology.EP, network.AllToAll, a2a, fm*float64(w.moeLayers)*4*recompute, e.layout.Spans[topology.EP])
+		routed := T * float64(m.MoE.TopK) / float64(p.TP) * h
+		dispatch := 2.0
+		if e.prec.BytesPerElement() <= 1.1 {
+			dispatch = e.prec.BytesPerElement()
+		}
+		n := fm * float64(w.moeLayers)
+		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.layout.Spans[topology.EP])
+		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.layout.Spans[topology.EP])
 	}
 	if p.PP > 1 {
 		add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(w.sends), e.layout.Spans[topology.PP])
