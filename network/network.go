@@ -192,8 +192,7 @@ func flat(alg Algorithm, k Kind, mult, bytes float64, s topology.Span, links []L
 func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	links := make([]Link, len(t.Levels))
 	for i, l := range t.Levels {
-		nic := l.BandwidthGbps * 1e9 / 8
-		bw := nic
+		bw := l.BandwidthGbps * 1e9 / 8
 		unit := 1.0
 		if i > 0 {
 			unit = float64(t.Capacity(i - 1))
@@ -202,22 +201,25 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 		if i < len(senders) && senders[i] > 0 && senders[i] < unit {
 			n = senders[i]
 		}
-		paths := 0.0
+		// Capacity the unit's senders can occupy on the level's uplinks
+		// (Gb/s): ECMP spreads their flows over it.
+		pathsGbps := 0.0
 		if l.Oversubscription > 1 {
 			bw = min(bw, unit*bw/l.Oversubscription/n)
-			paths = unit / l.Oversubscription
+			pathsGbps = unit * l.BandwidthGbps / l.Oversubscription
 		}
 		if l.LinkCapacityGbps > 0 && i > 0 {
 			bw = min(bw, l.LinkCapacityGbps*1e9/8/n)
-			if p := l.LinkCapacityGbps / l.BandwidthGbps; paths == 0 || p < paths {
-				paths = p
+			if pathsGbps == 0 || l.LinkCapacityGbps < pathsGbps {
+				pathsGbps = l.LinkCapacityGbps
 			}
 		}
+		pathsGbps = min(pathsGbps, n*l.BandwidthGbps)
 		tech := technology(l.Transport)
 		oneWay := t.OneWayLatencyS(i)
 		got, limit := tech.Throughput(Path{
-			ShareBytesPerSec: bw, PortBytesPerSec: nic, RTTS: 2 * oneWay,
-			Loss: l.LossRate, Flows: n * float64(max(tech.Flows, 1)), Paths: math.Max(paths, 0),
+			ShareBytesPerSec: bw, RTTS: 2 * oneWay, Loss: l.LossRate,
+			Flows: n * float64(max(tech.Flows, 1)), PathsGbps: pathsGbps,
 		})
 		alg, _ := ParseAlgorithm(l.Algorithm, "")
 		links[i] = Link{BytesPerSec: got * eff, LatencyS: oneWay, Algorithm: alg, Limit: limit}

@@ -82,6 +82,9 @@ type Technology struct {
 	Recovery Recovery `json:"recovery"`
 	// MTUBytes is the packet payload used by loss recovery arithmetic.
 	MTUBytes float64 `json:"mtu_bytes"`
+	// PortGbps is the switch port rate the buffers are sized against and
+	// the rate of one equal-cost path.
+	PortGbps float64 `json:"port_gbps"`
 	// Sources lists where the parameters come from.
 	Sources []string `json:"sources"`
 }
@@ -152,7 +155,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    Native,
 			Summary: "the level's own fabric (NVLink in the node, RoCE/IB in the cluster); no window or buffer limit at short RTT",
 			Control: ControlNone, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"NCCL_BUFFSIZE 4 MiB default (NCCL docs)", "channels: assumption"},
 		}, true
 	case "roce-pfc":
@@ -160,7 +163,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "roce-pfc",
 			Summary: "RoCEv2 lossless with PFC only, shallow-buffer switches: throughput capped at buffer/RTT once the buffer is below rate x RTT",
 			Control: ControlPFC, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: GoBackN, MTUBytes: roceMTU,
+			Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"PFC only, 16 QPs per GPU pair: Meta SIGCOMM 2024 RoCE paper", "2 MB per port: assumption (shallow shared buffer)", "go-back-N: RoCEv2 RC default"},
 		}, true
 	case "roce-pfc-deep":
@@ -168,7 +171,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "roce-pfc-deep",
 			Summary: "RoCEv2 lossless with PFC on deep-buffer (HBM) switches, as Meta's spines: 100 MB per port covers ~200 km at 400G",
 			Control: ControlPFC, BufferBytes: 100e6, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: GoBackN, MTUBytes: roceMTU,
+			Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"deep-buffer spines: Meta SIGCOMM 2024", "100 MB per port: assumption (GB-class HBM buffers shared by tens of ports)"},
 		}, true
 	case "roce-dcqcn":
@@ -176,7 +179,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "roce-dcqcn",
 			Summary: "RoCEv2 with DCQCN (ECN rate control, PFC backstop): an AIMD sawtooth that needs rate x RTT of buffer to fill the pipe",
 			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: GoBackN, MTUBytes: roceMTU,
+			Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"DCQCN: Zhu et al., SIGCOMM 2015", "AIMD utilisation vs buffer/BDP: Appenzeller et al., SIGCOMM 2004", "2 MB per port: assumption"},
 		}, true
 	case "roce-multipath":
@@ -184,7 +187,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "roce-multipath",
 			Summary: "RoCEv2 with DCQCN, packet spraying over all paths and 16 QPs per connection",
 			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Spraying: true, Recovery: Selective, MTUBytes: roceMTU,
+			Spraying: true, Recovery: Selective, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"packet spraying with out-of-order placement needs selective repeat (Ultra Ethernet transport)", "16 QPs: Meta SIGCOMM 2024"},
 		}, true
 	case "spectrum-xgs":
@@ -192,15 +195,15 @@ func catalog(name string) (Technology, bool) {
 			Name:    "spectrum-xgs",
 			Summary: "distance-aware congestion control (Spectrum-XGS-like): paces to the path's bandwidth-delay product, adaptive routing",
 			Control: ControlDistanceAware, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
-			Sources: []string{"NVIDIA Spectrum-XGS announcement, 2025: distance-aware algorithms, up to 1.9x NCCL all-reduce bandwidth at 10 km vs off-the-shelf Ethernet"},
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 800,
+			Sources: []string{"800G ConnectX-8 SuperNIC ports", "NVIDIA Spectrum-XGS announcement, 2025: distance-aware algorithms, up to 1.9x NCCL all-reduce bandwidth at 10 km vs off-the-shelf Ethernet"},
 		}, true
 	case "ib-longhaul":
 		return Technology{
 			Name:    "ib-longhaul",
 			Summary: "InfiniBand with a long-haul extension (MetroX-like): credit flow control with buffer for full 400G rate up to 40 km",
 			Control: ControlPFC, BufferBytes: metrox, Flows: metaQPs, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU,
+			Spraying: true, Recovery: GoBackN, MTUBytes: roceMTU, PortGbps: 400,
 			Sources: []string{"NVIDIA MetroX-3: 400G InfiniBand up to 40 km (2022)", "credit buffer = 400 Gb/s x RTT(40 km): derived"},
 		}, true
 	case "tcp":
@@ -208,7 +211,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "tcp",
 			Summary: "TCP sockets (NCCL socket transport between sites): per connection at most window/RTT, Mathis loss bound, many connections",
 			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: 16, WindowBytes: linuxMaxWindow, Channels: ncclChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: Selective, MTUBytes: tcpMSS,
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 400,
 			Sources: []string{"Linux tcp_rmem max 6 MiB (ip-sysctl docs)", "Mathis et al., CCR 1997: MSS/RTT x C/sqrt(p)", "16 sockets per GPU: assumption (NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD <= 64)"},
 		}, true
 	case "tcp-32m":
@@ -216,7 +219,7 @@ func catalog(name string) (Technology, bool) {
 			Name:    "tcp-32m",
 			Summary: "TCP with the 32 MiB default maximum window of Linux 6.16 and 64 connections",
 			Control: ControlAIMD, BufferBytes: shallowBuffer, Flows: 64, WindowBytes: linuxMaxWindow616, Channels: 64, ChannelBufferBytes: ncclBuffSize,
-			Recovery: Selective, MTUBytes: tcpMSS,
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 400,
 			Sources: []string{"Linux 6.16 tcp_rmem max 32 MiB", "64 sockets and channels: NCCL maximum"},
 		}, true
 	}
@@ -249,17 +252,15 @@ type Path struct {
 	// ShareBytesPerSec is the per-GPU bandwidth left after oversubscription
 	// and site-link sharing.
 	ShareBytesPerSec float64
-	// PortBytesPerSec is the line rate of one switch port on the path (the
-	// NIC rate): buffers are sized against it.
-	PortBytesPerSec float64
 	// RTTS is the round-trip time in seconds.
 	RTTS float64
 	// Loss is the packet loss probability.
 	Loss float64
-	// Flows is how many flows share the path's equal-cost links and Paths
-	// how many such links there are; used for ECMP collisions. Zero Paths
-	// means no hashing penalty.
-	Flows, Paths float64
+	// Flows is how many flows share the level's equal-cost links and
+	// PathsGbps the capacity those flows can occupy (at most the
+	// bottleneck's); with the technology's port rate it gives the number of
+	// paths for ECMP collisions. Zero means no hashing penalty.
+	Flows, PathsGbps float64
 }
 
 // Limit names what bounds a transport's throughput on a path.
@@ -283,11 +284,7 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 	}
 	limit := LimitLine
 	rtt := math.Max(p.RTTS, 1e-9)
-	port := p.PortBytesPerSec
-	if !(port > 0) {
-		port = bw
-	}
-	bdp := port * rtt
+	bdp := t.PortGbps * 1e9 / 8 * rtt
 	// Switch buffer against the bandwidth-delay product.
 	switch t.Control {
 	case ControlPFC:
@@ -302,8 +299,8 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 		}
 	}
 	// ECMP hashing: the busiest path sets a collective's pace.
-	if !t.Spraying && p.Paths > 1 && p.Flows > 0 {
-		bw *= ECMPEfficiency(p.Flows, p.Paths)
+	if paths := p.PathsGbps / t.PortGbps; !t.Spraying && paths > 1 && p.Flows > 0 {
+		bw *= ECMPEfficiency(p.Flows, paths)
 	}
 	// Windows over the RTT: a window-based transport (TCP) keeps at most
 	// its window in flight per flow, and under loss at most the Mathis et
