@@ -130,14 +130,14 @@ func (b *Base) techFixed() bool {
 
 // Candidate is one point of the design space.
 type Candidate struct {
-	TP         int `json:"tp"`
-	CP         int `json:"cp"`
-	PP         int `json:"pp"`
-	VP         int `json:"vp"`
-	EP         int `json:"ep"`
-	DP         int `json:"dp"`
-	Zero       int `json:"zero"`
-	MicroBatch int `json:"micro_batch"`
+	TP         int  `json:"tp"`
+	CP         int  `json:"cp"`
+	PP         int  `json:"pp"`
+	VP         int  `json:"vp"`
+	EP         int  `json:"ep"`
+	DP         int  `json:"dp"`
+	Zero       int  `json:"zero"`
+	MicroBatch int  `json:"micro_batch"`
 	SP         bool `json:"sp"`
 	// Placement is the placement order, innermost first, of the
 	// dimensions whose degree exceeds one, e.g. "tp,pp,dp".
