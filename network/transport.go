@@ -268,7 +268,7 @@ type Limit string
 
 // Limits.
 const (
-	LimitLine    Limit = "line-rate"
+	LimitLine    Limit = "link-share"
 	LimitWindow  Limit = "window/rtt"
 	LimitChannel Limit = "nccl-buffer/rtt"
 	LimitBuffer  Limit = "switch-buffer/rtt"
@@ -324,8 +324,9 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 	}
 	// Loss recovery for window-less (RDMA) transports.
 	if p.Loss > 0 && t.WindowBytes == 0 {
-		bw *= RecoveryGoodput(t.Recovery, p.Loss, math.Min(bdp, bw*rtt)/math.Max(t.MTUBytes, 1)/float64(max(t.Flows, 1)))
-		if limit == LimitLine {
+		g := RecoveryGoodput(t.Recovery, p.Loss, math.Min(bdp, bw*rtt)/math.Max(t.MTUBytes, 1)/float64(max(t.Flows, 1)))
+		bw *= g
+		if limit == LimitLine && g < 0.99 {
 			limit = LimitLoss
 		}
 	}
