@@ -158,13 +158,18 @@ func InFlight(schedule string, pp, vp, m int) float64 {
 
 // Estimate counts the per-GPU memory of the most loaded stage.
 func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, unfused bool) Memory {
+	return EstimateInFlight(m, c, b, r, InFlight(schedule, c.PP, c.VP, c.MicroBatches(b)), schedule == "gpipe", unfused)
+}
+
+// EstimateInFlight is Estimate for a schedule whose first stage holds
+// inflight micro-batches (in whole-stage units) at peak; later stages hold
+// proportionally fewer unless flat (GPipe: every stage holds them all).
+func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat bool, unfused bool) Memory {
 	split, err := SplitLayers(m.Layers, c.PP, c.VP)
 	if err != nil {
 		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
 	}
 	stages := c.PP * c.VP
-	mb := c.MicroBatches(b)
-	inflight := InFlight(schedule, c.PP, c.VP, mb)
 	dv, ev := StageParams(m, c, split)
 	var actKind [2]float64 // per-layer activations of dense and MoE layers
 	for k, moe := range []bool{false, true} {
@@ -199,7 +204,7 @@ func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, u
 		// Stage s holds the most in-flight micro-batches at s = 0; later
 		// stages hold fewer (1F1B: pp - s).
 		fl := inflight * float64(c.PP-s) / float64(c.PP)
-		if schedule == "gpipe" {
+		if flat {
 			fl = inflight
 		}
 		act *= fl

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 )
@@ -86,7 +87,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 		sp.Chunks = 2
 	}
 	if kind == schedule.LatencyAware {
-		sp.SlowBoundaries, sp.ExtraWarmup = e.slowBoundaries(vs)
+		sp.SlowBoundaries, sp.ExtraWarmup, sp.Consecutive = e.latencyAware(vs)
 	}
 	s, err := schedule.Build(kind, sp)
 	if err != nil {
@@ -164,6 +165,12 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	if err != nil {
 		return Result{}, nil, err
 	}
+	// Memory from the schedule's own peak: chunks in flight on stage 0.
+	peak := 0
+	for st := 0; st < p.PP; st++ {
+		peak = max(peak, s.PeakHeld(st))
+	}
+	e.setMemory(&res, float64(peak)/float64(s.NumChunks()), kind == schedule.GPipe)
 
 	// Data parallelism: each chunk's gradients are final after its last
 	// backward; reduce-scatter them in that order on the stage's DP stream.
@@ -334,26 +341,84 @@ func (e *evaluator) boundaryLevel(a, b int) int {
 	return len(t.Levels) - 1
 }
 
-// slowBoundaries finds the pipeline boundaries whose one-way latency is
-// large against a micro-batch's work and sizes the latency-aware
-// schedule's extra warm-up to hide it (schedule.ExtraWarmupFor).
-func (e *evaluator) slowBoundaries(vs []virtualStage) ([]int, int) {
+// latencyAware plans the latency-aware schedule: the boundaries that
+// cross a slower level than the pipeline's fastest one, the extra warm-up
+// micro-batch chunks that hide their round trip
+// (schedule.ExtraWarmupFor, at least one), and with several chunks the
+// number of consecutive micro-batches per chunk, widened by the extra
+// warm-up (towards breadth-first) so that each chunk's pass over the slow
+// link overlaps other micro-batches' work. Memory pays for it: the
+// in-flight count grows accordingly.
+func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecutive int) {
 	p := e.c.Parallel
-	var slow []int
-	extra := 0
-	v := vs[0]
+	if p.PP < 2 {
+		return nil, 0, 0
+	}
+	inner := len(e.c.Topology.Levels)
+	for b := 0; b+1 < p.PP; b++ {
+		inner = min(inner, e.boundaryLevel(b, b+1))
+	}
+	var f, bw float64
+	for _, v := range vs {
+		f += v.forward()
+		bw += v.backward()
+	}
+	f /= float64(len(vs))
+	bw /= float64(len(vs))
 	for b := 0; b+1 < p.PP; b++ {
 		l := e.boundaryLevel(b, b+1)
+		if l == inner {
+			continue
+		}
 		link := e.links[topology.PP][l]
 		oneWay := link.LatencyS + e.p2pBytes()/link.BytesPerSec
-		k := schedule.ExtraWarmupFor(oneWay, v.forward(), v.backward(), p.VP)
-		// Fast boundaries need none; count those that need warm-up.
-		if k > 1 {
-			slow = append(slow, b)
-			extra = max(extra, k)
+		slow = append(slow, b)
+		extra = max(extra, schedule.ExtraWarmupFor(oneWay, f, bw, p.VP), 1)
+	}
+	if p.VP > 1 {
+		mb := p.MicroBatches(e.c.Batch)
+		consecutive = min(mb, p.PP*(1+extra))
+		for mb%consecutive != 0 {
+			consecutive++
+		}
+		// Stay within the memory limit: narrow back towards depth-first
+		// while the in-flight activations would not fit.
+		limit := e.maxInFlight()
+		for consecutive > p.PP && latencyAwareInFlight(p.PP, p.VP, extra, consecutive) > limit {
+			consecutive -= p.PP
+			for consecutive > p.PP && mb%consecutive != 0 {
+				consecutive--
+			}
 		}
 	}
-	return slow, extra
+	return slow, extra, consecutive
+}
+
+// maxInFlight is how many micro-batches (whole-stage units) of
+// activations fit on the first stage beside its weights, gradients,
+// optimizer state and buffers.
+func (e *evaluator) maxInFlight() float64 {
+	c := e.c
+	none := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, 0, false, c.UnfusedAttention)
+	one := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, 1, false, c.UnfusedAttention)
+	per := one.Total - none.Total
+	if per <= 0 {
+		return math.Inf(1)
+	}
+	return (c.GPU.MemoryGB*(1<<30) - none.Total) / per
+}
+
+// latencyAwareInFlight is the first stage's peak in-flight micro-batches
+// (whole-stage units) under the latency-aware plan: interleaved holds
+// 2(p-1)+(v-1)N+1 chunks with N consecutive micro-batches per chunk
+// (Megatron-LM's warm-up), one chunk is 1/v of the stage; 1F1B holds p;
+// both plus the extra warm-up.
+func latencyAwareInFlight(pp, vp, extra, consecutive int) float64 {
+	if vp <= 1 {
+		return float64(pp + extra)
+	}
+	chunks := 2*(pp-1) + (vp-1)*consecutive + 1 + extra
+	return float64(chunks) / float64(vp)
 }
 
 // Simulate runs the chosen engine.

@@ -569,7 +569,20 @@ func (e *evaluator) analytic() Result {
 	peak, _ := e.dev.GEMMPeak(c.Precision)
 	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
 
-	mem := parallel.Estimate(m, p, c.Batch, c.Recompute, c.Schedule, c.UnfusedAttention)
+	inflight := parallel.InFlight(c.Schedule, p.PP, p.VP, mb)
+	if c.Schedule == "latency-aware-1f1b" {
+		_, extra, consecutive := e.latencyAware(e.virtualStages())
+		inflight = latencyAwareInFlight(p.PP, p.VP, extra, consecutive)
+	}
+	e.setMemory(&r, inflight, c.Schedule == "gpipe")
+	return r
+}
+
+// setMemory fills r's memory figures for a first stage holding inflight
+// micro-batches (whole-stage units) at peak.
+func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
+	c := e.c
+	mem := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention)
 	const gib = 1 << 30
 	r.Memory = MemoryGiB{
 		Weights: mem.Weights / gib, Gradients: mem.Gradients / gib, Optimizer: mem.Optimizer / gib,
@@ -578,7 +591,6 @@ func (e *evaluator) analytic() Result {
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity
-	return r
 }
 
 // dpSpan is the span of a data-parallel group of n ranks: the dp span
