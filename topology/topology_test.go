@@ -76,3 +76,68 @@ func TestPerGPUBandwidth(t *testing.T) {
 		t.Errorf("latency %v, want %v", got, want)
 	}
 }
+
+// Naming ep in the placement positions the expert-parallel share of dp:
+// [tp, cp, ep, dp, pp] keeps ep groups inside the pod and dp spans both.
+func TestPlaceEP(t *testing.T) {
+	topo := metaLike()
+	deg := map[Dim]int{TP: 8, CP: 1, PP: 16, DP: 48, EP: 8}
+	l, err := Place(topo, []Dim{TP, CP, EP, PP, DP}, deg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Dim][]int{
+		EP: {1, 8, 1},  // 8 consecutive nodes of one pod
+		PP: {1, 16, 1}, // stride 64 inside the pod
+		DP: {1, 24, 2}, // the ep share (8) and the rest (6) of dp
+	}
+	for d, f := range want {
+		if diff := cmp.Diff(f, l.Spans[d].Factors); diff != "" {
+			t.Errorf("%s span (-want +got):\n%s", d, diff)
+		}
+	}
+	// Without ep in the placement it sits just inside dp: same groups.
+	l2, err := Place(topo, []Dim{TP, CP, PP, DP}, deg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(l2.Spans[DP], l.Spans[DP]); diff != "" {
+		t.Errorf("dp span differs (-default +named):\n%s", diff)
+	}
+	if _, err := Place(topo, nil, map[Dim]int{TP: 8, CP: 2, PP: 16, DP: 24, EP: 3}); err == nil {
+		t.Error("ep=3 with cp=2 accepted")
+	}
+}
+
+func TestSitesAndCrossSite(t *testing.T) {
+	topo := metaLike()
+	if got := topo.Sites(); got != 1 {
+		t.Errorf("one building: %d sites", got)
+	}
+	topo.Levels[2].DistanceKm = 5
+	if got, want := topo.SiteLevels(), []int{2}; !cmp.Equal(got, want) {
+		t.Errorf("site levels %v, want %v", got, want)
+	}
+	if got := topo.Sites(); got != 2 {
+		t.Errorf("%d sites, want 2", got)
+	}
+	deg := map[Dim]int{TP: 8, CP: 1, PP: 16, DP: 48, EP: 1}
+	pl := PutOutermost(nil, PP)
+	if diff := cmp.Diff([]Dim{TP, CP, DP, PP}, pl); diff != "" {
+		t.Errorf("PutOutermost (-want +got):\n%s", diff)
+	}
+	l, err := Place(topo, pl, deg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCrossSite(topo, l, PP, 16); err != nil {
+		t.Errorf("pp outermost does not alone span the sites: %v", err)
+	}
+	if err := CheckCrossSite(topo, l, DP, 48); err == nil {
+		t.Error("dp reported across sites while pp is outermost")
+	}
+	x := topo.WithSiteTransport("tcp", "ring", false)
+	if x.Levels[2].Transport != "tcp" || x.Levels[2].Algorithm != "ring" || x.Levels[1].Transport != "" || topo.Levels[2].Transport != "" {
+		t.Errorf("WithSiteTransport: %+v", x.Levels)
+	}
+}
