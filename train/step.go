@@ -65,6 +65,8 @@ type LevelTraffic struct {
 	Bytes  float64 `json:"bytes_per_gpu"`
 	TimeS  float64 `json:"time_s"`
 	Groups int     `json:"concurrent_groups"`
+	// CrossesSite is true when the level joins buildings or regions.
+	CrossesSite bool `json:"crosses_site"`
 }
 
 // stageWork is one pipeline stage's time for one micro-batch, split by cause.
@@ -76,6 +78,7 @@ type stageWork struct {
 	denseParams, experts float64 // parameters held (per GPU)
 	layers, moeLayers    int     // layers held, and how many are MoE
 	sends                int     // p2p messages per micro-batch (forward and backward)
+	sendsAt              []int   // of which over each topology level
 }
 
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp }
@@ -414,9 +417,11 @@ func (e *evaluator) blockingP2P() bool {
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	p := e.c.Parallel
 	out := make([]stageWork, p.PP)
-	p2p := e.coll(network.P2P, e.p2pBytes(), topology.PP)
+	blocking := e.blockingP2P()
+	nl := len(e.c.Topology.Levels)
 	for v := range vs {
-		w := &out[v%p.PP]
+		st := e.stageOf(v)
+		w := &out[st]
 		x := vs[v]
 		w.fwd += x.fwd
 		w.bwd += x.bwd
@@ -441,17 +446,50 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		w.moeLayers += x.moeLayers
 		w.denseParams += x.denseParams
 		w.experts += x.experts
-		// Activations forward and gradients backward across each boundary;
-		// blocking sends hold the stage's compute stream.
-		if p.PP > 1 && v < len(vs)-1 {
-			if e.blockingP2P() {
-				w.pp += 2 * p2p
-				w.ppF += p2p
+		// Activations forward to the next virtual stage and gradients back
+		// to the previous one, each priced at the level that boundary
+		// crosses; blocking sends hold the stage's compute stream.
+		for _, nb := range [2]int{v + 1, v - 1} {
+			if nb < 0 || nb >= len(vs) {
+				continue
 			}
-			w.sends += 2
+			to := e.stageOf(nb)
+			if to == st {
+				continue
+			}
+			if w.sendsAt == nil {
+				w.sendsAt = make([]int, nl)
+			}
+			l := e.boundaryLevel(st, to)
+			w.sendsAt[l]++
+			w.sends++
+			if blocking {
+				t := e.p2pTime(l)
+				w.pp += t
+				if nb > v {
+					w.ppF += t
+				}
+			}
 		}
 	}
 	return out
+}
+
+// stageOf is the pipeline stage that holds virtual stage v: round-robin
+// for interleaved schedules, a V for zb-v and DualPipeV (stage s holds
+// virtual stages s and 2pp-1-s).
+func (e *evaluator) stageOf(v int) int {
+	pp := e.c.Parallel.PP
+	if (e.c.Schedule == "zb-v" || e.c.Schedule == "dualpipe") && e.c.Parallel.VP == 2 && v >= pp {
+		return 2*pp - 1 - v
+	}
+	return v % pp
+}
+
+// p2pTime is one pipeline message over level l.
+func (e *evaluator) p2pTime(l int) float64 {
+	link := e.links[topology.PP][l]
+	return link.LatencyS + e.p2pBytes()/link.BytesPerSec
 }
 
 // bubble is the pipeline's idle time per step given the average stage's

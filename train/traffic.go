@@ -63,8 +63,16 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.layout.Spans[topology.EP])
 		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.layout.Spans[topology.EP])
 	}
-	if p.PP > 1 {
-		add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(w.sends), e.layout.Spans[topology.PP])
+	for l, n := range w.sendsAt {
+		if n > 0 {
+			// A span whose outermost level is l prices a p2p over l.
+			f := make([]int, len(c.Topology.Levels))
+			for i := range f {
+				f[i] = 1
+			}
+			f[l] = 2
+			add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(n), topology.Span{Factors: f})
+		}
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
@@ -103,7 +111,8 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 			k := key{cl.dim, i}
 			lt, ok := acc[k]
 			if !ok {
-				lt = &LevelTraffic{Dim: string(cl.dim), Level: c.Topology.Levels[i].Name, Groups: e.groupsAcross(cl.dim, i)}
+				lt = &LevelTraffic{Dim: string(cl.dim), Level: c.Topology.Levels[i].Name, Groups: e.groupsAcross(cl.dim, i),
+					CrossesSite: i > 0 && c.Topology.Levels[i].IsSite()}
 				acc[k] = lt
 				order = append(order, k)
 			}

@@ -169,9 +169,13 @@ func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
 	if len(r.Levels) > 0 {
 		fmt.Fprintf(w, "\ntraffic per GPU per step (most loaded stage)\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  dim\tlevel\tbytes\ttime\tgroups crossing\n")
+		fmt.Fprintf(tw, "  dim\tlevel\tbytes\ttime\tgroups crossing\tcrosses site\n")
 		for _, l := range r.Levels {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\n", l.Dim, l.Level, byteSize(l.Bytes), seconds(l.TimeS), l.Groups)
+			site := ""
+			if l.CrossesSite {
+				site = "yes"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", l.Dim, l.Level, byteSize(l.Bytes), seconds(l.TimeS), l.Groups, site)
 		}
 		tw.Flush()
 	}
