@@ -257,9 +257,17 @@ func CheckTopology(t topology.Topology) error {
 func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times []float64) {
 	sent = make([]float64, len(s.Factors))
 	times = make([]float64, len(s.Factors))
+	AddPerLevel(k, bytes, 1, s, links, sent, times)
+	return sent, times
+}
+
+// AddPerLevel adds count times collective k's per-level bytes and times
+// (as PerLevel splits them) into sent and times, which must have one entry
+// per level. It does not allocate.
+func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, sent, times []float64) {
 	n := s.Size()
-	if bytes <= 0 || (n <= 1 && k != P2P) {
-		return sent, times
+	if bytes <= 0 || count == 0 || (n <= 1 && k != P2P) {
+		return
 	}
 	switch k {
 	case AllReduce, AllGather, ReduceScatter:
@@ -276,12 +284,12 @@ func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times
 			units := float64(n) // units of level i-1 (GPUs first)
 			for i, f := range s.Factors {
 				next := units / float64(max(f, 1))
-				sent[i] = (units - next) / float64(n-1) * total
+				sent[i] += count * (units - next) / float64(n-1) * total
 				units = next
 			}
-			times[outer] += lat
-			times[slow] += bw
-			return sent, times
+			times[outer] += count * lat
+			times[slow] += count * bw
+			return
 		}
 		rem := bytes
 		for i, f := range s.Factors {
@@ -289,8 +297,9 @@ func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times
 				continue
 			}
 			ff := float64(f)
-			sent[i] = mult * (ff - 1) / ff * rem
-			times[i] = mult*(ff-1)*links[i].LatencyS + sent[i]/links[i].BytesPerSec
+			b := mult * (ff - 1) / ff * rem
+			sent[i] += count * b
+			times[i] += count * (mult*(ff-1)*links[i].LatencyS + b/links[i].BytesPerSec)
 			rem /= ff
 		}
 	case AllToAll:
@@ -300,14 +309,14 @@ func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times
 				below *= max(f, 1)
 				continue
 			}
-			sent[i] = float64((f-1)*below) / float64(n) * bytes
-			times[i] = links[i].LatencyS + sent[i]/links[i].BytesPerSec
+			b := float64((f-1)*below) / float64(n) * bytes
+			sent[i] += count * b
+			times[i] += count * (links[i].LatencyS + b/links[i].BytesPerSec)
 			below *= f
 		}
 	case P2P:
 		i := max(s.Outermost(), 0)
-		sent[i] = bytes
-		times[i] = links[i].LatencyS + bytes/links[i].BytesPerSec
+		sent[i] += count * bytes
+		times[i] += count * (links[i].LatencyS + bytes/links[i].BytesPerSec)
 	}
-	return sent, times
 }

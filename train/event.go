@@ -123,7 +123,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 		if to == stage {
 			return 0
 		}
-		link := e.links[topology.PP][e.boundaryLevel(stage, to)]
+		link := e.linksOf(topology.PP)[e.boundaryLevel(stage, to)]
 		return link.LatencyS + e.p2pBytes()/link.BytesPerSec
 	}
 	costs := schedule.Costs{
@@ -157,7 +157,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 				return schedule.Transfer{}
 			}
 			l := e.boundaryLevel(from, to)
-			link := e.links[topology.PP][l]
+			link := e.linksOf(topology.PP)[l]
 			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec}
 		},
 	}
@@ -203,7 +203,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	tl := &Timeline{Schedule: s, Pipeline: pr, DP: make([][]Interval, p.PP), Optimizer: make([]Interval, p.PP)}
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
-	dl := e.links[topology.DP]
+	dl := e.linksOf(topology.DP)
 	collect := func(k network.Kind, v *virtualStage) float64 {
 		return network.Time(k, v.denseParams*2, dpDense, dl) + network.Time(k, v.experts*2, dpExpert, dl)
 	}
@@ -317,7 +317,7 @@ func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
-	dl := e.links[topology.DP]
+	dl := e.linksOf(topology.DP)
 	for _, v := range vs {
 		ag += network.Time(network.AllGather, v.denseParams*2, dpDense, dl) + network.Time(network.AllGather, v.experts*2, dpExpert, dl)
 		rs += network.Time(network.ReduceScatter, v.denseParams*2, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*2, dpExpert, dl)
@@ -329,16 +329,13 @@ func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 // boundaryLevel is the outermost topology level between pipeline stages a
 // and b: the level whose units first hold both.
 func (e *evaluator) boundaryLevel(a, b int) int {
-	st := e.layout.Stride[topology.PP]
-	ra, rb := a*st, b*st
-	t := e.c.Topology
-	for i := range t.Levels {
-		c := t.Capacity(i)
+	ra, rb := a*e.ppStride, b*e.ppStride
+	for i, c := range e.caps {
 		if ra/c == rb/c {
 			return i
 		}
 	}
-	return len(t.Levels) - 1
+	return len(e.caps) - 1
 }
 
 // latencyAware plans the latency-aware schedule: the boundaries that
@@ -370,7 +367,7 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 		if l == inner {
 			continue
 		}
-		link := e.links[topology.PP][l]
+		link := e.linksOf(topology.PP)[l]
 		oneWay := link.LatencyS + e.p2pBytes()/link.BytesPerSec
 		slow = append(slow, b)
 		extra = max(extra, schedule.ExtraWarmupFor(oneWay, f, bw, p.VP), 1)

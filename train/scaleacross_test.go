@@ -256,7 +256,7 @@ func TestPropertyNoLinkOverCapacity(t *testing.T) {
 				if s != nil && s[i] > 0 && s[i] < unit {
 					n = s[i]
 				}
-				load := e.links[d][i].BytesPerSec * n * 8 / 1e9 // Gb/s leaving one unit
+				load := e.linksOf(d)[i].BytesPerSec * n * 8 / 1e9 // Gb/s leaving one unit
 				if l.LinkCapacityGbps > 0 && load > l.LinkCapacityGbps*(1+1e-12) {
 					rt.Errorf("%s at %s: %.1f Gb/s over a %.1f Gb/s site link", d, l.Name, load, l.LinkCapacityGbps)
 				}

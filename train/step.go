@@ -103,10 +103,13 @@ type evaluator struct {
 	c      *Config
 	dev    *cost.Device
 	layout topology.Layout
-	// links holds, per parallel dimension, what one GPU achieves at each
-	// level given how many GPUs of its unit send across at once.
-	links map[topology.Dim][]network.Link
-	prec  hardware.Precision
+	// spans and linkTab cache the layout's spans and the per-level links
+	// by dimension (see dimIndex); caps holds each level's GPU capacity.
+	spans    [numDims]topology.Span
+	linkTab  [numDims][]network.Link
+	ppStride int
+	caps     []int
+	prec     hardware.Precision
 }
 
 func newEvaluator(c *Config) (*evaluator, error) {
@@ -115,14 +118,50 @@ func newEvaluator(c *Config) (*evaluator, error) {
 		return nil, err
 	}
 	e := &evaluator{c: c, dev: cost.NewDevice(c.GPU, c.Calib), layout: l, prec: c.Precision}
-	e.links = map[topology.Dim][]network.Link{}
+	// Every GPU of a unit sends across a level at once for tp, cp, ep and
+	// dp; links say what each then achieves.
 	all := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
-	for _, d := range []topology.Dim{topology.TP, topology.CP, topology.EP, topology.DP} {
-		e.links[d] = all
+	for i, d := range allDims() {
+		e.spans[i] = l.Spans[d]
+		e.linkTab[i] = all
 	}
-	e.links[topology.PP] = network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+	e.linkTab[dimIndex(topology.PP)] = network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+	e.ppStride = l.Stride[topology.PP]
+	e.caps = make([]int, len(c.Topology.Levels))
+	for i := range e.caps {
+		e.caps[i] = c.Topology.Capacity(i)
+	}
 	return e, nil
 }
+
+// numDims is the number of parallel dimensions.
+const numDims = 5
+
+// allDims lists the parallel dimensions in report order.
+func allDims() [numDims]topology.Dim {
+	return [numDims]topology.Dim{topology.TP, topology.CP, topology.EP, topology.PP, topology.DP}
+}
+
+// dimIndex is d's position in dims.
+func dimIndex(d topology.Dim) int {
+	switch d {
+	case topology.TP:
+		return 0
+	case topology.CP:
+		return 1
+	case topology.EP:
+		return 2
+	case topology.PP:
+		return 3
+	}
+	return 4
+}
+
+// span is the layout's span of dimension d.
+func (e *evaluator) span(d topology.Dim) topology.Span { return e.spans[dimIndex(d)] }
+
+// linksOf is what one GPU achieves at each level for dimension d's traffic.
+func (e *evaluator) linksOf(d topology.Dim) []network.Link { return e.linkTab[dimIndex(d)] }
 
 // ppSenders counts, per level, the GPUs of one unit that send pipeline
 // activations across that level at once: only the last stage held in the
@@ -143,7 +182,7 @@ func ppSenders(t topology.Topology, s topology.Span, pp int) []float64 {
 }
 
 func (e *evaluator) coll(k network.Kind, bytes float64, d topology.Dim) float64 {
-	return network.Time(k, bytes, e.layout.Spans[d], e.links[d])
+	return network.Time(k, bytes, e.span(d), e.linksOf(d))
 }
 
 // opCost is the time of one micro-batch through some layers, split by
@@ -419,6 +458,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	out := make([]stageWork, p.PP)
 	blocking := e.blockingP2P()
 	nl := len(e.c.Topology.Levels)
+	sendCounts := make([]int, p.PP*nl)
 	for v := range vs {
 		st := e.stageOf(v)
 		w := &out[st]
@@ -458,7 +498,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 				continue
 			}
 			if w.sendsAt == nil {
-				w.sendsAt = make([]int, nl)
+				w.sendsAt = sendCounts[st*nl : (st+1)*nl]
 			}
 			l := e.boundaryLevel(st, to)
 			w.sendsAt[l]++
@@ -488,7 +528,7 @@ func (e *evaluator) stageOf(v int) int {
 
 // p2pTime is one pipeline message over level l.
 func (e *evaluator) p2pTime(l int) float64 {
-	link := e.links[topology.PP][l]
+	link := e.linksOf(topology.PP)[l]
 	return link.LatencyS + e.p2pBytes()/link.BytesPerSec
 }
 
@@ -561,7 +601,7 @@ func (e *evaluator) analytic() Result {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
 	gradBytes := 2.0
-	dl := e.links[topology.DP]
+	dl := e.linksOf(topology.DP)
 	rs := network.Time(network.ReduceScatter, worst.denseParams*gradBytes, dpDense, dl) +
 		network.Time(network.ReduceScatter, worst.experts*gradBytes, dpExpert, dl)
 	ag := network.Time(network.AllGather, worst.denseParams*gradBytes, dpDense, dl) +
@@ -635,7 +675,7 @@ func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
 // widened by cp (and narrowed for expert groups) — approximated by the dp
 // dimension's span scaled at its innermost crossed level.
 func (e *evaluator) dpSpan(n int) topology.Span {
-	base := e.layout.Spans[topology.DP]
+	base := e.span(topology.DP)
 	size := base.Size()
 	if n == size || size == 0 {
 		return base
@@ -644,13 +684,13 @@ func (e *evaluator) dpSpan(n int) topology.Span {
 	if n > size {
 		// cp (and tp for expert groups) members sit inside the innermost level dp reaches.
 		extra := n / size
-		cpSpan := e.layout.Spans[topology.CP]
+		cpSpan := e.span(topology.CP)
 		for i := range f {
 			if i < len(cpSpan.Factors) {
 				f[i] *= cpSpan.Factors[i]
 			}
 		}
-		extra /= e.layout.Spans[topology.CP].Size()
+		extra /= e.span(topology.CP).Size()
 		if extra > 1 {
 			f[0] *= extra
 		}

@@ -28,7 +28,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		span  topology.Span
 		count float64
 	}
-	var calls []call
+	calls := make([]call, 0, 12)
 	add := func(d topology.Dim, k network.Kind, bytes, count float64, s topology.Span) {
 		if count > 0 && bytes > 0 {
 			calls = append(calls, call{d, k, bytes, s, count})
@@ -38,10 +38,10 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		full := T * h * 2
 		n := fm * float64(w.layers) * 2 * 2 * recompute // two per block, forward and backward
 		if p.SP {
-			add(topology.TP, network.AllGather, full, n, e.layout.Spans[topology.TP])
-			add(topology.TP, network.ReduceScatter, full, n, e.layout.Spans[topology.TP])
+			add(topology.TP, network.AllGather, full, n, e.span(topology.TP))
+			add(topology.TP, network.ReduceScatter, full, n, e.span(topology.TP))
 		} else {
-			add(topology.TP, network.AllReduce, full, n, e.layout.Spans[topology.TP])
+			add(topology.TP, network.AllReduce, full, n, e.span(topology.TP))
 		}
 	}
 	if p.CP > 1 {
@@ -51,7 +51,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		}
 		kvPer := max(float64(m.KVHeads)/float64(p.TP), 1)
 		kv := T * kvPer * (qk + vd) * 2
-		add(topology.CP, network.P2P, kv, fm*float64(w.layers)*3*float64(p.CP-1), e.layout.Spans[topology.CP])
+		add(topology.CP, network.P2P, kv, fm*float64(w.layers)*3*float64(p.CP-1), e.span(topology.CP))
 	}
 	if m.MoE != nil && w.moeLayers > 0 {
 		routed := T * float64(m.MoE.TopK) / float64(p.TP) * h
@@ -60,18 +60,19 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 			dispatch = e.prec.BytesPerElement()
 		}
 		n := fm * float64(w.moeLayers)
-		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.layout.Spans[topology.EP])
-		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.layout.Spans[topology.EP])
+		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.span(topology.EP))
+		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.span(topology.EP))
 	}
-	for l, n := range w.sendsAt {
-		if n > 0 {
-			// A span whose outermost level is l prices a p2p over l.
-			f := make([]int, len(c.Topology.Levels))
-			for i := range f {
-				f[i] = 1
+	if len(w.sendsAt) > 0 {
+		// One span per level: a p2p prices at its span's outermost level.
+		f := make([]int, len(w.sendsAt)*len(w.sendsAt))
+		for l, n := range w.sendsAt {
+			row := f[l*len(w.sendsAt) : (l+1)*len(w.sendsAt)]
+			for i := range row {
+				row[i] = 1
 			}
-			f[l] = 2
-			add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(n), topology.Span{Factors: f})
+			row[l] = 2
+			add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(n), topology.Span{Factors: row})
 		}
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
@@ -96,36 +97,23 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	}
 
 	n := len(c.Topology.Levels)
-	type key struct {
-		d topology.Dim
-		l int
-	}
-	acc := map[key]*LevelTraffic{}
-	var order []key
+	dims := allDims()
+	buf := make([]float64, 2*len(dims)*n)
+	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
 	for _, cl := range calls {
-		sent, times := network.PerLevel(cl.kind, cl.bytes, cl.span, e.links[cl.dim])
+		k := dimIndex(cl.dim) * n
+		network.AddPerLevel(cl.kind, cl.bytes, cl.count, cl.span, e.linksOf(cl.dim), sent[k:k+n], times[k:k+n])
+	}
+	var out []LevelTraffic
+	for di, d := range dims {
 		for i := 0; i < n; i++ {
-			if sent[i] == 0 {
+			if sent[di*n+i] == 0 {
 				continue
 			}
-			k := key{cl.dim, i}
-			lt, ok := acc[k]
-			if !ok {
-				lt = &LevelTraffic{Dim: string(cl.dim), Level: c.Topology.Levels[i].Name, Groups: e.groupsAcross(cl.dim, i),
-					CrossesSite: i > 0 && c.Topology.Levels[i].IsSite()}
-				acc[k] = lt
-				order = append(order, k)
-			}
-			lt.Bytes += sent[i] * cl.count
-			lt.TimeS += times[i] * cl.count
-		}
-	}
-	out := make([]LevelTraffic, 0, len(order))
-	for _, d := range []topology.Dim{topology.TP, topology.CP, topology.EP, topology.PP, topology.DP} {
-		for i := 0; i < n; i++ {
-			if lt, ok := acc[key{d, i}]; ok {
-				out = append(out, *lt)
-			}
+			out = append(out, LevelTraffic{
+				Dim: string(d), Level: c.Topology.Levels[i].Name, Bytes: sent[di*n+i], TimeS: times[di*n+i],
+				Groups: e.groupsAcross(d, i), CrossesSite: i > 0 && c.Topology.Levels[i].IsSite(),
+			})
 		}
 	}
 	return out
@@ -136,7 +124,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 // unit belongs to one group of d, and a group has Factors[..i-1] members
 // inside that unit.
 func (e *evaluator) groupsAcross(d topology.Dim, i int) int {
-	s := e.layout.Spans[d]
+	s := e.span(d)
 	if i >= len(s.Factors) || s.Factors[i] <= 1 {
 		return 0
 	}
