@@ -165,7 +165,7 @@ func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, u
 // inflight micro-batches (in whole-stage units) at peak; later stages hold
 // proportionally fewer unless flat (GPipe: every stage holds them all).
 func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat bool, unfused bool) Memory {
-	split, err := SplitLayers(m.Layers, c.PP, c.VP)
+	split, err := c.Split(m.Layers)
 	if err != nil {
 		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	DP   int  `json:"dp"`
 	SP   bool `json:"sp"`
 	Zero int  `json:"zero"`
+	// LayersPerStage, when set, gives the layer count of each of the pp*vp
+	// virtual stages in pipeline order, for uneven splits (e.g. lighter
+	// stages at a slow cross-site boundary); it must sum to the model's layers.
+	LayersPerStage []int `json:"layers_per_stage,omitempty"`
 }
 
 // GPUs is the number of GPUs the configuration occupies.
@@ -77,6 +81,31 @@ type LayerSplit struct {
 	// layer fewer than the others, to balance the embedding and the output
 	// head (Llama 3 405B: 126 layers on 16 stages, arXiv 2407.21783 s3.3.2).
 	EdgeFewer bool
+	// Explicit, when set, lists every virtual stage's layer count.
+	Explicit []int
+}
+
+// Split returns how c spreads the model's layers over its virtual stages:
+// the explicit LayersPerStage when given, else SplitLayers.
+func (c Config) Split(layers int) (LayerSplit, error) {
+	n := c.PP * c.VP
+	if len(c.LayersPerStage) == 0 {
+		return SplitLayers(layers, c.PP, c.VP)
+	}
+	if len(c.LayersPerStage) != n {
+		return LayerSplit{}, spec.Errorf("parallel.layers_per_stage", "lists %d stages but pp*vp = %d; give one layer count per virtual stage", len(c.LayersPerStage), n)
+	}
+	sum := 0
+	for i, l := range c.LayersPerStage {
+		if l < 1 {
+			return LayerSplit{}, spec.Errorf(fmt.Sprintf("parallel.layers_per_stage[%d]", i), "must be at least 1, got %d", l)
+		}
+		sum += l
+	}
+	if sum != layers {
+		return LayerSplit{}, spec.Errorf("parallel.layers_per_stage", "sums to %d layers but the model has %d", sum, layers)
+	}
+	return LayerSplit{PerChunk: c.LayersPerStage[0], Explicit: c.LayersPerStage}, nil
 }
 
 // SplitLayers spreads layers over pp*vp virtual stages.
@@ -94,6 +123,9 @@ func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
 
 // Layers returns the layer count of virtual stage v (0-based, pipeline order).
 func (s LayerSplit) Layers(v, stages int) int {
+	if s.Explicit != nil {
+		return s.Explicit[v]
+	}
 	if s.EdgeFewer && (v == 0 || v == stages-1) {
 		return s.PerChunk - 1
 	}
@@ -143,7 +175,7 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if c.VP > 1 && c.PP == 1 {
 		return spec.Errorf("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
 	}
-	if _, err := SplitLayers(m.Layers, c.PP, c.VP); err != nil {
+	if _, err := c.Split(m.Layers); err != nil {
 		return err
 	}
 	if (c.DP*c.CP)%c.EP != 0 {

@@ -87,6 +87,9 @@ type Parallel struct {
 	SP *bool `yaml:"sp,omitempty" json:"sp,omitempty"`
 	// Zero is the ZeRO stage 0..3 (3 = FSDP); default 1 (distributed optimizer).
 	Zero *int `yaml:"zero,omitempty" json:"zero,omitempty"`
+	// LayersPerStage optionally gives each of the pp*vp virtual stages'
+	// layer count, for uneven (e.g. per-site) pipeline splits.
+	LayersPerStage []int `yaml:"layers_per_stage,omitempty" json:"layers_per_stage,omitempty"`
 }
 
 // Training holds the batch, sequence and numeric settings.

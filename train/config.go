@@ -90,7 +90,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		c.Assumptions = append(c.Assumptions, "training.micro_batch not given: 1")
 	}
 	p := j.Parallel
-	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), DP: p.DP}
+	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), DP: p.DP, LayersPerStage: p.LayersPerStage}
 	for _, d := range []struct {
 		f string
 		v int

@@ -2,6 +2,9 @@ package train
 
 import (
 	"fmt"
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/spec"
 	"strings"
 	"testing"
 )
@@ -53,5 +56,30 @@ func TestLatencyAwareBeatsInterleaved(t *testing.T) {
 				t.Errorf("RTT %g ms, m=%d: latency-aware %.3f s not faster than interleaved %.3f s", rtt, m, la, il)
 			}
 		}
+	}
+}
+
+// An uneven split that lightens the two stages at a slow cross-site
+// boundary (they also carry the blocking sends over it) balances the
+// pipeline: with 1F1B over a 10 ms RTT link it must beat the even split.
+func TestUnevenSplitAtSiteBoundary(t *testing.T) {
+	base := strings.NewReplacer("ONE_WAY_US", "5000", "VP", "1", "SCHEDULE", "1f1b", "GB", "64").Replace(twoBuildings)
+	even, err := Event(resolve(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uneven := strings.Replace(base, "vp: 1,", "vp: 1, layers_per_stage: [5, 4, 4, 3, 3, 4, 4, 5],", 1)
+	un, err := Event(resolve(t, uneven))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("even split %.4f s, lighter boundary stages %.4f s", even.StepTimeS, un.StepTimeS)
+	if !(un.StepTimeS < even.StepTimeS) {
+		t.Errorf("uneven split %.4f s not faster than even %.4f s", un.StepTimeS, even.StepTimeS)
+	}
+	bad := strings.Replace(base, "vp: 1,", "vp: 1, layers_per_stage: [5, 4, 4, 3, 3, 4, 4, 4],", 1)
+	j, _ := spec.ParseJob([]byte(bad))
+	if _, err := Resolve(j, model.Load, hardware.Lookup); err == nil || !strings.Contains(err.Error(), "parallel.layers_per_stage") {
+		t.Errorf("split summing to 31 layers: %v", err)
 	}
 }

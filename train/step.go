@@ -378,7 +378,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
 	p := c.Parallel
 	m := c.Model
-	split, _ := parallel.SplitLayers(m.Layers, p.PP, p.VP)
+	split, _ := p.Split(m.Layers)
 	nv := p.PP * p.VP
 	out := make([]virtualStage, nv)
 	// Layers of one kind (dense or MoE, local or global attention) cost
