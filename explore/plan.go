@@ -2,6 +2,7 @@ package explore
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -103,9 +104,11 @@ type Plan struct {
 	Top                 []Ranked       `json:"top"`
 	Pareto              []ParetoPoint  `json:"pareto"`
 	Explanation         []string       `json:"explanation"`
-	Assumptions         []string       `json:"assumptions"`
-	ElapsedS            float64        `json:"elapsed_s"`
-	Timings             Timings        `json:"timings"`
+	// Notes lists what the search had to skip.
+	Notes       []string `json:"notes"`
+	Assumptions []string `json:"assumptions"`
+	ElapsedS    float64  `json:"elapsed_s"`
+	Timings     Timings  `json:"timings"`
 }
 
 // ZeroTimings clears the wall-clock fields, leaving what is deterministic.
@@ -116,6 +119,10 @@ func (p *Plan) ZeroTimings() {
 		p.Spaces[i].ElapsedS = 0
 	}
 }
+
+// RerankLimitFactor bounds the re-ranking at this many times TopK
+// candidates per space.
+const RerankLimitFactor = 4
 
 // TopListed is how many entries of the explorer's ranking the plan lists.
 const TopListed = 10
@@ -152,18 +159,34 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		}
 		rank(st.Records)
 		final := make(map[int]float64) // index -> re-ranked step time
-		kk := min(opt.topK(), len(st.Records))
-		for _, r := range st.Records[:kk] {
+		// Re-rank the top K; then keep going down the analytic ranking
+		// while the next candidate's analytic time still beats the best
+		// re-ranked time (the engines can disagree), up to 4K in all.
+		kk := 0
+		bestFinal := math.Inf(1)
+		limit := min(RerankLimitFactor*opt.topK(), len(st.Records))
+		for kk < limit && (kk < opt.topK() || st.Records[kk].StepTimeS < bestFinal) {
+			r := st.Records[kk]
+			kk++
 			res, err := rerank(b.Config(r.Candidate))
-			if err != nil {
+			if err != nil && !badInput(err) {
 				return nil, fmt.Errorf("re-ranking %s candidate %d (%s): %w", s.Name, r.Index, r.Candidate, err)
 			}
 			reranks++
-			if res.Feasible && finite(res.StepTimeS) && res.StepTimeS > 0 {
+			if err != nil {
+				// The re-ranking engine cannot run this candidate (e.g. a
+				// schedule it builds differently): it drops to the end.
+				final[r.Index] = math.Inf(1)
+				p.Notes = append(p.Notes, fmt.Sprintf("%s candidate %d (%s) dropped from the re-ranked top: %s: %v", s.Name, r.Index, r.Candidate, engine, err))
+			} else if res.Feasible && finite(res.StepTimeS) && res.StepTimeS > 0 {
 				final[r.Index] = res.StepTimeS
+				bestFinal = min(bestFinal, res.StepTimeS)
 			} else {
 				final[r.Index] = math.Inf(1)
 			}
+		}
+		if kk == limit && kk < len(st.Records) && st.Records[kk].StepTimeS < bestFinal && kk > 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: re-ranking stopped at %d candidates while analytic times (%.3f s) were still below the best re-ranked time (%.3f s); the engines disagree there", s.Name, kk, st.Records[kk].StepTimeS, bestFinal))
 		}
 		top := st.Records[:kk]
 		slices.SortStableFunc(top, func(a, c Record) int {
@@ -177,7 +200,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 			Feasible: len(st.Records), Reranked: kk, ElapsedS: st.ElapsedS,
 		})
 		p.CandidatesEvaluated += st.Evaluated
-		if len(st.Records) == 0 || math.IsInf(final[st.Records[0].Index], 1) && kk > 0 {
+		if len(st.Records) == 0 || kk > 0 && math.IsInf(final[st.Records[0].Index], 1) {
 			continue
 		}
 		c, err := b.choice(st.Records[0], 1, kk > 0, rerank, engine)
@@ -221,6 +244,9 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		}
 	}
 	p.Explanation = b.explain(p)
+	if p.Notes == nil {
+		p.Notes = []string{}
+	}
 	p.Assumptions = b.assumptions(spaces)
 	return p, nil
 }
@@ -400,6 +426,7 @@ func diffText(base, best *Choice) string {
 	add("zero", fmt.Sprint(bc.Zero), fmt.Sprint(wc.Zero))
 	add("recompute", string(bc.Recompute), string(wc.Recompute))
 	add("transport", orDefault(bc.Technology), orDefault(wc.Technology))
+	add("collectives", orDefault(bc.Collective), orDefault(wc.Collective))
 	s := "the step shares out the same way"
 	if len(gains) > 0 {
 		s = strings.Join(gains, ", ")
@@ -423,17 +450,14 @@ func (b *Base) assumptions(spaces []*Space) []string {
 	out = append(out,
 		"speed-ups are ratios of predicted step times (baseline / best) from the step model; nothing was measured",
 		"each baseline is the best variant inside its own space, searched with the same model: "+spaceText(spaces),
-		"collective algorithms: only the step model's default (hierarchical rings) is modelled, for the baselines too; a flat NCCL ring for production would cost it more",
 		"pp splits are even (the step model has no uneven stage split beyond one layer fewer on the first and last stage)",
 		"sequence parallelism is on whenever tp > 1 and seq_len/cp divides by tp",
 	)
 	if b.Job.Parallel.SP != nil {
 		out = append(out, "parallel.sp is ignored by plan: the Explorer chooses it")
 	}
-	for _, s := range spaces {
-		if s.Name == ExplorerSpace && len(s.Technologies) == 1 && s.Technologies[0] == "" && len(b.CrossSite) > 0 && !b.techFixed() {
-			out = append(out, "network technology: only the default transport is modelled so far, so the technology dimension has one value")
-		}
+	if b.techFixed() {
+		out = append(out, "the spec fixes the cross-site transport, so every space uses it")
 	}
 	return out
 }
@@ -446,4 +470,10 @@ func spaceText(spaces []*Space) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// badInput reports whether err is a bad-input error (exit code 2).
+func badInput(err error) bool {
+	var c interface{ ExitCode() int }
+	return errors.As(err, &c) && c.ExitCode() == 2
 }

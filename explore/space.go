@@ -9,6 +9,7 @@ import (
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
@@ -28,8 +29,8 @@ type Base struct {
 	// Recompute is the policy fixed by the spec, "" to search.
 	Recompute parallel.Recompute
 	// CrossSite lists the topology levels that join sites (buildings or
-	// regions): the levels with a distance, else the outermost of three or
-	// more levels. The network technology applies to these levels.
+	// regions; topology.Topology.SiteLevels). The network technology and
+	// collective algorithm choices apply to these levels.
 	CrossSite []int
 	// Assumptions lists what the resolver assumed.
 	Assumptions []string
@@ -91,23 +92,26 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err := j.Search.Validate(); err != nil {
 		return nil, err
 	}
-	b.CrossSite = crossSite(t.Topology)
+	if n := j.Network; n != nil {
+		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
+			return nil, err
+		}
+		if _, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm"); err != nil {
+			return nil, err
+		}
+		if len(t.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
+			return nil, spec.Errorf("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); describe the sites in system.topology.levels")
+		}
+		// The transport is a fact of the job; the algorithm a choice the
+		// Explorer's space is restricted to (see constraints).
+		t.Topology = t.Topology.WithSiteTransport(strings.ToLower(strings.TrimSpace(n.Transport)), "", false)
+	}
+	if err := network.CheckTopology(t.Topology); err != nil {
+		return nil, err
+	}
+	b.CrossSite = t.Topology.SiteLevels()
 	b.Assumptions = append(b.Assumptions, m.Assumptions...)
 	return b, nil
-}
-
-// crossSite returns the levels that join sites.
-func crossSite(t topology.Topology) []int {
-	var out []int
-	for i, l := range t.Levels {
-		if i > 0 && l.DistanceKm > 0 && l.Size > 1 {
-			out = append(out, i)
-		}
-	}
-	if len(out) == 0 && len(t.Levels) >= 3 && t.Levels[len(t.Levels)-1].Size > 1 {
-		out = []int{len(t.Levels) - 1}
-	}
-	return out
 }
 
 // SiteLevel is the outermost cross-site level, or -1 when the topology has none.
@@ -118,10 +122,23 @@ func (b *Base) SiteLevel() int {
 	return b.CrossSite[len(b.CrossSite)-1]
 }
 
-// techFixed reports whether the spec sets a transport on a cross-site level.
+// techFixed reports whether the spec sets a transport on a cross-site
+// level (on the level or through network.transport): the transport is
+// then a fact of the job for every space.
 func (b *Base) techFixed() bool {
 	for _, i := range b.CrossSite {
 		if b.Template.Topology.Levels[i].Transport != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// algoFixed reports whether a cross-site level of the spec's topology
+// names its collective algorithm: it is then kept for every space.
+func (b *Base) algoFixed() bool {
+	for _, i := range b.CrossSite {
+		if b.Template.Topology.Levels[i].Algorithm != "" {
 			return true
 		}
 	}
@@ -204,14 +221,18 @@ type Space struct {
 	// Technologies are the transports tried on the cross-site levels; ""
 	// keeps the topology's own (the default transport).
 	Technologies []string `json:"technologies"`
-	// Collectives are the collective algorithms tried; "" is the step
-	// model's default (hierarchical rings).
+	// Collectives are the collective algorithms tried on the cross-site
+	// levels; "" keeps the topology's own (hierarchical by default).
 	Collectives []string `json:"collectives"`
+	// CrossSite, when set, is the one dimension that must span the sites.
+	CrossSite topology.Dim `json:"cross_site,omitempty"`
 }
 
 // Enumerate calls fn for every candidate of s in a fixed order with its
 // number (0, 1, 2, ...), until fn returns false. It returns how many
-// candidates it produced.
+// candidates it produced. Placements that lay every group out the same
+// way (they differ only in where dimensions of degree one sit) are tried
+// once, under the first of them.
 func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 	t := &b.Template
 	m := t.Model
@@ -219,64 +240,75 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 	seq, gb := t.Batch.SeqLen, t.Batch.GlobalBatch
 	i := 0
 	canon := map[string]string{} // interned placement strings
-	for _, tech := range s.Technologies {
-		for _, tp := range s.TP {
-			if n%tp != 0 || m.Heads%tp != 0 || (m.MLA == nil && m.KVHeads%tp != 0 && tp%m.KVHeads != 0) {
+	for _, tp := range s.TP {
+		if n%tp != 0 || m.Heads%tp != 0 || (m.MLA == nil && m.KVHeads%tp != 0 && tp%m.KVHeads != 0) {
+			continue
+		}
+		for _, cp := range s.CP {
+			if seq%cp != 0 || n%(tp*cp) != 0 {
 				continue
 			}
-			for _, cp := range s.CP {
-				if seq%cp != 0 || n%(tp*cp) != 0 {
+			sp := tp > 1 && (seq/cp)%tp == 0
+			for _, pp := range s.PP {
+				if n%(tp*cp*pp) != 0 || pp > m.Layers {
 					continue
 				}
-				sp := tp > 1 && (seq/cp)%tp == 0
-				for _, pp := range s.PP {
-					if n%(tp*cp*pp) != 0 || pp > m.Layers {
+				dp := n / (tp * cp * pp)
+				if (s.DP != 0 && dp != s.DP) || gb%dp != 0 {
+					continue
+				}
+				for _, ep := range s.EP {
+					if ep > 1 && (m.MoE == nil || m.MoE.Experts%ep != 0) || (dp*cp)%ep != 0 {
 						continue
 					}
-					dp := n / (tp * cp * pp)
-					if (s.DP != 0 && dp != s.DP) || gb%dp != 0 {
-						continue
-					}
-					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp}
+					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp, topology.EP: ep}
 					seen := map[string]bool{}
 					for _, pl := range s.Placements {
-						key := canonical(pl, deg)
-						if seen[key] {
+						lay, err := topology.Place(t.Topology, pl, deg)
+						if err != nil {
 							continue
 						}
-						seen[key] = true
+						if k := layoutKey(lay); seen[k] {
+							continue
+						} else {
+							seen[k] = true
+						}
+						if s.CrossSite != "" && topology.CheckCrossSite(t.Topology, lay, s.CrossSite, deg[s.CrossSite]) != nil {
+							continue
+						}
+						colls := s.Collectives
+						if len(colls) > 1 && !collectivesCross(t.Topology, lay) {
+							// Only all-reduce, all-gather and reduce-scatter
+							// (dp, and dp widened by cp) take the algorithm of
+							// the site level; if none spans a site, the choice
+							// changes nothing and is tried once.
+							colls = colls[:1]
+						}
+						key := canonical(pl, deg)
 						if v, ok := canon[key]; ok {
 							key = v
 						} else {
 							canon[key] = key
 						}
-						dims := Candidate{Placement: key}.PlacementDims()
-						for _, ep := range s.EP {
-							if ep > 1 && (m.MoE == nil || m.MoE.Experts%ep != 0) || (dp*cp)%ep != 0 {
+						for _, vp := range s.VP {
+							if vp > 1 && pp == 1 {
 								continue
 							}
-							deg[topology.EP] = ep
-							if _, err := topology.Place(t.Topology, dims, deg); err != nil {
+							if _, err := parallel.SplitLayers(m.Layers, pp, vp); err != nil {
 								continue
 							}
-							for _, vp := range s.VP {
-								if vp > 1 && pp == 1 {
+							for _, sched := range s.Schedules {
+								if !scheduleFits(sched, pp, vp) {
 									continue
 								}
-								if _, err := parallel.SplitLayers(m.Layers, pp, vp); err != nil {
-									continue
-								}
-								for _, sched := range s.Schedules {
-									if !scheduleFits(sched, pp, vp) {
-										continue
-									}
-									for _, z := range s.Zero {
-										for _, mb := range s.MicroBatch {
-											if (gb/dp)%mb != 0 {
-												continue
-											}
-											for _, rc := range s.Recompute {
-												for _, coll := range s.Collectives {
+								for _, z := range s.Zero {
+									for _, mb := range s.MicroBatch {
+										if (gb/dp)%mb != 0 || !enoughMicroBatches(sched, pp, vp, gb/dp/mb) {
+											continue
+										}
+										for _, rc := range s.Recompute {
+											for _, tech := range s.Technologies {
+												for _, coll := range colls {
 													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
 														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
 													if !fn(i, c) {
@@ -298,35 +330,85 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 	return i
 }
 
+// collectivesCross reports whether a group priced with the collective
+// algorithm (dp, or cp which widens the dense data-parallel group) spans
+// a site level.
+func collectivesCross(t topology.Topology, l topology.Layout) bool {
+	for _, i := range t.SiteLevels() {
+		if l.Crosses(topology.DP, i) || l.Crosses(topology.CP, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// layoutKey identifies a layout by what the step model reads from it: the
+// span of every dimension and the pipeline's rank stride.
+func layoutKey(l topology.Layout) string {
+	var b strings.Builder
+	for _, d := range topology.Dims() {
+		fmt.Fprint(&b, d, l.Spans[d].Factors, ";")
+	}
+	fmt.Fprint(&b, l.Stride[topology.PP])
+	return b.String()
+}
+
 // Count returns the number of candidates in s.
 func (s *Space) Count(b *Base) int {
 	return s.Enumerate(b, func(int, Candidate) bool { return true })
 }
 
-// scheduleFits applies the schedule rules of the step model to one
-// (pp, vp) pair, keeping one name per distinct configuration.
+// scheduleFits applies the schedule rules of the step model and the
+// schedule builder to one (pp, vp) pair, keeping one name per distinct
+// configuration: with pp = 1 the schedule is irrelevant and named 1f1b;
+// interleaved-1f1b needs vp >= 2 (vp = 1 is plain 1f1b), zb-v and
+// dualpipe exactly 2 chunks in a V, the others one chunk.
 func scheduleFits(s string, pp, vp int) bool {
 	switch {
 	case pp == 1:
 		return s == "1f1b" && vp == 1
-	case vp > 1:
-		return s == "interleaved-1f1b"
 	case s == "interleaved-1f1b":
-		return false // vp = 1 interleaved is plain 1f1b
-	case s == "zb-v":
-		return pp >= 2
+		return vp >= 2
+	case s == "latency-aware-1f1b":
+		return true
+	case s == "zb-v" || s == "dualpipe":
+		return vp == 2
+	}
+	return vp == 1
+}
+
+// enoughMicroBatches applies the schedule builder's lower bounds on the
+// micro-batches per step m: interleaved orders need m >= pp (Megatron-LM),
+// DualPipe m >= 2pp (schedule.Build). The zero-bubble schedules are kept
+// to m >= pp, where they reach a steady state: the analytic model prices
+// their bubble with the closed forms of Qi et al. 2023, which assume one
+// and overstate the gain when m < pp (the event-level simulation of
+// ZB-V with pp 4, m 1 runs 2.5x longer than the closed form).
+func enoughMicroBatches(s string, pp, vp, m int) bool {
+	switch {
+	case m < 1:
+		return false
 	case s == "dualpipe":
-		return pp%2 == 0
+		return m >= 2*pp
+	case s == "zb-v" || s == "zb-h1":
+		return m >= pp
+	case vp > 1 && (s == "interleaved-1f1b" || s == "latency-aware-1f1b"):
+		return m >= pp
 	}
 	return true
 }
 
-// canonical drops the dimensions of degree one from a placement order
-// (their position does not change the layout) and joins the rest.
+// canonical drops from a placement order the dimensions whose position
+// does not change the layout: those of degree one, and ep unless it takes
+// a share of dp (ep > cp).
 func canonical(pl []topology.Dim, deg map[topology.Dim]int) string {
 	var parts []string
 	for _, d := range pl {
-		if deg[d] > 1 {
+		keep := deg[d] > 1
+		if d == topology.EP {
+			keep = deg[topology.EP] > max(deg[topology.CP], 1)
+		}
+		if keep {
 			parts = append(parts, string(d))
 		}
 	}
@@ -342,12 +424,8 @@ func (b *Base) Config(c Candidate) *train.Config {
 	cfg.Batch.MicroBatch = c.MicroBatch
 	cfg.Recompute = c.Recompute
 	cfg.Assumptions = nil
-	if c.Technology != "" {
-		lv := append([]topology.Level(nil), cfg.Topology.Levels...)
-		for _, i := range b.CrossSite {
-			lv[i].Transport = c.Technology
-		}
-		cfg.Topology = topology.Topology{Levels: lv}
+	if c.Technology != "" || c.Collective != "" {
+		cfg.Topology = cfg.Topology.WithSiteTransport(c.Technology, c.Collective, true)
 	}
 	return &cfg
 }
@@ -400,3 +478,43 @@ func intsString(v []int) string {
 
 // finite reports whether v is a usable number.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// TechnologyClasses groups techs into classes that the step model cannot
+// tell apart on b's topology: every cross-site level delivers the same
+// bandwidth and latency under each of them, for all senders counts a
+// parallel group can put on the level (the whole unit, or the unit over
+// k pipeline stages for k up to maxStages). The first of each class is
+// its representative; classes keep techs' order.
+func (b *Base) TechnologyClasses(techs []string, maxStages int) [][]string {
+	t := b.Template.Topology
+	eff := b.Template.Calib.NetworkEfficiency
+	sig := func(tech string) string {
+		tt := t
+		if tech != "" {
+			tt = t.WithSiteTransport(tech, "", true)
+		}
+		var sb strings.Builder
+		for _, i := range b.CrossSite {
+			unit := float64(t.Capacity(i - 1))
+			senders := make([]float64, len(t.Levels))
+			for k := 1; k <= max(maxStages, 1); k++ {
+				senders[i] = unit / float64(k)
+				l := network.Links(tt, senders, eff)[i]
+				fmt.Fprintf(&sb, "%x/%x;", math.Float64bits(l.BytesPerSec), math.Float64bits(l.LatencyS))
+			}
+		}
+		return sb.String()
+	}
+	var out [][]string
+	index := map[string]int{}
+	for _, tech := range techs {
+		s := sig(tech)
+		if k, ok := index[s]; ok {
+			out[k] = append(out[k], tech)
+			continue
+		}
+		index[s] = len(out)
+		out = append(out, []string{tech})
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
@@ -39,25 +40,18 @@ func (b *Base) defaultSpace(techs []string) *Space {
 	m := t.Model
 	node := t.Topology.Levels[0].Size
 	s := &Space{
-		Name:        ExplorerSpace,
-		Description: "every placement order (tp innermost), schedule, chunk count, micro-batch, recompute policy, ZeRO stage and transport",
-		TP:          powersOfTwo(node),
-		CP:          powersOfTwo(max(1, t.Batch.SeqLen/cpTokens)),
-		PP:          divisorsUpTo(t.GPUs, min(defaultMaxPP, m.Layers)),
-		VP:          upTo(defaultMaxVP),
-		EP:          []int{1},
-		Zero:        []int{0, 1, 2, 3},
-		MicroBatch:  powersOfTwo(defaultMaxMicroBatch),
-		Schedules:   train.KnownSchedules(),
-		Recompute:   []parallel.Recompute{parallel.RecomputeNone, parallel.RecomputeSelective, parallel.RecomputeFull},
-		Placements: [][]topology.Dim{
-			{topology.TP, topology.CP, topology.PP, topology.DP},
-			{topology.TP, topology.CP, topology.DP, topology.PP},
-			{topology.TP, topology.PP, topology.CP, topology.DP},
-			{topology.TP, topology.PP, topology.DP, topology.CP},
-			{topology.TP, topology.DP, topology.CP, topology.PP},
-			{topology.TP, topology.DP, topology.PP, topology.CP},
-		},
+		Name:         ExplorerSpace,
+		Description:  "every placement order (tp innermost), schedule, chunk count, micro-batch, recompute policy, ZeRO stage and transport",
+		TP:           powersOfTwo(node),
+		CP:           powersOfTwo(max(1, t.Batch.SeqLen/cpTokens)),
+		PP:           divisorsUpTo(t.GPUs, min(defaultMaxPP, m.Layers)),
+		VP:           upTo(defaultMaxVP),
+		EP:           []int{1},
+		Zero:         []int{0, 1, 2, 3},
+		MicroBatch:   powersOfTwo(defaultMaxMicroBatch),
+		Schedules:    train.KnownSchedules(),
+		Recompute:    []parallel.Recompute{parallel.RecomputeNone, parallel.RecomputeSelective, parallel.RecomputeFull},
+		Placements:   placements(m.MoE != nil),
 		Technologies: []string{""},
 		Collectives:  []string{""},
 	}
@@ -71,9 +65,49 @@ func (b *Base) defaultSpace(techs []string) *Space {
 		s.Recompute = []parallel.Recompute{b.Recompute}
 	}
 	if len(b.CrossSite) > 0 && !b.techFixed() && len(techs) > 0 {
-		s.Technologies = append([]string(nil), techs...)
+		// Transports the model cannot tell apart on this topology are
+		// tried once, under the first name of their class.
+		s.Technologies = nil
+		for _, c := range b.TechnologyClasses(techs, slices.Max(s.PP)) {
+			s.Technologies = append(s.Technologies, c[0])
+		}
+	}
+	if len(b.CrossSite) > 0 && !b.algoFixed() {
+		s.Collectives = algorithms()
 	}
 	return s
+}
+
+// algorithms lists the collective algorithms of the network package.
+func algorithms() []string {
+	var out []string
+	for _, a := range network.Algorithms() {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// placements lists every order of cp, (ep,) pp and dp outside tp: tensor
+// parallelism stays innermost, inside the NVLink domain.
+func placements(moe bool) [][]topology.Dim {
+	rest := []topology.Dim{topology.CP, topology.PP, topology.DP}
+	if moe {
+		rest = []topology.Dim{topology.CP, topology.EP, topology.PP, topology.DP}
+	}
+	var out [][]topology.Dim
+	var perm func(prefix, left []topology.Dim)
+	perm = func(prefix, left []topology.Dim) {
+		if len(left) == 0 {
+			out = append(out, append([]topology.Dim{topology.TP}, prefix...))
+			return
+		}
+		for k := range left {
+			next := append(slices.Clone(left[:k]), left[k+1:]...)
+			perm(append(slices.Clone(prefix), left[k]), next)
+		}
+	}
+	perm(nil, rest)
+	return out
 }
 
 // constraint is one restriction the spec puts on the Explorer's space,
@@ -129,6 +163,33 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 			return nil, err
 		}
 		cs = append(cs, constraint{"placement", func(s *Space) { s.Placements = [][]topology.Dim{pl} }})
+	}
+	if n := j.Network; n != nil && n.Algorithm != "" {
+		a, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm")
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, constraint{"network.algorithm", func(s *Space) { s.Collectives = []string{string(a)} }})
+	}
+	if j.CrossSite != "" {
+		d, err := topology.ParsePlacement([]string{j.CrossSite})
+		if err != nil {
+			return nil, spec.Errorf("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
+		}
+		if len(b.CrossSite) == 0 {
+			return nil, spec.Errorf("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
+		}
+		cs = append(cs, constraint{"cross_site", func(s *Space) {
+			s.CrossSite = d[0]
+			var pls [][]topology.Dim
+			for _, pl := range s.Placements {
+				q := topology.PutOutermost(pl, d[0])
+				if !slices.ContainsFunc(pls, func(o []topology.Dim) bool { return slices.Equal(o, q) }) {
+					pls = append(pls, q)
+				}
+			}
+			s.Placements = pls
+		}})
 	}
 	if b.MicroBatch > 0 {
 		cs = append(cs, constraint{"training.micro_batch", func(s *Space) { s.MicroBatch = []int{b.MicroBatch} }})
@@ -250,9 +311,9 @@ func parsePlacement(field string, names []string) ([]topology.Dim, error) {
 	for i, n := range names {
 		d := topology.Dim(strings.ToLower(strings.TrimSpace(n)))
 		switch d {
-		case topology.TP, topology.CP, topology.PP, topology.DP:
+		case topology.TP, topology.CP, topology.EP, topology.PP, topology.DP:
 		default:
-			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "unknown dimension %q; use tp, cp, pp or dp (ep follows cp and dp)", n)
+			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "unknown dimension %q; use tp, cp, ep, pp or dp", n)
 		}
 		if seen[d] {
 			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "dimension %q is repeated", d)
@@ -298,17 +359,21 @@ func (b *Base) explorerSpace(techs []string, drop string) (*Space, error) {
 // parallelism outermost (so it crosses sites), interleaved 1F1B (vp = 1
 // is its plain 1F1B special case), ZeRO 1-3 (the FSDP family: Llama 3
 // 405B kept weights unsharded between forward and backward, about ZeRO-2,
-// arXiv 2407.21783 s3.3.2), the default transport. Degrees, chunks,
-// micro-batch and recompute are searched.
+// arXiv 2407.21783 s3.3.2), the default transport and flat NCCL-style
+// collectives (ring or tree, NCCL's two algorithms, instead of a
+// site-aware hierarchy) across sites. Degrees, chunks, micro-batch and
+// recompute are searched.
 func (b *Base) productionSpace() *Space {
 	s := b.defaultSpace(nil)
 	s.Name = ProductionSpace
-	s.Description = "TP inside the node, DP outermost (across sites), interleaved 1F1B, ZeRO 1-3 (FSDP family), default transport, default collectives"
+	s.Description = "TP inside the node, DP outermost (across sites), interleaved 1F1B, ZeRO 1-3 (FSDP family), default transport, flat NCCL collectives (ring or tree) across sites"
 	s.Zero = []int{1, 2, 3}
 	s.Schedules = []string{"interleaved-1f1b", "1f1b"}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.PP, topology.DP}}
 	s.Technologies = []string{""}
-	s.Collectives = []string{""}
+	if len(b.CrossSite) > 0 && !b.algoFixed() {
+		s.Collectives = []string{string(network.Ring), string(network.Tree)}
+	}
 	return s
 }
 
@@ -316,7 +381,7 @@ func (b *Base) productionSpace() *Space {
 // pipeline stages outermost (split across sites), a non-interleaved
 // schedule chosen for the cross-site latency, data-parallel traffic
 // overlapped (ZeRO 1-3), and no chunking (vp = 1), placement search or
-// transport choice.
+// transport choice; its collective algorithm is chosen freely.
 func (b *Base) priorArtSpace() *Space {
 	s := b.defaultSpace(nil)
 	s.Name = PriorArtSpace
@@ -329,6 +394,5 @@ func (b *Base) priorArtSpace() *Space {
 	}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.DP, topology.PP}}
 	s.Technologies = []string{""}
-	s.Collectives = []string{""}
 	return s
 }
