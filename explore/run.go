@@ -43,7 +43,8 @@ const tightestCap = 200000
 // Tightest finds the constraint whose removal admits the most candidates
 // that fit in memory, counting at most tightestCap candidates per
 // constraint.
-func (b *Base) Tightest(techs []string) (string, int, error) {
+func (b *Base) Tightest() (string, int, error) {
+	techs := b.techs
 	cs, err := b.constraints(techs)
 	if err != nil {
 		return "", 0, err
@@ -85,7 +86,7 @@ func (b *Base) Run(ctx context.Context, spaces []*Space, opt *Options) (*Plan, [
 	if !opt.Shard.Whole() {
 		return nil, states, nil
 	}
-	if err := b.CheckFits(spaces, states, opt.Technologies); err != nil {
+	if err := b.CheckFits(spaces, states); err != nil {
 		return nil, states, err
 	}
 	p, err := b.Finish(spaces, states, opt)
@@ -97,13 +98,13 @@ func (b *Base) Run(ctx context.Context, spaces []*Space, opt *Options) (*Plan, [
 
 // CheckFits returns a *NoFitError when the Explorer's state holds no
 // candidate that fits.
-func (b *Base) CheckFits(spaces []*Space, states []*State, techs []string) error {
+func (b *Base) CheckFits(spaces []*Space, states []*State) error {
 	for k, st := range states {
 		if st.Space != ExplorerSpace || len(st.Records) > 0 {
 			continue
 		}
 		e := &NoFitError{Candidates: spaces[k].Count(b), MinMemoryGiB: st.MinMemoryGiB, CapacityGiB: b.Template.GPU.MemoryGB}
-		f, n, err := b.Tightest(techs)
+		f, n, err := b.Tightest()
 		if err != nil {
 			return err
 		}

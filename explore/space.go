@@ -34,6 +34,8 @@ type Base struct {
 	CrossSite []int
 	// Assumptions lists what the resolver assumed.
 	Assumptions []string
+	// techs are the technologies the last Spaces call was given.
+	techs []string
 }
 
 // Resolve looks up the job's model and GPU and builds its topology. The

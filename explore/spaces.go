@@ -122,6 +122,27 @@ type constraint struct {
 func (b *Base) constraints(techs []string) ([]constraint, error) {
 	j := b.Job
 	var cs []constraint
+	// Bounds that widen or narrow a default range come first, so that
+	// fixed degrees and explicit lists below win over them.
+	if j.Search != nil {
+		if j.Search.MaxPP > 0 && len(j.Search.PP) == 0 {
+			// A bound above the default widens the pipeline range.
+			hi := j.Search.MaxPP
+			cs = append(cs, constraint{"search.max_pp", func(s *Space) { s.PP = divisorsUpTo(b.Template.GPUs, min(hi, b.Template.Model.Layers)) }})
+		}
+		if j.Search.MaxVP > 0 && len(j.Search.VP) == 0 {
+			hi := j.Search.MaxVP
+			cs = append(cs, constraint{"search.max_vp", func(s *Space) { s.VP = upTo(hi) }})
+		}
+		if j.Search.MaxCP > 0 && len(j.Search.CP) == 0 {
+			hi := j.Search.MaxCP
+			cs = append(cs, constraint{"search.max_cp", func(s *Space) { s.CP = powersOfTwo(hi) }})
+		}
+		if j.Search.MaxMicroBatch > 0 && len(j.Search.MicroBatch) == 0 {
+			hi := j.Search.MaxMicroBatch
+			cs = append(cs, constraint{"search.max_micro_batch", func(s *Space) { s.MicroBatch = powersOfTwo(hi) }})
+		}
+	}
 	fix := func(field string, v int, dst func(s *Space) *[]int) {
 		if v > 0 {
 			cs = append(cs, constraint{field, func(s *Space) { *dst(s) = []int{v} }})
@@ -222,23 +243,6 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	list("search.ep", q.EP, func(s *Space) *[]int { return &s.EP })
 	list("search.zero", q.Zero, func(s *Space) *[]int { return &s.Zero })
 	list("search.micro_batch", q.MicroBatch, func(s *Space) *[]int { return &s.MicroBatch })
-	if q.MaxPP > 0 && len(q.PP) == 0 {
-		// A bound above the default widens the pipeline range.
-		hi := q.MaxPP
-		cs = append(cs, constraint{"search.max_pp", func(s *Space) { s.PP = divisorsUpTo(b.Template.GPUs, min(hi, b.Template.Model.Layers)) }})
-	}
-	if q.MaxVP > 0 && len(q.VP) == 0 {
-		hi := q.MaxVP
-		cs = append(cs, constraint{"search.max_vp", func(s *Space) { s.VP = upTo(hi) }})
-	}
-	if q.MaxCP > 0 && len(q.CP) == 0 {
-		hi := q.MaxCP
-		cs = append(cs, constraint{"search.max_cp", func(s *Space) { s.CP = powersOfTwo(hi) }})
-	}
-	if q.MaxMicroBatch > 0 && len(q.MicroBatch) == 0 {
-		hi := q.MaxMicroBatch
-		cs = append(cs, constraint{"search.max_micro_batch", func(s *Space) { s.MicroBatch = powersOfTwo(hi) }})
-	}
 	bound("search.max_tp", q.MaxTP, func(s *Space) *[]int { return &s.TP })
 	bound("search.max_ep", q.MaxEP, func(s *Space) *[]int { return &s.EP })
 	if len(q.Schedules) > 0 {
@@ -342,6 +346,7 @@ func (b *Base) Spaces(techs []string) ([]*Space, error) {
 
 // explorerSpace applies every constraint but the one named drop.
 func (b *Base) explorerSpace(techs []string, drop string) (*Space, error) {
+	b.techs = techs
 	s := b.defaultSpace(techs)
 	cs, err := b.constraints(techs)
 	if err != nil {

@@ -308,7 +308,7 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 		}
 		states = append(states, m)
 	}
-	if err := st.base.CheckFits(st.spaces, states, o.Technologies); err != nil {
+	if err := st.base.CheckFits(st.spaces, states); err != nil {
 		_ = db.SetStatus(st.id, store.StatusFailed)
 		return err
 	}

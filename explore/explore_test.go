@@ -1,0 +1,303 @@
+package explore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+func loadSmall(t testing.TB, edit func(*spec.Job)) (*Base, []*Space) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/small.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := spec.ParseJob(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(j)
+	}
+	b, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := b.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, sp
+}
+
+func plan(t testing.TB, b *Base, sp []*Space, opt *Options) *Plan {
+	t.Helper()
+	p, _, err := b.Run(context.Background(), sp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func planJSON(t testing.TB, p *Plan) string {
+	t.Helper()
+	c := *p
+	c.Spaces = append([]SpaceSummary(nil), p.Spaces...)
+	c.ZeroTimings()
+	data, err := json.MarshalIndent(&c, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// The brute force builds every combination of the small space as a job
+// spec, resolves it with train.Resolve (independent of the Explorer's
+// enumeration and pruning) and keeps the fastest that fits: the Explorer's
+// analytic optimum must be the same step time.
+func TestBruteForceFindsSameOptimum(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	p := plan(t, b, sp, &Options{TopK: -1})
+	j := b.Job
+	best := math.Inf(1)
+	var bestDesc string
+	n := 0
+	for _, tp := range []int{1, 2, 4, 8} {
+		for _, cp := range []int{1, 2} {
+			for _, pp := range []int{1, 2, 4, 8} {
+				for _, vp := range []int{1, 2} {
+					for _, sched := range train.KnownSchedules() {
+						for _, z := range []int{1, 3} {
+							for _, mb := range []int{1, 2} {
+								for _, rc := range []string{"none", "full"} {
+									for _, pl := range placements(false) {
+										for _, tech := range []string{"native", "roce-dcqcn", "tcp"} {
+											for _, alg := range algorithms() {
+												dp := 64 / (tp * cp * pp)
+												if dp == 0 || 64%(tp*cp*pp) != 0 || 64%(dp*mb) != 0 {
+													continue
+												}
+												m := 64 / (dp * mb)
+												if !enoughMicroBatches(sched, pp, vp, m) || pp == 1 && sched != "1f1b" || sched == "interleaved-1f1b" && vp == 1 {
+													continue
+												}
+												jj := *j
+												jj.Search = nil
+												z := z
+												jj.Parallel = spec.Parallel{TP: tp, CP: cp, PP: pp, VP: vp, DP: dp, EP: 1, Zero: &z}
+												jj.Schedule = sched
+												jj.Training.MicroBatch = mb
+												jj.Training.Recompute = rc
+												jj.Network = &spec.Network{Transport: tech, Algorithm: alg}
+												jj.Placement = nil
+												for _, d := range pl {
+													jj.Placement = append(jj.Placement, string(d))
+												}
+												c, err := train.Resolve(&jj, model.Load, hardware.Lookup)
+												if err != nil {
+													continue
+												}
+												r, err := train.Analytic(c)
+												if err != nil || !r.Feasible {
+													continue
+												}
+												n++
+												if r.StepTimeS < best {
+													best = r.StepTimeS
+													bestDesc = c.Parallel.String() + " " + sched
+												}
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("brute force found nothing")
+	}
+	if p.Best == nil || math.Abs(p.Best.StepTimeS-best) > 1e-12*best {
+		t.Fatalf("explorer best %v, brute force %.9f s (%s) over %d feasible combinations", p.Best, best, bestDesc, n)
+	}
+	t.Logf("optimum %.4f s (%s), %d feasible brute-force combinations, explorer evaluated %d", best, bestDesc, n, p.CandidatesEvaluated)
+}
+
+// Same input, same output: worker count and batch size do not matter.
+func TestDeterministic(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	a := planJSON(t, plan(t, b, sp, &Options{Workers: 1, BatchSize: 97}))
+	c := planJSON(t, plan(t, b, sp, &Options{Workers: 4, BatchSize: 4096}))
+	if diff := cmp.Diff(a, c); diff != "" {
+		t.Errorf("plans differ (-1 worker +4 workers):\n%s", diff)
+	}
+}
+
+// Sharded searches merged give the unsharded plan.
+func TestShardsMergeToWhole(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	want := planJSON(t, plan(t, b, sp, &Options{}))
+	const n = 4
+	parts := map[string][]*State{}
+	for i := 0; i < n; i++ {
+		states, err := b.Search(context.Background(), sp, &Options{Shard: Shard{i, n}, BatchSize: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range states {
+			parts[st.Space] = append(parts[st.Space], st)
+		}
+	}
+	var merged []*State
+	for _, s := range sp {
+		m, err := MergeStates(parts[s.Name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged = append(merged, m)
+	}
+	p, err := b.Finish(sp, merged, &Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, planJSON(t, p)); diff != "" {
+		t.Errorf("merged shards differ from the whole (-whole +merged):\n%s", diff)
+	}
+}
+
+type memSink struct{ states map[string]State }
+
+func (m *memSink) Commit(st State, _ []Record) error {
+	m.states[st.Space] = st
+	return nil
+}
+
+// A search cancelled between batches resumes from what it committed and
+// ends with the same plan.
+func TestResumeAfterCancel(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	want := planJSON(t, plan(t, b, sp, &Options{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	sink := &memSink{states: map[string]State{}}
+	calls := 0
+	_, err := b.Search(ctx, sp, &Options{BatchSize: 64, Sink: sink, Progress: func(int) {
+		if calls++; calls == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Search after cancel = %v, want context.Canceled", err)
+	}
+	resume := map[string]*State{}
+	for k, st := range sink.states {
+		st := st
+		resume[k] = &st
+	}
+	if len(resume) != 1 || resume[ExplorerSpace].Next != 3*64 || resume[ExplorerSpace].Done {
+		t.Fatalf("committed states %+v, want the explorer at 192", resume)
+	}
+	p, _, err := b.Run(context.Background(), sp, &Options{Resume: resume})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, planJSON(t, p)); diff != "" {
+		t.Errorf("resumed plan differs (-whole +resumed):\n%s", diff)
+	}
+}
+
+func TestNoFitNamesTightestConstraint(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*spec.Job)
+		want string
+	}{
+		{"tp that divides no head count", func(j *spec.Job) { j.Search.TP = []int{3} }, "search.tp"},
+		{"pp fixed beyond the layers", func(j *spec.Job) { j.Parallel.PP = 64 }, "parallel.pp"},
+		{"memory: 70B without tp, with at most 2 stages", func(j *spec.Job) {
+			j.Model = "llama3.1-70b"
+			j.Search.Zero = []int{1}
+			j.Search.TP = []int{1}
+			j.Search.MaxPP = 2
+		}, "search.tp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, sp := loadSmall(t, tc.edit)
+			_, _, err := b.Run(context.Background(), sp, &Options{})
+			var nf *NoFitError
+			if !errors.As(err, &nf) || nf.ExitCode() != 3 {
+				t.Fatalf("Run = %v, want a NoFitError", err)
+			}
+			if nf.Tightest != tc.want || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("tightest = %q (%v), want %q", nf.Tightest, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBadSearchFieldsNamed(t *testing.T) {
+	tests := []struct {
+		yaml, field string
+	}{
+		{"search: {schedules: [1f1b, zigzag]}", "search.schedules[1]"},
+		{"search: {recompute: [some]}", "search.recompute[0]"},
+		{"search: {technologies: [carrier-pigeon]}", "search.technologies[0]"},
+		{"search: {placements: [[tp, xp]]}", "search.placements[0][1]"},
+		{"search: {zero: [4]}", "search.zero[0]"},
+		{"search: {max_pp: -1}", "search.max_pp"},
+		{"schedule: zigzag", "schedule"},
+	}
+	base, err := os.ReadFile("testdata/small.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := string(base[:strings.Index(string(base), "search:")])
+	for _, tc := range tests {
+		j, err := spec.ParseJob([]byte(head + tc.yaml + "\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		b, err := Resolve(j, model.Load, hardware.Lookup)
+		if err == nil {
+			_, err = b.Spaces(network.TechnologyNames())
+		}
+		var se *spec.Error
+		if !errors.As(err, &se) || se.Field != tc.field {
+			t.Errorf("%s: error %v, want field %s", tc.yaml, err, tc.field)
+		}
+	}
+}
+
+// The baselines stay inside their spaces.
+func TestBaselinesRespectTheirSpaces(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	p := plan(t, b, sp, &Options{})
+	prod, prior := p.Baselines.Production, p.Baselines.PriorArt
+	if prod == nil || prior == nil {
+		t.Fatal("a baseline is missing")
+	}
+	if prod.Technology != "" || prior.Technology != "" || prior.VP != 1 || prod.Collective == "hierarchical" {
+		t.Errorf("baselines left their spaces: production %s, prior art %s", prod.Candidate, prior.Candidate)
+	}
+	if !strings.HasSuffix(prod.Placement, "dp") && prod.DP > 1 {
+		t.Errorf("production placement %q does not put dp outermost", prod.Placement)
+	}
+	if p.SpeedupVsProduction < 1 || p.SpeedupVsPriorArt < 1 {
+		t.Errorf("the explorer's space holds both baselines, yet speed-ups are %.3f and %.3f", p.SpeedupVsProduction, p.SpeedupVsPriorArt)
+	}
+}

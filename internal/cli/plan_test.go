@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// smallPlan is a small two-building job whose plan takes about a second.
+const smallPlan = "../../explore/testdata/small.yaml"
+
+func runPlanCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(args, &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, s)
+	}
+	return m
+}
+
+// stable drops what varies between runs: wall-clock timings, study ids.
+func stable(t *testing.T, s string) map[string]any {
+	m := decode(t, s)
+	delete(m, "elapsed_s")
+	delete(m, "timings")
+	delete(m, "study")
+	for _, sp := range m["spaces"].([]any) {
+		delete(sp.(map[string]any), "elapsed_s")
+	}
+	return m
+}
+
+func TestPlanJSONContract(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	out, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("stderr not empty with --json: %q", errOut)
+	}
+	m := decode(t, out)
+	best := m["best"].(map[string]any)
+	base := m["baselines"].(map[string]any)
+	for _, v := range []any{best["step_time_s"], base["production"].(map[string]any)["step_time_s"], base["prior_art"].(map[string]any)["step_time_s"],
+		m["speedup_vs_production"], m["speedup_vs_prior_art"], m["candidates_evaluated"], m["elapsed_s"]} {
+		if f, ok := v.(float64); !ok || f <= 0 {
+			t.Errorf("missing or non-positive contract field: %v", v)
+		}
+	}
+	for _, k := range []string{"tp", "pp", "dp", "schedule", "placement", "micro_batch", "technology"} {
+		if _, ok := best[k]; !ok {
+			t.Errorf("best lacks %q", k)
+		}
+	}
+	// The study is stored and can be listed, shown and exported.
+	list, _, code := runPlanCLI(t, "studies", "list", "--db", db, "--json")
+	if code != 0 || !strings.Contains(list, `"status": "complete"`) {
+		t.Fatalf("studies list: exit %d\n%s", code, list)
+	}
+	show, _, code := runPlanCLI(t, "studies", "show", "1", "--db", db, "--json")
+	if code != 0 {
+		t.Fatalf("studies show: exit %d", code)
+	}
+	if diff := cmp.Diff(stable(t, out), stable(t, show)); diff != "" {
+		t.Errorf("studies show differs from plan (-plan +show):\n%s", diff)
+	}
+	text, _, code := runPlanCLI(t, "studies", "show", "1", "--db", db)
+	if code != 0 || !strings.Contains(text, "production") || !strings.Contains(text, "step breakdown") {
+		t.Errorf("studies show text: exit %d\n%s", code, text)
+	}
+	csvOut, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "csv")
+	if code != 0 {
+		t.Fatalf("export csv: exit %d", code)
+	}
+	rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaces := m["spaces"].([]any)
+	feasible := 0
+	for _, s := range spaces {
+		feasible += int(s.(map[string]any)["feasible"].(float64))
+	}
+	if len(rows)-1 != feasible || rows[1][0] != "explorer" || rows[1][1] != "1" {
+		t.Errorf("export has %d rows (first %v), want %d feasible candidates ranked", len(rows)-1, rows[1], feasible)
+	}
+	js, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "json")
+	if code != 0 || len(decode(t, js)["candidates"].([]any)) != feasible {
+		t.Errorf("export json: exit %d", code)
+	}
+}
+
+func TestPlanTextAndDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	a, _, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "a.db"), "--json")
+	b, _, code2 := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "b.db"), "--json")
+	if code != 0 || code2 != 0 {
+		t.Fatalf("exit %d, %d", code, code2)
+	}
+	if diff := cmp.Diff(stable(t, a), stable(t, b)); diff != "" {
+		t.Errorf("two runs differ:\n%s", diff)
+	}
+	text, _, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "a.db"))
+	for _, want := range []string{"best is", "prior art", "why", "assumed", "study 2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// Four shards in four databases, merged, give the unsharded plan.
+func TestShardsMergeCLI(t *testing.T) {
+	dir := t.TempDir()
+	whole, _, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "whole.db"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var dbs []string
+	for i := 0; i < 4; i++ {
+		db := filepath.Join(dir, "shard"+string(rune('0'+i))+".db")
+		out, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--shard", string(rune('0'+i))+"/4", "--json")
+		if code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, errOut)
+		}
+		if n := decode(t, out)["candidates_evaluated"].(float64); n <= 0 {
+			t.Errorf("shard %d evaluated %v", i, n)
+		}
+		dbs = append(dbs, db)
+	}
+	out, errOut, code := runPlanCLI(t, append([]string{"studies", "merge", "--db", filepath.Join(dir, "merged.db"), "--json"}, dbs...)...)
+	if code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, errOut)
+	}
+	if diff := cmp.Diff(stable(t, whole), stable(t, out)); diff != "" {
+		t.Errorf("merged differs from whole (-whole +merged):\n%s", diff)
+	}
+	// An incomplete set is refused.
+	if _, errOut, code := runPlanCLI(t, "studies", "merge", "--db", filepath.Join(dir, "m2.db"), dbs[0], dbs[1]); code != 2 {
+		t.Errorf("merging 2 of 4 shards: exit %d (%s), want 2", code, errOut)
+	}
+}
+
+func TestPlanBadInput(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "notes.db")
+	content := []byte("not a database\n")
+	if err := os.WriteFile(foreign, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nothing := filepath.Join(dir, "nothing.yaml")
+	data, _ := os.ReadFile(smallPlan)
+	if err := os.WriteFile(nothing, bytes.Replace(data, []byte("tp: [1, 2, 4, 8]"), []byte("tp: [3]"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"foreign database", []string{"plan", "-f", smallPlan, "--db", foreign}, 2, "not a SQLite database"},
+		{"nothing satisfies", []string{"plan", "-f", nothing, "--db", filepath.Join(dir, "n.db")}, 3, "search.tp"},
+		{"bad shard", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--shard", "4/4"}, 2, "--shard"},
+		{"bad sweep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--sweep", "weather=1"}, 2, "--sweep"},
+		{"unknown study", []string{"studies", "show", "7", "--db", filepath.Join(dir, "x.db")}, 2, "no study 7"},
+		{"bad export format", []string{"studies", "export", "1", "--db", filepath.Join(dir, "x.db"), "--format", "xml"}, 2, "--format"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := runPlanCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, errOut, tc.code, tc.want)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(foreign); !bytes.Equal(after, content) {
+		t.Error("the foreign file was modified")
+	}
+}
+
+func TestPlanSweepWritesPlots(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "sweep")
+	out, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "s.db"), "--sweep", "distance=1,100", "--plot", base, "--json", "--top-k", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	m := decode(t, out)
+	if pts := m["points"].([]any); len(pts) != 2 {
+		t.Fatalf("points = %d, want 2", len(pts))
+	}
+	for _, f := range []string{".svg", ".png", "-pareto.svg", "-pareto.png"} {
+		st, err := os.Stat(base + f)
+		if err != nil || st.Size() == 0 {
+			t.Errorf("plot %s: %v", f, err)
+		}
+	}
+}
