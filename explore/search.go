@@ -58,6 +58,9 @@ type State struct {
 	// MinMemoryGiB is the least memory per GPU among candidates that do
 	// not fit (0 when all fit), for the no-fit message.
 	MinMemoryGiB float64 `json:"min_memory_gib"`
+	// Candidates is the size of the whole space (all shards), known once
+	// the enumeration has run to its end.
+	Candidates int `json:"candidates"`
 	// ElapsedS is the wall-clock time spent on this space so far.
 	ElapsedS float64 `json:"elapsed_s"`
 	// Records holds the candidates that fit, in index order.
@@ -230,7 +233,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		return true
 	}
 	stopped := false
-	s.Enumerate(b, func(i int, c Candidate) bool {
+	total := s.Enumerate(b, func(i int, c Candidate) bool {
 		if i < st.Next || !opt.Shard.holds(i) {
 			return true
 		}
@@ -245,6 +248,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		return err
 	}
 	st.Done = true
+	st.Candidates = total
 	flush(max(st.Next, lastIndex(batch)+1))
 	return err
 }
@@ -323,6 +327,7 @@ func MergeStates(parts []*State) (*State, error) {
 			return nil, fmt.Errorf("a shard of space %s is unfinished; resume it first", p.Space)
 		}
 		out.Evaluated += p.Evaluated
+		out.Candidates = max(out.Candidates, p.Candidates)
 		out.Next = max(out.Next, p.Next)
 		out.ElapsedS += p.ElapsedS
 		if p.MinMemoryGiB > 0 && (out.MinMemoryGiB == 0 || p.MinMemoryGiB < out.MinMemoryGiB) {

@@ -62,6 +62,7 @@ CREATE TABLE spaces (
 	done           INTEGER NOT NULL,
 	evaluated      INTEGER NOT NULL,
 	min_memory_gib REAL    NOT NULL,
+	candidates     INTEGER NOT NULL,
 	elapsed_s      REAL    NOT NULL,
 	PRIMARY KEY (study_id, space)
 );
@@ -287,8 +288,8 @@ func (d *DB) Commit(study int64, st explore.State, recs []explore.Record) error 
 			}
 		}
 	}
-	if _, err := tx.Exec(`INSERT OR REPLACE INTO spaces VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		study, st.Space, st.Next, st.Done, st.Evaluated, st.MinMemoryGiB, st.ElapsedS); err != nil {
+	if _, err := tx.Exec(`INSERT OR REPLACE INTO spaces VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		study, st.Space, st.Next, st.Done, st.Evaluated, st.MinMemoryGiB, st.Candidates, st.ElapsedS); err != nil {
 		return fmt.Errorf("committing study %d: %w", study, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -383,13 +384,13 @@ func (d *DB) List() ([]Study, error) {
 // States reads a study's search states with their records, by space.
 func (d *DB) States(ctx context.Context, study int64) (map[string]*explore.State, error) {
 	out := map[string]*explore.State{}
-	rows, err := d.db.QueryContext(ctx, `SELECT space, next, done, evaluated, min_memory_gib, elapsed_s FROM spaces WHERE study_id = ? ORDER BY space`, study)
+	rows, err := d.db.QueryContext(ctx, `SELECT space, next, done, evaluated, min_memory_gib, candidates, elapsed_s FROM spaces WHERE study_id = ? ORDER BY space`, study)
 	if err != nil {
 		return nil, fmt.Errorf("reading study %d: %w", study, err)
 	}
 	for rows.Next() {
 		st := &explore.State{}
-		if err := rows.Scan(&st.Space, &st.Next, &st.Done, &st.Evaluated, &st.MinMemoryGiB, &st.ElapsedS); err != nil {
+		if err := rows.Scan(&st.Space, &st.Next, &st.Done, &st.Evaluated, &st.MinMemoryGiB, &st.Candidates, &st.ElapsedS); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading study %d: %w", study, err)
 		}
