@@ -99,9 +99,14 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
 	// Zero-3 gathers parameters before every forward and backward and
 	// reduce-scatters after every backward, prefetched under compute.
+	// Zero-2 reduce-scatters gradients after every backward (they are
+	// sharded, so they cannot accumulate locally), also under compute.
 	agMB, rsMB := 0.0, 0.0
-	if p.Zero == 3 {
+	switch p.Zero {
+	case 3:
 		agMB, rsMB = e.dpTimes(vs)
+	case 2:
+		_, rsMB = e.dpTimes(vs)
 	}
 	// A blocking send holds the sender until the message is through; the
 	// receiver then has it when the sender's op ends.
@@ -242,8 +247,9 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			switch p.Zero {
 			case 0:
 				d = collect(network.AllReduce, v)
-			case 1, 2:
+			case 1:
 				d = collect(network.ReduceScatter, v)
+				// zero 2 and 3 reduce-scatter inside every backward (above).
 			}
 			// Buckets are reduced as the last backward produces them
 			// (overlap_grad_reduce): the chain may start with that backward.
