@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/topology"
 	"github.com/scaleacross/scaleacross/train"
 )
@@ -226,6 +227,20 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 	p.Best = best[0]
 	if len(best) > 2 {
 		p.Baselines = Baselines{Production: best[1], PriorArt: best[2]}
+	}
+	// A baseline's variant that also belongs to the explorer's space is an
+	// explorer candidate too: when the re-ranking engine prices it below
+	// the explorer's re-ranked best (the analytic ranking put it lower),
+	// it is the explorer's answer.
+	for k := 1; k < len(best) && len(spaces) > 0; k++ {
+		c := best[k]
+		if c == nil || p.Best == nil || c.StepTimeS >= p.Best.StepTimeS || !b.inSpace(spaces[0], c.Candidate) {
+			continue
+		}
+		w := *c
+		w.Rank, w.Index = 1, -1
+		p.Best = &w
+		p.Notes = append(p.Notes, fmt.Sprintf("the %s baseline's variant belongs to the explorer's space and the %s engine prices it below the explorer's re-ranked top; it is the best plan (the analytic ranking had placed it lower)", spaces[k].Name, engine))
 	}
 	rs := rerankTime
 	p.Timings.RerankS = rs
@@ -480,4 +495,42 @@ func spaceText(spaces []*Space) string {
 func badInput(err error) bool {
 	var c interface{ ExitCode() int }
 	return errors.As(err, &c) && c.ExitCode() == 2
+}
+
+// inSpace reports whether candidate c (from another space) is a member of
+// s: every value is allowed and some placement of s lays the groups out
+// the same way.
+func (b *Base) inSpace(s *Space, c Candidate) bool {
+	if !slices.Contains(s.TP, c.TP) || !slices.Contains(s.CP, c.CP) || !slices.Contains(s.PP, c.PP) || !slices.Contains(s.VP, c.VP) ||
+		!slices.Contains(s.EP, c.EP) || (s.DP != 0 && s.DP != c.DP) || !slices.Contains(s.Zero, c.Zero) || !slices.Contains(s.MicroBatch, c.MicroBatch) ||
+		!slices.Contains(s.Recompute, c.Recompute) || !slices.Contains(s.Schedules, c.Schedule) {
+		return false
+	}
+	// "" is the topology's own transport: native unless the spec fixed one.
+	if !slices.Contains(s.Technologies, c.Technology) && !(c.Technology == "" && (b.techFixed() || slices.Contains(s.Technologies, network.Native))) {
+		return false
+	}
+	t := b.Template.Topology
+	deg := map[topology.Dim]int{topology.TP: c.TP, topology.CP: c.CP, topology.PP: c.PP, topology.DP: c.DP, topology.EP: c.EP}
+	lay, err := topology.Place(t, c.PlacementDims(), deg)
+	if err != nil {
+		return false
+	}
+	if !slices.Contains(s.Collectives, c.Collective) && !(c.Collective == "" && slices.Contains(s.Collectives, "")) {
+		// With no collective group across the sites the algorithm changes
+		// nothing and the space tries only its first.
+		if collectivesCross(t, lay) {
+			return false
+		}
+	}
+	if s.CrossSite != "" && topology.CheckCrossSite(t, lay, s.CrossSite, deg[s.CrossSite]) != nil {
+		return false
+	}
+	key := layoutKey(lay)
+	for _, pl := range s.Placements {
+		if l, err := topology.Place(t, pl, deg); err == nil && layoutKey(l) == key {
+			return true
+		}
+	}
+	return false
 }
