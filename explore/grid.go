@@ -17,6 +17,8 @@ type GridPoint struct {
 	Precision    string  `json:"precision"`
 	CapacityGbps float64 `json:"capacity_gbps"`
 	DistanceKm   float64 `json:"distance_km"`
+	// Search bounds the space so that the whole grid runs in minutes.
+	Search *spec.Search `json:"search,omitempty"`
 }
 
 // Job builds the point's job: H100 nodes of 8, zones of 4,096 GPUs at
@@ -38,6 +40,7 @@ func (g GridPoint) Job() *spec.Job {
 		Model:    g.Model,
 		System:   spec.System{GPU: "h100-sxm", GPUs: g.GPUs, Topology: &spec.Topology{Levels: levels}},
 		Training: spec.Training{SeqLen: 8192, GlobalBatch: g.GlobalBatch, Precision: g.Precision},
+		Search:   g.Search,
 	}
 }
 
@@ -52,12 +55,17 @@ func (g GridPoint) String() string {
 // buildings' NIC bandwidth, times distances of 1, 10 and 100 km.
 // Global batches follow Llama 3 (16M tokens for 405B on 16K GPUs, arXiv
 // 2407.21783 Table 4); the 70B and Maverick batches are assumptions of
-// the same ~1K tokens per GPU.
+// the same ~1K tokens per GPU. The space is bounded (vp <= 4, micro-batch
+// <= 2, four transports spanning the catalog's behaviours; Maverick's ep
+// 64 or 128) so that the 27 plans run in a few minutes on two cores.
 func DefaultGrid() []GridPoint {
+	bounded := func(ep []int) *spec.Search {
+		return &spec.Search{MaxVP: 4, MaxMicroBatch: 2, EP: ep, Technologies: []string{"native", "roce-pfc-deep", "spectrum-xgs", "tcp"}}
+	}
 	models := []GridPoint{
-		{Model: "llama3.1-405b", GPUs: 16384, Sites: 2, GlobalBatch: 2048, Precision: "bf16"},
-		{Model: "llama3.1-70b", GPUs: 4096, Sites: 2, GlobalBatch: 512, Precision: "bf16"},
-		{Model: "llama4-maverick", GPUs: 8192, Sites: 2, GlobalBatch: 1024, Precision: "fp8"},
+		{Model: "llama3.1-405b", GPUs: 16384, Sites: 2, GlobalBatch: 2048, Precision: "bf16", Search: bounded(nil)},
+		{Model: "llama3.1-70b", GPUs: 4096, Sites: 2, GlobalBatch: 512, Precision: "bf16", Search: bounded(nil)},
+		{Model: "llama4-maverick", GPUs: 8192, Sites: 2, GlobalBatch: 1024, Precision: "fp8", Search: bounded([]int{64, 128})},
 	}
 	var out []GridPoint
 	for _, m := range models {

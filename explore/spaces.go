@@ -344,6 +344,36 @@ func (b *Base) Spaces(techs []string) ([]*Space, error) {
 	return []*Space{ex, b.productionSpace(), b.priorArtSpace()}, nil
 }
 
+// explorerOnly lists the constraints that shape only the Explorer's
+// space: the design choices that define the baselines (placement,
+// schedule, transport, collective algorithm, ZeRO family). Every other
+// constraint (degrees, micro-batch, recompute) bounds the baselines too,
+// so that they are searched over the same ranges.
+func explorerOnly(field string) bool {
+	switch field {
+	case "schedule", "placement", "cross_site", "network.algorithm", "parallel.zero",
+		"search.schedules", "search.placements", "search.technologies", "search.zero":
+		return true
+	}
+	return false
+}
+
+// baseSpace is the default space with the constraints shared with the
+// baselines applied.
+func (b *Base) baseSpace() *Space {
+	s := b.defaultSpace(nil)
+	cs, err := b.constraints(b.techs)
+	if err != nil {
+		return s // the Explorer's space reports the error
+	}
+	for _, c := range cs {
+		if !explorerOnly(c.field) {
+			c.apply(s)
+		}
+	}
+	return s
+}
+
 // explorerSpace applies every constraint but the one named drop.
 func (b *Base) explorerSpace(techs []string, drop string) (*Space, error) {
 	b.techs = techs
@@ -367,9 +397,9 @@ func (b *Base) explorerSpace(techs []string, drop string) (*Space, error) {
 // arXiv 2407.21783 s3.3.2), the default transport and flat NCCL-style
 // collectives (ring or tree, NCCL's two algorithms, instead of a
 // site-aware hierarchy) across sites. Degrees, chunks, micro-batch and
-// recompute are searched.
+// recompute are searched within the bounds the spec sets on them.
 func (b *Base) productionSpace() *Space {
-	s := b.defaultSpace(nil)
+	s := b.baseSpace()
 	s.Name = ProductionSpace
 	s.Description = "TP inside the node, DP outermost (across sites), interleaved 1F1B, ZeRO 1-3 (FSDP family), default transport, flat NCCL collectives (ring or tree) across sites"
 	s.Zero = []int{1, 2, 3}
@@ -388,7 +418,7 @@ func (b *Base) productionSpace() *Space {
 // overlapped (ZeRO 1-3), and no chunking (vp = 1), placement search or
 // transport choice; its collective algorithm is chosen freely.
 func (b *Base) priorArtSpace() *Space {
-	s := b.defaultSpace(nil)
+	s := b.baseSpace()
 	s.Name = PriorArtSpace
 	s.Description = "PP outermost (stages split across sites), non-interleaved latency-tolerant schedules, vp = 1, ZeRO 1-3, default transport"
 	s.VP = []int{1}
