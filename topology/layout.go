@@ -98,19 +98,16 @@ func (l Layout) SiteDims(t Topology) []Dim {
 // ParsePlacement checks a placement given as names, innermost first.
 func ParsePlacement(names []string) ([]Dim, error) {
 	out := make([]Dim, len(names))
-	seen := map[Dim]int{}
 	for i, n := range names {
 		d := Dim(strings.ToLower(strings.TrimSpace(n)))
-		field := fmt.Sprintf("placement[%d]", i)
 		switch d {
 		case TP, CP, EP, DP, PP:
 		default:
-			return nil, spec.Errorf(field, "unknown dimension %q; use tp, cp, ep, dp or pp", n)
+			return nil, spec.Errorf(fmt.Sprintf("placement[%d]", i), "unknown dimension %q; use tp, cp, ep, dp or pp", n)
 		}
-		if j, ok := seen[d]; ok {
-			return nil, spec.Errorf(field, "dimension %q is repeated (also placement[%d]); name each dimension once", d, j)
+		if j := slices.Index(out[:i], d); j >= 0 {
+			return nil, spec.Errorf(fmt.Sprintf("placement[%d]", i), "dimension %q is repeated (also placement[%d]); name each dimension once", d, j)
 		}
-		seen[d] = i
 		out[i] = d
 	}
 	return out, nil
@@ -194,8 +191,8 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		i := slices.Index(order, DP)
 		order = slices.Insert(slices.Clone(order), i, EP)
 	}
-	l := Layout{Placement: placement, Spans: map[Dim]Span{}, Stride: map[Dim]int{}}
-	pieces := map[Dim]Span{}
+	l := Layout{Placement: placement, Spans: make(map[Dim]Span, 5), Stride: make(map[Dim]int, 5)}
+	var pieces [5]Span // by dimIndex
 	stride := 1
 	for _, d := range order {
 		n := degrees[d]
@@ -210,16 +207,16 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		if err != nil {
 			return Layout{}, spec.Errorf("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
-		pieces[d] = sp
+		pieces[dimIndex(d)] = sp
 		if _, ok := l.Stride[d]; !ok {
 			l.Stride[d] = stride
 		}
 		stride *= n
 	}
 	for _, d := range []Dim{TP, CP, PP} {
-		l.Spans[d] = pieces[d]
+		l.Spans[d] = pieces[dimIndex(d)]
 	}
-	l.Spans[DP] = pieces[EP].times(pieces[DP])
+	l.Spans[DP] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)])
 	if epd > 1 {
 		l.Stride[DP] = l.Stride[EP]
 	}
@@ -230,7 +227,7 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		}
 		l.Spans[EP] = sp
 	} else {
-		l.Spans[EP] = pieces[CP].times(pieces[EP])
+		l.Spans[EP] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)])
 	}
 	l.Stride[EP] = l.Stride[CP]
 	return l, nil
@@ -278,4 +275,19 @@ func span(t Topology, st, n int) (Span, error) {
 		return Span{}, fmt.Errorf("needs %d GPUs per group but the topology holds %d", st*n, t.GPUs())
 	}
 	return Span{Factors: f}, nil
+}
+
+// dimIndex numbers the dimensions for small fixed-size tables.
+func dimIndex(d Dim) int {
+	switch d {
+	case TP:
+		return 0
+	case CP:
+		return 1
+	case EP:
+		return 2
+	case PP:
+		return 3
+	}
+	return 4
 }
