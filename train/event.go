@@ -408,7 +408,7 @@ func (e *evaluator) maxInFlight() float64 {
 	if per <= 0 {
 		return math.Inf(1)
 	}
-	return (c.GPU.MemoryGB*(1<<30) - none.Total) / per
+	return (UsableGiB(c.GPU)*(1<<30) - none.Total) / per
 }
 
 // latencyAwareInFlight is the first stage's peak in-flight micro-batches

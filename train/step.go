@@ -546,23 +546,40 @@ func (e *evaluator) p2pTime(l int) float64 {
 //
 // F is the forward, B the input-gradient backward and W the weight-gradient
 // backward of one micro-batch, communication included.
-func bubble(schedule string, pp, vp int, w stageWork) float64 {
+//
+// These are steady-state figures. With few micro-batches the step can be
+// no shorter than one micro-batch's forward and input-gradient path
+// through every stage plus its last weight gradient, p(F+B)+W, so the
+// bubble is at least that minus the m(F+B+W) of work; ZB-V's bubble
+// falls linearly from 1F1B's to its own as m grows to the 2p micro-batches
+// its V needs (an interpolation, within about 8% of the event engine);
+// and ZB-H1 can only
+// defer the weight gradients it has: of the 2(p-1) W it moves into the
+// bubble at m >= p, it has (p-1)+min(m-1, p-1).
+func bubble(schedule string, pp, vp, m int, w stageWork) float64 {
 	p := float64(pp - 1)
 	F := w.fwd + w.tpF + w.cpF + w.epF + w.ppF
 	W := w.wgrad
 	B := w.total() - F - W
+	fm := float64(m)
+	floor := max(0, float64(pp)*(F+B)+W-fm*(F+B+W))
+	var b float64
 	switch schedule {
 	case "interleaved-1f1b", "latency-aware-1f1b":
-		return p * (F + B + W) / float64(vp)
+		b = p * (F + B + W) / float64(vp)
 	case "zb-h1":
-		return p * (F + B - min(W, B))
+		b = p*(F+B+W) - min(W, B)*(p+float64(min(m-1, pp-1)))
 	case "zb-v":
-		return p * F / 2
+		// The V needs 2p micro-batches to reach its steady state; below
+		// that its bubble shrinks linearly from 1F1B's towards it.
+		b = max(p*F/2, p*(F+B+W)*float64(2*pp-min(m, 2*pp))/float64(2*pp))
 	case "dualpipe":
-		f, b, wc := F/2, B/2, W/2
-		return max(0, (float64(pp)/2-1)*((f+b+wc)+b-3*wc))
+		f, bc, wc := F/2, B/2, W/2
+		b = max(0, (float64(pp)/2-1)*((f+bc+wc)+bc-3*wc))
+	default:
+		b = p * (F + B + W)
 	}
-	return p * (F + B + W)
+	return max(b, floor)
 }
 
 // Analytic predicts one step with closed forms.
@@ -594,7 +611,7 @@ func (e *evaluator) analytic() Result {
 	b.CPCommS = fm * worst.cp
 	b.EPCommS = fm * worst.ep
 	b.PPCommS = fm * worst.pp
-	b.BubbleS = bubble(c.Schedule, p.PP, p.VP, avg)
+	b.BubbleS = bubble(c.Schedule, p.PP, p.VP, mb, avg)
 
 	// Data parallelism over dp*cp for dense parameters and over the
 	// expert-data-parallel group for experts, 16-bit gradients and params.
@@ -656,6 +673,12 @@ func (e *evaluator) analytic() Result {
 	return r
 }
 
+// UsableGiB is the memory a job can allocate on g, in GiB. NVIDIA's
+// datasheet capacities are binary (H100 "80 GB" is 80 GiB of HBM3) less
+// what the driver reserves: nvidia-smi reports 81,559 MiB on an H100 80GB
+// and 143,771 MiB on an H200 141GB, 99.56% of the nominal GiB in both.
+func UsableGiB(g *hardware.GPU) float64 { return g.MemoryGB * 0.9956 }
+
 // setMemory fills r's memory figures for a first stage holding inflight
 // micro-batches (whole-stage units) at peak.
 func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
@@ -665,7 +688,7 @@ func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
 	r.Memory = MemoryGiB{
 		Weights: mem.Weights / gib, Gradients: mem.Gradients / gib, Optimizer: mem.Optimizer / gib,
 		Activations: mem.Activations / gib, Buffers: mem.Buffers / gib, Total: mem.Total / gib,
-		Capacity: c.GPU.MemoryGB, InFlight: mem.InFlight,
+		Capacity: UsableGiB(c.GPU), InFlight: mem.InFlight,
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity
