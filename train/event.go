@@ -281,6 +281,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	step := end + startDelay
 	b := res.Breakdown
 	worst := e.stages(vs)
+	e.addDataParallelStalls(worst)
 	var busy stageWork
 	for _, w := range worst {
 		if w.total() > busy.total() {
@@ -293,7 +294,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	b.CPCommS = fm * busy.cp
 	b.EPCommS = fm * busy.ep
 	b.PPCommS = fm * busy.pp // blocking sends; overlapped ones show as bubble
-	b.DPCommS = dpExposed + startDelay
+	b.DPCommS = dpExposed + startDelay + fm*busy.dp
 	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
 	res.Breakdown = b
 	res.StepTimeS = b.Total()

@@ -75,13 +75,14 @@ type stageWork struct {
 	wgrad                float64 // weight-gradient part of bwd
 	tp, cp, ep, pp       float64 // exposed communication
 	tpF, cpF, epF, ppF   float64 // the forward pass's share of it
+	dp, dpF              float64 // exposed per-micro-batch ZeRO-2/3 traffic, and its forward share
 	denseParams, experts float64 // parameters held (per GPU)
 	layers, moeLayers    int     // layers held, and how many are MoE
 	sends                int     // p2p messages per micro-batch (forward and backward)
 	sendsAt              []int   // of which over each topology level
 }
 
-func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp }
+func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
 
 // addScaled adds f times the times of o (not its counts) to w.
 func (w *stageWork) addScaled(o stageWork, f float64) {
@@ -96,6 +97,8 @@ func (w *stageWork) addScaled(o stageWork, f float64) {
 	w.cpF += f * o.cpF
 	w.epF += f * o.epF
 	w.ppF += f * o.ppF
+	w.dp += f * o.dp
+	w.dpF += f * o.dpF
 }
 
 // model is the per-evaluation state shared by the cost helpers.
@@ -558,7 +561,7 @@ func (e *evaluator) p2pTime(l int) float64 {
 // bubble at m >= p, it has (p-1)+min(m-1, p-1).
 func bubble(schedule string, pp, vp, m int, w stageWork) float64 {
 	p := float64(pp - 1)
-	F := w.fwd + w.tpF + w.cpF + w.epF + w.ppF
+	F := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
 	W := w.wgrad
 	B := w.total() - F - W
 	fm := float64(m)
@@ -597,6 +600,7 @@ func (e *evaluator) analytic() Result {
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
 	st := e.stages(e.virtualStages())
+	e.addDataParallelStalls(st)
 	var worst, avg stageWork
 	for _, w := range st {
 		if w.total() > worst.total() {
@@ -613,32 +617,20 @@ func (e *evaluator) analytic() Result {
 	b.PPCommS = fm * worst.pp
 	b.BubbleS = bubble(c.Schedule, p.PP, p.VP, mb, avg)
 
-	// Data parallelism over dp*cp for dense parameters and over the
-	// expert-data-parallel group for experts, 16-bit gradients and params.
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
-	gradBytes := 2.0
-	dl := e.linksOf(topology.DP)
-	rs := network.Time(network.ReduceScatter, worst.denseParams*gradBytes, dpDense, dl) +
-		network.Time(network.ReduceScatter, worst.experts*gradBytes, dpExpert, dl)
-	ag := network.Time(network.AllGather, worst.denseParams*gradBytes, dpDense, dl) +
-		network.Time(network.AllGather, worst.experts*gradBytes, dpExpert, dl)
+	rs, ag := e.stageDPTimes(worst)
 	switch p.Zero {
 	case 0:
 		// All-reduce = reduce-scatter + all-gather, overlapped with the
 		// last micro-batch's backward.
 		b.DPCommS = math.Max(0, rs+ag-worst.bwd)
-	case 1, 2:
+	case 1:
 		// Reduce-scatter overlapped with the last backward, the parameter
 		// all-gather with the next step's first forward.
 		b.DPCommS = math.Max(0, rs-worst.bwd) + math.Max(0, ag-worst.fwd)
-		if p.Zero == 2 {
-			b.DPCommS += (fm - 1) * math.Max(0, rs-worst.bwd)
-		}
+	case 2:
+		b.DPCommS = fm*worst.dp + math.Max(0, ag-worst.fwd)
 	case 3:
-		// Gather before forward and backward, reduce-scatter after
-		// backward, every micro-batch, prefetched under compute.
-		b.DPCommS = fm * (math.Max(0, ag-worst.fwd) + math.Max(0, ag+rs-worst.bwd))
+		b.DPCommS = fm * worst.dp
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -678,6 +670,42 @@ func (e *evaluator) analytic() Result {
 // what the driver reserves: nvidia-smi reports 81,559 MiB on an H100 80GB
 // and 143,771 MiB on an H200 141GB, 99.56% of the nominal GiB in both.
 func UsableGiB(g *hardware.GPU) float64 { return g.MemoryGB * 0.9956 }
+
+// stageDPTimes is the data-parallel reduce-scatter and all-gather time of the
+// parameters stage w holds: dense ones over dp*cp, experts over the
+// expert-data-parallel group, in 16-bit.
+func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
+	p := e.c.Parallel
+	dpDense := e.dpSpan(p.DP * p.CP)
+	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	dl := e.linksOf(topology.DP)
+	const bytes = 2
+	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
+		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
+	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
+		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
+	return rs, ag
+}
+
+// addDataParallelStalls adds to each stage the per-micro-batch data
+// parallel time compute cannot hide: ZeRO-2 reduce-scatters inside every
+// backward and ZeRO-3 also gathers before every forward and backward. It
+// lengthens each micro-batch's work, and so the bubble too.
+func (e *evaluator) addDataParallelStalls(st []stageWork) {
+	z := e.c.Parallel.Zero
+	if z < 2 {
+		return
+	}
+	for i := range st {
+		rs, ag := e.stageDPTimes(st[i])
+		if z == 3 {
+			st[i].dpF = math.Max(0, ag-st[i].fwd)
+			st[i].dp = st[i].dpF + math.Max(0, ag+rs-st[i].bwd)
+		} else {
+			st[i].dp = math.Max(0, rs-st[i].bwd)
+		}
+	}
+}
 
 // setMemory fills r's memory figures for a first stage holding inflight
 // micro-batches (whole-stage units) at peak.
