@@ -34,8 +34,10 @@ type Memory struct {
 }
 
 // StageParams counts the parameters one GPU of each virtual stage holds,
-// split into dense (TP-sharded) and expert (EP-sharded) parameters; index
-// v of each slice is virtual stage v in pipeline order.
+// split into dense (TP-sharded) and expert parameters; index v of each
+// slice is virtual stage v in pipeline order. Experts are split over ep
+// and, within each expert, over tp (expert tensor parallelism equal to
+// tp, Megatron-Core's default for expert_tensor_parallel_size).
 func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []float64) {
 	stages := c.PP * c.VP
 	dense = make([]float64, stages)
@@ -63,7 +65,7 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	dense[stages-1] += float64(m.HeadParams())
 	for v := range dense {
 		dense[v] /= float64(c.TP)
-		expert[v] /= float64(c.EP)
+		expert[v] /= float64(c.EP * c.TP)
 	}
 	return dense, expert
 }
@@ -119,10 +121,10 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 	}
 	if m.IsMoELayer(layer) {
 		e := m.MoE
-		routed := T * float64(e.TopK) / t                   // tokens this GPU's experts process (balanced)
-		elems += routed * h                                 // dispatched expert input
-		elems += routed * float64(e.ExpertFFN) * (mats + 1) // gate/up and down input
-		elems += routed * h                                 // expert output before combine
+		routed := T * float64(e.TopK) / t             // tokens this GPU's experts process (balanced)
+		elems += routed * h                           // dispatched expert input
+		elems += routed * float64(e.ExpertFFN) * mats // first projection output
+		elems += routed * h                           // expert output before combine
 		if e.SharedExperts > 0 {
 			elems += T * float64(e.SharedExperts*e.SharedFFN) / t * mats
 		}
@@ -217,7 +219,7 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
 		}
 		dpDense := float64(c.DP * c.CP)
-		dpExpert := float64(c.DP*c.CP*c.TP) / float64(c.EP)
+		dpExpert := float64(c.DP*c.CP) / float64(c.EP)
 		mem := Memory{
 			Weights:     (dense + expert) * weightBytes,
 			Gradients:   (dense + expert) * gradBytes,

@@ -262,13 +262,16 @@ func (e *evaluator) layerWork(i int) opCost {
 	var ffnElems float64 // intermediate activations per token on this GPU
 	if m.IsMoELayer(i) {
 		x := m.MoE
-		routed := T * float64(x.TopK) / t // tokens through this GPU's experts
+		// Experts are split over ep and, inside, over tp (expert tensor
+		// parallelism = tp): this GPU runs its E/ep experts at ffn/tp
+		// width on every token the tp group routes to them.
+		routed := T * float64(x.TopK) / t // token-slots per GPU (SP share)
 		local := float64(x.Experts) / float64(p.EP)
-		perExpert := routed / local
-		f := float64(x.ExpertFFN)
+		perExpert := T * float64(x.TopK) * float64(p.EP) / float64(x.Experts)
+		f := float64(x.ExpertFFN) / t
 		g += local * (dev.GEMM(perExpert, (mats-1)*f, h, e.prec) + dev.GEMM(perExpert, h, f, e.prec))
 		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
-		ffnElems += routed * f
+		ffnElems += T * float64(x.TopK) * f
 		if x.SharedExperts > 0 {
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
 			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
@@ -636,7 +639,7 @@ func (e *evaluator) analytic() Result {
 	// the 16-bit weights: 30 bytes per locally owned parameter.
 	owned := worst.denseParams + worst.experts
 	if p.Zero >= 1 {
-		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.DP*p.CP*p.TP/p.EP)
+		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.DP*p.CP/p.EP)
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
@@ -677,7 +680,7 @@ func UsableGiB(g *hardware.GPU) float64 { return g.MemoryGB * 0.9956 }
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP * p.TP / p.EP)
+	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
 	dl := e.linksOf(topology.DP)
 	const bytes = 2
 	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
