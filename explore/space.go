@@ -43,32 +43,13 @@ type Base struct {
 // omitted; training.micro_batch and training.recompute, when omitted, are
 // searched too.
 func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Base, error) {
-	if j.Model == "" {
-		return nil, spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
-	}
-	m, err := lookupModel(j.Model)
+	m, g, prec, err := train.ResolveTarget(j, lookupModel, lookupGPU)
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	if j.System.GPU == "" {
-		return nil, spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
-	}
-	g, err := lookupGPU(j.System.GPU)
-	if err != nil {
-		return nil, fmt.Errorf("system.gpu: %w", err)
-	}
-	if j.System.GPUs <= 0 {
-		return nil, spec.Errorf("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
+		return nil, err
 	}
 	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
 	t := &b.Template
-	t.Model, t.GPU, t.GPUs, t.Calib = m, g, j.System.GPUs, cost.Default()
-	if t.Precision, err = train.ParsePrecision(j.Training.Precision); err != nil {
-		return nil, err
-	}
-	if _, ok := g.PeakTFLOPS(t.Precision); !ok && t.Precision != hardware.BF16 {
-		return nil, spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, t.Precision)
-	}
+	t.Model, t.GPU, t.GPUs, t.Calib, t.Precision = m, g, j.System.GPUs, cost.Default(), prec
 	if j.Training.Recompute != "" {
 		if b.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 			return nil, err

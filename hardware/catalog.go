@@ -1,7 +1,6 @@
 package hardware
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -72,27 +71,9 @@ func aliases() map[string]string {
 	}
 }
 
-// UnknownIDError reports a catalog id that does not exist. It exits with
-// code 2 (bad input).
-type UnknownIDError struct {
-	// Kind is the catalog searched, e.g. "gpu".
-	Kind string
-	// ID is the id as given.
-	ID string
-	// Nearest lists the known ids closest to ID, best first.
-	Nearest []string
-}
-
-func (e *UnknownIDError) Error() string {
-	msg := fmt.Sprintf("unknown %s id %q", e.Kind, e.ID)
-	if len(e.Nearest) > 0 {
-		msg += fmt.Sprintf("; nearest known ids: %s", strings.Join(e.Nearest, ", "))
-	}
-	return msg
-}
-
-// ExitCode makes an unknown id exit with code 2 (bad input).
-func (e *UnknownIDError) ExitCode() int { return 2 }
+// UnknownIDError reports a catalog id that does not exist, naming the
+// nearest known ids. It exits with code 2 (bad input).
+type UnknownIDError = suggest.UnknownIDError
 
 // Lookup returns the catalog GPU with the given id (case-insensitive; a
 // few short aliases such as "h100" are accepted). An unknown id gives an

@@ -11,27 +11,9 @@ import (
 	"github.com/scaleacross/scaleacross/internal/suggest"
 )
 
-// UnknownIDError reports a catalog id that does not exist. It exits with
-// code 2 (bad input).
-type UnknownIDError struct {
-	// Kind is the catalog searched ("model").
-	Kind string
-	// ID is the id as given.
-	ID string
-	// Nearest lists the known ids closest to ID, best first.
-	Nearest []string
-}
-
-func (e *UnknownIDError) Error() string {
-	msg := fmt.Sprintf("unknown %s id %q", e.Kind, e.ID)
-	if len(e.Nearest) > 0 {
-		msg += fmt.Sprintf("; nearest known ids: %s", strings.Join(e.Nearest, ", "))
-	}
-	return msg
-}
-
-// ExitCode makes an unknown id exit with code 2 (bad input).
-func (e *UnknownIDError) ExitCode() int { return 2 }
+// UnknownIDError reports a catalog id that does not exist, naming the
+// nearest known ids. It exits with code 2 (bad input).
+type UnknownIDError = suggest.UnknownIDError
 
 // IDs returns the catalog ids in sorted order.
 func IDs() []string {

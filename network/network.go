@@ -87,51 +87,19 @@ const (
 // All-to-all sends the (f-1)/n share of its buffer that goes to peers at
 // each level over that level's link.
 func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
-	if bytes <= 0 {
-		return 0
+	// The per-level split carries the pricing; Time is its sum.
+	var sentBuf, timeBuf [8]float64
+	n := len(s.Factors)
+	sent, times := sentBuf[:0], timeBuf[:0]
+	if n <= len(sentBuf) {
+		sent, times = sentBuf[:n], timeBuf[:n]
+	} else {
+		sent, times = make([]float64, n), make([]float64, n)
 	}
-	n := s.Size()
-	if n <= 1 && k != P2P {
-		return 0
-	}
+	AddPerLevel(k, bytes, 1, s, links, sent, times)
 	var t float64
-	switch k {
-	case AllReduce, AllGather, ReduceScatter:
-		mult := 2.0
-		if k != AllReduce {
-			mult = 1
-		}
-		if alg := algorithmOf(s, links); alg != Hierarchical {
-			lat, bw, _, _ := flat(alg, k, mult, bytes, s, links)
-			return lat + bw
-		}
-		rem := bytes
-		for i, f := range s.Factors {
-			if f <= 1 {
-				continue
-			}
-			ff := float64(f)
-			t += mult * ((ff-1)*links[i].LatencyS + (ff-1)/ff*rem/links[i].BytesPerSec)
-			rem /= ff
-		}
-	case AllToAll:
-		below := 1
-		for i, f := range s.Factors {
-			if f <= 1 {
-				below *= max(f, 1)
-				continue
-			}
-			peers := float64((f - 1) * below)
-			// Sends to all peers are posted at once: one latency per level.
-			t += links[i].LatencyS + peers/float64(n)*bytes/links[i].BytesPerSec
-			below *= f
-		}
-	case P2P:
-		i := s.Outermost()
-		if i < 0 {
-			i = 0
-		}
-		t = links[i].LatencyS + bytes/links[i].BytesPerSec
+	for _, v := range times {
+		t += v
 	}
 	return t
 }

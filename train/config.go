@@ -54,33 +54,45 @@ func ParsePrecision(s string) (hardware.Precision, error) {
 	return "", spec.Errorf("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8 or nvfp4", s)
 }
 
-// Resolve turns a job spec into a Config: it looks up the model and GPU,
-// fills defaults (recorded in Assumptions) and validates everything.
-func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Config, error) {
+// ResolveTarget looks up the job's model and GPU, checks the GPU count,
+// and parses the training precision, which the GPU must support. Both the
+// step model and the Explorer start from it.
+func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*model.Model, *hardware.GPU, hardware.Precision, error) {
 	if j.Model == "" {
-		return nil, spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
+		return nil, nil, "", spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
 	}
 	m, err := lookupModel(j.Model)
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+		return nil, nil, "", fmt.Errorf("model: %w", err)
 	}
 	if j.System.GPU == "" {
-		return nil, spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
+		return nil, nil, "", spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
 	}
 	g, err := lookupGPU(j.System.GPU)
 	if err != nil {
-		return nil, fmt.Errorf("system.gpu: %w", err)
+		return nil, nil, "", fmt.Errorf("system.gpu: %w", err)
 	}
-	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default()}
-	if c.GPUs <= 0 {
-		return nil, spec.Errorf("system.gpus", "must be a positive integer, got %d", c.GPUs)
+	if j.System.GPUs <= 0 {
+		return nil, nil, "", spec.Errorf("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
 	}
-	if c.Precision, err = ParsePrecision(j.Training.Precision); err != nil {
+	prec, err := ParsePrecision(j.Training.Precision)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if _, ok := g.PeakTFLOPS(prec); !ok && prec != hardware.BF16 {
+		return nil, nil, "", spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, prec)
+	}
+	return m, g, prec, nil
+}
+
+// Resolve turns a job spec into a Config: it looks up the model and GPU,
+// fills defaults (recorded in Assumptions) and validates everything.
+func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Config, error) {
+	m, g, prec, err := ResolveTarget(j, lookupModel, lookupGPU)
+	if err != nil {
 		return nil, err
 	}
-	if _, ok := g.PeakTFLOPS(c.Precision); !ok && c.Precision != hardware.BF16 {
-		return nil, spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, c.Precision)
-	}
+	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default(), Precision: prec}
 	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 		return nil, err
 	}

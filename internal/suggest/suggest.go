@@ -3,9 +3,32 @@
 package suggest
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
+
+// UnknownIDError reports a catalog id that does not exist, with the known
+// ids nearest to it. It exits with code 2 (bad input).
+type UnknownIDError struct {
+	// Kind is the catalog searched, e.g. "model" or "gpu".
+	Kind string
+	// ID is the id as given.
+	ID string
+	// Nearest lists the known ids closest to ID, best first.
+	Nearest []string
+}
+
+func (e *UnknownIDError) Error() string {
+	msg := fmt.Sprintf("unknown %s id %q", e.Kind, e.ID)
+	if len(e.Nearest) > 0 {
+		msg += fmt.Sprintf("; nearest known ids: %s", strings.Join(e.Nearest, ", "))
+	}
+	return msg
+}
+
+// ExitCode makes an unknown id exit with code 2 (bad input).
+func (e *UnknownIDError) ExitCode() int { return 2 }
 
 // Closest returns up to n candidates nearest to name by edit distance
 // (ties broken alphabetically), preferring candidates that contain name.
