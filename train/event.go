@@ -336,6 +336,17 @@ func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 // boundaryLevel is the outermost topology level between pipeline stages a
 // and b: the level whose units first hold both.
 func (e *evaluator) boundaryLevel(a, b int) int {
+	if b == a+1 && a < len(e.adjLevel) {
+		return e.adjLevel[a]
+	}
+	if a == b+1 && b < len(e.adjLevel) {
+		return e.adjLevel[b]
+	}
+	return e.levelBetween(a, b)
+}
+
+// levelBetween computes boundaryLevel from the ranks' positions.
+func (e *evaluator) levelBetween(a, b int) int {
 	ra, rb := a*e.ppStride, b*e.ppStride
 	for i, c := range e.caps {
 		if ra/c == rb/c {

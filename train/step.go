@@ -112,6 +112,7 @@ type evaluator struct {
 	linkTab  [numDims][]network.Link
 	ppStride int
 	caps     []int
+	adjLevel []int // boundaryLevel(s, s+1) for each stage s
 	prec     hardware.Precision
 }
 
@@ -133,6 +134,10 @@ func newEvaluator(c *Config) (*evaluator, error) {
 	e.caps = make([]int, len(c.Topology.Levels))
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
+	}
+	e.adjLevel = make([]int, max(c.Parallel.PP-1, 0))
+	for s := range e.adjLevel {
+		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
 	return e, nil
 }
@@ -198,16 +203,18 @@ type opCost struct {
 	epF, epB float64
 }
 
-func (a *opCost) add(b opCost) {
-	a.fwd += b.fwd
-	a.bwd += b.bwd
-	a.wgrad += b.wgrad
-	a.tpF += b.tpF
-	a.tpB += b.tpB
-	a.cpF += b.cpF
-	a.cpB += b.cpB
-	a.epF += b.epF
-	a.epB += b.epB
+
+// addScaled adds f times b to a.
+func (a *opCost) addScaled(b opCost, f float64) {
+	a.fwd += f * b.fwd
+	a.bwd += f * b.bwd
+	a.wgrad += f * b.wgrad
+	a.tpF += f * b.tpF
+	a.tpB += f * b.tpB
+	a.cpF += f * b.cpF
+	a.cpB += f * b.cpB
+	a.epF += f * b.epF
+	a.epB += f * b.epB
 }
 
 // forward is the time of the forward pass including exposed communication.
@@ -396,6 +403,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	for v := 0; v < nv; v++ {
 		w := &out[v]
 		n := split.Layers(v, nv)
+		var count [4]int
 		for i := layer; i < layer+n; i++ {
 			k := 0
 			if m.IsMoELayer(i) {
@@ -408,12 +416,15 @@ func (e *evaluator) virtualStages() []virtualStage {
 				memo[k] = e.layerWork(i)
 				priced[k] = true
 			}
-			w.add(memo[k])
-			w.layers++
-			if k%2 == 1 {
-				w.moeLayers++
+			count[k]++
+		}
+		for k, c := range count {
+			if c > 0 {
+				w.addScaled(memo[k], float64(c))
 			}
 		}
+		w.layers = n
+		w.moeLayers = count[1] + count[3]
 		layer += n
 		w.denseParams = dv[v]
 		w.experts = ev[v]
