@@ -203,7 +203,6 @@ type opCost struct {
 	epF, epB float64
 }
 
-
 // addScaled adds f times b to a.
 func (a *opCost) addScaled(b opCost, f float64) {
 	a.fwd += f * b.fwd
