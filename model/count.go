@@ -228,8 +228,24 @@ func (m *Model) AttentionFLOPsPerToken(i, seq int) float64 {
 // 2 per active matmul weight plus causal attention.
 func (m *Model) FLOPsPerToken(seq int) float64 {
 	f := 2 * float64(m.MatmulParamsPerToken())
-	for i := 0; i < m.Layers; i++ {
-		f += m.AttentionFLOPsPerToken(i, seq)
+	// Attention depends on the layer only through whether it is local:
+	// price one layer of each kind and scale by the counts.
+	local := m.LocalAttentionLayers()
+	firstLocal, firstGlobal := -1, -1
+	for i := 0; i < m.Layers && (firstLocal < 0 || firstGlobal < 0); i++ {
+		if m.IsLocalAttentionLayer(i) {
+			if firstLocal < 0 {
+				firstLocal = i
+			}
+		} else if firstGlobal < 0 {
+			firstGlobal = i
+		}
+	}
+	if firstLocal >= 0 {
+		f += float64(local) * m.AttentionFLOPsPerToken(firstLocal, seq)
+	}
+	if firstGlobal >= 0 {
+		f += float64(m.Layers-local) * m.AttentionFLOPsPerToken(firstGlobal, seq)
 	}
 	return f
 }

@@ -171,8 +171,14 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 	if err != nil {
 		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
 	}
-	stages := c.PP * c.VP
 	dv, ev := StageParams(m, c, split)
+	return EstimateWithParams(m, c, b, r, inflight, flat, unfused, split, dv, ev)
+}
+
+// EstimateWithParams is EstimateInFlight for a caller that already holds
+// the layer split and StageParams' per-virtual-stage parameter counts.
+func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat, unfused bool, split LayerSplit, dv, ev []float64) Memory {
+	stages := c.PP * c.VP
 	var actKind [2]float64 // per-layer activations of dense and MoE layers
 	for k, moe := range []bool{false, true} {
 		for i := 0; i < m.Layers; i++ {

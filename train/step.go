@@ -113,7 +113,9 @@ type evaluator struct {
 	ppStride int
 	caps     []int
 	adjLevel []int // boundaryLevel(s, s+1) for each stage s
-	prec     hardware.Precision
+	// dense and expert hold StageParams once virtualStages has run.
+	dense, expert []float64
+	prec          hardware.Precision
 }
 
 func newEvaluator(c *Config) (*evaluator, error) {
@@ -398,6 +400,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	var memo [4]opCost
 	var priced [4]bool
 	dv, ev := parallel.StageParams(m, p, split)
+	e.dense, e.expert = dv, ev
 	layer := 0
 	for v := 0; v < nv; v++ {
 		w := &out[v]
@@ -724,7 +727,12 @@ func (e *evaluator) addDataParallelStalls(st []stageWork) {
 // micro-batches (whole-stage units) at peak.
 func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
 	c := e.c
-	mem := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention)
+	var mem parallel.Memory
+	if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
+		mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+	} else {
+		mem = parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention)
+	}
 	const gib = 1 << 30
 	r.Memory = MemoryGiB{
 		Weights: mem.Weights / gib, Gradients: mem.Gradients / gib, Optimizer: mem.Optimizer / gib,
