@@ -151,3 +151,24 @@ func TestSimulateTraceAndGantt(t *testing.T) {
 		}
 	}
 }
+
+// Every job and serving example in examples/ runs cleanly.
+func TestExamplesRun(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		base := filepath.Base(f)
+		cmd := "simulate"
+		switch {
+		case strings.HasPrefix(base, "plan-"):
+			continue // searched by the Explorer's own tests
+		case strings.HasPrefix(base, "serve-"):
+			cmd = "infer"
+		}
+		if _, errOut, code := run(t, cmd, "-f", f); code != 0 {
+			t.Errorf("%s %s: exit %d: %s", cmd, base, code, errOut)
+		}
+	}
+}
