@@ -444,8 +444,9 @@ func diffText(base, best *Choice) string {
 	add("micro-batch", fmt.Sprint(bc.MicroBatch), fmt.Sprint(wc.MicroBatch))
 	add("zero", fmt.Sprint(bc.Zero), fmt.Sprint(wc.Zero))
 	add("recompute", string(bc.Recompute), string(wc.Recompute))
-	add("transport", orDefault(bc.Technology), orDefault(wc.Technology))
-	add("collectives", orDefault(bc.Collective), orDefault(wc.Collective))
+	// An empty choice is the default: the native transport, hierarchical collectives.
+	add("transport", orName(bc.Technology, network.Native), orName(wc.Technology, network.Native))
+	add("collectives", orName(bc.Collective, string(network.Hierarchical)), orName(wc.Collective, string(network.Hierarchical)))
 	s := "the step shares out the same way"
 	if len(gains) > 0 {
 		s = strings.Join(gains, ", ")
@@ -456,9 +457,10 @@ func diffText(base, best *Choice) string {
 	return s
 }
 
-func orDefault(s string) string {
+// orName is s, or def when s is empty.
+func orName(s, def string) string {
 	if s == "" {
-		return "default"
+		return def
 	}
 	return s
 }
@@ -469,7 +471,7 @@ func (b *Base) assumptions(spaces []*Space) []string {
 	out = append(out,
 		"speed-ups are ratios of predicted step times (baseline / best) from the step model; nothing was measured",
 		"each baseline is the best variant inside its own space, searched with the same model: "+spaceText(spaces),
-		"pp splits are even (the step model has no uneven stage split beyond one layer fewer on the first and last stage)",
+		"pp splits are even (one layer fewer on the first and last stage where needed); uneven splits (parallel.layers_per_stage) are not searched",
 		"sequence parallelism is on whenever tp > 1 and seq_len/cp divides by tp",
 	)
 	if b.Job.Parallel.SP != nil {

@@ -47,6 +47,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err != nil {
 		return nil, err
 	}
+	if len(j.Parallel.LayersPerStage) > 0 {
+		return nil, spec.Errorf("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
+	}
 	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
 	t := &b.Template
 	t.Model, t.GPU, t.GPUs, t.Calib, t.Precision = m, g, j.System.GPUs, cost.Default(), prec
