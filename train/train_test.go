@@ -216,5 +216,11 @@ func FuzzResolve(f *testing.F) {
 		if math.IsNaN(r.StepTimeS) || math.IsInf(r.StepTimeS, 0) || r.StepTimeS <= 0 {
 			t.Fatalf("step time %v for %+v", r.StepTimeS, c.Parallel)
 		}
+		// Small pipelines also go through the event engine.
+		if p := c.Parallel; p.MicroBatches(c.Batch)*p.PP*p.VP <= 4096 {
+			if ev, err := Event(c); err == nil && (math.IsNaN(ev.StepTimeS) || ev.StepTimeS <= 0) {
+				t.Fatalf("event step time %v for %+v", ev.StepTimeS, c.Parallel)
+			}
+		}
 	})
 }
