@@ -419,9 +419,7 @@ func (b *Base) Config(c Candidate) *train.Config {
 // fitsMemory checks the candidate's memory before pricing its step, the
 // same way train.Analytic decides Feasible.
 func (b *Base) fitsMemory(cfg *train.Config) (float64, bool) {
-	mem := parallel.Estimate(cfg.Model, cfg.Parallel, cfg.Batch, cfg.Recompute, cfg.Schedule, cfg.UnfusedAttention)
-	total := mem.Total / gib
-	return total, total <= cfg.GPU.MemoryGB
+	return train.QuickMemoryGiB(cfg)
 }
 
 // powersOfTwo returns 1, 2, 4, ... up to hi.

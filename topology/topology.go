@@ -147,22 +147,6 @@ func (t Topology) OneWayLatencyS(i int) float64 {
 	return (l.LatencyUs + l.FiberKm()*FiberUsPerKm) * 1e-6
 }
 
-// PerGPUBytesPerSec is the bandwidth one GPU gets across level i when every
-// GPU of its unit sends across that level at once: the per-GPU bandwidth
-// divided by the oversubscription, capped by its share of the site link.
-func (t Topology) PerGPUBytesPerSec(i int) float64 {
-	l := t.Levels[i]
-	bw := l.BandwidthGbps * 1e9 / 8
-	if l.Oversubscription > 1 {
-		bw /= l.Oversubscription
-	}
-	if l.LinkCapacityGbps > 0 && i > 0 {
-		share := l.LinkCapacityGbps * 1e9 / 8 / float64(t.Capacity(i-1))
-		bw = math.Min(bw, share)
-	}
-	return bw
-}
-
 // Default is the usual system of g scaled to gpus: an NVLink domain per
 // node and one full-bisection scale-out level at the NIC bandwidth.
 func Default(g *hardware.GPU, gpus int) Topology {

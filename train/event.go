@@ -435,14 +435,3 @@ func latencyAwareInFlight(pp, vp, extra, consecutive int) float64 {
 	chunks := 2*(pp-1) + (vp-1)*consecutive + 1 + extra
 	return float64(chunks) / float64(vp)
 }
-
-// Simulate runs the chosen engine.
-func Simulate(c *Config, engine string) (Result, error) {
-	switch engine {
-	case EngineEvent:
-		return Event(c)
-	case EngineAnalytic, "":
-		return Analytic(c)
-	}
-	return Result{}, fmt.Errorf("unknown engine %q; use analytic or event", engine)
-}

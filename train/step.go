@@ -681,6 +681,16 @@ func (e *evaluator) analytic() Result {
 	return r
 }
 
+// QuickMemoryGiB is the per-GPU memory of c under its schedule's closed-form
+// in-flight count, without pricing the step, and whether it fits; for a
+// search's pruning. It equals Analytic's figure except for the
+// latency-aware schedule, whose extra warm-up it leaves out (a lower bound).
+func QuickMemoryGiB(c *Config) (float64, bool) {
+	mem := parallel.Estimate(c.Model, c.Parallel, c.Batch, c.Recompute, c.Schedule, c.UnfusedAttention)
+	total := mem.Total / (1 << 30)
+	return total, total <= UsableGiB(c.GPU)
+}
+
 // UsableGiB is the memory a job can allocate on g, in GiB. NVIDIA's
 // datasheet capacities are binary (H100 "80 GB" is 80 GiB of HBM3) less
 // what the driver reserves: nvidia-smi reports 81,559 MiB on an H100 80GB
