@@ -115,13 +115,11 @@ func ImportHF(data []byte, id string) (*Model, error) {
 func importCommon(o hfObject) (*Model, error) {
 	m := &Model{}
 	var err error
-	if m.Hidden, err = o.required("hidden_size", maxHidden); err != nil {
-		return nil, err
-	}
-	if m.Layers, err = o.required("num_hidden_layers", maxLayers); err != nil {
-		return nil, err
-	}
-	if m.Heads, err = o.required("num_attention_heads", maxHeads); err != nil {
+	if err := o.ints(
+		need("hidden_size", &m.Hidden, maxHidden),
+		need("num_hidden_layers", &m.Layers, maxLayers),
+		need("num_attention_heads", &m.Heads, maxHeads),
+	); err != nil {
 		return nil, err
 	}
 	if m.KVHeads, err = o.optionalPositive("num_key_value_heads", m.Heads, maxHeads); err != nil {
@@ -136,10 +134,10 @@ func importCommon(o hfObject) (*Model, error) {
 	if m.HeadDim, err = o.optionalPositive("head_dim", m.Hidden/m.Heads, maxHeadDim); err != nil {
 		return nil, err
 	}
-	if m.Vocab, err = o.required("vocab_size", maxVocab); err != nil {
-		return nil, err
-	}
-	if m.MaxContext, err = o.optionalNonNegative("max_position_embeddings", 0, maxContext); err != nil {
+	if err := o.ints(
+		need("vocab_size", &m.Vocab, maxVocab),
+		optNonNeg("max_position_embeddings", &m.MaxContext, 0, maxContext),
+	); err != nil {
 		return nil, err
 	}
 	if m.TiedEmbeddings, err = o.boolean("tie_word_embeddings", false); err != nil {
@@ -193,13 +191,11 @@ func importLlama4(root hfObject) (*Model, error) {
 		return nil, err
 	}
 	e.SharedFFN = e.ExpertFFN
-	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.TopK, err = o.optionalPositive("num_experts_per_tok", 1, maxExperts); err != nil {
-		return nil, err
-	}
-	if e.Interval, err = o.optionalPositive("interleave_moe_layer_step", 1, maxLayers); err != nil {
+	if err := o.ints(
+		need("num_local_experts", &e.Experts, maxExperts),
+		opt("num_experts_per_tok", &e.TopK, 1, maxExperts),
+		opt("interleave_moe_layer_step", &e.Interval, 1, maxLayers),
+	); err != nil {
 		return nil, err
 	}
 	if list, err := o.intList("moe_layers", maxLayers); err != nil {
@@ -263,13 +259,11 @@ func importMixtral(o hfObject) (*Model, error) {
 		return nil, err
 	}
 	e := &MoE{Interval: 1}
-	if e.ExpertFFN, err = o.required("intermediate_size", maxFFN); err != nil {
-		return nil, err
-	}
-	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
+	if err := o.ints(
+		need("intermediate_size", &e.ExpertFFN, maxFFN),
+		need("num_local_experts", &e.Experts, maxExperts),
+		need("num_experts_per_tok", &e.TopK, maxExperts),
+	); err != nil {
 		return nil, err
 	}
 	m.MoE = e
@@ -295,16 +289,12 @@ func importQwen3MoE(o hfObject) (*Model, error) {
 		return nil, o.errorf("use_sliding_window", "true is not supported; set it to false")
 	}
 	e := &MoE{}
-	if e.ExpertFFN, err = o.required("moe_intermediate_size", maxFFN); err != nil {
-		return nil, err
-	}
-	if e.Experts, err = o.required("num_experts", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.Interval, err = o.optionalPositive("decoder_sparse_step", 1, maxLayers); err != nil {
+	if err := o.ints(
+		need("moe_intermediate_size", &e.ExpertFFN, maxFFN),
+		need("num_experts", &e.Experts, maxExperts),
+		need("num_experts_per_tok", &e.TopK, maxExperts),
+		opt("decoder_sparse_step", &e.Interval, 1, maxLayers),
+	); err != nil {
 		return nil, err
 	}
 	// Layers listed in mlp_only_layers stay dense; only a leading run
@@ -345,19 +335,13 @@ func importDeepSeekV3(o hfObject) (*Model, error) {
 		return nil, err
 	}
 	a := &MLA{}
-	if a.QLoRARank, err = o.optionalNonNegative("q_lora_rank", 0, maxLoRARank); err != nil {
-		return nil, err
-	}
-	if a.KVLoRARank, err = o.required("kv_lora_rank", maxLoRARank); err != nil {
-		return nil, err
-	}
-	if a.QKNopeHeadDim, err = o.required("qk_nope_head_dim", maxHeadDim); err != nil {
-		return nil, err
-	}
-	if a.QKRopeHeadDim, err = o.required("qk_rope_head_dim", maxHeadDim); err != nil {
-		return nil, err
-	}
-	if a.VHeadDim, err = o.required("v_head_dim", maxHeadDim); err != nil {
+	if err := o.ints(
+		optNonNeg("q_lora_rank", &a.QLoRARank, 0, maxLoRARank),
+		need("kv_lora_rank", &a.KVLoRARank, maxLoRARank),
+		need("qk_nope_head_dim", &a.QKNopeHeadDim, maxHeadDim),
+		need("qk_rope_head_dim", &a.QKRopeHeadDim, maxHeadDim),
+		need("v_head_dim", &a.VHeadDim, maxHeadDim),
+	); err != nil {
 		return nil, err
 	}
 	m.MLA = a
@@ -365,16 +349,12 @@ func importDeepSeekV3(o hfObject) (*Model, error) {
 	m.KVHeads = m.Heads
 	m.HeadDim = a.QKNopeHeadDim + a.QKRopeHeadDim
 	e := &MoE{Interval: 1}
-	if e.ExpertFFN, err = o.required("moe_intermediate_size", maxFFN); err != nil {
-		return nil, err
-	}
-	if e.Experts, err = o.required("n_routed_experts", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.TopK, err = o.required("num_experts_per_tok", maxExperts); err != nil {
-		return nil, err
-	}
-	if e.SharedExperts, err = o.requiredNonNegative("n_shared_experts", maxShared); err != nil {
+	if err := o.ints(
+		need("moe_intermediate_size", &e.ExpertFFN, maxFFN),
+		need("n_routed_experts", &e.Experts, maxExperts),
+		need("num_experts_per_tok", &e.TopK, maxExperts),
+		needNonNeg("n_shared_experts", &e.SharedExperts, maxShared),
+	); err != nil {
 		return nil, err
 	}
 	e.SharedFFN = e.ExpertFFN
@@ -413,10 +393,10 @@ func importGPTOSS(o hfObject) (*Model, error) {
 		return nil, err
 	}
 	e := &MoE{Interval: 1}
-	if e.ExpertFFN, err = o.required("intermediate_size", maxFFN); err != nil {
-		return nil, err
-	}
-	if e.Experts, err = o.required("num_local_experts", maxExperts); err != nil {
+	if err := o.ints(
+		need("intermediate_size", &e.ExpertFFN, maxFFN),
+		need("num_local_experts", &e.Experts, maxExperts),
+	); err != nil {
 		return nil, err
 	}
 	topKField := "num_experts_per_tok"
@@ -574,6 +554,51 @@ func (o hfObject) integer(field string, lo, hi int) (int, error) {
 		return 0, o.errorf(field, "%d is implausibly large (limit %d)", i, hi)
 	}
 	return i, nil
+}
+
+// intField names one integer field of a config and where its value goes.
+type intField struct {
+	name     string
+	dst      *int
+	min      int // 1: positive, 0: non-negative
+	optional bool
+	def, hi  int
+}
+
+// need is a required positive field; needNonNeg a required field >= 0;
+// opt and optNonNeg the optional ones, def when absent or null.
+func need(name string, dst *int, hi int) intField {
+	return intField{name: name, dst: dst, min: 1, hi: hi}
+}
+func needNonNeg(name string, dst *int, hi int) intField {
+	return intField{name: name, dst: dst, hi: hi}
+}
+func opt(name string, dst *int, def, hi int) intField {
+	return intField{name: name, dst: dst, min: 1, optional: true, def: def, hi: hi}
+}
+func optNonNeg(name string, dst *int, def, hi int) intField {
+	return intField{name: name, dst: dst, optional: true, def: def, hi: hi}
+}
+
+// ints reads the fields in order and stops at the first error.
+func (o hfObject) ints(fs ...intField) error {
+	for _, f := range fs {
+		var err error
+		switch {
+		case f.optional && f.min == 1:
+			*f.dst, err = o.optionalPositive(f.name, f.def, f.hi)
+		case f.optional:
+			*f.dst, err = o.optionalNonNegative(f.name, f.def, f.hi)
+		case f.min == 1:
+			*f.dst, err = o.required(f.name, f.hi)
+		default:
+			*f.dst, err = o.requiredNonNegative(f.name, f.hi)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // required reads a field that must be present and positive.
