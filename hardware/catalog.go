@@ -153,19 +153,12 @@ func a100SXM80G() GPU {
 
 func h100SXM() GPU {
 	return GPU{
-		ID:     "h100-sxm",
-		Name:   "NVIDIA H100 SXM5 80GB",
-		Vendor: "NVIDIA",
-		Arch:   "Hopper",
-		System: "DGX H100 / HGX H100 8-GPU (NVSwitch, 8x 400 Gb/s ConnectX-7)",
-		Peaks: []Peak{
-			{FP32, 66.9},
-			{TF32, 494.7},
-			{FP16, 989.4},
-			{BF16, 989.4},
-			{FP8, 1978.9},
-			{INT8, 1978.9},
-		},
+		ID:                "h100-sxm",
+		Name:              "NVIDIA H100 SXM5 80GB",
+		Vendor:            "NVIDIA",
+		Arch:              "Hopper",
+		System:            "DGX H100 / HGX H100 8-GPU (NVSwitch, 8x 400 Gb/s ConnectX-7)",
+		Peaks:             hopperPeaks(),
 		MemoryGB:          80,
 		HBMBandwidthGB:    3350,
 		ScaleUpSize:       8,
@@ -184,21 +177,20 @@ func h100SXM() GPU {
 	}
 }
 
+// hopperPeaks are the dense peaks of the GH100 die at H100 SXM clocks,
+// which H200 shares (same compute, more and faster HBM; H200 datasheet).
+func hopperPeaks() []Peak {
+	return []Peak{{FP32, 66.9}, {TF32, 494.7}, {FP16, 989.4}, {BF16, 989.4}, {FP8, 1978.9}, {INT8, 1978.9}}
+}
+
 func h200() GPU {
 	return GPU{
-		ID:     "h200",
-		Name:   "NVIDIA H200 SXM 141GB",
-		Vendor: "NVIDIA",
-		Arch:   "Hopper",
-		System: "HGX H200 8-GPU (NVSwitch, 8x 400 Gb/s ConnectX-7)",
-		Peaks: []Peak{
-			{FP32, 66.9},
-			{TF32, 494.7},
-			{FP16, 989.4},
-			{BF16, 989.4},
-			{FP8, 1978.9},
-			{INT8, 1978.9},
-		},
+		ID:                "h200",
+		Name:              "NVIDIA H200 SXM 141GB",
+		Vendor:            "NVIDIA",
+		Arch:              "Hopper",
+		System:            "HGX H200 8-GPU (NVSwitch, 8x 400 Gb/s ConnectX-7)",
+		Peaks:             hopperPeaks(),
 		MemoryGB:          141,
 		HBMBandwidthGB:    4800,
 		ScaleUpSize:       8,
