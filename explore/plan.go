@@ -221,7 +221,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 				}
 				p.Top = append(p.Top, Ranked{Rank: i + 1, Index: r.Index, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
 			}
-			p.Pareto = pareto(st.Records, train.UsableGiB(b.Template.GPU))
+			p.Pareto = pareto(st.Records, b.Template.GPU.UsableGiB())
 		}
 	}
 	p.Best = best[0]

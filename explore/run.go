@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"github.com/scaleacross/scaleacross/train"
 )
 
 // NoFitError reports that no candidate of the Explorer's space fits: the
@@ -105,7 +103,7 @@ func (b *Base) CheckFits(spaces []*Space, states []*State) error {
 		if st.Space != ExplorerSpace || len(st.Records) > 0 {
 			continue
 		}
-		e := &NoFitError{Candidates: spaces[k].Count(b), MinMemoryGiB: st.MinMemoryGiB, CapacityGiB: train.UsableGiB(b.Template.GPU)}
+		e := &NoFitError{Candidates: spaces[k].Count(b), MinMemoryGiB: st.MinMemoryGiB, CapacityGiB: b.Template.GPU.UsableGiB()}
 		f, n, err := b.Tightest()
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
 	"github.com/scaleacross/scaleacross/train"
@@ -227,7 +228,7 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 	i := 0
 	canon := map[string]string{} // interned placement strings
 	for _, tp := range s.TP {
-		if n%tp != 0 || m.Heads%tp != 0 || (m.MLA == nil && m.KVHeads%tp != 0 && tp%m.KVHeads != 0) {
+		if n%tp != 0 || parallel.CheckTP(m, tp) != nil {
 			continue
 		}
 		for _, cp := range s.CP {
@@ -244,10 +245,22 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 					continue
 				}
 				for _, ep := range s.EP {
-					if ep > 1 && (m.MoE == nil || m.MoE.Experts%ep != 0) || (dp*cp)%ep != 0 {
+					if parallel.CheckEP(m, ep, dp*cp) != nil {
 						continue
 					}
 					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp, topology.EP: ep}
+					// Validity does not depend on the placement or ZeRO stage:
+					// decide it once per (schedule, vp, micro-batch).
+					validity := map[validKey]bool{}
+					isValid := func(sched string, vp, mb int) bool {
+						k := validKey{sched, vp, mb}
+						v, ok := validity[k]
+						if !ok {
+							v = b.valid(sched, tp, cp, pp, vp, ep, dp, mb)
+							validity[k] = v
+						}
+						return v
+					}
 					seen := map[string]bool{}
 					for _, pl := range s.Placements {
 						lay, err := topology.Place(t.Topology, pl, deg)
@@ -284,12 +297,12 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 								continue
 							}
 							for _, sched := range s.Schedules {
-								if !scheduleFits(sched, pp, vp) {
+								if !searchesSchedule(sched, pp) {
 									continue
 								}
 								for _, z := range s.Zero {
 									for _, mb := range s.MicroBatch {
-										if (gb/dp)%mb != 0 || !enoughMicroBatches(sched, pp, vp, gb/dp/mb) {
+										if !isValid(sched, vp, mb) {
 											continue
 										}
 										for _, rc := range s.Recompute {
@@ -344,44 +357,44 @@ func (s *Space) Count(b *Base) int {
 	return s.Enumerate(b, func(int, Candidate) bool { return true })
 }
 
-// scheduleFits applies the schedule rules of the step model and the
-// schedule builder to one (pp, vp) pair, keeping one name per distinct
-// configuration: with pp = 1 the schedule is irrelevant and named 1f1b;
-// interleaved-1f1b needs vp >= 2 (vp = 1 is plain 1f1b), zb-v and
-// dualpipe exactly 2 chunks in a V, the others one chunk.
-func scheduleFits(s string, pp, vp int) bool {
-	switch {
-	case pp == 1:
-		return s == "1f1b" && vp == 1
-	case s == "interleaved-1f1b":
-		return vp >= 2
-	case s == "latency-aware-1f1b":
-		return true
-	case s == "zb-v" || s == "dualpipe":
-		return vp == 2
-	}
-	return vp == 1
+// validKey indexes the validity memo of Enumerate.
+type validKey struct {
+	sched  string
+	vp, mb int
 }
 
-// enoughMicroBatches applies the schedule builder's lower bounds on the
-// micro-batches per step m: interleaved orders need m >= pp (Megatron-LM),
-// DualPipe m >= 2pp (schedule.Build). The zero-bubble schedules are kept
-// to m >= pp, where they reach a steady state: the analytic model prices
-// their bubble with the closed forms of Qi et al. 2023, which assume one
-// and overstate the gain when m < pp (the event-level simulation of
-// ZB-V with pp 4, m 1 runs 2.5x longer than the closed form).
-func enoughMicroBatches(s string, pp, vp, m int) bool {
-	switch {
-	case m < 1:
+// searchesSchedule is the Explorer's policy on top of validity: with pp = 1
+// the schedule is irrelevant and tried once, as 1f1b.
+func searchesSchedule(s string, pp int) bool {
+	return pp > 1 || s == string(schedule.OneFOneB)
+}
+
+// valid reports whether the degrees, schedule and micro-batch size form a
+// job that the resolver accepts, asking the owners of each rule:
+// parallel.Config.Validate for the degrees and the batch, and
+// schedule.Kind.Check for the schedule. On top of validity the Explorer
+// keeps the zero-bubble schedules to m >= pp micro-batches, where they
+// reach a steady state: the analytic model prices their bubble with the
+// closed forms of Qi et al. 2023, which assume one and overstate the gain
+// when m < pp (the event-level simulation of ZB-V with pp 4, m 1 runs 2.5x
+// longer than the closed form).
+func (b *Base) valid(sched string, tp, cp, pp, vp, ep, dp, mb int) bool {
+	t := &b.Template
+	batch := t.Batch
+	batch.MicroBatch = mb
+	pc := parallel.Config{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, SP: tp > 1 && (batch.SeqLen/cp)%tp == 0, Zero: 1}
+	if batch.GlobalBatch%(dp*mb) != 0 {
 		return false
-	case s == "dualpipe":
-		return m >= 2*pp
-	case s == "zb-v" || s == "zb-h1":
-		return m >= pp
-	case vp > 1 && (s == "interleaved-1f1b" || s == "latency-aware-1f1b"):
-		return m >= pp
 	}
-	return true
+	k := schedule.Kind(sched)
+	m := pc.MicroBatches(batch)
+	if (k == schedule.ZBH1 || k == schedule.ZBV) && m < pp {
+		return false
+	}
+	if _, err := k.Check(schedule.Params{Stages: pp, MicroBatches: m, Chunks: vp}); err != nil {
+		return false
+	}
+	return pc.Validate(t.Model, t.GPUs, batch) == nil
 }
 
 // canonical drops from a placement order the dimensions whose position
@@ -406,7 +419,7 @@ func (b *Base) Config(c Candidate) *train.Config {
 	cfg := b.Template
 	cfg.Parallel = c.Parallel()
 	cfg.Placement = c.PlacementDims()
-	cfg.Schedule = c.Schedule
+	cfg.Schedule = schedule.Kind(c.Schedule)
 	cfg.Batch.MicroBatch = c.MicroBatch
 	cfg.Recompute = c.Recompute
 	cfg.Assumptions = nil

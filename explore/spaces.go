@@ -1,15 +1,16 @@
 package explore
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
-	"github.com/scaleacross/scaleacross/train"
 )
 
 // Default bounds of the Explorer's space, chosen to cover what large
@@ -49,7 +50,7 @@ func (b *Base) defaultSpace(techs []string) *Space {
 		EP:           []int{1},
 		Zero:         []int{0, 1, 2, 3},
 		MicroBatch:   powersOfTwo(defaultMaxMicroBatch),
-		Schedules:    train.KnownSchedules(),
+		Schedules:    kindNames(),
 		Recompute:    []parallel.Recompute{parallel.RecomputeNone, parallel.RecomputeSelective, parallel.RecomputeFull},
 		Placements:   placements(m.MoE != nil),
 		Technologies: []string{""},
@@ -173,10 +174,11 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 		}
 	}
 	if j.Schedule != "" {
-		if err := checkSchedules("schedule", []string{j.Schedule}); err != nil {
+		v, err := parseSchedules("schedule", []string{j.Schedule})
+		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, constraint{"schedule", func(s *Space) { s.Schedules = []string{j.Schedule} }})
+		cs = append(cs, constraint{"schedule", func(s *Space) { s.Schedules = v }})
 	}
 	if len(j.Placement) > 0 {
 		pl, err := parsePlacement("placement", j.Placement)
@@ -246,10 +248,10 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	bound("search.max_tp", q.MaxTP, func(s *Space) *[]int { return &s.TP })
 	bound("search.max_ep", q.MaxEP, func(s *Space) *[]int { return &s.EP })
 	if len(q.Schedules) > 0 {
-		if err := checkSchedules("search.schedules", q.Schedules); err != nil {
+		v, err := parseSchedules("search.schedules", q.Schedules)
+		if err != nil {
 			return nil, err
 		}
-		v := append([]string(nil), q.Schedules...)
 		cs = append(cs, constraint{"search.schedules", func(s *Space) { s.Schedules = v }})
 	}
 	if len(q.Recompute) > 0 {
@@ -296,17 +298,38 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	return cs, nil
 }
 
-func checkSchedules(field string, names []string) error {
+// parseSchedules reads schedule names as the job resolver does
+// (schedule.ParseKind: aliases, nearest-name suggestions) and returns their
+// canonical names; an error names the field, indexed for lists.
+func parseSchedules(field string, names []string) ([]string, error) {
+	out := make([]string, 0, len(names))
 	for i, n := range names {
-		if !slices.Contains(train.KnownSchedules(), n) {
+		k, err := schedule.ParseKind(n)
+		if err != nil {
 			f := field
 			if len(names) > 1 || strings.HasPrefix(field, "search.") {
 				f = fmt.Sprintf("%s[%d]", field, i)
 			}
-			return spec.Errorf(f, "unknown schedule %q; use one of %s", n, strings.Join(train.KnownSchedules(), ", "))
+			var se *spec.Error
+			if errors.As(err, &se) {
+				return nil, spec.Errorf(f, "%s", se.Msg)
+			}
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if !slices.Contains(out, string(k)) {
+			out = append(out, string(k))
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// kindNames lists every schedule's canonical name.
+func kindNames() []string {
+	var out []string
+	for _, k := range schedule.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
 }
 
 func parsePlacement(field string, names []string) ([]topology.Dim, error) {
@@ -403,7 +426,7 @@ func (b *Base) productionSpace() *Space {
 	s.Name = ProductionSpace
 	s.Description = "TP inside the node, DP outermost (across sites), interleaved 1F1B, ZeRO 1-3 (FSDP family), default transport, flat NCCL collectives (ring or tree) across sites"
 	s.Zero = []int{1, 2, 3}
-	s.Schedules = []string{"interleaved-1f1b", "1f1b"}
+	s.Schedules = []string{string(schedule.Interleaved), string(schedule.OneFOneB)}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.PP, topology.DP}}
 	s.Technologies = []string{""}
 	if len(b.CrossSite) > 0 && !b.algoFixed() {
@@ -423,10 +446,7 @@ func (b *Base) priorArtSpace() *Space {
 	s.Description = "PP outermost (stages split across sites), non-interleaved latency-tolerant schedules, vp = 1, ZeRO 1-3, default transport"
 	s.VP = []int{1}
 	s.Zero = []int{1, 2, 3}
-	s.Schedules = []string{"1f1b", "zb-h1"}
-	if slices.Contains(train.KnownSchedules(), "latency-aware-1f1b") {
-		s.Schedules = append(s.Schedules, "latency-aware-1f1b")
-	}
+	s.Schedules = []string{string(schedule.OneFOneB), string(schedule.ZBH1), string(schedule.LatencyAware)}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.DP, topology.PP}}
 	s.Technologies = []string{""}
 	return s

@@ -57,7 +57,7 @@ type GPU struct {
 	// Peaks lists dense peak throughput per supported precision.
 	Peaks []Peak `json:"peaks"`
 
-	MemoryGB       float64 `json:"memory_gb"`         // HBM capacity, decimal GB as published
+	MemoryGB       float64 `json:"memory_gb"`         // HBM capacity as published ("80 GB"), which is binary GiB of HBM
 	HBMBandwidthGB float64 `json:"hbm_bandwidth_gbs"` // HBM bandwidth, GB/s
 
 	ScaleUpSize       int     `json:"scale_up_size"`       // GPUs per NVLink/xGMI domain
@@ -82,5 +82,12 @@ func (g *GPU) PeakTFLOPS(p Precision) (float64, bool) {
 	return 0, false
 }
 
-// MemoryBytes is the HBM capacity in bytes.
-func (g *GPU) MemoryBytes() float64 { return g.MemoryGB * 1e9 }
+// UsableGiB is the memory a job can allocate on g, in GiB, for training
+// and serving alike. NVIDIA's datasheet capacities are binary (H100 "80 GB"
+// is 80 GiB of HBM3) less what the driver reserves: nvidia-smi reports
+// 81,559 MiB on an H100 80GB and 143,771 MiB on an H200 141GB, 99.56% of
+// the nominal GiB in both.
+func (g *GPU) UsableGiB() float64 { return g.MemoryGB * 0.9956 }
+
+// UsableBytes is UsableGiB in bytes.
+func (g *GPU) UsableBytes() float64 { return g.UsableGiB() * (1 << 30) }

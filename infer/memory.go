@@ -73,7 +73,7 @@ func (c *Config) KVBytesPerSeq(ctx int) float64 {
 // ctx tokens per sequence, with draftBytes of draft weights per GPU and
 // extraPerSeq bytes per sequence (the draft's KV cache).
 func (c *Config) Capacity(ctx int, draftBytes, extraPerSeq float64) Memory {
-	hbm := c.GPU.MemoryBytes()
+	hbm := c.GPU.UsableBytes()
 	mem := Memory{
 		WeightsB:  c.WeightBytes(),
 		DraftB:    draftBytes,

@@ -166,11 +166,8 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 		return spec.Errorf("parallel", "tp*pp*cp*dp = %d*%d*%d*%d = %d but system.gpus is %d; make the product equal the GPU count (or omit dp)",
 			c.TP, c.PP, c.CP, c.DP, got, gpus)
 	}
-	if m.Heads%c.TP != 0 {
-		return spec.Errorf("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, c.TP)
-	}
-	if m.MLA == nil && m.KVHeads%c.TP != 0 {
-		return spec.Errorf("parallel.tp", "the model's %d KV heads are not divisible by tp=%d (Megatron-LM splits query groups over tp); choose tp dividing %d", m.KVHeads, c.TP, m.KVHeads)
+	if err := CheckTP(m, c.TP); err != nil {
+		return err
 	}
 	if c.VP > 1 && c.PP == 1 {
 		return spec.Errorf("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
@@ -178,16 +175,8 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if _, err := c.Split(m.Layers); err != nil {
 		return err
 	}
-	if (c.DP*c.CP)%c.EP != 0 {
-		return spec.Errorf("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", c.EP, c.DP*c.CP)
-	}
-	if c.EP > 1 {
-		if m.MoE == nil {
-			return spec.Errorf("parallel.ep", "ep=%d needs a mixture-of-experts model; %s is dense", c.EP, m.ID)
-		}
-		if m.MoE.Experts%c.EP != 0 {
-			return spec.Errorf("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, c.EP)
-		}
+	if err := CheckEP(m, c.EP, c.DP*c.CP); err != nil {
+		return err
 	}
 	if b.SeqLen%c.CP != 0 {
 		return spec.Errorf("parallel.cp", "seq_len %d is not divisible by cp=%d", b.SeqLen, c.CP)
@@ -200,6 +189,44 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	}
 	if b.GlobalBatch%(c.DP*b.MicroBatch) != 0 {
 		return spec.Errorf("training.micro_batch", "micro_batch=%d must divide global_batch/dp = %d/%d", b.MicroBatch, b.GlobalBatch, c.DP)
+	}
+	return nil
+}
+
+// CheckTP checks a tensor-parallel degree against the model: attention
+// heads and (without MLA) KV heads split evenly over tp, as Megatron-LM
+// requires (it splits query groups over tp). Validate and the Explorer's
+// enumeration both call it.
+func CheckTP(m *model.Model, tp int) error {
+	if tp <= 0 {
+		return spec.Errorf("parallel.tp", "must be a positive integer, got %d", tp)
+	}
+	if m.Heads%tp != 0 {
+		return spec.Errorf("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, tp)
+	}
+	if m.MLA == nil && m.KVHeads%tp != 0 {
+		return spec.Errorf("parallel.tp", "the model's %d KV heads are not divisible by tp=%d (Megatron-LM splits query groups over tp); choose tp dividing %d", m.KVHeads, tp, m.KVHeads)
+	}
+	return nil
+}
+
+// CheckEP checks an expert-parallel degree against the model and the
+// data-times-context-parallel group dpcp it is carved out of. Validate and
+// the Explorer's enumeration both call it.
+func CheckEP(m *model.Model, ep, dpcp int) error {
+	if ep <= 0 {
+		return spec.Errorf("parallel.ep", "must be a positive integer, got %d", ep)
+	}
+	if dpcp%ep != 0 {
+		return spec.Errorf("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", ep, dpcp)
+	}
+	if ep > 1 {
+		if m.MoE == nil {
+			return spec.Errorf("parallel.ep", "ep=%d needs a mixture-of-experts model; %s is dense", ep, m.ID)
+		}
+		if m.MoE.Experts%ep != 0 {
+			return spec.Errorf("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, ep)
+		}
 	}
 	return nil
 }

@@ -16,65 +16,19 @@ func Build(kind Kind, p Params) (*Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Stages < 1 {
-		return nil, errorf("parallel.pp", "%s needs at least 1 pipeline stage, got %d", k.describe(), p.Stages)
-	}
-	if p.MicroBatches < 1 {
-		return nil, errorf("micro_batches", "%s needs at least 1 micro-batch per step, got %d (raise global_batch or lower micro_batch*dp)", k.describe(), p.MicroBatches)
-	}
-	if p.Chunks < 0 || p.Consecutive < 0 || p.ExtraWarmup < 0 || p.MaxInFlight < 0 {
-		return nil, errorf("schedule", "%s: chunks (vp), consecutive, extra warm-up and max in-flight must not be negative", k.describe())
+	if p, err = k.Check(p); err != nil {
+		return nil, err
 	}
 	s := &Schedule{Kind: k, Params: p}
 	s.Params.SlowBoundaries = slices.Clone(p.SlowBoundaries)
 	switch k {
 	case GPipe, OneFOneB, ZBH1:
-		if p.Chunks > 1 {
-			return nil, errorf("parallel.vp", "%s runs one model chunk per stage, got vp=%d; use interleaved-1f1b (or zb-v) for vp > 1, or set vp=1", k.describe(), p.Chunks)
-		}
-		s.Params.Chunks = 1
 		s.placeInterleaved()
 		s.buildOneFOneB(k)
 	case Interleaved, LatencyAware:
-		if s.Params.Chunks == 0 {
-			s.Params.Chunks = 1
-		}
-		if k == Interleaved && s.Params.Chunks < 2 {
-			return nil, errorf("parallel.vp", "%s needs vp >= 2 model chunks per stage, got %d; use 1f1b for vp=1", k.describe(), s.Params.Chunks)
-		}
-		if s.Params.Chunks > 1 {
-			if p.MicroBatches < p.Stages {
-				return nil, errorf("micro_batches", "%s with vp=%d needs at least pp=%d micro-batches per step, got %d; raise global_batch or use 1f1b", k.describe(), s.Params.Chunks, p.Stages, p.MicroBatches)
-			}
-			if s.Params.Consecutive == 0 {
-				s.Params.Consecutive = p.Stages
-			}
-			if s.Params.Consecutive < p.Stages {
-				return nil, errorf("schedule", "%s: %d consecutive micro-batches per chunk is below pp=%d; the interleaved order deadlocks unless each chunk runs at least pp micro-batches in a row (Megatron-LM's bound); use %d (depth-first) to %d (breadth-first)", k.describe(), s.Params.Consecutive, p.Stages, p.Stages, p.MicroBatches)
-			}
-			if s.Params.Consecutive > p.MicroBatches {
-				return nil, errorf("schedule", "%s: %d consecutive micro-batches per chunk exceed the %d micro-batches per step; use at most %d", k.describe(), s.Params.Consecutive, p.MicroBatches, p.MicroBatches)
-			}
-		}
-		if k == LatencyAware {
-			for _, b := range p.SlowBoundaries {
-				if b < 0 || b >= p.Stages-1 {
-					return nil, errorf("schedule", "%s: slow boundary %d does not exist; boundaries are 0..%d (b lies between stage b and b+1)", k.describe(), b, p.Stages-2)
-				}
-			}
-		}
 		s.placeInterleaved()
 		s.buildInterleaved(k)
 	case ZBV, DualPipeV:
-		if s.Params.Chunks == 0 {
-			s.Params.Chunks = 2
-		}
-		if s.Params.Chunks != 2 {
-			return nil, errorf("parallel.vp", "%s places exactly 2 model chunks per stage in a V, got vp=%d; set vp=2", k.describe(), s.Params.Chunks)
-		}
-		if need := vMinMicroBatches(k, p.Stages); p.MicroBatches < need {
-			return nil, errorf("micro_batches", "%s with pp=%d needs at least %d micro-batches per step, got %d; raise global_batch or use zb-h1", k.describe(), p.Stages, need, p.MicroBatches)
-		}
 		s.placeV()
 		if err := s.buildV(k); err != nil {
 			return nil, err
@@ -141,11 +95,7 @@ func (s *Schedule) buildOneFOneB(k Kind) {
 	s.split = k == ZBH1
 	s.Stages = make([][]Op, p)
 	for st := 0; st < p; st++ {
-		w := min(p-1-st, m)
-		if k == GPipe {
-			w = m
-		}
-		s.Stages[st] = oneFOneB(order, order, w, s.split, st)
+		s.Stages[st] = oneFOneB(order, order, k.warmup(s.Params, st), s.split, st)
 	}
 }
 
@@ -183,32 +133,7 @@ func (s *Schedule) buildInterleaved(k Kind) {
 	}
 	s.Stages = make([][]Op, p)
 	for st := 0; st < p; st++ {
-		w := p - 1 - st
-		if v > 1 {
-			w = 2*(p-st-1) + (v-1)*n
-		}
-		base := min(w, m*v)
-		if k == LatencyAware {
-			extra := s.Params.ExtraWarmup
-			if len(s.Params.SlowBoundaries) > 0 {
-				extra = 0
-				for _, b := range s.Params.SlowBoundaries {
-					if b >= st || v > 1 {
-						extra += s.Params.ExtraWarmup
-					}
-				}
-			}
-			w += extra
-			if c := s.Params.MaxInFlight; c > 0 {
-				// One steady-state forward runs before the first
-				// backward, so the peak is the warm-up plus one.
-				w = min(w, c-1)
-			}
-			w = max(min(w, m*v), base)
-		} else {
-			w = base
-		}
-		s.Stages[st] = oneFOneB(fwd, bwd, w, false, 0)
+		s.Stages[st] = oneFOneB(fwd, bwd, k.warmup(s.Params, st), false, 0)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
 )
@@ -24,7 +25,7 @@ type Config struct {
 	Topology  topology.Topology
 	Placement []topology.Dim
 	Parallel  parallel.Config
-	Schedule  string
+	Schedule  schedule.Kind
 	Batch     parallel.Batch
 	Precision hardware.Precision
 	Recompute parallel.Recompute
@@ -36,11 +37,6 @@ type Config struct {
 	UnfusedAttention bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
-}
-
-// KnownSchedules lists the schedule names accepted by the analytic model.
-func KnownSchedules() []string {
-	return []string{"gpipe", "1f1b", "interleaved-1f1b", "zb-h1", "zb-v", "dualpipe", "latency-aware-1f1b"}
 }
 
 // ParsePrecision checks a training precision name.
@@ -129,26 +125,16 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		c.Assumptions = append(c.Assumptions, "parallel.zero not given: 1 (distributed optimizer)")
 	}
 	c.Parallel = pc
-	c.Schedule = j.Schedule
-	if (c.Schedule == "zb-v" || c.Schedule == "dualpipe") && p.VP == 0 {
-		pc.VP = 2
-		c.Assumptions = append(c.Assumptions, c.Schedule+": vp not given, 2 (V placement)")
-	}
-	if c.Schedule == "" {
-		c.Schedule = "1f1b"
-		if pc.VP > 1 {
-			c.Schedule = "interleaved-1f1b"
-		}
-	}
-	if err := checkSchedule(c.Schedule, pc); err != nil {
+	if c.Schedule, err = resolveSchedule(j.Schedule, &c.Parallel, p.VP == 0, &c.Assumptions); err != nil {
 		return nil, err
 	}
-	if err := pc.Validate(m, c.GPUs, c.Batch); err != nil {
+	if err := c.Parallel.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
 	}
-	if mb := pc.MicroBatches(c.Batch); pc.VP > 1 && c.Schedule == "interleaved-1f1b" && mb%pc.PP != 0 {
-		return nil, spec.Errorf("training.global_batch", "interleaved-1f1b needs the micro-batch count (global_batch/(dp*micro_batch) = %d) to be a multiple of pp=%d (Megatron-LM's interleaved order deadlocks otherwise)", mb, pc.PP)
+	if _, err := c.Schedule.Check(c.ScheduleParams()); err != nil {
+		return nil, err
 	}
+	pc = c.Parallel
 	if j.System.Topology != nil {
 		if c.Topology, err = topology.FromSpec(j.System.Topology, c.GPUs); err != nil {
 			return nil, err
@@ -206,29 +192,41 @@ func orOne(v int) int {
 	return v
 }
 
-func checkSchedule(s string, p parallel.Config) error {
-	known := false
-	for _, k := range KnownSchedules() {
-		known = known || k == s
-	}
-	if !known {
-		return spec.Errorf("schedule", "unknown schedule %q; use one of %s", s, strings.Join(KnownSchedules(), ", "))
-	}
-	switch s {
-	case "interleaved-1f1b", "latency-aware-1f1b":
-	case "zb-v", "dualpipe":
-		if p.VP != 2 {
-			return spec.Errorf("parallel.vp", "%s places exactly 2 model chunks per stage in a V; set vp: 2 (got %d)", s, p.VP)
-		}
-	default:
+// resolveSchedule parses the job's schedule name (schedule.ParseKind:
+// aliases, nearest-name suggestions) and settles the defaults that depend
+// on it: no name means 1f1b, or interleaved-1f1b with vp > 1; a V schedule
+// without vp gets its two chunks; interleaved-1f1b with one chunk is plain
+// 1F1B. Each default is recorded in assumed.
+func resolveSchedule(name string, p *parallel.Config, vpUnset bool, assumed *[]string) (schedule.Kind, error) {
+	if name == "" {
+		k := schedule.OneFOneB
 		if p.VP > 1 {
-			return spec.Errorf("parallel.vp", "vp=%d model chunks need the interleaved-1f1b schedule (or zb-v/dualpipe with vp 2), not %s", p.VP, s)
+			k = schedule.Interleaved
 		}
+		*assumed = append(*assumed, fmt.Sprintf("schedule not given: %s", k))
+		return k, nil
 	}
-	if s == "zb-v" && p.PP < 2 {
-		return spec.Errorf("schedule", "zb-v needs pp >= 2")
+	k, err := schedule.ParseKind(name)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	if vpUnset && k.DefaultChunks() > 1 {
+		p.VP = k.DefaultChunks()
+		*assumed = append(*assumed, fmt.Sprintf("%s: vp not given, %d (V placement)", k, p.VP))
+	}
+	if k == schedule.Interleaved && p.VP == 1 {
+		*assumed = append(*assumed, "interleaved-1f1b with vp 1 is 1f1b")
+		k = schedule.OneFOneB
+	}
+	return k, nil
+}
+
+// ScheduleParams are the schedule parameters of c as the resolver and the
+// Explorer check them: stages, micro-batches and chunks. The step engines
+// add the latency-aware schedule's warm-up plan (Evaluate's schedule).
+func (c *Config) ScheduleParams() schedule.Params {
+	p := c.Parallel
+	return schedule.Params{Stages: p.PP, MicroBatches: p.MicroBatches(c.Batch), Chunks: p.VP}
 }
 
 // Layout places the parallel groups on the topology.

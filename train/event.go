@@ -38,20 +38,6 @@ type Interval struct {
 	Start, End float64
 }
 
-// scheduleKind maps a job's schedule name to the schedule library's kind.
-func scheduleKind(name string, vp int) schedule.Kind {
-	switch name {
-	case "interleaved-1f1b":
-		if vp <= 1 {
-			return schedule.OneFOneB
-		}
-		return schedule.Interleaved
-	case "dualpipe":
-		return schedule.DualPipeV
-	}
-	return schedule.Kind(name)
-}
-
 // Event predicts one step by simulating the pipeline schedule event by
 // event: every forward, backward (and weight-gradient) op of every stage
 // and chunk with its exposed TP/CP/EP communication, point-to-point
@@ -80,15 +66,9 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	res := e.analytic()
 	p := c.Parallel
 	vs := e.virtualStages()
-	kind := scheduleKind(c.Schedule, p.VP)
+	kind := c.Schedule
 	mb := p.MicroBatches(c.Batch)
-	sp := schedule.Params{Stages: p.PP, MicroBatches: mb, Chunks: p.VP}
-	if kind == schedule.ZBV || kind == schedule.DualPipeV {
-		sp.Chunks = 2
-	}
-	if kind == schedule.LatencyAware {
-		sp.SlowBoundaries, sp.ExtraWarmup, sp.Consecutive = e.latencyAware(vs)
-	}
+	sp := e.scheduleParams(vs)
 	s, err := schedule.Build(kind, sp)
 	if err != nil {
 		return Result{}, nil, err
@@ -170,12 +150,10 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	if err != nil {
 		return Result{}, nil, err
 	}
-	// Memory from the schedule's own peak: chunks in flight on stage 0.
-	peak := 0
-	for st := 0; st < p.PP; st++ {
-		peak = max(peak, s.PeakHeld(st))
-	}
-	e.setMemory(&res, float64(peak)/float64(s.NumChunks()), kind == schedule.GPipe)
+	// Memory from the same in-flight count as the analytic engine's: the
+	// schedule's closed form, which equals this built schedule's peak
+	// (schedule.TestPeakHeldClosedForm).
+	e.setMemory(&res, s.Params)
 
 	// Data parallelism: each chunk's gradients are final after its last
 	// backward; reduce-scatter them in that order on the stage's DP stream.
@@ -399,7 +377,7 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 		// Stay within the memory limit: narrow back towards depth-first
 		// while the in-flight activations would not fit.
 		limit := e.maxInFlight()
-		for consecutive > p.PP && latencyAwareInFlight(p.PP, p.VP, extra, consecutive) > limit {
+		for consecutive > p.PP && schedule.LatencyAware.InFlight(schedule.Params{Stages: p.PP, MicroBatches: mb, Chunks: p.VP, Consecutive: consecutive, ExtraWarmup: extra, SlowBoundaries: slow}) > limit {
 			consecutive -= p.PP
 			for consecutive > p.PP && mb%consecutive != 0 {
 				consecutive--
@@ -420,18 +398,5 @@ func (e *evaluator) maxInFlight() float64 {
 	if per <= 0 {
 		return math.Inf(1)
 	}
-	return (UsableGiB(c.GPU)*(1<<30) - none.Total) / per
-}
-
-// latencyAwareInFlight is the first stage's peak in-flight micro-batches
-// (whole-stage units) under the latency-aware plan: interleaved holds
-// 2(p-1)+(v-1)N+1 chunks with N consecutive micro-batches per chunk
-// (Megatron-LM's warm-up), one chunk is 1/v of the stage; 1F1B holds p;
-// both plus the extra warm-up.
-func latencyAwareInFlight(pp, vp, extra, consecutive int) float64 {
-	if vp <= 1 {
-		return float64(pp + extra)
-	}
-	chunks := 2*(pp-1) + (vp-1)*consecutive + 1 + extra
-	return float64(chunks) / float64(vp)
+	return (c.GPU.UsableGiB()*(1<<30) - none.Total) / per
 }

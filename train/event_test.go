@@ -68,9 +68,11 @@ func TestEventBadSchedule(t *testing.T) {
 	y := strings.Replace(jobSmall, "schedule: 1f1b", "schedule: dualpipe", 1)
 	y = strings.Replace(y, "tp: 8,", "tp: 8, vp: 2,", 1)
 	y = strings.Replace(y, "global_batch: 16", "global_batch: 8", 1)
-	_, err := Event(resolve(t, y))
+	// Both engines refuse it alike: the resolver asks the schedule.
+	j0, _ := spec.ParseJob([]byte(y))
+	_, err := Resolve(j0, model.Load, hardware.Lookup)
 	var ec interface{ ExitCode() int }
-	if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 {
+	if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), "at least 8 micro-batches") {
 		t.Errorf("dualpipe with too few micro-batches: err %v, want exit code 2", err)
 	}
 	// vp > 1 with gpipe is rejected when the spec is resolved.

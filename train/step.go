@@ -7,6 +7,7 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -455,20 +456,11 @@ func (e *evaluator) p2pBytes() float64 {
 	return T * float64(c.Model.Hidden) * 2 / float64(c.Parallel.TP)
 }
 
-// blockingP2P reports whether pipeline sends block the sending stage.
-// Megatron-LM overlaps them with compute only for interleaved schedules
-// (overlap_p2p_comm); the latency-aware schedule overlaps them by design.
-// Overlapped sends delay only their receiver (in the event engine) and
-// count in the analytic model through the bubble.
-func (e *evaluator) blockingP2P() bool {
-	switch e.c.Schedule {
-	case "dualpipe":
-		return false
-	case "interleaved-1f1b", "latency-aware-1f1b":
-		return e.c.Parallel.VP <= 1 && e.c.Schedule == "interleaved-1f1b"
-	}
-	return true
-}
+// blockingP2P reports whether pipeline sends block the sending stage (the
+// schedule's own fact, schedule.Kind.OverlapsP2P). Overlapped sends delay
+// only their receiver (in the event engine) and count in the analytic
+// model through the bubble.
+func (e *evaluator) blockingP2P() bool { return !e.c.Schedule.OverlapsP2P() }
 
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
@@ -491,7 +483,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		w.tp += x.tpF + x.tpB
 		w.cp += x.cpF + x.cpB
 		w.ep += x.epF + x.epB
-		if e.c.Schedule == "dualpipe" {
+		if e.c.Schedule == schedule.DualPipeV {
 			// DualPipe overlaps one micro-batch's all-to-all with another's
 			// compute in each fused forward-and-backward pair (DeepSeek-V3
 			// report, section 3.2.1): only what compute cannot cover shows.
@@ -534,15 +526,10 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	return out
 }
 
-// stageOf is the pipeline stage that holds virtual stage v: round-robin
-// for interleaved schedules, a V for zb-v and DualPipeV (stage s holds
-// virtual stages s and 2pp-1-s).
+// stageOf is the pipeline stage that holds virtual stage v, as the
+// schedule places it (schedule.Kind.StageOf).
 func (e *evaluator) stageOf(v int) int {
-	pp := e.c.Parallel.PP
-	if (e.c.Schedule == "zb-v" || e.c.Schedule == "dualpipe") && e.c.Parallel.VP == 2 && v >= pp {
-		return 2*pp - 1 - v
-	}
-	return v % pp
+	return e.c.Schedule.StageOf(e.c.Parallel.PP, e.c.Parallel.VP, v)
 }
 
 // p2pTime is one pipeline message over level l.
@@ -552,53 +539,14 @@ func (e *evaluator) p2pTime(l int) float64 {
 }
 
 // bubble is the pipeline's idle time per step given the average stage's
-// per-micro-batch work w (all its chunks), in seconds:
-//
-//   - GPipe and 1F1B: (p-1)(F+B+W) (Narayanan et al. 2021, arXiv 2104.04473);
-//   - interleaved 1F1B with v chunks: (p-1)(F+B+W)/v (same paper);
-//   - ZB-H1: (p-1)(F+B-W), a third of 1F1B's when F=B=W (Qi et al. 2023,
-//     arXiv 2401.10241, section 3);
-//   - ZB-V: (p-1)F of one chunk, the floor set by the last stage's first
-//     forward (same paper, section 4);
-//   - DualPipe(V): (p/2-1)(F&B+B-3W) with per-chunk F, B, W and F&B the
-//     fused pair (DeepSeek-V3 report, arXiv 2412.19437, Table 2).
-//
-// F is the forward, B the input-gradient backward and W the weight-gradient
-// backward of one micro-batch, communication included.
-//
-// These are steady-state figures. With few micro-batches the step can be
-// no shorter than one micro-batch's forward and input-gradient path
-// through every stage plus its last weight gradient, p(F+B)+W, so the
-// bubble is at least that minus the m(F+B+W) of work; ZB-V's bubble
-// falls linearly from 1F1B's to its own as m grows to the 2p micro-batches
-// its V needs (an interpolation, within about 8% of the event engine);
-// and ZB-H1 can only
-// defer the weight gradients it has: of the 2(p-1) W it moves into the
-// bubble at m >= p, it has (p-1)+min(m-1, p-1).
-func bubble(schedule string, pp, vp, m int, w stageWork) float64 {
-	p := float64(pp - 1)
+// per-micro-batch work w (all its chunks): the schedule's closed form
+// (schedule.Kind.Bubble) with F the forward, B the input-gradient backward
+// and W the weight-gradient backward, communication included.
+func bubble(k schedule.Kind, sp schedule.Params, w stageWork) float64 {
 	F := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
 	W := w.wgrad
 	B := w.total() - F - W
-	fm := float64(m)
-	floor := max(0, float64(pp)*(F+B)+W-fm*(F+B+W))
-	var b float64
-	switch schedule {
-	case "interleaved-1f1b", "latency-aware-1f1b":
-		b = p * (F + B + W) / float64(vp)
-	case "zb-h1":
-		b = p*(F+B+W) - min(W, B)*(p+float64(min(m-1, pp-1)))
-	case "zb-v":
-		// The V needs 2p micro-batches to reach its steady state; below
-		// that its bubble shrinks linearly from 1F1B's towards it.
-		b = max(p*F/2, p*(F+B+W)*float64(2*pp-min(m, 2*pp))/float64(2*pp))
-	case "dualpipe":
-		f, bc, wc := F/2, B/2, W/2
-		b = max(0, (float64(pp)/2-1)*((f+bc+wc)+bc-3*wc))
-	default:
-		b = p * (F + B + W)
-	}
-	return max(b, floor)
+	return k.Bubble(sp, F, B, W)
 }
 
 // Analytic predicts one step with closed forms.
@@ -615,7 +563,8 @@ func (e *evaluator) analytic() Result {
 	p := c.Parallel
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
-	st := e.stages(e.virtualStages())
+	vs := e.virtualStages()
+	st := e.stages(vs)
 	e.addDataParallelStalls(st)
 	var worst, avg stageWork
 	for _, w := range st {
@@ -631,7 +580,8 @@ func (e *evaluator) analytic() Result {
 	b.CPCommS = fm * worst.cp
 	b.EPCommS = fm * worst.ep
 	b.PPCommS = fm * worst.pp
-	b.BubbleS = bubble(c.Schedule, p.PP, p.VP, mb, avg)
+	sp := e.scheduleParams(vs)
+	b.BubbleS = bubble(c.Schedule, sp, avg)
 
 	rs, ag := e.stageDPTimes(worst)
 	switch p.Zero {
@@ -672,30 +622,41 @@ func (e *evaluator) analytic() Result {
 	peak, _ := e.dev.GEMMPeak(c.Precision)
 	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
 
-	inflight := parallel.InFlight(c.Schedule, p.PP, p.VP, mb)
-	if c.Schedule == "latency-aware-1f1b" {
-		_, extra, consecutive := e.latencyAware(e.virtualStages())
-		inflight = latencyAwareInFlight(p.PP, p.VP, extra, consecutive)
-	}
-	e.setMemory(&r, inflight, c.Schedule == "gpipe")
+	e.setMemory(&r, sp)
 	return r
 }
 
-// QuickMemoryGiB is the per-GPU memory of c under its schedule's closed-form
-// in-flight count, without pricing the step, and whether it fits; for a
-// search's pruning. It equals Analytic's figure except for the
-// latency-aware schedule, whose extra warm-up it leaves out (a lower bound).
+// QuickMemoryGiB is the per-GPU memory of c under its schedule's in-flight
+// count, without pricing the step, and whether it fits; for a search's
+// pruning. It equals both engines' figure except for the latency-aware
+// schedule, whose extra warm-up (planned from stage times) it leaves out:
+// a lower bound.
 func QuickMemoryGiB(c *Config) (float64, bool) {
-	mem := parallel.Estimate(c.Model, c.Parallel, c.Batch, c.Recompute, c.Schedule, c.UnfusedAttention)
+	sp, err := c.Schedule.Check(c.ScheduleParams())
+	if err != nil {
+		sp.Chunks = max(sp.Chunks, 1)
+	}
+	mem := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, c.Schedule.InFlight(sp), c.Schedule.HoldsAll(), c.UnfusedAttention)
 	total := mem.Total / (1 << 30)
-	return total, total <= UsableGiB(c.GPU)
+	return total, total <= c.GPU.UsableGiB()
 }
 
-// UsableGiB is the memory a job can allocate on g, in GiB. NVIDIA's
-// datasheet capacities are binary (H100 "80 GB" is 80 GiB of HBM3) less
-// what the driver reserves: nvidia-smi reports 81,559 MiB on an H100 80GB
-// and 143,771 MiB on an H200 141GB, 99.56% of the nominal GiB in both.
-func UsableGiB(g *hardware.GPU) float64 { return g.MemoryGB * 0.9956 }
+// scheduleParams are the parameters both engines run c's schedule with:
+// the resolver's, with the kind's defaults, and for latency-aware-1f1b
+// the warm-up plan that hides its slow boundaries (latencyAware). Memory
+// comes from the same parameters (setMemory), so both engines hold the
+// same micro-batches in flight.
+func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
+	sp := e.c.ScheduleParams()
+	if e.c.Schedule == schedule.LatencyAware {
+		sp.SlowBoundaries, sp.ExtraWarmup, sp.Consecutive = e.latencyAware(vs)
+	}
+	if q, err := e.c.Schedule.Check(sp); err == nil {
+		return q
+	}
+	sp.Chunks = max(sp.Chunks, 1)
+	return sp
+}
 
 // stageDPTimes is the data-parallel reduce-scatter and all-gather time of the
 // parameters stage w holds: dense ones over dp*cp, experts over the
@@ -733,9 +694,12 @@ func (e *evaluator) addDataParallelStalls(st []stageWork) {
 	}
 }
 
-// setMemory fills r's memory figures for a first stage holding inflight
-// micro-batches (whole-stage units) at peak.
-func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
+// setMemory fills r's memory figures for c's schedule run with sp: the
+// most loaded stage holds the schedule's in-flight micro-batches
+// (schedule.Kind.InFlight), later stages proportionally fewer unless the
+// schedule holds them all (GPipe).
+func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
+	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
 	if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
@@ -747,7 +711,7 @@ func (e *evaluator) setMemory(r *Result, inflight float64, flat bool) {
 	r.Memory = MemoryGiB{
 		Weights: mem.Weights / gib, Gradients: mem.Gradients / gib, Optimizer: mem.Optimizer / gib,
 		Activations: mem.Activations / gib, Buffers: mem.Buffers / gib, Total: mem.Total / gib,
-		Capacity: UsableGiB(c.GPU), InFlight: mem.InFlight,
+		Capacity: c.GPU.UsableGiB(), InFlight: mem.InFlight,
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity

@@ -9,6 +9,7 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/train"
 )
 
@@ -66,12 +67,9 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 		pc.VP = max(1, perStage/UnknownLayersPerChunk)
 		notes = append(notes, fmt.Sprintf("vp unknown: %d (%d layers per chunk)", pc.VP, UnknownLayersPerChunk))
 	}
-	sched := "1f1b"
-	if pc.VP > 1 || strings.HasPrefix(r.Schedule, "interleaved") {
-		sched = "interleaved-1f1b"
-	}
-	if pc.VP == 1 && sched == "interleaved-1f1b" {
-		sched = "1f1b"
+	sched := schedule.OneFOneB
+	if pc.VP > 1 {
+		sched = schedule.Interleaved
 	}
 	b := parallel.Batch{SeqLen: r.SeqLen, GlobalBatch: r.GlobalBatch, MicroBatch: r.MicroBatch}
 	if err := pc.Validate(m, r.GPUs, b); err != nil {

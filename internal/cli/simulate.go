@@ -105,7 +105,7 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			}
 			out := simulateOutput{
 				Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, Parallel: c.Parallel,
-				Schedule: c.Schedule, Precision: string(c.Precision), Recompute: string(c.Recompute),
+				Schedule: string(c.Schedule), Precision: string(c.Precision), Recompute: string(c.Recompute),
 				Engine: engine, Result: res, Assumptions: c.Assumptions,
 			}
 			if out.Assumptions == nil {

@@ -1,0 +1,113 @@
+package schedule
+
+import (
+	"fmt"
+	"testing"
+)
+
+// factsGrid yields parameters for every kind over small pipelines, with
+// and without the latency-aware extras, valid or not.
+func factsGrid(fn func(k Kind, p Params)) {
+	for _, k := range Kinds() {
+		for pp := 1; pp <= 6; pp++ {
+			for v := 0; v <= 3; v++ {
+				for m := 1; m <= 14; m++ {
+					for n := 0; n <= m; n += max(1, pp) {
+						fn(k, Params{Stages: pp, MicroBatches: m, Chunks: v, Consecutive: n})
+						if k == LatencyAware && pp > 1 {
+							fn(k, Params{Stages: pp, MicroBatches: m, Chunks: v, Consecutive: n, ExtraWarmup: 2})
+							fn(k, Params{Stages: pp, MicroBatches: m, Chunks: v, Consecutive: n, ExtraWarmup: 3, SlowBoundaries: []int{pp - 2}})
+							fn(k, Params{Stages: pp, MicroBatches: m, Chunks: v, Consecutive: n, ExtraWarmup: 5, MaxInFlight: pp + 2})
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCheckAgreesWithBuild checks that Check refuses every parameter set
+// Build refuses for its parameters and accepts every one Build builds, so
+// the job resolver and the Explorer, which call Check, accept exactly what
+// the event engine can run. The one difference allowed is a deadlock that
+// only building finds; the grid must contain none.
+func TestCheckAgreesWithBuild(t *testing.T) {
+	n, stricter := 0, 0
+	factsGrid(func(k Kind, p Params) {
+		_, cerr := k.Check(p)
+		_, berr := Build(k, p)
+		switch {
+		case cerr == nil && berr != nil:
+			t.Errorf("%s %+v: Check accepts what Build refuses: %v", k, p, berr)
+		case cerr != nil && berr == nil:
+			// Check may refuse more than Build only for the short last
+			// group of an interleaved order, which deadlocks in some
+			// shapes and not others.
+			if q := p.Consecutive; q == 0 || p.MicroBatches%q == 0 || p.MicroBatches%q >= p.Stages {
+				t.Errorf("%s %+v: Check refuses what Build builds: %v", k, p, cerr)
+			}
+			stricter++
+		}
+		if cerr == nil {
+			n++
+		}
+	})
+	t.Logf("%d valid parameter sets; %d short-last-group sets refused that happen to run", n, stricter)
+	if n < 500 {
+		t.Fatalf("only %d valid parameter sets in the grid; the test checks too little", n)
+	}
+}
+
+// TestPeakHeldClosedForm checks Kind.PeakHeld, which both step engines use
+// for activation memory, against the built schedule's own count.
+func TestPeakHeldClosedForm(t *testing.T) {
+	factsGrid(func(k Kind, p Params) {
+		q, err := k.Check(p)
+		if err != nil {
+			return
+		}
+		s, err := Build(k, p)
+		if err != nil {
+			t.Fatalf("%s %+v: %v", k, p, err)
+		}
+		built := 0
+		for st := 0; st < q.Stages; st++ {
+			built = max(built, s.PeakHeld(st))
+		}
+		if got := k.PeakHeld(q); got != built {
+			t.Errorf("%s %+v: PeakHeld = %d, built schedule holds %d", k, q, got, built)
+		}
+	})
+}
+
+// TestStageOfMatchesPlacement checks the closed-form placement against
+// the built schedule's.
+func TestStageOfMatchesPlacement(t *testing.T) {
+	for _, k := range Kinds() {
+		for pp := 2; pp <= 5; pp++ {
+			p, err := k.Check(Params{Stages: pp, MicroBatches: 4 * pp, Chunks: k.DefaultChunks() + map[bool]int{true: 1}[k == Interleaved]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Build(k, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for v := 0; v < s.NumVirtual(); v++ {
+				st, _ := s.Placement(v)
+				if got := k.StageOf(pp, p.Chunks, v); got != st {
+					t.Errorf("%s pp%d: StageOf(%d) = %d, Placement says %d", k, pp, v, got, st)
+				}
+			}
+			if k.SplitsBackward() != s.SplitBackward() {
+				t.Errorf("%s: SplitsBackward = %v, built schedule splits: %v", k, k.SplitsBackward(), s.SplitBackward())
+			}
+		}
+	}
+}
+
+func ExampleKind_InFlight() {
+	p, _ := Interleaved.Check(Params{Stages: 4, MicroBatches: 16, Chunks: 2})
+	fmt.Println(Interleaved.PeakHeld(p), Interleaved.InFlight(p))
+	// Output: 11 5.5
+}
