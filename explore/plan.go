@@ -214,13 +214,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		}
 		best[k] = c
 		if s.Name == ExplorerSpace {
-			for i, r := range st.Records[:min(TopListed, len(st.Records))] {
-				e, t := "analytic", r.StepTimeS
-				if i < kk {
-					e, t = engine, final[r.Index]
-				}
-				p.Top = append(p.Top, Ranked{Rank: i + 1, Index: r.Index, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
-			}
+			p.Top = topList(st.Records, kk, final, engine, bestFinal)
 			p.Pareto = pareto(st.Records, b.Template.GPU.UsableGiB())
 		}
 	}
@@ -231,7 +225,9 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 	// A baseline's variant that also belongs to the explorer's space is an
 	// explorer candidate too: when the re-ranking engine prices it below
 	// the explorer's re-ranked best (the analytic ranking put it lower),
-	// it is the explorer's answer.
+	// it is the explorer's answer, and rank 1 of its list. Of several such
+	// variants the fastest wins.
+	from := -1
 	for k := 1; k < len(best) && len(spaces) > 0; k++ {
 		c := best[k]
 		if c == nil || p.Best == nil || c.StepTimeS >= p.Best.StepTimeS || !b.inSpace(spaces[0], c.Candidate) {
@@ -240,7 +236,15 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		w := *c
 		w.Rank, w.Index = 1, -1
 		p.Best = &w
-		p.Notes = append(p.Notes, fmt.Sprintf("the %s baseline's variant belongs to the explorer's space and the %s engine prices it below the explorer's re-ranked top; it is the best plan (the analytic ranking had placed it lower)", spaces[k].Name, engine))
+		from = k
+	}
+	if from > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("the %s baseline's variant belongs to the explorer's space and the %s engine prices it below the explorer's re-ranked top; it is the best plan (the analytic ranking had placed it lower)", spaces[from].Name, p.Best.Engine))
+		top := append([]Ranked{{Index: -1, Config: p.Best.Candidate.String(), StepTimeS: p.Best.StepTimeS, Engine: p.Best.Engine, MemoryGiB: p.Best.MemoryGiBPerGPU}}, p.Top...)
+		p.Top = top[:min(TopListed, len(top))]
+		for i := range p.Top {
+			p.Top[i].Rank = i + 1
+		}
 	}
 	rs := rerankTime
 	p.Timings.RerankS = rs
@@ -268,6 +272,36 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 	}
 	p.Assumptions = b.assumptions(spaces)
 	return p, nil
+}
+
+// topList is the explorer's listed ranking, ordered by each candidate's
+// final time: the re-ranking engine's for the first kk records (already
+// sorted by it), the analytic time for the rest, so that the list's
+// rank 1 is the plan's best and the engine of every time is named.
+// Candidates the re-ranking engine dropped are not listed, nor, when the
+// re-ranking stopped at its limit, unranked ones whose analytic time
+// undercuts the best re-ranked time (the note says so): listing them
+// would put an unverified time above the best.
+func topList(recs []Record, kk int, final map[int]float64, engine string, bestFinal float64) []Ranked {
+	var out []Ranked
+	for i, r := range recs[:min(len(recs), kk+TopListed)] {
+		e, t := "analytic", r.StepTimeS
+		if i < kk {
+			e, t = engine, final[r.Index]
+		} else if kk > 0 && t < bestFinal {
+			continue
+		}
+		if math.IsInf(t, 0) {
+			continue
+		}
+		out = append(out, Ranked{Index: r.Index, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
+	}
+	slices.SortStableFunc(out, func(a, c Ranked) int { return cmp.Compare(a.StepTimeS, c.StepTimeS) })
+	out = out[:min(TopListed, len(out))]
+	for i := range out {
+		out[i].Rank = i + 1
+	}
+	return out
 }
 
 // choice prices the record in full with the final engine.

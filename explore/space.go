@@ -515,3 +515,34 @@ func (b *Base) TechnologyClasses(techs []string, maxStages int) [][]string {
 	}
 	return out
 }
+
+// JobFor is the job spec of candidate c: the plan's job with every choice
+// fixed to c's, the spec that `scaleacross simulate` runs to reproduce the
+// candidate's step time and memory.
+func (b *Base) JobFor(c Candidate) *spec.Job {
+	j := *b.Job
+	j.Search = nil
+	sp, z := c.SP, c.Zero
+	j.Parallel = spec.Parallel{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, DP: c.DP, SP: &sp, Zero: &z}
+	j.Schedule = c.Schedule
+	j.Placement = nil
+	for _, d := range c.PlacementDims() {
+		j.Placement = append(j.Placement, string(d))
+	}
+	j.Training.MicroBatch = c.MicroBatch
+	j.Training.Recompute = string(c.Recompute)
+	if c.Technology != "" || c.Collective != "" || j.Network != nil {
+		n := spec.Network{}
+		if j.Network != nil {
+			n = *j.Network
+		}
+		if c.Technology != "" {
+			n.Transport = c.Technology
+		}
+		if c.Collective != "" {
+			n.Algorithm = c.Collective
+		}
+		j.Network = &n
+	}
+	return &j
+}
