@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
@@ -240,7 +241,7 @@ func TestNoFitNamesTightestConstraint(t *testing.T) {
 			b, sp := loadSmall(t, tc.edit)
 			_, _, err := b.Run(context.Background(), sp, &Options{})
 			var nf *NoFitError
-			if !errors.As(err, &nf) || nf.ExitCode() != 3 {
+			if !errors.As(err, &nf) || !errors.Is(nf, fault.ErrNoFit) {
 				t.Fatalf("Run = %v, want a NoFitError", err)
 			}
 			if nf.Tightest != tc.want || !strings.Contains(err.Error(), tc.want) {
@@ -276,7 +277,7 @@ func TestBadSearchFieldsNamed(t *testing.T) {
 		if err == nil {
 			_, err = b.Spaces(network.TechnologyNames())
 		}
-		var se *spec.Error
+		var se *fault.FieldError
 		if !errors.As(err, &se) || se.Field != tc.field {
 			t.Errorf("%s: error %v, want field %s", tc.yaml, err, tc.field)
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/topology"
 	"github.com/scaleacross/scaleacross/train"
@@ -529,8 +530,7 @@ func spaceText(spaces []*Space) string {
 
 // badInput reports whether err is a bad-input error (exit code 2).
 func badInput(err error) bool {
-	var c interface{ ExitCode() int }
-	return errors.As(err, &c) && c.ExitCode() == 2
+	return errors.Is(err, fault.ErrBadInput)
 }
 
 // inSpace reports whether candidate c (from another space) is a member of

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // NoFitError reports that no candidate of the Explorer's space fits: the
@@ -34,8 +36,8 @@ func (e *NoFitError) Error() string {
 	return s + "; no single constraint is to blame: relax several, or add GPUs"
 }
 
-// ExitCode makes a plan with nothing that fits exit with code 3.
-func (e *NoFitError) ExitCode() int { return 3 }
+// Is reports the error as a job that does not fit (fault.ErrNoFit).
+func (e *NoFitError) Is(target error) bool { return target == fault.ErrNoFit }
 
 // tightestCap bounds the candidates counted per relaxed constraint.
 const tightestCap = 200000

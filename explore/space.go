@@ -1,12 +1,14 @@
 package explore
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
@@ -49,7 +51,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	if len(j.Parallel.LayersPerStage) > 0 {
-		return nil, spec.Errorf("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
+		return nil, fault.Field("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
 	}
 	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
 	t := &b.Template
@@ -61,11 +63,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	switch {
 	case j.Training.SeqLen <= 0:
-		return nil, spec.Errorf("training.seq_len", "must be a positive integer, got %d", j.Training.SeqLen)
+		return nil, fault.Field("training.seq_len", "must be a positive integer, got %d", j.Training.SeqLen)
 	case j.Training.GlobalBatch <= 0:
-		return nil, spec.Errorf("training.global_batch", "must be a positive integer, got %d", j.Training.GlobalBatch)
+		return nil, fault.Field("training.global_batch", "must be a positive integer, got %d", j.Training.GlobalBatch)
 	case j.Training.MicroBatch < 0:
-		return nil, spec.Errorf("training.micro_batch", "must be a positive integer (or omitted to search), got %d", j.Training.MicroBatch)
+		return nil, fault.Field("training.micro_batch", "must be a positive integer (or omitted to search), got %d", j.Training.MicroBatch)
 	}
 	t.Batch = parallel.Batch{SeqLen: j.Training.SeqLen, GlobalBatch: j.Training.GlobalBatch}
 	if j.System.Topology != nil {
@@ -77,7 +79,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		b.Assumptions = append(b.Assumptions, "system.topology not given: one NVLink node level and one full-bisection scale-out level, so no level crosses sites")
 	}
 	if err := j.Search.Validate(); err != nil {
-		return nil, err
+		var se *spec.Error
+		if errors.As(err, &se) {
+			return nil, fault.Field(se.Field, "%s", se.Msg)
+		}
+		return nil, fault.BadInput(err)
 	}
 	if n := j.Network; n != nil {
 		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
@@ -87,7 +93,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, err
 		}
 		if len(t.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
-			return nil, spec.Errorf("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); describe the sites in system.topology.levels")
+			return nil, fault.Field("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); describe the sites in system.topology.levels")
 		}
 		// The transport is a fact of the job; the algorithm a choice the
 		// Explorer's space is restricted to (see constraints).

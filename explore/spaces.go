@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
-	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -161,7 +161,7 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	if p.Zero != nil {
 		z := *p.Zero
 		if z < 0 || z > 3 {
-			return nil, spec.Errorf("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", z)
+			return nil, fault.Field("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", z)
 		}
 		cs = append(cs, constraint{"parallel.zero", func(s *Space) { s.Zero = []int{z} }})
 	}
@@ -170,7 +170,7 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 		v int
 	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.dp", p.DP}} {
 		if d.v < 0 {
-			return nil, spec.Errorf(d.f, "must be a positive integer (or omitted to search), got %d", d.v)
+			return nil, fault.Field(d.f, "must be a positive integer (or omitted to search), got %d", d.v)
 		}
 	}
 	if j.Schedule != "" {
@@ -197,10 +197,10 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	if j.CrossSite != "" {
 		d, err := topology.ParsePlacement([]string{j.CrossSite})
 		if err != nil {
-			return nil, spec.Errorf("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
+			return nil, fault.Field("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
 		}
 		if len(b.CrossSite) == 0 {
-			return nil, spec.Errorf("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
+			return nil, fault.Field("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
 		}
 		cs = append(cs, constraint{"cross_site", func(s *Space) {
 			s.CrossSite = d[0]
@@ -259,7 +259,7 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 		for i, r := range q.Recompute {
 			rc, err := parallel.ParseRecompute(r)
 			if err != nil || r == "" {
-				return nil, spec.Errorf(fmt.Sprintf("search.recompute[%d]", i), "unknown policy %q; use none, selective or full", r)
+				return nil, fault.Field(fmt.Sprintf("search.recompute[%d]", i), "unknown policy %q; use none, selective or full", r)
 			}
 			v = append(v, rc)
 		}
@@ -283,14 +283,14 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 				if known == "" {
 					known = "none yet: the network package models only the default transport"
 				}
-				return nil, spec.Errorf(fmt.Sprintf("search.technologies[%d]", i), "unknown technology %q; known: %s", name, known)
+				return nil, fault.Field(fmt.Sprintf("search.technologies[%d]", i), "unknown technology %q; known: %s", name, known)
 			}
 		}
 		if len(b.CrossSite) == 0 {
-			return nil, spec.Errorf("search.technologies", "the topology has no cross-site level to put a technology on; describe the sites in system.topology.levels")
+			return nil, fault.Field("search.technologies", "the topology has no cross-site level to put a technology on; describe the sites in system.topology.levels")
 		}
 		if b.techFixed() {
-			return nil, spec.Errorf("search.technologies", "system.topology already fixes the transport of the cross-site level; remove one of the two")
+			return nil, fault.Field("search.technologies", "system.topology already fixes the transport of the cross-site level; remove one of the two")
 		}
 		v := append([]string(nil), q.Technologies...)
 		cs = append(cs, constraint{"search.technologies", func(s *Space) { s.Technologies = v }})
@@ -310,9 +310,9 @@ func parseSchedules(field string, names []string) ([]string, error) {
 			if len(names) > 1 || strings.HasPrefix(field, "search.") {
 				f = fmt.Sprintf("%s[%d]", field, i)
 			}
-			var se *spec.Error
+			var se *fault.FieldError
 			if errors.As(err, &se) {
-				return nil, spec.Errorf(f, "%s", se.Msg)
+				return nil, fault.Field(f, "%s", se.Msg)
 			}
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -340,10 +340,10 @@ func parsePlacement(field string, names []string) ([]topology.Dim, error) {
 		switch d {
 		case topology.TP, topology.CP, topology.EP, topology.PP, topology.DP:
 		default:
-			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "unknown dimension %q; use tp, cp, ep, pp or dp", n)
+			return nil, fault.Field(fmt.Sprintf("%s[%d]", field, i), "unknown dimension %q; use tp, cp, ep, pp or dp", n)
 		}
 		if seen[d] {
-			return nil, spec.Errorf(fmt.Sprintf("%s[%d]", field, i), "dimension %q is repeated", d)
+			return nil, fault.Field(fmt.Sprintf("%s[%d]", field, i), "dimension %q is repeated", d)
 		}
 		seen[d] = true
 		out = append(out, d)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/spec"
 )
 
@@ -29,13 +30,13 @@ func ParseSweep(s string) (string, []float64, error) {
 		key = SweepDistance
 	}
 	if !ok || (key != SweepBandwidth && key != SweepDistance) {
-		return "", nil, spec.Errorf("--sweep", "want KEY=v1,v2,... with KEY one of %s, got %q", strings.Join(SweepKeys(), ", "), s)
+		return "", nil, fault.Field("--sweep", "want KEY=v1,v2,... with KEY one of %s, got %q", strings.Join(SweepKeys(), ", "), s)
 	}
 	var vals []float64
 	for _, f := range strings.Split(list, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || !finite(v) || v < 0 || (v == 0 && key == SweepBandwidth) {
-			return "", nil, spec.Errorf("--sweep", "%s: %q is not a usable value (want positive numbers, Gb/s for bandwidth, km for distance)", key, f)
+			return "", nil, fault.Field("--sweep", "%s: %q is not a usable value (want positive numbers, Gb/s for bandwidth, km for distance)", key, f)
 		}
 		vals = append(vals, v)
 	}
@@ -54,7 +55,7 @@ func SweepUnit(key string) string {
 // set to v. The job must describe its sites in system.topology.
 func WithSweep(j *spec.Job, key string, v float64) (*spec.Job, error) {
 	if j.System.Topology == nil {
-		return nil, spec.Errorf("system.topology", "a sweep varies the cross-site level, so the spec must describe the sites in system.topology.levels")
+		return nil, fault.Field("system.topology", "a sweep varies the cross-site level, so the spec must describe the sites in system.topology.levels")
 	}
 	c := *j
 	top := *j.System.Topology
@@ -67,7 +68,7 @@ func WithSweep(j *spec.Job, key string, v float64) (*spec.Job, error) {
 		}
 	}
 	if site < 0 {
-		return nil, spec.Errorf("system.topology.levels", "no level joins sites (give one a distance_km or link_capacity_gbps, or name it building/region)")
+		return nil, fault.Field("system.topology.levels", "no level joins sites (give one a distance_km or link_capacity_gbps, or name it building/region)")
 	}
 	switch key {
 	case SweepBandwidth:

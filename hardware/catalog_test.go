@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 func TestBuiltinCanonicalIDs(t *testing.T) {
@@ -221,8 +223,8 @@ func TestLookupUnknown(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Fatalf("Lookup(%q) error = %v, want *UnknownIDError", tc.in, err)
 		}
-		if ue.ExitCode() != 2 {
-			t.Errorf("ExitCode() = %d, want 2", ue.ExitCode())
+		if !errors.Is(ue, fault.ErrBadInput) {
+			t.Errorf("%v is not bad input", ue)
 		}
 		if ue.Kind != "gpu" || ue.ID != tc.in {
 			t.Errorf("error fields = %+v", ue)

@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 )
@@ -38,8 +39,8 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Msg }
 
-// ExitCode makes configuration errors exit with code 2.
-func (e *ConfigError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *ConfigError) Is(target error) bool { return target == fault.ErrBadInput }
 
 func (c *Config) dp() int { return max(c.DP, 1) }
 func (c *Config) ep() int { return max(c.EP, 1) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/specdec"
@@ -163,7 +164,7 @@ func TestCapacityExit3(t *testing.T) {
 	c := config(t, "llama3.1-8b", "h100-sxm", 1, hardware.BF16)
 	_, err := Predict(c, Workload{Batch: 4096, InputLen: 8000, OutputLen: 8000}, nil)
 	var ce *CapacityError
-	if !errors.As(err, &ce) || ce.ExitCode() != 3 {
+	if !errors.As(err, &ce) || !errors.Is(ce, fault.ErrNoFit) {
 		t.Fatalf("error %v is not a CapacityError with exit code 3", err)
 	}
 	if ce.MaxBatch < 1 || !strings.Contains(err.Error(), "capacity is "+strconv.Itoa(ce.MaxBatch)) {

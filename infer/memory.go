@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 )
 
@@ -40,8 +41,8 @@ func (e *CapacityError) Error() string {
 		gib(e.Memory.ReservedB), gib(e.Memory.KVPoolB), gib(e.Memory.KVPerSeqB))
 }
 
-// ExitCode makes capacity failures exit with code 3.
-func (e *CapacityError) ExitCode() int { return 3 }
+// Is reports the error as a job that does not fit (fault.ErrNoFit).
+func (e *CapacityError) Is(target error) bool { return target == fault.ErrNoFit }
 
 // WeightBytes is the weight memory one GPU holds: attention, dense MLPs
 // and shared experts split over TP, routed experts over all GPUs,

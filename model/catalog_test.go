@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 func TestBuiltinIDs(t *testing.T) {
@@ -253,8 +255,8 @@ func TestLookupUnknown(t *testing.T) {
 	if !errors.As(err, &u) {
 		t.Fatalf("Lookup(llama4-scot) error %v, want *UnknownIDError", err)
 	}
-	if u.ExitCode() != 2 || u.Kind != "model" {
-		t.Errorf("exit code %d kind %q, want 2 and model", u.ExitCode(), u.Kind)
+	if !errors.Is(u, fault.ErrBadInput) || u.Kind != "model" {
+		t.Errorf("kind %q (bad input: %v), want model and bad input", u.Kind, errors.Is(u, fault.ErrBadInput))
 	}
 	if len(u.Nearest) == 0 || u.Nearest[0] != "llama4-scout" {
 		t.Errorf("nearest %v, want llama4-scout first", u.Nearest)
@@ -294,8 +296,7 @@ func TestLoad(t *testing.T) {
 
 	for _, bad := range []string{filepath.Join(dir, "missing.json"), "llama9"} {
 		_, err := Load(bad)
-		var ec interface{ ExitCode() int }
-		if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		if !errors.Is(err, fault.ErrBadInput) {
 			t.Errorf("Load(%q) error %v, want a bad-input error (exit 2)", bad, err)
 		}
 	}

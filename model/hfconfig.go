@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"sort"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // ConfigError is a problem with a Hugging Face config.json: malformed JSON,
@@ -28,8 +30,8 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("config.json field %s: %s", e.Field, e.Msg)
 }
 
-// ExitCode makes a bad config exit with code 2 (bad input).
-func (e *ConfigError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *ConfigError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // hfModelTypes lists the Hugging Face model_type values ImportHF understands.
 const hfModelTypes = "deepseek_v3, gpt_oss, llama, llama4, llama4_text, mixtral, qwen3_moe"

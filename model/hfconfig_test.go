@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // architecture strips what an import cannot know (names, sources,
@@ -139,8 +141,8 @@ func TestImportHFErrors(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v (%T), want *ConfigError", err, err)
 			}
-			if ce.ExitCode() != 2 {
-				t.Errorf("exit code %d, want 2", ce.ExitCode())
+			if !errors.Is(ce, fault.ErrBadInput) {
+				t.Errorf("%v is not bad input", ce)
 			}
 			if ce.Field != tt.field {
 				t.Errorf("field %q, want %q (error: %v)", ce.Field, tt.field, err)
@@ -168,7 +170,7 @@ func FuzzImportHF(f *testing.F) {
 		m, err := ImportHF(data, "fuzz")
 		if err != nil {
 			var ce *ConfigError
-			if !errors.As(err, &ce) || ce.ExitCode() != 2 {
+			if !errors.As(err, &ce) || !errors.Is(ce, fault.ErrBadInput) {
 				t.Fatalf("error %v (%T) is not a *ConfigError", err, err)
 			}
 			return

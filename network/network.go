@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -54,7 +54,7 @@ func ParseAlgorithm(s, field string) (Algorithm, error) {
 	case Ring, Tree:
 		return a, nil
 	}
-	return "", spec.Errorf(field, "unknown collective algorithm %q; use hierarchical, ring or tree", s)
+	return "", fault.Field(field, "unknown collective algorithm %q; use hierarchical, ring or tree", s)
 }
 
 // Kind is a collective operation.

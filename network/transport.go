@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // Recovery is how a transport repairs a lost packet.
@@ -244,7 +244,7 @@ func LookupTechnology(name, field string) (Technology, error) {
 	}
 	names := TechnologyNames()
 	sort.Strings(names)
-	return Technology{}, spec.Errorf(field, "unknown transport %q; use one of %s", name, strings.Join(names, ", "))
+	return Technology{}, fault.Field(field, "unknown transport %q; use one of %s", name, strings.Join(names, ", "))
 }
 
 // Path is what a technology runs over at one level.

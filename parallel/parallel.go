@@ -7,8 +7,8 @@ package parallel
 import (
 	"fmt"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/model"
-	"github.com/scaleacross/scaleacross/spec"
 )
 
 // Recompute is the activation recomputation policy.
@@ -29,7 +29,7 @@ func ParseRecompute(s string) (Recompute, error) {
 	case "":
 		return RecomputeNone, nil
 	}
-	return "", spec.Errorf("training.recompute", "unknown policy %q; use none, selective or full", s)
+	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective or full", s)
 }
 
 // Config is a parallel configuration. EP is carved out of DP*CP
@@ -93,17 +93,17 @@ func (c Config) Split(layers int) (LayerSplit, error) {
 		return SplitLayers(layers, c.PP, c.VP)
 	}
 	if len(c.LayersPerStage) != n {
-		return LayerSplit{}, spec.Errorf("parallel.layers_per_stage", "lists %d stages but pp*vp = %d; give one layer count per virtual stage", len(c.LayersPerStage), n)
+		return LayerSplit{}, fault.Field("parallel.layers_per_stage", "lists %d stages but pp*vp = %d; give one layer count per virtual stage", len(c.LayersPerStage), n)
 	}
 	sum := 0
 	for i, l := range c.LayersPerStage {
 		if l < 1 {
-			return LayerSplit{}, spec.Errorf(fmt.Sprintf("parallel.layers_per_stage[%d]", i), "must be at least 1, got %d", l)
+			return LayerSplit{}, fault.Field(fmt.Sprintf("parallel.layers_per_stage[%d]", i), "must be at least 1, got %d", l)
 		}
 		sum += l
 	}
 	if sum != layers {
-		return LayerSplit{}, spec.Errorf("parallel.layers_per_stage", "sums to %d layers but the model has %d", sum, layers)
+		return LayerSplit{}, fault.Field("parallel.layers_per_stage", "sums to %d layers but the model has %d", sum, layers)
 	}
 	return LayerSplit{PerChunk: c.LayersPerStage[0], Explicit: c.LayersPerStage}, nil
 }
@@ -117,7 +117,7 @@ func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
 	case n >= 2 && (layers+2)%n == 0 && (layers+2)/n >= 2:
 		return LayerSplit{PerChunk: (layers + 2) / n, EdgeFewer: true}, nil
 	}
-	return LayerSplit{}, spec.Errorf("parallel.pp", "the model's %d layers do not divide into pp*vp = %d virtual stages (nor %d+2 with one layer fewer on the first and last stage); choose pp and vp whose product divides %d",
+	return LayerSplit{}, fault.Field("parallel.pp", "the model's %d layers do not divide into pp*vp = %d virtual stages (nor %d+2 with one layer fewer on the first and last stage); choose pp and vp whose product divides %d",
 		layers, n, layers, layers)
 }
 
@@ -144,33 +144,33 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	}
 	for _, d := range degrees {
 		if d.v <= 0 {
-			return spec.Errorf(d.field, "must be a positive integer, got %d", d.v)
+			return fault.Field(d.field, "must be a positive integer, got %d", d.v)
 		}
 	}
 	if gpus <= 0 {
-		return spec.Errorf("system.gpus", "must be a positive integer, got %d", gpus)
+		return fault.Field("system.gpus", "must be a positive integer, got %d", gpus)
 	}
 	if b.SeqLen <= 0 {
-		return spec.Errorf("training.seq_len", "must be a positive integer, got %d", b.SeqLen)
+		return fault.Field("training.seq_len", "must be a positive integer, got %d", b.SeqLen)
 	}
 	if b.GlobalBatch <= 0 {
-		return spec.Errorf("training.global_batch", "must be a positive integer, got %d", b.GlobalBatch)
+		return fault.Field("training.global_batch", "must be a positive integer, got %d", b.GlobalBatch)
 	}
 	if b.MicroBatch <= 0 {
-		return spec.Errorf("training.micro_batch", "must be a positive integer, got %d", b.MicroBatch)
+		return fault.Field("training.micro_batch", "must be a positive integer, got %d", b.MicroBatch)
 	}
 	if c.Zero < 0 || c.Zero > 3 {
-		return spec.Errorf("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", c.Zero)
+		return fault.Field("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", c.Zero)
 	}
 	if got := c.GPUs(); got != gpus {
-		return spec.Errorf("parallel", "tp*pp*cp*dp = %d*%d*%d*%d = %d but system.gpus is %d; make the product equal the GPU count (or omit dp)",
+		return fault.Field("parallel", "tp*pp*cp*dp = %d*%d*%d*%d = %d but system.gpus is %d; make the product equal the GPU count (or omit dp)",
 			c.TP, c.PP, c.CP, c.DP, got, gpus)
 	}
 	if err := CheckTP(m, c.TP); err != nil {
 		return err
 	}
 	if c.VP > 1 && c.PP == 1 {
-		return spec.Errorf("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
+		return fault.Field("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
 	}
 	if _, err := c.Split(m.Layers); err != nil {
 		return err
@@ -179,16 +179,16 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 		return err
 	}
 	if b.SeqLen%c.CP != 0 {
-		return spec.Errorf("parallel.cp", "seq_len %d is not divisible by cp=%d", b.SeqLen, c.CP)
+		return fault.Field("parallel.cp", "seq_len %d is not divisible by cp=%d", b.SeqLen, c.CP)
 	}
 	if c.SP && b.SeqLen/c.CP%c.TP != 0 {
-		return spec.Errorf("parallel.sp", "sequence parallelism needs seq_len/cp (%d) divisible by tp=%d", b.SeqLen/c.CP, c.TP)
+		return fault.Field("parallel.sp", "sequence parallelism needs seq_len/cp (%d) divisible by tp=%d", b.SeqLen/c.CP, c.TP)
 	}
 	if b.GlobalBatch%c.DP != 0 {
-		return spec.Errorf("training.global_batch", "global_batch=%d must be divisible by dp=%d", b.GlobalBatch, c.DP)
+		return fault.Field("training.global_batch", "global_batch=%d must be divisible by dp=%d", b.GlobalBatch, c.DP)
 	}
 	if b.GlobalBatch%(c.DP*b.MicroBatch) != 0 {
-		return spec.Errorf("training.micro_batch", "micro_batch=%d must divide global_batch/dp = %d/%d", b.MicroBatch, b.GlobalBatch, c.DP)
+		return fault.Field("training.micro_batch", "micro_batch=%d must divide global_batch/dp = %d/%d", b.MicroBatch, b.GlobalBatch, c.DP)
 	}
 	return nil
 }
@@ -199,13 +199,13 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 // enumeration both call it.
 func CheckTP(m *model.Model, tp int) error {
 	if tp <= 0 {
-		return spec.Errorf("parallel.tp", "must be a positive integer, got %d", tp)
+		return fault.Field("parallel.tp", "must be a positive integer, got %d", tp)
 	}
 	if m.Heads%tp != 0 {
-		return spec.Errorf("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, tp)
+		return fault.Field("parallel.tp", "the model's %d attention heads are not divisible by tp=%d", m.Heads, tp)
 	}
 	if m.MLA == nil && m.KVHeads%tp != 0 {
-		return spec.Errorf("parallel.tp", "the model's %d KV heads are not divisible by tp=%d (Megatron-LM splits query groups over tp); choose tp dividing %d", m.KVHeads, tp, m.KVHeads)
+		return fault.Field("parallel.tp", "the model's %d KV heads are not divisible by tp=%d (Megatron-LM splits query groups over tp); choose tp dividing %d", m.KVHeads, tp, m.KVHeads)
 	}
 	return nil
 }
@@ -215,17 +215,17 @@ func CheckTP(m *model.Model, tp int) error {
 // the Explorer's enumeration both call it.
 func CheckEP(m *model.Model, ep, dpcp int) error {
 	if ep <= 0 {
-		return spec.Errorf("parallel.ep", "must be a positive integer, got %d", ep)
+		return fault.Field("parallel.ep", "must be a positive integer, got %d", ep)
 	}
 	if dpcp%ep != 0 {
-		return spec.Errorf("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", ep, dpcp)
+		return fault.Field("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", ep, dpcp)
 	}
 	if ep > 1 {
 		if m.MoE == nil {
-			return spec.Errorf("parallel.ep", "ep=%d needs a mixture-of-experts model; %s is dense", ep, m.ID)
+			return fault.Field("parallel.ep", "ep=%d needs a mixture-of-experts model; %s is dense", ep, m.ID)
 		}
 		if m.MoE.Experts%ep != 0 {
-			return spec.Errorf("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, ep)
+			return fault.Field("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, ep)
 		}
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 
 // Build returns the schedule of kind kind for p. Parameters that do not fit
 // the kind (vp > 1 with gpipe, too few micro-batches for an interleaved
-// schedule, ...) are bad-input errors (*spec.Error, ExitCode 2) that name
+// schedule, ...) are bad-input errors (*fault.FieldError) that name
 // the field and the fix. Every schedule returned has been checked to run
 // to completion: its per-stage orders admit no deadlock.
 func Build(kind Kind, p Params) (*Schedule, error) {

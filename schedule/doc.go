@@ -31,7 +31,7 @@
 // Build checks that every stage's order can run (an order that deadlocks
 // is a bad-input error), and rejects parameters a kind does not accept
 // (vp > 1 with gpipe, vp != 2 with the V shapes, too few micro-batches)
-// with *spec.Error values (exit code 2) that name the field.
+// with *fault.FieldError values (exit code 2) that name the field.
 //
 // # Simulation
 //

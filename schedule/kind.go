@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/internal/suggest"
-	"github.com/scaleacross/scaleacross/spec"
 )
 
 // Kind names a pipeline schedule. The names are part of the user-facing
@@ -67,7 +67,7 @@ func ParseKind(name string) (Kind, error) {
 		}
 		names = append(names, string(k))
 	}
-	return "", spec.Errorf("schedule", "unknown schedule %q; known: %s (closest: %s)",
+	return "", fault.Field("schedule", "unknown schedule %q; known: %s (closest: %s)",
 		name, strings.Join(names, ", "), strings.Join(suggest.Closest(n, names, 2), ", "))
 }
 
@@ -123,7 +123,7 @@ func ExtraWarmupFor(oneWay, f, b float64, chunks int) int {
 }
 
 func errorf(field, format string, args ...any) error {
-	return spec.Errorf(field, format, args...)
+	return fault.Field(field, format, args...)
 }
 
 func (k Kind) String() string { return string(k) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/sim"
 )
 
@@ -539,8 +540,7 @@ func TestBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("Build succeeded, want an error")
 			}
-			var ec interface{ ExitCode() int }
-			if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+			if !errors.Is(err, fault.ErrBadInput) {
 				t.Errorf("error %q does not carry exit code 2", err)
 			}
 			if !strings.HasPrefix(err.Error(), tc.field+":") || !strings.Contains(err.Error(), tc.say) {

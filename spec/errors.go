@@ -12,7 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Error is a problem with one field of a spec. It exits with code 2.
+// Error is a problem with one field of a spec, found while reading it: the
+// command line reports it as bad input.
 type Error struct {
 	// Field is the dotted path of the offending field, e.g. "parallel.tp".
 	Field string
@@ -26,9 +27,6 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
 }
-
-// ExitCode makes bad specs exit with code 2.
-func (e *Error) ExitCode() int { return 2 }
 
 // Errorf builds an Error for field.
 func Errorf(field, format string, args ...any) *Error {

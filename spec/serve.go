@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/scaleacross/scaleacross/specdec"
 )
 
 // Serve is a serving spec (DESIGN.md section 2).
@@ -104,21 +102,6 @@ func (t TreeSpec) MarshalYAML() (any, error) {
 		return t.Paths, nil
 	}
 	return "auto", nil
-}
-
-// Build returns the fixed tree, or nil for auto.
-func (t TreeSpec) Build() (*specdec.Tree, error) {
-	switch {
-	case t.Chain > 0:
-		return specdec.Chain(t.Chain), nil
-	case t.Paths != nil:
-		tr, err := specdec.NewTree(t.Paths)
-		if err != nil {
-			return nil, Errorf("speculative.tree", "%v", err)
-		}
-		return tr, nil
-	}
-	return nil, nil
 }
 
 var servingPrecisions = []string{"bf16", "fp16", "fp8", "mxfp8", "fp4", "nvfp4"}
@@ -240,32 +223,6 @@ func (s *Serve) Validate() error {
 		if !sp.Tree.Auto && sp.Tree.Chain == 0 && sp.Tree.Paths == nil {
 			sp.Tree.Auto = true
 		}
-		if _, err := sp.Tree.Build(); err != nil {
-			return err
-		}
 	}
 	return nil
-}
-
-// AcceptanceModel returns the acceptance model: the spec's vector when given
-// (measured, not assumed), else the method's documented default.
-func (sp *Speculative) AcceptanceModel() (specdec.Acceptance, error) {
-	var a specdec.Acceptance
-	if len(sp.Acceptance) > 0 {
-		a = specdec.Acceptance{ByDepth: append([]float64(nil), sp.Acceptance...), SiblingDecay: specdec.DefaultSiblingDecay,
-			Source: "speculative.acceptance from the spec"}
-	} else {
-		d, err := specdec.DefaultAcceptance(specdec.Method(sp.Method))
-		if err != nil {
-			return a, Errorf("speculative.method", "%v", err)
-		}
-		a = d
-	}
-	if sp.SiblingDecay != nil {
-		a.SiblingDecay = *sp.SiblingDecay
-	}
-	if err := a.Validate(); err != nil {
-		return a, Errorf("speculative.acceptance", "%v", err)
-	}
-	return a, nil
 }

@@ -3,6 +3,8 @@ package specdec
 import (
 	"fmt"
 	"math"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // Method names a speculative-decoding method.
@@ -20,8 +22,8 @@ type AcceptanceError struct{ Msg string }
 
 func (e *AcceptanceError) Error() string { return e.Msg }
 
-// ExitCode makes invalid acceptance exit with code 2.
-func (e *AcceptanceError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *AcceptanceError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // Acceptance is the acceptance model of a draft. ByDepth[k-1] is the
 // probability that the draft's top candidate at depth k is accepted given

@@ -1,8 +1,11 @@
 package specdec
 
 import (
+	"errors"
 	"math"
 	"testing"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 func TestChainTokensFormula(t *testing.T) {
@@ -53,8 +56,8 @@ func TestAcceptanceValidate(t *testing.T) {
 	for _, v := range bad {
 		if err := (Acceptance{ByDepth: v, SiblingDecay: 0.5}).Validate(); err == nil {
 			t.Errorf("Validate(%v) = nil, want an error", v)
-		} else if ae, ok := err.(*AcceptanceError); !ok || ae.ExitCode() != 2 {
-			t.Errorf("Validate(%v) error %T is not an exit-code-2 AcceptanceError", v, err)
+		} else if ae, ok := err.(*AcceptanceError); !ok || !errors.Is(ae, fault.ErrBadInput) {
+			t.Errorf("Validate(%v) error %T is not a bad-input AcceptanceError", v, err)
 		}
 	}
 	if err := (Acceptance{ByDepth: []float64{1, 0.3}, SiblingDecay: 1}).Validate(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // Tree is a static draft tree given as the list of its root paths, the
@@ -26,8 +28,8 @@ type TreeError struct{ Msg string }
 
 func (e *TreeError) Error() string { return e.Msg }
 
-// ExitCode makes malformed trees exit with code 2.
-func (e *TreeError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *TreeError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // NewTree builds a tree from root paths. Every path must be non-empty with
 // non-negative ranks, unique, and prefix-closed: each proper prefix of a

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 func TestNewTreeRejects(t *testing.T) {
@@ -27,7 +29,7 @@ func TestNewTreeRejects(t *testing.T) {
 				t.Fatalf("NewTree(%v) error = %v, want it to mention %q", tc.paths, err, tc.want)
 			}
 			var te *TreeError
-			if !errors.As(err, &te) || te.ExitCode() != 2 {
+			if !errors.As(err, &te) || !errors.Is(te, fault.ErrBadInput) {
 				t.Fatalf("error %v is not a TreeError with exit code 2", err)
 			}
 		})

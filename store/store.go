@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/parallel"
 )
 
@@ -104,8 +105,8 @@ func (e *ForeignError) Error() string {
 	return fmt.Sprintf("--db %s: %s; it was not modified (choose another file with --db)", e.Path, e.Reason)
 }
 
-// ExitCode makes a foreign or corrupt database a bad-input error.
-func (e *ForeignError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *ForeignError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // DB is an open study database.
 type DB struct {
@@ -348,8 +349,8 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no study %d in %s (see scaleacross studies list)", e.ID, e.Path)
 }
 
-// ExitCode makes an unknown study a bad-input error.
-func (e *NotFoundError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *NotFoundError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // Study reads one study.
 func (d *DB) Study(id int64) (Study, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -102,7 +103,7 @@ func TestForeignFilesUntouched(t *testing.T) {
 		path := filepath.Join(dir, name)
 		d, err := Open(path)
 		var fe *ForeignError
-		if !errors.As(err, &fe) || fe.ExitCode() != 2 {
+		if !errors.As(err, &fe) || !errors.Is(fe, fault.ErrBadInput) {
 			if d != nil {
 				d.Close()
 			}

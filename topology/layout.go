@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scaleacross/scaleacross/spec"
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // Dim names a parallel dimension.
@@ -103,10 +103,10 @@ func ParsePlacement(names []string) ([]Dim, error) {
 		switch d {
 		case TP, CP, EP, DP, PP:
 		default:
-			return nil, spec.Errorf(fmt.Sprintf("placement[%d]", i), "unknown dimension %q; use tp, cp, ep, dp or pp", n)
+			return nil, fault.Field(fmt.Sprintf("placement[%d]", i), "unknown dimension %q; use tp, cp, ep, dp or pp", n)
 		}
 		if j := slices.Index(out[:i], d); j >= 0 {
-			return nil, spec.Errorf(fmt.Sprintf("placement[%d]", i), "dimension %q is repeated (also placement[%d]); name each dimension once", d, j)
+			return nil, fault.Field(fmt.Sprintf("placement[%d]", i), "dimension %q is repeated (also placement[%d]); name each dimension once", d, j)
 		}
 		out[i] = d
 	}
@@ -140,15 +140,15 @@ func PutOutermost(placement []Dim, d Dim) []Dim {
 func CheckCrossSite(t Topology, l Layout, d Dim, degree int) error {
 	sites := t.Sites()
 	if sites <= 1 {
-		return spec.Errorf("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
+		return fault.Field("cross_site", "the topology has one site (no level with distance_km or link_capacity_gbps, or named building/region); nothing to place across sites")
 	}
 	for _, o := range l.SiteDims(t) {
 		if o != d {
-			return spec.Errorf("cross_site", "%s crosses the sites too: %s=%d must be a multiple of the %d sites so that it alone spans them", o, d, degree, sites)
+			return fault.Field("cross_site", "%s crosses the sites too: %s=%d must be a multiple of the %d sites so that it alone spans them", o, d, degree, sites)
 		}
 	}
 	if !slices.Contains(l.SiteDims(t), d) {
-		return spec.Errorf("cross_site", "%s=%d does not reach across the %d sites; raise it or pick another dimension", d, degree, sites)
+		return fault.Field("cross_site", "%s=%d does not reach across the %d sites; raise it or pick another dimension", d, degree, sites)
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 	epd := 1 // members of dp inside one ep group
 	if ep > cp {
 		if ep%cp != 0 || dp%(ep/cp) != 0 {
-			return Layout{}, spec.Errorf("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
+			return Layout{}, fault.Field("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
 		}
 		epd = ep / cp
 	}
@@ -205,7 +205,7 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		n = max(n, 1)
 		sp, err := span(t, stride, n)
 		if err != nil {
-			return Layout{}, spec.Errorf("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
+			return Layout{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
 		pieces[dimIndex(d)] = sp
 		if _, ok := l.Stride[d]; !ok {
@@ -223,7 +223,7 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 	if ep <= cp {
 		sp, err := span(t, l.Stride[CP], ep)
 		if err != nil {
-			return Layout{}, spec.Errorf("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
+			return Layout{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
 		}
 		l.Spans[EP] = sp
 	} else {

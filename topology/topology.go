@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/spec"
 )
@@ -177,30 +178,30 @@ func Default(g *hardware.GPU, gpus int) Topology {
 // FromSpec converts and validates a spec topology for a job of gpus GPUs.
 func FromSpec(st *spec.Topology, gpus int) (Topology, error) {
 	if st == nil || len(st.Levels) == 0 {
-		return Topology{}, spec.Errorf("system.topology.levels", "needs at least one level")
+		return Topology{}, fault.Field("system.topology.levels", "needs at least one level")
 	}
 	t := Topology{Levels: make([]Level, len(st.Levels))}
 	for i, l := range st.Levels {
 		f := fmt.Sprintf("system.topology.levels[%d]", i)
 		switch {
 		case l.Size <= 0:
-			return Topology{}, spec.Errorf(f+".size", "must be a positive integer, got %d", l.Size)
+			return Topology{}, fault.Field(f+".size", "must be a positive integer, got %d", l.Size)
 		case !(l.BandwidthGbps > 0):
-			return Topology{}, spec.Errorf(f+".bandwidth_gbps", "must be positive, got %g", l.BandwidthGbps)
+			return Topology{}, fault.Field(f+".bandwidth_gbps", "must be positive, got %g", l.BandwidthGbps)
 		case l.LatencyUs < 0 || math.IsNaN(l.LatencyUs):
-			return Topology{}, spec.Errorf(f+".latency_us", "must not be negative, got %g", l.LatencyUs)
+			return Topology{}, fault.Field(f+".latency_us", "must not be negative, got %g", l.LatencyUs)
 		case l.Oversubscription < 0 || math.IsNaN(l.Oversubscription):
-			return Topology{}, spec.Errorf(f+".oversubscription", "must be positive (1 = full bisection), got %g", l.Oversubscription)
+			return Topology{}, fault.Field(f+".oversubscription", "must be positive (1 = full bisection), got %g", l.Oversubscription)
 		case l.DistanceKm < 0 || math.IsNaN(l.DistanceKm):
-			return Topology{}, spec.Errorf(f+".distance_km", "must be positive (km between sites) or omitted, got %g", l.DistanceKm)
+			return Topology{}, fault.Field(f+".distance_km", "must be positive (km between sites) or omitted, got %g", l.DistanceKm)
 		case l.LinkCapacityGbps < 0 || math.IsNaN(l.LinkCapacityGbps):
-			return Topology{}, spec.Errorf(f+".link_capacity_gbps", "must be positive (aggregate Gb/s of a site's link) or omitted, got %g", l.LinkCapacityGbps)
+			return Topology{}, fault.Field(f+".link_capacity_gbps", "must be positive (aggregate Gb/s of a site's link) or omitted, got %g", l.LinkCapacityGbps)
 		case l.LossRate < 0 || l.LossRate >= 1 || math.IsNaN(l.LossRate):
-			return Topology{}, spec.Errorf(f+".loss_rate", "must lie in [0, 1), got %g", l.LossRate)
+			return Topology{}, fault.Field(f+".loss_rate", "must lie in [0, 1), got %g", l.LossRate)
 		case l.RouteStretch != 0 && !(l.RouteStretch >= 1):
-			return Topology{}, spec.Errorf(f+".route_stretch", "must be at least 1 (fiber is never shorter than the straight line), got %g", l.RouteStretch)
+			return Topology{}, fault.Field(f+".route_stretch", "must be at least 1 (fiber is never shorter than the straight line), got %g", l.RouteStretch)
 		case math.IsInf(l.BandwidthGbps, 0) || math.IsInf(l.DistanceKm, 0) || math.IsInf(l.LatencyUs, 0) || math.IsInf(l.LinkCapacityGbps, 0):
-			return Topology{}, spec.Errorf(f, "values must be finite")
+			return Topology{}, fault.Field(f, "values must be finite")
 		}
 		t.Levels[i] = Level(l)
 		if t.Levels[i].Name == "" {
@@ -208,7 +209,7 @@ func FromSpec(st *spec.Topology, gpus int) (Topology, error) {
 		}
 	}
 	if got := t.GPUs(); got != gpus {
-		return Topology{}, spec.Errorf("system.topology.levels", "level sizes multiply to %d GPUs but system.gpus is %d; make the product of sizes equal the GPU count", got, gpus)
+		return Topology{}, fault.Field("system.topology.levels", "level sizes multiply to %d GPUs but system.gpus is %d; make the product of sizes equal the GPU count", got, gpus)
 	}
 	return t, nil
 }

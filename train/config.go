@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
@@ -47,7 +48,7 @@ func ParsePrecision(s string) (hardware.Precision, error) {
 	case "":
 		return hardware.BF16, nil
 	}
-	return "", spec.Errorf("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8 or nvfp4", s)
+	return "", fault.Field("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8 or nvfp4", s)
 }
 
 // ResolveTarget looks up the job's model and GPU, checks the GPU count,
@@ -55,28 +56,28 @@ func ParsePrecision(s string) (hardware.Precision, error) {
 // step model and the Explorer start from it.
 func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*model.Model, *hardware.GPU, hardware.Precision, error) {
 	if j.Model == "" {
-		return nil, nil, "", spec.Errorf("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
+		return nil, nil, "", fault.Field("model", "is required (a catalog id such as llama3.1-405b, or a path to a config.json)")
 	}
 	m, err := lookupModel(j.Model)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("model: %w", err)
 	}
 	if j.System.GPU == "" {
-		return nil, nil, "", spec.Errorf("system.gpu", "is required (a catalog id such as h100-sxm)")
+		return nil, nil, "", fault.Field("system.gpu", "is required (a catalog id such as h100-sxm)")
 	}
 	g, err := lookupGPU(j.System.GPU)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("system.gpu: %w", err)
 	}
 	if j.System.GPUs <= 0 {
-		return nil, nil, "", spec.Errorf("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
+		return nil, nil, "", fault.Field("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
 	}
 	prec, err := ParsePrecision(j.Training.Precision)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	if _, ok := g.PeakTFLOPS(prec); !ok && prec != hardware.BF16 {
-		return nil, nil, "", spec.Errorf("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, prec)
+		return nil, nil, "", fault.Field("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, prec)
 	}
 	return m, g, prec, nil
 }
@@ -104,13 +105,13 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		v int
 	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.dp", p.DP}} {
 		if d.v < 0 {
-			return nil, spec.Errorf(d.f, "must be a positive integer, got %d", d.v)
+			return nil, fault.Field(d.f, "must be a positive integer, got %d", d.v)
 		}
 	}
 	if pc.DP == 0 {
 		inner := pc.TP * pc.PP * pc.CP
 		if c.GPUs%inner != 0 {
-			return nil, spec.Errorf("parallel", "tp*pp*cp = %d does not divide system.gpus = %d", inner, c.GPUs)
+			return nil, fault.Field("parallel", "tp*pp*cp = %d does not divide system.gpus = %d", inner, c.GPUs)
 		}
 		pc.DP = c.GPUs / inner
 	}
@@ -150,7 +151,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, err
 		}
 		if len(c.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
-			return nil, spec.Errorf("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); set transport on a level of system.topology instead")
+			return nil, fault.Field("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); set transport on a level of system.topology instead")
 		}
 		c.Topology = c.Topology.WithSiteTransport(strings.ToLower(n.Transport), n.Algorithm, false)
 	}
@@ -166,7 +167,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if j.CrossSite != "" {
 		d, err := topology.ParsePlacement([]string{j.CrossSite})
 		if err != nil {
-			return nil, spec.Errorf("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
+			return nil, fault.Field("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
 		}
 		c.Placement = topology.PutOutermost(c.Placement, d[0])
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
@@ -71,8 +72,7 @@ func TestEventBadSchedule(t *testing.T) {
 	// Both engines refuse it alike: the resolver asks the schedule.
 	j0, _ := spec.ParseJob([]byte(y))
 	_, err := Resolve(j0, model.Load, hardware.Lookup)
-	var ec interface{ ExitCode() int }
-	if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), "at least 8 micro-batches") {
+	if err == nil || !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), "at least 8 micro-batches") {
 		t.Errorf("dualpipe with too few micro-batches: err %v, want exit code 2", err)
 	}
 	// vp > 1 with gpipe is rejected when the spec is resolved.

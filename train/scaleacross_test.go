@@ -9,6 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
@@ -380,8 +381,7 @@ func TestScaleAcrossBadInput(t *testing.T) {
 		if err == nil {
 			_, err = Resolve(j, model.Load, hardware.Lookup)
 		}
-		var ec interface{ ExitCode() int }
-		if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), tc.field) {
+		if err == nil || !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%s: got %v, want an exit-2 error naming %s", name, err, tc.field)
 		}
 	}
@@ -408,8 +408,7 @@ training: {seq_len: 8192, global_batch: 6, micro_batch: 1, precision: bf16, reco
 		t.Fatal(err)
 	}
 	_, err = Resolve(j, model.Load, hardware.Lookup)
-	var ec interface{ ExitCode() int }
-	if err == nil || !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(err.Error(), "placement") {
+	if err == nil || !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), "placement") {
 		t.Errorf("got %v, want an exit-2 error naming placement", err)
 	}
 }

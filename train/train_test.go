@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
@@ -172,8 +173,7 @@ func TestResolveBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var ec interface{ ExitCode() int }
-			if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+			if !errors.Is(err, fault.ErrBadInput) {
 				t.Errorf("error %v does not exit with code 2", err)
 			}
 			if !strings.Contains(err.Error(), tt.field) {

@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/infer"
 	"github.com/scaleacross/scaleacross/model"
@@ -105,11 +106,11 @@ type resolvedServe struct {
 func resolveServe(s *spec.Serve) (*resolvedServe, error) {
 	m, err := model.Load(s.Model)
 	if err != nil {
-		return nil, spec.Errorf("model", "%v", err)
+		return nil, fault.Field("model", "%v", err)
 	}
 	g, err := hardware.Lookup(s.System.GPU)
 	if err != nil {
-		return nil, spec.Errorf("system.gpu", "%v", err)
+		return nil, fault.Field("system.gpu", "%v", err)
 	}
 	graphs := s.CUDAGraphs == nil || *s.CUDAGraphs
 	cfg := &infer.Config{
@@ -123,11 +124,11 @@ func resolveServe(s *spec.Serve) (*resolvedServe, error) {
 	r := &resolvedServe{s: s, cfg: cfg, work: infer.Workload{
 		Batch: s.Workload.Batch, InputLen: s.Workload.InputLen, OutputLen: s.Workload.OutputLen, Context: s.Workload.Context}}
 	if sp := s.Speculative; sp != nil && sp.Method != "none" {
-		acc, err := sp.AcceptanceModel()
+		acc, err := infer.AcceptanceOf(sp)
 		if err != nil {
 			return nil, err
 		}
-		tree, err := sp.Tree.Build()
+		tree, err := infer.TreeOf(sp.Tree)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,9 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scaleacross/scaleacross/fault"
+	"github.com/scaleacross/scaleacross/spec"
 )
 
 // Exit codes of the scaleacross command (DESIGN.md section 2).
@@ -35,14 +38,23 @@ func badInput(format string, args ...any) error {
 	return inputError{fmt.Errorf(format, args...)}
 }
 
-// ExitCode maps an error from the command tree to the process exit code.
+// ExitCode maps an error from the command tree to the process exit code:
+// the command line's own errors choose theirs; library errors are read by
+// kind (package fault), and a spec that cannot be read (*spec.Error) is
+// bad input.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
 	var c exitCoder
-	if errors.As(err, &c) {
+	var se *spec.Error
+	switch {
+	case errors.As(err, &c):
 		return c.ExitCode()
+	case errors.Is(err, fault.ErrNoFit):
+		return ExitNoFit
+	case errors.Is(err, fault.ErrBadInput), errors.As(err, &se):
+		return ExitBadInput
 	}
 	return ExitFailure
 }

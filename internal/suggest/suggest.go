@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/scaleacross/scaleacross/fault"
 )
 
 // UnknownIDError reports a catalog id that does not exist, with the known
@@ -27,8 +29,8 @@ func (e *UnknownIDError) Error() string {
 	return msg
 }
 
-// ExitCode makes an unknown id exit with code 2 (bad input).
-func (e *UnknownIDError) ExitCode() int { return 2 }
+// Is reports the error as bad input (fault.ErrBadInput).
+func (e *UnknownIDError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // Closest returns up to n candidates nearest to name by edit distance
 // (ties broken alphabetically), preferring candidates that contain name.
