@@ -18,7 +18,7 @@ import (
 
 // listedCandidates is how many of the explorer's candidates a study page
 // lists.
-const listedCandidates = 40
+const listedCandidates = 25
 
 // PlanColumn is one of the three plans a study compares: the best, the
 // production baseline and the prior-art baseline.
