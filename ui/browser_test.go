@@ -59,9 +59,14 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
-	shot := func(name string) {
+	// shot saves the whole page, or with viewport only the window.
+	shot := func(name string, viewport bool) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		capture := chromedp.FullScreenshot(100)
+		if viewport {
+			capture = chromedp.CaptureScreenshot()
+		}
+		png, err := chromedp.Run(ctx, capture)
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -94,9 +99,9 @@ func TestBrowser(t *testing.T) {
 	}
 
 	do("open the studies list", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#studies")))
-	shot("studies")
+	shot("studies", false)
 	do("click into the study", chromedp.Click(chromedp.CSS("a.study-link")), chromedp.WaitVisible(chromedp.CSS("#plans")))
-	shot("study")
+	shot("study", true)
 	best := plan["best"].(map[string]any)
 	for _, c := range []struct {
 		sel  string
@@ -128,7 +133,7 @@ func TestBrowser(t *testing.T) {
 	if legend, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#gantt g.legend"))); err != nil || !strings.Contains(legend, "forward") {
 		t.Errorf("Gantt legend %q (%v) lacks forward", legend, err)
 	}
-	shot("candidate")
+	shot("candidate", false)
 
 	do("open what-if", chromedp.Click(chromedp.CSS("#whatif-link")), chromedp.WaitVisible(chromedp.CSS("#whatif")))
 	trunk := attr(`input[name="trunk_gbps"]`, "value")
@@ -150,12 +155,12 @@ func TestBrowser(t *testing.T) {
 	if changed == best["step_time_s"].(float64) {
 		t.Errorf("a quarter of the trunk bandwidth left the step time at %v s", changed)
 	}
-	shot("whatif")
+	shot("whatif", false)
 
 	do("open compare", chromedp.Navigate(ts.URL+"/studies/1"), chromedp.WaitVisible(chromedp.CSS("#compare-link")),
 		chromedp.Click(chromedp.CSS("#compare-link")), chromedp.WaitVisible(chromedp.CSS("#compare")))
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#compare tr.differs").length`)); err != nil || n == 0 {
 		t.Errorf("compare shows %d differing rows (%v)", n, err)
 	}
-	shot("compare")
+	shot("compare", false)
 }
