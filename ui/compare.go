@@ -2,11 +2,13 @@ package ui
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/train"
 )
 
@@ -36,6 +38,9 @@ type ComparePage struct {
 	A, B   string         `json:"-"`
 	Sides  []CompareSide  `json:"sides"`
 	Fields []CompareField `json:"fields"`
+	// BreakdownSVG and MemorySVG draw both sides as stacked bars.
+	BreakdownSVG template.HTML `json:"-"`
+	MemorySVG    template.HTML `json:"-"`
 }
 
 // Title names the page.
@@ -126,6 +131,16 @@ func (s *Server) comparePage(r *http.Request) (any, error) {
 		}
 		return byteSize(total)
 	})
+	var err error
+	if p.BreakdownSVG, err = svg(report.StackedBars{Title: "step breakdown (exposed time)", Parts: breakdownParts(), Unit: "s",
+		Bars: []report.Bar{{Label: "A", Values: breakdownValues(a.Result.Breakdown)}, {Label: "B", Values: breakdownValues(b.Result.Breakdown)}}}, 760); err != nil {
+		return nil, err
+	}
+	if p.MemorySVG, err = svg(report.StackedBars{Title: "memory per GPU", Parts: memoryParts(), Unit: "GiB", Limit: a.Result.Memory.Capacity,
+		LimitLabel: fmt.Sprintf("usable memory %.1f GiB", a.Result.Memory.Capacity),
+		Bars:       []report.Bar{{Label: "A", Values: memoryValues(a.Result.Memory)}, {Label: "B", Values: memoryValues(b.Result.Memory)}}}, 760); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -42,7 +42,7 @@ type ServingPage struct {
 // Title names the page.
 func (ServingPage) Title() string { return "Serving" }
 
-// examples lists the serving specs in the examples directory.
+// exampleNames lists the serving specs in the examples directory.
 func (s *Server) exampleNames() []string {
 	m, _ := filepath.Glob(filepath.Join(s.examples, "serve-*.yaml"))
 	out := []string{}
