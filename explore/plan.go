@@ -18,8 +18,10 @@ import (
 type Choice struct {
 	// Rank is the position in its space's final ranking (1 = best).
 	Rank int `json:"rank"`
-	// Index numbers the candidate in its space's enumeration.
-	Index int `json:"index"`
+	// Index numbers the candidate in its space's enumeration, and Space
+	// names that space (a baseline's variant can be the explorer's best).
+	Index int    `json:"index"`
+	Space string `json:"space"`
 	Candidate
 	// CrossSite lists the parallel dimensions whose groups span the
 	// outermost cross-site level.
@@ -44,8 +46,11 @@ type Choice struct {
 
 // Ranked is a short entry of the ranked list.
 type Ranked struct {
-	Rank      int     `json:"rank"`
-	Index     int     `json:"index"`
+	Rank  int `json:"rank"`
+	Index int `json:"index"`
+	// Space is the space whose enumeration Index numbers: the explorer's,
+	// or a baseline's for a baseline variant that won.
+	Space     string  `json:"space"`
 	Config    string  `json:"config"`
 	StepTimeS float64 `json:"step_time_s"`
 	Engine    string  `json:"engine"`
@@ -209,7 +214,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		if len(st.Records) == 0 || kk > 0 && math.IsInf(final[st.Records[0].Index], 1) {
 			continue
 		}
-		c, err := b.choice(st.Records[0], 1, kk > 0, rerank, engine)
+		c, err := b.choice(s.Name, st.Records[0], 1, kk > 0, rerank, engine)
 		if err != nil {
 			return nil, err
 		}
@@ -235,13 +240,13 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 			continue
 		}
 		w := *c
-		w.Rank, w.Index = 1, -1
+		w.Rank = 1
 		p.Best = &w
 		from = k
 	}
 	if from > 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("the %s baseline's variant belongs to the explorer's space and the %s engine prices it below the explorer's re-ranked top; it is the best plan (the analytic ranking had placed it lower)", spaces[from].Name, p.Best.Engine))
-		top := append([]Ranked{{Index: -1, Config: p.Best.Candidate.String(), StepTimeS: p.Best.StepTimeS, Engine: p.Best.Engine, MemoryGiB: p.Best.MemoryGiBPerGPU}}, p.Top...)
+		top := append([]Ranked{{Index: p.Best.Index, Space: p.Best.Space, Config: p.Best.Candidate.String(), StepTimeS: p.Best.StepTimeS, Engine: p.Best.Engine, MemoryGiB: p.Best.MemoryGiBPerGPU}}, p.Top...)
 		p.Top = top[:min(TopListed, len(top))]
 		for i := range p.Top {
 			p.Top[i].Rank = i + 1
@@ -295,7 +300,7 @@ func topList(recs []Record, kk int, final map[int]float64, engine string, bestFi
 		if math.IsInf(t, 0) {
 			continue
 		}
-		out = append(out, Ranked{Index: r.Index, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
+		out = append(out, Ranked{Index: r.Index, Space: ExplorerSpace, Config: r.Candidate.String(), StepTimeS: t, Engine: e, MemoryGiB: r.MemoryGiB})
 	}
 	slices.SortStableFunc(out, func(a, c Ranked) int { return cmp.Compare(a.StepTimeS, c.StepTimeS) })
 	out = out[:min(TopListed, len(out))]
@@ -306,7 +311,7 @@ func topList(recs []Record, kk int, final map[int]float64, engine string, bestFi
 }
 
 // choice prices the record in full with the final engine.
-func (b *Base) choice(r Record, rankPos int, reranked bool, rerank func(*train.Config) (train.Result, error), engine string) (*Choice, error) {
+func (b *Base) choice(space string, r Record, rankPos int, reranked bool, rerank func(*train.Config) (train.Result, error), engine string) (*Choice, error) {
 	cfg := b.Config(r.Candidate)
 	res, err := train.Analytic(cfg)
 	if err != nil {
@@ -321,7 +326,7 @@ func (b *Base) choice(r Record, rankPos int, reranked bool, rerank func(*train.C
 		e = engine
 	}
 	c := &Choice{
-		Rank: rankPos, Index: r.Index, Candidate: r.Candidate, StepTimeS: res.StepTimeS, AnalyticStepTimeS: analytic,
+		Rank: rankPos, Index: r.Index, Space: space, Candidate: r.Candidate, StepTimeS: res.StepTimeS, AnalyticStepTimeS: analytic,
 		Engine: e, MFU: res.MFU, TokensPerSPerGPU: res.TokensPerSPerGPU, ModelTFLOPsPerGPU: res.ModelTFLOPsPerGPU,
 		MemoryGiBPerGPU: res.MemoryGiBPerGPU, MemoryHeadroomGiB: res.Memory.Capacity - res.MemoryGiBPerGPU,
 		MicroBatches: res.MicroBatches, Breakdown: res.Breakdown, CrossSite: []string{}, SiteTraffic: []train.LevelTraffic{},

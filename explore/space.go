@@ -525,8 +525,12 @@ func (b *Base) TechnologyClasses(techs []string, maxStages int) [][]string {
 // JobFor is the job spec of candidate c: the plan's job with every choice
 // fixed to c's, the spec that `scaleacross simulate` runs to reproduce the
 // candidate's step time and memory.
-func (b *Base) JobFor(c Candidate) *spec.Job {
-	j := *b.Job
+func (b *Base) JobFor(c Candidate) *spec.Job { return CandidateJob(b.Job, c) }
+
+// CandidateJob is plan job j with every choice fixed to candidate c's (see
+// Base.JobFor); j is not changed.
+func CandidateJob(plan *spec.Job, c Candidate) *spec.Job {
+	j := *plan
 	j.Search = nil
 	sp, z := c.SP, c.Zero
 	j.Parallel = spec.Parallel{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, DP: c.DP, SP: &sp, Zero: &z}

@@ -33,3 +33,16 @@ func TestSweepPlotsRender(t *testing.T) {
 		t.Error("no points accepted")
 	}
 }
+
+func TestNumberFormats(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{Thousands(0), "0"}, {Thousands(999.4), "999"}, {Thousands(1234567), "1,234,567"}, {Thousands(-1234.6), "-1,235"},
+		{Bytes(512), "512 B"}, {Bytes(1536), "1.5 KiB"}, {Bytes(3 << 30), "3.0 GiB"}, {Bytes(5 << 40), "5.0 TiB"}, {Bytes(9 << 50), "9216.0 TiB"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -195,16 +195,24 @@ func Open(path string) (*DB, error) {
 		return d, nil
 	}
 	// Read before any write: a corrupt file fails here, untouched.
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('studies', 'spaces', 'candidates')`).Scan(&n); err != nil {
+	if err := checkTables(db, path); err != nil {
 		db.Close()
-		return nil, &ForeignError{path, fmt.Sprintf("cannot be read as a study database (%v)", err)}
-	}
-	if n != 3 {
-		db.Close()
-		return nil, &ForeignError{path, "lacks the study tables"}
+		return nil, err
 	}
 	return d, nil
+}
+
+// checkTables reads db's schema and refuses a database without the study
+// tables (or one that cannot be read) as foreign.
+func checkTables(db *sql.DB, path string) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('studies', 'spaces', 'candidates')`).Scan(&n); err != nil {
+		return &ForeignError{path, fmt.Sprintf("cannot be read as a study database (%v)", err)}
+	}
+	if n != 3 {
+		return &ForeignError{path, "lacks the study tables"}
+	}
+	return nil
 }
 
 func (d *DB) create() error {

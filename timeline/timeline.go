@@ -6,6 +6,7 @@ package timeline
 import (
 	"bufio"
 	"fmt"
+	"html"
 	"io"
 	"sort"
 	"strconv"
@@ -166,14 +167,14 @@ func WriteGanttSVG(w io.Writer, t *Timeline, width int) error {
 		if n, ok := t.Threads[[2]int{k.p, k.th}]; ok {
 			name += " " + n
 		}
-		fmt.Fprintf(bw, `<text x="4" y="%d">%s</text>`+"\n", top+i*rowH+13, escape(name))
+		fmt.Fprintf(bw, `<text x="4" y="%d">%s</text>`+"\n", top+i*rowH+13, html.EscapeString(name))
 	}
 	for _, s := range spans {
 		row := index[track{s.Process, s.Thread}]
 		x := float64(label) + s.Start/end*plot
 		wd := max((s.End-s.Start)/end*plot, 0.2)
 		fmt.Fprintf(bw, `<rect x="%s" y="%d" width="%s" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
-			strconv.FormatFloat(x, 'f', 2, 64), top+row*rowH+2, strconv.FormatFloat(wd, 'f', 2, 64), rowH-4, colour(s.Category), escape(s.Name))
+			strconv.FormatFloat(x, 'f', 2, 64), top+row*rowH+2, strconv.FormatFloat(wd, 'f', 2, 64), rowH-4, colour(s.Category), html.EscapeString(s.Name))
 	}
 	// Time axis: five ticks.
 	y := top + rowH*len(tracks) + 14
@@ -183,23 +184,4 @@ func WriteGanttSVG(w io.Writer, t *Timeline, width int) error {
 	}
 	bw.WriteString("</svg>\n")
 	return bw.Flush()
-}
-
-func escape(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<':
-			out = append(out, "&lt;"...)
-		case '>':
-			out = append(out, "&gt;"...)
-		case '&':
-			out = append(out, "&amp;"...)
-		case '"':
-			out = append(out, "&quot;"...)
-		default:
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }

@@ -57,7 +57,30 @@ func TestGanttEscapesAndIsDeterministic(t *testing.T) {
 	if a.String() != b.String() {
 		t.Error("two renderings differ")
 	}
-	if strings.Contains(a.String(), "<x>") || !strings.Contains(a.String(), "&lt;x&gt; &amp; &quot;y&quot;") {
+	if strings.Contains(a.String(), "<x>") || !strings.Contains(a.String(), "&lt;x&gt; &amp; &#34;y&#34;") {
 		t.Error("span names are not escaped")
+	}
+}
+
+func TestStageGanttOneRowPerStage(t *testing.T) {
+	tl := sample()
+	tl.Threads[[2]int{0, 1}] = "send activations"
+	tl.Spans = append(tl.Spans, Span{Process: 0, Thread: 1, Name: "send", Category: "send", Start: 0.001, End: 0.0015})
+	var a, b bytes.Buffer
+	if err := WriteStageGanttSVG(&a, tl, 600); err != nil {
+		t.Fatal(err)
+	}
+	WriteStageGanttSVG(&b, tl, 600)
+	if a.String() != b.String() {
+		t.Error("stage Gantt output is not deterministic")
+	}
+	s := a.String()
+	if n := strings.Count(s, `class="stage"`); n != 2 {
+		t.Errorf("%d stage rows, want 2", n)
+	}
+	for _, want := range []string{"forward", "backward", "send between stages", "&lt;x&gt;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stage Gantt lacks %q", want)
+		}
 	}
 }

@@ -18,12 +18,10 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/infer"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
-	"github.com/scaleacross/scaleacross/specdec"
 )
 
 // newInferCmd builds `scaleacross infer -f serve.yaml [--json] [--sweep batch=...] [--plot out.svg]`.
@@ -103,39 +101,14 @@ type resolvedServe struct {
 	spec *infer.Speculative
 }
 
+// resolveServe resolves a serving spec with infer.FromSpec, the resolver
+// the dashboard uses too.
 func resolveServe(s *spec.Serve) (*resolvedServe, error) {
-	m, err := model.Load(s.Model)
+	j, err := infer.FromSpec(s, model.Load, hardware.Lookup)
 	if err != nil {
-		return nil, fault.Field("model", "%v", err)
-	}
-	g, err := hardware.Lookup(s.System.GPU)
-	if err != nil {
-		return nil, fault.Field("system.gpu", "%v", err)
-	}
-	graphs := s.CUDAGraphs == nil || *s.CUDAGraphs
-	cfg := &infer.Config{
-		Model: m, GPU: g, GPUs: s.System.GPUs, TP: s.Parallel.TP, DP: s.Parallel.DP, EP: s.Parallel.EP,
-		Weights: hardware.Precision(s.Precision), KV: hardware.Precision(s.KVPrecision),
-		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs, Eff: infer.DefaultEfficiency(),
-	}
-	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &resolvedServe{s: s, cfg: cfg, work: infer.Workload{
-		Batch: s.Workload.Batch, InputLen: s.Workload.InputLen, OutputLen: s.Workload.OutputLen, Context: s.Workload.Context}}
-	if sp := s.Speculative; sp != nil && sp.Method != "none" {
-		acc, err := infer.AcceptanceOf(sp)
-		if err != nil {
-			return nil, err
-		}
-		tree, err := infer.TreeOf(sp.Tree)
-		if err != nil {
-			return nil, err
-		}
-		r.spec = &infer.Speculative{Method: specdec.Method(sp.Method), DraftLayers: sp.DraftLayers, Tree: tree,
-			MaxNodes: sp.MaxNodes, MaxDepth: sp.MaxDepth, Acceptance: acc}
-	}
-	return r, nil
+	return &resolvedServe{s: s, cfg: j.Config, work: j.Workload, spec: j.Speculative}, nil
 }
 
 // parseSweep reads "batch=1,2,4,...,256".

@@ -418,12 +418,12 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 	if p.SiteLevel != "" {
 		site = "sites joined at level " + p.SiteLevel
 	}
-	fmt.Fprintf(w, "%s on %s x %s, %s; %s\n", p.Model, thousands(float64(p.GPUs)), p.GPU, p.Precision, site)
+	fmt.Fprintf(w, "%s on %s x %s, %s; %s\n", p.Model, report.Thousands(float64(p.GPUs)), p.GPU, p.Precision, site)
 	var parts []string
 	for _, s := range p.Spaces {
-		parts = append(parts, fmt.Sprintf("%s %s", s.Name, thousands(float64(s.Evaluated))))
+		parts = append(parts, fmt.Sprintf("%s %s", s.Name, report.Thousands(float64(s.Evaluated))))
 	}
-	fmt.Fprintf(w, "evaluated %s candidates (%s) in %.1f s; ranking: %s\n\n", thousands(float64(p.CandidatesEvaluated)), strings.Join(parts, ", "), p.ElapsedS, p.Engine)
+	fmt.Fprintf(w, "evaluated %s candidates (%s) in %.1f s; ranking: %s\n\n", report.Thousands(float64(p.CandidatesEvaluated)), strings.Join(parts, ", "), p.ElapsedS, p.Engine)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(name string, c *explore.Choice, speedup float64) {
 		if c == nil {
@@ -493,7 +493,7 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 			fmt.Fprintf(w, "  - %s\n", a)
 		}
 	}
-	fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
+	fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
 	return nil
 }
 

@@ -96,6 +96,7 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newPlanCmd(),
 		newStudiesCmd(),
 		newNetCmd(),
+		newUICmd(),
 	)
 	return root
 }

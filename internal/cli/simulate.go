@@ -9,6 +9,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
+	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/timeline"
 	"github.com/scaleacross/scaleacross/train"
@@ -146,7 +147,7 @@ func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
 		fits = "DOES NOT FIT"
 	}
 	fmt.Fprintf(tw, "step time\t%s\n", seconds(r.StepTimeS))
-	fmt.Fprintf(tw, "throughput\t%s tokens/s/GPU (%s tokens/s)\n", thousands(r.TokensPerSPerGPU), thousands(r.TokensPerS))
+	fmt.Fprintf(tw, "throughput\t%s tokens/s/GPU (%s tokens/s)\n", report.Thousands(r.TokensPerSPerGPU), report.Thousands(r.TokensPerS))
 	fmt.Fprintf(tw, "model TFLOP/s/GPU\t%.1f (MFU %.1f%%)\n", r.ModelTFLOPsPerGPU, 100*r.MFU)
 	fmt.Fprintf(tw, "memory per GPU\t%.1f of %.1f GiB, %s\n", r.Memory.Total, r.Memory.Capacity, fits)
 	tw.Flush()
@@ -175,7 +176,7 @@ func writeSimulateText(w io.Writer, c *train.Config, o simulateOutput) error {
 			if l.CrossesSite {
 				site = "yes"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", l.Dim, l.Level, byteSize(l.Bytes), seconds(l.TimeS), l.Groups, site)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", l.Dim, l.Level, report.Bytes(l.Bytes), seconds(l.TimeS), l.Groups, site)
 		}
 		tw.Flush()
 	}
