@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -110,4 +111,30 @@ func ExampleKind_InFlight() {
 	p, _ := Interleaved.Check(Params{Stages: 4, MicroBatches: 16, Chunks: 2})
 	fmt.Println(Interleaved.PeakHeld(p), Interleaved.InFlight(p))
 	// Output: 11 5.5
+}
+
+// TestSerializedSendsQueue checks Transfer.Serialize: a stage's messages to
+// one peer queue on its link (GPipe, whose forwards run back to back), so m
+// messages of x seconds each keep that
+// link busy m*x, while unserialized messages only delay each by x. Compute
+// is short, so the link sets the pace: with serialization the step is at
+// least m*x; without, about x plus the compute.
+func TestSerializedSendsQueue(t *testing.T) {
+	const m, f, x = 8, 0.001, 0.010
+	s := mustBuild(t, GPipe, Params{Stages: 2, MicroBatches: m})
+	run := func(serialize bool, opt *Options) float64 {
+		c := uniform(f, f, 0)
+		c.P2P = func(int, int, Dir) Transfer {
+			return Transfer{Latency: 0.002, Bytes: x * 1e9, Bandwidth: 1e9, Serialize: serialize}
+		}
+		return mustSim(t, s, c, opt).Makespan
+	}
+	free, queued := run(false, nil), run(true, nil)
+	if !(queued >= m*x) || !(free < 3*x+2*m*f+0.01) {
+		t.Errorf("makespan %.4f s serialized (want >= %.3f), %.4f s free", queued, m*x, free)
+	}
+	// The event mode (an OnOp hook) queues the same way.
+	if ev := run(true, &Options{OnOp: func(Span) {}}); math.Abs(ev-queued) > 1e-12 {
+		t.Errorf("event mode %.6f s, fast mode %.6f s", ev, queued)
+	}
 }

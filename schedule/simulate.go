@@ -38,6 +38,12 @@ type Transfer struct {
 	// message shares each link max-min fairly with every other transfer
 	// on it (Options.Network must own the links).
 	Links []*sim.Link
+	// Serialize queues the bytes of the messages that one stage sends to
+	// one peer in one direction behind each other at Bandwidth, first
+	// come first served: the sender's link to that peer is busy while a
+	// message is on it, so a slow link delays later messages too, while
+	// compute goes on. The latency is paid per message after its bytes.
+	Serialize bool
 }
 
 // Time is the uncontended time of the transfer: Latency + Bytes/Bandwidth.
@@ -195,6 +201,11 @@ type runner struct {
 	bwdXfer []Transfer // [k]: gradients from k+1 to k (k <= nv-2)
 	fwdTime []float64
 	bwdTime []float64
+	// fwdLink and bwdLink number the serializing link each transfer uses
+	// (one per stage boundary and direction); linkFree is when each is
+	// next free.
+	fwdLink, bwdLink []int
+	linkFree         []float64
 
 	// slots[microbatch*nv+virtual] holds when that forward and backward
 	// finished and when their inputs arrived.
@@ -256,12 +267,25 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	r.bwdXfer = make([]Transfer, nv)
 	r.fwdTime = make([]float64, nv)
 	r.bwdTime = make([]float64, nv)
+	r.fwdLink = make([]int, nv)
+	r.bwdLink = make([]int, nv)
 	if c.P2P != nil {
 		type key struct {
 			from, to int
 			d        Dir
 		}
 		cache := map[key]Transfer{} // one call per boundary and direction
+		linkOf := map[key]int{}
+		link := func(from, to int, d Dir) int {
+			kk := key{from, to, d}
+			id, ok := linkOf[kk]
+			if !ok {
+				id = len(r.linkFree)
+				linkOf[kk] = id
+				r.linkFree = append(r.linkFree, 0)
+			}
+			return id
+		}
 		get := func(from, to int, d Dir) (Transfer, error) {
 			kk := key{from, to, d}
 			if t, ok := cache[kk]; ok {
@@ -286,12 +310,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			if err != nil {
 				return nil, err
 			}
-			r.fwdXfer[k], r.fwdTime[k] = t, t.Time()
+			r.fwdXfer[k], r.fwdTime[k], r.fwdLink[k] = t, t.Time(), link(a, b, Activations)
 			t, err = get(b, a, Gradients)
 			if err != nil {
 				return nil, err
 			}
-			r.bwdXfer[k-1], r.bwdTime[k-1] = t, t.Time()
+			r.bwdXfer[k-1], r.bwdTime[k-1], r.bwdLink[k-1] = t, t.Time(), link(b, a, Gradients)
 		}
 	}
 	n := nv * m
@@ -479,12 +503,21 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 	k := tidx % r.nv
 	var x Transfer
 	var t float64
+	var link int
 	stream := SendActivations
 	if d == Activations {
-		x, t = r.fwdXfer[k], r.fwdTime[k]
+		x, t, link = r.fwdXfer[k], r.fwdTime[k], r.fwdLink[k]
 	} else {
-		x, t = r.bwdXfer[k], r.bwdTime[k]
+		x, t, link = r.bwdXfer[k], r.bwdTime[k], r.bwdLink[k]
 		stream = SendGradients
+	}
+	if x.Serialize && len(x.Links) == 0 && x.Bandwidth > 0 && !math.IsInf(x.Bandwidth, 1) {
+		// A stage finishes its ops in list order, so its sends on one
+		// link arrive here in time order in both modes: first come,
+		// first served.
+		start := max(at, r.linkFree[link])
+		r.linkFree[link] = start + x.Bytes/x.Bandwidth
+		t = r.linkFree[link] + x.Latency - at
 	}
 	if r.e == nil || len(x.Links) == 0 {
 		if r.opt.Trace {

@@ -17,16 +17,17 @@ import (
 // The step-time agreement the tests hold the engines to. Measured over the
 // fixed sample of TestEngineAgreementSpread (go test ./train -run
 // TestEngineAgreementSpread -v): 634 valid jobs, median difference 0.9%,
-// 90th percentile 8.4%, 95th 16.2%, worst 69.1%; 5,000 random draws of
-// TestEnginesAgree stayed under 70%. The engines price the same work but
-// compose it differently (closed-form bubble against a simulated
-// schedule); the tail is pipelines with blocking sends over slow links,
-// ZeRO-3 stalls and ZB-V below its steady state, where the closed-form
-// bubble averages over stages that the simulation does not (issue 11's
-// slow-link physics). Memory and the fit verdict must agree exactly.
+// 90th percentile 8.3%, 95th 15.7%, worst 49.2%; 6,000 random draws of
+// TestEnginesAgree stayed under 48%. The engines price the same work but
+// compose it differently (closed-form bubble and send terms against a
+// simulated schedule); the tail is GPipe and ZB-H1 with blocking sends
+// over slow links (the analytic engine prices the slow boundary once per
+// micro-batch where GPipe's separate forward and backward phases pay it
+// twice), ZeRO-3 stalls and ZB-V below its steady state. Memory and the
+// fit verdict must agree exactly.
 const (
 	engineAgreementP90 = 0.10
-	engineAgreementMax = 0.75
+	engineAgreementMax = 0.60
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule

@@ -141,9 +141,13 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			if blocking {
 				return schedule.Transfer{}
 			}
+			// Overlapped sends queue on the stage's link to its peer: every
+			// message of every chunk crossing that boundary in that
+			// direction shares it first come first served, so a slow link
+			// serializes them while compute goes on.
 			l := e.boundaryLevel(from, to)
 			link := e.linksOf(topology.PP)[l]
-			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec}
+			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec, Serialize: true}
 		},
 	}
 	pr, err := schedule.Simulate(s, costs, &schedule.Options{Trace: true})

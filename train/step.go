@@ -526,6 +526,115 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	return out
 }
 
+// overlappedSends is the step time that pipeline sends add when they
+// overlap compute (schedule.Kind.OverlapsP2P), for nv virtual stages, mb
+// micro-batches and a most loaded stage busy for work seconds per step.
+// Two effects show, as in the event engine, where each stage's messages
+// to one peer queue on its link while compute goes on:
+//
+//   - the fill and drain: a micro-batch's activations cross the stage
+//     boundaries on the way down and its gradients on the way back, each
+//     crossing adding its bytes' time and its latency to the critical
+//     path, as a chunk's compute adds to the bubble: once per boundary
+//     for one chunk's descent (interleaved schedules fill the later
+//     chunks' crossings with other micro-batches), every crossing of the
+//     V for zb-v and dualpipev;
+//   - the queue: a link that carries more bytes per step than its sender
+//     computes for (mb messages per boundary crossing) sets the pace, and
+//     the excess over the stage's work shows. With several chunks per
+//     stage the links of one direction take turns (a group of micro-
+//     batches must clear one boundary and wrap around before the next
+//     chunk's messages exist), so their busy times add; and a micro-batch
+//     that loops back to stage 0 for its next chunk later than the rest
+//     of its group keeps the stage busy makes it wait at every chunk
+//     transition. These two are one queue seen twice: the larger shows.
+//
+// With blocking sends (priced inside each stage's work) it is zero.
+func (e *evaluator) overlappedSends(nv, mb int, work float64) float64 {
+	pp := e.c.Parallel.PP
+	if e.blockingP2P() || pp < 2 {
+		return 0
+	}
+	bytes := e.p2pBytes()
+	// busy[4*a+2*d+up] is the link of stage a in direction d (0 forward,
+	// 1 backward) to the peer above (up 0) or below (up 1) it.
+	busy := make([]float64, 4*pp)
+	var path, most, stall float64
+	descent := pp - 1 // crossings on the fill's critical path
+	if e.c.Schedule.DefaultChunks() > 1 {
+		descent = nv - 1
+	}
+	for k := 0; k+1 < nv; k++ {
+		a, b := e.stageOf(k), e.stageOf(k+1)
+		if a == b {
+			continue
+		}
+		link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
+		x := 0.0
+		if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
+			x = bytes / link.BytesPerSec
+		}
+		if k < descent {
+			path += 2 * (x + link.LatencyS)
+		}
+		up := 0
+		if b < a {
+			up = 1
+		}
+		i, j := 4*a+up, 4*b+2+(1-up)
+		busy[i] += x * float64(mb)
+		busy[j] += x * float64(mb)
+	}
+	if v := e.c.Parallel.VP; v > 1 && !e.c.Schedule.SplitsBackward() {
+		// An interleaved micro-batch returns to stage 0 for its next chunk
+		// after one loop through every stage (p crossings, the wrap
+		// included); stage 0 meanwhile runs the rest of its group of n
+		// consecutive micro-batches. When the loop's communication exceeds
+		// that slack the stage waits at every chunk transition: (m/n)(v-1)
+		// times a step, one direction's wait hiding the other's.
+		n := e.scheduleConsecutive(mb)
+		var loop float64
+		for k := 0; k < pp && k+1 < nv; k++ {
+			a, b := e.stageOf(k), e.stageOf(k+1)
+			link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
+			loop += link.LatencyS
+			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
+				loop += bytes / link.BytesPerSec
+			}
+		}
+		chunk := work / float64(mb) / float64(v)
+		slack := float64(n-pp) * chunk
+		stall = float64(mb/n*(v-1)) * max(0, loop-slack)
+		var fwd, bwd float64
+		for a := 0; a < pp; a++ {
+			fwd += busy[4*a] + busy[4*a+1]
+			bwd += busy[4*a+2] + busy[4*a+3]
+		}
+		most = max(fwd, bwd)
+	} else {
+		for _, v := range busy {
+			most = max(most, v)
+		}
+	}
+	// Waiting at chunk transitions and waiting on a saturated link are two
+	// views of one queue: the larger shows.
+	return path + max(stall, most-work)
+}
+
+// scheduleConsecutive is the number of consecutive micro-batches per chunk
+// group the schedule runs (pp, depth-first, unless the latency-aware plan
+// widens it), for mb micro-batches.
+func (e *evaluator) scheduleConsecutive(mb int) int {
+	p := e.c.Parallel
+	n := p.PP
+	if e.c.Schedule == schedule.LatencyAware {
+		if _, _, c := e.latencyAware(e.virtualStages()); c > 0 {
+			n = c
+		}
+	}
+	return max(1, min(n, mb))
+}
+
 // stageOf is the pipeline stage that holds virtual stage v, as the
 // schedule places it (schedule.Kind.StageOf).
 func (e *evaluator) stageOf(v int) int {
@@ -579,7 +688,7 @@ func (e *evaluator) analytic() Result {
 	b.TPCommS = fm * worst.tp
 	b.CPCommS = fm * worst.cp
 	b.EPCommS = fm * worst.ep
-	b.PPCommS = fm * worst.pp
+	b.PPCommS = fm*worst.pp + e.overlappedSends(len(vs), mb, fm*worst.total())
 	sp := e.scheduleParams(vs)
 	b.BubbleS = bubble(c.Schedule, sp, avg)
 
