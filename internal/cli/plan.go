@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -35,7 +36,7 @@ type planFlags struct {
 	file, db, shard, sweep, plot, engine string
 	resume                               int64
 	topK                                 int
-	asJSON, grid                         bool
+	asJSON, grid, timings                bool
 }
 
 // planOptions is what a study stores besides its spec, so that a resumed
@@ -116,6 +117,7 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 	fl.StringVar(&f.sweep, "sweep", "", "re-plan per value: cross_site_bandwidth=GBPS,... or distance=KM,...")
 	fl.StringVar(&f.plot, "plot", "", "with --sweep: plot path without extension (writes .svg and .png)")
 	fl.BoolVar(&f.grid, "grid", false, "print the speed-up table over a grid of capacity x distance x model")
+	fl.BoolVar(&f.timings, "timings", false, "print wall-clock timings (they vary between runs, so they are left out by default)")
 	return cmd
 }
 
@@ -329,7 +331,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	if err != nil {
 		return err
 	}
-	return printPlanOrShard(cmd, f.asJSON, s, p, states)
+	return printPlanOrShard(cmd, f.asJSON, f.timings, s, p, states)
 }
 
 func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
@@ -369,7 +371,7 @@ func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	if err != nil {
 		return err
 	}
-	return printPlanOrShard(cmd, f.asJSON, s, p, states)
+	return printPlanOrShard(cmd, f.asJSON, f.timings, s, p, states)
 }
 
 // shardOutput is the JSON of a shard run.
@@ -380,8 +382,17 @@ type shardOutput struct {
 	Database            string        `json:"database"`
 }
 
-func printPlanOrShard(cmd *cobra.Command, asJSON bool, s *study, p *explore.Plan, states []*explore.State) error {
+// Wall-clock timings vary between runs; unless timings is set they are
+// left out (zero in JSON), so that the same input prints the same bytes.
+// The study store keeps them either way.
+func printPlanOrShard(cmd *cobra.Command, asJSON, timings bool, s *study, p *explore.Plan, states []*explore.State) error {
 	w := cmd.OutOrStdout()
+	if p != nil && !timings {
+		q := *p
+		q.Spaces = slices.Clone(p.Spaces)
+		q.ZeroTimings()
+		p = &q
+	}
 	if p == nil {
 		o := shardOutput{Study: s.id, Shard: s.options.Shard, Database: s.db.Path()}
 		for _, st := range states {
@@ -423,7 +434,11 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 	for _, s := range p.Spaces {
 		parts = append(parts, fmt.Sprintf("%s %s", s.Name, report.Thousands(float64(s.Evaluated))))
 	}
-	fmt.Fprintf(w, "evaluated %s candidates (%s) in %.1f s; ranking: %s\n\n", report.Thousands(float64(p.CandidatesEvaluated)), strings.Join(parts, ", "), p.ElapsedS, p.Engine)
+	took := ""
+	if p.ElapsedS > 0 {
+		took = fmt.Sprintf(" in %.1f s", p.ElapsedS)
+	}
+	fmt.Fprintf(w, "evaluated %s candidates (%s)%s; ranking: %s\n\n", report.Thousands(float64(p.CandidatesEvaluated)), strings.Join(parts, ", "), took, p.Engine)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(name string, c *explore.Choice, speedup float64) {
 		if c == nil {
@@ -493,7 +508,9 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 			fmt.Fprintf(w, "  - %s\n", a)
 		}
 	}
-	fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
+	if p.Timings.SearchS > 0 {
+		fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
+	}
 	return nil
 }
 
