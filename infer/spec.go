@@ -2,6 +2,7 @@ package infer
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
@@ -16,6 +17,24 @@ type Job struct {
 	Config      *Config
 	Workload    Workload
 	Speculative *Speculative
+}
+
+// LoadFile reads, parses and resolves the serving spec at path (FromSpec);
+// errors name the file.
+func LoadFile(path string, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*spec.Serve, *Job, error) {
+	data, err := spec.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := spec.ParseServe(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	j, err := FromSpec(s, lookupModel, lookupGPU)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, j, nil
 }
 
 // FromSpec resolves a parsed serving spec: it looks up the model and the

@@ -14,7 +14,6 @@ import (
 	"github.com/scaleacross/scaleacross/infer"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/report"
-	"github.com/scaleacross/scaleacross/spec"
 )
 
 // defaultBatches is the serving page's default sweep.
@@ -103,17 +102,9 @@ func (s *Server) servingPage(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := spec.ReadFile(path)
+	_, j, err := infer.LoadFile(path, model.Load, hardware.Lookup)
 	if err != nil {
 		return nil, err
-	}
-	sv, err := spec.ParseServe(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	j, err := infer.FromSpec(sv, model.Load, hardware.Lookup)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if p.Points, err = infer.Sweep(j.Config, j.Workload, j.Speculative, batches); err != nil {
 		return nil, err

@@ -83,15 +83,11 @@ context exceeds the KV capacity (the message states the capacity).`,
 
 // loadServe reads, validates and resolves a serving spec.
 func loadServe(path string) (*resolvedServe, error) {
-	data, err := spec.ReadFile(path)
+	s, j, err := infer.LoadFile(path, model.Load, hardware.Lookup)
 	if err != nil {
 		return nil, err
 	}
-	s, err := spec.ParseServe(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return resolveServe(s)
+	return &resolvedServe{s: s, cfg: j.Config, work: j.Workload, spec: j.Speculative}, nil
 }
 
 type resolvedServe struct {
@@ -101,15 +97,6 @@ type resolvedServe struct {
 	spec *infer.Speculative
 }
 
-// resolveServe resolves a serving spec with infer.FromSpec, the resolver
-// the dashboard uses too.
-func resolveServe(s *spec.Serve) (*resolvedServe, error) {
-	j, err := infer.FromSpec(s, model.Load, hardware.Lookup)
-	if err != nil {
-		return nil, err
-	}
-	return &resolvedServe{s: s, cfg: j.Config, work: j.Workload, spec: j.Speculative}, nil
-}
 
 // parseSweep reads "batch=1,2,4,...,256".
 func parseSweep(arg string) ([]int, error) {
