@@ -97,7 +97,6 @@ type resolvedServe struct {
 	spec *infer.Speculative
 }
 
-
 // parseSweep reads "batch=1,2,4,...,256".
 func parseSweep(arg string) ([]int, error) {
 	key, list, ok := strings.Cut(arg, "=")
