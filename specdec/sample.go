@@ -98,7 +98,10 @@ func Verify(t *Tree, tokens []int, ds Distributions, greedy bool, rng *rand.Rand
 		next := -1
 		for _, c := range children[cur] {
 			x := tokens[c]
-			if x < 0 || x >= len(r) || x >= len(q) {
+			if x < 0 {
+				continue // an empty node (DraftTree found nothing to draw)
+			}
+			if x >= len(r) || x >= len(q) {
 				return nil, nil, fmt.Errorf("verify: node %d token %d outside the vocabulary", c, x)
 			}
 			if q[x] > 0 && rng.Float64()*q[x] < r[x] {
@@ -147,7 +150,10 @@ func sortByRank(t *Tree, c []int) {
 
 // DraftTokens draws the tokens of every node of t independently from the
 // draft distribution at its parent, the drafting that Verify's sampled
-// mode is lossless for. tokens[0] is set to -1.
+// mode is lossless for. tokens[0] is set to -1. The distributions are asked
+// by node before any token is drawn, so a draft whose distribution depends
+// on the tokens drawn above a node must use DraftTree, which conditions
+// each node on its drawn path.
 func DraftTokens(t *Tree, ds Distributions, rng *rand.Rand) []int {
 	tok := make([]int, t.Size()+1)
 	tok[0] = -1
