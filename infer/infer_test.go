@@ -284,3 +284,38 @@ func BenchmarkDecodeStep(b *testing.B) {
 		c.Forward(p)
 	}
 }
+
+// TestSweepOffIsOne checks that with tree auto, a batch where no tree pays
+// reports plain decoding's 1.00x (speculation off), keeping the best
+// tree's ratio beside it, and a fixed tree keeps running below 1.
+func TestSweepOffIsOne(t *testing.T) {
+	c := config(t, "llama3.1-8b", "h100-sxm", 1, hardware.BF16)
+	w := Workload{Batch: 1, InputLen: 256, OutputLen: 512}
+	auto := &Speculative{Method: specdec.EAGLE, DraftLayers: 1, Acceptance: defaultAcc(t, specdec.EAGLE), MaxNodes: 16, MaxDepth: 6}
+	pts, err := Sweep(c, w, auto, []int{1, 64, 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for _, p := range pts {
+		if !p.SpecOn {
+			off++
+			if p.Speedup != 1 || p.BestTreeSpeedup > 1 || p.SpecTTITms != p.PlainTTITms {
+				t.Errorf("batch %d, speculation off: speed-up %.3f (best tree %.3f), spec %.3f ms vs plain %.3f ms", p.Batch, p.Speedup, p.BestTreeSpeedup, p.SpecTTITms, p.PlainTTITms)
+			}
+		} else if p.Speedup < 1 || p.Speedup != p.BestTreeSpeedup {
+			t.Errorf("batch %d, speculation on: speed-up %.3f, best tree %.3f", p.Batch, p.Speedup, p.BestTreeSpeedup)
+		}
+	}
+	if off == 0 {
+		t.Fatal("speculation paid at every batch; the test needs a batch where it is off")
+	}
+	fixed := &Speculative{Method: specdec.EAGLE, DraftLayers: 1, Tree: specdec.Chain(3), Acceptance: defaultAcc(t, specdec.EAGLE)}
+	pts, err = Sweep(c, w, fixed, []int{256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pts[0]; !p.SpecOn || !(p.Speedup < 1) {
+		t.Errorf("fixed chain at batch 256: on %v, speed-up %.3f; a fixed tree runs even where it loses", p.SpecOn, p.Speedup)
+	}
+}

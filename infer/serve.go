@@ -171,15 +171,18 @@ type Result struct {
 	PlainStepBreakdown Breakdown `json:"plain_step_breakdown"`
 
 	// Speculative decoding (absent with method none).
-	Method                string              `json:"method,omitempty"`
-	AcceptedTokensPerStep float64             `json:"accepted_tokens_per_step,omitempty"`
-	Speedup               float64             `json:"speedup,omitempty"`
-	Tree                  [][]int             `json:"tree,omitempty"`
-	TreeNodes             int                 `json:"tree_nodes,omitempty"`
-	TreeDepth             int                 `json:"tree_depth,omitempty"`
-	SpecStepMs            float64             `json:"spec_step_ms,omitempty"`
-	SpeculationOn         bool                `json:"speculation_on,omitempty"`
-	Acceptance            *specdec.Acceptance `json:"acceptance,omitempty"`
+	Method                string  `json:"method,omitempty"`
+	AcceptedTokensPerStep float64 `json:"accepted_tokens_per_step,omitempty"`
+	Speedup               float64 `json:"speedup,omitempty"`
+	// BestTreeSpeedup is the best tree's ratio over plain decoding, below 1
+	// where speculation is switched off.
+	BestTreeSpeedup float64             `json:"best_tree_speedup,omitempty"`
+	Tree            [][]int             `json:"tree,omitempty"`
+	TreeNodes       int                 `json:"tree_nodes,omitempty"`
+	TreeDepth       int                 `json:"tree_depth,omitempty"`
+	SpecStepMs      float64             `json:"spec_step_ms,omitempty"`
+	SpeculationOn   bool                `json:"speculation_on,omitempty"`
+	Acceptance      *specdec.Acceptance `json:"acceptance,omitempty"`
 
 	Memory      Memory   `json:"memory"`
 	Assumptions []string `json:"assumptions"`
@@ -262,9 +265,13 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 		acc := s.Acceptance
 		r.Method = string(s.Method)
 		r.Acceptance = &acc
-		r.Speedup = ch.Speedup
+		// Speedup is what the chosen mode achieves: 1 when speculation is
+		// switched off at this batch (plain decoding runs); the best tree's
+		// ratio is kept beside it.
+		r.Speedup, r.BestTreeSpeedup = 1, ch.Speedup
 		r.SpecStepMs = ch.SpecStepS * 1e3
 		if ch.Tree != nil {
+			r.Speedup = ch.Speedup
 			r.SpeculationOn = s.Tree != nil || ch.TimePerTokenS < plain
 			r.Tree = ch.Tree.Paths()
 			r.TreeNodes, r.TreeDepth = ch.Tree.Size(), ch.Tree.Depth()
@@ -302,17 +309,20 @@ func (c *Config) assumptions() []string {
 
 // Point is one batch size of a sweep.
 type Point struct {
-	Batch        int     `json:"batch"`
-	PlainTTITms  float64 `json:"plain_ttit_ms"`
-	SpecTTITms   float64 `json:"spec_ttit_ms"`
-	Speedup      float64 `json:"speedup"`
-	Accepted     float64 `json:"accepted_tokens_per_step"`
-	Tree         [][]int `json:"tree,omitempty"`
-	SpecOn       bool    `json:"speculation_on"`
-	Fits         bool    `json:"fits"`
-	MaxBatch     int     `json:"max_batch"`
-	PlainTokensS float64 `json:"plain_tokens_per_s"`
-	SpecTokensS  float64 `json:"spec_tokens_per_s"`
+	Batch       int     `json:"batch"`
+	PlainTTITms float64 `json:"plain_ttit_ms"`
+	SpecTTITms  float64 `json:"spec_ttit_ms"`
+	Speedup     float64 `json:"speedup"`
+	// BestTreeSpeedup is the best tree's ratio over plain decoding; Speedup
+	// is 1 where that is below 1 and speculation is switched off.
+	BestTreeSpeedup float64 `json:"best_tree_speedup,omitempty"`
+	Accepted        float64 `json:"accepted_tokens_per_step"`
+	Tree            [][]int `json:"tree,omitempty"`
+	SpecOn          bool    `json:"speculation_on"`
+	Fits            bool    `json:"fits"`
+	MaxBatch        int     `json:"max_batch"`
+	PlainTokensS    float64 `json:"plain_tokens_per_s"`
+	SpecTokensS     float64 `json:"spec_tokens_per_s"`
 }
 
 // Sweep prices the batches with and without speculation. A batch beyond
@@ -354,12 +364,22 @@ func Sweep(c *Config, w Workload, s *Speculative, batches []int) ([]Point, error
 			Fits: b <= mem.MaxBatch, MaxBatch: mem.MaxBatch, PlainTokensS: float64(b) / plain}
 		p.SpecTokensS = p.PlainTokensS
 		if spec {
-			ch, err := specdec.Choose(k, b, cands)
+			// A fixed tree runs at every batch (its ratio may fall below
+			// 1); with tree auto, speculation is switched off where no
+			// tree pays, and plain decoding's 1.00x is what runs.
+			var ch specdec.Choice
+			var err error
+			if s.Tree != nil {
+				ch, err = specdec.Evaluate(k, b, s.Tree, s.Acceptance)
+			} else {
+				ch, err = specdec.Choose(k, b, cands)
+			}
 			if err != nil {
 				return nil, err
 			}
-			p.Speedup = ch.Speedup
+			p.BestTreeSpeedup = ch.Speedup
 			if ch.Tree != nil {
+				p.Speedup = ch.Speedup
 				p.SpecOn = true
 				p.Tree = ch.Tree.Paths()
 				p.Accepted = ch.Expected

@@ -61,6 +61,14 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 	}
 	j := &Job{Config: cfg, Workload: Workload{
 		Batch: s.Workload.Batch, InputLen: s.Workload.InputLen, OutputLen: s.Workload.OutputLen, Context: s.Workload.Context}}
+	if mc := m.MaxContext; mc > 0 {
+		if w := s.Workload; w.Context > mc {
+			return nil, fault.Field("workload.context", "%d tokens exceed %s's maximum context of %d; lower it", w.Context, m.ID, mc)
+		}
+		if n := j.Workload.PeakContext(); n > mc {
+			return nil, fault.Field("workload", "input_len + output_len = %d tokens exceed %s's maximum context of %d; shorten them", n, m.ID, mc)
+		}
+	}
 	if sp := s.Speculative; sp != nil && sp.Method != "none" {
 		acc, err := AcceptanceOf(sp)
 		if err != nil {
@@ -69,6 +77,18 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 		tree, err := TreeOf(sp.Tree)
 		if err != nil {
 			return nil, err
+		}
+		if n := len(sp.Acceptance); n > 0 {
+			// A measured acceptance covers only the depths it lists: a
+			// deeper fixed tree is refused rather than extended by guess,
+			// and the search for the best tree stays within them.
+			if tree != nil && tree.Depth() > n {
+				return nil, fault.Field("speculative.acceptance", "lists %d depths but the tree is %d deep; give one acceptance per depth (or a shallower tree)", n, tree.Depth())
+			}
+			if tree == nil && sp.MaxDepth > n {
+				sp = ptrTo(*sp)
+				sp.MaxDepth = n
+			}
 		}
 		j.Speculative = &Speculative{Method: specdec.Method(sp.Method), DraftLayers: sp.DraftLayers, Tree: tree,
 			MaxNodes: sp.MaxNodes, MaxDepth: sp.MaxDepth, Acceptance: acc}
@@ -120,3 +140,5 @@ func AcceptanceOf(sp *spec.Speculative) (specdec.Acceptance, error) {
 	}
 	return a, nil
 }
+
+func ptrTo[T any](v T) *T { return &v }

@@ -81,6 +81,9 @@ speculative: {method: eagle3, tree: chain:3}
 		{"tree not prefix-closed", "tree: chain:3}", "tree: [[0], [0, 1, 0]]}", "prefix-closed", 2},
 		{"beyond KV capacity", "batch: 2, input_len: 256", "batch: 900, input_len: 8000", "capacity is", 3},
 		{"unknown field", "parallel: {tp: 1}", "paralel: {tp: 1}", "paralel", 2},
+		{"acceptance shorter than the tree", "tree: chain:3}", "tree: chain:3, acceptance: [0.8, 0.7]}", "speculative.acceptance: lists 2 depths but the tree is 3 deep", 2},
+		{"context beyond the model's maximum", "batch: 2, input_len: 256", "batch: 2, context: 2000000, input_len: 256", "workload.context: 2000000 tokens exceed", 2},
+		{"prompt beyond the model's maximum", "input_len: 256", "input_len: 200000", "workload: input_len + output_len", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
