@@ -22,7 +22,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/launch"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/report"
@@ -33,10 +35,10 @@ import (
 
 // planFlags are the flags of `scaleacross plan`.
 type planFlags struct {
-	file, db, shard, sweep, plot, engine string
-	resume                               int64
-	topK                                 int
-	asJSON, grid, timings                bool
+	file, db, shard, sweep, plot, engine, emit string
+	resume                                     int64
+	topK                                       int
+	asJSON, grid, timings                      bool
 }
 
 // planOptions is what a study stores besides its spec, so that a resumed
@@ -95,6 +97,9 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 3 nothing in the space fits (the message names the tightest constraint).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.emit != "" && !slices.Contains(launch.Frameworks(), f.emit) {
+				return badInput("--emit %q unknown; use %s", f.emit, strings.Join(launch.Frameworks(), ", "))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			switch {
@@ -117,6 +122,7 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 	fl.StringVar(&f.sweep, "sweep", "", "re-plan per value: cross_site_bandwidth=GBPS,... or distance=KM,...")
 	fl.StringVar(&f.plot, "plot", "", "with --sweep: plot path without extension (writes .svg and .png)")
 	fl.BoolVar(&f.grid, "grid", false, "print the speed-up table over a grid of capacity x distance x model")
+	fl.StringVar(&f.emit, "emit", "", "print the best configuration's launch arguments instead of the plan: megatron, megatron-bridge or torchtitan")
 	fl.BoolVar(&f.timings, "timings", false, "print wall-clock timings (they vary between runs, so they are left out by default)")
 	return cmd
 }
@@ -331,7 +337,7 @@ func runPlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	if err != nil {
 		return err
 	}
-	return printPlanOrShard(cmd, f.asJSON, f.timings, s, p, states)
+	return printPlanOrShard(cmd, f.printOptions(), s, p, states)
 }
 
 func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
@@ -371,7 +377,7 @@ func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	if err != nil {
 		return err
 	}
-	return printPlanOrShard(cmd, f.asJSON, f.timings, s, p, states)
+	return printPlanOrShard(cmd, f.printOptions(), s, p, states)
 }
 
 // shardOutput is the JSON of a shard run.
@@ -385,9 +391,21 @@ type shardOutput struct {
 // Wall-clock timings vary between runs; unless timings is set they are
 // left out (zero in JSON), so that the same input prints the same bytes.
 // The study store keeps them either way.
-func printPlanOrShard(cmd *cobra.Command, asJSON, timings bool, s *study, p *explore.Plan, states []*explore.State) error {
+func printPlanOrShard(cmd *cobra.Command, o printOptions, s *study, p *explore.Plan, states []*explore.State) error {
 	w := cmd.OutOrStdout()
-	if p != nil && !timings {
+	asJSON := o.asJSON
+	if p != nil && o.emit != "" {
+		if p.Best == nil {
+			return fault.NoFit(fmt.Errorf("nothing in the explorer's space fits: no launch arguments to print"))
+		}
+		text, err := launch.Write(o.emit, fmt.Sprintf("the plan's best for %s on %d x %s: %s (scaleacross plan, study %d)", p.Model, p.GPUs, p.GPU, p.Best.Candidate, s.id), s.base.Config(p.Best.Candidate))
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, text)
+		return err
+	}
+	if p != nil && !o.timings {
 		q := *p
 		q.Spaces = slices.Clone(p.Spaces)
 		q.ZeroTimings()
@@ -415,6 +433,18 @@ func printPlanOrShard(cmd *cobra.Command, asJSON, timings bool, s *study, p *exp
 		fmt.Fprintf(w, "\nstudy %d in %s (scaleacross studies show %d)\n", s.id, s.db.Path(), s.id)
 	}
 	return nil
+}
+
+// printOptions say how a finished plan is printed.
+type printOptions struct {
+	asJSON, timings bool
+	// emit, when set, prints the best configuration's launch arguments
+	// for that framework instead of the plan.
+	emit string
+}
+
+func (f *planFlags) printOptions() printOptions {
+	return printOptions{asJSON: f.asJSON, timings: f.timings, emit: f.emit}
 }
 
 // planJSON is the document `plan --json` prints.

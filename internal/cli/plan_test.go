@@ -219,3 +219,16 @@ func TestPlanSweepWritesPlots(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanEmit prints the best configuration's launch arguments, and an
+// unknown framework is refused before the search runs.
+func TestPlanEmit(t *testing.T) {
+	out, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(t.TempDir(), "s.db"), "--emit", "torchtitan")
+	if code != 0 || !strings.Contains(out, "[parallelism]") || !strings.Contains(out, "the plan's best for llama3.1-8b") {
+		t.Errorf("exit %d: %s\n%s", code, errOut, out)
+	}
+	db := filepath.Join(t.TempDir(), "none.db")
+	if _, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--emit", "jax"); code != 2 || !strings.Contains(errOut, "--emit") {
+		t.Errorf("unknown framework: exit %d, %s", code, errOut)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/launch"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/spec"
@@ -38,7 +39,7 @@ type simulateOutput struct {
 }
 
 func newSimulateCmd() *cobra.Command {
-	var file, engine, tracePath, ganttPath string
+	var file, engine, tracePath, ganttPath, emit string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "simulate -f job.yaml",
@@ -69,6 +70,14 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			}
 			c, err := train.Resolve(job, model.Load, hardware.Lookup)
 			if err != nil {
+				return err
+			}
+			if emit != "" {
+				text, err := launch.Write(emit, fmt.Sprintf("%s on %d x %s: %s, %s (scaleacross simulate -f %s)", c.Model.ID, c.GPUs, c.GPU.ID, c.Parallel, c.Schedule, file), c)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), text)
 				return err
 			}
 			timelineWanted := tracePath != "" || ganttPath != ""
@@ -132,6 +141,7 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 	cmd.Flags().StringVar(&engine, "engine", train.EngineAnalytic, "step model: analytic or event")
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write the event-level timeline as Chrome Trace Event JSON")
 	cmd.Flags().StringVar(&ganttPath, "gantt", "", "write the event-level timeline as an SVG Gantt chart")
+	cmd.Flags().StringVar(&emit, "emit", "", "print the launch arguments of this configuration instead: megatron, megatron-bridge or torchtitan")
 	return cmd
 }
 

@@ -172,3 +172,15 @@ func TestExamplesRun(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateEmit prints launch arguments instead of a prediction, and
+// refuses an unknown framework with exit 2.
+func TestSimulateEmit(t *testing.T) {
+	out, errOut, code := run(t, "simulate", "-f", "../../examples/llama3-405b-16k.yaml", "--emit", "megatron")
+	if code != 0 || !strings.Contains(out, "--pipeline-model-parallel-size 16") || !strings.Contains(out, "--num-virtual-stages-per-pipeline-rank 4") {
+		t.Errorf("exit %d: %s\n%s", code, errOut, out)
+	}
+	if _, errOut, code := run(t, "simulate", "-f", "../../examples/llama3-405b-16k.yaml", "--emit", "jax"); code != 2 || !strings.Contains(errOut, "--emit") {
+		t.Errorf("unknown framework: exit %d, %s", code, errOut)
+	}
+}

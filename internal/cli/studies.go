@@ -319,5 +319,5 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 	if err := st.storeResult(p); err != nil {
 		return err
 	}
-	return printPlanOrShard(cmd, asJSON, false, st, p, states)
+	return printPlanOrShard(cmd, printOptions{asJSON: asJSON}, st, p, states)
 }
