@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 )
@@ -52,7 +53,21 @@ func (t *Timeline) sorted() []Span {
 	return s
 }
 
-func us(s float64) string { return strconv.FormatFloat(s*1e6, 'f', 3, 64) }
+func us(s float64) string { return usNs(ns(s)) }
+
+// ns rounds seconds to integer nanoseconds. Spans are placed in integer
+// nanoseconds end to end, so that one that ends where the next begins
+// never overlaps it by a rounding step.
+func ns(s float64) int64 { return int64(math.Round(s * 1e9)) }
+
+// usNs formats integer nanoseconds as microseconds with three decimals.
+func usNs(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%03d", sign, n/1000, n%1000)
+}
 
 // WriteChromeTrace writes t in the Trace Event Format: complete events
 // ("ph":"X") with microsecond timestamps, one pid per process and one tid
@@ -95,7 +110,7 @@ func WriteChromeTrace(w io.Writer, t *Timeline) error {
 	for _, s := range t.sorted() {
 		sep()
 		fmt.Fprintf(bw, `{"ph":"X","name":%s,"cat":%s,"pid":%d,"tid":%d,"ts":%s,"dur":%s`,
-			strconv.Quote(s.Name), strconv.Quote(s.Category), s.Process, s.Thread, us(s.Start), us(s.End-s.Start))
+			strconv.Quote(s.Name), strconv.Quote(s.Category), s.Process, s.Thread, us(s.Start), usNs(ns(s.End)-ns(s.Start)))
 		if len(s.Args) > 0 {
 			ks := make([]string, 0, len(s.Args))
 			for k := range s.Args {

@@ -29,6 +29,12 @@ type Timeline struct {
 	// Start is when the pipeline's first op may begin: the exposed part of
 	// the parameter all-gather before the first forward.
 	Start float64
+	// BlockingSend is, for schedules whose sends hold the sender, the time
+	// each stage's op spends sending its output: [stage][2*chunk] for a
+	// forward's activations, [stage][2*chunk+1] for a backward's
+	// gradients (zero when the peer is the same stage or none). The
+	// pipeline's own send spans are empty then, and traces draw these.
+	BlockingSend [][]float64
 }
 
 // Interval is a named span of time on a stage's data-parallel stream.
@@ -188,6 +194,16 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 		}
 	}
 	tl := &Timeline{Schedule: s, Pipeline: pr, DP: make([][]Interval, p.PP), Optimizer: make([]Interval, p.PP)}
+	if blocking && keep {
+		tl.BlockingSend = make([][]float64, p.PP)
+		for st := range tl.BlockingSend {
+			tl.BlockingSend[st] = make([]float64, 2*s.NumChunks())
+			for ch := 0; ch < s.NumChunks(); ch++ {
+				tl.BlockingSend[st][2*ch] = sendCost(st, ch, true)
+				tl.BlockingSend[st][2*ch+1] = sendCost(st, ch, false)
+			}
+		}
+	}
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
 	dl := e.linksOf(topology.DP)

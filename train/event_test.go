@@ -2,9 +2,11 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,5 +211,52 @@ func TestAnalyticTracksEventAcrossMicroBatches(t *testing.T) {
 				t.Errorf("%s m=%d: analytic %.3f s vs event %.3f s (%.1f%%)", sc.s, m, a.StepTimeS, e.StepTimeS, 100*d)
 			}
 		}
+	}
+}
+
+// TestTraceDrawsWhatIsPriced checks the rendered timeline: blocking sends
+// have the duration the step model charges for them, the exposed
+// parameter all-gather opens every stage when there is one, and no two
+// spans of one track overlap once placed in integer nanoseconds.
+func TestTraceDrawsWhatIsPriced(t *testing.T) {
+	c := resolve(t, jobSmall)
+	res, tl, err := EventTimeline(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tl.Tracks()
+	var sends float64
+	for _, s := range tr.Spans {
+		if s.Category == "send" {
+			if !(s.End > s.Start) {
+				t.Errorf("send %q has duration %g", s.Name, s.End-s.Start)
+			}
+			sends++
+		}
+	}
+	if res.Breakdown.PPCommS > 0 && sends == 0 {
+		t.Errorf("pp comm %.3f s priced but no send drawn", res.Breakdown.PPCommS)
+	}
+	if tl.Start > 0 {
+		n := 0
+		for _, s := range tr.Spans {
+			if s.Name == "param-gather (exposed)" && s.Start == 0 && s.End == tl.Start {
+				n++
+			}
+		}
+		if n != c.Parallel.PP {
+			t.Errorf("exposed all-gather drawn on %d of %d stages", n, c.Parallel.PP)
+		}
+	}
+	last := map[[2]int]int64{}
+	spans := append([]timeline.Span(nil), tr.Spans...)
+	slices.SortStableFunc(spans, func(a, b timeline.Span) int { return cmp.Compare(a.Start, b.Start) })
+	for _, s := range spans {
+		k := [2]int{s.Process, s.Thread}
+		start, end := int64(math.Round(s.Start*1e9)), int64(math.Round(s.End*1e9))
+		if e, ok := last[k]; ok && start < e {
+			t.Errorf("stage %d track %d: %q starts %d ns before the previous span ends", s.Process, s.Thread, s.Name, e-start)
+		}
+		last[k] = max(last[k], end)
 	}
 }
