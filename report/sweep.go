@@ -46,6 +46,12 @@ func SweepPlots(xLabel string, pts []SweepPoint) (steps, front *plot.Plot, err e
 	steps.X.Label.Text = xLabel
 	steps.Y.Label.Text = "step time (s)"
 	steps.Legend.Top = true
+	logX := spansDecades(pts)
+	if logX {
+		// Swept values such as 1 to 5,000 km read on a log axis.
+		steps.X.Scale = plot.LogScale{}
+		steps.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
 	series := []struct {
 		name string
 		get  func(SweepPoint) float64
@@ -54,7 +60,10 @@ func SweepPlots(xLabel string, pts []SweepPoint) (steps, front *plot.Plot, err e
 		{"production", func(p SweepPoint) float64 { return p.Production }},
 		{"prior art", func(p SweepPoint) float64 { return p.PriorArt }},
 	}
-	for k, s := range series {
+	// Drawn last so that it lies on top: the best plan over the baselines.
+	var top float64
+	for k := len(series) - 1; k >= 0; k-- {
+		s := series[k]
 		var xy plotter.XYs
 		for _, p := range pts {
 			if v := s.get(p); v > 0 {
@@ -64,15 +73,25 @@ func SweepPlots(xLabel string, pts []SweepPoint) (steps, front *plot.Plot, err e
 		if len(xy) == 0 {
 			continue
 		}
+		for _, q := range xy {
+			top = max(top, q.Y)
+		}
 		if err := addLine(steps, xy, s.name, k); err != nil {
 			return nil, nil, err
 		}
 	}
-	labels := make([]string, len(pts))
-	xy := make(plotter.XYs, len(pts))
+	// Head room above the data for the legend, so it covers no point.
+	steps.Y.Min, steps.Y.Max = 0, top*1.35
+	// A label where the chosen plan changes, not at every point (they
+	// overprint on dense sweeps).
+	var labels []string
+	var xy plotter.XYs
 	for i, p := range pts {
-		labels[i] = p.Label
-		xy[i] = plotter.XY{X: p.X, Y: p.Best}
+		if i > 0 && p.Label == pts[i-1].Label {
+			continue
+		}
+		labels = append(labels, p.Label)
+		xy = append(xy, plotter.XY{X: p.X, Y: p.Best})
 	}
 	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xy, Labels: labels})
 	if err != nil {
@@ -99,6 +118,16 @@ func SweepPlots(xLabel string, pts []SweepPoint) (steps, front *plot.Plot, err e
 		}
 	}
 	return steps, front, nil
+}
+
+// spansDecades reports whether the swept values are all positive and
+// span at least two decades, where a log axis reads better.
+func spansDecades(pts []SweepPoint) bool {
+	lo, hi := pts[0].X, pts[0].X
+	for _, p := range pts {
+		lo, hi = min(lo, p.X), max(hi, p.X)
+	}
+	return lo > 0 && hi/lo >= 100
 }
 
 func addLine(p *plot.Plot, xy plotter.XYs, name string, k int) error {

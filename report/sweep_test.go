@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"testing"
+
+	"gonum.org/v1/plot"
 )
 
 func TestSweepPlotsRender(t *testing.T) {
@@ -44,5 +46,38 @@ func TestNumberFormats(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// TestSweepPlotAxesAndLabels checks the sweep plot's reading aids: a log x
+// axis when the values span decades (1 to 5,000 km), a linear one
+// otherwise, head room above the data for the legend, and one label per
+// change of the chosen plan.
+func TestSweepPlotAxesAndLabels(t *testing.T) {
+	wide := []SweepPoint{{X: 1, Best: 2, Label: "a"}, {X: 50, Best: 2.2, Label: "a"}, {X: 5000, Best: 3, Production: 4, Label: "b"}}
+	steps, _, err := SweepPlots("distance (km)", wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := steps.X.Scale.(plot.LogScale); !ok {
+		t.Errorf("x scale %T for values 1..5000, want a log scale", steps.X.Scale)
+	}
+	if !(steps.Y.Max >= 4*1.3) {
+		t.Errorf("y max %.2f leaves no room above the data (max 4) for the legend", steps.Y.Max)
+	}
+	svg, err := Render(steps, "svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(svg, []byte(">a<")); n != 1 {
+		t.Errorf("label a drawn %d times, want once (it repeats at 50 km)", n)
+	}
+	narrow := []SweepPoint{{X: 100, Best: 2, Label: "a"}, {X: 400, Best: 1.5, Label: "b"}}
+	steps, _, err = SweepPlots("capacity (Gb/s)", narrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := steps.X.Scale.(plot.LogScale); ok {
+		t.Error("log scale for values 100..400")
 	}
 }
