@@ -93,6 +93,12 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 		return nil, err
 	}
+	if j.Training.Precision == "" {
+		c.Assumptions = append(c.Assumptions, "training.precision not given: bf16")
+	}
+	if j.Training.Recompute == "" {
+		c.Assumptions = append(c.Assumptions, "training.recompute not given: none")
+	}
 	c.Batch = parallel.Batch{SeqLen: j.Training.SeqLen, GlobalBatch: j.Training.GlobalBatch, MicroBatch: j.Training.MicroBatch}
 	if c.Batch.MicroBatch == 0 {
 		c.Batch.MicroBatch = 1

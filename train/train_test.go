@@ -224,3 +224,15 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultsAreAssumed checks that every default the resolver fills in
+// is listed: micro-batch, ZeRO stage, schedule, precision, recompute.
+func TestDefaultsAreAssumed(t *testing.T) {
+	c := resolve(t, "model: llama3-70b\nsystem: {gpu: h100-sxm, gpus: 64}\nparallel: {tp: 8, pp: 4}\ntraining: {seq_len: 4096, global_batch: 16}\n")
+	got := strings.Join(c.Assumptions, "\n")
+	for _, want := range []string{"training.micro_batch not given", "parallel.zero not given", "schedule not given: 1f1b", "training.precision not given: bf16", "training.recompute not given: none"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("assumptions lack %q:\n%s", want, got)
+		}
+	}
+}
