@@ -84,6 +84,7 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newPlanCmd(),
 		newStudiesCmd(),
 		newNetCmd(),
+		newEngineCmd(),
 	)
 	return root
 }

@@ -1,0 +1,90 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+func close(t *testing.T, what string, got, want []float32, k int) {
+	t.Helper()
+	tol := 1e-5 * float64(k)
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s: element %d = %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestMatMulTMatchesNaive checks the blocked kernel (serial and parallel)
+// and MatVec against the triple loop on shapes that exercise every tail.
+func TestMatMulTMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 5}, {3, 5, 2}, {4, 8, 2}, {5, 9, 7}, {17, 33, 13}, {16, 192, 256}, {64, 130, 129}} {
+		m, k, n := s[0], s[1], s[2]
+		a, b := randSlice(r, m*k), randSlice(r, n*k)
+		want := make([]float32, m*n)
+		MatMulTNaive(want, a, b, m, k, n)
+		got := make([]float32, m*n)
+		MatMulT(got, a, b, m, k, n)
+		close(t, "MatMulT", got, want, k)
+		for i := range got {
+			got[i] = 0
+		}
+		ParMatMulT(2, got, a, b, m, k, n)
+		close(t, "ParMatMulT", got, want, k)
+		if m == 1 {
+			y := make([]float32, n)
+			MatVec(y, b, a, k, n)
+			close(t, "MatVec", y, want, k)
+		}
+	}
+}
+
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	a := randSlice(r, 37*21)
+	tr := make([]float32, len(a))
+	Transpose(tr, a, 37, 21)
+	for i := 0; i < 37; i++ {
+		for j := 0; j < 21; j++ {
+			if tr[j*37+i] != a[i*21+j] {
+				t.Fatalf("transpose [%d][%d] wrong", i, j)
+			}
+		}
+	}
+}
+
+const benchK, benchN = 256, 704
+
+// BenchmarkMatVec is one decode token through a 256x704 layer.
+func BenchmarkMatVec(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, benchK), make([]float32, benchN)
+	b.SetBytes(int64(4 * len(w)))
+	for b.Loop() {
+		MatVec(y, w, x, benchK, benchN)
+	}
+	b.ReportMetric(2*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func benchMatMul(b *testing.B, m int) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
+	for b.Loop() {
+		MatMulT(y, x, w, m, benchK, benchN)
+	}
+	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMatMul4 and BenchmarkMatMul16 verify 4 and 16 tokens at once.
+func BenchmarkMatMul4(b *testing.B)  { benchMatMul(b, 4) }
+func BenchmarkMatMul16(b *testing.B) { benchMatMul(b, 16) }
