@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/scaleacross/scaleacross/engine/model"
 	"github.com/scaleacross/scaleacross/specdec"
@@ -187,15 +186,24 @@ func probs(logits []float32, temp float64) specdec.Dist {
 	return p
 }
 
-// topK returns the k most likely tokens of p, most likely first (lowest
-// id on ties).
-func topK(p specdec.Dist, k int) []int {
-	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
+// topK returns the k largest entries of z, largest first (lowest id on
+// ties), by selection: k passes over z, cheaper than sorting for the few
+// ranks a draft tree uses.
+func topK(z []float32, k int) []int {
+	k = min(k, len(z))
+	out := make([]int, 0, k)
+	taken := make([]bool, len(z))
+	for len(out) < k {
+		b := -1
+		for i, v := range z {
+			if !taken[i] && (b < 0 || v > z[b]) {
+				b = i
+			}
+		}
+		taken[b] = true
+		out = append(out, b)
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
-	return idx[:min(k, len(idx))]
+	return out
 }
 
 // sample draws from p.
@@ -248,6 +256,11 @@ func (e *Engine) Check(prompt []int, o Options) error {
 		}
 		if t.Depth() > MaxTreeDepth {
 			return &InputError{fmt.Sprintf("draft tree of depth %d exceeds the supported depth %d", t.Depth(), MaxTreeDepth)}
+		}
+		for i := 1; i <= t.Size(); i++ {
+			if t.Rank(i) >= e.T.Cfg.Vocab {
+				return &InputError{fmt.Sprintf("draft tree rank %d exceeds the vocabulary of %d", t.Rank(i), e.T.Cfg.Vocab)}
+			}
 		}
 		if t.Size()+1 > ctx-len(prompt) {
 			return &InputError{fmt.Sprintf("draft tree of %d nodes does not fit beside a %d-byte prompt in the context of %d", t.Size(), len(prompt), ctx)}
@@ -325,10 +338,11 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	for i := 1; i <= size; i++ {
 		hasKids[t.Parent(i)] = true
 	}
-	// Greedy drafting ranks candidates by the draft's plain softmax.
-	draftTemp := o.Temperature
-	if greedy {
-		draftTemp = 1
+	// The widest sibling rank below each node: greedy drafting takes that
+	// many top candidates from the draft's logits.
+	width := make([]int, size+1)
+	for i := 1; i <= size; i++ {
+		width[t.Parent(i)] = max(width[t.Parent(i)], t.Rank(i)+1)
 	}
 	mask := t.Mask()
 	tpos := t.Positions()
@@ -340,8 +354,13 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		// Grow the tree level by level with the draft.
 		tok := make([]int, size+1)
 		tok[0] = root
+		// Greedy verification never reads the draft distributions, so
+		// greedy drafting keeps the logits and ranks them; sampled
+		// drafting needs the tempered distributions.
 		qd := make([]specdec.Dist, size+1)
-		qd[0] = probs(rootLogits, draftTemp)
+		ql := make([][]float32, size+1)
+		top := make([][]int, size+1)
+		ql[0] = rootLogits
 		nodeFeat := make([][]float32, size+1)
 		nodeFeat[0] = rootFeat
 		pend := make([]int, size+1) // draft pending index of each node
@@ -354,11 +373,14 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 			for _, i := range levels[k] {
 				par := t.Parent(i)
 				if greedy {
-					top := topK(qd[par], t.Rank(i)+1)
-					if t.Rank(i) < len(top) {
-						tok[i] = top[t.Rank(i)]
+					if top[par] == nil {
+						top[par] = topK(ql[par], width[par])
 					}
+					tok[i] = top[par][t.Rank(i)]
 				} else {
+					if qd[par] == nil {
+						qd[par] = probs(ql[par], o.Temperature)
+					}
 					tok[i] = sample(qd[par], rng)
 				}
 			}
@@ -396,7 +418,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 			res.Stats.DraftPasses++
 			for j, i := range run {
 				nodeFeat[i] = of[j*D : (j+1)*D]
-				qd[i] = probs(ol[j*V:(j+1)*V], draftTemp)
+				ql[i] = ol[j*V : (j+1)*V]
 			}
 			order = append(order, run...)
 		}
@@ -413,6 +435,11 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		pd := make([]specdec.Dist, size+1)
 		for i := range pd {
 			pd[i] = probs(vl[i*V:(i+1)*V], o.Temperature)
+		}
+		for i := range qd {
+			if qd[i] == nil && ql[i] != nil && !greedy {
+				qd[i] = probs(ql[i], o.Temperature)
+			}
 		}
 		nodes, out, err := specdec.Verify(t, tok, &dists{target: pd, draft: qd}, greedy, rng)
 		if err != nil {

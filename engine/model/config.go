@@ -7,7 +7,11 @@
 // text is its own token sequence.
 package model
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/scaleacross/scaleacross/engine/tensor"
+)
 
 // Config is the shape of a target model. The draft head shares Dim,
 // Heads, KVHeads, FF, Vocab and Context with its target.
@@ -61,7 +65,23 @@ type Param struct {
 	Shape []int
 	W     []float32
 	G     []float32
+	// wt caches the transpose of a matrix for the inference kernel. It
+	// is built on first use; training never reads it, and code that
+	// changes W after inference must call Invalidate.
+	wt []float32
 }
+
+// transposed returns the cached transpose of the matrix (in × out).
+func (p *Param) transposed() []float32 {
+	if p.wt == nil {
+		p.wt = make([]float32, len(p.W))
+		tensor.Transpose(p.wt, p.W, p.Shape[0], p.Shape[1])
+	}
+	return p.wt
+}
+
+// Invalidate drops the cached transpose after W changed.
+func (p *Param) Invalidate() { p.wt = nil }
 
 func newParam(name string, shape ...int) *Param {
 	n := 1

@@ -67,12 +67,12 @@ func (d *Draft) DraftLoss(tgt *Target, tokens []int, feat, logits []float32, gra
 		copy(in[j*2*D+D:j*2*D+2*D], feat[j*D:j*D+D])
 	}
 	x := make([]float32, n*D)
-	linear(tgt.Workers, x, in, d.FC, n)
-	g, acts := d.Layer.forwardTrain(tgt.Workers, x, n)
+	linear(tgt.Kern, x, in, d.FC, n)
+	g, acts := d.Layer.forwardTrain(tgt.Kern, x, n)
 	xn, inv := make([]float32, n*D), make([]float32, n)
 	rmsNorm(xn, g, tgt.FinalNorm.W, n, D, inv)
 	dl := make([]float32, n*V)
-	linear(tgt.Workers, dl, xn, tgt.Head, n)
+	linear(tgt.Kern, dl, xn, tgt.Head, n)
 	dg := make([]float32, n*D)
 	for j := 0; j < n; j++ {
 		// Regression on the next feature.
@@ -114,11 +114,11 @@ func (d *Draft) DraftLoss(tgt *Target, tokens []int, feat, logits []float32, gra
 	hT := make([]float32, D*V)
 	tensor.Transpose(hT, tgt.Head.W, V, D)
 	dxn := make([]float32, n*D)
-	tensor.ParMatMulT(tgt.Workers, dxn, dl, hT, n, V, D)
+	tgt.Kern.MatMulT(dxn, dl, hT, n, V, D)
 	scratch := make([]float32, D)
 	rmsNormBack(dg, scratch, dxn, g, tgt.FinalNorm.W, inv, n, D)
-	dx := d.Layer.backward(tgt.Workers, dg, acts)
-	linearBack(tgt.Workers, nil, dx, in, d.FC, n)
+	dx := d.Layer.backward(tgt.Kern, dg, acts)
+	linearBack(tgt.Kern, nil, dx, in, d.FC, n)
 	return reg, cls, agree, nil
 }
 

@@ -101,7 +101,7 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 // pending tokens its mask row allows. The two parts are computed
 // separately and merged by their log-sum-exp, the two-pass tree attention
 // of production EAGLE servers.
-func (l *Layer) step(x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
+func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
 	xn := make([]float32, m*d)
@@ -109,9 +109,9 @@ func (l *Layer) step(x []float32, m int, pos []int, mask [][]bool, c *Cache, li 
 	q := make([]float32, m*d)
 	base := (c.Len + c.Pending) * kvd
 	kNew, vNew := c.k[li][base:base+m*kvd], c.v[li][base:base+m*kvd]
-	tensor.MatMulT(q, xn, l.Wq.W, m, d, d)
-	tensor.MatMulT(kNew, xn, l.Wk.W, m, d, kvd)
-	tensor.MatMulT(vNew, xn, l.Wv.W, m, d, kvd)
+	apply(kn, q, xn, l.Wq, m)
+	apply(kn, kNew, xn, l.Wk, m)
+	apply(kn, vNew, xn, l.Wv, m)
 	rope(q, m, H, hd, pos, cfg.RopeBase, 1)
 	rope(kNew, m, cfg.KVHeads, hd, pos, cfg.RopeBase, 1)
 	K, V := c.k[li], c.v[li]
@@ -132,7 +132,7 @@ func (l *Layer) step(x []float32, m int, pos []int, mask [][]bool, c *Cache, li 
 				m1 = max(m1, sc[u])
 			}
 			for u := 0; u < c.Len; u++ {
-				e := float32(math.Exp(float64(sc[u] - m1)))
+				e := expf(sc[u] - m1)
 				s1 += e
 				tensor.Axpy(e, V[u*kvd+kh*hd:u*kvd+kh*hd+hd], acc1)
 			}
@@ -150,16 +150,16 @@ func (l *Layer) step(x []float32, m int, pos []int, mask [][]bool, c *Cache, li 
 			for j, ok := range row {
 				if ok {
 					u := c.Len + j
-					e := float32(math.Exp(float64(sc[j] - m2)))
+					e := expf(sc[j] - m2)
 					s2 += e
 					tensor.Axpy(e, V[u*kvd+kh*hd:u*kvd+kh*hd+hd], acc2)
 				}
 			}
 			// Merge by log-sum-exp.
 			mx := max(m1, m2)
-			w1, w2 := float32(0), float32(math.Exp(float64(m2-mx)))
+			w1, w2 := float32(0), expf(m2-mx)
 			if c.Len > 0 {
-				w1 = float32(math.Exp(float64(m1 - mx)))
+				w1 = expf(m1 - mx)
 			}
 			den := w1*s1 + w2*s2
 			out := ao[i*d+h*hd : i*d+h*hd+hd]
@@ -169,20 +169,20 @@ func (l *Layer) step(x []float32, m int, pos []int, mask [][]bool, c *Cache, li 
 		}
 	}
 	h1 := make([]float32, m*d)
-	tensor.MatMulT(h1, ao, l.Wo.W, m, d, d)
+	apply(kn, h1, ao, l.Wo, m)
 	for i := range h1 {
 		h1[i] += x[i]
 	}
 	xn2 := make([]float32, m*d)
 	rmsNorm(xn2, h1, l.MLPNorm.W, m, d, nil)
 	a, b := make([]float32, m*ff), make([]float32, m*ff)
-	tensor.MatMulT(a, xn2, l.W1.W, m, d, ff)
-	tensor.MatMulT(b, xn2, l.W3.W, m, d, ff)
+	apply(kn, a, xn2, l.W1, m)
+	apply(kn, b, xn2, l.W3, m)
 	for i := range a {
 		a[i] = silu(a[i]) * b[i]
 	}
 	y := make([]float32, m*d)
-	tensor.MatMulT(y, a, l.W2.W, m, ff, d)
+	apply(kn, y, a, l.W2, m)
 	for i := range y {
 		y[i] += h1[i]
 	}
@@ -211,7 +211,7 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 		copy(x[i*d:i*d+d], t.Embed.W[tok*d:tok*d+d])
 	}
 	for li, l := range t.Layers {
-		x = l.step(x, m, pos, mask, c, li)
+		x = l.step(t.Kern, x, m, pos, mask, c, li)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -223,7 +223,7 @@ func (t *Target) Logits(feat []float32, m int) []float32 {
 	xn := make([]float32, m*d)
 	rmsNorm(xn, feat, t.FinalNorm.W, m, d, nil)
 	lg := make([]float32, m*t.Cfg.Vocab)
-	tensor.MatMulT(lg, xn, t.Head.W, m, d, t.Cfg.Vocab)
+	apply(t.Kern, lg, xn, t.Head, m)
 	return lg
 }
 
@@ -250,8 +250,8 @@ func (d *Draft) Step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := make([]float32, m*D)
-	tensor.MatMulT(x, in, d.FC.W, m, 2*D, D)
-	out = d.Layer.step(x, m, pos, mask, c, 0)
+	apply(t.Kern, x, in, d.FC, m)
+	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
 	c.Pending += m
 	return out, t.Logits(out, m), nil
 }
@@ -267,4 +267,16 @@ func CausalMask(m int) [][]bool {
 		}
 	}
 	return mask
+}
+
+// apply computes y = x·Wᵀ for m inference rows: on the SIMD kernel through
+// the transposed weights (the outer-product kernel), otherwise with the
+// pure-Go dot-product kernel on W itself.
+func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
+	out, in := w.Shape[0], w.Shape[1]
+	if kn.SIMD {
+		kn.MatMul(y, x, w.transposed(), m, in, out)
+		return
+	}
+	kn.MatMulT(y, x, w.W, m, in, out)
 }

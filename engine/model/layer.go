@@ -94,9 +94,9 @@ func rope(x []float32, m, heads, hd int, pos []int, base float64, sign float32) 
 	}
 }
 
-func silu(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
+func silu(x float32) float32 { return x / (1 + expf(-x)) }
 
-// linear computes y = x·Wᵀ for m rows of x with workers goroutines.
-func linear(workers int, y, x []float32, w *Param, m int) {
-	tensor.ParMatMulT(workers, y, x, w.W, m, w.Shape[1], w.Shape[0])
+// linear computes y = x·Wᵀ for m rows of x on kernel kn.
+func linear(kn tensor.Kernel, y, x []float32, w *Param, m int) {
+	kn.MatMulT(y, x, w.W, m, w.Shape[1], w.Shape[0])
 }

@@ -19,16 +19,16 @@ type layerActs struct {
 
 // forwardTrain runs the layer over the T rows of x (positions 0..T-1,
 // causal) and returns the output and the saved activations.
-func (l *Layer) forwardTrain(workers int, x []float32, T int) ([]float32, *layerActs) {
+func (l *Layer) forwardTrain(kn tensor.Kernel, x []float32, T int) ([]float32, *layerActs) {
 	c := l.cfg
 	d, kvd, ff, H, hd := c.Dim, c.KVDim(), c.FF, c.Heads, c.HeadDim()
 	s := &layerActs{T: T, x: x}
 	s.xn1, s.inv1 = make([]float32, T*d), make([]float32, T)
 	rmsNorm(s.xn1, x, l.AttnNorm.W, T, d, s.inv1)
 	s.q, s.k, s.v = make([]float32, T*d), make([]float32, T*kvd), make([]float32, T*kvd)
-	linear(workers, s.q, s.xn1, l.Wq, T)
-	linear(workers, s.k, s.xn1, l.Wk, T)
-	linear(workers, s.v, s.xn1, l.Wv, T)
+	linear(kn, s.q, s.xn1, l.Wq, T)
+	linear(kn, s.k, s.xn1, l.Wk, T)
+	linear(kn, s.v, s.xn1, l.Wv, T)
 	pos := make([]int, T)
 	for i := range pos {
 		pos[i] = i
@@ -63,20 +63,20 @@ func (l *Layer) forwardTrain(workers int, x []float32, T int) ([]float32, *layer
 		}
 	}
 	s.h1 = make([]float32, T*d)
-	linear(workers, s.h1, s.ao, l.Wo, T)
+	linear(kn, s.h1, s.ao, l.Wo, T)
 	for i := range s.h1 {
 		s.h1[i] += x[i]
 	}
 	s.xn2, s.inv2 = make([]float32, T*d), make([]float32, T)
 	rmsNorm(s.xn2, s.h1, l.MLPNorm.W, T, d, s.inv2)
 	s.a, s.b, s.mid = make([]float32, T*ff), make([]float32, T*ff), make([]float32, T*ff)
-	linear(workers, s.a, s.xn2, l.W1, T)
-	linear(workers, s.b, s.xn2, l.W3, T)
+	linear(kn, s.a, s.xn2, l.W1, T)
+	linear(kn, s.b, s.xn2, l.W3, T)
 	for i := range s.mid {
 		s.mid[i] = silu(s.a[i]) * s.b[i]
 	}
 	y := make([]float32, T*d)
-	linear(workers, y, s.mid, l.W2, T)
+	linear(kn, y, s.mid, l.W2, T)
 	for i := range y {
 		y[i] += s.h1[i]
 	}
@@ -85,13 +85,13 @@ func (l *Layer) forwardTrain(workers int, x []float32, T int) ([]float32, *layer
 
 // linearBack accumulates the gradients of y = x·Wᵀ (x: m×in, W: out×in):
 // W.G += dyᵀ·x and, when dx is not nil, dx += dy·W.
-func linearBack(workers int, dx, dy, x []float32, w *Param, m int) {
+func linearBack(kn tensor.Kernel, dx, dy, x []float32, w *Param, m int) {
 	out, in := w.Shape[0], w.Shape[1]
 	dyT, xT := make([]float32, out*m), make([]float32, in*m)
 	tensor.Transpose(dyT, dy, m, out)
 	tensor.Transpose(xT, x, m, in)
 	gw := make([]float32, out*in)
-	tensor.ParMatMulT(workers, gw, dyT, xT, out, m, in)
+	kn.MatMulT(gw, dyT, xT, out, m, in)
 	for i, g := range gw {
 		w.G[i] += g
 	}
@@ -101,7 +101,7 @@ func linearBack(workers int, dx, dy, x []float32, w *Param, m int) {
 	wT := make([]float32, in*out)
 	tensor.Transpose(wT, w.W, out, in)
 	tmp := make([]float32, m*in)
-	tensor.ParMatMulT(workers, tmp, dy, wT, m, out, in)
+	kn.MatMulT(tmp, dy, wT, m, out, in)
 	for i, g := range tmp {
 		dx[i] += g
 	}
@@ -109,13 +109,13 @@ func linearBack(workers int, dx, dy, x []float32, w *Param, m int) {
 
 // backward takes the gradient dy of the layer output and returns the
 // gradient of its input, accumulating the weight gradients.
-func (l *Layer) backward(workers int, dy []float32, s *layerActs) []float32 {
+func (l *Layer) backward(kn tensor.Kernel, dy []float32, s *layerActs) []float32 {
 	c := l.cfg
 	d, kvd, ff, H, hd, T := c.Dim, c.KVDim(), c.FF, c.Heads, c.HeadDim(), s.T
 	// MLP.
 	dh1 := append([]float32(nil), dy...)
 	dmid := make([]float32, T*ff)
-	linearBack(workers, dmid, dy, s.mid, l.W2, T)
+	linearBack(kn, dmid, dy, s.mid, l.W2, T)
 	da, db := make([]float32, T*ff), make([]float32, T*ff)
 	for i := range dmid {
 		a := s.a[i]
@@ -124,12 +124,12 @@ func (l *Layer) backward(workers int, dy []float32, s *layerActs) []float32 {
 		db[i] = dmid[i] * a * sg
 	}
 	dxn2 := make([]float32, T*d)
-	linearBack(workers, dxn2, da, s.xn2, l.W1, T)
-	linearBack(workers, dxn2, db, s.xn2, l.W3, T)
+	linearBack(kn, dxn2, da, s.xn2, l.W1, T)
+	linearBack(kn, dxn2, db, s.xn2, l.W3, T)
 	rmsNormBack(dh1, l.MLPNorm.G, dxn2, s.h1, l.MLPNorm.W, s.inv2, T, d)
 	// Attention.
 	dao := make([]float32, T*d)
-	linearBack(workers, dao, dh1, s.ao, l.Wo, T)
+	linearBack(kn, dao, dh1, s.ao, l.Wo, T)
 	dq, dk, dv := make([]float32, T*d), make([]float32, T*kvd), make([]float32, T*kvd)
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := H / c.KVHeads
@@ -165,9 +165,9 @@ func (l *Layer) backward(workers int, dy []float32, s *layerActs) []float32 {
 	rope(dq, T, H, hd, pos, c.RopeBase, -1)
 	rope(dk, T, c.KVHeads, hd, pos, c.RopeBase, -1)
 	dxn1 := make([]float32, T*d)
-	linearBack(workers, dxn1, dq, s.xn1, l.Wq, T)
-	linearBack(workers, dxn1, dk, s.xn1, l.Wk, T)
-	linearBack(workers, dxn1, dv, s.xn1, l.Wv, T)
+	linearBack(kn, dxn1, dq, s.xn1, l.Wq, T)
+	linearBack(kn, dxn1, dk, s.xn1, l.Wk, T)
+	linearBack(kn, dxn1, dv, s.xn1, l.Wv, T)
 	dx := dh1
 	rmsNormBack(dx, l.AttnNorm.G, dxn1, s.x, l.AttnNorm.W, s.inv1, T, d)
 	return dx

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/scaleacross/scaleacross/engine/tensor"
 )
 
 // Target is the decoder: token embedding, Layers decoder layers, a final
@@ -14,8 +16,9 @@ type Target struct {
 	Layers    []*Layer
 	FinalNorm *Param
 	Head      *Param // == Embed when Cfg.Tied
-	// Workers is how many goroutines the large matrix products may use.
-	Workers int
+	// Kern runs the matrix products (SIMD or pure Go, how many
+	// goroutines); NewTarget detects the fastest serial kernel.
+	Kern tensor.Kernel
 }
 
 // NewTarget returns a target of shape cfg with weights drawn from rng
@@ -25,7 +28,7 @@ func NewTarget(cfg Config, rng *rand.Rand) (*Target, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Target{Cfg: cfg, Embed: newParam("embed", cfg.Vocab, cfg.Dim), FinalNorm: newParam("final_norm", cfg.Dim), Workers: 1}
+	m := &Target{Cfg: cfg, Embed: newParam("embed", cfg.Vocab, cfg.Dim), FinalNorm: newParam("final_norm", cfg.Dim), Kern: tensor.Detect(1)}
 	for i := 0; i < cfg.Layers; i++ {
 		m.Layers = append(m.Layers, newLayer(cfg, fmt.Sprintf("layer%d.", i)))
 	}
@@ -94,14 +97,14 @@ func (m *Target) forwardTrain(tokens []int) *targetActs {
 	s := &targetActs{tokens: tokens}
 	for _, l := range m.Layers {
 		var a *layerActs
-		x, a = l.forwardTrain(m.Workers, x, T)
+		x, a = l.forwardTrain(m.Kern, x, T)
 		s.layers = append(s.layers, a)
 	}
 	s.feat = x
 	s.xn, s.inv = make([]float32, T*d), make([]float32, T)
 	rmsNorm(s.xn, x, m.FinalNorm.W, T, d, s.inv)
 	s.logits = make([]float32, T*c.Vocab)
-	linear(m.Workers, s.logits, s.xn, m.Head, T)
+	linear(m.Kern, s.logits, s.xn, m.Head, T)
 	return s
 }
 
@@ -182,14 +185,14 @@ func (m *Target) backward(s *targetActs, dlogits, dfeat []float32) {
 	c := m.Cfg
 	T, d := len(s.tokens), c.Dim
 	dxn := make([]float32, T*d)
-	linearBack(m.Workers, dxn, dlogits, s.xn, m.Head, T)
+	linearBack(m.Kern, dxn, dlogits, s.xn, m.Head, T)
 	dx := make([]float32, T*d)
 	if dfeat != nil {
 		copy(dx, dfeat)
 	}
 	rmsNormBack(dx, m.FinalNorm.G, dxn, s.feat, m.FinalNorm.W, s.inv, T, d)
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		dx = m.Layers[i].backward(m.Workers, dx, s.layers[i])
+		dx = m.Layers[i].backward(m.Kern, dx, s.layers[i])
 	}
 	for t, tok := range s.tokens {
 		g := m.Embed.G[tok*d : tok*d+d]

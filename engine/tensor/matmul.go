@@ -5,46 +5,71 @@
 // shape of a linear layer applied to m tokens, B being the weight matrix
 // stored one output per row. The kernel is row-blocked and register-tiled:
 // it walks four rows of A against two rows of B at a time, keeping eight
-// accumulators in registers, so that each weight row streamed from memory
-// serves four tokens. Verifying k draft tokens in one pass therefore reads
+// accumulators in registers (eight-wide AVX2 vectors in the assembly
+// kernel of amd64, scalars in the pure-Go fallback that every other
+// platform and the purego build tag use), so that each weight row
+// streamed from memory serves four tokens. Verifying k draft tokens in one pass therefore reads
 // the weights once instead of k times, which is what makes speculative
 // decoding pay on a memory-bound CPU.
 package tensor
 
 import "sync"
 
+// Kernel chooses how the matrix products run: with the AVX2/FMA
+// assembly kernels when SIMD is true (amd64 only; see Detect), otherwise
+// in pure Go, and on up to Workers goroutines for large products. The
+// zero Kernel is the serial pure-Go path.
+type Kernel struct {
+	SIMD    bool
+	Workers int
+}
+
+// Detect returns the fastest kernel this CPU supports, with workers
+// goroutines. Building with the purego tag forces the pure-Go path.
+func Detect(workers int) Kernel { return Kernel{SIMD: haveSIMD(), Workers: max(1, workers)} }
+
 // MatMulT computes c = a·bᵀ where a is m×k, b is n×k and c is m×n, all
 // row-major. It overwrites c. The caller guarantees the slice lengths.
 func MatMulT(c, a, b []float32, m, k, n int) {
-	matMulTRange(c, a, b, m, k, n, 0, n)
+	matMulTRange(false, c, a, b, m, k, n, 0, n)
 }
 
-// ParMatMulT is MatMulT split over up to workers goroutines by column
-// blocks of c (rows of b). Small products run on the calling goroutine:
-// below about a million multiply-adds the goroutine start-up costs more
-// than it saves.
+// ParMatMulT is the pure-Go MatMulT on up to workers goroutines.
 func ParMatMulT(workers int, c, a, b []float32, m, k, n int) {
+	Kernel{Workers: workers}.MatMulT(c, a, b, m, k, n)
+}
+
+// MatMulT computes c = a·bᵀ as the package function does, split over up
+// to kn.Workers goroutines by column blocks of c (rows of b). Products
+// below about a million multiply-adds run on the calling goroutine: the
+// goroutine start-up would cost more than it saves.
+func (kn Kernel) MatMulT(c, a, b []float32, m, k, n int) {
+	workers := kn.Workers
 	if workers <= 1 || m*k*n < 1<<20 || n < 8 {
-		matMulTRange(c, a, b, m, k, n, 0, n)
+		matMulTRange(kn.SIMD, c, a, b, m, k, n, 0, n)
 		return
 	}
 	workers = min(workers, n/4)
 	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	step = (step + 1) &^ 1 // keep the b-row pairs aligned
+	step = (step + 3) &^ 3 // keep the b-row tiles aligned
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
-			matMulTRange(c, a, b, m, k, n, lo, hi)
+			matMulTRange(kn.SIMD, c, a, b, m, k, n, lo, hi)
 		}(lo, hi)
 	}
 	wg.Wait()
 }
 
 // matMulTRange computes the columns lo..hi-1 of c = a·bᵀ.
-func matMulTRange(c, a, b []float32, m, k, n, lo, hi int) {
+func matMulTRange(simd bool, c, a, b []float32, m, k, n, lo, hi int) {
+	if simd && k >= 8 {
+		matMulTSIMD(c, a, b, m, k, n, lo, hi)
+		return
+	}
 	i := 0
 	for ; i+4 <= m; i += 4 {
 		a0 := a[i*k : i*k+k]
@@ -93,10 +118,63 @@ func matMulTRange(c, a, b []float32, m, k, n, lo, hi int) {
 	}
 }
 
+// matMulTSIMD is matMulTRange on the assembly tiles: 4 rows of a against
+// 2 rows of b, or one row of a against 4 rows of b, over the first
+// multiple of 8 of k, with the remaining columns of k added in Go.
+func matMulTSIMD(c, a, b []float32, m, k, n, lo, hi int) {
+	k8 := k &^ 7
+	var out8 [8]float32
+	var out4 [4]float32
+	tail := func(i, j int) float32 {
+		var s float32
+		for p := k8; p < k; p++ {
+			s += a[i*k+p] * b[j*k+p]
+		}
+		return s
+	}
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		_ = a[(i+3)*k+k-1]
+		j := lo
+		for ; j+2 <= hi; j += 2 {
+			_ = b[(j+1)*k+k-1]
+			tile4x2(&a[i*k], k, &b[j*k], k, k8, &out8)
+			for r := 0; r < 4; r++ {
+				c[(i+r)*n+j] = out8[2*r] + tail(i+r, j)
+				c[(i+r)*n+j+1] = out8[2*r+1] + tail(i+r, j+1)
+			}
+		}
+		for ; j < hi; j++ {
+			for r := 0; r < 4; r++ {
+				c[(i+r)*n+j] = Dot(a[(i+r)*k:(i+r)*k+k], b[j*k:j*k+k])
+			}
+		}
+	}
+	for ; i < m; i++ {
+		_ = a[i*k+k-1]
+		j := lo
+		for ; j+4 <= hi; j += 4 {
+			_ = b[(j+3)*k+k-1]
+			tile1x4(&a[i*k], &b[j*k], k, k8, &out4)
+			for r := 0; r < 4; r++ {
+				c[i*n+j+r] = out4[r] + tail(i, j+r)
+			}
+		}
+		for ; j < hi; j++ {
+			c[i*n+j] = Dot(a[i*k:i*k+k], b[j*k:j*k+k])
+		}
+	}
+}
+
 // MatVec computes y = W·x for W of n rows and k columns: the single-token
 // decode step of a linear layer. It overwrites y.
 func MatVec(y, w, x []float32, k, n int) {
 	matVecRange(y, x, w, k, 0, n)
+}
+
+// MatVec is MatVec on the kernel's path.
+func (kn Kernel) MatVec(y, w, x []float32, k, n int) {
+	kn.MatMulT(y, x, w, 1, k, n)
 }
 
 // matVecRange computes y[j] = w_j·x for j in lo..hi-1, four rows of w at a

@@ -28,7 +28,7 @@ func close(t *testing.T, what string, got, want []float32, k int) {
 // and MatVec against the triple loop on shapes that exercise every tail.
 func TestMatMulTMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 5}, {3, 5, 2}, {4, 8, 2}, {5, 9, 7}, {17, 33, 13}, {16, 192, 256}, {64, 130, 129}} {
+	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 5}, {3, 5, 2}, {4, 8, 2}, {5, 9, 7}, {17, 33, 13}, {16, 192, 256}, {64, 130, 129}, {17, 192, 512}, {1, 384, 192}, {2, 8, 9}, {6, 15, 6}, {128, 96, 200}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randSlice(r, m*k), randSlice(r, n*k)
 		want := make([]float32, m*n)
@@ -41,6 +41,13 @@ func TestMatMulTMatchesNaive(t *testing.T) {
 		}
 		ParMatMulT(2, got, a, b, m, k, n)
 		close(t, "ParMatMulT", got, want, k)
+		for _, kn := range []Kernel{Detect(1), Detect(2)} {
+			for i := range got {
+				got[i] = 0
+			}
+			kn.MatMulT(got, a, b, m, k, n)
+			close(t, "Kernel.MatMulT", got, want, k)
+		}
 		if m == 1 {
 			y := make([]float32, n)
 			MatVec(y, b, a, k, n)
@@ -63,15 +70,19 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
-const benchK, benchN = 256, 704
+const benchK, benchN = 192, 512
+
+// TestDetect logs which kernel this machine runs.
+func TestDetect(t *testing.T) { t.Logf("SIMD kernel: %v", Detect(1).SIMD) }
 
 // BenchmarkMatVec is one decode token through a 256x704 layer.
 func BenchmarkMatVec(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	w, x, y := randSlice(r, benchK*benchN), randSlice(r, benchK), make([]float32, benchN)
 	b.SetBytes(int64(4 * len(w)))
+	kn := Detect(1)
 	for b.Loop() {
-		MatVec(y, w, x, benchK, benchN)
+		kn.MatVec(y, w, x, benchK, benchN)
 	}
 	b.ReportMetric(2*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -79,12 +90,73 @@ func BenchmarkMatVec(b *testing.B) {
 func benchMatMul(b *testing.B, m int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
+	kn := Detect(1)
 	for b.Loop() {
-		MatMulT(y, x, w, m, benchK, benchN)
+		kn.MatMulT(y, x, w, m, benchK, benchN)
 	}
 	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// BenchmarkMatMul4 and BenchmarkMatMul16 verify 4 and 16 tokens at once.
+// BenchmarkMatMul4 and BenchmarkMatMul17 verify 4 and 17 tokens (a
+// 16-node tree and its root) at once.
 func BenchmarkMatMul4(b *testing.B)  { benchMatMul(b, 4) }
-func BenchmarkMatMul16(b *testing.B) { benchMatMul(b, 16) }
+func BenchmarkMatMul17(b *testing.B) { benchMatMul(b, 17) }
+
+// BenchmarkMatVecPureGo is the pure-Go fallback of BenchmarkMatVec.
+func BenchmarkMatVecPureGo(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, benchK), make([]float32, benchN)
+	for b.Loop() {
+		MatVec(y, w, x, benchK, benchN)
+	}
+	b.ReportMetric(2*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMatMul17PureGo is the pure-Go fallback of BenchmarkMatMul17.
+func BenchmarkMatMul17PureGo(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, 17*benchK), make([]float32, 17*benchN)
+	for b.Loop() {
+		MatMulT(y, x, w, 17, benchK, benchN)
+	}
+	b.ReportMetric(2*17*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestMatMulMatchesNaive checks the outer-product kernel, SIMD and pure
+// Go, against the triple loop on a transposed b.
+func TestMatMulMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 16}, {1, 192, 48}, {3, 5, 2}, {4, 8, 32}, {5, 9, 40}, {17, 192, 512}, {17, 384, 192}, {6, 33, 17}, {9, 16, 256}} {
+		m, k, n := s[0], s[1], s[2]
+		a, b := randSlice(r, m*k), randSlice(r, n*k)
+		want := make([]float32, m*n)
+		MatMulTNaive(want, a, b, m, k, n)
+		bt := make([]float32, k*n)
+		Transpose(bt, b, n, k)
+		for _, kn := range []Kernel{{}, Detect(1)} {
+			got := make([]float32, m*n)
+			for i := range got {
+				got[i] = 7 // MatMul must overwrite
+			}
+			kn.MatMul(got, a, bt, m, k, n)
+			close(t, "MatMul", got, want, k)
+		}
+	}
+}
+
+func benchGemm(b *testing.B, kn Kernel, m int) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
+	for b.Loop() {
+		kn.MatMul(y, x, w, m, benchK, benchN)
+	}
+	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkGemm1 is one decode token (matrix-vector) on the inference
+// kernel, BenchmarkGemm17 a verify pass of 17 tokens; the PureGo
+// variants run the fallback.
+func BenchmarkGemm1(b *testing.B)        { benchGemm(b, Detect(1), 1) }
+func BenchmarkGemm17(b *testing.B)       { benchGemm(b, Detect(1), 17) }
+func BenchmarkGemm1PureGo(b *testing.B)  { benchGemm(b, Kernel{}, 1) }
+func BenchmarkGemm17PureGo(b *testing.B) { benchGemm(b, Kernel{}, 17) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scaleacross/scaleacross/engine/model"
+	"github.com/scaleacross/scaleacross/engine/tensor"
 )
 
 func log2(x float64) float64 { return math.Log2(x) }
@@ -154,7 +155,7 @@ func Target(m *model.Target, c *Corpus, o Options) (float64, error) {
 	if err := o.check(m.Cfg.Context); err != nil {
 		return 0, err
 	}
-	m.Workers = max(1, o.Workers)
+	m.Kern = tensor.Detect(o.Workers)
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7a12))
 	ps := m.Params()
 	opt := NewAdam(ps)
@@ -241,7 +242,7 @@ func Draft(m *model.Target, d *model.Draft, c *Corpus, o Options) (DraftStats, e
 	if err := o.check(m.Cfg.Context); err != nil {
 		return DraftStats{}, err
 	}
-	m.Workers = max(1, o.Workers)
+	m.Kern = tensor.Detect(o.Workers)
 	rng := rand.New(rand.NewPCG(o.Seed, 0xd4af7))
 	ps := d.Params()
 	opt := NewAdam(ps)

@@ -1,14 +1,23 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
+	engdecode "github.com/scaleacross/scaleacross/engine/decode"
 	"github.com/scaleacross/scaleacross/engine/model"
+	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/engine/train"
 )
 
@@ -125,5 +134,264 @@ the target's next feature and next-token distribution. Weights are written to
 	return cmd
 }
 
-func newEngineGenerateCmd() *cobra.Command { return &cobra.Command{Use: "generate"} }
-func newEngineBenchCmd() *cobra.Command    { return &cobra.Command{Use: "bench"} }
+// loadEngine reads the weight pair of dir; a missing or bad file is bad
+// input.
+func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
+	m, d, err := model.LoadPair(dir)
+	if err != nil {
+		var fe *model.FormatError
+		if errors.As(err, &fe) {
+			return nil, err
+		}
+		return nil, badInput("%v (train with: scaleacross engine train --corpus kjv.txt --out %s)", err, dir)
+	}
+	if needDraft && d == nil {
+		return nil, badInput("no %s in %s: speculation needs the draft head (or use --spec none)", model.DraftFile, dir)
+	}
+	m.Kern = tensor.Detect(1)
+	return &engdecode.Engine{T: m, D: d}, nil
+}
+
+func bytesToTokens(s string) []int {
+	t := make([]int, len(s))
+	for i := 0; i < len(s); i++ {
+		t[i] = int(s[i])
+	}
+	return t
+}
+
+func tokensToString(t []int) string {
+	b := make([]byte, len(t))
+	for i, v := range t {
+		b[i] = byte(v)
+	}
+	return string(b)
+}
+
+// generateResult is the JSON of engine generate.
+type generateResult struct {
+	Prompt          string  `json:"prompt"`
+	Text            string  `json:"text"`
+	Spec            string  `json:"spec"`
+	Temperature     float64 `json:"temperature"`
+	Seed            uint64  `json:"seed"`
+	Tokens          int     `json:"tokens"`
+	TargetPasses    int     `json:"target_passes"`
+	DraftPasses     int     `json:"draft_passes"`
+	AcceptedPerStep float64 `json:"accepted_tokens_per_step"`
+	ElapsedS        float64 `json:"elapsed_s"`
+	TokensPerS      float64 `json:"tokens_per_s"`
+}
+
+func newEngineGenerateCmd() *cobra.Command {
+	var prompt, specArg, weights string
+	var temp float64
+	var seed uint64
+	var maxTokens int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "generate --prompt TEXT",
+		Short: "Continue a prompt with the trained target, with or without speculative decoding",
+		Long: `generate continues --prompt (bytes) with the target model. --spec chooses the
+speculation: tree (the default 16-node tree), chain:N, a tree as root paths
+such as "[[0],[1],[0,0]]", or none. Temperature 0 is greedy; speculation is
+lossless, so greedy output is identical with and without it and sampled output
+follows the target's distribution.
+
+Exit codes: 2 bad input (prompt beyond the context, tree deeper than ` + "12" + ` or
+larger than 64 nodes, missing or malformed weights).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prompt == "" {
+				return badInput("engine generate needs --prompt TEXT")
+			}
+			tr, err := engdecode.ParseSpec(specArg)
+			if err != nil {
+				return err
+			}
+			e, err := loadEngine(weights, tr != nil)
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			r, err := e.Generate(bytesToTokens(prompt), engdecode.Options{Tree: tr, Temperature: temp, Seed: seed, MaxTokens: maxTokens})
+			if err != nil {
+				return fmt.Errorf("engine generate: %w", err)
+			}
+			el := time.Since(t0).Seconds()
+			res := generateResult{Prompt: prompt, Text: tokensToString(r.Tokens), Spec: specArg, Temperature: temp, Seed: seed,
+				Tokens: len(r.Tokens), TargetPasses: r.Stats.Steps + 1, DraftPasses: r.Stats.DraftPasses,
+				AcceptedPerStep: r.Stats.AcceptedPerStep(), ElapsedS: el, TokensPerS: float64(len(r.Tokens)) / el}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s%s\n", prompt, res.Text)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d tokens, %d target passes (prefill included), %.2f accepted tokens per step, %.0f tokens/s\n",
+				res.Tokens, res.TargetPasses, res.AcceptedPerStep, res.TokensPerS)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&prompt, "prompt", "", "text to continue")
+	fl.StringVar(&specArg, "spec", "tree", "speculation: tree, chain:N, root paths, or none")
+	fl.Float64Var(&temp, "temperature", 0, "sampling temperature (0: greedy)")
+	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
+	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
+	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// benchResult is the JSON of engine bench.
+type benchResult struct {
+	Weights     string                `json:"weights"`
+	Heldout     string                `json:"heldout"`
+	Prompts     int                   `json:"prompts"`
+	PromptBytes int                   `json:"prompt_bytes"`
+	MaxTokens   int                   `json:"max_tokens"`
+	SIMD        bool                  `json:"simd_kernel"`
+	Cases       []engdecode.BenchCase `json:"cases"`
+	Speculative *speculativeSnippet   `json:"speculative,omitempty"`
+}
+
+// speculativeSnippet is the measured acceptance in the serving spec's
+// speculative block, the form infer reads.
+type speculativeSnippet struct {
+	Method       string    `json:"method" yaml:"method"`
+	DraftLayers  int       `json:"draft_layers" yaml:"draft_layers"`
+	Acceptance   []float64 `json:"acceptance" yaml:"acceptance"`
+	SiblingDecay float64   `json:"sibling_decay" yaml:"sibling_decay"`
+}
+
+func newEngineBenchCmd() *cobra.Command {
+	var weights, heldout, specs, temps, accOut, accFrom string
+	var prompts, promptLen, maxTokens int
+	var seed uint64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure acceptance, target passes saved and wall-clock speed-up of speculative decoding",
+		Long: `bench continues --prompts held-out prompts with every --specs tree shape at every
+--temperatures value and plainly, and reports accepted tokens per verify step,
+acceptance per depth, target passes saved, tokens/s with and without
+speculation and the speed-up. With --acceptance-out it writes the measured
+per-depth acceptance of the --acceptance-from shape (at the first
+temperature) as the speculative block of a serving spec, for infer.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prompts < 1 || promptLen < 1 || maxTokens < 1 {
+				return badInput("--prompts, --prompt-len and --max-tokens must be positive")
+			}
+			var ts []float64
+			for _, f := range strings.Split(temps, ",") {
+				v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+				if err != nil || v < 0 {
+					return badInput("--temperatures: %q is not a non-negative number", f)
+				}
+				ts = append(ts, v)
+			}
+			sl := splitSpecs(specs)
+			for _, s := range sl {
+				if _, err := engdecode.ParseSpec(s); err != nil {
+					return err
+				}
+			}
+			text, err := os.ReadFile(heldout)
+			if err != nil {
+				return badInput("engine bench: %v", err)
+			}
+			if len(text) < prompts*promptLen {
+				return badInput("engine bench: %s has %d bytes, fewer than %d prompts of %d", heldout, len(text), prompts, promptLen)
+			}
+			e, err := loadEngine(weights, true)
+			if err != nil {
+				return err
+			}
+			var ps [][]int
+			stride := len(text) / prompts
+			for i := 0; i < prompts; i++ {
+				ps = append(ps, bytesToTokens(string(text[i*stride:i*stride+promptLen])))
+			}
+			cases, err := e.Bench(engdecode.BenchOptions{Prompts: ps, Specs: sl, Temperatures: ts, MaxTokens: maxTokens, Seed: seed})
+			if err != nil {
+				return fmt.Errorf("engine bench: %w", err)
+			}
+			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, Cases: cases}
+			for _, c := range cases {
+				if c.Spec == accFrom && c.Temperature == ts[0] && len(c.AcceptanceByDepth) > 0 {
+					res.Speculative = &speculativeSnippet{Method: "eagle", DraftLayers: 1, Acceptance: round4(c.AcceptanceByDepth), SiblingDecay: roundTo(c.SiblingDecay)}
+				}
+			}
+			if accOut != "" {
+				if res.Speculative == nil {
+					return badInput("--acceptance-from %q is not among the measured --specs", accFrom)
+				}
+				if err := writeFileAtomic(accOut, func(w io.Writer) error {
+					fmt.Fprintf(w, "# Measured by scaleacross engine bench: %s tree at temperature %g on %d held-out prompts.\n", accFrom, ts[0], prompts)
+					fmt.Fprintf(w, "# Paste into a serving spec for scaleacross infer.\n")
+					return yaml.NewEncoder(w).Encode(map[string]any{"speculative": res.Speculative})
+				}); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			return writeBenchText(cmd.OutOrStdout(), res)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
+	fl.IntVar(&prompts, "prompts", 4, "prompts")
+	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")
+	fl.IntVar(&maxTokens, "max-tokens", 96, "tokens generated per prompt")
+	fl.StringVar(&specs, "specs", "chain:1;chain:2;chain:3;chain:4;tree", "tree shapes separated by ';'")
+	fl.StringVar(&temps, "temperatures", "0,1", "temperatures, comma separated")
+	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
+	fl.StringVar(&accOut, "acceptance-out", "", "write the measured acceptance as a serving spec's speculative block (YAML)")
+	fl.StringVar(&accFrom, "acceptance-from", "tree", "which --specs shape the written acceptance comes from")
+	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func splitSpecs(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ";") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func roundTo(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+func round4(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Max(1e-4, roundTo(x))
+	}
+	return out
+}
+
+func writeBenchText(w io.Writer, r benchResult) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "spec\tnodes\tdepth\ttemp\taccepted/step\tpredicted\ttarget passes saved\ttok/s spec\ttok/s plain\tspeed-up\tacceptance by depth\n")
+	for _, c := range r.Cases {
+		acc := make([]string, len(c.AcceptanceByDepth))
+		for i, a := range c.AcceptanceByDepth {
+			acc[i] = strconv.FormatFloat(a, 'f', 2, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%.2f\t%.2f\t%d of %d\t%.0f\t%.0f\t%.2fx\t%s\n", c.Spec, c.Nodes, c.Depth, c.Temperature,
+			c.AcceptedPerStep, c.Predicted, c.PassesSaved, c.Stats.Tokens, c.TokensPerS, c.PlainPerS, c.Speedup, strings.Join(acc, " "))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing bench table: %w", err)
+	}
+	if r.Speculative != nil {
+		fmt.Fprintf(w, "measured acceptance for infer: speculative: {method: eagle, acceptance: %v, sibling_decay: %g}\n", r.Speculative.Acceptance, r.Speculative.SiblingDecay)
+	}
+	return nil
+}

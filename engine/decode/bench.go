@@ -1,0 +1,184 @@
+package decode
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scaleacross/scaleacross/specdec"
+)
+
+// ParseSpec reads a speculation choice: "none", "chain:N", "tree" (the
+// default 16-node tree) or a tree as root paths, e.g. "[[0],[1],[0,0]]".
+// It returns nil for none.
+func ParseSpec(s string) (*specdec.Tree, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "none" || s == "":
+		return nil, nil
+	case s == "tree":
+		return DefaultTree(), nil
+	case strings.HasPrefix(s, "chain:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "chain:"))
+		if err != nil || n < 1 {
+			return nil, &InputError{fmt.Sprintf("--spec %q: chain length must be a positive integer", s)}
+		}
+		if n > MaxTreeDepth {
+			return nil, &InputError{fmt.Sprintf("--spec %q: chain of %d exceeds the supported depth %d", s, n, MaxTreeDepth)}
+		}
+		return specdec.Chain(n), nil
+	case strings.HasPrefix(s, "["):
+		paths, err := parsePaths(s)
+		if err != nil {
+			return nil, &InputError{fmt.Sprintf("--spec %q: %v", s, err)}
+		}
+		t, err := specdec.NewTree(paths)
+		if err != nil {
+			return nil, &InputError{fmt.Sprintf("--spec: %v", err)}
+		}
+		return t, nil
+	}
+	return nil, &InputError{fmt.Sprintf("--spec %q unknown; want none, tree, chain:N or root paths like [[0],[1],[0,0]]", s)}
+}
+
+// parsePaths reads "[[0],[1],[0,0]]".
+func parsePaths(s string) ([][]int, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return nil, fmt.Errorf("want a bracketed list of paths")
+	}
+	body := strings.TrimSpace(s[1 : len(s)-1])
+	var paths [][]int
+	for body != "" {
+		if body[0] != '[' {
+			return nil, fmt.Errorf("path must start with '[' at %q", body)
+		}
+		end := strings.IndexByte(body, ']')
+		if end < 0 {
+			return nil, fmt.Errorf("unclosed path at %q", body)
+		}
+		var p []int
+		for _, f := range strings.Split(body[1:end], ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			v, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("rank %q is not an integer", f)
+			}
+			p = append(p, v)
+		}
+		paths = append(paths, p)
+		body = strings.TrimLeft(body[end+1:], " ,")
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no paths")
+	}
+	return paths, nil
+}
+
+// DefaultTree is the engine's default static tree of 16 nodes and depth
+// 6: wide near the root, where acceptance is highest, and a top-1 spine
+// below, in the spirit of the EAGLE and Sequoia trees.
+func DefaultTree() *specdec.Tree {
+	t, _ := specdec.NewTree([][]int{
+		{0}, {1}, {2},
+		{0, 0}, {0, 1}, {1, 0}, {2, 0},
+		{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {1, 0, 0},
+		{0, 0, 0, 0}, {0, 0, 0, 1}, {0, 0, 1, 0},
+		{0, 0, 0, 0, 0},
+		{0, 0, 0, 0, 0, 0},
+	}) // a fixed, well-formed tree
+	return t
+}
+
+// BenchCase is one measured configuration.
+type BenchCase struct {
+	Spec        string  `json:"spec"`
+	Nodes       int     `json:"nodes"`
+	Depth       int     `json:"depth"`
+	Temperature float64 `json:"temperature"`
+	// AcceptedPerStep is the mean tokens emitted per target verify pass.
+	AcceptedPerStep float64 `json:"accepted_tokens_per_step"`
+	// AcceptanceByDepth is the conditional acceptance of the top-ranked
+	// candidate per depth; SiblingDecay the fitted per-rank decay.
+	AcceptanceByDepth []float64 `json:"acceptance_by_depth"`
+	SiblingDecay      float64   `json:"sibling_decay"`
+	// Predicted is specdec's expected tokens per step for this tree from
+	// the measured acceptance.
+	Predicted     float64 `json:"predicted_tokens_per_step"`
+	Tokens        int     `json:"tokens"`
+	TargetPasses  int     `json:"target_passes"`
+	PassesSaved   int     `json:"target_passes_saved"`
+	DraftPasses   int     `json:"draft_passes"`
+	TokensPerS    float64 `json:"tokens_per_s"`
+	PlainPerS     float64 `json:"plain_tokens_per_s"`
+	Speedup       float64 `json:"speedup"`
+	Stats         Stats   `json:"-"`
+	ElapsedS      float64 `json:"elapsed_s"`
+	PlainElapsedS float64 `json:"plain_elapsed_s"`
+}
+
+// BenchOptions configures Bench.
+type BenchOptions struct {
+	Prompts      [][]int
+	Specs        []string
+	Temperatures []float64
+	MaxTokens    int
+	Seed         uint64
+}
+
+// Bench generates from every prompt with every tree and temperature, and
+// without speculation at each temperature, and reports acceptance,
+// target passes saved and wall-clock speed-up. Timings are wall clock
+// and vary from run to run; every count is deterministic.
+func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
+	var out []BenchCase
+	for _, temp := range o.Temperatures {
+		var plainTok int
+		var plainS float64
+		for i, p := range o.Prompts {
+			t0 := time.Now()
+			r, err := e.Generate(p, Options{Temperature: temp, Seed: o.Seed + uint64(i), MaxTokens: o.MaxTokens})
+			if err != nil {
+				return nil, fmt.Errorf("bench plain decoding, prompt %d: %w", i, err)
+			}
+			plainS += time.Since(t0).Seconds()
+			plainTok += len(r.Tokens)
+		}
+		for _, sp := range o.Specs {
+			tr, err := ParseSpec(sp)
+			if err != nil {
+				return nil, err
+			}
+			if tr == nil {
+				continue
+			}
+			c := BenchCase{Spec: sp, Nodes: tr.Size(), Depth: tr.Depth(), Temperature: temp, PlainPerS: float64(plainTok) / plainS, PlainElapsedS: plainS}
+			for i, p := range o.Prompts {
+				t0 := time.Now()
+				r, err := e.Generate(p, Options{Tree: tr, Temperature: temp, Seed: o.Seed + uint64(i), MaxTokens: o.MaxTokens})
+				if err != nil {
+					return nil, fmt.Errorf("bench %s, prompt %d: %w", sp, i, err)
+				}
+				c.ElapsedS += time.Since(t0).Seconds()
+				c.Tokens += len(r.Tokens)
+				c.Stats.Add(r.Stats)
+			}
+			c.AcceptedPerStep = c.Stats.AcceptedPerStep()
+			c.TargetPasses = c.Stats.Steps
+			c.PassesSaved = c.Stats.Tokens - c.Stats.Steps
+			c.DraftPasses = c.Stats.DraftPasses
+			c.TokensPerS = float64(c.Tokens) / c.ElapsedS
+			c.Speedup = c.TokensPerS / c.PlainPerS
+			if a, err := c.Stats.Acceptance(); err == nil {
+				c.AcceptanceByDepth, c.SiblingDecay = a.ByDepth, a.SiblingDecay
+				c.Predicted = a.ExpectedTokens(tr)
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

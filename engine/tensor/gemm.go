@@ -1,0 +1,76 @@
+package tensor
+
+// MatMul computes c = a·bt where a is m×k and bt is k×n (a weight matrix
+// stored transposed, one input per row), all row-major, overwriting c.
+// This outer-product form is the inference kernel: on the SIMD path it
+// keeps a 4-row × 16-column tile of c in eight vector registers and
+// streams bt once per four rows of a, so a verify pass over m tokens
+// reads the weights m/4 times instead of m times; a single row (a decode
+// step) streams bt once, 32 columns at a time.
+func (kn Kernel) MatMul(c, a, bt []float32, m, k, n int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	_ = a[m*k-1]
+	_ = bt[k*n-1]
+	_ = c[m*n-1]
+	if !kn.SIMD || k == 0 {
+		matMulGo(c, a, bt, m, k, n, 0, n)
+		return
+	}
+	n16 := n &^ 15
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		for j := 0; j < n16; j += 16 {
+			gemm4x16(&a[i*k], k, &bt[j], n, k, &c[i*n+j], n)
+		}
+	}
+	for ; i < m; i++ {
+		j := 0
+		for ; j+32 <= n16; j += 32 {
+			gemm1x32(&a[i*k], &bt[j], n, k, &c[i*n+j])
+		}
+		for ; j < n16; j += 16 {
+			gemm1x16(&a[i*k], &bt[j], n, k, &c[i*n+j])
+		}
+	}
+	if n16 < n {
+		matMulGoCols(c, a, bt, m, k, n, n16, n)
+	}
+}
+
+// matMulGo is the pure-Go MatMul over columns lo..hi-1: four rows of a at a
+// time, each bt row scaled into four rows of c.
+func matMulGo(c, a, bt []float32, m, k, n, lo, hi int) {
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		c0 := c[i*n+lo : i*n+hi]
+		c1 := c[(i+1)*n+lo : (i+1)*n+hi]
+		c2 := c[(i+2)*n+lo : (i+2)*n+hi]
+		c3 := c[(i+3)*n+lo : (i+3)*n+hi]
+		clear(c0)
+		clear(c1)
+		clear(c2)
+		clear(c3)
+		for p := 0; p < k; p++ {
+			x0, x1, x2, x3 := a[i*k+p], a[(i+1)*k+p], a[(i+2)*k+p], a[(i+3)*k+p]
+			row := bt[p*n+lo : p*n+hi]
+			c0, c1, c2, c3 := c0[:len(row)], c1[:len(row)], c2[:len(row)], c3[:len(row)]
+			for j, v := range row {
+				c0[j] += x0 * v
+				c1[j] += x1 * v
+				c2[j] += x2 * v
+				c3[j] += x3 * v
+			}
+		}
+	}
+	for ; i < m; i++ {
+		ci := c[i*n+lo : i*n+hi]
+		clear(ci)
+		for p := 0; p < k; p++ {
+			Axpy(a[i*k+p], bt[p*n+lo:p*n+hi], ci)
+		}
+	}
+}
+
+func matMulGoCols(c, a, bt []float32, m, k, n, lo, hi int) { matMulGo(c, a, bt, m, k, n, lo, hi) }

@@ -1,0 +1,26 @@
+//go:build !purego
+
+package tensor
+
+// The AVX2/FMA kernels of kernel_amd64.s.
+
+//go:noescape
+func cpuidAVX2FMA() bool
+
+//go:noescape
+func tile4x2(a *float32, lda int, b *float32, ldb int, k8 int, out *[8]float32)
+
+//go:noescape
+func tile1x4(x *float32, w *float32, ldw int, k8 int, out *[4]float32)
+
+// haveSIMD reports whether the AVX2/FMA kernels can run on this CPU.
+func haveSIMD() bool { return cpuidAVX2FMA() }
+
+//go:noescape
+func gemm4x16(a *float32, lda int, bt *float32, ldb int, k int, c *float32, ldc int)
+
+//go:noescape
+func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32)
+
+//go:noescape
+func gemm1x16(a *float32, bt *float32, ldb int, k int, c *float32)
