@@ -3,10 +3,10 @@ package tensor
 // MatMul computes c = a·bt where a is m×k and bt is k×n (a weight matrix
 // stored transposed, one input per row), all row-major, overwriting c.
 // This outer-product form is the inference kernel: on the SIMD path it
-// keeps a 4-row × 16-column tile of c in eight vector registers and
-// streams bt once per four rows of a, so a verify pass over m tokens
-// reads the weights m/4 times instead of m times; a single row (a decode
-// step) streams bt once, 32 columns at a time.
+// keeps a 4-row × 16-column tile of c in eight vector registers, and it
+// walks bt in 16-column panels that stay in the L1 cache while all rows
+// of a pass over them, so a verify pass over m tokens reads the weights
+// from memory once, as a single-row decode step does.
 func (kn Kernel) MatMul(c, a, bt []float32, m, k, n int) {
 	if m == 0 || n == 0 {
 		return
@@ -18,20 +18,27 @@ func (kn Kernel) MatMul(c, a, bt []float32, m, k, n int) {
 		matMulGo(c, a, bt, m, k, n, 0, n)
 		return
 	}
+	// Column panels outermost: the k×16 panel of bt stays in the L1 cache
+	// while every row tile of a passes over it, so the weights stream
+	// from memory once per call whatever m is.
 	n16 := n &^ 15
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		for j := 0; j < n16; j += 16 {
-			gemm4x16(&a[i*k], k, &bt[j], n, k, &c[i*n+j], n)
-		}
-	}
-	for ; i < m; i++ {
+	m4 := m &^ 3
+	if m == 1 {
 		j := 0
 		for ; j+32 <= n16; j += 32 {
-			gemm1x32(&a[i*k], &bt[j], n, k, &c[i*n+j])
+			gemm1x32(&a[0], &bt[j], n, k, &c[j])
 		}
 		for ; j < n16; j += 16 {
-			gemm1x16(&a[i*k], &bt[j], n, k, &c[i*n+j])
+			gemm1x16(&a[0], &bt[j], n, k, &c[j])
+		}
+	} else {
+		for j := 0; j < n16; j += 16 {
+			for i := 0; i < m4; i += 4 {
+				gemm4x16(&a[i*k], k, &bt[j], n, k, &c[i*n+j], n)
+			}
+			for i := m4; i < m; i++ {
+				gemm1x16(&a[i*k], &bt[j], n, k, &c[i*n+j])
+			}
 		}
 	}
 	if n16 < n {
