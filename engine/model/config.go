@@ -65,23 +65,22 @@ type Param struct {
 	Shape []int
 	W     []float32
 	G     []float32
-	// wt caches the transpose of a matrix for the inference kernel. It
+	// packed caches the matrix packed for the SIMD inference kernel. It
 	// is built on first use; training never reads it, and code that
 	// changes W after inference must call Invalidate.
-	wt []float32
+	packed *tensor.Packed
 }
 
-// transposed returns the cached transpose of the matrix (in × out).
-func (p *Param) transposed() []float32 {
-	if p.wt == nil {
-		p.wt = make([]float32, len(p.W))
-		tensor.Transpose(p.wt, p.W, p.Shape[0], p.Shape[1])
+// pack returns the cached packed matrix.
+func (p *Param) pack() *tensor.Packed {
+	if p.packed == nil {
+		p.packed = tensor.Pack(p.W, p.Shape[0], p.Shape[1])
 	}
-	return p.wt
+	return p.packed
 }
 
-// Invalidate drops the cached transpose after W changed.
-func (p *Param) Invalidate() { p.wt = nil }
+// Invalidate drops the cached packed copy after W changed.
+func (p *Param) Invalidate() { p.packed = nil }
 
 func newParam(name string, shape ...int) *Param {
 	n := 1

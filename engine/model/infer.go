@@ -127,14 +127,19 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 			// Part 1: the committed prefix, no mask.
 			m1, s1 := float32(math.Inf(-1)), float32(0)
 			clear(acc1)
-			for u := 0; u < c.Len; u++ {
-				sc[u] = tensor.Dot(qv, K[u*kvd+kh*hd:u*kvd+kh*hd+hd]) * scale
-				m1 = max(m1, sc[u])
-			}
-			for u := 0; u < c.Len; u++ {
-				e := expf(sc[u] - m1)
-				s1 += e
-				tensor.Axpy(e, V[u*kvd+kh*hd:u*kvd+kh*hd+hd], acc1)
+			if c.Len > 0 {
+				pre := sc[:c.Len]
+				kn.DotRows(pre, qv, K[kh*hd:], kvd, c.Len)
+				for u := range pre {
+					pre[u] *= scale
+					m1 = max(m1, pre[u])
+				}
+				for u, v := range pre {
+					e := expf(v - m1)
+					pre[u] = e
+					s1 += e
+				}
+				kn.AxpyRows(acc1, pre, V[kh*hd:], kvd, c.Len)
 			}
 			// Part 2: the pending tokens, through the mask.
 			m2, s2 := float32(math.Inf(-1)), float32(0)
@@ -270,12 +275,12 @@ func CausalMask(m int) [][]bool {
 }
 
 // apply computes y = x·Wᵀ for m inference rows: on the SIMD kernel through
-// the transposed weights (the outer-product kernel), otherwise with the
+// the packed weights (the outer-product kernel), otherwise with the
 // pure-Go dot-product kernel on W itself.
 func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
 	out, in := w.Shape[0], w.Shape[1]
-	if kn.SIMD {
-		kn.MatMul(y, x, w.transposed(), m, in, out)
+	if kn.SIMD && tensor.PackOK(out) {
+		kn.MatMulPacked(y, x, w.pack(), m)
 		return
 	}
 	kn.MatMulT(y, x, w.W, m, in, out)

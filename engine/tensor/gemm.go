@@ -22,9 +22,11 @@ func (kn Kernel) MatMul(c, a, bt []float32, m, k, n int) {
 	// while every row tile of a passes over it, so the weights stream
 	// from memory once per call whatever m is.
 	n16 := n &^ 15
-	m4 := m &^ 3
 	if m == 1 {
 		j := 0
+		for ; j+64 <= n16; j += 64 {
+			gemm1x64(&a[0], &bt[j], n, k, &c[j])
+		}
 		for ; j+32 <= n16; j += 32 {
 			gemm1x32(&a[0], &bt[j], n, k, &c[j])
 		}
@@ -32,12 +34,24 @@ func (kn Kernel) MatMul(c, a, bt []float32, m, k, n int) {
 			gemm1x16(&a[0], &bt[j], n, k, &c[j])
 		}
 	} else {
+		// A last tile of one to three rows repeats its first row into
+		// the missing ones and writes them to scratch: the 4-row tile has
+		// eight independent FMA chains, so a short tile costs no more than
+		// a full one, and far less than the latency-bound single-row
+		// kernel.
+		var scratch [16]float32
 		for j := 0; j < n16; j += 16 {
-			for i := 0; i < m4; i += 4 {
-				gemm4x16(&a[i*k], k, &bt[j], n, k, &c[i*n+j], n)
-			}
-			for i := m4; i < m; i++ {
-				gemm1x16(&a[i*k], &bt[j], n, k, &c[i*n+j])
+			for i := 0; i < m; i += 4 {
+				var ap [4]*float32
+				var cp [4]*float32
+				for r := 0; r < 4; r++ {
+					if i+r < m {
+						ap[r], cp[r] = &a[(i+r)*k], &c[(i+r)*n+j]
+					} else {
+						ap[r], cp[r] = &a[i*k], &scratch[0]
+					}
+				}
+				gemm4x16(ap[0], ap[1], ap[2], ap[3], &bt[j], n, k, cp[0], cp[1], cp[2], cp[3])
 			}
 		}
 	}

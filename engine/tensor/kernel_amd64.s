@@ -130,24 +130,20 @@ done1x4:
 	VZEROUPPER
 	RET
 
-// func gemm4x16(a *float32, lda int, bt *float32, ldb int, k int, c *float32, ldc int)
-// c[i][j] = sum_p a[i][p]·bt[p][j] for rows i < 4 and columns j < 16: the
-// outer-product form, broadcasting one element of each a row against two
-// 8-wide vectors of a bt row. Strides are in elements.
-TEXT ·gemm4x16(SB), NOSPLIT, $0-56
-	MOVQ a+0(FP), SI
-	MOVQ lda+8(FP), R8
-	SHLQ $2, R8
-	MOVQ bt+16(FP), DI
-	MOVQ ldb+24(FP), R9
+// func gemm4x16(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
+// c_r[j] = sum_p a_r[p]·bt[p][j] for the four rows r and columns j < 16:
+// the outer-product form, broadcasting one element of each a row against
+// two 8-wide vectors of a bt row. ldb is in elements. Callers with fewer
+// than four rows repeat a row and point its output at scratch.
+TEXT ·gemm4x16(SB), NOSPLIT, $0-88
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), R10
+	MOVQ a2+16(FP), R11
+	MOVQ a3+24(FP), R12
+	MOVQ bt+32(FP), DI
+	MOVQ ldb+40(FP), R9
 	SHLQ $2, R9
-	MOVQ k+32(FP), CX
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R13
-	SHLQ $2, R13
-	LEAQ (SI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R12
+	MOVQ k+48(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -178,15 +174,16 @@ loopg4:
 	INCQ         AX
 	JMP          loopg4
 doneg4:
+	MOVQ    c0+56(FP), DX
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
-	ADDQ    R13, DX
+	MOVQ    c1+64(FP), DX
 	VMOVUPS Y2, (DX)
 	VMOVUPS Y3, 32(DX)
-	ADDQ    R13, DX
+	MOVQ    c2+72(FP), DX
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
-	ADDQ    R13, DX
+	MOVQ    c3+80(FP), DX
 	VMOVUPS Y6, (DX)
 	VMOVUPS Y7, 32(DX)
 	VZEROUPPER
@@ -249,5 +246,190 @@ loopg16:
 doneg16:
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
+	VZEROUPPER
+	RET
+
+// func gemm1x64(a *float32, bt *float32, ldb int, k int, c *float32)
+// c[j] = sum_p a[p]·bt[p][j] for columns j < 64, eight independent
+// accumulators so the FMA latency is hidden.
+TEXT ·gemm1x64(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ bt+8(FP), DI
+	MOVQ ldb+16(FP), R9
+	SHLQ $2, R9
+	MOVQ k+24(FP), CX
+	MOVQ c+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+loopg64:
+	CMPQ AX, CX
+	JGE  doneg64
+	VBROADCASTSS (SI)(AX*4), Y10
+	VFMADD231PS  (DI), Y10, Y0
+	VFMADD231PS  32(DI), Y10, Y1
+	VFMADD231PS  64(DI), Y10, Y2
+	VFMADD231PS  96(DI), Y10, Y3
+	VFMADD231PS  128(DI), Y10, Y4
+	VFMADD231PS  160(DI), Y10, Y5
+	VFMADD231PS  192(DI), Y10, Y6
+	VFMADD231PS  224(DI), Y10, Y7
+	ADDQ         R9, DI
+	INCQ         AX
+	JMP          loopg64
+doneg64:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	VZEROUPPER
+	RET
+
+// func dotRows(q *float32, k *float32, ldk int, n int, hd8 int, out *float32)
+// out[u] = q·k_u over hd8 elements (a multiple of 8) for the n rows k_u
+// of stride ldk elements: the attention scores of one query.
+TEXT ·dotRows(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ k+8(FP), DI
+	MOVQ ldk+16(FP), R9
+	SHLQ $2, R9
+	MOVQ n+24(FP), CX
+	MOVQ hd8+32(FP), R8
+	SHLQ $2, R8
+	MOVQ out+40(FP), DX
+	XORQ BX, BX
+looprow:
+	CMPQ BX, CX
+	JGE  donerows
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ AX, AX
+loopel:
+	CMPQ AX, R8
+	JGE  doneel
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (DI)(AX*1), Y8, Y0
+	ADDQ        $32, AX
+	JMP         loopel
+doneel:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, (DX)(BX*4)
+	ADDQ         R9, DI
+	INCQ         BX
+	JMP          looprow
+donerows:
+	VZEROUPPER
+	RET
+
+// func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32)
+// acc[e] += sum_u w[u]·v_u[e] for e < hd8 (a multiple of 8) over the n rows
+// v_u of stride ldv elements: the attention-weighted sum of values. Two
+// partial sums per 8 lanes (even and odd rows) halve the FMA chain.
+TEXT ·axpyRows(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ v+8(FP), DI
+	MOVQ ldv+16(FP), R9
+	SHLQ $2, R9
+	MOVQ n+24(FP), CX
+	MOVQ hd8+32(FP), R8
+	MOVQ acc+40(FP), DX
+	XORQ R10, R10          // lane offset in bytes
+	SHLQ $2, R8
+loopchunk:
+	CMPQ R10, R8
+	JGE  donechunk
+	VMOVUPS (DX)(R10*1), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    DI, R11
+	ADDQ    R10, R11       // &v_0[chunk]
+	XORQ    BX, BX
+looppair:
+	LEAQ 1(BX), R12
+	CMPQ R12, CX
+	JGE  lastrow
+	VBROADCASTSS (SI)(BX*4), Y8
+	VFMADD231PS  (R11), Y8, Y0
+	ADDQ         R9, R11
+	VBROADCASTSS 4(SI)(BX*4), Y9
+	VFMADD231PS  (R11), Y9, Y1
+	ADDQ         R9, R11
+	ADDQ         $2, BX
+	JMP          looppair
+lastrow:
+	CMPQ BX, CX
+	JGE  sumchunk
+	VBROADCASTSS (SI)(BX*4), Y8
+	VFMADD231PS  (R11), Y8, Y0
+sumchunk:
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(R10*1)
+	ADDQ    $32, R10
+	JMP     loopchunk
+donechunk:
+	VZEROUPPER
+	RET
+
+// func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32)
+// The decode kernel on packed weights: four consecutive 16-column panels,
+// each k×16 contiguous and pstride elements apart, give c[j] for j < 64.
+TEXT ·gemmP1x64(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ p+8(FP), DI
+	MOVQ pstride+16(FP), R9
+	SHLQ $2, R9
+	MOVQ k+24(FP), CX
+	MOVQ c+32(FP), DX
+	LEAQ (DI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+loopp64:
+	CMPQ AX, CX
+	JGE  donep64
+	VBROADCASTSS (SI)(AX*4), Y10
+	VFMADD231PS  (DI), Y10, Y0
+	VFMADD231PS  32(DI), Y10, Y1
+	VFMADD231PS  (R10), Y10, Y2
+	VFMADD231PS  32(R10), Y10, Y3
+	VFMADD231PS  (R11), Y10, Y4
+	VFMADD231PS  32(R11), Y10, Y5
+	VFMADD231PS  (R12), Y10, Y6
+	VFMADD231PS  32(R12), Y10, Y7
+	ADDQ         $64, DI
+	ADDQ         $64, R10
+	ADDQ         $64, R11
+	ADDQ         $64, R12
+	INCQ         AX
+	JMP          loopp64
+donep64:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
 	VZEROUPPER
 	RET

@@ -12,7 +12,7 @@ func tile1x4(x *float32, w *float32, ldw int, k8 int, out *[4]float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 
-func gemm4x16(a *float32, lda int, bt *float32, ldb int, k int, c *float32, ldc int) {
+func gemm4x16(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 
@@ -21,5 +21,21 @@ func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32) {
 }
 
 func gemm1x16(a *float32, bt *float32, ldb int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm1x64(a *float32, bt *float32, ldb int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func dotRows(q *float32, k *float32, ldk int, n int, hd8 int, out *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }

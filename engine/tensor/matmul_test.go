@@ -126,7 +126,7 @@ func BenchmarkMatMul17PureGo(b *testing.B) {
 // Go, against the triple loop on a transposed b.
 func TestMatMulMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 16}, {1, 192, 48}, {3, 5, 2}, {4, 8, 32}, {5, 9, 40}, {17, 192, 512}, {17, 384, 192}, {6, 33, 17}, {9, 16, 256}} {
+	for _, s := range [][3]int{{1, 1, 1}, {1, 7, 16}, {1, 192, 48}, {3, 5, 2}, {4, 8, 32}, {5, 9, 40}, {17, 192, 512}, {17, 384, 192}, {6, 33, 17}, {9, 16, 256}, {1, 192, 512}, {1, 64, 112}, {2, 192, 48}, {3, 40, 80}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randSlice(r, m*k), randSlice(r, n*k)
 		want := make([]float32, m*n)
@@ -160,3 +160,63 @@ func BenchmarkGemm1(b *testing.B)        { benchGemm(b, Detect(1), 1) }
 func BenchmarkGemm17(b *testing.B)       { benchGemm(b, Detect(1), 17) }
 func BenchmarkGemm1PureGo(b *testing.B)  { benchGemm(b, Kernel{}, 1) }
 func BenchmarkGemm17PureGo(b *testing.B) { benchGemm(b, Kernel{}, 17) }
+
+func TestAttentionRowsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, hd := range []int{8, 24, 7} {
+		for _, n := range []int{1, 2, 3, 17, 100} {
+			ld := hd*2 + 8
+			q, rows, w := randSlice(r, hd), randSlice(r, n*ld), randSlice(r, n)
+			want, got := make([]float32, n), make([]float32, n)
+			Kernel{}.DotRows(want, q, rows, ld, n)
+			Detect(1).DotRows(got, q, rows, ld, n)
+			close(t, "DotRows", got, want, hd)
+			accW, accG := randSlice(r, hd), make([]float32, hd)
+			copy(accG, accW)
+			Kernel{}.AxpyRows(accW, w, rows, ld, n)
+			Detect(1).AxpyRows(accG, w, rows, ld, n)
+			close(t, "AxpyRows", accG, accW, n)
+		}
+	}
+}
+
+func BenchmarkGemm2(b *testing.B) { benchGemm(b, Detect(1), 2) }
+func BenchmarkGemm4(b *testing.B) { benchGemm(b, Detect(1), 4) }
+func BenchmarkGemm5(b *testing.B) { benchGemm(b, Detect(1), 5) }
+
+func TestMatMulPackedMatchesNaive(t *testing.T) {
+	kn := Detect(1)
+	if !kn.SIMD {
+		t.Skip("no SIMD kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}} {
+		m, k, n := s[0], s[1], s[2]
+		a, b := randSlice(r, m*k), randSlice(r, n*k)
+		want, got := make([]float32, m*n), make([]float32, m*n)
+		MatMulTNaive(want, a, b, m, k, n)
+		kn.MatMulPacked(got, a, Pack(b, n, k), m)
+		close(t, "MatMulPacked", got, want, k)
+	}
+}
+
+func benchPacked(b *testing.B, m int) {
+	kn := Detect(1)
+	if !kn.SIMD {
+		b.Skip("no SIMD kernel")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
+	p := Pack(w, benchN, benchK)
+	for b.Loop() {
+		kn.MatMulPacked(y, x, p, m)
+	}
+	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkPacked1 is a decode token, BenchmarkPacked4/5/17 verify passes,
+// on the packed-weight kernel that the engine's inference uses.
+func BenchmarkPacked1(b *testing.B)  { benchPacked(b, 1) }
+func BenchmarkPacked4(b *testing.B)  { benchPacked(b, 4) }
+func BenchmarkPacked5(b *testing.B)  { benchPacked(b, 5) }
+func BenchmarkPacked17(b *testing.B) { benchPacked(b, 17) }
