@@ -112,8 +112,8 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	apply(kn, q, xn, l.Wq, m)
 	apply(kn, kNew, xn, l.Wk, m)
 	apply(kn, vNew, xn, l.Wv, m)
-	rope(q, m, H, hd, pos, cfg.RopeBase, 1)
-	rope(kNew, m, cfg.KVHeads, hd, pos, cfg.RopeBase, 1)
+	rope(q, m, H, hd, pos, l.rt, 1)
+	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
 	K, V := c.k[li], c.v[li]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := H / cfg.KVHeads
@@ -130,9 +130,12 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 			if c.Len > 0 {
 				pre := sc[:c.Len]
 				kn.DotRows(pre, qv, K[kh*hd:], kvd, c.Len)
-				for u := range pre {
-					pre[u] *= scale
-					m1 = max(m1, pre[u])
+				for u, v := range pre {
+					v *= scale
+					pre[u] = v
+					if v > m1 {
+						m1 = v
+					}
 				}
 				for u, v := range pre {
 					e := expf(v - m1)
@@ -149,7 +152,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 				if ok {
 					u := c.Len + j
 					sc[j] = tensor.Dot(qv, K[u*kvd+kh*hd:u*kvd+kh*hd+hd]) * scale
-					m2 = max(m2, sc[j])
+					if sc[j] > m2 {
+						m2 = sc[j]
+					}
 				}
 			}
 			for j, ok := range row {

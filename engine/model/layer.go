@@ -13,6 +13,7 @@ const rmsEps = 1e-5
 // h + SwiGLU(RMSNorm(h)).
 type Layer struct {
 	cfg                     Config
+	rt                      *ropeTable
 	AttnNorm, Wq, Wk, Wv    *Param
 	Wo, MLPNorm, W1, W3, W2 *Param
 }
@@ -21,6 +22,7 @@ func newLayer(cfg Config, prefix string) *Layer {
 	d, kv, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	return &Layer{
 		cfg:      cfg,
+		rt:       newRopeTable(cfg),
 		AttnNorm: newParam(prefix+"attn_norm", d),
 		Wq:       newParam(prefix+"wq", d, d),
 		Wk:       newParam(prefix+"wk", kv, d),
@@ -76,19 +78,40 @@ func rmsNormBack(dx, dg, dy, x, g, inv []float32, m, d int) {
 	}
 }
 
+// ropeTable holds cos and sin of every rotary angle, position-major:
+// entry pos·half+i is the angle pos·base^(-2i/hd) of pair i.
+type ropeTable struct {
+	cos, sin []float32
+	half     int
+}
+
+func newRopeTable(cfg Config) *ropeTable {
+	half := cfg.HeadDim() / 2
+	t := &ropeTable{cos: make([]float32, cfg.Context*half), sin: make([]float32, cfg.Context*half), half: half}
+	for p := 0; p < cfg.Context; p++ {
+		for i := 0; i < half; i++ {
+			ang := float64(p) * math.Pow(cfg.RopeBase, -2*float64(i)/float64(2*half))
+			t.cos[p*half+i] = float32(math.Cos(ang))
+			t.sin[p*half+i] = float32(math.Sin(ang))
+		}
+	}
+	return t
+}
+
 // rope rotates each head of the m rows of x (width heads·hd) by the
-// angles of positions pos; sign -1 applies the inverse rotation.
-func rope(x []float32, m, heads, hd int, pos []int, base float64, sign float32) {
+// angles of positions pos (each below the context); sign -1 applies the
+// inverse rotation.
+func rope(x []float32, m, heads, hd int, pos []int, rt *ropeTable, sign float32) {
 	w := heads * hd
 	for t := 0; t < m; t++ {
-		p := float64(pos[t])
-		for i := 0; i < hd/2; i++ {
-			ang := p * math.Pow(base, -2*float64(i)/float64(hd))
-			c, s := float32(math.Cos(ang)), sign*float32(math.Sin(ang))
-			for h := 0; h < heads; h++ {
-				o := t*w + h*hd + 2*i
-				a, b := x[o], x[o+1]
-				x[o], x[o+1] = a*c-b*s, a*s+b*c
+		cs := rt.cos[pos[t]*rt.half : pos[t]*rt.half+rt.half]
+		sn := rt.sin[pos[t]*rt.half : pos[t]*rt.half+rt.half]
+		for h := 0; h < heads; h++ {
+			row := x[t*w+h*hd : t*w+h*hd+hd]
+			for i, c := range cs {
+				s := sign * sn[i]
+				a, b := row[2*i], row[2*i+1]
+				row[2*i], row[2*i+1] = a*c-b*s, a*s+b*c
 			}
 		}
 	}

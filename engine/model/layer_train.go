@@ -33,8 +33,8 @@ func (l *Layer) forwardTrain(kn tensor.Kernel, x []float32, T int) ([]float32, *
 	for i := range pos {
 		pos[i] = i
 	}
-	rope(s.q, T, H, hd, pos, c.RopeBase, 1)
-	rope(s.k, T, c.KVHeads, hd, pos, c.RopeBase, 1)
+	rope(s.q, T, H, hd, pos, l.rt, 1)
+	rope(s.k, T, c.KVHeads, hd, pos, l.rt, 1)
 	s.p, s.ao = make([]float32, H*T*T), make([]float32, T*d)
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := H / c.KVHeads
@@ -162,8 +162,8 @@ func (l *Layer) backward(kn tensor.Kernel, dy []float32, s *layerActs) []float32
 	for i := range pos {
 		pos[i] = i
 	}
-	rope(dq, T, H, hd, pos, c.RopeBase, -1)
-	rope(dk, T, c.KVHeads, hd, pos, c.RopeBase, -1)
+	rope(dq, T, H, hd, pos, l.rt, -1)
+	rope(dk, T, c.KVHeads, hd, pos, l.rt, -1)
 	dxn1 := make([]float32, T*d)
 	linearBack(kn, dxn1, dq, s.xn1, l.Wq, T)
 	linearBack(kn, dxn1, dk, s.xn1, l.Wk, T)

@@ -266,7 +266,7 @@ type speculativeSnippet struct {
 
 func newEngineBenchCmd() *cobra.Command {
 	var weights, heldout, specs, temps, accOut, accFrom string
-	var prompts, promptLen, maxTokens int
+	var prompts, promptLen, maxTokens, repeat int
 	var seed uint64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -280,8 +280,8 @@ per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if prompts < 1 || promptLen < 1 || maxTokens < 1 {
-				return badInput("--prompts, --prompt-len and --max-tokens must be positive")
+			if prompts < 1 || promptLen < 1 || maxTokens < 1 || repeat < 1 {
+				return badInput("--prompts, --prompt-len, --max-tokens and --repeat must be positive")
 			}
 			var ts []float64
 			for _, f := range strings.Split(temps, ",") {
@@ -313,7 +313,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			for i := 0; i < prompts; i++ {
 				ps = append(ps, bytesToTokens(string(text[i*stride:i*stride+promptLen])))
 			}
-			cases, err := e.Bench(engdecode.BenchOptions{Prompts: ps, Specs: sl, Temperatures: ts, MaxTokens: maxTokens, Seed: seed})
+			cases, err := e.Bench(engdecode.BenchOptions{Prompts: ps, Specs: sl, Temperatures: ts, MaxTokens: maxTokens, Seed: seed, Repeat: repeat})
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
@@ -350,6 +350,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	fl.StringVar(&specs, "specs", "chain:1;chain:2;chain:3;chain:4;tree", "tree shapes separated by ';'")
 	fl.StringVar(&temps, "temperatures", "0,1", "temperatures, comma separated")
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
+	fl.IntVar(&repeat, "repeat", 3, "runs per generation; the fastest is timed")
 	fl.StringVar(&accOut, "acceptance-out", "", "write the measured acceptance as a serving spec's speculative block (YAML)")
 	fl.StringVar(&accFrom, "acceptance-from", "tree", "which --specs shape the written acceptance comes from")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
