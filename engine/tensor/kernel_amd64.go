@@ -36,3 +36,6 @@ func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32)
 
 //go:noescape
 func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32)
+
+//go:noescape
+func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)

@@ -433,3 +433,58 @@ donep64:
 	VMOVUPS Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)
+// Two rows against two consecutive packed 16-column panels (pstride
+// elements apart): c_r[j] for j < 32, eight independent accumulators.
+TEXT ·gemmP2x32(SB), NOSPLIT, $0-56
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), R8
+	MOVQ p+16(FP), DI
+	MOVQ pstride+24(FP), R9
+	SHLQ $2, R9
+	MOVQ k+32(FP), CX
+	LEAQ (DI)(R9*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+loopp2:
+	CMPQ AX, CX
+	JGE  donep2
+	VMOVUPS      (DI), Y8
+	VMOVUPS      32(DI), Y9
+	VMOVUPS      (R10), Y10
+	VMOVUPS      32(R10), Y11
+	VBROADCASTSS (SI)(AX*4), Y12
+	VFMADD231PS  Y8, Y12, Y0
+	VFMADD231PS  Y9, Y12, Y1
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (R8)(AX*4), Y13
+	VFMADD231PS  Y8, Y13, Y4
+	VFMADD231PS  Y9, Y13, Y5
+	VFMADD231PS  Y10, Y13, Y6
+	VFMADD231PS  Y11, Y13, Y7
+	ADDQ         $64, DI
+	ADDQ         $64, R10
+	INCQ         AX
+	JMP          loopp2
+donep2:
+	MOVQ    c0+40(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	MOVQ    c1+48(FP), DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, 64(DX)
+	VMOVUPS Y7, 96(DX)
+	VZEROUPPER
+	RET

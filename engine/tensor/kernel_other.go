@@ -39,3 +39,7 @@ func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32) {
 func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}

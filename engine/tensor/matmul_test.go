@@ -190,13 +190,16 @@ func TestMatMulPackedMatchesNaive(t *testing.T) {
 		t.Skip("no SIMD kernel on this machine")
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}} {
+	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}, {17, 512, 192}, {8, 192, 512}, {2, 192, 48}, {3, 192, 48}, {6, 64, 80}, {7, 32, 32}, {9, 16, 48}, {10, 24, 512}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randSlice(r, m*k), randSlice(r, n*k)
 		want, got := make([]float32, m*n), make([]float32, m*n)
 		MatMulTNaive(want, a, b, m, k, n)
 		kn.MatMulPacked(got, a, Pack(b, n, k), m)
 		close(t, "MatMulPacked", got, want, k)
+		clear(got)
+		Detect(2).MatMulPacked(got, a, Pack(b, n, k), m)
+		close(t, "MatMulPacked on 2 workers", got, want, k)
 	}
 }
 
@@ -220,3 +223,22 @@ func BenchmarkPacked1(b *testing.B)  { benchPacked(b, 1) }
 func BenchmarkPacked4(b *testing.B)  { benchPacked(b, 4) }
 func BenchmarkPacked5(b *testing.B)  { benchPacked(b, 5) }
 func BenchmarkPacked17(b *testing.B) { benchPacked(b, 17) }
+
+func BenchmarkPacked4Workers2(b *testing.B)  { benchPackedW(b, 4, 2) }
+func BenchmarkPacked17Workers2(b *testing.B) { benchPackedW(b, 17, 2) }
+
+func benchPackedW(b *testing.B, m, workers int) {
+	kn := Detect(workers)
+	if !kn.SIMD {
+		b.Skip("no SIMD kernel")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
+	p := Pack(w, benchN, benchK)
+	for b.Loop() {
+		kn.MatMulPacked(y, x, p, m)
+	}
+	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkPacked2(b *testing.B) { benchPacked(b, 2) }
