@@ -137,9 +137,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 						m1 = v
 					}
 				}
-				for u, v := range pre {
-					e := expf(v - m1)
-					pre[u] = e
+				for u := range pre {
+					pre[u] -= m1
+				}
+				kn.Exp(pre)
+				for _, e := range pre {
 					s1 += e
 				}
 				kn.AxpyRows(acc1, pre, V[kh*hd:], kvd, c.Len)
@@ -160,16 +162,16 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 			for j, ok := range row {
 				if ok {
 					u := c.Len + j
-					e := expf(sc[j] - m2)
+					e := tensor.Expf(sc[j] - m2)
 					s2 += e
 					tensor.Axpy(e, V[u*kvd+kh*hd:u*kvd+kh*hd+hd], acc2)
 				}
 			}
 			// Merge by log-sum-exp.
 			mx := max(m1, m2)
-			w1, w2 := float32(0), expf(m2-mx)
+			w1, w2 := float32(0), tensor.Expf(m2-mx)
 			if c.Len > 0 {
-				w1 = expf(m1 - mx)
+				w1 = tensor.Expf(m1 - mx)
 			}
 			den := w1*s1 + w2*s2
 			out := ao[i*d+h*hd : i*d+h*hd+hd]
@@ -188,8 +190,14 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	a, b := make([]float32, m*ff), make([]float32, m*ff)
 	apply(kn, a, xn2, l.W1, m)
 	apply(kn, b, xn2, l.W3, m)
-	for i := range a {
-		a[i] = silu(a[i]) * b[i]
+	// SwiGLU: silu(a)·b with the exponentials vectorised.
+	neg := make([]float32, len(a))
+	for i, v := range a {
+		neg[i] = -v
+	}
+	kn.Exp(neg)
+	for i, v := range a {
+		a[i] = v / (1 + neg[i]) * b[i]
 	}
 	y := make([]float32, m*d)
 	apply(kn, y, a, l.W2, m)

@@ -117,7 +117,7 @@ func rope(x []float32, m, heads, hd int, pos []int, rt *ropeTable, sign float32)
 	}
 }
 
-func silu(x float32) float32 { return x / (1 + expf(-x)) }
+func silu(x float32) float32 { return x / (1 + tensor.Expf(-x)) }
 
 // linear computes y = x·Wᵀ for m rows of x on kernel kn.
 func linear(kn tensor.Kernel, y, x []float32, w *Param, m int) {

@@ -39,3 +39,6 @@ func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32)
 
 //go:noescape
 func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)
+
+//go:noescape
+func expVec(x *float32, n8 int)

@@ -488,3 +488,64 @@ donep2:
 	VMOVUPS Y7, 96(DX)
 	VZEROUPPER
 	RET
+
+DATA expc<>+0(SB)/4, $0x3fb8aa3b   // log2(e)
+DATA expc<>+4(SB)/4, $0x3f317218   // ln(2)
+DATA expc<>+8(SB)/4, $0xc2ae0000   // -87
+DATA expc<>+12(SB)/4, $0x42b00000  // 88
+DATA expc<>+16(SB)/4, $0x3f800000  // 1
+DATA expc<>+20(SB)/4, $0x3f000000  // 1/2
+DATA expc<>+24(SB)/4, $0x3e2aaaab  // 1/6
+DATA expc<>+28(SB)/4, $0x3d2aaaab  // 1/24
+DATA expc<>+32(SB)/4, $0x3c088889  // 1/120
+DATA expc<>+36(SB)/4, $0x3ab60b61  // 1/720
+DATA expc<>+40(SB)/4, $127
+GLOBL expc<>(SB), RODATA|NOPTR, $44
+
+// func expVec(x *float32, n8 int)
+// x[i] = e^x[i] for i < n8 (a multiple of 8), in place, by the same
+// method and coefficients as the Go expf: 2^round(x·log2 e) times a
+// degree-6 polynomial in the remainder; inputs below -87 give 0.
+TEXT ·expVec(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VBROADCASTSS expc<>+0(SB), Y15
+	VBROADCASTSS expc<>+4(SB), Y14
+	VBROADCASTSS expc<>+8(SB), Y13
+	VBROADCASTSS expc<>+12(SB), Y12
+	VBROADCASTSS expc<>+16(SB), Y11
+	VBROADCASTSS expc<>+20(SB), Y10
+	VBROADCASTSS expc<>+24(SB), Y9
+	VBROADCASTSS expc<>+28(SB), Y8
+	VBROADCASTSS expc<>+32(SB), Y7
+	VBROADCASTSS expc<>+36(SB), Y6
+	VPBROADCASTD expc<>+40(SB), Y5
+	XORQ AX, AX
+loopexp:
+	CMPQ AX, CX
+	JGE  doneexp
+	VMOVUPS    (SI)(AX*4), Y0
+	VCMPPS     $1, Y13, Y0, Y4      // mask: x < -87
+	VMINPS     Y12, Y0, Y0          // x = min(x, 88)
+	VMULPS     Y15, Y0, Y1          // t = x·log2e
+	VROUNDPS   $0, Y1, Y2           // n = round(t)
+	VSUBPS     Y2, Y1, Y1           // f = t - n
+	VMULPS     Y14, Y1, Y1          // y = f·ln2
+	VMOVAPS    Y6, Y3               // p = 1/720
+	VFMADD213PS Y7, Y1, Y3          // p = p·y + 1/120
+	VFMADD213PS Y8, Y1, Y3          // + 1/24
+	VFMADD213PS Y9, Y1, Y3          // + 1/6
+	VFMADD213PS Y10, Y1, Y3         // + 1/2
+	VFMADD213PS Y11, Y1, Y3         // + 1
+	VFMADD213PS Y11, Y1, Y3         // + 1
+	VCVTPS2DQ  Y2, Y2               // n as int32
+	VPADDD     Y5, Y2, Y2
+	VPSLLD     $23, Y2, Y2          // 2^n
+	VMULPS     Y2, Y3, Y3
+	VANDNPS    Y3, Y4, Y3           // zero where x < -87
+	VMOVUPS    Y3, (SI)(AX*4)
+	ADDQ       $8, AX
+	JMP        loopexp
+doneexp:
+	VZEROUPPER
+	RET

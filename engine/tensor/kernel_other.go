@@ -43,3 +43,7 @@ func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32) {
 func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func expVec(x *float32, n8 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
