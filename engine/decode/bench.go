@@ -133,73 +133,82 @@ type BenchOptions struct {
 	Repeat int
 }
 
-// timed runs e.Generate o.Repeat times and returns the result and the
-// shortest wall-clock time.
-func (e *Engine) timed(p []int, opt Options, repeat int) (*Result, float64, error) {
-	var best float64
-	var res *Result
-	for r := 0; r < max(1, repeat); r++ {
-		t0 := time.Now()
-		got, err := e.Generate(p, opt)
-		if err != nil {
-			return nil, 0, err
-		}
-		el := time.Since(t0).Seconds()
-		if r == 0 || el < best {
-			best = el
-		}
-		res = got
-	}
-	return res, best, nil
-}
-
 // Bench generates from every prompt with every tree and temperature, and
 // without speculation at each temperature, and reports acceptance,
-// target passes saved and wall-clock speed-up. Timings are wall clock
-// (the fastest of Repeat runs) and vary from run to run; every count is
-// deterministic.
+// target passes saved and wall-clock speed-up. Timings are wall clock:
+// each generation runs Repeat times, interleaved with the other
+// configurations of the same prompt so that a change of load on the
+// machine hits all of them alike, and the fastest run counts. Every
+// count is deterministic; the timings vary from run to run.
 func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
+	trees := make([]*specdec.Tree, len(o.Specs))
+	for i, sp := range o.Specs {
+		tr, err := ParseSpec(sp)
+		if err != nil {
+			return nil, err
+		}
+		trees[i] = tr
+	}
 	var out []BenchCase
 	for _, temp := range o.Temperatures {
+		cases := make([]BenchCase, len(o.Specs))
 		var plainTok int
 		var plainS float64
 		for i, p := range o.Prompts {
-			r, el, err := e.timed(p, Options{Temperature: temp, Seed: o.Seed + uint64(i), MaxTokens: o.MaxTokens}, o.Repeat)
-			if err != nil {
-				return nil, fmt.Errorf("bench plain decoding, prompt %d: %w", i, err)
+			seed := o.Seed + uint64(i)
+			best := make([]float64, len(o.Specs)+1)
+			results := make([]*Result, len(o.Specs)+1)
+			for r := 0; r < max(1, o.Repeat); r++ {
+				for c := -1; c < len(o.Specs); c++ {
+					opt := Options{Temperature: temp, Seed: seed, MaxTokens: o.MaxTokens}
+					if c >= 0 {
+						if trees[c] == nil {
+							continue
+						}
+						opt.Tree = trees[c]
+					}
+					t0 := time.Now()
+					res, err := e.Generate(p, opt)
+					if err != nil {
+						return nil, fmt.Errorf("bench prompt %d: %w", i, err)
+					}
+					el := time.Since(t0).Seconds()
+					if r == 0 || el < best[c+1] {
+						best[c+1] = el
+					}
+					results[c+1] = res
+				}
 			}
-			plainS += el
-			plainTok += len(r.Tokens)
+			plainS += best[0]
+			plainTok += len(results[0].Tokens)
+			for c := range o.Specs {
+				if trees[c] == nil {
+					continue
+				}
+				cases[c].ElapsedS += best[c+1]
+				cases[c].Tokens += len(results[c+1].Tokens)
+				cases[c].Stats.Add(results[c+1].Stats)
+			}
 		}
-		for _, sp := range o.Specs {
-			tr, err := ParseSpec(sp)
-			if err != nil {
-				return nil, err
-			}
+		for c, sp := range o.Specs {
+			tr := trees[c]
 			if tr == nil {
 				continue
 			}
-			c := BenchCase{Spec: sp, Nodes: tr.Size(), Depth: tr.Depth(), Temperature: temp, PlainPerS: float64(plainTok) / plainS, PlainElapsedS: plainS}
-			for i, p := range o.Prompts {
-				r, el, err := e.timed(p, Options{Tree: tr, Temperature: temp, Seed: o.Seed + uint64(i), MaxTokens: o.MaxTokens}, o.Repeat)
-				if err != nil {
-					return nil, fmt.Errorf("bench %s, prompt %d: %w", sp, i, err)
-				}
-				c.ElapsedS += el
-				c.Tokens += len(r.Tokens)
-				c.Stats.Add(r.Stats)
+			bc := cases[c]
+			bc.Spec, bc.Nodes, bc.Depth, bc.Temperature = sp, tr.Size(), tr.Depth(), temp
+			bc.PlainPerS, bc.PlainElapsedS = float64(plainTok)/plainS, plainS
+			bc.AcceptedPerStep = bc.Stats.AcceptedPerStep()
+			bc.TargetPasses = bc.Stats.Steps
+			bc.PassesSaved = bc.Stats.Tokens - bc.Stats.Steps
+			bc.DraftPasses = bc.Stats.DraftPasses
+			bc.TokensPerS = float64(bc.Tokens) / bc.ElapsedS
+			bc.Speedup = bc.TokensPerS / bc.PlainPerS
+			if a, err := bc.Stats.Acceptance(); err == nil {
+				bc.AcceptanceByDepth, bc.SiblingDecay = a.ByDepth, a.SiblingDecay
+				bc.Predicted = a.ExpectedTokens(tr)
 			}
-			c.AcceptedPerStep = c.Stats.AcceptedPerStep()
-			c.TargetPasses = c.Stats.Steps
-			c.PassesSaved = c.Stats.Tokens - c.Stats.Steps
-			c.DraftPasses = c.Stats.DraftPasses
-			c.TokensPerS = float64(c.Tokens) / c.ElapsedS
-			c.Speedup = c.TokensPerS / c.PlainPerS
-			if a, err := c.Stats.Acceptance(); err == nil {
-				c.AcceptanceByDepth, c.SiblingDecay = a.ByDepth, a.SiblingDecay
-				c.Predicted = a.ExpectedTokens(tr)
-			}
-			out = append(out, c)
+			out = append(out, bc)
 		}
 	}
 	return out, nil

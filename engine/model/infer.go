@@ -120,6 +120,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	ao := make([]float32, m*d)
 	acc1, acc2 := make([]float32, hd), make([]float32, hd)
 	sc := make([]float32, max(c.Len, c.Pending+m))
+	runs := maskRuns(mask)
 	for i := 0; i < m; i++ {
 		for h := 0; h < H; h++ {
 			kh := h / group
@@ -146,26 +147,31 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 				}
 				kn.AxpyRows(acc1, pre, V[kh*hd:], kvd, c.Len)
 			}
-			// Part 2: the pending tokens, through the mask.
+			// Part 2: the pending tokens, through the mask, one kernel call
+			// per run of attended tokens (a causal row is a single run).
 			m2, s2 := float32(math.Inf(-1)), float32(0)
 			clear(acc2)
-			row := mask[i]
-			for j, ok := range row {
-				if ok {
-					u := c.Len + j
-					sc[j] = tensor.Dot(qv, K[u*kvd+kh*hd:u*kvd+kh*hd+hd]) * scale
-					if sc[j] > m2 {
-						m2 = sc[j]
+			for _, r := range runs[i] {
+				seg := sc[r[0]:r[1]]
+				kn.DotRows(seg, qv, K[(c.Len+r[0])*kvd+kh*hd:], kvd, r[1]-r[0])
+				for u, v := range seg {
+					v *= scale
+					seg[u] = v
+					if v > m2 {
+						m2 = v
 					}
 				}
 			}
-			for j, ok := range row {
-				if ok {
-					u := c.Len + j
-					e := tensor.Expf(sc[j] - m2)
-					s2 += e
-					tensor.Axpy(e, V[u*kvd+kh*hd:u*kvd+kh*hd+hd], acc2)
+			for _, r := range runs[i] {
+				seg := sc[r[0]:r[1]]
+				for u := range seg {
+					seg[u] -= m2
 				}
+				kn.Exp(seg)
+				for _, e := range seg {
+					s2 += e
+				}
+				kn.AxpyRows(acc2, seg, V[(c.Len+r[0])*kvd+kh*hd:], kvd, r[1]-r[0])
 			}
 			// Merge by log-sum-exp.
 			mx := max(m1, m2)
@@ -297,4 +303,25 @@ func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
 		return
 	}
 	kn.MatMulT(y, x, w.W, m, in, out)
+}
+
+// maskRuns returns, for each mask row, the half-open index ranges of its
+// consecutive true entries.
+func maskRuns(mask [][]bool) [][][2]int {
+	out := make([][][2]int, len(mask))
+	for i, row := range mask {
+		for j := 0; j < len(row); {
+			if !row[j] {
+				j++
+				continue
+			}
+			k := j
+			for k < len(row) && row[k] {
+				k++
+			}
+			out[i] = append(out[i], [2]int{j, k})
+			j = k
+		}
+	}
+	return out
 }
