@@ -366,10 +366,6 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		pend := make([]int, size+1) // draft pending index of each node
 		var order []int
 		for k := 1; k <= t.Depth(); k++ {
-			byParent := map[int][]int{}
-			for _, i := range levels[k] {
-				byParent[t.Parent(i)] = append(byParent[t.Parent(i)], i)
-			}
 			for _, i := range levels[k] {
 				par := t.Parent(i)
 				if greedy {
