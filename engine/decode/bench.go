@@ -108,17 +108,24 @@ type BenchCase struct {
 	SiblingDecay      float64   `json:"sibling_decay"`
 	// Predicted is specdec's expected tokens per step for this tree from
 	// the measured acceptance.
-	Predicted     float64 `json:"predicted_tokens_per_step"`
-	Tokens        int     `json:"tokens"`
-	TargetPasses  int     `json:"target_passes"`
-	PassesSaved   int     `json:"target_passes_saved"`
-	DraftPasses   int     `json:"draft_passes"`
-	TokensPerS    float64 `json:"tokens_per_s"`
-	PlainPerS     float64 `json:"plain_tokens_per_s"`
-	Speedup       float64 `json:"speedup"`
-	Stats         Stats   `json:"-"`
-	ElapsedS      float64 `json:"elapsed_s"`
-	PlainElapsedS float64 `json:"plain_elapsed_s"`
+	Predicted    float64 `json:"predicted_tokens_per_step"`
+	Tokens       int     `json:"tokens"`
+	TargetPasses int     `json:"target_passes"`
+	PassesSaved  int     `json:"target_passes_saved"`
+	DraftPasses  int     `json:"draft_passes"`
+	TokensPerS   float64 `json:"tokens_per_s"`
+	PlainPerS    float64 `json:"plain_tokens_per_s"`
+	Speedup      float64 `json:"speedup"`
+	// CPUSpeedup is the speed-up in thread CPU time (Linux), which other
+	// processes on a shared machine disturb less than wall clock.
+	CPUTokensPerS   float64 `json:"cpu_tokens_per_s,omitempty"`
+	CPUPlainPerS    float64 `json:"cpu_plain_tokens_per_s,omitempty"`
+	CPUSpeedup      float64 `json:"cpu_speedup,omitempty"`
+	CPUElapsedS     float64 `json:"cpu_s,omitempty"`
+	CPUPlainElapsed float64 `json:"cpu_plain_s,omitempty"`
+	Stats           Stats   `json:"-"`
+	ElapsedS        float64 `json:"elapsed_s"`
+	PlainElapsedS   float64 `json:"plain_elapsed_s"`
 }
 
 // BenchOptions configures Bench.
@@ -153,10 +160,11 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 	for _, temp := range o.Temperatures {
 		cases := make([]BenchCase, len(o.Specs))
 		var plainTok int
-		var plainS float64
+		var plainS, plainCPU float64
 		for i, p := range o.Prompts {
 			seed := o.Seed + uint64(i)
 			best := make([]float64, len(o.Specs)+1)
+			bestCPU := make([]float64, len(o.Specs)+1)
 			results := make([]*Result, len(o.Specs)+1)
 			for r := 0; r < max(1, o.Repeat); r++ {
 				for c := -1; c < len(o.Specs); c++ {
@@ -167,8 +175,12 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 						}
 						opt.Tree = trees[c]
 					}
+					var res *Result
 					t0 := time.Now()
-					res, err := e.Generate(p, opt)
+					cpu, err := cpuTimed(func() (err error) {
+						res, err = e.Generate(p, opt)
+						return err
+					})
 					if err != nil {
 						return nil, fmt.Errorf("bench prompt %d: %w", i, err)
 					}
@@ -176,16 +188,21 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 					if r == 0 || el < best[c+1] {
 						best[c+1] = el
 					}
+					if r == 0 || cpu < bestCPU[c+1] {
+						bestCPU[c+1] = cpu
+					}
 					results[c+1] = res
 				}
 			}
 			plainS += best[0]
+			plainCPU += bestCPU[0]
 			plainTok += len(results[0].Tokens)
 			for c := range o.Specs {
 				if trees[c] == nil {
 					continue
 				}
 				cases[c].ElapsedS += best[c+1]
+				cases[c].CPUElapsedS += bestCPU[c+1]
 				cases[c].Tokens += len(results[c+1].Tokens)
 				cases[c].Stats.Add(results[c+1].Stats)
 			}
@@ -204,6 +221,12 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 			bc.DraftPasses = bc.Stats.DraftPasses
 			bc.TokensPerS = float64(bc.Tokens) / bc.ElapsedS
 			bc.Speedup = bc.TokensPerS / bc.PlainPerS
+			if bc.CPUElapsedS > 0 && plainCPU > 0 {
+				bc.CPUPlainElapsed = plainCPU
+				bc.CPUTokensPerS = float64(bc.Tokens) / bc.CPUElapsedS
+				bc.CPUPlainPerS = float64(plainTok) / plainCPU
+				bc.CPUSpeedup = bc.CPUTokensPerS / bc.CPUPlainPerS
+			}
 			if a, err := bc.Stats.Acceptance(); err == nil {
 				bc.AcceptanceByDepth, bc.SiblingDecay = a.ByDepth, a.SiblingDecay
 				bc.Predicted = a.ExpectedTokens(tr)
