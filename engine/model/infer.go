@@ -15,6 +15,7 @@ import (
 // of the accepted path.
 type Cache struct {
 	k, v    [][]float32 // per layer, Capacity × KVDim, keys already rotated
+	ws      workspace   // scratch of one layer step, reused across steps
 	kvd     int
 	Len     int
 	Pending int
@@ -104,9 +105,11 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
-	xn := make([]float32, m*d)
+	ws := &c.ws
+	ws.off = 0
+	xn := ws.take(m * d)
 	rmsNorm(xn, x, l.AttnNorm.W, m, d, nil)
-	q := make([]float32, m*d)
+	q := ws.take(m * d)
 	base := (c.Len + c.Pending) * kvd
 	kNew, vNew := c.k[li][base:base+m*kvd], c.v[li][base:base+m*kvd]
 	apply(kn, q, xn, l.Wq, m)
@@ -117,9 +120,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	K, V := c.k[li], c.v[li]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := H / cfg.KVHeads
-	ao := make([]float32, m*d)
-	acc1, acc2 := make([]float32, hd), make([]float32, hd)
-	sc := make([]float32, max(c.Len, c.Pending+m))
+	ao := ws.take(m * d)
+	acc1, acc2 := ws.take(hd), ws.take(hd)
+	sc := ws.take(max(c.Len, c.Pending+m))
 	runs := maskRuns(mask)
 	for i := 0; i < m; i++ {
 		for h := 0; h < H; h++ {
@@ -186,18 +189,18 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 			}
 		}
 	}
-	h1 := make([]float32, m*d)
+	h1 := ws.take(m * d)
 	apply(kn, h1, ao, l.Wo, m)
 	for i := range h1 {
 		h1[i] += x[i]
 	}
-	xn2 := make([]float32, m*d)
+	xn2 := ws.take(m * d)
 	rmsNorm(xn2, h1, l.MLPNorm.W, m, d, nil)
-	a, b := make([]float32, m*ff), make([]float32, m*ff)
+	a, b := ws.take(m*ff), ws.take(m*ff)
 	apply(kn, a, xn2, l.W1, m)
 	apply(kn, b, xn2, l.W3, m)
 	// SwiGLU: silu(a)·b with the exponentials vectorised.
-	neg := make([]float32, len(a))
+	neg := ws.take(len(a))
 	for i, v := range a {
 		neg[i] = -v
 	}
@@ -324,4 +327,23 @@ func maskRuns(mask [][]bool) [][][2]int {
 		}
 	}
 	return out
+}
+
+// workspace hands out scratch slices for the temporaries of one layer
+// step; none of them outlives the step, so the next step reuses the
+// memory. When the buffer is too small a new one replaces it; slices
+// already handed out keep the old one alive.
+type workspace struct {
+	buf []float32
+	off int
+}
+
+func (w *workspace) take(n int) []float32 {
+	if w.off+n > len(w.buf) {
+		w.buf = make([]float32, max(2*len(w.buf), 4*n, 1<<14))
+		w.off = 0
+	}
+	s := w.buf[w.off : w.off+n : w.off+n]
+	w.off += n
+	return s
 }
