@@ -347,3 +347,28 @@ func (w *workspace) take(n int) []float32 {
 	w.off += n
 	return s
 }
+
+// Prepare packs every matrix for the inference kernel now rather than on
+// first use, so that the first generation's timing excludes the packing.
+func (t *Target) Prepare() {
+	if !t.Kern.SIMD {
+		return
+	}
+	for _, p := range t.Params() {
+		if len(p.Shape) == 2 && tensor.PackOK(p.Shape[0]) {
+			p.pack()
+		}
+	}
+}
+
+// Prepare packs the draft's matrices for target t's kernel.
+func (d *Draft) Prepare(t *Target) {
+	if !t.Kern.SIMD {
+		return
+	}
+	for _, p := range d.Params() {
+		if len(p.Shape) == 2 && tensor.PackOK(p.Shape[0]) {
+			p.pack()
+		}
+	}
+}

@@ -149,6 +149,10 @@ func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
 		return nil, badInput("no %s in %s: speculation needs the draft head (or use --spec none)", model.DraftFile, dir)
 	}
 	m.Kern = tensor.Detect(1)
+	m.Prepare()
+	if d != nil {
+		d.Prepare(m)
+	}
 	return &engdecode.Engine{T: m, D: d}, nil
 }
 
