@@ -97,6 +97,7 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newStudiesCmd(),
 		newNetCmd(),
 		newUICmd(),
+		newEngineCmd(),
 	)
 	return root
 }

@@ -1,0 +1,238 @@
+package decode
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scaleacross/scaleacross/specdec"
+)
+
+// ParseSpec reads a speculation choice: "none", "chain:N", "tree" (the
+// default 16-node tree) or a tree as root paths, e.g. "[[0],[1],[0,0]]".
+// It returns nil for none.
+func ParseSpec(s string) (*specdec.Tree, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "none" || s == "":
+		return nil, nil
+	case s == "tree":
+		return DefaultTree(), nil
+	case strings.HasPrefix(s, "chain:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "chain:"))
+		if err != nil || n < 1 {
+			return nil, &InputError{fmt.Sprintf("--spec %q: chain length must be a positive integer", s)}
+		}
+		if n > MaxTreeDepth {
+			return nil, &InputError{fmt.Sprintf("--spec %q: chain of %d exceeds the supported depth %d", s, n, MaxTreeDepth)}
+		}
+		return specdec.Chain(n), nil
+	case strings.HasPrefix(s, "["):
+		paths, err := parsePaths(s)
+		if err != nil {
+			return nil, &InputError{fmt.Sprintf("--spec %q: %v", s, err)}
+		}
+		t, err := specdec.NewTree(paths)
+		if err != nil {
+			return nil, &InputError{fmt.Sprintf("--spec: %v", err)}
+		}
+		return t, nil
+	}
+	return nil, &InputError{fmt.Sprintf("--spec %q unknown; want none, tree, chain:N or root paths like [[0],[1],[0,0]]", s)}
+}
+
+// parsePaths reads "[[0],[1],[0,0]]".
+func parsePaths(s string) ([][]int, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return nil, fmt.Errorf("want a bracketed list of paths")
+	}
+	body := strings.TrimSpace(s[1 : len(s)-1])
+	var paths [][]int
+	for body != "" {
+		if body[0] != '[' {
+			return nil, fmt.Errorf("path must start with '[' at %q", body)
+		}
+		end := strings.IndexByte(body, ']')
+		if end < 0 {
+			return nil, fmt.Errorf("unclosed path at %q", body)
+		}
+		var p []int
+		for _, f := range strings.Split(body[1:end], ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			v, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("rank %q is not an integer", f)
+			}
+			p = append(p, v)
+		}
+		paths = append(paths, p)
+		body = strings.TrimLeft(body[end+1:], " ,")
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no paths")
+	}
+	return paths, nil
+}
+
+// DefaultTree is the engine's default static tree of 16 nodes and depth
+// 6: wide near the root, where acceptance is highest, and a top-1 spine
+// below, in the spirit of the EAGLE and Sequoia trees.
+func DefaultTree() *specdec.Tree {
+	t, _ := specdec.NewTree([][]int{
+		{0}, {1}, {2},
+		{0, 0}, {0, 1}, {1, 0}, {2, 0},
+		{0, 0, 0}, {0, 0, 1}, {0, 1, 0}, {1, 0, 0},
+		{0, 0, 0, 0}, {0, 0, 0, 1}, {0, 0, 1, 0},
+		{0, 0, 0, 0, 0},
+		{0, 0, 0, 0, 0, 0},
+	}) // a fixed, well-formed tree
+	return t
+}
+
+// BenchCase is one measured configuration.
+type BenchCase struct {
+	Spec        string  `json:"spec"`
+	Nodes       int     `json:"nodes"`
+	Depth       int     `json:"depth"`
+	Temperature float64 `json:"temperature"`
+	// AcceptedPerStep is the mean tokens emitted per target verify pass.
+	AcceptedPerStep float64 `json:"accepted_tokens_per_step"`
+	// AcceptanceByDepth is the conditional acceptance of the top-ranked
+	// candidate per depth; SiblingDecay the fitted per-rank decay.
+	AcceptanceByDepth []float64 `json:"acceptance_by_depth"`
+	SiblingDecay      float64   `json:"sibling_decay"`
+	// Predicted is specdec's expected tokens per step for this tree from
+	// the measured acceptance.
+	Predicted    float64 `json:"predicted_tokens_per_step"`
+	Tokens       int     `json:"tokens"`
+	TargetPasses int     `json:"target_passes"`
+	PassesSaved  int     `json:"target_passes_saved"`
+	DraftPasses  int     `json:"draft_passes"`
+	TokensPerS   float64 `json:"tokens_per_s"`
+	PlainPerS    float64 `json:"plain_tokens_per_s"`
+	Speedup      float64 `json:"speedup"`
+	// CPUSpeedup is the speed-up in thread CPU time (Linux), which other
+	// processes on a shared machine disturb less than wall clock.
+	CPUTokensPerS   float64 `json:"cpu_tokens_per_s,omitempty"`
+	CPUPlainPerS    float64 `json:"cpu_plain_tokens_per_s,omitempty"`
+	CPUSpeedup      float64 `json:"cpu_speedup,omitempty"`
+	CPUElapsedS     float64 `json:"cpu_s,omitempty"`
+	CPUPlainElapsed float64 `json:"cpu_plain_s,omitempty"`
+	Stats           Stats   `json:"-"`
+	ElapsedS        float64 `json:"elapsed_s"`
+	PlainElapsedS   float64 `json:"plain_elapsed_s"`
+}
+
+// BenchOptions configures Bench.
+type BenchOptions struct {
+	Prompts      [][]int
+	Specs        []string
+	Temperatures []float64
+	MaxTokens    int
+	Seed         uint64
+	// Repeat runs every generation this many times and keeps the fastest,
+	// which filters out interference from other processes on the CPU.
+	Repeat int
+}
+
+// Bench generates from every prompt with every tree and temperature, and
+// without speculation at each temperature, and reports acceptance,
+// target passes saved and wall-clock speed-up. Timings are wall clock:
+// each generation runs Repeat times, interleaved with the other
+// configurations of the same prompt so that a change of load on the
+// machine hits all of them alike, and the fastest run counts. Every
+// count is deterministic; the timings vary from run to run.
+func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
+	trees := make([]*specdec.Tree, len(o.Specs))
+	for i, sp := range o.Specs {
+		tr, err := ParseSpec(sp)
+		if err != nil {
+			return nil, err
+		}
+		trees[i] = tr
+	}
+	var out []BenchCase
+	for _, temp := range o.Temperatures {
+		cases := make([]BenchCase, len(o.Specs))
+		var plainTok int
+		var plainS, plainCPU float64
+		for i, p := range o.Prompts {
+			seed := o.Seed + uint64(i)
+			best := make([]float64, len(o.Specs)+1)
+			bestCPU := make([]float64, len(o.Specs)+1)
+			results := make([]*Result, len(o.Specs)+1)
+			for r := 0; r < max(1, o.Repeat); r++ {
+				for c := -1; c < len(o.Specs); c++ {
+					opt := Options{Temperature: temp, Seed: seed, MaxTokens: o.MaxTokens}
+					if c >= 0 {
+						if trees[c] == nil {
+							continue
+						}
+						opt.Tree = trees[c]
+					}
+					var res *Result
+					t0 := time.Now()
+					cpu, err := cpuTimed(func() (err error) {
+						res, err = e.Generate(p, opt)
+						return err
+					})
+					if err != nil {
+						return nil, fmt.Errorf("bench prompt %d: %w", i, err)
+					}
+					el := time.Since(t0).Seconds()
+					if r == 0 || el < best[c+1] {
+						best[c+1] = el
+					}
+					if r == 0 || cpu < bestCPU[c+1] {
+						bestCPU[c+1] = cpu
+					}
+					results[c+1] = res
+				}
+			}
+			plainS += best[0]
+			plainCPU += bestCPU[0]
+			plainTok += len(results[0].Tokens)
+			for c := range o.Specs {
+				if trees[c] == nil {
+					continue
+				}
+				cases[c].ElapsedS += best[c+1]
+				cases[c].CPUElapsedS += bestCPU[c+1]
+				cases[c].Tokens += len(results[c+1].Tokens)
+				cases[c].Stats.Add(results[c+1].Stats)
+			}
+		}
+		for c, sp := range o.Specs {
+			tr := trees[c]
+			if tr == nil {
+				continue
+			}
+			bc := cases[c]
+			bc.Spec, bc.Nodes, bc.Depth, bc.Temperature = sp, tr.Size(), tr.Depth(), temp
+			bc.PlainPerS, bc.PlainElapsedS = float64(plainTok)/plainS, plainS
+			bc.AcceptedPerStep = bc.Stats.AcceptedPerStep()
+			bc.TargetPasses = bc.Stats.Steps
+			bc.PassesSaved = bc.Stats.Tokens - bc.Stats.Steps
+			bc.DraftPasses = bc.Stats.DraftPasses
+			bc.TokensPerS = float64(bc.Tokens) / bc.ElapsedS
+			bc.Speedup = bc.TokensPerS / bc.PlainPerS
+			if bc.CPUElapsedS > 0 && plainCPU > 0 {
+				bc.CPUPlainElapsed = plainCPU
+				bc.CPUTokensPerS = float64(bc.Tokens) / bc.CPUElapsedS
+				bc.CPUPlainPerS = float64(plainTok) / plainCPU
+				bc.CPUSpeedup = bc.CPUTokensPerS / bc.CPUPlainPerS
+			}
+			if a, err := bc.Stats.Acceptance(); err == nil {
+				bc.AcceptanceByDepth, bc.SiblingDecay = a.ByDepth, a.SiblingDecay
+				bc.Predicted = a.ExpectedTokens(tr)
+			}
+			out = append(out, bc)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,33 @@
+package decode
+
+import (
+	"testing"
+
+	"github.com/scaleacross/scaleacross/specdec"
+)
+
+func benchGenerate(b *testing.B, tree *specdec.Tree) {
+	m, d, err := loadTrained()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &Engine{T: m, D: d}
+	p := make([]int, 64)
+	for i, c := range []byte("And Naomi said unto her two daughters in law, Go, return each to ") {
+		if i < 64 {
+			p[i] = int(c)
+		}
+	}
+	for b.Loop() {
+		if _, err := e.Generate(p, Options{Tree: tree, MaxTokens: 96}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGeneratePlain and the speculative variants generate 96 greedy
+// tokens after a 64-byte prompt with the committed weights.
+func BenchmarkGeneratePlain(b *testing.B)  { benchGenerate(b, nil) }
+func BenchmarkGenerateChain1(b *testing.B) { benchGenerate(b, specdec.Chain(1)) }
+func BenchmarkGenerateChain3(b *testing.B) { benchGenerate(b, specdec.Chain(3)) }
+func BenchmarkGenerateTree(b *testing.B)   { benchGenerate(b, DefaultTree()) }

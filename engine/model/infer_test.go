@@ -1,0 +1,76 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func near(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s: value %d = %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestStepMatchesTrainingForward checks that cached inference (prefill,
+// single-token decode, and a tree step with compaction) reproduces the
+// training forward pass.
+func TestStepMatchesTrainingForward(t *testing.T) {
+	cfg := tinyConfig(false)
+	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(5, 6)))
+	for _, p := range m.Params() {
+		if len(p.Shape) > 1 {
+			for i := range p.W {
+				p.W[i] *= 10
+			}
+		}
+	}
+	tok := []int{1, 5, 3, 9, 0, 2, 2, 7, 10, 4}
+	_, want, err := m.Features(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := cfg.Vocab
+	// Prefill 6, then decode one at a time.
+	c := NewCache(cfg, cfg.Layers)
+	_, lg, err := m.Step(tok[:6], []int{0, 1, 2, 3, 4, 5}, CausalMask(6), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "prefill", lg, want[:6*V])
+	if err := c.Commit([]int{0, 1, 2, 3, 4, 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, lg, _ = m.Step(tok[6:7], []int{6}, CausalMask(1), c)
+	near(t, "decode", lg, want[6*V:7*V])
+	c.Commit([]int{0})
+	// A tree rooted at tok[7]: root, a wrong child (5), the right child
+	// tok[8], and tok[9] below the right child.
+	tree := []int{tok[7], 5, tok[8], tok[9]}
+	mask := [][]bool{{true, false, false, false}, {true, true, false, false}, {true, false, true, false}, {true, false, true, true}}
+	_, lg, err = m.Step(tree, []int{7, 8, 8, 9}, mask, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "tree root", lg[:V], want[7*V:8*V])
+	near(t, "tree right child", lg[2*V:3*V], want[8*V:9*V])
+	near(t, "tree grandchild", lg[3*V:4*V], want[9*V:10*V])
+	// Compact the accepted path root, node 2, node 3 and decode on.
+	if err := c.Commit([]int{0, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	full := append(append([]int(nil), tok...), 6)
+	_, want2, _ := m.Features(full)
+	_, lg, _ = m.Step([]int{6}, []int{10}, CausalMask(1), c)
+	near(t, "after compaction", lg, want2[10*V:11*V])
+	// Over-long steps are refused.
+	if _, _, err := m.Step(make([]int, cfg.Context), make([]int, cfg.Context), CausalMask(cfg.Context), c); err == nil {
+		t.Fatal("a step beyond the context was accepted")
+	}
+}

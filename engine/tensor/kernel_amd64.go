@@ -1,0 +1,44 @@
+//go:build !purego
+
+package tensor
+
+// The AVX2/FMA kernels of kernel_amd64.s.
+
+//go:noescape
+func cpuidAVX2FMA() bool
+
+//go:noescape
+func tile4x2(a *float32, lda int, b *float32, ldb int, k8 int, out *[8]float32)
+
+//go:noescape
+func tile1x4(x *float32, w *float32, ldw int, k8 int, out *[4]float32)
+
+// haveSIMD reports whether the AVX2/FMA kernels can run on this CPU.
+func haveSIMD() bool { return cpuidAVX2FMA() }
+
+//go:noescape
+func gemm4x16(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
+
+//go:noescape
+func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32)
+
+//go:noescape
+func gemm1x16(a *float32, bt *float32, ldb int, k int, c *float32)
+
+//go:noescape
+func gemm1x64(a *float32, bt *float32, ldb int, k int, c *float32)
+
+//go:noescape
+func dotRows(q *float32, k *float32, ldk int, n int, hd8 int, out *float32)
+
+//go:noescape
+func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32)
+
+//go:noescape
+func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32)
+
+//go:noescape
+func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)
+
+//go:noescape
+func expVec(x *float32, n8 int)

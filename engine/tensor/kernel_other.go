@@ -1,0 +1,49 @@
+//go:build !amd64 || purego
+
+package tensor
+
+func haveSIMD() bool { return false }
+
+func tile4x2(a *float32, lda int, b *float32, ldb int, k8 int, out *[8]float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func tile1x4(x *float32, w *float32, ldw int, k8 int, out *[4]float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm4x16(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm1x16(a *float32, bt *float32, ldb int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm1x64(a *float32, bt *float32, ldb int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func dotRows(q *float32, k *float32, ldk int, n int, hd8 int, out *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func axpyRows(w *float32, v *float32, ldv int, n int, hd8 int, acc *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemmP1x64(a *float32, p *float32, pstride int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func expVec(x *float32, n8 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}

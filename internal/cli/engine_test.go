@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const engineWeights = "../../engine/testdata/weights"
+
+func runEngine(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Main(append([]string{"engine"}, args...), &o, &e)
+	return o.String(), e.String(), code
+}
+
+// TestEngineBadInputExitsTwo covers a prompt longer than the context, a
+// tree deeper than supported, an unknown spec and missing weights.
+func TestEngineBadInputExitsTwo(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	deep := "[" + strings.TrimSuffix(strings.Repeat("[0],", 1), ",")
+	for i := 2; i <= 13; i++ {
+		deep += ",[" + strings.TrimSuffix(strings.Repeat("0,", i), ",") + "]"
+	}
+	deep += "]"
+	for name, args := range map[string][]string{
+		"long prompt":  {"generate", "--weights", engineWeights, "--prompt", long},
+		"deep chain":   {"generate", "--weights", engineWeights, "--prompt", "In the", "--spec", "chain:13"},
+		"deep tree":    {"generate", "--weights", engineWeights, "--prompt", "In the", "--spec", deep},
+		"bad spec":     {"generate", "--weights", engineWeights, "--prompt", "In the", "--spec", "bush"},
+		"no weights":   {"generate", "--weights", t.TempDir(), "--prompt", "In the"},
+		"no prompt":    {"generate", "--weights", engineWeights},
+		"bad temp":     {"generate", "--weights", engineWeights, "--prompt", "x", "--temperature", "-1"},
+		"bench bad T":  {"bench", "--weights", engineWeights, "--temperatures", "hot"},
+		"train no txt": {"train"},
+	} {
+		_, errOut, code := runEngine(t, args...)
+		if code != ExitBadInput {
+			t.Errorf("%s: exit %d, want %d (%s)", name, code, ExitBadInput, errOut)
+		}
+	}
+}
+
+func TestEngineBadWeightFileExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(engineWeights, "target.saw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "target.saw"), data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runEngine(t, "generate", "--weights", dir, "--prompt", "In the", "--spec", "none")
+	if code != ExitBadInput || !strings.Contains(errOut, "truncated") {
+		t.Fatalf("exit %d, %q; want exit 2 naming the truncation", code, errOut)
+	}
+}
+
+// TestEngineGenerateGreedyIdentical runs generate through the CLI with
+// and without speculation.
+func TestEngineGenerateGreedyIdentical(t *testing.T) {
+	var texts []string
+	for _, spec := range []string{"none", "tree", "chain:3"} {
+		out, errOut, code := runEngine(t, "generate", "--weights", engineWeights, "--prompt", "And Ruth said, ", "--max-tokens", "40", "--spec", spec, "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", spec, code, errOut)
+		}
+		var r generateResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, r.Text)
+	}
+	if texts[0] != texts[1] || texts[0] != texts[2] {
+		t.Fatalf("greedy outputs differ: %q", texts)
+	}
+}
+
+// TestEngineBenchWritesAcceptanceForInfer runs a small bench, writes the
+// measured acceptance and feeds it to infer.
+func TestEngineBenchWritesAcceptanceForInfer(t *testing.T) {
+	dir := t.TempDir()
+	acc := filepath.Join(dir, "acc.yaml")
+	out, errOut, code := runEngine(t, "bench", "--weights", engineWeights, "--heldout", "../../engine/testdata/heldout.txt",
+		"--prompts", "2", "--max-tokens", "24", "--specs", "chain:2;tree", "--temperatures", "0", "--acceptance-out", acc, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Cases) != 2 || r.Cases[1].AcceptedPerStep < 1 {
+		t.Fatalf("bench cases %+v", r.Cases)
+	}
+	snippet, err := os.ReadFile(acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "model: llama3.1-8b\nsystem: {gpu: h100-sxm, gpus: 1}\nworkload: {batch: 1, context: 2048, input_len: 512, output_len: 256}\n" + string(snippet)
+	spec := writeServeSpec(t, body)
+	iout, ierr, icode := runInfer(t, "-f", spec, "--json")
+	if icode != 0 {
+		t.Fatalf("infer on the measured acceptance: exit %d: %s\n%s", icode, ierr, body)
+	}
+	if !strings.Contains(iout, "accepted_tokens_per_step") || !strings.Contains(iout, "measured") && !strings.Contains(iout, "from the spec") {
+		t.Fatalf("infer output does not use the measured acceptance: %s", iout)
+	}
+}
