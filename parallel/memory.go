@@ -77,7 +77,7 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 // tensor by tensor, adapted to current kernels: flash attention keeps no
 // score matrix (only Q, K, V, the output and fp32 log-sum-exp), fused
 // activation kernels keep the MLP's first projection output and recompute
-// the activation function in backward (SwiGLU: gate and up; GeLU: its
+// the activation function in backward (SwiGLU, GeGLU: gate and up; GeLU: its
 // input), and GPT layers keep their dropout masks (1 byte). With sequence
 // parallelism every tensor outside the TP region is split over tp; without
 // it those stay whole. Unfused attention (Megatron before fused kernels)
@@ -112,7 +112,7 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 	// MLP or MoE: norm input, MLP input.
 	elems += 2 * outside
 	mats := 1.0 // stored intermediate tensors per MLP
-	if m.Act == model.SwiGLU {
+	if m.Act.Gated() {
 		mats = 2
 	}
 	if unfused && r == RecomputeNone {

@@ -94,3 +94,29 @@ func TestZeroShardsState(t *testing.T) {
 		prev = got
 	}
 }
+
+// A gated MLP keeps two intermediate tensors for backward (gate and up),
+// whatever its non-linearity: GeGLU (Grok-1) stores what SwiGLU stores, and
+// squared ReLU (Nemotron-4) what GeLU stores.
+func TestActivationBytesByMLPKind(t *testing.T) {
+	base := model.Model{ID: "x", Layers: 2, Hidden: 1024, FFN: 4096, Heads: 8, KVHeads: 8, HeadDim: 128, Vocab: 1000}
+	c := Config{TP: 1, PP: 1, VP: 1, CP: 1, EP: 1, DP: 1}
+	bytes := func(a model.Activation) float64 {
+		m := base
+		m.Act = a
+		return LayerActivationBytes(&m, c, 0, 1, 2048, RecomputeNone, false)
+	}
+	tests := []struct{ a, same model.Activation }{
+		{model.GeGLU, model.SwiGLU},
+		{model.ReLU2, model.GeLU},
+	}
+	for _, tt := range tests {
+		if got, want := bytes(tt.a), bytes(tt.same); got != want {
+			t.Errorf("%s: %v bytes, want %v as %s", tt.a, got, want, tt.same)
+		}
+	}
+	// The gated MLP keeps one ffn-wide tensor more per token.
+	if d := bytes(model.SwiGLU) - bytes(model.GeLU); d != 2048*4096*actBytes {
+		t.Errorf("gated minus plain MLP = %v bytes, want one ffn-wide bf16 tensor (%v)", d, 2048*4096*actBytes)
+	}
+}

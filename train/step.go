@@ -265,7 +265,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		g += dev.GEMM(T, h, heads*vd, e.prec)
 	}
 	mats := 3.0
-	if m.Act != "swiglu" {
+	if !m.Act.Gated() {
 		mats = 2
 	}
 	var ffnElems float64 // intermediate activations per token on this GPU
@@ -334,7 +334,7 @@ func (e *evaluator) layerWork(i int) opCost {
 	bytes := 2*outside*2*2 + 2*outside*3*2 // norms (read+write), residuals (2 reads + write)
 	bytes += T * (heads + kvPer) * qk * 2 * 2
 	actRW := 3.0
-	if m.Act != "swiglu" {
+	if !m.Act.Gated() {
 		actRW = 2
 	}
 	bytes += ffnElems * actRW * 2
