@@ -32,14 +32,20 @@ func ParseRecompute(s string) (Recompute, error) {
 	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective or full", s)
 }
 
-// Config is a parallel configuration. EP is carved out of DP*CP
-// (Megatron convention): it does not multiply the GPU count.
+// Config is a parallel configuration on Megatron-Core's two grids over the
+// same GPUs (MoE parallel folding, Megatron-LM megatron/core/parallel_state.py
+// initialize_model_parallel; reference/moe.md section 1): attention and
+// dense layers on tp*cp*dp*pp, experts on etp*ep*edp*pp with the same
+// pipeline groups. EP and ETP do not multiply the GPU count; EDP is derived.
 type Config struct {
-	TP   int  `json:"tp"`
-	PP   int  `json:"pp"`
-	VP   int  `json:"vp"`
-	CP   int  `json:"cp"`
-	EP   int  `json:"ep"`
+	TP int `json:"tp"`
+	PP int `json:"pp"`
+	VP int `json:"vp"`
+	CP int `json:"cp"`
+	EP int `json:"ep"`
+	// ETP is the expert tensor-parallel degree; 0 means tp (Megatron-Core's
+	// default for expert_tensor_parallel_size).
+	ETP  int  `json:"etp,omitempty"`
 	DP   int  `json:"dp"`
 	SP   bool `json:"sp"`
 	Zero int  `json:"zero"`
@@ -52,9 +58,33 @@ type Config struct {
 // GPUs is the number of GPUs the configuration occupies.
 func (c Config) GPUs() int { return c.TP * c.PP * c.CP * c.DP }
 
-// String formats the degrees compactly, e.g. "tp8 pp16 vp2 cp1 ep1 dp128 z1 sp".
+// ExpertTP is the expert tensor-parallel degree in effect: ETP, or TP when
+// ETP is not set.
+func (c Config) ExpertTP() int {
+	if c.ETP > 0 {
+		return c.ETP
+	}
+	return c.TP
+}
+
+// EDP is the expert data-parallel degree, derived on the expert grid:
+// GPUs / (etp*ep*pp). With etp = tp it is dp*cp/ep, the old carve-out.
+func (c Config) EDP() int {
+	d := c.ExpertTP() * max(c.EP, 1) * c.PP
+	if d <= 0 {
+		return 0
+	}
+	return c.GPUs() / d
+}
+
+// String formats the degrees compactly, e.g. "tp8 pp16 vp2 cp1 ep1 dp128 z1 sp";
+// an expert tensor-parallel degree other than tp shows as "etpN" after ep.
 func (c Config) String() string {
-	s := fmt.Sprintf("tp%d pp%d vp%d cp%d ep%d dp%d z%d", c.TP, c.PP, c.VP, c.CP, c.EP, c.DP, c.Zero)
+	ep := fmt.Sprintf("ep%d", c.EP)
+	if c.ExpertTP() != c.TP {
+		ep += fmt.Sprintf(" etp%d", c.ExpertTP())
+	}
+	s := fmt.Sprintf("tp%d pp%d vp%d cp%d %s dp%d z%d", c.TP, c.PP, c.VP, c.CP, ep, c.DP, c.Zero)
 	if c.SP {
 		s += " sp"
 	}
@@ -147,6 +177,9 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 			return fault.Field(d.field, "must be a positive integer, got %d", d.v)
 		}
 	}
+	if c.ETP < 0 {
+		return fault.Field("parallel.etp", "must be a positive integer (or omitted for tp), got %d", c.ETP)
+	}
 	if gpus <= 0 {
 		return fault.Field("system.gpus", "must be a positive integer, got %d", gpus)
 	}
@@ -175,7 +208,7 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if _, err := c.Split(m.Layers); err != nil {
 		return err
 	}
-	if err := CheckEP(m, c.EP, c.DP*c.CP); err != nil {
+	if err := CheckEP(m, c.EP, c.ExpertTP(), c.TP, c.TP*c.CP*c.DP); err != nil {
 		return err
 	}
 	if b.SeqLen%c.CP != 0 {
@@ -210,15 +243,34 @@ func CheckTP(m *model.Model, tp int) error {
 	return nil
 }
 
-// CheckEP checks an expert-parallel degree against the model and the
-// data-times-context-parallel group dpcp it is carved out of. Validate and
-// the Explorer's enumeration both call it.
-func CheckEP(m *model.Model, ep, dpcp int) error {
+// CheckEP checks the expert grid of Megatron-Core's MoE parallel folding
+// (reference/moe.md section 1) against the model: the etp*ep GPUs that
+// hold one copy of every expert must divide the stageGPUs = tp*cp*dp GPUs
+// of a pipeline stage (Megatron checks world % (etp*ep*pp) == 0; edp is
+// the quotient), the experts must split evenly over ep and the expert FFN
+// over etp. With etp = tp this is the old rule that ep divides dp*cp; with
+// etp < tp, ep may exceed dp*cp. ScaleAcross lays the expert grid inside
+// the attention grid's tensor-parallel groups, so etp must divide tp.
+// Validate and the Explorer's enumeration both call it.
+func CheckEP(m *model.Model, ep, etp, tp, stageGPUs int) error {
 	if ep <= 0 {
 		return fault.Field("parallel.ep", "must be a positive integer, got %d", ep)
 	}
-	if dpcp%ep != 0 {
-		return fault.Field("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", ep, dpcp)
+	if etp <= 0 {
+		return fault.Field("parallel.etp", "must be a positive integer, got %d", etp)
+	}
+	field := "parallel.ep"
+	if etp != tp {
+		field = "parallel.etp"
+		if tp%etp != 0 {
+			return fault.Field(field, "etp=%d must divide tp=%d (the expert grid is laid inside the attention grid's tensor-parallel groups; etp above tp is not modelled)", etp, tp)
+		}
+		if m.MoE == nil {
+			return fault.Field(field, "etp=%d differs from tp=%d but %s is dense (expert tensor parallelism applies to MoE layers); omit etp", etp, tp, m.ID)
+		}
+	}
+	if stageGPUs%(ep*etp) != 0 {
+		return fault.Field(field, "etp*ep = %d*%d = %d must divide the %d GPUs of a pipeline stage (tp*cp*dp): Megatron-Core's expert grid is etp*ep*edp*pp over the same GPUs as tp*cp*dp*pp", etp, ep, ep*etp, stageGPUs)
 	}
 	if ep > 1 {
 		if m.MoE == nil {
@@ -227,6 +279,9 @@ func CheckEP(m *model.Model, ep, dpcp int) error {
 		if m.MoE.Experts%ep != 0 {
 			return fault.Field("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, ep)
 		}
+	}
+	if m.MoE != nil && m.MoE.ExpertFFN%etp != 0 {
+		return fault.Field(field, "the expert FFN width %d is not divisible by etp=%d", m.MoE.ExpertFFN, etp)
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		}
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
+	dpExpert := e.dpSpan(p.EDP())
 	rounds := 1.0
 	switch p.Zero {
 	case 2:
