@@ -364,10 +364,10 @@ func kimiK2() Model {
 	return Model{
 		ID: "kimi-k2", Name: "Kimi K2", Family: "deepseek-v3",
 		Layers: 61, Hidden: 7168, FFN: 18432, Heads: 64, KVHeads: 64, HeadDim: 192, Vocab: 163840, Act: SwiGLU,
-		MLA:        &MLA{QLoRARank: 1536, KVLoRARank: 512, QKNopeHeadDim: 128, QKRopeHeadDim: 64, VHeadDim: 128},
-		MoE:        &MoE{Experts: 384, TopK: 8, ExpertFFN: 2048, SharedExperts: 1, SharedFFN: 2048, FirstDense: 1, Interval: 1},
-		MaxContext: 131072,
-		Source:     "Hugging Face moonshotai/Kimi-K2-Instruct config.json (61 layers, first_k_dense_replace 1, 384 experts top-8, 1 shared, moe_intermediate_size 2048, 64 heads, MLA ranks 1536/512); Kimi K2 technical report (arXiv 2507.20534): 1.04T total, 32.6B activated",
+		MLA:            &MLA{QLoRARank: 1536, KVLoRARank: 512, QKNopeHeadDim: 128, QKRopeHeadDim: 64, VHeadDim: 128},
+		MoE:            &MoE{Experts: 384, TopK: 8, ExpertFFN: 2048, SharedExperts: 1, SharedFFN: 2048, FirstDense: 1, Interval: 1},
+		MaxContext:     131072,
+		Source:         "Hugging Face moonshotai/Kimi-K2-Instruct config.json (61 layers, first_k_dense_replace 1, 384 experts top-8, 1 shared, moe_intermediate_size 2048, 64 heads, MLA ranks 1536/512); Kimi K2 technical report (arXiv 2507.20534): 1.04T total, 32.6B activated",
 		PublishedTotal: 1.04e12, PublishedActive: 32.6e9,
 		Notes: []string{
 			"the count gives 1.026T, 1.3% under the report's 1.04T; the same counting reproduces DeepSeek-V3's 671B exactly, so the gap is on the published side (the model card says 1T)",

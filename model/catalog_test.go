@@ -156,7 +156,7 @@ func TestPublishedCounts(t *testing.T) {
 		{id: "intellect-1", total: "10B", why: "PrimeIntellect/INTELLECT-1 model card"},
 		{
 			id: "kimi-k2", total: "1.04T", active: "32.6B",
-			why: "Kimi K2 report (arXiv 2507.20534); the count is 1.3% under 1.04T, and the same counting gives DeepSeek-V3's 671B exactly, so the gap is on the published side (the model card says 1T; reference/models-added.md)",
+			why:      "Kimi K2 report (arXiv 2507.20534); the count is 1.3% under 1.04T, and the same counting gives DeepSeek-V3's 671B exactly, so the gap is on the published side (the model card says 1T; reference/models-added.md)",
 			totalTol: 0.015,
 		},
 	}

@@ -63,7 +63,7 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("model: %w", err)
 	}
-	if m, err = applyOverrides(m, j.ModelOverrides); err != nil {
+	if m, err = ApplyOverrides(m, j.ModelOverrides); err != nil {
 		return nil, nil, "", err
 	}
 	if j.System.GPU == "" {
@@ -86,11 +86,12 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	return m, g, prec, nil
 }
 
-// applyOverrides returns m with the job's model overrides applied: a
+// ApplyOverrides returns m with the job's model overrides applied (the
+// resolver and validate both call it): a
 // layers override keeps the model's first layers (its dense/MoE and
 // local/global pattern as in the full model) and says so in the name and
 // the assumptions. m itself is not modified.
-func applyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error) {
+func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error) {
 	if o == nil || o.Layers == 0 {
 		return m, nil
 	}

@@ -274,7 +274,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		mats = 2
 	}
 	var ffnElems float64 // intermediate activations per token on this GPU
-	moeSP := false // an MoE layer without shared experts under SP: no TP collective around it
+	moeSP := false       // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
 		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
