@@ -144,7 +144,7 @@ func TestMoEParallelFolding(t *testing.T) {
 		wantEDP int
 		field   string // the error's field; "" for a valid configuration
 	}{
-		// The README's published example: TP2 PP8 DP16 = 256 with ETP1 EP32 EDP1.
+		// Megatron-Core's MoE README example: TP2 PP8 DP16 = 256 with ETP1 EP32 EDP1.
 		{"etp1 ep32 over tp2 dp16", qwen, Config{TP: 2, PP: 8, VP: 1, CP: 1, EP: 32, ETP: 1, DP: 16}, 256, 1, ""},
 		// A DeepSeek-V3-like fold on 1,024 GPUs: tp2 pp8 ep64 etp1.
 		{"etp1 ep64 over tp2 dp64", qwen, Config{TP: 2, PP: 8, VP: 1, CP: 1, EP: 64, ETP: 1, DP: 64}, 1024, 2, ""},
