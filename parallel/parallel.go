@@ -120,7 +120,11 @@ type LayerSplit struct {
 func (c Config) Split(layers int) (LayerSplit, error) {
 	n := c.PP * c.VP
 	if len(c.LayersPerStage) == 0 {
-		return SplitLayers(layers, c.PP, c.VP)
+		s, err := SplitLayers(layers, c.PP, c.VP)
+		if err != nil {
+			return SpreadSlots(layers, c.PP, c.VP)
+		}
+		return s, nil
 	}
 	if len(c.LayersPerStage) != n {
 		return LayerSplit{}, fault.Field("parallel.layers_per_stage", "lists %d stages but pp*vp = %d; give one layer count per virtual stage", len(c.LayersPerStage), n)
@@ -149,6 +153,42 @@ func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
 	}
 	return LayerSplit{}, fault.Field("parallel.pp", "the model's %d layers do not divide into pp*vp = %d virtual stages (nor %d+2 with one layer fewer on the first and last stage); choose pp and vp whose product divides %d",
 		layers, n, layers, layers)
+}
+
+// SpreadSlots is the default split of a layer count that divides over the
+// pp*vp virtual stages neither evenly nor with one layer fewer on the first
+// and last: Megatron-Core's convention of counting the embedding and the
+// loss as one layer slot each (--account-for-embedding-in-pipeline-split,
+// --account-for-loss-in-pipeline-split; reference/moe.md section 2), with
+// the layers+2 slots spread as evenly as possible, the larger stages
+// first. The first stage's embedding and the last stage's loss take a
+// slot each, so an edge stage may hold no decoder layer. DeepSeek-V3's 61
+// layers on pp8 vp4 give Megatron-LM's published GB200 layout
+// Et|(tt|)*30L; on pp16 they give 3, 4 x 14 and 2 layers.
+func SpreadSlots(layers, pp, vp int) (LayerSplit, error) {
+	n := pp * vp
+	slots := layers + 2
+	if n < 1 || n > slots {
+		return LayerSplit{}, fault.Field("parallel.pp", "pp*vp = %d virtual stages exceed the model's %d layers plus the embedding and the loss; choose fewer stages", n, layers)
+	}
+	base, extra := slots/n, slots%n
+	counts := make([]int, n)
+	most := 0
+	for v := range counts {
+		c := base
+		if v < extra {
+			c++
+		}
+		if v == 0 {
+			c-- // the embedding's slot
+		}
+		if v == n-1 {
+			c-- // the loss's slot
+		}
+		counts[v] = c
+		most = max(most, c)
+	}
+	return LayerSplit{PerChunk: most, Explicit: counts}, nil
 }
 
 // Layers returns the layer count of virtual stage v (0-based, pipeline order).

@@ -221,3 +221,65 @@ func TestExpertStateShardsOnTheExpertGrid(t *testing.T) {
 		t.Errorf("String() = %q, want it to show etp1 next to ep8", s)
 	}
 }
+
+// Layer counts that divide neither evenly nor with one fewer on the edges
+// take Megatron-Core's embedding and loss slots (reference/moe.md section 2).
+func TestSpreadSlots(t *testing.T) {
+	repeat := func(n, v int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	cat := func(parts ...[]int) []int {
+		var out []int
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		layers, pp, vp int
+		want           []int
+		wantErr        bool
+	}{
+		// Megatron-LM's DeepSeek-V3 GB200 layout Et|(tt|)*30L.
+		{"deepseek-v3 pp8 vp4", 61, 8, 4, cat([]int{1}, repeat(30, 2), []int{0}), false},
+		{"deepseek-v3 pp16", 61, 16, 1, cat([]int{3}, repeat(14, 4), []int{2}), false},
+		{"deepseek-v3 pp8", 61, 8, 1, cat([]int{7}, repeat(6, 8), []int{6}), false},
+		// A 30-layer proxy on 32 stages: embedding and loss stages alone.
+		{"30 layers on 32 stages", 30, 4, 8, cat([]int{0}, repeat(30, 1), []int{0}), false},
+		{"more stages than slots", 4, 8, 1, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := SpreadSlots(tt.layers, tt.pp, tt.vp)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), "parallel.pp") {
+					t.Errorf("error %v, want a bad-input error naming parallel.pp", err)
+				}
+				return
+			}
+			if diff := cmp.Diff(tt.want, got.Explicit); diff != "" {
+				t.Errorf("split (-want +got):\n%s", diff)
+			}
+			sum := 0
+			for v := range got.Explicit {
+				sum += got.Layers(v, tt.pp*tt.vp)
+			}
+			if sum != tt.layers {
+				t.Errorf("split sums to %d layers, want %d", sum, tt.layers)
+			}
+			// Config.Split falls back to it when SplitLayers refuses.
+			c := Config{PP: tt.pp, VP: tt.vp}
+			if s, err := c.Split(tt.layers); err != nil || !cmp.Equal(s, got) {
+				t.Errorf("Config.Split = %+v, %v; want %+v", s, err, got)
+			}
+		})
+	}
+}

@@ -169,6 +169,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err := c.Parallel.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
 	}
+	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 {
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("the %d layers do not split evenly over pp*vp = %d stages: the embedding and the loss count as one layer each (Megatron-Core), decoder layers per stage %v", m.Layers, len(s.Explicit), s.Explicit))
+	}
 	if _, err := c.Schedule.Check(c.ScheduleParams()); err != nil {
 		return nil, err
 	}

@@ -85,6 +85,12 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	if pc.VP > 1 {
 		sched = schedule.Interleaved
 	}
+	if k, err := schedule.ParseKind(r.Schedule); err == nil && k == schedule.DualPipeV {
+		// DeepSeek's DualPipe: two chunks per rank; its V-shaped half
+		// (DualPipeV) has the same bubble, (pp/2-1)(F&B+B-3W).
+		sched = k
+		notes = append(notes, "dualpipe modelled as dualpipev (two chunks per rank, the same bubble)")
+	}
 	b := parallel.Batch{SeqLen: r.SeqLen, GlobalBatch: r.GlobalBatch, MicroBatch: r.MicroBatch}
 	if b.MicroBatch == 0 {
 		b.MicroBatch = UnknownMicroBatch
@@ -92,6 +98,9 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	}
 	if err := pc.Validate(m, r.GPUs, b); err != nil {
 		return nil, nil, fmt.Errorf("row %s: %w", r.ID, err)
+	}
+	if s, err := pc.Split(m.Layers); err == nil && s.Explicit != nil {
+		notes = append(notes, "layers split with the embedding and the loss as one layer each (Megatron-Core)")
 	}
 	c := &train.Config{
 		Model: m, GPU: g, GPUs: r.GPUs, Parallel: pc, Schedule: sched, Batch: b,
