@@ -251,7 +251,7 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 					continue
 				}
 				for _, ep := range s.EP {
-					if parallel.CheckEP(m, ep, dp*cp) != nil {
+					if parallel.CheckEP(m, ep, tp, tp, tp*cp*dp) != nil {
 						continue
 					}
 					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp, topology.EP: ep}

@@ -37,6 +37,7 @@ func Builtin() []GPU {
 		v100SXM216G(),
 		a100SXM80G(),
 		h100SXM(),
+		h800(),
 		h200(),
 		b200(),
 		b300(),
@@ -175,6 +176,24 @@ func h100SXM() GPU {
 			latencySource,
 		},
 	}
+}
+
+// h800 is the export variant of the H100 SXM: the same silicon, tensor
+// peaks and HBM, with the NVLink cut to 400 GB/s per GPU (both directions
+// together). DeepSeek-V3 was trained on it.
+func h800() GPU {
+	g := h100SXM()
+	g.ID = "h800"
+	g.Name = "NVIDIA H800 SXM5 80GB"
+	g.System = "HGX H800 8-GPU (NVSwitch at 400 GB/s per GPU, ConnectX-7 400 Gb/s per GPU)"
+	g.ScaleUpGBs = 200
+	g.Sources = []string{
+		"peaks, memory, TDP: H100 SXM silicon (dense BF16 989.4, FP8 1978.9 TFLOP/s; 80 GB HBM3 at 3.35 TB/s), as the H100 entry; NVIDIA H800 product specification",
+		"scale-up: NVIDIA H800 product specification: NVLink 400 GB/s per GPU (against 900 GB/s on H100 SXM) = 200 GB/s per direction, 8 GPUs per HGX node on NVSwitch; DeepSeek-V3 technical report (arXiv 2412.19437) sections 3.1-3.2 (8 per node over NVLink/NVSwitch, about 160 GB/s achievable)",
+		"scale-out: deepseek-ai/DeepEP README (docs/legacy.md): each H800 with a CX7 InfiniBand 400 Gb/s RDMA card (about 50 GB/s maximum)",
+		latencySource,
+	}
+	return g
 }
 
 // hopperPeaks are the dense peaks of the GH100 die at H100 SXM clocks,

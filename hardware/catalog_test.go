@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltinCanonicalIDs(t *testing.T) {
-	want := []string{"a100-sxm-80g", "b200", "b300", "gb200", "gb300", "h100-sxm", "h200", "mi300x", "v100-sxm2-16g"}
+	want := []string{"a100-sxm-80g", "b200", "b300", "gb200", "gb300", "h100-sxm", "h200", "h800", "mi300x", "v100-sxm2-16g"}
 	if diff := cmp.Diff(want, IDs()); diff != "" {
 		t.Errorf("IDs() mismatch (-want +got):\n%s", diff)
 	}
@@ -158,6 +158,8 @@ func TestDenseNotSparse(t *testing.T) {
 		{"gb200", FP8, 5000},
 		{"gb300", NVFP4, 15000},
 		{"v100-sxm2-16g", FP16, 125},
+		{"h800", BF16, 989.4},
+		{"h800", FP8, 1978.9},
 	} {
 		g, err := Lookup(tc.id)
 		if err != nil {
@@ -265,6 +267,31 @@ func BenchmarkLookup(b *testing.B) {
 	for b.Loop() {
 		if _, err := Lookup("h100-sxm"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The H800 is H100 silicon with the NVLink cut to 400 GB/s per GPU, both
+// directions together (NVIDIA H800 specification; reference/models-added.md).
+func TestH800NVLinkCut(t *testing.T) {
+	h800, err := Lookup("h800")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h100, _ := Lookup("h100-sxm")
+	tests := []struct {
+		what      string
+		got, want float64
+	}{
+		{"scale-up GB/s per direction", h800.ScaleUpGBs, 200},
+		{"scale-up size", float64(h800.ScaleUpSize), 8},
+		{"HBM GB", h800.MemoryGB, h100.MemoryGB},
+		{"HBM GB/s", h800.HBMBandwidthGB, h100.HBMBandwidthGB},
+		{"NIC Gb/s", h800.NICGbps, 400},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("h800 %s = %v, want %v", tt.what, tt.got, tt.want)
 		}
 	}
 }

@@ -19,5 +19,5 @@ func ExampleLookup() {
 	fmt.Println(err)
 	// Output:
 	// h100-sxm 989.4 8
-	// unknown gpu id "h100-pcie"; nearest known ids: h100-sxm, h200, b200
+	// unknown gpu id "h100-pcie"; nearest known ids: h100-sxm, h200, h800
 }

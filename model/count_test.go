@@ -162,3 +162,21 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// The MLP kind fixes the matrices counted: gated MLPs (SwiGLU, GeGLU) have
+// three, plain ones (GeLU, squared ReLU) two, and the FLOPs follow.
+func TestMLPMatricesByActivation(t *testing.T) {
+	tests := []struct {
+		a    Activation
+		want int64
+	}{{SwiGLU, 3}, {GeGLU, 3}, {GeLU, 2}, {ReLU2, 2}}
+	for _, tt := range tests {
+		m := Model{ID: "x", Layers: 1, Hidden: 64, FFN: 256, Heads: 1, KVHeads: 1, HeadDim: 64, Vocab: 10, Act: tt.a}
+		if got := m.DenseMLPParams(); got != tt.want*64*256 {
+			t.Errorf("%s: dense MLP params %d, want %d matrices of 64x256", tt.a, got, tt.want)
+		}
+		if err := m.Validate(); err != nil {
+			t.Errorf("%s: %v", tt.a, err)
+		}
+	}
+}

@@ -15,7 +15,16 @@ const (
 	// ReLU2 is the squared-ReLU MLP of Nemotron-4 (arXiv 2402.16819): up and
 	// down projections only (2 matrices), like GeLU.
 	ReLU2 Activation = "relu2"
+	// GeGLU is the gated GELU MLP (Shazeer 2020, arXiv 2002.05202) of Grok-1
+	// and NeMo's "fast-geglu": gate, up and down projections (3 matrices),
+	// like SwiGLU with GELU in place of SiLU.
+	GeGLU Activation = "geglu"
 )
+
+// Gated reports whether the MLP multiplies a gate projection into the up
+// projection (SwiGLU, GeGLU): three weight matrices, and two intermediate
+// tensors to keep for backward instead of one.
+func (a Activation) Gated() bool { return a == SwiGLU || a == GeGLU }
 
 // MLA describes DeepSeek's multi-head latent attention (arXiv 2405.04434):
 // queries and keys/values pass through low-rank projections, and only the
@@ -174,8 +183,8 @@ func (m *Model) Validate() error {
 	if m.Heads%m.KVHeads != 0 {
 		return fmt.Errorf("model %s: heads (%d) must be a multiple of kv_heads (%d)", m.ID, m.Heads, m.KVHeads)
 	}
-	if m.Act != SwiGLU && m.Act != GeLU && m.Act != ReLU2 {
-		return fmt.Errorf("model %s: activation %q unknown (want swiglu, gelu or relu2)", m.ID, m.Act)
+	if m.Act != SwiGLU && m.Act != GeLU && m.Act != ReLU2 && m.Act != GeGLU {
+		return fmt.Errorf("model %s: activation %q unknown (want swiglu, geglu, gelu or relu2)", m.ID, m.Act)
 	}
 	nonNeg := []struct {
 		name string

@@ -36,8 +36,8 @@ type Memory struct {
 // StageParams counts the parameters one GPU of each virtual stage holds,
 // split into dense (TP-sharded) and expert parameters; index v of each
 // slice is virtual stage v in pipeline order. Experts are split over ep
-// and, within each expert, over tp (expert tensor parallelism equal to
-// tp, Megatron-Core's default for expert_tensor_parallel_size).
+// and, within each expert, over etp (ExpertTP: tp unless set, Megatron-Core's
+// default for expert_tensor_parallel_size).
 func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []float64) {
 	stages := c.PP * c.VP
 	dense = make([]float64, stages)
@@ -65,7 +65,7 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	dense[stages-1] += float64(m.HeadParams())
 	for v := range dense {
 		dense[v] /= float64(c.TP)
-		expert[v] /= float64(c.EP * c.TP)
+		expert[v] /= float64(c.EP * c.ExpertTP())
 	}
 	return dense, expert
 }
@@ -77,7 +77,7 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 // tensor by tensor, adapted to current kernels: flash attention keeps no
 // score matrix (only Q, K, V, the output and fp32 log-sum-exp), fused
 // activation kernels keep the MLP's first projection output and recompute
-// the activation function in backward (SwiGLU: gate and up; GeLU: its
+// the activation function in backward (SwiGLU, GeGLU: gate and up; GeLU: its
 // input), and GPT layers keep their dropout masks (1 byte). With sequence
 // parallelism every tensor outside the TP region is split over tp; without
 // it those stay whole. Unfused attention (Megatron before fused kernels)
@@ -112,7 +112,7 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 	// MLP or MoE: norm input, MLP input.
 	elems += 2 * outside
 	mats := 1.0 // stored intermediate tensors per MLP
-	if m.Act == model.SwiGLU {
+	if m.Act.Gated() {
 		mats = 2
 	}
 	if unfused && r == RecomputeNone {
@@ -121,10 +121,14 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 	}
 	if m.IsMoELayer(layer) {
 		e := m.MoE
-		routed := T * float64(e.TopK) / t             // tokens this GPU's experts process (balanced)
-		elems += routed * h                           // dispatched expert input
-		elems += routed * float64(e.ExpertFFN) * mats // first projection output
-		elems += routed * h                           // expert output before combine
+		// Token slots this GPU's experts process (balanced routing): the
+		// etp group gathers its members' dispatched tokens, and each member
+		// keeps them at full width and its ffn/etp slice of the intermediate.
+		etp := float64(c.ExpertTP())
+		routed := T * float64(e.TopK) * etp / t
+		elems += routed * h                                 // gathered expert input
+		elems += routed * float64(e.ExpertFFN) / etp * mats // first projection output
+		elems += routed * h                                 // expert output before the combine
 		if e.SharedExperts > 0 {
 			elems += T * float64(e.SharedExperts*e.SharedFFN) / t * mats
 		}
@@ -225,7 +229,8 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
 		}
 		dpDense := float64(c.DP * c.CP)
-		dpExpert := float64(c.DP*c.CP) / float64(c.EP)
+		// Expert state shards over the expert grid's data-parallel group.
+		dpExpert := float64(max(c.EDP(), 1))
 		mem := Memory{
 			Weights:     (dense + expert) * weightBytes,
 			Gradients:   (dense + expert) * gradBytes,

@@ -32,14 +32,20 @@ func ParseRecompute(s string) (Recompute, error) {
 	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective or full", s)
 }
 
-// Config is a parallel configuration. EP is carved out of DP*CP
-// (Megatron convention): it does not multiply the GPU count.
+// Config is a parallel configuration on Megatron-Core's two grids over the
+// same GPUs (MoE parallel folding, Megatron-LM megatron/core/parallel_state.py
+// initialize_model_parallel; reference/moe.md section 1): attention and
+// dense layers on tp*cp*dp*pp, experts on etp*ep*edp*pp with the same
+// pipeline groups. EP and ETP do not multiply the GPU count; EDP is derived.
 type Config struct {
-	TP   int  `json:"tp"`
-	PP   int  `json:"pp"`
-	VP   int  `json:"vp"`
-	CP   int  `json:"cp"`
-	EP   int  `json:"ep"`
+	TP int `json:"tp"`
+	PP int `json:"pp"`
+	VP int `json:"vp"`
+	CP int `json:"cp"`
+	EP int `json:"ep"`
+	// ETP is the expert tensor-parallel degree; 0 means tp (Megatron-Core's
+	// default for expert_tensor_parallel_size).
+	ETP  int  `json:"etp,omitempty"`
 	DP   int  `json:"dp"`
 	SP   bool `json:"sp"`
 	Zero int  `json:"zero"`
@@ -52,9 +58,33 @@ type Config struct {
 // GPUs is the number of GPUs the configuration occupies.
 func (c Config) GPUs() int { return c.TP * c.PP * c.CP * c.DP }
 
-// String formats the degrees compactly, e.g. "tp8 pp16 vp2 cp1 ep1 dp128 z1 sp".
+// ExpertTP is the expert tensor-parallel degree in effect: ETP, or TP when
+// ETP is not set.
+func (c Config) ExpertTP() int {
+	if c.ETP > 0 {
+		return c.ETP
+	}
+	return c.TP
+}
+
+// EDP is the expert data-parallel degree, derived on the expert grid:
+// GPUs / (etp*ep*pp). With etp = tp it is dp*cp/ep, the old carve-out.
+func (c Config) EDP() int {
+	d := c.ExpertTP() * max(c.EP, 1) * c.PP
+	if d <= 0 {
+		return 0
+	}
+	return c.GPUs() / d
+}
+
+// String formats the degrees compactly, e.g. "tp8 pp16 vp2 cp1 ep1 dp128 z1 sp";
+// an expert tensor-parallel degree other than tp shows as "etpN" after ep.
 func (c Config) String() string {
-	s := fmt.Sprintf("tp%d pp%d vp%d cp%d ep%d dp%d z%d", c.TP, c.PP, c.VP, c.CP, c.EP, c.DP, c.Zero)
+	ep := fmt.Sprintf("ep%d", c.EP)
+	if c.ExpertTP() != c.TP {
+		ep += fmt.Sprintf(" etp%d", c.ExpertTP())
+	}
+	s := fmt.Sprintf("tp%d pp%d vp%d cp%d %s dp%d z%d", c.TP, c.PP, c.VP, c.CP, ep, c.DP, c.Zero)
 	if c.SP {
 		s += " sp"
 	}
@@ -90,7 +120,11 @@ type LayerSplit struct {
 func (c Config) Split(layers int) (LayerSplit, error) {
 	n := c.PP * c.VP
 	if len(c.LayersPerStage) == 0 {
-		return SplitLayers(layers, c.PP, c.VP)
+		s, err := SplitLayers(layers, c.PP, c.VP)
+		if err != nil {
+			return SpreadSlots(layers, c.PP, c.VP)
+		}
+		return s, nil
 	}
 	if len(c.LayersPerStage) != n {
 		return LayerSplit{}, fault.Field("parallel.layers_per_stage", "lists %d stages but pp*vp = %d; give one layer count per virtual stage", len(c.LayersPerStage), n)
@@ -121,6 +155,42 @@ func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
 		layers, n, layers, layers)
 }
 
+// SpreadSlots is the default split of a layer count that divides over the
+// pp*vp virtual stages neither evenly nor with one layer fewer on the first
+// and last: Megatron-Core's convention of counting the embedding and the
+// loss as one layer slot each (--account-for-embedding-in-pipeline-split,
+// --account-for-loss-in-pipeline-split; reference/moe.md section 2), with
+// the layers+2 slots spread as evenly as possible, the larger stages
+// first. The first stage's embedding and the last stage's loss take a
+// slot each, so an edge stage may hold no decoder layer. DeepSeek-V3's 61
+// layers on pp8 vp4 give Megatron-LM's published GB200 layout
+// Et|(tt|)*30L; on pp16 they give 3, 4 x 14 and 2 layers.
+func SpreadSlots(layers, pp, vp int) (LayerSplit, error) {
+	n := pp * vp
+	slots := layers + 2
+	if n < 1 || n > slots {
+		return LayerSplit{}, fault.Field("parallel.pp", "pp*vp = %d virtual stages exceed the model's %d layers plus the embedding and the loss; choose fewer stages", n, layers)
+	}
+	base, extra := slots/n, slots%n
+	counts := make([]int, n)
+	most := 0
+	for v := range counts {
+		c := base
+		if v < extra {
+			c++
+		}
+		if v == 0 {
+			c-- // the embedding's slot
+		}
+		if v == n-1 {
+			c-- // the loss's slot
+		}
+		counts[v] = c
+		most = max(most, c)
+	}
+	return LayerSplit{PerChunk: most, Explicit: counts}, nil
+}
+
 // Layers returns the layer count of virtual stage v (0-based, pipeline order).
 func (s LayerSplit) Layers(v, stages int) int {
 	if s.Explicit != nil {
@@ -146,6 +216,9 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 		if d.v <= 0 {
 			return fault.Field(d.field, "must be a positive integer, got %d", d.v)
 		}
+	}
+	if c.ETP < 0 {
+		return fault.Field("parallel.etp", "must be a positive integer (or omitted for tp), got %d", c.ETP)
 	}
 	if gpus <= 0 {
 		return fault.Field("system.gpus", "must be a positive integer, got %d", gpus)
@@ -175,7 +248,7 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if _, err := c.Split(m.Layers); err != nil {
 		return err
 	}
-	if err := CheckEP(m, c.EP, c.DP*c.CP); err != nil {
+	if err := CheckEP(m, c.EP, c.ExpertTP(), c.TP, c.TP*c.CP*c.DP); err != nil {
 		return err
 	}
 	if b.SeqLen%c.CP != 0 {
@@ -210,15 +283,34 @@ func CheckTP(m *model.Model, tp int) error {
 	return nil
 }
 
-// CheckEP checks an expert-parallel degree against the model and the
-// data-times-context-parallel group dpcp it is carved out of. Validate and
-// the Explorer's enumeration both call it.
-func CheckEP(m *model.Model, ep, dpcp int) error {
+// CheckEP checks the expert grid of Megatron-Core's MoE parallel folding
+// (reference/moe.md section 1) against the model: the etp*ep GPUs that
+// hold one copy of every expert must divide the stageGPUs = tp*cp*dp GPUs
+// of a pipeline stage (Megatron checks world % (etp*ep*pp) == 0; edp is
+// the quotient), the experts must split evenly over ep and the expert FFN
+// over etp. With etp = tp this is the old rule that ep divides dp*cp; with
+// etp < tp, ep may exceed dp*cp. ScaleAcross lays the expert grid inside
+// the attention grid's tensor-parallel groups, so etp must divide tp.
+// Validate and the Explorer's enumeration both call it.
+func CheckEP(m *model.Model, ep, etp, tp, stageGPUs int) error {
 	if ep <= 0 {
 		return fault.Field("parallel.ep", "must be a positive integer, got %d", ep)
 	}
-	if dpcp%ep != 0 {
-		return fault.Field("parallel.ep", "ep=%d must divide dp*cp = %d (expert parallelism is carved out of data and context parallelism)", ep, dpcp)
+	if etp <= 0 {
+		return fault.Field("parallel.etp", "must be a positive integer, got %d", etp)
+	}
+	field := "parallel.ep"
+	if etp != tp {
+		field = "parallel.etp"
+		if tp%etp != 0 {
+			return fault.Field(field, "etp=%d must divide tp=%d (the expert grid is laid inside the attention grid's tensor-parallel groups; etp above tp is not modelled)", etp, tp)
+		}
+		if m.MoE == nil {
+			return fault.Field(field, "etp=%d differs from tp=%d but %s is dense (expert tensor parallelism applies to MoE layers); omit etp", etp, tp, m.ID)
+		}
+	}
+	if stageGPUs%(ep*etp) != 0 {
+		return fault.Field(field, "etp*ep = %d*%d = %d must divide the %d GPUs of a pipeline stage (tp*cp*dp): Megatron-Core's expert grid is etp*ep*edp*pp over the same GPUs as tp*cp*dp*pp", etp, ep, ep*etp, stageGPUs)
 	}
 	if ep > 1 {
 		if m.MoE == nil {
@@ -227,6 +319,9 @@ func CheckEP(m *model.Model, ep, dpcp int) error {
 		if m.MoE.Experts%ep != 0 {
 			return fault.Field("parallel.ep", "the model's %d experts are not divisible by ep=%d", m.MoE.Experts, ep)
 		}
+	}
+	if m.MoE != nil && m.MoE.ExpertFFN%etp != 0 {
+		return fault.Field(field, "the expert FFN width %d is not divisible by etp=%d", m.MoE.ExpertFFN, etp)
 	}
 	return nil
 }

@@ -18,6 +18,17 @@ type Job struct {
 	Schedule  string   `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 	Training  Training `yaml:"training" json:"training"`
 	Search    *Search  `yaml:"search,omitempty" json:"search,omitempty"` // Explorer constraints (plan only)
+	// ModelOverrides changes dimensions of the catalog model for this job
+	// (a proxy run with fewer layers).
+	ModelOverrides *ModelOverrides `yaml:"model_overrides,omitempty" json:"model_overrides,omitempty"`
+}
+
+// ModelOverrides are per-job changes to the model's dimensions. Layers,
+// when positive, trains the first Layers decoder layers of the model (the
+// proxy depth of benchmark recipes such as NVIDIA's Grok-1 and Llama 3.1
+// 405B runs on fewer GPUs).
+type ModelOverrides struct {
+	Layers int `yaml:"layers,omitempty" json:"layers,omitempty"`
 }
 
 // System names the accelerator, how many of them the job uses, and
@@ -82,7 +93,10 @@ type Parallel struct {
 	VP int `yaml:"vp" json:"vp"`
 	CP int `yaml:"cp" json:"cp"`
 	EP int `yaml:"ep" json:"ep"`
-	DP int `yaml:"dp" json:"dp"`
+	// ETP is the expert tensor-parallel degree on the expert grid
+	// etp*ep*edp*pp (Megatron-Core MoE parallel folding); 0 means tp.
+	ETP int `yaml:"etp,omitempty" json:"etp,omitempty"`
+	DP  int `yaml:"dp" json:"dp"`
 	// SP enables sequence parallelism alongside TP (default true when tp > 1).
 	SP *bool `yaml:"sp,omitempty" json:"sp,omitempty"`
 	// Zero is the ZeRO stage 0..3 (3 = FSDP); default 1 (distributed optimizer).

@@ -5,6 +5,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/cost"
@@ -62,6 +63,9 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("model: %w", err)
 	}
+	if m, err = ApplyOverrides(m, j.ModelOverrides); err != nil {
+		return nil, nil, "", err
+	}
 	if j.System.GPU == "" {
 		return nil, nil, "", fault.Field("system.gpu", "is required (a catalog id such as h100-sxm)")
 	}
@@ -80,6 +84,39 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 		return nil, nil, "", fault.Field("training.precision", "%s has no %s tensor cores; choose a precision it supports", g.ID, prec)
 	}
 	return m, g, prec, nil
+}
+
+// ApplyOverrides returns m with the job's model overrides applied (the
+// resolver and validate both call it): a
+// layers override keeps the model's first layers (its dense/MoE and
+// local/global pattern as in the full model) and says so in the name and
+// the assumptions. m itself is not modified.
+func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error) {
+	if o == nil || o.Layers == 0 {
+		return m, nil
+	}
+	if o.Layers < 0 {
+		return nil, fault.Field("model_overrides.layers", "must be a positive integer, got %d", o.Layers)
+	}
+	if o.Layers > m.Layers {
+		return nil, fault.Field("model_overrides.layers", "%d is more than the %d layers of %s; a proxy run trains fewer layers", o.Layers, m.Layers, m.ID)
+	}
+	if o.Layers == m.Layers {
+		return m, nil
+	}
+	p := *m
+	if m.MoE != nil {
+		x := *m.MoE
+		x.FirstDense = min(x.FirstDense, o.Layers)
+		p.MoE = &x
+	}
+	p.Layers = o.Layers
+	p.Name = fmt.Sprintf("%s (proxy: %d of %d layers)", m.Name, o.Layers, m.Layers)
+	p.Assumptions = append(slices.Clone(m.Assumptions), fmt.Sprintf("model_overrides.layers: a proxy of %s with its first %d of %d layers", m.ID, o.Layers, m.Layers))
+	if err := p.Validate(); err != nil {
+		return nil, fault.Field("model_overrides.layers", "%v", err)
+	}
+	return &p, nil
 }
 
 // Resolve turns a job spec into a Config: it looks up the model and GPU,
@@ -105,11 +142,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		c.Assumptions = append(c.Assumptions, "training.micro_batch not given: 1")
 	}
 	p := j.Parallel
-	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), DP: p.DP, LayersPerStage: p.LayersPerStage}
+	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), ETP: p.ETP, DP: p.DP, LayersPerStage: p.LayersPerStage}
 	for _, d := range []struct {
 		f string
 		v int
-	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.dp", p.DP}} {
+	}{{"parallel.tp", p.TP}, {"parallel.pp", p.PP}, {"parallel.vp", p.VP}, {"parallel.cp", p.CP}, {"parallel.ep", p.EP}, {"parallel.etp", p.ETP}, {"parallel.dp", p.DP}} {
 		if d.v < 0 {
 			return nil, fault.Field(d.f, "must be a positive integer, got %d", d.v)
 		}
@@ -137,6 +174,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	if err := c.Parallel.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
+	}
+	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 {
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("the %d layers do not split evenly over pp*vp = %d stages: the embedding and the loss count as one layer each (Megatron-Core), decoder layers per stage %v", m.Layers, len(s.Explicit), s.Explicit))
 	}
 	if _, err := c.Schedule.Check(c.ScheduleParams()); err != nil {
 		return nil, err
@@ -236,10 +276,63 @@ func (c *Config) ScheduleParams() schedule.Params {
 	return schedule.Params{Stages: p.PP, MicroBatches: p.MicroBatches(c.Batch), Chunks: p.VP}
 }
 
-// Layout places the parallel groups on the topology.
+// Layout places the parallel groups on the topology. With etp = tp the
+// expert-parallel group is carved out of cp*dp as before; with etp < tp
+// (Megatron-Core's MoE parallel folding) the ep group is laid on the
+// expert grid: see expertGrid.
 func (c *Config) Layout() (topology.Layout, error) {
 	p := c.Parallel
-	return topology.Place(c.Topology, c.Placement, map[topology.Dim]int{
+	deg := map[topology.Dim]int{
 		topology.TP: p.TP, topology.CP: p.CP, topology.PP: p.PP, topology.DP: p.DP, topology.EP: p.EP,
+	}
+	if p.ExpertTP() == p.TP {
+		return topology.Place(c.Topology, c.Placement, deg)
+	}
+	deg[topology.EP] = 1
+	l, err := topology.Place(c.Topology, c.Placement, deg)
+	if err != nil {
+		return topology.Layout{}, err
+	}
+	x, err := c.expertGrid()
+	if err != nil {
+		return topology.Layout{}, err
+	}
+	l.Spans[topology.EP] = x.Spans[topology.EP]
+	l.Stride[topology.EP] = x.Stride[topology.EP]
+	return l, nil
+}
+
+// expertGrid lays out the expert grid etp*ep*edp*pp on the attention
+// grid's ranks as Megatron-Core orders them: etp innermost inside each tp
+// group, then ep over the rest of tp, cp and as much of dp as it needs
+// (reference/moe.md section 1). It places the attention grid with tp cut
+// to etp and cp widened by tp/etp, so that the expert groups take the
+// attention grid's placement; its tp span is the etp group, its ep span
+// the ep group.
+func (c *Config) expertGrid() (topology.Layout, error) {
+	p := c.Parallel
+	etp := p.ExpertTP()
+	if etp <= 0 || p.TP%etp != 0 {
+		return topology.Layout{}, fault.Field("parallel.etp", "etp=%d must divide tp=%d", etp, p.TP)
+	}
+	l, err := topology.Place(c.Topology, c.Placement, map[topology.Dim]int{
+		topology.TP: etp, topology.CP: p.CP * p.TP / etp, topology.PP: p.PP, topology.DP: p.DP, topology.EP: p.EP,
 	})
+	if err != nil {
+		return topology.Layout{}, fmt.Errorf("expert grid (etp=%d ep=%d over tp*cp = %d): %w", etp, p.EP, p.TP*p.CP, err)
+	}
+	return l, nil
+}
+
+// expertTPSpan is the span of the expert tensor-parallel group: the tp
+// group itself when etp = tp, else the expert grid's etp group.
+func (c *Config) expertTPSpan(l topology.Layout) (topology.Span, error) {
+	if c.Parallel.ExpertTP() == c.Parallel.TP {
+		return l.Spans[topology.TP], nil
+	}
+	x, err := c.expertGrid()
+	if err != nil {
+		return topology.Span{}, err
+	}
+	return x.Spans[topology.TP], nil
 }

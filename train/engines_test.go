@@ -148,3 +148,58 @@ func TestEngineAgreementSpread(t *testing.T) {
 		t.Errorf("90th percentile step-time difference %.1f%% > %.0f%%", 100*p90, 100*engineAgreementP90)
 	}
 }
+
+// On Megatron-Core's folded expert grid (etp below tp, ep beyond dp*cp)
+// both engines run what the resolver accepts, give the same memory and fit
+// verdict and step times within engineAgreementMax, and the ep group has
+// ep members whatever dp is.
+func TestEnginesAgreeOnFoldedExpertGrid(t *testing.T) {
+	tests := []struct {
+		model, parallel string
+		gpus, ep        int
+	}{
+		{"qwen3-30b-a3b", "{tp: 2, pp: 2, ep: 16, etp: 1}", 32, 16},
+		{"qwen3-30b-a3b", "{tp: 4, pp: 2, ep: 8, etp: 2}", 32, 8},
+		{"qwen3-30b-a3b", "{tp: 4, pp: 2, ep: 4, etp: 1}", 32, 4},
+		{"mixtral-8x7b", "{tp: 2, pp: 2, ep: 8, etp: 1}", 16, 8},
+		{"mixtral-8x7b", "{tp: 2, pp: 2, ep: 4}", 16, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model+" "+tt.parallel, func(t *testing.T) {
+			j, err := spec.ParseJob([]byte(fmt.Sprintf(`
+model: %s
+system: {gpu: h100-sxm, gpus: %d}
+parallel: %s
+schedule: 1f1b
+training: {seq_len: 4096, global_batch: 64, micro_batch: 1, precision: bf16}
+`, tt.model, tt.gpus, tt.parallel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, a, e, ok := bothEngines(t, j)
+			if !ok {
+				_, err := Resolve(j, model.Load, hardware.Lookup)
+				t.Fatalf("resolver refuses: %v", err)
+			}
+			l, _ := c.Layout()
+			if got := l.Spans["ep"].Size(); got != tt.ep {
+				t.Errorf("ep group of %d GPUs, want %d", got, tt.ep)
+			}
+			if a.Memory != e.Memory || a.Feasible != e.Feasible {
+				t.Errorf("memory analytic %+v, event %+v", a.Memory, e.Memory)
+			}
+			if d := math.Abs(e.StepTimeS-a.StepTimeS) / a.StepTimeS; d > engineAgreementMax {
+				t.Errorf("step analytic %.4f s, event %.4f s (%.0f%% apart)", a.StepTimeS, e.StepTimeS, 100*d)
+			}
+			var epBytes float64
+			for _, x := range a.Levels {
+				if x.Dim == "ep" {
+					epBytes += x.Bytes
+				}
+			}
+			if epBytes <= 0 {
+				t.Errorf("no all-to-all traffic reported for ep=%d", tt.ep)
+			}
+		})
+	}
+}

@@ -205,7 +205,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 		}
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
+	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
 	collect := func(k network.Kind, v *virtualStage) float64 {
 		return network.Time(k, v.denseParams*2, dpDense, dl) + network.Time(k, v.experts*2, dpExpert, dl)
@@ -263,7 +263,7 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 		for ch := 0; ch < nc; ch++ {
 			v := at(st, ch)
 			if p.Zero >= 1 {
-				owned += v.denseParams/float64(p.DP*p.CP) + v.experts/float64(p.DP*p.CP/p.EP)
+				owned += v.denseParams/float64(p.DP*p.CP) + v.experts/float64(p.EDP())
 			} else {
 				owned += v.denseParams + v.experts
 			}
@@ -321,7 +321,7 @@ func (r *Result) rescale(c *Config) {
 func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
+	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
 	for _, v := range vs {
 		ag += network.Time(network.AllGather, v.denseParams*2, dpDense, dl) + network.Time(network.AllGather, v.experts*2, dpExpert, dl)

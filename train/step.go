@@ -117,6 +117,8 @@ type evaluator struct {
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
+	// etpSpan is the expert tensor-parallel group on the expert grid.
+	etpSpan topology.Span
 }
 
 func newEvaluator(c *Config) (*evaluator, error) {
@@ -134,6 +136,9 @@ func newEvaluator(c *Config) (*evaluator, error) {
 	}
 	e.linkTab[dimIndex(topology.PP)] = network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
 	e.ppStride = l.Stride[topology.PP]
+	if e.etpSpan, err = c.expertTPSpan(l); err != nil {
+		return nil, err
+	}
 	e.caps = make([]int, len(c.Topology.Levels))
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
@@ -265,28 +270,32 @@ func (e *evaluator) layerWork(i int) opCost {
 		g += dev.GEMM(T, h, heads*vd, e.prec)
 	}
 	mats := 3.0
-	if m.Act != "swiglu" {
+	if !m.Act.Gated() {
 		mats = 2
 	}
 	var ffnElems float64 // intermediate activations per token on this GPU
+	moeSP := false       // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
-		// Experts are split over ep and, inside, over tp (expert tensor
-		// parallelism = tp): this GPU runs its E/ep experts at ffn/tp
-		// width on every token the tp group routes to them.
-		routed := T * float64(x.TopK) / t // token-slots per GPU (SP share)
+		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
+		// section 1): this GPU holds E/ep experts at ffn/etp width. Each GPU
+		// dispatches its own token slots over the ep group; the etp group
+		// then gathers them, so every etp member computes its slice for
+		// the tokens routed to its experts from all etp members.
+		etp := float64(p.ExpertTP())
+		routed := T * float64(x.TopK) / t // token-slots per GPU before dispatch (SP share)
 		local := float64(x.Experts) / float64(p.EP)
-		perExpert := T * float64(x.TopK) * float64(p.EP) / float64(x.Experts)
-		f := float64(x.ExpertFFN) / t
+		perExpert := routed * etp * float64(p.EP) / float64(x.Experts)
+		f := float64(x.ExpertFFN) / etp
 		g += local * (dev.GEMM(perExpert, (mats-1)*f, h, e.prec) + dev.GEMM(perExpert, h, f, e.prec))
 		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
-		ffnElems += T * float64(x.TopK) * f
+		ffnElems += routed * etp * f
 		if x.SharedExperts > 0 {
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
 			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
 			ffnElems += T * sf
 		}
-		// Dispatch and combine all-to-all, forward and backward.
+		moeSP = p.SP && x.SharedExperts == 0
 		// Dispatch and combine all-to-all forward, their gradients
 		// backward. With 8-bit training the forward dispatch moves 8-bit
 		// activations (DeepSeek-V3 report, section 3.3); the rest is 16-bit.
@@ -296,6 +305,17 @@ func (e *evaluator) layerWork(i int) opCost {
 		}
 		epF = e.coll(network.AllToAll, routed*h*dispatch, topology.EP) + e.coll(network.AllToAll, routed*h*2, topology.EP)
 		epB = 2 * e.coll(network.AllToAll, routed*h*2, topology.EP)
+		if p.ExpertTP() > 1 {
+			// Megatron-Core's all-to-all dispatcher gathers the dispatched
+			// tokens over the etp group after the all-to-all and
+			// reduce-scatters the expert output before the combine;
+			// backward mirrors them.
+			gathered := routed * etp * h
+			etpF := network.Time(network.AllGather, gathered*dispatch, e.etpSpan, e.linksOf(topology.TP)) +
+				network.Time(network.ReduceScatter, gathered*2, e.etpSpan, e.linksOf(topology.TP))
+			epF += etpF
+			epB += 2 * network.Time(network.AllGather, gathered*2, e.etpSpan, e.linksOf(topology.TP))
+		}
 	} else {
 		f := float64(m.FFN) / t
 		g += dev.GEMM(T, (mats-1)*f, h, e.prec) + dev.GEMM(T, h, f, e.prec)
@@ -334,7 +354,7 @@ func (e *evaluator) layerWork(i int) opCost {
 	bytes := 2*outside*2*2 + 2*outside*3*2 // norms (read+write), residuals (2 reads + write)
 	bytes += T * (heads + kvPer) * qk * 2 * 2
 	actRW := 3.0
-	if m.Act != "swiglu" {
+	if !m.Act.Gated() {
 		actRW = 2
 	}
 	bytes += ffnElems * actRW * 2
@@ -360,6 +380,12 @@ func (e *evaluator) layerWork(i int) opCost {
 			one = e.coll(network.AllReduce, full, topology.TP)
 		}
 		tpc = 2 * one * 2
+		if moeSP {
+			// The MoE block takes its input sequence-parallel and gathers
+			// routed tokens over the etp group instead (priced with the
+			// expert communication above).
+			tpc = one * 2
+		}
 	}
 	// Context parallelism: ring exchange of K and V (cp-1 steps forward,
 	// K, V and their gradients backward), hidden behind attention compute.
@@ -711,7 +737,7 @@ func (e *evaluator) analytic() Result {
 	// the 16-bit weights: 30 bytes per locally owned parameter.
 	owned := worst.denseParams + worst.experts
 	if p.Zero >= 1 {
-		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.DP*p.CP/p.EP)
+		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.EDP())
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
@@ -773,7 +799,7 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
+	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
 	const bytes = 2
 	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +

@@ -36,7 +36,12 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	}
 	if p.TP > 1 {
 		full := T * h * 2
-		n := fm * float64(w.layers) * 2 * 2 * recompute // two per block, forward and backward
+		blocks := 2 * float64(w.layers) // attention and MLP of every layer
+		if p.SP && m.MoE != nil && m.MoE.SharedExperts == 0 {
+			// An MoE block under SP gathers routed tokens over etp instead (below).
+			blocks -= float64(w.moeLayers)
+		}
+		n := fm * blocks * 2 * recompute // forward and backward
 		if p.SP {
 			add(topology.TP, network.AllGather, full, n, e.span(topology.TP))
 			add(topology.TP, network.ReduceScatter, full, n, e.span(topology.TP))
@@ -62,6 +67,14 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		n := fm * float64(w.moeLayers)
 		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.span(topology.EP))
 		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.span(topology.EP))
+		if etp := p.ExpertTP(); etp > 1 {
+			// The etp gather of the dispatched tokens and the reduce-scatter
+			// before the combine, forward; their mirrors backward (layerWork).
+			gathered := routed * float64(etp)
+			add(topology.TP, network.AllGather, gathered*dispatch, n*recompute, e.etpSpan)
+			add(topology.TP, network.ReduceScatter, gathered*2, n*recompute, e.etpSpan)
+			add(topology.TP, network.AllGather, gathered*2, n*2, e.etpSpan)
+		}
 	}
 	if len(w.sendsAt) > 0 {
 		// One span per level: a p2p prices at its span's outermost level.
@@ -76,7 +89,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		}
 	}
 	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.DP * p.CP / p.EP)
+	dpExpert := e.dpSpan(p.EDP())
 	rounds := 1.0
 	switch p.Zero {
 	case 2:

@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -233,6 +234,131 @@ func TestDefaultsAreAssumed(t *testing.T) {
 	for _, want := range []string{"training.micro_batch not given", "parallel.zero not given", "schedule not given: 1f1b", "training.precision not given: bf16", "training.recompute not given: none"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("assumptions lack %q:\n%s", want, got)
+		}
+	}
+}
+
+// MoE parallel folding end to end: Qwen3-30B-A3B on 256 H100 with tp2 and
+// ep32 etp1 (ep larger than dp*cp = 16, as Megatron-Core runs it) resolves,
+// fits and spreads its all-to-all over the 32-GPU expert group; etp2 ep16
+// on the same GPUs adds the etp gather instead.
+func TestMoEParallelFoldingSimulates(t *testing.T) {
+	y := `
+model: qwen3-30b-a3b
+system: {gpu: h100-sxm, gpus: 256}
+parallel: {tp: 2, pp: 8, ep: 32, etp: 1, zero: 1}
+schedule: 1f1b
+training: {seq_len: 4096, global_batch: 512, micro_batch: 1, precision: bf16}
+`
+	c := resolve(t, y)
+	if got := c.Parallel.EDP(); got != 1 {
+		t.Errorf("edp = %d, want 256/(1*32*8) = 1", got)
+	}
+	l, err := c.Layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Spans["ep"].Size(); got != 32 {
+		t.Errorf("ep group of %d GPUs, want 32", got)
+	}
+	r, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Breakdown.EPCommS <= 0 || !r.Feasible {
+		t.Errorf("ep32 etp1: all-to-all %.4f s, feasible %v; want exposed all-to-all on a job that fits", r.Breakdown.EPCommS, r.Feasible)
+	}
+	c2 := resolve(t, strings.Replace(y, "ep: 32, etp: 1", "ep: 16, etp: 2", 1))
+	if got := c2.Parallel.EDP(); got != 1 {
+		t.Errorf("etp2 ep16: edp = %d, want 1", got)
+	}
+	r2, err := Analytic(c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each GPU holds the same share of the experts (ep*etp = 32 either way).
+	if math.Abs(r2.Memory.Weights-r.Memory.Weights) > 1e-6*r.Memory.Weights {
+		t.Errorf("weights per GPU %.4g (etp2 ep16) vs %.4g (etp1 ep32), want equal", r2.Memory.Weights, r.Memory.Weights)
+	}
+	e, err := Event(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Memory.Total != r.Memory.Total {
+		t.Errorf("engines disagree on memory: event %.4g, analytic %.4g", e.Memory.Total, r.Memory.Total)
+	}
+}
+
+// Bad expert-grid input names the field and exits with code 2.
+func TestResolveBadExpertGrid(t *testing.T) {
+	base := `
+model: qwen3-30b-a3b
+system: {gpu: h100-sxm, gpus: 256}
+parallel: {tp: 2, pp: 8, ep: 32, etp: 1, zero: 1}
+training: {seq_len: 4096, global_batch: 512, micro_batch: 1}
+`
+	tests := []struct{ name, from, to, field string }{
+		{"etp*ep beyond the stage", "ep: 32, etp: 1", "ep: 64, etp: 1", "parallel.etp"},
+		{"ep beyond dp*cp at etp=tp", "ep: 32, etp: 1", "ep: 32", "parallel.ep"},
+		{"negative etp", "etp: 1", "etp: -1", "parallel.etp"},
+		{"etp above tp", "etp: 1", "etp: 4", "parallel.etp"},
+		{"etp on a dense model", "qwen3-30b-a3b", "llama3-8b", "parallel.etp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			y := strings.Replace(base, tt.from, tt.to, 1)
+			j, err := spec.ParseJob([]byte(y))
+			if err == nil {
+				_, err = Resolve(j, model.Load, hardware.Lookup)
+			}
+			if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), tt.field) {
+				t.Errorf("error %v, want a bad-input error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+// A proxy run (model_overrides.layers, as in NVIDIA's Grok-1 and Llama 3.1
+// 405B recipes on fewer GPUs) trains the first layers of the model: it
+// holds fewer weights, takes less time, and says so.
+func TestModelOverridesLayers(t *testing.T) {
+	y := `
+model: llama3.1-405b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 8, pp: 2, cp: 1, dp: 4, zero: 1}
+schedule: 1f1b
+training: {seq_len: 8192, global_batch: 64, micro_batch: 1, precision: bf16}
+model_overrides: {layers: 16}
+`
+	c := resolve(t, y)
+	if c.Model.Layers != 16 || !strings.Contains(c.Model.Name, "proxy") {
+		t.Errorf("model %q with %d layers, want the 16-layer proxy named so", c.Model.Name, c.Model.Layers)
+	}
+	if !strings.Contains(strings.Join(c.Assumptions, "\n"), "model_overrides.layers") {
+		t.Errorf("assumptions %q do not mention the proxy depth", c.Assumptions)
+	}
+	full, _ := model.Lookup("llama3.1-405b")
+	if full.Layers != 126 {
+		t.Errorf("the override changed the catalog: %d layers", full.Layers)
+	}
+	r16, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r32, err := Analytic(resolve(t, strings.Replace(y, "layers: 16", "layers: 32", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r16.StepTimeS < r32.StepTimeS && r16.Memory.Weights < r32.Memory.Weights) {
+		t.Errorf("16 layers: %.3f s %.3g B weights; 32 layers: %.3f s %.3g B; want the shallower proxy lighter and faster", r16.StepTimeS, r16.Memory.Weights, r32.StepTimeS, r32.Memory.Weights)
+	}
+	for _, bad := range []string{"layers: -1", "layers: 200"} {
+		j, err := spec.ParseJob([]byte(strings.Replace(y, "layers: 16", bad, 1)))
+		if err == nil {
+			_, err = Resolve(j, model.Load, hardware.Lookup)
+		}
+		if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), "model_overrides.layers") {
+			t.Errorf("%s: error %v, want a bad-input error naming model_overrides.layers", bad, err)
 		}
 	}
 }

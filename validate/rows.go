@@ -1,7 +1,9 @@
 // Package validate compares step-time predictions with the published
-// training measurements (reference/training-measurements.csv, embedded
-// here so the tool stands alone) and fits the calibration parameters
-// against the whole set.
+// training measurements (reference/training-measurements.csv, all 310
+// rows embedded here so the tool stands alone), reports the error per row
+// and by group (dense or MoE, GPU, source) with the rows that cannot be
+// expressed, and fits the calibration parameters against the calibration
+// set (CalibrationRows).
 package validate
 
 import (
@@ -17,27 +19,31 @@ var measurementsCSV string
 
 // Row is one published measurement with its full configuration.
 type Row struct {
-	ID          string  `json:"id"`
-	Source      string  `json:"source"`
-	Model       string  `json:"model"`
-	GPU         string  `json:"gpu"`
-	GPUs        int     `json:"gpus"`
-	Precision   string  `json:"precision"`
-	TP          int     `json:"tp"`
-	PP          int     `json:"pp"`
-	VP          int     `json:"vp"` // 0 when unpublished
-	CP          int     `json:"cp"`
-	EP          int     `json:"ep"`
-	DP          int     `json:"dp"`
-	Zero        string  `json:"zero"`
-	SP          bool    `json:"sp"`
-	MicroBatch  int     `json:"micro_batch"`
-	GlobalBatch int     `json:"global_batch"`
-	SeqLen      int     `json:"seq_len"`
-	Recompute   string  `json:"recompute"`
-	Schedule    string  `json:"schedule"`
-	StepTimeS   float64 `json:"step_time_s"`
-	Notes       string  `json:"notes"`
+	ID          string `json:"id"`
+	Source      string `json:"source"`
+	Model       string `json:"model"`
+	GPU         string `json:"gpu"`
+	GPUs        int    `json:"gpus"`
+	Precision   string `json:"precision"`
+	TP          int    `json:"tp"`
+	PP          int    `json:"pp"`
+	VP          int    `json:"vp"` // 0 when unpublished
+	CP          int    `json:"cp"`
+	EP          int    `json:"ep"`
+	ETP         int    `json:"etp,omitempty"` // 0 when not printed (Megatron's default: tp)
+	DP          int    `json:"dp"`
+	Zero        string `json:"zero"`
+	SP          bool   `json:"sp"`
+	MicroBatch  int    `json:"micro_batch"`
+	GlobalBatch int    `json:"global_batch"`
+	SeqLen      int    `json:"seq_len"`
+	Recompute   string `json:"recompute"`
+	Schedule    string `json:"schedule"`
+	// Layers is the proxy depth of a run with fewer layers than the
+	// named model; 0 means the full model.
+	Layers    int     `json:"layers,omitempty"`
+	StepTimeS float64 `json:"step_time_s"`
+	Notes     string  `json:"notes"`
 }
 
 // Rows parses the embedded measurement set.
@@ -84,6 +90,13 @@ func ParseRows(text string) ([]Row, error) {
 		}
 		if i, ok := col["source"]; ok {
 			row.Source = r[i]
+		}
+		// Columns added with the MoE rows (issue 10); older copies lack them.
+		if _, ok := col["etp"]; ok {
+			row.ETP = atoi("etp")
+		}
+		if _, ok := col["layers"]; ok {
+			row.Layers = atoi("layers")
 		}
 		if i, ok := col["notes"]; ok {
 			row.Notes = r[i]

@@ -1,15 +1,19 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
+	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/train"
 )
 
@@ -23,6 +27,10 @@ const (
 	// published, each model chunk holds this many layers (vp = layers per
 	// stage / 2), the middle of the depth-first/breadth-first range.
 	UnknownLayersPerChunk = 2
+	// UnknownMicroBatch: when the micro-batch size is not published, 1,
+	// Megatron-LM's default (--micro-batch-size) and that of the NeMo and
+	// Megatron-Bridge MoE recipes.
+	UnknownMicroBatch = 1
 )
 
 // Config builds the training configuration of a row. Rows describe FSDP
@@ -32,6 +40,9 @@ const (
 func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	m, err := model.Lookup(r.Model)
 	if err != nil {
+		return nil, nil, fmt.Errorf("row %s: %w", r.ID, err)
+	}
+	if m, err = train.ApplyOverrides(m, &spec.ModelOverrides{Layers: r.Layers}); err != nil {
 		return nil, nil, fmt.Errorf("row %s: %w", r.ID, err)
 	}
 	g, err := hardware.Lookup(r.GPU)
@@ -58,7 +69,10 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	default:
 		fmt.Sscanf(z, "%d", &zero)
 	}
-	pc := parallel.Config{TP: r.TP, PP: r.PP, VP: r.VP, CP: r.CP, EP: max(r.EP, 1), DP: r.DP, SP: r.SP, Zero: zero}
+	pc := parallel.Config{TP: r.TP, PP: r.PP, VP: r.VP, CP: r.CP, EP: max(r.EP, 1), ETP: r.ETP, DP: r.DP, SP: r.SP, Zero: zero}
+	if r.Layers > 0 {
+		notes = append(notes, fmt.Sprintf("proxy depth: %d of the model's layers", r.Layers))
+	}
 	if pc.VP == 0 {
 		perStage := (m.Layers + 2) / r.PP
 		if m.Layers%r.PP == 0 {
@@ -71,9 +85,22 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	if pc.VP > 1 {
 		sched = schedule.Interleaved
 	}
+	if k, err := schedule.ParseKind(r.Schedule); err == nil && k == schedule.DualPipeV {
+		// DeepSeek's DualPipe: two chunks per rank; its V-shaped half
+		// (DualPipeV) has the same bubble, (pp/2-1)(F&B+B-3W).
+		sched = k
+		notes = append(notes, "dualpipe modelled as dualpipev (two chunks per rank, the same bubble)")
+	}
 	b := parallel.Batch{SeqLen: r.SeqLen, GlobalBatch: r.GlobalBatch, MicroBatch: r.MicroBatch}
+	if b.MicroBatch == 0 {
+		b.MicroBatch = UnknownMicroBatch
+		notes = append(notes, fmt.Sprintf("micro_batch unknown: %d", UnknownMicroBatch))
+	}
 	if err := pc.Validate(m, r.GPUs, b); err != nil {
 		return nil, nil, fmt.Errorf("row %s: %w", r.ID, err)
+	}
+	if s, err := pc.Split(m.Layers); err == nil && s.Explicit != nil {
+		notes = append(notes, "layers split with the embedding and the loss as one layer each (Megatron-Core)")
 	}
 	c := &train.Config{
 		Model: m, GPU: g, GPUs: r.GPUs, Parallel: pc, Schedule: sched, Batch: b,
@@ -92,10 +119,14 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 
 // Result is one row's comparison.
 type Result struct {
-	ID        string          `json:"id"`
-	Model     string          `json:"model"`
-	GPU       string          `json:"gpu"`
-	GPUs      int             `json:"gpus"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	GPU   string `json:"gpu"`
+	GPUs  int    `json:"gpus"`
+	// Kind is "moe" for a mixture-of-experts model, else "dense".
+	Kind string `json:"kind"`
+	// Source is the row's publication group (SourceGroup).
+	Source    string          `json:"source"`
 	Measured  float64         `json:"measured_step_time_s"`
 	Predicted float64         `json:"predicted_step_time_s"`
 	ErrorPct  float64         `json:"error_pct"`
@@ -107,37 +138,164 @@ type Result struct {
 	Breakdown train.Breakdown `json:"breakdown"`
 }
 
+// Skipped is a row that cannot be expressed, with the reason.
+type Skipped struct {
+	ID     string `json:"id"`
+	Model  string `json:"model"`
+	GPU    string `json:"gpu"`
+	Reason string `json:"reason"`
+}
+
+// Group is the error over one group of rows.
+type Group struct {
+	// By is what the group is formed by: all, kind, gpu or source.
+	By          string  `json:"by"`
+	Name        string  `json:"name"`
+	Rows        int     `json:"rows"`
+	MAPE        float64 `json:"mape_pct"`
+	MaxAbsError float64 `json:"max_abs_error_pct"`
+}
+
 // Report is the whole comparison.
 type Report struct {
-	Rows        []Result    `json:"rows"`
-	MAPE        float64     `json:"mape_pct"`
-	MaxAbsError float64     `json:"max_abs_error_pct"`
+	Rows        []Result `json:"rows"`
+	MAPE        float64  `json:"mape_pct"`
+	MaxAbsError float64  `json:"max_abs_error_pct"`
+	// Groups holds the MAPE by kind (dense, moe), by GPU and by source,
+	// each group's rows in order of first appearance.
+	Groups []Group `json:"groups"`
+	// Skipped lists the rows that cannot be expressed and why.
+	Skipped     []Skipped   `json:"skipped,omitempty"`
 	Calibration cost.Params `json:"calibration"`
 }
 
-// Run predicts every row with the calibration p.
+// SourceGroup names the publication a row comes from, coarse enough to
+// group rows: the paper, or the repository and release tag.
+func SourceGroup(source string) string {
+	rules := []struct{ has, name string }{
+		{"Korthikanti", "Korthikanti et al. 2022"},
+		{"NeMo 24.07", "NeMo 24.07 summary"},
+		{"Llama 3 Herd", "Llama 3 paper"},
+		{"docs.nvidia.com/nemo-framework", "NeMo docs summaries"},
+		{"Automodel", "NeMo AutoModel"},
+		{"torchtitan", "torchtitan"},
+		{"Megatron-LM", "Megatron-LM docs"},
+		{"DeepSeek-V3", "DeepSeek-V3 report"},
+	}
+	for _, r := range rules {
+		if strings.Contains(source, r.has) {
+			return r.name
+		}
+	}
+	if i := strings.Index(source, "dgxc-benchmarking tag "); i >= 0 {
+		tag := strings.Fields(source[i+len("dgxc-benchmarking tag "):])
+		if len(tag) > 0 {
+			// v25.05.01 and v25.05 are one release line.
+			parts := strings.Split(tag[0], ".")
+			return "DGX Cloud " + strings.Join(parts[:min(2, len(parts))], ".")
+		}
+	}
+	if len(source) > 24 {
+		return source[:24]
+	}
+	return source
+}
+
+// CalibrationSources are the publications of the 23 rows the built-in
+// calibration (cost.Default) was fitted to: Megatron-LM on A100
+// (Korthikanti et al. 2022), NeMo 24.07 on H100 and Llama 3 405B. The
+// rows added since (DGX Cloud recipes, NeMo summaries, AutoModel,
+// torchtitan, DeepSeek-V3) are predicted with that calibration, not fitted.
+func CalibrationSources() []string {
+	return []string{"Korthikanti et al. 2022", "NeMo 24.07 summary", "Llama 3 paper"}
+}
+
+// CalibrationRows returns the rows of rows from CalibrationSources.
+func CalibrationRows(rows []Row) []Row {
+	var out []Row
+	for _, r := range rows {
+		if slices.Contains(CalibrationSources(), SourceGroup(r.Source)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Run predicts every row with the calibration p. A row that cannot be
+// expressed (an unknown id, a configuration the model refuses) is listed
+// in Skipped with the reason; any other failure is an error.
 func Run(rows []Row, p cost.Params) (Report, error) {
 	rep := Report{Calibration: p}
-	var sum float64
 	for _, row := range rows {
 		c, notes, err := row.Config(p)
-		if err != nil {
-			return Report{}, err
+		var res train.Result
+		if err == nil {
+			res, err = train.Analytic(c)
 		}
-		res, err := train.Analytic(c)
 		if err != nil {
-			return Report{}, fmt.Errorf("row %s: %w", row.ID, err)
+			if !errors.Is(err, fault.ErrBadInput) {
+				return Report{}, fmt.Errorf("row %s: %w", row.ID, err)
+			}
+			reason := strings.TrimPrefix(err.Error(), "row "+row.ID+": ")
+			rep.Skipped = append(rep.Skipped, Skipped{ID: row.ID, Model: row.Model, GPU: row.GPU, Reason: reason})
+			continue
+		}
+		kind := "dense"
+		if c.Model.MoE != nil {
+			kind = "moe"
 		}
 		e := 100 * (res.StepTimeS - row.StepTimeS) / row.StepTimeS
 		rep.Rows = append(rep.Rows, Result{
-			ID: row.ID, Model: row.Model, GPU: row.GPU, GPUs: row.GPUs,
+			ID: row.ID, Model: row.Model, GPU: row.GPU, GPUs: row.GPUs, Kind: kind, Source: SourceGroup(row.Source),
 			Measured: row.StepTimeS, Predicted: res.StepTimeS, ErrorPct: e,
 			MFU: res.MFU, TFLOPs: res.ModelTFLOPsPerGPU, MemoryGiB: res.MemoryGiBPerGPU, Feasible: res.Feasible,
 			Assumed: notes, Breakdown: res.Breakdown,
 		})
-		sum += math.Abs(e)
-		rep.MaxAbsError = math.Max(rep.MaxAbsError, math.Abs(e))
 	}
-	rep.MAPE = sum / float64(len(rows))
+	all := group("all", "all", rep.Rows)
+	rep.MAPE, rep.MaxAbsError = all.MAPE, all.MaxAbsError
+	rep.Groups = Groups(rep.Rows)
 	return rep, nil
+}
+
+// Groups returns the MAPE over all rows, then by kind, by GPU and by
+// source, each in order of first appearance.
+func Groups(rows []Result) []Group {
+	out := []Group{group("all", "all", rows)}
+	keys := []struct {
+		by  string
+		key func(Result) string
+	}{
+		{"kind", func(r Result) string { return r.Kind }},
+		{"gpu", func(r Result) string { return r.GPU }},
+		{"source", func(r Result) string { return r.Source }},
+	}
+	for _, k := range keys {
+		var names []string
+		members := map[string][]Result{}
+		for _, r := range rows {
+			n := k.key(r)
+			if _, ok := members[n]; !ok {
+				names = append(names, n)
+			}
+			members[n] = append(members[n], r)
+		}
+		for _, n := range names {
+			out = append(out, group(k.by, n, members[n]))
+		}
+	}
+	return out
+}
+
+func group(by, name string, rows []Result) Group {
+	g := Group{By: by, Name: name, Rows: len(rows)}
+	for _, r := range rows {
+		a := math.Abs(r.ErrorPct)
+		g.MAPE += a
+		g.MaxAbsError = math.Max(g.MaxAbsError, a)
+	}
+	if len(rows) > 0 {
+		g.MAPE /= float64(len(rows))
+	}
+	return g
 }

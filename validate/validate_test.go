@@ -11,19 +11,24 @@ import (
 	"github.com/scaleacross/scaleacross/train"
 )
 
-// The issue's acceptance bar: with one calibration shared by all rows,
-// step-time MAPE at most 8% over the public set and every row within 20%.
+// The calibration set's acceptance bar (issue 3): with one calibration
+// shared by all rows, step-time MAPE at most 8% over the 23 rows the
+// calibration was fitted to and every one of them within 20%.
 func TestPublicSetAccuracy(t *testing.T) {
 	rows, err := Rows()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 23 {
-		t.Fatalf("embedded set has %d rows, want 23", len(rows))
+	cal := CalibrationRows(rows)
+	if len(cal) != 23 {
+		t.Fatalf("calibration set has %d rows, want 23", len(cal))
 	}
-	rep, err := Run(rows, cost.Default())
+	rep, err := Run(cal, cost.Default())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Rows) != 23 {
+		t.Fatalf("%d of the 23 calibration rows ran; skipped: %+v", len(rep.Rows), rep.Skipped)
 	}
 	for _, r := range rep.Rows {
 		t.Logf("%-28s measured %8.3f predicted %8.3f error %+6.1f%%", r.ID, r.Measured, r.Predicted, r.ErrorPct)
@@ -36,53 +41,121 @@ func TestPublicSetAccuracy(t *testing.T) {
 	}
 }
 
-// Every embedded row must stay a copy of the shared reference's row with
-// the same id, column by column, when the shared folder is present (it is
-// optional: the project stands alone). The shared file has grown columns
-// (etp, layers) and rows the embedded set does not carry yet.
-func TestEmbeddedCopyMatchesShared(t *testing.T) {
-	b, err := os.ReadFile("../../shared/reference/training-measurements.csv")
+// Every public row runs or is listed with the reason it cannot be
+// expressed. The bounds hold today's figures so that they do not regress;
+// they are not issue 10's targets (7% over all rows, 10% over MoE, every
+// row within 30%), which need the MoE layer costs and pipeline layouts.
+func TestAllPublicRows(t *testing.T) {
+	rows, err := Rows()
 	if err != nil {
-		t.Skipf("shared reference not present: %v", err)
+		t.Fatal(err)
 	}
-	read := func(name, text string) (map[string]map[string]string, []string) {
-		recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
-		if err != nil || len(recs) < 2 {
-			t.Fatalf("%s: %v", name, err)
-		}
-		rows := map[string]map[string]string{}
-		for _, r := range recs[1:] {
-			row := map[string]string{}
-			for i, h := range recs[0] {
-				row[h] = r[i]
-			}
-			rows[r[0]] = row
-		}
-		return rows, recs[0]
+	if len(rows) != 310 {
+		t.Fatalf("embedded set has %d rows, want 310", len(rows))
 	}
-	shared, _ := read("shared", string(b))
-	embedded, cols := read("embedded", measurementsCSV)
-	for id, row := range embedded {
-		sr, ok := shared[id]
-		if !ok {
-			t.Errorf("row %s is not in ../shared/reference", id)
-			continue
+	rep, err := Run(rows, cost.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rep.Rows) + len(rep.Skipped); got != len(rows) {
+		t.Errorf("%d rows ran and %d were skipped, want %d in all", len(rep.Rows), len(rep.Skipped), len(rows))
+	}
+	for _, s := range rep.Skipped {
+		t.Logf("cannot run %s: %s", s.ID, s.Reason)
+		if s.Reason == "" {
+			t.Errorf("%s skipped without a reason", s.ID)
 		}
-		for _, c := range cols {
-			if sr[c] != row[c] {
-				t.Errorf("row %s column %s: embedded %q, shared %q; copy it again", id, c, row[c], sr[c])
-			}
+	}
+	if len(rep.Skipped) > 0 {
+		t.Errorf("%d rows cannot run, want every row to run", len(rep.Skipped))
+	}
+	bounds := map[string]float64{"all": 12, "dense": 8, "moe": 23}
+	for _, g := range rep.Groups {
+		t.Logf("%-6s %-24s %3d rows  MAPE %5.1f%%  largest %5.1f%%", g.By, g.Name, g.Rows, g.MAPE, g.MaxAbsError)
+		if b, ok := bounds[g.Name]; ok && (g.By == "all" || g.By == "kind") && g.MAPE > b {
+			t.Errorf("%s rows: MAPE %.1f%% above %.0f%%", g.Name, g.MAPE, b)
 		}
 	}
 }
 
-// The built-in calibration is the fit's optimum: re-fitting from it must
-// not find a materially better objective.
+func TestSourceGroup(t *testing.T) {
+	tests := []struct{ source, want string }{
+		{"Korthikanti et al. 2022, Reducing Activation Recomputation (arXiv 2205.05198), Table 5", "Korthikanti et al. 2022"},
+		{"NVIDIA/dgxc-benchmarking tag v24.11.1 (35a9aecc8d) grok1/README.md", "DGX Cloud v24.11"},
+		{"NVIDIA/dgxc-benchmarking tag v25.05.02 (f041145fd1) llama3.1/README.md", "DGX Cloud v25.05"},
+		{"pytorch/torchtitan@2a642d022d torchtitan/distributed", "torchtitan"},
+		{"Llama 3 Herd of Models (arXiv 2407.21783), Table 4", "Llama 3 paper"},
+	}
+	for _, tt := range tests {
+		if got := SourceGroup(tt.source); got != tt.want {
+			t.Errorf("SourceGroup(%q) = %q, want %q", tt.source, got, tt.want)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	rows := []Result{
+		{ID: "a", Kind: "dense", GPU: "h100-sxm", Source: "s1", ErrorPct: 10},
+		{ID: "b", Kind: "moe", GPU: "h100-sxm", Source: "s2", ErrorPct: -20},
+		{ID: "c", Kind: "dense", GPU: "b200", Source: "s1", ErrorPct: 4},
+	}
+	want := []Group{
+		{"all", "all", 3, 34.0 / 3, 20},
+		{"kind", "dense", 2, 7, 10},
+		{"kind", "moe", 1, 20, 20},
+		{"gpu", "h100-sxm", 2, 15, 20},
+		{"gpu", "b200", 1, 4, 4},
+		{"source", "s1", 2, 7, 10},
+		{"source", "s2", 1, 20, 20},
+	}
+	got := Groups(rows)
+	if len(got) != len(want) {
+		t.Fatalf("%d groups, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.By != w.By || g.Name != w.Name || g.Rows != w.Rows || math.Abs(g.MAPE-w.MAPE) > 1e-9 || g.MaxAbsError != w.MaxAbsError {
+			t.Errorf("group %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// Rows with a layers column run the named proxy depth, and rows with an
+// etp column run on Megatron-Core's folded expert grid.
+func TestProxyAndFoldedRows(t *testing.T) {
+	rows, _ := Rows()
+	var proxy, folded int
+	for _, r := range rows {
+		c, _, err := r.Config(cost.Default())
+		if err != nil {
+			continue
+		}
+		if r.Layers > 0 {
+			proxy++
+			if c.Model.Layers != r.Layers {
+				t.Errorf("%s: %d layers, want the proxy's %d", r.ID, c.Model.Layers, r.Layers)
+			}
+		}
+		if r.ETP > 0 && r.ETP != r.TP {
+			folded++
+			if c.Parallel.ExpertTP() != r.ETP {
+				t.Errorf("%s: etp %d, want %d", r.ID, c.Parallel.ExpertTP(), r.ETP)
+			}
+		}
+	}
+	if proxy < 38 || folded < 4 {
+		t.Errorf("%d proxy rows and %d folded rows run, want at least 38 and 4", proxy, folded)
+	}
+}
+
+// The built-in calibration is the fit's optimum over the calibration set:
+// re-fitting from it must not find a materially better objective.
 func TestDefaultsAreFitted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fit takes a few seconds")
 	}
-	rows, _ := Rows()
+	all, _ := Rows()
+	rows := CalibrationRows(all)
 	base, err := Run(rows, cost.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +184,8 @@ func TestParseRowsErrors(t *testing.T) {
 // Event-level and analytic step times agree within 5% on every row
 // (issue 4: no cross-site traffic in the public set).
 func TestEventAgreesWithAnalytic(t *testing.T) {
-	rows, _ := Rows()
+	all, _ := Rows()
+	rows := CalibrationRows(all)
 	for _, row := range rows {
 		c, _, err := row.Config(cost.Default())
 		if err != nil {
@@ -129,6 +203,76 @@ func TestEventAgreesWithAnalytic(t *testing.T) {
 		t.Logf("%-28s analytic %8.3f event %8.3f (%+.1f%%) bubble %.3f vs %.3f", row.ID, a.StepTimeS, e.StepTimeS, d, a.Breakdown.BubbleS, e.Breakdown.BubbleS)
 		if math.Abs(d) > 5 {
 			t.Errorf("%s: event %.3f s vs analytic %.3f s (%+.1f%%)", row.ID, e.StepTimeS, a.StepTimeS, d)
+		}
+	}
+}
+
+// The embedded set must stay a copy of the shared reference, row by row
+// and column by column, when the shared folder is present (it is
+// optional: the project stands alone).
+func TestEmbeddedCopyMatchesShared(t *testing.T) {
+	b, err := os.ReadFile("../../shared/reference/training-measurements.csv")
+	if err != nil {
+		t.Skipf("shared reference not present: %v", err)
+	}
+	read := func(name, text string) (map[string]map[string]string, []string) {
+		recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+		if err != nil || len(recs) < 2 {
+			t.Fatalf("%s: %v", name, err)
+		}
+		rows := map[string]map[string]string{}
+		for _, r := range recs[1:] {
+			row := map[string]string{}
+			for i, h := range recs[0] {
+				row[h] = r[i]
+			}
+			rows[r[0]] = row
+		}
+		return rows, recs[0]
+	}
+	shared, _ := read("shared", string(b))
+	embedded, cols := read("embedded", measurementsCSV)
+	if len(shared) != len(embedded) {
+		t.Errorf("embedded set has %d rows, shared %d; copy it again", len(embedded), len(shared))
+	}
+	for id, row := range embedded {
+		sr, ok := shared[id]
+		if !ok {
+			t.Errorf("row %s is not in ../shared/reference", id)
+			continue
+		}
+		for _, c := range cols {
+			if sr[c] != row[c] {
+				t.Errorf("row %s column %s: embedded %q, shared %q; copy it again", id, c, row[c], sr[c])
+			}
+		}
+	}
+}
+
+// The event-level engine runs every public row, with the same memory as
+// the analytic one and step times within 25% (measured: worst 20.7%,
+// Nemotron-4 340B on 128 B200).
+func TestEventRunsEveryRow(t *testing.T) {
+	rows, _ := Rows()
+	for _, row := range rows {
+		c, _, err := row.Config(cost.Default())
+		if err != nil {
+			t.Fatalf("%s: %v", row.ID, err)
+		}
+		a, err := train.Analytic(c)
+		if err != nil {
+			t.Fatalf("%s: %v", row.ID, err)
+		}
+		e, err := train.Event(c)
+		if err != nil {
+			t.Errorf("%s: event engine: %v", row.ID, err)
+			continue
+		}
+		if a.Memory != e.Memory {
+			t.Errorf("%s: memory analytic %+v, event %+v", row.ID, a.Memory, e.Memory)
+		}
+		if d := math.Abs(e.StepTimeS-a.StepTimeS) / a.StepTimeS; d > 0.25 {
+			t.Errorf("%s: event %.3f s vs analytic %.3f s", row.ID, e.StepTimeS, a.StepTimeS)
 		}
 	}
 }

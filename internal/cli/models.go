@@ -391,6 +391,8 @@ func modelsActivation(a model.Activation) string {
 		return "GeLU"
 	case model.ReLU2:
 		return "squared ReLU"
+	case model.GeGLU:
+		return "GeGLU"
 	}
 	return string(a)
 }

@@ -103,18 +103,22 @@ func TestValidateCommand(t *testing.T) {
 	}
 	var doc struct {
 		Rows        []map[string]any `json:"rows"`
+		Skipped     []map[string]any `json:"skipped"`
+		Groups      []map[string]any `json:"groups"`
 		MAPE        float64          `json:"mape_pct"`
 		Calibration map[string]any   `json:"calibration"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Rows) != 23 || doc.MAPE <= 0 || doc.Calibration["gemm_efficiency"] == nil {
-		t.Errorf("validate JSON: %d rows, MAPE %v, calibration %v", len(doc.Rows), doc.MAPE, doc.Calibration)
+	if len(doc.Rows)+len(doc.Skipped) != 310 || len(doc.Groups) == 0 || doc.MAPE <= 0 || doc.Calibration["gemm_efficiency"] == nil {
+		t.Errorf("validate JSON: %d rows, %d skipped, %d groups, MAPE %v, calibration %v", len(doc.Rows), len(doc.Skipped), len(doc.Groups), doc.MAPE, doc.Calibration)
 	}
 	text, _, _ := run(t, "validate")
-	if !strings.Contains(text, "MAPE") || !strings.Contains(text, "llama3-405b-16384-cp16") {
-		t.Errorf("validate text lacks the summary or a row")
+	for _, want := range []string{"MAPE by group", "moe", "deepseek-v3", "llama3-405b-16384-cp16"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("validate text lacks %q", want)
+		}
 	}
 }
 
