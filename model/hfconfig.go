@@ -56,6 +56,9 @@ const (
 // qwen3_moe, deepseek_v3 and gpt_oss. id becomes the model's ID. Any
 // problem is a *ConfigError naming the field.
 func ImportHF(data []byte, id string) (*Model, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, &ConfigError{Msg: fmt.Sprintf("%d bytes, over the %d-byte limit", len(data), MaxConfigBytes)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var top map[string]any

@@ -40,7 +40,7 @@ func TestParseJobBadInput(t *testing.T) {
 	tests := map[string]struct{ text, want string }{
 		"malformed":     {"model: [unclosed", "invalid spec"},
 		"unknown field": {strings.Replace(goodJob, "seq_len", "seqlen", 1), "seqlen"},
-		"wrong type":    {strings.Replace(goodJob, "gpus: 16384", "gpus: many", 1), "invalid spec"},
+		"wrong type":    {strings.Replace(goodJob, "gpus: 16384", "gpus: many", 1), "system.gpus: must be a whole number"},
 		"empty":         {"", "empty"},
 		"two documents": {goodJob + "\n---\nmodel: x\n", "exactly one"},
 	}
