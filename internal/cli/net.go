@@ -220,6 +220,10 @@ func parseOps(s string) ([]network.Kind, error) {
 	return out, nil
 }
 
+// maxMessage is the largest message size net prices (1 TiB), so that
+// doubling from --min stays within about 40 steps.
+const maxMessage = 1 << 40
+
 // parseSize reads sizes such as 1KiB, 64MiB, 4GiB, 1024 or 8K.
 func parseSize(s, flag string) (int64, error) {
 	t := strings.TrimSpace(s)
@@ -235,7 +239,10 @@ func parseSize(s, flag string) (int64, error) {
 	}
 	var v int64
 	if _, err := fmt.Sscan(t, &v); err != nil || v <= 0 || t != fmt.Sprint(v) {
-		return 0, badInput("%s %q: give a positive size such as 1KiB, 64MiB or 4GiB", flag, s)
+		return 0, badInput("%s %q: give a positive size such as 1KiB, 64MiB or 4GiB", flag, clipArg(s))
+	}
+	if v > maxMessage/mult {
+		return 0, badInput("%s %s is over the limit of 1TiB", flag, clipArg(s))
 	}
 	return v * mult, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/explore"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/report"
@@ -557,7 +558,12 @@ func runPlanSweep(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	for i, sp := range out.Points {
 		pts[i] = sweepReportPoint(sp)
 	}
-	files, err := report.WriteSweepPlots(base, key+" ("+out.Unit+")", pts)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("plan --sweep stopped before writing its plots: %w", err)
+	}
+	set := &atomicfile.Set{}
+	defer context.AfterFunc(ctx, set.RemoveAll)()
+	files, err := report.WriteSweepPlots(base, key+" ("+out.Unit+")", pts, set.WriteBytes)
 	if err != nil {
 		return err
 	}
