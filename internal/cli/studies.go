@@ -42,12 +42,18 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openDB(db)
+			d, missing, err := openDBReadOnly(db)
+			if missing {
+				err = nil // no database: no studies
+			}
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			ss, err := d.List()
+			var ss []store.Study
+			if d != nil {
+				defer d.Close()
+				ss, err = d.List()
+			}
 			if err != nil {
 				return err
 			}
@@ -133,7 +139,7 @@ func openStudy(db, arg string) (*store.DB, store.Study, error) {
 	if err != nil || id <= 0 {
 		return nil, store.Study{}, badInput("study id: want a positive integer, got %q", arg)
 	}
-	d, err := openDB(db)
+	d, _, err := openDBReadOnly(db)
 	if err != nil {
 		return nil, store.Study{}, err
 	}
@@ -220,7 +226,7 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 	groups := map[string][]shard{}
 	var order []string
 	for _, src := range sources {
-		d, err := store.Open(src)
+		d, err := store.OpenReadOnly(src)
 		if err != nil {
 			return err
 		}
@@ -274,7 +280,7 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 			continue
 		}
 		used[s.study.Shard.Index] = true
-		d, err := store.Open(s.src)
+		d, err := store.OpenReadOnly(s.src)
 		if err != nil {
 			return err
 		}
