@@ -117,7 +117,7 @@ func parseSweep(arg string) ([]int, error) {
 	}
 	key, list, ok := strings.Cut(arg, "=")
 	if !ok || strings.TrimSpace(key) != "batch" {
-		return nil, badInput("--sweep %q: want batch=LIST, e.g. batch=1,2,4,...,256", arg)
+		return nil, badInput("--sweep %q: want batch=LIST, e.g. batch=1,2,4,...,256", clipArg(arg))
 	}
 	parts := strings.Split(list, ",")
 	var out []int
@@ -287,7 +287,7 @@ func runSweep(w, stderr io.Writer, j *resolvedServe, batches []int, asJSON bool,
 func plotSweep(pts []infer.Point, title, path string, stderr io.Writer) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext != ".svg" && ext != ".png" {
-		return badInput("--plot %q: the file must end in .svg or .png", path)
+		return badInput("--plot %q: the file must end in .svg or .png", clipArg(path))
 	}
 	plain, specd, speed, one := make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts))
 	for i, p := range pts {

@@ -144,7 +144,7 @@ func runNet(c *train.Config, dim topology.Dim, kinds []network.Kind, lo, hi int6
 	switch dim {
 	case topology.TP, topology.CP, topology.EP, topology.DP, topology.PP:
 	default:
-		return netOutput{}, badInput("--dim %q unknown; use tp, cp, ep, dp or pp", dim)
+		return netOutput{}, badInput("--dim %q unknown; use tp, cp, ep, dp or pp", clipArg(string(dim)))
 	}
 	l, err := c.Layout()
 	if err != nil {
@@ -214,7 +214,7 @@ func parseOps(s string) ([]network.Kind, error) {
 		case network.AllReduce, network.AllGather, network.ReduceScatter, network.AllToAll, network.P2P:
 			out = append(out, k)
 		default:
-			return nil, badInput("--ops: unknown collective %q; use all-reduce, all-gather, reduce-scatter, all-to-all or p2p", p)
+			return nil, badInput("--ops: unknown collective %q; use all-reduce, all-gather, reduce-scatter, all-to-all or p2p", clipArg(p))
 		}
 	}
 	return out, nil

@@ -174,7 +174,7 @@ func rerankEngine(name string) (func(*train.Config) (train.Result, error), error
 	case train.EngineAnalytic:
 		return train.Analytic, nil
 	}
-	return nil, badInput("--engine: want event or analytic, got %q", name)
+	return nil, badInput("--engine: want event or analytic, got %q", clipArg(name))
 }
 
 func topKOf(j *spec.Job, flag int) int {

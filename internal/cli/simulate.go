@@ -77,7 +77,7 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 				engine = train.EngineEvent
 			}
 			if engine != train.EngineAnalytic && engine != train.EngineEvent {
-				return badInput("--engine %q unknown; use analytic or event", engine)
+				return badInput("--engine %q unknown; use analytic or event", clipArg(engine))
 			}
 			if timelineWanted && engine != train.EngineEvent {
 				return badInput("--trace and --gantt need --engine event")

@@ -110,7 +110,7 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "csv" && format != "json" {
-				return badInput("--format: want csv or json, got %q", format)
+				return badInput("--format: want csv or json, got %q", clipArg(format))
 			}
 			d, s, err := openStudy(db, args[0])
 			if err != nil {
@@ -137,7 +137,7 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 func openStudy(db, arg string) (*store.DB, store.Study, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return nil, store.Study{}, badInput("study id: want a positive integer, got %q", arg)
+		return nil, store.Study{}, badInput("study id: want a positive integer, got %q", clipArg(arg))
 	}
 	d, _, err := openDBReadOnly(db)
 	if err != nil {
