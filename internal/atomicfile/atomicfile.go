@@ -88,7 +88,23 @@ func (s *Set) forget(tmp string) {
 // file next to path, which replaces path only when write, the flush and
 // the close all succeeded. On any failure path is left as it was and the
 // temporary file is removed.
+//
+// An existing path that is a symbolic link has its target replaced (the
+// link stays). An existing path that is not a regular file (/dev/stdout,
+// /dev/null, a FIFO) is written in place, as a stream: renaming over a
+// device would replace the device node. A directory is an error.
 func (s *Set) Write(path string, write func(io.Writer) error) (err error) {
+	if fi, err := os.Stat(path); err == nil {
+		switch {
+		case fi.IsDir():
+			return fmt.Errorf("writing %s: it is a directory", path)
+		case !fi.Mode().IsRegular():
+			return writeStream(path, write)
+		}
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		}
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -125,6 +141,26 @@ func (s *Set) Write(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return s.finish(tmp, path)
+}
+
+// writeStream writes to an existing special file in place.
+func writeStream(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteBytes writes data to path atomically (see Write).

@@ -75,3 +75,39 @@ func TestWriteIsCompleteOrAbsent(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteSpecialFiles checks that devices are written in place (never
+// renamed over), symbolic links keep pointing at their replaced target,
+// and a directory is refused.
+func TestWriteSpecialFiles(t *testing.T) {
+	s := &Set{}
+	if _, err := os.Stat("/dev/null"); err == nil {
+		if err := s.WriteBytes("/dev/null", []byte("x")); err != nil {
+			t.Errorf("/dev/null: %v", err)
+		}
+		if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("/dev/null was replaced: %v %v", fi, err)
+		}
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.json")
+	link := filepath.Join(dir, "link.json")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip(err)
+	}
+	if err := s.WriteBytes(link, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	if got, _ := os.ReadFile(target); string(got) != "new" {
+		t.Errorf("target holds %q, want new", got)
+	}
+	if err := s.WriteBytes(dir, []byte("x")); err == nil {
+		t.Error("writing a directory succeeded")
+	}
+}
