@@ -86,12 +86,12 @@ func (t *TreeSpec) UnmarshalYAML(n *yaml.Node) error {
 		case strings.HasPrefix(s, "chain:"):
 			k, err := strconv.Atoi(strings.TrimPrefix(s, "chain:"))
 			if err != nil || k < 1 || k > 64 {
-				return Errorf("speculative.tree", "%q: chain length must be an integer in 1..64, e.g. chain:3", s)
+				return Errorf("speculative.tree", "%q: chain length must be an integer in 1..64, e.g. chain:3", clip(s))
 			}
 			*t = TreeSpec{Chain: k}
 			return nil
 		}
-		return Errorf("speculative.tree", "%q is not auto, chain:N or a list of paths like [[0], [0, 0], [1]]", s)
+		return Errorf("speculative.tree", "%q is not auto, chain:N or a list of paths like [[0], [0, 0], [1]]", clip(s))
 	}
 	if n.Kind != yaml.SequenceNode {
 		return Errorf("speculative.tree", "want auto, chain:N or a list of paths like [[0], [0, 0], [1]], got %s", describe(n))
