@@ -88,9 +88,15 @@ func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) error {
 	fields := yamlFields(t)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.ShortTag() == "!!merge" {
-			if err := c.check(v, t, path); err != nil {
-				return err
+		if k.ShortTag() == "!!merge" { // <<: *a or <<: [*a, *b]
+			merged := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				merged = v.Content
+			}
+			for _, m := range merged {
+				if err := c.check(m, t, path); err != nil {
+					return err
+				}
 			}
 			continue
 		}

@@ -17,6 +17,14 @@ func TestHostileSpecs(t *testing.T) {
 	if j, err := ParseJob([]byte(strings.Replace(goodJob, "tp: 8", "tp: 8.0", 1))); err != nil || j.Parallel.TP != 8 {
 		t.Errorf("tp: 8.0 gives %v, %v; want 8", j, err)
 	}
+	merged := "model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 8}\nx-a: &a {tp: 2}\nx-b: &b {pp: 2}\nparallel: {<<: [*a, *b], dp: 2}\n"
+	if _, err := ParseJob([]byte(merged)); err == nil || !strings.Contains(err.Error(), "x-a: unknown field") {
+		t.Errorf("merge keys: %v, want only the unknown anchor fields refused", err)
+	}
+	merged = "model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 8}\nparallel: {<<: [{tp: 2}, {pp: 2}], dp: 2}\n"
+	if j, err := ParseJob([]byte(merged)); err != nil || j.Parallel.TP != 2 || j.Parallel.PP != 2 {
+		t.Errorf("merge keys: %+v, %v; want tp 2 pp 2", j, err)
+	}
 	job := func(old, new string) string { return strings.Replace(goodJob, old, new, 1) }
 	longList := "[" + strings.Repeat("1, ", MaxListLen) + "1]"
 	tests := []struct {
