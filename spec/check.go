@@ -44,7 +44,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) error {
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		return nil // the type checks itself (TreeSpec)
 	}
-	name := fieldName(path)
+	name := path // the field path as errors print it; empty at the root
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -101,7 +101,7 @@ func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) error {
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			return Errorf(fieldName(path), "has a key that is not a field name (%s)", describe(k))
+			return Errorf(path, "has a key that is not a field name (%s)", describe(k))
 		}
 		key := k.Value
 		sub := key
@@ -115,7 +115,7 @@ func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) error {
 				known = append(known, name)
 			}
 			sort.Strings(known)
-			return Errorf(fieldName(sub), "unknown field; known fields here: %s", strings.Join(known, ", "))
+			return Errorf(sub, "unknown field; known fields here: %s", strings.Join(known, ", "))
 		}
 		if err := c.check(v, f, sub); err != nil {
 			return err
@@ -220,7 +220,3 @@ func clip(s string) string {
 	}
 	return s[:61] + "..."
 }
-
-// fieldName is the field path as errors print it; the document root has
-// none.
-func fieldName(path string) string { return path }
