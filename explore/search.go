@@ -36,7 +36,7 @@ type Shard struct {
 func ParseShard(s string) (Shard, error) {
 	var sh Shard
 	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count || fmt.Sprintf("%d/%d", sh.Index, sh.Count) != s {
-		return Shard{}, fault.Field("--shard", "want i/n with 0 <= i < n (e.g. 0/4), got %q", s)
+		return Shard{}, fault.Field("--shard", "want i/n with 0 <= i < n (e.g. 0/4), got %q", clip(s))
 	}
 	return sh, nil
 }

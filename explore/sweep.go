@@ -21,6 +21,17 @@ const (
 // SweepKeys lists the quantities a sweep can vary.
 func SweepKeys() []string { return []string{SweepBandwidth, SweepDistance} }
 
+// MaxSweepValues is the most values a plan sweep may give.
+const MaxSweepValues = 256
+
+// clip shortens a value echoed in an error to at most 64 bytes.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:61] + "..."
+}
+
 // ParseSweep reads "key=v1,v2,..." with positive (or, for distance,
 // non-negative) numbers.
 func ParseSweep(s string) (string, []float64, error) {
@@ -30,13 +41,17 @@ func ParseSweep(s string) (string, []float64, error) {
 		key = SweepDistance
 	}
 	if !ok || (key != SweepBandwidth && key != SweepDistance) {
-		return "", nil, fault.Field("--sweep", "want KEY=v1,v2,... with KEY one of %s, got %q", strings.Join(SweepKeys(), ", "), s)
+		return "", nil, fault.Field("--sweep", "want KEY=v1,v2,... with KEY one of %s, got %q", strings.Join(SweepKeys(), ", "), clip(s))
+	}
+	parts := strings.Split(list, ",")
+	if len(parts) > MaxSweepValues {
+		return "", nil, fault.Field("--sweep", "%d values, over the limit of %d (each value is a full plan)", len(parts), MaxSweepValues)
 	}
 	var vals []float64
-	for _, f := range strings.Split(list, ",") {
+	for _, f := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || !finite(v) || v < 0 || (v == 0 && key == SweepBandwidth) {
-			return "", nil, fault.Field("--sweep", "%s: %q is not a usable value (want positive numbers, Gb/s for bandwidth, km for distance)", key, f)
+			return "", nil, fault.Field("--sweep", "%s: %q is not a usable value (want positive numbers, Gb/s for bandwidth, km for distance)", key, clip(f))
 		}
 		vals = append(vals, v)
 	}

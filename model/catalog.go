@@ -1,7 +1,6 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scaleacross/scaleacross/internal/suggest"
+	"github.com/scaleacross/scaleacross/spec"
 )
 
 // UnknownIDError reports a catalog id that does not exist, naming the
@@ -51,13 +51,9 @@ func Load(ref string) (*Model, error) {
 	if !isFile {
 		return nil, lookupErr
 	}
-	data, err := os.ReadFile(path)
+	data, err := spec.ReadLimited(path, "Hugging Face config", MaxConfigBytes)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &ConfigError{Msg: fmt.Sprintf("cannot read Hugging Face config %s: %v (give a catalog id or the path to a config.json)", path, err)}
+		return nil, &ConfigError{Msg: fmt.Sprintf("%v (give a catalog id or the path to a config.json)", err)}
 	}
 	m, err = ImportHF(data, ref)
 	if err != nil {
@@ -65,6 +61,10 @@ func Load(ref string) (*Model, error) {
 	}
 	return m, nil
 }
+
+// MaxConfigBytes is the largest config.json Load reads (1 MiB; real ones
+// are a few KB).
+const MaxConfigBytes = 1 << 20
 
 // configPath says whether ref names a config file and which.
 func configPath(ref string) (string, bool) {

@@ -56,6 +56,9 @@ const (
 // qwen3_moe, deepseek_v3 and gpt_oss. id becomes the model's ID. Any
 // problem is a *ConfigError naming the field.
 func ImportHF(data []byte, id string) (*Model, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, &ConfigError{Msg: fmt.Sprintf("%d bytes, over the %d-byte limit", len(data), MaxConfigBytes)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var top map[string]any
@@ -503,7 +506,7 @@ func (o hfObject) str(field string) (string, error) {
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return "", o.errorf(field, "must be a string, got %v", v)
+		return "", o.errorf(field, "must be a string, got %s", short(v))
 	}
 	return s, nil
 }
@@ -515,9 +518,18 @@ func (o hfObject) boolean(field string, def bool) (bool, error) {
 	}
 	b, isBool := v.(bool)
 	if !isBool {
-		return false, o.errorf(field, "must be true or false, got %v", v)
+		return false, o.errorf(field, "must be true or false, got %s", short(v))
 	}
 	return b, nil
+}
+
+// short formats a config value for an error, at most 64 bytes of it.
+func short(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 64 {
+		return s[:61] + "..."
+	}
+	return s
 }
 
 // toInt converts a JSON number holding a whole value to int.
@@ -544,7 +556,7 @@ func (o hfObject) integer(field string, lo, hi int) (int, error) {
 	v, _ := o.get(field)
 	i, ok := toInt(v)
 	if !ok {
-		return 0, o.errorf(field, "must be a whole number, got %v", v)
+		return 0, o.errorf(field, "must be a whole number, got %s", short(v))
 	}
 	if i < lo {
 		if lo == 1 {
@@ -649,7 +661,7 @@ func (o hfObject) intList(field string, hi int) ([]int, error) {
 	for i, x := range list {
 		n, ok := toInt(x)
 		if !ok || n < 0 || n > hi {
-			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a whole number in [0, %d], got %v", hi, x)
+			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a whole number in [0, %d], got %s", hi, short(x))
 		}
 		out[i] = n
 	}
@@ -670,7 +682,7 @@ func (o hfObject) stringList(field string) ([]string, error) {
 	for i, x := range list {
 		s, ok := x.(string)
 		if !ok {
-			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a string, got %v", x)
+			return nil, o.errorf(fmt.Sprintf("%s[%d]", field, i), "must be a string, got %s", short(x))
 		}
 		out[i] = s
 	}

@@ -166,6 +166,19 @@ func FuzzImportHF(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// The hostile cases of issue 12: non-finite and huge numbers,
+	// fractions, deep nesting, binary garbage.
+	for _, s := range []string{
+		`{"model_type": "llama", "hidden_size": 1e400, "num_hidden_layers": 2}`,
+		`{"model_type": "llama", "hidden_size": 4096.5, "num_hidden_layers": 32, "num_attention_heads": 32, "intermediate_size": 14336, "vocab_size": 128256}`,
+		`{"model_type": "llama", "hidden_size": 9223372036854775807, "num_hidden_layers": 32, "num_attention_heads": 32}`,
+		`{"model_type": "llama", "hidden_size": -4096, "num_hidden_layers": 32}`,
+		`{"model_type": "llama4", "text_config": {"text_config": {"text_config": {}}}}`,
+		`{"model_type": ` + strings.Repeat("[", 10000) + `}`,
+		"\x7fELF\x00\x01\xff",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ImportHF(data, "fuzz")
 		if err != nil {

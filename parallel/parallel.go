@@ -235,6 +235,16 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if c.Zero < 0 || c.Zero > 3 {
 		return fault.Field("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", c.Zero)
 	}
+	for _, d := range degrees {
+		if d.field != "parallel.vp" && d.v > gpus {
+			return fault.Field(d.field, "%d is more than system.gpus (%d)", d.v, gpus)
+		}
+	}
+	if p := c.TP * c.PP; p > gpus || p*c.CP > gpus || p*c.CP*c.DP > gpus {
+		// Each factor is at most gpus and each product is formed only once
+		// the one before is at most gpus, so none overflows for gpus < 2^31.
+		return fault.Field("parallel", "tp*pp*cp*dp = %d*%d*%d*%d is more than system.gpus (%d); make the product equal the GPU count (or omit dp)", c.TP, c.PP, c.CP, c.DP, gpus)
+	}
 	if got := c.GPUs(); got != gpus {
 		return fault.Field("parallel", "tp*pp*cp*dp = %d*%d*%d*%d = %d but system.gpus is %d; make the product equal the GPU count (or omit dp)",
 			c.TP, c.PP, c.CP, c.DP, got, gpus)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
-	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -16,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/scaleacross/scaleacross/internal/atomicfile"
 )
 
 // SweepPoint is one value of a sweep: the best plan's step time with a
@@ -163,8 +164,14 @@ func Render(p *plot.Plot, format string) ([]byte, error) {
 }
 
 // WriteSweepPlots writes base.svg, base.png, base-pareto.svg and
-// base-pareto.png and returns their paths.
-func WriteSweepPlots(base, xLabel string, pts []SweepPoint) ([]string, error) {
+// base-pareto.png through write, which should replace each file
+// atomically (the command line's writer), and returns their paths; a nil
+// write writes each through a temporary file renamed into place.
+func WriteSweepPlots(base, xLabel string, pts []SweepPoint, write func(path string, data []byte) error) ([]string, error) {
+	if write == nil {
+		var set *atomicfile.Set
+		write = set.WriteBytes
+	}
 	steps, front, err := SweepPlots(xLabel, pts)
 	if err != nil {
 		return nil, err
@@ -180,7 +187,7 @@ func WriteSweepPlots(base, xLabel string, pts []SweepPoint) ([]string, error) {
 				return nil, err
 			}
 			path := x.name + "." + f
-			if err := os.WriteFile(path, data, 0o644); err != nil {
+			if err := write(path, data); err != nil {
 				return nil, fmt.Errorf("writing plot: %w", err)
 			}
 			files = append(files, path)

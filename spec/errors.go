@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"reflect"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,21 +34,18 @@ func Errorf(field, format string, args ...any) *Error {
 	return &Error{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// ReadFile reads a spec file, wrapping failures as a bad-input Error.
-func ReadFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &Error{Msg: fmt.Sprintf("cannot read spec: %v", err)}
-	}
-	return data, nil
-}
-
 // DecodeStrict decodes one YAML (or JSON) document into v, rejecting
-// unknown fields and trailing documents.
+// unknown fields and trailing documents. Before decoding it walks the
+// document alongside v's type: a value of the wrong type, a fraction
+// given for an integer, a non-finite number, or a list, string or tree
+// over the limits of this package is an *Error naming the field.
 func DecodeStrict(data []byte, v any) error {
+	if len(data) > MaxFileBytes {
+		return &Error{Msg: fmt.Sprintf("spec is %d bytes, over the %d-byte limit", len(data), MaxFileBytes)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &Error{Msg: "spec is empty"}
 		}
@@ -56,6 +54,29 @@ func DecodeStrict(data []byte, v any) error {
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return &Error{Msg: "spec must hold exactly one YAML document"}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return &Error{Msg: "spec is empty"}
+	}
+	var c checker
+	if err := c.check(root, reflect.TypeOf(v), ""); err != nil {
+		if e, ok := err.(*Error); ok && e.Field == "" && strings.HasPrefix(e.Msg, "must be") {
+			e.Msg = "the spec " + e.Msg
+		}
+		return err
+	}
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(v); err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return se
+		}
+		return &Error{Msg: fmt.Sprintf("invalid spec: %v", err)}
 	}
 	return nil
 }

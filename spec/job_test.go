@@ -40,7 +40,7 @@ func TestParseJobBadInput(t *testing.T) {
 	tests := map[string]struct{ text, want string }{
 		"malformed":     {"model: [unclosed", "invalid spec"},
 		"unknown field": {strings.Replace(goodJob, "seq_len", "seqlen", 1), "seqlen"},
-		"wrong type":    {strings.Replace(goodJob, "gpus: 16384", "gpus: many", 1), "invalid spec"},
+		"wrong type":    {strings.Replace(goodJob, "gpus: 16384", "gpus: many", 1), "system.gpus: must be a whole number"},
 		"empty":         {"", "empty"},
 		"two documents": {goodJob + "\n---\nmodel: x\n", "exactly one"},
 	}
@@ -65,6 +65,20 @@ func FuzzParseJob(f *testing.F) {
 	f.Add([]byte(goodJob))
 	f.Add([]byte(`{"model": "x", "parallel": {"tp": -1}}`))
 	f.Add([]byte("model: &a [*a]"))
+	// The hostile cases of issue 12: fractions, non-finite and huge
+	// numbers, deep and aliased YAML, long lists and strings.
+	for _, edit := range [][2]string{
+		{"tp: 8", "tp: 1.5"}, {"gpus: 16384", "gpus: 8.9"}, {"tp: 8", "tp: -0.5"}, {"gpus: 16384", "gpus: 9223372036854775807"},
+		{"distance_km: 5", "distance_km: 1e308, route_stretch: .inf"}, {"bandwidth_gbps: 50", "bandwidth_gbps: 1e-300"},
+		{"latency_us: 250", "latency_us: .nan"}, {"size: 1024", "size: 2147483647"}, {"sp: true", "sp: 1"},
+		{"model: llama3.1-405b", "model: " + strings.Repeat("x", 5000)}, {"schedule: interleaved-1f1b", "schedule: [a]"},
+	} {
+		f.Add([]byte(strings.Replace(goodJob, edit[0], edit[1], 1)))
+	}
+	f.Add([]byte(goodJob + "search: {tp: [" + strings.Repeat("1, ", 5000) + "1]}\n"))
+	f.Add([]byte("a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\n"))
+	f.Add([]byte("model: " + strings.Repeat("[", 5000)))
+	f.Add([]byte("\x7fELF\x00\x01\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := ParseJob(data)
 		if err == nil && j == nil {

@@ -60,6 +60,14 @@ type Speculative struct {
 	MaxDepth int `yaml:"max_depth,omitempty" json:"max_depth,omitempty"`
 }
 
+// Limits on an explicit draft tree: the number of paths (draft
+// positions) and the depth of one path. The auto tree's bounds
+// (max_nodes, max_depth) are far lower.
+const (
+	MaxTreePaths = 256
+	MaxTreeDepth = 64
+)
+
 // TreeSpec is "auto", "chain:N" or a list of root paths.
 type TreeSpec struct {
 	Auto  bool
@@ -78,12 +86,32 @@ func (t *TreeSpec) UnmarshalYAML(n *yaml.Node) error {
 		case strings.HasPrefix(s, "chain:"):
 			k, err := strconv.Atoi(strings.TrimPrefix(s, "chain:"))
 			if err != nil || k < 1 || k > 64 {
-				return Errorf("speculative.tree", "%q: chain length must be an integer in 1..64, e.g. chain:3", s)
+				return Errorf("speculative.tree", "%q: chain length must be an integer in 1..64, e.g. chain:3", clip(s))
 			}
 			*t = TreeSpec{Chain: k}
 			return nil
 		}
-		return Errorf("speculative.tree", "%q is not auto, chain:N or a list of paths like [[0], [0, 0], [1]]", s)
+		return Errorf("speculative.tree", "%q is not auto, chain:N or a list of paths like [[0], [0, 0], [1]]", clip(s))
+	}
+	if n.Kind != yaml.SequenceNode {
+		return Errorf("speculative.tree", "want auto, chain:N or a list of paths like [[0], [0, 0], [1]], got %s", describe(n))
+	}
+	if len(n.Content) > MaxTreePaths {
+		return Errorf("speculative.tree", "has %d paths, over the limit of %d draft positions", len(n.Content), MaxTreePaths)
+	}
+	for i, p := range n.Content {
+		f := fmt.Sprintf("speculative.tree[%d]", i)
+		if p.Kind != yaml.SequenceNode {
+			return Errorf(f, "must be a path (a list of sibling ranks such as [0, 1]), got %s", describe(p))
+		}
+		if len(p.Content) > MaxTreeDepth {
+			return Errorf(f, "is %d deep, over the limit of %d", len(p.Content), MaxTreeDepth)
+		}
+		for j, r := range p.Content {
+			if err := checkInt(r, fmt.Sprintf("%s[%d]", f, j)); err != nil {
+				return err
+			}
+		}
 	}
 	var paths [][]int
 	if err := n.Decode(&paths); err != nil {
@@ -103,6 +131,15 @@ func (t TreeSpec) MarshalYAML() (any, error) {
 	}
 	return "auto", nil
 }
+
+// Bounds on a serving spec: far above any deployed setup (context
+// windows reach 10M tokens), they keep the cost models' arithmetic finite
+// and their loops short.
+const (
+	MaxServeGPUs = 1 << 16
+	MaxBatch     = 1 << 20
+	MaxTokens    = 1 << 24
+)
 
 var servingPrecisions = []string{"bf16", "fp16", "fp8", "mxfp8", "fp4", "nvfp4"}
 
@@ -185,6 +222,21 @@ func (s *Serve) Validate() error {
 	}
 	if w.InputLen < 0 || w.OutputLen < 0 || w.Context < 0 {
 		return Errorf("workload", "input_len, output_len and context must not be negative")
+	}
+	for _, b := range []struct {
+		f      string
+		v, max int
+	}{
+		{"system.gpus", s.System.GPUs, MaxServeGPUs}, {"workload.batch", w.Batch, MaxBatch},
+		{"workload.input_len", w.InputLen, MaxTokens}, {"workload.output_len", w.OutputLen, MaxTokens},
+		{"workload.context", w.Context, MaxTokens},
+	} {
+		if b.v > b.max {
+			return Errorf(b.f, "%d is over the limit of %d", b.v, b.max)
+		}
+	}
+	if w.InputLen+w.OutputLen > MaxTokens {
+		return Errorf("workload", "input_len + output_len = %d tokens is over the limit of %d", w.InputLen+w.OutputLen, MaxTokens)
 	}
 	if sp := s.Speculative; sp != nil {
 		switch sp.Method {

@@ -31,15 +31,29 @@ func (e *TreeError) Error() string { return e.Msg }
 // Is reports the error as bad input (fault.ErrBadInput).
 func (e *TreeError) Is(target error) bool { return target == fault.ErrBadInput }
 
+// Bounds on a tree built by NewTree: at most MaxTreeNodes draft positions
+// and paths at most MaxTreeDepth deep, so that a hostile tree cannot make
+// the verification and acceptance models run for minutes.
+const (
+	MaxTreeNodes = 256
+	MaxTreeDepth = 64
+)
+
 // NewTree builds a tree from root paths. Every path must be non-empty with
 // non-negative ranks, unique, and prefix-closed: each proper prefix of a
 // path must itself be a path.
 func NewTree(paths [][]int) (*Tree, error) {
+	if len(paths) > MaxTreeNodes {
+		return nil, &TreeError{fmt.Sprintf("tree has %d paths, over the limit of %d draft positions", len(paths), MaxTreeNodes)}
+	}
 	seen := make(map[string]bool, len(paths))
 	cp := make([][]int, 0, len(paths))
 	for i, p := range paths {
 		if len(p) == 0 {
 			return nil, &TreeError{fmt.Sprintf("tree path %d is empty; every path names at least one draft position", i)}
+		}
+		if len(p) > MaxTreeDepth {
+			return nil, &TreeError{fmt.Sprintf("tree path %d is %d deep, over the limit of %d", i, len(p), MaxTreeDepth)}
 		}
 		for _, r := range p {
 			if r < 0 {

@@ -26,7 +26,11 @@ func OpenReadOnly(path string) (*DB, error) {
 	if fresh {
 		return nil, &ForeignError{path, "does not exist or is empty (run scaleacross plan --db to create a study database)"}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(10000)")
+	dsn, err := fileURI(path, "mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s read-only: %w", path, err)
 	}

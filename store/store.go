@@ -19,8 +19,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -181,7 +183,11 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("creating the study database directory: %w", err)
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	dsn, err := fileURI(path, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
@@ -199,7 +205,51 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := checkPages(db, path); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return d, nil
+}
+
+// fileURI is the SQLite URI of the file at path with the driver's query
+// parameters: the absolute path with every character SQLite or the driver
+// would read as URI syntax (?, #, %) percent-escaped, so that SQLite opens
+// exactly the file whose header was checked, whatever its name.
+func fileURI(path, query string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("opening %s: %w", path, err)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: query}
+	// url.URL leaves "?" escaped and "%" and "#" too; an empty host gives
+	// file:///abs, which SQLite reads as the local path /abs.
+	return u.String(), nil
+}
+
+// checkPages runs SQLite's quick_check over every page, so that a file
+// with a corrupt page is refused before anything is written to it.
+func checkPages(db *sql.DB, path string) error {
+	rows, err := db.Query(`PRAGMA quick_check(1)`)
+	if err != nil {
+		return &ForeignError{path, fmt.Sprintf("cannot be read as a study database (%v)", err)}
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return &ForeignError{path, fmt.Sprintf("cannot be read as a study database (%v)", err)}
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return &ForeignError{path, fmt.Sprintf("is corrupt (%v)", err)}
+	}
+	if len(msgs) != 1 || msgs[0] != "ok" {
+		return &ForeignError{path, fmt.Sprintf("is corrupt (SQLite quick_check: %s)", strings.Join(msgs, "; "))}
+	}
+	return nil
 }
 
 // checkTables reads db's schema and refuses a database without the study

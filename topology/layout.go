@@ -245,8 +245,9 @@ func placementString(p []Dim) string {
 func span(t Topology, st, n int) (Span, error) {
 	f := make([]int, len(t.Levels))
 	prev := n // distinct units at the level below (GPUs first)
+	c := 1    // GPUs in one unit of level i, accumulated (not Capacity(i): linear, not quadratic, in the levels)
 	for i := range t.Levels {
-		c := t.Capacity(i)
+		c *= t.Levels[i].Size
 		var units int
 		switch {
 		case n == 1:

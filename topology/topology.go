@@ -4,7 +4,6 @@ package topology
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/fault"
@@ -22,6 +21,23 @@ const FiberUsPerKm = 4.9
 // 1.5-2x the geodesic (Bozkurt et al., "Why is the Internet so slow?!",
 // PAM 2017).
 const DefaultRouteStretch = 1.5
+
+// Physical ranges of the spec's level fields, checked by FromSpec. They
+// span every real fabric with a wide margin (1 Mb/s to 1 Pb/s per GPU, up
+// to 10 s of latency, up to Earth's circumference) and keep every derived
+// time finite.
+const (
+	MaxLevels           = 64
+	MaxGPUs             = 1 << 24
+	MinBandwidthGbps    = 1e-3
+	MaxBandwidthGbps    = 1e6
+	MaxLinkCapacityGbps = 1e9
+	MaxLatencyUs        = 1e7
+	MaxOversubscription = 1e4
+	MaxDistanceKm       = 40075
+	MaxRouteStretch     = 10
+	MaxLossRate         = 0.5
+)
 
 // Level is one tier of the hierarchy, innermost first.
 type Level struct {
@@ -180,28 +196,41 @@ func FromSpec(st *spec.Topology, gpus int) (Topology, error) {
 	if st == nil || len(st.Levels) == 0 {
 		return Topology{}, fault.Field("system.topology.levels", "needs at least one level")
 	}
+	if len(st.Levels) > MaxLevels {
+		return Topology{}, fault.Field("system.topology.levels", "has %d levels, over the limit of %d", len(st.Levels), MaxLevels)
+	}
 	t := Topology{Levels: make([]Level, len(st.Levels))}
+	product := 1
 	for i, l := range st.Levels {
 		f := fmt.Sprintf("system.topology.levels[%d]", i)
-		switch {
-		case l.Size <= 0:
+		if l.Size <= 0 {
 			return Topology{}, fault.Field(f+".size", "must be a positive integer, got %d", l.Size)
-		case !(l.BandwidthGbps > 0):
-			return Topology{}, fault.Field(f+".bandwidth_gbps", "must be positive, got %g", l.BandwidthGbps)
-		case l.LatencyUs < 0 || math.IsNaN(l.LatencyUs):
-			return Topology{}, fault.Field(f+".latency_us", "must not be negative, got %g", l.LatencyUs)
-		case l.Oversubscription < 0 || math.IsNaN(l.Oversubscription):
-			return Topology{}, fault.Field(f+".oversubscription", "must be positive (1 = full bisection), got %g", l.Oversubscription)
-		case l.DistanceKm < 0 || math.IsNaN(l.DistanceKm):
-			return Topology{}, fault.Field(f+".distance_km", "must be positive (km between sites) or omitted, got %g", l.DistanceKm)
-		case l.LinkCapacityGbps < 0 || math.IsNaN(l.LinkCapacityGbps):
-			return Topology{}, fault.Field(f+".link_capacity_gbps", "must be positive (aggregate Gb/s of a site's link) or omitted, got %g", l.LinkCapacityGbps)
-		case l.LossRate < 0 || l.LossRate >= 1 || math.IsNaN(l.LossRate):
-			return Topology{}, fault.Field(f+".loss_rate", "must lie in [0, 1), got %g", l.LossRate)
-		case l.RouteStretch != 0 && !(l.RouteStretch >= 1):
-			return Topology{}, fault.Field(f+".route_stretch", "must be at least 1 (fiber is never shorter than the straight line), got %g", l.RouteStretch)
-		case math.IsInf(l.BandwidthGbps, 0) || math.IsInf(l.DistanceKm, 0) || math.IsInf(l.LatencyUs, 0) || math.IsInf(l.LinkCapacityGbps, 0):
-			return Topology{}, fault.Field(f, "values must be finite")
+		}
+		if l.Size > MaxGPUs || product > MaxGPUs/l.Size {
+			return Topology{}, fault.Field(f+".size", "level sizes multiply past %d GPUs, the largest topology modelled; make the product of sizes equal system.gpus (%d)", MaxGPUs, gpus)
+		}
+		product *= l.Size
+		for _, r := range []struct {
+			name     string
+			v        float64
+			lo, hi   float64
+			zeroOK   bool
+			describe string
+		}{
+			{"bandwidth_gbps", l.BandwidthGbps, MinBandwidthGbps, MaxBandwidthGbps, false, "Gb/s per GPU per direction"},
+			{"latency_us", l.LatencyUs, 0, MaxLatencyUs, true, "microseconds one way"},
+			{"oversubscription", l.Oversubscription, 1, MaxOversubscription, true, "1 = full bisection; 0 or omitted means 1"},
+			{"distance_km", l.DistanceKm, 0, MaxDistanceKm, true, "km between sites, at most Earth's circumference"},
+			{"route_stretch", l.RouteStretch, 1, MaxRouteStretch, true, "fiber route over straight-line distance; fiber is never shorter than the straight line"},
+			{"link_capacity_gbps", l.LinkCapacityGbps, MinBandwidthGbps, MaxLinkCapacityGbps, true, "aggregate Gb/s of a site's link; 0 or omitted means no shared cap"},
+			{"loss_rate", l.LossRate, 0, MaxLossRate, true, "packet loss probability"},
+		} {
+			if r.zeroOK && r.v == 0 {
+				continue
+			}
+			if !(r.v >= r.lo && r.v <= r.hi) { // also refuses NaN
+				return Topology{}, fault.Field(f+"."+r.name, "%g is outside [%g, %g] (%s)", r.v, r.lo, r.hi, r.describe)
+			}
 		}
 		t.Levels[i] = Level(l)
 		if t.Levels[i].Name == "" {

@@ -41,6 +41,14 @@ type Config struct {
 	Assumptions []string
 }
 
+// Bounds the resolver checks before any arithmetic on the batch: seq_len,
+// global_batch and micro_batch at most MaxBatchTokens (16M), model chunks
+// per pipeline rank at most MaxChunks.
+const (
+	MaxBatchTokens = 1 << 24
+	MaxChunks      = 1024
+)
+
 // ParsePrecision checks a training precision name.
 func ParsePrecision(s string) (hardware.Precision, error) {
 	switch p := hardware.Precision(strings.ToLower(s)); p {
@@ -75,6 +83,17 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	}
 	if j.System.GPUs <= 0 {
 		return nil, nil, "", fault.Field("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
+	}
+	if j.System.GPUs > topology.MaxGPUs {
+		return nil, nil, "", fault.Field("system.gpus", "%d is over the limit of %d GPUs", j.System.GPUs, topology.MaxGPUs)
+	}
+	for _, b := range []struct {
+		f string
+		v int
+	}{{"training.seq_len", j.Training.SeqLen}, {"training.global_batch", j.Training.GlobalBatch}, {"training.micro_batch", j.Training.MicroBatch}} {
+		if b.v > MaxBatchTokens {
+			return nil, nil, "", fault.Field(b.f, "%d is over the limit of %d", b.v, MaxBatchTokens)
+		}
 	}
 	prec, err := ParsePrecision(j.Training.Precision)
 	if err != nil {
@@ -150,9 +169,19 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		if d.v < 0 {
 			return nil, fault.Field(d.f, "must be a positive integer, got %d", d.v)
 		}
+		if d.v > c.GPUs && d.f != "parallel.vp" {
+			return nil, fault.Field(d.f, "%d is more than system.gpus (%d)", d.v, c.GPUs)
+		}
+	}
+	if pc.VP > MaxChunks {
+		return nil, fault.Field("parallel.vp", "%d model chunks is over the limit of %d", pc.VP, MaxChunks)
 	}
 	if pc.DP == 0 {
-		inner := pc.TP * pc.PP * pc.CP
+		inner := pc.TP * pc.PP // each at most GPUs (2^24): no overflow
+		if inner > c.GPUs || inner*pc.CP > c.GPUs {
+			return nil, fault.Field("parallel", "tp*pp*cp = %d*%d*%d is more than system.gpus = %d", pc.TP, pc.PP, pc.CP, c.GPUs)
+		}
+		inner *= pc.CP
 		if c.GPUs%inner != 0 {
 			return nil, fault.Field("parallel", "tp*pp*cp = %d does not divide system.gpus = %d", inner, c.GPUs)
 		}

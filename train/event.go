@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
@@ -62,7 +63,43 @@ func EventTimeline(c *Config) (Result, *Timeline, error) {
 	return event(c, true)
 }
 
+// Memory guards of the event engine. It holds about 2.7 KB per stage x
+// micro-batch x chunk op while it simulates, and a timeline (for --trace
+// and --gantt) several hundred bytes of JSON and SVG per op on top. The
+// limits keep a step under about 3 GB and a trace under about 100 MB.
+const (
+	MaxEventOps = 1 << 20
+	MaxTraceOps = 1 << 17
+)
+
+// CheckEventSize refuses a job too large for the event engine: more than
+// MaxEventOps stage x micro-batch x chunk ops (MaxTraceOps when the
+// timeline is kept). The error is bad input and names the way around.
+func CheckEventSize(c *Config, keep bool) error {
+	p := c.Parallel
+	limit, what := MaxEventOps, "the event engine"
+	if keep {
+		limit, what = MaxTraceOps, "a timeline (--trace, --gantt)"
+	}
+	ops := 1
+	for _, v := range []int{p.PP, max(p.VP, 1), max(p.MicroBatches(c.Batch), 1)} {
+		if v > limit || ops > limit/v {
+			ops = limit + 1
+			break
+		}
+		ops *= v
+	}
+	if ops > limit {
+		return fault.BadInput(fmt.Errorf("pp %d x vp %d x %d micro-batches is over the limit of %d ops for %s (memory grows with each); use the analytic engine (--engine analytic), or fewer micro-batches (a larger training.micro_batch or a smaller training.global_batch)",
+			p.PP, max(p.VP, 1), p.MicroBatches(c.Batch), limit, what))
+	}
+	return nil
+}
+
 func event(c *Config, keep bool) (Result, *Timeline, error) {
+	if err := CheckEventSize(c, keep); err != nil {
+		return Result{}, nil, err
+	}
 	e, err := newEvaluator(c)
 	if err != nil {
 		return Result{}, nil, err

@@ -201,6 +201,20 @@ func FuzzResolve(f *testing.F) {
 	f.Add([]byte(strings.Replace(job405B, "tp: 8", "tp: 0", 1)))
 	f.Add([]byte(strings.Replace(job405B, "llama3.1-405b", "llama4-maverick", 1)))
 	f.Add([]byte("model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 8}\ntraining: {seq_len: 4096, global_batch: 8}\n"))
+	// The hostile cases of issue 12: extreme and non-finite topology
+	// values, wrapping products, huge batches.
+	site := "model: llama3-8b\nsystem:\n  gpu: h100-sxm\n  gpus: 16\n  topology:\n    levels:\n      - {name: node, size: 8, bandwidth_gbps: 3600, latency_us: 1}\n" +
+		"      - {name: region, size: 2, bandwidth_gbps: 400, latency_us: 100, distance_km: 500, link_capacity_gbps: 1000, loss_rate: 1e-6}\n" +
+		"parallel: {tp: 8, pp: 2}\ntraining: {seq_len: 8192, global_batch: 16}\n"
+	f.Add([]byte(site))
+	for _, edit := range [][2]string{
+		{"distance_km: 500", "distance_km: 40075, route_stretch: 10"}, {"bandwidth_gbps: 400", "bandwidth_gbps: 0.001"},
+		{"link_capacity_gbps: 1000", "link_capacity_gbps: 0.001"}, {"loss_rate: 1e-6", "loss_rate: 0.5"},
+		{"latency_us: 100", "latency_us: 1e7"}, {"size: 2,", "size: 2147483647,"}, {"global_batch: 16", "global_batch: 16777216"},
+		{"distance_km: 500", "distance_km: .inf"}, {"seq_len: 8192", "seq_len: 16777216"},
+	} {
+		f.Add([]byte(strings.Replace(site, edit[0], edit[1], 1)))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := spec.ParseJob(data)
 		if err != nil {

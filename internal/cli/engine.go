@@ -331,7 +331,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 				if res.Speculative == nil {
 					return badInput("--acceptance-from %q is not among the measured --specs", accFrom)
 				}
-				if err := writeFileAtomic(accOut, func(w io.Writer) error {
+				if err := writeFileAtomic(nil, accOut, func(w io.Writer) error {
 					fmt.Fprintf(w, "# Measured by scaleacross engine bench: the %s draft shape at temperature %g on %d held-out prompts.\n", accFrom, ts[0], prompts)
 					fmt.Fprintf(w, "# Paste into a serving spec for scaleacross infer.\n")
 					return yaml.NewEncoder(w).Encode(map[string]any{"speculative": res.Speculative})

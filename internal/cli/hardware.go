@@ -64,7 +64,7 @@ func newHardwareShowCmd(asJSON *bool) *cobra.Command {
 func hardwareNoArgs(usage string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return badInput("%s takes no arguments, got %q; did you mean %q?", cmd.CommandPath(), args[0], usage)
+			return badInput("%s takes no arguments, got %q; did you mean %q?", cmd.CommandPath(), clipArg(args[0]), usage)
 		}
 		return nil
 	}

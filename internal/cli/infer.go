@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,7 +61,7 @@ context exceeds the KV capacity (the message states the capacity).`,
 				if err != nil {
 					return err
 				}
-				return runSweep(cmd.OutOrStdout(), job, batches, asJSON, plotPath)
+				return runSweep(cmd.OutOrStdout(), cmd.ErrOrStderr(), job, batches, asJSON, plotPath)
 			}
 			r, err := infer.Predict(job.cfg, job.work, job.spec)
 			if err != nil {
@@ -99,9 +98,12 @@ type resolvedServe struct {
 
 // parseSweep reads "batch=1,2,4,...,256".
 func parseSweep(arg string) ([]int, error) {
+	if len(arg) > maxArgLen {
+		return nil, badInput("--sweep is %d bytes, over the limit of %d", len(arg), maxArgLen)
+	}
 	key, list, ok := strings.Cut(arg, "=")
 	if !ok || strings.TrimSpace(key) != "batch" {
-		return nil, badInput("--sweep %q: want batch=LIST, e.g. batch=1,2,4,...,256", arg)
+		return nil, badInput("--sweep %q: want batch=LIST, e.g. batch=1,2,4,...,256", clipArg(arg))
 	}
 	parts := strings.Split(list, ",")
 	var out []int
@@ -113,7 +115,10 @@ func parseSweep(arg string) ([]int, error) {
 			}
 			end, err := strconv.Atoi(strings.TrimSpace(parts[i+1]))
 			if err != nil {
-				return nil, badInput("--sweep: %q is not an integer", parts[i+1])
+				return nil, badInput("--sweep: %q is not an integer", clipArg(parts[i+1]))
+			}
+			if end > spec.MaxBatch {
+				return nil, badInput("--sweep: batch %d is over the limit of %d", end, spec.MaxBatch)
 			}
 			a, b := out[len(out)-2], out[len(out)-1]
 			next := func(x int) int { return x + (b - a) }
@@ -124,21 +129,30 @@ func parseSweep(arg string) ([]int, error) {
 				return nil, badInput("--sweep: the values before \"...\" must increase")
 			}
 			for x := next(b); x < end; x = next(x) {
+				if len(out) >= maxSweep {
+					return nil, badInput("--sweep: the progression gives more than %d batch sizes", maxSweep)
+				}
 				out = append(out, x)
 			}
 			continue
 		}
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 {
-			return nil, badInput("--sweep: batch %q must be a positive integer", p)
+			return nil, badInput("--sweep: batch %q must be a positive integer", clipArg(p))
+		}
+		if n > spec.MaxBatch {
+			return nil, badInput("--sweep: batch %d is over the limit of %d", n, spec.MaxBatch)
+		}
+		if len(out) >= maxSweep {
+			return nil, badInput("--sweep: give between 1 and %d batch sizes", maxSweep)
 		}
 		if len(out) > 0 && n <= out[len(out)-1] {
 			return nil, badInput("--sweep: batch sizes must increase (%d after %d)", n, out[len(out)-1])
 		}
 		out = append(out, n)
 	}
-	if len(out) == 0 || len(out) > 4096 {
-		return nil, badInput("--sweep: give between 1 and 4096 batch sizes")
+	if len(out) == 0 || len(out) > maxSweep {
+		return nil, badInput("--sweep: give between 1 and %d batch sizes", maxSweep)
 	}
 	return out, nil
 }
@@ -208,7 +222,7 @@ type sweepReport struct {
 	Assumptions []string      `json:"assumptions"`
 }
 
-func runSweep(w io.Writer, j *resolvedServe, batches []int, asJSON bool, plotPath string) error {
+func runSweep(w, stderr io.Writer, j *resolvedServe, batches []int, asJSON bool, plotPath string) error {
 	pts, err := infer.Sweep(j.cfg, j.work, j.spec, batches)
 	if err != nil {
 		return err
@@ -226,7 +240,7 @@ func runSweep(w io.Writer, j *resolvedServe, batches []int, asJSON bool, plotPat
 		Context: j.work.DecodeContext(), Points: pts, Assumptions: notes}
 	if plotPath != "" {
 		title := fmt.Sprintf("%s on %dx %s, %s", j.cfg.Model.ID, j.cfg.GPUs, j.cfg.GPU.ID, method)
-		if err := plotSweep(pts, title, plotPath); err != nil {
+		if err := plotSweep(pts, title, plotPath, stderr); err != nil {
 			return err
 		}
 	}
@@ -256,10 +270,10 @@ func runSweep(w io.Writer, j *resolvedServe, batches []int, asJSON bool, plotPat
 }
 
 // plotSweep draws time per token and speed-up against batch.
-func plotSweep(pts []infer.Point, title, path string) error {
+func plotSweep(pts []infer.Point, title, path string, stderr io.Writer) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext != ".svg" && ext != ".png" {
-		return badInput("--plot %q: the file must end in .svg or .png", path)
+		return badInput("--plot %q: the file must end in .svg or .png", clipArg(path))
 	}
 	plain, specd, speed, one := make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts)), make(plotter.XYs, len(pts))
 	for i, p := range pts {
@@ -308,15 +322,15 @@ func plotSweep(pts []infer.Point, title, path string) error {
 	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
 	top.Draw(cs[0][0])
 	bottom.Draw(cs[1][0])
-	f, err := os.Create(path)
-	if err != nil {
+	set, stop := exitOnSignal(stderr)
+	defer stop()
+	if err := writeFileAtomic(set, path, func(w io.Writer) error {
+		_, err := canvas.WriteTo(w)
+		return err
+	}); err != nil {
 		return fmt.Errorf("--plot: %w", err)
 	}
-	if _, err := canvas.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("--plot: writing %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 func addLine(p *plot.Plot, xy plotter.XYs, name string, style int) error {

@@ -33,7 +33,7 @@ per token, KV-cache size and any assumed dimensions. ID may also be the path
 to a Hugging Face config.json.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return badInput("%s takes no arguments, got %q; did you mean \"scaleacross models show %s\"?", cmd.CommandPath(), args[0], args[0])
+				return badInput("%s takes no arguments, got %q; did you mean \"scaleacross models show %s\"?", cmd.CommandPath(), clipArg(args[0]), clipArg(args[0]))
 			}
 			return nil
 		},

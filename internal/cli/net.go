@@ -144,7 +144,7 @@ func runNet(c *train.Config, dim topology.Dim, kinds []network.Kind, lo, hi int6
 	switch dim {
 	case topology.TP, topology.CP, topology.EP, topology.DP, topology.PP:
 	default:
-		return netOutput{}, badInput("--dim %q unknown; use tp, cp, ep, dp or pp", dim)
+		return netOutput{}, badInput("--dim %q unknown; use tp, cp, ep, dp or pp", clipArg(string(dim)))
 	}
 	l, err := c.Layout()
 	if err != nil {
@@ -214,11 +214,15 @@ func parseOps(s string) ([]network.Kind, error) {
 		case network.AllReduce, network.AllGather, network.ReduceScatter, network.AllToAll, network.P2P:
 			out = append(out, k)
 		default:
-			return nil, badInput("--ops: unknown collective %q; use all-reduce, all-gather, reduce-scatter, all-to-all or p2p", p)
+			return nil, badInput("--ops: unknown collective %q; use all-reduce, all-gather, reduce-scatter, all-to-all or p2p", clipArg(p))
 		}
 	}
 	return out, nil
 }
+
+// maxMessage is the largest message size net prices (1 TiB), so that
+// doubling from --min stays within about 40 steps.
+const maxMessage = 1 << 40
 
 // parseSize reads sizes such as 1KiB, 64MiB, 4GiB, 1024 or 8K.
 func parseSize(s, flag string) (int64, error) {
@@ -235,7 +239,10 @@ func parseSize(s, flag string) (int64, error) {
 	}
 	var v int64
 	if _, err := fmt.Sscan(t, &v); err != nil || v <= 0 || t != fmt.Sprint(v) {
-		return 0, badInput("%s %q: give a positive size such as 1KiB, 64MiB or 4GiB", flag, s)
+		return 0, badInput("%s %q: give a positive size such as 1KiB, 64MiB or 4GiB", flag, clipArg(s))
+	}
+	if v > maxMessage/mult {
+		return 0, badInput("%s %s is over the limit of 1TiB", flag, clipArg(s))
 	}
 	return v * mult, nil
 }

@@ -1,13 +1,30 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
+
+	"github.com/scaleacross/scaleacross/internal/atomicfile"
 )
+
+// Limits on command-line values: the longest flag value parsed as a list
+// and the most values a sweep may expand to.
+const (
+	maxArgLen = 1 << 16
+	maxSweep  = 4096
+)
+
+// clipArg shortens a value echoed in an error to at most 64 bytes.
+func clipArg(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:61] + "..."
+}
 
 // writeJSON prints v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
@@ -33,35 +50,39 @@ func seconds(s float64) string {
 }
 
 // writeFileAtomic writes a result file through a temporary file in the
-// same directory and renames it into place, so that a failure never
-// leaves a half-written file behind.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+// same directory and renames it into place (package atomicfile), so that
+// a failure never leaves a half-written file behind; set, when not nil,
+// lets a signal handler remove the temporary file.
+func writeFileAtomic(set *atomicfile.Set, path string, write func(io.Writer) error) error {
+	return set.Write(path, write)
+}
+
+// exitOnSignal makes an interrupt or SIGTERM remove the temporary files
+// of the writes in progress (the returned set's) and exit at once with
+// 128 + the signal number, so that a command that writes files leaves
+// each complete or absent. For commands without a graceful stop of their
+// own (plan and studies merge stop through their context instead). Call
+// the returned function when the command is done.
+func exitOnSignal(stderr io.Writer) (*atomicfile.Set, func()) {
+	set := &atomicfile.Set{}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			set.RemoveAll()
+			fmt.Fprintf(stderr, "scaleacross: %v: stopped; no partial output file left\n", sig)
+			code := 130
+			if s, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(s)
+			}
+			os.Exit(code)
+		case <-done:
 		}
 	}()
-	bw := bufio.NewWriter(f)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	return set, func() {
+		signal.Stop(ch)
+		close(done)
 	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

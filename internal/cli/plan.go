@@ -24,6 +24,7 @@ import (
 	"github.com/scaleacross/scaleacross/explore"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/launch"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
@@ -141,16 +142,36 @@ func loadJob(file string) (*spec.Job, string, string, error) {
 	return j, string(data), filepath.Base(file), err
 }
 
-// openDB opens --db or the default database.
+// openDB opens --db or the default database, creating it if need be.
 func openDB(path string) (*store.DB, error) {
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
+	path, err := dbPath(path)
+	if err != nil {
+		return nil, err
 	}
 	return store.Open(path)
+}
+
+// openDBReadOnly opens --db or the default database for reading
+// (store.OpenReadOnly): read-only commands never create a file or a
+// folder. missing reports that there is no database file at all.
+func openDBReadOnly(path string) (db *store.DB, missing bool, err error) {
+	path, err = dbPath(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, true, badInput("no study database at %s (scaleacross plan creates it; --db names another)", path)
+	}
+	db, err = store.OpenReadOnly(path)
+	return db, false, err
+}
+
+// dbPath is --db, or the default database when it is empty.
+func dbPath(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	return store.DefaultPath()
 }
 
 // rerankEngine maps --engine to a step function.
@@ -161,7 +182,7 @@ func rerankEngine(name string) (func(*train.Config) (train.Result, error), error
 	case train.EngineAnalytic:
 		return train.Analytic, nil
 	}
-	return nil, badInput("--engine: want event or analytic, got %q", name)
+	return nil, badInput("--engine: want event or analytic, got %q", clipArg(name))
 }
 
 func topKOf(j *spec.Job, flag int) int {
@@ -322,6 +343,10 @@ func runPlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	}
 	o, err := planOptionsOf(j, f)
 	if err != nil {
+		return err
+	}
+	// Resolve first: a spec that is not valid never creates a database.
+	if _, err := newStudy(nil, j, text, name, o); err != nil {
 		return err
 	}
 	db, err := openDB(f.db)
@@ -575,6 +600,16 @@ func runPlanSweep(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	if err != nil {
 		return err
 	}
+	// Resolve every swept spec first: an invalid one never creates a database.
+	for _, v := range vals {
+		jv, err := explore.WithSweep(j, key, v)
+		if err != nil {
+			return err
+		}
+		if _, err := newStudy(nil, jv, text, name, o); err != nil {
+			return err
+		}
+	}
 	db, err := openDB(f.db)
 	if err != nil {
 		return err
@@ -604,7 +639,12 @@ func runPlanSweep(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	for i, sp := range out.Points {
 		pts[i] = sweepReportPoint(sp)
 	}
-	files, err := report.WriteSweepPlots(base, key+" ("+out.Unit+")", pts)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("plan --sweep stopped before writing its plots: %w", err)
+	}
+	set := &atomicfile.Set{}
+	defer context.AfterFunc(ctx, set.RemoveAll)()
+	files, err := report.WriteSweepPlots(base, key+" ("+out.Unit+")", pts, set.WriteBytes)
 	if err != nil {
 		return err
 	}

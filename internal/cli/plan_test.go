@@ -185,7 +185,8 @@ func TestPlanBadInput(t *testing.T) {
 		{"nothing satisfies", []string{"plan", "-f", nothing, "--db", filepath.Join(dir, "n.db")}, 3, "search.tp"},
 		{"bad shard", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--shard", "4/4"}, 2, "--shard"},
 		{"bad sweep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--sweep", "weather=1"}, 2, "--sweep"},
-		{"unknown study", []string{"studies", "show", "7", "--db", filepath.Join(dir, "x.db")}, 2, "no study 7"},
+		{"no database", []string{"studies", "show", "7", "--db", filepath.Join(dir, "x.db")}, 2, "no study database at"},
+		{"unknown study", []string{"studies", "show", "7", "--db", filepath.Join(dir, "n.db")}, 2, "no study 7"},
 		{"bad export format", []string{"studies", "export", "1", "--db", filepath.Join(dir, "x.db"), "--format", "xml"}, 2, "--format"},
 	}
 	for _, tc := range tests {
@@ -198,6 +199,9 @@ func TestPlanBadInput(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(foreign); !bytes.Equal(after, content) {
 		t.Error("the foreign file was modified")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); err == nil {
+		t.Error("a failed plan or a read-only command created x.db")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -67,6 +68,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	if err != nil && ExitCode(err) == ExitFailure && strings.HasPrefix(err.Error(), "unknown command") {
+		err = inputError{err} // cobra's own usage error, before any Args check
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "scaleacross: %v\n", err)
 	}
@@ -99,5 +103,38 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newUICmd(),
 		newEngineCmd(),
 	)
+	usageErrorsAreBadInput(root)
 	return root
+}
+
+// usageErrorsAreBadInput makes the argument checks of c and its
+// subcommands (wrong number of arguments, unknown subcommands) exit with
+// code 2, like flag errors, and bounds every argument at maxArgLen bytes.
+func usageErrorsAreBadInput(c *cobra.Command) {
+	if !c.Runnable() && c.HasSubCommands() {
+		// A group command: print its help, and refuse an unknown subcommand
+		// (cobra would print the help and exit 0).
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		for i, a := range args {
+			if len(a) > maxArgLen {
+				return badInput("argument %d is %d bytes, over the limit of %d", i+1, len(a), maxArgLen)
+			}
+		}
+		if check == nil {
+			if cmd.HasSubCommands() && len(args) > 0 {
+				return badInput("unknown command %q for %q; run %q for the commands", clipArg(args[0]), cmd.CommandPath(), cmd.CommandPath()+" --help")
+			}
+			return nil
+		}
+		if err := check(cmd, args); err != nil {
+			return inputError{err}
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		usageErrorsAreBadInput(sub)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/launch"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/report"
@@ -85,10 +86,16 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 				engine = train.EngineEvent
 			}
 			if engine != train.EngineAnalytic && engine != train.EngineEvent {
-				return badInput("--engine %q unknown; use analytic or event", engine)
+				return badInput("--engine %q unknown; use analytic or event", clipArg(engine))
 			}
 			if timelineWanted && engine != train.EngineEvent {
 				return badInput("--trace and --gantt need --engine event")
+			}
+			var set *atomicfile.Set
+			if timelineWanted {
+				var stop func()
+				set, stop = exitOnSignal(cmd.ErrOrStderr())
+				defer stop()
 			}
 			var res train.Result
 			var tl *train.Timeline
@@ -103,12 +110,12 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			if tl != nil {
 				tracks := tl.Tracks()
 				if tracePath != "" {
-					if err := writeFileAtomic(tracePath, func(w io.Writer) error { return timeline.WriteChromeTrace(w, tracks) }); err != nil {
+					if err := writeFileAtomic(set, tracePath, func(w io.Writer) error { return timeline.WriteChromeTrace(w, tracks) }); err != nil {
 						return err
 					}
 				}
 				if ganttPath != "" {
-					if err := writeFileAtomic(ganttPath, func(w io.Writer) error { return timeline.WriteGanttSVG(w, tracks, 1400) }); err != nil {
+					if err := writeFileAtomic(set, ganttPath, func(w io.Writer) error { return timeline.WriteGanttSVG(w, tracks, 1400) }); err != nil {
 						return err
 					}
 				}

@@ -42,12 +42,18 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := openDB(db)
+			d, missing, err := openDBReadOnly(db)
+			if missing {
+				err = nil // no database: no studies
+			}
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			ss, err := d.List()
+			var ss []store.Study
+			if d != nil {
+				defer d.Close()
+				ss, err = d.List()
+			}
 			if err != nil {
 				return err
 			}
@@ -104,7 +110,7 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "csv" && format != "json" {
-				return badInput("--format: want csv or json, got %q", format)
+				return badInput("--format: want csv or json, got %q", clipArg(format))
 			}
 			d, s, err := openStudy(db, args[0])
 			if err != nil {
@@ -131,9 +137,9 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 func openStudy(db, arg string) (*store.DB, store.Study, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return nil, store.Study{}, badInput("study id: want a positive integer, got %q", arg)
+		return nil, store.Study{}, badInput("study id: want a positive integer, got %q", clipArg(arg))
 	}
-	d, err := openDB(db)
+	d, _, err := openDBReadOnly(db)
 	if err != nil {
 		return nil, store.Study{}, err
 	}
@@ -220,7 +226,7 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 	groups := map[string][]shard{}
 	var order []string
 	for _, src := range sources {
-		d, err := store.Open(src)
+		d, err := store.OpenReadOnly(src)
 		if err != nil {
 			return err
 		}
@@ -274,7 +280,7 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 			continue
 		}
 		used[s.study.Shard.Index] = true
-		d, err := store.Open(s.src)
+		d, err := store.OpenReadOnly(s.src)
 		if err != nil {
 			return err
 		}

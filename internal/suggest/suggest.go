@@ -10,8 +10,13 @@ import (
 	"github.com/scaleacross/scaleacross/fault"
 )
 
+// MaxEcho is the most bytes of an unknown id an error repeats, and the
+// longest id Closest compares (the edit distance is quadratic).
+const MaxEcho = 64
+
 // UnknownIDError reports a catalog id that does not exist, with the known
 // ids nearest to it. It exits with code 2 (bad input).
+
 type UnknownIDError struct {
 	// Kind is the catalog searched, e.g. "model" or "gpu".
 	Kind string
@@ -22,7 +27,14 @@ type UnknownIDError struct {
 }
 
 func (e *UnknownIDError) Error() string {
-	msg := fmt.Sprintf("unknown %s id %q", e.Kind, e.ID)
+	id := e.ID
+	if len(id) > MaxEcho {
+		id = id[:MaxEcho] + "..."
+	}
+	msg := fmt.Sprintf("unknown %s id %q", e.Kind, id)
+	if len(e.ID) > MaxEcho {
+		msg += fmt.Sprintf(" (%d bytes, shortened)", len(e.ID))
+	}
 	if len(e.Nearest) > 0 {
 		msg += fmt.Sprintf("; nearest known ids: %s", strings.Join(e.Nearest, ", "))
 	}
@@ -38,6 +50,9 @@ func Closest(name string, candidates []string, n int) []string {
 	type scored struct {
 		s string
 		d int
+	}
+	if len(name) > MaxEcho {
+		return nil // no id is that long; the edit distance would only cost time
 	}
 	lname := strings.ToLower(name)
 	var all []scored
