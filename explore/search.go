@@ -3,6 +3,7 @@ package explore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -58,20 +59,29 @@ type State struct {
 	// MinMemoryGiB is the least memory per GPU among candidates that do
 	// not fit (0 when all fit), for the no-fit message.
 	MinMemoryGiB float64 `json:"min_memory_gib"`
+	// Feasible counts the candidates that fit, whether or not Records
+	// keeps them.
+	Feasible int `json:"feasible,omitempty"`
 	// Candidates is the size of the whole space (all shards), known once
 	// the enumeration has run to its end.
 	Candidates int `json:"candidates"`
 	// ElapsedS is the wall-clock time spent on this space so far.
 	ElapsedS float64 `json:"elapsed_s"`
-	// Records holds the candidates that fit, in index order.
+	// Records holds the kept candidates that fit, in index order: all of
+	// them, or (Options.Keep) the fastest few and the Pareto front of step
+	// time and memory headroom, which is all that Finish reads.
 	Records []Record `json:"-"`
 }
 
-// Sink receives the search's progress after every batch. Commit must
-// store the batch's records and the new state together, atomically, so
-// that an interrupted search can resume from the last commit.
+// Sink receives the search's progress after every batch, on a goroutine
+// of its own, in batch order. Commit must store the state (whose Records
+// are not set), add the records newly kept and delete the kept records
+// numbered in drop, atomically, so that an interrupted search can resume
+// from the last commit. What is stored after each commit is a superset of
+// what the search keeps and a subset of what it evaluated, which is
+// enough for a resumed search to keep exactly the same records.
 type Sink interface {
-	Commit(st State, batch []Record) error
+	Commit(st State, add []Record, drop []int) error
 }
 
 // Options tune a search. The zero value searches everything with the
@@ -93,6 +103,11 @@ type Options struct {
 	Workers int
 	// BatchSize is the number of candidates between commits; 0 means 4096.
 	BatchSize int
+	// Keep is how many of the fastest candidates of each space the search
+	// keeps, with the Pareto front of step time and memory headroom; 0
+	// means DefaultKeep, negative means every candidate that fits. It is
+	// raised to what the re-ranking and the listed top need.
+	Keep int
 	// Sink, when set, receives every batch.
 	Sink Sink
 	// Resume holds the states of an interrupted study, by space name.
@@ -115,6 +130,22 @@ func (o *Options) topK() int {
 		return DefaultTopK
 	}
 	return o.TopK
+}
+
+// DefaultKeep is the number of fastest candidates kept per space by
+// default.
+const DefaultKeep = 2048
+
+// keep is the number of fastest candidates kept per space, or -1 for all.
+func (o *Options) keep() int {
+	if o.Keep < 0 {
+		return -1
+	}
+	n := o.Keep
+	if n == 0 {
+		n = DefaultKeep
+	}
+	return max(n, RerankLimitFactor*o.topK()+TopListed+1)
 }
 
 func (o *Options) now() time.Time {
@@ -153,6 +184,11 @@ func (b *Base) Total(spaces []*Space, opt *Options) int {
 func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*State, error) {
 	var out []*State
 	done := 0
+	var w *writer
+	if opt.Sink != nil {
+		w = startWriter(opt.Sink)
+	}
+	var err error
 	for _, s := range spaces {
 		st := &State{Space: s.Name}
 		if r := opt.Resume[s.Name]; r != nil {
@@ -164,11 +200,16 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 		if st.Done {
 			continue
 		}
-		if err := b.searchSpace(ctx, s, st, opt, &done); err != nil {
-			return out, err
+		if err = b.searchSpace(ctx, s, st, opt, w, &done); err != nil {
+			break
 		}
 	}
-	return out, nil
+	if w != nil {
+		if werr := w.close(); werr != nil {
+			return out, werr
+		}
+	}
+	return out, err
 }
 
 type job struct {
@@ -183,7 +224,7 @@ type outcome struct {
 	mem float64
 }
 
-func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, done *int) error {
+func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, w *writer, done *int) error {
 	size := opt.BatchSize
 	if size <= 0 {
 		size = 4096
@@ -192,13 +233,17 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	k := &keeper{n: opt.keep(), capacity: b.Template.GPU.UsableGiB()}
+	k.add(st.Records)
+	defer func() { st.Records = k.records() }()
 	start := opt.now()
 	batch := make([]job, 0, size)
 	results := make([]outcome, size)
+	var fits []Record
 	var err error
 	flush := func(next int) bool {
 		evalBatch(b, batch, results[:len(batch)], workers)
-		var recs []Record
+		fits = fits[:0]
 		for k := range batch {
 			o := results[k]
 			if !o.ok {
@@ -206,20 +251,25 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 			}
 			st.Evaluated++
 			if o.fit {
-				recs = append(recs, o.rec)
+				st.Feasible++
+				fits = append(fits, o.rec)
 			} else if st.MinMemoryGiB == 0 || o.mem < st.MinMemoryGiB {
 				st.MinMemoryGiB = o.mem
 			}
 		}
-		st.Records = append(st.Records, recs...)
+		add, drop := k.add(fits)
 		st.Next = next
 		*done += len(batch)
 		batch = batch[:0]
 		now := opt.now()
 		st.ElapsedS += now.Sub(start).Seconds()
 		start = now
-		if opt.Sink != nil {
-			if err = opt.Sink.Commit(*st, recs); err != nil {
+		if w != nil {
+			c := *st
+			c.Records = nil
+			if !w.send(commit{c, add, drop}) {
+				// Search returns the sink's own error.
+				err = errors.New("the study store failed")
 				return false
 			}
 		}
@@ -327,6 +377,7 @@ func MergeStates(parts []*State) (*State, error) {
 			return nil, fmt.Errorf("a shard of space %s is unfinished; resume it first", p.Space)
 		}
 		out.Evaluated += p.Evaluated
+		out.Feasible += p.Feasible
 		out.Candidates = max(out.Candidates, p.Candidates)
 		out.Next = max(out.Next, p.Next)
 		out.ElapsedS += p.ElapsedS

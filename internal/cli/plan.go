@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,10 +33,10 @@ import (
 
 // planFlags are the flags of `scaleacross plan`.
 type planFlags struct {
-	file, db, shard, sweep, plot, engine string
-	resume                               int64
-	topK                                 int
-	asJSON, grid                         bool
+	file, db, shard, sweep, plot, engine, keep string
+	resume                                     int64
+	topK                                       int
+	asJSON, grid                               bool
 }
 
 // planOptions is what a study stores besides its spec, so that a resumed
@@ -45,6 +46,8 @@ type planOptions struct {
 	Engine       string        `json:"engine"`
 	Technologies []string      `json:"technologies"`
 	Shard        explore.Shard `json:"shard"`
+	// Keep is explore.Options.Keep: 0 the default, negative all.
+	Keep int `json:"keep,omitempty"`
 }
 
 // interruptedError reports a search stopped by a signal (exit 1).
@@ -83,7 +86,9 @@ recompute, placements, technologies; top_k).
 Every plan is a study in a SQLite database (--db, default
 $XDG_DATA_HOME/scaleacross/studies.db): Ctrl-C leaves it consistent and
 --resume ID continues. --shard i/n evaluates a deterministic slice; combine
-the shards with "scaleacross studies merge".
+the shards with "scaleacross studies merge". The study keeps, per space, the
+fastest candidates (--keep N, default 2048) and the Pareto front of step time
+and memory headroom; --keep all keeps every candidate that fits.
 
   --sweep cross_site_bandwidth=GBPS,...   re-plan per site trunk capacity (Gb/s)
   --sweep distance=KM,...                  re-plan per distance between sites
@@ -113,6 +118,7 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 	fl.StringVar(&f.shard, "shard", "", "evaluate only slice i of n (i/n, 0 <= i < n)")
 	fl.IntVar(&f.topK, "top-k", 0, "candidates of each space re-ranked by the event-level simulation (default search.top_k or 8)")
 	fl.StringVar(&f.engine, "engine", train.EngineEvent, "re-ranking engine: event or analytic")
+	fl.StringVar(&f.keep, "keep", "", fmt.Sprintf("fastest candidates stored per space besides the Pareto front, or all (default %d)", explore.DefaultKeep))
 	fl.StringVar(&f.sweep, "sweep", "", "re-plan per value: cross_site_bandwidth=GBPS,... or distance=KM,...")
 	fl.StringVar(&f.plot, "plot", "", "with --sweep: plot path without extension (writes .svg and .png)")
 	fl.BoolVar(&f.grid, "grid", false, "print the speed-up table over a grid of capacity x distance x model")
@@ -194,7 +200,7 @@ func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (
 		return nil, err
 	}
 	s := &study{db: db, base: b, spaces: spaces, options: o,
-		opt: &explore.Options{Technologies: o.Technologies, TopK: o.TopK, Rerank: rr, RerankEngine: o.Engine, Shard: o.Shard}}
+		opt: &explore.Options{Technologies: o.Technologies, TopK: o.TopK, Rerank: rr, RerankEngine: o.Engine, Shard: o.Shard, Keep: o.Keep}}
 	if db == nil {
 		return s, nil
 	}
@@ -297,6 +303,17 @@ func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
 	}
 	if _, err := rerankEngine(f.engine); err != nil {
 		return o, err
+	}
+	switch k := strings.TrimSpace(f.keep); {
+	case k == "":
+	case k == "all":
+		o.Keep = -1
+	default:
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 {
+			return o, badInput("--keep: want a positive number of candidates or all, got %q", f.keep)
+		}
+		o.Keep = n
 	}
 	return o, nil
 }

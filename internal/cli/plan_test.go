@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/explore"
 )
 
 // smallPlan is a small two-building job whose plan takes about a second.
@@ -82,23 +84,39 @@ func TestPlanJSONContract(t *testing.T) {
 	if code != 0 || !strings.Contains(text, "production") || !strings.Contains(text, "step breakdown") {
 		t.Errorf("studies show text: exit %d\n%s", code, text)
 	}
-	csvOut, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "csv")
-	if code != 0 {
-		t.Fatalf("export csv: exit %d", code)
-	}
-	rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	spaces := m["spaces"].([]any)
 	feasible := 0
 	for _, s := range spaces {
 		feasible += int(s.(map[string]any)["feasible"].(float64))
 	}
-	if len(rows)-1 != feasible || rows[1][0] != "explorer" || rows[1][1] != "1" {
-		t.Errorf("export has %d rows (first %v), want %d feasible candidates ranked", len(rows)-1, rows[1], feasible)
+	// Study 1 keeps the default: the fastest of each space and its Pareto
+	// front. Study 2 keeps every candidate that fits (--keep all), and its
+	// ranking starts with the same rows.
+	if _, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--json", "--keep", "all"); code != 0 {
+		t.Fatalf("plan --keep all: exit %d: %s", code, errOut)
 	}
-	js, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "json")
+	export := func(id string) [][]string {
+		csvOut, _, code := runPlanCLI(t, "studies", "export", id, "--db", db, "--format", "csv")
+		if code != 0 {
+			t.Fatalf("export csv: exit %d", code)
+		}
+		rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	kept, all := export("1"), export("2")
+	if len(all)-1 != feasible || all[1][0] != "explorer" || all[1][1] != "1" {
+		t.Errorf("export --keep all has %d rows (first %v), want %d feasible candidates ranked", len(all)-1, all[1], feasible)
+	}
+	if len(kept)-1 < explore.DefaultKeep || len(kept) >= len(all) {
+		t.Errorf("default export has %d rows of %d that fit, want at least %d and fewer than all", len(kept)-1, feasible, explore.DefaultKeep)
+	}
+	if diff := cmp.Diff(all[:explore.DefaultKeep+1], kept[:explore.DefaultKeep+1]); diff != "" {
+		t.Errorf("the kept ranking differs from the whole one (-all +kept):\n%s", diff)
+	}
+	js, _, code := runPlanCLI(t, "studies", "export", "2", "--db", db, "--format", "json")
 	if code != 0 || len(decode(t, js)["candidates"].([]any)) != feasible {
 		t.Errorf("export json: exit %d", code)
 	}

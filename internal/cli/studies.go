@@ -31,7 +31,9 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 
   studies list                         every study, its status and headline
   studies show ID                      the stored plan of a finished study
-  studies export ID --format csv|json  every evaluated candidate, ranked per space
+  studies export ID --format csv|json  every stored candidate, ranked per space (the
+                                       fastest and the Pareto front of each space;
+                                       all that fit when planned with --keep all)
   studies merge --db OUT.db SHARD.db... combine the shards of one sharded plan
                                        (plan --shard i/n) into one study in OUT.db`,
 	}
