@@ -444,3 +444,26 @@ func TestKeeperKeepsFastestAndFront(t *testing.T) {
 		}
 	}
 }
+
+// Pricing a candidate with the parts its shape shares (the layout built
+// once by the enumerator, the links and device resolved once, no traffic
+// table) gives exactly the outcome of pricing it alone.
+func TestPreparedEqualsPlain(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	var cfg train.Config
+	for _, s := range sp {
+		p := newPricer(b)
+		n := 0
+		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
+			got, want := b.evaluatePrepared(&cfg, i, c, p.prepare(c, sh)), b.evaluate(i, c)
+			if got != want {
+				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
+			}
+			n++
+			return true
+		})
+		if n == 0 {
+			t.Fatalf("space %s is empty", s.Name)
+		}
+	}
+}

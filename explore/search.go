@@ -213,8 +213,9 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 }
 
 type job struct {
-	i int
-	c Candidate
+	i  int
+	c  Candidate
+	pr *prepared
 }
 
 type outcome struct {
@@ -234,6 +235,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		workers = runtime.GOMAXPROCS(0)
 	}
 	k := &keeper{n: opt.keep(), capacity: b.Template.GPU.UsableGiB()}
+	pricer := newPricer(b)
 	k.add(st.Records)
 	defer func() { st.Records = k.records() }()
 	start := opt.now()
@@ -283,11 +285,11 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		return true
 	}
 	stopped := false
-	total := s.Enumerate(b, func(i int, c Candidate) bool {
+	total := s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 		if i < st.Next || !opt.Shard.holds(i) {
 			return true
 		}
-		batch = append(batch, job{i, c})
+		batch = append(batch, job{i, c, pricer.prepare(c, sh)})
 		if len(batch) == size && !flush(i+1) {
 			stopped = true
 			return false
@@ -327,8 +329,9 @@ func evalBatch(b *Base, batch []job, out []outcome, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var cfg train.Config // this worker's scratch
 			for k := lo; k < hi; k++ {
-				out[k] = b.evaluate(batch[k].i, batch[k].c)
+				out[k] = b.evaluatePrepared(&cfg, batch[k].i, batch[k].c, batch[k].pr)
 			}
 		}()
 	}
@@ -343,6 +346,12 @@ func (b *Base) evaluate(i int, c Candidate) outcome {
 		return outcome{ok: true, mem: mem}
 	}
 	r, err := train.Analytic(cfg)
+	return outcomeOf(i, c, r, err)
+}
+
+// outcomeOf is the outcome of candidate i, c whose memory fits the quick
+// check, priced as r.
+func outcomeOf(i int, c Candidate, r train.Result, err error) outcome {
 	if err != nil || !finite(r.StepTimeS) || r.StepTimeS <= 0 {
 		return outcome{}
 	}

@@ -227,6 +227,23 @@ type Space struct {
 // way (they differ only in where dimensions of degree one sit) are tried
 // once, under the first of them.
 func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
+	return s.enumerate(b, func(i int, c Candidate, _ *shape) bool { return fn(i, c) })
+}
+
+// shape is what the candidates of one set of degrees and one placement
+// share: the placement's dimensions (Candidate.PlacementDims) and the
+// layout that Config(c).Layout() builds from them.
+type shape struct {
+	dims []topology.Dim
+	lay  topology.Layout
+	// ok is false when the layout cannot be built (the step model then
+	// reports the error).
+	ok bool
+}
+
+// enumerate is Enumerate, also handing fn the candidate's shape, shared
+// by consecutive candidates.
+func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) int {
 	t := &b.Template
 	m := t.Model
 	n := t.GPUs
@@ -295,6 +312,8 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 						} else {
 							canon[key] = key
 						}
+						var sh *shape // built for the first candidate
+
 						for _, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
@@ -316,7 +335,13 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 												for _, coll := range colls {
 													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
 														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
-													if !fn(i, c) {
+													if sh == nil {
+														sh = &shape{dims: c.PlacementDims()}
+														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil {
+															sh.lay, sh.ok = l, true
+														}
+													}
+													if !fn(i, c, sh) {
 														return i + 1
 													}
 													i++
