@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scaleacross/scaleacross/fault"
@@ -225,6 +226,20 @@ type outcome struct {
 	mem float64
 }
 
+// inflight is a batch being priced by the workers.
+type inflight struct {
+	jobs []job
+	out  []outcome
+	// next is the state's Next once the batch is in; -1 marks the last
+	// batch of the space, which also completes the state.
+	next int
+	wg   sync.WaitGroup
+}
+
+// searchSpace enumerates s into batches and prices each batch on the
+// workers while it enumerates the next one and takes in the previous one
+// (keeping its records, handing it to the writer), so that the cores stay
+// busy. The state only ever reflects whole batches, in order.
 func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, w *writer, done *int) error {
 	size := opt.BatchSize
 	if size <= 0 {
@@ -239,15 +254,21 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	k.add(st.Records)
 	defer func() { st.Records = k.records() }()
 	start := opt.now()
-	batch := make([]job, 0, size)
-	results := make([]outcome, size)
+	from := st.Next
+	bufs := [2]*inflight{
+		{jobs: make([]job, 0, size), out: make([]outcome, size)},
+		{jobs: make([]job, 0, size), out: make([]outcome, size)},
+	}
+	cur := bufs[0]
+	var fly *inflight // the batch the workers price
 	var fits []Record
 	var err error
-	flush := func(next int) bool {
-		evalBatch(b, batch, results[:len(batch)], workers)
+	// takeIn adds a priced batch to the state and commits it; it reports
+	// false when the search must stop.
+	takeIn := func(f *inflight, total int) bool {
 		fits = fits[:0]
-		for k := range batch {
-			o := results[k]
+		for k := range f.jobs {
+			o := f.out[k]
 			if !o.ok {
 				continue
 			}
@@ -260,9 +281,14 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 			}
 		}
 		add, drop := k.add(fits)
-		st.Next = next
-		*done += len(batch)
-		batch = batch[:0]
+		if f.next < 0 {
+			st.Next = max(st.Next, lastIndex(f.jobs)+1)
+			st.Done = true
+			st.Candidates = total
+		} else {
+			st.Next = f.next
+		}
+		*done += len(f.jobs)
 		now := opt.now()
 		st.ElapsedS += now.Sub(start).Seconds()
 		start = now
@@ -284,13 +310,36 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		}
 		return true
 	}
+	// launch starts pricing the current batch and takes in the previous
+	// one meanwhile.
+	launch := func(next, total int) bool {
+		prev := fly
+		if prev != nil {
+			prev.wg.Wait()
+		}
+		cur.next = next
+		startBatch(b, cur, workers)
+		fly = cur
+		if prev == nil {
+			cur = bufs[1]
+		} else {
+			cur = prev
+		}
+		ok := prev == nil || takeIn(prev, total)
+		cur.jobs = cur.jobs[:0]
+		if !ok {
+			fly.wg.Wait() // abandoned: the state stays at the previous batch
+			fly = nil
+		}
+		return ok
+	}
 	stopped := false
 	total := s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-		if i < st.Next || !opt.Shard.holds(i) {
+		if i < from || !opt.Shard.holds(i) {
 			return true
 		}
-		batch = append(batch, job{i, c, pricer.prepare(c, sh)})
-		if len(batch) == size && !flush(i+1) {
+		cur.jobs = append(cur.jobs, job{i, c, pricer.prepare(c, sh)})
+		if len(cur.jobs) == size && !launch(i+1, 0) {
 			stopped = true
 			return false
 		}
@@ -299,9 +348,10 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	if stopped {
 		return err
 	}
-	st.Done = true
-	st.Candidates = total
-	flush(max(st.Next, lastIndex(batch)+1))
+	if launch(-1, total) {
+		fly.wg.Wait()
+		takeIn(fly, total)
+	}
 	return err
 }
 
@@ -312,30 +362,36 @@ func lastIndex(b []job) int {
 	return b[len(b)-1].i
 }
 
-// evalBatch prices the batch's candidates on workers goroutines; each
-// result lands in its own slot, so the outcome does not depend on timing.
-func evalBatch(b *Base, batch []job, out []outcome, workers int) {
-	if len(batch) == 0 {
+// evalChunk is the number of candidates a worker takes at a time.
+const evalChunk = 64
+
+// startBatch prices the batch's candidates on workers goroutines, which
+// take chunks in turn; each result lands in its own slot, so the outcome
+// does not depend on timing. f.wg is done when all are priced.
+func startBatch(b *Base, f *inflight, workers int) {
+	n := len(f.jobs)
+	if n == 0 {
 		return
 	}
-	workers = min(workers, len(batch))
-	var wg sync.WaitGroup
-	per := (len(batch) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min((w+1)*per, len(batch))
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
+	workers = min(workers, (n+evalChunk-1)/evalChunk)
+	var next atomic.Int64
+	f.wg.Add(workers)
+	for range workers {
 		go func() {
-			defer wg.Done()
+			defer f.wg.Done()
 			var cfg train.Config // this worker's scratch
-			for k := lo; k < hi; k++ {
-				out[k] = b.evaluatePrepared(&cfg, batch[k].i, batch[k].c, batch[k].pr)
+			for {
+				lo := int(next.Add(evalChunk)) - evalChunk
+				if lo >= n {
+					return
+				}
+				for k := lo; k < min(lo+evalChunk, n); k++ {
+					j := &f.jobs[k]
+					f.out[k] = b.evaluatePrepared(&cfg, j.i, j.c, j.pr)
+				}
 			}
 		}()
 	}
-	wg.Wait()
 }
 
 // evaluate checks the candidate's memory, then predicts its step.
