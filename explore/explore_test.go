@@ -467,3 +467,49 @@ func TestPreparedEqualsPlain(t *testing.T) {
 		}
 	}
 }
+
+// Placement orders that lay out the same way are one candidate: with
+// pp = 1 (a degree-1 dimension anywhere in the order) and in the whole
+// spaces, of the small job and of the default scenario, no candidate is
+// enumerated twice.
+func TestCandidatesDistinct(t *testing.T) {
+	small, smallSp := loadSmall(t, nil)
+	pp1, pp1Sp := loadSmall(t, func(j *spec.Job) { j.Search.PP = []int{1}; j.Search.MaxPP = 0 })
+	j, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defSp, err := def.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		name   string
+		b      *Base
+		spaces []*Space
+	}{{"small", small, smallSp}, {"small pp=1", pp1, pp1Sp}, {"default", def, defSp}} {
+		for _, s := range x.spaces {
+			seen := map[Candidate]int{}
+			n, pp1n := 0, 0
+			s.Enumerate(x.b, func(i int, c Candidate) bool {
+				if k, ok := seen[c]; ok {
+					t.Fatalf("%s %s: candidates %d and %d are both %s", x.name, s.Name, k, i, c)
+				}
+				seen[c] = i
+				n++
+				if c.PP == 1 {
+					pp1n++
+				}
+				return true
+			})
+			if n == 0 || x.name == "small pp=1" && pp1n != n {
+				t.Errorf("%s %s: %d candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
+			}
+			t.Logf("%s %s: %d distinct candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
+		}
+	}
+}

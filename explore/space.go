@@ -284,7 +284,8 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 						}
 						return v
 					}
-					seen := map[string]bool{}
+					seen := map[string]bool{}   // layouts
+					placed := map[string]bool{} // canonical placements
 					for _, pl := range s.Placements {
 						lay, err := topology.Place(t.Topology, pl, deg)
 						if err != nil {
@@ -298,6 +299,14 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 						if s.CrossSite != "" && topology.CheckCrossSite(t.Topology, lay, s.CrossSite, deg[s.CrossSite]) != nil {
 							continue
 						}
+						// Orders that differ only in where a dimension of
+						// degree one sits (their pipeline strides differ, which
+						// no stage pair reads when pp = 1) are one candidate.
+						key := canonical(pl, deg)
+						if placed[key] {
+							continue
+						}
+						placed[key] = true
 						colls := s.Collectives
 						if len(colls) > 1 && !collectivesCross(t.Topology, lay) {
 							// Only all-reduce, all-gather and reduce-scatter
@@ -306,7 +315,6 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 							// changes nothing and is tried once.
 							colls = colls[:1]
 						}
-						key := canonical(pl, deg)
 						if v, ok := canon[key]; ok {
 							key = v
 						} else {
