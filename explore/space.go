@@ -221,6 +221,13 @@ type Space struct {
 	CrossSite topology.Dim `json:"cross_site,omitempty"`
 }
 
+// Numbering identifies the order in which Enumerate numbers candidates. A
+// stored study's indices (and where its search resumes) are only valid
+// under the numbering it was searched with. Numbering 2 merges the orders
+// that differ only in where a dimension of degree one sits; 1 (or 0, for
+// studies that do not say) did not.
+const Numbering = 2
+
 // Enumerate calls fn for every candidate of s in a fixed order with its
 // number (0, 1, 2, ...), until fn returns false. It returns how many
 // candidates it produced. Placements that lay every group out the same

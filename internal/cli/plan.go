@@ -48,6 +48,8 @@ type planOptions struct {
 	Shard        explore.Shard `json:"shard"`
 	// Keep is explore.Options.Keep: 0 the default, negative all.
 	Keep int `json:"keep,omitempty"`
+	// Numbering is the explore.Numbering the study was searched with.
+	Numbering int `json:"numbering,omitempty"`
 }
 
 // interruptedError reports a search stopped by a signal (exit 1).
@@ -293,7 +295,7 @@ func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.Progres
 }
 
 func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
-	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames()}
+	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
 	if f.shard != "" {
 		sh, err := explore.ParseShard(f.shard)
 		if err != nil {
@@ -369,6 +371,9 @@ func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	var o planOptions
 	if err := json.Unmarshal([]byte(st.Options), &o); err != nil {
 		return fmt.Errorf("study %d: stored options: %w", st.ID, err)
+	}
+	if o.Numbering != explore.Numbering {
+		return badInput("study %d was searched by an older scaleacross that numbered candidates differently; it cannot be resumed: plan it again", st.ID)
 	}
 	s, err := newStudy(nil, j, st.Spec, st.Name, o)
 	if err != nil {

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/store"
 )
 
 // smallPlan is a small two-building job whose plan takes about a second.
@@ -226,5 +228,52 @@ func TestPlanSweepWritesPlots(t *testing.T) {
 		if err != nil || st.Size() == 0 {
 			t.Errorf("plot %s: %v", f, err)
 		}
+	}
+}
+
+// A study interrupted before its first commit resumes into the plan of an
+// uninterrupted run; one searched under an older numbering of the
+// candidates is refused.
+func TestResumeCLI(t *testing.T) {
+	dir := t.TempDir()
+	whole, _, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "whole.db"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	j, text, name, err := loadJob(smallPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := planOptionsOf(j, &planFlags{engine: "event"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := o
+	old.Numbering = 0
+	path := filepath.Join(dir, "r.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []planOptions{o, old} {
+		data, _ := json.Marshal(opt)
+		id, err := db.Create(store.Study{Name: name, Model: j.Model, GPUs: j.System.GPUs, Spec: text, Hash: specHash(text, opt), Options: string(data)}, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetStatus(id, store.StatusInterrupted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	out, errOut, code := runPlanCLI(t, "plan", "--resume", "1", "--db", path, "--json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if diff := cmp.Diff(stable(t, whole), stable(t, out)); diff != "" {
+		t.Errorf("resumed plan differs (-whole +resumed):\n%s", diff)
+	}
+	if _, errOut, code := runPlanCLI(t, "plan", "--resume", "2", "--db", path); code != 2 || !strings.Contains(errOut, "numbered candidates differently") {
+		t.Errorf("resuming a study of the older numbering: exit %d (%s), want 2", code, errOut)
 	}
 }

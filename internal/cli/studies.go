@@ -264,6 +264,9 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 	if err := json.Unmarshal([]byte(first.Options), &o); err != nil {
 		return fmt.Errorf("study %d: stored options: %w", first.ID, err)
 	}
+	if o.Numbering != explore.Numbering {
+		return badInput("the shards of study %d were searched by an older scaleacross that numbered candidates differently; they cannot be merged: plan them again", first.ID)
+	}
 	j, err := spec.ParseJob([]byte(first.Spec))
 	if err != nil {
 		return fmt.Errorf("study %d: stored spec: %w", first.ID, err)
