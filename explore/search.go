@@ -156,10 +156,25 @@ func (o *Options) now() time.Time {
 	return time.Now()
 }
 
-// Total counts the candidates of spaces in the options' shard that remain
-// to be evaluated, for a progress bar.
-func (b *Base) Total(spaces []*Space, opt *Options) int {
-	n := 0
+// Estimate is what a search has ahead of it.
+type Estimate struct {
+	// Candidates is the number of candidates left to evaluate.
+	Candidates int
+	// Seconds is the expected wall-clock time of their evaluation.
+	Seconds float64
+}
+
+// estimateEvery is the sampling interval of Estimate.
+const estimateEvery = 1024
+
+// Estimate counts the candidates of spaces that a search with opt has
+// left to evaluate (for a progress bar) and times the pricing of a sample
+// spread over them, about one in 1,024, to say how long the search will
+// take on opt's workers. The time is the wall clock's and varies; the
+// count does not.
+func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
+	var e Estimate
+	var sample []job
 	for _, s := range spaces {
 		from := 0
 		if st := opt.Resume[s.Name]; st != nil {
@@ -168,14 +183,32 @@ func (b *Base) Total(spaces []*Space, opt *Options) int {
 			}
 			from = st.Next
 		}
-		s.Enumerate(b, func(i int, _ Candidate) bool {
+		p := newPricer(b)
+		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			if i >= from && opt.Shard.holds(i) {
-				n++
+				if e.Candidates%estimateEvery == 0 {
+					sample = append(sample, job{i, c, p.prepare(c, sh)})
+				}
+				e.Candidates++
 			}
 			return true
 		})
 	}
-	return n
+	if len(sample) == 0 {
+		return e
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var cfg train.Config
+	t0 := opt.now()
+	for _, j := range sample {
+		b.evaluatePrepared(&cfg, j.i, j.c, j.pr)
+	}
+	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
+	e.Seconds = per * float64(e.Candidates) / float64(workers)
+	return e
 }
 
 // Search evaluates every space in order, continuing the states in

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -227,12 +228,40 @@ func specHash(specText string, o planOptions) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// run searches with a progress bar and stores the outcome.
+// longSearch is the expected search time from which plan announces its
+// estimate on stderr, and progressEvery how often it then reports progress
+// when stderr is not a terminal (a batch job's or CI's log).
+const (
+	longSearch    = 10 * time.Second
+	progressEvery = 10 * time.Second
+)
+
+// run searches, showing progress on stderr, and stores the outcome. On a
+// terminal a progress bar shows it (unless quiet); elsewhere a search
+// expected to take long says so before it starts and prints a line every
+// progressEvery, quiet or not, since those lines do not mix with stdout.
 func (s *study) run(ctx context.Context, cmd *cobra.Command, quiet bool) (*explore.Plan, []*explore.State, error) {
-	bar := newProgress(cmd, quiet, s.base.Total(s.spaces, s.opt))
-	if bar != nil {
+	est := s.base.Estimate(s.spaces, s.opt)
+	errw := cmd.ErrOrStderr()
+	long := est.Seconds >= longSearch.Seconds()
+	workers := s.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	announce := func() {
+		fmt.Fprintf(errw, "plan: %s candidates to evaluate, about %s on %d cores\n", report.Thousands(float64(est.Candidates)), durationText(est.Seconds), workers)
+	}
+	if bar := newProgress(cmd, quiet, est.Candidates); bar != nil {
+		if long {
+			announce()
+		}
 		s.opt.Progress = func(done int) { _ = bar.Set(done) }
-		defer func() { _ = bar.Finish(); fmt.Fprintln(cmd.ErrOrStderr()) }()
+		defer func() { _ = bar.Finish(); fmt.Fprintln(errw) }()
+	} else if !isTerminal(errw) && est.Candidates > 0 {
+		if long {
+			announce()
+		}
+		s.opt.Progress = progressLines(errw, est.Candidates, progressEvery, time.Now)
 	}
 	p, states, err := s.base.Run(ctx, s.spaces, s.opt)
 	if s.db == nil {
@@ -270,6 +299,41 @@ func (s *study) storeResult(p *explore.Plan) error {
 		st.BestStepS = p.Best.StepTimeS
 	}
 	return s.db.Finish(s.id, st)
+}
+
+// progressLines returns a progress callback that writes a line to w at
+// most every interval (read on now) with the candidates done of total,
+// the time elapsed and the time left at the pace so far.
+func progressLines(w io.Writer, total int, every time.Duration, now func() time.Time) func(done int) {
+	start := now()
+	last := start
+	return func(done int) {
+		t := now()
+		if t.Sub(last) < every || done <= 0 {
+			return
+		}
+		last = t
+		el := t.Sub(start).Seconds()
+		fmt.Fprintf(w, "plan: %s of %s candidates (%.0f%%), %s elapsed, about %s left\n", report.Thousands(float64(done)), report.Thousands(float64(total)),
+			100*float64(done)/float64(total), durationText(el), durationText(el*float64(max(total-done, 0))/float64(done)))
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// durationText formats seconds for progress lines.
+func durationText(s float64) string {
+	switch {
+	case s < 90:
+		return fmt.Sprintf("%.0f s", s)
+	case s < 5400:
+		return fmt.Sprintf("%.0f min", s/60)
+	}
+	return fmt.Sprintf("%.1f h", s/3600)
 }
 
 // newProgress returns a progress bar on stderr when it is a terminal and

@@ -277,3 +277,23 @@ func TestResumeCLI(t *testing.T) {
 		t.Errorf("resuming a study of the older numbering: exit %d (%s), want 2", code, errOut)
 	}
 }
+
+// Progress lines come at most every interval and say how far the search
+// is and how long it has left at its pace.
+func TestProgressLines(t *testing.T) {
+	var b bytes.Buffer
+	clock := time.Unix(0, 0)
+	p := progressLines(&b, 4000, 10*time.Second, func() time.Time { return clock })
+	for _, step := range []struct {
+		dt   time.Duration
+		done int
+	}{{4 * time.Second, 500}, {7 * time.Second, 1000}, {3 * time.Second, 1500}, {20 * time.Second, 3000}} {
+		clock = clock.Add(step.dt)
+		p(step.done)
+	}
+	want := "plan: 1,000 of 4,000 candidates (25%), 11 s elapsed, about 33 s left\n" +
+		"plan: 3,000 of 4,000 candidates (75%), 34 s elapsed, about 11 s left\n"
+	if b.String() != want {
+		t.Errorf("progress lines:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
