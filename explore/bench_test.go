@@ -9,10 +9,17 @@ import (
 	"github.com/scaleacross/scaleacross/train"
 )
 
+// enumerated is a candidate as the enumerator hands it on.
+type enumerated struct {
+	i  int
+	c  Candidate
+	sh *shape
+}
+
 // defaultCandidates returns the default scenario and the first n
-// candidates of its explorer space that fit in memory, prepared for
-// pricing as the search prepares them.
-func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, []job) {
+// candidates of its explorer space that fit in memory, in enumeration
+// order.
+func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, []enumerated) {
 	j, err := DefaultScenario()
 	if err != nil {
 		b.Fatal(err)
@@ -25,31 +32,34 @@ func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, [
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := newPricer(base)
-	var js []job
+	var es []enumerated
 	sp[0].enumerate(base, func(i int, c Candidate, sh *shape) bool {
 		if !keep(c) {
 			return true
 		}
 		if _, ok := base.fitsMemory(base.Config(c)); ok {
-			js = append(js, job{i, c, p.prepare(c, sh)})
+			es = append(es, enumerated{i, c, sh})
 		}
-		return len(js) < n
+		return len(es) < n
 	})
-	return base, js
+	return base, es
 }
 
 // BenchmarkAnalyticCandidate prices candidates of the default scenario
 // (Behemoth on 98,304 H100) that fit, one per op, on one core, as the
-// search does: memory check, then the analytic step model.
+// search does: preparing the candidate (its shape's shared parts and its
+// memory check, both looked up when the previous candidate differs only
+// in transport or collective algorithm), then the analytic step model.
 func BenchmarkAnalyticCandidate(b *testing.B) {
-	base, js := defaultCandidates(b, 4096, func(Candidate) bool { return true })
+	base, es := defaultCandidates(b, 4096, func(Candidate) bool { return true })
+	p := newPricer(base)
 	var cfg train.Config
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		j := js[i%len(js)]
-		base.evaluatePrepared(&cfg, j.i, j.c, j.pr)
+		e := es[i%len(es)]
+		j := p.job(e.i, e.c, e.sh)
+		base.evaluatePrepared(&cfg, &j)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")
 }

@@ -455,7 +455,8 @@ func TestPreparedEqualsPlain(t *testing.T) {
 		p := newPricer(b)
 		n := 0
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-			got, want := b.evaluatePrepared(&cfg, i, c, p.prepare(c, sh)), b.evaluate(i, c)
+			j := p.job(i, c, sh)
+			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
 			}

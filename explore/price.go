@@ -40,6 +40,26 @@ type pricer struct {
 	// parts; shapes come in runs.
 	last  *shape
 	byNet map[netKey]*prepared
+	// memo is the memory check of the previous candidate: it depends on
+	// neither the transport nor the collective algorithm, the innermost
+	// choices of the enumeration.
+	memo struct {
+		key  memKey
+		mem  float64
+		fits bool
+		set  bool
+	}
+	cfg train.Config // scratch of the enumerating goroutine
+}
+
+// memKey is what the quick memory check of a candidate of one shape
+// depends on.
+type memKey struct {
+	sh                 *shape
+	vp, zero, mb       int
+	schedule           string
+	recompute          string
+	tp, cp, pp, ep, dp int
 }
 
 func newPricer(b *Base) *pricer {
@@ -84,12 +104,27 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 	return pr
 }
 
-// evaluatePrepared is evaluate with the candidate's shared parts taken
-// from pr, building its configuration in cfg (a worker's scratch).
-func (b *Base) evaluatePrepared(cfg *train.Config, i int, c Candidate, pr *prepared) outcome {
-	if !pr.ok {
-		return b.evaluate(i, c)
+// job prepares candidate i, c of shape sh for a worker: its shared parts
+// and its memory check, done once for the candidates that differ only in
+// transport or collective algorithm.
+func (p *pricer) job(i int, c Candidate, sh *shape) job {
+	j := job{i: i, c: c, pr: p.prepare(c, sh)}
+	if !j.pr.ok {
+		return j
 	}
+	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP}
+	if !p.memo.set || p.memo.key != k {
+		p.b.candidateConfig(&p.cfg, c, j.pr)
+		p.memo.key, p.memo.set = k, true
+		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
+	}
+	j.mem, j.fits, j.memKnown = p.memo.mem, p.memo.fits, true
+	return j
+}
+
+// candidateConfig builds in cfg the configuration Config(c) builds, with
+// the parts in pr.
+func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
 	*cfg = b.Template
 	cfg.Parallel = c.Parallel()
 	cfg.Placement = pr.dims
@@ -98,10 +133,24 @@ func (b *Base) evaluatePrepared(cfg *train.Config, i int, c Candidate, pr *prepa
 	cfg.Recompute = c.Recompute
 	cfg.Assumptions = nil
 	cfg.Topology = pr.topo
-	mem, fits := b.fitsMemory(cfg)
-	if !fits {
-		return outcome{ok: true, mem: mem}
+}
+
+// evaluatePrepared is evaluate with the candidate's shared parts and its
+// memory check taken from j, building its configuration in cfg (a
+// worker's scratch).
+func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
+	if !j.pr.ok {
+		return b.evaluate(j.i, j.c)
 	}
-	r, err := train.AnalyticShared(cfg, &pr.shared)
-	return outcomeOf(i, c, r, err)
+	if j.memKnown && !j.fits {
+		return outcome{ok: true, mem: j.mem}
+	}
+	b.candidateConfig(cfg, j.c, j.pr)
+	if !j.memKnown {
+		if mem, fits := b.fitsMemory(cfg); !fits {
+			return outcome{ok: true, mem: mem}
+		}
+	}
+	r, err := train.AnalyticShared(cfg, &j.pr.shared)
+	return outcomeOf(j.i, j.c, r, err)
 }

@@ -187,7 +187,7 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			if i >= from && opt.Shard.holds(i) {
 				if e.Candidates%estimateEvery == 0 {
-					sample = append(sample, job{i, c, p.prepare(c, sh)})
+					sample = append(sample, p.job(i, c, sh))
 				}
 				e.Candidates++
 			}
@@ -204,7 +204,7 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	var cfg train.Config
 	t0 := opt.now()
 	for _, j := range sample {
-		b.evaluatePrepared(&cfg, j.i, j.c, j.pr)
+		b.evaluatePrepared(&cfg, &j)
 	}
 	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
 	e.Seconds = per * float64(e.Candidates) / float64(workers)
@@ -246,10 +246,14 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 	return out, err
 }
 
+// job is a candidate prepared for pricing (pricer.job).
 type job struct {
 	i  int
 	c  Candidate
 	pr *prepared
+	// mem and fits are the candidate's memory check when memKnown.
+	mem            float64
+	fits, memKnown bool
 }
 
 type outcome struct {
@@ -371,7 +375,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		if i < from || !opt.Shard.holds(i) {
 			return true
 		}
-		cur.jobs = append(cur.jobs, job{i, c, pricer.prepare(c, sh)})
+		cur.jobs = append(cur.jobs, pricer.job(i, c, sh))
 		if len(cur.jobs) == size && !launch(i+1, 0) {
 			stopped = true
 			return false
@@ -419,8 +423,7 @@ func startBatch(b *Base, f *inflight, workers int) {
 					return
 				}
 				for k := lo; k < min(lo+evalChunk, n); k++ {
-					j := &f.jobs[k]
-					f.out[k] = b.evaluatePrepared(&cfg, j.i, j.c, j.pr)
+					f.out[k] = b.evaluatePrepared(&cfg, &f.jobs[k])
 				}
 			}
 		}()
