@@ -23,8 +23,9 @@ type keeper struct {
 	// kept is ordered by step time, then index; its first n records are
 	// the fastest.
 	kept []Record
-	// scratch is reused between batches.
+	// scratch and fresh are reused between batches.
 	scratch []keptEntry
+	fresh   []Record
 }
 
 // keptEntry is a record under consideration, marked when it was kept
@@ -64,21 +65,32 @@ func (k *keeper) add(fresh []Record) (added []Record, dropped []int) {
 			maxH = max(maxH, k.capacity-r.MemoryGiB)
 		}
 	}
-	e := k.scratch[:0]
-	for _, r := range k.kept {
-		e = append(e, keptEntry{r, true})
-	}
+	news := k.fresh[:0]
 	for _, r := range fresh {
 		if full && byRank(r, thr) > 0 && k.capacity-r.MemoryGiB <= maxH {
 			continue
 		}
-		e = append(e, keptEntry{r, false})
+		news = append(news, r)
 	}
-	if len(e) == len(k.kept) {
-		k.scratch = e
+	k.fresh = news
+	if len(news) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(e, func(a, b keptEntry) int { return byRank(a.r, b.r) })
+	// Merge the few fresh survivors, sorted, into the kept records, which
+	// are sorted already.
+	slices.SortFunc(news, byRank)
+	e := k.scratch[:0]
+	a := 0
+	for _, r := range news {
+		for a < len(k.kept) && byRank(k.kept[a], r) < 0 {
+			e = append(e, keptEntry{k.kept[a], true})
+			a++
+		}
+		e = append(e, keptEntry{r, false})
+	}
+	for ; a < len(k.kept); a++ {
+		e = append(e, keptEntry{k.kept[a], true})
+	}
 	kept := k.kept[:0]
 	bestH := 0.0
 	for i, x := range e {
