@@ -117,14 +117,19 @@ type evaluator struct {
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
-	// shared holds what a search's candidates share (never nil).
-	shared *Shared
+	// shared holds what a search's candidates share.
+	shared Shared
 }
 
-func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, &Shared{}) }
+func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
 
-// newEvaluatorShared is newEvaluator with the parts s holds taken from it.
-func newEvaluatorShared(c *Config, s *Shared) (*evaluator, error) {
+// newEvaluatorShared is newEvaluator with the parts sh holds (if sh is
+// not nil) taken from it.
+func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
+	var s Shared
+	if sh != nil {
+		s = *sh
+	}
 	var l topology.Layout
 	if s.Layout != nil {
 		l = *s.Layout
