@@ -196,6 +196,8 @@ func TestPlanBadInput(t *testing.T) {
 		{"nothing satisfies", []string{"plan", "-f", nothing, "--db", filepath.Join(dir, "n.db")}, 3, "search.tp"},
 		{"bad shard", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--shard", "4/4"}, 2, "--shard"},
 		{"bad sweep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--sweep", "weather=1"}, 2, "--sweep"},
+		{"bad keep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--keep", "0"}, 2, "--keep"},
+		{"keep not a number", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--keep", "most"}, 2, "--keep"},
 		{"unknown study", []string{"studies", "show", "7", "--db", filepath.Join(dir, "x.db")}, 2, "no study 7"},
 		{"bad export format", []string{"studies", "export", "1", "--db", filepath.Join(dir, "x.db"), "--format", "xml"}, 2, "--format"},
 	}
