@@ -9,9 +9,17 @@ import (
 	"github.com/scaleacross/scaleacross/train"
 )
 
+// enumerated is a candidate as the enumerator hands it on.
+type enumerated struct {
+	i  int
+	c  Candidate
+	sh *shape
+}
+
 // defaultCandidates returns the default scenario and the first n
-// candidates of its explorer space that fit in memory.
-func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, []Candidate) {
+// candidates of its explorer space that fit in memory, in enumeration
+// order.
+func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, []enumerated) {
 	j, err := DefaultScenario()
 	if err != nil {
 		b.Fatal(err)
@@ -24,27 +32,34 @@ func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, [
 	if err != nil {
 		b.Fatal(err)
 	}
-	var cs []Candidate
-	sp[0].Enumerate(base, func(_ int, c Candidate) bool {
+	var es []enumerated
+	sp[0].enumerate(base, func(i int, c Candidate, sh *shape) bool {
 		if !keep(c) {
 			return true
 		}
 		if _, ok := base.fitsMemory(base.Config(c)); ok {
-			cs = append(cs, c)
+			es = append(es, enumerated{i, c, sh})
 		}
-		return len(cs) < n
+		return len(es) < n
 	})
-	return base, cs
+	return base, es
 }
 
 // BenchmarkAnalyticCandidate prices candidates of the default scenario
-// (Behemoth on 98,304 H100) that fit, one per op, on one core: memory
-// check, then the analytic step model.
+// (Behemoth on 98,304 H100) that fit, one per op, on one core, as the
+// search does: preparing the candidate (its shape's shared parts and its
+// memory check, both looked up when the previous candidate differs only
+// in transport or collective algorithm), then the analytic step model.
 func BenchmarkAnalyticCandidate(b *testing.B) {
-	base, cs := defaultCandidates(b, 4096, func(Candidate) bool { return true })
+	base, es := defaultCandidates(b, 4096, func(Candidate) bool { return true })
+	p := newPricer(base)
+	var cfg train.Config
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		base.evaluate(i, cs[i%len(cs)])
+		e := es[i%len(es)]
+		j := p.job(e.i, e.c, e.sh)
+		base.evaluatePrepared(&cfg, &j)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")
 }
@@ -53,10 +68,10 @@ func BenchmarkAnalyticCandidate(b *testing.B) {
 // the event-level simulation, one per op: pipelined ones (pp >= 4), like
 // those at the top of the ranking (interleaved, pp >= 4).
 func BenchmarkEventRerank(b *testing.B) {
-	base, cs := defaultCandidates(b, 64, func(c Candidate) bool { return c.PP >= 4 && c.VP >= 2 && c.Schedule == "interleaved-1f1b" })
+	base, js := defaultCandidates(b, 64, func(c Candidate) bool { return c.PP >= 4 && c.VP >= 2 && c.Schedule == "interleaved-1f1b" })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := train.Event(base.Config(cs[i%len(cs)])); err != nil {
+		if _, err := train.Event(base.Config(js[i%len(js)].c)); err != nil {
 			b.Fatal(err)
 		}
 	}

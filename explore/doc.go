@@ -17,7 +17,15 @@
 // The search is ordered and deterministic: candidates are enumerated in a
 // fixed order and numbered, evaluated in parallel into their numbered
 // slots, and sorted by step time with the number as tie-breaker, so the
-// result does not depend on the worker count or on sharding. Progress is
-// handed to a Sink after every batch so that a study store can commit it
-// in one transaction and a later run can resume from it.
+// result does not depend on the worker count or on sharding. Placement
+// orders that lay the groups out the same way are one candidate. The
+// workers price one batch while the search enumerates the next; what the
+// candidates of one layout and network choice share (the layout, the
+// links, the memory check) is prepared once. Of the candidates that fit,
+// the search keeps the fastest few thousand of each space and its Pareto
+// front of step time and memory headroom (Options.Keep), which is all the
+// plan reads; which ones it keeps depends only on the set evaluated. After
+// every batch the newly kept records and the state are handed to a Sink,
+// on a goroutine of its own, so that a study store can commit them in one
+// transaction and a later run can resume from them.
 package explore

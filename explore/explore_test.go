@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,11 +183,46 @@ func TestShardsMergeToWhole(t *testing.T) {
 	}
 }
 
-type memSink struct{ states map[string]State }
+// memSink stores like the study store: the state, plus the records added
+// and less those dropped by every commit.
+type memSink struct {
+	states map[string]State
+	recs   map[string]map[int]Record
+}
 
-func (m *memSink) Commit(st State, _ []Record) error {
+func (m *memSink) Commit(st State, add []Record, drop []int) error {
+	if st.Records != nil {
+		return errors.New("a committed state carries records")
+	}
+	if m.recs[st.Space] == nil {
+		m.recs[st.Space] = map[int]Record{}
+	}
+	for _, r := range add {
+		m.recs[st.Space][r.Index] = r
+	}
+	for _, i := range drop {
+		if _, ok := m.recs[st.Space][i]; !ok {
+			return fmt.Errorf("dropping record %d, which is not stored", i)
+		}
+		delete(m.recs[st.Space], i)
+	}
 	m.states[st.Space] = st
 	return nil
+}
+
+// stored returns the committed states with their stored records in index
+// order, as the study store reads them back.
+func (m *memSink) stored() map[string]*State {
+	out := map[string]*State{}
+	for k, st := range m.states {
+		st := st
+		for _, r := range m.recs[k] {
+			st.Records = append(st.Records, r)
+		}
+		slices.SortFunc(st.Records, func(a, b Record) int { return a.Index - b.Index })
+		out[k] = &st
+	}
+	return out
 }
 
 // A search cancelled between batches resumes from what it committed and
@@ -194,7 +231,7 @@ func TestResumeAfterCancel(t *testing.T) {
 	b, sp := loadSmall(t, nil)
 	want := planJSON(t, plan(t, b, sp, &Options{}))
 	ctx, cancel := context.WithCancel(context.Background())
-	sink := &memSink{states: map[string]State{}}
+	sink := &memSink{states: map[string]State{}, recs: map[string]map[int]Record{}}
 	calls := 0
 	_, err := b.Search(ctx, sp, &Options{BatchSize: 64, Sink: sink, Progress: func(int) {
 		if calls++; calls == 3 {
@@ -204,11 +241,7 @@ func TestResumeAfterCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Search after cancel = %v, want context.Canceled", err)
 	}
-	resume := map[string]*State{}
-	for k, st := range sink.states {
-		st := st
-		resume[k] = &st
-	}
+	resume := sink.stored()
 	if len(resume) != 1 || resume[ExplorerSpace].Next != 3*64 || resume[ExplorerSpace].Done {
 		t.Fatalf("committed states %+v, want the explorer at 192", resume)
 	}
@@ -300,5 +333,184 @@ func TestBaselinesRespectTheirSpaces(t *testing.T) {
 	}
 	if p.SpeedupVsProduction < 1 || p.SpeedupVsPriorArt < 1 {
 		t.Errorf("the explorer's space holds both baselines, yet speed-ups are %.3f and %.3f", p.SpeedupVsProduction, p.SpeedupVsPriorArt)
+	}
+}
+
+// Keeping only the fastest candidates and the Pareto front gives the plan
+// that keeping every candidate gives, also when resumed or sharded and
+// merged; the small Keep (raised to what the re-ranking needs) makes the
+// search drop records in almost every batch.
+func TestKeepGivesTheWholePlan(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	want := planJSON(t, plan(t, b, sp, &Options{Keep: -1}))
+	for _, keep := range []int{1, 100} {
+		if diff := cmp.Diff(want, planJSON(t, plan(t, b, sp, &Options{Keep: keep, BatchSize: 37}))); diff != "" {
+			t.Errorf("keep %d: plan differs (-all +kept):\n%s", keep, diff)
+		}
+		// Resumed after a cancel, from what the sink stored.
+		ctx, cancel := context.WithCancel(context.Background())
+		sink := &memSink{states: map[string]State{}, recs: map[string]map[int]Record{}}
+		calls := 0
+		opt := &Options{Keep: keep, BatchSize: 41, Sink: sink, Progress: func(int) {
+			if calls++; calls == 40 {
+				cancel()
+			}
+		}}
+		if _, err := b.Search(ctx, sp, opt); !errors.Is(err, context.Canceled) {
+			t.Fatalf("keep %d: Search after cancel = %v, want context.Canceled", keep, err)
+		}
+		stored := sink.stored()
+		if n, f := len(stored[ExplorerSpace].Records), stored[ExplorerSpace].Feasible; n > 400 || n >= f {
+			t.Errorf("keep %d: the sink stores %d records of %d that fit", keep, n, f)
+		}
+		p, _, err := b.Run(context.Background(), sp, &Options{Keep: keep, Resume: stored, Sink: sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, planJSON(t, p)); diff != "" {
+			t.Errorf("keep %d: resumed plan differs (-all +resumed):\n%s", keep, diff)
+		}
+		// Sharded and merged.
+		parts := map[string][]*State{}
+		for i := 0; i < 3; i++ {
+			states, err := b.Search(context.Background(), sp, &Options{Keep: keep, Shard: Shard{i, 3}, BatchSize: 29})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range states {
+				parts[st.Space] = append(parts[st.Space], st)
+			}
+		}
+		var merged []*State
+		for _, s := range sp {
+			m, err := MergeStates(parts[s.Name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			merged = append(merged, m)
+		}
+		p, err = b.Finish(sp, merged, &Options{Keep: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, planJSON(t, p)); diff != "" {
+			t.Errorf("keep %d: merged plan differs (-all +merged):\n%s", keep, diff)
+		}
+	}
+}
+
+// The keeper keeps the fastest n and the Pareto front of what it was
+// given, whatever the batching.
+func TestKeeperKeepsFastestAndFront(t *testing.T) {
+	var all []Record
+	for i := 0; i < 500; i++ {
+		// A deterministic scatter with ties in both coordinates.
+		all = append(all, Record{Index: i, StepTimeS: float64((i*7919)%97) / 10, MemoryGiB: float64((i*104729)%61) / 2})
+	}
+	const capacity = 70
+	want := map[int]bool{}
+	ranked := slices.Clone(all)
+	rank(ranked)
+	for _, r := range ranked[:20] {
+		want[r.Index] = true
+	}
+	for _, p := range pareto(all, capacity) {
+		want[p.Index] = true
+	}
+	for _, batch := range []int{1, 7, 64, 500} {
+		k := &keeper{n: 20, capacity: capacity}
+		stored := map[int]bool{}
+		for lo := 0; lo < len(all); lo += batch {
+			add, drop := k.add(all[lo:min(lo+batch, len(all))])
+			for _, r := range add {
+				stored[r.Index] = true
+			}
+			for _, i := range drop {
+				if !stored[i] {
+					t.Fatalf("batch %d: dropped %d, never added", batch, i)
+				}
+				delete(stored, i)
+			}
+		}
+		got := map[int]bool{}
+		for _, r := range k.records() {
+			got[r.Index] = true
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("batch %d: kept (-want +got):\n%s", batch, diff)
+		}
+		if diff := cmp.Diff(want, stored); diff != "" {
+			t.Errorf("batch %d: stored (-want +got):\n%s", batch, diff)
+		}
+	}
+}
+
+// Pricing a candidate with the parts its shape shares (the layout built
+// once by the enumerator, the links and device resolved once, no traffic
+// table) gives exactly the outcome of pricing it alone.
+func TestPreparedEqualsPlain(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	var cfg train.Config
+	for _, s := range sp {
+		p := newPricer(b)
+		n := 0
+		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
+			j := p.job(i, c, sh)
+			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
+			if got != want {
+				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
+			}
+			n++
+			return true
+		})
+		if n == 0 {
+			t.Fatalf("space %s is empty", s.Name)
+		}
+	}
+}
+
+// Placement orders that lay out the same way are one candidate: with
+// pp = 1 (a degree-1 dimension anywhere in the order) and in the whole
+// spaces, of the small job and of the default scenario, no candidate is
+// enumerated twice.
+func TestCandidatesDistinct(t *testing.T) {
+	small, smallSp := loadSmall(t, nil)
+	pp1, pp1Sp := loadSmall(t, func(j *spec.Job) { j.Search.PP = []int{1}; j.Search.MaxPP = 0 })
+	j, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defSp, err := def.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		name   string
+		b      *Base
+		spaces []*Space
+	}{{"small", small, smallSp}, {"small pp=1", pp1, pp1Sp}, {"default", def, defSp}} {
+		for _, s := range x.spaces {
+			seen := map[Candidate]int{}
+			n, pp1n := 0, 0
+			s.Enumerate(x.b, func(i int, c Candidate) bool {
+				if k, ok := seen[c]; ok {
+					t.Fatalf("%s %s: candidates %d and %d are both %s", x.name, s.Name, k, i, c)
+				}
+				seen[c] = i
+				n++
+				if c.PP == 1 {
+					pp1n++
+				}
+				return true
+			})
+			if n == 0 || x.name == "small pp=1" && pp1n != n {
+				t.Errorf("%s %s: %d candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
+			}
+			t.Logf("%s %s: %d distinct candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
+		}
 	}
 }

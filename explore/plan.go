@@ -208,7 +208,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		})
 		p.Spaces = append(p.Spaces, SpaceSummary{
 			Name: s.Name, Description: s.Description, Candidates: st.Candidates, Evaluated: st.Evaluated,
-			Feasible: len(st.Records), Reranked: kk, ElapsedS: st.ElapsedS,
+			Feasible: max(st.Feasible, len(st.Records)), Reranked: kk, ElapsedS: st.ElapsedS,
 		})
 		p.CandidatesEvaluated += st.Evaluated
 		if len(st.Records) == 0 || kk > 0 && math.IsInf(final[st.Records[0].Index], 1) {

@@ -3,10 +3,12 @@ package explore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scaleacross/scaleacross/fault"
@@ -58,20 +60,29 @@ type State struct {
 	// MinMemoryGiB is the least memory per GPU among candidates that do
 	// not fit (0 when all fit), for the no-fit message.
 	MinMemoryGiB float64 `json:"min_memory_gib"`
+	// Feasible counts the candidates that fit, whether or not Records
+	// keeps them.
+	Feasible int `json:"feasible,omitempty"`
 	// Candidates is the size of the whole space (all shards), known once
 	// the enumeration has run to its end.
 	Candidates int `json:"candidates"`
 	// ElapsedS is the wall-clock time spent on this space so far.
 	ElapsedS float64 `json:"elapsed_s"`
-	// Records holds the candidates that fit, in index order.
+	// Records holds the kept candidates that fit, in index order: all of
+	// them, or (Options.Keep) the fastest few and the Pareto front of step
+	// time and memory headroom, which is all that Finish reads.
 	Records []Record `json:"-"`
 }
 
-// Sink receives the search's progress after every batch. Commit must
-// store the batch's records and the new state together, atomically, so
-// that an interrupted search can resume from the last commit.
+// Sink receives the search's progress after every batch, on a goroutine
+// of its own, in batch order. Commit must store the state (whose Records
+// are not set), add the records newly kept and delete the kept records
+// numbered in drop, atomically, so that an interrupted search can resume
+// from the last commit. What is stored after each commit is a superset of
+// what the search keeps and a subset of what it evaluated, which is
+// enough for a resumed search to keep exactly the same records.
 type Sink interface {
-	Commit(st State, batch []Record) error
+	Commit(st State, add []Record, drop []int) error
 }
 
 // Options tune a search. The zero value searches everything with the
@@ -93,6 +104,11 @@ type Options struct {
 	Workers int
 	// BatchSize is the number of candidates between commits; 0 means 4096.
 	BatchSize int
+	// Keep is how many of the fastest candidates of each space the search
+	// keeps, with the Pareto front of step time and memory headroom; 0
+	// means DefaultKeep, negative means every candidate that fits. It is
+	// raised to what the re-ranking and the listed top need.
+	Keep int
 	// Sink, when set, receives every batch.
 	Sink Sink
 	// Resume holds the states of an interrupted study, by space name.
@@ -117,6 +133,22 @@ func (o *Options) topK() int {
 	return o.TopK
 }
 
+// DefaultKeep is the number of fastest candidates kept per space by
+// default.
+const DefaultKeep = 2048
+
+// keep is the number of fastest candidates kept per space, or -1 for all.
+func (o *Options) keep() int {
+	if o.Keep < 0 {
+		return -1
+	}
+	n := o.Keep
+	if n == 0 {
+		n = DefaultKeep
+	}
+	return max(n, RerankLimitFactor*o.topK()+TopListed+1)
+}
+
 func (o *Options) now() time.Time {
 	if o.Now != nil {
 		return o.Now()
@@ -124,10 +156,25 @@ func (o *Options) now() time.Time {
 	return time.Now()
 }
 
-// Total counts the candidates of spaces in the options' shard that remain
-// to be evaluated, for a progress bar.
-func (b *Base) Total(spaces []*Space, opt *Options) int {
-	n := 0
+// Estimate is what a search has ahead of it.
+type Estimate struct {
+	// Candidates is the number of candidates left to evaluate.
+	Candidates int
+	// Seconds is the expected wall-clock time of their evaluation.
+	Seconds float64
+}
+
+// estimateEvery is the sampling interval of Estimate.
+const estimateEvery = 1024
+
+// Estimate counts the candidates of spaces that a search with opt has
+// left to evaluate (for a progress bar) and times the pricing of a sample
+// spread over them, about one in 1,024, to say how long the search will
+// take on opt's workers. The time is the wall clock's and varies; the
+// count does not.
+func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
+	var e Estimate
+	var sample []job
 	for _, s := range spaces {
 		from := 0
 		if st := opt.Resume[s.Name]; st != nil {
@@ -136,14 +183,32 @@ func (b *Base) Total(spaces []*Space, opt *Options) int {
 			}
 			from = st.Next
 		}
-		s.Enumerate(b, func(i int, _ Candidate) bool {
+		p := newPricer(b)
+		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			if i >= from && opt.Shard.holds(i) {
-				n++
+				if e.Candidates%estimateEvery == 0 {
+					sample = append(sample, p.job(i, c, sh))
+				}
+				e.Candidates++
 			}
 			return true
 		})
 	}
-	return n
+	if len(sample) == 0 {
+		return e
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var cfg train.Config
+	t0 := opt.now()
+	for _, j := range sample {
+		b.evaluatePrepared(&cfg, &j)
+	}
+	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
+	e.Seconds = per * float64(e.Candidates) / float64(workers)
+	return e
 }
 
 // Search evaluates every space in order, continuing the states in
@@ -153,6 +218,11 @@ func (b *Base) Total(spaces []*Space, opt *Options) int {
 func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*State, error) {
 	var out []*State
 	done := 0
+	var w *writer
+	if opt.Sink != nil {
+		w = startWriter(opt.Sink)
+	}
+	var err error
 	for _, s := range spaces {
 		st := &State{Space: s.Name}
 		if r := opt.Resume[s.Name]; r != nil {
@@ -164,16 +234,26 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 		if st.Done {
 			continue
 		}
-		if err := b.searchSpace(ctx, s, st, opt, &done); err != nil {
-			return out, err
+		if err = b.searchSpace(ctx, s, st, opt, w, &done); err != nil {
+			break
 		}
 	}
-	return out, nil
+	if w != nil {
+		if werr := w.close(); werr != nil {
+			return out, werr
+		}
+	}
+	return out, err
 }
 
+// job is a candidate prepared for pricing (pricer.job).
 type job struct {
-	i int
-	c Candidate
+	i  int
+	c  Candidate
+	pr *prepared
+	// mem and fits are the candidate's memory check when memKnown.
+	mem            float64
+	fits, memKnown bool
 }
 
 type outcome struct {
@@ -183,7 +263,21 @@ type outcome struct {
 	mem float64
 }
 
-func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, done *int) error {
+// inflight is a batch being priced by the workers.
+type inflight struct {
+	jobs []job
+	out  []outcome
+	// next is the state's Next once the batch is in; -1 marks the last
+	// batch of the space, which also completes the state.
+	next int
+	wg   sync.WaitGroup
+}
+
+// searchSpace enumerates s into batches and prices each batch on the
+// workers while it enumerates the next one and takes in the previous one
+// (keeping its records, handing it to the writer), so that the cores stay
+// busy. The state only ever reflects whole batches, in order.
+func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, w *writer, done *int) error {
 	size := opt.BatchSize
 	if size <= 0 {
 		size = 4096
@@ -192,34 +286,55 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	k := &keeper{n: opt.keep(), capacity: b.Template.GPU.UsableGiB()}
+	pricer := newPricer(b)
+	k.add(st.Records)
+	defer func() { st.Records = k.records() }()
 	start := opt.now()
-	batch := make([]job, 0, size)
-	results := make([]outcome, size)
+	from := st.Next
+	bufs := [2]*inflight{
+		{jobs: make([]job, 0, size), out: make([]outcome, size)},
+		{jobs: make([]job, 0, size), out: make([]outcome, size)},
+	}
+	cur := bufs[0]
+	var fly *inflight // the batch the workers price
+	var fits []Record
 	var err error
-	flush := func(next int) bool {
-		evalBatch(b, batch, results[:len(batch)], workers)
-		var recs []Record
-		for k := range batch {
-			o := results[k]
+	// takeIn adds a priced batch to the state and commits it; it reports
+	// false when the search must stop.
+	takeIn := func(f *inflight, total int) bool {
+		fits = fits[:0]
+		for k := range f.jobs {
+			o := f.out[k]
 			if !o.ok {
 				continue
 			}
 			st.Evaluated++
 			if o.fit {
-				recs = append(recs, o.rec)
+				st.Feasible++
+				fits = append(fits, o.rec)
 			} else if st.MinMemoryGiB == 0 || o.mem < st.MinMemoryGiB {
 				st.MinMemoryGiB = o.mem
 			}
 		}
-		st.Records = append(st.Records, recs...)
-		st.Next = next
-		*done += len(batch)
-		batch = batch[:0]
+		add, drop := k.add(fits)
+		if f.next < 0 {
+			st.Next = max(st.Next, lastIndex(f.jobs)+1)
+			st.Done = true
+			st.Candidates = total
+		} else {
+			st.Next = f.next
+		}
+		*done += len(f.jobs)
 		now := opt.now()
 		st.ElapsedS += now.Sub(start).Seconds()
 		start = now
-		if opt.Sink != nil {
-			if err = opt.Sink.Commit(*st, recs); err != nil {
+		if w != nil {
+			c := *st
+			c.Records = nil
+			if !w.send(commit{c, add, drop}) {
+				// Search returns the sink's own error.
+				err = errors.New("the study store failed")
 				return false
 			}
 		}
@@ -232,13 +347,36 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		}
 		return true
 	}
+	// launch starts pricing the current batch and takes in the previous
+	// one meanwhile.
+	launch := func(next, total int) bool {
+		prev := fly
+		if prev != nil {
+			prev.wg.Wait()
+		}
+		cur.next = next
+		startBatch(b, cur, workers)
+		fly = cur
+		if prev == nil {
+			cur = bufs[1]
+		} else {
+			cur = prev
+		}
+		ok := prev == nil || takeIn(prev, total)
+		cur.jobs = cur.jobs[:0]
+		if !ok {
+			fly.wg.Wait() // abandoned: the state stays at the previous batch
+			fly = nil
+		}
+		return ok
+	}
 	stopped := false
-	total := s.Enumerate(b, func(i int, c Candidate) bool {
-		if i < st.Next || !opt.Shard.holds(i) {
+	total := s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
+		if i < from || !opt.Shard.holds(i) {
 			return true
 		}
-		batch = append(batch, job{i, c})
-		if len(batch) == size && !flush(i+1) {
+		cur.jobs = append(cur.jobs, pricer.job(i, c, sh))
+		if len(cur.jobs) == size && !launch(i+1, 0) {
 			stopped = true
 			return false
 		}
@@ -247,9 +385,10 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	if stopped {
 		return err
 	}
-	st.Done = true
-	st.Candidates = total
-	flush(max(st.Next, lastIndex(batch)+1))
+	if launch(-1, total) {
+		fly.wg.Wait()
+		takeIn(fly, total)
+	}
 	return err
 }
 
@@ -260,29 +399,35 @@ func lastIndex(b []job) int {
 	return b[len(b)-1].i
 }
 
-// evalBatch prices the batch's candidates on workers goroutines; each
-// result lands in its own slot, so the outcome does not depend on timing.
-func evalBatch(b *Base, batch []job, out []outcome, workers int) {
-	if len(batch) == 0 {
+// evalChunk is the number of candidates a worker takes at a time.
+const evalChunk = 64
+
+// startBatch prices the batch's candidates on workers goroutines, which
+// take chunks in turn; each result lands in its own slot, so the outcome
+// does not depend on timing. f.wg is done when all are priced.
+func startBatch(b *Base, f *inflight, workers int) {
+	n := len(f.jobs)
+	if n == 0 {
 		return
 	}
-	workers = min(workers, len(batch))
-	var wg sync.WaitGroup
-	per := (len(batch) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min((w+1)*per, len(batch))
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
+	workers = min(workers, (n+evalChunk-1)/evalChunk)
+	var next atomic.Int64
+	f.wg.Add(workers)
+	for range workers {
 		go func() {
-			defer wg.Done()
-			for k := lo; k < hi; k++ {
-				out[k] = b.evaluate(batch[k].i, batch[k].c)
+			defer f.wg.Done()
+			var cfg train.Config // this worker's scratch
+			for {
+				lo := int(next.Add(evalChunk)) - evalChunk
+				if lo >= n {
+					return
+				}
+				for k := lo; k < min(lo+evalChunk, n); k++ {
+					f.out[k] = b.evaluatePrepared(&cfg, &f.jobs[k])
+				}
 			}
 		}()
 	}
-	wg.Wait()
 }
 
 // evaluate checks the candidate's memory, then predicts its step.
@@ -293,6 +438,12 @@ func (b *Base) evaluate(i int, c Candidate) outcome {
 		return outcome{ok: true, mem: mem}
 	}
 	r, err := train.Analytic(cfg)
+	return outcomeOf(i, c, r, err)
+}
+
+// outcomeOf is the outcome of candidate i, c whose memory fits the quick
+// check, priced as r.
+func outcomeOf(i int, c Candidate, r train.Result, err error) outcome {
 	if err != nil || !finite(r.StepTimeS) || r.StepTimeS <= 0 {
 		return outcome{}
 	}
@@ -327,6 +478,7 @@ func MergeStates(parts []*State) (*State, error) {
 			return nil, fmt.Errorf("a shard of space %s is unfinished; resume it first", p.Space)
 		}
 		out.Evaluated += p.Evaluated
+		out.Feasible += p.Feasible
 		out.Candidates = max(out.Candidates, p.Candidates)
 		out.Next = max(out.Next, p.Next)
 		out.ElapsedS += p.ElapsedS

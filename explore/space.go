@@ -221,12 +221,36 @@ type Space struct {
 	CrossSite topology.Dim `json:"cross_site,omitempty"`
 }
 
+// Numbering identifies the order in which Enumerate numbers candidates. A
+// stored study's indices (and where its search resumes) are only valid
+// under the numbering it was searched with. Numbering 2 merges the orders
+// that differ only in where a dimension of degree one sits; 1 (or 0, for
+// studies that do not say) did not.
+const Numbering = 2
+
 // Enumerate calls fn for every candidate of s in a fixed order with its
 // number (0, 1, 2, ...), until fn returns false. It returns how many
 // candidates it produced. Placements that lay every group out the same
 // way (they differ only in where dimensions of degree one sit) are tried
 // once, under the first of them.
 func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
+	return s.enumerate(b, func(i int, c Candidate, _ *shape) bool { return fn(i, c) })
+}
+
+// shape is what the candidates of one set of degrees and one placement
+// share: the placement's dimensions (Candidate.PlacementDims) and the
+// layout that Config(c).Layout() builds from them.
+type shape struct {
+	dims []topology.Dim
+	lay  topology.Layout
+	// ok is false when the layout cannot be built (the step model then
+	// reports the error).
+	ok bool
+}
+
+// enumerate is Enumerate, also handing fn the candidate's shape, shared
+// by consecutive candidates.
+func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) int {
 	t := &b.Template
 	m := t.Model
 	n := t.GPUs
@@ -267,7 +291,8 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 						}
 						return v
 					}
-					seen := map[string]bool{}
+					seen := map[string]bool{}   // layouts
+					placed := map[string]bool{} // canonical placements
 					for _, pl := range s.Placements {
 						lay, err := topology.Place(t.Topology, pl, deg)
 						if err != nil {
@@ -281,6 +306,14 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 						if s.CrossSite != "" && topology.CheckCrossSite(t.Topology, lay, s.CrossSite, deg[s.CrossSite]) != nil {
 							continue
 						}
+						// Orders that differ only in where a dimension of
+						// degree one sits (their pipeline strides differ, which
+						// no stage pair reads when pp = 1) are one candidate.
+						key := canonical(pl, deg)
+						if placed[key] {
+							continue
+						}
+						placed[key] = true
 						colls := s.Collectives
 						if len(colls) > 1 && !collectivesCross(t.Topology, lay) {
 							// Only all-reduce, all-gather and reduce-scatter
@@ -289,12 +322,13 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 							// changes nothing and is tried once.
 							colls = colls[:1]
 						}
-						key := canonical(pl, deg)
 						if v, ok := canon[key]; ok {
 							key = v
 						} else {
 							canon[key] = key
 						}
+						var sh *shape // built for the first candidate
+
 						for _, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
@@ -316,7 +350,13 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 												for _, coll := range colls {
 													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
 														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
-													if !fn(i, c) {
+													if sh == nil {
+														sh = &shape{dims: c.PlacementDims()}
+														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil {
+															sh.lay, sh.ok = l, true
+														}
+													}
+													if !fn(i, c, sh) {
 														return i + 1
 													}
 													i++

@@ -1,6 +1,8 @@
 // Package store keeps Explorer studies in an embedded SQLite database
-// (modernc.org/sqlite, pure Go): the job spec, every evaluated candidate
-// with its metrics, the progress of each search space, and the finished
+// (modernc.org/sqlite, pure Go): the job spec, the candidates the search
+// keeps with their metrics (by default the fastest few thousand of each
+// space and its Pareto front; every candidate that fits with plan --keep
+// all), the progress and statistics of each search space, and the finished
 // plan with its baselines and timings.
 //
 // Every write happens inside a transaction, so an interrupted search
@@ -37,7 +39,8 @@ import (
 const ApplicationID = 0x53434158
 
 // SchemaVersion is the schema this package writes (PRAGMA user_version).
-const SchemaVersion = 1
+// Version 2 added spaces.feasible; Open upgrades a version 1 file.
+const SchemaVersion = 2
 
 const schema = `
 CREATE TABLE studies (
@@ -67,6 +70,7 @@ CREATE TABLE spaces (
 	min_memory_gib REAL    NOT NULL,
 	candidates     INTEGER NOT NULL,
 	elapsed_s      REAL    NOT NULL,
+	feasible       INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (study_id, space)
 );
 CREATE TABLE candidates (
@@ -209,6 +213,10 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := d.upgrade(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -248,6 +256,37 @@ func checkPages(db *sql.DB, path string) error {
 	}
 	if len(msgs) != 1 || msgs[0] != "ok" {
 		return &ForeignError{path, fmt.Sprintf("is corrupt (SQLite quick_check: %s)", strings.Join(msgs, "; "))}
+	}
+	return nil
+}
+
+// upgrade brings a version 1 database to the current schema: it adds the
+// count of candidates that fit to every space, which version 1 did not
+// record because it stored every one of them.
+func (d *DB) upgrade() error {
+	var v int
+	if err := d.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading the schema version of %s: %w", d.path, err)
+	}
+	if v >= SchemaVersion {
+		return nil
+	}
+	tx, err := d.db.Begin()
+	if err != nil {
+		return fmt.Errorf("upgrading %s: %w", d.path, err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`ALTER TABLE spaces ADD COLUMN feasible INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE spaces SET feasible = (SELECT count(*) FROM candidates c WHERE c.study_id = spaces.study_id AND c.space = spaces.space)`,
+		fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion),
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return fmt.Errorf("upgrading %s to schema version %d: %w", d.path, SchemaVersion, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("upgrading %s: %w", d.path, err)
 	}
 	return nil
 }
@@ -328,6 +367,12 @@ func (d *DB) Create(s Study, now time.Time) (int64, error) {
 // Commit stores a batch of records and the space's new state in one
 // transaction.
 func (d *DB) Commit(study int64, st explore.State, recs []explore.Record) error {
+	return d.CommitBatch(study, st, recs, nil)
+}
+
+// CommitBatch stores the space's new state, adds recs and deletes the
+// records numbered in drop, in one transaction.
+func (d *DB) CommitBatch(study int64, st explore.State, recs []explore.Record, drop []int) error {
 	tx, err := d.db.Begin()
 	if err != nil {
 		return fmt.Errorf("committing study %d: %w", study, err)
@@ -347,8 +392,20 @@ func (d *DB) Commit(study int64, st explore.State, recs []explore.Record) error 
 			}
 		}
 	}
-	if _, err := tx.Exec(`INSERT OR REPLACE INTO spaces VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		study, st.Space, st.Next, st.Done, st.Evaluated, st.MinMemoryGiB, st.Candidates, st.ElapsedS); err != nil {
+	if len(drop) > 0 {
+		del, err := tx.Prepare(`DELETE FROM candidates WHERE study_id = ? AND space = ? AND idx = ?`)
+		if err != nil {
+			return fmt.Errorf("committing study %d: %w", study, err)
+		}
+		defer del.Close()
+		for _, i := range drop {
+			if _, err := del.Exec(study, st.Space, i); err != nil {
+				return fmt.Errorf("committing study %d: %w", study, err)
+			}
+		}
+	}
+	if _, err := tx.Exec(`INSERT OR REPLACE INTO spaces (study_id, space, next, done, evaluated, min_memory_gib, candidates, elapsed_s, feasible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		study, st.Space, st.Next, st.Done, st.Evaluated, st.MinMemoryGiB, st.Candidates, st.ElapsedS, st.Feasible); err != nil {
 		return fmt.Errorf("committing study %d: %w", study, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -365,8 +422,8 @@ type sink struct {
 	id int64
 }
 
-func (s sink) Commit(st explore.State, recs []explore.Record) error {
-	return s.d.Commit(s.id, st, recs)
+func (s sink) Commit(st explore.State, recs []explore.Record, drop []int) error {
+	return s.d.CommitBatch(s.id, st, recs, drop)
 }
 
 // SetStatus records a study's status.
@@ -443,13 +500,13 @@ func (d *DB) List() ([]Study, error) {
 // States reads a study's search states with their records, by space.
 func (d *DB) States(ctx context.Context, study int64) (map[string]*explore.State, error) {
 	out := map[string]*explore.State{}
-	rows, err := d.db.QueryContext(ctx, `SELECT space, next, done, evaluated, min_memory_gib, candidates, elapsed_s FROM spaces WHERE study_id = ? ORDER BY space`, study)
+	rows, err := d.db.QueryContext(ctx, `SELECT space, next, done, evaluated, min_memory_gib, candidates, elapsed_s, feasible FROM spaces WHERE study_id = ? ORDER BY space`, study)
 	if err != nil {
 		return nil, fmt.Errorf("reading study %d: %w", study, err)
 	}
 	for rows.Next() {
 		st := &explore.State{}
-		if err := rows.Scan(&st.Space, &st.Next, &st.Done, &st.Evaluated, &st.MinMemoryGiB, &st.Candidates, &st.ElapsedS); err != nil {
+		if err := rows.Scan(&st.Space, &st.Next, &st.Done, &st.Evaluated, &st.MinMemoryGiB, &st.Candidates, &st.ElapsedS, &st.Feasible); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading study %d: %w", study, err)
 		}

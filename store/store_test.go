@@ -133,3 +133,62 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("DefaultPath() = %q, %v", p, err)
 	}
 }
+
+// CommitBatch deletes the records a search no longer keeps, and a
+// version 1 database (no spaces.feasible) is upgraded on open, counting
+// the candidates it stored, which were all that fit.
+func TestDropAndUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "studies.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := d.Create(Study{Name: "t", Model: "m", GPUs: 8, Spec: "model: m", Hash: "h", Options: "{}"}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []explore.Record
+	for i := 0; i < 5; i++ {
+		recs = append(recs, explore.Record{Index: i, Candidate: explore.Candidate{TP: 1, CP: 1, PP: 1, VP: 1, EP: 1, DP: 8, Zero: 1, MicroBatch: 1, Placement: "dp", Schedule: "1f1b", Recompute: "none"}, StepTimeS: float64(5 - i), MemoryGiB: 10})
+	}
+	st := explore.State{Space: "explorer", Next: 5, Evaluated: 6, Feasible: 5}
+	if err := d.CommitBatch(id, st, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Done = true
+	if err := d.CommitBatch(id, st, nil, []int{0, 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.States(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := st
+	want.Records = []explore.Record{recs[1], recs[3], recs[4]}
+	if diff := cmp.Diff(map[string]*explore.State{"explorer": &want}, got); diff != "" {
+		t.Errorf("states after the drop (-want +got):\n%s", diff)
+	}
+	// Make it a version 1 file.
+	for _, q := range []string{`ALTER TABLE spaces DROP COLUMN feasible`, `PRAGMA user_version = 1`} {
+		if _, err := d.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	if d, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err = d.States(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Feasible = 3
+	if diff := cmp.Diff(map[string]*explore.State{"explorer": &want}, got); diff != "" {
+		t.Errorf("states of the upgraded file (-want +got):\n%s", diff)
+	}
+	var v int
+	if err := d.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != SchemaVersion {
+		t.Errorf("upgraded user_version = %d, %v; want %d", v, err, SchemaVersion)
+	}
+}

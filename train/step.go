@@ -119,23 +119,48 @@ type evaluator struct {
 	prec          hardware.Precision
 	// etpSpan is the expert tensor-parallel group on the expert grid.
 	etpSpan topology.Span
+	// shared holds what a search's candidates share.
+	shared Shared
 }
 
-func newEvaluator(c *Config) (*evaluator, error) {
-	l, err := c.Layout()
-	if err != nil {
-		return nil, err
+func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
+
+// newEvaluatorShared is newEvaluator with the parts sh holds (if sh is
+// not nil) taken from it.
+func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
+	var s Shared
+	if sh != nil {
+		s = *sh
 	}
-	e := &evaluator{c: c, dev: cost.NewDevice(c.GPU, c.Calib), layout: l, prec: c.Precision}
+	var l topology.Layout
+	if s.Layout != nil {
+		l = *s.Layout
+	} else {
+		var err error
+		if l, err = c.Layout(); err != nil {
+			return nil, err
+		}
+	}
+	dev := s.Device
+	if dev == nil {
+		dev = cost.NewDevice(c.GPU, c.Calib)
+	}
+	e := &evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
-	all := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	all := s.Links
+	if all == nil {
+		all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	}
 	for i, d := range allDims() {
 		e.spans[i] = l.Spans[d]
 		e.linkTab[i] = all
 	}
-	e.linkTab[dimIndex(topology.PP)] = network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
+		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
+	}
 	e.ppStride = l.Stride[topology.PP]
+	var err error
 	if e.etpSpan, err = c.expertTPSpan(l); err != nil {
 		return nil, err
 	}
@@ -742,12 +767,18 @@ func (e *evaluator) analytic() Result {
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
 	r := Result{Breakdown: b, MicroBatches: mb}
-	r.Levels = e.traffic(worst, mb)
+	if !e.shared.NoTraffic {
+		r.Levels = e.traffic(worst, mb)
+	}
 	r.StepTimeS = b.Total()
 	tokens := float64(c.Batch.GlobalBatch) * float64(c.Batch.SeqLen)
 	r.TokensPerS = tokens / r.StepTimeS
 	r.TokensPerSPerGPU = r.TokensPerS / float64(c.GPUs)
-	modelFLOPs := 3 * m.FLOPsPerToken(c.Batch.SeqLen) * tokens
+	fpt := e.shared.FLOPsPerToken
+	if fpt == 0 {
+		fpt = m.FLOPsPerToken(c.Batch.SeqLen)
+	}
+	modelFLOPs := 3 * fpt * tokens
 	r.ModelTFLOPsPerGPU = modelFLOPs / r.StepTimeS / float64(c.GPUs) / 1e12
 	hw := modelFLOPs
 	if c.Recompute == parallel.RecomputeFull {

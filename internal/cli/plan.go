@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -36,10 +38,10 @@ import (
 
 // planFlags are the flags of `scaleacross plan`.
 type planFlags struct {
-	file, db, shard, sweep, plot, engine, emit string
-	resume                                     int64
-	topK                                       int
-	asJSON, grid, timings                      bool
+	file, db, shard, sweep, plot, engine, emit, keep string
+	resume                                           int64
+	topK                                             int
+	asJSON, grid, timings                            bool
 }
 
 // planOptions is what a study stores besides its spec, so that a resumed
@@ -49,6 +51,10 @@ type planOptions struct {
 	Engine       string        `json:"engine"`
 	Technologies []string      `json:"technologies"`
 	Shard        explore.Shard `json:"shard"`
+	// Keep is explore.Options.Keep: 0 the default, negative all.
+	Keep int `json:"keep,omitempty"`
+	// Numbering is the explore.Numbering the study was searched with.
+	Numbering int `json:"numbering,omitempty"`
 }
 
 // interruptedError reports a search stopped by a signal (exit 1).
@@ -87,7 +93,9 @@ recompute, placements, technologies; top_k).
 Every plan is a study in a SQLite database (--db, default
 $XDG_DATA_HOME/scaleacross/studies.db): Ctrl-C leaves it consistent and
 --resume ID continues. --shard i/n evaluates a deterministic slice; combine
-the shards with "scaleacross studies merge".
+the shards with "scaleacross studies merge". The study keeps, per space, the
+fastest candidates (--keep N, default 2048) and the Pareto front of step time
+and memory headroom; --keep all keeps every candidate that fits.
 
   --sweep cross_site_bandwidth=GBPS,...   re-plan per site trunk capacity (Gb/s)
   --sweep distance=KM,...                  re-plan per distance between sites
@@ -120,6 +128,7 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 	fl.StringVar(&f.shard, "shard", "", "evaluate only slice i of n (i/n, 0 <= i < n)")
 	fl.IntVar(&f.topK, "top-k", 0, "candidates of each space re-ranked by the event-level simulation (default search.top_k or 8)")
 	fl.StringVar(&f.engine, "engine", train.EngineEvent, "re-ranking engine: event or analytic")
+	fl.StringVar(&f.keep, "keep", "", fmt.Sprintf("fastest candidates stored per space besides the Pareto front, or all (default %d)", explore.DefaultKeep))
 	fl.StringVar(&f.sweep, "sweep", "", "re-plan per value: cross_site_bandwidth=GBPS,... or distance=KM,...")
 	fl.StringVar(&f.plot, "plot", "", "with --sweep: plot path without extension (writes .svg and .png)")
 	fl.BoolVar(&f.grid, "grid", false, "print the speed-up table over a grid of capacity x distance x model")
@@ -223,7 +232,7 @@ func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (
 		return nil, err
 	}
 	s := &study{db: db, base: b, spaces: spaces, options: o,
-		opt: &explore.Options{Technologies: o.Technologies, TopK: o.TopK, Rerank: rr, RerankEngine: o.Engine, Shard: o.Shard}}
+		opt: &explore.Options{Technologies: o.Technologies, TopK: o.TopK, Rerank: rr, RerankEngine: o.Engine, Shard: o.Shard, Keep: o.Keep}}
 	if db == nil {
 		return s, nil
 	}
@@ -248,12 +257,40 @@ func specHash(specText string, o planOptions) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// run searches with a progress bar and stores the outcome.
+// longSearch is the expected search time from which plan announces its
+// estimate on stderr, and progressEvery how often it then reports progress
+// when stderr is not a terminal (a batch job's or CI's log).
+const (
+	longSearch    = 10 * time.Second
+	progressEvery = 10 * time.Second
+)
+
+// run searches, showing progress on stderr, and stores the outcome. On a
+// terminal a progress bar shows it (unless quiet); elsewhere a search
+// expected to take long says so before it starts and prints a line every
+// progressEvery, quiet or not, since those lines do not mix with stdout.
 func (s *study) run(ctx context.Context, cmd *cobra.Command, quiet bool) (*explore.Plan, []*explore.State, error) {
-	bar := newProgress(cmd, quiet, s.base.Total(s.spaces, s.opt))
-	if bar != nil {
+	est := s.base.Estimate(s.spaces, s.opt)
+	errw := cmd.ErrOrStderr()
+	long := est.Seconds >= longSearch.Seconds()
+	workers := s.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	announce := func() {
+		fmt.Fprintf(errw, "plan: %s candidates to evaluate, about %s on %d cores\n", report.Thousands(float64(est.Candidates)), durationText(est.Seconds), workers)
+	}
+	if bar := newProgress(cmd, quiet, est.Candidates); bar != nil {
+		if long {
+			announce()
+		}
 		s.opt.Progress = func(done int) { _ = bar.Set(done) }
-		defer func() { _ = bar.Finish(); fmt.Fprintln(cmd.ErrOrStderr()) }()
+		defer func() { _ = bar.Finish(); fmt.Fprintln(errw) }()
+	} else if !isTerminal(errw) && est.Candidates > 0 {
+		if long {
+			announce()
+		}
+		s.opt.Progress = progressLines(errw, est.Candidates, progressEvery, time.Now)
 	}
 	p, states, err := s.base.Run(ctx, s.spaces, s.opt)
 	if s.db == nil {
@@ -293,6 +330,41 @@ func (s *study) storeResult(p *explore.Plan) error {
 	return s.db.Finish(s.id, st)
 }
 
+// progressLines returns a progress callback that writes a line to w at
+// most every interval (read on now) with the candidates done of total,
+// the time elapsed and the time left at the pace so far.
+func progressLines(w io.Writer, total int, every time.Duration, now func() time.Time) func(done int) {
+	start := now()
+	last := start
+	return func(done int) {
+		t := now()
+		if t.Sub(last) < every || done <= 0 {
+			return
+		}
+		last = t
+		el := t.Sub(start).Seconds()
+		fmt.Fprintf(w, "plan: %s of %s candidates (%.0f%%), %s elapsed, about %s left\n", report.Thousands(float64(done)), report.Thousands(float64(total)),
+			100*float64(done)/float64(total), durationText(el), durationText(el*float64(max(total-done, 0))/float64(done)))
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// durationText formats seconds for progress lines.
+func durationText(s float64) string {
+	switch {
+	case s < 90:
+		return fmt.Sprintf("%.0f s", s)
+	case s < 5400:
+		return fmt.Sprintf("%.0f min", s/60)
+	}
+	return fmt.Sprintf("%.1f h", s/3600)
+}
+
 // newProgress returns a progress bar on stderr when it is a terminal and
 // the output is not JSON.
 func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.ProgressBar {
@@ -316,7 +388,7 @@ func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.Progres
 }
 
 func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
-	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames()}
+	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
 	if f.shard != "" {
 		sh, err := explore.ParseShard(f.shard)
 		if err != nil {
@@ -326,6 +398,17 @@ func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
 	}
 	if _, err := rerankEngine(f.engine); err != nil {
 		return o, err
+	}
+	switch k := strings.TrimSpace(f.keep); {
+	case k == "":
+	case k == "all":
+		o.Keep = -1
+	default:
+		n, err := strconv.Atoi(k)
+		if err != nil || n < 1 {
+			return o, badInput("--keep: want a positive number of candidates or all, got %q", f.keep)
+		}
+		o.Keep = n
 	}
 	return o, nil
 }
@@ -385,6 +468,9 @@ func resumePlan(ctx context.Context, cmd *cobra.Command, f *planFlags) error {
 	var o planOptions
 	if err := json.Unmarshal([]byte(st.Options), &o); err != nil {
 		return fmt.Errorf("study %d: stored options: %w", st.ID, err)
+	}
+	if o.Numbering != explore.Numbering {
+		return badInput("study %d was searched by an older scaleacross that numbered candidates differently; it cannot be resumed: plan it again", st.ID)
 	}
 	s, err := newStudy(nil, j, st.Spec, st.Name, o)
 	if err != nil {

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/explore"
+	"github.com/scaleacross/scaleacross/store"
 )
 
 // smallPlan is a small two-building job whose plan takes about a second.
@@ -82,23 +86,39 @@ func TestPlanJSONContract(t *testing.T) {
 	if code != 0 || !strings.Contains(text, "production") || !strings.Contains(text, "step breakdown") {
 		t.Errorf("studies show text: exit %d\n%s", code, text)
 	}
-	csvOut, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "csv")
-	if code != 0 {
-		t.Fatalf("export csv: exit %d", code)
-	}
-	rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	spaces := m["spaces"].([]any)
 	feasible := 0
 	for _, s := range spaces {
 		feasible += int(s.(map[string]any)["feasible"].(float64))
 	}
-	if len(rows)-1 != feasible || rows[1][0] != "explorer" || rows[1][1] != "1" {
-		t.Errorf("export has %d rows (first %v), want %d feasible candidates ranked", len(rows)-1, rows[1], feasible)
+	// Study 1 keeps the default: the fastest of each space and its Pareto
+	// front. Study 2 keeps every candidate that fits (--keep all), and its
+	// ranking starts with the same rows.
+	if _, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--json", "--keep", "all"); code != 0 {
+		t.Fatalf("plan --keep all: exit %d: %s", code, errOut)
 	}
-	js, _, code := runPlanCLI(t, "studies", "export", "1", "--db", db, "--format", "json")
+	export := func(id string) [][]string {
+		csvOut, _, code := runPlanCLI(t, "studies", "export", id, "--db", db, "--format", "csv")
+		if code != 0 {
+			t.Fatalf("export csv: exit %d", code)
+		}
+		rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	kept, all := export("1"), export("2")
+	if len(all)-1 != feasible || all[1][0] != "explorer" || all[1][1] != "1" {
+		t.Errorf("export --keep all has %d rows (first %v), want %d feasible candidates ranked", len(all)-1, all[1], feasible)
+	}
+	if len(kept)-1 < explore.DefaultKeep || len(kept) >= len(all) {
+		t.Errorf("default export has %d rows of %d that fit, want at least %d and fewer than all", len(kept)-1, feasible, explore.DefaultKeep)
+	}
+	if diff := cmp.Diff(all[:explore.DefaultKeep+1], kept[:explore.DefaultKeep+1]); diff != "" {
+		t.Errorf("the kept ranking differs from the whole one (-all +kept):\n%s", diff)
+	}
+	js, _, code := runPlanCLI(t, "studies", "export", "2", "--db", db, "--format", "json")
 	if code != 0 || len(decode(t, js)["candidates"].([]any)) != feasible {
 		t.Errorf("export json: exit %d", code)
 	}
@@ -187,6 +207,8 @@ func TestPlanBadInput(t *testing.T) {
 		{"bad sweep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--sweep", "weather=1"}, 2, "--sweep"},
 		{"no database", []string{"studies", "show", "7", "--db", filepath.Join(dir, "x.db")}, 2, "no study database at"},
 		{"unknown study", []string{"studies", "show", "7", "--db", filepath.Join(dir, "n.db")}, 2, "no study 7"},
+		{"bad keep", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--keep", "0"}, 2, "--keep"},
+		{"keep not a number", []string{"plan", "-f", smallPlan, "--db", filepath.Join(dir, "x.db"), "--keep", "most"}, 2, "--keep"},
 		{"bad export format", []string{"studies", "export", "1", "--db", filepath.Join(dir, "x.db"), "--format", "xml"}, 2, "--format"},
 	}
 	for _, tc := range tests {
@@ -234,5 +256,72 @@ func TestPlanEmit(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "none.db")
 	if _, errOut, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", db, "--emit", "jax"); code != 2 || !strings.Contains(errOut, "--emit") {
 		t.Errorf("unknown framework: exit %d, %s", code, errOut)
+	}
+}
+
+// A study interrupted before its first commit resumes into the plan of an
+// uninterrupted run; one searched under an older numbering of the
+// candidates is refused.
+func TestResumeCLI(t *testing.T) {
+	dir := t.TempDir()
+	whole, _, code := runPlanCLI(t, "plan", "-f", smallPlan, "--db", filepath.Join(dir, "whole.db"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	j, text, name, err := loadJob(smallPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := planOptionsOf(j, &planFlags{engine: "event"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := o
+	old.Numbering = 0
+	path := filepath.Join(dir, "r.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []planOptions{o, old} {
+		data, _ := json.Marshal(opt)
+		id, err := db.Create(store.Study{Name: name, Model: j.Model, GPUs: j.System.GPUs, Spec: text, Hash: specHash(text, opt), Options: string(data)}, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetStatus(id, store.StatusInterrupted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	out, errOut, code := runPlanCLI(t, "plan", "--resume", "1", "--db", path, "--json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	if diff := cmp.Diff(stable(t, whole), stable(t, out)); diff != "" {
+		t.Errorf("resumed plan differs (-whole +resumed):\n%s", diff)
+	}
+	if _, errOut, code := runPlanCLI(t, "plan", "--resume", "2", "--db", path); code != 2 || !strings.Contains(errOut, "numbered candidates differently") {
+		t.Errorf("resuming a study of the older numbering: exit %d (%s), want 2", code, errOut)
+	}
+}
+
+// Progress lines come at most every interval and say how far the search
+// is and how long it has left at its pace.
+func TestProgressLines(t *testing.T) {
+	var b bytes.Buffer
+	clock := time.Unix(0, 0)
+	p := progressLines(&b, 4000, 10*time.Second, func() time.Time { return clock })
+	for _, step := range []struct {
+		dt   time.Duration
+		done int
+	}{{4 * time.Second, 500}, {7 * time.Second, 1000}, {3 * time.Second, 1500}, {20 * time.Second, 3000}} {
+		clock = clock.Add(step.dt)
+		p(step.done)
+	}
+	want := "plan: 1,000 of 4,000 candidates (25%), 11 s elapsed, about 33 s left\n" +
+		"plan: 3,000 of 4,000 candidates (75%), 34 s elapsed, about 11 s left\n"
+	if b.String() != want {
+		t.Errorf("progress lines:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

@@ -31,7 +31,9 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 
   studies list                         every study, its status and headline
   studies show ID                      the stored plan of a finished study
-  studies export ID --format csv|json  every evaluated candidate, ranked per space
+  studies export ID --format csv|json  every stored candidate, ranked per space (the
+                                       fastest and the Pareto front of each space;
+                                       all that fit when planned with --keep all)
   studies merge --db OUT.db SHARD.db... combine the shards of one sharded plan
                                        (plan --shard i/n) into one study in OUT.db`,
 	}
@@ -267,6 +269,9 @@ func mergeStudies(ctx context.Context, cmd *cobra.Command, out string, sources [
 	var o planOptions
 	if err := json.Unmarshal([]byte(first.Options), &o); err != nil {
 		return fmt.Errorf("study %d: stored options: %w", first.ID, err)
+	}
+	if o.Numbering != explore.Numbering {
+		return badInput("the shards of study %d were searched by an older scaleacross that numbered candidates differently; they cannot be merged: plan them again", first.ID)
 	}
 	j, err := spec.ParseJob([]byte(first.Spec))
 	if err != nil {

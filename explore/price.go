@@ -1,0 +1,156 @@
+package explore
+
+import (
+	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/schedule"
+	"github.com/scaleacross/scaleacross/topology"
+	"github.com/scaleacross/scaleacross/train"
+)
+
+// prepared is what the candidates of one shape and one choice of
+// transport and collective algorithm share when they are priced: the
+// topology Config gives them and the parts of the step model's evaluation
+// that depend on no other choice.
+type prepared struct {
+	topo   topology.Topology
+	dims   []topology.Dim
+	ok     bool
+	shared train.Shared
+}
+
+// netKey is a choice of transport and collective algorithm.
+type netKey struct{ tech, coll string }
+
+// netPrep is the topology and links of one netKey.
+type netPrep struct {
+	topo  topology.Topology
+	links []network.Link
+}
+
+// pricer prepares the candidates of a search for pricing. Its caches are
+// filled by the goroutine that enumerates (prepare) and only read by the
+// workers (evaluatePrepared).
+type pricer struct {
+	b   *Base
+	dev *cost.Device
+	fpt float64
+	net map[netKey]*netPrep
+	// last is the shape of the previous candidate and byNet its prepared
+	// parts; shapes come in runs.
+	last  *shape
+	byNet map[netKey]*prepared
+	// memo is the memory check of the previous candidate: it depends on
+	// neither the transport nor the collective algorithm, the innermost
+	// choices of the enumeration.
+	memo struct {
+		key  memKey
+		mem  float64
+		fits bool
+		set  bool
+	}
+	cfg train.Config // scratch of the enumerating goroutine
+}
+
+// memKey is what the quick memory check of a candidate of one shape
+// depends on.
+type memKey struct {
+	sh                 *shape
+	vp, zero, mb       int
+	schedule           string
+	recompute          string
+	tp, cp, pp, ep, dp int
+}
+
+func newPricer(b *Base) *pricer {
+	t := &b.Template
+	return &pricer{
+		b: b, dev: cost.NewDevice(t.GPU, t.Calib), fpt: t.Model.FLOPsPerToken(t.Batch.SeqLen),
+		net: map[netKey]*netPrep{}, byNet: map[netKey]*prepared{},
+	}
+}
+
+// prepare returns the shared parts of candidate c of shape sh.
+func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
+	if sh != p.last {
+		p.last = sh
+		clear(p.byNet)
+	}
+	k := netKey{c.Technology, c.Collective}
+	if pr := p.byNet[k]; pr != nil {
+		return pr
+	}
+	t := &p.b.Template
+	np := p.net[k]
+	if np == nil {
+		np = &netPrep{topo: t.Topology}
+		if c.Technology != "" || c.Collective != "" {
+			np.topo = t.Topology.WithSiteTransport(c.Technology, c.Collective, true)
+		}
+		np.links = network.Links(np.topo, nil, t.Calib.NetworkEfficiency)
+		p.net[k] = np
+	}
+	pr := &prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
+	if sh.ok {
+		cfg := *t
+		cfg.Topology = np.topo
+		cfg.Parallel = c.Parallel()
+		pr.shared = train.Shared{
+			Device: p.dev, Layout: &sh.lay, Links: np.links, PPLinks: train.PPLinks(&cfg, sh.lay),
+			FLOPsPerToken: p.fpt, NoTraffic: true,
+		}
+	}
+	p.byNet[k] = pr
+	return pr
+}
+
+// job prepares candidate i, c of shape sh for a worker: its shared parts
+// and its memory check, done once for the candidates that differ only in
+// transport or collective algorithm.
+func (p *pricer) job(i int, c Candidate, sh *shape) job {
+	j := job{i: i, c: c, pr: p.prepare(c, sh)}
+	if !j.pr.ok {
+		return j
+	}
+	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP}
+	if !p.memo.set || p.memo.key != k {
+		p.b.candidateConfig(&p.cfg, c, j.pr)
+		p.memo.key, p.memo.set = k, true
+		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
+	}
+	j.mem, j.fits, j.memKnown = p.memo.mem, p.memo.fits, true
+	return j
+}
+
+// candidateConfig builds in cfg the configuration Config(c) builds, with
+// the parts in pr.
+func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
+	*cfg = b.Template
+	cfg.Parallel = c.Parallel()
+	cfg.Placement = pr.dims
+	cfg.Schedule = schedule.Kind(c.Schedule)
+	cfg.Batch.MicroBatch = c.MicroBatch
+	cfg.Recompute = c.Recompute
+	cfg.Assumptions = nil
+	cfg.Topology = pr.topo
+}
+
+// evaluatePrepared is evaluate with the candidate's shared parts and its
+// memory check taken from j, building its configuration in cfg (a
+// worker's scratch).
+func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
+	if !j.pr.ok {
+		return b.evaluate(j.i, j.c)
+	}
+	if j.memKnown && !j.fits {
+		return outcome{ok: true, mem: j.mem}
+	}
+	b.candidateConfig(cfg, j.c, j.pr)
+	if !j.memKnown {
+		if mem, fits := b.fitsMemory(cfg); !fits {
+			return outcome{ok: true, mem: mem}
+		}
+	}
+	r, err := train.AnalyticShared(cfg, &j.pr.shared)
+	return outcomeOf(j.i, j.c, r, err)
+}
