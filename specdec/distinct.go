@@ -1,7 +1,6 @@
 package specdec
 
 import (
-	"fmt"
 	"math/rand/v2"
 )
 
@@ -133,45 +132,5 @@ func without(d Dist, x int) Dist {
 //
 // Greedy mode is Verify's: accept the child carrying the target's argmax.
 func VerifyDistinct(t *Tree, tokens []int, ds Distributions, greedy bool, rng *rand.Rand) (nodes, out []int, err error) {
-	if greedy {
-		return Verify(t, tokens, ds, true, rng)
-	}
-	if len(tokens) != t.Size()+1 {
-		return nil, nil, fmt.Errorf("verify: %d tokens for a tree of %d nodes (want n+1, root first)", len(tokens), t.Size())
-	}
-	if rng == nil {
-		return nil, nil, fmt.Errorf("verify: sampled mode needs a random source")
-	}
-	children := make([][]int, t.Size()+1)
-	for i := 1; i <= t.Size(); i++ {
-		children[t.Parent(i)] = append(children[t.Parent(i)], i)
-	}
-	for _, c := range children {
-		sortByRank(t, c)
-	}
-	cur := 0
-	for {
-		r := append(Dist(nil), ds.Target(cur)...)
-		q := append(Dist(nil), ds.Draft(cur)...)
-		next := -1
-		for _, c := range children[cur] {
-			x := tokens[c]
-			if x < 0 {
-				continue // nothing was left to draw here
-			}
-			if x >= len(r) || x >= len(q) {
-				return nil, nil, fmt.Errorf("verify: node %d token %d outside the vocabulary", c, x)
-			}
-			if q[x] > 0 && rng.Float64()*q[x] < r[x] {
-				next = c
-				break
-			}
-			r = residual(r, q)
-			q = without(q, x)
-		}
-		if next < 0 {
-			return nodes, append(out, r.sample(rng)), nil
-		}
-		nodes, out, cur = append(nodes, next), append(out, tokens[next]), next
-	}
+	return verify(t, tokens, ds, greedy, true, rng)
 }

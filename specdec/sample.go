@@ -62,6 +62,12 @@ type Distributions interface {
 // Greedy mode accepts the child whose token is the target's argmax and
 // otherwise emits the argmax, reproducing greedy decoding of the target.
 func Verify(t *Tree, tokens []int, ds Distributions, greedy bool, rng *rand.Rand) (nodes, out []int, err error) {
+	return verify(t, tokens, ds, greedy, false, rng)
+}
+
+// verify is Verify, or with distinct VerifyDistinct: after a rejected
+// child its token leaves the draft distribution, which is renormalised.
+func verify(t *Tree, tokens []int, ds Distributions, greedy, distinct bool, rng *rand.Rand) (nodes, out []int, err error) {
 	if len(tokens) != t.Size()+1 {
 		return nil, nil, fmt.Errorf("verify: %d tokens for a tree of %d nodes (want n+1, root first)", len(tokens), t.Size())
 	}
@@ -109,6 +115,9 @@ func Verify(t *Tree, tokens []int, ds Distributions, greedy bool, rng *rand.Rand
 				break
 			}
 			r = residual(r, q)
+			if distinct {
+				q = without(q, x)
+			}
 		}
 		if next < 0 {
 			return nodes, append(out, r.sample(rng)), nil
