@@ -38,6 +38,7 @@ func TestCommandGoldens(t *testing.T) {
 		{"net_two_regions_pp.json", []string{"net", "-f", "../../examples/two-regions.yaml", "--dim", "pp", "--max", "64MiB", "--json"}},
 		{"validate.txt", []string{"validate"}},
 		{"validate.json", []string{"validate", "--json"}},
+		{"validate_network.txt", []string{"validate", "--network"}},
 		{"hardware.txt", []string{"hardware"}},
 		{"hardware.json", []string{"hardware", "--json"}},
 		{"models.txt", []string{"models"}},
