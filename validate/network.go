@@ -12,6 +12,7 @@ import (
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/topology"
+	"github.com/scaleacross/scaleacross/train"
 )
 
 // networkCSV is a copy of reference/network-measurements.csv (252 rows:
@@ -45,7 +46,9 @@ type NetRow struct {
 	Kind  string `json:"kind"`
 	Op    string `json:"op"`
 	Model string `json:"model,omitempty"`
-	GPUs  int    `json:"gpus"`
+	// Precision is the training precision ("unknown" when not stated).
+	Precision string `json:"precision,omitempty"`
+	GPUs      int    `json:"gpus"`
 	// MessageBytes is the send or all-reduce buffer (0 for trainings).
 	MessageBytes  float64 `json:"message_bytes,omitempty"`
 	LatencyMs     float64 `json:"latency_ms"`
@@ -73,7 +76,7 @@ func ParseNetworkRows(text string) ([]NetRow, error) {
 	for i, h := range recs[0] {
 		col[h] = i
 	}
-	for _, need := range []string{"id", "source", "kind", "op", "model", "gpus", "message_bytes", "latency_ms", "bandwidth_gbps", "measured", "measured_value", "notes"} {
+	for _, need := range []string{"id", "source", "kind", "op", "model", "precision", "gpus", "message_bytes", "latency_ms", "bandwidth_gbps", "measured", "measured_value", "notes"} {
 		if _, ok := col[need]; !ok {
 			return nil, fault.BadInput(fmt.Errorf("network measurements: missing column %q", need))
 		}
@@ -94,7 +97,7 @@ func ParseNetworkRows(text string) ([]NetRow, error) {
 			return v
 		}
 		row := NetRow{
-			ID: get("id"), Source: get("source"), Kind: get("kind"), Op: get("op"), Model: get("model"),
+			ID: get("id"), Source: get("source"), Kind: get("kind"), Op: get("op"), Model: get("model"), Precision: get("precision"),
 			GPUs: int(num("gpus")), MessageBytes: num("message_bytes"), LatencyMs: num("latency_ms"),
 			BandwidthGbps: num("bandwidth_gbps"), Measured: get("measured"), MeasuredValue: num("measured_value"),
 			Notes: get("notes"),
@@ -311,6 +314,14 @@ func trainingReason(r NetRow) string {
 	}
 	if _, err := model.Lookup(r.Model); err != nil {
 		return fmt.Sprintf("needs %s; model %s is not in the catalog", need, r.Model)
+	}
+	if _, err := train.ParsePrecision(r.Precision); err != nil {
+		prec := r.Precision
+		if prec == "unknown" || prec == "" {
+			// The DS3Lab 1F1B timings sit near their fp32 GPipe table.
+			prec = "unknown (timings near fp32)"
+		}
+		return fmt.Sprintf("needs %s; precision %s is not a training precision of the step model", need, prec)
 	}
 	return "needs " + need
 }

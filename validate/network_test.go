@@ -116,9 +116,9 @@ func TestNetworkDefaultsAreFitted(t *testing.T) {
 func TestParseNetworkRowsErrors(t *testing.T) {
 	for name, text := range map[string]string{
 		"empty":          "",
-		"header only":    "id,source,kind,op,model,gpus,message_bytes,latency_ms,bandwidth_gbps,measured,measured_value,notes\n",
+		"header only":    "id,source,kind,op,model,precision,gpus,message_bytes,latency_ms,bandwidth_gbps,measured,measured_value,notes\n",
 		"missing column": "id,source\na,b\n",
-		"bad number":     "id,source,kind,op,model,gpus,message_bytes,latency_ms,bandwidth_gbps,measured,measured_value,notes\na,s,p2p,send-recv,,2,x,1,1,p2p_time_s,1,NCCL\n",
+		"bad number":     "id,source,kind,op,model,precision,gpus,message_bytes,latency_ms,bandwidth_gbps,measured,measured_value,notes\na,s,p2p,send-recv,,,2,x,1,1,p2p_time_s,1,NCCL\n",
 	} {
 		if _, err := ParseNetworkRows(text); err == nil {
 			t.Errorf("%s: no error", name)

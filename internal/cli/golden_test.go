@@ -39,6 +39,7 @@ func TestCommandGoldens(t *testing.T) {
 		{"validate.txt", []string{"validate"}},
 		{"validate.json", []string{"validate", "--json"}},
 		{"validate_network.txt", []string{"validate", "--network"}},
+		{"validate_network.json", []string{"validate", "--network", "--json"}},
 		{"hardware.txt", []string{"hardware"}},
 		{"hardware.json", []string{"hardware", "--json"}},
 		{"models.txt", []string{"models"}},
