@@ -138,7 +138,8 @@ const (
 	// awsSockets is NCCL's socket count per peer on AWS: the socket
 	// transport picks 2 threads x 8 sockets when it detects an AWS host
 	// (NCCL src/transport/net_socket.cc, ncclSocketGetNsockNthread;
-	// NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD).
+	// NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD). The measured
+	// cross-region script sets 4 threads x 4 sockets, also 16.
 	awsSockets = 16
 	// hostStartupRTTs is fitted: the round trips a send over TCP loses
 	// before it flows at rate (handshake and window ramp), fitted over the
@@ -147,8 +148,9 @@ const (
 	hostStartupRTTs = 2.8
 	// ncclSocketChannels is fitted: NCCL buffers (NCCL_BUFFSIZE, 4 MiB
 	// each) in flight per peer over the socket transport, fitted over the
-	// same rows (validate.FitNetwork; range 1-16 channels). NCCL opens 2
-	// per peer by default (NCCL_NCHANNELS_PER_NET_PEER) and up to 64.
+	// same rows (validate.FitNetwork; range 1-16 channels). NCCL sets the
+	// count per network peer itself unless NCCL_NCHANNELS_PER_NET_PEER
+	// overrides it, and allows up to 64 channels (NCCL_MAX_NCHANNELS).
 	ncclSocketChannels = 5
 	// glooRingCopies is fitted: Gloo's ring all-reduce, measured on tc
 	// links, moves about this many times the bytes of a pipelined ring
