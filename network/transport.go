@@ -85,6 +85,17 @@ type Technology struct {
 	// PortGbps is the switch port rate the buffers are sized against and
 	// the rate of one equal-cost path.
 	PortGbps float64 `json:"port_gbps"`
+	// StartupRTTs is the round trips one message loses before it flows at
+	// the transport's rate (rendezvous and the TCP window ramp); 0 for the
+	// cluster fabrics, whose collectives price latency per ring step. Only
+	// the host-pair pricing (HostSendRecvTime, HostAllReduceTime) reads it.
+	StartupRTTs float64 `json:"startup_rtts,omitempty"`
+	// RingFlows is the connections one rank drives at once in a ring
+	// all-reduce (Gloo talks to both neighbours); 0 means Flows.
+	RingFlows int `json:"ring_flows,omitempty"`
+	// RingCopies is the bytes a ring all-reduce sends over those of a
+	// pipelined ring, 2(n-1)/n of the buffer; 0 means 1.
+	RingCopies float64 `json:"ring_copies,omitempty"`
 	// Sources lists where the parameters come from.
 	Sources []string `json:"sources"`
 }
@@ -120,6 +131,32 @@ const (
 	// RoCE clusters (Gangidi et al., "RDMA over Ethernet for Distributed
 	// AI Training at Meta Scale", SIGCOMM 2024).
 	metaQPs = 16
+	// linuxAdvWindow is the receive window a Linux socket advertises at
+	// the default tcp_rmem max: tcp_adv_win_scale = 1 gives half the
+	// buffer to the window, 6 MiB / 2 = 3 MiB (Linux ip-sysctl docs).
+	linuxAdvWindow = linuxMaxWindow / 2
+	// awsSockets is NCCL's socket count per peer on AWS: the socket
+	// transport picks 2 threads x 8 sockets when it detects an AWS host
+	// (NCCL src/transport/net_socket.cc, ncclSocketGetNsockNthread;
+	// NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD). The measured
+	// cross-region script sets 4 threads x 4 sockets, also 16.
+	awsSockets = 16
+	// hostStartupRTTs is fitted: the round trips a send over TCP loses
+	// before it flows at rate (handshake and window ramp), fitted over the
+	// 174 p2p and all-reduce rows of the network measurement set
+	// (validate.FitNetwork; range 0-4 round trips).
+	hostStartupRTTs = 2.8
+	// ncclSocketChannels is fitted: NCCL buffers (NCCL_BUFFSIZE, 4 MiB
+	// each) in flight per peer over the socket transport, fitted over the
+	// same rows (validate.FitNetwork; range 1-16 channels). NCCL sets the
+	// count per network peer itself unless NCCL_NCHANNELS_PER_NET_PEER
+	// overrides it, and allows up to 64 channels (NCCL_MAX_NCHANNELS).
+	ncclSocketChannels = 5
+	// glooRingCopies is fitted: Gloo's ring all-reduce, measured on tc
+	// links, moves about this many times the bytes of a pipelined ring
+	// (validate.FitNetwork; range 1-2). Not explained by Gloo's source
+	// yet; an empirical factor.
+	glooRingCopies = 1.85
 )
 
 // Native is the name of the level's own fabric: NVLink inside a node, the
@@ -214,6 +251,22 @@ func catalog(name string) (Technology, bool) {
 			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 400,
 			Sources: []string{"Linux tcp_rmem max 6 MiB (ip-sysctl docs)", "Mathis et al., CCR 1997: MSS/RTT x C/sqrt(p)", "16 sockets per GPU: assumption (NCCL_SOCKET_NTHREADS x NCCL_NSOCKS_PERTHREAD <= 64)"},
 		}, true
+	case "nccl-socket":
+		return Technology{
+			Name:    "nccl-socket",
+			Summary: "NCCL's socket transport between hosts (no RDMA): 16 TCP sockets per peer, a few 4 MiB channel buffers in flight per round trip",
+			Control: ControlNone, Flows: awsSockets, WindowBytes: linuxAdvWindow, Channels: ncclSocketChannels, ChannelBufferBytes: ncclBuffSize,
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs,
+			Sources: []string{"2 threads x 8 sockets on AWS: NCCL net_socket.cc", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "NCCL_BUFFSIZE 4 MiB (NCCL docs)", "channels per peer and startup round trips: fitted to the network measurement set (validate --network)"},
+		}, true
+	case "gloo-tcp":
+		return Technology{
+			Name:    "gloo-tcp",
+			Summary: "Gloo over TCP: one connection per peer pair, at most its window per round trip; ring all-reduce talks to both neighbours",
+			Control: ControlNone, Flows: 1, WindowBytes: linuxAdvWindow,
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingFlows: 2, RingCopies: glooRingCopies,
+			Sources: []string{"one pair per peer: gloo/transport/tcp", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "ring copies and startup round trips: fitted to the network measurement set (validate --network)"},
+		}, true
 	case "tcp-32m":
 		return Technology{
 			Name:    "tcp-32m",
@@ -225,6 +278,12 @@ func catalog(name string) (Technology, bool) {
 	}
 	return Technology{}, false
 }
+
+// HostTechnologyNames returns the host-pair transports of the catalog:
+// collective libraries over plain TCP between hosts, as the measured
+// slow-link rows ran them. LookupTechnology finds them; the Explorer's
+// list (TechnologyNames) does not offer them.
+func HostTechnologyNames() []string { return []string{"nccl-socket", "gloo-tcp"} }
 
 // TechnologyNames returns the catalog's names in order.
 func TechnologyNames() []string {
@@ -242,7 +301,7 @@ func LookupTechnology(name, field string) (Technology, error) {
 	if t, ok := catalog(n); ok {
 		return t, nil
 	}
-	names := TechnologyNames()
+	names := append(TechnologyNames(), HostTechnologyNames()...)
 	sort.Strings(names)
 	return Technology{}, fault.Field(field, "unknown transport %q; use one of %s", name, strings.Join(names, ", "))
 }

@@ -38,6 +38,8 @@ func TestCommandGoldens(t *testing.T) {
 		{"net_two_regions_pp.json", []string{"net", "-f", "../../examples/two-regions.yaml", "--dim", "pp", "--max", "64MiB", "--json"}},
 		{"validate.txt", []string{"validate"}},
 		{"validate.json", []string{"validate", "--json"}},
+		{"validate_network.txt", []string{"validate", "--network"}},
+		{"validate_network.json", []string{"validate", "--network", "--json"}},
 		{"hardware.txt", []string{"hardware"}},
 		{"hardware.json", []string{"hardware", "--json"}},
 		{"models.txt", []string{"models"}},

@@ -12,7 +12,7 @@ import (
 )
 
 func newValidateCmd() *cobra.Command {
-	var asJSON, fit bool
+	var asJSON, fit, netw bool
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Compare predicted step times with the published training measurements",
@@ -27,9 +27,20 @@ the rows that cannot be expressed with the reason, and the calibration used.
 --fit re-fits the calibration parameters against the calibration set (the 23
 rows of Korthikanti et al., NeMo 24.07 and Llama 3, Nelder-Mead,
 deterministic) and reports every row with the fitted values; the built-in
-defaults are the result of this fit.`,
+defaults are the result of this fit.
+
+--network runs the network measurement set instead (embedded copy of
+reference/network-measurements.csv): NCCL and Gloo send/recv and all-reduce
+over tc-shaped links and between AWS regions, each priced with the host
+transports nccl-socket and gloo-tcp on the two-or-more-host topology the row
+describes; it prints every row's error, the MAPE per group and the training
+rows it cannot express yet. With --fit it re-fits the three transport
+parameters over those rows.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if netw {
+				return runValidateNetwork(cmd.OutOrStdout(), asJSON, fit)
+			}
 			rows, err := validate.Rows()
 			if err != nil {
 				return err
@@ -52,6 +63,7 @@ defaults are the result of this fit.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&fit, "fit", false, "re-fit the calibration parameters against the calibration set")
+	cmd.Flags().BoolVar(&netw, "network", false, "validate the network model against the measured slow-link timings")
 	return cmd
 }
 
@@ -100,5 +112,64 @@ func writeValidateText(w io.Writer, rep validate.Report, fitted bool) error {
 	fmt.Fprintf(tw, "  network_efficiency\t%.3f\tfitted\n", c.NetworkEfficiency)
 	fmt.Fprintf(tw, "  tile_dim\t%.0f\tfixed\n", c.TileDim)
 	fmt.Fprintf(tw, "  kernel_overhead_us\t%.1f\tfixed\n", c.KernelOverheadUs)
+	return tw.Flush()
+}
+
+// runValidateNetwork runs validate --network.
+func runValidateNetwork(w io.Writer, asJSON, fit bool) error {
+	rows, err := validate.NetworkRows()
+	if err != nil {
+		return err
+	}
+	p := validate.DefaultNetParams()
+	if fit {
+		if p, _, err = validate.FitNetwork(rows); err != nil {
+			return err
+		}
+	}
+	rep, err := validate.RunNetwork(rows, p)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, rep)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "row\tgroup\ttransport\tGPUs\tMiB\tlatency ms\tlink Gb/s\tmeasured\tpredicted\terror\tlimit\n")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.1f\t%.3g\t%.3f %s\t%.3f %s\t%+.1f%%\t%s\n",
+			r.ID, r.Group, r.Transport, r.GPUs, r.MiB, r.LatencyMs, r.LinkGbps, r.Measured, r.Unit, r.Predicted, r.Unit, r.ErrorPct, r.Limit)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nMAPE by group:\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  group\trows\tMAPE\tlargest\n")
+	for _, g := range rep.Groups {
+		fmt.Fprintf(tw, "  %s\t%d\t%.1f%%\t%.1f%%\n", g.Name, g.Rows, g.MAPE, g.MaxAbsError)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.Skipped) > 0 {
+		fmt.Fprintf(w, "\n%d rows cannot be expressed yet:\n", len(rep.Skipped))
+		for _, s := range rep.Skipped {
+			fmt.Fprintf(w, "  %s: %s\n", s.ID, s.Reason)
+		}
+	}
+	label := "transport parameters (built-in, fitted to the p2p and all-reduce rows; catalog entries nccl-socket and gloo-tcp)"
+	if fit {
+		label = "transport parameters (fitted now to the p2p and all-reduce rows; the built-in values are unchanged)"
+	}
+	fmt.Fprintf(w, "\n%s:\n", label)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  startup_rtts\t%.1f\tfitted, range 0-4\n", p.StartupRTTs)
+	fmt.Fprintf(tw, "  nccl_channels\t%d\tfitted, range 1-16 (x 4 MiB NCCL_BUFFSIZE in flight per peer)\n", p.NCCLChannels)
+	fmt.Fprintf(tw, "  gloo_ring_copies\t%.2f\tfitted, range 1-2\n", p.GlooRingCopies)
+	fmt.Fprintf(tw, "  tcp window\t3 MiB\tLinux tcp_rmem max 6 MiB x tcp_adv_win_scale 1\n")
+	fmt.Fprintf(tw, "  nccl sockets per peer\t16\tNCCL net_socket.cc on AWS: 2 threads x 8 sockets\n")
+	fmt.Fprintf(tw, "  aws single flow\t5 Gb/s\tAWS EC2 instance network bandwidth docs\n")
+	fmt.Fprintf(tw, "  cloud vpn capacity\t1.34 Gb/s\tbest iperf3 -P 32 over the VPN in the rows' notes\n")
 	return tw.Flush()
 }

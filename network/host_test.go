@@ -1,0 +1,75 @@
+package network
+
+import (
+	"math"
+	"testing"
+)
+
+func hostTech(t *testing.T, name string) Technology {
+	t.Helper()
+	tech, err := LookupTechnology(name, "transport")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tech
+}
+
+// At short RTT a send costs its bytes at the line rate; at long RTT NCCL's
+// channel buffers over the RTT bound it, and one Gloo connection's window
+// over the RTT bounds Gloo, each in closed form.
+func TestHostSendRecvLimits(t *testing.T) {
+	nccl, gloo := hostTech(t, "nccl-socket"), hostTech(t, "gloo-tcp")
+	const bytes = 64 << 20
+	short := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 1e-4, FlowBytesPerSec: 5e9 / 8}
+	if got, want := nccl.HostSendRecvTime(bytes, short), nccl.StartupRTTs*1e-4+bytes/(1e9/8); math.Abs(got-want) > 1e-12 {
+		t.Errorf("nccl short RTT: %g, want %g", got, want)
+	}
+	long := HostPath{LineBytesPerSec: 10e9 / 8, RTTS: 0.2, FlowBytesPerSec: 5e9 / 8}
+	bw, lim := nccl.HostRate(long, 0)
+	if want := float64(nccl.Channels) * ncclBuffSize / 0.2; math.Abs(bw-want) > 1e-6 || lim != LimitChannel {
+		t.Errorf("nccl long RTT: %g %s, want %g %s", bw, lim, want, LimitChannel)
+	}
+	bw, lim = gloo.HostRate(long, 0)
+	if want := float64(linuxAdvWindow) / 0.2; math.Abs(bw-want) > 1e-6 || lim != LimitWindow {
+		t.Errorf("gloo long RTT: %g %s, want %g %s", bw, lim, want, LimitWindow)
+	}
+	// One Gloo flow is held to the cloud's single-flow cap.
+	fast := HostPath{LineBytesPerSec: 10e9 / 8, RTTS: 1e-4, FlowBytesPerSec: 5e9 / 8}
+	if bw, _ = gloo.HostRate(fast, 0); math.Abs(bw-5e9/8) > 1e-6 {
+		t.Errorf("gloo single flow: %g, want the 5 Gb/s cap", bw)
+	}
+}
+
+// A pipelined ring all-reduce whose per-step share outlasts the latency
+// costs the start-up plus 2(n-1)/n of the bytes (times the ring copies)
+// at the rate; faster links and shorter RTTs never slow it.
+func TestHostAllReduce(t *testing.T) {
+	nccl := hostTech(t, "nccl-socket")
+	p := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 0.02, FlowBytesPerSec: 5e9 / 8}
+	const bytes = 128 << 20
+	got := nccl.HostAllReduceTime(bytes, 8, p)
+	if want := nccl.StartupRTTs*0.02 + 2*7.0/8*bytes/(1e9/8); math.Abs(got-want) > 1e-9 {
+		t.Errorf("ring: %g, want %g", got, want)
+	}
+	if nccl.HostAllReduceTime(bytes, 1, p) != 0 {
+		t.Error("one rank should cost nothing")
+	}
+	for _, q := range []HostPath{{LineBytesPerSec: 2e9 / 8, RTTS: 0.02}, {LineBytesPerSec: 1e9 / 8, RTTS: 0.01}} {
+		q.FlowBytesPerSec = p.FlowBytesPerSec
+		if nccl.HostAllReduceTime(bytes, 8, q) > got {
+			t.Errorf("%+v slower than %+v", q, p)
+		}
+	}
+}
+
+// The host transports are found by name but not offered to the Explorer.
+func TestHostTechnologiesNotInExplorerList(t *testing.T) {
+	for _, n := range HostTechnologyNames() {
+		hostTech(t, n)
+		for _, m := range TechnologyNames() {
+			if m == n {
+				t.Errorf("%s is in TechnologyNames", n)
+			}
+		}
+	}
+}
