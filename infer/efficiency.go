@@ -3,6 +3,9 @@ package infer
 // Efficiency gathers the achievable fractions and fixed costs the step
 // model uses. DefaultEfficiency documents each value.
 type Efficiency struct {
+	// Engine names the serving engine profile (EngineProfile); empty
+	// means vllm.
+	Engine string `json:"engine,omitempty"`
 	// HBM is the fraction of datasheet HBM bandwidth that streaming
 	// decode kernels (GEMV/skinny GEMM, paged attention) sustain.
 	HBM float64 `json:"hbm"`
@@ -18,6 +21,10 @@ type Efficiency struct {
 	// CollectiveFixedUs is the fixed cost of one small collective inside a
 	// CUDA graph beyond the per-hop NVLink latency.
 	CollectiveFixedUs float64 `json:"collective_fixed_us"`
+	// OneShotAllReduce prices a small all-reduce as one NVSwitch hop
+	// (every GPU reads all peers' buffers at once) instead of a ring's
+	// 2(n-1) hops.
+	OneShotAllReduce bool `json:"one_shot_all_reduce,omitempty"`
 	// KernelGraphUs and KernelEagerUs are the fixed cost of one kernel
 	// (launch, ramp-up, tail) with and without CUDA graphs.
 	KernelGraphUs float64 `json:"kernel_graph_us"`
@@ -38,6 +45,10 @@ type Efficiency struct {
 	// hidden behind the GPU for plain and speculative decoding.
 	HostOverlapPlain bool `json:"host_overlap_plain"`
 	HostOverlapSpec  bool `json:"host_overlap_spec"`
+	// DraftOverlap is the fraction of the draft passes' GPU time hidden
+	// behind the verify pass (engines that pipeline the next draft with
+	// the current verification).
+	DraftOverlap float64 `json:"draft_overlap"`
 	// ReservedMemory is the fraction of HBM kept for activations,
 	// workspaces, CUDA graphs and fragmentation, not for weights or KV.
 	ReservedMemory float64 `json:"reserved_memory"`
@@ -108,6 +119,10 @@ func DefaultEfficiency() Efficiency {
 		HostPerSeqUs:     120,
 		HostOverlapPlain: true,
 		HostOverlapSpec:  false,
+		// ASSUMPTION: the released vLLM, SGLang and TensorRT-LLM EAGLE
+		// paths run draft and verify one after the other (Meta's
+		// production overlap, arXiv 2508.08192, is not in them): 0.
+		DraftOverlap: 0,
 		// vLLM and SGLang reserve ~10% of HBM outside the KV pool
 		// (gpu_memory_utilization 0.9, mem_fraction_static ~0.88).
 		ReservedMemory: 0.10,

@@ -124,12 +124,13 @@ func (k *coster) draftPass(b, q int) float64 {
 func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, error) {
 	c := k.c
 	widths := t.LevelWidths()
-	total := k.draftPass(b, int(math.Ceil(expected)))
+	draft := k.draftPass(b, int(math.Ceil(expected)))
 	for lvl := 1; lvl < len(widths); lvl++ {
-		total += k.draftPass(b, widths[lvl-1])
+		draft += k.draftPass(b, widths[lvl-1])
 	}
 	n := t.Size()
-	total += c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	verify := c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	total := draft + verify - math.Min(c.Eff.DraftOverlap*draft, verify)
 	total += c.sampleTime(math.Ceil(float64(b)/float64(c.dp())) * float64(n+1))
 	total += float64(c.Eff.SpecKernels) * c.kernelUs() * 1e-6
 	if !c.Eff.HostOverlapSpec {

@@ -73,7 +73,11 @@ func (c *Config) allReduce(n int, bytes float64) float64 {
 	if n <= 1 {
 		return 0
 	}
-	alpha := (c.Eff.CollectiveFixedUs + 2*float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
+	hops := 2 * float64(n-1)
+	if c.Eff.OneShotAllReduce {
+		hops = 1
+	}
+	alpha := (c.Eff.CollectiveFixedUs + hops*c.GPU.ScaleUpLatencyUs) * 1e-6
 	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
 	return alpha + 2*float64(n-1)/float64(n)*bytes/bw
 }
