@@ -14,9 +14,11 @@ import (
 )
 
 // publicMAPEBound is the time-per-token MAPE measured on
-// testdata/serving-public.csv when the set was added (rounded up), kept
-// as a regression bound. Issue 15 asks for 10%; see TestPublicServingSet.
-const publicMAPEBound = 0.31
+// testdata/serving-public.csv (25.4%, rounded up; 30.8% before expert
+// weights streamed at MoEHBM), kept as a regression bound. Issue 15 asks
+// for 10%; the batch-1 MoE rows of Qwen3-30B-A3B (-30%) and DeepSeek-R1
+// AWQ (-59%) hold it up.
+const publicMAPEBound = 0.26
 
 // publicRow is one row of testdata/serving-public.csv.
 type publicRow struct {

@@ -301,7 +301,7 @@ func (c *Config) assumptions() []string {
 	}
 	return []string{
 		fmt.Sprintf("efficiencies (documented defaults): %.0f%% of HBM bandwidth, %.0f%% of tensor peak for GEMMs, %.0f%% for attention, %.1f us per kernel %s", e.HBM*100, e.GEMM*100, e.Attention*100, c.kernelUs(), graphs),
-		"MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens",
+		fmt.Sprintf("MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens, their weights at %.0f%% of HBM bandwidth (grouped GEMMs)", e.MoEHBM*100),
 		"LM head and embeddings BF16; decode priced at the mean context unless workload.context is set",
 	}
 }

@@ -186,7 +186,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			E, k := float64(e.Experts), float64(e.TopK)
 			hit := E / ep * (1 - math.Pow(1-k/E, allTok))
 			xp := float64(m.ExpertParams())
-			l.GEMM += roofline(hit*xp*wb/etp, bw, 2*allTok*k*xp/G, peak)
+			l.GEMM += roofline(hit*xp*wb/etp, c.moeHBM(), 2*allTok*k*xp/G, peak)
 			l.Kernels += moeKernels * kern
 			if c.ep() > 1 || c.dp() > 1 {
 				// Dispatch and combine all-to-alls of each GPU's tokens.
@@ -210,6 +210,14 @@ func (c *Config) Forward(p Pass) Breakdown {
 	b.Head += c.allReduce(c.TP, 0) / 2 // all-gather of the logits: latency term
 	b.Total += b.Head
 	return b
+}
+
+// moeHBM is the bandwidth at which grouped expert GEMMs read weights.
+func (c *Config) moeHBM() float64 {
+	if c.Eff.MoEHBM <= 0 {
+		return c.hbm()
+	}
+	return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.MoEHBM
 }
 
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).
