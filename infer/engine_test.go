@@ -62,3 +62,29 @@ func TestEngineProfiles(t *testing.T) {
 		t.Errorf("unknown engine: %v, want bad input naming engine", err)
 	}
 }
+
+// TestFusedMoEKernelTimes holds MoEHBM to the public fused-MoE kernel
+// timings of Qwen3-30B-A3B at batch 1 that set it (A100-PCIe-40GB
+// 109.2 us, SGLang PR #6825; B200 39.6 us, vLLM PR #31448) and to the one
+// it was checked on (H100 FP8 44.5 us, vLLM PR #24700): the grouped expert
+// GEMMs plus the MoE kernels' fixed costs, within 10%.
+func TestFusedMoEKernelTimes(t *testing.T) {
+	for _, tc := range []struct {
+		gpu     string
+		hbmGB   float64 // 0: the catalog's
+		w       hardware.Precision
+		wantUs float64
+	}{{"a100-sxm-80g", 1555, hardware.BF16, 109.2}, {"b200", 0, hardware.BF16, 39.6}, {"h100-sxm", 0, hardware.FP8, 44.5}} {
+		c := config(t, "qwen3-30b-a3b", tc.gpu, 1, tc.w)
+		if tc.hbmGB > 0 {
+			g := *c.GPU
+			g.HBMBandwidthGB = tc.hbmGB // the PCIe 40 GB part
+			c.GPU = &g
+		}
+		got := (c.expertGEMM(1) + moeKernels*c.kernelUs()*1e-6) * 1e6
+		t.Logf("%s %s: fused MoE at batch 1 %.1f us, measured %.1f us", tc.gpu, tc.w, got, tc.wantUs)
+		if d := got/tc.wantUs - 1; d > 0.10 || d < -0.10 {
+			t.Errorf("%s %s: %.1f us, off the measured %.1f us by %+.0f%% (limit 10%%)", tc.gpu, tc.w, got, tc.wantUs, d*100)
+		}
+	}
+}
