@@ -70,9 +70,9 @@ func TestEngineProfiles(t *testing.T) {
 // GEMMs plus the MoE kernels' fixed costs, within 10%.
 func TestFusedMoEKernelTimes(t *testing.T) {
 	for _, tc := range []struct {
-		gpu     string
-		hbmGB   float64 // 0: the catalog's
-		w       hardware.Precision
+		gpu    string
+		hbmGB  float64 // 0: the catalog's
+		w      hardware.Precision
 		wantUs float64
 	}{{"a100-sxm-80g", 1555, hardware.BF16, 109.2}, {"b200", 0, hardware.BF16, 39.6}, {"h100-sxm", 0, hardware.FP8, 44.5}} {
 		c := config(t, "qwen3-30b-a3b", tc.gpu, 1, tc.w)
