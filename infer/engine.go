@@ -91,6 +91,21 @@ func applyOverrides(e *Efficiency, o *spec.EngineOverrides) {
 
 // engineAssumption states the engine constants in force.
 func (e Efficiency) engineAssumption() string {
-	return fmt.Sprintf("engine %s: %.0f us host time per speculative step plus %.0f us per sequence (overlapped: plain %v, speculative %v), %.0f%% of draft time hidden behind verify",
-		e.Engine, e.HostStepUs, e.HostPerSeqUs, e.HostOverlapPlain, e.HostOverlapSpec, e.DraftOverlap*100)
+	name := e.Engine
+	if name == "" {
+		name = "vllm"
+	}
+	var exposed []string
+	if !e.HostOverlapPlain {
+		exposed = append(exposed, "plain")
+	}
+	if !e.HostOverlapSpec {
+		exposed = append(exposed, "speculative")
+	}
+	where := "hidden behind the GPU"
+	if len(exposed) > 0 {
+		where = "exposed in " + strings.Join(exposed, " and ") + " steps"
+	}
+	return fmt.Sprintf("engine %s (set engine_overrides to change): host time %.0f us per step plus %.0f us per sequence, %s; %.1f us per graph kernel; %.0f%% of draft time hidden behind verify",
+		name, e.HostStepUs, e.HostPerSeqUs, where, e.KernelGraphUs, e.DraftOverlap*100)
 }

@@ -285,6 +285,7 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 			r.Assumptions = append(r.Assumptions, "acceptance is ASSUMED: "+acc.Source+"; set speculative.acceptance to your draft's measured per-depth acceptance")
 		}
 		r.Assumptions = append(r.Assumptions, fmt.Sprintf("sibling acceptance decays by %.2f per rank (assumed); draft runs BF16 with the target's tp", acc.SiblingDecay))
+		r.Assumptions = append(r.Assumptions, c.Eff.engineAssumption())
 	}
 	r.TTITms = ttit * 1e3
 	r.TokensPerS = float64(w.Batch) / ttit
