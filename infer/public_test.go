@@ -107,15 +107,29 @@ func TestPublicServingSet(t *testing.T) {
 	if len(rows) < 25 {
 		t.Fatalf("%d rows, want at least 25", len(rows))
 	}
-	var sum float64
+	var sum, spSum float64
+	var spN int
+	plain := map[string][2]float64{} // source -> predicted, measured plain ttit
 	for _, r := range rows {
 		p := predictPublic(t, r)
 		e := (p - r.ttit) / r.ttit
 		sum += math.Abs(e)
 		t.Logf("%-32s predicted %7.3f ms measured %7.3f ms  %+6.1f%%", r.id, p, r.ttit, e*100)
+		key := r.model + "/" + r.gpu + "/" + r.engine + "/" + strconv.Itoa(r.batch)
+		if r.spec == "none" {
+			plain[key] = [2]float64{p, r.ttit}
+		} else if base, ok := plain[key]; ok {
+			ps, ms := base[0]/p, base[1]/r.ttit
+			spSum += math.Abs(ps-ms) / ms
+			spN++
+			t.Logf("%-32s speed-up predicted %.2fx measured %.2fx", r.id, ps, ms)
+		}
 	}
 	mape := sum / float64(len(rows))
 	t.Logf("time-per-token MAPE on %d public rows: %.1f%% (bound %.1f%%, issue 15 target 10%%)", len(rows), mape*100, publicMAPEBound*100)
+	if spN > 0 {
+		t.Logf("speed-up MAPE on %d speculative rows: %.1f%% (too few rows to bound)", spN, spSum/float64(spN)*100)
+	}
 	if mape > publicMAPEBound {
 		t.Errorf("MAPE %.1f%% exceeds the regression bound %.1f%%", mape*100, publicMAPEBound*100)
 	}
