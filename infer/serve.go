@@ -124,12 +124,13 @@ func (k *coster) draftPass(b, q int) float64 {
 func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, error) {
 	c := k.c
 	widths := t.LevelWidths()
-	total := k.draftPass(b, int(math.Ceil(expected)))
+	draft := k.draftPass(b, int(math.Ceil(expected)))
 	for lvl := 1; lvl < len(widths); lvl++ {
-		total += k.draftPass(b, widths[lvl-1])
+		draft += k.draftPass(b, widths[lvl-1])
 	}
 	n := t.Size()
-	total += c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	verify := c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	total := draft + verify - math.Min(c.Eff.DraftOverlap*draft, verify)
 	total += c.sampleTime(math.Ceil(float64(b)/float64(c.dp())) * float64(n+1))
 	total += float64(c.Eff.SpecKernels) * c.kernelUs() * 1e-6
 	if !c.Eff.HostOverlapSpec {
@@ -284,6 +285,7 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 			r.Assumptions = append(r.Assumptions, "acceptance is ASSUMED: "+acc.Source+"; set speculative.acceptance to your draft's measured per-depth acceptance")
 		}
 		r.Assumptions = append(r.Assumptions, fmt.Sprintf("sibling acceptance decays by %.2f per rank (assumed); draft runs BF16 with the target's tp", acc.SiblingDecay))
+		r.Assumptions = append(r.Assumptions, c.Eff.engineAssumption())
 	}
 	r.TTITms = ttit * 1e3
 	r.TokensPerS = float64(w.Batch) / ttit
@@ -300,7 +302,7 @@ func (c *Config) assumptions() []string {
 	}
 	return []string{
 		fmt.Sprintf("efficiencies (documented defaults): %.0f%% of HBM bandwidth, %.0f%% of tensor peak for GEMMs, %.0f%% for attention, %.1f us per kernel %s", e.HBM*100, e.GEMM*100, e.Attention*100, c.kernelUs(), graphs),
-		"MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens",
+		fmt.Sprintf("MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens, their weights at %.0f%% of HBM bandwidth (grouped GEMMs)", e.MoEHBM*100),
 		"LM head and embeddings BF16; decode priced at the mean context unless workload.context is set",
 	}
 }

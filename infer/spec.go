@@ -50,11 +50,16 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 	if err != nil {
 		return nil, fault.Field("system.gpu", "%v", err)
 	}
+	eff, err := EngineProfile(s.Engine)
+	if err != nil {
+		return nil, err
+	}
+	applyOverrides(&eff, s.EngineOverrides)
 	graphs := s.CUDAGraphs == nil || *s.CUDAGraphs
 	cfg := &Config{
 		Model: m, GPU: g, GPUs: s.System.GPUs, TP: s.Parallel.TP, DP: s.Parallel.DP, EP: s.Parallel.EP,
 		Weights: hardware.Precision(s.Precision), KV: hardware.Precision(s.KVPrecision),
-		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs, Eff: DefaultEfficiency(),
+		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs, Eff: eff,
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -78,12 +83,17 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 		if err != nil {
 			return nil, err
 		}
-		if n := len(sp.Acceptance); n > 0 {
+		field := "speculative.acceptance"
+		n := len(sp.Acceptance)
+		if len(sp.AcceptedLengths) > 0 {
+			field, n = "speculative.accepted_lengths", len(sp.AcceptedLengths)
+		}
+		if n > 0 {
 			// A measured acceptance covers only the depths it lists: a
 			// deeper fixed tree is refused rather than extended by guess,
 			// and the search for the best tree stays within them.
 			if tree != nil && tree.Depth() > n {
-				return nil, fault.Field("speculative.acceptance", "lists %d depths but the tree is %d deep; give one acceptance per depth (or a shallower tree)", n, tree.Depth())
+				return nil, fault.Field(field, "lists %d depths but the tree is %d deep; give one acceptance per depth (or a shallower tree)", n, tree.Depth())
 			}
 			if tree == nil && sp.MaxDepth > n {
 				sp = ptrTo(*sp)
@@ -114,11 +124,19 @@ func TreeOf(t spec.TreeSpec) (*specdec.Tree, error) {
 }
 
 // AcceptanceOf returns a serving spec's acceptance model: the spec's
-// per-depth vector when given (measured, not assumed), else the method's
+// accepted lengths converted to per-depth acceptance, or its per-depth
+// vector, when given (measured, not assumed), else the method's
 // documented default, with the spec's sibling decay when it sets one.
 func AcceptanceOf(sp *spec.Speculative) (specdec.Acceptance, error) {
 	var a specdec.Acceptance
-	if len(sp.Acceptance) > 0 {
+	if len(sp.AcceptedLengths) > 0 {
+		by, err := specdec.FromAcceptedLengths(sp.AcceptedLengths)
+		if err != nil {
+			return a, fault.Field("speculative.accepted_lengths", "%v", err)
+		}
+		a = specdec.Acceptance{ByDepth: by, SiblingDecay: specdec.DefaultSiblingDecay,
+			Source: "speculative.accepted_lengths from the spec, converted to per-depth acceptance"}
+	} else if len(sp.Acceptance) > 0 {
 		a = specdec.Acceptance{ByDepth: append([]float64(nil), sp.Acceptance...), SiblingDecay: specdec.DefaultSiblingDecay,
 			Source: "speculative.acceptance from the spec"}
 	} else {

@@ -73,7 +73,11 @@ func (c *Config) allReduce(n int, bytes float64) float64 {
 	if n <= 1 {
 		return 0
 	}
-	alpha := (c.Eff.CollectiveFixedUs + 2*float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
+	hops := 2 * float64(n-1)
+	if c.Eff.OneShotAllReduce {
+		hops = 1
+	}
+	alpha := (c.Eff.CollectiveFixedUs + hops*c.GPU.ScaleUpLatencyUs) * 1e-6
 	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
 	return alpha + 2*float64(n-1)/float64(n)*bytes/bw
 }
@@ -168,21 +172,14 @@ func (c *Config) Forward(p Pass) Breakdown {
 			l.Comm += c.allReduce(c.TP, tok*hidden*ab)
 		} else {
 			e := m.MoE
-			G := float64(c.GPUs)
-			ep := float64(c.ep())
-			etp := G / ep
 			rp := float64(m.RouterParams())
 			l.GEMM += roofline(rp*2, bw, 2*rp*tok, peak) // router kept BF16, replicated
 			if sp := float64(m.SharedExpertParams()); sp > 0 {
 				l.GEMM += roofline(sp*wb/tp, bw, 2*sp*tok/tp, peak)
 				l.Kernels += sharedKernels * kern
 			}
-			// Experts hit by the batch: E(1-(1-k/E)^T) for uniform routing
-			// (DESIGN.md section 4), spread over the EP groups.
-			E, k := float64(e.Experts), float64(e.TopK)
-			hit := E / ep * (1 - math.Pow(1-k/E, allTok))
-			xp := float64(m.ExpertParams())
-			l.GEMM += roofline(hit*xp*wb/etp, bw, 2*allTok*k*xp/G, peak)
+			k := float64(e.TopK)
+			l.GEMM += c.expertGEMM(allTok)
 			l.Kernels += moeKernels * kern
 			if c.ep() > 1 || c.dp() > 1 {
 				// Dispatch and combine all-to-alls of each GPU's tokens.
@@ -206,6 +203,28 @@ func (c *Config) Forward(p Pass) Breakdown {
 	b.Head += c.allReduce(c.TP, 0) / 2 // all-gather of the logits: latency term
 	b.Total += b.Head
 	return b
+}
+
+// expertGEMM is the time of one MoE layer's grouped expert GEMMs on one
+// GPU for allTok routed tokens: the experts hit by the batch,
+// E(1-(1-k/E)^T) for uniform routing (DESIGN.md section 4) spread over the
+// EP groups, read at the grouped-GEMM bandwidth (moeHBM), against their
+// FLOPs at the GEMM peak. The MoE kernels' fixed costs are not included.
+func (c *Config) expertGEMM(allTok float64) float64 {
+	e := c.Model.MoE
+	E, k := float64(e.Experts), float64(e.TopK)
+	G, ep := float64(c.GPUs), float64(c.ep())
+	hit := E / ep * (1 - math.Pow(1-k/E, allTok))
+	xp := float64(c.Model.ExpertParams())
+	return roofline(hit*xp*c.Weights.BytesPerElement()/(G/ep), c.moeHBM(), 2*allTok*k*xp/G, c.peakFLOPs()*c.Eff.GEMM)
+}
+
+// moeHBM is the bandwidth at which grouped expert GEMMs read weights.
+func (c *Config) moeHBM() float64 {
+	if c.Eff.MoEHBM <= 0 {
+		return c.hbm()
+	}
+	return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.MoEHBM
 }
 
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).

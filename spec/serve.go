@@ -19,9 +19,62 @@ type Serve struct {
 	KVPrecision         string `yaml:"kv_precision,omitempty" json:"kv_precision,omitempty"`
 	ActivationPrecision string `yaml:"activation_precision,omitempty" json:"activation_precision,omitempty"`
 	// CUDAGraphs defaults to true.
-	CUDAGraphs  *bool        `yaml:"cuda_graphs,omitempty" json:"cuda_graphs,omitempty"`
-	Workload    Workload     `yaml:"workload" json:"workload"`
-	Speculative *Speculative `yaml:"speculative,omitempty" json:"speculative,omitempty"`
+	CUDAGraphs *bool `yaml:"cuda_graphs,omitempty" json:"cuda_graphs,omitempty"`
+	// Engine is the serving engine whose host and kernel costs apply:
+	// vllm (the default), sglang, trtllm or custom (custom needs
+	// engine_overrides.host_step_us and host_per_seq_us).
+	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
+	// EngineOverrides replaces single constants of the engine's profile.
+	EngineOverrides *EngineOverrides `yaml:"engine_overrides,omitempty" json:"engine_overrides,omitempty"`
+	Workload        Workload         `yaml:"workload" json:"workload"`
+	Speculative     *Speculative     `yaml:"speculative,omitempty" json:"speculative,omitempty"`
+}
+
+// Engines returns the serving engines a spec may name.
+func Engines() []string { return []string{"vllm", "sglang", "trtllm", "custom"} }
+
+// EngineOverrides are the engine-profile constants a spec may set; a nil
+// field keeps the profile's value. Times are in microseconds.
+type EngineOverrides struct {
+	// HostStepUs and HostPerSeqUs are the scheduler's CPU time per step
+	// and per sequence that the GPU waits for when it is not overlapped.
+	HostStepUs   *float64 `yaml:"host_step_us,omitempty" json:"host_step_us,omitempty"`
+	HostPerSeqUs *float64 `yaml:"host_per_seq_us,omitempty" json:"host_per_seq_us,omitempty"`
+	// KernelGraphUs and KernelEagerUs are the fixed cost of one kernel
+	// with and without CUDA graphs.
+	KernelGraphUs *float64 `yaml:"kernel_graph_us,omitempty" json:"kernel_graph_us,omitempty"`
+	KernelEagerUs *float64 `yaml:"kernel_eager_us,omitempty" json:"kernel_eager_us,omitempty"`
+	// HostOverlapPlain and HostOverlapSpec say whether host scheduling is
+	// hidden behind the GPU for plain and for speculative steps.
+	HostOverlapPlain *bool `yaml:"host_overlap_plain,omitempty" json:"host_overlap_plain,omitempty"`
+	HostOverlapSpec  *bool `yaml:"host_overlap_spec,omitempty" json:"host_overlap_spec,omitempty"`
+	// DraftOverlap is the fraction in [0, 1] of the draft passes' GPU time
+	// hidden behind the verify pass.
+	DraftOverlap *float64 `yaml:"draft_overlap,omitempty" json:"draft_overlap,omitempty"`
+}
+
+// check validates the overrides; custom engines must set the host times.
+func (o *EngineOverrides) check(engine string) error {
+	if o == nil {
+		if engine == "custom" {
+			return Errorf("engine_overrides", "engine custom needs engine_overrides with host_step_us and host_per_seq_us")
+		}
+		return nil
+	}
+	if engine == "custom" && (o.HostStepUs == nil || o.HostPerSeqUs == nil) {
+		return Errorf("engine_overrides", "engine custom needs host_step_us and host_per_seq_us")
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+		max  float64
+	}{{"host_step_us", o.HostStepUs, 1e6}, {"host_per_seq_us", o.HostPerSeqUs, 1e5},
+		{"kernel_graph_us", o.KernelGraphUs, 1e4}, {"kernel_eager_us", o.KernelEagerUs, 1e4}, {"draft_overlap", o.DraftOverlap, 1}} {
+		if f.v != nil && !(*f.v >= 0 && *f.v <= f.max) {
+			return Errorf("engine_overrides."+f.name, "%g is outside [0, %g]", *f.v, f.max)
+		}
+	}
+	return nil
 }
 
 // ServeSystem is the accelerator and how many serve one model replica.
@@ -53,6 +106,11 @@ type Speculative struct {
 	DraftLayers int       `yaml:"draft_layers,omitempty" json:"draft_layers,omitempty"`
 	Tree        TreeSpec  `yaml:"tree,omitempty" json:"tree,omitempty"`
 	Acceptance  []float64 `yaml:"acceptance,omitempty" json:"acceptance,omitempty"`
+	// AcceptedLengths is the mean accepted length per step (the bonus
+	// token included, as vLLM and SGLang print it) of chains of draft
+	// length k = 1, 2, ...; it must increase with k. It is converted to
+	// per-depth acceptance and excludes Acceptance.
+	AcceptedLengths []float64 `yaml:"accepted_lengths,omitempty" json:"accepted_lengths,omitempty"`
 	// SiblingDecay overrides the assumed per-rank decay of acceptance.
 	SiblingDecay *float64 `yaml:"sibling_decay,omitempty" json:"sibling_decay,omitempty"`
 	// MaxNodes and MaxDepth bound tree: auto (defaults 64 and 10).
@@ -210,6 +268,18 @@ func (s *Serve) Validate() error {
 			return err
 		}
 	}
+	known := s.Engine == ""
+	for _, e := range Engines() {
+		known = known || s.Engine == e
+	}
+	if !known {
+		return Errorf("engine", "%q unknown; want one of %s", clip(s.Engine), strings.Join(Engines(), ", "))
+	}
+	if s.EngineOverrides != nil || s.Engine == "custom" {
+		if err := s.EngineOverrides.check(s.Engine); err != nil {
+			return err
+		}
+	}
 	w := &s.Workload
 	if w.Batch < 1 {
 		return Errorf("workload.batch", "must be at least 1, got %d", w.Batch)
@@ -256,6 +326,16 @@ func (s *Serve) Validate() error {
 			if !(a > 0 && a <= 1) {
 				return Errorf("speculative.acceptance", "entry %d is %g, outside (0, 1]; give per-depth acceptance probabilities such as [0.8, 0.75, 0.7]", i, a)
 			}
+		}
+		if len(sp.AcceptedLengths) > 0 && len(sp.Acceptance) > 0 {
+			return Errorf("speculative.accepted_lengths", "give either accepted_lengths or acceptance, not both")
+		}
+		prev := 1.0
+		for i, l := range sp.AcceptedLengths {
+			if !(l > prev && l <= float64(i+2)) {
+				return Errorf("speculative.accepted_lengths", "entry %d (draft length %d) is %g; accepted lengths must increase with the draft length, from above 1 and at most k+1 (e.g. [1.8, 2.4, 2.8])", i, i+1, l)
+			}
+			prev = l
 		}
 		if d := sp.SiblingDecay; d != nil && !(*d > 0 && *d <= 1) {
 			return Errorf("speculative.sibling_decay", "%g is outside (0, 1]", *d)

@@ -95,6 +95,29 @@ func DefaultAcceptance(m Method) (Acceptance, error) {
 	return Acceptance{}, &AcceptanceError{fmt.Sprintf("no default acceptance for method %q (want eagle or eagle3)", m)}
 }
 
+// FromAcceptedLengths converts the mean accepted lengths that engines
+// print for chains of draft length k = 1..K (bonus token included, so
+// L(k) lies in (1, k+1]) into per-depth acceptance, a_1 = L(1)-1 and
+// a_k = (L(k)-L(k-1)) / (L(k-1)-L(k-2)). The lengths must increase with
+// k. A ratio above 1 (an increment larger than the one before it, which
+// measurement noise can produce) is clamped to 1.
+func FromAcceptedLengths(lengths []float64) ([]float64, error) {
+	if len(lengths) == 0 {
+		return nil, &AcceptanceError{"no accepted lengths given"}
+	}
+	L := append([]float64{1}, lengths...)
+	for k := 1; k < len(L); k++ {
+		if !(L[k] > L[k-1]) || L[k] > float64(k+1) {
+			return nil, &AcceptanceError{fmt.Sprintf("accepted length %g at draft length %d must exceed %g (the one before) and be at most %d", L[k], k, L[k-1], k+1)}
+		}
+	}
+	a := fromAcceptedLengths(L)
+	for i := range a {
+		a[i] = math.Min(a[i], 1)
+	}
+	return a, nil
+}
+
 // fromAcceptedLengths inverts chain accepted lengths L(0)=1, L(1), ...
 // into per-depth acceptance.
 func fromAcceptedLengths(L []float64) []float64 {

@@ -106,3 +106,28 @@ func TestDefaultsMatchPublishedChains(t *testing.T) {
 		t.Error("DefaultAcceptance(medusa) = nil error")
 	}
 }
+
+// TestFromAcceptedLengths: the conversion reproduces the chain accepted
+// lengths it is given (ChainTokens), clamps a growing increment to 1 and
+// refuses lengths that do not increase or exceed k+1.
+func TestFromAcceptedLengths(t *testing.T) {
+	L := []float64{1.83, 2.45, 2.94, 3.26, 3.47, 3.57, 3.62} // Maverick EAGLE-3, HumanEval
+	by, err := FromAcceptedLengths(L)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Acceptance{ByDepth: by, SiblingDecay: DefaultSiblingDecay}
+	for k, want := range L {
+		if got := a.ChainTokens(k + 1); math.Abs(got-want) > 1e-9 {
+			t.Errorf("chain %d: %.4f tokens, want %.4f", k+1, got, want)
+		}
+	}
+	if by, err := FromAcceptedLengths([]float64{1.5, 2.2}); err != nil || by[1] != 1 {
+		t.Errorf("growing increment: %v %v, want the second acceptance clamped to 1", by, err)
+	}
+	for _, bad := range [][]float64{{}, {1}, {1.8, 1.8}, {1.8, 1.7}, {2.5}, {1.9, 3.2}} {
+		if _, err := FromAcceptedLengths(bad); err == nil {
+			t.Errorf("%v: accepted, want an error", bad)
+		}
+	}
+}

@@ -83,6 +83,11 @@ speculative: {method: eagle3, tree: chain:3}
 		{"unknown field", "parallel: {tp: 1}", "paralel: {tp: 1}", "paralel", 2},
 		{"acceptance shorter than the tree", "tree: chain:3}", "tree: chain:3, acceptance: [0.8, 0.7]}", "speculative.acceptance: lists 2 depths but the tree is 3 deep", 2},
 		{"context beyond the model's maximum", "batch: 2, input_len: 256", "batch: 2, context: 2000000, input_len: 256", "workload.context: 2000000 tokens exceed", 2},
+		{"unknown engine", "parallel: {tp: 1}", "parallel: {tp: 1}\nengine: tgi", "engine: \"tgi\" unknown", 2},
+		{"custom engine without host times", "parallel: {tp: 1}", "parallel: {tp: 1}\nengine: custom", "engine_overrides", 2},
+		{"negative engine override", "parallel: {tp: 1}", "parallel: {tp: 1}\nengine_overrides: {host_step_us: -1}", "engine_overrides.host_step_us", 2},
+		{"accepted lengths not increasing", "tree: chain:3}", "tree: chain:3, accepted_lengths: [1.8, 2.4, 2.4]}", "speculative.accepted_lengths", 2},
+		{"accepted lengths shorter than the tree", "tree: chain:3}", "tree: chain:3, accepted_lengths: [1.8, 2.4]}", "speculative.accepted_lengths: lists 2 depths but the tree is 3 deep", 2},
 		{"prompt beyond the model's maximum", "input_len: 256", "input_len: 200000", "workload: input_len + output_len", 2},
 	}
 	for _, tc := range tests {
