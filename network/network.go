@@ -288,3 +288,26 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 		times[i] += count * (links[i].LatencyS + bytes/links[i].BytesPerSec)
 	}
 }
+
+// AllToAllScaleUpEfficiency is the fraction of the scale-up (NVLink)
+// line rate that an MoE dispatcher's all-to-all reaches inside the NVLink
+// domain, measured with DeepEP's normal kernels (reference/moe.md
+// section 4): 153-158 GB/s intranode EP8 on H800, whose NVLink DeepSeek-V3
+// puts at 160 GB/s achieved of 200 GB/s per direction (0.77-0.79), and
+// 726-740 GB/s of 900 GB/s on SM100 EP8 with 64 SMs (0.81-0.82). Across
+// the scale-out network the same kernels reach the RDMA line rate (43-58
+// GB/s against 50 GB/s at EP16-EP64), which the collective efficiency
+// already covers. It is a measured figure, not fitted.
+const AllToAllScaleUpEfficiency = 0.8
+
+// AllToAllLinks is links as an MoE dispatcher's all-to-all achieves them:
+// the innermost (scale-up) level at AllToAllScaleUpEfficiency of line
+// rate where that is below eff, the collective efficiency links already
+// carry; the other levels as they are.
+func AllToAllLinks(links []Link, eff float64) []Link {
+	out := append([]Link(nil), links...)
+	if len(out) > 0 && eff > AllToAllScaleUpEfficiency {
+		out[0].BytesPerSec *= AllToAllScaleUpEfficiency / eff
+	}
+	return out
+}

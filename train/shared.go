@@ -17,8 +17,9 @@ type Shared struct {
 	// Layout is c.Layout().
 	Layout *topology.Layout
 	// Links is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency),
-	// and PPLinks PPLinks(c, Layout).
-	Links, PPLinks []network.Link
+	// PPLinks PPLinks(c, Layout), and EPLinks
+	// network.AllToAllLinks(Links, c.Calib.NetworkEfficiency).
+	Links, PPLinks, EPLinks []network.Link
 	// FLOPsPerToken is c.Model.FLOPsPerToken(c.Batch.SeqLen).
 	FLOPsPerToken float64
 	// NoTraffic leaves Result.Levels, the per-level traffic table, empty:

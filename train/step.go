@@ -156,6 +156,9 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 		e.spans[i] = l.Spans[d]
 		e.linkTab[i] = all
 	}
+	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
+		e.linkTab[dimIndex(topology.EP)] = network.AllToAllLinks(all, c.Calib.NetworkEfficiency)
+	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
 	}
