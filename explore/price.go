@@ -26,9 +26,6 @@ type netKey struct{ tech, coll string }
 type netPrep struct {
 	topo  topology.Topology
 	links []network.Link
-	// epLinks is the all-to-all dispatcher's view of links
-	// (network.AllToAllLinks).
-	epLinks []network.Link
 }
 
 // pricer prepares the candidates of a search for pricing. Its caches are
@@ -91,7 +88,6 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 			np.topo = t.Topology.WithSiteTransport(c.Technology, c.Collective, true)
 		}
 		np.links = network.Links(np.topo, nil, t.Calib.NetworkEfficiency)
-		np.epLinks = network.AllToAllLinks(np.links, t.Calib.NetworkEfficiency)
 		p.net[k] = np
 	}
 	pr := &prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
@@ -100,7 +96,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
 		pr.shared = train.Shared{
-			Device: p.dev, Layout: &sh.lay, Links: np.links, EPLinks: np.epLinks, PPLinks: train.PPLinks(&cfg, sh.lay),
+			Device: p.dev, Layout: &sh.lay, Links: np.links, EPLinks: train.EPLinks(&cfg, sh.lay, np.links), PPLinks: train.PPLinks(&cfg, sh.lay),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
 	}

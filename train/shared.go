@@ -17,8 +17,7 @@ type Shared struct {
 	// Layout is c.Layout().
 	Layout *topology.Layout
 	// Links is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency),
-	// PPLinks PPLinks(c, Layout), and EPLinks
-	// network.AllToAllLinks(Links, c.Calib.NetworkEfficiency).
+	// PPLinks PPLinks(c, Layout), and EPLinks EPLinks(c, Layout, Links).
 	Links, PPLinks, EPLinks []network.Link
 	// FLOPsPerToken is c.Model.FLOPsPerToken(c.Batch.SeqLen).
 	FLOPsPerToken float64
@@ -41,4 +40,15 @@ func AnalyticShared(c *Config, s *Shared) (Result, error) {
 // stage send across a level at once.
 func PPLinks(c *Config, l topology.Layout) []network.Link {
 	return network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+}
+
+// EPLinks is what one GPU's MoE dispatcher achieves at each level for the
+// expert all-to-all of c laid out as l, from links, the per-level links
+// of the other dimensions (network.AllToAllLinks).
+func EPLinks(c *Config, l topology.Layout, links []network.Link) []network.Link {
+	inner := 1
+	if f := l.Spans[topology.EP].Factors; len(f) > 0 {
+		inner = f[0]
+	}
+	return network.AllToAllLinks(links, c.Calib.NetworkEfficiency, inner)
 }

@@ -157,7 +157,7 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 		e.linkTab[i] = all
 	}
 	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
-		e.linkTab[dimIndex(topology.EP)] = network.AllToAllLinks(all, c.Calib.NetworkEfficiency)
+		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
