@@ -44,8 +44,12 @@ func PPLinks(c *Config, l topology.Layout) []network.Link {
 
 // EPLinks is what one GPU's MoE dispatcher achieves at each level for the
 // expert all-to-all of c laid out as l, from links, the per-level links
-// of the other dimensions (network.AllToAllLinks).
+// of the other dimensions (network.AllToAllLinks). Without an expert
+// all-to-all (a dense model, or ep 1) it is links itself, not a copy.
 func EPLinks(c *Config, l topology.Layout, links []network.Link) []network.Link {
+	if c.Model.MoE == nil || c.Parallel.EP <= 1 {
+		return links
+	}
 	inner := 1
 	if f := l.Spans[topology.EP].Factors; len(f) > 0 {
 		inner = f[0]
