@@ -123,3 +123,40 @@ func (d *Device) Attention(flops float64) float64 {
 func (d *Device) MemoryBound(bytes float64, kernels int) float64 {
 	return bytes/(d.hbm*d.P.MemoryEfficiency) + float64(kernels)*d.P.KernelOverheadUs*1e-6
 }
+
+// GroupedTileM is the tokens per expert at which a grouped GEMM runs at
+// half its large-M efficiency: the M-efficiency of each group is
+// m/(m+GroupedTileM) in place of the dense m/(m+TileDim). It is the
+// 128-row block of the Hopper grouped kernels, and it matches DeepGEMM's
+// measured FP8 grouped GEMMs on H800 (deepseek-ai/DeepGEMM@327ec92f69
+// README, N4096 K7168, relative to the contiguous layout's 1346 TFLOPS at
+// 4096-8192 tokens per group): 1233 TFLOPS at M=1024 (0.92, m0 = 90), 1040
+// at M=512 (0.77, m0 = 150), 932 at M=256 (0.69, m0 = 115). The curve
+// passes within 5% of all three points with m0 = 128; it is not fitted
+// to any training row (reference/moe.md section 4).
+const GroupedTileM = 128
+
+// GroupedGEMM is the time of groups (m x k) by (k x n) products, m being
+// the tokens routed to one expert, at precision p. With grouped true they
+// run as one grouped kernel (one launch); otherwise as one GEMM per group
+// (Megatron-Core's sequential experts). Either way each group's M-efficiency
+// follows the grouped curve (GroupedTileM); memory traffic reads each
+// group's weights and tokens once at the GEMM's precision.
+func (d *Device) GroupedGEMM(m, n, k, groups float64, p hardware.Precision, grouped bool) float64 {
+	if m <= 0 || n <= 0 || k <= 0 || groups <= 0 {
+		return 0
+	}
+	peak, eff := d.GEMMPeak(p)
+	td := d.P.TileDim
+	eff *= m / (m + GroupedTileM) * n / (n + td) * k / (k + td)
+	compute := 2 * m * n * k / (peak * eff)
+	// Inputs at the GEMM's precision (8-bit weights and activations read
+	// one byte each), the output in 16 bits.
+	bytes := (m*k+k*n)*p.BytesPerElement() + m*n*2
+	mem := bytes / (d.hbm * d.P.MemoryEfficiency)
+	launches := groups
+	if grouped {
+		launches = 1
+	}
+	return groups*max(compute, mem) + launches*d.P.KernelOverheadUs*1e-6
+}

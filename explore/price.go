@@ -96,7 +96,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
 		pr.shared = train.Shared{
-			Device: p.dev, Layout: &sh.lay, Links: np.links, PPLinks: train.PPLinks(&cfg, sh.lay),
+			Device: p.dev, Layout: &sh.lay, Links: np.links, EPLinks: train.EPLinks(&cfg, sh.lay, np.links), PPLinks: train.PPLinks(&cfg, sh.lay),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
 	}

@@ -288,3 +288,45 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 		times[i] += count * (links[i].LatencyS + bytes/links[i].BytesPerSec)
 	}
 }
+
+// AllToAllScaleUpEfficiency is the fraction of the scale-up (NVLink)
+// line rate that an MoE dispatcher's all-to-all reaches inside the NVLink
+// domain, measured with DeepEP's normal kernels (reference/moe.md
+// section 4): 153-158 GB/s intranode EP8 on H800, whose NVLink DeepSeek-V3
+// puts at 160 GB/s achieved of 200 GB/s per direction (0.77-0.79), and
+// 726-740 GB/s of 900 GB/s on SM100 EP8 with 64 SMs (0.81-0.82). Across
+// the scale-out network the same kernels reach the RDMA line rate (43-58
+// GB/s against 50 GB/s at EP16-EP64), which the collective efficiency
+// already covers. It is a measured figure, not fitted.
+const AllToAllScaleUpEfficiency = 0.8
+
+// AllToAllMNNVLEfficiency is the fraction of the scale-up line rate an MoE
+// dispatcher's all-to-all reaches when its group spans more GPUs of a
+// multi-node NVLink domain (GB200 NVL72) than the single-node
+// measurements above cover (more than 8): the GB200 DeepSeek-V3 write-up
+// (NVIDIA/Megatron-LM@eb0783b6d3, reference/moe.md section 4) measured
+// DeepEP at EP32 over MNNVL at about 400 GB/s dispatch and 190 GB/s
+// combine of 900 GB/s per direction, 0.44 and 0.21; a dispatch and a
+// combine of equal bytes then take as long as two transfers at
+// 2/(1/0.44+1/0.21) = 0.285 of line rate. HybridEP does better there (the
+// same write-up credits it with +113.6 TFLOPS/GPU) but publishes no
+// bandwidth, so the DeepEP figure stands. Measured, not fitted.
+const AllToAllMNNVLEfficiency = 0.285
+
+// AllToAllLinks is links as an MoE dispatcher's all-to-all achieves them
+// for a group whose innermost-level factor is inner: the innermost
+// (scale-up) level at AllToAllScaleUpEfficiency of line rate, or at
+// AllToAllMNNVLEfficiency where inner exceeds 8 GPUs, wherever that is
+// below eff, the collective efficiency links already carry; the other
+// levels as they are.
+func AllToAllLinks(links []Link, eff float64, inner int) []Link {
+	out := append([]Link(nil), links...)
+	a2a := AllToAllScaleUpEfficiency
+	if inner > 8 {
+		a2a = AllToAllMNNVLEfficiency
+	}
+	if len(out) > 0 && eff > a2a {
+		out[0].BytesPerSec *= a2a / eff
+	}
+	return out
+}

@@ -63,3 +63,23 @@ func TestPerLevelAddsUp(t *testing.T) {
 		}
 	}
 }
+
+// The dispatcher's links slow only the scale-up level, to the measured
+// all-to-all efficiency (lower for groups spanning more than 8 GPUs of a
+// multi-node NVLink domain), and leave the links they copy unchanged.
+func TestAllToAllLinks(t *testing.T) {
+	links := []Link{{BytesPerSec: 0.95 * 450e9}, {BytesPerSec: 0.95 * 50e9}}
+	got := AllToAllLinks(links, 0.95, 8)
+	if !near(got[0].BytesPerSec, AllToAllScaleUpEfficiency*450e9) || got[1] != links[1] {
+		t.Errorf("all-to-all links %+v from %+v", got, links)
+	}
+	if links[0].BytesPerSec != 0.95*450e9 {
+		t.Error("AllToAllLinks changed its input")
+	}
+	if mnnvl := AllToAllLinks(links, 0.95, 32); !near(mnnvl[0].BytesPerSec, AllToAllMNNVLEfficiency*450e9) {
+		t.Errorf("an ep32 group in an NVL72 domain reaches %.3g B/s", mnnvl[0].BytesPerSec)
+	}
+	if low := AllToAllLinks(links, 0.2, 8); low[0] != links[0] {
+		t.Errorf("an efficiency below the dispatcher's should be kept: %+v", low[0])
+	}
+}

@@ -17,8 +17,8 @@ type Shared struct {
 	// Layout is c.Layout().
 	Layout *topology.Layout
 	// Links is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency),
-	// and PPLinks PPLinks(c, Layout).
-	Links, PPLinks []network.Link
+	// PPLinks PPLinks(c, Layout), and EPLinks EPLinks(c, Layout, Links).
+	Links, PPLinks, EPLinks []network.Link
 	// FLOPsPerToken is c.Model.FLOPsPerToken(c.Batch.SeqLen).
 	FLOPsPerToken float64
 	// NoTraffic leaves Result.Levels, the per-level traffic table, empty:
@@ -40,4 +40,19 @@ func AnalyticShared(c *Config, s *Shared) (Result, error) {
 // stage send across a level at once.
 func PPLinks(c *Config, l topology.Layout) []network.Link {
 	return network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+}
+
+// EPLinks is what one GPU's MoE dispatcher achieves at each level for the
+// expert all-to-all of c laid out as l, from links, the per-level links
+// of the other dimensions (network.AllToAllLinks). Without an expert
+// all-to-all (a dense model, or ep 1) it is links itself, not a copy.
+func EPLinks(c *Config, l topology.Layout, links []network.Link) []network.Link {
+	if c.Model.MoE == nil || c.Parallel.EP <= 1 {
+		return links
+	}
+	inner := 1
+	if f := l.Spans[topology.EP].Factors; len(f) > 0 {
+		inner = f[0]
+	}
+	return network.AllToAllLinks(links, c.Calib.NetworkEfficiency, inner)
 }

@@ -156,6 +156,9 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 		e.spans[i] = l.Spans[d]
 		e.linkTab[i] = all
 	}
+	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
+		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
+	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
 	}
@@ -299,7 +302,9 @@ func (e *evaluator) layerWork(i int) opCost {
 		mats = 2
 	}
 	var ffnElems float64 // intermediate activations per token on this GPU
-	moeSP := false       // an MoE layer without shared experts under SP: no TP collective around it
+	var moeBytes float64 // router, permutation and unpermutation bytes (MoE layers)
+	var moeKernels int
+	moeSP := false // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
 		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
@@ -312,9 +317,14 @@ func (e *evaluator) layerWork(i int) opCost {
 		local := float64(x.Experts) / float64(p.EP)
 		perExpert := routed * etp * float64(p.EP) / float64(x.Experts)
 		f := float64(x.ExpertFFN) / etp
-		g += local * (dev.GEMM(perExpert, (mats-1)*f, h, e.prec) + dev.GEMM(perExpert, h, f, e.prec))
+		// Expert GEMMs as grouped GEMMs whose efficiency follows the
+		// tokens per expert (cost.GroupedTileM), stretched by the routing
+		// imbalance of the busiest GPU (moeImbalance).
+		imb := moeImbalance(routed*etp, p.EP)
+		g += imb * (dev.GroupedGEMM(perExpert, (mats-1)*f, h, local, e.prec, true) + dev.GroupedGEMM(perExpert, h, f, local, e.prec, true))
 		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
 		ffnElems += routed * etp * f
+		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
 		if x.SharedExperts > 0 {
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
 			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
@@ -393,6 +403,13 @@ func (e *evaluator) layerWork(i int) opCost {
 	const kernels = 10
 	fwd += dev.MemoryBound(bytes, kernels)
 	bwd += dev.MemoryBound(2*bytes, 2*kernels)
+	if moeBytes > 0 {
+		// Router and token (un)permutation: backward moves the same bytes
+		// (the gradient of a permutation is the inverse permutation; the
+		// softmax/top-k gradient reads and writes the logits once more).
+		fwd += dev.MemoryBound(moeBytes, moeKernels)
+		bwd += dev.MemoryBound(moeBytes, moeKernels)
+	}
 
 	// Tensor parallelism: with SP, all-gather + reduce-scatter around
 	// attention and the MLP; without, one all-reduce each. Backward mirrors.
@@ -429,6 +446,56 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.epB += epF
 	}
 	return oc
+}
+
+// moeElementwise is the memory-bound work of one MoE layer's router and
+// token permutation for one micro-batch on one GPU, forward: the bytes
+// moved and the kernels launched. tokens is the tokens this GPU routes
+// (its sequence-parallel share), experts the router's width, routed the
+// token slots it dispatches (tokens times top-k), etp the expert
+// tensor-parallel group that gathers them and h the hidden width.
+//
+// Router: the logits in fp32 (Megatron-Core computes routing in fp32)
+// are written by the router GEMM and read and written by the softmax or
+// sigmoid, read by top-k, read by the auxiliary load-balancing loss and
+// the score gather: about five fp32 passes, 20 bytes per logit, in about
+// six kernels unfused (softmax, top-k, gather, aux-loss reductions);
+// Megatron-Core's router fusion merges them, which the GB200 DeepSeek-V3
+// write-up measured as worth 529.55 -> 540.00 TFLOPS/GPU, about 2% of the
+// step (reference/moe.md section 4).
+//
+// Permutation: the all-to-all dispatcher permutes tokens before the
+// all-to-all (global permute) and sorts the received chunks by local
+// expert after it (after the etp all-gather where etp > 1), and mirrors
+// both on the combine side (unsort, then unpermute with the routing
+// probabilities): four passes, each reading and writing every 16-bit
+// token slot it touches (MCore MoE README, "alltoall: needs explicit
+// global + local permute"; reference/moe.md section 4). The permute fusion
+// merges kernels (up to 10x unit speed-up) but cannot drop the bytes.
+func moeElementwise(tokens, experts, routed, etp, h float64) (bytes float64, kernels int) {
+	const routerPasses = 5 // fp32 passes over the logits, see above
+	bytes = tokens * experts * 4 * routerPasses
+	slots := 2*routed + 2*routed*etp // two passes before, two after the experts
+	bytes += slots * h * 2 * 2       // read and write, 16-bit
+	return bytes, 6 + 4
+}
+
+// moeImbalance is the factor by which the busiest GPU of an ep group
+// exceeds the mean expert load. The public MoE rows run force-balanced
+// routing (reference/moe.md section 4: MB 26.x, ModelZoo and torchtitan
+// rows use --moe-router-force-load-balancing), which routes tokens
+// uniformly at random: a GPU's load among its ep peers is then binomial
+// with mean n (slots) and standard deviation about sqrt(n), and the
+// expected largest of ep such loads is about n + sqrt(2 n ln ep) (the
+// Gaussian extreme-value bound). Every GPU waits for the busiest at the
+// combine all-to-all. Dropless runs with learned routing are 8-20%
+// slower still (ModelZoo, moe.md); that measured imbalance is not applied
+// here, because the rows do not say which runs it concerns.
+func moeImbalance(n float64, ep int) float64 {
+	if ep <= 1 || n <= 0 {
+		return 1
+	}
+	return 1 + math.Sqrt(2*math.Log(float64(ep))/n)
 }
 
 // virtualStage is one model chunk's cost for one micro-batch.
