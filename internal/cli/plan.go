@@ -28,7 +28,6 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/launch"
-	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/spec"
@@ -55,6 +54,11 @@ type planOptions struct {
 	Keep int `json:"keep,omitempty"`
 	// Numbering is the explore.Numbering the study was searched with.
 	Numbering int `json:"numbering,omitempty"`
+	// SpecDir is the absolute folder of the spec file, where a relative
+	// model path is read from; empty for the built-in scenario. It is not
+	// stored (a resumed or merged study reads relative paths from the
+	// current directory) nor part of the spec hash.
+	SpecDir string `json:"-"`
 }
 
 // interruptedError reports a search stopped by a signal (exit 1).
@@ -219,7 +223,7 @@ type study struct {
 
 // newStudy resolves the job, builds its spaces and records the study.
 func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (*study, error) {
-	b, err := explore.Resolve(j, model.Load, hardware.Lookup)
+	b, err := explore.Resolve(j, modelLoader(o.SpecDir).Load, hardware.Lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +255,7 @@ func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (
 // specHash identifies what a study searches: its spec and the options
 // that shape the spaces and the ranking (not the shard).
 func specHash(specText string, o planOptions) string {
-	o.Shard = explore.Shard{}
+	o.Shard, o.SpecDir = explore.Shard{}, ""
 	opt, _ := json.Marshal(o)
 	h := sha256.Sum256(append([]byte(specText+"\x00"), opt...))
 	return hex.EncodeToString(h[:8])
@@ -389,6 +393,9 @@ func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.Progres
 
 func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
 	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
+	if f.file != "" {
+		o.SpecDir = specDir(f.file)
+	}
 	if f.shard != "" {
 		sh, err := explore.ParseShard(f.shard)
 		if err != nil {
