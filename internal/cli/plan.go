@@ -644,10 +644,22 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 			fmt.Fprintf(w, "  - %s\n", e)
 		}
 	}
+	if len(p.Notes) > 0 {
+		fmt.Fprintf(w, "\nnotes\n")
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
 	if len(p.Top) > 0 {
-		fmt.Fprintf(w, "\ntop %d of the explorer's ranking\n", len(p.Top))
-		for _, r := range p.Top {
-			fmt.Fprintf(w, "  %2d  %s  (%s)  %s\n", r.Rank, seconds(r.StepTimeS), r.Engine, r.Config)
+		fmt.Fprintf(w, "\ntop %d of the explorer's ranking", len(p.Top))
+		groups := groupVariants(p.Top)
+		if len(groups) < len(p.Top) {
+			fmt.Fprintf(w, " (rows equal in step time and memory that differ only in recompute, transport or collectives are one row)")
+		}
+		fmt.Fprintln(w)
+		for _, g := range groups {
+			r := g.rows[0]
+			fmt.Fprintf(w, "  %2d  %s  (%s)  %s%s\n", r.Rank, seconds(r.StepTimeS), r.Engine, r.Config, g.suffix())
 		}
 	}
 	if len(p.Assumptions) > 0 {
@@ -660,6 +672,77 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 		fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
 	}
 	return nil
+}
+
+// variantKeys are the choices of a listed configuration that can leave
+// its step time and memory unchanged (the recompute policy when memory is
+// not short, the transport and collective algorithm when little crosses
+// the sites).
+var variantKeys = []string{"recompute", "transport", "collectives"}
+
+// variantGroup is a run of listed rows that differ only in variantKeys
+// and have the same step time, memory and engine.
+type variantGroup struct{ rows []explore.Ranked }
+
+// suffix says how many variants the group holds and the values of the
+// choices in which they differ; empty for a single row.
+func (g variantGroup) suffix() string {
+	if len(g.rows) < 2 {
+		return ""
+	}
+	var diffs []string
+	for _, k := range variantKeys {
+		var vals []string
+		for _, r := range g.rows {
+			if v := configValue(r.Config, k); !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 1 {
+			diffs = append(diffs, k+" "+strings.Join(vals, "|"))
+		}
+	}
+	return fmt.Sprintf("  (x%d variants: %s)", len(g.rows), strings.Join(diffs, ", "))
+}
+
+// groupVariants groups consecutive rows of a ranking that the step model
+// cannot tell apart: equal step time, memory and engine, and configs equal
+// but for variantKeys.
+func groupVariants(top []explore.Ranked) []variantGroup {
+	var out []variantGroup
+	for _, r := range top {
+		if n := len(out); n > 0 {
+			f := out[n-1].rows[0]
+			if f.StepTimeS == r.StepTimeS && f.MemoryGiB == r.MemoryGiB && f.Engine == r.Engine && withoutVariants(f.Config) == withoutVariants(r.Config) {
+				out[n-1].rows = append(out[n-1].rows, r)
+				continue
+			}
+		}
+		out = append(out, variantGroup{rows: []explore.Ranked{r}})
+	}
+	return out
+}
+
+// withoutVariants is config with its variantKeys choices left out.
+func withoutVariants(config string) string {
+	var keep []string
+	for _, f := range strings.Fields(config) {
+		k, _, _ := strings.Cut(f, "=")
+		if !slices.Contains(variantKeys, k) {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
+}
+
+// configValue is the value of choice key in config ("-" when absent).
+func configValue(config, key string) string {
+	for _, f := range strings.Fields(config) {
+		if k, v, ok := strings.Cut(f, "="); ok && k == key {
+			return v
+		}
+	}
+	return "-"
 }
 
 // sweepPoint is one value of a sweep with its plan.
