@@ -336,6 +336,35 @@ func TestBaselinesRespectTheirSpaces(t *testing.T) {
 	}
 }
 
+// TestPriorArtStaysInItsDefinition checks that the prior-art baseline
+// splits its pipeline across the sites (pp alone crosses the outermost
+// site level), and that when the spec allows only pp = 1 the baseline is
+// left out with a note saying why instead of becoming pure data
+// parallelism across sites (issue 13).
+func TestPriorArtStaysInItsDefinition(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	p := plan(t, b, sp, &Options{})
+	prior := p.Baselines.PriorArt
+	if prior == nil {
+		t.Fatal("no prior-art baseline")
+	}
+	if prior.PP < 2 || !slices.Equal(prior.CrossSite, []string{"pp"}) {
+		t.Errorf("prior art %s crosses the sites with %v, want pp alone", prior.Candidate, prior.CrossSite)
+	}
+	b, sp = loadSmall(t, func(j *spec.Job) { j.Search.PP = []int{1}; j.Search.MaxPP = 0 })
+	p = plan(t, b, sp, &Options{})
+	if p.Baselines.PriorArt != nil {
+		t.Fatalf("with pp = 1 only, the prior art is %s", p.Baselines.PriorArt.Candidate)
+	}
+	found := false
+	for _, n := range p.Notes {
+		found = found || strings.Contains(n, "no prior-art configuration fits") && strings.Contains(n, "pp 1")
+	}
+	if !found {
+		t.Errorf("no note says why the prior art is missing: %q", p.Notes)
+	}
+}
+
 // Keeping only the fastest candidates and the Pareto front gives the plan
 // that keeping every candidate gives, also when resumed or sharded and
 // merged; the small Keep (raised to what the re-ranking needs) makes the
@@ -507,7 +536,14 @@ func TestCandidatesDistinct(t *testing.T) {
 				}
 				return true
 			})
-			if n == 0 || x.name == "small pp=1" && pp1n != n {
+			// With more than one site the prior art splits the pipeline
+			// across them: it has no pp = 1 candidate (issue 13), and none
+			// at all when the spec allows only pp = 1.
+			if s.Name == PriorArtSpace && len(x.b.CrossSite) > 0 {
+				if pp1n != 0 || x.name == "small pp=1" && n != 0 {
+					t.Errorf("%s %s: %d candidates, %d with pp = 1; want none with pp = 1", x.name, s.Name, n, pp1n)
+				}
+			} else if n == 0 || x.name == "small pp=1" && pp1n != n {
 				t.Errorf("%s %s: %d candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
 			}
 			t.Logf("%s %s: %d distinct candidates, %d with pp = 1", x.name, s.Name, n, pp1n)

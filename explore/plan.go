@@ -212,6 +212,10 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		})
 		p.CandidatesEvaluated += st.Evaluated
 		if len(st.Records) == 0 || kk > 0 && math.IsInf(final[st.Records[0].Index], 1) {
+			if s.Name == PriorArtSpace && s.OuterSite != "" {
+				lv := b.Template.Topology.Levels[b.SiteLevel()]
+				p.Notes = append(p.Notes, fmt.Sprintf("no prior-art configuration fits: its definition splits the pipeline across the sites (pp alone crosses %q, %d units), and none of its %d candidates with that layout fits in memory; the baseline is left out rather than changed to pure data parallelism across sites (pp 1)", lv.Name, lv.Size, st.Candidates))
+			}
 			continue
 		}
 		c, err := b.choice(s.Name, st.Records[0], 1, kk > 0, rerank, engine)
@@ -565,6 +569,9 @@ func (b *Base) inSpace(s *Space, c Candidate) bool {
 		}
 	}
 	if s.CrossSite != "" && topology.CheckCrossSite(t, lay, s.CrossSite, deg[s.CrossSite]) != nil {
+		return false
+	}
+	if !b.outerSiteOK(s, lay) {
 		return false
 	}
 	key := layoutKey(lay)

@@ -219,6 +219,28 @@ type Space struct {
 	Collectives []string `json:"collectives"`
 	// CrossSite, when set, is the one dimension that must span the sites.
 	CrossSite topology.Dim `json:"cross_site,omitempty"`
+	// OuterSite, when set, is the one dimension whose groups must cross the
+	// outermost cross-site level (the prior art's pp); levels inside it may
+	// be crossed by others.
+	OuterSite topology.Dim `json:"outer_site,omitempty"`
+}
+
+// outerSiteOK reports whether layout lay keeps s.OuterSite: that
+// dimension, and no other, crosses the outermost cross-site level.
+func (b *Base) outerSiteOK(s *Space, lay topology.Layout) bool {
+	l := b.SiteLevel()
+	if s.OuterSite == "" || l < 0 {
+		return true
+	}
+	if !lay.Crosses(s.OuterSite, l) {
+		return false
+	}
+	for _, d := range topology.Dims() {
+		if d != s.OuterSite && lay.Crosses(d, l) {
+			return false
+		}
+	}
+	return true
 }
 
 // Numbering identifies the order in which Enumerate numbers candidates. A
@@ -304,6 +326,9 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 							seen[k] = true
 						}
 						if s.CrossSite != "" && topology.CheckCrossSite(t.Topology, lay, s.CrossSite, deg[s.CrossSite]) != nil {
+							continue
+						}
+						if !b.outerSiteOK(s, lay) {
 							continue
 						}
 						// Orders that differ only in where a dimension of

@@ -439,11 +439,19 @@ func (b *Base) productionSpace() *Space {
 // pipeline stages outermost (split across sites), a non-interleaved
 // schedule chosen for the cross-site latency, data-parallel traffic
 // overlapped (ZeRO 1-3), and no chunking (vp = 1), placement search or
-// transport choice; its collective algorithm is chosen freely.
+// transport choice; its collective algorithm is chosen freely. With more
+// than one site, pp alone crosses the outermost site level (OuterSite),
+// so the baseline never collapses to pure data parallelism across sites
+// (pp 1): when no such configuration fits, the baseline is absent and the
+// plan's notes say why.
 func (b *Base) priorArtSpace() *Space {
 	s := b.baseSpace()
 	s.Name = PriorArtSpace
 	s.Description = "PP outermost (stages split across sites), non-interleaved latency-tolerant schedules, vp = 1, ZeRO 1-3, default transport"
+	if len(b.CrossSite) > 0 {
+		s.OuterSite = topology.PP
+		s.Description = "PP outermost (pp alone crosses the outermost site level), non-interleaved latency-tolerant schedules, vp = 1, ZeRO 1-3, default transport"
+	}
 	s.VP = []int{1}
 	s.Zero = []int{1, 2, 3}
 	s.Schedules = []string{string(schedule.OneFOneB), string(schedule.ZBH1), string(schedule.LatencyAware)}

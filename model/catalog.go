@@ -1,14 +1,12 @@
 package model
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/internal/suggest"
-	"github.com/scaleacross/scaleacross/spec"
 )
 
 // UnknownIDError reports a catalog id that does not exist, naming the
@@ -38,29 +36,13 @@ func Lookup(id string) (*Model, error) {
 	return nil, &UnknownIDError{Kind: "model", ID: id, Nearest: suggest.Closest(key, IDs(), 3)}
 }
 
-// Load resolves a model reference as used in specs: a catalog id, or else
-// a path to a Hugging Face config.json (a reference ending in .json, an
-// existing file, or a directory holding config.json), imported with
-// ImportHF. A reference that is neither gives an *UnknownIDError.
-func Load(ref string) (*Model, error) {
-	m, lookupErr := Lookup(ref)
-	if lookupErr == nil {
-		return m, nil
-	}
-	path, isFile := configPath(ref)
-	if !isFile {
-		return nil, lookupErr
-	}
-	data, err := spec.ReadLimited(path, "Hugging Face config", MaxConfigBytes)
-	if err != nil {
-		return nil, &ConfigError{Msg: fmt.Sprintf("%v (give a catalog id or the path to a config.json)", err)}
-	}
-	m, err = ImportHF(data, ref)
-	if err != nil {
-		return nil, fmt.Errorf("importing %s: %w", path, err)
-	}
-	return m, nil
-}
+// Load resolves a model reference as used in specs with a Loader that
+// looks in no Hugging Face cache and reads relative paths from the current
+// directory: a catalog id, or else a path to a Hugging Face config.json (a
+// reference ending in .json, an existing file, or a directory holding
+// config.json), imported with ImportHF. A reference that is neither gives
+// an *UnknownIDError.
+func Load(ref string) (*Model, error) { return Loader{}.Load(ref) }
 
 // MaxConfigBytes is the largest config.json Load reads (1 MiB; real ones
 // are a few KB).

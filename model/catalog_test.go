@@ -302,7 +302,8 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(%s): %v", path, err)
 	}
-	if m.ID != path || m.MoE == nil || m.MoE.Experts != 8 {
+	// The label is the config's own name, not the file path (issue 13).
+	if m.ID != "mistralai/Mixtral-8x7B-v0.1" || !strings.Contains(m.Source, path) || m.MoE == nil || m.MoE.Experts != 8 {
 		t.Errorf("Load(%s) = id %q moe %+v", path, m.ID, m.MoE)
 	}
 

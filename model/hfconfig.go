@@ -34,7 +34,7 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Is(target error) bool { return target == fault.ErrBadInput }
 
 // hfModelTypes lists the Hugging Face model_type values ImportHF understands.
-const hfModelTypes = "deepseek_v3, gpt_oss, llama, llama4, llama4_text, mixtral, qwen3_moe"
+const hfModelTypes = "deepseek_v3, gemma, gemma2, gpt_oss, llama, llama4, llama4_text, mistral, mixtral, qwen2, qwen3, qwen3_moe"
 
 // Upper bounds on imported dimensions. They lie far above any published
 // model and keep every parameter count well inside int64.
@@ -52,8 +52,9 @@ const (
 )
 
 // ImportHF builds a Model from the text of a Hugging Face config.json. It
-// understands model_type llama, llama4 (and llama4_text), mixtral,
-// qwen3_moe, deepseek_v3 and gpt_oss. id becomes the model's ID. Any
+// understands model_type llama, mistral, qwen2, qwen3, gemma and gemma2
+// (dense), llama4 (and llama4_text), mixtral, qwen3_moe, deepseek_v3 and
+// gpt_oss. id becomes the model's ID. Any
 // problem is a *ConfigError naming the field.
 func ImportHF(data []byte, id string) (*Model, error) {
 	if len(data) > MaxConfigBytes {
@@ -87,6 +88,14 @@ func ImportHF(data []byte, id string) (*Model, error) {
 		m, err = importLlama4(root)
 	case "mixtral":
 		m, err = importMixtral(root)
+	case "mistral":
+		m, err = importMistral(root)
+	case "qwen2":
+		m, err = importQwen2(root)
+	case "qwen3":
+		m, err = importQwen3(root)
+	case "gemma", "gemma2":
+		m, err = importGemma(root, mt == "gemma2")
 	case "qwen3_moe":
 		m, err = importQwen3MoE(root)
 	case "deepseek_v3":
@@ -116,8 +125,23 @@ func ImportHF(data []byte, id string) (*Model, error) {
 	return m, nil
 }
 
-// importCommon reads the fields every decoder-only config shares.
+// importCommon reads the fields every decoder-only config shares and
+// checks that the MLP is SwiGLU.
 func importCommon(o hfObject) (*Model, error) {
+	m, err := importDims(o)
+	if err != nil {
+		return nil, err
+	}
+	m.Act = SwiGLU
+	if err := o.gatedActivation(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// importDims reads the dimensions every decoder-only config shares,
+// leaving the activation to the caller.
+func importDims(o hfObject) (*Model, error) {
 	m := &Model{}
 	var err error
 	if err := o.ints(
@@ -148,9 +172,131 @@ func importCommon(o hfObject) (*Model, error) {
 	if m.TiedEmbeddings, err = o.boolean("tie_word_embeddings", false); err != nil {
 		return nil, err
 	}
-	m.Act = SwiGLU
-	if err := o.gatedActivation(); err != nil {
+	return m, nil
+}
+
+// importDense reads a dense SwiGLU model with a dense MLP of
+// intermediate_size.
+func importDense(o hfObject) (*Model, error) {
+	m, err := importCommon(o)
+	if err != nil {
 		return nil, err
+	}
+	if m.FFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// slidingEverywhere reads a sliding_window that applies to every layer
+// (Mistral; Qwen2 and Qwen3 only when use_sliding_window is true): null,
+// absent or 0 means full attention.
+func slidingEverywhere(o hfObject, m *Model) error {
+	w, err := o.optionalNonNegative("sliding_window", 0, maxContext)
+	if err != nil {
+		return err
+	}
+	if w > 0 && (m.MaxContext == 0 || w < m.MaxContext) {
+		m.AttentionChunk, m.SlidingWindow = w, true
+	}
+	return nil
+}
+
+// importMistral reads a dense Mistral config (Mistral 7B): Llama's
+// layout, with a sliding window on every layer when sliding_window is set
+// (v0.1; null in v0.3).
+func importMistral(o hfObject) (*Model, error) {
+	m, err := importDense(o)
+	if err != nil {
+		return nil, err
+	}
+	return m, slidingEverywhere(o, m)
+}
+
+// qwenWindow applies Qwen's sliding window, which only counts when
+// use_sliding_window is true.
+func qwenWindow(o hfObject, m *Model) error {
+	sw, err := o.boolean("use_sliding_window", false)
+	if err != nil || !sw {
+		return err
+	}
+	if mw, err := o.optionalNonNegative("max_window_layers", m.Layers, maxLayers); err != nil {
+		return err
+	} else if mw < m.Layers {
+		return o.errorf("max_window_layers", "%d of %d layers with a sliding window is not supported; set use_sliding_window to false", mw, m.Layers)
+	}
+	return slidingEverywhere(o, m)
+}
+
+// importQwen2 reads a dense Qwen2 or Qwen2.5 config. Qwen2 has biases on
+// the q, k and v projections (not on o_proj, which the counter's
+// AttentionBias includes: hidden parameters per layer too many, under
+// 0.01% of a 7B model; a note says so).
+func importQwen2(o hfObject) (*Model, error) {
+	m, err := importDense(o)
+	if err != nil {
+		return nil, err
+	}
+	m.AttentionBias = true
+	m.Notes = append(m.Notes, "Qwen2 has biases on q, k and v but not on o_proj; the count includes an o_proj bias (hidden parameters per layer)")
+	return m, qwenWindow(o, m)
+}
+
+// importQwen3 reads a dense Qwen3 config: Llama's layout with a per-head
+// RMSNorm on queries and keys.
+func importQwen3(o hfObject) (*Model, error) {
+	m, err := importDense(o)
+	if err != nil {
+		return nil, err
+	}
+	m.QKNorm = true
+	if m.AttentionBias, err = o.boolean("attention_bias", false); err != nil {
+		return nil, err
+	}
+	return m, qwenWindow(o, m)
+}
+
+// importGemma reads a Gemma or Gemma 2 config: a GeGLU MLP (GELU with the
+// tanh approximation), tied embeddings, and for Gemma 2 a sliding window on
+// every other layer (layers 0, 2, ... slide; 1, 3, ... attend the full
+// context). Gemma 2's extra post-attention and post-MLP norms (2 x hidden
+// parameters per layer) and its logit soft-capping are not modelled; a
+// note says so.
+func importGemma(o hfObject, gemma2 bool) (*Model, error) {
+	m, err := importDims(o)
+	if err != nil {
+		return nil, err
+	}
+	m.Act = GeGLU
+	for _, f := range []string{"hidden_activation", "hidden_act"} {
+		act, err := o.str(f)
+		if err != nil {
+			return nil, err
+		}
+		switch act {
+		case "", "gelu", "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+		default:
+			return nil, o.errorf(f, "%q is not supported for Gemma; want gelu_pytorch_tanh (a GeGLU MLP)", act)
+		}
+	}
+	if m.TiedEmbeddings, err = o.boolean("tie_word_embeddings", true); err != nil {
+		return nil, err
+	}
+	if m.FFN, err = o.required("intermediate_size", maxFFN); err != nil {
+		return nil, err
+	}
+	if m.AttentionBias, err = o.boolean("attention_bias", false); err != nil {
+		return nil, err
+	}
+	if gemma2 {
+		w, err := o.optionalNonNegative("sliding_window", 4096, maxContext)
+		if err != nil {
+			return nil, err
+		}
+		if w > 0 && m.Layers > 1 {
+			m.AttentionChunk, m.SlidingWindow, m.GlobalInterval = w, true, 2
+		}
+		m.Notes = append(m.Notes, "Gemma 2's post-attention and post-MLP norms (2 x hidden parameters per layer) and its logit soft-capping are not modelled")
 	}
 	return m, nil
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/infer"
-	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
 )
 
@@ -82,7 +81,7 @@ context exceeds the KV capacity (the message states the capacity).`,
 
 // loadServe reads, validates and resolves a serving spec.
 func loadServe(path string) (*resolvedServe, error) {
-	s, j, err := infer.LoadFile(path, model.Load, hardware.Lookup)
+	s, j, err := infer.LoadFile(path, modelLoader(specDir(path)).Load, hardware.Lookup)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,7 @@ func newModelsShowCmd(asJSON *bool) *cobra.Command {
 			if seq <= 0 {
 				return badInput("--seq must be a positive number of tokens, got %d", seq)
 			}
-			m, err := model.Load(args[0])
+			m, err := modelLoader("").Load(args[0])
 			if err != nil {
 				return fmt.Errorf("models show: %w", err)
 			}

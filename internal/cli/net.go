@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleacross/scaleacross/hardware"
-	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/topology"
@@ -108,7 +107,7 @@ reduce-scatter and all-to-all, and 1 for p2p.`,
 					job.Network.Algorithm = algorithm
 				}
 			}
-			c, err := train.Resolve(job, model.Load, hardware.Lookup)
+			c, err := train.Resolve(job, modelLoader(specDir(file)).Load, hardware.Lookup)
 			if err != nil {
 				return err
 			}

@@ -28,7 +28,6 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/launch"
-	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/spec"
@@ -55,6 +54,11 @@ type planOptions struct {
 	Keep int `json:"keep,omitempty"`
 	// Numbering is the explore.Numbering the study was searched with.
 	Numbering int `json:"numbering,omitempty"`
+	// SpecDir is the absolute folder of the spec file, where a relative
+	// model path is read from; empty for the built-in scenario. It is not
+	// stored (a resumed or merged study reads relative paths from the
+	// current directory) nor part of the spec hash.
+	SpecDir string `json:"-"`
 }
 
 // interruptedError reports a search stopped by a signal (exit 1).
@@ -219,7 +223,7 @@ type study struct {
 
 // newStudy resolves the job, builds its spaces and records the study.
 func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (*study, error) {
-	b, err := explore.Resolve(j, model.Load, hardware.Lookup)
+	b, err := explore.Resolve(j, modelLoader(o.SpecDir).Load, hardware.Lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +255,7 @@ func newStudy(db *store.DB, j *spec.Job, specText, name string, o planOptions) (
 // specHash identifies what a study searches: its spec and the options
 // that shape the spaces and the ranking (not the shard).
 func specHash(specText string, o planOptions) string {
-	o.Shard = explore.Shard{}
+	o.Shard, o.SpecDir = explore.Shard{}, ""
 	opt, _ := json.Marshal(o)
 	h := sha256.Sum256(append([]byte(specText+"\x00"), opt...))
 	return hex.EncodeToString(h[:8])
@@ -389,6 +393,9 @@ func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.Progres
 
 func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
 	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
+	if f.file != "" {
+		o.SpecDir = specDir(f.file)
+	}
 	if f.shard != "" {
 		sh, err := explore.ParseShard(f.shard)
 		if err != nil {
@@ -637,10 +644,22 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 			fmt.Fprintf(w, "  - %s\n", e)
 		}
 	}
+	if len(p.Notes) > 0 {
+		fmt.Fprintf(w, "\nnotes\n")
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
 	if len(p.Top) > 0 {
-		fmt.Fprintf(w, "\ntop %d of the explorer's ranking\n", len(p.Top))
-		for _, r := range p.Top {
-			fmt.Fprintf(w, "  %2d  %s  (%s)  %s\n", r.Rank, seconds(r.StepTimeS), r.Engine, r.Config)
+		fmt.Fprintf(w, "\ntop %d of the explorer's ranking", len(p.Top))
+		groups := groupVariants(p.Top)
+		if len(groups) < len(p.Top) {
+			fmt.Fprintf(w, " (rows equal in step time and memory that differ only in recompute, transport or collectives are one row)")
+		}
+		fmt.Fprintln(w)
+		for _, g := range groups {
+			r := g.rows[0]
+			fmt.Fprintf(w, "  %2d  %s  (%s)  %s%s\n", r.Rank, seconds(r.StepTimeS), r.Engine, r.Config, g.suffix())
 		}
 	}
 	if len(p.Assumptions) > 0 {
@@ -653,6 +672,77 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 		fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
 	}
 	return nil
+}
+
+// variantKeys are the choices of a listed configuration that can leave
+// its step time and memory unchanged (the recompute policy when memory is
+// not short, the transport and collective algorithm when little crosses
+// the sites).
+var variantKeys = []string{"recompute", "transport", "collectives"}
+
+// variantGroup is a run of listed rows that differ only in variantKeys
+// and have the same step time, memory and engine.
+type variantGroup struct{ rows []explore.Ranked }
+
+// suffix says how many variants the group holds and the values of the
+// choices in which they differ; empty for a single row.
+func (g variantGroup) suffix() string {
+	if len(g.rows) < 2 {
+		return ""
+	}
+	var diffs []string
+	for _, k := range variantKeys {
+		var vals []string
+		for _, r := range g.rows {
+			if v := configValue(r.Config, k); !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 1 {
+			diffs = append(diffs, k+" "+strings.Join(vals, "|"))
+		}
+	}
+	return fmt.Sprintf("  (x%d variants: %s)", len(g.rows), strings.Join(diffs, ", "))
+}
+
+// groupVariants groups consecutive rows of a ranking that the step model
+// cannot tell apart: equal step time, memory and engine, and configs equal
+// but for variantKeys.
+func groupVariants(top []explore.Ranked) []variantGroup {
+	var out []variantGroup
+	for _, r := range top {
+		if n := len(out); n > 0 {
+			f := out[n-1].rows[0]
+			if f.StepTimeS == r.StepTimeS && f.MemoryGiB == r.MemoryGiB && f.Engine == r.Engine && withoutVariants(f.Config) == withoutVariants(r.Config) {
+				out[n-1].rows = append(out[n-1].rows, r)
+				continue
+			}
+		}
+		out = append(out, variantGroup{rows: []explore.Ranked{r}})
+	}
+	return out
+}
+
+// withoutVariants is config with its variantKeys choices left out.
+func withoutVariants(config string) string {
+	var keep []string
+	for _, f := range strings.Fields(config) {
+		k, _, _ := strings.Cut(f, "=")
+		if !slices.Contains(variantKeys, k) {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
+}
+
+// configValue is the value of choice key in config ("-" when absent).
+func configValue(config, key string) string {
+	for _, f := range strings.Fields(config) {
+		if k, v, ok := strings.Cut(f, "="); ok && k == key {
+			return v
+		}
+	}
+	return "-"
 }
 
 // sweepPoint is one value of a sweep with its plan.

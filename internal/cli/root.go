@@ -3,9 +3,11 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,14 +69,85 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err != nil && ExitCode(err) == ExitFailure && strings.HasPrefix(err.Error(), "unknown command") {
 		err = inputError{err} // cobra's own usage error, before any Args check
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "scaleacross: %v\n", err)
+		writeError(stderr, err, wantsJSON(cmd, args))
 	}
 	return ExitCode(err)
+}
+
+// errorJSON is the form of an error on stderr under --json.
+type errorJSON struct {
+	Error    string `json:"error"`
+	Field    string `json:"field,omitempty"`
+	ExitCode int    `json:"exit_code"`
+}
+
+// writeError prints err to w: one JSON object when asJSON, else the line
+// "scaleacross: ERROR".
+func writeError(w io.Writer, err error, asJSON bool) {
+	if !asJSON {
+		fmt.Fprintf(w, "scaleacross: %v\n", err)
+		return
+	}
+	e := errorJSON{Error: err.Error(), ExitCode: ExitCode(err)}
+	var fe *fault.FieldError
+	var se *spec.Error
+	switch {
+	case errors.As(err, &fe):
+		e.Field = fe.Field
+	case errors.As(err, &se):
+		e.Field = se.Field
+	}
+	b, _ := json.Marshal(e)
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// wantsJSON reports whether the command line asked for JSON output: the
+// command that ran has --json set, or (when flag parsing failed before it
+// was set) the arguments name --json before any "--".
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	if cmd != nil {
+		if f := cmd.Flags().Lookup("json"); f != nil && f.Changed {
+			return f.Value.String() == "true"
+		}
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// version is the module version of the running binary, read from its
+// build information, or "devel" for a build outside a tagged module.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
+
+// newVersionCmd builds `scaleacross version`.
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version of scaleacross",
+		Example: "  scaleacross version\n  scaleacross --version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "scaleacross %s\n", version())
+			return err
+		},
+	}
 }
 
 func newRootCmd() *cobra.Command {
@@ -85,9 +158,11 @@ func newRootCmd() *cobra.Command {
 on any parallel configuration and topology (up to buildings and regions), searches
 the joint design space, and predicts serving latency with and without EAGLE
 speculative decoding. Everything is computed from public specs; no GPU is needed.`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("scaleacross {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return inputError{err}
 	})
@@ -102,6 +177,7 @@ speculative decoding. Everything is computed from public specs; no GPU is needed
 		newNetCmd(),
 		newUICmd(),
 		newEngineCmd(),
+		newVersionCmd(),
 	)
 	usageErrorsAreBadInput(root)
 	return root

@@ -10,7 +10,6 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/internal/atomicfile"
 	"github.com/scaleacross/scaleacross/launch"
-	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/report"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/timeline"
@@ -69,7 +68,7 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			if err != nil {
 				return err
 			}
-			c, err := train.Resolve(job, model.Load, hardware.Lookup)
+			c, err := train.Resolve(job, modelLoader(specDir(file)).Load, hardware.Lookup)
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,15 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	list := &cobra.Command{
-		Use:  "list",
+		Use:   "list",
+		Short: "List every stored study: id, status, shard, model, GPUs and headline",
+		Long: `list prints one row per study in the database: its id, creation time,
+status (running, interrupted, complete or failed), shard (i/n for a shard of plan --shard),
+model, GPU count, best step time and the speed-ups against the production and
+prior-art baselines. A database that does not exist lists no studies and is
+not created.`,
+		Example: `  scaleacross studies list
+  scaleacross studies list --db plans.db --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, missing, err := openDBReadOnly(db)
@@ -83,7 +91,13 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 		},
 	}
 	show := &cobra.Command{
-		Use:  "show ID",
+		Use:   "show ID",
+		Short: "Print the stored plan of a finished study",
+		Long: `show prints the plan of study ID as plan printed it when the study finished
+(text, or the same JSON as plan --json with --json). A study that was
+interrupted has no plan yet: resume it with plan --resume ID.`,
+		Example: `  scaleacross studies show 1
+  scaleacross studies show 3 --db plans.db --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, s, err := openStudy(db, args[0])
@@ -108,7 +122,13 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 	}
 	var format string
 	export := &cobra.Command{
-		Use:  "export ID --format csv|json",
+		Use:   "export ID --format csv|json",
+		Short: "Write every stored candidate of a study, ranked per space",
+		Long: `export writes the candidates stored for study ID, ranked within each search
+space: the fastest and the Pareto front of each space, or every candidate that
+fits when the study was planned with --keep all.`,
+		Example: `  scaleacross studies export 1 > candidates.csv
+  scaleacross studies export 1 --format json --db plans.db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "csv" && format != "json" {
@@ -124,7 +144,14 @@ $XDG_DATA_HOME/scaleacross/studies.db).
 	}
 	export.Flags().StringVar(&format, "format", "csv", "csv or json")
 	merge := &cobra.Command{
-		Use:  "merge --db OUT.db SHARD.db...",
+		Use:   "merge --db OUT.db SHARD.db...",
+		Short: "Combine the shards of one sharded plan into one study",
+		Long: `merge reads the studies that plan --shard i/n wrote into the SHARD databases,
+checks that they are the shards of one plan, and writes one study to the --db
+database whose plan equals the unsharded plan.`,
+		Example: `  scaleacross plan -f job.yaml --shard 0/2 --db shard0.db
+  scaleacross plan -f job.yaml --shard 1/2 --db shard1.db
+  scaleacross studies merge --db merged.db shard0.db shard1.db`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -24,6 +24,8 @@ type UnknownIDError struct {
 	ID string
 	// Nearest lists the known ids closest to ID, best first.
 	Nearest []string
+	// Hint, when set, says what else was tried and what would work.
+	Hint string
 }
 
 func (e *UnknownIDError) Error() string {
@@ -37,6 +39,9 @@ func (e *UnknownIDError) Error() string {
 	}
 	if len(e.Nearest) > 0 {
 		msg += fmt.Sprintf("; nearest known ids: %s", strings.Join(e.Nearest, ", "))
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }
