@@ -42,21 +42,28 @@ func (s *Set) RemoveAll() {
 	}
 }
 
-// track registers a new temporary file; it fails once the set is stopped.
-func (s *Set) track(p string) error {
+// create makes a temporary file in dir and records it, under the set's
+// lock, so that a signal handler's RemoveAll either runs first (and
+// nothing is created) or finds the file recorded: no temporary file can
+// be created in between and left behind.
+func (s *Set) create(dir, pattern string) (*os.File, error) {
 	if s == nil {
-		return nil
+		return os.CreateTemp(dir, pattern)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return ErrStopped
+		return nil, ErrStopped
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
 	}
 	if s.temps == nil {
 		s.temps = map[string]bool{}
 	}
-	s.temps[p] = true
-	return nil
+	s.temps[f.Name()] = true
+	return f, nil
 }
 
 // finish renames the temporary file into place, unless the set was
@@ -105,17 +112,11 @@ func (s *Set) Write(path string, write func(io.Writer) error) (err error) {
 			path = target
 		}
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := s.create(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
-	if err := s.track(tmp); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
 	defer func() {
 		if err != nil {
 			f.Close()
