@@ -81,7 +81,10 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("system.gpu: %w", err)
 	}
-	if j.System.GPUs <= 0 {
+	if j.System.GPUs == 0 {
+		return nil, nil, "", fault.Field("system.gpus", "is required: give a positive integer")
+	}
+	if j.System.GPUs < 0 {
 		return nil, nil, "", fault.Field("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
 	}
 	if j.System.GPUs > topology.MaxGPUs {
