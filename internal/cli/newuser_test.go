@@ -33,6 +33,9 @@ func TestNewUserErrors(t *testing.T) {
 		{"trace into a missing directory", []string{"simulate", "-f", good, "--trace", "/missing/dir/x.json"}, 2, "--trace: directory /missing/dir does not exist"},
 		{"infer plot into a missing directory", []string{"infer", "-f", "../../examples/serve-llama31-8b-eagle3.yaml", "--sweep", "batch=1,2", "--plot", "/missing/dir/x.svg"}, 2, "--plot: directory /missing/dir does not exist"},
 		{"plan plot into a missing directory", []string{"plan", "-f", smallPlan, "--sweep", "distance=1,100", "--plot", "/missing/dir/x"}, 2, "--plot: directory /missing/dir does not exist"},
+		{"serving spec to simulate", []string{"simulate", "-f", "../../examples/serve-maverick-eagle.yaml"}, 2, "this is a serving spec (it has workload: or speculative: and no training:): use scaleacross infer -f ../../examples/serve-maverick-eagle.yaml"},
+		{"training spec to infer", []string{"infer", "-f", "../../examples/llama3-405b-16k.yaml"}, 2, "this is a training spec (it has training: and no workload:): use scaleacross simulate -f ../../examples/llama3-405b-16k.yaml"},
+		{"JSON syntax error", []string{"simulate", "-f", writeSpec(t, "{\"model\": \"llama3-8b\",\n \"system\": {\"gpu\": \"h100-sxm\",, \"gpus\": 8}}\n")}, 2, "invalid JSON spec: line 2, column"},
 		{"negative top-k", []string{"plan", "-f", smallPlan, "--top-k", "-1"}, 2, "--top-k -1: want 0"},
 	}
 	for _, tc := range tests {
