@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,6 +22,11 @@ training: {seq_len: 4096, global_batch: 64, micro_batch: 1, precision: bf16, rec
 func TestNewUserErrors(t *testing.T) {
 	job := func(old, new string) string { return writeSpec(t, strings.Replace(newUserJob, old, new, 1)) }
 	good := writeSpec(t, newUserJob)
+	small, err := os.ReadFile(smallPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planAlias := writeSpec(t, strings.Replace(string(small), "gpu: h100-sxm", "gpu: h100", 1))
 	tests := []struct {
 		name string
 		args []string
@@ -36,6 +43,9 @@ func TestNewUserErrors(t *testing.T) {
 		{"serving spec to simulate", []string{"simulate", "-f", "../../examples/serve-maverick-eagle.yaml"}, 2, "this is a serving spec (it has workload: or speculative: and no training:): use scaleacross infer -f ../../examples/serve-maverick-eagle.yaml"},
 		{"training spec to infer", []string{"infer", "-f", "../../examples/llama3-405b-16k.yaml"}, 2, "this is a training spec (it has training: and no workload:): use scaleacross simulate -f ../../examples/llama3-405b-16k.yaml"},
 		{"JSON syntax error", []string{"simulate", "-f", writeSpec(t, "{\"model\": \"llama3-8b\",\n \"system\": {\"gpu\": \"h100-sxm\",, \"gpus\": 8}}\n")}, 2, "invalid JSON spec: line 2, column"},
+		{"gpu alias in simulate", []string{"simulate", "-f", job("gpu: h100-sxm", "gpu: h100")}, 0, `system.gpu "h100" is an alias: h100-sxm`},
+		{"gpu alias in plan", []string{"plan", "-f", planAlias, "--db", filepath.Join(t.TempDir(), "s.db"), "--top-k", "0"}, 0, `system.gpu "h100" is an alias: h100-sxm`},
+		{"missing global_batch in plan", []string{"plan", "-f", writeSpec(t, strings.Replace(string(small), "  global_batch: 64\n", "", 1)), "--db", filepath.Join(t.TempDir(), "s.db")}, 2, "training.global_batch: is required"},
 		{"negative top-k", []string{"plan", "-f", smallPlan, "--top-k", "-1"}, 2, "--top-k -1: want 0"},
 	}
 	for _, tc := range tests {
