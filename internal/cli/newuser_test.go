@@ -85,3 +85,51 @@ func TestTopKZero(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMECommandFlags checks that every flag the README's command
+// table shows exists on the command it is shown with.
+func TestREADMECommandFlags(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd()
+	root.InitDefaultVersionFlag() // cobra adds --version when it runs
+	checked := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "| `scaleacross") {
+			continue
+		}
+		cells := strings.Split(line, "` |")
+		for _, usage := range strings.Split(cells[0], "`, `") {
+			usage = strings.Trim(strings.TrimPrefix(usage, "| "), "`")
+			words := strings.Fields(usage)[1:]
+			var path []string
+			for _, w := range words {
+				if w == "" || w[0] < 'a' || w[0] > 'z' || strings.Contains(w, `\|`) {
+					break
+				}
+				path = append(path, w)
+			}
+			cmd, _, err := root.Find(path)
+			if err != nil {
+				t.Errorf("%q: no command %v: %v", usage, path, err)
+				continue
+			}
+			for _, w := range words {
+				w = strings.Trim(w, "[]")
+				if !strings.HasPrefix(w, "--") {
+					continue
+				}
+				name, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
+				if cmd.Flags().Lookup(name) == nil && cmd.InheritedFlags().Lookup(name) == nil && cmd.PersistentFlags().Lookup(name) == nil {
+					t.Errorf("%q: %s has no flag --%s", usage, cmd.CommandPath(), name)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("checked %d flags of the README's command table; the parser lost it", checked)
+	}
+}
