@@ -46,6 +46,8 @@ func TestNewUserErrors(t *testing.T) {
 		{"gpu alias in simulate", []string{"simulate", "-f", job("gpu: h100-sxm", "gpu: h100")}, 0, `system.gpu "h100" is an alias: h100-sxm`},
 		{"gpu alias in plan", []string{"plan", "-f", planAlias, "--db", filepath.Join(t.TempDir(), "s.db"), "--top-k", "0"}, 0, `system.gpu "h100" is an alias: h100-sxm`},
 		{"missing global_batch in plan", []string{"plan", "-f", writeSpec(t, strings.Replace(string(small), "  global_batch: 64\n", "", 1)), "--db", filepath.Join(t.TempDir(), "s.db")}, 2, "training.global_batch: is required"},
+		{"validate help names the embedded set", []string{"validate", "--help"}, 0, "embedded in the binary from validate/training-measurements.csv"},
+		{"validate help names the reference copy", []string{"validate", "--help"}, 0, "../shared/reference/training-measurements.csv"},
 		{"negative top-k", []string{"plan", "-f", smallPlan, "--top-k", "-1"}, 2, "--top-k -1: want 0"},
 	}
 	for _, tc := range tests {
