@@ -159,13 +159,17 @@ const (
 // training:) from a training spec (training:, neither of the others) by
 // its top-level keys; kindUnknown when it is neither or cannot be read.
 func wrongKind(data []byte) int {
-	var top map[string]any
-	if yaml.Unmarshal(data, &top) != nil {
+	// A node tree, not a map: aliases stay unexpanded.
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return kindUnknown
 	}
-	_, training := top["training"]
-	_, workload := top["workload"]
-	_, speculative := top["speculative"]
+	top := map[string]bool{}
+	m := doc.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		top[m[i].Value] = true
+	}
+	training, workload, speculative := top["training"], top["workload"], top["speculative"]
 	switch {
 	case !training && (workload || speculative):
 		return kindServe
