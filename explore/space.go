@@ -54,6 +54,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, fault.Field("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
 	}
 	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
+	if a := train.GPUAlias(j.System.GPU, g); a != "" {
+		b.Assumptions = append(b.Assumptions, a)
+	}
 	t := &b.Template
 	t.Model, t.GPU, t.GPUs, t.Calib, t.Precision = m, g, j.System.GPUs, cost.Default(), prec
 	if j.Training.Recompute != "" {
@@ -62,7 +65,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		}
 	}
 	switch {
-	case j.Training.SeqLen <= 0:
+	case j.Training.SeqLen == 0:
+		return nil, fault.Field("training.seq_len", "is required: give a positive integer")
+	case j.Training.GlobalBatch == 0:
+		return nil, fault.Field("training.global_batch", "is required: give a positive integer")
+	case j.Training.SeqLen < 0:
 		return nil, fault.Field("training.seq_len", "must be a positive integer, got %d", j.Training.SeqLen)
 	case j.Training.GlobalBatch <= 0:
 		return nil, fault.Field("training.global_batch", "must be a positive integer, got %d", j.Training.GlobalBatch)

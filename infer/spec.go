@@ -26,7 +26,7 @@ func LoadFile(path string, lookupModel func(string) (*model.Model, error), looku
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spec.ParseServe(data)
+	s, err := spec.ParseServeFile(data, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}

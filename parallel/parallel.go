@@ -220,17 +220,16 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	if c.ETP < 0 {
 		return fault.Field("parallel.etp", "must be a positive integer (or omitted for tp), got %d", c.ETP)
 	}
-	if gpus <= 0 {
-		return fault.Field("system.gpus", "must be a positive integer, got %d", gpus)
-	}
-	if b.SeqLen <= 0 {
-		return fault.Field("training.seq_len", "must be a positive integer, got %d", b.SeqLen)
-	}
-	if b.GlobalBatch <= 0 {
-		return fault.Field("training.global_batch", "must be a positive integer, got %d", b.GlobalBatch)
-	}
-	if b.MicroBatch <= 0 {
-		return fault.Field("training.micro_batch", "must be a positive integer, got %d", b.MicroBatch)
+	for _, f := range []struct {
+		field string
+		v     int
+	}{
+		{"system.gpus", gpus}, {"training.seq_len", b.SeqLen},
+		{"training.global_batch", b.GlobalBatch}, {"training.micro_batch", b.MicroBatch},
+	} {
+		if err := required(f.field, f.v); err != nil {
+			return err
+		}
 	}
 	if c.Zero < 0 || c.Zero > 3 {
 		return fault.Field("parallel.zero", "must be 0, 1, 2 or 3 (3 = FSDP), got %d", c.Zero)
@@ -332,6 +331,18 @@ func CheckEP(m *model.Model, ep, etp, tp, stageGPUs int) error {
 	}
 	if m.MoE != nil && m.MoE.ExpertFFN%etp != 0 {
 		return fault.Field(field, "the expert FFN width %d is not divisible by etp=%d", m.MoE.ExpertFFN, etp)
+	}
+	return nil
+}
+
+// required checks a count the spec must give: zero (the value of an
+// omitted field) is reported as missing, a negative count as out of range.
+func required(field string, v int) error {
+	switch {
+	case v == 0:
+		return fault.Field(field, "is required: give a positive integer")
+	case v < 0:
+		return fault.Field(field, "must be a positive integer, got %d", v)
 	}
 	return nil
 }

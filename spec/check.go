@@ -115,7 +115,11 @@ func (c *checker) checkStruct(n *yaml.Node, t reflect.Type, path string) error {
 				known = append(known, name)
 			}
 			sort.Strings(known)
-			return Errorf(sub, "unknown field; known fields here: %s", strings.Join(known, ", "))
+			hint := ""
+			if near := nearest(key, known); near != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			return Errorf(sub, "unknown field%s; known fields here: %s", hint, strings.Join(known, ", "))
 		}
 		if err := c.check(v, f, sub); err != nil {
 			return err
@@ -219,4 +223,39 @@ func clip(s string) string {
 		return s
 	}
 	return s[:61] + "..."
+}
+
+// nearest returns the name in known (sorted) closest to key in edit
+// distance, or "" when none is within a third of key's length (at least
+// one edit, at most three). Ties go to the first name in sorted order.
+func nearest(key string, known []string) string {
+	limit := min(max(len(key)/3, 1), 3)
+	best, bestD := "", limit+1
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -46,6 +46,8 @@ func TestHostileSpecs(t *testing.T) {
 		{"mapping for string", job("model: llama3.1-405b", "model: {a: 1}"), "model: must be a string, got a mapping"},
 		{"scalar for mapping", job("parallel: {tp: 8, pp: 16, vp: 1, cp: 1, ep: 1, dp: 128, sp: true, zero: 1}", "parallel: 8"), "parallel: must be a mapping of fields, got the number 8"},
 		{"unknown nested field", job("latency_us: 250", "latency_us: 250, latncy: 3"), "system.topology.levels[2].latncy: unknown field; known fields here: algorithm, bandwidth_gbps"},
+		{"misspelt field", job("global_batch: 2048", "globl_batch: 2048"), "training.globl_batch: unknown field (did you mean global_batch?); known fields here:"},
+		{"far-off field", job("latency_us: 250", "latency_us: 250, zzzzzzzz: 3"), "system.topology.levels[2].zzzzzzzz: unknown field; known fields here:"},
 		{"long search list", goodJob + "search: {tp: " + longList + "}\n", "search.tp: has 4097 entries, over the limit of 4096"},
 		{"long string", job("model: llama3.1-405b", "model: "+strings.Repeat("x", MaxStringLen+1)), "model: is 4097 bytes long, over the limit of 4096"},
 		{"not a mapping", "- 1\n- 2\n", "the spec must be a mapping of fields, got a list"},

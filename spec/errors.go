@@ -4,6 +4,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,9 @@ func DecodeStrict(data []byte, v any) error {
 		if errors.Is(err, io.EOF) {
 			return &Error{Msg: "spec is empty"}
 		}
+		if e := jsonSyntax(data); e != nil {
+			return e
+		}
 		return &Error{Msg: fmt.Sprintf("invalid spec: %v", err)}
 	}
 	var extra yaml.Node
@@ -79,4 +83,24 @@ func DecodeStrict(data []byte, v any) error {
 		return &Error{Msg: fmt.Sprintf("invalid spec: %v", err)}
 	}
 	return nil
+}
+
+// jsonSyntax reports the JSON syntax error of data, with its line and
+// column, when data reads as JSON (it starts with "{"); nil otherwise or
+// when the JSON decoder finds no syntax error.
+func jsonSyntax(data []byte) *Error {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return nil
+	}
+	before := data[:min(max(se.Offset-1, 0), int64(len(data)))]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return &Error{Msg: fmt.Sprintf("invalid JSON spec: line %d, column %d: %v", line, col, se)}
 }

@@ -1,6 +1,11 @@
 package spec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // Job is a training job spec (DESIGN.md section 2). Omitted parallel
 // degrees are left zero for the Explorer (or defaulted by Resolve).
@@ -115,10 +120,19 @@ type Training struct {
 	Recompute   string `yaml:"recompute" json:"recompute"`
 }
 
-// ParseJob decodes a job spec strictly (unknown fields are errors).
+// ParseJob decodes a job spec strictly (unknown fields are errors). A
+// serving spec is refused with a pointer to scaleacross infer.
 func ParseJob(data []byte) (*Job, error) {
+	return parseJob(data, "FILE")
+}
+
+// parseJob is ParseJob with the file name that its errors suggest.
+func parseJob(data []byte, name string) (*Job, error) {
 	var j Job
 	if err := DecodeStrict(data, &j); err != nil {
+		if wrongKind(data) == kindServe {
+			return nil, &Error{Msg: fmt.Sprintf("this is a serving spec (it has workload: or speculative: and no training:): use scaleacross infer -f %s", name)}
+		}
 		return nil, err
 	}
 	j.Schedule = strings.TrimSpace(j.Schedule)
@@ -131,5 +145,36 @@ func LoadJob(path string) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseJob(data)
+	return parseJob(data, path)
+}
+
+// Kinds of spec that wrongKind tells apart.
+const (
+	kindUnknown = iota
+	kindTrain
+	kindServe
+)
+
+// wrongKind tells a serving spec (workload: or speculative:, no
+// training:) from a training spec (training:, neither of the others) by
+// its top-level keys; kindUnknown when it is neither or cannot be read.
+func wrongKind(data []byte) int {
+	// A node tree, not a map: aliases stay unexpanded.
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return kindUnknown
+	}
+	top := map[string]bool{}
+	m := doc.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		top[m[i].Value] = true
+	}
+	training, workload, speculative := top["training"], top["workload"], top["speculative"]
+	switch {
+	case !training && (workload || speculative):
+		return kindServe
+	case training && !workload && !speculative:
+		return kindTrain
+	}
+	return kindUnknown
 }

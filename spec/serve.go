@@ -211,10 +211,25 @@ func checkPrecision(field, v string) error {
 }
 
 // ParseServe decodes a serving spec strictly, fills defaults and
-// validates every field it can check without the catalogs.
+// validates every field it can check without the catalogs. A training
+// spec is refused with a pointer to scaleacross simulate and plan.
 func ParseServe(data []byte) (*Serve, error) {
+	return parseServe(data, "FILE")
+}
+
+// ParseServeFile is ParseServe of the data read from the file name, which
+// its errors suggest to the command they point to.
+func ParseServeFile(data []byte, name string) (*Serve, error) {
+	return parseServe(data, name)
+}
+
+// parseServe is ParseServe with the file name that its errors suggest.
+func parseServe(data []byte, name string) (*Serve, error) {
 	var s Serve
 	if err := DecodeStrict(data, &s); err != nil {
+		if wrongKind(data) == kindTrain {
+			return nil, &Error{Msg: fmt.Sprintf("this is a training spec (it has training: and no workload:): use scaleacross simulate -f %s or scaleacross plan -f %s", name, name)}
+		}
 		return nil, err
 	}
 	if err := s.Validate(); err != nil {

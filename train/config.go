@@ -81,7 +81,10 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("system.gpu: %w", err)
 	}
-	if j.System.GPUs <= 0 {
+	if j.System.GPUs == 0 {
+		return nil, nil, "", fault.Field("system.gpus", "is required: give a positive integer")
+	}
+	if j.System.GPUs < 0 {
 		return nil, nil, "", fault.Field("system.gpus", "must be a positive integer, got %d", j.System.GPUs)
 	}
 	if j.System.GPUs > topology.MaxGPUs {
@@ -139,6 +142,15 @@ func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error
 }
 
 // Resolve turns a job spec into a Config: it looks up the model and GPU,
+// GPUAlias is the assumption to list when system.gpu named an alias of
+// the catalog GPU g (h100 for h100-sxm), or "" when it named g's own id.
+func GPUAlias(given string, g *hardware.GPU) string {
+	if strings.ToLower(strings.TrimSpace(given)) == g.ID {
+		return ""
+	}
+	return fmt.Sprintf("system.gpu %q is an alias: %s (%s)", strings.TrimSpace(given), g.ID, g.Name)
+}
+
 // fills defaults (recorded in Assumptions) and validates everything.
 func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Config, error) {
 	m, g, prec, err := ResolveTarget(j, lookupModel, lookupGPU)
@@ -146,6 +158,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default(), Precision: prec}
+	if a := GPUAlias(j.System.GPU, g); a != "" {
+		c.Assumptions = append(c.Assumptions, a)
+	}
 	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 		return nil, err
 	}

@@ -51,6 +51,11 @@ context exceeds the KV capacity (the message states the capacity).`,
 			if plotPath != "" && sweep == "" {
 				return badInput("--plot needs --sweep batch=...")
 			}
+			if plotPath != "" {
+				if err := checkOutDir("--plot", plotPath); err != nil {
+					return err
+				}
+			}
 			job, err := loadServe(file)
 			if err != nil {
 				return err

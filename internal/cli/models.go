@@ -20,7 +20,7 @@ const modelsDefaultSeq = 8192
 // kvBytesPerElem is the size of one cached key or value element in bf16.
 const kvBytesPerElem = 2
 
-// newModelsCmd builds `scaleacross models [show ID] [--json]`.
+// newModelsCmd builds `scaleacross models [--json]` and its show command.
 func newModelsCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{

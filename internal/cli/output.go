@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/scaleacross/scaleacross/internal/atomicfile"
@@ -47,6 +50,23 @@ func seconds(s float64) string {
 		return fmt.Sprintf("%.1f ms", s*1e3)
 	}
 	return fmt.Sprintf("%.3f s", s)
+}
+
+// checkOutDir refuses an output path whose directory does not exist or
+// is not a directory, naming the flag, before any work is done (the
+// atomic write would otherwise fail on its temporary file's name).
+func checkOutDir(flag, path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return badInput("%s: directory %s does not exist", flag, dir)
+	case err != nil:
+		return badInput("%s: cannot use directory %s: %v", flag, dir, err)
+	case !fi.IsDir():
+		return badInput("%s: %s is not a directory", flag, dir)
+	}
+	return nil
 }
 
 // writeFileAtomic writes a result file through a temporary file in the

@@ -41,6 +41,8 @@ type planFlags struct {
 	resume                                           int64
 	topK                                             int
 	asJSON, grid, timings                            bool
+	// topKSet is whether --top-k was given (0 then means no re-ranking).
+	topKSet bool
 }
 
 // planOptions is what a study stores besides its spec, so that a resumed
@@ -113,6 +115,15 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 			if f.emit != "" && !slices.Contains(launch.Frameworks(), f.emit) {
 				return badInput("--emit %q unknown; use %s", f.emit, strings.Join(launch.Frameworks(), ", "))
 			}
+			f.topKSet = cmd.Flags().Changed("top-k")
+			if f.topK < 0 {
+				return badInput("--top-k %d: want 0 (no event re-ranking, analytic ranking only) or a positive count", f.topK)
+			}
+			if f.plot != "" {
+				if err := checkOutDir("--plot", f.plot); err != nil {
+					return err
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			switch {
@@ -130,7 +141,7 @@ Exit codes: 0 success; 1 runtime failure or interrupted; 2 bad input;
 	fl.StringVar(&f.db, "db", "", "study database (default $XDG_DATA_HOME/scaleacross/studies.db)")
 	fl.Int64Var(&f.resume, "resume", 0, "continue the interrupted study with this id")
 	fl.StringVar(&f.shard, "shard", "", "evaluate only slice i of n (i/n, 0 <= i < n)")
-	fl.IntVar(&f.topK, "top-k", 0, "candidates of each space re-ranked by the event-level simulation (default search.top_k or 8)")
+	fl.IntVar(&f.topK, "top-k", 0, "candidates of each space re-ranked by the event-level simulation; 0 re-ranks none (analytic ranking only) (default search.top_k or 8)")
 	fl.StringVar(&f.engine, "engine", train.EngineEvent, "re-ranking engine: event or analytic")
 	fl.StringVar(&f.keep, "keep", "", fmt.Sprintf("fastest candidates stored per space besides the Pareto front, or all (default %d)", explore.DefaultKeep))
 	fl.StringVar(&f.sweep, "sweep", "", "re-plan per value: cross_site_bandwidth=GBPS,... or distance=KM,...")
@@ -198,8 +209,12 @@ func rerankEngine(name string) (func(*train.Config) (train.Result, error), error
 	return nil, badInput("--engine: want event or analytic, got %q", clipArg(name))
 }
 
-func topKOf(j *spec.Job, flag int) int {
+// topKOf is explore.Options.TopK from --top-k (when set: 0 means no
+// re-ranking) or else the spec's search.top_k, or else the default.
+func topKOf(j *spec.Job, flag int, set bool) int {
 	switch {
+	case set && flag == 0:
+		return -1
 	case flag > 0:
 		return flag
 	case j.Search != nil && j.Search.TopK != nil:
@@ -392,7 +407,7 @@ func newProgress(cmd *cobra.Command, quiet bool, total int) *progressbar.Progres
 }
 
 func planOptionsOf(j *spec.Job, f *planFlags) (planOptions, error) {
-	o := planOptions{TopK: topKOf(j, f.topK), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
+	o := planOptions{TopK: topKOf(j, f.topK, f.topKSet), Engine: f.engine, Technologies: network.TechnologyNames(), Numbering: explore.Numbering}
 	if f.file != "" {
 		o.SpecDir = specDir(f.file)
 	}

@@ -64,6 +64,13 @@ Exit codes: 0 fits; 2 bad spec; 3 does not fit in memory (breakdown printed).`,
 			if file == "" {
 				return badInput("simulate needs a job spec: -f job.yaml (see examples/)")
 			}
+			for _, out := range []struct{ flag, path string }{{"--trace", tracePath}, {"--gantt", ganttPath}} {
+				if out.path != "" {
+					if err := checkOutDir(out.flag, out.path); err != nil {
+						return err
+					}
+				}
+			}
 			job, err := spec.LoadJob(file)
 			if err != nil {
 				return err

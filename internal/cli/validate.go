@@ -16,8 +16,10 @@ func newValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Compare predicted step times with the published training measurements",
-		Long: `validate predicts every row of the public training measurement set (embedded
-copy of reference/training-measurements.csv: Korthikanti et al. 2022 on A100,
+		Long: `validate predicts every row of the public training measurement set (a copy
+embedded in the binary from validate/training-measurements.csv in the source;
+the reference copy, when present, is ../shared/reference/training-measurements.csv
+beside the repository. Sources: Korthikanti et al. 2022 on A100,
 NeMo 24.07 on H100, Llama 3 405B, NVIDIA DGX Cloud recipes, NeMo summaries,
 NeMo AutoModel, torchtitan, DeepSeek-V3; dense and MoE) and prints predicted
 against measured step time and the error of each row, the mean absolute
@@ -29,8 +31,9 @@ rows of Korthikanti et al., NeMo 24.07 and Llama 3, Nelder-Mead,
 deterministic) and reports every row with the fitted values; the built-in
 defaults are the result of this fit.
 
---network runs the network measurement set instead (embedded copy of
-reference/network-measurements.csv): NCCL and Gloo send/recv and all-reduce
+--network runs the network measurement set instead (embedded from
+validate/network-measurements.csv; reference copy
+../shared/reference/network-measurements.csv): NCCL and Gloo send/recv and all-reduce
 over tc-shaped links and between AWS regions, each priced with the host
 transports nccl-socket and gloo-tcp on the two-or-more-host topology the row
 describes; it prints every row's error, the MAPE per group and the training
