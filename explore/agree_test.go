@@ -36,6 +36,11 @@ func TestPlanAgreesWithSimulate(t *testing.T) {
 			if p.Top[0].StepTimeS != p.Best.StepTimeS || p.Top[0].Engine != p.Best.Engine || p.Top[0].Config != p.Best.Candidate.String() {
 				t.Errorf("best %s (%.6f s, %s) is not rank 1 of the top list: %+v", p.Best.Candidate, p.Best.StepTimeS, p.Best.Engine, p.Top[0])
 			}
+			// The Pareto front ranks by the same final times: it starts at
+			// the best, never below it.
+			if len(p.Pareto) == 0 || p.Pareto[0].StepTimeS < p.Best.StepTimeS || (p.Best.Space == ExplorerSpace && p.Pareto[0].StepTimeS != p.Best.StepTimeS) {
+				t.Errorf("Pareto front starts at %+v; the best is %.6f s", p.Pareto[0], p.Best.StepTimeS)
+			}
 			for i := 1; i < len(p.Top); i++ {
 				if p.Top[i].StepTimeS < p.Top[i-1].StepTimeS {
 					t.Errorf("top list out of order at rank %d: %.6f s after %.6f s", i+1, p.Top[i].StepTimeS, p.Top[i-1].StepTimeS)

@@ -64,6 +64,9 @@ type ParetoPoint struct {
 	Config            string  `json:"config"`
 	StepTimeS         float64 `json:"step_time_s"`
 	MemoryHeadroomGiB float64 `json:"memory_headroom_gib"`
+	// Engine names the engine of StepTimeS: the re-ranking engine's for
+	// re-ranked candidates, analytic for the rest.
+	Engine string `json:"engine"`
 }
 
 // SpaceSummary says what one space held and found.
@@ -225,7 +228,7 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		best[k] = c
 		if s.Name == ExplorerSpace {
 			p.Top = topList(st.Records, kk, final, engine, bestFinal)
-			p.Pareto = pareto(st.Records, b.Template.GPU.UsableGiB())
+			p.Pareto = pareto(finalTimes(st.Records, kk, final, bestFinal), engine, b.Template.GPU.UsableGiB())
 		}
 	}
 	p.Best = best[0]
@@ -357,17 +360,55 @@ func (b *Base) choice(space string, r Record, rankPos int, reranked bool, rerank
 
 // pareto returns the records no other beats on both step time and memory
 // headroom, by increasing step time.
-func pareto(recs []Record, capacity float64) []ParetoPoint {
+func pareto(recs []finalRecord, engine string, capacity float64) []ParetoPoint {
 	byTime := slices.Clone(recs)
-	rank(byTime)
+	slices.SortStableFunc(byTime, func(a, c finalRecord) int {
+		if d := cmp.Compare(a.StepTimeS, c.StepTimeS); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.Index, c.Index)
+	})
 	var out []ParetoPoint
 	bestHeadroom := math.Inf(-1)
 	for _, r := range byTime {
 		h := capacity - r.MemoryGiB
 		if h > bestHeadroom {
 			bestHeadroom = h
-			out = append(out, ParetoPoint{Index: r.Index, Config: r.Candidate.String(), StepTimeS: r.StepTimeS, MemoryHeadroomGiB: h})
+			e := "analytic"
+			if r.reranked {
+				e = engine
+			}
+			out = append(out, ParetoPoint{Index: r.Index, Config: r.Candidate.String(), StepTimeS: r.StepTimeS, MemoryHeadroomGiB: h, Engine: e})
 		}
+	}
+	return out
+}
+
+// finalRecord is a record with its final time, and whether that time is
+// the re-ranking engine's.
+type finalRecord struct {
+	Record
+	reranked bool
+}
+
+// finalTimes returns the records with each one's final time, as the top
+// list ranks them: the re-ranking engine's for the first kk, the analytic
+// one for the rest. Candidates the re-ranking engine dropped, and unranked
+// ones whose analytic time undercuts the best re-ranked time (re-ranking
+// stopped at its limit), are left out, so that the Pareto front starts at
+// the plan's best rather than below it.
+func finalTimes(recs []Record, kk int, final map[int]float64, bestFinal float64) []finalRecord {
+	out := make([]finalRecord, 0, len(recs))
+	for i, r := range recs {
+		if i < kk {
+			r.StepTimeS = final[r.Index]
+		} else if kk > 0 && r.StepTimeS < bestFinal {
+			continue
+		}
+		if math.IsInf(r.StepTimeS, 0) {
+			continue
+		}
+		out = append(out, finalRecord{r, i < kk})
 	}
 	return out
 }

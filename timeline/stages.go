@@ -116,17 +116,23 @@ func WriteStageGanttSVG(w io.Writer, t *Timeline, width int) error {
 		x := float64(label) + float64(i)/4*plot
 		fmt.Fprintf(bw, `<text x="%s" y="%d" text-anchor="middle">%s ms</text>`+"\n", strconv.FormatFloat(x, 'f', 1, 64), y, strconv.FormatFloat(end*1e3*float64(i)/4, 'f', 1, 64))
 	}
+	writeLegend(bw, cats, label, y+12)
+	bw.WriteString("</svg>\n")
+	return bw.Flush()
+}
+
+// writeLegend draws, from x at height y, a swatch and name for each span
+// category present in cats, in legendOrder.
+func writeLegend(bw *bufio.Writer, cats map[string]bool, x, y int) {
 	bw.WriteString(`<g class="legend">` + "\n")
-	x := label
 	for _, c := range legendOrder() {
 		if !cats[c[0]] && !(c[0] == "B" && cats["BW"]) {
 			continue
 		}
-		fmt.Fprintf(bw, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x, y+12, colour(c[0]), x+14, y+21, c[1])
+		fmt.Fprintf(bw, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x, y, colour(c[0]), x+14, y+9, c[1])
 		x += 24 + 7*len(c[1])
 	}
-	bw.WriteString("</g>\n</svg>\n")
-	return bw.Flush()
+	bw.WriteString("</g>\n")
 }
 
 func uniqueInts(s []int) []int {

@@ -159,6 +159,7 @@ func WriteGanttSVG(w io.Writer, t *Timeline, width int) error {
 	var tracks []track
 	index := map[track]int{}
 	var end float64
+	cats := map[string]bool{}
 	for _, s := range spans {
 		k := track{s.Process, s.Thread}
 		if _, ok := index[k]; !ok {
@@ -166,13 +167,14 @@ func WriteGanttSVG(w io.Writer, t *Timeline, width int) error {
 			tracks = append(tracks, k)
 		}
 		end = max(end, s.End)
+		cats[s.Category] = true
 	}
 	if end <= 0 {
 		end = 1
 	}
 	const rowH, label, top = 18, 150, 30
 	plot := float64(width - label - 10)
-	h := top + rowH*len(tracks) + 30
+	h := top + rowH*len(tracks) + 50
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", width, h)
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, h)
@@ -197,6 +199,7 @@ func WriteGanttSVG(w io.Writer, t *Timeline, width int) error {
 		x := float64(label) + float64(i)/4*plot
 		fmt.Fprintf(bw, `<text x="%s" y="%d" text-anchor="middle">%s ms</text>`+"\n", strconv.FormatFloat(x, 'f', 1, 64), y, strconv.FormatFloat(end*1e3*float64(i)/4, 'f', 1, 64))
 	}
+	writeLegend(bw, cats, label, y+12)
 	bw.WriteString("</svg>\n")
 	return bw.Flush()
 }

@@ -84,3 +84,24 @@ func TestStageGanttOneRowPerStage(t *testing.T) {
 		}
 	}
 }
+
+// TestGanttHasLegend checks that the per-track Gantt chart names the
+// colours of the categories it draws, and only those.
+func TestGanttHasLegend(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteGanttSVG(&b, sample(), 600); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	if !strings.Contains(svg, `<g class="legend">`) {
+		t.Fatal("no legend")
+	}
+	legend := svg[strings.Index(svg, `<g class="legend">`):]
+	for _, s := range sample().Spans {
+		for _, c := range legendOrder() {
+			if c[0] == s.Category && !strings.Contains(legend, ">"+c[1]+"<") {
+				t.Errorf("category %s drawn but not in the legend", s.Category)
+			}
+		}
+	}
+}
