@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,7 +54,7 @@ func DecodeStrict(data []byte, v any) error {
 		if e := jsonSyntax(data); e != nil {
 			return e
 		}
-		return &Error{Msg: fmt.Sprintf("invalid spec: %v", err)}
+		return &Error{Msg: "invalid spec: " + yamlSyntax(err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -83,6 +84,29 @@ func DecodeStrict(data []byte, v any) error {
 		return &Error{Msg: fmt.Sprintf("invalid spec: %v", err)}
 	}
 	return nil
+}
+
+// yamlSyntax words a YAML syntax error for a reader. For a flow mapping
+// or sequence ({...} or [...]) that is never closed, the parser names the
+// line where the collection opened counting from 0, one before the line a
+// reader looks at; the message names that 1-based line.
+func yamlSyntax(err error) string {
+	msg := err.Error()
+	rest, ok := strings.CutPrefix(msg, "yaml: line ")
+	if !ok {
+		return msg
+	}
+	num, tail, ok := strings.Cut(rest, ": ")
+	line, aerr := strconv.Atoi(num)
+	if !ok || aerr != nil {
+		return msg
+	}
+	for _, c := range [2][2]string{{"{", "}"}, {"[", "]"}} {
+		if tail == "did not find expected ',' or '"+c[1]+"'" {
+			return fmt.Sprintf("yaml: line %d: the %s opened on this line is not closed (did not find expected ',' or '%s')", line+1, c[0], c[1])
+		}
+	}
+	return msg
 }
 
 // jsonSyntax reports the JSON syntax error of data, with its line and

@@ -86,3 +86,20 @@ func FuzzParseJob(f *testing.F) {
 		}
 	})
 }
+
+// TestYAMLErrorLines checks that a syntax error names the line a reader
+// sees: an unclosed { or [ the line it opened on (the parser counts that
+// one from 0), other errors the parser's line.
+func TestYAMLErrorLines(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		{"model: x\nsystem: {gpu: h100-sxm, gpus: 8\ntraining: {seq_len: 4096}\n", "line 2: the { opened on this line is not closed"},
+		{"model: x\nschedule: 1f1b\nsystem: {gpu: h100-sxm, gpus: 8\n", "line 3: the { opened"},
+		{"model: x\nschedule: [1f1b\nsystem: {gpu: h100-sxm}\n", "line 2: the [ opened"},
+		{"model: x\nsystem:\n  gpu: h100-sxm\n   gpus: 8\n", "line 4: mapping values are not allowed"},
+	} {
+		_, err := ParseJob([]byte(tc.spec))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
