@@ -36,9 +36,21 @@ MpiDefault=none
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged --force || { echo "slurm: munged did not start"; exit 1; }
-pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld || { echo "slurm: slurmctld did not start"; tail -5 /var/log/slurm/slurmctld.log; exit 1; }
-pgrep -x slurmd >/dev/null || /usr/sbin/slurmd || { echo "slurm: slurmd did not start"; tail -5 /var/log/slurm/slurmd.log; exit 1; }
+# A cluster that already answers is reused; otherwise whatever is left of
+# an earlier one (killed daemons, stale pid files) is cleared first.
+if ! sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+  pkill -x slurmd 2>/dev/null; pkill -x slurmctld 2>/dev/null; pkill -x munged 2>/dev/null
+  for _ in $(seq 1 20); do
+    pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || pgrep -x munged >/dev/null || break
+    sleep 0.25
+  done
+  rm -f /run/slurmctld.pid /run/slurmd.pid /run/munge/munged.pid
+  runuser -u munge -- /usr/sbin/munged --force || { echo "slurm: munged did not start"; exit 1; }
+  # -c: start from a clean state; jobs of a killed earlier cluster would
+  # otherwise be restored as running and hold the node.
+  /usr/sbin/slurmctld -c || { echo "slurm: slurmctld did not start"; tail -5 /var/log/slurm/slurmctld.log; exit 1; }
+  /usr/sbin/slurmd || { echo "slurm: slurmd did not start"; tail -5 /var/log/slurm/slurmd.log; exit 1; }
+fi
 for _ in $(seq 1 30); do
   if sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
     echo "slurm: ready ($host, $cpus CPUs)"
