@@ -82,9 +82,10 @@ func (w writer) render(title string) string {
 }
 
 // consecutive is the number of micro-batches per interleaved chunk group
-// the plan runs: pp (depth-first) unless the schedule says otherwise.
+// the engines priced (train.ScheduleParams: pp, depth-first, unless the
+// latency-aware plan widens it).
 func consecutive(c *train.Config) int {
-	p, err := c.Schedule.Check(c.ScheduleParams())
+	p, err := train.ScheduleParams(c)
 	if err != nil || p.Consecutive == 0 {
 		return c.Parallel.PP
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,5 +91,47 @@ func TestUnknownFramework(t *testing.T) {
 	var fe *fault.FieldError
 	if !errors.As(err, &fe) || fe.Field != "--emit" || !strings.Contains(err.Error(), "megatron-bridge") {
 		t.Errorf("error %v, want a --emit error listing the frameworks", err)
+	}
+}
+
+// TestEmitsThePricedChunkGroup checks that the chunk group size printed
+// for Megatron-LM is the one both engines priced: the latency-aware plan
+// widens it beyond pp over a slow boundary.
+func TestEmitsThePricedChunkGroup(t *testing.T) {
+	j, err := spec.ParseJob([]byte(`model: llama3.1-8b
+system:
+  gpu: h100-sxm
+  gpus: 64
+  topology:
+    levels:
+      - {name: node, size: 8, bandwidth_gbps: 3600, latency_us: 1}
+      - {name: zone, size: 4, bandwidth_gbps: 400, latency_us: 5}
+      - {name: building, size: 2, bandwidth_gbps: 400, latency_us: 20, distance_km: 3000, link_capacity_gbps: 800}
+cross_site: pp
+parallel: {tp: 1, pp: 4, vp: 2, dp: 16}
+schedule: latency-aware-1f1b
+training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, recompute: full}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := train.Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := train.ScheduleParams(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Consecutive <= c.Parallel.PP {
+		t.Fatalf("the latency-aware plan keeps depth-first groups (%d); the test needs a widened one", sp.Consecutive)
+	}
+	text, err := Write("megatron", "x", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--microbatch-group-size-per-virtual-pipeline-stage " + strconv.Itoa(sp.Consecutive)
+	if !strings.Contains(text, want) {
+		t.Errorf("megatron arguments lack %q (the priced group):\n%s", want, text)
 	}
 }

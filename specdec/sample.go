@@ -19,6 +19,10 @@ func (d Dist) argmax() int {
 	return b
 }
 
+// Sample draws one token from d using rng (the last token with mass when
+// rounding leaves u beyond the total).
+func (d Dist) Sample(rng *rand.Rand) int { return d.sample(rng) }
+
 // sample draws one token from d using rng.
 func (d Dist) sample(rng *rand.Rand) int {
 	u := rng.Float64()

@@ -668,7 +668,8 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 //     transition. These two are one queue seen twice: the larger shows.
 //
 // With blocking sends (priced inside each stage's work) it is zero.
-func (e *evaluator) overlappedSends(nv, mb int, work float64) float64 {
+func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) float64 {
+	mb := sp.MicroBatches
 	pp := e.c.Parallel.PP
 	if e.blockingP2P() || pp < 2 {
 		return 0
@@ -710,7 +711,7 @@ func (e *evaluator) overlappedSends(nv, mb int, work float64) float64 {
 		// consecutive micro-batches. When the loop's communication exceeds
 		// that slack the stage waits at every chunk transition: (m/n)(v-1)
 		// times a step, one direction's wait hiding the other's.
-		n := e.scheduleConsecutive(mb)
+		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
 			a, b := e.stageOf(k), e.stageOf(k+1)
@@ -737,20 +738,6 @@ func (e *evaluator) overlappedSends(nv, mb int, work float64) float64 {
 	// Waiting at chunk transitions and waiting on a saturated link are two
 	// views of one queue: the larger shows.
 	return path + max(stall, most-work)
-}
-
-// scheduleConsecutive is the number of consecutive micro-batches per chunk
-// group the schedule runs (pp, depth-first, unless the latency-aware plan
-// widens it), for mb micro-batches.
-func (e *evaluator) scheduleConsecutive(mb int) int {
-	p := e.c.Parallel
-	n := p.PP
-	if e.c.Schedule == schedule.LatencyAware {
-		if _, _, c := e.latencyAware(e.virtualStages()); c > 0 {
-			n = c
-		}
-	}
-	return max(1, min(n, mb))
 }
 
 // stageOf is the pipeline stage that holds virtual stage v, as the
@@ -806,8 +793,8 @@ func (e *evaluator) analytic() Result {
 	b.TPCommS = fm * worst.tp
 	b.CPCommS = fm * worst.cp
 	b.EPCommS = fm * worst.ep
-	b.PPCommS = fm*worst.pp + e.overlappedSends(len(vs), mb, fm*worst.total())
 	sp := e.scheduleParams(vs)
+	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
 
 	rs, ag := e.stageDPTimes(worst)
@@ -872,6 +859,17 @@ func QuickMemoryGiB(c *Config) (float64, bool) {
 	mem := parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, c.Schedule.InFlight(sp), c.Schedule.HoldsAll(), c.UnfusedAttention)
 	total := mem.Total / (1 << 30)
 	return total, total <= c.GPU.UsableGiB()
+}
+
+// ScheduleParams are the parameters both engines run c's schedule with,
+// the latency-aware warm-up plan included: what a launcher must set to
+// run the schedule that was priced.
+func ScheduleParams(c *Config) (schedule.Params, error) {
+	e, err := newEvaluator(c)
+	if err != nil {
+		return schedule.Params{}, err
+	}
+	return e.scheduleParams(e.virtualStages()), nil
 }
 
 // scheduleParams are the parameters both engines run c's schedule with:

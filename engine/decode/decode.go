@@ -207,24 +207,6 @@ func topK(z []float32, k int) []int {
 	return out
 }
 
-// sample draws from p.
-func sample(p specdec.Dist, rng *rand.Rand) int {
-	u := rng.Float64()
-	var c float64
-	last := 0
-	for i, v := range p {
-		if v <= 0 {
-			continue
-		}
-		c += v
-		last = i
-		if u < c {
-			return i
-		}
-	}
-	return last
-}
-
 // Check validates a request against the engine's limits.
 func (e *Engine) Check(prompt []int, o Options) error {
 	ctx := e.T.Cfg.Context
@@ -378,7 +360,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 					if qd[par] == nil {
 						qd[par] = probs(ql[par], o.Temperature)
 					}
-					tok[i] = sample(qd[par], rng)
+					tok[i] = qd[par].Sample(rng)
 				}
 			}
 			// Run the draft on this level's nodes that have children.
