@@ -28,7 +28,11 @@ type Config struct {
 	Weights, KV, Activations hardware.Precision
 	// CUDAGraphs selects the per-kernel cost with graphs captured.
 	CUDAGraphs bool
-	Eff        Efficiency
+	// Piecewise, with CUDAGraphs, captures the graphs between attention
+	// operations only (vLLM V1's default before v0.11, vLLM PR #25444):
+	// each layer's attention runs eagerly between two graph pieces.
+	Piecewise bool
+	Eff       Efficiency
 }
 
 // ConfigError is bad input in a Config (exit code 2).

@@ -76,7 +76,7 @@ func applyOverrides(e *Efficiency, o *spec.EngineOverrides) {
 		dst *float64
 		src *float64
 	}{{&e.HostStepUs, o.HostStepUs}, {&e.HostPerSeqUs, o.HostPerSeqUs}, {&e.KernelGraphUs, o.KernelGraphUs},
-		{&e.KernelEagerUs, o.KernelEagerUs}, {&e.DraftOverlap, o.DraftOverlap}} {
+		{&e.KernelEagerUs, o.KernelEagerUs}, {&e.GraphBreakUs, o.GraphBreakUs}, {&e.DraftOverlap, o.DraftOverlap}} {
 		if f.src != nil {
 			*f.dst = *f.src
 		}

@@ -299,6 +299,8 @@ func (c *Config) assumptions() []string {
 	graphs := "with CUDA graphs"
 	if !c.CUDAGraphs {
 		graphs = "without CUDA graphs"
+	} else if c.Piecewise {
+		graphs = fmt.Sprintf("with piecewise CUDA graphs (attention eager, %.0f us of host time per graph break)", e.GraphBreakUs)
 	}
 	return []string{
 		fmt.Sprintf("efficiencies (documented defaults): %.0f%% of HBM bandwidth, %.0f%% of tensor peak for GEMMs, %.0f%% for attention, %.1f us per kernel %s", e.HBM*100, e.GEMM*100, e.Attention*100, c.kernelUs(), graphs),

@@ -59,7 +59,8 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 	cfg := &Config{
 		Model: m, GPU: g, GPUs: s.System.GPUs, TP: s.Parallel.TP, DP: s.Parallel.DP, EP: s.Parallel.EP,
 		Weights: hardware.Precision(s.Precision), KV: hardware.Precision(s.KVPrecision),
-		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs, Eff: eff,
+		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs,
+		Piecewise: s.CUDAGraphMode == "piecewise", Eff: eff,
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

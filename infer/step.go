@@ -51,6 +51,19 @@ const (
 	// rmsnorm(+residual), QKV GEMM, rotary (+qk-norm), KV-cache write,
 	// attention, output GEMM.
 	attnKernels = 6
+	// MLA (DeepSeek-V2/V3) in absorbed decode form: rmsnorm(+residual),
+	// fused q_a/kv_a GEMM, q_a and kv_a rmsnorms, q_b GEMM, rotary, the
+	// W_UK absorption bmm, query concat, latent KV-cache write, attention
+	// (split-KV decode and its combine), the W_UV bmm, output GEMM (the
+	// order of vLLM's MLACommonImpl and SGLang's DeepseekV2AttentionMLA).
+	mlaKernels = 13
+	// Kernels of the attention operation itself, which piecewise CUDA
+	// graphs leave outside the graphs: the KV-cache write and the
+	// attention kernel; for MLA also the W_UK and W_UV bmms, the query
+	// concat and the split-KV combine (vLLM V1's unified attention and
+	// MLA custom ops).
+	attnOpKernels = 2
+	mlaOpKernels  = 6
 	// rmsnorm(+residual), gate/up GEMM, activation, down GEMM.
 	mlpKernels = 4
 	// rmsnorm, router GEMM, top-k, token permute, grouped gate/up GEMM,
@@ -61,6 +74,22 @@ const (
 	// embedding lookup, final norm, LM-head GEMM.
 	headKernels = 3
 )
+
+// attentionKernelsUs is the fixed kernel cost of one attention block, in
+// seconds: every kernel at kern, and with piecewise CUDA graphs the
+// attention operation's own kernels launched eagerly plus the host time
+// of the graph break around it, which the GPU waits for at decode sizes.
+func (c *Config) attentionKernelsUs(kern float64) float64 {
+	n, op := attnKernels, attnOpKernels
+	if c.Model.MLA != nil {
+		n, op = mlaKernels, mlaOpKernels
+	}
+	t := float64(n) * kern
+	if c.CUDAGraphs && c.Piecewise {
+		t += float64(op)*(c.Eff.KernelEagerUs-c.Eff.KernelGraphUs)*1e-6 + c.Eff.GraphBreakUs*1e-6
+	}
+	return t
+}
 
 // roofline is the time of work that reads bytes and performs flops.
 func roofline(bytes, bw, flops, peak float64) float64 {
@@ -162,7 +191,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 		kvBytes := seqs * keys * kvElems * kb
 		attnFlops := seqs * flopsPerSeq * 2 * headsG * float64(qk+v)
 		l.Attention += roofline(kvBytes, bw, attnFlops, attnPeak)
-		l.Kernels += attnKernels * kern
+		l.Kernels += c.attentionKernelsUs(kern)
 		l.Comm += c.allReduce(c.TP, tok*hidden*ab)
 
 		if !m.IsMoELayer(i) {

@@ -20,6 +20,10 @@ type Serve struct {
 	ActivationPrecision string `yaml:"activation_precision,omitempty" json:"activation_precision,omitempty"`
 	// CUDAGraphs defaults to true.
 	CUDAGraphs *bool `yaml:"cuda_graphs,omitempty" json:"cuda_graphs,omitempty"`
+	// CUDAGraphMode is full (the default: one graph per decode step) or
+	// piecewise (graphs between attention operations, which run eagerly:
+	// vLLM V1's default before v0.11).
+	CUDAGraphMode string `yaml:"cuda_graph_mode,omitempty" json:"cuda_graph_mode,omitempty"`
 	// Engine is the serving engine whose host and kernel costs apply:
 	// vllm (the default), sglang, trtllm or custom (custom needs
 	// engine_overrides.host_step_us and host_per_seq_us).
@@ -44,6 +48,9 @@ type EngineOverrides struct {
 	// with and without CUDA graphs.
 	KernelGraphUs *float64 `yaml:"kernel_graph_us,omitempty" json:"kernel_graph_us,omitempty"`
 	KernelEagerUs *float64 `yaml:"kernel_eager_us,omitempty" json:"kernel_eager_us,omitempty"`
+	// GraphBreakUs is the host time of one break between CUDA-graph
+	// pieces (cuda_graph_mode piecewise).
+	GraphBreakUs *float64 `yaml:"graph_break_us,omitempty" json:"graph_break_us,omitempty"`
 	// HostOverlapPlain and HostOverlapSpec say whether host scheduling is
 	// hidden behind the GPU for plain and for speculative steps.
 	HostOverlapPlain *bool `yaml:"host_overlap_plain,omitempty" json:"host_overlap_plain,omitempty"`
@@ -69,7 +76,8 @@ func (o *EngineOverrides) check(engine string) error {
 		v    *float64
 		max  float64
 	}{{"host_step_us", o.HostStepUs, 1e6}, {"host_per_seq_us", o.HostPerSeqUs, 1e5},
-		{"kernel_graph_us", o.KernelGraphUs, 1e4}, {"kernel_eager_us", o.KernelEagerUs, 1e4}, {"draft_overlap", o.DraftOverlap, 1}} {
+		{"kernel_graph_us", o.KernelGraphUs, 1e4}, {"kernel_eager_us", o.KernelEagerUs, 1e4}, {"graph_break_us", o.GraphBreakUs, 1e4},
+		{"draft_overlap", o.DraftOverlap, 1}} {
 		if f.v != nil && !(*f.v >= 0 && *f.v <= f.max) {
 			return Errorf("engine_overrides."+f.name, "%g is outside [0, %g]", *f.v, f.max)
 		}
@@ -282,6 +290,14 @@ func (s *Serve) Validate() error {
 		if err := checkPrecision(p[0], p[1]); err != nil {
 			return err
 		}
+	}
+	switch s.CUDAGraphMode {
+	case "", "full", "piecewise":
+		if s.CUDAGraphMode == "piecewise" && s.CUDAGraphs != nil && !*s.CUDAGraphs {
+			return Errorf("cuda_graph_mode", "piecewise needs CUDA graphs; drop cuda_graphs: false or the mode")
+		}
+	default:
+		return Errorf("cuda_graph_mode", "%q unknown; want full or piecewise", clip(s.CUDAGraphMode))
 	}
 	known := s.Engine == ""
 	for _, e := range Engines() {
