@@ -57,6 +57,9 @@ type Efficiency struct {
 	// behind the verify pass (engines that pipeline the next draft with
 	// the current verification).
 	DraftOverlap float64 `json:"draft_overlap"`
+	// NGramPerSeqUs is the host time of one prompt lookup per sequence
+	// per step (method ngram).
+	NGramPerSeqUs float64 `json:"ngram_per_seq_us,omitempty"`
 	// ReservedMemory is the fraction of HBM kept for activations,
 	// workspaces, CUDA graphs and fragmentation, not for weights or KV.
 	ReservedMemory float64 `json:"reserved_memory"`
@@ -152,6 +155,11 @@ func DefaultEfficiency() Efficiency {
 		// paths run draft and verify one after the other (Meta's
 		// production overlap, arXiv 2508.08192, is not in them): 0.
 		DraftOverlap: 0,
+		// ASSUMPTION: vLLM's n-gram proposer matches the latest n-gram
+		// against the sequence's tokens with a numba-compiled KMP search
+		// on the host (SGLang's NGRAM keeps a C++ trie); a few thousand
+		// tokens scan in ~10 us per sequence.
+		NGramPerSeqUs: 10,
 		// vLLM and SGLang reserve ~10% of HBM outside the KV pool
 		// (gpu_memory_utilization 0.9, mem_fraction_static ~0.88).
 		ReservedMemory: 0.10,

@@ -30,11 +30,15 @@ func (w Workload) DecodeContext() int {
 // PeakContext is the longest sequence the KV cache must hold.
 func (w Workload) PeakContext() int { return max(w.Context, w.InputLen+w.OutputLen) }
 
-// Speculative configures EAGLE-style speculative decoding.
+// Speculative configures speculative decoding: EAGLE-style draft heads
+// (eagle, eagle3), the target's MTP module (mtp), a separate draft model
+// (draft) or prompt lookup (ngram).
 type Speculative struct {
 	Method specdec.Method
-	// DraftLayers is the number of dense decoder layers of the draft.
+	// DraftLayers is the number of dense decoder layers of an EAGLE draft.
 	DraftLayers int
+	// DraftModel is the separate draft model of method draft.
+	DraftModel *model.Model
 	// Tree is a fixed draft tree; nil means choose the best per batch.
 	Tree *specdec.Tree
 	// MaxNodes and MaxDepth bound the automatic tree search.
@@ -55,16 +59,63 @@ func (s *Speculative) DraftVocab(target *model.Model) int {
 
 // fusedInputs is how many hidden-size vectors the draft's input FC fuses:
 // EAGLE-1 concatenates the token embedding and one target feature (2h);
-// EAGLE-3 fuses low, middle and high target features (3h).
+// EAGLE-3 fuses low, middle and high target features (3h); an MTP module
+// projects the normalised embedding and hidden state (its eh_proj, 2h);
+// a separate draft model or n-gram lookup fuses nothing.
 func (s *Speculative) fusedInputs() int {
-	if s.Method == specdec.EAGLE3 {
+	switch s.Method {
+	case specdec.EAGLE3:
 		return 3
+	case specdec.Draft, specdec.NGram:
+		return 0
 	}
 	return 2
 }
 
-// draftModel is the dense draft: the target's width, heads and dense FFN.
+// candidates are the draft shapes the automatic search considers: trees
+// for EAGLE, chains for the chain-only methods.
+func (s *Speculative) candidates() ([]specdec.Candidate, error) {
+	if s.Tree != nil {
+		return []specdec.Candidate{{Tree: s.Tree, Expected: s.Acceptance.ExpectedTokens(s.Tree)}}, nil
+	}
+	if s.Method.ChainOnly() {
+		return specdec.ChainCandidates(s.Acceptance, s.MaxDepth), nil
+	}
+	return specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth)
+}
+
+// MTPLayers is the number of multi-token-prediction modules a model's
+// checkpoint ships, 0 for none: DeepSeek-V3 and R1 ship one
+// (num_nextn_predict_layers 1 in their config.json; arXiv 2412.19437,
+// section 2.2), Kimi K2, of the same family, none.
+func MTPLayers(m *model.Model) int {
+	if m.Family == "deepseek-v3" && m.ID != "kimi-k2" {
+		return 1
+	}
+	return 0
+}
+
+// draftModel is the model the draft passes run: for EAGLE a dense layer
+// stack of the target's width, heads and dense FFN; for MTP the target's
+// MTP module, one layer of the target's own kind (a MoE layer for
+// DeepSeek-V3) with the target's head; for a draft model that model; nil
+// for n-gram lookup, which runs no draft pass.
 func (s *Speculative) draftModel(t *model.Model) *model.Model {
+	switch s.Method {
+	case specdec.MTP:
+		d := *t
+		d.ID, d.Layers = t.ID+"-mtp", max(1, MTPLayers(t))
+		if t.MoE != nil {
+			e := *t.MoE
+			e.FirstDense = 0
+			d.MoE = &e
+		}
+		return &d
+	case specdec.Draft:
+		return s.DraftModel
+	case specdec.NGram:
+		return nil
+	}
 	ffn := t.FFN
 	if ffn == 0 && t.MoE != nil {
 		ffn = t.MoE.ExpertFFN
@@ -84,12 +135,28 @@ type coster struct {
 	ctx   int
 }
 
+// newCoster builds the step coster. EAGLE drafts run BF16, dense, with
+// the target's TP; an MTP module keeps the target's formats and layout
+// (it is a layer of the checkpoint); a draft model keeps the target's
+// formats and TP, dense (no EP); n-gram lookup has no draft config.
 func newCoster(c *Config, s *Speculative, ctx int) *coster {
+	k := &coster{c: c, spec: s, ctx: ctx}
+	dm := s.draftModel(c.Model)
+	if dm == nil {
+		return k
+	}
 	d := *c
-	d.Model = s.draftModel(c.Model)
-	d.Weights, d.KV, d.Activations = hardware.BF16, hardware.BF16, hardware.BF16
-	d.EP = 1
-	return &coster{c: c, draft: &d, spec: s, ctx: ctx}
+	d.Model = dm
+	switch s.Method {
+	case specdec.MTP:
+	case specdec.Draft:
+		d.EP = 1
+	default:
+		d.Weights, d.KV, d.Activations = hardware.BF16, hardware.BF16, hardware.BF16
+		d.EP = 1
+	}
+	k.draft = &d
+	return k
 }
 
 // PlainStep is one decode step: forward, sampling, exposed host time.
@@ -107,12 +174,18 @@ func (k *coster) PlainStep(b int) (float64, error) {
 // FC and the top-k over its vocabulary.
 func (k *coster) draftPass(b, q int) float64 {
 	d := k.draft
+	if d == nil {
+		return 0 // n-gram lookup: no GPU pass
+	}
 	t := d.Forward(Pass{Batch: b, Tokens: q, Context: k.ctx, Logits: q}).Total
 	h := float64(d.Model.Hidden)
-	fc := float64(k.spec.fusedInputs()) * h * h
 	tok := math.Ceil(float64(b)/float64(d.dp())) * float64(q)
-	t += roofline(fc*2/float64(d.TP), d.hbm(), 2*fc*tok/float64(d.TP), d.peakFLOPs()*d.Eff.GEMM)
-	t += 2*d.kernelUs()*1e-6 + tok*float64(d.Model.Vocab)*4/d.hbm() // fc, top-k
+	if n := k.spec.fusedInputs(); n > 0 {
+		fc := float64(n) * h * h
+		t += roofline(fc*2/float64(d.TP), d.hbm(), 2*fc*tok/float64(d.TP), d.peakFLOPs()*d.Eff.GEMM)
+		t += d.kernelUs() * 1e-6 // fc
+	}
+	t += d.kernelUs()*1e-6 + tok*float64(d.Model.Vocab)*4/d.hbm() // top-k
 	return t
 }
 
@@ -136,12 +209,28 @@ func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, er
 	if !c.Eff.HostOverlapSpec {
 		total += c.hostTime(b)
 	}
+	if k.spec.Method == specdec.NGram {
+		// The lookup runs on the host before the verify pass can start.
+		total += c.Eff.NGramPerSeqUs * float64(b) * 1e-6
+	}
 	return total, nil
 }
 
 // draftMemory is the draft's weights and per-sequence KV on one GPU.
 func (k *coster) draftMemory(ctx int) (weights, perSeq float64) {
 	d := k.draft
+	switch {
+	case d == nil:
+		return 0, 0
+	case k.spec.Method == specdec.Draft:
+		return d.WeightBytes(), d.KVBytesPerSeq(ctx)
+	case k.spec.Method == specdec.MTP:
+		// The module's layer and eh_proj; it shares the target's embedding
+		// and head, already counted.
+		h := float64(d.Model.Hidden)
+		w := d.WeightBytes() - float64(d.Model.EmbeddingParams()+d.Model.HeadParams())*hardware.BF16.BytesPerElement()/float64(d.TP)
+		return w + 2*h*h*d.Weights.BytesPerElement()/float64(d.TP), d.KVBytesPerSeq(ctx)
+	}
 	h := float64(d.Model.Hidden)
 	weights = (float64(d.Model.Layers)*float64(d.Model.AttentionParams()+d.Model.DenseMLPParams()) +
 		float64(k.spec.fusedInputs())*h*h + float64(d.Model.Vocab)*h) * 2 / float64(d.TP)
@@ -212,8 +301,8 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 	var k *coster
 	var dW, dKV float64
 	if spec {
-		if s.DraftLayers < 1 {
-			return nil, &ConfigError{"speculative.draft_layers", fmt.Sprintf("must be at least 1, got %d", s.DraftLayers)}
+		if err := s.check(c); err != nil {
+			return nil, err
 		}
 		if err := s.Acceptance.Validate(); err != nil {
 			return nil, &ConfigError{"speculative.acceptance", err.Error()}
@@ -254,7 +343,7 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 		if s.Tree != nil {
 			ch, err = specdec.Evaluate(k, w.Batch, s.Tree, s.Acceptance)
 		} else {
-			cands, cerr := specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth)
+			cands, cerr := s.candidates()
 			if cerr != nil {
 				return nil, &ConfigError{"speculative.tree", cerr.Error()}
 			}
@@ -284,7 +373,7 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 		if acc.Assumed {
 			r.Assumptions = append(r.Assumptions, "acceptance is ASSUMED: "+acc.Source+"; set speculative.acceptance to your draft's measured per-depth acceptance")
 		}
-		r.Assumptions = append(r.Assumptions, fmt.Sprintf("sibling acceptance decays by %.2f per rank (assumed); draft runs BF16 with the target's tp", acc.SiblingDecay))
+		r.Assumptions = append(r.Assumptions, s.draftAssumption(c))
 		r.Assumptions = append(r.Assumptions, c.Eff.engineAssumption())
 	}
 	r.TTITms = ttit * 1e3
@@ -341,18 +430,17 @@ func Sweep(c *Config, w Workload, s *Speculative, batches []int) ([]Point, error
 	var cands []specdec.Candidate
 	var dW, dKV float64
 	if spec {
+		if err := s.check(c); err != nil {
+			return nil, err
+		}
 		if err := s.Acceptance.Validate(); err != nil {
 			return nil, &ConfigError{"speculative.acceptance", err.Error()}
 		}
 		k = newCoster(c, s, ctx)
 		dW, dKV = k.draftMemory(w.PeakContext())
-		if s.Tree == nil {
-			var err error
-			if cands, err = specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth); err != nil {
-				return nil, &ConfigError{"speculative.tree", err.Error()}
-			}
-		} else {
-			cands = []specdec.Candidate{{Tree: s.Tree, Expected: s.Acceptance.ExpectedTokens(s.Tree)}}
+		var err error
+		if cands, err = s.candidates(); err != nil {
+			return nil, &ConfigError{"speculative.tree", err.Error()}
 		}
 	} else {
 		k = newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx)

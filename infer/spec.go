@@ -103,6 +103,16 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 		}
 		j.Speculative = &Speculative{Method: specdec.Method(sp.Method), DraftLayers: sp.DraftLayers, Tree: tree,
 			MaxNodes: sp.MaxNodes, MaxDepth: sp.MaxDepth, Acceptance: acc}
+		if sp.DraftModel != "" {
+			d, err := lookupModel(sp.DraftModel)
+			if err != nil {
+				return nil, fault.Field("speculative.draft_model", "%v", err)
+			}
+			j.Speculative.DraftModel = d
+		}
+		if err := j.Speculative.check(cfg); err != nil {
+			return nil, err
+		}
 	}
 	return j, nil
 }

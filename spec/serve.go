@@ -110,10 +110,15 @@ type Workload struct {
 
 // Speculative configures speculative decoding.
 type Speculative struct {
-	Method      string    `yaml:"method" json:"method"`
-	DraftLayers int       `yaml:"draft_layers,omitempty" json:"draft_layers,omitempty"`
-	Tree        TreeSpec  `yaml:"tree,omitempty" json:"tree,omitempty"`
-	Acceptance  []float64 `yaml:"acceptance,omitempty" json:"acceptance,omitempty"`
+	// Method is none, eagle, eagle3, mtp (the model's own MTP module),
+	// draft (a separate draft model) or ngram (prompt lookup).
+	Method      string `yaml:"method" json:"method"`
+	DraftLayers int    `yaml:"draft_layers,omitempty" json:"draft_layers,omitempty"`
+	// DraftModel is the draft of method draft: a catalog id or a
+	// config.json path, like model.
+	DraftModel string    `yaml:"draft_model,omitempty" json:"draft_model,omitempty"`
+	Tree       TreeSpec  `yaml:"tree,omitempty" json:"tree,omitempty"`
+	Acceptance []float64 `yaml:"acceptance,omitempty" json:"acceptance,omitempty"`
 	// AcceptedLengths is the mean accepted length per step (the bonus
 	// token included, as vLLM and SGLang print it) of chains of draft
 	// length k = 1, 2, ...; it must increase with k. It is converted to
@@ -340,12 +345,19 @@ func (s *Serve) Validate() error {
 		return Errorf("workload", "input_len + output_len = %d tokens is over the limit of %d", w.InputLen+w.OutputLen, MaxTokens)
 	}
 	if sp := s.Speculative; sp != nil {
+		const methods = "none, eagle, eagle3, mtp, draft or ngram"
 		switch sp.Method {
-		case "none", "eagle", "eagle3":
+		case "none", "eagle", "eagle3", "mtp", "draft", "ngram":
 		case "":
-			return Errorf("speculative.method", "is required: none, eagle or eagle3")
+			return Errorf("speculative.method", "is required: %s", methods)
 		default:
-			return Errorf("speculative.method", "%q unknown; want none, eagle or eagle3", sp.Method)
+			return Errorf("speculative.method", "%q unknown; want %s", clip(sp.Method), methods)
+		}
+		if sp.Method == "draft" && strings.TrimSpace(sp.DraftModel) == "" {
+			return Errorf("speculative.draft_model", "is required with method draft: the draft's catalog id or config.json path (e.g. a Llama 3.2 1B config for a Llama 3.1 70B target)")
+		}
+		if sp.Method != "draft" && sp.DraftModel != "" {
+			return Errorf("speculative.draft_model", "is used only by method draft (method is %s); drop it or set method: draft", sp.Method)
 		}
 		if sp.DraftLayers == 0 {
 			sp.DraftLayers = 1 // the EAGLE papers' single-layer draft

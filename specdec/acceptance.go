@@ -15,7 +15,23 @@ const (
 	None   Method = "none"
 	EAGLE  Method = "eagle"
 	EAGLE3 Method = "eagle3"
+	// MTP drafts with the target's own multi-token-prediction module
+	// (DeepSeek-V3), run autoregressively one depth per pass.
+	MTP Method = "mtp"
+	// Draft drafts with a separate, smaller language model.
+	Draft Method = "draft"
+	// NGram drafts by prompt lookup: the continuation of the latest
+	// n-gram's earlier occurrence in the context, on the host.
+	NGram Method = "ngram"
 )
+
+// Methods returns the speculative methods a spec may name, none first.
+func Methods() []Method { return []Method{None, EAGLE, EAGLE3, MTP, Draft, NGram} }
+
+// ChainOnly reports whether a method drafts one candidate per depth (a
+// chain): MTP heads, draft models and n-gram lookup as vLLM, SGLang and
+// TensorRT-LLM run them, not a tree of top-k siblings.
+func (m Method) ChainOnly() bool { return m == MTP || m == Draft || m == NGram }
 
 // AcceptanceError reports an invalid acceptance vector; it is bad input.
 type AcceptanceError struct{ Msg string }
@@ -91,8 +107,10 @@ func DefaultAcceptance(m Method) (Acceptance, error) {
 		L := []float64{1, 1 + a1, 2.10, 2.29, 2.39, 2.43}
 		return Acceptance{ByDepth: fromAcceptedLengths(L), SiblingDecay: DefaultSiblingDecay, Assumed: true,
 			Source: "default for eagle: inverted from EAGLE-1 chain accepted lengths on Llama 3.1 8B, MT-bench (vLLM issue #20780), first split by the EAGLE paper's n-alpha ratio"}, nil
+	case MTP, Draft, NGram:
+		return defaultChainAcceptance(m), nil
 	}
-	return Acceptance{}, &AcceptanceError{fmt.Sprintf("no default acceptance for method %q (want eagle or eagle3)", m)}
+	return Acceptance{}, &AcceptanceError{fmt.Sprintf("no default acceptance for method %q (want eagle, eagle3, mtp, draft or ngram)", m)}
 }
 
 // FromAcceptedLengths converts the mean accepted lengths that engines

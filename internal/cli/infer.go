@@ -28,13 +28,17 @@ func newInferCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "infer -f serve.yaml",
-		Short: "Predict serving latency and throughput, with and without EAGLE speculative decoding",
+		Short: "Predict serving latency and throughput, with and without speculative decoding",
 		Long: `infer predicts, for a model served on one GPU server, the time to first token,
 the time per output token (ttit) and the throughput, without speculation and with
-EAGLE or EAGLE-3 speculative decoding. With "tree: auto" it searches the best draft
-tree for the batch (Sequoia-style dynamic programme), or reports that speculation
-does not pay. Acceptance defaults per method are documented assumptions; give
-your draft's measured per-depth acceptance in speculative.acceptance.
+speculative decoding: EAGLE or EAGLE-3 draft heads (eagle, eagle3), the model's own
+multi-token-prediction module (mtp), a separate draft model (draft, with
+speculative.draft_model) or prompt lookup (ngram). With "tree: auto" it searches the
+best draft tree (chain, for mtp, draft and ngram) for the batch (Sequoia-style
+dynamic programme), or reports that speculation does not pay. Acceptance defaults
+per method are documented assumptions; give your draft's measured per-depth
+acceptance in speculative.acceptance or its accepted lengths in
+speculative.accepted_lengths.
 
   --sweep batch=1,2,4,...,256   price each batch size (a "..." continues the
                                 progression of the two values before it)

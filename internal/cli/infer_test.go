@@ -89,6 +89,14 @@ speculative: {method: eagle3, tree: chain:3}
 		{"accepted lengths not increasing", "tree: chain:3}", "tree: chain:3, accepted_lengths: [1.8, 2.4, 2.4]}", "speculative.accepted_lengths", 2},
 		{"accepted lengths shorter than the tree", "tree: chain:3}", "tree: chain:3, accepted_lengths: [1.8, 2.4]}", "speculative.accepted_lengths: lists 2 depths but the tree is 3 deep", 2},
 		{"prompt beyond the model's maximum", "input_len: 256", "input_len: 200000", "workload: input_len + output_len", 2},
+		{"unknown method", "method: eagle3, tree: chain:3", "method: medusa", "speculative.method: \"medusa\" unknown", 2},
+		{"mtp on a model without MTP", "method: eagle3, tree: chain:3", "method: mtp", "speculative.method: mtp needs a model", 2},
+		{"draft without a draft model", "method: eagle3, tree: chain:3", "method: draft", "speculative.draft_model: is required", 2},
+		{"unknown draft model", "method: eagle3, tree: chain:3", "method: draft, draft_model: llama9", "speculative.draft_model: unknown model id", 2},
+		{"draft of another tokenizer", "method: eagle3, tree: chain:3", "method: draft, draft_model: qwen3-30b-a3b", "speculative.draft_model: qwen3-30b-a3b has a vocabulary", 2},
+		{"draft model with eagle", "tree: chain:3}", "tree: chain:3, draft_model: llama3.1-8b}", "speculative.draft_model: is used only by method draft", 2},
+		{"ngram with a branching tree", "method: eagle3, tree: chain:3", "method: ngram, tree: [[0], [1]]", "speculative.tree: ngram drafts one token per depth", 2},
+		{"unknown graph mode", "parallel: {tp: 1}", "parallel: {tp: 1}\ncuda_graph_mode: chunky", "cuda_graph_mode", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
