@@ -195,6 +195,21 @@ func (k *coster) draftPass(b, q int) float64 {
 // tree attention, sampling over all verified positions, the speculative
 // bookkeeping kernels and the host time the engine does not overlap.
 func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, error) {
+	return k.specParts(b, t, expected).Total, nil
+}
+
+// SpecParts is a speculative step by component, in seconds: the draft
+// passes (less what overlaps the verify pass), the verify pass, sampling
+// and bookkeeping kernels, and the host time not overlapped.
+type SpecParts struct {
+	Draft  float64 `json:"draft_s"`
+	Verify float64 `json:"verify_s"`
+	Other  float64 `json:"sampling_and_kernels_s"`
+	Host   float64 `json:"host_s"`
+	Total  float64 `json:"total_s"`
+}
+
+func (k *coster) specParts(b int, t *specdec.Tree, expected float64) SpecParts {
 	c := k.c
 	widths := t.LevelWidths()
 	draft := k.draftPass(b, int(math.Ceil(expected)))
@@ -202,18 +217,48 @@ func (k *coster) SpecStep(b int, t *specdec.Tree, expected float64) (float64, er
 		draft += k.draftPass(b, widths[lvl-1])
 	}
 	n := t.Size()
-	verify := c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
-	total := draft + verify - math.Min(c.Eff.DraftOverlap*draft, verify)
-	total += c.sampleTime(math.Ceil(float64(b)/float64(c.dp())) * float64(n+1))
-	total += float64(c.Eff.SpecKernels) * c.kernelUs() * 1e-6
+	var p SpecParts
+	p.Verify = c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
+	p.Draft = draft - math.Min(c.Eff.DraftOverlap*draft, p.Verify)
+	p.Other = c.sampleTime(math.Ceil(float64(b)/float64(c.dp()))*float64(n+1)) + float64(c.Eff.SpecKernels)*c.kernelUs()*1e-6
 	if !c.Eff.HostOverlapSpec {
-		total += c.hostTime(b)
+		p.Host = c.hostTime(b)
 	}
 	if k.spec.Method == specdec.NGram {
 		// The lookup runs on the host before the verify pass can start.
-		total += c.Eff.NGramPerSeqUs * float64(b) * 1e-6
+		p.Host += c.Eff.NGramPerSeqUs * float64(b) * 1e-6
 	}
-	return total, nil
+	p.Total = p.Draft + p.Verify + p.Other + p.Host
+	return p
+}
+
+// whyNot explains why the best tree of a batch does not pay: its step
+// against the plain steps it replaces, by component, naming the largest
+// cost beyond one plain step.
+func (k *coster) whyNot(b int, ch specdec.Choice) string {
+	if ch.Best == nil {
+		return ""
+	}
+	p := k.specParts(b, ch.Best, ch.BestExpected)
+	plain := ch.PlainStepS
+	terms := []struct {
+		name string
+		v    float64
+	}{
+		{fmt.Sprintf("the verify pass of %d tokens per sequence costs %.2fx a plain step", ch.Best.Size()+1, p.Verify/plain), p.Verify - plain},
+		{"the draft passes", p.Draft},
+		{"sampling and bookkeeping kernels", p.Other},
+		{fmt.Sprintf("host time not overlapped (%.0f us per step + %.0f us per sequence)", k.c.Eff.HostStepUs, k.c.Eff.HostPerSeqUs), p.Host},
+	}
+	top := 0
+	for i, t := range terms {
+		if t.v > terms[top].v {
+			top = i
+		}
+	}
+	return fmt.Sprintf("the best tree (%d nodes, %.2f tokens/step) needs a %.2f ms step against %.2f x %.2f = %.2f ms of plain steps (verify %.2f, draft %.2f, sampling %.2f, host %.2f ms); mostly %s",
+		ch.Best.Size(), ch.BestExpected, p.Total*1e3, ch.BestExpected, plain*1e3, ch.BestExpected*plain*1e3,
+		p.Verify*1e3, p.Draft*1e3, p.Other*1e3, p.Host*1e3, terms[top].name)
 }
 
 // draftMemory is the draft's weights and per-sequence KV on one GPU.
@@ -416,6 +461,9 @@ type Point struct {
 	MaxBatch        int     `json:"max_batch"`
 	PlainTokensS    float64 `json:"plain_tokens_per_s"`
 	SpecTokensS     float64 `json:"spec_tokens_per_s"`
+	// WhyNot says, where speculation does not pay, what the best tree's
+	// step costs against the plain steps it replaces.
+	WhyNot string `json:"why_not,omitempty"`
 }
 
 // Sweep prices the batches with and without speculation. A batch beyond
@@ -470,6 +518,9 @@ func Sweep(c *Config, w Workload, s *Speculative, batches []int) ([]Point, error
 				return nil, err
 			}
 			p.BestTreeSpeedup = ch.Speedup
+			if ch.Speedup < 1 {
+				p.WhyNot = k.whyNot(b, ch)
+			}
 			if ch.Tree != nil {
 				p.Speedup = ch.Speedup
 				p.SpecOn = true

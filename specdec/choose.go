@@ -56,6 +56,10 @@ type Choice struct {
 	// Speedup is the throughput (equally, per-token latency) gain of the
 	// best tree over plain decoding; below 1 when speculation loses.
 	Speedup float64
+	// Best is the best tree and BestExpected its tokens per step, also
+	// when it loses to plain decoding (Tree nil).
+	Best         *Tree
+	BestExpected float64
 }
 
 // Choose picks, at batch b, the candidate that minimises time per output
@@ -89,6 +93,7 @@ func Choose(c Coster, b int, cands []Candidate) (Choice, error) {
 		return best, nil
 	}
 	best.Speedup = plain / bestSpec
+	best.Best, best.BestExpected = bestCand.Tree, bestCand.Expected
 	if bestSpec < plain {
 		best.Tree, best.Expected, best.SpecStepS, best.TimePerTokenS = bestCand.Tree, bestCand.Expected, bestStep, bestSpec
 	} else {
@@ -108,5 +113,6 @@ func Evaluate(c Coster, b int, t *Tree, a Acceptance) (Choice, error) {
 	if err != nil {
 		return Choice{}, err
 	}
-	return Choice{Batch: b, Tree: t, Expected: e, PlainStepS: plain, SpecStepS: s, TimePerTokenS: s / e, Speedup: plain * e / s}, nil
+	return Choice{Batch: b, Tree: t, Expected: e, PlainStepS: plain, SpecStepS: s, TimePerTokenS: s / e, Speedup: plain * e / s,
+		Best: t, BestExpected: e}, nil
 }

@@ -268,6 +268,9 @@ func runSweep(w, stderr io.Writer, j *resolvedServe, batches []int, asJSON bool,
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if j.spec != nil {
+		writeStops(w, pts)
+	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -275,6 +278,22 @@ func runSweep(w, stderr io.Writer, j *resolvedServe, batches []int, asJSON bool,
 		fmt.Fprintf(w, "plot written to %s\n", plotPath)
 	}
 	return nil
+}
+
+// writeStops says at which batches speculation stops (and starts again)
+// paying, and why.
+func writeStops(w io.Writer, pts []infer.Point) {
+	on := true
+	for i, p := range pts {
+		pays := p.BestTreeSpeedup >= 1
+		switch {
+		case !pays && (on || i == 0):
+			fmt.Fprintf(w, "speculation stops paying at batch %d: %s\n", p.Batch, p.WhyNot)
+		case pays && !on:
+			fmt.Fprintf(w, "speculation pays again from batch %d (%.2fx)\n", p.Batch, p.BestTreeSpeedup)
+		}
+		on = pays
+	}
 }
 
 // plotSweep draws time per token and speed-up against batch.

@@ -186,3 +186,30 @@ func TestParseSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestInferSweepSaysWhereSpeculationStops: the text sweep names the batch
+// where speculation stops paying and the cost that stops it, for every
+// method of the examples.
+func TestInferSweepSaysWhereSpeculationStops(t *testing.T) {
+	for _, tc := range []struct{ file, method string }{
+		{"../../examples/serve-llama31-8b-eagle3.yaml", "eagle3"},
+		{"../../examples/serve-maverick-eagle.yaml", "eagle"},
+		{"../../examples/serve-deepseek-v3-mtp.yaml", "mtp"},
+		{"../../examples/serve-llama31-70b-draft.yaml", "draft"},
+	} {
+		out, errOut, code := runInfer(t, "-f", tc.file, "--sweep", "batch=1,4,16,64,256,1024")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.file, code, errOut)
+		}
+		if !strings.Contains(out, ", "+tc.method+", decode at context") {
+			t.Errorf("%s: sweep does not name method %s:\n%s", tc.file, tc.method, out)
+		}
+		if i := strings.Index(out, "speculation stops paying at batch "); i >= 0 {
+			if !strings.Contains(out[i:], "mostly ") {
+				t.Errorf("%s: the stop line gives no cause:\n%s", tc.file, out)
+			}
+		} else if tc.method == "eagle3" {
+			t.Errorf("%s: EAGLE-3 on one H100 stops paying by batch 1024, but the sweep does not say so:\n%s", tc.file, out)
+		}
+	}
+}
