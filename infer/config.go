@@ -20,9 +20,14 @@ type Config struct {
 	// attention-DP with EP): each group of TP GPUs holds its own
 	// sequences. 0 means 1.
 	DP int
-	// EP is the expert-parallel degree over the GPUs; experts are split
-	// over EP groups and each expert tensor-parallel over GPUs/EP. 0 means 1.
+	// EP is the expert-parallel degree over the GPUs of a pipeline stage;
+	// experts are split over EP groups and each expert tensor-parallel
+	// over the stage's GPUs/EP. 0 means 1.
 	EP int
+	// PP is the number of pipeline stages (0 means 1), each holding
+	// Layers/PP consecutive layers on GPUs/PP GPUs; stages beyond one
+	// server are joined by the scale-out network.
+	PP int
 	// Weights, KV and Activations are the number formats. The LM head
 	// and embeddings stay BF16 (FP8 serving recipes keep them unquantised).
 	Weights, KV, Activations hardware.Precision
@@ -48,6 +53,19 @@ func (e *ConfigError) Is(target error) bool { return target == fault.ErrBadInput
 
 func (c *Config) dp() int { return max(c.DP, 1) }
 func (c *Config) ep() int { return max(c.EP, 1) }
+func (c *Config) pp() int { return max(c.PP, 1) }
+
+// stageGPUs is the number of GPUs of one pipeline stage: tp x dp.
+func (c *Config) stageGPUs() int { return c.GPUs / c.pp() }
+
+// nodeGPUs is the number of GPUs of one scale-up domain the deployment
+// uses: the whole deployment when it fits in one.
+func (c *Config) nodeGPUs() int {
+	if n := c.GPU.ScaleUpSize; n > 0 && c.GPUs > n {
+		return n
+	}
+	return c.GPUs
+}
 
 // Validate checks the parallel layout and precisions.
 func (c *Config) Validate() error {
@@ -60,17 +78,33 @@ func (c *Config) Validate() error {
 	if c.GPUs < 1 {
 		return &ConfigError{"system.gpus", fmt.Sprintf("must be at least 1, got %d", c.GPUs)}
 	}
-	if c.GPU.ScaleUpSize > 0 && c.GPUs > c.GPU.ScaleUpSize {
-		return &ConfigError{"system.gpus", fmt.Sprintf("%d GPUs exceed one %s scale-up domain of %d; the serving model covers one server", c.GPUs, c.GPU.ID, c.GPU.ScaleUpSize)}
-	}
 	if c.TP < 1 {
 		return &ConfigError{"parallel.tp", fmt.Sprintf("must be at least 1, got %d", c.TP)}
 	}
-	if c.TP*c.dp() != c.GPUs {
-		return &ConfigError{"parallel.tp", fmt.Sprintf("tp (%d) x dp (%d) must equal system.gpus (%d)", c.TP, c.dp(), c.GPUs)}
+	if c.pp() > c.Model.Layers {
+		return &ConfigError{"parallel.pp", fmt.Sprintf("%d stages exceed the %d layers of %s", c.pp(), c.Model.Layers, c.Model.ID)}
 	}
-	if c.GPUs%c.ep() != 0 {
-		return &ConfigError{"parallel.ep", fmt.Sprintf("ep (%d) must divide system.gpus (%d)", c.ep(), c.GPUs)}
+	if c.TP*c.dp()*c.pp() != c.GPUs {
+		if c.pp() == 1 {
+			return &ConfigError{"parallel.tp", fmt.Sprintf("tp (%d) x dp (%d) must equal system.gpus (%d)", c.TP, c.dp(), c.GPUs)}
+		}
+		return &ConfigError{"parallel.tp", fmt.Sprintf("tp (%d) x dp (%d) x pp (%d) must equal system.gpus (%d)", c.TP, c.dp(), c.pp(), c.GPUs)}
+	}
+	if node := c.GPU.ScaleUpSize; node > 0 && c.GPUs > node {
+		// Several servers: tensor parallelism stays inside one, and the
+		// servers are whole.
+		if c.GPUs%node != 0 {
+			return &ConfigError{"system.gpus", fmt.Sprintf("%d GPUs are not whole %s servers of %d", c.GPUs, c.GPU.ID, node)}
+		}
+		if c.TP > node {
+			return &ConfigError{"parallel.tp", fmt.Sprintf("tp %d spans several %s servers of %d GPUs; keep tp within one and use pp or dp with ep across them", c.TP, c.GPU.ID, node)}
+		}
+		if s := c.stageGPUs(); s > node && s%node != 0 || s < node && node%s != 0 {
+			return &ConfigError{"parallel.pp", fmt.Sprintf("a stage of %d GPUs does not tile %s servers of %d", s, c.GPU.ID, node)}
+		}
+	}
+	if c.stageGPUs()%c.ep() != 0 {
+		return &ConfigError{"parallel.ep", fmt.Sprintf("ep (%d) must divide the %d GPUs of a stage (system.gpus / pp)", c.ep(), c.stageGPUs())}
 	}
 	if c.ep() > 1 {
 		if c.Model.MoE == nil {

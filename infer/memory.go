@@ -49,9 +49,12 @@ func (e *CapacityError) Is(target error) bool { return target == fault.ErrNoFit 
 // vocabulary-parallel BF16 embeddings and head, replicated BF16 routers.
 func (c *Config) WeightBytes() float64 {
 	m := c.Model
-	tp, G := float64(c.TP), float64(c.GPUs)
+	tp, G := float64(c.TP), float64(c.stageGPUs())
 	wb := c.Weights.BytesPerElement()
 	bf := hardware.BF16.BytesPerElement()
+	// A stage holds 1/pp of the layers (the largest share when pp does
+	// not divide them).
+	share := math.Ceil(float64(m.Layers)/float64(c.pp())) / float64(m.Layers)
 	w := float64(m.Layers) * float64(m.AttentionParams()) * wb / tp
 	moeL := float64(m.MoELayers())
 	w += (float64(m.Layers) - moeL) * float64(m.DenseMLPParams()) * wb / tp
@@ -60,6 +63,7 @@ func (c *Config) WeightBytes() float64 {
 		w += moeL * float64(e.Experts) * float64(m.ExpertParams()) * wb / G
 		w += moeL * float64(m.RouterParams()) * bf
 	}
+	w *= share
 	w += float64(m.EmbeddingParams()+m.HeadParams()) * bf / tp
 	return w
 }
@@ -67,7 +71,8 @@ func (c *Config) WeightBytes() float64 {
 // KVBytesPerSeq is one sequence's KV cache on one GPU at ctx tokens
 // (chunked-attention layers keep at most their chunk).
 func (c *Config) KVBytesPerSeq(ctx int) float64 {
-	return c.Model.KVBytes(ctx, c.KV.BytesPerElement()) * c.kvShare()
+	share := math.Ceil(float64(c.Model.Layers)/float64(c.pp())) / float64(c.Model.Layers)
+	return c.Model.KVBytes(ctx, c.KV.BytesPerElement()) * c.kvShare() * share
 }
 
 // Capacity returns the memory picture and the largest batch that fits at

@@ -285,12 +285,17 @@ func (k *coster) draftMemory(ctx int) (weights, perSeq float64) {
 // Result is the serving prediction. Times are per output token per
 // sequence (ttit) and to the first token of a batch of prompts (ttft).
 type Result struct {
-	Model     string `json:"model"`
-	GPU       string `json:"gpu"`
-	GPUs      int    `json:"gpus"`
-	TP        int    `json:"tp"`
-	EP        int    `json:"ep"`
-	DP        int    `json:"dp"`
+	Model string `json:"model"`
+	GPU   string `json:"gpu"`
+	GPUs  int    `json:"gpus"`
+	TP    int    `json:"tp"`
+	EP    int    `json:"ep"`
+	DP    int    `json:"dp"`
+	// PP is the number of pipeline stages when above one.
+	PP int `json:"pp,omitempty"`
+	// Servers is the number of scale-up domains the deployment spans,
+	// when above one.
+	Servers   int    `json:"servers,omitempty"`
 	Precision string `json:"precision"`
 	Batch     int    `json:"batch"`
 	Context   int    `json:"context"`
@@ -373,13 +378,21 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 	ttft := pre.Total + c.sampleTime(float64(w.Batch))
 
 	r := &Result{
-		Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, TP: c.TP, EP: c.ep(), DP: c.dp(),
+		Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, TP: c.TP, EP: c.ep(), DP: c.dp(), PP: c.PP,
 		Precision: string(c.Weights), Batch: w.Batch, Context: ctx,
 		TTFTms: ttft * 1e3, PlainTTITms: plain * 1e3,
 		PlainTokensPerS:    float64(w.Batch) / plain,
 		PlainStepBreakdown: c.Forward(Pass{Batch: w.Batch, Tokens: 1, Context: ctx, Logits: 1}),
 		Memory:             mem,
 		Assumptions:        c.assumptions(),
+	}
+	if c.pp() == 1 {
+		r.PP = 0
+	}
+	if n := c.GPUs / c.nodeGPUs(); n > 1 {
+		r.Servers = n
+		r.Assumptions = append(r.Assumptions, fmt.Sprintf("%d servers of %d GPUs joined by %.0f Gb/s per GPU of scale-out network (%.0f us one way): all-to-alls and pipeline sends that cross servers are priced on it; with pp the time per token is one token's pass through every stage (no micro-batch overlap)",
+			n, c.nodeGPUs(), c.GPU.NICGbps, c.GPU.ScaleOutLatencyUs))
 	}
 	ttit := plain
 	if spec {

@@ -57,7 +57,7 @@ func FromSpec(s *spec.Serve, lookupModel func(string) (*model.Model, error), loo
 	applyOverrides(&eff, s.EngineOverrides)
 	graphs := s.CUDAGraphs == nil || *s.CUDAGraphs
 	cfg := &Config{
-		Model: m, GPU: g, GPUs: s.System.GPUs, TP: s.Parallel.TP, DP: s.Parallel.DP, EP: s.Parallel.EP,
+		Model: m, GPU: g, GPUs: s.System.GPUs, TP: s.Parallel.TP, DP: s.Parallel.DP, EP: s.Parallel.EP, PP: s.Parallel.PP,
 		Weights: hardware.Precision(s.Precision), KV: hardware.Precision(s.KVPrecision),
 		Activations: hardware.Precision(s.ActivationPrecision), CUDAGraphs: graphs,
 		Piecewise: s.CUDAGraphMode == "piecewise", Eff: eff,

@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/topology"
 )
 
 // Pass is one forward pass over a batch.
@@ -111,10 +113,15 @@ func (c *Config) allReduce(n int, bytes float64) float64 {
 	return alpha + 2*float64(n-1)/float64(n)*bytes/bw
 }
 
-// allToAll is an all-to-all of bytes per GPU over n GPUs on NVSwitch.
+// allToAll is an all-to-all of bytes per GPU over n GPUs on NVSwitch,
+// or, when n spans several servers, over NVLink inside each and the
+// scale-out network between them (interNode).
 func (c *Config) allToAll(n int, bytes float64) float64 {
 	if n <= 1 {
 		return 0
+	}
+	if node := c.nodeGPUs(); n > node {
+		return c.Eff.CollectiveFixedUs*1e-6 + c.interNode(network.AllToAll, bytes, []int{node, n / node})
 	}
 	alpha := (c.Eff.CollectiveFixedUs + float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
 	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
@@ -212,7 +219,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			l.Kernels += moeKernels * kern
 			if c.ep() > 1 || c.dp() > 1 {
 				// Dispatch and combine all-to-alls of each GPU's tokens.
-				l.Comm += 2 * c.allToAll(c.GPUs, tok/tp*k*hidden*ab)
+				l.Comm += 2 * c.allToAll(c.stageGPUs(), tok/tp*k*hidden*ab)
 				if c.TP > 1 {
 					l.Comm += c.allReduce(c.TP, tok*hidden*ab) // shared expert / attention TP group
 				}
@@ -231,7 +238,35 @@ func (c *Config) Forward(p Pass) Breakdown {
 	b.Head += headKernels * kern
 	b.Head += c.allReduce(c.TP, 0) / 2 // all-gather of the logits: latency term
 	b.Total += b.Head
+	if pp := c.pp(); pp > 1 {
+		// Each stage hands its tokens' hidden states to the next: pp-1
+		// sends, over the scale-out network where a stage boundary is a
+		// server boundary.
+		msg := tok * hidden * ab
+		var send float64
+		if c.stageGPUs() >= c.nodeGPUs() && c.GPUs > c.nodeGPUs() {
+			send = c.interNode(network.P2P, msg, []int{1, 2})
+		} else {
+			send = c.interNode(network.P2P, msg, []int{2})
+		}
+		b.Comm += float64(pp-1) * (send + c.Eff.CollectiveFixedUs*1e-6)
+		b.Total += float64(pp-1) * (send + c.Eff.CollectiveFixedUs*1e-6)
+	}
 	return b
+}
+
+// interNode prices collective k of bytes over a group spanning factors
+// (GPUs per server, servers) of the deployment's default topology (an
+// NVLink domain per server, one full-bisection scale-out level at the
+// GPU's NIC bandwidth: topology.Default) with the network package's
+// alpha-beta model, links at Eff.NVLink of line rate.
+func (c *Config) interNode(k network.Kind, bytes float64, factors []int) float64 {
+	t := topology.Default(c.GPU, max(c.GPUs, c.nodeGPUs()*2))
+	links := network.Links(t, nil, c.Eff.NVLink)
+	if len(factors) > len(links) {
+		factors = factors[:len(links)]
+	}
+	return network.Time(k, bytes, topology.Span{Factors: factors}, links)
 }
 
 // expertGEMM is the time of one MoE layer's grouped expert GEMMs on one
@@ -242,7 +277,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 func (c *Config) expertGEMM(allTok float64) float64 {
 	e := c.Model.MoE
 	E, k := float64(e.Experts), float64(e.TopK)
-	G, ep := float64(c.GPUs), float64(c.ep())
+	G, ep := float64(c.stageGPUs()), float64(c.ep())
 	hit := E / ep * (1 - math.Pow(1-k/E, allTok))
 	xp := float64(c.Model.ExpertParams())
 	return roofline(hit*xp*c.Weights.BytesPerElement()/(G/ep), c.moeHBM(), 2*allTok*k*xp/G, c.peakFLOPs()*c.Eff.GEMM)

@@ -91,12 +91,16 @@ type ServeSystem struct {
 	GPUs int    `yaml:"gpus" json:"gpus"`
 }
 
-// ServeParallel is the serving layout: attention TP, expert parallel EP
-// and attention data parallel DP (tp * dp = gpus; default tp = gpus).
+// ServeParallel is the serving layout: attention TP, expert parallel EP,
+// attention data parallel DP and pipeline stages PP (tp * dp * pp =
+// gpus; default tp = gpus / (dp * pp)).
 type ServeParallel struct {
 	TP int `yaml:"tp" json:"tp"`
 	EP int `yaml:"ep" json:"ep"`
 	DP int `yaml:"dp,omitempty" json:"dp,omitempty"`
+	// PP is the number of pipeline stages, one or more nodes each, for
+	// models served over several servers (tp * dp * pp = gpus; default 1).
+	PP int `yaml:"pp,omitempty" json:"pp,omitempty"`
 }
 
 // Workload is the traffic: concurrent sequences, prompt and answer
@@ -265,8 +269,12 @@ func (s *Serve) Validate() error {
 	if s.Parallel.DP == 0 {
 		s.Parallel.DP = 1
 	}
-	if s.Parallel.TP == 0 {
-		s.Parallel.TP = s.System.GPUs / s.Parallel.DP
+	pp := max(s.Parallel.PP, 1) // 0 means one stage
+	if s.Parallel.PP < 0 || s.Parallel.PP > 64 {
+		return Errorf("parallel.pp", "must be in 1..64, got %d", s.Parallel.PP)
+	}
+	if s.Parallel.TP == 0 && s.Parallel.DP > 0 {
+		s.Parallel.TP = s.System.GPUs / (s.Parallel.DP * pp)
 	}
 	if s.Parallel.EP == 0 {
 		s.Parallel.EP = 1
@@ -279,8 +287,11 @@ func (s *Serve) Validate() error {
 			return Errorf(p.f, "must be at least 1, got %d", p.v)
 		}
 	}
-	if s.Parallel.TP*s.Parallel.DP != s.System.GPUs {
-		return Errorf("parallel.tp", "tp (%d) x dp (%d) must equal system.gpus (%d)", s.Parallel.TP, s.Parallel.DP, s.System.GPUs)
+	if s.Parallel.TP*s.Parallel.DP*pp != s.System.GPUs {
+		if pp == 1 {
+			return Errorf("parallel.tp", "tp (%d) x dp (%d) must equal system.gpus (%d)", s.Parallel.TP, s.Parallel.DP, s.System.GPUs)
+		}
+		return Errorf("parallel.tp", "tp (%d) x dp (%d) x pp (%d) must equal system.gpus (%d)", s.Parallel.TP, s.Parallel.DP, pp, s.System.GPUs)
 	}
 	if s.Precision == "" {
 		s.Precision = "bf16"

@@ -167,8 +167,15 @@ func parseSweep(arg string) ([]int, error) {
 
 func writeInferText(w io.Writer, j *resolvedServe, r *infer.Result) error {
 	c := j.cfg
-	fmt.Fprintf(w, "%s on %dx %s (tp %d, ep %d, dp %d), %s weights, batch %d, decode priced at context %d\n\n",
-		c.Model.Name, c.GPUs, c.GPU.ID, r.TP, r.EP, r.DP, r.Precision, r.Batch, r.Context)
+	layout := fmt.Sprintf("tp %d, ep %d, dp %d", r.TP, r.EP, r.DP)
+	if r.PP > 1 {
+		layout += fmt.Sprintf(", pp %d", r.PP)
+	}
+	if r.Servers > 1 {
+		layout += fmt.Sprintf("; %d servers", r.Servers)
+	}
+	fmt.Fprintf(w, "%s on %dx %s (%s), %s weights, batch %d, decode priced at context %d\n\n",
+		c.Model.Name, c.GPUs, c.GPU.ID, layout, r.Precision, r.Batch, r.Context)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if r.Method == "" {
 		fmt.Fprintf(tw, "time per output token (ttit)\t%.2f ms\n", r.TTITms)

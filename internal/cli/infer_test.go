@@ -96,6 +96,9 @@ speculative: {method: eagle3, tree: chain:3}
 		{"draft of another tokenizer", "method: eagle3, tree: chain:3", "method: draft, draft_model: qwen3-30b-a3b", "speculative.draft_model: qwen3-30b-a3b has a vocabulary", 2},
 		{"draft model with eagle", "tree: chain:3}", "tree: chain:3, draft_model: llama3.1-8b}", "speculative.draft_model: is used only by method draft", 2},
 		{"ngram with a branching tree", "method: eagle3, tree: chain:3", "method: ngram, tree: [[0], [1]]", "speculative.tree: ngram drafts one token per depth", 2},
+		{"tp across servers", "gpus: 1}\nparallel: {tp: 1}", "gpus: 16}\nparallel: {tp: 16}", "parallel.tp: tp 16 spans several h100-sxm servers", 2},
+		{"negative pp", "parallel: {tp: 1}", "parallel: {tp: 1, pp: -1}", "parallel.pp", 2},
+		{"pp beyond the layers", "gpus: 1}\nparallel: {tp: 1}", "gpus: 64}\nparallel: {tp: 1, pp: 64}", "parallel.pp: 64 stages exceed the 32 layers", 2},
 		{"unknown graph mode", "parallel: {tp: 1}", "parallel: {tp: 1}\ncuda_graph_mode: chunky", "cuda_graph_mode", 2},
 	}
 	for _, tc := range tests {
