@@ -19,7 +19,11 @@ func EngineProfile(name string) (Efficiency, error) {
 	switch name {
 	case "", "vllm", "custom":
 		// DefaultEfficiency is the vLLM V1 profile (its HostStepUs is
-		// measured on vLLM, issue #20780; see there).
+		// measured on vLLM, issue #20780; see there). vLLM before v0.11
+		// captured piecewise CUDA graphs by default (attention eager
+		// between the pieces; PR #25444 made FULL_AND_PIECEWISE the
+		// default in September 2025): set cuda_graph_mode: piecewise for
+		// those releases (GraphBreakUs).
 		if name == "" {
 			name = "vllm"
 		}
