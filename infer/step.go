@@ -77,11 +77,11 @@ const (
 	headKernels = 3
 )
 
-// attentionKernelsUs is the fixed kernel cost of one attention block, in
+// attentionKernelTime is the fixed kernel cost of one attention block, in
 // seconds: every kernel at kern, and with piecewise CUDA graphs the
 // attention operation's own kernels launched eagerly plus the host time
 // of the graph break around it, which the GPU waits for at decode sizes.
-func (c *Config) attentionKernelsUs(kern float64) float64 {
+func (c *Config) attentionKernelTime(kern float64) float64 {
 	n, op := attnKernels, attnOpKernels
 	if c.Model.MLA != nil {
 		n, op = mlaKernels, mlaOpKernels
@@ -198,7 +198,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 		kvBytes := seqs * keys * kvElems * kb
 		attnFlops := seqs * flopsPerSeq * 2 * headsG * float64(qk+v)
 		l.Attention += roofline(kvBytes, bw, attnFlops, attnPeak)
-		l.Kernels += c.attentionKernelsUs(kern)
+		l.Kernels += c.attentionKernelTime(kern)
 		l.Comm += c.allReduce(c.TP, tok*hidden*ab)
 
 		if !m.IsMoELayer(i) {
