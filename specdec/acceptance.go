@@ -25,9 +25,6 @@ const (
 	NGram Method = "ngram"
 )
 
-// Methods returns the speculative methods a spec may name, none first.
-func Methods() []Method { return []Method{None, EAGLE, EAGLE3, MTP, Draft, NGram} }
-
 // ChainOnly reports whether a method drafts one candidate per depth (a
 // chain): MTP heads, draft models and n-gram lookup as vLLM, SGLang and
 // TensorRT-LLM run them, not a tree of top-k siblings.
