@@ -44,6 +44,12 @@ type Speculative struct {
 	// MaxNodes and MaxDepth bound the automatic tree search.
 	MaxNodes, MaxDepth int
 	Acceptance         specdec.Acceptance
+	// DraftEager runs the draft passes without CUDA graphs while the
+	// target keeps them: vLLM V1 captured the EAGLE drafter in CUDA graphs
+	// only from PR #17211 (EAGLE, April 2025) and PR #17504 (EAGLE-3,
+	// May 2025, which cut a 3-token proposal from ~16 to ~6 ms in its
+	// profile); releases before ran it eagerly.
+	DraftEager bool
 }
 
 // DraftVocab is the size of the draft's LM head: EAGLE-1 reuses the
@@ -147,6 +153,9 @@ func newCoster(c *Config, s *Speculative, ctx int) *coster {
 	}
 	d := *c
 	d.Model = dm
+	if s.DraftEager {
+		d.CUDAGraphs = false
+	}
 	switch s.Method {
 	case specdec.MTP:
 	case specdec.Draft:
@@ -210,13 +219,22 @@ type SpecParts struct {
 }
 
 func (k *coster) specParts(b int, t *specdec.Tree, expected float64) SpecParts {
-	c := k.c
 	widths := t.LevelWidths()
+	return k.engineStep(b, widths[:len(widths)-1], t.Size(), expected)
+}
+
+// engineStep prices a speculative step in the shape engines run it: the
+// draft's extend over the tokens accepted last step, one draft pass per
+// entry of passes with that many tokens per sequence (a tree's level
+// widths but its last; SGLang's speculative_num_steps-1 passes of
+// speculative_eagle_topk tokens), and the verify pass over n+1 tokens per
+// sequence (n draft nodes; SGLang's speculative_num_draft_tokens is n+1).
+func (k *coster) engineStep(b int, passes []int, n int, expected float64) SpecParts {
+	c := k.c
 	draft := k.draftPass(b, int(math.Ceil(expected)))
-	for lvl := 1; lvl < len(widths); lvl++ {
-		draft += k.draftPass(b, widths[lvl-1])
+	for _, w := range passes {
+		draft += k.draftPass(b, w)
 	}
-	n := t.Size()
 	var p SpecParts
 	p.Verify = c.Forward(Pass{Batch: b, Tokens: n + 1, Context: k.ctx, Logits: n + 1}).Total
 	p.Draft = draft - math.Min(c.Eff.DraftOverlap*draft, p.Verify)
