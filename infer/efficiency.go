@@ -116,7 +116,8 @@ func DefaultEfficiency() Efficiency {
 		// 10 us per kernel.
 		KernelEagerUs: 10,
 		// FITTED over the public serving set as a whole (its vLLM rows of
-		// June-July 2025, the only piecewise ones): the host time of one
+		// April and June-July 2025, the piecewise ones; 55 us is still the
+		// best of 25-75 us after the April rows were added): the host time of one
 		// graph break, that is replaying a graph piece from Python
 		// (torch.cuda.CUDAGraph.replay) and entering vLLM's attention
 		// custom op (forward-context and metadata look-up). vLLM PR
