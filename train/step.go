@@ -797,26 +797,40 @@ func (e *evaluator) analytic() Result {
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
 
-	rs, ag := e.stageDPTimes(worst)
-	switch p.Zero {
-	case 0:
-		// All-reduce = reduce-scatter + all-gather, overlapped with the
-		// last micro-batch's backward.
-		b.DPCommS = math.Max(0, rs+ag-worst.bwd)
-	case 1:
-		// Reduce-scatter overlapped with the last backward, the parameter
-		// all-gather with the next step's first forward.
-		b.DPCommS = math.Max(0, rs-worst.bwd) + math.Max(0, ag-worst.fwd)
-	case 2:
-		b.DPCommS = fm*worst.dp + math.Max(0, ag-worst.fwd)
-	case 3:
-		b.DPCommS = fm * worst.dp
+	// The data-parallel tail and the optimizer are the most loaded stage's,
+	// which need not be the stage with the most pipeline work: a first or
+	// last stage holding the embedding or the head reduces more.
+	dpTail := func(w stageWork) float64 {
+		rs, ag := e.stageDPTimes(w)
+		switch p.Zero {
+		case 0:
+			// All-reduce = reduce-scatter + all-gather, overlapped with the
+			// last micro-batch's backward.
+			return math.Max(0, rs+ag-w.bwd)
+		case 1:
+			// Reduce-scatter overlapped with the last backward, the parameter
+			// all-gather with the next step's first forward.
+			return math.Max(0, rs-w.bwd) + math.Max(0, ag-w.fwd)
+		case 2:
+			return fm*w.dp + math.Max(0, ag-w.fwd)
+		}
+		return fm * w.dp
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
-	owned := worst.denseParams + worst.experts
-	if p.Zero >= 1 {
-		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.EDP())
+	ownedBy := func(w stageWork) float64 {
+		if p.Zero >= 1 {
+			return w.denseParams/float64(p.DP*p.CP) + w.experts/float64(p.EDP())
+		}
+		return w.denseParams + w.experts
+	}
+	b.DPCommS = dpTail(worst)
+	owned := ownedBy(worst)
+	for _, w := range st {
+		if w.denseParams+w.experts > worst.denseParams+worst.experts {
+			b.DPCommS = math.Max(b.DPCommS, dpTail(w))
+			owned = math.Max(owned, ownedBy(w))
+		}
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
