@@ -64,6 +64,13 @@ func EventTimeline(c *Config) (Result, *Timeline, error) {
 	return event(c, true)
 }
 
+// EventShared is Event with the parts in s taken from s (its links, for
+// a job whose links were measured rather than derived).
+func EventShared(c *Config, s *Shared) (Result, error) {
+	r, _, err := eventWith(c, false, trunkAll, s)
+	return r, err
+}
+
 // Memory guards of the event engine. It holds about 2.7 KB per stage x
 // micro-batch x chunk op while it simulates, and a timeline (for --trace
 // and --gantt) several hundred bytes of JSON and SVG per op on top. The
@@ -98,15 +105,15 @@ func CheckEventSize(c *Config, keep bool) error {
 }
 
 func event(c *Config, keep bool) (Result, *Timeline, error) {
-	return eventWith(c, keep, trunkAll)
+	return eventWith(c, keep, trunkAll, nil)
 }
 
 // eventWith is event with only's dimensions on the shared uplinks.
-func eventWith(c *Config, keep bool, only trunkTraffic) (Result, *Timeline, error) {
+func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Timeline, error) {
 	if err := CheckEventSize(c, keep); err != nil {
 		return Result{}, nil, err
 	}
-	e, err := newEvaluator(c)
+	e, err := newEvaluatorShared(c, sh)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -263,8 +270,9 @@ func eventWith(c *Config, keep bool, only trunkTraffic) (Result, *Timeline, erro
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
+	gb := e.gradBytes()
 	collect := func(k network.Kind, v *virtualStage) float64 {
-		return network.Time(k, v.denseParams*2, dpDense, dl) + network.Time(k, v.experts*2, dpExpert, dl)
+		return network.Time(k, v.denseParams*gb, dpDense, dl) + network.Time(k, v.experts*gb, dpExpert, dl)
 	}
 	// Parameter all-gather (zero 1 and 2) for the next step, bucket by
 	// bucket ahead of each chunk's first forward, which it overlaps (as
@@ -458,8 +466,9 @@ func (d *dpRunner) onStart(sp schedule.Span) {
 	}
 	v := &d.vs[d.s.VirtualStage(st, ch)]
 	dl := d.e.linksOf(topology.DP)
-	fixed, phases := d.tr.splitCollective(k, v.denseParams*2, d.e.dpSpan(p.DP*p.CP), dl, nil)
-	f2, phases := d.tr.splitCollective(k, v.experts*2, d.e.dpSpan(p.EDP()), dl, phases)
+	gb := d.e.gradBytes()
+	fixed, phases := d.tr.splitCollective(k, v.denseParams*gb, d.e.dpSpan(p.DP*p.CP), dl, nil)
+	f2, phases := d.tr.splitCollective(k, v.experts*gb, d.e.dpSpan(p.EDP()), dl, phases)
 	fixed += f2
 	if fixed == 0 && len(phases) == 0 {
 		d.end[st] = math.Max(d.end[st], sp.End)
@@ -499,9 +508,10 @@ func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
+	gb := e.gradBytes()
 	for _, v := range vs {
-		ag += network.Time(network.AllGather, v.denseParams*2, dpDense, dl) + network.Time(network.AllGather, v.experts*2, dpExpert, dl)
-		rs += network.Time(network.ReduceScatter, v.denseParams*2, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*2, dpExpert, dl)
+		ag += network.Time(network.AllGather, v.denseParams*gb, dpDense, dl) + network.Time(network.AllGather, v.experts*gb, dpExpert, dl)
+		rs += network.Time(network.ReduceScatter, v.denseParams*gb, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*gb, dpExpert, dl)
 	}
 	n := float64(p.PP)
 	return ag / n, rs / n

@@ -571,14 +571,31 @@ func (e *evaluator) virtualStages() []virtualStage {
 func (e *evaluator) p2pBytes() float64 {
 	c := e.c
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
-	return T * float64(c.Model.Hidden) * 2 / float64(c.Parallel.TP)
+	return T * float64(c.Model.Hidden) * e.gradBytes() / float64(c.Parallel.TP)
+}
+
+// gradBytes is the bytes of one activation or gradient element on the
+// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs).
+func (e *evaluator) gradBytes() float64 {
+	if e.prec == hardware.FP32 {
+		return 4
+	}
+	return 2
 }
 
 // blockingP2P reports whether pipeline sends block the sending stage (the
 // schedule's own fact, schedule.Kind.OverlapsP2P). Overlapped sends delay
 // only their receiver (in the event engine) and count in the analytic
 // model through the bubble.
-func (e *evaluator) blockingP2P() bool { return !e.c.Schedule.OverlapsP2P() }
+func (e *evaluator) blockingP2P() bool {
+	switch e.c.P2P {
+	case P2POverlapped:
+		return false
+	case P2PBlocking:
+		return true
+	}
+	return !e.c.Schedule.OverlapsP2P()
+}
 
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
@@ -911,7 +928,7 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
-	const bytes = 2
+	bytes := e.gradBytes()
 	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
 		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
 	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +

@@ -46,7 +46,7 @@ func TestSharedTrunkSlowsBothDimensions(t *testing.T) {
 				if !l.Crosses("pp", 2) || !l.Crosses("dp", 2) {
 					t.Fatalf("pp and dp do not both cross the campus level: %v", l.Spans)
 				}
-				r, _, err := eventWith(c, false, only)
+				r, _, err := eventWith(c, false, only, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
