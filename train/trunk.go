@@ -64,6 +64,13 @@ type trunkLevel struct {
 // is none, and the engine then needs no shared links.
 func (e *evaluator) newTrunks() *trunks {
 	t := e.c.Topology
+	any := false
+	for i, l := range t.Levels {
+		any = any || (i > 0 && (l.LinkCapacityGbps > 0 || l.Oversubscription > 1))
+	}
+	if !any {
+		return nil
+	}
 	eff := e.c.Calib.NetworkEfficiency
 	pp := e.span(topology.PP).Factors
 	dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
