@@ -34,16 +34,27 @@ type Transfer struct {
 	// Bandwidth is the uncontended rate in bytes per second; zero or
 	// +Inf means the bytes take no time.
 	Bandwidth float64
-	// Links, when not empty, carry the bytes instead of Bandwidth: the
-	// message shares each link max-min fairly with every other transfer
-	// on it (Options.Network must own the links).
+	// Links, when not empty, carry the bytes: the message shares each
+	// link max-min fairly with every other transfer on it
+	// (Options.Network must own the links), at most Bandwidth (when
+	// positive and finite) per flow.
 	Links []*sim.Link
+	// Weight is the number of identical flows one message stands for on
+	// Links (the symmetric copies of the simulated pipeline that send at
+	// once: its data-parallel replicas and tensor-parallel ranks); zero
+	// means one.
+	Weight float64
 	// Serialize queues the bytes of the messages that one stage sends to
 	// one peer in one direction behind each other at Bandwidth, first
 	// come first served: the sender's link to that peer is busy while a
 	// message is on it, so a slow link delays later messages too, while
 	// compute goes on. The latency is paid per message after its bytes.
+	// With Links the queue holds each message until the one before it
+	// has crossed the shared links.
 	Serialize bool
+	// Blocking holds the sending stage until the message has arrived
+	// (a blocking send): its next op waits for it.
+	Blocking bool
 }
 
 // Time is the uncontended time of the transfer: Latency + Bytes/Bandwidth.
@@ -85,6 +96,9 @@ type Options struct {
 	// op, in time order (it implies event mode, with a private engine if
 	// Network is nil). It may schedule more events on the engine.
 	OnOp func(Span)
+	// OnStart, when set, is called as each compute op starts (event mode
+	// only; the op's End is when it will end).
+	OnStart func(Span)
 }
 
 // Stream says where a span ran.
@@ -165,7 +179,7 @@ func Simulate(s *Schedule, c Costs, opt *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.Network != nil || opt.OnOp != nil {
+	if opt.Network != nil || opt.OnOp != nil || opt.OnStart != nil {
 		r.eventMode()
 	} else {
 		r.fastMode()
@@ -206,6 +220,9 @@ type runner struct {
 	// next free.
 	fwdLink, bwdLink []int
 	linkFree         []float64
+	// linkQueue serializes a link's messages over shared links (event
+	// mode), created on first use.
+	linkQueue []*sim.Stream
 
 	// slots[microbatch*nv+virtual] holds when that forward and backward
 	// finished and when their inputs arrived.
@@ -215,6 +232,7 @@ type runner struct {
 	free    []float64
 	busy    []float64
 	running []bool
+	holding []int     // blocking sends of each stage not yet arrived (event mode)
 	started []float64 // start of the op running on each stage
 	fb      []float64 // fused F&B times, [(stage*v+fchunk)*v+bchunk], or nil
 	done    int
@@ -327,6 +345,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	r.free = make([]float64, p)
 	r.busy = make([]float64, p)
 	r.running = make([]bool, p)
+	r.holding = make([]int, p)
 	r.started = make([]float64, p)
 	if c.ForwardBackward != nil {
 		r.fb = make([]float64, p*v*v)
@@ -364,7 +383,7 @@ type slot struct {
 // (or one fused pair) and returns, the end event continuing.
 func (r *runner) tryRun(st int) {
 	ops := r.s.Stages[st]
-	for r.pos[st] < len(ops) && !r.running[st] {
+	for r.pos[st] < len(ops) && !r.running[st] && r.holding[st] == 0 {
 		i := r.pos[st]
 		op := ops[i]
 		ready, d, ok := r.readyAt(st, op, r.free[st])
@@ -393,6 +412,9 @@ func (r *runner) tryRun(st int) {
 		r.started[st] = ready
 		if r.e != nil {
 			r.running[st] = true
+			if r.opt.OnStart != nil {
+				r.onStart(st, i, n, ready, end)
+			}
 			r.e.ScheduleHandler(end, opEnd{r}, st)
 			return
 		}
@@ -446,6 +468,13 @@ func (r *runner) readyAt(st int, op Op, free float64) (ready, d float64, ok bool
 		return 0, 0, false
 	}
 	return ready, d, true
+}
+
+// onStart reports the n ops of stage st from list index i that start now.
+func (r *runner) onStart(st, i, n int, start, end float64) {
+	for j := i; j < i+n; j++ {
+		r.opt.OnStart(Span{Stage: st, Stream: Compute, Op: r.s.Stages[st][j], Peer: -1, Start: start, End: end})
+	}
 }
 
 // fusedTime is the time of a fused forward f and backward b whose times
@@ -525,23 +554,63 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		}
 		if r.e == nil {
 			r.arrive(tidx, d, at+t)
+			if x.Blocking {
+				r.free[from] = max(r.free[from], at+t)
+			}
 			r.push(to)
 			return
+		}
+		if x.Blocking {
+			r.holding[from]++
+			r.e.Schedule(at+t, func() { r.release(from) })
 		}
 		r.e.ScheduleHandler(at+t, arrival{r}, 2*tidx+int(d))
 		return
 	}
+	if x.Blocking {
+		r.holding[from]++
+	}
 	// Shared links: the bytes compete for capacity, then the latency
 	// elapses.
-	r.net.Start(x.Bytes, x.Links, func() {
-		r.e.After(x.Latency, func() {
-			if r.opt.Trace {
-				r.spans = append(r.spans, Span{Stage: from, Stream: stream, Op: op, Peer: to, Start: at, End: r.e.Now()})
+	flow := sim.Flow{Weight: x.Weight, MaxRate: x.Bandwidth}
+	deliver := func(finish func()) {
+		r.net.StartFlow(x.Bytes, x.Links, flow, func() {
+			if finish != nil {
+				finish()
 			}
-			r.arrive(tidx, d, r.e.Now())
-			r.tryRun(to)
+			r.e.After(x.Latency, func() {
+				if r.opt.Trace {
+					r.spans = append(r.spans, Span{Stage: from, Stream: stream, Op: op, Peer: to, Start: at, End: r.e.Now()})
+				}
+				r.arrive(tidx, d, r.e.Now())
+				if x.Blocking {
+					r.release(from)
+				}
+				r.tryRun(to)
+			})
 		})
-	})
+	}
+	if !x.Serialize {
+		deliver(nil)
+		return
+	}
+	for len(r.linkQueue) <= link {
+		r.linkQueue = append(r.linkQueue, nil)
+	}
+	if r.linkQueue[link] == nil {
+		r.linkQueue[link] = r.e.NewStream("link")
+	}
+	r.linkQueue[link].Do(deliver)
+}
+
+// release ends one of stage st's blocking sends and lets it go on when
+// none is left.
+func (r *runner) release(st int) {
+	r.holding[st]--
+	if r.holding[st] == 0 {
+		r.free[st] = max(r.free[st], r.e.Now())
+		r.tryRun(st)
+	}
 }
 
 func (r *runner) arrive(tidx int, d Dir, at float64) {

@@ -31,6 +31,19 @@ type Transfer struct {
 	done      func()
 	start     float64
 	finished  bool
+	// weight is the number of identical flows the transfer stands for and
+	// cap the most each of them may take (+Inf: no cap).
+	weight, cap float64
+}
+
+// Flow describes how a transfer shares its links: Weight identical flows
+// move in step (each carrying the transfer's bytes), so on every link the
+// transfer takes Weight times its per-flow rate; MaxRate caps the per-flow
+// rate (a sender's own port, a transport's window over the round trip).
+// The zero value is one flow with no cap.
+type Flow struct {
+	Weight  float64
+	MaxRate float64
 }
 
 // Rate is the transfer's current rate in bytes per second.
@@ -49,10 +62,12 @@ type Network struct {
 	version uint64  // invalidates stale completion events
 
 	// scratch for the rate computation
-	caps  []float64
-	paths [][]int
-	rates []float64
-	mm    maxMin
+	caps     []float64
+	paths    [][]int
+	weights  []float64
+	flowCaps []float64
+	rates    []float64
+	mm       maxMin
 }
 
 // NewNetwork returns an empty network driven by e.
@@ -77,21 +92,47 @@ func (n *Network) NewLink(name string, capacity float64) *Link {
 // link, completes at the current time (through an event, never inside
 // Start). Links must belong to this network.
 func (n *Network) Start(bytes float64, path []*Link, done func()) *Transfer {
-	t := &Transfer{bytes: bytes, remaining: bytes, done: done, start: n.e.now}
+	return n.StartFlow(bytes, path, Flow{}, done)
+}
+
+// StartFlow is Start for f.Weight identical flows of bytes each (a weight
+// that is not positive counts as 1), each at most f.MaxRate bytes per
+// second (not positive or +Inf: no cap). Progressive filling then shares
+// every link by weight: the per-flow rates are max-min fair among all the
+// flows the transfers stand for. A transfer over no limited link with a
+// cap takes bytes/MaxRate.
+func (n *Network) StartFlow(bytes float64, path []*Link, f Flow, done func()) *Transfer {
+	w, c := f.Weight, f.MaxRate
+	if !(w > 0) || math.IsInf(w, 1) {
+		w = 1
+	}
+	if !(c > 0) {
+		c = math.Inf(1)
+	}
+	t := &Transfer{bytes: bytes, remaining: bytes, done: done, start: n.e.now, weight: w, cap: c}
 	for _, l := range path {
 		if !math.IsInf(l.capacity, 1) {
 			t.path = append(t.path, l.id)
 		}
 	}
-	if !(bytes > 0) || len(t.path) == 0 {
+	if !(bytes > 0) || (len(t.path) == 0 && math.IsInf(c, 1)) {
 		t.remaining = 0
 		t.rate = math.Inf(1)
 		for _, l := range path {
 			if bytes > 0 {
-				l.carried += bytes
+				l.carried += w * bytes
 			}
 		}
 		n.e.Schedule(n.e.now, func() { n.complete(t) })
+		return t
+	}
+	if len(t.path) == 0 {
+		// Only its own cap limits it: nothing to share.
+		t.remaining, t.rate = 0, c
+		for _, l := range path {
+			l.carried += w * bytes
+		}
+		n.e.Schedule(n.e.now+bytes/c, func() { n.complete(t) })
 		return t
 	}
 	n.advance()
@@ -124,7 +165,7 @@ func (n *Network) advance() {
 		}
 		t.remaining -= moved
 		for _, id := range t.path {
-			n.links[id].carried += moved
+			n.links[id].carried += moved * t.weight
 		}
 	}
 }
@@ -144,10 +185,14 @@ func (n *Network) reschedule() {
 		n.caps[i] = l.capacity
 	}
 	n.paths = n.paths[:0]
+	n.weights = n.weights[:0]
+	n.flowCaps = n.flowCaps[:0]
 	for _, t := range n.active {
 		n.paths = append(n.paths, t.path)
+		n.weights = append(n.weights, t.weight)
+		n.flowCaps = append(n.flowCaps, t.cap)
 	}
-	n.rates = n.mm.rates(n.caps, n.paths, n.rates)
+	n.rates = n.mm.weighted(n.caps, n.paths, n.weights, n.flowCaps, n.rates)
 	next := math.Inf(1)
 	for i, t := range n.active {
 		t.rate = n.rates[i]
@@ -195,32 +240,55 @@ func (n *Network) onTimer(v uint64) {
 // +Inf.
 func MaxMinRates(capacities []float64, paths [][]int) []float64 {
 	var m maxMin
-	return m.rates(capacities, paths, nil)
+	return m.weighted(capacities, paths, nil, nil, nil)
+}
+
+// WeightedMaxMinRates is MaxMinRates where flow i stands for weights[i]
+// identical flows (nil: one each), each capped at caps[i] (nil or +Inf:
+// no cap): it returns the per-flow rate of each, which grows with the
+// others' until a link is full (a link carries weight times rate of each
+// flow on it) or the flow reaches its cap. A flow with no link gets its
+// cap.
+func WeightedMaxMinRates(capacities []float64, paths [][]int, weights, caps []float64) []float64 {
+	var m maxMin
+	return m.weighted(capacities, paths, weights, caps, nil)
 }
 
 // maxMin holds scratch space for progressive filling.
 type maxMin struct {
 	left   []float64
-	count  []int
+	count  []float64
 	frozen []bool
 }
 
-func (m *maxMin) rates(capacities []float64, paths [][]int, out []float64) []float64 {
+func (m *maxMin) weighted(capacities []float64, paths [][]int, weights, caps []float64, out []float64) []float64 {
 	nl, nf := len(capacities), len(paths)
 	out = append(out[:0], make([]float64, nf)...)
 	m.left = append(m.left[:0], capacities...)
-	m.count = append(m.count[:0], make([]int, nl)...)
+	m.count = append(m.count[:0], make([]float64, nl)...)
 	m.frozen = append(m.frozen[:0], make([]bool, nf)...)
+	weight := func(i int) float64 {
+		if weights == nil {
+			return 1
+		}
+		return weights[i]
+	}
+	capOf := func(i int) float64 {
+		if caps == nil {
+			return math.Inf(1)
+		}
+		return caps[i]
+	}
 	unfrozen := 0
 	for i, p := range paths {
 		if len(p) == 0 {
-			out[i] = math.Inf(1)
+			out[i] = capOf(i)
 			m.frozen[i] = true
 			continue
 		}
 		unfrozen++
 		for _, l := range p {
-			m.count[l]++
+			m.count[l] += weight(i)
 		}
 	}
 	level := 0.0
@@ -228,8 +296,15 @@ func (m *maxMin) rates(capacities []float64, paths [][]int, out []float64) []flo
 		inc := math.Inf(1)
 		for l := 0; l < nl; l++ {
 			if m.count[l] > 0 {
-				if s := m.left[l] / float64(m.count[l]); s < inc {
+				if s := m.left[l] / m.count[l]; s < inc {
 					inc = s
+				}
+			}
+		}
+		if caps != nil {
+			for i := range paths {
+				if !m.frozen[i] {
+					inc = math.Min(inc, caps[i]-level)
 				}
 			}
 		}
@@ -246,19 +321,22 @@ func (m *maxMin) rates(capacities []float64, paths [][]int, out []float64) []flo
 		level += inc
 		for l := 0; l < nl; l++ {
 			if m.count[l] > 0 {
-				m.left[l] -= inc * float64(m.count[l])
+				m.left[l] -= inc * m.count[l]
 			}
 		}
-		// Freeze the flows on every link that is now full.
+		// Freeze the flows on every link that is now full, and those at
+		// their cap.
 		for i, p := range paths {
 			if m.frozen[i] {
 				continue
 			}
-			full := false
+			full := level >= capOf(i)*(1-1e-12)
 			for _, l := range p {
+				if full {
+					break
+				}
 				if m.left[l] <= 1e-12*capacities[l] {
 					full = true
-					break
 				}
 			}
 			if !full {
@@ -268,7 +346,10 @@ func (m *maxMin) rates(capacities []float64, paths [][]int, out []float64) []flo
 			out[i] = level
 			unfrozen--
 			for _, l := range p {
-				m.count[l]--
+				m.count[l] -= weight(i)
+				if m.count[l] < 1e-12 {
+					m.count[l] = 0
+				}
 			}
 		}
 	}

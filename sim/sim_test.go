@@ -219,3 +219,84 @@ func BenchmarkEngine(b *testing.B) {
 		e.Run()
 	}
 }
+
+func TestWeightedMaxMinRates(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name           string
+		caps           []float64
+		paths          [][]int
+		weights, fcaps []float64
+		want           []float64
+	}{
+		{
+			// 3 flows of one kind and 1 of another on a 12-unit trunk:
+			// every flow gets 12/4 = 3.
+			name: "weights share per flow", caps: []float64{12},
+			paths: [][]int{{0}, {0}}, weights: []float64{3, 1}, fcaps: []float64{inf, inf},
+			want: []float64{3, 3},
+		},
+		{
+			// A capped flow leaves the rest to the other: 10 - 2 = 8.
+			name: "cap frees capacity", caps: []float64{10},
+			paths: [][]int{{0}, {0}}, weights: []float64{1, 1}, fcaps: []float64{2, inf},
+			want: []float64{2, 8},
+		},
+		{
+			// Weight 4 capped at 1 per flow takes 4 of 10; the other
+			// 2 flows share 6: 3 each.
+			name: "weighted cap", caps: []float64{10},
+			paths: [][]int{{0}, {0}}, weights: []float64{4, 2}, fcaps: []float64{1, inf},
+			want: []float64{1, 3},
+		},
+		{
+			name: "no link takes its cap", caps: []float64{5},
+			paths: [][]int{{}, {0}}, weights: []float64{1, 1}, fcaps: []float64{7, inf},
+			want: []float64{7, 5},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := WeightedMaxMinRates(tc.caps, tc.paths, tc.weights, tc.fcaps)
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+				t.Errorf("rates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Two flows sharing a trunk each get the max-min share, in closed form: a
+// pipeline send of P bytes standing for wp flows capped at c per flow and
+// a data-parallel reduce of D bytes standing for wd flows share a trunk
+// of capacity C. While both run each flow gets r = C/(wp+wd) when that is
+// under c; the one with less time left ends first at t1 = min(P, D)/r,
+// and the other then runs alone at min(c, C/w).
+func TestTrunkSharedByTwoFlowsClosedForm(t *testing.T) {
+	const (
+		C      = 100.0 // trunk, bytes/s
+		c      = 40.0  // per-flow cap
+		wp, wd = 1.0, 3.0
+		P, D   = 50.0, 100.0
+	)
+	e := New()
+	n := NewNetwork(e)
+	trunk := n.NewLink("trunk", C)
+	var pEnd, dEnd float64
+	n.StartFlow(P, []*Link{trunk}, Flow{Weight: wp, MaxRate: c}, func() { pEnd = e.Now() })
+	n.StartFlow(D, []*Link{trunk}, Flow{Weight: wd, MaxRate: c}, func() { dEnd = e.Now() })
+	e.Run()
+	r := C / (wp + wd) // 25 < c
+	t1 := P / r        // pipeline flow done at 2 s
+	left := D - r*t1   // 50 bytes left per reduce flow
+	t2 := t1 + left/math.Min(c, C/wd)
+	if math.Abs(pEnd-t1) > 1e-9 || math.Abs(dEnd-t2) > 1e-9 {
+		t.Errorf("ends: pipeline %g s (want %g), reduce %g s (want %g)", pEnd, t1, dEnd, t2)
+	}
+	if want := wp*P + wd*D; math.Abs(trunk.Carried()-want) > 1e-6 {
+		t.Errorf("trunk carried %g bytes, want %g", trunk.Carried(), want)
+	}
+	// Alone, each would have ended earlier: sharing slows both.
+	if alone := P / math.Min(c, C/wp); !(pEnd > alone) {
+		t.Errorf("pipeline flow shared ends at %g s, not after its %g s alone", pEnd, alone)
+	}
+}

@@ -32,6 +32,10 @@ type Config struct {
 	Precision hardware.Precision
 	Recompute parallel.Recompute
 	Calib     cost.Params
+	// P2P overrides the schedule's pipeline-send mode
+	// (schedule.Kind.OverlapsP2P): P2POverlapped or P2PBlocking; empty
+	// keeps the schedule's.
+	P2P string
 	// UnfusedAttention models attention as separate score and value GEMMs
 	// with a materialised softmax and dropout (Megatron-LM before fused
 	// attention kernels, as in Korthikanti et al. 2022); the default is
@@ -49,15 +53,42 @@ const (
 	MaxChunks      = 1024
 )
 
+// Pipeline-send modes (Config.P2P).
+const (
+	P2POverlapped = "overlapped"
+	P2PBlocking   = "blocking"
+)
+
+// FP32View is g as fp32 training sees it: its 16-bit peaks replaced by
+// its FP32 peak, so that every cost priced at the 16-bit rate (GEMMs,
+// fused attention) runs at the FP32 rate (the V100's 15.7 TFLOPS rather
+// than its 125 TFLOPS FP16 tensor cores). A GPU without an FP32 peak is
+// returned as it is.
+func FP32View(g *hardware.GPU) *hardware.GPU {
+	pk, ok := g.PeakTFLOPS(hardware.FP32)
+	if !ok {
+		return g
+	}
+	v := *g
+	v.Peaks = nil
+	for _, p := range g.Peaks {
+		if p.Precision == hardware.FP16 || p.Precision == hardware.BF16 {
+			p.TFLOPS = pk
+		}
+		v.Peaks = append(v.Peaks, p)
+	}
+	return &v
+}
+
 // ParsePrecision checks a training precision name.
 func ParsePrecision(s string) (hardware.Precision, error) {
 	switch p := hardware.Precision(strings.ToLower(s)); p {
-	case hardware.BF16, hardware.FP16, hardware.FP8, hardware.MXFP8, hardware.NVFP4:
+	case hardware.BF16, hardware.FP16, hardware.FP8, hardware.MXFP8, hardware.NVFP4, hardware.FP32:
 		return p, nil
 	case "":
 		return hardware.BF16, nil
 	}
-	return "", fault.Field("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8 or nvfp4", s)
+	return "", fault.Field("training.precision", "unknown precision %q; use bf16, fp16, fp8, mxfp8, nvfp4 or fp32", s)
 }
 
 // ResolveTarget looks up the job's model and GPU, checks the GPU count,
@@ -158,6 +189,10 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default(), Precision: prec}
+	if prec == hardware.FP32 {
+		c.GPU = FP32View(g)
+		c.Assumptions = append(c.Assumptions, "training.precision fp32: GEMMs and attention at the GPU's FP32 peak, pipeline messages and gradients in 4 bytes; element-wise traffic and memory counted as in 16-bit training")
+	}
 	if a := GPUAlias(j.System.GPU, g); a != "" {
 		c.Assumptions = append(c.Assumptions, a)
 	}

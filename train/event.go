@@ -8,6 +8,7 @@ import (
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
+	"github.com/scaleacross/scaleacross/sim"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -63,6 +64,13 @@ func EventTimeline(c *Config) (Result, *Timeline, error) {
 	return event(c, true)
 }
 
+// EventShared is Event with the parts in s taken from s (its links, for
+// a job whose links were measured rather than derived).
+func EventShared(c *Config, s *Shared) (Result, error) {
+	r, _, err := eventWith(c, false, trunkAll, s)
+	return r, err
+}
+
 // Memory guards of the event engine. It holds about 2.7 KB per stage x
 // micro-batch x chunk op while it simulates, and a timeline (for --trace
 // and --gantt) several hundred bytes of JSON and SVG per op on top. The
@@ -97,10 +105,15 @@ func CheckEventSize(c *Config, keep bool) error {
 }
 
 func event(c *Config, keep bool) (Result, *Timeline, error) {
+	return eventWith(c, keep, trunkAll, nil)
+}
+
+// eventWith is event with only's dimensions on the shared uplinks.
+func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Timeline, error) {
 	if err := CheckEventSize(c, keep); err != nil {
 		return Result{}, nil, err
 	}
-	e, err := newEvaluator(c)
+	e, err := newEvaluatorShared(c, sh)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -134,34 +147,33 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	// A blocking send holds the sender until the message is through; the
 	// receiver then has it when the sender's op ends.
 	blocking := e.blockingP2P()
+	// Shared uplinks (site links, oversubscribed levels) are simulated:
+	// pipeline sends and data-parallel collectives that cross one share
+	// it max-min fairly (trunks), and a blocking send over it holds its
+	// sender until it is through.
+	tr := e.newTrunks()
+	if tr != nil {
+		tr.only = only
+	}
 	sendCost := func(stage, chunk int, fwd bool) float64 {
-		if !blocking {
-			return 0
+		return e.blockingSend(s, stage, chunk, fwd, blocking)
+	}
+	opSend := func(stage, chunk int, fwd bool) float64 {
+		if tr != nil {
+			if to, ok := e.peer(s, stage, chunk, fwd); ok && tr.sharesPP(e.boundaryLevel(stage, to)) {
+				return 0 // a Blocking transfer over the shared links
+			}
 		}
-		k := s.VirtualStage(stage, chunk)
-		var to int
-		switch {
-		case fwd && k < s.NumVirtual()-1:
-			to, _ = s.Placement(k + 1)
-		case !fwd && k > 0:
-			to, _ = s.Placement(k - 1)
-		default:
-			return 0
-		}
-		if to == stage {
-			return 0
-		}
-		link := e.linksOf(topology.PP)[e.boundaryLevel(stage, to)]
-		return link.LatencyS + e.p2pBytes()/link.BytesPerSec
+		return sendCost(stage, chunk, fwd)
 	}
 	costs := schedule.Costs{
 		Forward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			return v.forward() + sendCost(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
+			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			b := v.backward() + sendCost(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			b := v.backward() + opSend(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
 			if s.SplitBackward() {
 				b -= v.wgrad
 			}
@@ -181,6 +193,15 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			return at(stage, chunk).wgrad
 		},
 		P2P: func(from, to int, _ schedule.Dir) schedule.Transfer {
+			l := e.boundaryLevel(from, to)
+			link := e.linksOf(topology.PP)[l]
+			if tr.sharesPP(l) {
+				// Over a shared uplink the message competes with every
+				// other flow crossing it, at most what one GPU achieves
+				// there alone.
+				return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: tr.levels[l].ppCap,
+					Links: tr.p2p(e, from, to, l), Weight: tr.levels[l].weight, Serialize: !blocking, Blocking: blocking}
+			}
 			if blocking {
 				return schedule.Transfer{}
 			}
@@ -188,12 +209,17 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			// message of every chunk crossing that boundary in that
 			// direction shares it first come first served, so a slow link
 			// serializes them while compute goes on.
-			l := e.boundaryLevel(from, to)
-			link := e.linksOf(topology.PP)[l]
 			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec, Serialize: true}
 		},
 	}
-	pr, err := schedule.Simulate(s, costs, &schedule.Options{Trace: true})
+	opts := &schedule.Options{Trace: true}
+	var dpRun *dpRunner
+	if tr != nil {
+		opts.Network = tr.net
+		dpRun = e.newDPRunner(tr, s, vs)
+		opts.OnStart = dpRun.onStart
+	}
+	pr, err := schedule.Simulate(s, costs, opts)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -244,8 +270,9 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
+	gb := e.gradBytes()
 	collect := func(k network.Kind, v *virtualStage) float64 {
-		return network.Time(k, v.denseParams*2, dpDense, dl) + network.Time(k, v.experts*2, dpExpert, dl)
+		return network.Time(k, v.denseParams*gb, dpDense, dl) + network.Time(k, v.experts*gb, dpExpert, dl)
 	}
 	// Parameter all-gather (zero 1 and 2) for the next step, bucket by
 	// bucket ahead of each chunk's first forward, which it overlaps (as
@@ -276,6 +303,19 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 			}
 		}
 		var t, stageEnd float64
+		if dpRun != nil {
+			// Simulated beside the pipeline, over the shared uplinks.
+			for _, ch := range order {
+				stageEnd = math.Max(stageEnd, lastB[st][ch])
+			}
+			t = dpRun.end[st]
+			for _, iv := range dpRun.intervals[st] {
+				iv.Start += startDelay
+				iv.End += startDelay
+				tl.DP[st] = append(tl.DP[st], iv)
+			}
+			order = nil
+		}
 		for _, ch := range order {
 			v := at(st, ch)
 			var d float64
@@ -340,6 +380,114 @@ func event(c *Config, keep bool) (Result, *Timeline, error) {
 	return res, tl, nil
 }
 
+// peer is the stage that receives the output of stage's op on chunk
+// (its forward's activations when fwd, else its backward's gradients);
+// ok is false when there is none.
+func (e *evaluator) peer(s *schedule.Schedule, stage, chunk int, fwd bool) (to int, ok bool) {
+	k := s.VirtualStage(stage, chunk)
+	switch {
+	case fwd && k < s.NumVirtual()-1:
+		to, _ = s.Placement(k + 1)
+	case !fwd && k > 0:
+		to, _ = s.Placement(k - 1)
+	default:
+		return 0, false
+	}
+	return to, true
+}
+
+// blockingSend is the time a blocking send holds stage after its op on
+// chunk (zero for overlapped sends, no peer or a peer on the same stage).
+func (e *evaluator) blockingSend(s *schedule.Schedule, stage, chunk int, fwd, blocking bool) float64 {
+	if !blocking {
+		return 0
+	}
+	to, ok := e.peer(s, stage, chunk, fwd)
+	if !ok || to == stage {
+		return 0
+	}
+	link := e.linksOf(topology.PP)[e.boundaryLevel(stage, to)]
+	return link.LatencyS + e.p2pBytes()/link.BytesPerSec
+}
+
+// dpRunner runs each stage's gradient reduction (zero 0 and 1) during
+// the simulation, on the stage's data-parallel stream: a chunk's reduce
+// starts with its last backward (overlap_grad_reduce), its phases over
+// shared uplinks compete with the other flows there (trunks), and it
+// holds the stream at least until that backward ends.
+type dpRunner struct {
+	e       *evaluator
+	tr      *trunks
+	s       *schedule.Schedule
+	vs      []virtualStage
+	left    [][]int // backward-type ops of each stage and chunk not yet started
+	streams []*sim.Stream
+	// end is when each stage's last reduction ended, intervals what ran.
+	end       []float64
+	intervals [][]Interval
+}
+
+func (e *evaluator) newDPRunner(tr *trunks, s *schedule.Schedule, vs []virtualStage) *dpRunner {
+	p := e.c.Parallel
+	d := &dpRunner{e: e, tr: tr, s: s, vs: vs, left: make([][]int, p.PP), streams: make([]*sim.Stream, p.PP),
+		end: make([]float64, p.PP), intervals: make([][]Interval, p.PP)}
+	for st := range d.left {
+		d.left[st] = make([]int, s.NumChunks())
+		for _, op := range s.Stages[st] {
+			if op.Type != schedule.Forward {
+				d.left[st][op.Chunk]++
+			}
+		}
+		d.streams[st] = tr.net.Engine().NewStream("dp")
+	}
+	return d
+}
+
+// onStart starts chunk's reduction as its last backward starts.
+func (d *dpRunner) onStart(sp schedule.Span) {
+	if sp.Op.Type == schedule.Forward {
+		return
+	}
+	st, ch := sp.Stage, sp.Op.Chunk
+	d.left[st][ch]--
+	if d.left[st][ch] > 0 {
+		return
+	}
+	p := d.e.c.Parallel
+	var k network.Kind
+	switch p.Zero {
+	case 0:
+		k = network.AllReduce
+	case 1:
+		k = network.ReduceScatter
+	default:
+		d.end[st] = math.Max(d.end[st], sp.End)
+		return // zero 2 and 3 reduce-scatter inside every backward
+	}
+	v := &d.vs[d.s.VirtualStage(st, ch)]
+	dl := d.e.linksOf(topology.DP)
+	gb := d.e.gradBytes()
+	fixed, phases := d.tr.splitCollective(k, v.denseParams*gb, d.e.dpSpan(p.DP*p.CP), dl, nil)
+	f2, phases := d.tr.splitCollective(k, v.experts*gb, d.e.dpSpan(p.EDP()), dl, phases)
+	fixed += f2
+	if fixed == 0 && len(phases) == 0 {
+		d.end[st] = math.Max(d.end[st], sp.End)
+		return
+	}
+	eng := d.tr.net.Engine()
+	lastB := sp.End
+	d.streams[st].Do(func(finish func()) {
+		start := eng.Now()
+		done := func() {
+			t := math.Max(eng.Now(), lastB)
+			d.end[st] = math.Max(d.end[st], t)
+			d.intervals[st] = append(d.intervals[st], Interval{Name: "grad-reduce", Chunk: ch, Start: start, End: t})
+			eng.Schedule(t, finish)
+		}
+		eng.After(fixed, func() { d.tr.runPhases(d.e, st, phases, done) })
+	})
+}
+
 // rescale recomputes the throughput figures after the step time changed.
 func (r *Result) rescale(c *Config) {
 	tokens := float64(c.Batch.GlobalBatch) * float64(c.Batch.SeqLen)
@@ -360,9 +508,10 @@ func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	dl := e.linksOf(topology.DP)
+	gb := e.gradBytes()
 	for _, v := range vs {
-		ag += network.Time(network.AllGather, v.denseParams*2, dpDense, dl) + network.Time(network.AllGather, v.experts*2, dpExpert, dl)
-		rs += network.Time(network.ReduceScatter, v.denseParams*2, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*2, dpExpert, dl)
+		ag += network.Time(network.AllGather, v.denseParams*gb, dpDense, dl) + network.Time(network.AllGather, v.experts*gb, dpExpert, dl)
+		rs += network.Time(network.ReduceScatter, v.denseParams*gb, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*gb, dpExpert, dl)
 	}
 	n := float64(p.PP)
 	return ag / n, rs / n

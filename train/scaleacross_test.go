@@ -44,9 +44,14 @@ training: {seq_len: 8192, global_batch: 2048, micro_batch: 1, precision: bf16, r
 `, km, capacityGbps, placement, cross)
 }
 
-func step(t testing.TB, yaml string) Result {
+func eventStep(t testing.TB, yaml string) Result { return stepWith(t, yaml, Event) }
+
+func step(t testing.TB, yaml string) Result { return stepWith(t, yaml, Analytic) }
+
+// stepWith resolves yaml and predicts its step with engine.
+func stepWith(t testing.TB, yaml string, engine func(*Config) (Result, error)) Result {
 	t.Helper()
-	r, err := Analytic(resolve(t, yaml))
+	r, err := engine(resolve(t, yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,27 +65,35 @@ func TestCrossBuildingCrossover(t *testing.T) {
 	caps := []float64{1638400, 409600, 102400, 25600, 6400, 1600, 400}
 	kms := []float64{10, 100, 1000}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-14s %-8s %-10s %-10s %-6s\n", "capacity", "distance", "dp across", "pp across", "best")
-	crossovers := 0
+	fmt.Fprintf(&b, "\n%-14s %-8s %-10s %-10s %-6s %-10s %-10s %-6s\n", "capacity", "distance", "dp across", "pp across", "best", "event dp", "event pp", "best")
+	crossovers, eventCrossovers := 0, 0
 	for _, km := range kms {
-		prev := ""
+		prev, eprev := "", ""
 		for _, c := range caps {
 			dp := step(t, twoSites405B("dp", c, km)).StepTimeS
 			pp := step(t, twoSites405B("pp", c, km)).StepTimeS
-			best := "dp"
+			edp := eventStep(t, twoSites405B("dp", c, km)).StepTimeS
+			epp := eventStep(t, twoSites405B("pp", c, km)).StepTimeS
+			best, ebest := "dp", "dp"
 			if pp < dp {
 				best = "pp"
 			}
-			fmt.Fprintf(&b, "%9.1f Tb/s %5.0f km %8.2f s %8.2f s   %s\n", c/1000, km, dp, pp, best)
+			if epp < edp {
+				ebest = "pp"
+			}
+			fmt.Fprintf(&b, "%9.1f Tb/s %5.0f km %8.2f s %8.2f s   %-6s %8.2f s %8.2f s   %s\n", c/1000, km, dp, pp, best, edp, epp, ebest)
 			if prev != "" && best != prev {
 				crossovers++
 			}
-			prev = best
+			if eprev != "" && ebest != eprev {
+				eventCrossovers++
+			}
+			prev, eprev = best, ebest
 		}
 	}
 	t.Log(b.String())
-	if crossovers == 0 {
-		t.Error("the best dimension across the buildings never changes as capacity falls")
+	if crossovers == 0 || eventCrossovers == 0 {
+		t.Errorf("the best dimension across the buildings never changes as capacity falls (analytic %d changes, event %d)", crossovers, eventCrossovers)
 	}
 }
 

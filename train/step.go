@@ -571,14 +571,31 @@ func (e *evaluator) virtualStages() []virtualStage {
 func (e *evaluator) p2pBytes() float64 {
 	c := e.c
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
-	return T * float64(c.Model.Hidden) * 2 / float64(c.Parallel.TP)
+	return T * float64(c.Model.Hidden) * e.gradBytes() / float64(c.Parallel.TP)
+}
+
+// gradBytes is the bytes of one activation or gradient element on the
+// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs).
+func (e *evaluator) gradBytes() float64 {
+	if e.prec == hardware.FP32 {
+		return 4
+	}
+	return 2
 }
 
 // blockingP2P reports whether pipeline sends block the sending stage (the
 // schedule's own fact, schedule.Kind.OverlapsP2P). Overlapped sends delay
 // only their receiver (in the event engine) and count in the analytic
 // model through the bubble.
-func (e *evaluator) blockingP2P() bool { return !e.c.Schedule.OverlapsP2P() }
+func (e *evaluator) blockingP2P() bool {
+	switch e.c.P2P {
+	case P2POverlapped:
+		return false
+	case P2PBlocking:
+		return true
+	}
+	return !e.c.Schedule.OverlapsP2P()
+}
 
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
@@ -797,26 +814,65 @@ func (e *evaluator) analytic() Result {
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
 
-	rs, ag := e.stageDPTimes(worst)
-	switch p.Zero {
-	case 0:
-		// All-reduce = reduce-scatter + all-gather, overlapped with the
-		// last micro-batch's backward.
-		b.DPCommS = math.Max(0, rs+ag-worst.bwd)
-	case 1:
-		// Reduce-scatter overlapped with the last backward, the parameter
-		// all-gather with the next step's first forward.
-		b.DPCommS = math.Max(0, rs-worst.bwd) + math.Max(0, ag-worst.fwd)
-	case 2:
-		b.DPCommS = fm*worst.dp + math.Max(0, ag-worst.fwd)
-	case 3:
-		b.DPCommS = fm * worst.dp
+	// The data-parallel tail and the optimizer are the most loaded stage's,
+	// which need not be the stage with the most pipeline work: a first or
+	// last stage holding the embedding or the head reduces more.
+	dpTail := func(w stageWork) float64 {
+		rs, ag := e.stageDPTimes(w)
+		switch p.Zero {
+		case 0:
+			// All-reduce = reduce-scatter + all-gather, overlapped with the
+			// last micro-batch's backward.
+			return math.Max(0, rs+ag-w.bwd)
+		case 1:
+			// Reduce-scatter overlapped with the last backward, the parameter
+			// all-gather with the next step's first forward.
+			return math.Max(0, rs-w.bwd) + math.Max(0, ag-w.fwd)
+		case 2:
+			return fm*w.dp + math.Max(0, ag-w.fwd)
+		}
+		return fm * w.dp
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
-	owned := worst.denseParams + worst.experts
-	if p.Zero >= 1 {
-		owned = worst.denseParams/float64(p.DP*p.CP) + worst.experts/float64(p.EDP())
+	ownedBy := func(w stageWork) float64 {
+		if p.Zero >= 1 {
+			return w.denseParams/float64(p.DP*p.CP) + w.experts/float64(p.EDP())
+		}
+		return w.denseParams + w.experts
+	}
+	b.DPCommS = dpTail(worst)
+	owned := ownedBy(worst)
+	heavy, light := worst, worst
+	for _, w := range st {
+		if w.denseParams+w.experts < light.denseParams+light.experts {
+			light = w
+		}
+		if w.denseParams+w.experts > worst.denseParams+worst.experts {
+			b.DPCommS = math.Max(b.DPCommS, dpTail(w))
+			owned = math.Max(owned, ownedBy(w))
+		}
+		if w.denseParams+w.experts > heavy.denseParams+heavy.experts {
+			heavy = w
+		}
+	}
+	if p.Zero < 2 && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
+		if free, ok := e.dpTrunkFree(); ok {
+			// Over a shared uplink that binds, every stage's reduction
+			// starts together and the stages' flows share it max-min
+			// fairly: the heaviest stage's ends when the uplink has carried
+			// them all (the average stage at the per-GPU share, which
+			// divides the uplink among all the unit's GPUs), or at its own
+			// uncontended rate, whichever is later (the event engine's
+			// trunks simulate it).
+			var mean stageWork
+			for _, w := range st {
+				mean.denseParams += w.denseParams / float64(len(st))
+				mean.experts += w.experts / float64(len(st))
+			}
+			mean.fwd, mean.bwd = heavy.fwd, heavy.bwd
+			b.DPCommS = math.Max(dpTail(mean), e.dpTailOn(heavy, free, dpTail))
+		}
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
@@ -893,16 +949,66 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 // parameters stage w holds: dense ones over dp*cp, experts over the
 // expert-data-parallel group, in 16-bit.
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
+	return e.stageDPTimesOn(w, e.linksOf(topology.DP))
+}
+
+// stageDPTimesOn is stageDPTimes over links dl.
+func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
-	dl := e.linksOf(topology.DP)
-	const bytes = 2
+	bytes := e.gradBytes()
 	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
 		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
 	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
 		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
 	return rs, ag
+}
+
+// dpTrunkFree reports whether the data-parallel group's outermost level
+// is held to its share of a shared uplink (a site's link capacity or an
+// oversubscribed level, divided among the unit's GPUs), and if so returns
+// the data-parallel links with that level at what one GPU achieves there
+// without the uplink.
+func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
+	f := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
+	o := -1
+	for i, x := range f {
+		if x > 1 {
+			o = i
+		}
+	}
+	t := e.c.Topology
+	if o <= 0 || o >= len(t.Levels) {
+		return nil, false
+	}
+	l := t.Levels[o]
+	unit := float64(t.Capacity(o - 1))
+	share := math.Inf(1)
+	if l.LinkCapacityGbps > 0 {
+		share = l.LinkCapacityGbps / unit
+	}
+	if l.Oversubscription > 1 {
+		share = min(share, l.BandwidthGbps/l.Oversubscription)
+	}
+	eff := e.c.Calib.NetworkEfficiency
+	dl := e.linksOf(topology.DP)
+	if !(share < l.BandwidthGbps) || dl[o].BytesPerSec < share*1e9/8*eff*(1-1e-9) {
+		return nil, false // no uplink, or something else binds first
+	}
+	free := topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
+	free.Levels[o].LinkCapacityGbps, free.Levels[o].Oversubscription = 0, 0
+	out := append([]network.Link(nil), dl...)
+	out[o] = network.Links(free, nil, eff)[o]
+	return out, true
+}
+
+// dpTailOn is the data-parallel tail tail prices for w, over links dl.
+func (e *evaluator) dpTailOn(w stageWork, dl []network.Link, tail func(stageWork) float64) float64 {
+	saved := e.linkTab[dimIndex(topology.DP)]
+	e.linkTab[dimIndex(topology.DP)] = dl
+	defer func() { e.linkTab[dimIndex(topology.DP)] = saved }()
+	return tail(w)
 }
 
 // addDataParallelStalls adds to each stage the per-micro-batch data

@@ -101,12 +101,12 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		params float64
 		span   topology.Span
 	}{{w.denseParams, dpDense}, {w.experts, dpExpert}} {
-		add(topology.DP, network.ReduceScatter, part.params*2, rounds, part.span)
+		add(topology.DP, network.ReduceScatter, part.params*e.gradBytes(), rounds, part.span)
 		ag := 1.0
 		if p.Zero == 3 {
 			ag = 2 * fm // before forward and before backward
 		}
-		add(topology.DP, network.AllGather, part.params*2, ag, part.span)
+		add(topology.DP, network.AllGather, part.params*e.gradBytes(), ag, part.span)
 	}
 
 	n := len(c.Topology.Levels)

@@ -58,6 +58,15 @@ type NetRow struct {
 	Measured      string  `json:"measured"`
 	MeasuredValue float64 `json:"measured_value"`
 	Notes         string  `json:"notes"`
+	// The training rows' job: pipeline and data-parallel degrees, batch,
+	// schedule and how replicas synchronise (zero or empty elsewhere).
+	PP          int    `json:"pp,omitempty"`
+	DP          int    `json:"dp,omitempty"`
+	MicroBatch  int    `json:"micro_batch,omitempty"`
+	GlobalBatch int    `json:"global_batch,omitempty"`
+	SeqLen      int    `json:"seq_len,omitempty"`
+	Schedule    string `json:"schedule,omitempty"`
+	Sync        string `json:"sync,omitempty"`
 }
 
 // NetworkRows parses the embedded network measurement set.
@@ -83,7 +92,13 @@ func ParseNetworkRows(text string) ([]NetRow, error) {
 	}
 	var rows []NetRow
 	for n, r := range recs[1:] {
-		get := func(k string) string { return strings.TrimSpace(r[col[k]]) }
+		get := func(k string) string {
+			i, ok := col[k]
+			if !ok {
+				return ""
+			}
+			return strings.TrimSpace(r[i])
+		}
 		var perr error
 		num := func(k string) float64 {
 			s := get(k)
@@ -101,6 +116,8 @@ func ParseNetworkRows(text string) ([]NetRow, error) {
 			GPUs: int(num("gpus")), MessageBytes: num("message_bytes"), LatencyMs: num("latency_ms"),
 			BandwidthGbps: num("bandwidth_gbps"), Measured: get("measured"), MeasuredValue: num("measured_value"),
 			Notes: get("notes"),
+			PP:    int(num("pp")), DP: int(num("dp")), MicroBatch: int(num("micro_batch")), GlobalBatch: int(num("global_batch")),
+			SeqLen: int(num("seq_len")), Schedule: get("schedule"), Sync: get("sync"),
 		}
 		if perr != nil {
 			return nil, perr
@@ -155,6 +172,11 @@ type NetResult struct {
 	ErrorPct  float64 `json:"error_pct"`
 	// Limit is what bounds the predicted rate (network.Limit).
 	Limit string `json:"limit"`
+	// For training rows other than their table's fastest link: the step
+	// time over the fastest link's, measured and predicted, and the error.
+	MeasuredSlowdown  float64 `json:"measured_slowdown,omitempty"`
+	PredictedSlowdown float64 `json:"predicted_slowdown,omitempty"`
+	SlowdownErrPct    float64 `json:"slowdown_error_pct,omitempty"`
 }
 
 // NetReport is the comparison over the network measurement set.
@@ -238,7 +260,13 @@ func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 	var all []Result
 	for _, r := range rows {
 		if r.Kind == groupTraining {
-			rep.Skipped = append(rep.Skipped, Skipped{ID: r.ID, Model: r.Model, Reason: trainingReason(r)})
+			res, why := trainingResult(r, nccl)
+			if why != "" {
+				rep.Skipped = append(rep.Skipped, Skipped{ID: r.ID, Model: r.Model, Reason: why})
+				continue
+			}
+			rep.Rows = append(rep.Rows, res)
+			byGroup[res.Group] = append(byGroup[res.Group], Result{ErrorPct: res.ErrorPct})
 			continue
 		}
 		lib, ok := r.library()
@@ -286,8 +314,9 @@ func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 		all = append(all, e)
 		byGroup[res.Group] = append(byGroup[res.Group], e)
 	}
+	byGroup[GroupTrainSlowdown] = slowdowns(rows, rep.Rows)
 	rep.Groups = append(rep.Groups, group("all", "all", all))
-	for _, g := range NetworkGroups() {
+	for _, g := range append(NetworkGroups(), TrainingGroups()...) {
 		if len(byGroup[g]) > 0 {
 			rep.Groups = append(rep.Groups, group("group", g, byGroup[g]))
 		}
@@ -344,8 +373,16 @@ func NetworkMAPE(rep NetReport) float64 {
 func FitNetwork(rows []NetRow) (NetParams, NetReport, error) {
 	var best NetParams
 	bestSum := math.Inf(1)
+	// The fit is over the p2p and all-reduce rows; the training rows only
+	// report what the fitted transports predict for them.
+	var netRows []NetRow
+	for _, r := range rows {
+		if r.Kind != groupTraining {
+			netRows = append(netRows, r)
+		}
+	}
 	errSum := func(p NetParams, transport string) (float64, error) {
-		rep, err := RunNetwork(rows, p)
+		rep, err := RunNetwork(netRows, p)
 		if err != nil {
 			return 0, err
 		}

@@ -1,0 +1,212 @@
+package train
+
+import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/sim"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// trunks are the shared links of the event engine: each level whose units
+// share an uplink (a site's link capacity, or an oversubscribed level)
+// becomes, for every unit the simulated pipeline touches, an egress and an
+// ingress sim.Link of the uplink's capacity, which every flow crossing
+// the level from or to that unit shares max-min fairly (sim.Network). The
+// engine simulates one pipeline; each of its flows stands for the
+// symmetric copies that send at once (sim.Flow.Weight): the GPUs of the
+// unit that hold the same stage, C/k for a unit of C GPUs holding k
+// stages. Alone on the trunk a flow of weight w gets min(cap, T/w), T the
+// uplink and cap what one GPU achieves without the trunk; the analytic
+// engine's per-GPU links (network.Links) give the same share when the
+// whole unit sends, so the engines part only where flows of different
+// dimensions or stages overlap in time, or one sends while others do not.
+type trunks struct {
+	net    *sim.Network
+	levels []trunkLevel
+	// only, when not trunkAll, leaves one dimension's traffic off the
+	// uplinks (at its uncontended share, as the analytic engine prices
+	// it): for tests that compare a trunk shared by both with either alone.
+	only trunkTraffic
+}
+
+// trunkTraffic says which dimensions' flows share the uplinks.
+type trunkTraffic uint8
+
+const (
+	trunkAll trunkTraffic = iota
+	trunkPPOnly
+	trunkDPOnly
+)
+
+// sharesPP reports whether pipeline sends over level l use its uplinks.
+func (tr *trunks) sharesPP(l int) bool { return tr.shared(l) && tr.only != trunkDPOnly }
+
+// trunkLevel is one level's shared uplinks.
+type trunkLevel struct {
+	shared bool
+	// capacity is the uplink's bytes per second in each direction,
+	// scaled by the collective efficiency as the per-GPU links are.
+	capacity float64
+	// unitGPUs is the GPU count of one unit of the level below, weight
+	// the GPUs of it that hold one stage.
+	unitGPUs int
+	weight   float64
+	// ppCap and dpCap are what one GPU achieves across the level without
+	// the shared uplink, for pipeline and data-parallel traffic.
+	ppCap, dpCap    float64
+	egress, ingress map[int]*sim.Link
+}
+
+// newTrunks finds the levels whose shared uplink can bind the traffic of
+// pipeline sends or data-parallel collectives that cross it (the whole
+// unit sending at the uncontended rate would exceed it); nil when there
+// is none, and the engine then needs no shared links.
+func (e *evaluator) newTrunks() *trunks {
+	t := e.c.Topology
+	any := false
+	for i, l := range t.Levels {
+		any = any || (i > 0 && (l.LinkCapacityGbps > 0 || l.Oversubscription > 1))
+	}
+	if !any {
+		return nil
+	}
+	eff := e.c.Calib.NetworkEfficiency
+	pp := e.span(topology.PP).Factors
+	dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
+	crosses := func(f []int, i int) bool { return i < len(f) && f[i] > 1 }
+	var free topology.Topology
+	var out *trunks
+	inner := 1 // stages inside one unit of level i-1
+	for i, l := range t.Levels {
+		if i > 0 && i-1 < len(pp) {
+			inner *= max(pp[i-1], 1)
+		}
+		if i == 0 || !(crosses(pp, i) || crosses(dp, i)) {
+			continue
+		}
+		unit := t.Capacity(i - 1)
+		gbps := math.Inf(1)
+		if l.LinkCapacityGbps > 0 {
+			gbps = l.LinkCapacityGbps
+		}
+		if l.Oversubscription > 1 {
+			gbps = min(gbps, float64(unit)*l.BandwidthGbps/l.Oversubscription)
+		}
+		if math.IsInf(gbps, 1) {
+			continue
+		}
+		if free.Levels == nil {
+			free = topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
+			for j := range free.Levels {
+				free.Levels[j].LinkCapacityGbps, free.Levels[j].Oversubscription = 0, 0
+			}
+		}
+		capacity := gbps * 1e9 / 8 * eff
+		dpCap := network.Links(free, nil, eff)[i].BytesPerSec
+		if !(float64(unit)*dpCap > capacity) {
+			continue // the uplink cannot bind even when the whole unit sends
+		}
+		if out == nil {
+			out = &trunks{net: sim.NewNetwork(sim.New()), levels: make([]trunkLevel, len(t.Levels))}
+		}
+		out.levels[i] = trunkLevel{
+			shared: true, capacity: capacity, unitGPUs: unit,
+			weight: float64(unit) / float64(inner),
+			ppCap:  network.Links(free, ppSenders(t, e.span(topology.PP), e.c.Parallel.PP), eff)[i].BytesPerSec,
+			dpCap:  dpCap,
+			egress: map[int]*sim.Link{}, ingress: map[int]*sim.Link{},
+		}
+	}
+	return out
+}
+
+// unitOf is the unit of level i-1 that holds pipeline stage st of the
+// simulated pipeline.
+func (tr *trunks) unitOf(e *evaluator, i, st int) int {
+	return st * e.ppStride / tr.levels[i].unitGPUs
+}
+
+// link returns unit u's uplink at level i in one direction.
+func (tr *trunks) link(i, u int, out bool) *sim.Link {
+	l := &tr.levels[i]
+	m, name := l.ingress, "ingress"
+	if out {
+		m, name = l.egress, "egress"
+	}
+	if x, ok := m[u]; ok {
+		return x
+	}
+	x := tr.net.NewLink(name, l.capacity)
+	m[u] = x
+	return x
+}
+
+// shared reports whether level i is a shared uplink.
+func (tr *trunks) shared(i int) bool {
+	return tr != nil && i < len(tr.levels) && tr.levels[i].shared
+}
+
+// p2p is the pipeline message from stage from to stage to over shared
+// level l: it leaves from's unit and enters to's.
+func (tr *trunks) p2p(e *evaluator, from, to, l int) []*sim.Link {
+	return []*sim.Link{tr.link(l, tr.unitOf(e, l, from), true), tr.link(l, tr.unitOf(e, l, to), false)}
+}
+
+// dpPhase is the part of a data-parallel collective that crosses one
+// shared level: bytes per GPU over the level's uplinks.
+type dpPhase struct {
+	level int
+	bytes float64
+}
+
+// splitCollective prices collective k of bytes over span s on links as
+// the engine runs it: a fixed time (latencies and the levels that are not
+// shared) and, per shared level, the bytes each GPU moves over the
+// uplink, which the simulation shares. Alone on the uplink the phases
+// take what network.Time charges for them.
+func (tr *trunks) splitCollective(k network.Kind, bytes float64, s topology.Span, links []network.Link, phases []dpPhase) (fixed float64, _ []dpPhase) {
+	n := len(links)
+	sent := make([]float64, n)
+	times := make([]float64, n)
+	lat := make([]float64, n)
+	network.AddPerLevel(k, bytes, 1, s, links, sent, times)
+	free := append([]network.Link(nil), links...)
+	for i := range free {
+		if tr.shared(i) {
+			free[i].BytesPerSec = math.Inf(1)
+		}
+	}
+	network.AddPerLevel(k, bytes, 1, s, free, sent, lat)
+	for i := range times {
+		fixed += times[i]
+		if !tr.shared(i) {
+			continue
+		}
+		if d := times[i] - lat[i]; d > 0 {
+			fixed -= d
+			phases = append(phases, dpPhase{level: i, bytes: d * links[i].BytesPerSec})
+		}
+	}
+	return max(fixed, 0), phases
+}
+
+// runPhases moves stage st's collective phases over its unit's uplinks
+// one after another and calls done when the last has crossed.
+func (tr *trunks) runPhases(e *evaluator, st int, phases []dpPhase, done func()) {
+	if len(phases) == 0 {
+		done()
+		return
+	}
+	ph := phases[0]
+	l := &tr.levels[ph.level]
+	u := tr.unitOf(e, ph.level, st)
+	path := []*sim.Link{tr.link(ph.level, u, true), tr.link(ph.level, u, false)}
+	flow := sim.Flow{Weight: l.weight, MaxRate: l.dpCap}
+	if tr.only == trunkPPOnly {
+		path, flow.MaxRate = nil, e.linksOf(topology.DP)[ph.level].BytesPerSec
+	}
+	tr.net.StartFlow(ph.bytes, path, flow, func() {
+		tr.runPhases(e, st, phases[1:], done)
+	})
+}

@@ -1,0 +1,68 @@
+package train
+
+import (
+	"fmt"
+	"testing"
+)
+
+// campusBoth is Llama 3.1 8B on 64 H100 in four buildings of 16 (two
+// nodes each) joined by uplinks of capacityGbps each way: dp's ring and
+// pp's boundary both leave every building, so its uplink carries both.
+func campusBoth(schedule string, vp int, capacityGbps float64) string {
+	return fmt.Sprintf(`
+system:
+  topology:
+    levels:
+      - {name: node, size: 8, bandwidth_gbps: 3600, latency_us: 1}
+      - {name: building, size: 2, bandwidth_gbps: 400, latency_us: 5}
+      - {name: campus, size: 4, bandwidth_gbps: 400, latency_us: 20, distance_km: 20, link_capacity_gbps: %g}
+  gpus: 64
+  gpu: h100-sxm
+model: llama3.1-8b
+placement: [tp, dp, pp]
+parallel: {tp: 8, pp: 2, vp: %d, dp: 4, sp: true, zero: 1}
+schedule: %s
+training: {seq_len: 4096, global_batch: 64, micro_batch: 1, precision: bf16, recompute: none}
+`, capacityGbps, vp, schedule)
+}
+
+// Pipeline sends and data-parallel reduce-scatters that leave a building
+// over the same uplink slow each other in the event engine: the step is
+// slower than with only one dimension's traffic on the uplink (the other
+// at its uncontended share), and with an uplink too wide to bind all three
+// agree.
+func TestSharedTrunkSlowsBothDimensions(t *testing.T) {
+	for _, sc := range []struct {
+		name string
+		vp   int
+	}{{"1f1b", 1}, {"interleaved-1f1b", 2}} {
+		t.Run(sc.name, func(t *testing.T) {
+			run := func(capGbps float64, only trunkTraffic) float64 {
+				c := resolve(t, campusBoth(sc.name, sc.vp, capGbps))
+				l, err := c.Layout()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !l.Crosses("pp", 2) || !l.Crosses("dp", 2) {
+					t.Fatalf("pp and dp do not both cross the campus level: %v", l.Spans)
+				}
+				r, _, err := eventWith(c, false, only, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.StepTimeS
+			}
+			const narrow = 200 // Gb/s: below the building's 16 x 400 Gb/s
+			both, pp, dp := run(narrow, trunkAll), run(narrow, trunkPPOnly), run(narrow, trunkDPOnly)
+			t.Logf("uplink %d Gb/s: both %.4f s, pp only %.4f s, dp only %.4f s", narrow, both, pp, dp)
+			if !(both > pp*1.001 && both > dp*1.001) {
+				t.Errorf("both on the uplink %.4f s is not slower than pp alone %.4f s and dp alone %.4f s", both, pp, dp)
+			}
+			const wide = 1e6
+			b, p, d := run(wide, trunkAll), run(wide, trunkPPOnly), run(wide, trunkDPOnly)
+			if b != p || b != d {
+				t.Errorf("an uplink that cannot bind: both %.6f s, pp only %.6f s, dp only %.6f s; want equal", b, p, d)
+			}
+		})
+	}
+}
