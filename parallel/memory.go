@@ -63,6 +63,20 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	}
 	dense[0] += float64(m.EmbeddingParams())
 	dense[stages-1] += float64(m.HeadParams())
+	if v := MTPStage(m, c); v >= 0 {
+		// Each MTP module: a layer of the last layer's kind and its
+		// projection; the stage also holds a copy of the embedding for the
+		// next tokens (Megatron-Core builds the embedding on the MTP stage;
+		// the output head is the loss stage's own).
+		n := float64(m.MTPLayers)
+		if m.IsMoELayer(m.Layers - 1) {
+			dense[v] += n * moeDense
+			expert[v] += n * moeExpert
+		} else {
+			dense[v] += n * denseLayer
+		}
+		dense[v] += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
+	}
 	for v := range dense {
 		dense[v] /= float64(c.TP)
 		expert[v] /= float64(c.EP * c.ExpertTP())
@@ -210,6 +224,18 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		denseStage[s] += dv[v]
 		expertStage[s] += ev[v]
 	}
+	mtpRank := -1
+	if v := MTPStage(m, c); v >= 0 {
+		// The MTP layers keep one layer's activations each, plus the
+		// projection's input (two full-width tensors).
+		mtpRank = v % c.PP
+		k := 0
+		if m.IsMoELayer(m.Layers - 1) {
+			k = 1
+		}
+		T := float64(b.MicroBatch) * float64(b.SeqLen) / float64(c.CP)
+		actStage[mtpRank] += float64(m.MTPLayers) * (actKind[k] + 2*T*float64(m.Hidden)*actBytes)
+	}
 	var best Memory
 	for s := 0; s < c.PP; s++ {
 		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
@@ -227,6 +253,10 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		if s == c.PP-1 || c.PP == 1 {
 			// fp32 logits of the output head for one micro-batch, vocab split over tp.
 			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+		}
+		if s == mtpRank {
+			// The MTP head's own logits, alive with the main head's.
+			act += float64(m.MTPLayers) * float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
 		}
 		dpDense := float64(c.DP * c.CP)
 		// Expert state shards over the expert grid's data-parallel group.

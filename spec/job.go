@@ -34,6 +34,9 @@ type Job struct {
 // 405B runs on fewer GPUs).
 type ModelOverrides struct {
 	Layers int `yaml:"layers,omitempty" json:"layers,omitempty"`
+	// MTPLayers, when given, sets the number of multi-token-prediction
+	// layers trained (0 turns the catalog model's MTP off).
+	MTPLayers *int `yaml:"mtp_layers,omitempty" json:"mtp_layers,omitempty"`
 }
 
 // System names the accelerator, how many of them the job uses, and
@@ -109,6 +112,12 @@ type Parallel struct {
 	// LayersPerStage optionally gives each of the pp*vp virtual stages'
 	// layer count, for uneven (e.g. per-site) pipeline splits.
 	LayersPerStage []int `yaml:"layers_per_stage,omitempty" json:"layers_per_stage,omitempty"`
+	// PipelineLayout is a pipeline layout in Megatron-Core's syntax
+	// (--pipeline-model-parallel-layout): E embedding, t decoder layer, m
+	// MTP layer, L loss, | stage boundary, (..)*n and x*n repetition; stage
+	// i runs on pipeline rank i mod pp as chunk i div pp. Example:
+	// "Et|(tt|)*30mL" (DeepSeek-V3 on pp8 vp4).
+	PipelineLayout string `yaml:"pipeline_layout,omitempty" json:"pipeline_layout,omitempty"`
 }
 
 // Training holds the batch, sequence and numeric settings.

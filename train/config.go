@@ -114,7 +114,20 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 // local/global pattern as in the full model) and says so in the name and
 // the assumptions. m itself is not modified.
 func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error) {
-	if o == nil || o.Layers == 0 {
+	if o == nil {
+		return m, nil
+	}
+	if o.MTPLayers != nil && *o.MTPLayers != m.MTPLayers {
+		n := *o.MTPLayers
+		if n < 0 || n > 16 {
+			return nil, fault.Field("model_overrides.mtp_layers", "must be between 0 and 16, got %d", n)
+		}
+		p := *m
+		p.MTPLayers = n
+		p.Assumptions = append(slices.Clone(m.Assumptions), fmt.Sprintf("model_overrides.mtp_layers: %d multi-token-prediction layers (the catalog has %d)", n, m.MTPLayers))
+		m = &p
+	}
+	if o.Layers == 0 {
 		return m, nil
 	}
 	if o.Layers < 0 {
@@ -177,6 +190,17 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	p := j.Parallel
 	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), ETP: p.ETP, DP: p.DP, LayersPerStage: p.LayersPerStage}
+	vpUnset := p.VP == 0
+	if p.PipelineLayout != "" {
+		if pc.Layout, err = parallel.ParseLayout(p.PipelineLayout); err != nil {
+			return nil, err
+		}
+		if vpUnset && pc.PP > 0 && len(pc.Layout.Stages)%pc.PP == 0 {
+			// The layout implies vp (Megatron-Core: vp = stages / pp).
+			pc.VP = len(pc.Layout.Stages) / pc.PP
+			vpUnset = false
+		}
+	}
 	for _, d := range []struct {
 		f string
 		v int
@@ -213,13 +237,16 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		c.Assumptions = append(c.Assumptions, "parallel.zero not given: 1 (distributed optimizer)")
 	}
 	c.Parallel = pc
-	if c.Schedule, err = resolveSchedule(j.Schedule, &c.Parallel, p.VP == 0, &c.Assumptions); err != nil {
+	if c.Schedule, err = resolveSchedule(j.Schedule, &c.Parallel, vpUnset, &c.Assumptions); err != nil {
 		return nil, err
 	}
 	if err := c.Parallel.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
 	}
-	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 {
+	if v := parallel.MTPStage(m, c.Parallel); v >= 0 && c.Parallel.Layout == nil {
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("%d MTP layer(s) of %s on the last virtual stage, with the loss (Megatron-Core); model_overrides.mtp_layers: 0 turns them off", m.MTPLayers, m.ID))
+	}
+	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 && c.Parallel.Layout == nil {
 		c.Assumptions = append(c.Assumptions, fmt.Sprintf("the %d layers do not split evenly over pp*vp = %d stages: the embedding and the loss count as one layer each (Megatron-Core), decoder layers per stage %v", m.Layers, len(s.Explicit), s.Explicit))
 	}
 	if _, err := c.Schedule.Check(c.ScheduleParams()); err != nil {

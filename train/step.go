@@ -560,7 +560,29 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.fwd += head + ce
 	last.bwd += 2*head + ce
 	last.wgrad += head
+	if v := parallel.MTPStage(m, p); v >= 0 {
+		e.addMTP(&out[v], head, ce, T, h)
+	}
 	return out
+}
+
+// addMTP prices the model's MTP layers on virtual stage w (DeepSeek-V3
+// report, arXiv 2412.19437 section 2.2; Megatron-Core's MTP block): per
+// module, the norms of the hidden state and the next tokens' embedding,
+// the 2h x h projection of their concatenation, one decoder layer of the
+// last layer's kind and a second pass through the shared output head and
+// cross-entropy (head and ce, the main head's times for one micro-batch).
+func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
+	m := e.c.Model
+	tp := float64(e.c.Parallel.TP)
+	layer := e.layerWork(m.Layers - 1)
+	proj := e.dev.GEMM(T, h/tp, 2*h, e.prec)
+	norms := e.dev.MemoryBound(2*T*h*2*2, 2)
+	one := layer
+	one.fwd += proj + norms + head + ce
+	one.bwd += 2*proj + 2*norms + 2*head + ce
+	one.wgrad += proj + head
+	w.addScaled(one, float64(m.MTPLayers))
 }
 
 // p2pBytes is the activation (or gradient) message between pipeline

@@ -163,14 +163,7 @@ func TestResolveBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			y := strings.Replace(job405B, tt.from, tt.to, 1)
-			if y == job405B {
-				t.Fatalf("substitution %q not applied", tt.from)
-			}
-			j, err := spec.ParseJob([]byte(y))
-			if err == nil {
-				_, err = Resolve(j, model.Load, hardware.Lookup)
-			}
+			err := resolveEdited(t, job405B, tt.from, tt.to)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -375,4 +368,102 @@ model_overrides: {layers: 16}
 			t.Errorf("%s: error %v, want a bad-input error naming model_overrides.layers", bad, err)
 		}
 	}
+}
+
+// A pipeline layout (parallel.pipeline_layout, Megatron-Core's syntax)
+// sets vp and each stage's layers: DeepSeek-V3's published GB200 layout
+// Et|(tt|)*30L is the default split of 61 layers on pp8 vp4, so both give
+// the same step and memory in both engines; adding its MTP layer m costs
+// time and memory on the last stage.
+func TestPipelineLayout(t *testing.T) {
+	base := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, zero: 1LAYOUT}
+schedule: interleaved-1f1b
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: selective}
+model_overrides: {mtp_layers: MTP}
+`
+	run := func(layout, mtp string) (Result, Result) {
+		y := strings.Replace(strings.Replace(base, "LAYOUT", layout, 1), "MTP", mtp, 1)
+		if layout == "" {
+			y = strings.Replace(y, "zero: 1", "zero: 1, vp: 4", 1)
+		}
+		c := resolve(t, y)
+		a, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := Event(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(a.Memory.Total-ev.Memory.Total) > 1e-9 {
+			t.Errorf("layout %q: engines disagree on memory: %v vs %v", layout, a.Memory.Total, ev.Memory.Total)
+		}
+		return a, ev
+	}
+	defA, defE := run("", "0")
+	layA, layE := run(`, pipeline_layout: "Et|(tt|)*30L"`, "0")
+	if defA.StepTimeS != layA.StepTimeS || defE.StepTimeS != layE.StepTimeS || defA.Memory.Total != layA.Memory.Total {
+		t.Errorf("Et|(tt|)*30L differs from the default split: analytic %v vs %v, event %v vs %v, memory %v vs %v",
+			layA.StepTimeS, defA.StepTimeS, layE.StepTimeS, defE.StepTimeS, layA.Memory.Total, defA.Memory.Total)
+	}
+	mtpA, _ := run(`, pipeline_layout: "Et|(tt|)*30mL"`, "1")
+	// The first stage, with the most micro-batches in flight, stays the
+	// most loaded: memory does not fall (the MTP stage's own count is
+	// parallel.TestMTPStageParams).
+	if !(mtpA.StepTimeS > layA.StepTimeS) || mtpA.Memory.Total < layA.Memory.Total {
+		t.Errorf("the MTP layer adds no time, or lowers memory: %v s, %v GiB against %v s, %v GiB", mtpA.StepTimeS, mtpA.Memory.Total, layA.StepTimeS, layA.Memory.Total)
+	}
+	// Without a layout, the catalog's MTP layer sits on the last stage.
+	defMTP, _ := run("", "1")
+	if math.Abs(defMTP.StepTimeS-mtpA.StepTimeS) > 1e-9*mtpA.StepTimeS {
+		t.Errorf("default MTP placement %v s differs from the layout's last stage %v s", defMTP.StepTimeS, mtpA.StepTimeS)
+	}
+}
+
+// A bad pipeline layout is bad input naming parallel.pipeline_layout.
+func TestResolveBadLayout(t *testing.T) {
+	base := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, pipeline_layout: "Et|(tt|)*30mL"}
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1}
+`
+	tests := []struct{ name, from, to, want string }{
+		{"t count differs from the layers", "(tt|)*30mL", "(tt|)*29tt|ttmL", "63 decoder layers t but the model has 61"},
+		{"E missing", `"Et|`, `"t|`, "0 embeddings E"},
+		{"E misplaced", `"Et|`, `"tE|`, "E must be the first"},
+		{"L missing", "mL\"", "m\"", "0 losses L"},
+		{"L misplaced", "mL\"", "Lm\"", "L must be the last"},
+		{"stages not divisible by pp", "(tt|)*30mL", "(tt|)*29ttmL", "not divisible by pp=8"},
+		{"MTP on the first rank", "(tt|)*30mL", "(tt|)*7tm|(tt|)*22ttL", "pipeline rank 0"},
+		{"vp conflicts", "pp: 8,", "pp: 8, vp: 2,", "but parallel.vp is 2"},
+		{"MTP count differs", "30mL", "30L", "0 MTP layers m but the model has 1"},
+		{"with layers_per_stage", "ep: 64,", "ep: 64, layers_per_stage: [2, 2],", "layers_per_stage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := resolveEdited(t, base, tt.from, tt.to)
+			if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), "parallel.pipeline_layout") || !strings.Contains(fmt.Sprint(err), tt.want) {
+				t.Errorf("error %v, want bad input naming parallel.pipeline_layout and saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// resolveEdited resolves the spec base with its first from replaced by to
+// and returns the resolver's error; the edit must apply.
+func resolveEdited(t *testing.T, base, from, to string) error {
+	t.Helper()
+	y := strings.Replace(base, from, to, 1)
+	if y == base {
+		t.Fatalf("substitution %q not applied", from)
+	}
+	j, err := spec.ParseJob([]byte(y))
+	if err == nil {
+		_, err = Resolve(j, model.Load, hardware.Lookup)
+	}
+	return err
 }
