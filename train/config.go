@@ -258,7 +258,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, err
 		}
 	} else {
-		c.Topology = topology.Default(g, c.GPUs)
+		var why string
+		c.Topology, why = DefaultTopology(g, c.GPUs)
+		if why != "" {
+			c.Assumptions = append(c.Assumptions, why)
+		}
 	}
 	if n := j.Network; n != nil {
 		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
@@ -275,7 +279,8 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err := network.CheckTopology(c.Topology); err != nil {
 		return nil, err
 	}
-	c.Placement = topology.DefaultPlacement()
+	var why string
+	c.Placement, why = DefaultPlacement(m, pc)
 	if len(j.Placement) > 0 {
 		if c.Placement, err = topology.ParsePlacement(j.Placement); err != nil {
 			return nil, err
@@ -287,6 +292,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, fault.Field("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
 		}
 		c.Placement = topology.PutOutermost(c.Placement, d[0])
+	}
+	if len(j.Placement) == 0 && why != "" {
+		c.Assumptions = append(c.Assumptions, why)
 	}
 	l, err := c.Layout()
 	if err != nil {
@@ -301,6 +309,61 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	c.Assumptions = append(c.Assumptions, m.Assumptions...)
 	return c, nil
+}
+
+// MegatronMoEPlacement is Megatron-Core's rank order tp-cp-ep-dp-pp
+// (megatron/core/parallel_state.py, order "tp-cp-ep-dp-pp"; reference/
+// moe.md section 1), innermost first: the expert-parallel group sits just
+// outside tp*cp, inside a pipeline stage, and pp is outermost.
+func MegatronMoEPlacement() []topology.Dim {
+	return []topology.Dim{topology.TP, topology.CP, topology.EP, topology.DP, topology.PP}
+}
+
+// DefaultPlacement is the rank order of a job whose spec names none, and
+// the assumption to list: a mixture-of-experts model with expert
+// parallelism runs in Megatron-Core's order (MegatronMoEPlacement), the
+// framework of the public MoE measurements, so that its all-to-all stays
+// inside a pipeline stage; every other job keeps Llama 3's order
+// (topology.DefaultPlacement, which a spec can still name for MoE jobs:
+// placement: [tp, cp, pp, ep, dp]).
+func DefaultPlacement(m *model.Model, p parallel.Config) ([]topology.Dim, string) {
+	if m.MoE != nil && p.EP > 1 {
+		return MegatronMoEPlacement(), "placement not given: tp, cp, ep, dp, pp (Megatron-Core's rank order for MoE jobs: the ep group inside a pipeline stage)"
+	}
+	return topology.DefaultPlacement(), ""
+}
+
+// NVL72TrayGPUs is the GPU count of one GB200/GB300 NVL72 compute tray,
+// the Slurm node Megatron-Bridge places by (scripts/performance/utils/
+// executors.py: 4-GPU nodes; reference/moe.md section 3).
+const NVL72TrayGPUs = 4
+
+// nvl72MaxTrays is the trays of one NVL72 rack (72 GPUs / 4).
+const nvl72MaxTrays = 18
+
+// DefaultTopology is the topology of a job whose spec gives none, and the
+// assumption to list. On an NVL72 system (a GPU whose scale-up domain is
+// 72) the NVLink domain is the Slurm segment Megatron-Bridge requests
+// (executors.py): all the trays when there are at most 18, else the
+// largest divisor of the tray count that is at most 18, so 256 GPUs (64
+// trays) run in 64-GPU NVLink domains and 144 GPUs in two racks of 72.
+// Other GPUs take topology.Default.
+func DefaultTopology(g *hardware.GPU, gpus int) (topology.Topology, string) {
+	if g.ScaleUpSize != nvl72MaxTrays*NVL72TrayGPUs || gpus%NVL72TrayGPUs != 0 {
+		return topology.Default(g, gpus), ""
+	}
+	trays := gpus / NVL72TrayGPUs
+	seg := trays
+	if trays > nvl72MaxTrays {
+		seg = nvl72MaxTrays
+		for trays%seg != 0 {
+			seg--
+		}
+	}
+	x := *g
+	x.ScaleUpSize = seg * NVL72TrayGPUs
+	why := fmt.Sprintf("system.topology not given: NVLink domains of %d GPUs (%d of the NVL72's 18 trays of 4; Megatron-Bridge's Slurm segment, the largest divisor of the %d trays up to 18), %g Gb/s NICs between them", x.ScaleUpSize, seg, trays, g.NICGbps)
+	return topology.Default(&x, gpus), why
 }
 
 func orOne(v int) int {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
@@ -466,4 +468,61 @@ func resolveEdited(t *testing.T, base, from, to string) error {
 		_, err = Resolve(j, model.Load, hardware.Lookup)
 	}
 	return err
+}
+
+// Qwen3-235B on 256 GB200 (tp1 pp8 vp3 ep32), as a new user writes it:
+// the NVL72 system runs in Megatron-Bridge's 64-GPU segments and the
+// MoE job in Megatron-Core's rank order, so the expert all-to-all stays
+// on NVLink (it went over the 400 Gb/s NICs before: the ep group spread
+// over pipeline stages); both defaults are listed under assumed. Llama
+// 3's order, named in the spec, still spreads it.
+func TestNVL72KeepsAllToAllOnNVLink(t *testing.T) {
+	y := `
+model: qwen3-235b-a22b
+system: {gpu: gb200, gpus: 256}
+parallel: {tp: 1, pp: 8, vp: 3, ep: 32}
+training: {seq_len: 4096, global_batch: 2048, micro_batch: 1, precision: bf16}
+`
+	epLevels := func(c *Config) []string {
+		r, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range r.Levels {
+			if l.Dim == "ep" && l.Bytes > 0 {
+				out = append(out, l.Level)
+			}
+		}
+		return out
+	}
+	c := resolve(t, y)
+	if got := c.Topology.Levels[0].Size; got != 64 {
+		t.Errorf("NVLink domain %d GPUs, want Megatron-Bridge's 64-GPU segment", got)
+	}
+	if d := cmp.Diff([]string{"node"}, epLevels(c)); d != "" {
+		t.Errorf("ep traffic levels (-want +got):\n%s", d)
+	}
+	var nvl, order bool
+	for _, a := range c.Assumptions {
+		nvl = nvl || strings.Contains(a, "NVLink domains of 64 GPUs")
+		order = order || strings.Contains(a, "tp, cp, ep, dp, pp")
+	}
+	if !nvl || !order {
+		t.Errorf("assumed %q lacks the NVLink domain or the rank order", c.Assumptions)
+	}
+	llama := resolve(t, y+"placement: [tp, cp, pp, ep, dp]\n")
+	if got := epLevels(llama); len(got) < 2 {
+		t.Errorf("Llama 3's order keeps ep on %v; it should cross the NICs", got)
+	}
+	// 144 GPUs are two whole racks: domains of 72.
+	g, err := hardware.Lookup("gb200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gpus, want := range map[int]int{144: 72, 32: 32, 100: 20, 4096: 64} {
+		if top, _ := DefaultTopology(g, gpus); top.Levels[0].Size != want {
+			t.Errorf("%d GB200 in domains of %d, want %d", gpus, top.Levels[0].Size, want)
+		}
+	}
 }

@@ -123,7 +123,7 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 		notes = append(notes, "unfused attention (Megatron-LM 2022)")
 	}
 	c.Topology = defaultTopology(g, r.GPUs)
-	c.Placement = defaultPlacement()
+	c.Placement = defaultPlacement(m, pc)
 	return c, notes, nil
 }
 
