@@ -13,6 +13,9 @@ type Search struct {
 	VP         []int `yaml:"vp,omitempty" json:"vp,omitempty"`
 	CP         []int `yaml:"cp,omitempty" json:"cp,omitempty"`
 	EP         []int `yaml:"ep,omitempty" json:"ep,omitempty"`
+	// ETP lists the expert tensor-parallel degrees to try (each must
+	// divide the candidate's tp; 0 means etp = tp).
+	ETP []int `yaml:"etp,omitempty" json:"etp,omitempty"`
 	Zero       []int `yaml:"zero,omitempty" json:"zero,omitempty"`
 	MicroBatch []int `yaml:"micro_batch,omitempty" json:"micro_batch,omitempty"`
 
