@@ -127,6 +127,15 @@ type Training struct {
 	MicroBatch  int    `yaml:"micro_batch" json:"micro_batch"`
 	Precision   string `yaml:"precision" json:"precision"`
 	Recompute   string `yaml:"recompute" json:"recompute"`
+	// MoERouting is how an MoE model's router spreads tokens over the
+	// experts: dropless (default: learned routing, no token dropped) or
+	// force-balanced (Megatron-Core --moe-router-force-load-balancing,
+	// the benchmarks' setting).
+	MoERouting string `yaml:"moe_routing,omitempty" json:"moe_routing,omitempty"`
+	// MoECapacityFactor, when positive, caps each expert at that multiple
+	// of the mean tokens and pads its input to the cap (Megatron-Core
+	// --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity).
+	MoECapacityFactor float64 `yaml:"moe_capacity_factor,omitempty" json:"moe_capacity_factor,omitempty"`
 }
 
 // ParseJob decodes a job spec strictly (unknown fields are errors). A

@@ -37,8 +37,44 @@ type Config struct {
 	// attention kernels, as in Korthikanti et al. 2022); the default is
 	// fused (flash) attention.
 	UnfusedAttention bool
+	// Routing is how the MoE router spreads tokens (RoutingDropless when
+	// empty): see RoutingImbalance.
+	Routing Routing
+	// CapacityFactor, when positive, caps each expert's tokens at that
+	// multiple of the mean and pads to the cap.
+	CapacityFactor float64
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
+}
+
+// Routing names how an MoE router spreads tokens over the experts.
+type Routing string
+
+// Routings: learned and dropless (Megatron-Core's default with the
+// auxiliary load-balancing loss), or forced uniform.
+const (
+	RoutingDropless      Routing = "dropless"
+	RoutingForceBalanced Routing = "force-balanced"
+)
+
+// MaxCapacityFactor bounds training.moe_capacity_factor: at the factor of
+// the experts per token (top-k) every expert can take every token.
+const MaxCapacityFactor = 64
+
+// ParseRouting checks training.moe_routing and training.moe_capacity_factor.
+func ParseRouting(name string, capacity float64) (Routing, float64, error) {
+	r := Routing(strings.ToLower(strings.TrimSpace(name)))
+	switch r {
+	case "":
+		r = RoutingDropless
+	case RoutingDropless, RoutingForceBalanced:
+	default:
+		return "", 0, fault.Field("training.moe_routing", "unknown routing %q; use dropless or force-balanced", name)
+	}
+	if !(capacity >= 0 && capacity <= MaxCapacityFactor) {
+		return "", 0, fault.Field("training.moe_capacity_factor", "must be between 0 (dropless) and %d, got %g", MaxCapacityFactor, capacity)
+	}
+	return r, capacity, nil
 }
 
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
@@ -176,6 +212,12 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 		return nil, err
+	}
+	if c.Routing, c.CapacityFactor, err = ParseRouting(j.Training.MoERouting, j.Training.MoECapacityFactor); err != nil {
+		return nil, err
+	}
+	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
+		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}
 	if j.Training.Precision == "" {
 		c.Assumptions = append(c.Assumptions, "training.precision not given: bf16")

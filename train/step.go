@@ -320,7 +320,8 @@ func (e *evaluator) layerWork(i int) opCost {
 		// Expert GEMMs as grouped GEMMs whose efficiency follows the
 		// tokens per expert (cost.GroupedTileM), stretched by the routing
 		// imbalance of the busiest GPU (moeImbalance).
-		imb := moeImbalance(routed*etp, p.EP)
+		imb, pad, skew := e.routingLoad(routed*etp, p.EP)
+		perExpert *= pad // padded to capacity
 		g += imb * (dev.GroupedGEMM(perExpert, (mats-1)*f, h, local, e.prec, true) + dev.GroupedGEMM(perExpert, h, f, local, e.prec, true))
 		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
 		ffnElems += routed * etp * f
@@ -338,8 +339,9 @@ func (e *evaluator) layerWork(i int) opCost {
 		if e.prec.BytesPerElement() <= 1.1 {
 			dispatch = e.prec.BytesPerElement()
 		}
-		epF = e.coll(network.AllToAll, routed*h*dispatch, topology.EP) + e.coll(network.AllToAll, routed*h*2, topology.EP)
-		epB = 2 * e.coll(network.AllToAll, routed*h*2, topology.EP)
+		sent := routed * pad * skew // what the busiest receiver waits for
+		epF = e.coll(network.AllToAll, sent*h*dispatch, topology.EP) + e.coll(network.AllToAll, sent*h*2, topology.EP)
+		epB = 2 * e.coll(network.AllToAll, sent*h*2, topology.EP)
 		if p.ExpertTP() > 1 {
 			// Megatron-Core's all-to-all dispatcher gathers the dispatched
 			// tokens over the etp group after the all-to-all and
@@ -496,6 +498,28 @@ func moeImbalance(n float64, ep int) float64 {
 		return 1
 	}
 	return 1 + math.Sqrt(2*math.Log(float64(ep))/n)
+}
+
+// routingLoad is the MoE load of the busiest GPU of an ep group
+// receiving n token slots on average: the factor on its expert GEMMs
+// (imb), the factor on the tokens each expert's GEMM and the all-to-all
+// carry (pad) and the factor on the all-to-all's busiest receiver
+// (skew). With a capacity factor every expert's input is padded to
+// capacity (cf times the mean) and none takes more: imb 1, pad cf.
+// Dropless force-balanced routing has the sampling spread of
+// moeImbalance; dropless learned routing that times the measured
+// imbalance (cost.Params.RoutingImbalance), which also holds up the
+// all-to-all at its busiest receiver.
+func (e *evaluator) routingLoad(n float64, ep int) (imb, pad, skew float64) {
+	c := e.c
+	if c.CapacityFactor > 0 {
+		return 1, c.CapacityFactor, 1
+	}
+	imb, skew = moeImbalance(n, ep), 1
+	if c.Routing != RoutingForceBalanced && ep > 1 {
+		skew = max(c.Calib.RoutingImbalance, 1)
+	}
+	return imb * skew, 1, skew
 }
 
 // virtualStage is one model chunk's cost for one micro-batch.

@@ -526,3 +526,40 @@ training: {seq_len: 4096, global_batch: 2048, micro_batch: 1, precision: bf16}
 		}
 	}
 }
+
+// MoE routing prices the busiest GPU's load: learned dropless routing
+// (the default) carries the measured imbalance on top of force-balanced
+// routing's sampling spread; a capacity factor pads every expert to its
+// cap, so 1.0 is about force-balanced and 1.5 costs more. Bad values name
+// their field.
+func TestMoERouting(t *testing.T) {
+	base := `
+model: qwen3-30b-a3b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 1, pp: 1, ep: 8, zero: 1}
+training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, recompute: noneROUTING}
+`
+	step := func(routing string) float64 {
+		c := resolve(t, strings.Replace(base, "ROUTING", routing, 1))
+		r, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.StepTimeS
+	}
+	dropless, forced := step(""), step(", moe_routing: force-balanced")
+	cf1, cf15 := step(", moe_capacity_factor: 1.0"), step(", moe_capacity_factor: 1.5")
+	if !(dropless > forced && cf15 > cf1 && forced > cf1*0.99) {
+		t.Errorf("step times: dropless %.4f, force-balanced %.4f, capacity 1.0 %.4f, capacity 1.5 %.4f", dropless, forced, cf1, cf15)
+	}
+	for _, tt := range []struct{ to, field string }{
+		{", moe_routing: greedy", "training.moe_routing"},
+		{", moe_capacity_factor: -1", "training.moe_capacity_factor"},
+		{", moe_capacity_factor: 1000", "training.moe_capacity_factor"},
+	} {
+		err := resolveEdited(t, base, "ROUTING", tt.to)
+		if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), tt.field) {
+			t.Errorf("%s: error %v, want bad input naming %s", tt.to, err, tt.field)
+		}
+	}
+}
