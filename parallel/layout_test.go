@@ -175,3 +175,27 @@ func TestMTPStageParams(t *testing.T) {
 		t.Errorf("default MTP stage %d, want the last (7)", got)
 	}
 }
+
+// recompute: moe keeps only the input of an MoE block: less activation
+// memory than none on MoE layers, the same on dense ones.
+func TestRecomputeMoEMemory(t *testing.T) {
+	m, err := model.Lookup("deepseek-v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Config{TP: 2, PP: 1, VP: 1, CP: 1, EP: 8, DP: 8, SP: true}
+	dense, moe := 0, m.MoE.FirstDense
+	for _, tt := range []struct {
+		layer int
+		less  bool
+	}{{dense, false}, {moe, true}} {
+		none := LayerActivationBytes(m, c, tt.layer, 1, 4096, RecomputeNone, false)
+		got := LayerActivationBytes(m, c, tt.layer, 1, 4096, RecomputeMoE, false)
+		if tt.less != (got < none) || got > none {
+			t.Errorf("layer %d: recompute moe keeps %.4g bytes, none %.4g", tt.layer, got, none)
+		}
+	}
+	if _, err := ParseRecompute("moe"); err != nil {
+		t.Error(err)
+	}
+}

@@ -133,7 +133,11 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 		s := float64(seqLen) / float64(c.CP)
 		extra += 5 * float64(m.Heads) / t * s * s * float64(b)
 	}
-	if m.IsMoELayer(layer) {
+	switch {
+	case m.IsMoELayer(layer) && r == RecomputeMoE:
+		// Only the MoE block's input is kept (counted above): backward
+		// recomputes the router, dispatch and experts.
+	case m.IsMoELayer(layer):
 		e := m.MoE
 		// Token slots this GPU's experts process (balanced routing): the
 		// etp group gathers its members' dispatched tokens, and each member
@@ -147,7 +151,7 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 			elems += T * float64(e.SharedExperts*e.SharedFFN) / t * mats
 		}
 		extra += T * float64(e.Experts) * 4 / t // router scores, fp32
-	} else {
+	default:
 		elems += T * float64(m.FFN) / t * mats
 	}
 	if m.Bias { // GPT: dropout masks after attention, in the MLP and on the residuals

@@ -19,17 +19,22 @@ const (
 	RecomputeNone      Recompute = "none"
 	RecomputeSelective Recompute = "selective" // attention core only
 	RecomputeFull      Recompute = "full"      // whole layer, only its input kept
+	// RecomputeMoE recomputes each MoE block (router, dispatch, experts,
+	// combine) in backward and keeps only its input, as Megatron-Core's
+	// --recompute-granularity selective --recompute-modules moe does;
+	// attention and dense layers keep their activations.
+	RecomputeMoE Recompute = "moe"
 )
 
 // ParseRecompute checks a recompute policy name.
 func ParseRecompute(s string) (Recompute, error) {
 	switch r := Recompute(s); r {
-	case RecomputeNone, RecomputeSelective, RecomputeFull:
+	case RecomputeNone, RecomputeSelective, RecomputeFull, RecomputeMoE:
 		return r, nil
 	case "":
 		return RecomputeNone, nil
 	}
-	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective or full", s)
+	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective, moe or full", s)
 }
 
 // Config is a parallel configuration on Megatron-Core's two grids over the

@@ -304,7 +304,8 @@ func (e *evaluator) layerWork(i int) opCost {
 	var ffnElems float64 // intermediate activations per token on this GPU
 	var moeBytes float64 // router, permutation and unpermutation bytes (MoE layers)
 	var moeKernels int
-	moeSP := false // an MoE layer without shared experts under SP: no TP collective around it
+	var moeG float64 // the MoE block's GEMM time, forward
+	moeSP := false   // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
 		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
@@ -320,6 +321,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		// Expert GEMMs as grouped GEMMs whose efficiency follows the
 		// tokens per expert (cost.GroupedTileM), stretched by the routing
 		// imbalance of the busiest GPU (moeImbalance).
+		g0 := g
 		imb, pad, skew := e.routingLoad(routed*etp, p.EP)
 		perExpert *= pad // padded to capacity
 		g += imb * (dev.GroupedGEMM(perExpert, (mats-1)*f, h, local, e.prec, true) + dev.GroupedGEMM(perExpert, h, f, local, e.prec, true))
@@ -331,6 +333,7 @@ func (e *evaluator) layerWork(i int) opCost {
 			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
 			ffnElems += T * sf
 		}
+		moeG = g - g0
 		moeSP = p.SP && x.SharedExperts == 0
 		// Dispatch and combine all-to-all forward, their gradients
 		// backward. With 8-bit training the forward dispatch moves 8-bit
@@ -441,6 +444,12 @@ func (e *evaluator) layerWork(i int) opCost {
 		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
 	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
+	if c.Recompute == parallel.RecomputeMoE && m.IsMoELayer(i) {
+		// The backward first re-runs the MoE block's forward: its GEMMs,
+		// router and permutation passes and the dispatch and combine.
+		oc.bwd += moeG + dev.MemoryBound(moeBytes, moeKernels)
+		oc.epB += epF
+	}
 	if c.Recompute == parallel.RecomputeFull {
 		// The backward first re-runs the forward, communication included.
 		oc.bwd += fwd

@@ -563,3 +563,28 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, re
 		}
 	}
 }
+
+// recompute: moe (Megatron-Core --recompute-modules moe) trades the MoE
+// block's activations for a second forward of it, dispatch included:
+// DeepSeek-V3 on 1,024 H100 with Megatron's layout fits with it and
+// takes longer than without.
+func TestRecomputeMoE(t *testing.T) {
+	y := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, etp: 1, zero: 1, pipeline_layout: "Et|(tt|)*30mL"}
+schedule: interleaved-1f1b
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: RC}
+`
+	run := func(rc string) Result {
+		r, err := Analytic(resolve(t, strings.Replace(y, "RC", rc, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	sel, moe := run("selective"), run("moe")
+	if !moe.Feasible || sel.Feasible || !(moe.StepTimeS > sel.StepTimeS) || !(moe.Breakdown.EPCommS > sel.Breakdown.EPCommS) {
+		t.Errorf("selective %.3f s %.1f GiB, moe %.3f s %.1f GiB (ep %.3f against %.3f s)", sel.StepTimeS, sel.Memory.Total, moe.StepTimeS, moe.Memory.Total, moe.Breakdown.EPCommS, sel.Breakdown.EPCommS)
+	}
+}
