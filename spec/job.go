@@ -136,6 +136,13 @@ type Training struct {
 	// of the mean tokens and pads its input to the cap (Megatron-Core
 	// --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity).
 	MoECapacityFactor float64 `yaml:"moe_capacity_factor,omitempty" json:"moe_capacity_factor,omitempty"`
+	// MoESharedExpertOverlap runs the shared experts during the dispatch
+	// all-to-all (Megatron-Core --moe-shared-expert-overlap).
+	MoESharedExpertOverlap bool `yaml:"moe_shared_expert_overlap,omitempty" json:"moe_shared_expert_overlap,omitempty"`
+	// MoEA2AOverlap overlaps one micro-batch's expert all-to-all with
+	// another's compute in the 1F1B steady state (Megatron-Core
+	// --overlap-moe-expert-parallel-comm --delay-wgrad-compute).
+	MoEA2AOverlap bool `yaml:"moe_a2a_overlap,omitempty" json:"moe_a2a_overlap,omitempty"`
 }
 
 // ParseJob decodes a job spec strictly (unknown fields are errors). A

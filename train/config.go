@@ -43,6 +43,11 @@ type Config struct {
 	// CapacityFactor, when positive, caps each expert's tokens at that
 	// multiple of the mean and pads to the cap.
 	CapacityFactor float64
+	// SharedExpertOverlap hides the dispatch all-to-all behind the shared
+	// experts' GEMMs; A2AOverlap hides the expert all-to-all behind
+	// another micro-batch's compute (both Megatron-Core options, off by
+	// default as in its defaults).
+	SharedExpertOverlap, A2AOverlap bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
 }
@@ -216,6 +221,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if c.Routing, c.CapacityFactor, err = ParseRouting(j.Training.MoERouting, j.Training.MoECapacityFactor); err != nil {
 		return nil, err
 	}
+	c.SharedExpertOverlap, c.A2AOverlap = j.Training.MoESharedExpertOverlap, j.Training.MoEA2AOverlap
 	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
 		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}

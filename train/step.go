@@ -304,8 +304,9 @@ func (e *evaluator) layerWork(i int) opCost {
 	var ffnElems float64 // intermediate activations per token on this GPU
 	var moeBytes float64 // router, permutation and unpermutation bytes (MoE layers)
 	var moeKernels int
-	var moeG float64 // the MoE block's GEMM time, forward
-	moeSP := false   // an MoE layer without shared experts under SP: no TP collective around it
+	var moeG float64    // the MoE block's GEMM time, forward
+	var sharedG float64 // the shared experts' GEMM time, forward
+	moeSP := false      // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
 		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
@@ -330,7 +331,8 @@ func (e *evaluator) layerWork(i int) opCost {
 		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
 		if x.SharedExperts > 0 {
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
-			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
+			sharedG = dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
+			g += sharedG
 			ffnElems += T * sf
 		}
 		moeG = g - g0
@@ -442,6 +444,23 @@ func (e *evaluator) layerWork(i int) opCost {
 		ring := steps * e.coll(network.P2P, kv, topology.CP)
 		cpF = math.Max(0, ring-dev.Attention(af))
 		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
+	}
+	if c.SharedExpertOverlap && sharedG > 0 {
+		// The shared experts run on their own stream while the tokens
+		// are dispatched and combined (forward), and their backward
+		// (twice the GEMMs) while the gradients are (MCore MoE README,
+		// --moe-shared-expert-overlap).
+		epF = math.Max(0, epF-sharedG)
+		epB = math.Max(0, epB-2*sharedG)
+	}
+	if c.A2AOverlap && epF+epB > 0 {
+		// Megatron-Core's 1F1B all-to-all overlap runs one micro-batch's
+		// forward with another's backward and hides each one's expert
+		// all-to-all under the other's compute: only what the layer's
+		// compute cannot cover shows, shared in proportion.
+		ep := epF + epB
+		hidden := math.Max(0, ep-fwd-bwd)
+		epF, epB = hidden*epF/ep, hidden*epB/ep
 	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
 	if c.Recompute == parallel.RecomputeMoE && m.IsMoELayer(i) {

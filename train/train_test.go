@@ -569,22 +569,41 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, re
 // DeepSeek-V3 on 1,024 H100 with Megatron's layout fits with it and
 // takes longer than without.
 func TestRecomputeMoE(t *testing.T) {
+	sel, moe := dsv3H100(t, "selective"), dsv3H100(t, "moe")
+	if !moe.Feasible || sel.Feasible || !(moe.StepTimeS > sel.StepTimeS) || !(moe.Breakdown.EPCommS > sel.Breakdown.EPCommS) {
+		t.Errorf("selective %.3f s %.1f GiB, moe %.3f s %.1f GiB (ep %.3f against %.3f s)", sel.StepTimeS, sel.Memory.Total, moe.StepTimeS, moe.Memory.Total, moe.Breakdown.EPCommS, sel.Breakdown.EPCommS)
+	}
+}
+
+// The two MoE overlaps Megatron-Core offers hide expert all-to-all time:
+// the shared experts run during the dispatch and combine
+// (moe_shared_expert_overlap), and the 1F1B all-to-all overlap hides it
+// under another micro-batch's compute (moe_a2a_overlap); neither changes
+// memory, and each leaves the step no longer than without it.
+func TestMoEOverlaps(t *testing.T) {
+	base, shared, a2a := dsv3H100(t, "moe"), dsv3H100(t, "moe, moe_shared_expert_overlap: true"), dsv3H100(t, "moe, moe_a2a_overlap: true")
+	for name, r := range map[string]Result{"shared-expert overlap": shared, "a2a overlap": a2a} {
+		if !(r.Breakdown.EPCommS < base.Breakdown.EPCommS) || r.StepTimeS > base.StepTimeS || r.Memory.Total != base.Memory.Total {
+			t.Errorf("%s: ep %.3f s, step %.3f s, %.2f GiB; without: ep %.3f s, step %.3f s, %.2f GiB", name, r.Breakdown.EPCommS, r.StepTimeS, r.Memory.Total, base.Breakdown.EPCommS, base.StepTimeS, base.Memory.Total)
+		}
+	}
+}
+
+// dsv3H100 prices DeepSeek-V3 on 1,024 H100 in Megatron's published
+// configuration (tp2 pp8 vp4 ep64 etp1, Et|(tt|)*30mL) with the given
+// recompute policy and further training fields.
+func dsv3H100(t *testing.T, training string) Result {
+	t.Helper()
 	y := `
 model: deepseek-v3
 system: {gpu: h100-sxm, gpus: 1024}
 parallel: {tp: 2, pp: 8, ep: 64, etp: 1, zero: 1, pipeline_layout: "Et|(tt|)*30mL"}
 schedule: interleaved-1f1b
-training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: RC}
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: ` + training + `}
 `
-	run := func(rc string) Result {
-		r, err := Analytic(resolve(t, strings.Replace(y, "RC", rc, 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	r, err := Analytic(resolve(t, y))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sel, moe := run("selective"), run("moe")
-	if !moe.Feasible || sel.Feasible || !(moe.StepTimeS > sel.StepTimeS) || !(moe.Breakdown.EPCommS > sel.Breakdown.EPCommS) {
-		t.Errorf("selective %.3f s %.1f GiB, moe %.3f s %.1f GiB (ep %.3f against %.3f s)", sel.StepTimeS, sel.Memory.Total, moe.StepTimeS, moe.Memory.Total, moe.Breakdown.EPCommS, sel.Breakdown.EPCommS)
-	}
+	return r
 }
