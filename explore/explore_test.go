@@ -550,3 +550,52 @@ func TestCandidatesDistinct(t *testing.T) {
 		}
 	}
 }
+
+// The Explorer searches expert tensor parallelism for MoE models: with
+// tp > 1 it tries etp = tp and etp = 1 (parallel.CheckEP decides which
+// are valid), prices an etp candidate through its prepared shape exactly
+// as plainly, and simulate of its job gives the same step time. The
+// baselines keep etp = tp.
+func TestExplorerSearchesETP(t *testing.T) {
+	b, sp := loadSmall(t, func(j *spec.Job) { j.Model = "qwen3-30b-a3b" })
+	var cfg train.Config
+	for _, s := range sp {
+		p := newPricer(b)
+		n := 0
+		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
+			if c.ETP == 0 {
+				return true
+			}
+			if s.Name != ExplorerSpace || c.ETP != 1 || c.TP == 1 {
+				t.Fatalf("%s candidate %s: etp %d", s.Name, c, c.ETP)
+			}
+			n++
+			if n > 40 {
+				return true
+			}
+			j := p.job(i, c, sh)
+			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
+			if got != want {
+				t.Fatalf("candidate %s: prepared %+v, plain %+v", c, got, want)
+			}
+			if !got.ok || !got.fit {
+				return true
+			}
+			rc, err := train.Resolve(b.JobFor(c), model.Load, hardware.Lookup)
+			if err != nil {
+				t.Fatalf("candidate %s: simulate refuses it: %v", c, err)
+			}
+			r, err := train.Analytic(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(r.StepTimeS-got.rec.StepTimeS) > 1e-9*r.StepTimeS {
+				t.Errorf("candidate %s: plan %.9f s, simulate %.9f s", c, got.rec.StepTimeS, r.StepTimeS)
+			}
+			return true
+		})
+		if s.Name == ExplorerSpace && n == 0 {
+			t.Errorf("the explorer space has no etp = 1 candidate")
+		}
+	}
+}

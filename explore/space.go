@@ -1,9 +1,11 @@
 package explore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +51,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	m, g, prec, err := train.ResolveTarget(j, lookupModel, lookupGPU)
 	if err != nil {
 		return nil, err
+	}
+	if j.Parallel.PipelineLayout != "" {
+		return nil, fault.Field("parallel.pipeline_layout", "plan does not search pipeline layouts; remove it here and evaluate the layout with scaleacross simulate")
 	}
 	if len(j.Parallel.LayersPerStage) > 0 {
 		return nil, fault.Field("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
@@ -152,6 +157,7 @@ type Candidate struct {
 	PP         int  `json:"pp"`
 	VP         int  `json:"vp"`
 	EP         int  `json:"ep"`
+	ETP        int  `json:"etp,omitempty"` // expert tensor parallelism; 0 means tp
 	DP         int  `json:"dp"`
 	Zero       int  `json:"zero"`
 	MicroBatch int  `json:"micro_batch"`
@@ -167,13 +173,17 @@ type Candidate struct {
 
 // Parallel returns the candidate's parallel configuration.
 func (c Candidate) Parallel() parallel.Config {
-	return parallel.Config{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, DP: c.DP, SP: c.SP, Zero: c.Zero}
+	return parallel.Config{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, ETP: c.ETP, DP: c.DP, SP: c.SP, Zero: c.Zero}
 }
 
 // String formats the candidate on one line.
 func (c Candidate) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tp%d cp%d pp%d vp%d ep%d dp%d z%d mb%d %s recompute=%s placement=%s", c.TP, c.CP, c.PP, c.VP, c.EP, c.DP, c.Zero, c.MicroBatch, c.Schedule, c.Recompute, c.Placement)
+	ep := fmt.Sprintf("ep%d", c.EP)
+	if c.ETP > 0 {
+		ep += fmt.Sprintf(" etp%d", c.ETP)
+	}
+	fmt.Fprintf(&b, "tp%d cp%d pp%d vp%d %s dp%d z%d mb%d %s recompute=%s placement=%s", c.TP, c.CP, c.PP, c.VP, ep, c.DP, c.Zero, c.MicroBatch, c.Schedule, c.Recompute, c.Placement)
 	if c.Technology != "" {
 		b.WriteString(" transport=" + c.Technology)
 	}
@@ -208,6 +218,10 @@ type Space struct {
 	PP          []int  `json:"pp"`
 	VP          []int  `json:"vp"`
 	EP          []int  `json:"ep"`
+	// ETP lists the expert tensor-parallel degrees tried with each tp
+	// (Megatron-Core's expert_tensor_parallel_size): 0 means etp = tp,
+	// others must divide tp (parallel.CheckEP). Empty means only etp = tp.
+	ETP []int `json:"etp,omitempty"`
 	// DP, when non-zero, fixes the data-parallel degree.
 	DP         int   `json:"dp,omitempty"`
 	Zero       []int `json:"zero"`
@@ -303,8 +317,9 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 				if (s.DP != 0 && dp != s.DP) || gb%dp != 0 {
 					continue
 				}
-				for _, ep := range s.EP {
-					if parallel.CheckEP(m, ep, tp, tp, tp*cp*dp) != nil {
+				for _, xp := range expertDegrees(s.EP, s.ETP, tp) {
+					ep, etp := xp[0], xp[1]
+					if parallel.CheckEP(m, ep, cmp.Or(etp, tp), tp, tp*cp*dp) != nil {
 						continue
 					}
 					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp, topology.EP: ep}
@@ -315,7 +330,7 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 						k := validKey{sched, vp, mb}
 						v, ok := validity[k]
 						if !ok {
-							v = b.valid(sched, tp, cp, pp, vp, ep, dp, mb)
+							v = b.valid(sched, tp, cp, pp, vp, ep, etp, dp, mb)
 							validity[k] = v
 						}
 						return v
@@ -380,12 +395,19 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 										for _, rc := range s.Recompute {
 											for _, tech := range s.Technologies {
 												for _, coll := range colls {
-													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
+													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, ETP: etp, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
 														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
 													if sh == nil {
 														sh = &shape{dims: c.PlacementDims()}
-														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil {
+														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil && etp == 0 {
 															sh.lay, sh.ok = l, true
+														} else if err == nil {
+															// With etp < tp the ep group lies on the
+															// expert grid (train.Config.Layout).
+															cfg := *t
+															cfg.Parallel, cfg.Placement = c.Parallel(), sh.dims
+															sh.lay, err = cfg.Layout()
+															sh.ok = err == nil
 														}
 													}
 													if !fn(i, c, sh) {
@@ -456,11 +478,11 @@ func searchesSchedule(s string, pp int) bool {
 // closed forms of Qi et al. 2023, which assume one and overstate the gain
 // when m < pp (the event-level simulation of ZB-V with pp 4, m 1 runs 2.5x
 // longer than the closed form).
-func (b *Base) valid(sched string, tp, cp, pp, vp, ep, dp, mb int) bool {
+func (b *Base) valid(sched string, tp, cp, pp, vp, ep, etp, dp, mb int) bool {
 	t := &b.Template
 	batch := t.Batch
 	batch.MicroBatch = mb
-	pc := parallel.Config{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, SP: tp > 1 && (batch.SeqLen/cp)%tp == 0, Zero: 1}
+	pc := parallel.Config{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, ETP: etp, DP: dp, SP: tp > 1 && (batch.SeqLen/cp)%tp == 0, Zero: 1}
 	if batch.GlobalBatch%(dp*mb) != 0 {
 		return false
 	}
@@ -605,7 +627,7 @@ func CandidateJob(plan *spec.Job, c Candidate) *spec.Job {
 	j := *plan
 	j.Search = nil
 	sp, z := c.SP, c.Zero
-	j.Parallel = spec.Parallel{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, DP: c.DP, SP: &sp, Zero: &z}
+	j.Parallel = spec.Parallel{TP: c.TP, PP: c.PP, VP: c.VP, CP: c.CP, EP: c.EP, ETP: c.ETP, DP: c.DP, SP: &sp, Zero: &z}
 	j.Schedule = c.Schedule
 	j.Placement = nil
 	for _, d := range c.PlacementDims() {
@@ -627,4 +649,27 @@ func CandidateJob(plan *spec.Job, c Candidate) *spec.Job {
 		j.Network = &n
 	}
 	return &j
+}
+
+// expertDegrees pairs each ep of eps with each etp of etps for a
+// candidate of tensor-parallel degree tp, etp 0 standing for etp = tp
+// (the only one when etps is empty); an etp equal to tp is that same
+// candidate and is listed once.
+func expertDegrees(eps, etps []int, tp int) [][2]int {
+	if len(etps) == 0 {
+		etps = []int{0}
+	}
+	out := make([][2]int, 0, len(eps)*len(etps))
+	for _, ep := range eps {
+		start := len(out)
+		for _, etp := range etps {
+			if etp == tp {
+				etp = 0
+			}
+			if x := [2]int{ep, etp}; !slices.Contains(out[start:], x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }

@@ -58,6 +58,10 @@ func (b *Base) defaultSpace(techs []string) *Space {
 	}
 	if m.MoE != nil {
 		s.EP = divisorsUpTo(m.MoE.Experts, m.MoE.Experts)
+		// Expert tensor parallelism at tp, or none: Megatron-Core's
+		// guidance prefers ep over tp for experts (MoE README, reference/
+		// moe.md section 1), and its published MoE recipes run etp 1 or tp.
+		s.ETP = []int{0, 1}
 	}
 	if b.MicroBatch > 0 {
 		s.MicroBatch = []int{b.MicroBatch}
@@ -155,6 +159,7 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	fix("parallel.pp", p.PP, func(s *Space) *[]int { return &s.PP })
 	fix("parallel.vp", p.VP, func(s *Space) *[]int { return &s.VP })
 	fix("parallel.ep", p.EP, func(s *Space) *[]int { return &s.EP })
+	fix("parallel.etp", p.ETP, func(s *Space) *[]int { return &s.ETP })
 	if p.DP > 0 {
 		cs = append(cs, constraint{"parallel.dp", func(s *Space) { s.DP = p.DP }})
 	}
@@ -243,6 +248,7 @@ func (b *Base) constraints(techs []string) ([]constraint, error) {
 	list("search.pp", q.PP, func(s *Space) *[]int { return &s.PP })
 	list("search.vp", q.VP, func(s *Space) *[]int { return &s.VP })
 	list("search.ep", q.EP, func(s *Space) *[]int { return &s.EP })
+	list("search.etp", q.ETP, func(s *Space) *[]int { return &s.ETP })
 	list("search.zero", q.Zero, func(s *Space) *[]int { return &s.Zero })
 	list("search.micro_batch", q.MicroBatch, func(s *Space) *[]int { return &s.MicroBatch })
 	bound("search.max_tp", q.MaxTP, func(s *Space) *[]int { return &s.TP })
@@ -429,6 +435,7 @@ func (b *Base) productionSpace() *Space {
 	s.Schedules = []string{string(schedule.Interleaved), string(schedule.OneFOneB)}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.PP, topology.DP}}
 	s.Technologies = []string{""}
+	s.ETP = b.baselineETP(s.ETP)
 	if len(b.CrossSite) > 0 && !b.algoFixed() {
 		s.Collectives = []string{string(network.Ring), string(network.Tree)}
 	}
@@ -457,5 +464,16 @@ func (b *Base) priorArtSpace() *Space {
 	s.Schedules = []string{string(schedule.OneFOneB), string(schedule.ZBH1), string(schedule.LatencyAware)}
 	s.Placements = [][]topology.Dim{{topology.TP, topology.CP, topology.DP, topology.PP}}
 	s.Technologies = []string{""}
+	s.ETP = b.baselineETP(s.ETP)
 	return s
+}
+
+// baselineETP is the baselines' expert tensor parallelism: etp = tp, as
+// before the Explorer searched etp, unless the job fixes etp or lists
+// the values to search (then the list in force).
+func (b *Base) baselineETP(etp []int) []int {
+	if b.Job.Parallel.ETP > 0 || (b.Job.Search != nil && len(b.Job.Search.ETP) > 0) {
+		return etp
+	}
+	return nil
 }

@@ -215,6 +215,9 @@ func megatron(c *train.Config) writer {
 	switch c.Recompute {
 	case parallel.RecomputeSelective:
 		w.add("--recompute-granularity selective", "recompute the attention core")
+	case parallel.RecomputeMoE:
+		w.add("--recompute-granularity selective", "")
+		w.add("--recompute-modules moe", "recompute each MoE block in backward")
 	case parallel.RecomputeFull:
 		w.add("--recompute-granularity full", "recompute every layer in backward")
 		w.add("--recompute-method uniform", "")
@@ -354,6 +357,9 @@ func bridge(c *train.Config) writer {
 	switch c.Recompute {
 	case parallel.RecomputeSelective:
 		w.add("model.recompute_granularity=selective", "")
+	case parallel.RecomputeMoE:
+		w.add("model.recompute_granularity=selective", "")
+		w.add("model.recompute_modules=[moe]", "")
 	case parallel.RecomputeFull:
 		w.add("model.recompute_granularity=full", "")
 		w.add("model.recompute_method=uniform", "")
@@ -439,6 +445,10 @@ func torchtitan(c *train.Config) writer {
 	w.add("mixed_precision_param = \"bfloat16\"", "")
 	w.add("[activation_checkpoint]", "")
 	mode := map[parallel.Recompute]string{parallel.RecomputeNone: "none", parallel.RecomputeSelective: "selective", parallel.RecomputeFull: "full"}[c.Recompute]
+	if c.Recompute == parallel.RecomputeMoE {
+		mode = "selective"
+		w.note("recompute moe (the MoE block only) has no torchtitan mode; selective is the nearest")
+	}
 	w.add(fmt.Sprintf("mode = %q", mode), "")
 	switch c.Precision {
 	case hardware.FP8, hardware.MXFP8:

@@ -271,8 +271,11 @@ func deepseekV3() Model {
 		MaxContext:     163840,
 		Source:         "Hugging Face deepseek-ai/DeepSeek-V3 config.json; DeepSeek-V3 Technical Report (arXiv 2412.19437) Sec. 4.2: 671B total, 37B activated per token",
 		PublishedTotal: 671e9, PublishedActive: 37e9,
+		// config.json num_nextn_predict_layers 1; the report trains with
+		// MTP depth D = 1 (section 2.2).
+		MTPLayers: 1,
 		Notes: []string{
-			"the 671B excludes the 14B multi-token-prediction (MTP) module shipped in the checkpoint (685B in all); MTP is not modelled",
+			"the 671B excludes the 14B multi-token-prediction (MTP) module shipped in the checkpoint (685B in all, with its copies of the embedding and the head); training prices the one MTP layer (an MoE layer, its projection and a second pass through the shared head) on the stage of the loss and counts it in memory",
 			"head_dim 192 is the query/key width (128 no-RoPE + 64 RoPE); MLA caches the 512-wide latent plus the 64-wide RoPE key per token",
 			"the router's per-expert score-correction bias (256 per MoE layer) is not counted",
 		},

@@ -278,3 +278,14 @@ func (m *Model) KVBytes(ctx int, bytesPerElem float64) float64 {
 	}
 	return t
 }
+
+// MTPProjectionParams counts what one multi-token-prediction module adds
+// around its decoder layer (DeepSeek-V3 report, arXiv 2412.19437 section
+// 2.2): the norms of the hidden state and of the next token's embedding,
+// the 2h x h projection of their concatenation, and the module's norm
+// before the shared output head. The decoder layer itself counts as one
+// layer of the model's last layer's kind.
+func (m *Model) MTPProjectionParams() int64 {
+	h := int64(m.Hidden)
+	return 2*h*h + 2*m.finalNormParams() + m.finalNormParams()
+}

@@ -529,7 +529,8 @@ func importDeepSeekV3(o hfObject) (*Model, error) {
 	if mtp, err := o.optionalNonNegative("num_nextn_predict_layers", 0, maxLayers); err != nil {
 		return nil, err
 	} else if mtp > 0 {
-		m.Notes = append(m.Notes, fmt.Sprintf("the %d multi-token-prediction (MTP) module(s) of the checkpoint are not counted", mtp))
+		m.MTPLayers = mtp
+		m.Notes = append(m.Notes, fmt.Sprintf("the %d multi-token-prediction (MTP) module(s) of the checkpoint are not in the parameter total; training prices them on the stage of the loss", mtp))
 	}
 	return m, nil
 }

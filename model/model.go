@@ -108,6 +108,15 @@ type Model struct {
 
 	MaxContext int `json:"max_context,omitempty"`
 
+	// MTPLayers is the number of multi-token-prediction modules trained
+	// with the model (DeepSeek-V3: 1, arXiv 2412.19437 section 2.2;
+	// Megatron-Core --mtp-num-layers). Each is one decoder layer of the
+	// model's last layer's kind behind a projection of the concatenated
+	// normalised hidden state and next-token embedding (2h x h), sharing
+	// the embedding and the output head with the main model. Its
+	// parameters are not part of Params (published totals leave them out).
+	MTPLayers int `json:"mtp_layers,omitempty"`
+
 	// Source names where the dimensions come from.
 	Source string `json:"source"`
 	// Assumptions lists every dimension that is not published and was derived.
@@ -192,6 +201,7 @@ func (m *Model) Validate() error {
 	}{
 		{"attention_chunk", m.AttentionChunk}, {"global_interval", m.GlobalInterval},
 		{"max_context", m.MaxContext}, {"learned_positions", m.LearnedPositions},
+		{"mtp_layers", m.MTPLayers},
 	}
 	for _, p := range nonNeg {
 		if p.v < 0 {

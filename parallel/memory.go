@@ -63,6 +63,20 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	}
 	dense[0] += float64(m.EmbeddingParams())
 	dense[stages-1] += float64(m.HeadParams())
+	if v := MTPStage(m, c); v >= 0 {
+		// Each MTP module: a layer of the last layer's kind and its
+		// projection; the stage also holds a copy of the embedding for the
+		// next tokens (Megatron-Core builds the embedding on the MTP stage;
+		// the output head is the loss stage's own).
+		n := float64(m.MTPLayers)
+		if m.IsMoELayer(m.Layers - 1) {
+			dense[v] += n * moeDense
+			expert[v] += n * moeExpert
+		} else {
+			dense[v] += n * denseLayer
+		}
+		dense[v] += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
+	}
 	for v := range dense {
 		dense[v] /= float64(c.TP)
 		expert[v] /= float64(c.EP * c.ExpertTP())
@@ -119,7 +133,11 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 		s := float64(seqLen) / float64(c.CP)
 		extra += 5 * float64(m.Heads) / t * s * s * float64(b)
 	}
-	if m.IsMoELayer(layer) {
+	switch {
+	case m.IsMoELayer(layer) && r == RecomputeMoE:
+		// Only the MoE block's input is kept (counted above): backward
+		// recomputes the router, dispatch and experts.
+	case m.IsMoELayer(layer):
 		e := m.MoE
 		// Token slots this GPU's experts process (balanced routing): the
 		// etp group gathers its members' dispatched tokens, and each member
@@ -133,7 +151,7 @@ func LayerActivationBytes(m *model.Model, c Config, layer, b, seqLen int, r Reco
 			elems += T * float64(e.SharedExperts*e.SharedFFN) / t * mats
 		}
 		extra += T * float64(e.Experts) * 4 / t // router scores, fp32
-	} else {
+	default:
 		elems += T * float64(m.FFN) / t * mats
 	}
 	if m.Bias { // GPT: dropout masks after attention, in the MLP and on the residuals
@@ -210,6 +228,18 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		denseStage[s] += dv[v]
 		expertStage[s] += ev[v]
 	}
+	mtpRank := -1
+	if v := MTPStage(m, c); v >= 0 {
+		// The MTP layers keep one layer's activations each, plus the
+		// projection's input (two full-width tensors).
+		mtpRank = v % c.PP
+		k := 0
+		if m.IsMoELayer(m.Layers - 1) {
+			k = 1
+		}
+		T := float64(b.MicroBatch) * float64(b.SeqLen) / float64(c.CP)
+		actStage[mtpRank] += float64(m.MTPLayers) * (actKind[k] + 2*T*float64(m.Hidden)*actBytes)
+	}
 	var best Memory
 	for s := 0; s < c.PP; s++ {
 		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
@@ -227,6 +257,10 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		if s == c.PP-1 || c.PP == 1 {
 			// fp32 logits of the output head for one micro-batch, vocab split over tp.
 			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+		}
+		if s == mtpRank {
+			// The MTP head's own logits, alive with the main head's.
+			act += float64(m.MTPLayers) * float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
 		}
 		dpDense := float64(c.DP * c.CP)
 		// Expert state shards over the expert grid's data-parallel group.

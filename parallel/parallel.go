@@ -19,17 +19,22 @@ const (
 	RecomputeNone      Recompute = "none"
 	RecomputeSelective Recompute = "selective" // attention core only
 	RecomputeFull      Recompute = "full"      // whole layer, only its input kept
+	// RecomputeMoE recomputes each MoE block (router, dispatch, experts,
+	// combine) in backward and keeps only its input, as Megatron-Core's
+	// --recompute-granularity selective --recompute-modules moe does;
+	// attention and dense layers keep their activations.
+	RecomputeMoE Recompute = "moe"
 )
 
 // ParseRecompute checks a recompute policy name.
 func ParseRecompute(s string) (Recompute, error) {
 	switch r := Recompute(s); r {
-	case RecomputeNone, RecomputeSelective, RecomputeFull:
+	case RecomputeNone, RecomputeSelective, RecomputeFull, RecomputeMoE:
 		return r, nil
 	case "":
 		return RecomputeNone, nil
 	}
-	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective or full", s)
+	return "", fault.Field("training.recompute", "unknown policy %q; use none, selective, moe or full", s)
 }
 
 // Config is a parallel configuration on Megatron-Core's two grids over the
@@ -53,6 +58,26 @@ type Config struct {
 	// virtual stages in pipeline order, for uneven splits (e.g. lighter
 	// stages at a slow cross-site boundary); it must sum to the model's layers.
 	LayersPerStage []int `json:"layers_per_stage,omitempty"`
+	// Layout, when set, is a pipeline layout in Megatron-Core's syntax
+	// (parallel.pipeline_layout): its stages give the layer counts of the
+	// pp*vp virtual stages and where the MTP layers sit.
+	Layout *PipelineLayout `json:"pipeline_layout,omitempty"`
+}
+
+// MTPStage is the virtual stage (pipeline order) that holds model m's MTP
+// layers under c: the layout's stage of m, else the last virtual stage
+// (Megatron-Core builds the MTP block with the loss), or -1 when m trains
+// none.
+func MTPStage(m *model.Model, c Config) int {
+	if m.MTPLayers == 0 {
+		return -1
+	}
+	if c.Layout != nil {
+		if v := c.Layout.MTPStage(); v >= 0 {
+			return v
+		}
+	}
+	return c.PP*c.VP - 1
 }
 
 // GPUs is the number of GPUs the configuration occupies.
@@ -119,6 +144,17 @@ type LayerSplit struct {
 // the explicit LayersPerStage when given, else SplitLayers.
 func (c Config) Split(layers int) (LayerSplit, error) {
 	n := c.PP * c.VP
+	if c.Layout != nil {
+		counts := c.Layout.LayerCounts()
+		if len(counts) != n {
+			return LayerSplit{}, fault.Field(layoutField, "%q has %d stages but pp*vp = %d*%d = %d; give pp*vp stages (or omit vp)", c.Layout.Text, len(counts), c.PP, c.VP, n)
+		}
+		most := 0
+		for _, l := range counts {
+			most = max(most, l)
+		}
+		return LayerSplit{PerChunk: most, Explicit: counts}, nil
+	}
 	if len(c.LayersPerStage) == 0 {
 		s, err := SplitLayers(layers, c.PP, c.VP)
 		if err != nil {
@@ -253,6 +289,18 @@ func (c Config) Validate(m *model.Model, gpus int, b Batch) error {
 	}
 	if c.VP > 1 && c.PP == 1 {
 		return fault.Field("parallel.vp", "model chunks (vp=%d) need pipeline parallelism (pp > 1)", c.VP)
+	}
+	if c.Layout != nil {
+		if len(c.LayersPerStage) > 0 {
+			return fault.Field(layoutField, "cannot be combined with parallel.layers_per_stage (Megatron-Core refuses the layout with the uneven-split flags); give one of them")
+		}
+		vp, err := c.Layout.Check(m.Layers, m.MTPLayers, c.PP)
+		if err != nil {
+			return err
+		}
+		if vp != c.VP {
+			return fault.Field(layoutField, "%q has %d stages, %d chunks per rank on pp=%d, but parallel.vp is %d; omit vp or make it %d", c.Layout.Text, len(c.Layout.Stages), vp, c.PP, c.VP, vp)
+		}
 	}
 	if _, err := c.Split(m.Layers); err != nil {
 		return err

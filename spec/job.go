@@ -34,6 +34,9 @@ type Job struct {
 // 405B runs on fewer GPUs).
 type ModelOverrides struct {
 	Layers int `yaml:"layers,omitempty" json:"layers,omitempty"`
+	// MTPLayers, when given, sets the number of multi-token-prediction
+	// layers trained (0 turns the catalog model's MTP off).
+	MTPLayers *int `yaml:"mtp_layers,omitempty" json:"mtp_layers,omitempty"`
 }
 
 // System names the accelerator, how many of them the job uses, and
@@ -109,6 +112,12 @@ type Parallel struct {
 	// LayersPerStage optionally gives each of the pp*vp virtual stages'
 	// layer count, for uneven (e.g. per-site) pipeline splits.
 	LayersPerStage []int `yaml:"layers_per_stage,omitempty" json:"layers_per_stage,omitempty"`
+	// PipelineLayout is a pipeline layout in Megatron-Core's syntax
+	// (--pipeline-model-parallel-layout): E embedding, t decoder layer, m
+	// MTP layer, L loss, | stage boundary, (..)*n and x*n repetition; stage
+	// i runs on pipeline rank i mod pp as chunk i div pp. Example:
+	// "Et|(tt|)*30mL" (DeepSeek-V3 on pp8 vp4).
+	PipelineLayout string `yaml:"pipeline_layout,omitempty" json:"pipeline_layout,omitempty"`
 }
 
 // Training holds the batch, sequence and numeric settings.
@@ -118,6 +127,22 @@ type Training struct {
 	MicroBatch  int    `yaml:"micro_batch" json:"micro_batch"`
 	Precision   string `yaml:"precision" json:"precision"`
 	Recompute   string `yaml:"recompute" json:"recompute"`
+	// MoERouting is how an MoE model's router spreads tokens over the
+	// experts: dropless (default: learned routing, no token dropped) or
+	// force-balanced (Megatron-Core --moe-router-force-load-balancing,
+	// the benchmarks' setting).
+	MoERouting string `yaml:"moe_routing,omitempty" json:"moe_routing,omitempty"`
+	// MoECapacityFactor, when positive, caps each expert at that multiple
+	// of the mean tokens and pads its input to the cap (Megatron-Core
+	// --moe-expert-capacity-factor with --moe-pad-expert-input-to-capacity).
+	MoECapacityFactor float64 `yaml:"moe_capacity_factor,omitempty" json:"moe_capacity_factor,omitempty"`
+	// MoESharedExpertOverlap runs the shared experts during the dispatch
+	// all-to-all (Megatron-Core --moe-shared-expert-overlap).
+	MoESharedExpertOverlap bool `yaml:"moe_shared_expert_overlap,omitempty" json:"moe_shared_expert_overlap,omitempty"`
+	// MoEA2AOverlap overlaps one micro-batch's expert all-to-all with
+	// another's compute in the 1F1B steady state (Megatron-Core
+	// --overlap-moe-expert-parallel-comm --delay-wgrad-compute).
+	MoEA2AOverlap bool `yaml:"moe_a2a_overlap,omitempty" json:"moe_a2a_overlap,omitempty"`
 }
 
 // ParseJob decodes a job spec strictly (unknown fields are errors). A

@@ -8,11 +8,14 @@ import "fmt"
 // (schedules, recompute policies, technologies, placement dimensions)
 // are checked by the explore package, which knows the valid values.
 type Search struct {
-	TP         []int `yaml:"tp,omitempty" json:"tp,omitempty"`
-	PP         []int `yaml:"pp,omitempty" json:"pp,omitempty"`
-	VP         []int `yaml:"vp,omitempty" json:"vp,omitempty"`
-	CP         []int `yaml:"cp,omitempty" json:"cp,omitempty"`
-	EP         []int `yaml:"ep,omitempty" json:"ep,omitempty"`
+	TP []int `yaml:"tp,omitempty" json:"tp,omitempty"`
+	PP []int `yaml:"pp,omitempty" json:"pp,omitempty"`
+	VP []int `yaml:"vp,omitempty" json:"vp,omitempty"`
+	CP []int `yaml:"cp,omitempty" json:"cp,omitempty"`
+	EP []int `yaml:"ep,omitempty" json:"ep,omitempty"`
+	// ETP lists the expert tensor-parallel degrees to try (each must
+	// divide the candidate's tp; 0 means etp = tp).
+	ETP        []int `yaml:"etp,omitempty" json:"etp,omitempty"`
 	Zero       []int `yaml:"zero,omitempty" json:"zero,omitempty"`
 	MicroBatch []int `yaml:"micro_batch,omitempty" json:"micro_batch,omitempty"`
 

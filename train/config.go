@@ -41,8 +41,49 @@ type Config struct {
 	// attention kernels, as in Korthikanti et al. 2022); the default is
 	// fused (flash) attention.
 	UnfusedAttention bool
+	// Routing is how the MoE router spreads tokens (RoutingDropless when
+	// empty): see RoutingImbalance.
+	Routing Routing
+	// CapacityFactor, when positive, caps each expert's tokens at that
+	// multiple of the mean and pads to the cap.
+	CapacityFactor float64
+	// SharedExpertOverlap hides the dispatch all-to-all behind the shared
+	// experts' GEMMs; A2AOverlap hides the expert all-to-all behind
+	// another micro-batch's compute (both Megatron-Core options, off by
+	// default as in its defaults).
+	SharedExpertOverlap, A2AOverlap bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
+}
+
+// Routing names how an MoE router spreads tokens over the experts.
+type Routing string
+
+// Routings: learned and dropless (Megatron-Core's default with the
+// auxiliary load-balancing loss), or forced uniform.
+const (
+	RoutingDropless      Routing = "dropless"
+	RoutingForceBalanced Routing = "force-balanced"
+)
+
+// MaxCapacityFactor bounds training.moe_capacity_factor: at the factor of
+// the experts per token (top-k) every expert can take every token.
+const MaxCapacityFactor = 64
+
+// ParseRouting checks training.moe_routing and training.moe_capacity_factor.
+func ParseRouting(name string, capacity float64) (Routing, float64, error) {
+	r := Routing(strings.ToLower(strings.TrimSpace(name)))
+	switch r {
+	case "":
+		r = RoutingDropless
+	case RoutingDropless, RoutingForceBalanced:
+	default:
+		return "", 0, fault.Field("training.moe_routing", "unknown routing %q; use dropless or force-balanced", name)
+	}
+	if !(capacity >= 0 && capacity <= MaxCapacityFactor) {
+		return "", 0, fault.Field("training.moe_capacity_factor", "must be between 0 (dropless) and %d, got %g", MaxCapacityFactor, capacity)
+	}
+	return r, capacity, nil
 }
 
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
@@ -145,7 +186,20 @@ func ResolveTarget(j *spec.Job, lookupModel func(string) (*model.Model, error), 
 // local/global pattern as in the full model) and says so in the name and
 // the assumptions. m itself is not modified.
 func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error) {
-	if o == nil || o.Layers == 0 {
+	if o == nil {
+		return m, nil
+	}
+	if o.MTPLayers != nil && *o.MTPLayers != m.MTPLayers {
+		n := *o.MTPLayers
+		if n < 0 || n > 16 {
+			return nil, fault.Field("model_overrides.mtp_layers", "must be between 0 and 16, got %d", n)
+		}
+		p := *m
+		p.MTPLayers = n
+		p.Assumptions = append(slices.Clone(m.Assumptions), fmt.Sprintf("model_overrides.mtp_layers: %d multi-token-prediction layers (the catalog has %d)", n, m.MTPLayers))
+		m = &p
+	}
+	if o.Layers == 0 {
 		return m, nil
 	}
 	if o.Layers < 0 {
@@ -199,6 +253,13 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if c.Recompute, err = parallel.ParseRecompute(j.Training.Recompute); err != nil {
 		return nil, err
 	}
+	if c.Routing, c.CapacityFactor, err = ParseRouting(j.Training.MoERouting, j.Training.MoECapacityFactor); err != nil {
+		return nil, err
+	}
+	c.SharedExpertOverlap, c.A2AOverlap = j.Training.MoESharedExpertOverlap, j.Training.MoEA2AOverlap
+	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
+		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
+	}
 	if j.Training.Precision == "" {
 		c.Assumptions = append(c.Assumptions, "training.precision not given: bf16")
 	}
@@ -212,6 +273,17 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	p := j.Parallel
 	pc := parallel.Config{TP: orOne(p.TP), PP: orOne(p.PP), VP: orOne(p.VP), CP: orOne(p.CP), EP: orOne(p.EP), ETP: p.ETP, DP: p.DP, LayersPerStage: p.LayersPerStage}
+	vpUnset := p.VP == 0
+	if p.PipelineLayout != "" {
+		if pc.Layout, err = parallel.ParseLayout(p.PipelineLayout); err != nil {
+			return nil, err
+		}
+		if vpUnset && pc.PP > 0 && len(pc.Layout.Stages)%pc.PP == 0 {
+			// The layout implies vp (Megatron-Core: vp = stages / pp).
+			pc.VP = len(pc.Layout.Stages) / pc.PP
+			vpUnset = false
+		}
+	}
 	for _, d := range []struct {
 		f string
 		v int
@@ -248,13 +320,16 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		c.Assumptions = append(c.Assumptions, "parallel.zero not given: 1 (distributed optimizer)")
 	}
 	c.Parallel = pc
-	if c.Schedule, err = resolveSchedule(j.Schedule, &c.Parallel, p.VP == 0, &c.Assumptions); err != nil {
+	if c.Schedule, err = resolveSchedule(j.Schedule, &c.Parallel, vpUnset, &c.Assumptions); err != nil {
 		return nil, err
 	}
 	if err := c.Parallel.Validate(m, c.GPUs, c.Batch); err != nil {
 		return nil, err
 	}
-	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 {
+	if v := parallel.MTPStage(m, c.Parallel); v >= 0 && c.Parallel.Layout == nil {
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("%d MTP layer(s) of %s on the last virtual stage, with the loss (Megatron-Core); model_overrides.mtp_layers: 0 turns them off", m.MTPLayers, m.ID))
+	}
+	if s, err := c.Parallel.Split(m.Layers); err == nil && s.Explicit != nil && len(c.Parallel.LayersPerStage) == 0 && c.Parallel.Layout == nil {
 		c.Assumptions = append(c.Assumptions, fmt.Sprintf("the %d layers do not split evenly over pp*vp = %d stages: the embedding and the loss count as one layer each (Megatron-Core), decoder layers per stage %v", m.Layers, len(s.Explicit), s.Explicit))
 	}
 	if _, err := c.Schedule.Check(c.ScheduleParams()); err != nil {
@@ -266,7 +341,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, err
 		}
 	} else {
-		c.Topology = topology.Default(g, c.GPUs)
+		var why string
+		c.Topology, why = DefaultTopology(g, c.GPUs)
+		if why != "" {
+			c.Assumptions = append(c.Assumptions, why)
+		}
 	}
 	if n := j.Network; n != nil {
 		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
@@ -283,7 +362,8 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if err := network.CheckTopology(c.Topology); err != nil {
 		return nil, err
 	}
-	c.Placement = topology.DefaultPlacement()
+	var why string
+	c.Placement, why = DefaultPlacement(m, pc)
 	if len(j.Placement) > 0 {
 		if c.Placement, err = topology.ParsePlacement(j.Placement); err != nil {
 			return nil, err
@@ -295,6 +375,9 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, fault.Field("cross_site", "unknown dimension %q; use tp, cp, ep, dp or pp", j.CrossSite)
 		}
 		c.Placement = topology.PutOutermost(c.Placement, d[0])
+	}
+	if len(j.Placement) == 0 && why != "" {
+		c.Assumptions = append(c.Assumptions, why)
 	}
 	l, err := c.Layout()
 	if err != nil {
@@ -309,6 +392,61 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	c.Assumptions = append(c.Assumptions, m.Assumptions...)
 	return c, nil
+}
+
+// MegatronMoEPlacement is Megatron-Core's rank order tp-cp-ep-dp-pp
+// (megatron/core/parallel_state.py, order "tp-cp-ep-dp-pp"; reference/
+// moe.md section 1), innermost first: the expert-parallel group sits just
+// outside tp*cp, inside a pipeline stage, and pp is outermost.
+func MegatronMoEPlacement() []topology.Dim {
+	return []topology.Dim{topology.TP, topology.CP, topology.EP, topology.DP, topology.PP}
+}
+
+// DefaultPlacement is the rank order of a job whose spec names none, and
+// the assumption to list: a mixture-of-experts model with expert
+// parallelism runs in Megatron-Core's order (MegatronMoEPlacement), the
+// framework of the public MoE measurements, so that its all-to-all stays
+// inside a pipeline stage; every other job keeps Llama 3's order
+// (topology.DefaultPlacement, which a spec can still name for MoE jobs:
+// placement: [tp, cp, pp, ep, dp]).
+func DefaultPlacement(m *model.Model, p parallel.Config) ([]topology.Dim, string) {
+	if m.MoE != nil && p.EP > 1 {
+		return MegatronMoEPlacement(), "placement not given: tp, cp, ep, dp, pp (Megatron-Core's rank order for MoE jobs: the ep group inside a pipeline stage)"
+	}
+	return topology.DefaultPlacement(), ""
+}
+
+// NVL72TrayGPUs is the GPU count of one GB200/GB300 NVL72 compute tray,
+// the Slurm node Megatron-Bridge places by (scripts/performance/utils/
+// executors.py: 4-GPU nodes; reference/moe.md section 3).
+const NVL72TrayGPUs = 4
+
+// nvl72MaxTrays is the trays of one NVL72 rack (72 GPUs / 4).
+const nvl72MaxTrays = 18
+
+// DefaultTopology is the topology of a job whose spec gives none, and the
+// assumption to list. On an NVL72 system (a GPU whose scale-up domain is
+// 72) the NVLink domain is the Slurm segment Megatron-Bridge requests
+// (executors.py): all the trays when there are at most 18, else the
+// largest divisor of the tray count that is at most 18, so 256 GPUs (64
+// trays) run in 64-GPU NVLink domains and 144 GPUs in two racks of 72.
+// Other GPUs take topology.Default.
+func DefaultTopology(g *hardware.GPU, gpus int) (topology.Topology, string) {
+	if g.ScaleUpSize != nvl72MaxTrays*NVL72TrayGPUs || gpus%NVL72TrayGPUs != 0 {
+		return topology.Default(g, gpus), ""
+	}
+	trays := gpus / NVL72TrayGPUs
+	seg := trays
+	if trays > nvl72MaxTrays {
+		seg = nvl72MaxTrays
+		for trays%seg != 0 {
+			seg--
+		}
+	}
+	x := *g
+	x.ScaleUpSize = seg * NVL72TrayGPUs
+	why := fmt.Sprintf("system.topology not given: NVLink domains of %d GPUs (%d of the NVL72's 18 trays of 4; Megatron-Bridge's Slurm segment, the largest divisor of the %d trays up to 18), %g Gb/s NICs between them", x.ScaleUpSize, seg, trays, g.NICGbps)
+	return topology.Default(&x, gpus), why
 }
 
 func orOne(v int) int {

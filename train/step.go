@@ -304,7 +304,9 @@ func (e *evaluator) layerWork(i int) opCost {
 	var ffnElems float64 // intermediate activations per token on this GPU
 	var moeBytes float64 // router, permutation and unpermutation bytes (MoE layers)
 	var moeKernels int
-	moeSP := false // an MoE layer without shared experts under SP: no TP collective around it
+	var moeG float64    // the MoE block's GEMM time, forward
+	var sharedG float64 // the shared experts' GEMM time, forward
+	moeSP := false      // an MoE layer without shared experts under SP: no TP collective around it
 	if m.IsMoELayer(i) {
 		x := m.MoE
 		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
@@ -320,16 +322,20 @@ func (e *evaluator) layerWork(i int) opCost {
 		// Expert GEMMs as grouped GEMMs whose efficiency follows the
 		// tokens per expert (cost.GroupedTileM), stretched by the routing
 		// imbalance of the busiest GPU (moeImbalance).
-		imb := moeImbalance(routed*etp, p.EP)
+		g0 := g
+		imb, pad, skew := e.routingLoad(routed*etp, p.EP)
+		perExpert *= pad // padded to capacity
 		g += imb * (dev.GroupedGEMM(perExpert, (mats-1)*f, h, local, e.prec, true) + dev.GroupedGEMM(perExpert, h, f, local, e.prec, true))
 		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
 		ffnElems += routed * etp * f
 		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
 		if x.SharedExperts > 0 {
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
-			g += dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
+			sharedG = dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
+			g += sharedG
 			ffnElems += T * sf
 		}
+		moeG = g - g0
 		moeSP = p.SP && x.SharedExperts == 0
 		// Dispatch and combine all-to-all forward, their gradients
 		// backward. With 8-bit training the forward dispatch moves 8-bit
@@ -338,8 +344,9 @@ func (e *evaluator) layerWork(i int) opCost {
 		if e.prec.BytesPerElement() <= 1.1 {
 			dispatch = e.prec.BytesPerElement()
 		}
-		epF = e.coll(network.AllToAll, routed*h*dispatch, topology.EP) + e.coll(network.AllToAll, routed*h*2, topology.EP)
-		epB = 2 * e.coll(network.AllToAll, routed*h*2, topology.EP)
+		sent := routed * pad * skew // what the busiest receiver waits for
+		epF = e.coll(network.AllToAll, sent*h*dispatch, topology.EP) + e.coll(network.AllToAll, sent*h*2, topology.EP)
+		epB = 2 * e.coll(network.AllToAll, sent*h*2, topology.EP)
 		if p.ExpertTP() > 1 {
 			// Megatron-Core's all-to-all dispatcher gathers the dispatched
 			// tokens over the etp group after the all-to-all and
@@ -438,7 +445,30 @@ func (e *evaluator) layerWork(i int) opCost {
 		cpF = math.Max(0, ring-dev.Attention(af))
 		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
 	}
+	if c.SharedExpertOverlap && sharedG > 0 {
+		// The shared experts run on their own stream while the tokens
+		// are dispatched and combined (forward), and their backward
+		// (twice the GEMMs) while the gradients are (MCore MoE README,
+		// --moe-shared-expert-overlap).
+		epF = math.Max(0, epF-sharedG)
+		epB = math.Max(0, epB-2*sharedG)
+	}
+	if c.A2AOverlap && epF+epB > 0 {
+		// Megatron-Core's 1F1B all-to-all overlap runs one micro-batch's
+		// forward with another's backward and hides each one's expert
+		// all-to-all under the other's compute: only what the layer's
+		// compute cannot cover shows, shared in proportion.
+		ep := epF + epB
+		hidden := math.Max(0, ep-fwd-bwd)
+		epF, epB = hidden*epF/ep, hidden*epB/ep
+	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
+	if c.Recompute == parallel.RecomputeMoE && m.IsMoELayer(i) {
+		// The backward first re-runs the MoE block's forward: its GEMMs,
+		// router and permutation passes and the dispatch and combine.
+		oc.bwd += moeG + dev.MemoryBound(moeBytes, moeKernels)
+		oc.epB += epF
+	}
 	if c.Recompute == parallel.RecomputeFull {
 		// The backward first re-runs the forward, communication included.
 		oc.bwd += fwd
@@ -496,6 +526,28 @@ func moeImbalance(n float64, ep int) float64 {
 		return 1
 	}
 	return 1 + math.Sqrt(2*math.Log(float64(ep))/n)
+}
+
+// routingLoad is the MoE load of the busiest GPU of an ep group
+// receiving n token slots on average: the factor on its expert GEMMs
+// (imb), the factor on the tokens each expert's GEMM and the all-to-all
+// carry (pad) and the factor on the all-to-all's busiest receiver
+// (skew). With a capacity factor every expert's input is padded to
+// capacity (cf times the mean) and none takes more: imb 1, pad cf.
+// Dropless force-balanced routing has the sampling spread of
+// moeImbalance; dropless learned routing that times the measured
+// imbalance (cost.Params.RoutingImbalance), which also holds up the
+// all-to-all at its busiest receiver.
+func (e *evaluator) routingLoad(n float64, ep int) (imb, pad, skew float64) {
+	c := e.c
+	if c.CapacityFactor > 0 {
+		return 1, c.CapacityFactor, 1
+	}
+	imb, skew = moeImbalance(n, ep), 1
+	if c.Routing != RoutingForceBalanced && ep > 1 {
+		skew = max(c.Calib.RoutingImbalance, 1)
+	}
+	return imb * skew, 1, skew
 }
 
 // virtualStage is one model chunk's cost for one micro-batch.
@@ -560,7 +612,29 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.fwd += head + ce
 	last.bwd += 2*head + ce
 	last.wgrad += head
+	if v := parallel.MTPStage(m, p); v >= 0 {
+		e.addMTP(&out[v], head, ce, T, h)
+	}
 	return out
+}
+
+// addMTP prices the model's MTP layers on virtual stage w (DeepSeek-V3
+// report, arXiv 2412.19437 section 2.2; Megatron-Core's MTP block): per
+// module, the norms of the hidden state and the next tokens' embedding,
+// the 2h x h projection of their concatenation, one decoder layer of the
+// last layer's kind and a second pass through the shared output head and
+// cross-entropy (head and ce, the main head's times for one micro-batch).
+func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
+	m := e.c.Model
+	tp := float64(e.c.Parallel.TP)
+	layer := e.layerWork(m.Layers - 1)
+	proj := e.dev.GEMM(T, h/tp, 2*h, e.prec)
+	norms := e.dev.MemoryBound(2*T*h*2*2, 2)
+	one := layer
+	one.fwd += proj + norms + head + ce
+	one.bwd += 2*proj + 2*norms + 2*head + ce
+	one.wgrad += proj + head
+	w.addScaled(one, float64(m.MTPLayers))
 }
 
 // p2pBytes is the activation (or gradient) message between pipeline

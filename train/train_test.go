@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
@@ -163,14 +165,7 @@ func TestResolveBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			y := strings.Replace(job405B, tt.from, tt.to, 1)
-			if y == job405B {
-				t.Fatalf("substitution %q not applied", tt.from)
-			}
-			j, err := spec.ParseJob([]byte(y))
-			if err == nil {
-				_, err = Resolve(j, model.Load, hardware.Lookup)
-			}
+			err := resolveEdited(t, job405B, tt.from, tt.to)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -375,4 +370,240 @@ model_overrides: {layers: 16}
 			t.Errorf("%s: error %v, want a bad-input error naming model_overrides.layers", bad, err)
 		}
 	}
+}
+
+// A pipeline layout (parallel.pipeline_layout, Megatron-Core's syntax)
+// sets vp and each stage's layers: DeepSeek-V3's published GB200 layout
+// Et|(tt|)*30L is the default split of 61 layers on pp8 vp4, so both give
+// the same step and memory in both engines; adding its MTP layer m costs
+// time and memory on the last stage.
+func TestPipelineLayout(t *testing.T) {
+	base := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, zero: 1LAYOUT}
+schedule: interleaved-1f1b
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: selective}
+model_overrides: {mtp_layers: MTP}
+`
+	run := func(layout, mtp string) (Result, Result) {
+		y := strings.Replace(strings.Replace(base, "LAYOUT", layout, 1), "MTP", mtp, 1)
+		if layout == "" {
+			y = strings.Replace(y, "zero: 1", "zero: 1, vp: 4", 1)
+		}
+		c := resolve(t, y)
+		a, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := Event(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(a.Memory.Total-ev.Memory.Total) > 1e-9 {
+			t.Errorf("layout %q: engines disagree on memory: %v vs %v", layout, a.Memory.Total, ev.Memory.Total)
+		}
+		return a, ev
+	}
+	defA, defE := run("", "0")
+	layA, layE := run(`, pipeline_layout: "Et|(tt|)*30L"`, "0")
+	if defA.StepTimeS != layA.StepTimeS || defE.StepTimeS != layE.StepTimeS || defA.Memory.Total != layA.Memory.Total {
+		t.Errorf("Et|(tt|)*30L differs from the default split: analytic %v vs %v, event %v vs %v, memory %v vs %v",
+			layA.StepTimeS, defA.StepTimeS, layE.StepTimeS, defE.StepTimeS, layA.Memory.Total, defA.Memory.Total)
+	}
+	mtpA, _ := run(`, pipeline_layout: "Et|(tt|)*30mL"`, "1")
+	// The first stage, with the most micro-batches in flight, stays the
+	// most loaded: memory does not fall (the MTP stage's own count is
+	// parallel.TestMTPStageParams).
+	if !(mtpA.StepTimeS > layA.StepTimeS) || mtpA.Memory.Total < layA.Memory.Total {
+		t.Errorf("the MTP layer adds no time, or lowers memory: %v s, %v GiB against %v s, %v GiB", mtpA.StepTimeS, mtpA.Memory.Total, layA.StepTimeS, layA.Memory.Total)
+	}
+	// Without a layout, the catalog's MTP layer sits on the last stage.
+	defMTP, _ := run("", "1")
+	if math.Abs(defMTP.StepTimeS-mtpA.StepTimeS) > 1e-9*mtpA.StepTimeS {
+		t.Errorf("default MTP placement %v s differs from the layout's last stage %v s", defMTP.StepTimeS, mtpA.StepTimeS)
+	}
+}
+
+// A bad pipeline layout is bad input naming parallel.pipeline_layout.
+func TestResolveBadLayout(t *testing.T) {
+	base := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, pipeline_layout: "Et|(tt|)*30mL"}
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1}
+`
+	tests := []struct{ name, from, to, want string }{
+		{"t count differs from the layers", "(tt|)*30mL", "(tt|)*29tt|ttmL", "63 decoder layers t but the model has 61"},
+		{"E missing", `"Et|`, `"t|`, "0 embeddings E"},
+		{"E misplaced", `"Et|`, `"tE|`, "E must be the first"},
+		{"L missing", "mL\"", "m\"", "0 losses L"},
+		{"L misplaced", "mL\"", "Lm\"", "L must be the last"},
+		{"stages not divisible by pp", "(tt|)*30mL", "(tt|)*29ttmL", "not divisible by pp=8"},
+		{"MTP on the first rank", "(tt|)*30mL", "(tt|)*7tm|(tt|)*22ttL", "pipeline rank 0"},
+		{"vp conflicts", "pp: 8,", "pp: 8, vp: 2,", "but parallel.vp is 2"},
+		{"MTP count differs", "30mL", "30L", "0 MTP layers m but the model has 1"},
+		{"with layers_per_stage", "ep: 64,", "ep: 64, layers_per_stage: [2, 2],", "layers_per_stage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := resolveEdited(t, base, tt.from, tt.to)
+			if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), "parallel.pipeline_layout") || !strings.Contains(fmt.Sprint(err), tt.want) {
+				t.Errorf("error %v, want bad input naming parallel.pipeline_layout and saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// resolveEdited resolves the spec base with its first from replaced by to
+// and returns the resolver's error; the edit must apply.
+func resolveEdited(t *testing.T, base, from, to string) error {
+	t.Helper()
+	y := strings.Replace(base, from, to, 1)
+	if y == base {
+		t.Fatalf("substitution %q not applied", from)
+	}
+	j, err := spec.ParseJob([]byte(y))
+	if err == nil {
+		_, err = Resolve(j, model.Load, hardware.Lookup)
+	}
+	return err
+}
+
+// Qwen3-235B on 256 GB200 (tp1 pp8 vp3 ep32), as a new user writes it:
+// the NVL72 system runs in Megatron-Bridge's 64-GPU segments and the
+// MoE job in Megatron-Core's rank order, so the expert all-to-all stays
+// on NVLink (it went over the 400 Gb/s NICs before: the ep group spread
+// over pipeline stages); both defaults are listed under assumed. Llama
+// 3's order, named in the spec, still spreads it.
+func TestNVL72KeepsAllToAllOnNVLink(t *testing.T) {
+	y := `
+model: qwen3-235b-a22b
+system: {gpu: gb200, gpus: 256}
+parallel: {tp: 1, pp: 8, vp: 3, ep: 32}
+training: {seq_len: 4096, global_batch: 2048, micro_batch: 1, precision: bf16}
+`
+	epLevels := func(c *Config) []string {
+		r, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range r.Levels {
+			if l.Dim == "ep" && l.Bytes > 0 {
+				out = append(out, l.Level)
+			}
+		}
+		return out
+	}
+	c := resolve(t, y)
+	if got := c.Topology.Levels[0].Size; got != 64 {
+		t.Errorf("NVLink domain %d GPUs, want Megatron-Bridge's 64-GPU segment", got)
+	}
+	if d := cmp.Diff([]string{"node"}, epLevels(c)); d != "" {
+		t.Errorf("ep traffic levels (-want +got):\n%s", d)
+	}
+	var nvl, order bool
+	for _, a := range c.Assumptions {
+		nvl = nvl || strings.Contains(a, "NVLink domains of 64 GPUs")
+		order = order || strings.Contains(a, "tp, cp, ep, dp, pp")
+	}
+	if !nvl || !order {
+		t.Errorf("assumed %q lacks the NVLink domain or the rank order", c.Assumptions)
+	}
+	llama := resolve(t, y+"placement: [tp, cp, pp, ep, dp]\n")
+	if got := epLevels(llama); len(got) < 2 {
+		t.Errorf("Llama 3's order keeps ep on %v; it should cross the NICs", got)
+	}
+	// 144 GPUs are two whole racks: domains of 72.
+	g, err := hardware.Lookup("gb200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gpus, want := range map[int]int{144: 72, 32: 32, 100: 20, 4096: 64} {
+		if top, _ := DefaultTopology(g, gpus); top.Levels[0].Size != want {
+			t.Errorf("%d GB200 in domains of %d, want %d", gpus, top.Levels[0].Size, want)
+		}
+	}
+}
+
+// MoE routing prices the busiest GPU's load: learned dropless routing
+// (the default) carries the measured imbalance on top of force-balanced
+// routing's sampling spread; a capacity factor pads every expert to its
+// cap, so 1.0 is about force-balanced and 1.5 costs more. Bad values name
+// their field.
+func TestMoERouting(t *testing.T) {
+	base := `
+model: qwen3-30b-a3b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 1, pp: 1, ep: 8, zero: 1}
+training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, recompute: noneROUTING}
+`
+	step := func(routing string) float64 {
+		c := resolve(t, strings.Replace(base, "ROUTING", routing, 1))
+		r, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.StepTimeS
+	}
+	dropless, forced := step(""), step(", moe_routing: force-balanced")
+	cf1, cf15 := step(", moe_capacity_factor: 1.0"), step(", moe_capacity_factor: 1.5")
+	if !(dropless > forced && cf15 > cf1 && forced > cf1*0.99) {
+		t.Errorf("step times: dropless %.4f, force-balanced %.4f, capacity 1.0 %.4f, capacity 1.5 %.4f", dropless, forced, cf1, cf15)
+	}
+	for _, tt := range []struct{ to, field string }{
+		{", moe_routing: greedy", "training.moe_routing"},
+		{", moe_capacity_factor: -1", "training.moe_capacity_factor"},
+		{", moe_capacity_factor: 1000", "training.moe_capacity_factor"},
+	} {
+		err := resolveEdited(t, base, "ROUTING", tt.to)
+		if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), tt.field) {
+			t.Errorf("%s: error %v, want bad input naming %s", tt.to, err, tt.field)
+		}
+	}
+}
+
+// recompute: moe (Megatron-Core --recompute-modules moe) trades the MoE
+// block's activations for a second forward of it, dispatch included:
+// DeepSeek-V3 on 1,024 H100 with Megatron's layout fits with it and
+// takes longer than without.
+func TestRecomputeMoE(t *testing.T) {
+	sel, moe := dsv3H100(t, "selective"), dsv3H100(t, "moe")
+	if !moe.Feasible || sel.Feasible || !(moe.StepTimeS > sel.StepTimeS) || !(moe.Breakdown.EPCommS > sel.Breakdown.EPCommS) {
+		t.Errorf("selective %.3f s %.1f GiB, moe %.3f s %.1f GiB (ep %.3f against %.3f s)", sel.StepTimeS, sel.Memory.Total, moe.StepTimeS, moe.Memory.Total, moe.Breakdown.EPCommS, sel.Breakdown.EPCommS)
+	}
+}
+
+// The two MoE overlaps Megatron-Core offers hide expert all-to-all time:
+// the shared experts run during the dispatch and combine
+// (moe_shared_expert_overlap), and the 1F1B all-to-all overlap hides it
+// under another micro-batch's compute (moe_a2a_overlap); neither changes
+// memory, and each leaves the step no longer than without it.
+func TestMoEOverlaps(t *testing.T) {
+	base, shared, a2a := dsv3H100(t, "moe"), dsv3H100(t, "moe, moe_shared_expert_overlap: true"), dsv3H100(t, "moe, moe_a2a_overlap: true")
+	for name, r := range map[string]Result{"shared-expert overlap": shared, "a2a overlap": a2a} {
+		if !(r.Breakdown.EPCommS < base.Breakdown.EPCommS) || r.StepTimeS > base.StepTimeS || r.Memory.Total != base.Memory.Total {
+			t.Errorf("%s: ep %.3f s, step %.3f s, %.2f GiB; without: ep %.3f s, step %.3f s, %.2f GiB", name, r.Breakdown.EPCommS, r.StepTimeS, r.Memory.Total, base.Breakdown.EPCommS, base.StepTimeS, base.Memory.Total)
+		}
+	}
+}
+
+// dsv3H100 prices DeepSeek-V3 on 1,024 H100 in Megatron's published
+// configuration (tp2 pp8 vp4 ep64 etp1, Et|(tt|)*30mL) with the given
+// recompute policy and further training fields.
+func dsv3H100(t *testing.T, training string) Result {
+	t.Helper()
+	y := `
+model: deepseek-v3
+system: {gpu: h100-sxm, gpus: 1024}
+parallel: {tp: 2, pp: 8, ep: 64, etp: 1, zero: 1, pipeline_layout: "Et|(tt|)*30mL"}
+schedule: interleaved-1f1b
+training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, recompute: ` + training + `}
+`
+	r, err := Analytic(resolve(t, y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -25,20 +25,21 @@ func fittedParams() []fitted {
 		{"attention_efficiency", 0.3, 0.8, func(p *cost.Params) *float64 { return &p.AttentionEfficiency }},
 		{"memory_efficiency", 0.5, 0.95, func(p *cost.Params) *float64 { return &p.MemoryEfficiency }},
 		{"network_efficiency", 0.4, 0.95, func(p *cost.Params) *float64 { return &p.NetworkEfficiency }},
+		{"routing_imbalance", 1.0, 1.35, func(p *cost.Params) *float64 { return &p.RoutingImbalance }},
 	}
 }
 
-// Objective is the fit's loss for a report: the mean squared relative
-// step-time error, plus a penalty on rows beyond 15% so that no row is
-// sacrificed for the mean.
+// Objective is the fit's loss for a report: the mean absolute relative
+// step-time error (the MAPE the targets are stated in), plus half the
+// excess of each row beyond 30%, so that no row is sacrificed for the
+// mean. Absolute rather than squared errors keep the few rows whose gap
+// is physics the model lacks (kernel engineering, framework overheads)
+// from pulling every other row.
 func Objective(rep Report) float64 {
 	var s float64
 	for _, r := range rep.Rows {
-		e := r.ErrorPct / 100
-		s += e * e
-		if a := math.Abs(e); a > 0.15 {
-			s += 10 * (a - 0.15) * (a - 0.15)
-		}
+		a := math.Abs(r.ErrorPct / 100)
+		s += a + 0.5*max(0, a-0.3)
 	}
 	return s / float64(len(rep.Rows))
 }

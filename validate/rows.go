@@ -2,8 +2,7 @@
 // training measurements (reference/training-measurements.csv, all 310
 // rows embedded here so the tool stands alone), reports the error per row
 // and by group (dense or MoE, GPU, source) with the rows that cannot be
-// expressed, and fits the calibration parameters against the calibration
-// set (CalibrationRows).
+// expressed, and fits the calibration parameters over all the rows together.
 package validate
 
 import (
