@@ -18,11 +18,11 @@ func benchGenerate(b *testing.B, tree *specdec.Tree) {
 			p[i] = int(c)
 		}
 	}
-	for b.Loop() {
+	cpuLoop(b, func() {
 		if _, err := e.Generate(p, Options{Tree: tree, MaxTokens: 96}); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
 
 // BenchmarkGeneratePlain and the speculative variants generate 96 greedy

@@ -16,6 +16,7 @@ type Layer struct {
 	rt                      *ropeTable
 	AttnNorm, Wq, Wk, Wv    *Param
 	Wo, MLPNorm, W1, W3, W2 *Param
+	fuse                    *fusedLayer // packed stacked projections, built on first use
 }
 
 func newLayer(cfg Config, prefix string) *Layer {

@@ -20,13 +20,22 @@ import "sync"
 // in pure Go, and on up to Workers goroutines for large products. The
 // zero Kernel is the serial pure-Go path.
 type Kernel struct {
-	SIMD    bool
+	SIMD bool
+	// AVX512 (with SIMD) runs the multi-row packed products on the
+	// 16-wide AVX-512 tile where the CPU has it.
+	AVX512  bool
 	Workers int
+	// Pool, when set, splits the larger packed products and the
+	// attention of a step over the caller and the pool's worker.
+	Pool *Pool
 }
 
 // Detect returns the fastest kernel this CPU supports, with workers
 // goroutines. Building with the purego tag forces the pure-Go path.
-func Detect(workers int) Kernel { return Kernel{SIMD: haveSIMD(), Workers: max(1, workers)} }
+func Detect(workers int) Kernel {
+	simd := haveSIMD()
+	return Kernel{SIMD: simd, AVX512: simd && haveAVX512(), Workers: max(1, workers)}
+}
 
 // MatMulT computes c = a·bᵀ where a is m×k, b is n×k and c is m×n, all
 // row-major. It overwrites c. The caller guarantees the slice lengths.

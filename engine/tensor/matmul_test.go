@@ -190,13 +190,16 @@ func TestMatMulPackedMatchesNaive(t *testing.T) {
 		t.Skip("no SIMD kernel on this machine")
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}, {17, 512, 192}, {8, 192, 512}, {2, 192, 48}, {3, 192, 48}, {6, 64, 80}, {7, 32, 32}, {9, 16, 48}, {10, 24, 512}} {
+	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}, {17, 512, 192}, {8, 192, 512}, {2, 192, 48}, {3, 192, 48}, {6, 64, 80}, {7, 32, 32}, {9, 16, 48}, {10, 24, 512}, {4, 192, 288}, {3, 192, 1024}, {13, 40, 208}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randSlice(r, m*k), randSlice(r, n*k)
 		want, got := make([]float32, m*n), make([]float32, m*n)
 		MatMulTNaive(want, a, b, m, k, n)
 		kn.MatMulPacked(got, a, Pack(b, n, k), m)
 		close(t, "MatMulPacked", got, want, k)
+		clear(got)
+		Kernel{SIMD: true, Workers: 1}.MatMulPacked(got, a, Pack(b, n, k), m) // AVX2 tiles only
+		close(t, "MatMulPacked on AVX2", got, want, k)
 		clear(got)
 		Detect(2).MatMulPacked(got, a, Pack(b, n, k), m)
 		close(t, "MatMulPacked on 2 workers", got, want, k)

@@ -33,6 +33,10 @@ func PackOK(n int) bool { return n > 0 && n%16 == 0 }
 // kernel splits its column panels over the kernel's workers.
 const ParallelMACs = 1 << 18
 
+// PoolMACs is the size from which MatMulPacked splits its panels over a
+// Pool.
+var PoolMACs = 1 << 14
+
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
 // overwriting the m×N matrix c. It needs the SIMD kernel (kn.SIMD). With
 // Workers > 1 and at least ParallelMACs of work, the column panels are
@@ -44,9 +48,20 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
+	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs {
+		half := 16 * (n / 32)
+		kn.Pool.Run(func(part int) {
+			if part == 0 {
+				packedRange(kn.AVX512, c, a, w, m, 0, half)
+			} else {
+				packedRange(kn.AVX512, c, a, w, m, half, n)
+			}
+		})
+		return
+	}
 	workers := min(kn.Workers, n/16)
 	if workers <= 1 || m*k*n < ParallelMACs {
-		packedRange(c, a, w, m, 0, n)
+		packedRange(kn.AVX512, c, a, w, m, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
@@ -54,20 +69,21 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 	for q := 0; q < workers; q++ {
 		lo, hi := 16*(panels*q/workers), 16*(panels*(q+1)/workers)
 		if q == workers-1 {
-			packedRange(c, a, w, m, lo, hi)
+			packedRange(kn.AVX512, c, a, w, m, lo, hi)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			packedRange(c, a, w, m, lo, hi)
+			packedRange(kn.AVX512, c, a, w, m, lo, hi)
 		}()
 	}
 	wg.Wait()
 }
 
-// packedRange computes the columns lo..hi-1 (multiples of 16) of c.
-func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
+// packedRange computes the columns lo..hi-1 (multiples of 16) of c; z
+// selects the AVX-512 tile for three rows and more.
+func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 	k, n := w.K, w.N
 	if m == 1 {
 		j := lo
@@ -79,20 +95,46 @@ func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
 		}
 		return
 	}
-	// Full 4-row tiles, then the last one to three rows: three rows take a
-	// padded 4-row tile, one or two rows the 2-row kernel over 32 columns
-	// (a repeated row writes to scratch). Every kernel keeps eight
-	// independent FMA chains, so a short tile costs no more than a full
-	// one.
-	m4 := m &^ 3
-	rest := m - m4
-	if rest == 3 {
-		m4, rest = m, 0
+	// Two rows: the 2-row kernel over 32 columns. Otherwise 4-row tiles,
+	// the last one padded (a repeated row writes to scratch), all of them
+	// inside the loop over 16-column panels: a panel is streamed from
+	// memory once and stays in the L1 cache while every tile passes over
+	// it, so a pass over m rows reads the weights once. Every kernel keeps
+	// eight independent FMA chains, so a padded tile costs no more than a
+	// full one.
+	if m == 2 {
+		a0, a1 := &a[0], &a[k]
+		j := lo
+		for ; j+32 <= hi; j += 32 {
+			gemmP2x32(a0, a1, &w.data[j*k], 16*k, k, &c[j], &c[n+j])
+		}
+		for ; j < hi; j += 16 {
+			gemm1x16(a0, &w.data[j*k], 16, k, &c[j])
+			gemm1x16(a1, &w.data[j*k], 16, k, &c[n+j])
+		}
+		return
 	}
-	var scratch [32]float32
-	for j := lo; j < hi; j += 16 {
+	var scratch [64]float32
+	j := lo
+	if z {
+		// Four panels (64 columns) per AVX-512 tile.
+		for ; j+64 <= hi; j += 64 {
+			for i := 0; i < m; i += 4 {
+				var ap, cp [4]*float32
+				for r := 0; r < 4; r++ {
+					if i+r < m {
+						ap[r], cp[r] = &a[(i+r)*k], &c[(i+r)*n+j]
+					} else {
+						ap[r], cp[r] = &a[i*k], &scratch[0]
+					}
+				}
+				gemmZ4x64(&ap, &w.data[j*k], 16*k, k, &cp)
+			}
+		}
+	}
+	for ; j < hi; j += 16 {
 		panel := &w.data[j*k]
-		for i := 0; i < m4; i += 4 {
+		for i := 0; i < m; i += 4 {
 			var ap [4]*float32
 			var cp [4]*float32
 			for r := 0; r < 4; r++ {
@@ -103,29 +145,6 @@ func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
 				}
 			}
 			gemm4x16(ap[0], ap[1], ap[2], ap[3], panel, 16, k, cp[0], cp[1], cp[2], cp[3])
-		}
-	}
-	if rest == 0 {
-		return
-	}
-	i := m4
-	a0, c0 := &a[i*k], c[i*n:]
-	a1, c1 := a0, scratch[:]
-	if rest == 2 {
-		a1, c1 = &a[(i+1)*k], c[(i+1)*n:]
-	}
-	j := lo
-	for ; j+32 <= hi; j += 32 {
-		cj1 := &scratch[0]
-		if rest == 2 {
-			cj1 = &c1[j]
-		}
-		gemmP2x32(a0, a1, &w.data[j*k], 16*k, k, &c0[j], cj1)
-	}
-	for ; j < hi; j += 16 {
-		gemm1x16(a0, &w.data[j*k], 16, k, &c0[j])
-		if rest == 2 {
-			gemm1x16(a1, &w.data[j*k], 16, k, &c1[j])
 		}
 	}
 }
