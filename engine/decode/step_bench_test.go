@@ -2,7 +2,6 @@ package decode
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -47,33 +46,50 @@ func stepSetup(b *testing.B) (*model.Target, *model.Draft, *model.Cache, *model.
 // the mask's shape).
 func BenchmarkTargetStep(b *testing.B) {
 	for _, m := range []int{1, 2, 3, 4, 5, 8, 17} {
-		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
-			t, _, tc, _ := stepSetup(b)
-			if os.Getenv("POOL") != "" {
-				t.Kern.Pool = tensor.NewPool()
-				defer t.Kern.Pool.Close()
-			}
-			tok, pos := make([]int, m), make([]int, m)
-			for i := range pos {
-				tok[i], pos[i] = 'a', tc.Len+i
-			}
-			mask := model.CausalMask(m)
-			cpuLoop(b, func() {
-				if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
-					b.Fatal(err)
-				}
-				tc.Commit(nil)
-			})
-		})
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, false) })
 	}
 }
 
+// BenchmarkTargetStepWorkers2 is BenchmarkTargetStep with the packed
+// products split over two cores (tensor.Pool): plain decoding's other
+// configuration, which the engine does not use by default.
+func BenchmarkTargetStepWorkers2(b *testing.B) {
+	for _, m := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, true) })
+	}
+}
+
+func benchTargetStep(b *testing.B, m int, pool bool) {
+	t, _, tc, _ := stepSetup(b)
+	if pool {
+		t.Kern.Pool = tensor.NewPool()
+		defer t.Kern.Pool.Close()
+	}
+	tok, pos := make([]int, m), make([]int, m)
+	for i := range pos {
+		tok[i], pos[i] = 'a', tc.Len+i
+	}
+	mask := model.CausalMask(m)
+	cpuLoop(b, func() {
+		if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
+			b.Fatal(err)
+		}
+		tc.Commit(nil)
+	})
+}
+
 // BenchmarkDraftStep times one draft-head pass of m inputs (a tree level
-// or the catch-up over an accepted path) on a 128-token draft cache.
-func BenchmarkDraftStep(b *testing.B) {
+// or the catch-up over an accepted path) on a 128-token draft cache, with
+// the bfloat16 draft where the CPU has AVX-512 (the engine's default);
+// BenchmarkDraftStepFP32 keeps the draft in float32.
+func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true) }
+func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false) }
+
+func benchDraftStep(b *testing.B, bf bool) {
 	for _, m := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
 			t, d, _, dc := stepSetup(b)
+			d.UseBF16(t, bf)
 			tok, pos := make([]int, m), make([]int, m)
 			for i := range pos {
 				tok[i], pos[i] = 'a', dc.Len+i

@@ -130,7 +130,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		// One pass over the fused [Wq; Wk; Wv] rows, then split.
 		w := d + 2*kvd
 		qkv := ws.take(m * w)
-		kn.MatMulPacked(qkv, xn, f.qkv, m)
+		if lp := l.lowFor(kn, m); lp != nil {
+			kn.MatMulBF16(qkv, xn, lp.qkv, m)
+		} else {
+			kn.MatMulPacked(qkv, xn, f.qkv, m)
+		}
 		for i := 0; i < m; i++ {
 			row := qkv[i*w : (i+1)*w]
 			copy(q[i*d:(i+1)*d], row[:d])
@@ -221,7 +225,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		}
 	}
 	h1 := ws.take(m * d)
-	apply(kn, h1, ao, l.Wo, m)
+	if lp := l.lowFor(kn, m); lp != nil {
+		kn.MatMulBF16(h1, ao, lp.wo, m)
+	} else {
+		apply(kn, h1, ao, l.Wo, m)
+	}
 	for i := range h1 {
 		h1[i] += x[i]
 	}
@@ -234,7 +242,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	lda := ff
 	if f := l.fused(kn); f != nil {
 		g := ws.take(m * 2 * ff)
-		kn.MatMulPacked(g, xn2, f.w13, m)
+		if lp := l.lowFor(kn, m); lp != nil {
+			kn.MatMulBF16(g, xn2, lp.w13, m)
+		} else {
+			kn.MatMulPacked(g, xn2, f.w13, m)
+		}
 		a, b, lda = g, g[ff:], 2*ff
 	} else {
 		a, b = ws.take(m*ff), ws.take(m*ff)
@@ -245,7 +257,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
 	}
 	y := make([]float32, m*d)
-	apply(kn, y, act, l.W2, m)
+	if lp := l.lowFor(kn, m); lp != nil {
+		kn.MatMulBF16(y, act, lp.w2, m)
+	} else {
+		apply(kn, y, act, l.W2, m)
+	}
 	for i := range y {
 		y[i] += h1[i]
 	}
@@ -324,9 +340,21 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := make([]float32, m*D)
-	apply(t.Kern, x, in, d.FC, m)
+	lp := d.Layer.lowFor(t.Kern, m)
+	if lp != nil {
+		t.Kern.MatMulBF16(x, in, lp.fc, m)
+	} else {
+		apply(t.Kern, x, in, d.FC, m)
+	}
 	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
 	c.Pending += m
+	if lp := d.Layer.lowFor(t.Kern, m-from); lp != nil {
+		xn := make([]float32, (m-from)*D)
+		t.Kern.RMSNorm(xn, out[from*D:], t.FinalNorm.W, m-from, D, rmsEps)
+		lg := make([]float32, (m-from)*t.Cfg.Vocab)
+		t.Kern.MatMulBF16(lg, xn, lp.head, m-from)
+		return out, lg, nil
+	}
 	return out, t.Logits(out[from*D:], m-from), nil
 }
 
@@ -399,6 +427,52 @@ func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
 	return l.fuse
 }
 
+// lowLayer holds a draft layer's products in bfloat16 for the short
+// draft passes (the draft's input projection and the target's head,
+// which the draft's logits use, included).
+type lowLayer struct{ fc, qkv, wo, w13, w2, head *tensor.PackedBF16 }
+
+// LowRows is the most rows a bfloat16 draft pass takes: one- and two-row
+// products are bound by the memory traffic that bfloat16 halves, wider
+// ones by arithmetic, where the float32 tiles are as fast (measured by
+// BenchmarkBF16vsF32).
+const LowRows = 2
+
+// lowFor returns the layer's bfloat16 products for a pass of m rows, or
+// nil where they do not apply (not built, more than LowRows rows, or no
+// AVX-512 kernel).
+func (l *Layer) lowFor(kn tensor.Kernel, m int) *lowLayer {
+	if l.low == nil || m > LowRows || !kn.AVX512 {
+		return nil
+	}
+	return l.low
+}
+
+// UseBF16 makes the draft's passes of up to LowRows rows run on bfloat16
+// copies of its weights (and of the target's head) where the kernel has
+// AVX-512, or back on float32 when on is false. The draft only proposes
+// tokens and the target verifies them in float32, so speculative output
+// stays the target's; the draft's acceptance may change slightly.
+func (d *Draft) UseBF16(t *Target, on bool) {
+	d.Layer.low = nil
+	if !on || !t.Kern.AVX512 {
+		return
+	}
+	cfg := d.Cfg
+	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
+	l := d.Layer
+	qkv := append(append(append(make([]float32, 0, (D+2*kvd)*D), l.Wq.W...), l.Wk.W...), l.Wv.W...)
+	w13 := append(append(make([]float32, 0, 2*ff*D), l.W1.W...), l.W3.W...)
+	l.low = &lowLayer{
+		fc:   tensor.PackBF16(d.FC.W, D, 2*D),
+		qkv:  tensor.PackBF16(qkv, D+2*kvd, D),
+		wo:   tensor.PackBF16(l.Wo.W, D, D),
+		w13:  tensor.PackBF16(w13, 2*ff, D),
+		w2:   tensor.PackBF16(l.W2.W, D, ff),
+		head: tensor.PackBF16(t.Head.W, cfg.Vocab, D),
+	}
+}
+
 // Invalidate drops every packed copy of the target's weights after they
 // changed.
 func (t *Target) Invalidate() {
@@ -415,7 +489,7 @@ func (d *Draft) Invalidate() {
 	for _, p := range d.Params() {
 		p.Invalidate()
 	}
-	d.Layer.fuse = nil
+	d.Layer.fuse, d.Layer.low = nil, nil
 }
 
 // Prepare packs every matrix for the inference kernel now rather than on

@@ -907,3 +907,203 @@ loopsc:
 donesc:
 	VZEROUPPER
 	RET
+
+// The bf16 kernels read packed weights stored as bfloat16 (the top half
+// of a float32): VPMOVZXWD widens 16 of them to 32-bit lanes and VPSLLD
+// shifts them into place, which is their exact float32 value. Rows of a
+// and c stay float32, and every column is summed in order of p.
+
+#define BF16LOAD(off, base, Z) \
+	VPMOVZXWD off(base), Z \
+	VPSLLD    $16, Z, Z
+
+// func bf16Z1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+// One row against four consecutive bf16 panels (pstride elements apart).
+TEXT ·bf16Z1x64(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ p+8(FP), DI
+	MOVQ pstride+16(FP), R9
+	SHLQ $1, R9
+	MOVQ k+24(FP), CX
+	MOVQ c+32(FP), DX
+	LEAQ (DI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+loopb1:
+	CMPQ AX, CX
+	JGE  doneb1
+	BF16LOAD(0, DI, Z16)
+	BF16LOAD(0, R10, Z17)
+	BF16LOAD(0, R11, Z18)
+	BF16LOAD(0, R12, Z19)
+	VBROADCASTSS (SI)(AX*4), Z20
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	ADDQ         $32, DI
+	ADDQ         $32, R10
+	ADDQ         $32, R11
+	ADDQ         $32, R12
+	INCQ         AX
+	JMP          loopb1
+doneb1:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VZEROUPPER
+	RET
+
+// func bf16Z2x64(a0, a1 *float32, p *uint16, pstride int, k int, c0, c1 *float32)
+// Two rows against four consecutive bf16 panels.
+TEXT ·bf16Z2x64(SB), NOSPLIT, $0-56
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), R8
+	MOVQ p+16(FP), DI
+	MOVQ pstride+24(FP), R9
+	SHLQ $1, R9
+	MOVQ k+32(FP), CX
+	LEAQ (DI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+loopb2:
+	CMPQ AX, CX
+	JGE  doneb2
+	BF16LOAD(0, DI, Z16)
+	BF16LOAD(0, R10, Z17)
+	BF16LOAD(0, R11, Z18)
+	BF16LOAD(0, R12, Z19)
+	VBROADCASTSS (SI)(AX*4), Z20
+	VBROADCASTSS (R8)(AX*4), Z21
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z18, Z21, Z6
+	VFMADD231PS  Z19, Z21, Z7
+	ADDQ         $32, DI
+	ADDQ         $32, R10
+	ADDQ         $32, R11
+	ADDQ         $32, R12
+	INCQ         AX
+	JMP          loopb2
+doneb2:
+	MOVQ    c0+40(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	MOVQ    c1+48(FP), DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	VZEROUPPER
+	RET
+
+// func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32)
+// Four rows against four consecutive bf16 panels: gemmZ4x64 on bf16.
+TEXT ·bf16Z4x64(SB), NOSPLIT, $0-40
+	MOVQ ap+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R10
+	MOVQ 16(AX), R11
+	MOVQ 24(AX), R12
+	MOVQ p+8(FP), DI
+	MOVQ pstride+16(FP), R9
+	SHLQ $1, R9
+	MOVQ k+24(FP), CX
+	LEAQ (DI)(R9*1), R13
+	LEAQ (R13)(R9*1), BX
+	LEAQ (BX)(R9*1), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+loopb4:
+	CMPQ AX, CX
+	JGE  doneb4
+	BF16LOAD(0, DI, Z16)
+	BF16LOAD(0, R13, Z17)
+	BF16LOAD(0, BX, Z18)
+	BF16LOAD(0, DX, Z19)
+	VBROADCASTSS (SI)(AX*4), Z20
+	VBROADCASTSS (R10)(AX*4), Z21
+	VBROADCASTSS (R11)(AX*4), Z22
+	VBROADCASTSS (R12)(AX*4), Z23
+	VFMADD231PS  Z16, Z20, Z0
+	VFMADD231PS  Z17, Z20, Z1
+	VFMADD231PS  Z18, Z20, Z2
+	VFMADD231PS  Z19, Z20, Z3
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z18, Z21, Z6
+	VFMADD231PS  Z19, Z21, Z7
+	VFMADD231PS  Z16, Z22, Z8
+	VFMADD231PS  Z17, Z22, Z9
+	VFMADD231PS  Z18, Z22, Z10
+	VFMADD231PS  Z19, Z22, Z11
+	VFMADD231PS  Z16, Z23, Z12
+	VFMADD231PS  Z17, Z23, Z13
+	VFMADD231PS  Z18, Z23, Z14
+	VFMADD231PS  Z19, Z23, Z15
+	ADDQ         $32, DI
+	ADDQ         $32, R13
+	ADDQ         $32, BX
+	ADDQ         $32, DX
+	INCQ         AX
+	JMP          loopb4
+doneb4:
+	MOVQ    cp+32(FP), AX
+	MOVQ    0(AX), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	MOVQ    8(AX), DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	MOVQ    16(AX), DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	MOVQ    24(AX), DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	VZEROUPPER
+	RET

@@ -77,3 +77,15 @@ func sumSq(x *float32, n8 int) float32 {
 func scaleMul(out, x, gain *float32, scale float32, n8 int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func bf16Z1x64(a *float32, p *uint16, pstride int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Z2x64(a0, a1 *float32, p *uint16, pstride int, k int, c0, c1 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}

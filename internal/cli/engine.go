@@ -136,7 +136,10 @@ the target's next feature and next-token distribution. Weights are written to
 
 // loadEngine reads the weight pair of dir; a missing or bad file is bad
 // input.
-func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
+func loadEngine(dir string, needDraft bool, draftPrecision string) (*engdecode.Engine, error) {
+	if draftPrecision != "bf16" && draftPrecision != "fp32" {
+		return nil, badInput("--draft-precision %q unknown; want bf16 or fp32", draftPrecision)
+	}
 	m, d, err := model.LoadPair(dir)
 	if err != nil {
 		var fe *model.FormatError
@@ -152,6 +155,7 @@ func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
 	m.Prepare()
 	if d != nil {
 		d.Prepare(m)
+		d.UseBF16(m, draftPrecision == "bf16")
 	}
 	return &engdecode.Engine{T: m, D: d}, nil
 }
@@ -188,7 +192,7 @@ type generateResult struct {
 }
 
 func newEngineGenerateCmd() *cobra.Command {
-	var prompt, specArg, weights string
+	var prompt, specArg, weights, draftPrec string
 	var temp float64
 	var seed uint64
 	var maxTokens int
@@ -213,7 +217,7 @@ larger than 64 nodes, missing or malformed weights).`,
 			if err != nil {
 				return err
 			}
-			e, err := loadEngine(weights, tr != nil)
+			e, err := loadEngine(weights, tr != nil, draftPrec)
 			if err != nil {
 				return err
 			}
@@ -243,6 +247,7 @@ larger than 64 nodes, missing or malformed weights).`,
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
 	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights in short passes: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -255,6 +260,8 @@ type benchResult struct {
 	PromptBytes int                   `json:"prompt_bytes"`
 	MaxTokens   int                   `json:"max_tokens"`
 	SIMD        bool                  `json:"simd_kernel"`
+	AVX512      bool                  `json:"avx512_kernel"`
+	DraftBF16   bool                  `json:"draft_bf16"`
 	Cases       []engdecode.BenchCase `json:"cases"`
 	Speculative *speculativeSnippet   `json:"speculative,omitempty"`
 }
@@ -269,7 +276,7 @@ type speculativeSnippet struct {
 }
 
 func newEngineBenchCmd() *cobra.Command {
-	var weights, heldout, specs, temps, accOut, accFrom string
+	var weights, heldout, specs, temps, accOut, accFrom, draftPrec string
 	var prompts, promptLen, maxTokens, repeat int
 	var seed uint64
 	var asJSON bool
@@ -308,7 +315,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if len(text) < prompts*promptLen {
 				return badInput("engine bench: %s has %d bytes, fewer than %d prompts of %d", heldout, len(text), prompts, promptLen)
 			}
-			e, err := loadEngine(weights, true)
+			e, err := loadEngine(weights, true, draftPrec)
 			if err != nil {
 				return err
 			}
@@ -321,7 +328,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
-			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, Cases: cases}
+			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.AVX512 && draftPrec == "bf16", Cases: cases}
 			for _, c := range cases {
 				if c.Spec == accFrom && c.Temperature == ts[0] && len(c.AcceptanceByDepth) > 0 {
 					res.Speculative = &speculativeSnippet{Method: "eagle", DraftLayers: 1, Acceptance: round4(c.AcceptanceByDepth), SiblingDecay: roundTo(c.SiblingDecay)}
@@ -347,6 +354,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights in short passes: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
 	fl.IntVar(&prompts, "prompts", 4, "prompts")
 	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")
