@@ -78,3 +78,9 @@ func bf16Z2x64(a0, a1 *float32, p *uint16, pstride int, k int, c0, c1 *float32)
 
 //go:noescape
 func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32)
+
+//go:noescape
+func gemmZ3x64(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
+
+//go:noescape
+func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32)

@@ -82,7 +82,7 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 }
 
 // packedRange computes the columns lo..hi-1 (multiples of 16) of c; z
-// selects the AVX-512 tile for three rows and more.
+// selects the AVX-512 tiles for two rows and more.
 func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 	k, n := w.K, w.N
 	if m == 1 {
@@ -95,16 +95,45 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 		}
 		return
 	}
-	// Two rows: the 2-row kernel over 32 columns. Otherwise 4-row tiles,
-	// the last one padded (a repeated row writes to scratch), all of them
-	// inside the loop over 16-column panels: a panel is streamed from
-	// memory once and stays in the L1 cache while every tile passes over
-	// it, so a pass over m rows reads the weights once. Every kernel keeps
-	// eight independent FMA chains, so a padded tile costs no more than a
-	// full one.
+	// Every tile below runs inside the loop over column panels: a panel is
+	// streamed from memory once and stays in the L1 cache while every row
+	// tile passes over it, so a pass over m rows reads the weights once.
+	var scratch [64]float32
+	j := lo
+	if z {
+		// AVX-512: four panels (64 columns) per tile, four rows at a time
+		// and a last tile of three or two rows (one row repeated into
+		// scratch), so that a pass costs what its rows need.
+		for ; j+64 <= hi; j += 64 {
+			panel := &w.data[j*k]
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				ap := [4]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]}
+				cp := [4]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]}
+				gemmZ4x64(&ap, panel, 16*k, k, &cp)
+			}
+			switch m - i {
+			case 3:
+				ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
+				cp := [3]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j]}
+				gemmZ3x64(&ap, panel, 16*k, k, &cp)
+			case 2:
+				ap := [2]*float32{&a[i*k], &a[(i+1)*k]}
+				cp := [2]*float32{&c[i*n+j], &c[(i+1)*n+j]}
+				gemmZ2x64(&ap, panel, 16*k, k, &cp)
+			case 1:
+				ap := [2]*float32{&a[i*k], &a[i*k]}
+				cp := [2]*float32{&c[i*n+j], &scratch[0]}
+				gemmZ2x64(&ap, panel, 16*k, k, &cp)
+			}
+		}
+	}
+	// AVX2: two rows over 32 columns, otherwise 4-row tiles of one panel,
+	// the last one padded (a repeated row writes to scratch). Every kernel
+	// keeps eight independent FMA chains, so a padded tile costs no more
+	// than a full one.
 	if m == 2 {
 		a0, a1 := &a[0], &a[k]
-		j := lo
 		for ; j+32 <= hi; j += 32 {
 			gemmP2x32(a0, a1, &w.data[j*k], 16*k, k, &c[j], &c[n+j])
 		}
@@ -113,24 +142,6 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 			gemm1x16(a1, &w.data[j*k], 16, k, &c[n+j])
 		}
 		return
-	}
-	var scratch [64]float32
-	j := lo
-	if z {
-		// Four panels (64 columns) per AVX-512 tile.
-		for ; j+64 <= hi; j += 64 {
-			for i := 0; i < m; i += 4 {
-				var ap, cp [4]*float32
-				for r := 0; r < 4; r++ {
-					if i+r < m {
-						ap[r], cp[r] = &a[(i+r)*k], &c[(i+r)*n+j]
-					} else {
-						ap[r], cp[r] = &a[i*k], &scratch[0]
-					}
-				}
-				gemmZ4x64(&ap, &w.data[j*k], 16*k, k, &cp)
-			}
-		}
 	}
 	for ; j < hi; j += 16 {
 		panel := &w.data[j*k]

@@ -263,7 +263,37 @@ type benchResult struct {
 	AVX512      bool                  `json:"avx512_kernel"`
 	DraftBF16   bool                  `json:"draft_bf16"`
 	Cases       []engdecode.BenchCase `json:"cases"`
-	Speculative *speculativeSnippet   `json:"speculative,omitempty"`
+	// Best names, per temperature, the shape with the highest wall-clock
+	// speed-up in this run (timings vary from run to run).
+	Best        []bestShape         `json:"best"`
+	Speculative *speculativeSnippet `json:"speculative,omitempty"`
+}
+
+// bestShape is the fastest measured shape at one temperature.
+type bestShape struct {
+	Temperature float64 `json:"temperature"`
+	Spec        string  `json:"spec"`
+	Speedup     float64 `json:"speedup"`
+	CPUSpeedup  float64 `json:"cpu_speedup"`
+}
+
+// bestShapes picks, per temperature in order of appearance, the case with
+// the highest wall-clock speed-up.
+func bestShapes(cases []engdecode.BenchCase) []bestShape {
+	var out []bestShape
+	at := map[float64]int{}
+	for _, c := range cases {
+		i, ok := at[c.Temperature]
+		if !ok {
+			at[c.Temperature] = len(out)
+			out = append(out, bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup})
+			continue
+		}
+		if c.Speedup > out[i].Speedup {
+			out[i] = bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup}
+		}
+	}
+	return out
 }
 
 // speculativeSnippet is the measured acceptance in the serving spec's
@@ -286,7 +316,11 @@ func newEngineBenchCmd() *cobra.Command {
 		Long: `bench continues --prompts held-out prompts with every --specs tree shape at every
 --temperatures value and plainly, and reports accepted tokens per verify step,
 acceptance per depth, target passes saved, tokens/s with and without
-speculation and the speed-up. With --acceptance-out it writes the measured
+speculation and the speed-up (wall clock and thread CPU time), then the
+fastest shape per temperature. Plain decoding runs on one core, its faster
+configuration on a shared machine (BenchmarkTargetStepWorkers2 measures the
+two-core split). --draft-precision bf16 runs the draft's short passes on
+bfloat16 weights where the CPU has AVX-512. With --acceptance-out it writes the measured
 per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
 		Args: cobra.NoArgs,
@@ -328,7 +362,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
-			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.AVX512 && draftPrec == "bf16", Cases: cases}
+			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.AVX512 && draftPrec == "bf16", Cases: cases, Best: bestShapes(cases)}
 			for _, c := range cases {
 				if c.Spec == accFrom && c.Temperature == ts[0] && len(c.AcceptanceByDepth) > 0 {
 					res.Speculative = &speculativeSnippet{Method: "eagle", DraftLayers: 1, Acceptance: round4(c.AcceptanceByDepth), SiblingDecay: roundTo(c.SiblingDecay)}
@@ -402,6 +436,9 @@ func writeBenchText(w io.Writer, r benchResult) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing bench table: %w", err)
+	}
+	for _, b := range r.Best {
+		fmt.Fprintf(w, "fastest at temperature %g: %s (%.2fx wall clock, %.2fx CPU time)\n", b.Temperature, b.Spec, b.Speedup, b.CPUSpeedup)
 	}
 	if r.Speculative != nil {
 		fmt.Fprintf(w, "measured acceptance for infer: speculative: {method: eagle, acceptance: %v, sibling_decay: %g}\n", r.Speculative.Acceptance, r.Speculative.SiblingDecay)
