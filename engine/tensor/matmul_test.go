@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -214,10 +215,22 @@ func benchPacked(b *testing.B, m int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
 	p := Pack(w, benchN, benchK)
+	flops := 2 * float64(m) * benchK * benchN
+	best := reportBest(b, func() { kn.MatMulPacked(y, x, p, m) })
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(flops/best.Seconds()/1e9, "best-GFLOP/s")
+}
+
+// reportBest runs f b.N times and returns its fastest single run, which
+// other jobs on a shared machine disturb least.
+func reportBest(b *testing.B, f func()) time.Duration {
+	best := time.Duration(1 << 62)
 	for b.Loop() {
-		kn.MatMulPacked(y, x, p, m)
+		t0 := time.Now()
+		f()
+		best = min(best, time.Since(t0))
 	}
-	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	return best
 }
 
 // BenchmarkPacked1 is a decode token, BenchmarkPacked4/5/17 verify passes,
@@ -245,3 +258,5 @@ func benchPackedW(b *testing.B, m, workers int) {
 }
 
 func BenchmarkPacked2(b *testing.B) { benchPacked(b, 2) }
+func BenchmarkPacked3(b *testing.B) { benchPacked(b, 3) }
+func BenchmarkPacked8(b *testing.B) { benchPacked(b, 8) }
