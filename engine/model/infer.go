@@ -130,7 +130,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		// One pass over the fused [Wq; Wk; Wv] rows, then split.
 		w := d + 2*kvd
 		qkv := ws.take(m * w)
-		if lp := l.lowFor(kn, m); lp != nil {
+		if lp := l.lowFor(kn); lp != nil {
 			kn.MatMulBF16(qkv, xn, lp.qkv, m)
 		} else {
 			kn.MatMulPacked(qkv, xn, f.qkv, m)
@@ -225,7 +225,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		}
 	}
 	h1 := ws.take(m * d)
-	if lp := l.lowFor(kn, m); lp != nil {
+	if lp := l.lowFor(kn); lp != nil {
 		kn.MatMulBF16(h1, ao, lp.wo, m)
 	} else {
 		apply(kn, h1, ao, l.Wo, m)
@@ -242,7 +242,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	lda := ff
 	if f := l.fused(kn); f != nil {
 		g := ws.take(m * 2 * ff)
-		if lp := l.lowFor(kn, m); lp != nil {
+		if lp := l.lowFor(kn); lp != nil {
 			kn.MatMulBF16(g, xn2, lp.w13, m)
 		} else {
 			kn.MatMulPacked(g, xn2, f.w13, m)
@@ -257,7 +257,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
 	}
 	y := make([]float32, m*d)
-	if lp := l.lowFor(kn, m); lp != nil {
+	if lp := l.lowFor(kn); lp != nil {
 		kn.MatMulBF16(y, act, lp.w2, m)
 	} else {
 		apply(kn, y, act, l.W2, m)
@@ -340,7 +340,7 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := make([]float32, m*D)
-	lp := d.Layer.lowFor(t.Kern, m)
+	lp := d.Layer.lowFor(t.Kern)
 	if lp != nil {
 		t.Kern.MatMulBF16(x, in, lp.fc, m)
 	} else {
@@ -348,7 +348,7 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	}
 	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
 	c.Pending += m
-	if lp := d.Layer.lowFor(t.Kern, m-from); lp != nil {
+	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)
 		t.Kern.RMSNorm(xn, out[from*D:], t.FinalNorm.W, m-from, D, rmsEps)
 		lg := make([]float32, (m-from)*t.Cfg.Vocab)
@@ -427,30 +427,29 @@ func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
 	return l.fuse
 }
 
-// lowLayer holds a draft layer's products in bfloat16 for the short
-// draft passes (the draft's input projection and the target's head,
-// which the draft's logits use, included).
+// lowLayer holds a draft layer's products in bfloat16 (the draft's input
+// projection and the target's head, which the draft's logits use,
+// included).
 type lowLayer struct{ fc, qkv, wo, w13, w2, head *tensor.PackedBF16 }
 
-// LowRows is the most rows a bfloat16 draft pass takes: one- and two-row
-// products are bound by the memory traffic that bfloat16 halves, wider
-// ones by arithmetic, where the float32 tiles are as fast (measured by
-// BenchmarkBF16vsF32).
-const LowRows = 2
-
-// lowFor returns the layer's bfloat16 products for a pass of m rows, or
-// nil where they do not apply (not built, more than LowRows rows, or no
-// AVX-512 kernel).
-func (l *Layer) lowFor(kn tensor.Kernel, m int) *lowLayer {
-	if l.low == nil || m > LowRows || !kn.AVX512 {
+// lowFor returns the layer's bfloat16 products, or nil where they do not
+// apply (not built, or no AVX-512 kernel). Every draft pass takes them:
+// the one- and two-row products are bound by the memory traffic that
+// bfloat16 halves, and the wider ones by arithmetic, where the bfloat16
+// tile is within a few per cent of the float32 one (BenchmarkBF16vsF32)
+// while the draft's working set, beside the target's 6.4 MB, stays half
+// as large (engine bench measured chain:2 and chain:3 a few per cent
+// faster than with float32 passes of three rows and more).
+func (l *Layer) lowFor(kn tensor.Kernel) *lowLayer {
+	if l.low == nil || !kn.AVX512 {
 		return nil
 	}
 	return l.low
 }
 
-// UseBF16 makes the draft's passes of up to LowRows rows run on bfloat16
-// copies of its weights (and of the target's head) where the kernel has
-// AVX-512, or back on float32 when on is false. The draft only proposes
+// UseBF16 makes the draft's passes run on bfloat16 copies of its weights
+// (and of the target's head) where the kernel has AVX-512, or back on
+// float32 when on is false. The draft only proposes
 // tokens and the target verifies them in float32, so speculative output
 // stays the target's; the draft's acceptance may change slightly.
 func (d *Draft) UseBF16(t *Target, on bool) {

@@ -17,7 +17,7 @@ type Layer struct {
 	AttnNorm, Wq, Wk, Wv    *Param
 	Wo, MLPNorm, W1, W3, W2 *Param
 	fuse                    *fusedLayer // packed stacked projections, built on first use
-	low                     *lowLayer   // bfloat16 copies for short draft passes (Draft.UseBF16)
+	low                     *lowLayer   // bfloat16 copies for the draft head (Draft.UseBF16)
 }
 
 func newLayer(cfg Config, prefix string) *Layer {

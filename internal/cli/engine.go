@@ -247,7 +247,7 @@ larger than 64 nodes, missing or malformed weights).`,
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
 	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
-	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights in short passes: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -319,7 +319,7 @@ acceptance per depth, target passes saved, tokens/s with and without
 speculation and the speed-up (wall clock and thread CPU time), then the
 fastest shape per temperature. Plain decoding runs on one core, its faster
 configuration on a shared machine (BenchmarkTargetStepWorkers2 measures the
-two-core split). --draft-precision bf16 runs the draft's short passes on
+two-core split). --draft-precision bf16 runs the draft's passes on
 bfloat16 weights where the CPU has AVX-512. With --acceptance-out it writes the measured
 per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
@@ -388,7 +388,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
-	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights in short passes: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
 	fl.IntVar(&prompts, "prompts", 4, "prompts")
 	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")
