@@ -20,8 +20,8 @@ type Pool struct {
 	stop     atomic.Bool
 }
 
-// spinLimit is how many polls the worker spins before it sleeps (about
-// 50 µs here): a generation posts a task every few microseconds, so the
+// spinLimit is how many polls the worker spins before it sleeps (tens of
+// microseconds): a generation posts a task every few microseconds, so the
 // worker sleeps only between generations.
 const spinLimit = 20000
 
