@@ -34,9 +34,12 @@ func PackOK(n int) bool { return n > 0 && n%16 == 0 }
 const ParallelMACs = 1 << 18
 
 // PoolMACs is the size from which MatMulPacked splits its panels over a
-// Pool: 16K multiply-adds take about 0.15 µs at the kernel's 116 GFLOP/s
-// (BenchmarkPacked4), about what one fork-join costs on an idle two-core
-// machine (BenchmarkPoolRun), so smaller products stay on one core.
+// Pool. It puts every packed product of the engine's decode step (the
+// smallest, 192x192, has 37K multiply-adds) on the pool, so that
+// BenchmarkTargetStepWorkers2 measures the full two-core split. A
+// fork-join cost 2-4 µs on the loaded machine here (BenchmarkPoolRun),
+// more than such a product takes (0.3 µs at 116 GFLOP/s): the pool pays
+// only where the other core is idle.
 const PoolMACs = 1 << 14
 
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
