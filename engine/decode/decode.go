@@ -304,13 +304,13 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	// Draft prefill: pairs (f_j, t_{j+1}) for j < n-1, then (f_{n-1}, root).
 	dc := model.NewCache(cfg, 1)
 	dtok := append(append([]int(nil), prompt[1:]...), root)
-	dfeat, dlg, err := e.D.Step(e.T, feat, dtok, pos, model.CausalMask(n), dc)
+	dfeat, dlg, err := e.D.StepLast(e.T, feat, dtok, pos, model.CausalMask(n), dc)
 	if err != nil {
 		return nil, fmt.Errorf("draft prefill: %w", err)
 	}
 	dc.Commit(pos)
 	rootFeat := dfeat[(n-1)*D : n*D]
-	rootLogits := dlg[(n-1)*V : n*V]
+	rootLogits := dlg
 	t := o.Tree
 	size := t.Size()
 	levels := make([][]int, t.Depth()+1)
@@ -443,7 +443,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 			ct[j] = out[j]
 			cp[j] = L + j
 		}
-		of, ol, err := e.D.Step(e.T, cf, ct, cp, model.CausalMask(m), dc)
+		of, ol, err := e.D.StepLast(e.T, cf, ct, cp, model.CausalMask(m), dc)
 		if err != nil {
 			return nil, fmt.Errorf("draft catch-up: %w", err)
 		}
@@ -456,7 +456,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		}
 		res.Stats.DraftPasses++
 		rootFeat = of[(m-1)*D : m*D]
-		rootLogits = ol[(m-1)*V : m*V]
+		rootLogits = ol
 	}
 	if len(res.Tokens) > o.MaxTokens {
 		res.Tokens = res.Tokens[:o.MaxTokens]

@@ -48,23 +48,29 @@ func trainedShapes(t *testing.T) map[string]*specdec.Tree {
 
 // TestTrainedGreedySpeculativeIsTokenIdentical checks greedy speculative
 // decoding against greedy target decoding with the trained pair.
+// The draft runs in float32 and, where the CPU has AVX-512, on bfloat16
+// weights (Draft.UseBF16): the output is the target's either way.
 func TestTrainedGreedySpeculativeIsTokenIdentical(t *testing.T) {
 	e, text := trained(t)
-	for pi, p := range prompts(text, 2, 64) {
-		plain, err := e.Generate(p, Options{MaxTokens: 64})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for name, tr := range trainedShapes(t) {
-			got, err := e.Generate(p, Options{Tree: tr, MaxTokens: 64})
+	for _, bf := range []bool{false, true} {
+		e.D.UseBF16(e.T, bf)
+		for pi, p := range prompts(text, 2, 64) {
+			plain, err := e.Generate(p, Options{MaxTokens: 64})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got.Tokens, plain.Tokens) {
-				t.Errorf("prompt %d, %s: speculative output %q differs from plain %q", pi, name, bytesOf(got.Tokens), bytesOf(plain.Tokens))
+			for name, tr := range trainedShapes(t) {
+				got, err := e.Generate(p, Options{Tree: tr, MaxTokens: 64})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got.Tokens, plain.Tokens) {
+					t.Errorf("bf16 draft %v, prompt %d, %s: speculative output %q differs from plain %q", bf, pi, name, bytesOf(got.Tokens), bytesOf(plain.Tokens))
+				}
 			}
 		}
 	}
+	e.D.UseBF16(e.T, false)
 }
 
 func bytesOf(t []int) string {

@@ -67,7 +67,7 @@ type Param struct {
 	G     []float32
 	// packed caches the matrix packed for the SIMD inference kernel. It
 	// is built on first use; training never reads it, and code that
-	// changes W after inference must call Invalidate.
+	// changes W after inference must call the model's Invalidate.
 	packed *tensor.Packed
 }
 

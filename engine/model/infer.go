@@ -14,10 +14,16 @@ import (
 // attend through an explicit mask. Commit keeps a chosen subset of the
 // pending tokens, in order, and drops the rest: the KV-cache compaction
 // of the accepted path.
+//
+// Keys are stored transposed, one row per key dimension of every KV
+// head and one column per token (ld columns, the capacity padded to a
+// multiple of 16 and 16 more), so that the scores of a head's queries
+// are a matrix product that streams 16 tokens' keys per vector load.
+// Values are stored one row per token.
 type Cache struct {
-	k, v    [][]float32 // per layer, Capacity × KVDim, keys already rotated
+	kt, v   [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
 	ws      workspace   // scratch of one layer step, reused across steps
-	kvd     int
+	kvd, ld int
 	Len     int
 	Pending int
 	// Capacity is the most tokens (committed plus pending) it holds.
@@ -27,9 +33,9 @@ type Cache struct {
 // NewCache returns an empty cache for layers layers of shape cfg holding
 // up to cfg.Context tokens.
 func NewCache(cfg Config, layers int) *Cache {
-	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context}
+	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16}
 	for i := 0; i < layers; i++ {
-		c.k = append(c.k, make([]float32, cfg.Context*c.kvd))
+		c.kt = append(c.kt, make([]float32, c.kvd*c.ld))
 		c.v = append(c.v, make([]float32, cfg.Context*c.kvd))
 	}
 	return c
@@ -47,14 +53,17 @@ func (c *Cache) Commit(keep []int) error {
 			return fmt.Errorf("cache commit: index %d (%d of %v) is not an increasing pending index below %d", p, i, keep, c.Pending)
 		}
 	}
-	for l := range c.k {
+	for l := range c.kt {
+		kt, v := c.kt[l], c.v[l]
 		for i, p := range keep {
 			if i == p {
 				continue
 			}
-			dst, src := (c.Len+i)*c.kvd, (c.Len+p)*c.kvd
-			copy(c.k[l][dst:dst+c.kvd], c.k[l][src:src+c.kvd])
-			copy(c.v[l][dst:dst+c.kvd], c.v[l][src:src+c.kvd])
+			dst, src := c.Len+i, c.Len+p
+			for e := 0; e < c.kvd; e++ {
+				kt[e*c.ld+dst] = kt[e*c.ld+src]
+			}
+			copy(v[dst*c.kvd:(dst+1)*c.kvd], v[src*c.kvd:(src+1)*c.kvd])
 		}
 	}
 	c.Len += len(keep)
@@ -102,115 +111,157 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 // the output. Each new token attends the whole committed prefix and the
 // pending tokens its mask row allows. The two parts are computed
 // separately and merged by their log-sum-exp, the two-pass tree attention
-// of production EAGLE servers.
+// of production EAGLE servers. Each part is two matrix products per KV
+// head: the scores of the head's whole query group (every new token's
+// queries of the heads sharing that KV head) against the transposed keys,
+// and the softmax weights against the values.
 func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
 	ws := &c.ws
 	ws.off = 0
 	xn := ws.take(m * d)
-	rmsNorm(xn, x, l.AttnNorm.W, m, d, nil)
+	kn.RMSNorm(xn, x, l.AttnNorm.W, m, d, rmsEps)
 	q := ws.take(m * d)
-	base := (c.Len + c.Pending) * kvd
-	kNew, vNew := c.k[li][base:base+m*kvd], c.v[li][base:base+m*kvd]
-	apply(kn, q, xn, l.Wq, m)
-	apply(kn, kNew, xn, l.Wk, m)
-	apply(kn, vNew, xn, l.Wv, m)
+	kNew := ws.take(m * kvd)
+	base := c.Len + c.Pending
+	vNew := c.v[li][base*kvd : (base+m)*kvd]
+	if f := l.fused(kn); f != nil {
+		// One pass over the fused [Wq; Wk; Wv] rows, then split.
+		w := d + 2*kvd
+		qkv := ws.take(m * w)
+		if lp := l.lowFor(kn); lp != nil {
+			kn.MatMulBF16(qkv, xn, lp.qkv, m)
+		} else {
+			kn.MatMulPacked(qkv, xn, f.qkv, m)
+		}
+		for i := 0; i < m; i++ {
+			row := qkv[i*w : (i+1)*w]
+			copy(q[i*d:(i+1)*d], row[:d])
+			copy(kNew[i*kvd:(i+1)*kvd], row[d:d+kvd])
+			copy(vNew[i*kvd:(i+1)*kvd], row[d+kvd:])
+		}
+	} else {
+		apply(kn, q, xn, l.Wq, m)
+		apply(kn, kNew, xn, l.Wk, m)
+		apply(kn, vNew, xn, l.Wv, m)
+	}
 	rope(q, m, H, hd, pos, l.rt, 1)
 	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
-	K, V := c.k[li], c.v[li]
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	group := H / cfg.KVHeads
-	ao := ws.take(m * d)
-	acc1, acc2 := ws.take(hd), ws.take(hd)
-	sc := ws.take(max(c.Len, c.Pending+m))
-	runs := maskRuns(mask)
+	kt, V, ld := c.kt[li], c.v[li], c.ld
 	for i := 0; i < m; i++ {
-		for h := 0; h < H; h++ {
-			kh := h / group
-			qv := q[i*d+h*hd : i*d+h*hd+hd]
-			// Part 1: the committed prefix, no mask.
-			m1, s1 := float32(math.Inf(-1)), float32(0)
-			clear(acc1)
-			if c.Len > 0 {
-				pre := sc[:c.Len]
-				kn.DotRows(pre, qv, K[kh*hd:], kvd, c.Len)
-				for u, v := range pre {
-					v *= scale
-					pre[u] = v
-					if v > m1 {
-						m1 = v
-					}
+		for e, v := range kNew[i*kvd : (i+1)*kvd] {
+			kt[e*ld+base+i] = v
+		}
+	}
+	// The 1/sqrt(hd) of the scores, folded into the queries.
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for i := range q {
+		q[i] *= scale
+	}
+	group := H / cfg.KVHeads
+	R := m * group // query rows of one KV head
+	n1, n2 := c.Len, c.Pending+m
+	// Score rows span whole 16-token blocks of keys (the cache's ld
+	// leaves room); the columns past the real keys are set to -Inf.
+	ld1, ld2 := (n1+15)&^15, (n2+15)&^15
+	qg := ws.take(R * hd)
+	s1, s2 := ws.take(R*ld1), ws.take(R*ld2)
+	o1, o2 := ws.take(R*hd), ws.take(R*hd)
+	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
+	ninf := float32(math.Inf(-1))
+	ao := ws.take(m * d)
+	for kh := 0; kh < cfg.KVHeads; kh++ {
+		for i := 0; i < m; i++ {
+			copy(qg[i*group*hd:(i+1)*group*hd], q[i*d+kh*group*hd:i*d+(kh+1)*group*hd])
+		}
+		keys := kt[kh*hd*ld:]
+		// Part 1: the committed prefix, no mask.
+		if n1 > 0 {
+			kn.Gemm(s1, ld1, qg, hd, keys, ld, R, hd, ld1)
+			for r := 0; r < R; r++ {
+				row := s1[r*ld1 : (r+1)*ld1]
+				for u := n1; u < ld1; u++ {
+					row[u] = ninf
 				}
-				for u := range pre {
-					pre[u] -= m1
-				}
-				kn.Exp(pre)
-				for _, e := range pre {
-					s1 += e
-				}
-				kn.AxpyRows(acc1, pre, V[kh*hd:], kvd, c.Len)
+				mx1[r], sum1[r] = kn.ExpShiftSum(row)
 			}
-			// Part 2: the pending tokens, through the mask, one kernel call
-			// per run of attended tokens (a causal row is a single run).
-			m2, s2 := float32(math.Inf(-1)), float32(0)
-			clear(acc2)
-			for _, r := range runs[i] {
-				seg := sc[r[0]:r[1]]
-				kn.DotRows(seg, qv, K[(c.Len+r[0])*kvd+kh*hd:], kvd, r[1]-r[0])
-				for u, v := range seg {
-					v *= scale
-					seg[u] = v
-					if v > m2 {
-						m2 = v
-					}
+			kn.Gemm(o1, hd, s1, ld1, V[kh*hd:], kvd, R, n1, hd)
+		}
+		// Part 2: the pending tokens, through the mask.
+		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
+		for r := 0; r < R; r++ {
+			row, mrow := s2[r*ld2:(r+1)*ld2], mask[r/group]
+			for u := range row {
+				if u >= n2 || !mrow[u] {
+					row[u] = ninf
 				}
 			}
-			for _, r := range runs[i] {
-				seg := sc[r[0]:r[1]]
-				for u := range seg {
-					seg[u] -= m2
-				}
-				kn.Exp(seg)
-				for _, e := range seg {
-					s2 += e
-				}
-				kn.AxpyRows(acc2, seg, V[(c.Len+r[0])*kvd+kh*hd:], kvd, r[1]-r[0])
+			mx2[r], sum2[r] = kn.ExpShiftSum(row)
+		}
+		kn.Gemm(o2, hd, s2, ld2, V[n1*kvd+kh*hd:], kvd, R, n2, hd)
+		// Merge by log-sum-exp.
+		for r := 0; r < R; r++ {
+			w1, w2 := float32(0), float32(1)
+			if n1 > 0 {
+				mx := max(mx1[r], mx2[r])
+				w1, w2 = tensor.Expf(mx1[r]-mx), tensor.Expf(mx2[r]-mx)
 			}
-			// Merge by log-sum-exp.
-			mx := max(m1, m2)
-			w1, w2 := float32(0), tensor.Expf(m2-mx)
-			if c.Len > 0 {
-				w1 = tensor.Expf(m1 - mx)
+			inv := 1 / (w1*sum1[r] + w2*sum2[r])
+			w1, w2 = w1*inv, w2*inv
+			i, g := r/group, r%group
+			out := ao[i*d+(kh*group+g)*hd : i*d+(kh*group+g+1)*hd]
+			a2 := o2[r*hd : (r+1)*hd]
+			if n1 == 0 {
+				for e := range out {
+					out[e] = w2 * a2[e]
+				}
+				continue
 			}
-			den := w1*s1 + w2*s2
-			out := ao[i*d+h*hd : i*d+h*hd+hd]
+			a1 := o1[r*hd : (r+1)*hd]
 			for e := range out {
-				out[e] = (w1*acc1[e] + w2*acc2[e]) / den
+				out[e] = w1*a1[e] + w2*a2[e]
 			}
 		}
 	}
 	h1 := ws.take(m * d)
-	apply(kn, h1, ao, l.Wo, m)
+	if lp := l.lowFor(kn); lp != nil {
+		kn.MatMulBF16(h1, ao, lp.wo, m)
+	} else {
+		apply(kn, h1, ao, l.Wo, m)
+	}
 	for i := range h1 {
 		h1[i] += x[i]
 	}
 	xn2 := ws.take(m * d)
-	rmsNorm(xn2, h1, l.MLPNorm.W, m, d, nil)
-	a, b := ws.take(m*ff), ws.take(m*ff)
-	apply(kn, a, xn2, l.W1, m)
-	apply(kn, b, xn2, l.W3, m)
-	// SwiGLU: silu(a)·b with the exponentials vectorised.
-	neg := ws.take(len(a))
-	for i, v := range a {
-		neg[i] = -v
+	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
+	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
+	// from one pass over the fused [W1; W3] rows where it is packed.
+	act := ws.take(m * ff)
+	var a, b []float32
+	lda := ff
+	if f := l.fused(kn); f != nil {
+		g := ws.take(m * 2 * ff)
+		if lp := l.lowFor(kn); lp != nil {
+			kn.MatMulBF16(g, xn2, lp.w13, m)
+		} else {
+			kn.MatMulPacked(g, xn2, f.w13, m)
+		}
+		a, b, lda = g, g[ff:], 2*ff
+	} else {
+		a, b = ws.take(m*ff), ws.take(m*ff)
+		apply(kn, a, xn2, l.W1, m)
+		apply(kn, b, xn2, l.W3, m)
 	}
-	kn.Exp(neg)
-	for i, v := range a {
-		a[i] = v / (1 + neg[i]) * b[i]
+	for i := 0; i < m; i++ {
+		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
 	}
 	y := make([]float32, m*d)
-	apply(kn, y, a, l.W2, m)
+	if lp := l.lowFor(kn); lp != nil {
+		kn.MatMulBF16(y, act, lp.w2, m)
+	} else {
+		apply(kn, y, act, l.W2, m)
+	}
 	for i := range y {
 		y[i] += h1[i]
 	}
@@ -228,8 +279,8 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	if err := c.checkStep(m, pos, mask); err != nil {
 		return nil, nil, fmt.Errorf("target step: %w", err)
 	}
-	if len(c.k) != len(t.Layers) {
-		return nil, nil, fmt.Errorf("target step: cache has %d layers, the model %d", len(c.k), len(t.Layers))
+	if len(c.kt) != len(t.Layers) {
+		return nil, nil, fmt.Errorf("target step: cache has %d layers, the model %d", len(c.kt), len(t.Layers))
 	}
 	x := make([]float32, m*d)
 	for i, tok := range tokens {
@@ -249,7 +300,7 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 func (t *Target) Logits(feat []float32, m int) []float32 {
 	d := t.Cfg.Dim
 	xn := make([]float32, m*d)
-	rmsNorm(xn, feat, t.FinalNorm.W, m, d, nil)
+	t.Kern.RMSNorm(xn, feat, t.FinalNorm.W, m, d, rmsEps)
 	lg := make([]float32, m*t.Cfg.Vocab)
 	apply(t.Kern, lg, xn, t.Head, m)
 	return lg
@@ -262,12 +313,23 @@ func (t *Target) Logits(feat []float32, m int) []float32 {
 // the estimated next features (m×Dim) and their logits through the
 // target's head.
 func (d *Draft) Step(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache) (out, logits []float32, err error) {
+	return d.step(t, feats, tokens, pos, mask, c, 0)
+}
+
+// StepLast is Step returning the logits of the last input only (1×Vocab):
+// the catch-up over an accepted path needs only the next token's.
+func (d *Draft) StepLast(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache) (out, logits []float32, err error) {
+	return d.step(t, feats, tokens, pos, mask, c, len(tokens)-1)
+}
+
+// step is Step with logits for the inputs from..m-1.
+func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache, from int) (out, logits []float32, err error) {
 	m, D := len(tokens), d.Cfg.Dim
 	if err := c.checkStep(m, pos, mask); err != nil {
 		return nil, nil, fmt.Errorf("draft step: %w", err)
 	}
-	if len(feats) != m*D || len(c.k) != 1 {
-		return nil, nil, fmt.Errorf("draft step: %d features for %d tokens, cache of %d layers", len(feats)/D, m, len(c.k))
+	if len(feats) != m*D || len(c.kt) != 1 {
+		return nil, nil, fmt.Errorf("draft step: %d features for %d tokens, cache of %d layers", len(feats)/D, m, len(c.kt))
 	}
 	in := make([]float32, m*2*D)
 	for i, tok := range tokens {
@@ -278,10 +340,22 @@ func (d *Draft) Step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := make([]float32, m*D)
-	apply(t.Kern, x, in, d.FC, m)
+	lp := d.Layer.lowFor(t.Kern)
+	if lp != nil {
+		t.Kern.MatMulBF16(x, in, lp.fc, m)
+	} else {
+		apply(t.Kern, x, in, d.FC, m)
+	}
 	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
 	c.Pending += m
-	return out, t.Logits(out, m), nil
+	if lp := d.Layer.lowFor(t.Kern); lp != nil {
+		xn := make([]float32, (m-from)*D)
+		t.Kern.RMSNorm(xn, out[from*D:], t.FinalNorm.W, m-from, D, rmsEps)
+		lg := make([]float32, (m-from)*t.Cfg.Vocab)
+		t.Kern.MatMulBF16(lg, xn, lp.head, m-from)
+		return out, lg, nil
+	}
+	return out, t.Logits(out[from*D:], m-from), nil
 }
 
 // CausalMask returns the lower-triangular mask of m new tokens on a cache
@@ -309,27 +383,6 @@ func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
 	kn.MatMulT(y, x, w.W, m, in, out)
 }
 
-// maskRuns returns, for each mask row, the half-open index ranges of its
-// consecutive true entries.
-func maskRuns(mask [][]bool) [][][2]int {
-	out := make([][][2]int, len(mask))
-	for i, row := range mask {
-		for j := 0; j < len(row); {
-			if !row[j] {
-				j++
-				continue
-			}
-			k := j
-			for k < len(row) && row[k] {
-				k++
-			}
-			out[i] = append(out[i], [2]int{j, k})
-			j = k
-		}
-	}
-	return out
-}
-
 // workspace hands out scratch slices for the temporaries of one layer
 // step; none of them outlives the step, so the next step reuses the
 // memory. When the buffer is too small a new one replaces it; slices
@@ -349,11 +402,103 @@ func (w *workspace) take(n int) []float32 {
 	return s
 }
 
+// fusedLayer holds a layer's projections that read the same input,
+// stacked and packed for the SIMD kernel: [Wq; Wk; Wv] and [W1; W3].
+type fusedLayer struct{ qkv, w13 *tensor.Packed }
+
+// fused returns the layer's fused projections on the SIMD kernel, built
+// on first use (nil on the pure-Go kernel or where a stacked matrix
+// cannot be packed). Code that changes the weights after inference must
+// call Invalidate.
+func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
+	if !kn.SIMD {
+		return nil
+	}
+	if l.fuse == nil {
+		cfg := l.cfg
+		d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
+		if !tensor.PackOK(d+2*kvd) || !tensor.PackOK(2*ff) {
+			return nil
+		}
+		qkv := append(append(append(make([]float32, 0, (d+2*kvd)*d), l.Wq.W...), l.Wk.W...), l.Wv.W...)
+		w13 := append(append(make([]float32, 0, 2*ff*d), l.W1.W...), l.W3.W...)
+		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d), w13: tensor.Pack(w13, 2*ff, d)}
+	}
+	return l.fuse
+}
+
+// lowLayer holds a draft layer's products in bfloat16 (the draft's input
+// projection and the target's head, which the draft's logits use,
+// included).
+type lowLayer struct{ fc, qkv, wo, w13, w2, head *tensor.PackedBF16 }
+
+// lowFor returns the layer's bfloat16 products, or nil where they do not
+// apply (not built, or no AVX-512 kernel). Every draft pass takes them:
+// the one- and two-row products are bound by the memory traffic that
+// bfloat16 halves, and the wider ones by arithmetic, where the bfloat16
+// tile is within a few per cent of the float32 one (BenchmarkBF16vsF32)
+// while the draft's working set, beside the target's 6.4 MB, stays half
+// as large (engine bench measured chain:2 and chain:3 a few per cent
+// faster than with float32 passes of three rows and more).
+func (l *Layer) lowFor(kn tensor.Kernel) *lowLayer {
+	if l.low == nil || !kn.AVX512 {
+		return nil
+	}
+	return l.low
+}
+
+// UseBF16 makes the draft's passes run on bfloat16 copies of its weights
+// (and of the target's head) where the kernel has AVX-512, or back on
+// float32 when on is false. The draft only proposes
+// tokens and the target verifies them in float32, so speculative output
+// stays the target's; the draft's acceptance may change slightly.
+func (d *Draft) UseBF16(t *Target, on bool) {
+	d.Layer.low = nil
+	if !on || !t.Kern.AVX512 {
+		return
+	}
+	cfg := d.Cfg
+	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
+	l := d.Layer
+	qkv := append(append(append(make([]float32, 0, (D+2*kvd)*D), l.Wq.W...), l.Wk.W...), l.Wv.W...)
+	w13 := append(append(make([]float32, 0, 2*ff*D), l.W1.W...), l.W3.W...)
+	l.low = &lowLayer{
+		fc:   tensor.PackBF16(d.FC.W, D, 2*D),
+		qkv:  tensor.PackBF16(qkv, D+2*kvd, D),
+		wo:   tensor.PackBF16(l.Wo.W, D, D),
+		w13:  tensor.PackBF16(w13, 2*ff, D),
+		w2:   tensor.PackBF16(l.W2.W, D, ff),
+		head: tensor.PackBF16(t.Head.W, cfg.Vocab, D),
+	}
+}
+
+// Invalidate drops every packed copy of the target's weights after they
+// changed.
+func (t *Target) Invalidate() {
+	for _, p := range t.Params() {
+		p.Invalidate()
+	}
+	for _, l := range t.Layers {
+		l.fuse = nil
+	}
+}
+
+// Invalidate drops every packed copy of the draft's weights.
+func (d *Draft) Invalidate() {
+	for _, p := range d.Params() {
+		p.Invalidate()
+	}
+	d.Layer.fuse, d.Layer.low = nil, nil
+}
+
 // Prepare packs every matrix for the inference kernel now rather than on
 // first use, so that the first generation's timing excludes the packing.
 func (t *Target) Prepare() {
 	if !t.Kern.SIMD {
 		return
+	}
+	for _, l := range t.Layers {
+		l.fused(t.Kern)
 	}
 	for _, p := range t.Params() {
 		if len(p.Shape) == 2 && tensor.PackOK(p.Shape[0]) {
@@ -367,6 +512,7 @@ func (d *Draft) Prepare(t *Target) {
 	if !t.Kern.SIMD {
 		return
 	}
+	d.Layer.fused(t.Kern)
 	for _, p := range d.Params() {
 		if len(p.Shape) == 2 && tensor.PackOK(p.Shape[0]) {
 			p.pack()

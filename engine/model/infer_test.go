@@ -1,9 +1,12 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/scaleacross/scaleacross/engine/tensor"
 )
 
 func near(t *testing.T, what string, got, want []float32) {
@@ -22,8 +25,19 @@ func near(t *testing.T, what string, got, want []float32) {
 // single-token decode, and a tree step with compaction) reproduces the
 // training forward pass.
 func TestStepMatchesTrainingForward(t *testing.T) {
-	cfg := tinyConfig(false)
+	// Head widths 4 (the scalar attention tail) and 24 (the 16- and
+	// 8-column SIMD kernels), with groups of 2 and 3 query heads.
+	wide := Config{Dim: 72, Layers: 2, Heads: 3, KVHeads: 1, FF: 40, Vocab: 11, Context: 20, RopeBase: 10000}
+	for _, cfg := range []Config{tinyConfig(false), wide} {
+		for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+			t.Run(fmt.Sprintf("hd=%d/simd=%v", cfg.HeadDim(), kn.SIMD), func(t *testing.T) { testStepMatchesTrainingForward(t, cfg, kn) })
+		}
+	}
+}
+
+func testStepMatchesTrainingForward(t *testing.T, cfg Config, kn tensor.Kernel) {
 	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(5, 6)))
+	m.Kern = kn
 	for _, p := range m.Params() {
 		if len(p.Shape) > 1 {
 			for i := range p.W {

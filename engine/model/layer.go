@@ -16,6 +16,8 @@ type Layer struct {
 	rt                      *ropeTable
 	AttnNorm, Wq, Wk, Wv    *Param
 	Wo, MLPNorm, W1, W3, W2 *Param
+	fuse                    *fusedLayer // packed stacked projections, built on first use
+	low                     *lowLayer   // bfloat16 copies for the draft head (Draft.UseBF16)
 }
 
 func newLayer(cfg Config, prefix string) *Layer {

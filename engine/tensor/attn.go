@@ -1,5 +1,7 @@
 package tensor
 
+import "math"
+
 // DotRows writes out[u] = q·rows[u·ld : u·ld+len(q)] for u < n: the
 // attention scores of one query against n cached keys of stride ld.
 func (kn Kernel) DotRows(out, q, rows []float32, ld, n int) {
@@ -34,4 +36,90 @@ func (kn Kernel) AxpyRows(acc, w, rows []float32, ld, n int) {
 	for u := 0; u < n; u++ {
 		Axpy(w[u], rows[u*ld:u*ld+hd], acc)
 	}
+}
+
+// Gemm computes the m×n matrix c = a·b for the m×k matrix a and the k×n
+// matrix b, each row-major with its own row stride (ldc, lda, ldb), and
+// overwrites c. It is the attention kernel: with a the query rows of one
+// KV head's group and b the head's transposed keys it gives the scores,
+// and with a the softmax weights and b the cached values the outputs, so
+// that the group's queries share every key and value loaded. On the SIMD
+// path it runs the register-tiled gemm4x16 and gemm4x8 over 4-row tiles
+// (a short last tile repeats a row into scratch), each column summed in
+// the order of p; the rest of the columns, and every column in pure Go,
+// take the same order in scalar code.
+func (kn Kernel) Gemm(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, k, n int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	_ = a[(m-1)*lda+k-1]
+	_ = b[(k-1)*ldb+n-1]
+	_ = c[(m-1)*ldc+n-1]
+	lo := 0
+	if kn.SIMD {
+		n16, n8 := n&^15, n&^7
+		var scratch [16]float32
+		for i := 0; i < m; i += 4 {
+			var ap [4]*float32
+			var cp [4]int
+			for r := 0; r < 4; r++ {
+				ap[r], cp[r] = &a[min(i+r, m-1)*lda], (i+r)*ldc
+			}
+			out := func(r, j int) *float32 {
+				if i+r < m {
+					return &c[cp[r]+j]
+				}
+				return &scratch[0]
+			}
+			for j := 0; j < n16; j += 16 {
+				gemm4x16(ap[0], ap[1], ap[2], ap[3], &b[j], ldb, k, out(0, j), out(1, j), out(2, j), out(3, j))
+			}
+			if n8 > n16 {
+				gemm4x8(ap[0], ap[1], ap[2], ap[3], &b[n16], ldb, k, out(0, n16), out(1, n16), out(2, n16), out(3, n16))
+			}
+		}
+		lo = n8
+	}
+	if lo == n {
+		return
+	}
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc+lo : i*ldc+n]
+		clear(ci)
+		for p := 0; p < k; p++ {
+			Axpy(a[i*lda+p], b[p*ldb+lo:p*ldb+n], ci)
+		}
+	}
+}
+
+// ExpShiftSum replaces x by e^(x - max(x)) (Expf; entries of -Inf give 0)
+// and returns the maximum and the sum of the results: one softmax row
+// before its normalisation. At least one entry must be finite.
+func (kn Kernel) ExpShiftSum(x []float32) (mx, sum float32) {
+	n8 := 0
+	if kn.SIMD {
+		n8 = len(x) &^ 7
+	}
+	mx = float32(math.Inf(-1))
+	if n8 > 0 {
+		mx = maxVec(&x[0], n8)
+	}
+	for _, v := range x[n8:] {
+		mx = max(mx, v)
+	}
+	if n8 > 0 {
+		sum = expSubSum(&x[0], n8, mx)
+	}
+	for i := n8; i < len(x); i++ {
+		e := Expf(x[i] - mx)
+		x[i] = e
+		sum += e
+	}
+	return mx, sum
 }

@@ -42,3 +42,45 @@ func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)
 
 //go:noescape
 func expVec(x *float32, n8 int)
+
+//go:noescape
+func gemm4x8(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
+
+//go:noescape
+func maxVec(x *float32, n8 int) float32
+
+//go:noescape
+func expSubSum(x *float32, n8 int, sub float32) float32
+
+//go:noescape
+func cpuidAVX512() bool
+
+//go:noescape
+func gemmZ4x64(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32)
+
+// haveAVX512 reports whether the AVX-512 kernels can run on this CPU.
+func haveAVX512() bool { return cpuidAVX2FMA() && cpuidAVX512() }
+
+//go:noescape
+func siluMul(a, b, out *float32, n8 int)
+
+//go:noescape
+func sumSq(x *float32, n8 int) float32
+
+//go:noescape
+func scaleMul(out, x, gain *float32, scale float32, n8 int)
+
+//go:noescape
+func bf16Z1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+
+//go:noescape
+func bf16Z2x64(a0, a1 *float32, p *uint16, pstride int, k int, c0, c1 *float32)
+
+//go:noescape
+func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32)
+
+//go:noescape
+func gemmZ3x64(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
+
+//go:noescape
+func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32)

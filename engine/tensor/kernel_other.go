@@ -47,3 +47,53 @@ func gemmP2x32(a0, a1 *float32, p *float32, pstride int, k int, c0, c1 *float32)
 func expVec(x *float32, n8 int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func gemm4x8(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func maxVec(x *float32, n8 int) float32 {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func expSubSum(x *float32, n8 int, sub float32) float32 {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func haveAVX512() bool { return false }
+
+func gemmZ4x64(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func siluMul(a, b, out *float32, n8 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func sumSq(x *float32, n8 int) float32 {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func scaleMul(out, x, gain *float32, scale float32, n8 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Z1x64(a *float32, p *uint16, pstride int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Z2x64(a0, a1 *float32, p *uint16, pstride int, k int, c0, c1 *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemmZ3x64(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}

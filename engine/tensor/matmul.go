@@ -1,16 +1,20 @@
 // Package tensor holds the float32 matrix kernels of the engine.
 //
-// Every matrix is a dense row-major []float32. The central kernel is
-// MatMulT, C = A·Bᵀ, with A of m rows and B of n rows, both k wide: the
-// shape of a linear layer applied to m tokens, B being the weight matrix
-// stored one output per row. The kernel is row-blocked and register-tiled:
-// it walks four rows of A against two rows of B at a time, keeping eight
-// accumulators in registers (eight-wide AVX2 vectors in the assembly
-// kernel of amd64, scalars in the pure-Go fallback that every other
-// platform and the purego build tag use), so that each weight row
-// streamed from memory serves four tokens. Verifying k draft tokens in one pass therefore reads
-// the weights once instead of k times, which is what makes speculative
-// decoding pay on a memory-bound CPU.
+// Every matrix is a dense row-major []float32. Inference runs on weights
+// packed once into 16-column panels of their transpose (Packed): the
+// Go-assembly kernels, chosen at run time, stream a panel sequentially
+// while a register tile of rows accumulates against it, inside the loop
+// over panels, so that a pass over m tokens reads every weight once.
+// AVX-512 CPUs get tiles of 4, 3 or 2 rows by 64 columns, AVX2 CPUs
+// 4 rows by 16 (and 2 by 32), and one row takes a mat-vec tile that the
+// memory system bounds. PackedBF16 is the same layout in bfloat16, for
+// the draft head's short passes. Gemm is the strided product of the
+// attention (scores against transposed keys, weights against values),
+// and SiLUMul, RMSNorm, ExpShiftSum the vectorised element-wise work.
+// Every kernel has a pure-Go path (the zero Kernel, the purego build tag,
+// other CPUs), tested against the assembly. MatMulT is the training
+// kernel on unpacked weights, row-blocked over four rows of a and two of
+// b. Pool splits a product over two cores with a persistent worker.
 package tensor
 
 import "sync"
@@ -20,13 +24,22 @@ import "sync"
 // in pure Go, and on up to Workers goroutines for large products. The
 // zero Kernel is the serial pure-Go path.
 type Kernel struct {
-	SIMD    bool
+	SIMD bool
+	// AVX512 (with SIMD) runs the multi-row packed products on the
+	// 16-wide AVX-512 tile where the CPU has it.
+	AVX512  bool
 	Workers int
+	// Pool, when set, splits the larger packed products and the
+	// attention of a step over the caller and the pool's worker.
+	Pool *Pool
 }
 
 // Detect returns the fastest kernel this CPU supports, with workers
 // goroutines. Building with the purego tag forces the pure-Go path.
-func Detect(workers int) Kernel { return Kernel{SIMD: haveSIMD(), Workers: max(1, workers)} }
+func Detect(workers int) Kernel {
+	simd := haveSIMD()
+	return Kernel{SIMD: simd, AVX512: simd && haveAVX512(), Workers: max(1, workers)}
+}
 
 // MatMulT computes c = a·bᵀ where a is m×k, b is n×k and c is m×n, all
 // row-major. It overwrites c. The caller guarantees the slice lengths.

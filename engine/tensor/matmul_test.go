@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -190,13 +191,16 @@ func TestMatMulPackedMatchesNaive(t *testing.T) {
 		t.Skip("no SIMD kernel on this machine")
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}, {17, 512, 192}, {8, 192, 512}, {2, 192, 48}, {3, 192, 48}, {6, 64, 80}, {7, 32, 32}, {9, 16, 48}, {10, 24, 512}} {
+	for _, s := range [][3]int{{1, 192, 512}, {1, 192, 48}, {1, 384, 192}, {2, 192, 256}, {5, 512, 192}, {17, 192, 64}, {4, 8, 16}, {17, 512, 192}, {8, 192, 512}, {2, 192, 48}, {3, 192, 48}, {6, 64, 80}, {7, 32, 32}, {9, 16, 48}, {10, 24, 512}, {4, 192, 288}, {3, 192, 1024}, {13, 40, 208}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randSlice(r, m*k), randSlice(r, n*k)
 		want, got := make([]float32, m*n), make([]float32, m*n)
 		MatMulTNaive(want, a, b, m, k, n)
 		kn.MatMulPacked(got, a, Pack(b, n, k), m)
 		close(t, "MatMulPacked", got, want, k)
+		clear(got)
+		Kernel{SIMD: true, Workers: 1}.MatMulPacked(got, a, Pack(b, n, k), m) // AVX2 tiles only
+		close(t, "MatMulPacked on AVX2", got, want, k)
 		clear(got)
 		Detect(2).MatMulPacked(got, a, Pack(b, n, k), m)
 		close(t, "MatMulPacked on 2 workers", got, want, k)
@@ -211,10 +215,22 @@ func benchPacked(b *testing.B, m int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	w, x, y := randSlice(r, benchK*benchN), randSlice(r, m*benchK), make([]float32, m*benchN)
 	p := Pack(w, benchN, benchK)
+	flops := 2 * float64(m) * benchK * benchN
+	best := reportBest(b, func() { kn.MatMulPacked(y, x, p, m) })
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(flops/best.Seconds()/1e9, "best-GFLOP/s")
+}
+
+// reportBest runs f b.N times and returns its fastest single run, which
+// other jobs on a shared machine disturb least.
+func reportBest(b *testing.B, f func()) time.Duration {
+	best := time.Duration(1 << 62)
 	for b.Loop() {
-		kn.MatMulPacked(y, x, p, m)
+		t0 := time.Now()
+		f()
+		best = min(best, time.Since(t0))
 	}
-	b.ReportMetric(2*float64(m)*benchK*benchN*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	return best
 }
 
 // BenchmarkPacked1 is a decode token, BenchmarkPacked4/5/17 verify passes,
@@ -242,3 +258,5 @@ func benchPackedW(b *testing.B, m, workers int) {
 }
 
 func BenchmarkPacked2(b *testing.B) { benchPacked(b, 2) }
+func BenchmarkPacked3(b *testing.B) { benchPacked(b, 3) }
+func BenchmarkPacked8(b *testing.B) { benchPacked(b, 8) }

@@ -33,6 +33,15 @@ func PackOK(n int) bool { return n > 0 && n%16 == 0 }
 // kernel splits its column panels over the kernel's workers.
 const ParallelMACs = 1 << 18
 
+// PoolMACs is the size from which MatMulPacked splits its panels over a
+// Pool. It puts every packed product of the engine's decode step (the
+// smallest, 192x192, has 37K multiply-adds) on the pool, so that
+// BenchmarkTargetStepWorkers2 measures the full two-core split. A
+// fork-join cost 2-4 µs on the loaded machine here (BenchmarkPoolRun),
+// more than such a product takes (0.3 µs at 116 GFLOP/s): the pool pays
+// only where the other core is idle.
+const PoolMACs = 1 << 14
+
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
 // overwriting the m×N matrix c. It needs the SIMD kernel (kn.SIMD). With
 // Workers > 1 and at least ParallelMACs of work, the column panels are
@@ -44,9 +53,20 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
+	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs {
+		half := 16 * (n / 32)
+		kn.Pool.Run(func(part int) {
+			if part == 0 {
+				packedRange(kn.AVX512, c, a, w, m, 0, half)
+			} else {
+				packedRange(kn.AVX512, c, a, w, m, half, n)
+			}
+		})
+		return
+	}
 	workers := min(kn.Workers, n/16)
 	if workers <= 1 || m*k*n < ParallelMACs {
-		packedRange(c, a, w, m, 0, n)
+		packedRange(kn.AVX512, c, a, w, m, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
@@ -54,20 +74,21 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 	for q := 0; q < workers; q++ {
 		lo, hi := 16*(panels*q/workers), 16*(panels*(q+1)/workers)
 		if q == workers-1 {
-			packedRange(c, a, w, m, lo, hi)
+			packedRange(kn.AVX512, c, a, w, m, lo, hi)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			packedRange(c, a, w, m, lo, hi)
+			packedRange(kn.AVX512, c, a, w, m, lo, hi)
 		}()
 	}
 	wg.Wait()
 }
 
-// packedRange computes the columns lo..hi-1 (multiples of 16) of c.
-func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
+// packedRange computes the columns lo..hi-1 (multiples of 16) of c; z
+// selects the AVX-512 tiles for two rows and more.
+func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 	k, n := w.K, w.N
 	if m == 1 {
 		j := lo
@@ -79,20 +100,57 @@ func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
 		}
 		return
 	}
-	// Full 4-row tiles, then the last one to three rows: three rows take a
-	// padded 4-row tile, one or two rows the 2-row kernel over 32 columns
-	// (a repeated row writes to scratch). Every kernel keeps eight
-	// independent FMA chains, so a short tile costs no more than a full
-	// one.
-	m4 := m &^ 3
-	rest := m - m4
-	if rest == 3 {
-		m4, rest = m, 0
+	// Every tile below runs inside the loop over column panels: a panel is
+	// streamed from memory once and stays in the L1 cache while every row
+	// tile passes over it, so a pass over m rows reads the weights once.
+	var scratch [64]float32
+	j := lo
+	if z {
+		// AVX-512: four panels (64 columns) per tile, four rows at a time
+		// and a last tile of three or two rows (one row repeated into
+		// scratch), so that a pass costs what its rows need.
+		for ; j+64 <= hi; j += 64 {
+			panel := &w.data[j*k]
+			i := 0
+			for ; i+4 <= m; i += 4 {
+				ap := [4]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]}
+				cp := [4]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]}
+				gemmZ4x64(&ap, panel, 16*k, k, &cp)
+			}
+			switch m - i {
+			case 3:
+				ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
+				cp := [3]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j]}
+				gemmZ3x64(&ap, panel, 16*k, k, &cp)
+			case 2:
+				ap := [2]*float32{&a[i*k], &a[(i+1)*k]}
+				cp := [2]*float32{&c[i*n+j], &c[(i+1)*n+j]}
+				gemmZ2x64(&ap, panel, 16*k, k, &cp)
+			case 1:
+				ap := [2]*float32{&a[i*k], &a[i*k]}
+				cp := [2]*float32{&c[i*n+j], &scratch[0]}
+				gemmZ2x64(&ap, panel, 16*k, k, &cp)
+			}
+		}
 	}
-	var scratch [32]float32
-	for j := lo; j < hi; j += 16 {
+	// AVX2: two rows over 32 columns, otherwise 4-row tiles of one panel,
+	// the last one padded (a repeated row writes to scratch). Every kernel
+	// keeps eight independent FMA chains, so a padded tile costs no more
+	// than a full one.
+	if m == 2 {
+		a0, a1 := &a[0], &a[k]
+		for ; j+32 <= hi; j += 32 {
+			gemmP2x32(a0, a1, &w.data[j*k], 16*k, k, &c[j], &c[n+j])
+		}
+		for ; j < hi; j += 16 {
+			gemm1x16(a0, &w.data[j*k], 16, k, &c[j])
+			gemm1x16(a1, &w.data[j*k], 16, k, &c[n+j])
+		}
+		return
+	}
+	for ; j < hi; j += 16 {
 		panel := &w.data[j*k]
-		for i := 0; i < m4; i += 4 {
+		for i := 0; i < m; i += 4 {
 			var ap [4]*float32
 			var cp [4]*float32
 			for r := 0; r < 4; r++ {
@@ -103,29 +161,6 @@ func packedRange(c, a []float32, w *Packed, m, lo, hi int) {
 				}
 			}
 			gemm4x16(ap[0], ap[1], ap[2], ap[3], panel, 16, k, cp[0], cp[1], cp[2], cp[3])
-		}
-	}
-	if rest == 0 {
-		return
-	}
-	i := m4
-	a0, c0 := &a[i*k], c[i*n:]
-	a1, c1 := a0, scratch[:]
-	if rest == 2 {
-		a1, c1 = &a[(i+1)*k], c[(i+1)*n:]
-	}
-	j := lo
-	for ; j+32 <= hi; j += 32 {
-		cj1 := &scratch[0]
-		if rest == 2 {
-			cj1 = &c1[j]
-		}
-		gemmP2x32(a0, a1, &w.data[j*k], 16*k, k, &c0[j], cj1)
-	}
-	for ; j < hi; j += 16 {
-		gemm1x16(a0, &w.data[j*k], 16, k, &c0[j])
-		if rest == 2 {
-			gemm1x16(a1, &w.data[j*k], 16, k, &c1[j])
 		}
 	}
 }

@@ -136,7 +136,10 @@ the target's next feature and next-token distribution. Weights are written to
 
 // loadEngine reads the weight pair of dir; a missing or bad file is bad
 // input.
-func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
+func loadEngine(dir string, needDraft bool, draftPrecision string) (*engdecode.Engine, error) {
+	if draftPrecision != "bf16" && draftPrecision != "fp32" {
+		return nil, badInput("--draft-precision %q unknown; want bf16 or fp32", draftPrecision)
+	}
 	m, d, err := model.LoadPair(dir)
 	if err != nil {
 		var fe *model.FormatError
@@ -152,6 +155,7 @@ func loadEngine(dir string, needDraft bool) (*engdecode.Engine, error) {
 	m.Prepare()
 	if d != nil {
 		d.Prepare(m)
+		d.UseBF16(m, draftPrecision == "bf16")
 	}
 	return &engdecode.Engine{T: m, D: d}, nil
 }
@@ -188,7 +192,7 @@ type generateResult struct {
 }
 
 func newEngineGenerateCmd() *cobra.Command {
-	var prompt, specArg, weights string
+	var prompt, specArg, weights, draftPrec string
 	var temp float64
 	var seed uint64
 	var maxTokens int
@@ -213,7 +217,7 @@ larger than 64 nodes, missing or malformed weights).`,
 			if err != nil {
 				return err
 			}
-			e, err := loadEngine(weights, tr != nil)
+			e, err := loadEngine(weights, tr != nil, draftPrec)
 			if err != nil {
 				return err
 			}
@@ -243,6 +247,7 @@ larger than 64 nodes, missing or malformed weights).`,
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
 	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -255,8 +260,40 @@ type benchResult struct {
 	PromptBytes int                   `json:"prompt_bytes"`
 	MaxTokens   int                   `json:"max_tokens"`
 	SIMD        bool                  `json:"simd_kernel"`
+	AVX512      bool                  `json:"avx512_kernel"`
+	DraftBF16   bool                  `json:"draft_bf16"`
 	Cases       []engdecode.BenchCase `json:"cases"`
-	Speculative *speculativeSnippet   `json:"speculative,omitempty"`
+	// Best names, per temperature, the shape with the highest wall-clock
+	// speed-up in this run (timings vary from run to run).
+	Best        []bestShape         `json:"best"`
+	Speculative *speculativeSnippet `json:"speculative,omitempty"`
+}
+
+// bestShape is the fastest measured shape at one temperature.
+type bestShape struct {
+	Temperature float64 `json:"temperature"`
+	Spec        string  `json:"spec"`
+	Speedup     float64 `json:"speedup"`
+	CPUSpeedup  float64 `json:"cpu_speedup"`
+}
+
+// bestShapes picks, per temperature in order of appearance, the case with
+// the highest wall-clock speed-up.
+func bestShapes(cases []engdecode.BenchCase) []bestShape {
+	var out []bestShape
+	at := map[float64]int{}
+	for _, c := range cases {
+		i, ok := at[c.Temperature]
+		if !ok {
+			at[c.Temperature] = len(out)
+			out = append(out, bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup})
+			continue
+		}
+		if c.Speedup > out[i].Speedup {
+			out[i] = bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup}
+		}
+	}
+	return out
 }
 
 // speculativeSnippet is the measured acceptance in the serving spec's
@@ -269,7 +306,7 @@ type speculativeSnippet struct {
 }
 
 func newEngineBenchCmd() *cobra.Command {
-	var weights, heldout, specs, temps, accOut, accFrom string
+	var weights, heldout, specs, temps, accOut, accFrom, draftPrec string
 	var prompts, promptLen, maxTokens, repeat int
 	var seed uint64
 	var asJSON bool
@@ -279,7 +316,11 @@ func newEngineBenchCmd() *cobra.Command {
 		Long: `bench continues --prompts held-out prompts with every --specs tree shape at every
 --temperatures value and plainly, and reports accepted tokens per verify step,
 acceptance per depth, target passes saved, tokens/s with and without
-speculation and the speed-up. With --acceptance-out it writes the measured
+speculation and the speed-up (wall clock and thread CPU time), then the
+fastest shape per temperature. Plain decoding runs on one core, its faster
+configuration on a shared machine (BenchmarkTargetStepWorkers2 measures the
+two-core split). --draft-precision bf16 runs the draft's passes on
+bfloat16 weights where the CPU has AVX-512. With --acceptance-out it writes the measured
 per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
 		Args: cobra.NoArgs,
@@ -308,7 +349,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if len(text) < prompts*promptLen {
 				return badInput("engine bench: %s has %d bytes, fewer than %d prompts of %d", heldout, len(text), prompts, promptLen)
 			}
-			e, err := loadEngine(weights, true)
+			e, err := loadEngine(weights, true, draftPrec)
 			if err != nil {
 				return err
 			}
@@ -321,7 +362,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
-			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, Cases: cases}
+			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.AVX512 && draftPrec == "bf16", Cases: cases, Best: bestShapes(cases)}
 			for _, c := range cases {
 				if c.Spec == accFrom && c.Temperature == ts[0] && len(c.AcceptanceByDepth) > 0 {
 					res.Speculative = &speculativeSnippet{Method: "eagle", DraftLayers: 1, Acceptance: round4(c.AcceptanceByDepth), SiblingDecay: roundTo(c.SiblingDecay)}
@@ -347,6 +388,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
 	fl.IntVar(&prompts, "prompts", 4, "prompts")
 	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")
@@ -394,6 +436,9 @@ func writeBenchText(w io.Writer, r benchResult) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing bench table: %w", err)
+	}
+	for _, b := range r.Best {
+		fmt.Fprintf(w, "fastest at temperature %g: %s (%.2fx wall clock, %.2fx CPU time)\n", b.Temperature, b.Spec, b.Speedup, b.CPUSpeedup)
 	}
 	if r.Speculative != nil {
 		fmt.Fprintf(w, "measured acceptance for infer: speculative: {method: eagle, acceptance: %v, sibling_decay: %g}\n", r.Speculative.Acceptance, r.Speculative.SiblingDecay)

@@ -1,0 +1,135 @@
+package decode
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/scaleacross/scaleacross/engine/model"
+	"github.com/scaleacross/scaleacross/engine/tensor"
+)
+
+// stepSetup loads the committed pair and fills both caches with a
+// 128-byte committed prefix, the middle of a bench generation (64-byte
+// prompts, 96 generated tokens).
+func stepSetup(b *testing.B) (*model.Target, *model.Draft, *model.Cache, *model.Cache) {
+	b.Helper()
+	m, d, err := loadTrained()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Prepare()
+	d.Prepare(m)
+	const n = 128
+	tok, pos := make([]int, n), make([]int, n)
+	for i := range tok {
+		tok[i], pos[i] = int("And Naomi said unto her two daughters in law, Go, return each to "[i%64]), i
+	}
+	tc, dc := model.NewCache(m.Cfg, m.Cfg.Layers), model.NewCache(m.Cfg, 1)
+	feat, _, err := m.Step(tok, pos, model.CausalMask(n), tc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tc.Commit(pos)
+	if _, _, err := d.Step(m, feat, tok, pos, model.CausalMask(n), dc); err != nil {
+		b.Fatal(err)
+	}
+	dc.Commit(pos)
+	return m, d, tc, dc
+}
+
+// BenchmarkTargetStep times one target pass of m tokens on a 128-token
+// cache with the committed weights: m = 1 is a plain decode step, m > 1
+// the verify pass of a chain of m-1 drafts (the cost does not depend on
+// the mask's shape).
+func BenchmarkTargetStep(b *testing.B) {
+	for _, m := range []int{1, 2, 3, 4, 5, 8, 17} {
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, false) })
+	}
+}
+
+// BenchmarkTargetStepWorkers2 is BenchmarkTargetStep with the packed
+// products split over two cores (tensor.Pool): plain decoding's other
+// configuration, which the engine does not use by default.
+func BenchmarkTargetStepWorkers2(b *testing.B) {
+	for _, m := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, true) })
+	}
+}
+
+func benchTargetStep(b *testing.B, m int, pool bool) {
+	t, _, tc, _ := stepSetup(b)
+	if pool {
+		t.Kern.Pool = tensor.NewPool()
+		defer t.Kern.Pool.Close()
+	}
+	tok, pos := make([]int, m), make([]int, m)
+	for i := range pos {
+		tok[i], pos[i] = 'a', tc.Len+i
+	}
+	mask := model.CausalMask(m)
+	cpuLoop(b, func() {
+		if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
+			b.Fatal(err)
+		}
+		tc.Commit(nil)
+	})
+}
+
+// BenchmarkDraftStep times one draft-head pass of m inputs (a tree level
+// or the catch-up over an accepted path) on a 128-token draft cache, with
+// the bfloat16 draft where the CPU has AVX-512 (the engine's default);
+// BenchmarkDraftStepFP32 keeps the draft in float32.
+func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true) }
+func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false) }
+
+func benchDraftStep(b *testing.B, bf bool) {
+	for _, m := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
+			t, d, _, dc := stepSetup(b)
+			d.UseBF16(t, bf)
+			tok, pos := make([]int, m), make([]int, m)
+			for i := range pos {
+				tok[i], pos[i] = 'a', dc.Len+i
+			}
+			feat := make([]float32, m*t.Cfg.Dim)
+			mask := model.CausalMask(m)
+			cpuLoop(b, func() {
+				if _, _, err := d.Step(t, feat, tok, pos, mask, dc); err != nil {
+					b.Fatal(err)
+				}
+				dc.Commit(nil)
+			})
+		})
+	}
+}
+
+// processCPU returns the CPU time of the whole process in seconds
+// (CLOCK_PROCESS_CPUTIME_ID), every thread and the garbage collector
+// included.
+func processCPU() float64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 2, uintptr(unsafe.Pointer(&ts)), 0)
+	return float64(ts.Sec) + float64(ts.Nsec)*1e-9
+}
+
+// cpuLoop runs body b.N times and reports, besides the wall-clock
+// ns/op, the process CPU time per iteration (cpu-ns/op) and the fastest
+// single iteration (min-ns/op), which other jobs on a shared machine
+// disturb less.
+func cpuLoop(b *testing.B, body func()) {
+	b.Helper()
+	c0 := processCPU()
+	n := 0
+	fastest := time.Duration(1 << 62)
+	for b.Loop() {
+		t0 := time.Now()
+		body()
+		fastest = min(fastest, time.Since(t0))
+		n++
+	}
+	b.ReportMetric((processCPU()-c0)*1e9/float64(n), "cpu-ns/op")
+	b.ReportMetric(float64(fastest.Nanoseconds()), "min-ns/op")
+}

@@ -1,0 +1,48 @@
+package tensor
+
+import "math"
+
+// SiLUMul writes out[i] = silu(a[i])·b[i] = a[i]·b[i] / (1 + e^(-a[i])),
+// the SwiGLU activation, eight lanes at a time on the SIMD kernel.
+func (kn Kernel) SiLUMul(out, a, b []float32) {
+	n := len(out)
+	a, b = a[:n], b[:n]
+	i := 0
+	if kn.SIMD {
+		if n8 := n &^ 7; n8 > 0 {
+			siluMul(&a[0], &b[0], &out[0], n8)
+			i = n8
+		}
+	}
+	for ; i < n; i++ {
+		out[i] = a[i] * b[i] / (1 + Expf(-a[i]))
+	}
+}
+
+// RMSNorm writes g ⊙ x / rms(x) for each of the m rows of x (d wide)
+// into y, with rms(x) = sqrt(mean(x²) + eps). The SIMD kernel sums the
+// squares in float32 over 16 lanes; the pure-Go path sums in float64.
+func (kn Kernel) RMSNorm(y, x, g []float32, m, d int, eps float64) {
+	g = g[:d]
+	for t := 0; t < m; t++ {
+		row, out := x[t*d:t*d+d], y[t*d:t*d+d]
+		d8 := 0
+		if kn.SIMD {
+			d8 = d &^ 7
+		}
+		var ss float64
+		if d8 > 0 {
+			ss = float64(sumSq(&row[0], d8))
+		}
+		for _, v := range row[d8:] {
+			ss += float64(v) * float64(v)
+		}
+		r := float32(1 / math.Sqrt(ss/float64(d)+eps))
+		if d8 > 0 {
+			scaleMul(&out[0], &row[0], &g[0], r, d8)
+		}
+		for i := d8; i < d; i++ {
+			out[i] = row[i] * r * g[i]
+		}
+	}
+}

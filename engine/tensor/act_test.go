@@ -1,0 +1,44 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestActivationsMatchFloat64 checks SiLUMul and RMSNorm, SIMD and pure
+// Go, against float64 arithmetic on lengths with and without a tail.
+func TestActivationsMatchFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{3, 8, 24, 77, 512} {
+		a, b, g := randSlice(r, 2*n), randSlice(r, 2*n), randSlice(r, n)
+		for i := range a {
+			a[i] *= 5
+		}
+		for _, kn := range []Kernel{{}, Detect(1)} {
+			out := make([]float32, 2*n)
+			kn.SiLUMul(out, a, b)
+			for i := range out {
+				x := float64(a[i])
+				want := x * float64(b[i]) / (1 + math.Exp(-x))
+				if math.Abs(float64(out[i])-want) > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("SiLUMul n %d SIMD %v: %d = %g, want %g", n, kn.SIMD, i, out[i], want)
+				}
+			}
+			kn.RMSNorm(out, a, g, 2, n, 1e-5)
+			for row := 0; row < 2; row++ {
+				var ss float64
+				for _, v := range a[row*n : row*n+n] {
+					ss += float64(v) * float64(v)
+				}
+				rr := 1 / math.Sqrt(ss/float64(n)+1e-5)
+				for i := 0; i < n; i++ {
+					want := float64(a[row*n+i]) * rr * float64(g[i])
+					if math.Abs(float64(out[row*n+i])-want) > 1e-5*(1+math.Abs(want)) {
+						t.Fatalf("RMSNorm n %d SIMD %v: row %d entry %d = %g, want %g", n, kn.SIMD, row, i, out[row*n+i], want)
+					}
+				}
+			}
+		}
+	}
+}

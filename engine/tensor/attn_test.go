@@ -1,0 +1,82 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmMatchesNaive checks the strided kernel, SIMD and pure Go,
+// against the triple loop on shapes that exercise the 16- and 8-column
+// kernels, the scalar tail columns and short row tiles.
+func TestGemmMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{1, 1, 1}, {4, 24, 16}, {4, 24, 128}, {3, 24, 40}, {5, 130, 24}, {16, 7, 24}, {2, 1, 13}, {7, 33, 31}, {8, 256, 24}, {1, 0, 5}} {
+		m, k, n := s[0], s[1], s[2]
+		lda, ldb, ldc := k+3, n+5, n+2
+		a, b := randSlice(r, m*lda), randSlice(r, max(1, k)*ldb)
+		want := make([]float32, m*ldc)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				var sum float32
+				for p := 0; p < k; p++ {
+					sum += a[i*lda+p] * b[p*ldb+j]
+				}
+				want[i*ldc+j] = sum
+			}
+		}
+		for _, kn := range []Kernel{{}, Detect(1)} {
+			got := make([]float32, m*ldc)
+			for i := range got {
+				got[i] = 7 // every computed entry is overwritten; the padding is not touched
+			}
+			kn.Gemm(got, ldc, a, lda, b, ldb, m, k, n)
+			for i := 0; i < m; i++ {
+				close(t, "Gemm", got[i*ldc:i*ldc+n], want[i*ldc:i*ldc+n], k)
+				for j := n; j < ldc && i*ldc+j < len(got); j++ {
+					if got[i*ldc+j] != 7 {
+						t.Fatalf("Gemm %v (SIMD %v) wrote the padding at row %d column %d", s, kn.SIMD, i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestExpShiftSum checks the softmax row kernel, SIMD and pure Go,
+// against float64 arithmetic, with -Inf entries (masked keys) included.
+func TestExpShiftSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 5, 8, 17, 64, 131} {
+		x := randSlice(r, n)
+		for i := range x {
+			x[i] *= 6
+			if i%5 == 3 {
+				x[i] = float32(math.Inf(-1))
+			}
+		}
+		x[0] = 2 // at least one finite entry
+		mx := math.Inf(-1)
+		for _, v := range x {
+			mx = math.Max(mx, float64(v))
+		}
+		var sum float64
+		want := make([]float64, n)
+		for i, v := range x {
+			want[i] = math.Exp(float64(v) - mx)
+			sum += want[i]
+		}
+		for _, kn := range []Kernel{{}, Detect(1)} {
+			y := append([]float32(nil), x...)
+			gm, gs := kn.ExpShiftSum(y)
+			if float64(gm) != mx || math.Abs(float64(gs)-sum) > 1e-5*sum {
+				t.Fatalf("n %d SIMD %v: max %g sum %g, want %g %g", n, kn.SIMD, gm, gs, mx, sum)
+			}
+			for i := range y {
+				if math.Abs(float64(y[i])-want[i]) > 1e-6*(1+want[i]) {
+					t.Fatalf("n %d SIMD %v: entry %d = %g, want %g", n, kn.SIMD, i, y[i], want[i])
+				}
+			}
+		}
+	}
+}

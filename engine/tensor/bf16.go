@@ -1,0 +1,117 @@
+package tensor
+
+import "math"
+
+// PackedBF16 is a weight matrix W (n outputs × k inputs) rounded to
+// bfloat16 (the top 16 bits of a float32, 8 bits of mantissa) and packed
+// like Packed: 16-column panels of its transpose, each k×16 contiguous,
+// with the columns padded with zeros to a multiple of 64. Half the bytes
+// of a float32 matrix, it halves the memory traffic of the one- and
+// two-row products, which the memory system bounds; it is meant for the
+// draft head, whose products only propose tokens (the target verifies
+// every one in float32, so the output stays the target's).
+type PackedBF16 struct {
+	K, N int
+	data []uint16 // ceil(N/64)·4 panels of K×16
+}
+
+// BF16 rounds v to the nearest bfloat16 (ties to even) and returns its
+// bits.
+func BF16(v float32) uint16 {
+	b := math.Float32bits(v)
+	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
+}
+
+// BF16Value is the float32 value of bfloat16 bits h.
+func BF16Value(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// PackBF16 packs the n×k row-major matrix w in bfloat16.
+func PackBF16(w []float32, n, k int) *PackedBF16 {
+	np := (n + 63) &^ 63
+	p := &PackedBF16{K: k, N: n, data: make([]uint16, np*k)}
+	for j := 0; j < n; j += 16 {
+		panel := p.data[j*k : (j+16)*k]
+		for q := 0; q < k; q++ {
+			for c := 0; c < 16 && j+c < n; c++ {
+				panel[q*16+c] = BF16(w[(j+c)*k+q])
+			}
+		}
+	}
+	return p
+}
+
+// MatMulBF16 computes c = a·Wᵀ for the m×k matrix a and the bfloat16
+// W, overwriting the m×N matrix c: with the AVX-512 kernels where the
+// kernel has them (one, two or four rows per tile, 64 columns at a
+// time, the last group of columns through scratch), in pure Go
+// otherwise. Either way each product is summed in float32 in order of p.
+func (kn Kernel) MatMulBF16(c, a []float32, w *PackedBF16, m int) {
+	k, n := w.K, w.N
+	if m == 0 {
+		return
+	}
+	_ = a[m*k-1]
+	_ = c[m*n-1]
+	if !kn.AVX512 {
+		matMulBF16Go(c, a, w, m)
+		return
+	}
+	var scratch [4][64]float32
+	ps := 16 * k
+	for j := 0; j < n; j += 64 {
+		full := j+64 <= n
+		panel := &w.data[j*k]
+		col := func(r int) *float32 {
+			if full {
+				return &c[r*n+j]
+			}
+			return &scratch[r%4][0]
+		}
+		flush := func(r0, rows int) {
+			if full {
+				return
+			}
+			for r := r0; r < r0+rows; r++ {
+				copy(c[r*n+j:r*n+n], scratch[r%4][:n-j])
+			}
+		}
+		switch {
+		case m == 1:
+			bf16Z1x64(&a[0], panel, ps, k, col(0))
+			flush(0, 1)
+		case m == 2:
+			bf16Z2x64(&a[0], &a[k], panel, ps, k, col(0), col(1))
+			flush(0, 2)
+		default:
+			var junk [64]float32
+			for i := 0; i < m; i += 4 {
+				var ap, cp [4]*float32
+				for r := 0; r < 4; r++ {
+					if i+r < m {
+						ap[r], cp[r] = &a[(i+r)*k], col(i+r)
+					} else {
+						ap[r], cp[r] = &a[i*k], &junk[0]
+					}
+				}
+				bf16Z4x64(&ap, panel, ps, k, &cp)
+				flush(i, min(4, m-i))
+			}
+		}
+	}
+}
+
+// matMulBF16Go is MatMulBF16 in pure Go.
+func matMulBF16Go(c, a []float32, w *PackedBF16, m int) {
+	k, n := w.K, w.N
+	for i := 0; i < m; i++ {
+		x := a[i*k : i*k+k]
+		for j := 0; j < n; j++ {
+			panel := w.data[(j&^15)*k:]
+			var s float32
+			for p, v := range x {
+				s += v * BF16Value(panel[p*16+j&15])
+			}
+			c[i*n+j] = s
+		}
+	}
+}

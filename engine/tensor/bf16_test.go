@@ -1,0 +1,78 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBF16Rounding checks round-to-nearest-even on exact halfway values
+// and the relative error bound of bfloat16 (half a unit in the 8th
+// significant bit, 2^-8).
+func TestBF16Rounding(t *testing.T) {
+	for _, c := range []struct {
+		in   uint32
+		want uint16
+	}{{0x3f808000, 0x3f80}, {0x3f818000, 0x3f82}, {0x3f808001, 0x3f81}, {0x3f800000, 0x3f80}} {
+		if got := BF16(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("BF16(%#x) = %#x, want %#x", c.in, got, c.want)
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for i := 0; i < 1000; i++ {
+		v := float32(r.NormFloat64())
+		if d := math.Abs(float64(BF16Value(BF16(v)) - v)); d > math.Abs(float64(v))/256 {
+			t.Fatalf("BF16(%g) = %g, off by %g", v, BF16Value(BF16(v)), d)
+		}
+	}
+}
+
+// TestMatMulBF16MatchesRounded checks the AVX-512 bf16 kernels and the
+// pure-Go path against the triple loop on the rounded weights, for one,
+// two and several rows and column counts that are not multiples of 64.
+func TestMatMulBF16MatchesRounded(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, s := range [][3]int{{1, 192, 288}, {2, 384, 192}, {3, 192, 1024}, {4, 512, 192}, {7, 192, 256}, {1, 8, 16}, {5, 24, 80}} {
+		m, k, n := s[0], s[1], s[2]
+		a, w := randSlice(r, m*k), randSlice(r, n*k)
+		rounded := make([]float32, len(w))
+		for i, v := range w {
+			rounded[i] = BF16Value(BF16(v))
+		}
+		want := make([]float32, m*n)
+		MatMulTNaive(want, a, rounded, m, k, n)
+		p := PackBF16(w, n, k)
+		for _, kn := range []Kernel{{}, Detect(1)} {
+			got := make([]float32, m*n)
+			kn.MatMulBF16(got, a, p, m)
+			close(t, "MatMulBF16", got, want, k)
+		}
+	}
+}
+
+// BenchmarkBF16vsF32 compares the float32 and bfloat16 packed products
+// on a 6 MB (float32) matrix, past the L2 cache like a whole model's
+// weights, for one, two and four rows.
+func BenchmarkBF16vsF32(b *testing.B) {
+	kn := Detect(1)
+	if !kn.AVX512 {
+		b.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	const k, n = 384, 4096
+	w := randSlice(r, n*k)
+	pf, pb := Pack(w, n, k), PackBF16(w, n, k)
+	for _, m := range []int{1, 2, 4} {
+		a, c := randSlice(r, m*k), make([]float32, m*n)
+		flops := 2 * float64(m*k*n)
+		b.Run(fmt.Sprintf("f32/m=%d", m), func(b *testing.B) {
+			best := reportBest(b, func() { kn.MatMulPacked(c, a, pf, m) })
+			b.ReportMetric(flops/best.Seconds()/1e9, "best-GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("bf16/m=%d", m), func(b *testing.B) {
+			best := reportBest(b, func() { kn.MatMulBF16(c, a, pb, m) })
+			b.ReportMetric(flops/best.Seconds()/1e9, "best-GFLOP/s")
+		})
+	}
+}
