@@ -54,12 +54,13 @@ func BenchmarkAnalyticCandidate(b *testing.B) {
 	base, es := defaultCandidates(b, 4096, func(Candidate) bool { return true })
 	p := newPricer(base)
 	var cfg train.Config
+	var ev train.Evaluator
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e := es[i%len(es)]
 		j := p.job(e.i, e.c, e.sh)
-		base.evaluatePrepared(&cfg, &j)
+		base.evaluatePrepared(&cfg, &ev, &j)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")
 }

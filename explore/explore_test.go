@@ -480,12 +480,13 @@ func TestKeeperKeepsFastestAndFront(t *testing.T) {
 func TestPreparedEqualsPlain(t *testing.T) {
 	b, sp := loadSmall(t, nil)
 	var cfg train.Config
+	var ev train.Evaluator // one for all spaces: its memos must tell them apart
 	for _, s := range sp {
 		p := newPricer(b)
 		n := 0
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			j := p.job(i, c, sh)
-			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
+			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
 			}
@@ -548,5 +549,47 @@ func TestCandidatesDistinct(t *testing.T) {
 			}
 			t.Logf("%s %s: %d distinct candidates, %d with pp = 1", x.name, s.Name, n, pp1n)
 		}
+	}
+}
+
+// The same on windows of consecutive candidates spread over the default
+// scenario's explorer space (Behemoth, interleaved MoE and chunked
+// attention layers, three buildings), where a worker's Evaluator reuses
+// what consecutive candidates share.
+func TestPreparedEqualsPlainDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enumerates the default space")
+	}
+	j, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := b.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const every, window = 100_000, 300
+	var cfg train.Config
+	var ev train.Evaluator
+	p := newPricer(b)
+	checked := 0
+	sp[0].enumerate(b, func(i int, c Candidate, sh *shape) bool {
+		if i%every >= window {
+			return true
+		}
+		j := p.job(i, c, sh)
+		got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
+		if got != want {
+			t.Fatalf("candidate %d (%s): prepared %+v, plain %+v", i, c, got, want)
+		}
+		checked++
+		return true
+	})
+	if checked < 10*window {
+		t.Fatalf("checked %d candidates", checked)
 	}
 }

@@ -136,9 +136,9 @@ func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
 }
 
 // evaluatePrepared is evaluate with the candidate's shared parts and its
-// memory check taken from j, building its configuration in cfg (a
-// worker's scratch).
-func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
+// memory check taken from j, building its configuration in cfg and
+// pricing it on ev (a worker's scratch).
+func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) outcome {
 	if !j.pr.ok {
 		return b.evaluate(j.i, j.c)
 	}
@@ -151,6 +151,6 @@ func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
 			return outcome{ok: true, mem: mem}
 		}
 	}
-	r, err := train.AnalyticShared(cfg, &j.pr.shared)
+	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
 	return outcomeOf(j.i, j.c, r, err)
 }

@@ -202,9 +202,10 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var cfg train.Config
+	var ev train.Evaluator
 	t0 := opt.now()
 	for _, j := range sample {
-		b.evaluatePrepared(&cfg, &j)
+		b.evaluatePrepared(&cfg, &ev, &j)
 	}
 	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
 	e.Seconds = per * float64(e.Candidates) / float64(workers)
@@ -417,13 +418,14 @@ func startBatch(b *Base, f *inflight, workers int) {
 		go func() {
 			defer f.wg.Done()
 			var cfg train.Config // this worker's scratch
+			var ev train.Evaluator
 			for {
 				lo := int(next.Add(evalChunk)) - evalChunk
 				if lo >= n {
 					return
 				}
 				for k := lo; k < min(lo+evalChunk, n); k++ {
-					f.out[k] = b.evaluatePrepared(&cfg, &f.jobs[k])
+					f.out[k] = b.evaluatePrepared(&cfg, &ev, &f.jobs[k])
 				}
 			}
 		}()

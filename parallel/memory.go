@@ -42,6 +42,14 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	stages := c.PP * c.VP
 	dense = make([]float64, stages)
 	expert = make([]float64, stages)
+	StageParamsInto(m, c, split, dense, expert)
+	return dense, expert
+}
+
+// StageParamsInto is StageParams writing into dense and expert, each of
+// length pp*vp and zero, so that a caller can reuse them.
+func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert []float64) {
+	stages := c.PP * c.VP
 	denseLayer := float64(m.AttentionParams() + m.NormParams() + m.DenseMLPParams())
 	moeDense := float64(m.AttentionParams() + m.NormParams() + m.RouterParams() + m.SharedExpertParams())
 	var moeExpert float64
@@ -67,7 +75,6 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 		dense[v] /= float64(c.TP)
 		expert[v] /= float64(c.EP * c.ExpertTP())
 	}
-	return dense, expert
 }
 
 // LayerActivationBytes is what one layer stores for backward for one
@@ -175,7 +182,17 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 	if err != nil {
 		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
 	}
-	dv, ev := StageParams(m, c, split)
+	// Up to 64 virtual stages, the parameter counts live on the stack.
+	n := c.PP * c.VP
+	var buf [2 * 64]float64
+	var both []float64
+	if n <= 64 {
+		both = buf[:2*n]
+	} else {
+		both = make([]float64, 2*n)
+	}
+	dv, ev := both[:n], both[n:]
+	StageParamsInto(m, c, split, dv, ev)
 	return EstimateWithParams(m, c, b, r, inflight, flat, unfused, split, dv, ev)
 }
 
@@ -192,9 +209,15 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 			}
 		}
 	}
-	actStage := make([]float64, c.PP)
-	denseStage := make([]float64, c.PP)
-	expertStage := make([]float64, c.PP)
+	// Up to 64 stages, the per-stage sums live on the stack.
+	var buf [3 * 64]float64
+	var sums []float64
+	if c.PP <= 64 {
+		sums = buf[:3*c.PP]
+	} else {
+		sums = make([]float64, 3*c.PP)
+	}
+	actStage, denseStage, expertStage := sums[:c.PP], sums[c.PP:2*c.PP], sums[2*c.PP:]
 	layer := 0
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)

@@ -121,6 +121,8 @@ type evaluator struct {
 	etpSpan topology.Span
 	// shared holds what a search's candidates share.
 	shared Shared
+	// sc, when set, holds reusable buffers and memos (an Evaluator's).
+	sc *scratch
 }
 
 func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
@@ -128,6 +130,16 @@ func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, 
 // newEvaluatorShared is newEvaluator with the parts sh holds (if sh is
 // not nil) taken from it.
 func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
+	e := &evaluator{}
+	if err := e.init(c, sh, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// init sets e up to evaluate c with the parts sh holds taken from it,
+// keeping its slices in sc's buffers when sc is not nil.
+func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	var s Shared
 	if sh != nil {
 		s = *sh
@@ -138,14 +150,14 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 	} else {
 		var err error
 		if l, err = c.Layout(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	dev := s.Device
 	if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
-	e := &evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s}
+	*e = evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -165,17 +177,24 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 	e.ppStride = l.Stride[topology.PP]
 	var err error
 	if e.etpSpan, err = c.expertTPSpan(l); err != nil {
-		return nil, err
+		return err
 	}
-	e.caps = make([]int, len(c.Topology.Levels))
+	nl, na := len(c.Topology.Levels), max(c.Parallel.PP-1, 0)
+	if sc != nil {
+		e.caps, e.adjLevel = grow(&sc.caps, nl), grow(&sc.adj, na)
+	} else {
+		e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	}
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
 	}
-	e.adjLevel = make([]int, max(c.Parallel.PP-1, 0))
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
-	return e, nil
+	if sc != nil {
+		sc.begin(e)
+	}
+	return nil
 }
 
 // numDims is the number of parallel dimensions.
@@ -513,19 +532,39 @@ func (e *evaluator) virtualStages() []virtualStage {
 	m := c.Model
 	split, _ := p.Split(m.Layers)
 	nv := p.PP * p.VP
-	out := make([]virtualStage, nv)
+	sc := e.sc
+	if sc != nil && sc.vsValid(e) {
+		e.dense, e.expert = sc.dense[:nv], sc.expert[:nv]
+		return sc.vs[:nv]
+	}
+	var out []virtualStage
+	var dv, ev []float64
+	if sc != nil {
+		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+	} else {
+		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
+	}
 	// Layers of one kind (dense or MoE, local or global attention) cost
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
-	dv, ev := parallel.StageParams(m, p, split)
+	parallel.StageParamsInto(m, p, split, dv, ev)
 	e.dense, e.expert = dv, ev
+	// Without MoE and local attention every layer is of kind 0.
+	uniform := m.MoE == nil && m.AttentionChunk <= 0
 	layer := 0
 	for v := 0; v < nv; v++ {
 		w := &out[v]
 		n := split.Layers(v, nv)
 		var count [4]int
-		for i := layer; i < layer+n; i++ {
+		if uniform && n > 0 {
+			if !priced[0] {
+				memo[0] = e.layerWork(layer)
+				priced[0] = true
+			}
+			count[0] = n
+		}
+		for i := layer; i < layer+n && !uniform; i++ {
 			k := 0
 			if m.IsMoELayer(i) {
 				k = 1
@@ -560,6 +599,9 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.fwd += head + ce
 	last.bwd += 2*head + ce
 	last.wgrad += head
+	if sc != nil {
+		sc.vsPriced(e)
+	}
 	return out
 }
 
@@ -584,10 +626,24 @@ func (e *evaluator) blockingP2P() bool { return !e.c.Schedule.OverlapsP2P() }
 // sum of its chunks, and the pipeline sends it makes.
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	p := e.c.Parallel
-	out := make([]stageWork, p.PP)
 	blocking := e.blockingP2P()
 	nl := len(e.c.Topology.Levels)
-	sendCounts := make([]int, p.PP*nl)
+	sc := e.sc
+	if sc != nil && sc.stValid(e) {
+		out := sc.st[:p.PP]
+		for i := range out {
+			out[i].dp, out[i].dpF = 0, 0
+		}
+		return out
+	}
+	var out []stageWork
+	var sendCounts []int
+	if sc != nil {
+		out, sendCounts = growClear(&sc.st, p.PP), growClear(&sc.sends, p.PP*nl)
+	} else {
+		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
+	}
+	maxLevel := -1 // the outermost level a priced send crosses
 	for v := range vs {
 		st := e.stageOf(v)
 		w := &out[st]
@@ -633,6 +689,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			w.sendsAt[l]++
 			w.sends++
 			if blocking {
+				maxLevel = max(maxLevel, l)
 				t := e.p2pTime(l)
 				w.pp += t
 				if nb > v {
@@ -640,6 +697,9 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 				}
 			}
 		}
+	}
+	if sc != nil {
+		sc.stPriced(e, maxLevel)
 	}
 	return out
 }
@@ -765,11 +825,7 @@ func bubble(k schedule.Kind, sp schedule.Params, w stageWork) float64 {
 
 // Analytic predicts one step with closed forms.
 func Analytic(c *Config) (Result, error) {
-	e, err := newEvaluator(c)
-	if err != nil {
-		return Result{}, err
-	}
-	return e.analytic(), nil
+	return analyticPooled(c, nil)
 }
 
 func (e *evaluator) analytic() Result {
@@ -893,6 +949,13 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 // parameters stage w holds: dense ones over dp*cp, experts over the
 // expert-data-parallel group, in 16-bit.
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
+	// Stages that hold the same parameters (all but the first and last,
+	// mostly) take the same time: an Evaluator remembers the last one.
+	sc := e.sc
+	key := [2]float64{w.denseParams, w.experts}
+	if sc != nil && sc.dpTimesSet && sc.dpTimesKey == key {
+		return sc.dpTimes[0], sc.dpTimes[1]
+	}
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
@@ -902,6 +965,9 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
 	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
 		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
+	if sc != nil {
+		sc.dpTimesSet, sc.dpTimesKey, sc.dpTimes = true, key, [2]float64{rs, ag}
+	}
 	return rs, ag
 }
 
@@ -933,8 +999,13 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
-	if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
+	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
+		mem = sc.mem
+	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
 		mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+		if sc != nil {
+			sc.memPriced(e, inflight, flat, mem)
+		}
 	} else {
 		mem = parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention)
 	}
@@ -952,12 +1023,20 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 // widened by cp (and narrowed for expert groups) — approximated by the dp
 // dimension's span scaled at its innermost crossed level.
 func (e *evaluator) dpSpan(n int) topology.Span {
+	if sc := e.sc; sc != nil {
+		return sc.dpSpan(e, n)
+	}
+	return e.newDPSpan(n, nil)
+}
+
+// newDPSpan computes dpSpan(n), its factors appended to buf[:0].
+func (e *evaluator) newDPSpan(n int, buf []int) topology.Span {
 	base := e.span(topology.DP)
 	size := base.Size()
 	if n == size || size == 0 {
 		return base
 	}
-	f := append([]int(nil), base.Factors...)
+	f := append(buf[:0], base.Factors...)
 	if n > size {
 		// cp (and tp for expert groups) members sit inside the innermost level dp reaches.
 		extra := n / size
