@@ -59,14 +59,16 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 	layer := 0
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
+		d, x := dense[v], expert[v] // summed layer by layer, in registers
 		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.IsMoELayer(i) {
-				dense[v] += moeDense
-				expert[v] += moeExpert
+			if m.MoE != nil && m.IsMoELayer(i) {
+				d += moeDense
+				x += moeExpert
 			} else {
-				dense[v] += denseLayer
+				d += denseLayer
 			}
 		}
+		dense[v], expert[v] = d, x
 		layer += n
 	}
 	dense[0] += float64(m.EmbeddingParams())
@@ -200,15 +202,10 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 // the layer split and StageParams' per-virtual-stage parameter counts.
 func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat, unfused bool, split LayerSplit, dv, ev []float64) Memory {
 	stages := c.PP * c.VP
-	var actKind [2]float64 // per-layer activations of dense and MoE layers
-	for k, moe := range []bool{false, true} {
-		for i := 0; i < m.Layers; i++ {
-			if m.IsMoELayer(i) == moe {
-				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
-				break
-			}
-		}
-	}
+	// Per-layer activations of dense and MoE layers, priced at the first
+	// layer of each kind.
+	var actKind [2]float64
+	var priced [2]bool
 	// Up to 64 stages, the per-stage sums live on the stack.
 	var buf [3 * 64]float64
 	var sums []float64
@@ -222,16 +219,26 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
 		s := v % c.PP
+		act := actStage[s] // summed layer by layer, in a register
 		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.IsMoELayer(i) {
-				actStage[s] += actKind[1]
-			} else {
-				actStage[s] += actKind[0]
+			k := 0
+			if m.MoE != nil && m.IsMoELayer(i) {
+				k = 1
 			}
+			if !priced[k] {
+				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+				priced[k] = true
+			}
+			act += actKind[k]
 		}
+		actStage[s] = act
 		layer += n
 		denseStage[s] += dv[v]
 		expertStage[s] += ev[v]
+	}
+	var rebuilt float64 // backward rebuilds one layer's full activations at a time
+	if r == RecomputeFull {
+		rebuilt = LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
 	}
 	var best Memory
 	for s := 0; s < c.PP; s++ {
@@ -244,8 +251,7 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		}
 		act *= fl
 		if r == RecomputeFull {
-			// Backward rebuilds one layer's full activations at a time.
-			act += LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
+			act += rebuilt
 		}
 		if s == c.PP-1 || c.PP == 1 {
 			// fp32 logits of the output head for one micro-batch, vocab split over tp.
