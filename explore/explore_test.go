@@ -593,3 +593,64 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 		t.Fatalf("checked %d candidates", checked)
 	}
 }
+
+// Estimate counts whole runs of candidates at once: its count and sample
+// are those of visiting every candidate, for whole spaces, shards and
+// resumed states.
+func TestEstimateSampleCountsEveryCandidate(t *testing.T) {
+	small, smallSpaces := loadSmall(t, nil)
+	j, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defSpaces, err := def.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		b  *Base
+		sp []*Space
+	}{{small, smallSpaces}, {def, defSpaces}} {
+		estimateSampleCase(t, tt.b, tt.sp)
+	}
+}
+
+func estimateSampleCase(t *testing.T, b *Base, sp []*Space) {
+	states := map[string]*State{}
+	for _, s := range sp {
+		states[s.Name] = &State{Space: s.Name, Next: s.Count(b) / 3}
+	}
+	for _, opt := range []*Options{{}, {Shard: Shard{Index: 1, Count: 3}}, {Shard: Shard{Index: 0, Count: 7}}, {Resume: states}, {Resume: states, Shard: Shard{Index: 2, Count: 5}}} {
+		n, sample := b.estimateSample(sp, opt)
+		want, wantIdx := 0, []int{}
+		for _, s := range sp {
+			from := 0
+			if st := opt.Resume[s.Name]; st != nil {
+				from = st.Next
+			}
+			s.Enumerate(b, func(i int, c Candidate) bool {
+				if i >= from && opt.Shard.holds(i) {
+					if want%estimateEvery == 0 {
+						wantIdx = append(wantIdx, i)
+					}
+					want++
+				}
+				return true
+			})
+		}
+		got := []int{}
+		for _, j := range sample {
+			got = append(got, j.i)
+		}
+		if n != want || !slices.Equal(got, wantIdx) {
+			t.Errorf("shard %v, resumed %v: counted %d, sampled %v; every candidate: %d, %v", opt.Shard, opt.Resume != nil, n, got, want, wantIdx)
+		}
+		if want == 0 {
+			t.Errorf("shard %v: no candidates", opt.Shard)
+		}
+	}
+}

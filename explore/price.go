@@ -22,6 +22,12 @@ type prepared struct {
 // netKey is a choice of transport and collective algorithm.
 type netKey struct{ tech, coll string }
 
+// netPrepared is the prepared parts of one netKey.
+type netPrepared struct {
+	k  netKey
+	pr *prepared
+}
+
 // netPrep is the topology and links of one netKey.
 type netPrep struct {
 	topo  topology.Topology
@@ -37,9 +43,9 @@ type pricer struct {
 	fpt float64
 	net map[netKey]*netPrep
 	// last is the shape of the previous candidate and byNet its prepared
-	// parts; shapes come in runs.
+	// parts by netKey (a few, searched in turn); shapes come in runs.
 	last  *shape
-	byNet map[netKey]*prepared
+	byNet []netPrepared
 	// memo is the memory check of the previous candidate: it depends on
 	// neither the transport nor the collective algorithm, the innermost
 	// choices of the enumeration.
@@ -66,7 +72,7 @@ func newPricer(b *Base) *pricer {
 	t := &b.Template
 	return &pricer{
 		b: b, dev: cost.NewDevice(t.GPU, t.Calib), fpt: t.Model.FLOPsPerToken(t.Batch.SeqLen),
-		net: map[netKey]*netPrep{}, byNet: map[netKey]*prepared{},
+		net: map[netKey]*netPrep{},
 	}
 }
 
@@ -74,11 +80,14 @@ func newPricer(b *Base) *pricer {
 func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 	if sh != p.last {
 		p.last = sh
-		clear(p.byNet)
+		clear(p.byNet) // no prepared parts of another shape stay reachable
+		p.byNet = p.byNet[:0]
 	}
 	k := netKey{c.Technology, c.Collective}
-	if pr := p.byNet[k]; pr != nil {
-		return pr
+	for _, n := range p.byNet {
+		if n.k == k {
+			return n.pr
+		}
 	}
 	t := &p.b.Template
 	np := p.net[k]
@@ -100,7 +109,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
 	}
-	p.byNet[k] = pr
+	p.byNet = append(p.byNet, netPrepared{k, pr})
 	return pr
 }
 

@@ -48,6 +48,24 @@ func (s Shard) Whole() bool { return s.Count <= 1 }
 
 func (s Shard) holds(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
 
+// count is the number of candidates numbered lo to hi-1 that s holds.
+func (s Shard) count(lo, hi int) int {
+	if hi <= lo {
+		return 0
+	}
+	if s.Count <= 1 {
+		return hi - lo
+	}
+	// below(x) counts the held numbers under x.
+	below := func(x int) int {
+		if x <= s.Index {
+			return 0
+		}
+		return (x-s.Index-1)/s.Count + 1
+	}
+	return below(hi) - below(lo)
+}
+
 // State is the progress of the search of one space: everything numbered
 // below Next (and in the shard) has been evaluated.
 type State struct {
@@ -175,25 +193,7 @@ const estimateEvery = 1024
 func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	var e Estimate
 	var sample []job
-	for _, s := range spaces {
-		from := 0
-		if st := opt.Resume[s.Name]; st != nil {
-			if st.Done {
-				continue
-			}
-			from = st.Next
-		}
-		p := newPricer(b)
-		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-			if i >= from && opt.Shard.holds(i) {
-				if e.Candidates%estimateEvery == 0 {
-					sample = append(sample, p.job(i, c, sh))
-				}
-				e.Candidates++
-			}
-			return true
-		})
-	}
+	e.Candidates, sample = b.estimateSample(spaces, opt)
 	if len(sample) == 0 {
 		return e
 	}
@@ -210,6 +210,45 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
 	e.Seconds = per * float64(e.Candidates) / float64(workers)
 	return e
+}
+
+// estimateSample counts the candidates of spaces that a search with opt
+// has left to evaluate and prepares every estimateEvery-th of them,
+// counting whole runs at once where none of a run is sampled.
+func (b *Base) estimateSample(spaces []*Space, opt *Options) (int, []job) {
+	n := 0
+	var sample []job
+	for _, s := range spaces {
+		from := 0
+		if st := opt.Resume[s.Name]; st != nil {
+			if st.Done {
+				continue
+			}
+			from = st.Next
+		}
+		p := newPricer(b)
+		s.enumerateRuns(b, func(r *run) bool {
+			k := opt.Shard.count(max(r.first, from), r.first+r.Len())
+			if k == 0 {
+				return true
+			}
+			if next := (n + estimateEvery - 1) / estimateEvery * estimateEvery; next >= n+k {
+				n += k // none of the run is sampled
+				return true
+			}
+			r.each(func(i int, c Candidate, sh *shape) bool {
+				if i >= from && opt.Shard.holds(i) {
+					if n%estimateEvery == 0 {
+						sample = append(sample, p.job(i, c, sh))
+					}
+					n++
+				}
+				return true
+			})
+			return true
+		})
+	}
+	return n, sample
 }
 
 // Search evaluates every space in order, continuing the states in

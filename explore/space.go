@@ -280,6 +280,78 @@ type shape struct {
 // enumerate is Enumerate, also handing fn the candidate's shape, shared
 // by consecutive candidates.
 func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) int {
+	stop := -1
+	n := s.enumerateRuns(b, func(r *run) bool {
+		if i, ok := r.each(fn); !ok {
+			stop = i
+			return false
+		}
+		return true
+	})
+	if stop >= 0 {
+		return stop + 1
+	}
+	return n
+}
+
+// run is a stretch of consecutive candidates of a space that differ only
+// in recompute policy, transport and collective algorithm (the innermost
+// choices of the enumeration, in that order): numbers first to
+// first+Len()-1.
+type run struct {
+	first int
+	c     Candidate // the choices the run shares
+	rcs   []parallel.Recompute
+	techs []string
+	colls []string
+	shape *lazyShape
+}
+
+// Len is the number of candidates in r.
+func (r *run) Len() int { return len(r.rcs) * len(r.techs) * len(r.colls) }
+
+// each calls fn for r's candidates in order until fn returns false; it
+// then reports the number of that candidate and false.
+func (r *run) each(fn func(i int, c Candidate, sh *shape) bool) (int, bool) {
+	i := r.first
+	for _, rc := range r.rcs {
+		for _, tech := range r.techs {
+			for _, coll := range r.colls {
+				c := r.c
+				c.Recompute, c.Technology, c.Collective = rc, tech, coll
+				if !fn(i, c, r.shape.get(c)) {
+					return i, false
+				}
+				i++
+			}
+		}
+	}
+	return i, true
+}
+
+// lazyShape builds the shape of a set of degrees and a placement when its
+// first candidate asks for it.
+type lazyShape struct {
+	sh   *shape
+	topo topology.Topology
+	deg  map[topology.Dim]int
+}
+
+func (l *lazyShape) get(c Candidate) *shape {
+	if l.sh == nil {
+		l.sh = &shape{dims: c.PlacementDims()}
+		if lay, err := topology.Place(l.topo, l.sh.dims, l.deg); err == nil {
+			l.sh.lay, l.sh.ok = lay, true
+		}
+	}
+	return l.sh
+}
+
+// enumerateRuns hands fn the space's candidates in order, a run at a
+// time, until fn returns false; it returns the number of candidates of
+// the runs it handed on.
+func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
+	var r run // handed to fn, reused
 	t := &b.Template
 	m := t.Model
 	n := t.GPUs
@@ -359,8 +431,7 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 						} else {
 							canon[key] = key
 						}
-						var sh *shape // built for the first candidate
-
+						lazy := &lazyShape{topo: t.Topology, deg: deg} // built for the first candidate
 						for _, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
@@ -377,23 +448,14 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 										if !isValid(sched, vp, mb) {
 											continue
 										}
-										for _, rc := range s.Recompute {
-											for _, tech := range s.Technologies {
-												for _, coll := range colls {
-													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
-														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
-													if sh == nil {
-														sh = &shape{dims: c.PlacementDims()}
-														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil {
-															sh.lay, sh.ok = l, true
-														}
-													}
-													if !fn(i, c, sh) {
-														return i + 1
-													}
-													i++
-												}
-											}
+										r = run{first: i, rcs: s.Recompute, techs: s.Technologies, colls: colls, shape: lazy,
+											c: Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, DP: dp, Zero: z, MicroBatch: mb, SP: sp, Placement: key, Schedule: sched}}
+										if r.Len() == 0 {
+											continue
+										}
+										i += r.Len()
+										if !fn(&r) {
+											return i
 										}
 									}
 								}
