@@ -506,18 +506,7 @@ func TestPreparedEqualsPlain(t *testing.T) {
 func TestCandidatesDistinct(t *testing.T) {
 	small, smallSp := loadSmall(t, nil)
 	pp1, pp1Sp := loadSmall(t, func(j *spec.Job) { j.Search.PP = []int{1}; j.Search.MaxPP = 0 })
-	j, err := DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := Resolve(j, model.Load, hardware.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defSp, err := def.Spaces(network.TechnologyNames())
-	if err != nil {
-		t.Fatal(err)
-	}
+	def, defSp := loadDefault(t)
 	for _, x := range []struct {
 		name   string
 		b      *Base
@@ -560,18 +549,7 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("enumerates the default space")
 	}
-	j, err := DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Resolve(j, model.Load, hardware.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := b.Spaces(network.TechnologyNames())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, sp := loadDefault(t)
 	const every, window = 100_000, 300
 	var cfg train.Config
 	var ev train.Evaluator
@@ -599,18 +577,7 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 // resumed states.
 func TestEstimateSampleCountsEveryCandidate(t *testing.T) {
 	small, smallSpaces := loadSmall(t, nil)
-	j, err := DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := Resolve(j, model.Load, hardware.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defSpaces, err := def.Spaces(network.TechnologyNames())
-	if err != nil {
-		t.Fatal(err)
-	}
+	def, defSpaces := loadDefault(t)
 	for _, tt := range []struct {
 		b  *Base
 		sp []*Space
