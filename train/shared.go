@@ -128,6 +128,22 @@ type scratch struct {
 	dpTimesSet bool
 	dpTimesKey [2]float64
 	dpTimes    [2]float64
+	// dpMemos remember stageDPTimes by Shared (whose layout and links they
+	// depend on, with the group sizes) between evaluations; dpCur is this
+	// evaluation's, nil when none applies.
+	dpMemos [32]dpMemo
+	dpNext  int
+	dpCur   *dpMemo
+	// layout is the Shared layout whose spans and stride are spans and
+	// ppStride.
+	layout   *topology.Layout
+	spans    [numDims]topology.Span
+	ppStride int
+	// adjOK says adj holds the adjacent stages' boundary levels for
+	// adjKey and adjCaps.
+	adjOK   bool
+	adjKey  [2]int // pipeline stride and pp
+	adjCaps []int
 	// keep is true when memos may serve the next evaluation (an
 	// Evaluator's own scratch, not the pool's).
 	keep bool
@@ -191,14 +207,85 @@ type memKey struct {
 	unfused  bool
 }
 
-// begin starts the evaluation of e: the per-evaluation memos are cleared,
-// and the others too unless they may be kept.
-func (sc *scratch) begin(e *evaluator) {
+// dpMemo is what an Evaluator remembers of stageDPTimes for one Shared
+// and data-parallel group sizes: the times of the last few parameter
+// counts.
+type dpMemo struct {
+	shared *Shared
+	n      [2]int
+	keys   [8][2]float64
+	times  [8][2]float64
+	used   int
+	next   int
+}
+
+// begin starts the evaluation of e with the shared parts sh: the
+// per-evaluation memos are cleared, and the others too unless they may
+// be kept; e's adjacent boundary levels are set.
+func (sc *scratch) begin(e *evaluator, sh *Shared) {
+	c := e.c
 	sc.dpSet = [2]bool{}
 	sc.dpTimesSet = false
-	if !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(e.c.Parallel.LayersPerStage) > 0 {
+	sc.dpCur = nil
+	if !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(c.Parallel.LayersPerStage) > 0 {
 		sc.vsOK, sc.stOK, sc.memOK = false, false, false
 	}
+	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
+		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
+		for i := range sc.dpMemos {
+			if m := &sc.dpMemos[i]; m.shared == sh && m.n == n {
+				sc.dpCur = m
+				break
+			}
+		}
+		if sc.dpCur == nil {
+			m := &sc.dpMemos[sc.dpNext]
+			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
+			*m = dpMemo{shared: sh, n: n}
+			sc.dpCur = m
+		}
+	}
+	// The boundary levels depend on the pipeline stride, pp and the
+	// levels' capacities alone.
+	pp := c.Parallel.PP
+	key := [2]int{e.ppStride, pp}
+	if sc.adjOK && sc.adjKey == key && slices.Equal(sc.adjCaps, e.caps) {
+		e.adjLevel = sc.adj[:max(pp-1, 0)]
+		return
+	}
+	e.adjLevel = grow(&sc.adj, max(pp-1, 0))
+	for s := range e.adjLevel {
+		e.adjLevel[s] = e.levelBetween(s, s+1)
+	}
+	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
+}
+
+// dpTimesOf returns the data-parallel times remembered for parameters key.
+func (sc *scratch) dpTimesOf(key [2]float64) ([2]float64, bool) {
+	if m := sc.dpCur; m != nil {
+		for i := 0; i < m.used; i++ {
+			if m.keys[i] == key {
+				return m.times[i], true
+			}
+		}
+		return [2]float64{}, false
+	}
+	if sc.dpTimesSet && sc.dpTimesKey == key {
+		return sc.dpTimes, true
+	}
+	return [2]float64{}, false
+}
+
+// dpTimesAre remembers t as the data-parallel times of parameters key.
+func (sc *scratch) dpTimesAre(key, t [2]float64) {
+	if m := sc.dpCur; m != nil {
+		i := m.next
+		m.next = (m.next + 1) % len(m.keys)
+		m.used = max(m.used, i+1)
+		m.keys[i], m.times[i] = key, t
+		return
+	}
+	sc.dpTimesSet, sc.dpTimesKey, sc.dpTimes = true, key, t
 }
 
 // dpSpan is e.dpSpan(n), computed once per evaluation for the two group

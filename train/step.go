@@ -164,9 +164,20 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if all == nil {
 		all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
 	}
-	for i, d := range allDims() {
-		e.spans[i] = l.Spans[d]
+	for i := range e.linkTab {
 		e.linkTab[i] = all
+	}
+	if sc != nil && sc.keep && s.Layout != nil && sc.layout == s.Layout {
+		// The layout's maps were read for the previous configuration.
+		e.spans, e.ppStride = sc.spans, sc.ppStride
+	} else {
+		for i, d := range allDims() {
+			e.spans[i] = l.Spans[d]
+		}
+		e.ppStride = l.Stride[topology.PP]
+		if sc != nil {
+			sc.layout, sc.spans, sc.ppStride = s.Layout, e.spans, e.ppStride
+		}
 	}
 	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
 		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
@@ -174,25 +185,29 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
 	}
-	e.ppStride = l.Stride[topology.PP]
-	var err error
-	if e.etpSpan, err = c.expertTPSpan(l); err != nil {
-		return err
+	if c.Parallel.ExpertTP() == c.Parallel.TP {
+		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
+	} else {
+		var err error
+		if e.etpSpan, err = c.expertTPSpan(l); err != nil {
+			return err
+		}
 	}
 	nl, na := len(c.Topology.Levels), max(c.Parallel.PP-1, 0)
 	if sc != nil {
-		e.caps, e.adjLevel = grow(&sc.caps, nl), grow(&sc.adj, na)
+		e.caps = grow(&sc.caps, nl)
 	} else {
 		e.caps, e.adjLevel = make([]int, nl), make([]int, na)
 	}
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
 	}
+	if sc != nil {
+		sc.begin(e, sh)
+		return nil
+	}
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
-	}
-	if sc != nil {
-		sc.begin(e)
 	}
 	return nil
 }
@@ -953,8 +968,10 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 	// mostly) take the same time: an Evaluator remembers the last one.
 	sc := e.sc
 	key := [2]float64{w.denseParams, w.experts}
-	if sc != nil && sc.dpTimesSet && sc.dpTimesKey == key {
-		return sc.dpTimes[0], sc.dpTimes[1]
+	if sc != nil {
+		if t, ok := sc.dpTimesOf(key); ok {
+			return t[0], t[1]
+		}
 	}
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
@@ -966,7 +983,7 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
 		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
 	if sc != nil {
-		sc.dpTimesSet, sc.dpTimesKey, sc.dpTimes = true, key, [2]float64{rs, ag}
+		sc.dpTimesAre(key, [2]float64{rs, ag})
 	}
 	return rs, ag
 }
