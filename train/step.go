@@ -567,6 +567,14 @@ func (e *evaluator) virtualStages() []virtualStage {
 	e.dense, e.expert = dv, ev
 	// Without MoE and local attention every layer is of kind 0.
 	uniform := m.MoE == nil && m.AttentionChunk <= 0
+	// Chunks with the same layers of each kind cost the same: seen holds
+	// the first chunk of each count seen so far (a few), to copy.
+	type seenChunk struct {
+		count [4]int
+		v     int
+	}
+	var seen [4]seenChunk
+	nSeen := 0
 	layer := 0
 	for v := 0; v < nv; v++ {
 		w := &out[v]
@@ -593,9 +601,23 @@ func (e *evaluator) virtualStages() []virtualStage {
 			}
 			count[k]++
 		}
-		for k, c := range count {
-			if c > 0 {
-				w.addScaled(memo[k], float64(c))
+		copied := false
+		for _, x := range seen[:nSeen] {
+			if x.count == count {
+				*w = out[x.v] // the same sums of the same costs
+				copied = true
+				break
+			}
+		}
+		if !copied {
+			for k, c := range count {
+				if c > 0 {
+					w.addScaled(memo[k], float64(c))
+				}
+			}
+			if nSeen < len(seen) {
+				seen[nSeen] = seenChunk{count, v}
+				nSeen++
 			}
 		}
 		w.layers = n
@@ -659,10 +681,20 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
 	maxLevel := -1 // the outermost level a priced send crosses
+	// stageOf for every virtual stage, looked up three times each.
+	var ofBuf [256]int
+	of := ofBuf[:0]
+	if len(vs) > len(ofBuf) {
+		of = make([]int, 0, len(vs))
+	}
 	for v := range vs {
-		st := e.stageOf(v)
+		of = append(of, e.stageOf(v))
+	}
+	dualPipe := e.c.Schedule == schedule.DualPipeV
+	for v := range vs {
+		st := of[v]
 		w := &out[st]
-		x := vs[v]
+		x := &vs[v]
 		w.fwd += x.fwd
 		w.bwd += x.bwd
 		w.wgrad += x.wgrad
@@ -672,7 +704,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		w.tp += x.tpF + x.tpB
 		w.cp += x.cpF + x.cpB
 		w.ep += x.epF + x.epB
-		if e.c.Schedule == schedule.DualPipeV {
+		if dualPipe {
 			// DualPipe overlaps one micro-batch's all-to-all with another's
 			// compute in each fused forward-and-backward pair (DeepSeek-V3
 			// report, section 3.2.1): only what compute cannot cover shows.
@@ -693,7 +725,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if nb < 0 || nb >= len(vs) {
 				continue
 			}
-			to := e.stageOf(nb)
+			to := of[nb]
 			if to == st {
 				continue
 			}
