@@ -28,10 +28,37 @@ type netPrepared struct {
 	pr *prepared
 }
 
-// netPrep is the topology and links of one netKey.
+// netPrep is the topology and links of one netKey, and the pipeline and
+// expert links of the layouts seen so far: they depend on the layout only
+// through the pipeline's span (train.PPLinks) and the expert group's span
+// (train.EPLinks), which many shapes share.
 type netPrep struct {
-	topo  topology.Topology
-	links []network.Link
+	topo   topology.Topology
+	links  []network.Link
+	pp, ep map[spanKey][]network.Link
+}
+
+// spanKey is a dimension's degree and the factors of its span.
+type spanKey struct {
+	degree, n int
+	factors   [8]int
+}
+
+// linksFor returns cache's links for dimension d's degree and span in
+// lay, computing them with f the first time.
+func linksFor(cache map[spanKey][]network.Link, degree int, d topology.Dim, lay topology.Layout, f func() []network.Link) []network.Link {
+	fs := lay.Spans[d].Factors
+	if len(fs) > len(spanKey{}.factors) {
+		return f()
+	}
+	k := spanKey{degree: degree, n: len(fs)}
+	copy(k.factors[:], fs)
+	l, ok := cache[k]
+	if !ok {
+		l = f()
+		cache[k] = l
+	}
+	return l
 }
 
 // pricer prepares the candidates of a search for pricing. Its caches are
@@ -92,7 +119,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 	t := &p.b.Template
 	np := p.net[k]
 	if np == nil {
-		np = &netPrep{topo: t.Topology}
+		np = &netPrep{topo: t.Topology, pp: map[spanKey][]network.Link{}, ep: map[spanKey][]network.Link{}}
 		if c.Technology != "" || c.Collective != "" {
 			np.topo = t.Topology.WithSiteTransport(c.Technology, c.Collective, true)
 		}
@@ -105,7 +132,12 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
 		pr.shared = train.Shared{
-			Device: p.dev, Layout: &sh.lay, Links: np.links, EPLinks: train.EPLinks(&cfg, sh.lay, np.links), PPLinks: train.PPLinks(&cfg, sh.lay),
+			Device: p.dev, Layout: &sh.lay, Links: np.links,
+			// The expert links are a function of the ep degree and span,
+			// the pipeline links of the pp degree and span (for the model,
+			// the topology and the efficiency, fixed per netKey).
+			EPLinks:       linksFor(np.ep, cfg.Parallel.EP, topology.EP, sh.lay, func() []network.Link { return train.EPLinks(&cfg, sh.lay, np.links) }),
+			PPLinks:       linksFor(np.pp, cfg.Parallel.PP, topology.PP, sh.lay, func() []network.Link { return train.PPLinks(&cfg, sh.lay) }),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
 	}
