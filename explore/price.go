@@ -61,9 +61,8 @@ func linksFor(cache map[spanKey][]network.Link, degree int, d topology.Dim, lay 
 	return l
 }
 
-// pricer prepares the candidates of a search for pricing. Its caches are
-// filled by the goroutine that enumerates (prepare) and only read by the
-// workers (evaluatePrepared).
+// pricer prepares the candidates of a search for pricing, on one
+// goroutine: each of a search's workers has its own.
 type pricer struct {
 	b   *Base
 	dev *cost.Device
@@ -149,7 +148,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 // and its memory check, done once for the candidates that differ only in
 // transport or collective algorithm.
 func (p *pricer) job(i int, c Candidate, sh *shape) job {
-	j := job{i: i, c: c, pr: p.prepare(c, sh)}
+	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
 	if !j.pr.ok {
 		return j
 	}

@@ -286,10 +286,12 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 	return out, err
 }
 
-// job is a candidate prepared for pricing (pricer.job).
+// job is a candidate prepared for pricing (pricer.job); in a batch, the
+// search only sets i, c and sh and the workers prepare the rest.
 type job struct {
 	i  int
 	c  Candidate
+	sh *shape
 	pr *prepared
 	// mem and fits are the candidate's memory check when memKnown.
 	mem            float64
@@ -327,7 +329,12 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		workers = runtime.GOMAXPROCS(0)
 	}
 	k := &keeper{n: opt.keep(), capacity: b.Template.GPU.UsableGiB()}
-	pricer := newPricer(b)
+	// Each worker prepares its candidates (pricer) and prices them on its
+	// own scratch, kept from batch to batch.
+	ws := make([]*worker, workers)
+	for w := range ws {
+		ws[w] = &worker{p: newPricer(b)}
+	}
 	k.add(st.Records)
 	defer func() { st.Records = k.records() }()
 	start := opt.now()
@@ -395,7 +402,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 			prev.wg.Wait()
 		}
 		cur.next = next
-		startBatch(b, cur, workers)
+		startBatch(b, cur, ws)
 		fly = cur
 		if prev == nil {
 			cur = bufs[1]
@@ -415,7 +422,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		if i < from || !opt.Shard.holds(i) {
 			return true
 		}
-		cur.jobs = append(cur.jobs, pricer.job(i, c, sh))
+		cur.jobs = append(cur.jobs, job{i: i, c: c, sh: sh})
 		if len(cur.jobs) == size && !launch(i+1, 0) {
 			stopped = true
 			return false
@@ -442,29 +449,37 @@ func lastIndex(b []job) int {
 // evalChunk is the number of candidates a worker takes at a time.
 const evalChunk = 64
 
-// startBatch prices the batch's candidates on workers goroutines, which
-// take chunks in turn; each result lands in its own slot, so the outcome
-// does not depend on timing. f.wg is done when all are priced.
-func startBatch(b *Base, f *inflight, workers int) {
+// worker is the state a search's worker keeps between batches.
+type worker struct {
+	p   *pricer
+	cfg train.Config
+	ev  train.Evaluator
+}
+
+// startBatch prepares and prices the batch's candidates on the workers'
+// goroutines, which take chunks of consecutive candidates in turn; each
+// result lands in its own slot, so the outcome does not depend on timing.
+// f.wg is done when all are priced.
+func startBatch(b *Base, f *inflight, ws []*worker) {
 	n := len(f.jobs)
 	if n == 0 {
 		return
 	}
-	workers = min(workers, (n+evalChunk-1)/evalChunk)
+	ws = ws[:min(len(ws), (n+evalChunk-1)/evalChunk)]
 	var next atomic.Int64
-	f.wg.Add(workers)
-	for range workers {
+	f.wg.Add(len(ws))
+	for _, w := range ws {
 		go func() {
 			defer f.wg.Done()
-			var cfg train.Config // this worker's scratch
-			var ev train.Evaluator
 			for {
 				lo := int(next.Add(evalChunk)) - evalChunk
 				if lo >= n {
 					return
 				}
 				for k := lo; k < min(lo+evalChunk, n); k++ {
-					f.out[k] = b.evaluatePrepared(&cfg, &ev, &f.jobs[k])
+					j := &f.jobs[k]
+					*j = w.p.job(j.i, j.c, j.sh)
+					f.out[k] = b.evaluatePrepared(&w.cfg, &w.ev, j)
 				}
 			}
 		}()
