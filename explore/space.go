@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
@@ -39,6 +40,8 @@ type Base struct {
 	Assumptions []string
 	// techs are the technologies the last Spaces call was given.
 	techs []string
+	// places remembers topology.Place's layouts (see place).
+	places *placeCache
 }
 
 // Resolve looks up the job's model and GPU and builds its topology. The
@@ -53,7 +56,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if len(j.Parallel.LayersPerStage) > 0 {
 		return nil, fault.Field("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
 	}
-	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
+	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch, places: &placeCache{m: map[placeKey]placeResult{}}}
 	if a := train.GPUAlias(j.System.GPU, g); a != "" {
 		b.Assumptions = append(b.Assumptions, a)
 	}
@@ -332,15 +335,15 @@ func (r *run) each(fn func(i int, c Candidate, sh *shape) bool) (int, bool) {
 // lazyShape builds the shape of a set of degrees and a placement when its
 // first candidate asks for it.
 type lazyShape struct {
-	sh   *shape
-	topo topology.Topology
-	deg  map[topology.Dim]int
+	sh  *shape
+	b   *Base
+	deg map[topology.Dim]int
 }
 
 func (l *lazyShape) get(c Candidate) *shape {
 	if l.sh == nil {
 		l.sh = &shape{dims: c.PlacementDims()}
-		if lay, err := topology.Place(l.topo, l.sh.dims, l.deg); err == nil {
+		if lay, err := l.b.place(l.sh.dims, l.deg); err == nil {
 			l.sh.lay, l.sh.ok = lay, true
 		}
 	}
@@ -358,6 +361,19 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 	seq, gb := t.Batch.SeqLen, t.Batch.GlobalBatch
 	i := 0
 	canon := map[string]string{} // interned placement strings
+	// splits reports whether the layers split over pp stages of vp
+	// chunks, decided once per (pp, vp): the refusal is an error to format.
+	splitOK := map[[2]int]bool{}
+	splits := func(pp, vp int) bool {
+		k := [2]int{pp, vp}
+		ok, seen := splitOK[k]
+		if !seen {
+			_, err := parallel.SplitLayers(m.Layers, pp, vp)
+			ok = err == nil
+			splitOK[k] = ok
+		}
+		return ok
+	}
 	for _, tp := range s.TP {
 		if n%tp != 0 || parallel.CheckTP(m, tp) != nil {
 			continue
@@ -395,7 +411,7 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 					seen := map[string]bool{}   // layouts
 					placed := map[string]bool{} // canonical placements
 					for _, pl := range s.Placements {
-						lay, err := topology.Place(t.Topology, pl, deg)
+						lay, err := b.place(pl, deg)
 						if err != nil {
 							continue
 						}
@@ -431,12 +447,12 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 						} else {
 							canon[key] = key
 						}
-						lazy := &lazyShape{topo: t.Topology, deg: deg} // built for the first candidate
+						lazy := &lazyShape{b: b, deg: deg} // built for the first candidate
 						for _, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
 							}
-							if _, err := parallel.SplitLayers(m.Layers, pp, vp); err != nil {
+							if !splits(pp, vp) {
 								continue
 							}
 							for _, sched := range s.Schedules {
@@ -484,12 +500,63 @@ func collectivesCross(t topology.Topology, l topology.Layout) bool {
 // layoutKey identifies a layout by what the step model reads from it: the
 // span of every dimension and the pipeline's rank stride.
 func layoutKey(l topology.Layout) string {
-	var b strings.Builder
+	var buf [128]byte
+	b := buf[:0]
 	for _, d := range topology.Dims() {
-		fmt.Fprint(&b, d, l.Spans[d].Factors, ";")
+		b = append(b, d...)
+		for _, f := range l.Spans[d].Factors {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(f), 10)
+		}
+		b = append(b, ';')
 	}
-	fmt.Fprint(&b, l.Stride[topology.PP])
-	return b.String()
+	b = strconv.AppendInt(b, int64(l.Stride[topology.PP]), 10)
+	return string(b)
+}
+
+// placeKey is a placement order of a set of degrees, for placeCache.
+type placeKey struct {
+	deg [5]int // by topology.Dims()
+	n   int
+	pl  [8]topology.Dim
+}
+
+// placeCache remembers the layouts topology.Place built (or refused) on
+// the Base's topology: enumerating a space tries every placement order of
+// every set of degrees, and Estimate, Search and the spaces that share
+// degrees try them again.
+type placeCache struct {
+	mu sync.Mutex
+	m  map[placeKey]placeResult
+}
+
+type placeResult struct {
+	lay topology.Layout
+	err error
+}
+
+// place is topology.Place(b.Template.Topology, pl, deg), remembered. The
+// layouts it returns are shared: they must not be changed.
+func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layout, error) {
+	pc := b.places
+	if pc == nil || len(pl) > len(placeKey{}.pl) {
+		return topology.Place(b.Template.Topology, pl, deg)
+	}
+	k := placeKey{n: len(pl)}
+	for i, d := range topology.Dims() {
+		k.deg[i] = deg[d]
+	}
+	copy(k.pl[:], pl)
+	pc.mu.Lock()
+	r, ok := pc.m[k]
+	pc.mu.Unlock()
+	if !ok {
+		r.lay, r.err = topology.Place(b.Template.Topology, pl, deg)
+		pc.mu.Lock()
+		pc.m[k] = r
+		pc.mu.Unlock()
+	}
+	return r.lay, r.err
 }
 
 // Count returns the number of candidates in s.
