@@ -530,6 +530,9 @@ type placeCache struct {
 	m  map[placeKey]placeResult
 }
 
+// placeCacheSize bounds placeCache.
+const placeCacheSize = 1 << 16
+
 type placeResult struct {
 	lay topology.Layout
 	err error
@@ -553,6 +556,9 @@ func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layo
 	if !ok {
 		r.lay, r.err = topology.Place(b.Template.Topology, pl, deg)
 		pc.mu.Lock()
+		if len(pc.m) >= placeCacheSize {
+			clear(pc.m) // bounded: the default plan's spaces try 16,522
+		}
 		pc.m[k] = r
 		pc.mu.Unlock()
 	}
