@@ -343,7 +343,7 @@ type lazyShape struct {
 func (l *lazyShape) get(c Candidate) *shape {
 	if l.sh == nil {
 		l.sh = &shape{dims: c.PlacementDims()}
-		if lay, err := l.b.place(l.sh.dims, l.deg); err == nil {
+		if lay, ok := l.b.place(l.sh.dims, l.deg); ok {
 			l.sh.lay, l.sh.ok = lay, true
 		}
 	}
@@ -411,8 +411,8 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 					seen := map[string]bool{}   // layouts
 					placed := map[string]bool{} // canonical placements
 					for _, pl := range s.Placements {
-						lay, err := b.place(pl, deg)
-						if err != nil {
+						lay, ok := b.place(pl, deg)
+						if !ok {
 							continue
 						}
 						if k := layoutKey(lay); seen[k] {
@@ -533,17 +533,21 @@ type placeCache struct {
 // placeCacheSize bounds placeCache.
 const placeCacheSize = 1 << 16
 
+// placeResult is a layout, or ok false where topology.Place refused the
+// order (its reason is not kept: the enumeration skips the order).
 type placeResult struct {
 	lay topology.Layout
-	err error
+	ok  bool
 }
 
-// place is topology.Place(b.Template.Topology, pl, deg), remembered. The
-// layouts it returns are shared: they must not be changed.
-func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layout, error) {
+// place is topology.Place(b.Template.Topology, pl, deg), remembered, and
+// whether it succeeded. The layouts it returns are shared: they must not
+// be changed.
+func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layout, bool) {
 	pc := b.places
 	if pc == nil || len(pl) > len(placeKey{}.pl) {
-		return topology.Place(b.Template.Topology, pl, deg)
+		l, err := topology.Place(b.Template.Topology, pl, deg)
+		return l, err == nil
 	}
 	k := placeKey{n: len(pl)}
 	for i, d := range topology.Dims() {
@@ -554,7 +558,9 @@ func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layo
 	r, ok := pc.m[k]
 	pc.mu.Unlock()
 	if !ok {
-		r.lay, r.err = topology.Place(b.Template.Topology, pl, deg)
+		var err error
+		r.lay, err = topology.Place(b.Template.Topology, pl, deg)
+		r.ok = err == nil
 		pc.mu.Lock()
 		if len(pc.m) >= placeCacheSize {
 			clear(pc.m) // bounded: the default plan's spaces try 16,522
@@ -562,7 +568,7 @@ func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layo
 		pc.m[k] = r
 		pc.mu.Unlock()
 	}
-	return r.lay, r.err
+	return r.lay, r.ok
 }
 
 // Count returns the number of candidates in s.
