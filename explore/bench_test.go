@@ -16,22 +16,30 @@ type enumerated struct {
 	sh *shape
 }
 
+// loadDefault resolves the default scenario and its spaces with every
+// technology.
+func loadDefault(t testing.TB) (*Base, []*Space) {
+	t.Helper()
+	j, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Resolve(j, model.Load, hardware.Lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := b.Spaces(network.TechnologyNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, sp
+}
+
 // defaultCandidates returns the default scenario and the first n
 // candidates of its explorer space that fit in memory, in enumeration
 // order.
 func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, []enumerated) {
-	j, err := DefaultScenario()
-	if err != nil {
-		b.Fatal(err)
-	}
-	base, err := Resolve(j, model.Load, hardware.Lookup)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sp, err := base.Spaces(network.TechnologyNames())
-	if err != nil {
-		b.Fatal(err)
-	}
+	base, sp := loadDefault(b)
 	var es []enumerated
 	sp[0].enumerate(base, func(i int, c Candidate, sh *shape) bool {
 		if !keep(c) {
@@ -54,12 +62,13 @@ func BenchmarkAnalyticCandidate(b *testing.B) {
 	base, es := defaultCandidates(b, 4096, func(Candidate) bool { return true })
 	p := newPricer(base)
 	var cfg train.Config
+	var ev train.Evaluator
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e := es[i%len(es)]
 		j := p.job(e.i, e.c, e.sh)
-		base.evaluatePrepared(&cfg, &j)
+		base.evaluatePrepared(&cfg, &ev, &j)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")
 }

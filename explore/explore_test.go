@@ -480,12 +480,13 @@ func TestKeeperKeepsFastestAndFront(t *testing.T) {
 func TestPreparedEqualsPlain(t *testing.T) {
 	b, sp := loadSmall(t, nil)
 	var cfg train.Config
+	var ev train.Evaluator // one for all spaces: its memos must tell them apart
 	for _, s := range sp {
 		p := newPricer(b)
 		n := 0
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			j := p.job(i, c, sh)
-			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
+			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
 			}
@@ -505,18 +506,7 @@ func TestPreparedEqualsPlain(t *testing.T) {
 func TestCandidatesDistinct(t *testing.T) {
 	small, smallSp := loadSmall(t, nil)
 	pp1, pp1Sp := loadSmall(t, func(j *spec.Job) { j.Search.PP = []int{1}; j.Search.MaxPP = 0 })
-	j, err := DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := Resolve(j, model.Load, hardware.Lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defSp, err := def.Spaces(network.TechnologyNames())
-	if err != nil {
-		t.Fatal(err)
-	}
+	def, defSp := loadDefault(t)
 	for _, x := range []struct {
 		name   string
 		b      *Base
@@ -559,6 +549,7 @@ func TestCandidatesDistinct(t *testing.T) {
 func TestExplorerSearchesETP(t *testing.T) {
 	b, sp := loadSmall(t, func(j *spec.Job) { j.Model = "qwen3-30b-a3b" })
 	var cfg train.Config
+	var ev train.Evaluator
 	for _, s := range sp {
 		p := newPricer(b)
 		n := 0
@@ -574,7 +565,7 @@ func TestExplorerSearchesETP(t *testing.T) {
 				return true
 			}
 			j := p.job(i, c, sh)
-			got, want := b.evaluatePrepared(&cfg, &j), b.evaluate(i, c)
+			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("candidate %s: prepared %+v, plain %+v", c, got, want)
 			}
@@ -596,6 +587,87 @@ func TestExplorerSearchesETP(t *testing.T) {
 		})
 		if s.Name == ExplorerSpace && n == 0 {
 			t.Errorf("the explorer space has no etp = 1 candidate")
+		}
+	}
+}
+
+// The same on windows of consecutive candidates spread over the default
+// scenario's explorer space (Behemoth, interleaved MoE and chunked
+// attention layers, three buildings), where a worker's Evaluator reuses
+// what consecutive candidates share.
+func TestPreparedEqualsPlainDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enumerates the default space")
+	}
+	b, sp := loadDefault(t)
+	const every, window = 100_000, 300
+	var cfg train.Config
+	var ev train.Evaluator
+	p := newPricer(b)
+	checked := 0
+	sp[0].enumerate(b, func(i int, c Candidate, sh *shape) bool {
+		if i%every >= window {
+			return true
+		}
+		j := p.job(i, c, sh)
+		got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
+		if got != want {
+			t.Fatalf("candidate %d (%s): prepared %+v, plain %+v", i, c, got, want)
+		}
+		checked++
+		return true
+	})
+	if checked < 10*window {
+		t.Fatalf("checked %d candidates", checked)
+	}
+}
+
+// Estimate counts whole runs of candidates at once: its count and sample
+// are those of visiting every candidate, for whole spaces, shards and
+// resumed states.
+func TestEstimateSampleCountsEveryCandidate(t *testing.T) {
+	small, smallSpaces := loadSmall(t, nil)
+	def, defSpaces := loadDefault(t)
+	for _, tt := range []struct {
+		b  *Base
+		sp []*Space
+	}{{small, smallSpaces}, {def, defSpaces}} {
+		estimateSampleCase(t, tt.b, tt.sp)
+	}
+}
+
+func estimateSampleCase(t *testing.T, b *Base, sp []*Space) {
+	states := map[string]*State{}
+	for _, s := range sp {
+		states[s.Name] = &State{Space: s.Name, Next: s.Count(b) / 3}
+	}
+	for _, opt := range []*Options{{}, {Shard: Shard{Index: 1, Count: 3}}, {Shard: Shard{Index: 0, Count: 7}}, {Resume: states}, {Resume: states, Shard: Shard{Index: 2, Count: 5}}} {
+		n, sample := b.estimateSample(sp, opt)
+		want, wantIdx := 0, []int{}
+		for _, s := range sp {
+			from := 0
+			if st := opt.Resume[s.Name]; st != nil {
+				from = st.Next
+			}
+			s.Enumerate(b, func(i int, c Candidate) bool {
+				if i >= from && opt.Shard.holds(i) {
+					if want%estimateEvery == 0 {
+						wantIdx = append(wantIdx, i)
+					}
+					want++
+				}
+				return true
+			})
+		}
+		got := []int{}
+		for _, j := range sample {
+			got = append(got, j.i)
+		}
+		if n != want || !slices.Equal(got, wantIdx) {
+			t.Errorf("shard %v, resumed %v: counted %d, sampled %v; every candidate: %d, %v", opt.Shard, opt.Resume != nil, n, got, want, wantIdx)
+		}
+		if want == 0 {
+			t.Errorf("shard %v: no candidates", opt.Shard)
 		}
 	}
 }

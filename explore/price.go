@@ -22,24 +22,56 @@ type prepared struct {
 // netKey is a choice of transport and collective algorithm.
 type netKey struct{ tech, coll string }
 
-// netPrep is the topology and links of one netKey.
-type netPrep struct {
-	topo  topology.Topology
-	links []network.Link
+// netPrepared is the prepared parts of one netKey.
+type netPrepared struct {
+	k  netKey
+	pr *prepared
 }
 
-// pricer prepares the candidates of a search for pricing. Its caches are
-// filled by the goroutine that enumerates (prepare) and only read by the
-// workers (evaluatePrepared).
+// netPrep is the topology and links of one netKey, and the pipeline and
+// expert links of the layouts seen so far: they depend on the layout only
+// through the pipeline's span (train.PPLinks) and the expert group's span
+// (train.EPLinks), which many shapes share.
+type netPrep struct {
+	topo   topology.Topology
+	links  []network.Link
+	pp, ep map[spanKey][]network.Link
+}
+
+// spanKey is a dimension's degree and the factors of its span.
+type spanKey struct {
+	degree, n int
+	factors   [8]int
+}
+
+// linksFor returns cache's links for dimension d's degree and span in
+// lay, computing them with f the first time.
+func linksFor(cache map[spanKey][]network.Link, degree int, d topology.Dim, lay topology.Layout, f func() []network.Link) []network.Link {
+	fs := lay.Spans[d].Factors
+	if len(fs) > len(spanKey{}.factors) {
+		return f()
+	}
+	k := spanKey{degree: degree, n: len(fs)}
+	copy(k.factors[:], fs)
+	l, ok := cache[k]
+	if !ok {
+		l = f()
+		cache[k] = l
+	}
+	return l
+}
+
+// pricer prepares the candidates of a search for pricing, on one
+// goroutine: each of a search's workers has its own.
 type pricer struct {
 	b   *Base
 	dev *cost.Device
 	fpt float64
 	net map[netKey]*netPrep
 	// last is the shape of the previous candidate and byNet its prepared
-	// parts; shapes come in runs.
+	// parts by netKey (a few, searched in turn); shapes come in runs.
 	last  *shape
-	byNet map[netKey]*prepared
+	byNet []netPrepared
 	// memo is the memory check of the previous candidate: it depends on
 	// neither the transport nor the collective algorithm, the innermost
 	// choices of the enumeration.
@@ -66,7 +98,7 @@ func newPricer(b *Base) *pricer {
 	t := &b.Template
 	return &pricer{
 		b: b, dev: cost.NewDevice(t.GPU, t.Calib), fpt: t.Model.FLOPsPerToken(t.Batch.SeqLen),
-		net: map[netKey]*netPrep{}, byNet: map[netKey]*prepared{},
+		net: map[netKey]*netPrep{},
 	}
 }
 
@@ -74,16 +106,19 @@ func newPricer(b *Base) *pricer {
 func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 	if sh != p.last {
 		p.last = sh
-		clear(p.byNet)
+		clear(p.byNet) // no prepared parts of another shape stay reachable
+		p.byNet = p.byNet[:0]
 	}
 	k := netKey{c.Technology, c.Collective}
-	if pr := p.byNet[k]; pr != nil {
-		return pr
+	for _, n := range p.byNet {
+		if n.k == k {
+			return n.pr
+		}
 	}
 	t := &p.b.Template
 	np := p.net[k]
 	if np == nil {
-		np = &netPrep{topo: t.Topology}
+		np = &netPrep{topo: t.Topology, pp: map[spanKey][]network.Link{}, ep: map[spanKey][]network.Link{}}
 		if c.Technology != "" || c.Collective != "" {
 			np.topo = t.Topology.WithSiteTransport(c.Technology, c.Collective, true)
 		}
@@ -96,11 +131,16 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
 		pr.shared = train.Shared{
-			Device: p.dev, Layout: &sh.lay, Links: np.links, EPLinks: train.EPLinks(&cfg, sh.lay, np.links), PPLinks: train.PPLinks(&cfg, sh.lay),
+			Device: p.dev, Layout: &sh.lay, Links: np.links,
+			// The expert links are a function of the ep degree and span,
+			// the pipeline links of the pp degree and span (for the model,
+			// the topology and the efficiency, fixed per netKey).
+			EPLinks:       linksFor(np.ep, cfg.Parallel.EP, topology.EP, sh.lay, func() []network.Link { return train.EPLinks(&cfg, sh.lay, np.links) }),
+			PPLinks:       linksFor(np.pp, cfg.Parallel.PP, topology.PP, sh.lay, func() []network.Link { return train.PPLinks(&cfg, sh.lay) }),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
 	}
-	p.byNet[k] = pr
+	p.byNet = append(p.byNet, netPrepared{k, pr})
 	return pr
 }
 
@@ -108,7 +148,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 // and its memory check, done once for the candidates that differ only in
 // transport or collective algorithm.
 func (p *pricer) job(i int, c Candidate, sh *shape) job {
-	j := job{i: i, c: c, pr: p.prepare(c, sh)}
+	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
 	if !j.pr.ok {
 		return j
 	}
@@ -136,9 +176,9 @@ func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
 }
 
 // evaluatePrepared is evaluate with the candidate's shared parts and its
-// memory check taken from j, building its configuration in cfg (a
-// worker's scratch).
-func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
+// memory check taken from j, building its configuration in cfg and
+// pricing it on ev (a worker's scratch).
+func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) outcome {
 	if !j.pr.ok {
 		return b.evaluate(j.i, j.c)
 	}
@@ -151,6 +191,6 @@ func (b *Base) evaluatePrepared(cfg *train.Config, j *job) outcome {
 			return outcome{ok: true, mem: mem}
 		}
 	}
-	r, err := train.AnalyticShared(cfg, &j.pr.shared)
+	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
 	return outcomeOf(j.i, j.c, r, err)
 }

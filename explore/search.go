@@ -48,6 +48,24 @@ func (s Shard) Whole() bool { return s.Count <= 1 }
 
 func (s Shard) holds(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
 
+// count is the number of candidates numbered lo to hi-1 that s holds.
+func (s Shard) count(lo, hi int) int {
+	if hi <= lo {
+		return 0
+	}
+	if s.Count <= 1 {
+		return hi - lo
+	}
+	// below(x) counts the held numbers under x.
+	below := func(x int) int {
+		if x <= s.Index {
+			return 0
+		}
+		return (x-s.Index-1)/s.Count + 1
+	}
+	return below(hi) - below(lo)
+}
+
 // State is the progress of the search of one space: everything numbered
 // below Next (and in the shard) has been evaluated.
 type State struct {
@@ -175,6 +193,31 @@ const estimateEvery = 1024
 func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	var e Estimate
 	var sample []job
+	e.Candidates, sample = b.estimateSample(spaces, opt)
+	if len(sample) == 0 {
+		return e
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var cfg train.Config
+	var ev train.Evaluator
+	t0 := opt.now()
+	for _, j := range sample {
+		b.evaluatePrepared(&cfg, &ev, &j)
+	}
+	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
+	e.Seconds = per * float64(e.Candidates) / float64(workers)
+	return e
+}
+
+// estimateSample counts the candidates of spaces that a search with opt
+// has left to evaluate and prepares every estimateEvery-th of them,
+// counting whole runs at once where none of a run is sampled.
+func (b *Base) estimateSample(spaces []*Space, opt *Options) (int, []job) {
+	n := 0
+	var sample []job
 	for _, s := range spaces {
 		from := 0
 		if st := opt.Resume[s.Name]; st != nil {
@@ -184,31 +227,28 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 			from = st.Next
 		}
 		p := newPricer(b)
-		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-			if i >= from && opt.Shard.holds(i) {
-				if e.Candidates%estimateEvery == 0 {
-					sample = append(sample, p.job(i, c, sh))
-				}
-				e.Candidates++
+		s.enumerateRuns(b, func(r *run) bool {
+			k := opt.Shard.count(max(r.first, from), r.first+r.Len())
+			if k == 0 {
+				return true
 			}
+			if next := (n + estimateEvery - 1) / estimateEvery * estimateEvery; next >= n+k {
+				n += k // none of the run is sampled
+				return true
+			}
+			r.each(func(i int, c Candidate, sh *shape) bool {
+				if i >= from && opt.Shard.holds(i) {
+					if n%estimateEvery == 0 {
+						sample = append(sample, p.job(i, c, sh))
+					}
+					n++
+				}
+				return true
+			})
 			return true
 		})
 	}
-	if len(sample) == 0 {
-		return e
-	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var cfg train.Config
-	t0 := opt.now()
-	for _, j := range sample {
-		b.evaluatePrepared(&cfg, &j)
-	}
-	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
-	e.Seconds = per * float64(e.Candidates) / float64(workers)
-	return e
+	return n, sample
 }
 
 // Search evaluates every space in order, continuing the states in
@@ -246,10 +286,12 @@ func (b *Base) Search(ctx context.Context, spaces []*Space, opt *Options) ([]*St
 	return out, err
 }
 
-// job is a candidate prepared for pricing (pricer.job).
+// job is a candidate prepared for pricing (pricer.job); in a batch, the
+// search only sets i, c and sh and the workers prepare the rest.
 type job struct {
 	i  int
 	c  Candidate
+	sh *shape
 	pr *prepared
 	// mem and fits are the candidate's memory check when memKnown.
 	mem            float64
@@ -287,7 +329,12 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		workers = runtime.GOMAXPROCS(0)
 	}
 	k := &keeper{n: opt.keep(), capacity: b.Template.GPU.UsableGiB()}
-	pricer := newPricer(b)
+	// Each worker prepares its candidates (pricer) and prices them on its
+	// own scratch, kept from batch to batch.
+	ws := make([]*worker, workers)
+	for w := range ws {
+		ws[w] = &worker{p: newPricer(b)}
+	}
 	k.add(st.Records)
 	defer func() { st.Records = k.records() }()
 	start := opt.now()
@@ -355,7 +402,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 			prev.wg.Wait()
 		}
 		cur.next = next
-		startBatch(b, cur, workers)
+		startBatch(b, cur, ws)
 		fly = cur
 		if prev == nil {
 			cur = bufs[1]
@@ -375,7 +422,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		if i < from || !opt.Shard.holds(i) {
 			return true
 		}
-		cur.jobs = append(cur.jobs, pricer.job(i, c, sh))
+		cur.jobs = append(cur.jobs, job{i: i, c: c, sh: sh})
 		if len(cur.jobs) == size && !launch(i+1, 0) {
 			stopped = true
 			return false
@@ -402,28 +449,37 @@ func lastIndex(b []job) int {
 // evalChunk is the number of candidates a worker takes at a time.
 const evalChunk = 64
 
-// startBatch prices the batch's candidates on workers goroutines, which
-// take chunks in turn; each result lands in its own slot, so the outcome
-// does not depend on timing. f.wg is done when all are priced.
-func startBatch(b *Base, f *inflight, workers int) {
+// worker is the state a search's worker keeps between batches.
+type worker struct {
+	p   *pricer
+	cfg train.Config
+	ev  train.Evaluator
+}
+
+// startBatch prepares and prices the batch's candidates on the workers'
+// goroutines, which take chunks of consecutive candidates in turn; each
+// result lands in its own slot, so the outcome does not depend on timing.
+// f.wg is done when all are priced.
+func startBatch(b *Base, f *inflight, ws []*worker) {
 	n := len(f.jobs)
 	if n == 0 {
 		return
 	}
-	workers = min(workers, (n+evalChunk-1)/evalChunk)
+	ws = ws[:min(len(ws), (n+evalChunk-1)/evalChunk)]
 	var next atomic.Int64
-	f.wg.Add(workers)
-	for range workers {
+	f.wg.Add(len(ws))
+	for _, w := range ws {
 		go func() {
 			defer f.wg.Done()
-			var cfg train.Config // this worker's scratch
 			for {
 				lo := int(next.Add(evalChunk)) - evalChunk
 				if lo >= n {
 					return
 				}
 				for k := lo; k < min(lo+evalChunk, n); k++ {
-					f.out[k] = b.evaluatePrepared(&cfg, &f.jobs[k])
+					j := &f.jobs[k]
+					*j = w.p.job(j.i, j.c, j.sh)
+					f.out[k] = b.evaluatePrepared(&w.cfg, &w.ev, j)
 				}
 			}
 		}()

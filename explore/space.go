@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
@@ -41,6 +42,8 @@ type Base struct {
 	Assumptions []string
 	// techs are the technologies the last Spaces call was given.
 	techs []string
+	// places remembers topology.Place's layouts (see place).
+	places *placeCache
 }
 
 // Resolve looks up the job's model and GPU and builds its topology. The
@@ -58,7 +61,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	if len(j.Parallel.LayersPerStage) > 0 {
 		return nil, fault.Field("parallel.layers_per_stage", "plan does not search uneven pipeline splits; remove it here and evaluate the split with scaleacross simulate")
 	}
-	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch}
+	b := &Base{Job: j, MicroBatch: j.Training.MicroBatch, places: &placeCache{m: map[placeKey]placeResult{}}}
 	if a := train.GPUAlias(j.System.GPU, g); a != "" {
 		b.Assumptions = append(b.Assumptions, a)
 	}
@@ -294,12 +297,105 @@ type shape struct {
 // enumerate is Enumerate, also handing fn the candidate's shape, shared
 // by consecutive candidates.
 func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) int {
+	stop := -1
+	n := s.enumerateRuns(b, func(r *run) bool {
+		if i, ok := r.each(fn); !ok {
+			stop = i
+			return false
+		}
+		return true
+	})
+	if stop >= 0 {
+		return stop + 1
+	}
+	return n
+}
+
+// run is a stretch of consecutive candidates of a space that differ only
+// in recompute policy, transport and collective algorithm (the innermost
+// choices of the enumeration, in that order): numbers first to
+// first+Len()-1.
+type run struct {
+	first int
+	c     Candidate // the choices the run shares
+	rcs   []parallel.Recompute
+	techs []string
+	colls []string
+	shape *lazyShape
+}
+
+// Len is the number of candidates in r.
+func (r *run) Len() int { return len(r.rcs) * len(r.techs) * len(r.colls) }
+
+// each calls fn for r's candidates in order until fn returns false; it
+// then reports the number of that candidate and false.
+func (r *run) each(fn func(i int, c Candidate, sh *shape) bool) (int, bool) {
+	i := r.first
+	for _, rc := range r.rcs {
+		for _, tech := range r.techs {
+			for _, coll := range r.colls {
+				c := r.c
+				c.Recompute, c.Technology, c.Collective = rc, tech, coll
+				if !fn(i, c, r.shape.get(c)) {
+					return i, false
+				}
+				i++
+			}
+		}
+	}
+	return i, true
+}
+
+// lazyShape builds the shape of a set of degrees and a placement when its
+// first candidate asks for it.
+type lazyShape struct {
+	sh  *shape
+	b   *Base
+	deg map[topology.Dim]int
+}
+
+func (l *lazyShape) get(c Candidate) *shape {
+	if l.sh == nil {
+		l.sh = &shape{dims: c.PlacementDims()}
+		if lay, ok := l.b.place(l.sh.dims, l.deg); ok && c.ETP == 0 {
+			l.sh.lay, l.sh.ok = lay, true
+		} else if ok {
+			// With etp < tp the ep group lies on the expert grid
+			// (train.Config.Layout).
+			cfg := l.b.Template
+			cfg.Parallel, cfg.Placement = c.Parallel(), l.sh.dims
+			var err error
+			l.sh.lay, err = cfg.Layout()
+			l.sh.ok = err == nil
+		}
+	}
+	return l.sh
+}
+
+// enumerateRuns hands fn the space's candidates in order, a run at a
+// time, until fn returns false; it returns the number of candidates of
+// the runs it handed on.
+func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
+	var r run // handed to fn, reused
 	t := &b.Template
 	m := t.Model
 	n := t.GPUs
 	seq, gb := t.Batch.SeqLen, t.Batch.GlobalBatch
 	i := 0
 	canon := map[string]string{} // interned placement strings
+	// splits reports whether the layers split over pp stages of vp
+	// chunks, decided once per (pp, vp): the refusal is an error to format.
+	splitOK := map[[2]int]bool{}
+	splits := func(pp, vp int) bool {
+		k := [2]int{pp, vp}
+		ok, seen := splitOK[k]
+		if !seen {
+			_, err := parallel.SplitLayers(m.Layers, pp, vp)
+			ok = err == nil
+			splitOK[k] = ok
+		}
+		return ok
+	}
 	for _, tp := range s.TP {
 		if n%tp != 0 || parallel.CheckTP(m, tp) != nil {
 			continue
@@ -338,8 +434,8 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 					seen := map[string]bool{}   // layouts
 					placed := map[string]bool{} // canonical placements
 					for _, pl := range s.Placements {
-						lay, err := topology.Place(t.Topology, pl, deg)
-						if err != nil {
+						lay, ok := b.place(pl, deg)
+						if !ok {
 							continue
 						}
 						if k := layoutKey(lay); seen[k] {
@@ -374,13 +470,12 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 						} else {
 							canon[key] = key
 						}
-						var sh *shape // built for the first candidate
-
+						lazy := &lazyShape{b: b, deg: deg} // built for the first candidate
 						for _, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
 							}
-							if _, err := parallel.SplitLayers(m.Layers, pp, vp); err != nil {
+							if !splits(pp, vp) {
 								continue
 							}
 							for _, sched := range s.Schedules {
@@ -392,30 +487,14 @@ func (s *Space) enumerate(b *Base, fn func(i int, c Candidate, sh *shape) bool) 
 										if !isValid(sched, vp, mb) {
 											continue
 										}
-										for _, rc := range s.Recompute {
-											for _, tech := range s.Technologies {
-												for _, coll := range colls {
-													c := Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, ETP: etp, DP: dp, Zero: z, MicroBatch: mb, SP: sp,
-														Placement: key, Schedule: sched, Recompute: rc, Technology: tech, Collective: coll}
-													if sh == nil {
-														sh = &shape{dims: c.PlacementDims()}
-														if l, err := topology.Place(t.Topology, sh.dims, deg); err == nil && etp == 0 {
-															sh.lay, sh.ok = l, true
-														} else if err == nil {
-															// With etp < tp the ep group lies on the
-															// expert grid (train.Config.Layout).
-															cfg := *t
-															cfg.Parallel, cfg.Placement = c.Parallel(), sh.dims
-															sh.lay, err = cfg.Layout()
-															sh.ok = err == nil
-														}
-													}
-													if !fn(i, c, sh) {
-														return i + 1
-													}
-													i++
-												}
-											}
+										r = run{first: i, rcs: s.Recompute, techs: s.Technologies, colls: colls, shape: lazy,
+											c: Candidate{TP: tp, CP: cp, PP: pp, VP: vp, EP: ep, ETP: etp, DP: dp, Zero: z, MicroBatch: mb, SP: sp, Placement: key, Schedule: sched}}
+										if r.Len() == 0 {
+											continue
+										}
+										i += r.Len()
+										if !fn(&r) {
+											return i
 										}
 									}
 								}
@@ -444,12 +523,75 @@ func collectivesCross(t topology.Topology, l topology.Layout) bool {
 // layoutKey identifies a layout by what the step model reads from it: the
 // span of every dimension and the pipeline's rank stride.
 func layoutKey(l topology.Layout) string {
-	var b strings.Builder
+	var buf [128]byte
+	b := buf[:0]
 	for _, d := range topology.Dims() {
-		fmt.Fprint(&b, d, l.Spans[d].Factors, ";")
+		b = append(b, d...)
+		for _, f := range l.Spans[d].Factors {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(f), 10)
+		}
+		b = append(b, ';')
 	}
-	fmt.Fprint(&b, l.Stride[topology.PP])
-	return b.String()
+	b = strconv.AppendInt(b, int64(l.Stride[topology.PP]), 10)
+	return string(b)
+}
+
+// placeKey is a placement order of a set of degrees, for placeCache.
+type placeKey struct {
+	deg [5]int // by topology.Dims()
+	n   int
+	pl  [8]topology.Dim
+}
+
+// placeCache remembers the layouts topology.Place built (or refused) on
+// the Base's topology: enumerating a space tries every placement order of
+// every set of degrees, and Estimate, Search and the spaces that share
+// degrees try them again.
+type placeCache struct {
+	mu sync.Mutex
+	m  map[placeKey]placeResult
+}
+
+// placeCacheSize bounds placeCache.
+const placeCacheSize = 1 << 16
+
+// placeResult is a layout, or ok false where topology.Place refused the
+// order (its reason is not kept: the enumeration skips the order).
+type placeResult struct {
+	lay topology.Layout
+	ok  bool
+}
+
+// place is topology.Place(b.Template.Topology, pl, deg), remembered, and
+// whether it succeeded. The layouts it returns are shared: they must not
+// be changed.
+func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layout, bool) {
+	pc := b.places
+	if pc == nil || len(pl) > len(placeKey{}.pl) {
+		l, err := topology.Place(b.Template.Topology, pl, deg)
+		return l, err == nil
+	}
+	k := placeKey{n: len(pl)}
+	for i, d := range topology.Dims() {
+		k.deg[i] = deg[d]
+	}
+	copy(k.pl[:], pl)
+	pc.mu.Lock()
+	r, ok := pc.m[k]
+	pc.mu.Unlock()
+	if !ok {
+		var err error
+		r.lay, err = topology.Place(b.Template.Topology, pl, deg)
+		r.ok = err == nil
+		pc.mu.Lock()
+		if len(pc.m) >= placeCacheSize {
+			clear(pc.m) // bounded: the default plan's spaces try 16,522
+		}
+		pc.m[k] = r
+		pc.mu.Unlock()
+	}
+	return r.lay, r.ok
 }
 
 // Count returns the number of candidates in s.

@@ -42,6 +42,14 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	stages := c.PP * c.VP
 	dense = make([]float64, stages)
 	expert = make([]float64, stages)
+	StageParamsInto(m, c, split, dense, expert)
+	return dense, expert
+}
+
+// StageParamsInto is StageParams writing into dense and expert, each of
+// length pp*vp and zero, so that a caller can reuse them.
+func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert []float64) {
+	stages := c.PP * c.VP
 	denseLayer := float64(m.AttentionParams() + m.NormParams() + m.DenseMLPParams())
 	moeDense := float64(m.AttentionParams() + m.NormParams() + m.RouterParams() + m.SharedExpertParams())
 	var moeExpert float64
@@ -51,14 +59,16 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 	layer := 0
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
+		d, x := dense[v], expert[v] // summed layer by layer, in registers
 		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.IsMoELayer(i) {
-				dense[v] += moeDense
-				expert[v] += moeExpert
+			if m.MoE != nil && m.IsMoELayer(i) {
+				d += moeDense
+				x += moeExpert
 			} else {
-				dense[v] += denseLayer
+				d += denseLayer
 			}
 		}
+		dense[v], expert[v] = d, x
 		layer += n
 	}
 	dense[0] += float64(m.EmbeddingParams())
@@ -81,7 +91,6 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 		dense[v] /= float64(c.TP)
 		expert[v] /= float64(c.EP * c.ExpertTP())
 	}
-	return dense, expert
 }
 
 // LayerActivationBytes is what one layer stores for backward for one
@@ -193,7 +202,17 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 	if err != nil {
 		split = LayerSplit{PerChunk: (m.Layers + c.PP*c.VP - 1) / (c.PP * c.VP)}
 	}
-	dv, ev := StageParams(m, c, split)
+	// Up to 64 virtual stages, the parameter counts live on the stack.
+	n := c.PP * c.VP
+	var buf [2 * 64]float64
+	var both []float64
+	if n <= 64 {
+		both = buf[:2*n]
+	} else {
+		both = make([]float64, 2*n)
+	}
+	dv, ev := both[:n], both[n:]
+	StageParamsInto(m, c, split, dv, ev)
 	return EstimateWithParams(m, c, b, r, inflight, flat, unfused, split, dv, ev)
 }
 
@@ -201,29 +220,36 @@ func EstimateInFlight(m *model.Model, c Config, b Batch, r Recompute, inflight f
 // the layer split and StageParams' per-virtual-stage parameter counts.
 func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat, unfused bool, split LayerSplit, dv, ev []float64) Memory {
 	stages := c.PP * c.VP
-	var actKind [2]float64 // per-layer activations of dense and MoE layers
-	for k, moe := range []bool{false, true} {
-		for i := 0; i < m.Layers; i++ {
-			if m.IsMoELayer(i) == moe {
-				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
-				break
-			}
-		}
+	// Per-layer activations of dense and MoE layers, priced at the first
+	// layer of each kind.
+	var actKind [2]float64
+	var priced [2]bool
+	// Up to 64 stages, the per-stage sums live on the stack.
+	var buf [3 * 64]float64
+	var sums []float64
+	if c.PP <= 64 {
+		sums = buf[:3*c.PP]
+	} else {
+		sums = make([]float64, 3*c.PP)
 	}
-	actStage := make([]float64, c.PP)
-	denseStage := make([]float64, c.PP)
-	expertStage := make([]float64, c.PP)
+	actStage, denseStage, expertStage := sums[:c.PP], sums[c.PP:2*c.PP], sums[2*c.PP:]
 	layer := 0
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
 		s := v % c.PP
+		act := actStage[s] // summed layer by layer, in a register
 		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.IsMoELayer(i) {
-				actStage[s] += actKind[1]
-			} else {
-				actStage[s] += actKind[0]
+			k := 0
+			if m.MoE != nil && m.IsMoELayer(i) {
+				k = 1
 			}
+			if !priced[k] {
+				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+				priced[k] = true
+			}
+			act += actKind[k]
 		}
+		actStage[s] = act
 		layer += n
 		denseStage[s] += dv[v]
 		expertStage[s] += ev[v]
@@ -240,6 +266,10 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		T := float64(b.MicroBatch) * float64(b.SeqLen) / float64(c.CP)
 		actStage[mtpRank] += float64(m.MTPLayers) * (actKind[k] + 2*T*float64(m.Hidden)*actBytes)
 	}
+	var rebuilt float64 // backward rebuilds one layer's full activations at a time
+	if r == RecomputeFull {
+		rebuilt = LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
+	}
 	var best Memory
 	for s := 0; s < c.PP; s++ {
 		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
@@ -251,8 +281,7 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		}
 		act *= fl
 		if r == RecomputeFull {
-			// Backward rebuilds one layer's full activations at a time.
-			act += LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
+			act += rebuilt
 		}
 		if s == c.PP-1 || c.PP == 1 {
 			// fp32 logits of the output head for one micro-batch, vocab split over tp.

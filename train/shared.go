@@ -1,8 +1,15 @@
 package train
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/scaleacross/scaleacross/cost"
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -28,11 +35,7 @@ type Shared struct {
 
 // AnalyticShared is Analytic with the parts in s taken from s.
 func AnalyticShared(c *Config, s *Shared) (Result, error) {
-	e, err := newEvaluatorShared(c, s)
-	if err != nil {
-		return Result{}, err
-	}
-	return e.analytic(), nil
+	return analyticPooled(c, s)
 }
 
 // PPLinks is what one GPU achieves at each level for the pipeline's
@@ -55,4 +58,383 @@ func EPLinks(c *Config, l topology.Layout, links []network.Link) []network.Link 
 		inner = f[0]
 	}
 	return network.AllToAllLinks(links, c.Calib.NetworkEfficiency, inner)
+}
+
+// Evaluator prices configurations one after another on one goroutine, as
+// a search's worker does: it keeps the evaluation's slices in buffers of
+// its own, and remembers from one configuration to the next the parts of
+// the evaluation that depend on fewer choices than the whole: the
+// virtual stages' costs (per degrees, micro-batch, recompute policy and
+// precision, and the links their groups cross), the pipeline stages built
+// from them (per schedule) and the memory estimate. Each memo is used
+// only when everything it was computed from is the same, so the result is
+// Analytic's to the bit. It assumes that a Shared's parts and the models
+// it is given are not changed between calls. The zero value is ready; an
+// Evaluator is not safe for concurrent use.
+type Evaluator struct {
+	e  evaluator
+	sc scratch
+}
+
+// AnalyticShared is the package's AnalyticShared on v's buffers, using
+// what v remembers of its previous configurations.
+func (v *Evaluator) AnalyticShared(c *Config, s *Shared) (Result, error) {
+	v.sc.keep = true
+	if err := v.e.init(c, s, &v.sc); err != nil {
+		v.e = evaluator{}
+		return Result{}, err
+	}
+	r := v.e.analytic()
+	v.e = evaluator{sc: &v.sc}
+	return r, nil
+}
+
+// evaluators lends Analytic and AnalyticShared their buffers. Evaluators
+// from the pool remember nothing between calls: a caller may change a
+// model or a topology in place between two.
+var evaluators = sync.Pool{New: func() any { return new(Evaluator) }}
+
+// analyticPooled prices c with the parts in s (nil for none) on an
+// evaluator of the pool.
+func analyticPooled(c *Config, s *Shared) (Result, error) {
+	v := evaluators.Get().(*Evaluator)
+	v.sc.keep = false
+	err := v.e.init(c, s, &v.sc)
+	var r Result
+	if err == nil {
+		r = v.e.analytic()
+	}
+	v.e = evaluator{}
+	evaluators.Put(v)
+	return r, err
+}
+
+// scratch is an evaluator's reusable state: the buffers its slices live
+// in, and the memos (see Evaluator).
+type scratch struct {
+	vs            []virtualStage
+	st            []stageWork
+	sends         []int
+	dense, expert []float64
+	caps, adj     []int
+	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
+	// (dpSpan) by group size, and the buffers of their factors.
+	dpN   [2]int
+	dpS   [2]topology.Span
+	dpSet [2]bool
+	dpBuf [2][]int
+	// dpTimes holds the last stageDPTimes, for the parameters in
+	// dpTimesKey, within one evaluation.
+	dpTimesSet bool
+	dpTimesKey [2]float64
+	dpTimes    [2]float64
+	// dpMemos remember stageDPTimes by Shared (whose layout and links they
+	// depend on, with the group sizes) between evaluations; dpCur is this
+	// evaluation's, nil when none applies.
+	dpMemos [32]dpMemo
+	dpNext  int
+	dpCur   *dpMemo
+	// layout is the Shared layout whose spans and stride are spans and
+	// ppStride.
+	layout   *topology.Layout
+	spans    [numDims]topology.Span
+	ppStride int
+	// adjOK says adj holds the adjacent stages' boundary levels for
+	// adjKey and adjCaps.
+	adjOK   bool
+	adjKey  [2]int // pipeline stride and pp
+	adjCaps []int
+	// keep is true when memos may serve the next evaluation (an
+	// Evaluator's own scratch, not the pool's).
+	keep bool
+	// gen counts the virtual stages priced; the later memos key on it.
+	gen     uint64
+	vsOK    bool
+	vsKey   vsKey
+	vsLinks [3][]network.Link
+	stOK    bool
+	stKey   stKey
+	stCaps  []int
+	stLinks []network.Link
+	memOK   bool
+	memKey  memKey
+	mem     parallel.Memory
+}
+
+// vsKey is what virtualStages (and layerWork, which it calls) reads of
+// the configuration, besides the links of the groups it prices (compared
+// apart). A new input of either must be added here.
+type vsKey struct {
+	model   *model.Model
+	dev     *cost.Device
+	layout  *topology.Layout
+	par     parKey
+	batch   parallel.Batch
+	prec    hardware.Precision
+	rc      parallel.Recompute
+	unfused bool
+	// The MoE settings and the calibration layerWork reads.
+	routing  Routing
+	capacity float64
+	seo, a2a bool
+	calib    cost.Params
+}
+
+// parKey is a parallel.Config without its explicit split (memos are
+// only used without one).
+type parKey struct {
+	tp, pp, vp, cp, ep, etp, dp, zero int
+	sp                                bool
+}
+
+func parKeyOf(p parallel.Config) parKey {
+	return parKey{tp: p.TP, pp: p.PP, vp: p.VP, cp: p.CP, ep: p.EP, etp: p.ETP, dp: p.DP, zero: p.Zero, sp: p.SP}
+}
+
+// stKey is what stages reads besides the virtual stages (gen), the
+// levels' capacities and the pipeline links of the sends it prices.
+type stKey struct {
+	gen      uint64
+	schedule schedule.Kind
+	pp, vp   int
+	stride   int
+	p2p      string
+}
+
+// memKey is what EstimateWithParams reads, the parameter counts by gen.
+type memKey struct {
+	gen      uint64
+	model    *model.Model
+	par      parKey
+	batch    parallel.Batch
+	rc       parallel.Recompute
+	inflight float64
+	flat     bool
+	unfused  bool
+}
+
+// dpMemo is what an Evaluator remembers of stageDPTimes for one Shared
+// and data-parallel group sizes: the times of the last few parameter
+// counts.
+type dpMemo struct {
+	shared *Shared
+	n      [2]int
+	keys   [8][2]float64
+	times  [8][2]float64
+	used   int
+	next   int
+}
+
+// begin starts the evaluation of e with the shared parts sh: the
+// per-evaluation memos are cleared, and the others too unless they may
+// be kept; e's adjacent boundary levels are set.
+func (sc *scratch) begin(e *evaluator, sh *Shared) {
+	c := e.c
+	sc.dpSet = [2]bool{}
+	sc.dpTimesSet = false
+	sc.dpCur = nil
+	if !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(c.Parallel.LayersPerStage) > 0 {
+		sc.vsOK, sc.stOK, sc.memOK = false, false, false
+	}
+	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
+		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
+		for i := range sc.dpMemos {
+			if m := &sc.dpMemos[i]; m.shared == sh && m.n == n {
+				sc.dpCur = m
+				break
+			}
+		}
+		if sc.dpCur == nil {
+			m := &sc.dpMemos[sc.dpNext]
+			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
+			*m = dpMemo{shared: sh, n: n}
+			sc.dpCur = m
+		}
+	}
+	// The boundary levels depend on the pipeline stride, pp and the
+	// levels' capacities alone.
+	pp := c.Parallel.PP
+	key := [2]int{e.ppStride, pp}
+	if sc.adjOK && sc.adjKey == key && slices.Equal(sc.adjCaps, e.caps) {
+		e.adjLevel = sc.adj[:max(pp-1, 0)]
+		return
+	}
+	e.adjLevel = grow(&sc.adj, max(pp-1, 0))
+	for s := range e.adjLevel {
+		e.adjLevel[s] = e.levelBetween(s, s+1)
+	}
+	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
+}
+
+// dpTimesOf returns the data-parallel times remembered for parameters key.
+func (sc *scratch) dpTimesOf(key [2]float64) ([2]float64, bool) {
+	if m := sc.dpCur; m != nil {
+		for i := 0; i < m.used; i++ {
+			if m.keys[i] == key {
+				return m.times[i], true
+			}
+		}
+		return [2]float64{}, false
+	}
+	if sc.dpTimesSet && sc.dpTimesKey == key {
+		return sc.dpTimes, true
+	}
+	return [2]float64{}, false
+}
+
+// dpTimesAre remembers t as the data-parallel times of parameters key.
+func (sc *scratch) dpTimesAre(key, t [2]float64) {
+	if m := sc.dpCur; m != nil {
+		i := m.next
+		m.next = (m.next + 1) % len(m.keys)
+		m.used = max(m.used, i+1)
+		m.keys[i], m.times[i] = key, t
+		return
+	}
+	sc.dpTimesSet, sc.dpTimesKey, sc.dpTimes = true, key, t
+}
+
+// dpSpan is e.dpSpan(n), computed once per evaluation for the two group
+// sizes the step model asks for.
+func (sc *scratch) dpSpan(e *evaluator, n int) topology.Span {
+	for k := range sc.dpN {
+		if sc.dpSet[k] && sc.dpN[k] == n {
+			return sc.dpS[k]
+		}
+	}
+	k := 0
+	if sc.dpSet[0] {
+		k = 1
+	}
+	if sc.dpSet[k] {
+		return e.newDPSpan(n, nil) // a third size: not kept
+	}
+	if sc.dpBuf[k] == nil {
+		sc.dpBuf[k] = make([]int, 0, 16)
+	}
+	s := e.newDPSpan(n, sc.dpBuf[k])
+	sc.dpN[k], sc.dpS[k], sc.dpSet[k] = n, s, true
+	return s
+}
+
+// usedLevels is how many of the innermost levels a collective over group
+// s reads the links of: network.Time prices a group at the levels it
+// crosses, up to its outermost (level 0 for a group of one), and no
+// others (TestTimeReadsOnlyCrossedLevels).
+func usedLevels(s topology.Span) int { return max(s.Outermost(), 0) + 1 }
+
+// prefix is links[:n], or nil when links is shorter.
+func prefix(links []network.Link, n int) []network.Link {
+	if n > len(links) {
+		return nil
+	}
+	return links[:n]
+}
+
+// vsLinkSets are the links virtualStages reads: tp's (over the tp and
+// etp groups), cp's and ep's, each as far as its groups reach.
+func (e *evaluator) vsLinkSets() [3][]network.Link {
+	tp := max(usedLevels(e.span(topology.TP)), usedLevels(e.etpSpan))
+	return [3][]network.Link{
+		prefix(e.linksOf(topology.TP), tp),
+		prefix(e.linksOf(topology.CP), usedLevels(e.span(topology.CP))),
+		prefix(e.linksOf(topology.EP), usedLevels(e.span(topology.EP))),
+	}
+}
+
+func (e *evaluator) vsKeyOf() vsKey {
+	c := e.c
+	return vsKey{model: c.Model, dev: e.dev, layout: e.shared.Layout, par: parKeyOf(c.Parallel), batch: c.Batch,
+		prec: c.Precision, rc: c.Recompute, unfused: c.UnfusedAttention,
+		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, calib: c.Calib}
+}
+
+// vsValid reports whether sc.vs holds e's virtual stages.
+func (sc *scratch) vsValid(e *evaluator) bool {
+	if !sc.vsOK || sc.vsKey != e.vsKeyOf() {
+		return false
+	}
+	for i, l := range e.vsLinkSets() {
+		if l == nil || !slices.Equal(l, sc.vsLinks[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// vsPriced records that sc.vs now holds e's virtual stages.
+func (sc *scratch) vsPriced(e *evaluator) {
+	sc.gen++
+	sc.vsOK = false
+	if !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(e.c.Parallel.LayersPerStage) > 0 || e.c.Parallel.Layout != nil {
+		return
+	}
+	for i, l := range e.vsLinkSets() {
+		if l == nil {
+			return
+		}
+		sc.vsLinks[i] = append(sc.vsLinks[i][:0], l...)
+	}
+	sc.vsKey, sc.vsOK = e.vsKeyOf(), true
+}
+
+func (e *evaluator) stKeyOf() stKey {
+	p := e.c.Parallel
+	return stKey{gen: e.sc.gen, schedule: e.c.Schedule, pp: p.PP, vp: p.VP, stride: e.ppStride, p2p: e.c.P2P}
+}
+
+// stValid reports whether sc.st holds e's stages (before the data
+// parallel stalls).
+func (sc *scratch) stValid(e *evaluator) bool {
+	return sc.vsOK && sc.stOK && sc.stKey == e.stKeyOf() && slices.Equal(sc.stCaps, e.caps) &&
+		slices.Equal(sc.stLinks, prefix(e.linksOf(topology.PP), len(sc.stLinks)))
+}
+
+// stPriced records that sc.st holds e's stages, whose sends read the
+// pipeline links up to level maxLevel.
+func (sc *scratch) stPriced(e *evaluator, maxLevel int) {
+	sc.stOK = false
+	if !sc.vsOK {
+		return
+	}
+	l := prefix(e.linksOf(topology.PP), maxLevel+1)
+	if l == nil && maxLevel >= 0 {
+		return
+	}
+	sc.stLinks = append(sc.stLinks[:0], l...)
+	sc.stCaps = append(sc.stCaps[:0], e.caps...)
+	sc.stKey, sc.stOK = e.stKeyOf(), true
+}
+
+func (e *evaluator) memKeyOf(inflight float64, flat bool) memKey {
+	c := e.c
+	return memKey{gen: e.sc.gen, model: c.Model, par: parKeyOf(c.Parallel), batch: c.Batch, rc: c.Recompute,
+		inflight: inflight, flat: flat, unfused: c.UnfusedAttention}
+}
+
+// memValid reports whether sc.mem is e's memory with inflight
+// micro-batches in flight.
+func (sc *scratch) memValid(e *evaluator, inflight float64, flat bool) bool {
+	return sc.vsOK && sc.memOK && sc.memKey == e.memKeyOf(inflight, flat)
+}
+
+// memPriced records mem as e's memory with inflight micro-batches.
+func (sc *scratch) memPriced(e *evaluator, inflight float64, flat bool, mem parallel.Memory) {
+	sc.memOK = sc.vsOK
+	sc.memKey, sc.mem = e.memKeyOf(inflight, flat), mem
+}
+
+// grow returns (*b)[:n], reallocating *b when it is too small.
+func grow[T any](b *[]T, n int) []T {
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	return (*b)[:n]
+}
+
+// growClear is grow with the elements zeroed.
+func growClear[T any](b *[]T, n int) []T {
+	s := grow(b, n)
+	clear(s)
+	return s
 }

@@ -121,6 +121,8 @@ type evaluator struct {
 	etpSpan topology.Span
 	// shared holds what a search's candidates share.
 	shared Shared
+	// sc, when set, holds reusable buffers and memos (an Evaluator's).
+	sc *scratch
 }
 
 func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
@@ -128,6 +130,16 @@ func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, 
 // newEvaluatorShared is newEvaluator with the parts sh holds (if sh is
 // not nil) taken from it.
 func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
+	e := &evaluator{}
+	if err := e.init(c, sh, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// init sets e up to evaluate c with the parts sh holds taken from it,
+// keeping its slices in sc's buffers when sc is not nil.
+func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	var s Shared
 	if sh != nil {
 		s = *sh
@@ -138,23 +150,34 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 	} else {
 		var err error
 		if l, err = c.Layout(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	dev := s.Device
 	if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
-	e := &evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s}
+	*e = evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
 	if all == nil {
 		all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
 	}
-	for i, d := range allDims() {
-		e.spans[i] = l.Spans[d]
+	for i := range e.linkTab {
 		e.linkTab[i] = all
+	}
+	if sc != nil && sc.keep && s.Layout != nil && sc.layout == s.Layout {
+		// The layout's maps were read for the previous configuration.
+		e.spans, e.ppStride = sc.spans, sc.ppStride
+	} else {
+		for i, d := range allDims() {
+			e.spans[i] = l.Spans[d]
+		}
+		e.ppStride = l.Stride[topology.PP]
+		if sc != nil {
+			sc.layout, sc.spans, sc.ppStride = s.Layout, e.spans, e.ppStride
+		}
 	}
 	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
 		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
@@ -162,20 +185,31 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
 	}
-	e.ppStride = l.Stride[topology.PP]
-	var err error
-	if e.etpSpan, err = c.expertTPSpan(l); err != nil {
-		return nil, err
+	if c.Parallel.ExpertTP() == c.Parallel.TP {
+		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
+	} else {
+		var err error
+		if e.etpSpan, err = c.expertTPSpan(l); err != nil {
+			return err
+		}
 	}
-	e.caps = make([]int, len(c.Topology.Levels))
+	nl, na := len(c.Topology.Levels), max(c.Parallel.PP-1, 0)
+	if sc != nil {
+		e.caps = grow(&sc.caps, nl)
+	} else {
+		e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	}
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
 	}
-	e.adjLevel = make([]int, max(c.Parallel.PP-1, 0))
+	if sc != nil {
+		sc.begin(e, sh)
+		return nil
+	}
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
-	return e, nil
+	return nil
 }
 
 // numDims is the number of parallel dimensions.
@@ -565,19 +599,47 @@ func (e *evaluator) virtualStages() []virtualStage {
 	m := c.Model
 	split, _ := p.Split(m.Layers)
 	nv := p.PP * p.VP
-	out := make([]virtualStage, nv)
+	sc := e.sc
+	if sc != nil && sc.vsValid(e) {
+		e.dense, e.expert = sc.dense[:nv], sc.expert[:nv]
+		return sc.vs[:nv]
+	}
+	var out []virtualStage
+	var dv, ev []float64
+	if sc != nil {
+		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+	} else {
+		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
+	}
 	// Layers of one kind (dense or MoE, local or global attention) cost
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
-	dv, ev := parallel.StageParams(m, p, split)
+	parallel.StageParamsInto(m, p, split, dv, ev)
 	e.dense, e.expert = dv, ev
+	// Without MoE and local attention every layer is of kind 0.
+	uniform := m.MoE == nil && m.AttentionChunk <= 0
+	// Chunks with the same layers of each kind cost the same: seen holds
+	// the first chunk of each count seen so far (a few), to copy.
+	type seenChunk struct {
+		count [4]int
+		v     int
+	}
+	var seen [4]seenChunk
+	nSeen := 0
 	layer := 0
 	for v := 0; v < nv; v++ {
 		w := &out[v]
 		n := split.Layers(v, nv)
 		var count [4]int
-		for i := layer; i < layer+n; i++ {
+		if uniform && n > 0 {
+			if !priced[0] {
+				memo[0] = e.layerWork(layer)
+				priced[0] = true
+			}
+			count[0] = n
+		}
+		for i := layer; i < layer+n && !uniform; i++ {
 			k := 0
 			if m.IsMoELayer(i) {
 				k = 1
@@ -591,9 +653,23 @@ func (e *evaluator) virtualStages() []virtualStage {
 			}
 			count[k]++
 		}
-		for k, c := range count {
-			if c > 0 {
-				w.addScaled(memo[k], float64(c))
+		copied := false
+		for _, x := range seen[:nSeen] {
+			if x.count == count {
+				*w = out[x.v] // the same sums of the same costs
+				copied = true
+				break
+			}
+		}
+		if !copied {
+			for k, c := range count {
+				if c > 0 {
+					w.addScaled(memo[k], float64(c))
+				}
+			}
+			if nSeen < len(seen) {
+				seen[nSeen] = seenChunk{count, v}
+				nSeen++
 			}
 		}
 		w.layers = n
@@ -614,6 +690,9 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.wgrad += head
 	if v := parallel.MTPStage(m, p); v >= 0 {
 		e.addMTP(&out[v], head, ce, T, h)
+	}
+	if sc != nil {
+		sc.vsPriced(e)
 	}
 	return out
 }
@@ -675,14 +754,38 @@ func (e *evaluator) blockingP2P() bool {
 // sum of its chunks, and the pipeline sends it makes.
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	p := e.c.Parallel
-	out := make([]stageWork, p.PP)
 	blocking := e.blockingP2P()
 	nl := len(e.c.Topology.Levels)
-	sendCounts := make([]int, p.PP*nl)
+	sc := e.sc
+	if sc != nil && sc.stValid(e) {
+		out := sc.st[:p.PP]
+		for i := range out {
+			out[i].dp, out[i].dpF = 0, 0
+		}
+		return out
+	}
+	var out []stageWork
+	var sendCounts []int
+	if sc != nil {
+		out, sendCounts = growClear(&sc.st, p.PP), growClear(&sc.sends, p.PP*nl)
+	} else {
+		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
+	}
+	maxLevel := -1 // the outermost level a priced send crosses
+	// stageOf for every virtual stage, looked up three times each.
+	var ofBuf [256]int
+	of := ofBuf[:0]
+	if len(vs) > len(ofBuf) {
+		of = make([]int, 0, len(vs))
+	}
 	for v := range vs {
-		st := e.stageOf(v)
+		of = append(of, e.stageOf(v))
+	}
+	dualPipe := e.c.Schedule == schedule.DualPipeV
+	for v := range vs {
+		st := of[v]
 		w := &out[st]
-		x := vs[v]
+		x := &vs[v]
 		w.fwd += x.fwd
 		w.bwd += x.bwd
 		w.wgrad += x.wgrad
@@ -692,7 +795,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		w.tp += x.tpF + x.tpB
 		w.cp += x.cpF + x.cpB
 		w.ep += x.epF + x.epB
-		if e.c.Schedule == schedule.DualPipeV {
+		if dualPipe {
 			// DualPipe overlaps one micro-batch's all-to-all with another's
 			// compute in each fused forward-and-backward pair (DeepSeek-V3
 			// report, section 3.2.1): only what compute cannot cover shows.
@@ -713,7 +816,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if nb < 0 || nb >= len(vs) {
 				continue
 			}
-			to := e.stageOf(nb)
+			to := of[nb]
 			if to == st {
 				continue
 			}
@@ -724,6 +827,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			w.sendsAt[l]++
 			w.sends++
 			if blocking {
+				maxLevel = max(maxLevel, l)
 				t := e.p2pTime(l)
 				w.pp += t
 				if nb > v {
@@ -731,6 +835,9 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 				}
 			}
 		}
+	}
+	if sc != nil {
+		sc.stPriced(e, maxLevel)
 	}
 	return out
 }
@@ -856,11 +963,7 @@ func bubble(k schedule.Kind, sp schedule.Params, w stageWork) float64 {
 
 // Analytic predicts one step with closed forms.
 func Analytic(c *Config) (Result, error) {
-	e, err := newEvaluator(c)
-	if err != nil {
-		return Result{}, err
-	}
-	return e.analytic(), nil
+	return analyticPooled(c, nil)
 }
 
 func (e *evaluator) analytic() Result {
@@ -1023,10 +1126,23 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 // parameters stage w holds: dense ones over dp*cp, experts over the
 // expert-data-parallel group, in 16-bit.
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
-	return e.stageDPTimesOn(w, e.linksOf(topology.DP))
+	// Stages that hold the same parameters (all but the first and last,
+	// mostly) take the same time: an Evaluator remembers the last one.
+	sc := e.sc
+	key := [2]float64{w.denseParams, w.experts}
+	if sc != nil {
+		if t, ok := sc.dpTimesOf(key); ok {
+			return t[0], t[1]
+		}
+	}
+	rs, ag = e.stageDPTimesOn(w, e.linksOf(topology.DP))
+	if sc != nil {
+		sc.dpTimesAre(key, [2]float64{rs, ag})
+	}
+	return rs, ag
 }
 
-// stageDPTimesOn is stageDPTimes over links dl.
+// stageDPTimesOn is stageDPTimes over links dl, remembering nothing.
 func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
 	p := e.c.Parallel
 	dpDense := e.dpSpan(p.DP * p.CP)
@@ -1079,9 +1195,11 @@ func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 
 // dpTailOn is the data-parallel tail tail prices for w, over links dl.
 func (e *evaluator) dpTailOn(w stageWork, dl []network.Link, tail func(stageWork) float64) float64 {
-	saved := e.linkTab[dimIndex(topology.DP)]
-	e.linkTab[dimIndex(topology.DP)] = dl
-	defer func() { e.linkTab[dimIndex(topology.DP)] = saved }()
+	// The Evaluator's memo of data-parallel times holds the times over
+	// the job's own links: it is set aside while other links are priced.
+	saved, sc := e.linkTab[dimIndex(topology.DP)], e.sc
+	e.linkTab[dimIndex(topology.DP)], e.sc = dl, nil
+	defer func() { e.linkTab[dimIndex(topology.DP)], e.sc = saved, sc }()
 	return tail(w)
 }
 
@@ -1113,8 +1231,13 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
-	if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
+	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
+		mem = sc.mem
+	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
 		mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+		if sc != nil {
+			sc.memPriced(e, inflight, flat, mem)
+		}
 	} else {
 		mem = parallel.EstimateInFlight(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention)
 	}
@@ -1132,12 +1255,20 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 // widened by cp (and narrowed for expert groups) — approximated by the dp
 // dimension's span scaled at its innermost crossed level.
 func (e *evaluator) dpSpan(n int) topology.Span {
+	if sc := e.sc; sc != nil {
+		return sc.dpSpan(e, n)
+	}
+	return e.newDPSpan(n, nil)
+}
+
+// newDPSpan computes dpSpan(n), its factors appended to buf[:0].
+func (e *evaluator) newDPSpan(n int, buf []int) topology.Span {
 	base := e.span(topology.DP)
 	size := base.Size()
 	if n == size || size == 0 {
 		return base
 	}
-	f := append([]int(nil), base.Factors...)
+	f := append(buf[:0], base.Factors...)
 	if n > size {
 		// cp (and tp for expert groups) members sit inside the innermost level dp reaches.
 		extra := n / size
