@@ -134,6 +134,12 @@ type LayerInput struct {
 	// Unfused prices attention as batched GEMMs over the whole score
 	// square with the softmax in HBM.
 	Unfused bool
+	// RouterReplicated runs the router GEMM over all the layer's tokens
+	// on every TP rank, as serving engines do (vLLM's and SGLang's
+	// replicated gate); otherwise each TP rank routes its 1/tp share of
+	// the tokens, as Megatron-Core's MoE layer does (it requires
+	// sequence parallelism with TP).
+	RouterReplicated bool
 }
 
 // Layer is the operator list of one layer on one GPU.
@@ -273,7 +279,11 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 		ops = append(ops,
 			Op{Kind: GroupedOp, Block: Experts, M: perExpert, N: (mats - 1) * f, K: h, Groups: local, Prec: prec, Fused: 2},
 			Op{Kind: GroupedOp, Block: Experts, M: perExpert, N: h, K: f, Groups: local, Prec: prec, Fused: 1})
-		gemm(Router, T/t, float64(x.Experts), h, hardware.BF16, 3)
+		rt := T / t
+		if in.RouterReplicated {
+			rt = T
+		}
+		gemm(Router, rt, float64(x.Experts), h, hardware.BF16, 3)
 		ffnElems += routed * etp * f
 		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
 		if x.SharedExperts > 0 {
@@ -339,13 +349,37 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 		l.Comm.CPElems = T * kvPer * (qk + vd)
 		l.Comm.CPSteps = in.CP - 1
 	}
-	share := 1.0
-	if m.MLA == nil {
-		share = math.Max(1, kvHeads/t) / kvHeads
-	}
-	l.KVCacheElems = float64(m.KVElementsPerTokenLayer()) * share
+	l.KVCacheElems = float64(m.KVElementsPerTokenLayer()) * KVCacheShare(m, in.TP)
 	l.Ops = ops
 	return l
+}
+
+// KVCacheShare is the fraction of a layer's KV cache one GPU of a TP
+// group of tp holds: KV heads split over TP, replicated when TP exceeds
+// them (as vLLM's and Megatron's QKV projections replicate them); MLA's
+// latent is replicated on every rank.
+func KVCacheShare(m *model.Model, tp int) float64 {
+	if m.MLA != nil {
+		return 1
+	}
+	kv := float64(m.KVHeads)
+	return math.Max(1, kv/float64(tp)) / kv
+}
+
+// FusedKernels is the kernels the operators of the given blocks account
+// for in fused inference graphs, and how many of them piecewise CUDA
+// graphs leave outside the graphs (Op.Fused, Op.Eager).
+func (l *Layer) FusedKernels(blocks ...Block) (fused, eager int) {
+	for k := range l.Ops {
+		o := &l.Ops[k]
+		for _, b := range blocks {
+			if o.Block == b {
+				fused += o.Fused
+				eager += o.Eager
+			}
+		}
+	}
+	return fused, eager
 }
 
 // moeElementwise is the memory-bound work of one MoE layer's router and
@@ -378,4 +412,21 @@ func moeElementwise(tokens, experts, routed, etp, h float64) (bytes float64, ker
 	slots := 2*routed + 2*routed*etp // two passes before, two after the experts
 	bytes += slots * h * 2 * 2       // read and write, 16-bit
 	return bytes, 6 + 4
+}
+
+// LayerKinds is the number of layer kinds LayerKind tells apart.
+const LayerKinds = 4
+
+// LayerKind tells apart the layers whose operator lists differ: dense or
+// MoE, global or local attention. Layers of one kind have the same list,
+// so a caller pricing a model lists each kind once.
+func LayerKind(m *model.Model, i int) int {
+	var k int
+	if m.IsMoELayer(i) {
+		k |= 1
+	}
+	if m.IsLocalAttentionLayer(i) {
+		k |= 2
+	}
+	return k
 }
