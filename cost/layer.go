@@ -430,3 +430,17 @@ func LayerKind(m *model.Model, i int) int {
 	}
 	return k
 }
+
+// MTPOps appends to ops[:0] the operators one multi-token-prediction
+// module adds around its decoder layer (DeepSeek-V3 report, arXiv
+// 2412.19437 section 2.2; Megatron-Core's MTP block) for tokens tokens of
+// width h on a GPU of a TP group of tp: the norms of the hidden state and
+// of the next tokens' embedding (one read and write each, 16-bit, two
+// kernels), and the 2h x h projection of their concatenation, split over
+// TP. The decoder layer is BuildLayer's; the output head and loss are the
+// main head's, run a second time.
+func MTPOps(ops []Op, tokens, h float64, tp int, prec hardware.Precision) []Op {
+	return append(ops[:0],
+		Op{Kind: GEMMOp, Block: MLP, M: tokens, N: h / float64(tp), K: 2 * h, Prec: prec},
+		Op{Kind: MemoryOp, Block: Elementwise, Bytes: 2 * tokens * h * 2 * 2, BackwardBytes: 2 * tokens * h * 2 * 2, Kernels: 2})
+}

@@ -537,19 +537,18 @@ func (e *evaluator) virtualStages() []virtualStage {
 	return out
 }
 
-// addMTP prices the model's MTP layers on virtual stage w (DeepSeek-V3
-// report, arXiv 2412.19437 section 2.2; Megatron-Core's MTP block): per
-// module, the norms of the hidden state and the next tokens' embedding,
-// the 2h x h projection of their concatenation, one decoder layer of the
-// last layer's kind and a second pass through the shared output head and
-// cross-entropy (head and ce, the main head's times for one micro-batch).
+// addMTP prices the model's MTP layers on virtual stage w: per module,
+// the operators of cost.MTPOps (norms and the 2h x h projection), one
+// decoder layer of the last layer's kind and a second pass through the
+// shared output head and cross-entropy (head and ce, the main head's times
+// for one micro-batch).
 func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
 	m := e.c.Model
-	tp := float64(e.c.Parallel.TP)
-	layer := e.layerWork(m.Layers - 1)
-	proj := e.dev.GEMM(T, h/tp, 2*h, e.prec)
-	norms := e.dev.MemoryBound(2*T*h*2*2, 2)
-	one := layer
+	var buf [2]cost.Op
+	ops := cost.MTPOps(buf[:0], T, h, e.c.Parallel.TP, e.prec)
+	proj := e.dev.GEMM(ops[0].M, ops[0].N, ops[0].K, ops[0].Prec)
+	norms := e.dev.MemoryBound(ops[1].Bytes, ops[1].Kernels)
+	one := e.layerWork(m.Layers - 1)
 	one.fwd += proj + norms + head + ce
 	one.bwd += 2*proj + 2*norms + 2*head + ce
 	one.wgrad += proj + head
