@@ -236,8 +236,9 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 	if m.MLA != nil {
 		fused, eager = mlaFused, mlaEager
 	}
-	sEff := m.AttendedLength(in.Layer, in.SeqLen)
-	af := 2 * T * sEff * heads * (qk + vd)
+	l := Layer{Tokens: T, Heads: heads, QKDim: qk, VDim: vd, Comm: Comm{Hidden: h}}
+	af := l.ScoreFLOPs(T, m.AttendedLength(in.Layer, in.SeqLen))
+	l.AttentionFLOPs = af
 	if in.Unfused {
 		// Scores and values as batched GEMMs over the whole s x s square
 		// (the causal mask is applied, not skipped), softmax and dropout
@@ -256,7 +257,6 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 		mats = 2
 	}
 	var ffnElems float64 // intermediate activations per token on this GPU
-	l := Layer{Tokens: T, Heads: heads, QKDim: qk, VDim: vd, AttentionFLOPs: af, Comm: Comm{Hidden: h}}
 	var moeBytes float64
 	var moeKernels int
 	moeSP := false // an MoE layer without shared experts under SP: no TP collective around it
@@ -352,6 +352,14 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 	l.KVCacheElems = float64(m.KVElementsPerTokenLayer()) * KVCacheShare(m, in.TP)
 	l.Ops = ops
 	return l
+}
+
+// ScoreFLOPs is the forward FLOPs of the score and value products over
+// a x b query-key pairs (a queries attending b keys each, or a sequences
+// of b pairs each) on this GPU's heads, 2 FLOPs per multiply-add. Training
+// and serving both count attention with it.
+func (l *Layer) ScoreFLOPs(a, b float64) float64 {
+	return 2 * a * b * l.Heads * (l.QKDim + l.VDim)
 }
 
 // KVCacheShare is the fraction of a layer's KV cache one GPU of a TP

@@ -182,17 +182,17 @@ func (c *Config) Forward(p Pass) Breakdown {
 		}
 		// Attention core: committed prefix read once per sequence, plus
 		// the new tokens' own keys.
-		var keys, flopsPerSeq float64
+		var keys, pairs float64 // keys read and query-key pairs per sequence
 		if p.Causal {
 			keys = float64(p.Context + p.Tokens)
-			flopsPerSeq = float64(p.Tokens) * (c.decodeAttended(i, p.Context) + m.AttendedLength(i, p.Tokens))
+			pairs = float64(p.Tokens) * (c.decodeAttended(i, p.Context) + m.AttendedLength(i, p.Tokens))
 		} else {
 			att := c.decodeAttended(i, p.Context)
 			keys = att + float64(p.Tokens)
-			flopsPerSeq = float64(p.Tokens) * (att + float64(p.Tokens+1)/2)
+			pairs = float64(p.Tokens) * (att + float64(p.Tokens+1)/2)
 		}
 		kvBytes := seqs * keys * ly.KVCacheElems * kb
-		attnFlops := seqs * flopsPerSeq * 2 * ly.Heads * (ly.QKDim + ly.VDim)
+		attnFlops := ly.ScoreFLOPs(seqs, pairs)
 		l.Attention += roofline(kvBytes, bw, attnFlops, attnPeak)
 		l.Kernels += c.attentionKernelTime(ly, kern)
 		n, _ := ly.FusedKernels(cost.MLP, cost.Experts, cost.Router, cost.Shared, cost.Permute)
