@@ -148,18 +148,19 @@ func (c *Config) Forward(p Pass) Breakdown {
 	hidden := float64(m.Hidden)
 
 	// Layers of one kind (dense or MoE, local or global attention) have
-	// the same operators: list each kind once.
-	var bufs [cost.LayerKinds][16]cost.Op
-	var kinds [cost.LayerKinds]cost.Layer
-	var listed [cost.LayerKinds]bool
+	// the same operators and time: price each kind once.
+	var buf [16]cost.Op
+	var kinds [cost.LayerKinds]Breakdown
+	var priced [cost.LayerKinds]bool
 	var b Breakdown
 	for i := 0; i < m.Layers; i++ {
 		k := cost.LayerKind(m, i)
-		if !listed[k] {
-			kinds[k] = c.layer(bufs[k][:0], i, seqs, p.Tokens)
-			listed[k] = true
+		if priced[k] {
+			b.add(kinds[k])
+			continue
 		}
-		ly := &kinds[k]
+		lst := c.layer(buf[:0], i, seqs, p.Tokens)
+		ly := &lst
 		var l Breakdown
 		// GEMMs block by block: weight bytes against FLOPs.
 		var w, f float64
@@ -208,6 +209,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 		}
 		l.Comm += tpc
 		l.Total = l.GEMM + l.Attention + l.Comm + l.Kernels
+		kinds[k], priced[k] = l, true
 		b.add(l)
 	}
 	// LM head in BF16 over the vocabulary, split over TP, and the logits
