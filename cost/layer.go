@@ -79,6 +79,25 @@ func (o *Op) GEMMFLOPs() float64 {
 	return 0
 }
 
+// BackwardFLOPs is the backward pass's FLOPs: a GEMM's input and weight
+// gradients (twice its forward), and fused attention's 2.5 times the
+// forward, which recomputes the scores (Dao 2023, arXiv 2307.08691).
+func (o *Op) BackwardFLOPs() float64 {
+	if o.Kind == AttentionOp {
+		return AttentionBackward * o.FLOPs
+	}
+	return 2 * o.GEMMFLOPs()
+}
+
+// WeightGradFLOPs is the weight-gradient share of BackwardFLOPs (the W
+// pass a zero-bubble schedule defers); attention has no weights.
+func (o *Op) WeightGradFLOPs() float64 { return o.GEMMFLOPs() }
+
+// AttentionBackward is the ratio of fused attention's backward FLOPs to
+// its forward: the backward recomputes the scores (Dao 2023, arXiv
+// 2307.08691).
+const AttentionBackward = 2.5
+
 // WeightElems is the weight elements a GEMM reads on this GPU.
 func (o *Op) WeightElems() float64 {
 	switch o.Kind {
@@ -231,7 +250,7 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 	}
 
 	// Attention operation: 4*T*s_eff*d per head forward; backward
-	// recomputes the scores, 2.5x the forward (Dao 2023, arXiv 2307.08691).
+	// AttentionBackward times that.
 	fused, eager := attnFused, attnEager
 	if m.MLA != nil {
 		fused, eager = mlaFused, mlaEager

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 )
@@ -78,5 +80,35 @@ func TestLayerListSharding(t *testing.T) {
 	// group, so their work per GPU token splits over tp too.
 	if r := f1 / f4; math.Abs(r-4) > 0.2 {
 		t.Errorf("tp4 runs 1/%.2f of the FLOPs per token, want about 1/4", r)
+	}
+}
+
+// The fused serving kernels of a layer, by model family: GQA attention 6
+// (2 outside piecewise graphs), MLA 13 (6), a dense MLP 4, an MoE block 8
+// and its shared experts 3.
+func TestLayerFusedKernels(t *testing.T) {
+	type counts struct{ Attn, AttnEager, FFN int }
+	for _, tc := range []struct {
+		model string
+		layer int
+		want  counts
+	}{
+		{"llama3.1-8b", 0, counts{6, 2, 4}},
+		{"qwen3-30b-a3b", 0, counts{6, 2, 8}},
+		{"deepseek-v3", 0, counts{13, 6, 4}},
+		{"deepseek-v3", 3, counts{13, 6, 8 + 3}},
+	} {
+		m, err := model.Lookup(tc.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf [16]Op
+		l := BuildLayer(buf[:0], LayerInput{Model: m, Layer: tc.layer, Seqs: 1, SeqLen: 1, TP: 1, CP: 1, EP: 1, ETP: 1, Prec: hardware.BF16, RouterReplicated: true})
+		var got counts
+		got.Attn, got.AttnEager = l.FusedKernels(AttnProj, AttnCore)
+		got.FFN, _ = l.FusedKernels(MLP, Experts, Router, Shared, Permute)
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s layer %d fused kernels (-want +got):\n%s", tc.model, tc.layer, d)
+		}
 	}
 }

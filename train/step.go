@@ -339,7 +339,7 @@ func (e *evaluator) layerWork(i int) opCost {
 	}
 	if attn != nil {
 		fwd += dev.Attention(attn.FLOPs)
-		bwd += dev.Attention(2.5 * attn.FLOPs)
+		bwd += dev.Attention(attn.BackwardFLOPs())
 	}
 	for k := range l.Ops {
 		if o := &l.Ops[k]; o.Block == cost.Elementwise {
@@ -394,7 +394,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		kv := l.Comm.CPElems * 2
 		ring := float64(l.Comm.CPSteps) * e.coll(network.P2P, kv, topology.CP)
 		cpF = math.Max(0, ring-dev.Attention(l.AttentionFLOPs))
-		cpB = math.Max(0, 2*ring-dev.Attention(2.5*l.AttentionFLOPs))
+		cpB = math.Max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
 	}
 	if c.SharedExpertOverlap && sharedG > 0 {
 		// The shared experts run on their own stream while the tokens
