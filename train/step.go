@@ -294,7 +294,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		case cost.Shared:
 			sharedG = blk
 			g += blk
-		case cost.AttnProj, cost.MLP, cost.Router:
+		default: // any other block's GEMMs (zero where it has none)
 			g += blk
 		}
 		blk = 0
