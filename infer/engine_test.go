@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/specdec"
@@ -81,7 +82,10 @@ func TestFusedMoEKernelTimes(t *testing.T) {
 			g.HBMBandwidthGB = tc.hbmGB // the PCIe 40 GB part
 			c.GPU = &g
 		}
-		got := (c.expertGEMM(1) + moeKernels*c.kernelUs()*1e-6) * 1e6
+		var buf [16]cost.Op
+		l := c.layer(buf[:0], c.Model.Layers-1, 1, 1)
+		n, _ := l.FusedKernels(cost.Experts, cost.Router, cost.Permute)
+		got := (c.expertGEMM(&l, 1) + float64(n)*c.kernelUs()*1e-6) * 1e6
 		t.Logf("%s %s: fused MoE at batch 1 %.1f us, measured %.1f us", tc.gpu, tc.w, got, tc.wantUs)
 		if d := got/tc.wantUs - 1; d > 0.10 || d < -0.10 {
 			t.Errorf("%s %s: %.1f us, off the measured %.1f us by %+.0f%% (limit 10%%)", tc.gpu, tc.w, got, tc.wantUs, d*100)

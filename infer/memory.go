@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 )
@@ -72,7 +73,7 @@ func (c *Config) WeightBytes() float64 {
 // (chunked-attention layers keep at most their chunk).
 func (c *Config) KVBytesPerSeq(ctx int) float64 {
 	share := math.Ceil(float64(c.Model.Layers)/float64(c.pp())) / float64(c.Model.Layers)
-	return c.Model.KVBytes(ctx, c.KV.BytesPerElement()) * c.kvShare() * share
+	return c.Model.KVBytes(ctx, c.KV.BytesPerElement()) * cost.KVCacheShare(c.Model, c.TP) * share
 }
 
 // Capacity returns the memory picture and the largest batch that fits at

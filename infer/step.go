@@ -3,6 +3,7 @@ package infer
 import (
 	"math"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/topology"
@@ -47,50 +48,36 @@ func (b *Breakdown) add(o Breakdown) {
 	b.Total += o.Total
 }
 
-// Kernel counts per block, following the usual fused decode kernels of
-// vLLM, SGLang and TensorRT-LLM (collectives are counted separately).
-const (
-	// rmsnorm(+residual), QKV GEMM, rotary (+qk-norm), KV-cache write,
-	// attention, output GEMM.
-	attnKernels = 6
-	// MLA (DeepSeek-V2/V3) in absorbed decode form: rmsnorm(+residual),
-	// fused q_a/kv_a GEMM, q_a and kv_a rmsnorms, q_b GEMM, rotary, the
-	// W_UK absorption bmm, query concat, latent KV-cache write, attention
-	// (split-KV decode and its combine), the W_UV bmm, output GEMM (the
-	// order of vLLM's MLACommonImpl and SGLang's DeepseekV2AttentionMLA).
-	mlaKernels = 13
-	// Kernels of the attention operation itself, which piecewise CUDA
-	// graphs leave outside the graphs: the KV-cache write and the
-	// attention kernel; for MLA also the W_UK and W_UV bmms, the query
-	// concat and the split-KV combine (vLLM V1's unified attention and
-	// MLA custom ops).
-	attnOpKernels = 2
-	mlaOpKernels  = 6
-	// rmsnorm(+residual), gate/up GEMM, activation, down GEMM.
-	mlpKernels = 4
-	// rmsnorm, router GEMM, top-k, token permute, grouped gate/up GEMM,
-	// activation, grouped down GEMM, un-permute and combine.
-	moeKernels = 8
-	// shared expert: gate/up GEMM, activation, down GEMM.
-	sharedKernels = 3
-	// embedding lookup, final norm, LM-head GEMM.
-	headKernels = 3
-)
+// headKernels is the kernels of the embedding lookup, the final norm
+// and the LM-head GEMM. The kernels of each layer come from its operator
+// list (cost.Op.Fused: the fused decode kernels of vLLM, SGLang and
+// TensorRT-LLM); collectives are counted separately.
+const headKernels = 3
 
-// attentionKernelTime is the fixed kernel cost of one attention block, in
-// seconds: every kernel at kern, and with piecewise CUDA graphs the
-// attention operation's own kernels launched eagerly plus the host time
-// of the graph break around it, which the GPU waits for at decode sizes.
-func (c *Config) attentionKernelTime(kern float64) float64 {
-	n, op := attnKernels, attnOpKernels
-	if c.Model.MLA != nil {
-		n, op = mlaKernels, mlaOpKernels
-	}
+// attentionKernelTime is the fixed kernel cost of one attention block of
+// layer l, in seconds: every kernel at kern, and with piecewise CUDA
+// graphs the attention operation's own kernels launched eagerly plus the
+// host time of the graph break around it, which the GPU waits for at
+// decode sizes.
+func (c *Config) attentionKernelTime(l *cost.Layer, kern float64) float64 {
+	n, op := l.FusedKernels(cost.AttnProj, cost.AttnCore)
 	t := float64(n) * kern
 	if c.CUDAGraphs && c.Piecewise {
 		t += float64(op)*(c.Eff.KernelEagerUs-c.Eff.KernelGraphUs)*1e-6 + c.Eff.GraphBreakUs*1e-6
 	}
 	return t
+}
+
+// layer is the operator list of layer i on one GPU for seqs sequences of
+// tokens new tokens each, in buf: attention over TP, the experts on the
+// expert grid (ep groups of stageGPUs/ep GPUs), weights at their
+// precision, the router replicated.
+func (c *Config) layer(buf []cost.Op, i int, seqs float64, tokens int) cost.Layer {
+	return cost.BuildLayer(buf, cost.LayerInput{
+		Model: c.Model, Layer: i, Seqs: int(seqs), SeqLen: tokens,
+		TP: c.TP, CP: 1, EP: c.ep(), ETP: max(1, c.stageGPUs()/c.ep()),
+		Prec: c.Weights, RouterReplicated: true,
+	})
 }
 
 // roofline is the time of work that reads bytes and performs flops.
@@ -143,22 +130,11 @@ func (c *Config) decodeAttended(i, ctx int) float64 {
 	return float64(m.AttentionChunk) / 2
 }
 
-// kvShare is the fraction of a layer's KV cache one GPU holds: KV heads
-// split over TP, replicated when TP exceeds them (MLA latents replicate).
-func (c *Config) kvShare() float64 {
-	m := c.Model
-	if m.MLA != nil {
-		return 1
-	}
-	per := math.Max(1, float64(m.KVHeads)/float64(c.TP))
-	return per / float64(m.KVHeads)
-}
-
-// Forward prices one forward pass per GPU.
+// Forward prices one forward pass per GPU: each layer's operator list
+// (cost.BuildLayer) as a roofline of its weight and KV bytes against its
+// FLOPs, block by block, plus its fused kernels and collectives.
 func (c *Config) Forward(p Pass) Breakdown {
 	m := c.Model
-	tp := float64(c.TP)
-	wb := c.Weights.BytesPerElement()
 	ab := c.Activations.BytesPerElement()
 	kb := c.KV.BytesPerElement()
 	bw := c.hbm()
@@ -171,67 +147,74 @@ func (c *Config) Forward(p Pass) Breakdown {
 	allTok := float64(p.Batch * p.Tokens)                 // tokens routed to the experts
 	hidden := float64(m.Hidden)
 
-	qk, v := m.HeadDim, m.HeadDim
-	if a := m.MLA; a != nil {
-		qk, v = a.QKNopeHeadDim+a.QKRopeHeadDim, a.VHeadDim
-	}
-	headsG := float64(m.Heads) / tp
-	kvElems := float64(m.KVElementsPerTokenLayer()) * c.kvShare()
-
+	// Layers of one kind (dense or MoE, local or global attention) have
+	// the same operators and time: price each kind once.
+	var buf [16]cost.Op
+	var kinds [cost.LayerKinds]Breakdown
+	var priced [cost.LayerKinds]bool
 	var b Breakdown
-	attnP := float64(m.AttentionParams())
 	for i := 0; i < m.Layers; i++ {
+		k := cost.LayerKind(m, i)
+		if priced[k] {
+			b.add(kinds[k])
+			continue
+		}
+		lst := c.layer(buf[:0], i, seqs, p.Tokens)
+		ly := &lst
 		var l Breakdown
-		// Attention projections.
-		l.GEMM += roofline(attnP*wb/tp, bw, 2*attnP*tok/tp, peak)
+		// GEMMs block by block: weight bytes against FLOPs.
+		var w, f float64
+		cur := cost.AttnProj
+		for j := range ly.Ops {
+			o := &ly.Ops[j]
+			if o.Block != cur {
+				if w > 0 {
+					l.GEMM += roofline(w, bw, f, peak)
+				}
+				w, f, cur = 0, 0, o.Block
+			}
+			if o.Kind == cost.GEMMOp && o.Block != cost.AttnCore {
+				w += o.WeightElems() * o.Prec.BytesPerElement()
+				f += o.GEMMFLOPs()
+			}
+		}
+		if w > 0 {
+			l.GEMM += roofline(w, bw, f, peak)
+		}
 		// Attention core: committed prefix read once per sequence, plus
 		// the new tokens' own keys.
-		var keys, flopsPerSeq float64
+		var keys, pairs float64 // keys read and query-key pairs per sequence
 		if p.Causal {
 			keys = float64(p.Context + p.Tokens)
-			flopsPerSeq = float64(p.Tokens) * (c.decodeAttended(i, p.Context) + m.AttendedLength(i, p.Tokens))
+			pairs = float64(p.Tokens) * (c.decodeAttended(i, p.Context) + m.AttendedLength(i, p.Tokens))
 		} else {
 			att := c.decodeAttended(i, p.Context)
 			keys = att + float64(p.Tokens)
-			flopsPerSeq = float64(p.Tokens) * (att + float64(p.Tokens+1)/2)
+			pairs = float64(p.Tokens) * (att + float64(p.Tokens+1)/2)
 		}
-		kvBytes := seqs * keys * kvElems * kb
-		attnFlops := seqs * flopsPerSeq * 2 * headsG * float64(qk+v)
+		kvBytes := seqs * keys * ly.KVCacheElems * kb
+		attnFlops := ly.ScoreFLOPs(seqs, pairs)
 		l.Attention += roofline(kvBytes, bw, attnFlops, attnPeak)
-		l.Kernels += c.attentionKernelTime(kern)
-		l.Comm += c.allReduce(c.TP, tok*hidden*ab)
-
-		if !m.IsMoELayer(i) {
-			mp := float64(m.DenseMLPParams())
-			l.GEMM += roofline(mp*wb/tp, bw, 2*mp*tok/tp, peak)
-			l.Kernels += mlpKernels * kern
-			l.Comm += c.allReduce(c.TP, tok*hidden*ab)
-		} else {
-			e := m.MoE
-			rp := float64(m.RouterParams())
-			l.GEMM += roofline(rp*2, bw, 2*rp*tok, peak) // router kept BF16, replicated
-			if sp := float64(m.SharedExpertParams()); sp > 0 {
-				l.GEMM += roofline(sp*wb/tp, bw, 2*sp*tok/tp, peak)
-				l.Kernels += sharedKernels * kern
-			}
-			k := float64(e.TopK)
-			l.GEMM += c.expertGEMM(allTok)
-			l.Kernels += moeKernels * kern
+		l.Kernels += c.attentionKernelTime(ly, kern)
+		n, _ := ly.FusedKernels(cost.MLP, cost.Experts, cost.Router, cost.Shared, cost.Permute)
+		l.Kernels += float64(n) * kern
+		// TP all-reduces around attention and the MLP or MoE block.
+		tpc := float64(ly.Comm.TPCollectives) * c.allReduce(c.TP, ly.Comm.TPElems*ab)
+		if ly.MoE {
+			l.GEMM += c.expertGEMM(ly, allTok)
 			if c.ep() > 1 || c.dp() > 1 {
 				// Dispatch and combine all-to-alls of each GPU's tokens.
-				l.Comm += 2 * c.allToAll(c.stageGPUs(), tok/tp*k*hidden*ab)
-				if c.TP > 1 {
-					l.Comm += c.allReduce(c.TP, tok*hidden*ab) // shared expert / attention TP group
-				}
-			} else {
-				l.Comm += c.allReduce(c.TP, tok*hidden*ab)
+				l.Comm += 2 * c.allToAll(c.stageGPUs(), ly.Comm.EPSlots*hidden*ab)
 			}
 		}
+		l.Comm += tpc
 		l.Total = l.GEMM + l.Attention + l.Comm + l.Kernels
+		kinds[k], priced[k] = l, true
 		b.add(l)
 	}
 	// LM head in BF16 over the vocabulary, split over TP, and the logits
 	// gathered for sampling.
+	tp := float64(c.TP)
 	hp := float64(m.Vocab) * hidden
 	logitTok := seqs * float64(p.Logits)
 	b.Head += roofline(hp*hardware.BF16.BytesPerElement()/tp, bw, 2*hp*logitTok/tp, peak)
@@ -272,15 +255,22 @@ func (c *Config) interNode(k network.Kind, bytes float64, factors []int) float64
 // expertGEMM is the time of one MoE layer's grouped expert GEMMs on one
 // GPU for allTok routed tokens: the experts hit by the batch,
 // E(1-(1-k/E)^T) for uniform routing (DESIGN.md section 4) spread over the
-// EP groups, read at the grouped-GEMM bandwidth (moeHBM), against their
+// EP groups, each expert's weights on this GPU (the Experts operators of
+// layer l) read at the grouped-GEMM bandwidth (moeHBM), against their
 // FLOPs at the GEMM peak. The MoE kernels' fixed costs are not included.
-func (c *Config) expertGEMM(allTok float64) float64 {
+func (c *Config) expertGEMM(l *cost.Layer, allTok float64) float64 {
 	e := c.Model.MoE
 	E, k := float64(e.Experts), float64(e.TopK)
-	G, ep := float64(c.stageGPUs()), float64(c.ep())
+	ep := float64(c.ep())
+	var perExpert, bytes float64 // weight elements and bytes of one expert on this GPU
+	for j := range l.Ops {
+		if o := &l.Ops[j]; o.Block == cost.Experts {
+			perExpert += o.N * o.K
+			bytes += o.N * o.K * o.Prec.BytesPerElement()
+		}
+	}
 	hit := E / ep * (1 - math.Pow(1-k/E, allTok))
-	xp := float64(c.Model.ExpertParams())
-	return roofline(hit*xp*c.Weights.BytesPerElement()/(G/ep), c.moeHBM(), 2*allTok*k*xp/G, c.peakFLOPs()*c.Eff.GEMM)
+	return roofline(hit*bytes, c.moeHBM(), 2*allTok*k*perExpert/ep, c.peakFLOPs()*c.Eff.GEMM)
 }
 
 // moeHBM is the bandwidth at which grouped expert GEMMs read weights.

@@ -292,192 +292,143 @@ func (a opCost) forward() float64 { return a.fwd + a.tpF + a.cpF + a.epF }
 // backward is the time of the whole backward pass including exposed communication.
 func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
 
-// layerWork prices one transformer layer for one micro-batch.
+// layerWork prices one transformer layer for one micro-batch: the
+// operator list of cost.BuildLayer on the calibrated device, its
+// communication on the layout's links.
 func (e *evaluator) layerWork(i int) opCost {
-	var fwd, bwd, tpc, cpF, cpB, epF, epB float64
 	c := e.c
-	m := c.Model
 	p := c.Parallel
 	dev := e.dev
-	t := float64(p.TP)
-	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
-	h := float64(m.Hidden)
-	outside := T * h
-	if p.SP {
-		outside /= t
+	var buf [16]cost.Op // the list stays on the stack
+	l := cost.BuildLayer(buf[:0], cost.LayerInput{
+		Model: c.Model, Layer: i, Seqs: c.Batch.MicroBatch, SeqLen: c.Batch.SeqLen,
+		TP: p.TP, CP: p.CP, EP: p.EP, ETP: p.ExpertTP(), SP: p.SP,
+		Prec: e.prec, Unfused: c.UnfusedAttention,
+	})
+	var fwd, bwd, cpF, cpB, epF, epB float64
+	// GEMMs: forward once, backward twice (input and weight gradients),
+	// summed block by block; the expert GEMMs stretch by the routing
+	// imbalance of the busiest GPU (routingLoad).
+	var imb, pad, skew float64 = 1, 1, 1
+	if l.MoE {
+		imb, pad, skew = e.routingLoad(l.Comm.EPSlots*float64(p.ExpertTP()), p.EP)
 	}
-	heads := float64(m.Heads) / t
-	qk, vd := float64(m.HeadDim), float64(m.HeadDim)
-	kvHeads := float64(m.KVHeads)
-	if a := m.MLA; a != nil {
-		qk, vd = float64(a.QKNopeHeadDim+a.QKRopeHeadDim), float64(a.VHeadDim)
-	}
-	kvPer := math.Max(kvHeads/t, 1)
-
-	// GEMMs: forward once, backward twice (input and weight gradients).
-	var g float64
-	if a := m.MLA; a != nil {
-		qr := float64(a.QLoRARank)
-		if qr > 0 {
-			g += dev.GEMM(T, qr, h, e.prec) + dev.GEMM(T, heads*qk, qr, e.prec)
-		} else {
-			g += dev.GEMM(T, heads*qk, h, e.prec)
-		}
-		kr := float64(a.KVLoRARank)
-		g += dev.GEMM(T, kr+float64(a.QKRopeHeadDim), h, e.prec)
-		g += dev.GEMM(T, heads*(float64(a.QKNopeHeadDim)+vd), kr, e.prec)
-		g += dev.GEMM(T, h, heads*vd, e.prec)
-	} else {
-		g += dev.GEMM(T, (heads+2*kvPer)*qk, h, e.prec)
-		g += dev.GEMM(T, h, heads*vd, e.prec)
-	}
-	mats := 3.0
-	if !m.Act.Gated() {
-		mats = 2
-	}
-	var ffnElems float64 // intermediate activations per token on this GPU
-	var moeBytes float64 // router, permutation and unpermutation bytes (MoE layers)
+	var g, g0, blk, sharedG float64
+	var scores, scores0 float64 // unfused attention: score and value GEMMs, the score GEMM
+	var soft *cost.Op           // unfused attention: the softmax in HBM
+	var attn *cost.Op           // fused attention
+	var moeBytes float64
 	var moeKernels int
-	var moeG float64    // the MoE block's GEMM time, forward
-	var sharedG float64 // the shared experts' GEMM time, forward
-	moeSP := false      // an MoE layer without shared experts under SP: no TP collective around it
-	if m.IsMoELayer(i) {
-		x := m.MoE
-		// Megatron-Core's expert grid (MoE parallel folding, reference/moe.md
-		// section 1): this GPU holds E/ep experts at ffn/etp width. Each GPU
-		// dispatches its own token slots over the ep group; the etp group
-		// then gathers them, so every etp member computes its slice for
-		// the tokens routed to its experts from all etp members.
-		etp := float64(p.ExpertTP())
-		routed := T * float64(x.TopK) / t // token-slots per GPU before dispatch (SP share)
-		local := float64(x.Experts) / float64(p.EP)
-		perExpert := routed * etp * float64(p.EP) / float64(x.Experts)
-		f := float64(x.ExpertFFN) / etp
-		// Expert GEMMs as grouped GEMMs whose efficiency follows the
-		// tokens per expert (cost.GroupedTileM), stretched by the routing
-		// imbalance of the busiest GPU (moeImbalance).
-		g0 := g
-		imb, pad, skew := e.routingLoad(routed*etp, p.EP)
-		perExpert *= pad // padded to capacity
-		g += imb * (dev.GroupedGEMM(perExpert, (mats-1)*f, h, local, e.prec, true) + dev.GroupedGEMM(perExpert, h, f, local, e.prec, true))
-		g += dev.GEMM(T/t, float64(x.Experts), h, hardware.BF16) // router
-		ffnElems += routed * etp * f
-		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
-		if x.SharedExperts > 0 {
-			sf := float64(x.SharedExperts*x.SharedFFN) / t
-			sharedG = dev.GEMM(T, (mats-1)*sf, h, e.prec) + dev.GEMM(T, h, sf, e.prec)
-			g += sharedG
-			ffnElems += T * sf
+	cur := cost.Block(255)
+	flush := func() {
+		switch cur {
+		case cost.Experts:
+			g0 = g
+			g += imb * blk
+		case cost.Shared:
+			sharedG = blk
+			g += blk
+		default: // any other block's GEMMs (zero where it has none)
+			g += blk
 		}
-		moeG = g - g0
-		moeSP = p.SP && x.SharedExperts == 0
+		blk = 0
+	}
+	for k := range l.Ops {
+		o := &l.Ops[k]
+		if o.Block != cur {
+			flush()
+			cur = o.Block
+		}
+		switch {
+		case o.Block == cost.AttnCore && o.Kind == cost.GEMMOp:
+			t := dev.GEMM(o.M, o.N, o.K, o.Prec)
+			if scores == 0 {
+				scores0 = t
+			}
+			scores += t
+		case o.Block == cost.AttnCore && o.Kind == cost.MemoryOp:
+			soft = o
+		case o.Kind == cost.AttentionOp:
+			attn = o
+		case o.Kind == cost.GEMMOp:
+			blk += dev.GEMM(o.M, o.N, o.K, o.Prec)
+		case o.Kind == cost.GroupedOp:
+			blk += dev.GroupedGEMM(o.M*pad, o.N, o.K, o.Groups, o.Prec, true)
+		case o.Block == cost.Permute:
+			moeBytes, moeKernels = o.Bytes, o.Kernels
+		}
+	}
+	flush()
+	moeG := g - g0 // the MoE block's GEMM time, forward
+	fwd += g
+	bwd += 2 * g
+	wgrad := g
+	if soft != nil {
+		sf := dev.MemoryBound(soft.Bytes, soft.Kernels)
+		fwd += scores + sf
+		bwd += 2*scores + dev.MemoryBound(soft.BackwardBytes, soft.Kernels)
+		if c.Recompute == parallel.RecomputeSelective {
+			bwd += scores0 + sf
+		}
+	}
+	if attn != nil {
+		fwd += dev.Attention(attn.FLOPs)
+		bwd += dev.Attention(attn.BackwardFLOPs())
+	}
+	for k := range l.Ops {
+		if o := &l.Ops[k]; o.Block == cost.Elementwise {
+			fwd += dev.MemoryBound(o.Bytes, o.Kernels)
+			bwd += dev.MemoryBound(o.BackwardBytes, 2*o.Kernels)
+		}
+	}
+	if moeBytes > 0 {
+		fwd += dev.MemoryBound(moeBytes, moeKernels)
+		bwd += dev.MemoryBound(moeBytes, moeKernels)
+	}
+	if l.MoE {
 		// Dispatch and combine all-to-all forward, their gradients
 		// backward. With 8-bit training the forward dispatch moves 8-bit
 		// activations (DeepSeek-V3 report, section 3.3); the rest is 16-bit.
+		h := l.Comm.Hidden
 		dispatch := 2.0
 		if e.prec.BytesPerElement() <= 1.1 {
 			dispatch = e.prec.BytesPerElement()
 		}
-		sent := routed * pad * skew // what the busiest receiver waits for
+		sent := l.Comm.EPSlots * pad * skew // what the busiest receiver waits for
 		epF = e.coll(network.AllToAll, sent*h*dispatch, topology.EP) + e.coll(network.AllToAll, sent*h*2, topology.EP)
 		epB = 2 * e.coll(network.AllToAll, sent*h*2, topology.EP)
-		if p.ExpertTP() > 1 {
+		if gathered := l.Comm.ETPElems; gathered > 0 {
 			// Megatron-Core's all-to-all dispatcher gathers the dispatched
 			// tokens over the etp group after the all-to-all and
 			// reduce-scatters the expert output before the combine;
 			// backward mirrors them.
-			gathered := routed * etp * h
 			etpF := network.Time(network.AllGather, gathered*dispatch, e.etpSpan, e.linksOf(topology.TP)) +
 				network.Time(network.ReduceScatter, gathered*2, e.etpSpan, e.linksOf(topology.TP))
 			epF += etpF
 			epB += 2 * network.Time(network.AllGather, gathered*2, e.etpSpan, e.linksOf(topology.TP))
 		}
-	} else {
-		f := float64(m.FFN) / t
-		g += dev.GEMM(T, (mats-1)*f, h, e.prec) + dev.GEMM(T, h, f, e.prec)
-		ffnElems += T * f
-	}
-	fwd += g
-	bwd += 2 * g
-	wgrad := g
-
-	// Fused attention: 4*T*s_eff*d per head forward; backward recomputes
-	// the scores, 2.5x the forward (Dao 2023, arXiv 2307.08691).
-	sEff := m.AttendedLength(i, c.Batch.SeqLen)
-	af := 2 * T * sEff * heads * (qk + vd)
-	if c.UnfusedAttention {
-		// Scores and values as batched GEMMs over the whole s x s square
-		// (the causal mask is applied, not skipped), softmax and dropout
-		// in HBM: ~9 bytes per score forward, ~11 backward.
-		s := float64(c.Batch.SeqLen) / float64(p.CP)
-		bh := float64(c.Batch.MicroBatch) * heads
-		score := dev.GEMM(bh*s, s, qk, e.prec) + dev.GEMM(bh*s, vd, s, e.prec)
-		soft := dev.MemoryBound(bh*s*s*9, 2)
-		fwd += score + soft
-		bwd += 2*score + dev.MemoryBound(bh*s*s*11, 2)
-		if c.Recompute == parallel.RecomputeSelective {
-			bwd += dev.GEMM(bh*s, s, qk, e.prec) + soft
-		}
-	} else {
-		fwd += dev.Attention(af)
-		bwd += dev.Attention(2.5 * af)
 	}
 
-	// Element-wise work: two norms and two residual adds on the full
-	// width (split by tp under SP), rotary on q and k, the activation
-	// function on the intermediate, casts for low-precision GEMM inputs;
-	// backward moves about twice the bytes.
-	bytes := 2*outside*2*2 + 2*outside*3*2 // norms (read+write), residuals (2 reads + write)
-	bytes += T * (heads + kvPer) * qk * 2 * 2
-	actRW := 3.0
-	if !m.Act.Gated() {
-		actRW = 2
-	}
-	bytes += ffnElems * actRW * 2
-	if m.Bias {
-		bytes += 2 * outside * 3 * 2 // bias + dropout + residual fused, twice
-	}
-	if e.prec != hardware.BF16 && e.prec != hardware.FP16 {
-		// Quantise GEMM inputs: read 2 bytes, write 1, for the four GEMM inputs.
-		bytes += (4*T*h/t + ffnElems) * 3
-	}
-	const kernels = 10
-	fwd += dev.MemoryBound(bytes, kernels)
-	bwd += dev.MemoryBound(2*bytes, 2*kernels)
-	if moeBytes > 0 {
-		// Router and token (un)permutation: backward moves the same bytes
-		// (the gradient of a permutation is the inverse permutation; the
-		// softmax/top-k gradient reads and writes the logits once more).
-		fwd += dev.MemoryBound(moeBytes, moeKernels)
-		bwd += dev.MemoryBound(moeBytes, moeKernels)
-	}
-
-	// Tensor parallelism: with SP, all-gather + reduce-scatter around
-	// attention and the MLP; without, one all-reduce each. Backward mirrors.
-	if p.TP > 1 {
-		full := T * h * 2
+	// Tensor parallelism: each collective an all-gather + reduce-scatter
+	// under SP, an all-reduce without, 16-bit. Backward mirrors.
+	var tpc float64
+	if n := l.Comm.TPCollectives; n > 0 {
+		full := l.Comm.TPElems * 2
 		var one float64
 		if p.SP {
 			one = e.coll(network.AllGather, full, topology.TP) + e.coll(network.ReduceScatter, full, topology.TP)
 		} else {
 			one = e.coll(network.AllReduce, full, topology.TP)
 		}
-		tpc = 2 * one * 2
-		if moeSP {
-			// The MoE block takes its input sequence-parallel and gathers
-			// routed tokens over the etp group instead (priced with the
-			// expert communication above).
-			tpc = one * 2
-		}
+		tpc = float64(n) * one * 2
 	}
 	// Context parallelism: ring exchange of K and V (cp-1 steps forward,
 	// K, V and their gradients backward), hidden behind attention compute.
-	if p.CP > 1 {
-		kv := T * kvPer * (qk + vd) * 2
-		steps := float64(p.CP - 1)
-		ring := steps * e.coll(network.P2P, kv, topology.CP)
-		cpF = math.Max(0, ring-dev.Attention(af))
-		cpB = math.Max(0, 2*ring-dev.Attention(2.5*af))
+	if l.Comm.CPSteps > 0 {
+		kv := l.Comm.CPElems * 2
+		ring := float64(l.Comm.CPSteps) * e.coll(network.P2P, kv, topology.CP)
+		cpF = math.Max(0, ring-dev.Attention(l.AttentionFLOPs))
+		cpB = math.Max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
 	}
 	if c.SharedExpertOverlap && sharedG > 0 {
 		// The shared experts run on their own stream while the tokens
@@ -497,7 +448,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		epF, epB = hidden*epF/ep, hidden*epB/ep
 	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
-	if c.Recompute == parallel.RecomputeMoE && m.IsMoELayer(i) {
+	if c.Recompute == parallel.RecomputeMoE && l.MoE {
 		// The backward first re-runs the MoE block's forward: its GEMMs,
 		// router and permutation passes and the dispatch and combine.
 		oc.bwd += moeG + dev.MemoryBound(moeBytes, moeKernels)
@@ -510,38 +461,6 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.epB += epF
 	}
 	return oc
-}
-
-// moeElementwise is the memory-bound work of one MoE layer's router and
-// token permutation for one micro-batch on one GPU, forward: the bytes
-// moved and the kernels launched. tokens is the tokens this GPU routes
-// (its sequence-parallel share), experts the router's width, routed the
-// token slots it dispatches (tokens times top-k), etp the expert
-// tensor-parallel group that gathers them and h the hidden width.
-//
-// Router: the logits in fp32 (Megatron-Core computes routing in fp32)
-// are written by the router GEMM and read and written by the softmax or
-// sigmoid, read by top-k, read by the auxiliary load-balancing loss and
-// the score gather: about five fp32 passes, 20 bytes per logit, in about
-// six kernels unfused (softmax, top-k, gather, aux-loss reductions);
-// Megatron-Core's router fusion merges them, which the GB200 DeepSeek-V3
-// write-up measured as worth 529.55 -> 540.00 TFLOPS/GPU, about 2% of the
-// step (reference/moe.md section 4).
-//
-// Permutation: the all-to-all dispatcher permutes tokens before the
-// all-to-all (global permute) and sorts the received chunks by local
-// expert after it (after the etp all-gather where etp > 1), and mirrors
-// both on the combine side (unsort, then unpermute with the routing
-// probabilities): four passes, each reading and writing every 16-bit
-// token slot it touches (MCore MoE README, "alltoall: needs explicit
-// global + local permute"; reference/moe.md section 4). The permute fusion
-// merges kernels (up to 10x unit speed-up) but cannot drop the bytes.
-func moeElementwise(tokens, experts, routed, etp, h float64) (bytes float64, kernels int) {
-	const routerPasses = 5 // fp32 passes over the logits, see above
-	bytes = tokens * experts * 4 * routerPasses
-	slots := 2*routed + 2*routed*etp // two passes before, two after the experts
-	bytes += slots * h * 2 * 2       // read and write, 16-bit
-	return bytes, 6 + 4
 }
 
 // moeImbalance is the factor by which the busiest GPU of an ep group
@@ -697,19 +616,18 @@ func (e *evaluator) virtualStages() []virtualStage {
 	return out
 }
 
-// addMTP prices the model's MTP layers on virtual stage w (DeepSeek-V3
-// report, arXiv 2412.19437 section 2.2; Megatron-Core's MTP block): per
-// module, the norms of the hidden state and the next tokens' embedding,
-// the 2h x h projection of their concatenation, one decoder layer of the
-// last layer's kind and a second pass through the shared output head and
-// cross-entropy (head and ce, the main head's times for one micro-batch).
+// addMTP prices the model's MTP layers on virtual stage w: per module,
+// the operators of cost.MTPOps (norms and the 2h x h projection), one
+// decoder layer of the last layer's kind and a second pass through the
+// shared output head and cross-entropy (head and ce, the main head's times
+// for one micro-batch).
 func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
 	m := e.c.Model
-	tp := float64(e.c.Parallel.TP)
-	layer := e.layerWork(m.Layers - 1)
-	proj := e.dev.GEMM(T, h/tp, 2*h, e.prec)
-	norms := e.dev.MemoryBound(2*T*h*2*2, 2)
-	one := layer
+	var buf [2]cost.Op
+	ops := cost.MTPOps(buf[:0], T, h, e.c.Parallel.TP, e.prec)
+	proj := e.dev.GEMM(ops[0].M, ops[0].N, ops[0].K, ops[0].Prec)
+	norms := e.dev.MemoryBound(ops[1].Bytes, ops[1].Kernels)
+	one := e.layerWork(m.Layers - 1)
 	one.fwd += proj + norms + head + ce
 	one.bwd += 2*proj + 2*norms + 2*head + ce
 	one.wgrad += proj + head

@@ -1,0 +1,36 @@
+package infer
+
+import (
+	"math"
+	"testing"
+
+	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/model"
+)
+
+// Serving prices the operator list that training prices (cost.BuildLayer):
+// a decode step of one sequence on one GPU streams every layer's weights
+// once, so its GEMM time is the model's layer parameter bytes (experts:
+// the top-k of them, at the grouped-GEMM bandwidth) over HBM bandwidth,
+// for every catalog model, to within the biases the GEMMs do not read.
+func TestServingReadsModelWeightBytes(t *testing.T) {
+	for _, id := range model.IDs() {
+		c := config(t, id, "h200", 1, hardware.BF16)
+		m := c.Model
+		b := c.Forward(Pass{Batch: 1, Tokens: 1, Context: 16, Logits: 1})
+		var want float64
+		for i := 0; i < m.Layers; i++ {
+			p := m.AttentionParams()
+			if m.IsMoELayer(i) {
+				p += m.RouterParams() + m.SharedExpertParams()
+				want += float64(m.MoE.TopK) * float64(m.ExpertParams()) * 2 / c.moeHBM()
+			} else {
+				p += m.DenseMLPParams()
+			}
+			want += float64(p) * 2 / c.hbm()
+		}
+		if d := math.Abs(b.GEMM/want - 1); d > 1e-3 {
+			t.Errorf("%s: serving's decode GEMM time %.4g ms, the model's weight bytes take %.4g ms (off by %.2g)", m.ID, b.GEMM*1e3, want*1e3, d)
+		}
+	}
+}
