@@ -41,6 +41,11 @@ type Config struct {
 	// attention kernels, as in Korthikanti et al. 2022); the default is
 	// fused (flash) attention.
 	UnfusedAttention bool
+	// HeadClasses, when positive, replaces the language-model head and its
+	// vocabulary-wide loss with a sequence classifier over that many
+	// classes on one pooled token per sequence (GLUE-style fine-tuning, as
+	// DS3Lab's GPT-3 Small runs on QQP). Zero keeps the LM head.
+	HeadClasses int
 	// Routing is how the MoE router spreads tokens (RoutingDropless when
 	// empty): see RoutingImbalance.
 	Routing Routing

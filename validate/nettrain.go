@@ -99,11 +99,26 @@ func rowPrecision(r NetRow) string {
 	return r.Precision
 }
 
+// ds3labClasses is the output of DS3Lab's GPT-3 Small runs: GLUE QQP
+// (question pairs, 2 classes) through its SeqClassification head, a
+// pooler and a linear layer on the first token, not a language-model
+// head. The runners load get_glue_qqp_train_data_loader and default to
+// --task SeqClassification (DS3Lab/Decentralized_FM_alpha utils/
+// dist_args_utils.py, modules/task_modules.py); results/gpt3_small.md says
+// the loss is "very light-weighted" and that the last of the 3 instances
+// holds the same 108 MB of parameters as the middle one (4 layers of
+// 7.1 M fp32 parameters each), so it holds no 50257-wide output layer.
+const ds3labClasses = 2
+
 // trainingResult predicts a training row with the event engine on the
 // row's hosts: one GPU per host joined at the row's shaped link, the
-// pipeline's messages at the calibrated NCCL socket transport's send/recv
-// time (nccl.HostSendRecvTime: the start-up round trips, then the bytes
-// at the host rate) and the data-parallel collectives at its ring rate.
+// pipeline's messages at the calibrated NCCL socket transport's host rate
+// after the one-way latency of a streamed message
+// (network.Technology.StreamedSendLatency: the receiver has posted its
+// recv and the connection is warm, so the start-up round trips of an
+// isolated send/recv are not paid again) and the data-parallel
+// collectives at its ring rate. The output head is DS3Lab's QQP
+// classifier (ds3labClasses).
 // DS3Lab's pipelines send on their own CUDA stream, waiting only on the
 // compute event of the micro-batch they carry (DS3Lab/Decentralized_FM_alpha
 // pipeline_parallel/dist_gpipe_pipeline_async.py, torch_send_stream), so
@@ -147,6 +162,7 @@ func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
 	}
 	c.P2P = train.P2POverlapped
 	c.UnfusedAttention = true
+	c.HeadClasses = ds3labClasses
 	path := network.HostPath{
 		LineBytesPerSec: topo.Levels[siteLevelIndex].BandwidthGbps * 1e9 / bitsPerByte,
 		RTTS:            2 * topo.OneWayLatencyS(siteLevelIndex),
@@ -156,7 +172,7 @@ func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
 	pp := append([]network.Link(nil), links...)
 	dp := append([]network.Link(nil), links...)
 	rate, lim := nccl.HostRate(path, 0)
-	pp[siteLevelIndex] = network.Link{BytesPerSec: rate, LatencyS: nccl.StartupRTTs * path.RTTS, Limit: lim}
+	pp[siteLevelIndex] = network.Link{BytesPerSec: rate, LatencyS: nccl.StreamedSendLatency(path), Limit: lim}
 	ring, _ := nccl.HostRate(path, nccl.RingFlows)
 	copies := max(nccl.RingCopies, 1)
 	// A ring of n hosts pays its start-up round trips once (HostAllReduceTime);
