@@ -73,3 +73,20 @@ func TestHostTechnologiesNotInExplorerList(t *testing.T) {
 		}
 	}
 }
+
+// A streamed pipeline message pays the one-way latency, not the start-up
+// round trips of an isolated send/recv, whatever the transport.
+func TestStreamedSendLatency(t *testing.T) {
+	for _, name := range []string{"nccl-socket", "gloo-tcp"} {
+		tech := hostTech(t, name)
+		for _, rtt := range []float64{1e-4, 0.02, 0.2} {
+			p := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: rtt}
+			if got := tech.StreamedSendLatency(p); got != rtt/2 {
+				t.Errorf("%s at RTT %g: %g, want %g", name, rtt, got, rtt/2)
+			}
+			if iso := tech.HostSendRecvTime(0, p); !(iso > tech.StreamedSendLatency(p)) {
+				t.Errorf("%s at RTT %g: an isolated empty send %g is not above the streamed latency", name, rtt, iso)
+			}
+		}
+	}
+}

@@ -41,6 +41,11 @@ type Config struct {
 	// attention kernels, as in Korthikanti et al. 2022); the default is
 	// fused (flash) attention.
 	UnfusedAttention bool
+	// HeadClasses, when positive, replaces the language-model head and its
+	// vocabulary-wide loss with a sequence classifier over that many
+	// classes on one pooled token per sequence (GLUE-style fine-tuning, as
+	// DS3Lab's GPT-3 Small runs on QQP). Zero keeps the LM head.
+	HeadClasses int
 	// Routing is how the MoE router spreads tokens (RoutingDropless when
 	// empty): see RoutingImbalance.
 	Routing Routing
@@ -100,11 +105,23 @@ const (
 	P2PBlocking   = "blocking"
 )
 
+// SIMTGEMMRatio is how much nearer its peak a large FP32 GEMM on the
+// CUDA cores (SIMT, no tensor cores) runs than a tensor-core FP16 one, as
+// measured on a V100 16GB with PyTorch 1.13 and CUDA 11.7: square matmuls
+// (n = 8192) reach 14 of 15.7 TFLOPS in FP32 (0.89 of peak) and 95 of 125
+// TFLOPS in FP16 (0.76) (mli/transformers-benchmarks@04df81d, README
+// micro-benchmarking summary and micro_bench.ipynb). The calibrated
+// GEMMEfficiency is a tensor-core fraction (fitted over A100, H100 and
+// later rows), so fp32 GEMMs take it times this ratio.
+const SIMTGEMMRatio = (14 / 15.7) / (95.0 / 125)
+
 // FP32View is g as fp32 training sees it: its 16-bit peaks replaced by
 // its FP32 peak, so that every cost priced at the 16-bit rate (GEMMs,
-// fused attention) runs at the FP32 rate (the V100's 15.7 TFLOPS rather
-// than its 125 TFLOPS FP16 tensor cores). A GPU without an FP32 peak is
-// returned as it is.
+// attention) runs at the FP32 rate (the V100's 15.7 TFLOPS rather than its
+// 125 TFLOPS FP16 tensor cores), scaled by SIMTGEMMRatio: the cost model
+// applies the tensor-core GEMM efficiency to whatever peak it is given,
+// and a SIMT GEMM reaches a larger share of its own. A GPU without an
+// FP32 peak is returned as it is.
 func FP32View(g *hardware.GPU) *hardware.GPU {
 	pk, ok := g.PeakTFLOPS(hardware.FP32)
 	if !ok {
@@ -114,7 +131,7 @@ func FP32View(g *hardware.GPU) *hardware.GPU {
 	v.Peaks = nil
 	for _, p := range g.Peaks {
 		if p.Precision == hardware.FP16 || p.Precision == hardware.BF16 {
-			p.TFLOPS = pk
+			p.TFLOPS = pk * SIMTGEMMRatio
 		}
 		v.Peaks = append(v.Peaks, p)
 	}
@@ -245,7 +262,7 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	c := &Config{Model: m, GPU: g, GPUs: j.System.GPUs, Calib: cost.Default(), Precision: prec}
 	if prec == hardware.FP32 {
 		c.GPU = FP32View(g)
-		c.Assumptions = append(c.Assumptions, "training.precision fp32: GEMMs and attention at the GPU's FP32 peak, pipeline messages and gradients in 4 bytes; element-wise traffic and memory counted as in 16-bit training")
+		c.Assumptions = append(c.Assumptions, "training.precision fp32: GEMMs and attention on the CUDA cores at the GPU's FP32 peak (their share of it as measured on V100), pipeline messages and gradients in 4 bytes; element-wise traffic and memory counted as in 16-bit training")
 	}
 	if a := GPUAlias(j.System.GPU, g); a != "" {
 		c.Assumptions = append(c.Assumptions, a)

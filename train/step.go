@@ -601,8 +601,12 @@ func (e *evaluator) virtualStages() []virtualStage {
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
 	h := float64(m.Hidden)
 	V := float64(m.Vocab) / float64(p.TP)
-	head := e.dev.GEMM(T, V, h, hardware.BF16)
-	ce := e.dev.MemoryBound(T*V*4*3, 3)
+	hT := T
+	if c.HeadClasses > 0 { // a classifier on one pooled token per sequence
+		hT, V = float64(c.Batch.MicroBatch), float64(c.HeadClasses)
+	}
+	head := e.dev.GEMM(hT, V, h, hardware.BF16)
+	ce := e.dev.MemoryBound(hT*V*4*3, 3)
 	last := &out[nv-1]
 	last.fwd += head + ce
 	last.bwd += 2*head + ce

@@ -74,16 +74,33 @@ func trainingGroup(r NetRow) (string, string) {
 	case r.Op == "send-recv" && r.Schedule == "1f1b":
 		return GroupTrain1F1B, ""
 	case r.Op == "all-reduce" && r.Sync == "nccl-all-reduce":
-		// Measured: 2.53 s on the default link and 10.06 s at 5 ms and
-		// 2 Gb/s with dp 16, where one ring all-reduce of a stage's
-		// 16-bit gradients would add about 1.2 s: the latency grows with
-		// the ring's 2(n-1) steps once per tensor, as if each parameter
-		// tensor were reduced on its own.
-		return "", "needs the data-parallel all-reduce of DS3Lab's GPipe+AllReduce variant, which pays the ring's latency per parameter tensor (+7.5 s at dp 16, 5 ms, 2 Gb/s), not once per bucket as the step model does"
+		// DS3Lab's AllReduceDP (data_parallel/dist_dp_allreduce.py) waits
+		// for the whole backward, then all-reduces each parameter tensor in
+		// turn on one stream (66 on the first stage: 16 per layer and the
+		// two embeddings), with no buckets and no overlap. Against the
+		// measured GPipe dp-1 table the all-reduce adds 0.34 s per tensor
+		// at dp 4 and 50 ms (6.8 one-way latencies: a ring's 2(n-1) = 6
+		// steps, HostAllReduceTime without its start-up round trips, is
+		// 10-28% short on the five links) but 0.88 s at dp 16 (17.6
+		// latencies, where the ring's 30 steps are 8-70% long), which a
+		// ring alone does not give (NCCL's algorithm choice for small
+		// tensors at 16 nodes is not modelled); and the GPipe part itself
+		// grows 0.77 s from 10 to 50 ms where the step model's fill and
+		// drain add 0.16 s (fp16 dp 1 predicted 9-25% fast).
+		return "", "needs DS3Lab's AllReduceDP: each of the stage's 66 parameter tensors all-reduced in turn after the backward (no buckets, no overlap), at about 7 one-way latencies a tensor at dp 4 and 18 at dp 16, which a ring's 2(n-1) steps do not give (NCCL's algorithm choice for small tensors is not modelled); the GPipe dp-1 part is also 9-25% fast over the 10-50 ms links"
 	case r.Sync == "fsdp-zero3":
-		// At 5 Gb/s the measured 1.53 s is below the 2.2 s that fp32
-		// parameter gathers (3 x 11/12 x 500 MB a step) alone would take.
-		return "", "precision not stated and not fp32 (1.53 s at 5 Gb/s is below the 2.2 s fp32 gathers alone take); fairscale's per-layer gathers and reduce-scatters (about 36 collectives a step, each paying its start-up round trips: +5.7 s from 10 to 50 ms) are not counted by the step model's per-stage ZeRO-3 collectives"
+		// DS3Lab's fairscale runners (the "Fairscale-ZeRO_S3-GPT3" scripts
+		// of DS3Lab/Decentralized_FM_alpha) exist in versions that differ
+		// in what a step is: one FSDP unit over the whole GPTGlueModel
+		// (one flat parameter gathered before the forward and again
+		// before the backward, gradients reduce-scattered after it), or
+		// auto_wrap per module with flatten_parameters off and gradients
+		// accumulated over 5 micro-steps per timed iteration. All of them
+		// pass mixed_precision=False (fp32). At 5 Gb/s the single unit's
+		// three collectives of 11/12 x 440 MB take 1.9 s, above the
+		// measured 1.53 s for the whole step; which version ran is not
+		// stated.
+		return "", "which of DS3Lab's fairscale FSDP runners was timed is not stated (one flat unit per step, or per-module units with 5 accumulated micro-steps per iteration; all fp32), and the single unit's fp32 collectives alone (1.9 s at 5 Gb/s) exceed the 1.53 s measured there"
 	}
 	return "", trainingReason(r)
 }
@@ -99,11 +116,26 @@ func rowPrecision(r NetRow) string {
 	return r.Precision
 }
 
+// ds3labClasses is the output of DS3Lab's GPT-3 Small runs: GLUE QQP
+// (question pairs, 2 classes) through its SeqClassification head, a
+// pooler and a linear layer on the first token, not a language-model
+// head. The runners load get_glue_qqp_train_data_loader and default to
+// --task SeqClassification (DS3Lab/Decentralized_FM_alpha utils/
+// dist_args_utils.py, modules/task_modules.py); results/gpt3_small.md says
+// the loss is "very light-weighted" and that the last of the 3 instances
+// holds the same 108 MB of parameters as the middle one (4 layers of
+// 7.1 M fp32 parameters each), so it holds no 50257-wide output layer.
+const ds3labClasses = 2
+
 // trainingResult predicts a training row with the event engine on the
 // row's hosts: one GPU per host joined at the row's shaped link, the
-// pipeline's messages at the calibrated NCCL socket transport's send/recv
-// time (nccl.HostSendRecvTime: the start-up round trips, then the bytes
-// at the host rate) and the data-parallel collectives at its ring rate.
+// pipeline's messages at the calibrated NCCL socket transport's host rate
+// after the one-way latency of a streamed message
+// (network.Technology.StreamedSendLatency: the receiver has posted its
+// recv and the connection is warm, so the start-up round trips of an
+// isolated send/recv are not paid again) and the data-parallel
+// collectives at its ring rate. The output head is DS3Lab's QQP
+// classifier (ds3labClasses).
 // DS3Lab's pipelines send on their own CUDA stream, waiting only on the
 // compute event of the micro-batch they carry (DS3Lab/Decentralized_FM_alpha
 // pipeline_parallel/dist_gpipe_pipeline_async.py, torch_send_stream), so
@@ -147,6 +179,7 @@ func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
 	}
 	c.P2P = train.P2POverlapped
 	c.UnfusedAttention = true
+	c.HeadClasses = ds3labClasses
 	path := network.HostPath{
 		LineBytesPerSec: topo.Levels[siteLevelIndex].BandwidthGbps * 1e9 / bitsPerByte,
 		RTTS:            2 * topo.OneWayLatencyS(siteLevelIndex),
@@ -156,7 +189,7 @@ func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
 	pp := append([]network.Link(nil), links...)
 	dp := append([]network.Link(nil), links...)
 	rate, lim := nccl.HostRate(path, 0)
-	pp[siteLevelIndex] = network.Link{BytesPerSec: rate, LatencyS: nccl.StartupRTTs * path.RTTS, Limit: lim}
+	pp[siteLevelIndex] = network.Link{BytesPerSec: rate, LatencyS: nccl.StreamedSendLatency(path), Limit: lim}
 	ring, _ := nccl.HostRate(path, nccl.RingFlows)
 	copies := max(nccl.RingCopies, 1)
 	// A ring of n hosts pays its start-up round trips once (HostAllReduceTime);

@@ -81,15 +81,15 @@ func TestNetworkAccuracy(t *testing.T) {
 		GroupCloud:   16.75,
 		GroupARNCCL:  4.10,
 		GroupARGloo:  9.15,
-		// The 1F1B rows over shaped links (fp32 on V100, unfused attention
-		// and full recomputation as DS3Lab's GPT layers ran): the compute
-		// is priced 27-49% slow on every link (V100 fp32 GEMMs and
-		// element-wise kernels take the tensor-core calibration fitted over
-		// the 310 training rows, whose memory efficiency sits at its lower
-		// bound 0.5), the slow-down against the fastest link within 16%
-		// (issue 11 asks 15% and 10%).
-		GroupTrain1F1B:     38.5,
-		GroupTrainSlowdown: 7.3,
+		// The 1F1B rows over shaped links (fp32 on V100 at the SIMT GEMM
+		// share, unfused attention and full recomputation as DS3Lab's GPT
+		// layers ran, the QQP classifier head, each pipeline message paying
+		// the one-way latency of a streamed send): step time 5.9%, every
+		// row fast by 2-10% (the element-wise and softmax traffic of fp32
+		// training is counted at 16-bit sizes), slow-down against the
+		// fastest link 4.6% (issue 11 asks 15% and 10%).
+		GroupTrain1F1B:     5.95,
+		GroupTrainSlowdown: 4.65,
 	}
 	if len(rep.Groups) != len(bound) {
 		t.Fatalf("%d groups, want %d", len(rep.Groups), len(bound))
