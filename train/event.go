@@ -1,8 +1,10 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/network"
@@ -358,9 +360,10 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	worst := e.stages(vs)
 	e.addDataParallelStalls(worst)
 	var busy stageWork
-	for _, w := range worst {
+	busyStage := 0
+	for i, w := range worst {
 		if w.total() > busy.total() {
-			busy = w
+			busy, busyStage = w, i
 		}
 	}
 	fm := float64(mb)
@@ -371,6 +374,14 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	b.PPCommS = fm * busy.pp // blocking sends; overlapped ones show as bubble
 	b.DPCommS = dpExposed + startDelay + fm*busy.dp
 	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
+	if !blocking {
+		// Overlapped sends cost the stage only where it sits idle while a
+		// message to it is still on the wire: that part of its idle time
+		// is exposed pipeline communication, the rest the bubble.
+		w := math.Min(b.BubbleS, exposedWait(pr.Spans, busyStage))
+		b.PPCommS += w
+		b.BubbleS -= w
+	}
 	res.Breakdown = b
 	res.StepTimeS = b.Total()
 	res.rescale(c)
@@ -605,4 +616,50 @@ func (e *evaluator) maxInFlight() float64 {
 		return math.Inf(1)
 	}
 	return (c.GPU.UsableGiB()*(1<<30) - none.Total) / per
+}
+
+// exposedWait is how long stage sits idle while a transfer to it is in
+// flight: the length of the union of its incoming transfers minus the
+// part covered by its own compute.
+func exposedWait(spans []schedule.Span, stage int) float64 {
+	var in, busy []Interval
+	for _, sp := range spans {
+		switch {
+		case sp.Stream == schedule.Compute && sp.Stage == stage:
+			busy = append(busy, Interval{Start: sp.Start, End: sp.End})
+		case sp.Stream != schedule.Compute && sp.Peer == stage && sp.End > sp.Start:
+			in = append(in, Interval{Start: sp.Start, End: sp.End})
+		}
+	}
+	in, busy = unionOf(in), unionOf(busy)
+	var total, covered float64
+	for _, iv := range in {
+		total += iv.End - iv.Start
+	}
+	for i, j := 0, 0; i < len(in) && j < len(busy); {
+		lo, hi := math.Max(in[i].Start, busy[j].Start), math.Min(in[i].End, busy[j].End)
+		if hi > lo {
+			covered += hi - lo
+		}
+		if in[i].End < busy[j].End {
+			i++
+		} else {
+			j++
+		}
+	}
+	return math.Max(0, total-covered)
+}
+
+// unionOf sorts intervals and merges the overlapping ones.
+func unionOf(v []Interval) []Interval {
+	slices.SortFunc(v, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
+	out := v[:0]
+	for _, iv := range v {
+		if n := len(out); n > 0 && iv.Start <= out[n-1].End {
+			out[n-1].End = math.Max(out[n-1].End, iv.End)
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
+	"math"
 	"strings"
 	"testing"
 )
@@ -82,4 +83,37 @@ func TestUnevenSplitAtSiteBoundary(t *testing.T) {
 	if _, err := Resolve(j, model.Load, hardware.Lookup); err == nil || !strings.Contains(err.Error(), "parallel.layers_per_stage") {
 		t.Errorf("split summing to 31 layers: %v", err)
 	}
+}
+
+// The event engine reports overlapped pipeline sends that keep a stage
+// waiting as pp comm (issue 11: "both report it"), not as bubble: over a
+// slow campus link the exposed send time is positive and at most the
+// step's idle time, the breakdown still sums to the step, and on a fast
+// link it is smaller.
+func TestEventShowsExposedSends(t *testing.T) {
+	job := func(gbps float64, oneWayUs float64) Result {
+		y := strings.NewReplacer("ONE_WAY_US", fmt.Sprint(oneWayUs), "VP", "2",
+			"SCHEDULE", "interleaved-1f1b", "GB", "32",
+			"bandwidth_gbps: 100, latency_us", fmt.Sprintf("bandwidth_gbps: %g, latency_us", gbps)).Replace(twoBuildings)
+		r, err := Event(resolve(t, y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	slow, fast := job(1, 20000), job(400, 5)
+	b := slow.Breakdown
+	if b.PPCommS <= 0 {
+		t.Fatalf("slow link: pp comm %g s, bubble %g s: the waits on the wire are not reported", b.PPCommS, b.BubbleS)
+	}
+	if d := math.Abs(b.Total() - slow.StepTimeS); d > 1e-9*slow.StepTimeS {
+		t.Errorf("slow link: breakdown sums to %g s, step %g s", b.Total(), slow.StepTimeS)
+	}
+	if idle := slow.StepTimeS - b.ComputeS; b.PPCommS > idle {
+		t.Errorf("slow link: pp comm %g s exceeds the idle time %g s", b.PPCommS, idle)
+	}
+	if fast.Breakdown.PPCommS >= b.PPCommS {
+		t.Errorf("pp comm %g s on a fast link, %g s on a slow one", fast.Breakdown.PPCommS, b.PPCommS)
+	}
+	t.Logf("pp comm: slow %.4f s (bubble %.4f s), fast %.4f s (bubble %.4f s)", b.PPCommS, b.BubbleS, fast.Breakdown.PPCommS, fast.Breakdown.BubbleS)
 }
