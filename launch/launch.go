@@ -357,7 +357,7 @@ func etpNote(p parallel.Config) string {
 	if p.ETP > 0 && p.ETP != p.TP {
 		return "etp (parallel.etp)"
 	}
-	return "etp = tp (Megatron-Core's default when etp is not given)"
+	return "etp = tp (parallel.etp not given; Megatron-Core's default too)"
 }
 
 func megatronPrecision(w *writer, prec hardware.Precision) {
@@ -486,6 +486,13 @@ func torchtitan(c *train.Config) writer {
 	w.add(fmt.Sprintf("pipeline_parallel_degree = %d", p.PP), "pp")
 	if p.EP > 1 {
 		w.add(fmt.Sprintf("expert_parallel_degree = %d", p.EP), "ep")
+		// torchtitan's JobConfig (Parallelism.expert_tensor_parallel_degree)
+		// supports etp = tp or etp = 1 only.
+		if etp := p.ExpertTP(); etp == p.TP || etp == 1 {
+			w.add(fmt.Sprintf("expert_tensor_parallel_degree = %d", etp), etpNote(p))
+		} else {
+			w.note("etp %d: torchtitan supports expert_tensor_parallel_degree = tp (%d) or 1 only", etp, p.TP)
+		}
 	}
 	if p.PP > 1 {
 		name, exact := "1F1B", true
