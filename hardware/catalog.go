@@ -228,6 +228,27 @@ func h200() GPU {
 	}
 }
 
+// blackwellGEMMFraction is the large-GEMM share of the dense BF16 peak
+// that Blackwell (sm_100) reaches relative to Hopper (sm_90), from the
+// cuBLAS GEMM throughputs OpenXLA measured on both and ships as its
+// default matmul performance table (openxla/xla
+// xla/service/gpu/model/matmul_interpolator_data.h, kDefaultMatmulPTable,
+// bf16xbf16->bf16 entries; the sm_90 and sm_100 tables of the same file).
+// Over the six shapes of at least 2^35 multiply-adds measured on both
+// (batch x M x N x K = 4x4096x4096x2048, 2x4096x4096x2048,
+// 4x2048x4096x4096, 2x2048x2048x4096, 4x4096x2048x2048,
+// 2x4096x1024x4096), sm_100 reaches 1,325-1,544 TFLOP/s, 0.59-0.69 of
+// B200's 2,250, against 751-802 TFLOP/s, 0.76-0.81 of H100's 989.4, on
+// sm_90: per shape 0.77-0.89 of Hopper's share, mean 0.798. Blackwell
+// runs its datasheet peak only at the boost clock; under the power limit
+// a sustained GEMM runs slower. The table is keyed by compute capability,
+// so GB200 (also sm_100, the same die at a higher clock and power limit,
+// hence its higher datasheet peak) takes the same share of its own peak.
+// Measured, not fitted to any training row.
+const blackwellGEMMFraction = 0.80
+
+const blackwellGEMMSource = "GEMM fraction: OpenXLA's measured cuBLAS BF16 GEMM tables (xla/service/gpu/model/matmul_interpolator_data.h, sm_100 against sm_90, six shapes of at least 2^35 multiply-adds): large GEMMs reach 0.80 of the share of dense peak that H100 reaches (blackwellGEMMFraction)"
+
 func b200() GPU {
 	return GPU{
 		ID:     "b200",
@@ -254,12 +275,14 @@ func b200() GPU {
 		NICGbps:           400,
 		ScaleOutLatencyUs: rdmaLatencyUs,
 		TDPWatts:          1000,
+		GEMMFraction:      blackwellGEMMFraction,
 		Sources: []string{
 			"peaks: NVIDIA HGX B200 per-GPU specifications (sparse FP4 18, FP8/FP6 9, INT8 9, FP16/BF16 4.5, TF32 2.2 PFLOPS; FP32 75 TFLOPS) halved to dense; DGX B200 lists FP4 72 PFLOPS dense per 8 GPUs = 9 PF each. MXFP8 runs at the FP8 rate and NVFP4 at the FP4 rate (Blackwell block-scaled tensor-core formats)",
 			"memory: DGX B200 user guide (1,440 GB total over 8 GPUs = 180 GB) and DGX B200 datasheet (64 TB/s HBM3e total = 8 TB/s per GPU; the later HGX B200 sheet says 7.7 TB/s)",
 			"TDP: HGX B200 specifications, configurable up to 1,000 W",
 			nvlink5Source + "; 8 GPUs per HGX/DGX B200 NVLink domain",
 			"scale-out: DGX B200 user guide, 8x ConnectX-7 single-port cards at up to 400 Gb/s = 400 Gb/s per GPU",
+			blackwellGEMMSource,
 			latencySource,
 		},
 	}
@@ -327,12 +350,14 @@ func gb200() GPU {
 		NICGbps:           400,
 		ScaleOutLatencyUs: rdmaLatencyUs,
 		TDPWatts:          1200,
+		GEMMFraction:      blackwellGEMMFraction,
 		Sources: []string{
 			"peaks: NVIDIA GB200 NVL72 specifications, individual Blackwell GPU column (sparse FP4 20, FP8/FP6 10, INT8 10, FP16/BF16 5, TF32 2.5 PFLOPS; FP32 80 TFLOPS) halved to dense; rack totals FP4 1,440 PF sparse / 72 GPUs agree. MXFP8 at the FP8 rate, NVFP4 at the FP4 rate",
 			"memory: GB200 NVL72 specifications, 186 GB HBM3e at 8 TB/s per GPU (576 TB/s per 72-GPU rack)",
 			"TDP: GB200 NVL72 specifications, configurable up to 1,200 W per GPU",
 			nvlink5Source + "; 72 GPUs in one NVLink domain (130 TB/s per rack)",
 			"scale-out: GB200 NVL72 reference design, one ConnectX-7 400 Gb/s NIC per GPU (4 per compute tray of 4 GPUs)",
+			blackwellGEMMSource + "; the table is keyed by compute capability, and GB200 is sm_100",
 			latencySource,
 		},
 	}

@@ -295,3 +295,34 @@ func TestH800NVLinkCut(t *testing.T) {
 		}
 	}
 }
+
+// A GPU's measured large-GEMM share against H100's is a fraction, H100
+// itself is the reference (1), and every GPU that sets one names its
+// measurement in Sources.
+func TestGEMMFraction(t *testing.T) {
+	for _, g := range Builtin() {
+		d := g.GEMMDerate()
+		if d <= 0 || d > 1 {
+			t.Errorf("%s: GEMM derate %g outside (0, 1]", g.ID, d)
+		}
+		if g.GEMMFraction == 0 {
+			continue
+		}
+		named := false
+		for _, s := range g.Sources {
+			named = named || strings.HasPrefix(s, "GEMM fraction:")
+		}
+		if !named {
+			t.Errorf("%s sets GEMMFraction %g without a source", g.ID, g.GEMMFraction)
+		}
+	}
+	for id, want := range map[string]float64{"h100-sxm": 1, "b200": blackwellGEMMFraction, "gb200": blackwellGEMMFraction} {
+		g, err := Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.GEMMDerate(); got != want {
+			t.Errorf("%s: GEMM derate %g, want %g", id, got, want)
+		}
+	}
+}

@@ -68,6 +68,14 @@ type GPU struct {
 
 	TDPWatts float64 `json:"tdp_w,omitempty"`
 
+	// GEMMFraction is the share of its dense peak that this GPU's large
+	// GEMMs reach, relative to the H100 SXM's share, where a measurement
+	// gives it (0 means 1, as on H100). The training calibration's
+	// gemm_efficiency is set on rows that run mostly on H100 (cost.Default),
+	// so a GPU whose cuBLAS GEMMs reach a smaller share of its datasheet
+	// peak says so here; each value names its measurement in Sources.
+	GEMMFraction float64 `json:"gemm_fraction,omitempty"`
+
 	// Sources maps each field group to where its numbers come from.
 	Sources []string `json:"sources"`
 }
@@ -80,6 +88,14 @@ func (g *GPU) PeakTFLOPS(p Precision) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// GEMMDerate is GEMMFraction, or 1 where none is measured.
+func (g *GPU) GEMMDerate() float64 {
+	if g.GEMMFraction > 0 {
+		return g.GEMMFraction
+	}
+	return 1
 }
 
 // UsableGiB is the memory a job can allocate on g, in GiB, for training

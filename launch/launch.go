@@ -159,6 +159,23 @@ func megatron(c *train.Config) writer {
 		}
 		w.add("--moe-grouped-gemm", "grouped GEMM for the local experts")
 		w.add("--moe-token-dispatcher-type alltoall", "the expert all-to-all the step model prices")
+		if c.Routing == train.RoutingForceBalanced {
+			w.add("--moe-router-force-load-balancing", "uniform routing, as priced (training.moe_routing)")
+		}
+		if c.CapacityFactor > 0 {
+			w.add(fmt.Sprintf("--moe-expert-capacity-factor %g", c.CapacityFactor), "tokens per expert capped at this multiple of the mean ...")
+			w.add("--moe-pad-expert-input-to-capacity", "... and padded to the cap")
+		}
+		if c.SharedExpertOverlap {
+			w.add("--moe-shared-expert-overlap", "shared experts under the dispatch")
+		}
+		if c.A2AOverlap {
+			w.add("--overlap-moe-expert-parallel-comm", "expert all-to-all under another micro-batch (1F1B overlap) ...")
+			w.add("--delay-wgrad-compute", "... which needs the weight gradients delayed")
+		}
+	}
+	if m.MTPLayers > 0 {
+		w.add(fmt.Sprintf("--mtp-num-layers %d", m.MTPLayers), "multi-token-prediction layers")
 	}
 	w.note("parallelism: %s", p)
 	w.add(fmt.Sprintf("--tensor-model-parallel-size %d", p.TP), "tp")
@@ -171,15 +188,16 @@ func megatron(c *train.Config) writer {
 	}
 	if p.EP > 1 {
 		w.add(fmt.Sprintf("--expert-model-parallel-size %d", p.EP), "ep")
-		w.add(fmt.Sprintf("--expert-tensor-parallel-size %d", p.TP), "etp = tp, as the step model prices experts")
+		w.add(fmt.Sprintf("--expert-tensor-parallel-size %d", p.ExpertTP()), etpNote(p))
 	}
-	if len(p.LayersPerStage) > 0 {
-		w.note("uneven split %v: write it as --pipeline-model-parallel-layout (Megatron's layout syntax)", p.LayersPerStage)
-	} else if split, err := p.Split(m.Layers); err == nil && split.EdgeFewer {
+	layout, edge := pipelineSplit(c)
+	if layout != "" {
+		w.add(fmt.Sprintf("--pipeline-model-parallel-layout '%s'", layout), layoutNote(c))
+	} else if edge {
 		w.add("--account-for-embedding-in-pipeline-split", "the first stage holds one layer fewer (for the embedding) ...")
 		w.add("--account-for-loss-in-pipeline-split", "... and the last one fewer (for the output head and loss)")
 	}
-	megatronSchedule(&w, c)
+	megatronSchedule(&w, c, layout != "")
 	switch p.Zero {
 	case 1:
 		w.add("--use-distributed-optimizer", "ZeRO-1: optimizer state sharded over dp")
@@ -261,7 +279,12 @@ func orDefault(order string) string {
 	return order
 }
 
-func megatronSchedule(w *writer, c *train.Config) {
+// megatronSchedule writes the schedule's arguments; withLayout says that
+// --pipeline-model-parallel-layout already gives vp, which Megatron-LM
+// then refuses to be given again (arguments.py: no more than one of the
+// layout, --num-virtual-stages-per-pipeline-rank and
+// --num-layers-per-virtual-pipeline-stage).
+func megatronSchedule(w *writer, c *train.Config, withLayout bool) {
 	p := c.Parallel
 	if p.PP == 1 {
 		return
@@ -271,7 +294,9 @@ func megatronSchedule(w *writer, c *train.Config) {
 		w.note("schedule 1f1b: Megatron-LM's default non-interleaved 1F1B")
 	case schedule.Interleaved, schedule.LatencyAware:
 		if p.VP > 1 {
-			w.add(fmt.Sprintf("--num-virtual-stages-per-pipeline-rank %d", p.VP), fmt.Sprintf("vp: %d model chunks per stage (interleaved 1F1B; p2p overlap is on by default)", p.VP))
+			if !withLayout {
+				w.add(fmt.Sprintf("--num-virtual-stages-per-pipeline-rank %d", p.VP), fmt.Sprintf("vp: %d model chunks per stage (interleaved 1F1B; p2p overlap is on by default)", p.VP))
+			}
 			if n := consecutive(c); n != p.PP {
 				w.add(fmt.Sprintf("--microbatch-group-size-per-virtual-pipeline-stage %d", n), "micro-batches per chunk group (pp is depth-first)")
 			}
@@ -286,6 +311,53 @@ func megatronSchedule(w *writer, c *train.Config) {
 	case schedule.DualPipeV:
 		w.note("dualpipev: not in upstream Megatron-LM; the closest is interleaved 1F1B with --overlap-moe-expert-parallel-comm")
 	}
+}
+
+// pipelineSplit says how Megatron-Core must be told the split the
+// engines priced: the layout text (Megatron's syntax, parallel.FormatLayout)
+// when the job gives parallel.pipeline_layout or parallel.layers_per_stage,
+// or when the default split is uneven beyond one layer fewer on the edges
+// (parallel.SpreadSlots); edge when the account-for-embedding/loss flags
+// express it (parallel.LayerSplit.EdgeFewer); neither for an even split
+// or a single stage.
+func pipelineSplit(c *train.Config) (layout string, edge bool) {
+	p := c.Parallel
+	if p.PP == 1 {
+		return "", false
+	}
+	split, err := p.Split(c.Model.Layers)
+	if err != nil {
+		return "", false
+	}
+	if p.Layout == nil && split.Explicit == nil {
+		return "", split.EdgeFewer
+	}
+	stages, err := p.StageLayout(c.Model)
+	if err != nil {
+		return "", false
+	}
+	return parallel.FormatLayout(stages), false
+}
+
+// layoutNote says where an emitted layout comes from and what it implies.
+func layoutNote(c *train.Config) string {
+	p := c.Parallel
+	from := "the default uneven split (embedding and loss count as a layer each)"
+	switch {
+	case p.Layout != nil:
+		from = "parallel.pipeline_layout"
+	case len(p.LayersPerStage) > 0:
+		from = "parallel.layers_per_stage"
+	}
+	return fmt.Sprintf("%s; %d stages = pp %d x vp %d", from, p.PP*p.VP, p.PP, p.VP)
+}
+
+// etpNote says where the expert tensor-parallel degree comes from.
+func etpNote(p parallel.Config) string {
+	if p.ETP > 0 && p.ETP != p.TP {
+		return "etp (parallel.etp)"
+	}
+	return "etp = tp (parallel.etp not given; Megatron-Core's default too)"
 }
 
 func megatronPrecision(w *writer, prec hardware.Precision) {
@@ -331,10 +403,21 @@ func bridge(c *train.Config) writer {
 	} else if p.PP > 1 && c.Schedule != schedule.OneFOneB {
 		w.note("%s: not a Megatron-Bridge schedule; 1F1B is the closest", c.Schedule)
 	}
+	if layout, edge := pipelineSplit(c); layout != "" {
+		// Quoted for the override parser: the layout's | ( ) * are not
+		// plain-value characters.
+		w.add(fmt.Sprintf("'model.pipeline_model_parallel_layout=\"%s\"'", layout), layoutNote(c))
+	} else if edge {
+		w.add("model.account_for_embedding_in_pipeline_split=true", "the first stage holds one layer fewer (for the embedding) ...")
+		w.add("model.account_for_loss_in_pipeline_split=true", "... and the last one fewer (for the output head and loss)")
+	}
 	w.add(fmt.Sprintf("model.context_parallel_size=%d", p.CP), "cp")
 	if p.EP > 1 {
 		w.add(fmt.Sprintf("model.expert_model_parallel_size=%d", p.EP), "ep")
-		w.add(fmt.Sprintf("model.expert_tensor_parallel_size=%d", p.TP), "etp = tp")
+		w.add(fmt.Sprintf("model.expert_tensor_parallel_size=%d", p.ExpertTP()), etpNote(p))
+	}
+	if c.Model.MTPLayers > 0 {
+		w.add(fmt.Sprintf("model.mtp_num_layers=%d", c.Model.MTPLayers), "multi-token-prediction layers")
 	}
 	w.add(fmt.Sprintf("model.seq_length=%d", b.SeqLen), "")
 	w.add(fmt.Sprintf("train.micro_batch_size=%d", b.MicroBatch), "")
@@ -403,6 +486,13 @@ func torchtitan(c *train.Config) writer {
 	w.add(fmt.Sprintf("pipeline_parallel_degree = %d", p.PP), "pp")
 	if p.EP > 1 {
 		w.add(fmt.Sprintf("expert_parallel_degree = %d", p.EP), "ep")
+		// torchtitan's JobConfig (Parallelism.expert_tensor_parallel_degree)
+		// supports etp = tp or etp = 1 only.
+		if etp := p.ExpertTP(); etp == p.TP || etp == 1 {
+			w.add(fmt.Sprintf("expert_tensor_parallel_degree = %d", etp), etpNote(p))
+		} else {
+			w.note("etp %d: torchtitan supports expert_tensor_parallel_degree = tp (%d) or 1 only", etp, p.TP)
+		}
 	}
 	if p.PP > 1 {
 		name, exact := "1F1B", true

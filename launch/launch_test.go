@@ -3,6 +3,7 @@ package launch
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,7 @@ func TestGoldens(t *testing.T) {
 		{"llama3-405b", "../examples/llama3-405b-16k.yaml"},
 		{"two-regions", "../examples/two-regions.yaml"},
 		{"moe", "testdata/moe.yaml"},
+		{"deepseek-v3", "testdata/deepseek.yaml"},
 	} {
 		c := resolve(t, job.path)
 		for _, fw := range Frameworks() {
@@ -133,5 +135,67 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, re
 	want := "--microbatch-group-size-per-virtual-pipeline-stage " + strconv.Itoa(sp.Consecutive)
 	if !strings.Contains(text, want) {
 		t.Errorf("megatron arguments lack %q (the priced group):\n%s", want, text)
+	}
+}
+
+// TestPipelineLayout checks that the split both engines price reaches
+// Megatron-LM and Megatron-Bridge: a layout for a user's layout (in
+// canonical form), for parallel.layers_per_stage and for the default
+// uneven split, and no layout (the account-for flags, or nothing) where
+// the split is even or one layer fewer on the edges. With a layout,
+// --num-virtual-stages-per-pipeline-rank is left out, as Megatron-LM
+// refuses both.
+func TestPipelineLayout(t *testing.T) {
+	base := "model: %s\nsystem: {gpu: h100-sxm, gpus: %d}\nparallel: {%s}\nschedule: interleaved-1f1b\ntraining: {seq_len: 4096, global_batch: 1024, micro_batch: 1, precision: bf16}\n"
+	tests := []struct {
+		name, model string
+		gpus        int
+		par, want   string
+		edge        bool
+	}{
+		{"default uneven", "deepseek-v3", 1024, "tp: 2, pp: 8, vp: 4, ep: 64, etp: 1", "Et|(tt|)*30mL", false},
+		{"user layout", "deepseek-v3", 1024, "tp: 2, pp: 8, ep: 64, etp: 1, pipeline_layout: 'E t | (t t|)*30, m L'", "Et|(tt|)*30mL", false},
+		{"layers per stage", "llama3.1-8b", 16, "tp: 1, pp: 4, vp: 1, layers_per_stage: [7, 9, 9, 7]", "Et*7|(t*9|)*2t*7L", false},
+		{"edge fewer", "llama3.1-405b", 1024, "tp: 8, pp: 16, vp: 1", "", true},
+		{"even", "llama3.1-8b", 16, "tp: 1, pp: 4, vp: 2", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := spec.ParseJob([]byte(fmt.Sprintf(base, tt.model, tt.gpus, tt.par)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := train.Resolve(j, model.Load, hardware.Lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mg, err := Write("megatron", tt.name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			br, err := Write("megatron-bridge", tt.name, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" {
+				if !strings.Contains(mg, "--pipeline-model-parallel-layout '"+tt.want+"'") {
+					t.Errorf("megatron lacks the layout %q:\n%s", tt.want, mg)
+				}
+				if !strings.Contains(br, `'model.pipeline_model_parallel_layout="`+tt.want+`"'`) {
+					t.Errorf("megatron-bridge lacks the layout %q:\n%s", tt.want, br)
+				}
+				if strings.Contains(mg, "--num-virtual-stages-per-pipeline-rank") || strings.Contains(mg, "--account-for-") {
+					t.Errorf("megatron gives the layout with vp or account-for flags, which Megatron-LM refuses:\n%s", mg)
+				}
+			} else if strings.Contains(mg, "pipeline-model-parallel-layout") || strings.Contains(br, "pipeline_model_parallel_layout") {
+				t.Errorf("a layout for a split that needs none:\n%s\n%s", mg, br)
+			}
+			if got := strings.Contains(mg, "--account-for-embedding-in-pipeline-split"); got != tt.edge {
+				t.Errorf("account-for flags present %v, want %v:\n%s", got, tt.edge, mg)
+			}
+			if got := strings.Contains(br, "model.account_for_embedding_in_pipeline_split=true"); got != tt.edge {
+				t.Errorf("bridge account-for flags present %v, want %v:\n%s", got, tt.edge, br)
+			}
+		})
 	}
 }

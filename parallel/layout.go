@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/scaleacross/scaleacross/fault"
+	"github.com/scaleacross/scaleacross/model"
 )
 
 // layoutField is the spec field a pipeline layout comes from.
@@ -168,7 +169,8 @@ func (l *PipelineLayout) UnmarshalText(b []byte) error {
 //	item = atom [ "*" count ]
 //	atom = "E" | "t" | "m" | "L" | "|" | "(" seq ")"
 //
-// with spaces ignored. It expands repetitions as it goes, refusing an
+// with spaces and commas ignored (Megatron-Core drops its "purely
+// cosmetic commas" before parsing, as in "Et*3|(tt|)*29,m|L"). It expands repetitions as it goes, refusing an
 // expansion beyond MaxLayoutSymbols before building it.
 type layoutParser struct {
 	s string
@@ -180,7 +182,7 @@ func (p *layoutParser) errorf(format string, a ...any) error {
 }
 
 func (p *layoutParser) skip() {
-	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t' || p.s[p.i] == ',') {
 		p.i++
 	}
 }
@@ -237,4 +239,86 @@ func (p *layoutParser) seq(depth int) ([]byte, error) {
 		}
 		out = append(out, []byte(strings.Repeat(string(atom), n))...)
 	}
+}
+
+// StageLayout returns the pp*vp virtual stages c builds for model m, in
+// pipeline order: the layout's stages when one is given, else the split's
+// decoder-layer counts with the embedding on the first stage, the loss on
+// the last and the MTP layers on MTPStage. It is what Megatron-Core would
+// be told with --pipeline-model-parallel-layout to build the same split.
+func (c Config) StageLayout(m *model.Model) ([]LayoutStage, error) {
+	if c.Layout != nil {
+		return append([]LayoutStage(nil), c.Layout.Stages...), nil
+	}
+	split, err := c.Split(m.Layers)
+	if err != nil {
+		return nil, err
+	}
+	n := c.PP * c.VP
+	out := make([]LayoutStage, n)
+	for v := range out {
+		out[v].Layers = split.Layers(v, n)
+	}
+	out[0].Embedding = true
+	out[n-1].Loss = true
+	if v := MTPStage(m, c); v >= 0 {
+		out[v].MTP = m.MTPLayers
+	}
+	return out, nil
+}
+
+// FormatLayout writes stages in Megatron-Core's layout syntax, the form
+// its parser (pipeline_parallel_layer_layout.py parse_str_to_list) reads:
+// a run of two or more identical inner stages as (..|)*n, never nested
+// (its pattern \(([^)]+)\)\*(\d+) expands one level only), and a stage's
+// run of three or more t (or m) as t*n. DeepSeek-V3's 61 layers on pp8
+// vp4 give "Et|(tt|)*30L".
+func FormatLayout(stages []LayoutStage) string {
+	stage := func(s LayoutStage) string {
+		var b strings.Builder
+		if s.Embedding {
+			b.WriteByte('E')
+		}
+		b.WriteString(layoutRun('t', s.Layers))
+		b.WriteString(layoutRun('m', s.MTP))
+		if s.Loss {
+			b.WriteByte('L')
+		}
+		return b.String()
+	}
+	if len(stages) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(stage(stages[0]))
+	bar := true // whether the next stage needs its boundary written
+	for i := 1; i < len(stages); {
+		if bar {
+			b.WriteByte('|')
+		}
+		j := i
+		for j < len(stages)-1 && stages[j] == stages[i] {
+			j++
+		}
+		if k := j - i; k >= 2 {
+			// k identical inner stages, each with the boundary after it.
+			fmt.Fprintf(&b, "(%s|)*%d", stage(stages[i]), k)
+			bar, i = false, j
+			continue
+		}
+		b.WriteString(stage(stages[i]))
+		bar, i = true, i+1
+	}
+	return b.String()
+}
+
+// layoutRun writes n copies of symbol c: none, c, cc, or c*n from three on.
+func layoutRun(c byte, n int) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n <= 2:
+		return strings.Repeat(string(c), n)
+	}
+	return fmt.Sprintf("%c*%d", c, n)
 }

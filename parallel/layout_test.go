@@ -3,6 +3,8 @@ package parallel
 import (
 	"errors"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,6 +30,8 @@ func TestParseLayoutPublished(t *testing.T) {
 		{"Et*4|(t*4|)*14tmL", 2, 61, 1, 8, append(append([]int{4}, repeat(4, 14)...), 1), 15},
 		{" E t t | t t L ", 2, 4, 0, 1, []int{2, 2}, -1},
 		{"E||tttt|L", 2, 4, 0, 2, []int{0, 0, 4, 0}, -1},
+		// Megatron-LM's own example (docs, pipeline layout): commas are cosmetic.
+		{"Et*3|(tt|)*29,m|L", 16, 61, 1, 2, append(append([]int{3}, repeat(2, 29)...), 0, 0), 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -197,5 +201,102 @@ func TestRecomputeMoEMemory(t *testing.T) {
 	}
 	if _, err := ParseRecompute("moe"); err != nil {
 		t.Error(err)
+	}
+}
+
+// megatronStages expands a layout the way Megatron-Core's parse_str_to_list
+// does (commas dropped, one pass of (..)*n with no nesting, then x*n, then
+// a split at |) and returns each stage's symbols, so that FormatLayout's
+// text is checked against the framework's reading, not only ours.
+func megatronStages(t *testing.T, text string) []string {
+	t.Helper()
+	s := strings.ReplaceAll(text, ",", "")
+	for _, re := range []*regexp.Regexp{regexp.MustCompile(`\(([^)]+)\)\*(\d+)`), regexp.MustCompile(`(.)\*(\d+)`)} {
+		s = re.ReplaceAllStringFunc(s, func(m string) string {
+			g := re.FindStringSubmatch(m)
+			n, err := strconv.Atoi(g[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Repeat(g[1], n)
+		})
+	}
+	if strings.ContainsAny(s, "()*") {
+		t.Fatalf("%q: Megatron's parser leaves %q", text, s)
+	}
+	return strings.Split(s, "|")
+}
+
+// FormatLayout writes the stage list of a split in the syntax Megatron-Core
+// parses back to the same stages: the published DeepSeek-V3 layouts come
+// out as published, and every default split round-trips through both our
+// parser and Megatron's expansion.
+func TestFormatLayout(t *testing.T) {
+	ds, err := model.Lookup("deepseek-v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	llama, err := model.Lookup("llama3.1-405b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		m      *model.Model
+		pp, vp int
+		want   string
+	}{
+		{ds, 8, 4, "Et|(tt|)*30mL"}, // the H100 recipe's layout (reference/moe.md section 2)
+		{ds, 16, 1, "Et*3|(t*4|)*14ttmL"},
+		{ds, 4, 4, "Et*3|(t*4|)*14ttmL"},     // 16 stages as on pp16, four chunks per rank
+		{llama, 16, 1, "Et*7|(t*8|)*14t*7L"}, // Llama 3 405B: one layer fewer on the edges
+		{llama, 2, 1, "Et*63|t*63L"},
+	}
+	for _, tt := range tests {
+		c := Config{TP: 1, PP: tt.pp, VP: tt.vp, CP: 1, EP: 1, DP: 1}
+		stages, err := c.StageLayout(tt.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := FormatLayout(stages)
+		if got != tt.want {
+			t.Errorf("%s pp%d vp%d: %q, want %q", tt.m.ID, tt.pp, tt.vp, got, tt.want)
+		}
+		back, err := ParseLayout(got)
+		if err != nil {
+			t.Fatalf("%q does not parse: %v", got, err)
+		}
+		if d := cmp.Diff(stages, back.Stages); d != "" {
+			t.Errorf("%q round trip (-want +got):\n%s", got, d)
+		}
+		if vp, err := back.Check(tt.m.Layers, tt.m.MTPLayers, tt.pp); err != nil || vp != tt.vp {
+			t.Errorf("%q: Check gives vp %d, %v; want %d", got, vp, err, tt.vp)
+		}
+		mg := megatronStages(t, got)
+		if len(mg) != len(stages) {
+			t.Fatalf("%q: Megatron reads %d stages, want %d", got, len(mg), len(stages))
+		}
+		for i, st := range stages {
+			if n := strings.Count(mg[i], "t"); n != st.Layers || strings.Count(mg[i], "m") != st.MTP {
+				t.Errorf("%q stage %d: Megatron reads %q, want %d t and %d m", got, i, mg[i], st.Layers, st.MTP)
+			}
+		}
+	}
+	// Empty stages and runs of them stay parsable by both.
+	for _, text := range []string{"E||tttt|L", "E|(|)*3tttt|L", "Et|(tt|)*2t*3|t|L"} {
+		l, err := ParseLayout(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := FormatLayout(l.Stages)
+		back, err := ParseLayout(got)
+		if err != nil {
+			t.Fatalf("%q -> %q does not parse: %v", text, got, err)
+		}
+		if d := cmp.Diff(l.Stages, back.Stages); d != "" {
+			t.Errorf("%q -> %q (-want +got):\n%s", text, got, d)
+		}
+		if n := len(megatronStages(t, got)); n != len(l.Stages) {
+			t.Errorf("%q -> %q: Megatron reads %d stages, want %d", text, got, n, len(l.Stages))
+		}
 	}
 }

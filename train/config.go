@@ -407,8 +407,71 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 			return nil, err
 		}
 	}
+	if why := EPDomainNote(c, l); why != "" {
+		c.Assumptions = append(c.Assumptions, why)
+	}
 	c.Assumptions = append(c.Assumptions, m.Assumptions...)
 	return c, nil
+}
+
+// DeepEP's normal (high-throughput) kernels address at most
+// NUM_MAX_NVL_PEERS = 8 GPUs over NVLink and NUM_MAX_RDMA_PEERS = 20 nodes
+// over RDMA, and a group beyond one node must be whole nodes of 8
+// (deepseek-ai/DeepEP csrc/deep_ep.cpp, Buffer's constructor asserts
+// num_ranks <= NUM_MAX_NVL_PEERS * NUM_MAX_RDMA_PEERS and num_ranks < 8 or
+// num_ranks % 8 == 0). Megatron-Bridge's HybridEP settings refuse ep > 72
+// on NVL72 systems ("HybridEP expert parallel size must not exceed the
+// 72-rank NVLink domain", scripts/performance/utils; reference/moe.md
+// section 3).
+const (
+	deepEPNVLPeers  = 8
+	deepEPRDMAPeers = 20
+	hybridEPMaxNVL  = 72
+)
+
+// EPDomainNote says, for an MoE job whose expert-parallel group laid out
+// as l leaves the innermost topology level (the NVLink domain), how much
+// of the expert all-to-all crosses the slower level and which dispatchers
+// would refuse the group; empty when the group stays inside the domain.
+// No refusal follows: the dispatcher ScaleAcross prices and launch writes,
+// Megatron-Core's alltoall over NCCL, runs an ep group of any span (its
+// MoE README only advises keeping ep*tp inside the NVLink domain), and
+// DeepEP's internode kernels and HybridEP on 8-GPU systems cross NICs by
+// design. Only the flex dispatchers, which ScaleAcross does not price,
+// forbid some spans, and the note names them.
+func EPDomainNote(c *Config, l topology.Layout) string {
+	p := c.Parallel
+	if c.Model.MoE == nil || p.EP <= 1 || len(c.Topology.Levels) < 2 {
+		return ""
+	}
+	span := l.Spans[topology.EP]
+	out := span.Outermost()
+	if out < 1 || len(span.Factors) == 0 {
+		return ""
+	}
+	inside := span.Factors[0]
+	domain := c.Topology.Levels[0]
+	far := c.Topology.Levels[out]
+	var refuse []string
+	if p.EP > deepEPNVLPeers && (p.EP%deepEPNVLPeers != 0 || p.EP > deepEPNVLPeers*deepEPRDMAPeers || domain.Size != deepEPNVLPeers) {
+		refuse = append(refuse, fmt.Sprintf("DeepEP's normal kernels (whole 8-GPU NVLink nodes, at most %d ranks)", deepEPNVLPeers*deepEPRDMAPeers))
+	}
+	if c.GPU.ScaleUpSize == hybridEPMaxNVL && p.EP > hybridEPMaxNVL {
+		refuse = append(refuse, fmt.Sprintf("Megatron-Bridge's HybridEP (ep at most %d on NVL72)", hybridEPMaxNVL))
+	}
+	would := "DeepEP's internode kernels and HybridEP also run it"
+	if len(refuse) > 0 {
+		would = "the flex dispatchers would refuse it: " + strings.Join(refuse, "; ")
+	}
+	// Under uniform routing the share of tokens leaving is the share of ep
+	// ranks outside the GPU's domain, written in lowest terms.
+	num, den := p.EP-inside, p.EP
+	g := num
+	for b := den; b != 0; g, b = b, g%b {
+	}
+	num, den = num/g, den/g
+	return fmt.Sprintf("the expert all-to-all leaves the NVLink domain: ep=%d spans %d %s units of %d GPUs (%d ep ranks in each), so %d/%d of each GPU's dispatched tokens cross %s at %g Gb/s; priced as Megatron-Core's alltoall dispatcher over NCCL, which allows it (%s)",
+		p.EP, p.EP/inside, domain.Name, domain.Size, inside, num, den, far.Name, far.BandwidthGbps, would)
 }
 
 // MegatronMoEPlacement is Megatron-Core's rank order tp-cp-ep-dp-pp

@@ -160,11 +160,27 @@ func (r Row) layout() (string, int) {
 	return "", 0
 }
 
+// grok1Recipe is the NeMo 1.0 recipe file NVIDIA's DGX Cloud Grok-1
+// rows of v24.11.1 and v25.02 cite in their notes (grok1/grok1_314b.yaml,
+// launched by configure.sh with megatron_gpt_pretraining.py
+// --config-name=grok1_314b.yaml). It sets moe_pad_expert_input_to_capacity:
+// true and moe_expert_capacity_factor: 1.0 (read at v24.11.1, 35a9aecc8d;
+// reference/moe.md section 4); configure.sh overrides neither. The v25.02
+// rows' notes name the same file for their other settings, the public
+// index holds one version of it over the repository's history, and their
+// step times are within 1-4% (bf16) and 1-7% (fp8) of v24.11.1's at every
+// scale, so both tags are priced with its capacity and padding.
+const grok1Recipe = "grok1_314b.yaml@"
+
+// grok1CapacityFactor is grok1_314b.yaml's moe_expert_capacity_factor.
+const grok1CapacityFactor = 1.0
+
 // routing is how a row's router spread tokens: force-balanced where the
 // notes say so (torchtitan's moe_force_load_balance, Megatron-Core's
 // --moe-router-force-load-balancing), padded to capacity where the
-// recipe says "pad-to-capacity CF=x" (NeMo's early Grok-1 recipe), else
-// Megatron-Core's default, learned dropless routing.
+// recipe says "pad-to-capacity CF=x" or the notes cite NeMo's early
+// Grok-1 recipe file (grok1Recipe), else Megatron-Core's default, learned
+// dropless routing.
 func (r Row) routing() (train.Routing, float64) {
 	n := strings.ToLower(r.Notes)
 	if i := strings.Index(n, "pad-to-capacity cf="); i >= 0 {
@@ -172,6 +188,9 @@ func (r Row) routing() (train.Routing, float64) {
 		if _, err := fmt.Sscanf(n[i+len("pad-to-capacity cf="):], "%g", &cf); err == nil && cf > 0 {
 			return train.RoutingDropless, cf
 		}
+	}
+	if strings.Contains(n, grok1Recipe) {
+		return train.RoutingDropless, grok1CapacityFactor
 	}
 	for _, k := range []string{"force-balanced", "force load balance", "force_load_balance", "force-load-balancing"} {
 		if strings.Contains(n, k) {
