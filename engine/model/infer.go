@@ -23,6 +23,7 @@ import (
 type Cache struct {
 	kt, v   [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
 	ws      workspace   // scratch of one layer step, reused across steps
+	bias    []float32   // the step's mask as additive scores, one row per new token
 	kvd, ld int
 	Len     int
 	Pending int
@@ -106,6 +107,35 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 	return nil
 }
 
+// maskBias turns the mask rows of a step of m new tokens into additive
+// scores over the pending region padded to whole 16-token blocks (ld2
+// columns): 0 where the token attends, -Inf where the mask or the
+// padding forbids it. It is built once per step and read by every layer
+// and KV head, so that the score rows take it with a branch-free add.
+func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
+	n2 := c.Pending + m
+	ld2 := (n2 + 15) &^ 15
+	if cap(c.bias) < m*ld2 {
+		c.bias = make([]float32, m*ld2)
+	}
+	b := c.bias[:m*ld2]
+	ninf := float32(math.Inf(-1))
+	for i, row := range mask {
+		br := b[i*ld2 : (i+1)*ld2]
+		for u, ok := range row[:n2] {
+			if ok {
+				br[u] = 0
+			} else {
+				br[u] = ninf
+			}
+		}
+		for u := n2; u < ld2; u++ {
+			br[u] = ninf
+		}
+	}
+	return b
+}
+
 // step runs the layer on m new tokens x (m×Dim) whose keys and values are
 // appended to the pending region of layer li of the cache, and returns
 // the output. Each new token attends the whole committed prefix and the
@@ -115,7 +145,7 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 // head: the scores of the head's whole query group (every new token's
 // queries of the heads sharing that KV head) against the transposed keys,
 // and the softmax weights against the values.
-func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
+func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
 	ws := &c.ws
@@ -191,11 +221,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		// Part 2: the pending tokens, through the mask.
 		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
 		for r := 0; r < R; r++ {
-			row, mrow := s2[r*ld2:(r+1)*ld2], mask[r/group]
-			for u := range row {
-				if u >= n2 || !mrow[u] {
-					row[u] = ninf
-				}
+			row := s2[r*ld2 : (r+1)*ld2]
+			br := bias[(r/group)*ld2 : (r/group+1)*ld2]
+			br = br[:len(row)]
+			for u, v := range br {
+				row[u] += v
 			}
 			mx2[r], sum2[r] = kn.ExpShiftSum(row)
 		}
@@ -289,8 +319,9 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 		}
 		copy(x[i*d:i*d+d], t.Embed.W[tok*d:tok*d+d])
 	}
+	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
-		x = l.step(t.Kern, x, m, pos, mask, c, li)
+		x = l.step(t.Kern, x, m, pos, bias, c, li)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -346,7 +377,7 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
-	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
+	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0)
 	c.Pending += m
 	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)
