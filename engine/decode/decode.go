@@ -419,7 +419,6 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 			}
 			order = append(order, run...)
 		}
-		dc.Commit(nil)
 		// One target pass over the root and the whole tree.
 		vp := make([]int, size+1)
 		for i := range vp {
@@ -451,15 +450,32 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		}
 		res.Tokens = append(res.Tokens, out...)
 		root = out[len(out)-1]
-		// Draft catch-up over the accepted path with the target's features.
-		m := len(keep)
+		// Draft catch-up over the accepted path. Row j of the path pairs
+		// node keep[j]'s feature with the next token out[j]; where that
+		// token is an accepted node the draft already ran (it has
+		// children), the draft's pending entry is that row with the
+		// draft's own feature estimate, and the leading run of such rows
+		// is kept instead of recomputed. The rest get the target's
+		// features.
+		reuse := 0
+		for reuse < len(nodes) && hasKids[nodes[reuse]] {
+			reuse++
+		}
+		reused := make([]int, reuse)
+		for j := range reused {
+			reused[j] = pend[nodes[j]]
+		}
+		if err := dc.Commit(reused); err != nil {
+			return nil, fmt.Errorf("draft catch-up: %w", err)
+		}
+		m := len(keep) - reuse
 		cf := make([]float32, m*D)
 		ct := make([]int, m)
 		cp := make([]int, m)
-		for j, i := range keep {
+		for j, i := range keep[reuse:] {
 			copy(cf[j*D:], vf[i*D:(i+1)*D])
-			ct[j] = out[j]
-			cp[j] = L + j
+			ct[j] = out[reuse+j]
+			cp[j] = L + reuse + j
 		}
 		of, ol, err := e.D.StepLast(e.T, cf, ct, cp, model.CausalMask(m), dc)
 		if err != nil {
