@@ -133,3 +133,39 @@ func cpuLoop(b *testing.B, body func()) {
 	b.ReportMetric((processCPU()-c0)*1e9/float64(n), "cpu-ns/op")
 	b.ReportMetric(float64(fastest.Nanoseconds()), "min-ns/op")
 }
+
+// BenchmarkPrefill times the prefill of a 64-byte prompt, the bench's
+// prompt length: the target's causal pass and the draft head's pass over
+// the target's features (speculation pays both, plain decoding the first).
+func BenchmarkPrefill(b *testing.B) {
+	const n = 64
+	tok, pos := make([]int, n), make([]int, n)
+	for i := range tok {
+		tok[i], pos[i] = int("And Naomi said unto her two daughters in law, Go, return each to "[i]), i
+	}
+	mask := model.CausalMask(n)
+	b.Run("target", func(b *testing.B) {
+		t, _, tc, _ := stepSetup(b)
+		cpuLoop(b, func() {
+			tc.Reset()
+			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("draft", func(b *testing.B) {
+		t, d, tc, dc := stepSetup(b)
+		d.UseBF16(t, true)
+		tc.Reset()
+		feat, _, err := t.Step(tok, pos, mask, tc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpuLoop(b, func() {
+			dc.Reset()
+			if _, _, err := d.StepLast(t, feat, tok, pos, mask, dc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
