@@ -327,7 +327,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		return nil, fmt.Errorf("draft prefill: %w", err)
 	}
 	dc.Commit(pos)
-	rootFeat := dfeat[(n-1)*D : n*D]
+	rootFeat := dfeat[:D]
 	rootLogits := dlg
 	t := o.Tree
 	size := t.Size()
@@ -489,7 +489,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 			return nil, fmt.Errorf("draft catch-up: %w", err)
 		}
 		res.Stats.DraftPasses++
-		rootFeat = of[(m-1)*D : m*D]
+		rootFeat = of[:D]
 		rootLogits = ol
 	}
 	if len(res.Tokens) > o.MaxTokens {

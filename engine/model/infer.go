@@ -145,7 +145,13 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 // head: the scores of the head's whole query group (every new token's
 // queries of the heads sharing that KV head) against the transposed keys,
 // and the softmax weights against the values.
-func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li int) []float32 {
+//
+// Only the rows from..m-1 go through attention and the MLP and come back
+// (m-from rows); the rows before from only append their keys and values.
+// The draft's catch-up and prefill need the next feature of their last
+// input alone, and the draft has one layer, so that its other inputs
+// cost only the QKV projection.
+func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
 	ws := &c.ws
@@ -176,7 +182,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 		apply(kn, kNew, xn, l.Wk, m)
 		apply(kn, vNew, xn, l.Wv, m)
 	}
-	rope(q, m, H, hd, pos, l.rt, 1)
+	mo := m - from // rows that come back
+	q = q[from*d:]
+	rope(q, mo, H, hd, pos[from:], l.rt, 1)
 	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
 	kt, V, ld := c.kt[li], c.v[li], c.ld
 	for i := 0; i < m; i++ {
@@ -190,7 +198,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 		q[i] *= scale
 	}
 	group := H / cfg.KVHeads
-	R := m * group // query rows of one KV head
+	R := mo * group // query rows of one KV head
 	n1, n2 := c.Len, c.Pending+m
 	// Score rows span whole 16-token blocks of keys (the cache's ld
 	// leaves room); the columns past the real keys are set to -Inf.
@@ -200,9 +208,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 	o1, o2 := ws.take(R*hd), ws.take(R*hd)
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
-	ao := ws.take(m * d)
+	ao := ws.take(mo * d)
 	for kh := 0; kh < cfg.KVHeads; kh++ {
-		for i := 0; i < m; i++ {
+		for i := 0; i < mo; i++ {
 			copy(qg[i*group*hd:(i+1)*group*hd], q[i*d+kh*group*hd:i*d+(kh+1)*group*hd])
 		}
 		keys := kt[kh*hd*ld:]
@@ -222,7 +230,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
 		for r := 0; r < R; r++ {
 			row := s2[r*ld2 : (r+1)*ld2]
-			br := bias[(r/group)*ld2 : (r/group+1)*ld2]
+			br := bias[(from+r/group)*ld2 : (from+r/group+1)*ld2]
 			br = br[:len(row)]
 			for u, v := range br {
 				row[u] += v
@@ -254,6 +262,8 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 			}
 		}
 	}
+	// From here on only the mo returned rows.
+	m, x = mo, x[from*d:]
 	h1 := ws.take(m * d)
 	if lp := l.lowFor(kn); lp != nil {
 		kn.MatMulBF16(h1, ao, lp.wo, m)
@@ -321,7 +331,7 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	}
 	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
-		x = l.step(t.Kern, x, m, pos, bias, c, li)
+		x = l.step(t.Kern, x, m, pos, bias, c, li, 0)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -347,13 +357,16 @@ func (d *Draft) Step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	return d.step(t, feats, tokens, pos, mask, c, 0)
 }
 
-// StepLast is Step returning the logits of the last input only (1×Vocab):
-// the catch-up over an accepted path needs only the next token's.
+// StepLast is Step returning the next feature and the logits of the last
+// input only (1×Dim and 1×Vocab): the catch-up over an accepted path and
+// the prefill need only the next token's, and the other inputs only
+// append their keys and values to the cache.
 func (d *Draft) StepLast(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache) (out, logits []float32, err error) {
 	return d.step(t, feats, tokens, pos, mask, c, len(tokens)-1)
 }
 
-// step is Step with logits for the inputs from..m-1.
+// step is Step returning the features and logits of the inputs from..m-1
+// only.
 func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache, from int) (out, logits []float32, err error) {
 	m, D := len(tokens), d.Cfg.Dim
 	if err := c.checkStep(m, pos, mask); err != nil {
@@ -377,16 +390,16 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
-	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0)
+	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
 	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)
-		t.Kern.RMSNorm(xn, out[from*D:], t.FinalNorm.W, m-from, D, rmsEps)
+		t.Kern.RMSNorm(xn, out, t.FinalNorm.W, m-from, D, rmsEps)
 		lg := make([]float32, (m-from)*t.Cfg.Vocab)
 		t.Kern.MatMulBF16(lg, xn, lp.head, m-from)
 		return out, lg, nil
 	}
-	return out, t.Logits(out[from*D:], m-from), nil
+	return out, t.Logits(out, m-from), nil
 }
 
 // CausalMask returns the lower-triangular mask of m new tokens on a cache
