@@ -82,10 +82,15 @@ func benchTargetStep(b *testing.B, m int, pool bool) {
 // or the catch-up over an accepted path) on a 128-token draft cache, with
 // the bfloat16 draft where the CPU has AVX-512 (the engine's default);
 // BenchmarkDraftStepFP32 keeps the draft in float32.
-func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true) }
-func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false) }
+func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true, false) }
+func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false, false) }
 
-func benchDraftStep(b *testing.B, bf bool) {
+// BenchmarkDraftCatchUp times the catch-up pass over an accepted path of
+// m inputs (Draft.StepLast: attention and the MLP for the last input
+// only, the others append their keys and values).
+func BenchmarkDraftCatchUp(b *testing.B) { benchDraftStep(b, true, true) }
+
+func benchDraftStep(b *testing.B, bf, last bool) {
 	for _, m := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
 			t, d, _, dc := stepSetup(b)
@@ -97,7 +102,11 @@ func benchDraftStep(b *testing.B, bf bool) {
 			feat := make([]float32, m*t.Cfg.Dim)
 			mask := model.CausalMask(m)
 			cpuLoop(b, func() {
-				if _, _, err := d.Step(t, feat, tok, pos, mask, dc); err != nil {
+				step := d.Step
+				if last {
+					step = d.StepLast
+				}
+				if _, _, err := step(t, feat, tok, pos, mask, dc); err != nil {
 					b.Fatal(err)
 				}
 				dc.Commit(nil)
@@ -132,4 +141,40 @@ func cpuLoop(b *testing.B, body func()) {
 	}
 	b.ReportMetric((processCPU()-c0)*1e9/float64(n), "cpu-ns/op")
 	b.ReportMetric(float64(fastest.Nanoseconds()), "min-ns/op")
+}
+
+// BenchmarkPrefill times the prefill of a 64-byte prompt, the bench's
+// prompt length: the target's causal pass and the draft head's pass over
+// the target's features (speculation pays both, plain decoding the first).
+func BenchmarkPrefill(b *testing.B) {
+	const n = 64
+	tok, pos := make([]int, n), make([]int, n)
+	for i := range tok {
+		tok[i], pos[i] = int("And Naomi said unto her two daughters in law, Go, return each to "[i]), i
+	}
+	mask := model.CausalMask(n)
+	b.Run("target", func(b *testing.B) {
+		t, _, tc, _ := stepSetup(b)
+		cpuLoop(b, func() {
+			tc.Reset()
+			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("draft", func(b *testing.B) {
+		t, d, tc, dc := stepSetup(b)
+		d.UseBF16(t, true)
+		tc.Reset()
+		feat, _, err := t.Step(tok, pos, mask, tc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpuLoop(b, func() {
+			dc.Reset()
+			if _, _, err := d.StepLast(t, feat, tok, pos, mask, dc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 }

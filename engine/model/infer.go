@@ -23,6 +23,7 @@ import (
 type Cache struct {
 	kt, v   [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
 	ws      workspace   // scratch of one layer step, reused across steps
+	bias    []float32   // the step's mask as additive scores, one row per new token
 	kvd, ld int
 	Len     int
 	Pending int
@@ -106,6 +107,35 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 	return nil
 }
 
+// maskBias turns the mask rows of a step of m new tokens into additive
+// scores over the pending region padded to whole 16-token blocks (ld2
+// columns): 0 where the token attends, -Inf where the mask or the
+// padding forbids it. It is built once per step and read by every layer
+// and KV head, so that the score rows take it with a branch-free add.
+func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
+	n2 := c.Pending + m
+	ld2 := (n2 + 15) &^ 15
+	if cap(c.bias) < m*ld2 {
+		c.bias = make([]float32, m*ld2)
+	}
+	b := c.bias[:m*ld2]
+	ninf := float32(math.Inf(-1))
+	for i, row := range mask {
+		br := b[i*ld2 : (i+1)*ld2]
+		for u, ok := range row[:n2] {
+			if ok {
+				br[u] = 0
+			} else {
+				br[u] = ninf
+			}
+		}
+		for u := n2; u < ld2; u++ {
+			br[u] = ninf
+		}
+	}
+	return b
+}
+
 // step runs the layer on m new tokens x (m×Dim) whose keys and values are
 // appended to the pending region of layer li of the cache, and returns
 // the output. Each new token attends the whole committed prefix and the
@@ -115,7 +145,13 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 // head: the scores of the head's whole query group (every new token's
 // queries of the heads sharing that KV head) against the transposed keys,
 // and the softmax weights against the values.
-func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]bool, c *Cache, li int) []float32 {
+//
+// Only the rows from..m-1 go through attention and the MLP and come back
+// (m-from rows); the rows before from only append their keys and values.
+// The draft's catch-up and prefill need the next feature of their last
+// input alone, and the draft has one layer, so that its other inputs
+// cost only the QKV projection.
+func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
 	ws := &c.ws
@@ -146,7 +182,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		apply(kn, kNew, xn, l.Wk, m)
 		apply(kn, vNew, xn, l.Wv, m)
 	}
-	rope(q, m, H, hd, pos, l.rt, 1)
+	mo := m - from // rows that come back
+	q = q[from*d:]
+	rope(q, mo, H, hd, pos[from:], l.rt, 1)
 	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
 	kt, V, ld := c.kt[li], c.v[li], c.ld
 	for i := 0; i < m; i++ {
@@ -160,7 +198,7 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		q[i] *= scale
 	}
 	group := H / cfg.KVHeads
-	R := m * group // query rows of one KV head
+	R := mo * group // query rows of one KV head
 	n1, n2 := c.Len, c.Pending+m
 	// Score rows span whole 16-token blocks of keys (the cache's ld
 	// leaves room); the columns past the real keys are set to -Inf.
@@ -170,9 +208,9 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 	o1, o2 := ws.take(R*hd), ws.take(R*hd)
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
-	ao := ws.take(m * d)
+	ao := ws.take(mo * d)
 	for kh := 0; kh < cfg.KVHeads; kh++ {
-		for i := 0; i < m; i++ {
+		for i := 0; i < mo; i++ {
 			copy(qg[i*group*hd:(i+1)*group*hd], q[i*d+kh*group*hd:i*d+(kh+1)*group*hd])
 		}
 		keys := kt[kh*hd*ld:]
@@ -191,11 +229,11 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 		// Part 2: the pending tokens, through the mask.
 		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
 		for r := 0; r < R; r++ {
-			row, mrow := s2[r*ld2:(r+1)*ld2], mask[r/group]
-			for u := range row {
-				if u >= n2 || !mrow[u] {
-					row[u] = ninf
-				}
+			row := s2[r*ld2 : (r+1)*ld2]
+			br := bias[(from+r/group)*ld2 : (from+r/group+1)*ld2]
+			br = br[:len(row)]
+			for u, v := range br {
+				row[u] += v
 			}
 			mx2[r], sum2[r] = kn.ExpShiftSum(row)
 		}
@@ -224,6 +262,8 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, mask [][]b
 			}
 		}
 	}
+	// From here on only the mo returned rows.
+	m, x = mo, x[from*d:]
 	h1 := ws.take(m * d)
 	if lp := l.lowFor(kn); lp != nil {
 		kn.MatMulBF16(h1, ao, lp.wo, m)
@@ -289,8 +329,9 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 		}
 		copy(x[i*d:i*d+d], t.Embed.W[tok*d:tok*d+d])
 	}
+	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
-		x = l.step(t.Kern, x, m, pos, mask, c, li)
+		x = l.step(t.Kern, x, m, pos, bias, c, li, 0)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -316,13 +357,16 @@ func (d *Draft) Step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	return d.step(t, feats, tokens, pos, mask, c, 0)
 }
 
-// StepLast is Step returning the logits of the last input only (1×Vocab):
-// the catch-up over an accepted path needs only the next token's.
+// StepLast is Step returning the next feature and the logits of the last
+// input only (1×Dim and 1×Vocab): the catch-up over an accepted path and
+// the prefill need only the next token's, and the other inputs only
+// append their keys and values to the cache.
 func (d *Draft) StepLast(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache) (out, logits []float32, err error) {
 	return d.step(t, feats, tokens, pos, mask, c, len(tokens)-1)
 }
 
-// step is Step with logits for the inputs from..m-1.
+// step is Step returning the features and logits of the inputs from..m-1
+// only.
 func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]bool, c *Cache, from int) (out, logits []float32, err error) {
 	m, D := len(tokens), d.Cfg.Dim
 	if err := c.checkStep(m, pos, mask); err != nil {
@@ -346,16 +390,16 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
-	out = d.Layer.step(t.Kern, x, m, pos, mask, c, 0)
+	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
 	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)
-		t.Kern.RMSNorm(xn, out[from*D:], t.FinalNorm.W, m-from, D, rmsEps)
+		t.Kern.RMSNorm(xn, out, t.FinalNorm.W, m-from, D, rmsEps)
 		lg := make([]float32, (m-from)*t.Cfg.Vocab)
 		t.Kern.MatMulBF16(lg, xn, lp.head, m-from)
 		return out, lg, nil
 	}
-	return out, t.Logits(out[from*D:], m-from), nil
+	return out, t.Logits(out, m-from), nil
 }
 
 // CausalMask returns the lower-triangular mask of m new tokens on a cache

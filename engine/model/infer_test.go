@@ -88,3 +88,53 @@ func testStepMatchesTrainingForward(t *testing.T, cfg Config, kn tensor.Kernel) 
 		t.Fatal("a step beyond the context was accepted")
 	}
 }
+
+// TestDraftStepLastMatchesStep checks that the draft's StepLast, which
+// runs attention and the MLP on its last input only, returns the last row
+// of a full Step, and leaves the same keys and values behind: the next
+// step on either cache gives the same result.
+func TestDraftStepLastMatchesStep(t *testing.T) {
+	cfg := Config{Dim: 72, Layers: 2, Heads: 3, KVHeads: 1, FF: 40, Vocab: 11, Context: 20, RopeBase: 10000}
+	for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+		t.Run(fmt.Sprintf("simd=%v", kn.SIMD), func(t *testing.T) {
+			m, _ := NewTarget(cfg, rand.New(rand.NewPCG(7, 8)))
+			m.Kern = kn
+			d, err := NewDraft(cfg, rand.New(rand.NewPCG(9, 10)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(11, 12))
+			D := cfg.Dim
+			feats := make([]float32, 5*D)
+			for i := range feats {
+				feats[i] = float32(r.NormFloat64())
+			}
+			tok, pos := []int{3, 1, 4, 1, 5}, []int{0, 1, 2, 3, 4}
+			full, last := NewCache(cfg, 1), NewCache(cfg, 1)
+			// A committed prefix of two inputs, then three more at once.
+			for _, c := range []*Cache{full, last} {
+				if _, _, err := d.Step(m, feats[:2*D], tok[:2], pos[:2], CausalMask(2), c); err != nil {
+					t.Fatal(err)
+				}
+				c.Commit([]int{0, 1})
+			}
+			fo, fl, err := d.Step(m, feats[2*D:], tok[2:], pos[2:], CausalMask(3), full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lo, ll, err := d.StepLast(m, feats[2*D:], tok[2:], pos[2:], CausalMask(3), last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			V := cfg.Vocab
+			near(t, "feature", lo, fo[2*D:])
+			near(t, "logits", ll, fl[2*V:])
+			for _, c := range []*Cache{full, last} {
+				c.Commit([]int{0, 1, 2})
+			}
+			_, want, _ := d.Step(m, feats[:D], []int{2}, []int{5}, CausalMask(1), full)
+			_, got, _ := d.StepLast(m, feats[:D], []int{2}, []int{5}, CausalMask(1), last)
+			near(t, "next step", got, want)
+		})
+	}
+}

@@ -107,15 +107,27 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 	j := lo
 	if z {
 		// AVX-512: four panels (64 columns) per tile, four rows at a time
-		// and a last tile of three or two rows (one row repeated into
-		// scratch), so that a pass costs what its rows need.
+		// and a last tile of three or two rows, so that a pass costs what
+		// its rows need. A row count of 4q+1 ends in tiles of three and
+		// two rows rather than a lone row: the one-row case repeats its
+		// row into scratch and so costs a two-row tile.
+		full := m &^ 3
+		if m%4 == 1 && m > 4 {
+			full -= 4
+		}
 		for ; j+64 <= hi; j += 64 {
 			panel := &w.data[j*k]
 			i := 0
-			for ; i+4 <= m; i += 4 {
+			for ; i < full; i += 4 {
 				ap := [4]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]}
 				cp := [4]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]}
 				gemmZ4x64(&ap, panel, 16*k, k, &cp)
+			}
+			if m-i == 5 {
+				ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
+				cp := [3]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j]}
+				gemmZ3x64(&ap, panel, 16*k, k, &cp)
+				i += 3
 			}
 			switch m - i {
 			case 3:
