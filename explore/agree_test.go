@@ -2,7 +2,11 @@ package explore
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
@@ -73,5 +77,39 @@ func TestPlanAgreesWithSimulate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// plan searches on the topology simulate runs: both resolve the system
+// through train.ResolveSystem, so a job without system.topology gets the
+// same default (on GB200, Megatron-Bridge's NVLink segments; before, the
+// Explorer took one 72-GPU domain where simulate took 64-GPU segments)
+// and the same assumption, and a network section the same site transport.
+func TestPlanAndSimulateResolveOneSystem(t *testing.T) {
+	for _, y := range []string{
+		"model: qwen3-235b-a22b\nsystem: {gpu: gb200, gpus: 256}\nparallel: {tp: 1, pp: 8, vp: 3, ep: 32}\ntraining: {seq_len: 4096, global_batch: 1024}\n",
+		"model: llama3-8b\nsystem: {gpu: h100-sxm, gpus: 64}\ntraining: {seq_len: 4096, global_batch: 256}\n",
+		"model: llama3-8b\nsystem:\n  gpu: h100-sxm\n  gpus: 64\n  topology:\n    levels:\n      - {name: node, size: 8, bandwidth_gbps: 3600, latency_us: 1}\n      - {name: region, size: 8, bandwidth_gbps: 100, latency_us: 5000, distance_km: 1000}\nnetwork: {transport: tcp}\ntraining: {seq_len: 4096, global_batch: 256}\n",
+	} {
+		j, err := spec.ParseJob([]byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := train.Resolve(j, model.Load, hardware.Lookup)
+		if err != nil {
+			t.Fatalf("simulate: %v\n%s", err, y)
+		}
+		b, err := Resolve(j, model.Load, hardware.Lookup)
+		if err != nil {
+			t.Fatalf("plan: %v\n%s", err, y)
+		}
+		if diff := cmp.Diff(c.Topology, b.Template.Topology); diff != "" {
+			t.Errorf("%s: topologies differ (-simulate +plan):\n%s", j.Model, diff)
+		}
+		for _, a := range b.Assumptions {
+			if strings.HasPrefix(a, "system.topology") && !slices.Contains(c.Assumptions, a) {
+				t.Errorf("%s: plan assumes %q, simulate does not", j.Model, a)
+			}
+		}
 	}
 }

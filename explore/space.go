@@ -85,14 +85,6 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, fault.Field("training.micro_batch", "must be a positive integer (or omitted to search), got %d", j.Training.MicroBatch)
 	}
 	t.Batch = parallel.Batch{SeqLen: j.Training.SeqLen, GlobalBatch: j.Training.GlobalBatch}
-	if j.System.Topology != nil {
-		if t.Topology, err = topology.FromSpec(j.System.Topology, t.GPUs); err != nil {
-			return nil, err
-		}
-	} else {
-		t.Topology = topology.Default(g, t.GPUs)
-		b.Assumptions = append(b.Assumptions, "system.topology not given: one NVLink node level and one full-bisection scale-out level, so no level crosses sites")
-	}
 	if err := j.Search.Validate(); err != nil {
 		var se *spec.Error
 		if errors.As(err, &se) {
@@ -100,23 +92,14 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		}
 		return nil, fault.BadInput(err)
 	}
-	if n := j.Network; n != nil {
-		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
-			return nil, err
-		}
-		if _, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm"); err != nil {
-			return nil, err
-		}
-		if len(t.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
-			return nil, fault.Field("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); describe the sites in system.topology.levels")
-		}
-		// The transport is a fact of the job; the algorithm a choice the
-		// Explorer's space is restricted to (see constraints).
-		t.Topology = t.Topology.WithSiteTransport(strings.ToLower(strings.TrimSpace(n.Transport)), "", false)
-	}
-	if err := network.CheckTopology(t.Topology); err != nil {
+	// The transport is a fact of the job; the algorithm a choice the
+	// Explorer's space is restricted to (see constraints).
+	topo, sysAssumed, err := train.ResolveSystem(j, g, t.GPUs, false)
+	if err != nil {
 		return nil, err
 	}
+	t.Topology = topo
+	b.Assumptions = append(b.Assumptions, sysAssumed...)
 	b.CrossSite = t.Topology.SiteLevels()
 	b.Assumptions = append(b.Assumptions, m.Assumptions...)
 	return b, nil

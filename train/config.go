@@ -353,32 +353,12 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	pc = c.Parallel
-	if j.System.Topology != nil {
-		if c.Topology, err = topology.FromSpec(j.System.Topology, c.GPUs); err != nil {
-			return nil, err
-		}
-	} else {
-		var why string
-		c.Topology, why = DefaultTopology(g, c.GPUs)
-		if why != "" {
-			c.Assumptions = append(c.Assumptions, why)
-		}
-	}
-	if n := j.Network; n != nil {
-		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
-			return nil, err
-		}
-		if _, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm"); err != nil {
-			return nil, err
-		}
-		if len(c.Topology.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
-			return nil, fault.Field("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); set transport on a level of system.topology instead")
-		}
-		c.Topology = c.Topology.WithSiteTransport(strings.ToLower(n.Transport), n.Algorithm, false)
-	}
-	if err := network.CheckTopology(c.Topology); err != nil {
+	topo, sysAssumed, err := ResolveSystem(j, g, c.GPUs, true)
+	if err != nil {
 		return nil, err
 	}
+	c.Topology = topo
+	c.Assumptions = append(c.Assumptions, sysAssumed...)
 	var why string
 	c.Placement, why = DefaultPlacement(m, pc)
 	if len(j.Placement) > 0 {
@@ -527,6 +507,50 @@ func DefaultTopology(g *hardware.GPU, gpus int) (topology.Topology, string) {
 	x.ScaleUpSize = seg * NVL72TrayGPUs
 	why := fmt.Sprintf("system.topology not given: NVLink domains of %d GPUs (%d of the NVL72's 18 trays of 4; Megatron-Bridge's Slurm segment, the largest divisor of the %d trays up to 18), %g Gb/s NICs between them", x.ScaleUpSize, seg, trays, g.NICGbps)
 	return topology.Default(&x, gpus), why
+}
+
+// ResolveSystem builds the job's topology: system.topology, or the
+// default for the GPU (DefaultTopology) with what it assumed, and the
+// network section's transport on the site levels. The algorithm is
+// applied too when fixAlgorithm is set (simulate); the Explorer leaves it
+// open and searches it. simulate, plan and the dashboard all resolve the
+// system here, so a plan is searched on the topology simulate runs.
+func ResolveSystem(j *spec.Job, g *hardware.GPU, gpus int, fixAlgorithm bool) (topology.Topology, []string, error) {
+	var t topology.Topology
+	var assumed []string
+	if j.System.Topology != nil {
+		var err error
+		if t, err = topology.FromSpec(j.System.Topology, gpus); err != nil {
+			return topology.Topology{}, nil, err
+		}
+	} else {
+		var why string
+		t, why = DefaultTopology(g, gpus)
+		if why == "" {
+			why = "system.topology not given: one NVLink node level and one full-bisection scale-out level, so no level crosses sites"
+		}
+		assumed = append(assumed, why)
+	}
+	if n := j.Network; n != nil {
+		if _, err := network.LookupTechnology(n.Transport, "network.transport"); err != nil {
+			return topology.Topology{}, nil, err
+		}
+		if _, err := network.ParseAlgorithm(n.Algorithm, "network.algorithm"); err != nil {
+			return topology.Topology{}, nil, err
+		}
+		if len(t.SiteLevels()) == 0 && (n.Transport != "" || n.Algorithm != "") {
+			return topology.Topology{}, nil, fault.Field("network", "the topology has no site-to-site level (one with distance_km or link_capacity_gbps, or named building/region); describe the sites in system.topology.levels, or set transport on a level there")
+		}
+		algo := ""
+		if fixAlgorithm {
+			algo = n.Algorithm
+		}
+		t = t.WithSiteTransport(strings.ToLower(strings.TrimSpace(n.Transport)), algo, false)
+	}
+	if err := network.CheckTopology(t); err != nil {
+		return topology.Topology{}, nil, err
+	}
+	return t, assumed, nil
 }
 
 func orOne(v int) int {
