@@ -45,6 +45,7 @@ func EngineProfile(name string) (Efficiency, error) {
 		// Llama 2 7B to Llama 3.3 70B and Qwen3-30B-A3B, January to
 		// December 2025): of 1.5, 2.5, 3.5, 4.5 and 5.5 ms, 2.5 gives the
 		// lowest speed-up MAPE over the set (TestPublicServingSet).
+		e.KernelEagerUs = sglangKernelEagerUs
 	case "trtllm":
 		// TensorRT-LLM runs the step loop in its C++ executor, captures
 		// the EAGLE-3 draft loop in CUDA graphs, fuses all-reduce with
@@ -117,3 +118,18 @@ func (e Efficiency) engineAssumption() string {
 	return fmt.Sprintf("engine %s (set engine_overrides to change): host time %.0f us per step plus %.0f us per sequence, %s; %.1f us per graph kernel; %.0f%% of draft time hidden behind verify",
 		name, e.HostStepUs, e.HostPerSeqUs, where, e.KernelGraphUs, e.DraftOverlap*100)
 }
+
+// sglangKernelEagerUs is SGLang's cost of one fused kernel run without
+// CUDA graphs, from two measurements of the same setup (Llama-2-7b-chat
+// on one H100, batch 1, the benchmark script of SGLang PR #2150): 156
+// tokens/s with CUDA graphs (PR #2150) and 71.34 tokens/s with
+// --disable-cuda-graph (PR #3466, Triton attention backend, February
+// 2025), 6.41 against 14.02 ms per token. The step model counts 323
+// fused kernels in that step (32 layers of 10, the head and sampling), so
+// the 7.61 ms are 23.6 us per kernel beyond KernelGraphUs's 3: 26.6 us,
+// against 10 us for vLLM's leaner eager path (PyTorch dispatch plus
+// cudaLaunchKernel). SGLang's eager layers run more unfused PyTorch ops
+// (rotary, residual adds, metadata) than the fused count, which this
+// per-kernel figure absorbs. It prices SGLang with cuda_graphs off and the
+// eager draft extend of releases before PR #6606 (DraftExtendEager).
+const sglangKernelEagerUs = 26.6

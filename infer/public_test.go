@@ -16,7 +16,7 @@ import (
 // publicMAPEBound and publicSpeedupBound bound the time-per-token MAPE and
 // the speed-up-ratio MAPE on testdata/serving-public.csv. Issue 15 asks
 // for 10% on both; they are NOT met on the 52-row set and the bounds are
-// set to the measured values (11.1% and 10.7%, rounded up by 0.1 point),
+// set to the measured values (10.9% and 10.6%, rounded up by 0.1 point),
 // so the test still fails on any regression.
 //
 // History of the time-per-token MAPE: 30.8% with expert weights at
@@ -27,21 +27,33 @@ import (
 // speculative rows with their 6 baselines (SGLang PR #4716, EAGLE PR #173,
 // vLLM PRs #16035 and #16937, AngelSlim issue #163, SpecForge issue #339),
 // each priced in its engine's shape with its measured acceptance length,
-// moved them to 11.1% and 10.7%. The engine constants were re-scanned
-// over the whole set and are already at their best: SGLang's HostStepUs
-// (1.5-5.5 ms: 12.8%, 10.7%, 12.1%, 15.0%, 18.3% speed-up MAPE) and
-// GraphBreakUs (25-75 us: 12.5%, 11.8%, 11.2%, 11.1%, 11.7%, 12.3%
-// time-per-token MAPE). What is left (see the worst rows in the log):
-// Llama 3.3 70B EAGLE-3 on 8xH100 (SGLang) runs a 25 ms step where the
-// model prices 17 ms (speed-up 4.10x predicted, 2.65x measured; no
-// modelled term accounts for the 8 ms); Qwen3-30B-A3B on 4xH100 is 16%
-// slower than predicted even without speculation, while on 2xH100 the
-// largest trees are cheaper than the uniform-routing expert count
-// predicts (the two sources disagree by 2 ms between configurations that
-// differ only in topk, about the size of the residuals).
+// moved them to 11.1% and 10.7%; one operator list per layer (cost) to
+// 11.0%; SGLang's eager draft extend before PR #6606 (the two SGLang rows
+// of January and March 2025 carry draft_graphs extend-eager) at SGLang's
+// measured eager kernel cost (sglangKernelEagerUs, from PRs #2150 and
+// #3466, outside the set) to 10.9% and 10.6%. The engine constants were
+// re-scanned over the whole set and are already at their best: SGLang's
+// HostStepUs (1.5-5.5 ms: 12.8%, 10.7%, 12.1%, 15.0%, 18.3% speed-up
+// MAPE) and GraphBreakUs (25-75 us: 12.5%, 11.8%, 11.2%, 11.1%, 11.7%,
+// 12.3% time-per-token MAPE). What is left (see the worst rows in the
+// log): Llama 3.3 70B EAGLE-3 on 8xH100 (SGLang, March 2025) runs a
+// 24-25 ms step (the PR gives two runs: acceptance 5.88 at 234.54
+// tokens/s and 2.42 at 100.43 tokens/s, both 24-25 ms per step) where
+// the model prices 17.6 ms (speed-up 4.01x predicted, 2.65x measured;
+// checked and too small to explain the 7 ms: tree attention over 64
+// tokens x 768 keys, 20 us in all; the unsharded EAGLE-3 fc, 0.15 ms; the
+// draft's all-reduces and logits gathers, in the 1.8 ms of draft passes;
+// the eager extend, 0.4 ms); Qwen3-30B-A3B on 4xH100 is 16% slower than
+// predicted even without speculation, while on 2xH100 the largest trees
+// are cheaper than the uniform-routing expert count predicts (the two
+// sources disagree by 2 ms between configurations that differ only in
+// topk, about the size of the residuals); the vLLM 8B rows of April 2025
+// are 14-24% slower in prediction, where the June-July vLLM rows fit with
+// the same GraphBreakUs (host time per graph break differs between the
+// sources' machines by more than the model can tell apart).
 const (
-	publicMAPEBound    = 0.112
-	publicSpeedupBound = 0.108
+	publicMAPEBound    = 0.110
+	publicSpeedupBound = 0.107
 )
 
 // publicRow is one row of testdata/serving-public.csv.
@@ -64,6 +76,9 @@ type publicRow struct {
 	acceptLen float64
 	// draftEager: the draft passes ran without CUDA graphs.
 	draftEager bool
+	// extendEager: only the draft's extend ran without CUDA graphs
+	// (SGLang before PRs #6606/#6705/#6805, May-June 2025).
+	extendEager bool
 }
 
 func readPublic(t *testing.T) []publicRow {
@@ -110,7 +125,7 @@ func readPublic(t *testing.T) []publicRow {
 			precision: r[col["precision"]], spec: r[col["speculative"]], graphs: r[col["cuda_graphs"]], gpus: atoi(r, "gpus"), tp: atoi(r, "tp"),
 			ep: atoi(r, "ep"), batch: atoi(r, "batch"), in: atoi(r, "input_len"), out: atoi(r, "output_len"), ttit: v,
 			baseline: r[col["baseline"]], steps: atoi(r, "steps"), topk: atoi(r, "topk"), draftTokens: atoi(r, "draft_tokens"),
-			acceptLen: al, draftEager: r[col["draft_graphs"]] == "eager"})
+			acceptLen: al, draftEager: r[col["draft_graphs"]] == "eager", extendEager: r[col["draft_graphs"]] == "extend-eager"})
 	}
 	return out
 }
@@ -144,7 +159,7 @@ func predictPublic(t *testing.T, r publicRow) float64 {
 	if r.spec != "none" {
 		meth := specdec.Method(strings.Fields(r.spec)[0])
 		s = &Speculative{Method: meth, DraftLayers: 1, MaxNodes: sglangDraftNodes, MaxDepth: sglangSteps, Acceptance: defaultAcc(t, meth),
-			DraftEager: r.draftEager}
+			DraftEager: r.draftEager, DraftExtendEager: r.extendEager}
 		if r.steps > 0 {
 			return predictShaped(t, c, w, s, r)
 		}

@@ -50,6 +50,13 @@ type Speculative struct {
 	// May 2025, which cut a 3-token proposal from ~16 to ~6 ms in its
 	// profile); releases before ran it eagerly.
 	DraftEager bool
+	// DraftExtendEager runs only the draft's extend (its pass over the
+	// tokens accepted last step) without CUDA graphs, the draft steps and
+	// the verify keeping theirs: SGLang captured the EAGLE draft-extend
+	// in CUDA graphs only from PR #6606 (FA3, 2025-05-26; +11% per-user
+	// throughput for DeepSeek-V3 on 8 GPUs at batch 1), #6705 (Triton)
+	// and #6805 (FlashInfer, 2025-06-02); releases before ran it eagerly.
+	DraftExtendEager bool
 }
 
 // DraftVocab is the size of the draft's LM head: EAGLE-1 reuses the
@@ -139,6 +146,9 @@ type coster struct {
 	draft *Config
 	spec  *Speculative
 	ctx   int
+	// extend is the draft config of the extend pass where it differs
+	// from draft (DraftExtendEager); nil means draft.
+	extend *Config
 }
 
 // newCoster builds the step coster. EAGLE drafts run BF16, dense, with
@@ -165,6 +175,11 @@ func newCoster(c *Config, s *Speculative, ctx int) *coster {
 		d.EP = 1
 	}
 	k.draft = &d
+	if s.DraftExtendEager && d.CUDAGraphs {
+		e := d
+		e.CUDAGraphs = false
+		k.extend = &e
+	}
 	return k
 }
 
@@ -182,7 +197,19 @@ func (k *coster) PlainStep(b int) (float64, error) {
 // draftPass is one draft forward of q tokens per sequence with its input
 // FC and the top-k over its vocabulary.
 func (k *coster) draftPass(b, q int) float64 {
-	d := k.draft
+	return k.draftPassOn(k.draft, b, q)
+}
+
+// extendPass is the draft's extend over q accepted tokens per sequence.
+func (k *coster) extendPass(b, q int) float64 {
+	if k.extend != nil {
+		return k.draftPassOn(k.extend, b, q)
+	}
+	return k.draftPass(b, q)
+}
+
+// draftPassOn is draftPass on draft config d.
+func (k *coster) draftPassOn(d *Config, b, q int) float64 {
 	if d == nil {
 		return 0 // n-gram lookup: no GPU pass
 	}
@@ -231,7 +258,7 @@ func (k *coster) specParts(b int, t *specdec.Tree, expected float64) SpecParts {
 // sequence (n draft nodes; SGLang's speculative_num_draft_tokens is n+1).
 func (k *coster) engineStep(b int, passes []int, n int, expected float64) SpecParts {
 	c := k.c
-	draft := k.draftPass(b, int(math.Ceil(expected)))
+	draft := k.extendPass(b, int(math.Ceil(expected)))
 	for _, w := range passes {
 		draft += k.draftPass(b, w)
 	}
