@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -21,14 +20,13 @@ func processCPUTime() (float64, bool) {
 	return float64(ts.Sec) + float64(ts.Nsec)*1e-9, true
 }
 
-// cpuTimed runs f on one locked OS thread and returns the process CPU
-// time it took (0 where the clock cannot be read): on two cores that
-// includes the pool worker's, which spins for the whole generation.
-// Bench runs one generation at a time, so nothing else of the process
-// runs beside f but the garbage collector.
+// cpuTimed runs f and returns the process CPU time it took (0 where the
+// clock cannot be read): on two cores that includes the pool worker's,
+// which spins for the whole generation. Bench runs one generation at a
+// time, so nothing else of the process runs beside f but the garbage
+// collector. f is not locked to an OS thread: a locked caller that
+// yields while it waits for the pool's worker hands its thread over.
 func cpuTimed(f func() error) (float64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	t0, ok := processCPUTime()
 	err := f()
 	t1, ok1 := processCPUTime()
