@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/specdec"
 )
 
@@ -116,7 +117,7 @@ type BenchCase struct {
 	TokensPerS   float64 `json:"tokens_per_s"`
 	PlainPerS    float64 `json:"plain_tokens_per_s"`
 	Speedup      float64 `json:"speedup"`
-	// CPUSpeedup is the speed-up in thread CPU time (Linux), which other
+	// CPUSpeedup is the speed-up in process CPU time (Linux; both cores on two), which other
 	// processes on a shared machine disturb less than wall clock.
 	CPUTokensPerS   float64 `json:"cpu_tokens_per_s,omitempty"`
 	CPUPlainPerS    float64 `json:"cpu_plain_tokens_per_s,omitempty"`
@@ -126,6 +127,11 @@ type BenchCase struct {
 	Stats           Stats   `json:"-"`
 	ElapsedS        float64 `json:"elapsed_s"`
 	PlainElapsedS   float64 `json:"plain_elapsed_s"`
+	// Cores and PlainCores are the core counts (of BenchOptions.Cores)
+	// at which speculation and plain decoding were fastest in wall
+	// clock; the speed-ups compare those two configurations.
+	Cores      int `json:"cores"`
+	PlainCores int `json:"plain_cores"`
 }
 
 // BenchOptions configures Bench.
@@ -138,6 +144,11 @@ type BenchOptions struct {
 	// Repeat runs every generation this many times and keeps the fastest,
 	// which filters out interference from other processes on the CPU.
 	Repeat int
+	// Cores lists the core counts to time every configuration at: 1 runs
+	// on the calling core, 2 splits every packed product over a
+	// tensor.Pool. Each configuration, plain decoding included, is
+	// reported at its fastest core count. Empty means {1}.
+	Cores []int
 }
 
 // Bench generates from every prompt with every tree and temperature, and
@@ -146,7 +157,11 @@ type BenchOptions struct {
 // each generation runs Repeat times, interleaved with the other
 // configurations of the same prompt so that a change of load on the
 // machine hits all of them alike, and the fastest run counts. Every
-// count is deterministic; the timings vary from run to run.
+// configuration runs at each of Cores' core counts, interleaved too, and
+// is reported at its fastest (plain decoding included). Bench sets the
+// target's kernel for each run and restores it when it returns, so it
+// must not run beside other generations of the same engine. Every count
+// is deterministic; the timings vary from run to run.
 func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 	trees := make([]*specdec.Tree, len(o.Specs))
 	for i, sp := range o.Specs {
@@ -156,63 +171,118 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 		}
 		trees[i] = tr
 	}
+	cores := o.Cores
+	if len(cores) == 0 {
+		cores = []int{1}
+	}
+	kern := e.T.Kern
+	defer func() { e.T.Kern = kern }()
+	var pool *tensor.Pool
+	for _, n := range cores {
+		if n != 1 && n != 2 {
+			return nil, &InputError{fmt.Sprintf("--cores %d: want 1 or 2", n)}
+		}
+		if n == 2 && pool == nil {
+			pool = tensor.NewPool()
+			defer pool.Close()
+		}
+	}
+	setCores := func(n int) {
+		e.T.Kern = kern
+		if n == 2 {
+			e.T.Kern.Pool, e.T.Kern.PoolMinRows = pool, 0
+		}
+	}
+	nc := len(o.Specs) + 1 // configuration 0 is plain decoding
 	var out []BenchCase
 	for _, temp := range o.Temperatures {
 		cases := make([]BenchCase, len(o.Specs))
-		var plainTok int
-		var plainS, plainCPU float64
+		tokens := make([]int, nc)
+		elapsed := make([][]float64, nc) // [configuration][core index], summed over prompts
+		cpuS := make([][]float64, nc)
+		for c := range elapsed {
+			elapsed[c], cpuS[c] = make([]float64, len(cores)), make([]float64, len(cores))
+		}
 		for i, p := range o.Prompts {
 			seed := o.Seed + uint64(i)
-			best := make([]float64, len(o.Specs)+1)
-			bestCPU := make([]float64, len(o.Specs)+1)
-			results := make([]*Result, len(o.Specs)+1)
+			results := make([]*Result, nc)
+			best := make([][]float64, nc) // [configuration][core index]
+			bestCPU := make([][]float64, nc)
+			for c := range best {
+				best[c], bestCPU[c] = make([]float64, len(cores)), make([]float64, len(cores))
+			}
 			for r := 0; r < max(1, o.Repeat); r++ {
-				for c := -1; c < len(o.Specs); c++ {
-					opt := Options{Temperature: temp, Seed: seed, MaxTokens: o.MaxTokens}
-					if c >= 0 {
-						if trees[c] == nil {
-							continue
+				for ci, n := range cores {
+					setCores(n)
+					for c := 0; c < nc; c++ {
+						opt := Options{Temperature: temp, Seed: seed, MaxTokens: o.MaxTokens}
+						if c > 0 {
+							if trees[c-1] == nil {
+								continue
+							}
+							opt.Tree = trees[c-1]
 						}
-						opt.Tree = trees[c]
+						var res *Result
+						t0 := time.Now()
+						cpu, err := cpuTimed(func() (err error) {
+							res, err = e.Generate(p, opt)
+							return err
+						})
+						if err != nil {
+							return nil, fmt.Errorf("bench prompt %d: %w", i, err)
+						}
+						el := time.Since(t0).Seconds()
+						if r == 0 || el < best[c][ci] {
+							best[c][ci] = el
+						}
+						if r == 0 || cpu < bestCPU[c][ci] {
+							bestCPU[c][ci] = cpu
+						}
+						// Splitting a product by columns leaves every
+						// sum's order alone, so each core count yields the
+						// same tokens; the first one's are kept.
+						if ci == 0 {
+							results[c] = res
+						}
 					}
-					var res *Result
-					t0 := time.Now()
-					cpu, err := cpuTimed(func() (err error) {
-						res, err = e.Generate(p, opt)
-						return err
-					})
-					if err != nil {
-						return nil, fmt.Errorf("bench prompt %d: %w", i, err)
-					}
-					el := time.Since(t0).Seconds()
-					if r == 0 || el < best[c+1] {
-						best[c+1] = el
-					}
-					if r == 0 || cpu < bestCPU[c+1] {
-						bestCPU[c+1] = cpu
-					}
-					results[c+1] = res
 				}
 			}
-			plainS += best[0]
-			plainCPU += bestCPU[0]
-			plainTok += len(results[0].Tokens)
-			for c := range o.Specs {
-				if trees[c] == nil {
+			for c := range best {
+				for ci := range cores {
+					elapsed[c][ci] += best[c][ci]
+					cpuS[c][ci] += bestCPU[c][ci]
+				}
+			}
+			for c, res := range results {
+				if res == nil {
 					continue
 				}
-				cases[c].ElapsedS += best[c+1]
-				cases[c].CPUElapsedS += bestCPU[c+1]
-				cases[c].Tokens += len(results[c+1].Tokens)
-				cases[c].Stats.Add(results[c+1].Stats)
+				tokens[c] += len(res.Tokens)
+				if c > 0 {
+					cases[c-1].Stats.Add(res.Stats)
+				}
 			}
 		}
+		fastest := func(c int) int {
+			b := 0
+			for ci := range cores {
+				if elapsed[c][ci] < elapsed[c][b] {
+					b = ci
+				}
+			}
+			return b
+		}
+		pb := fastest(0)
+		plainS, plainCPU, plainTok := elapsed[0][pb], cpuS[0][pb], tokens[0]
 		for c, sp := range o.Specs {
 			tr := trees[c]
 			if tr == nil {
 				continue
 			}
 			bc := cases[c]
+			sb := fastest(c + 1)
+			bc.ElapsedS, bc.CPUElapsedS, bc.Tokens = elapsed[c+1][sb], cpuS[c+1][sb], tokens[c+1]
+			bc.Cores, bc.PlainCores = cores[sb], cores[pb]
 			bc.Spec, bc.Nodes, bc.Depth, bc.Temperature = sp, tr.Size(), tr.Depth(), temp
 			bc.PlainPerS, bc.PlainElapsedS = float64(plainTok)/plainS, plainS
 			bc.AcceptedPerStep = bc.Stats.AcceptedPerStep()

@@ -3,10 +3,14 @@ package decode
 import (
 	"testing"
 
+	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/specdec"
 )
 
-func benchGenerate(b *testing.B, tree *specdec.Tree) {
+// benchGenerate times whole generations on one core, or with cores 2 on
+// two (a tensor.Pool splitting the packed products of at least minRows
+// rows).
+func benchGenerate(b *testing.B, tree *specdec.Tree, cores, minRows int) {
 	m, d, err := loadTrained()
 	if err != nil {
 		b.Fatal(err)
@@ -16,6 +20,10 @@ func benchGenerate(b *testing.B, tree *specdec.Tree) {
 	m.Prepare()
 	d.Prepare(m)
 	d.UseBF16(m, true)
+	if cores == 2 {
+		m.Kern.Pool, m.Kern.PoolMinRows = tensor.NewPool(), minRows
+		defer m.Kern.Pool.Close()
+	}
 	e := &Engine{T: m, D: d}
 	p := make([]int, 64)
 	for i, c := range []byte("And Naomi said unto her two daughters in law, Go, return each to ") {
@@ -33,8 +41,21 @@ func benchGenerate(b *testing.B, tree *specdec.Tree) {
 // BenchmarkGeneratePlain and the speculative variants generate 96 greedy
 // tokens after a 64-byte prompt with the committed weights: the full
 // generation, prefill, drafting, verification and bookkeeping included.
-func BenchmarkGeneratePlain(b *testing.B)  { benchGenerate(b, nil) }
-func BenchmarkGenerateChain1(b *testing.B) { benchGenerate(b, specdec.Chain(1)) }
-func BenchmarkGenerateChain2(b *testing.B) { benchGenerate(b, specdec.Chain(2)) }
-func BenchmarkGenerateChain3(b *testing.B) { benchGenerate(b, specdec.Chain(3)) }
-func BenchmarkGenerateTree(b *testing.B)   { benchGenerate(b, DefaultTree()) }
+func BenchmarkGeneratePlain(b *testing.B)  { benchGenerate(b, nil, 1, 0) }
+func BenchmarkGenerateChain1(b *testing.B) { benchGenerate(b, specdec.Chain(1), 1, 0) }
+func BenchmarkGenerateChain2(b *testing.B) { benchGenerate(b, specdec.Chain(2), 1, 0) }
+func BenchmarkGenerateChain3(b *testing.B) { benchGenerate(b, specdec.Chain(3), 1, 0) }
+func BenchmarkGenerateTree(b *testing.B)   { benchGenerate(b, DefaultTree(), 1, 0) }
+
+// BenchmarkGenerate2Cores is the same on two cores: every packed product
+// split over a tensor.Pool, and for Chain2Verify only the verify passes
+// (two rows and more), the one-row draft passes staying whole.
+func BenchmarkGenerate2Cores(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		tree    *specdec.Tree
+		minRows int
+	}{{"Plain", nil, 0}, {"Chain1", specdec.Chain(1), 0}, {"Chain2", specdec.Chain(2), 0}, {"Chain2Verify", specdec.Chain(2), 2}, {"Chain3", specdec.Chain(3), 0}} {
+		b.Run(c.name, func(b *testing.B) { benchGenerate(b, c.tree, 2, c.minRows) })
+	}
+}

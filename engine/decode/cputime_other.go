@@ -2,5 +2,5 @@
 
 package decode
 
-// cpuTimed runs f; thread CPU time is only measured on Linux.
+// cpuTimed runs f; process CPU time is only measured on Linux.
 func cpuTimed(f func() error) (float64, error) { return 0, f() }

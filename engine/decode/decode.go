@@ -274,6 +274,10 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	if err := e.Check(prompt, o); err != nil {
 		return nil, err
 	}
+	if p := e.T.Kern.Pool; p != nil {
+		p.Engage()
+		defer p.Release()
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	greedy := o.Temperature == 0
 	cfg := e.T.Cfg

@@ -54,7 +54,7 @@ func BenchmarkTargetStep(b *testing.B) {
 // products split over two cores (tensor.Pool): plain decoding's other
 // configuration, which the engine does not use by default.
 func BenchmarkTargetStepWorkers2(b *testing.B) {
-	for _, m := range []int{1, 2, 4} {
+	for _, m := range []int{1, 2, 3, 4, 5} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, true) })
 	}
 }
@@ -64,6 +64,8 @@ func benchTargetStep(b *testing.B, m int, pool bool) {
 	if pool {
 		t.Kern.Pool = tensor.NewPool()
 		defer t.Kern.Pool.Close()
+		t.Kern.Pool.Engage()
+		defer t.Kern.Pool.Release()
 	}
 	tok, pos := make([]int, m), make([]int, m)
 	for i := range pos {

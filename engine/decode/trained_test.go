@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/scaleacross/scaleacross/engine/model"
+	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/engine/train"
 	"github.com/scaleacross/scaleacross/specdec"
 )
@@ -130,3 +131,44 @@ func TestTrainedTargetBeatsUnigram(t *testing.T) {
 }
 
 func loadTrained() (*model.Target, *model.Draft, error) { return model.LoadPair("../testdata/weights") }
+
+// TestTwoCoresGiveTheSameTokens checks that splitting the matrix
+// products over two cores (tensor.Pool, every product or only the verify
+// passes) emits exactly the tokens one core does, greedy and sampled,
+// plainly and speculatively: engine bench reports one token stream for
+// both core counts.
+func TestTwoCoresGiveTheSameTokens(t *testing.T) {
+	e, text := trained(t)
+	e.T.Prepare()
+	e.D.Prepare(e.T)
+	e.D.UseBF16(e.T, true)
+	pool := tensor.NewPool()
+	defer pool.Close()
+	one := e.T.Kern
+	for pi, p := range prompts(text, 2, 64) {
+		for _, temp := range []float64{0, 1} {
+			for _, spec := range []string{"none", "chain:2", "tree"} {
+				tr, _ := ParseSpec(spec)
+				o := Options{Tree: tr, Temperature: temp, Seed: 7, MaxTokens: 48}
+				e.T.Kern = one
+				want, err := e.Generate(p, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, minRows := range []int{0, 2} {
+					e.T.Kern = one
+					e.T.Kern.Pool, e.T.Kern.PoolMinRows = pool, minRows
+					got, err := e.Generate(p, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got.Tokens, want.Tokens) || got.Stats.Steps != want.Stats.Steps {
+						t.Errorf("prompt %d, temperature %g, %s, pool rows >= %d: %q in %d steps on two cores, %q in %d on one",
+							pi, temp, spec, minRows, bytesOf(got.Tokens), got.Stats.Steps, bytesOf(want.Tokens), want.Stats.Steps)
+					}
+				}
+			}
+		}
+	}
+	e.T.Kern = one
+}

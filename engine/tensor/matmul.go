@@ -32,6 +32,11 @@ type Kernel struct {
 	// Pool, when set, splits the larger packed products and the
 	// attention of a step over the caller and the pool's worker.
 	Pool *Pool
+	// PoolMinRows, when above 1, keeps products of fewer rows on the
+	// calling core: with 2 the pool splits only the verify passes
+	// (matrix-matrix products) and leaves the one-row decode and draft
+	// passes, whose halves are too short to pay for a fork-join, whole.
+	PoolMinRows int
 }
 
 // Detect returns the fastest kernel this CPU supports, with workers

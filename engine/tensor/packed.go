@@ -35,11 +35,11 @@ const ParallelMACs = 1 << 18
 
 // PoolMACs is the size from which MatMulPacked splits its panels over a
 // Pool. It puts every packed product of the engine's decode step (the
-// smallest, 192x192, has 37K multiply-adds) on the pool, so that
-// BenchmarkTargetStepWorkers2 measures the full two-core split. A
-// fork-join cost 2-4 µs on the loaded machine here (BenchmarkPoolRun),
-// more than such a product takes (0.3 µs at 116 GFLOP/s): the pool pays
-// only where the other core is idle.
+// smallest, 192x192, has 37K multiply-adds) on the pool. An empty
+// fork-join took 0.68 µs (median, 0.83 µs at the 99th percentile) at
+// load 1 here, against 0.3 µs for such a product at 116 GFLOP/s, but the
+// decode step's larger products (its fused QKV, W1|W3 and W2 and the
+// 256-way head) take 2-10 µs each, and the step as a whole gained.
 const PoolMACs = 1 << 14
 
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
@@ -53,15 +53,8 @@ func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
-	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs {
-		half := 16 * (n / 32)
-		kn.Pool.Run(func(part int) {
-			if part == 0 {
-				packedRange(kn.AVX512, c, a, w, m, 0, half)
-			} else {
-				packedRange(kn.AVX512, c, a, w, m, half, n)
-			}
-		})
+	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
+		kn.Pool.runPacked(kn.AVX512, c, a, w, m)
 		return
 	}
 	workers := min(kn.Workers, n/16)

@@ -306,7 +306,7 @@ type speculativeSnippet struct {
 }
 
 func newEngineBenchCmd() *cobra.Command {
-	var weights, heldout, specs, temps, accOut, accFrom, draftPrec string
+	var weights, heldout, specs, temps, accOut, accFrom, draftPrec, coreList string
 	var prompts, promptLen, maxTokens, repeat int
 	var seed uint64
 	var asJSON bool
@@ -316,10 +316,11 @@ func newEngineBenchCmd() *cobra.Command {
 		Long: `bench continues --prompts held-out prompts with every --specs tree shape at every
 --temperatures value and plainly, and reports accepted tokens per verify step,
 acceptance per depth, target passes saved, tokens/s with and without
-speculation and the speed-up (wall clock and thread CPU time), then the
-fastest shape per temperature. Plain decoding runs on one core, its faster
-configuration on a shared machine (BenchmarkTargetStepWorkers2 measures the
-two-core split). --draft-precision bf16 runs the draft's passes on
+speculation and the speed-up (wall clock and process CPU time), then the
+fastest shape per temperature. Every configuration, plain decoding
+included, runs at each --cores core count (2: every matrix product split
+over two cores) and is reported at its fastest, so that speculation is
+compared with plain decoding's fastest configuration. --draft-precision bf16 runs the draft's passes on
 bfloat16 weights where the CPU has AVX-512. With --acceptance-out it writes the measured
 per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
@@ -335,6 +336,14 @@ temperature) as the speculative block of a serving spec, for infer.`,
 					return badInput("--temperatures: %q is not a non-negative number", f)
 				}
 				ts = append(ts, v)
+			}
+			var cores []int
+			for _, f := range strings.Split(coreList, ",") {
+				v, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || (v != 1 && v != 2) {
+					return badInput("--cores: %q is not 1 or 2 (want a list like 1,2)", f)
+				}
+				cores = append(cores, v)
 			}
 			sl := splitSpecs(specs)
 			for _, s := range sl {
@@ -358,7 +367,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			for i := 0; i < prompts; i++ {
 				ps = append(ps, bytesToTokens(string(text[i*stride:i*stride+promptLen])))
 			}
-			cases, err := e.Bench(engdecode.BenchOptions{Prompts: ps, Specs: sl, Temperatures: ts, MaxTokens: maxTokens, Seed: seed, Repeat: repeat})
+			cases, err := e.Bench(engdecode.BenchOptions{Prompts: ps, Specs: sl, Temperatures: ts, MaxTokens: maxTokens, Seed: seed, Repeat: repeat, Cores: cores})
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
@@ -397,6 +406,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	fl.StringVar(&temps, "temperatures", "0,1", "temperatures, comma separated")
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
 	fl.IntVar(&repeat, "repeat", 3, "runs per generation; the fastest is timed")
+	fl.StringVar(&coreList, "cores", "1,2", "core counts to time each configuration at, comma separated (1 or 2); each is reported at its fastest")
 	fl.StringVar(&accOut, "acceptance-out", "", "write the measured acceptance as a serving spec's speculative block (YAML)")
 	fl.StringVar(&accFrom, "acceptance-from", "tree", "which --specs shape the written acceptance comes from")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
@@ -425,14 +435,14 @@ func round4(v []float64) []float64 {
 
 func writeBenchText(w io.Writer, r benchResult) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "spec\tnodes\tdepth\ttemp\taccepted/step\tpredicted\ttarget passes saved\ttok/s spec\ttok/s plain\tspeed-up\tCPU-time speed-up\tacceptance by depth\n")
+	fmt.Fprintf(tw, "spec\tnodes\tdepth\ttemp\taccepted/step\tpredicted\ttarget passes saved\ttok/s spec\ttok/s plain\tspeed-up\tCPU-time speed-up\tcores spec/plain\tacceptance by depth\n")
 	for _, c := range r.Cases {
 		acc := make([]string, len(c.AcceptanceByDepth))
 		for i, a := range c.AcceptanceByDepth {
 			acc[i] = strconv.FormatFloat(a, 'f', 2, 64)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%.2f\t%.2f\t%d of %d\t%.0f\t%.0f\t%.2fx\t%.2fx\t%s\n", c.Spec, c.Nodes, c.Depth, c.Temperature,
-			c.AcceptedPerStep, c.Predicted, c.PassesSaved, c.Stats.Tokens, c.TokensPerS, c.PlainPerS, c.Speedup, c.CPUSpeedup, strings.Join(acc, " "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%.2f\t%.2f\t%d of %d\t%.0f\t%.0f\t%.2fx\t%.2fx\t%d/%d\t%s\n", c.Spec, c.Nodes, c.Depth, c.Temperature,
+			c.AcceptedPerStep, c.Predicted, c.PassesSaved, c.Stats.Tokens, c.TokensPerS, c.PlainPerS, c.Speedup, c.CPUSpeedup, c.Cores, c.PlainCores, strings.Join(acc, " "))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing bench table: %w", err)
