@@ -142,9 +142,12 @@ func (c *Config) computePrecision() hardware.Precision {
 	return c.Weights
 }
 
+// peakFLOPs is the dense peak GEMMs are priced against, times the GPU's
+// measured large-GEMM share against H100's (hardware.GPU.GEMMDerate), as
+// training's cost.NewDevice prices it: one GEMM share for both.
 func (c *Config) peakFLOPs() float64 {
 	p, _ := c.GPU.PeakTFLOPS(c.computePrecision())
-	return p * 1e12
+	return p * 1e12 * c.GPU.GEMMDerate()
 }
 
 func (c *Config) bf16FLOPs() float64 {

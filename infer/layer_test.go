@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 )
@@ -31,6 +32,25 @@ func TestServingReadsModelWeightBytes(t *testing.T) {
 		}
 		if d := math.Abs(b.GEMM/want - 1); d > 1e-3 {
 			t.Errorf("%s: serving's decode GEMM time %.4g ms, the model's weight bytes take %.4g ms (off by %.2g)", m.ID, b.GEMM*1e3, want*1e3, d)
+		}
+	}
+}
+
+// Serving prices GEMMs at the share of peak training does: the GPU's
+// measured large-GEMM share against H100's (hardware.GPU.GEMMFraction,
+// 0.80 on Blackwell) scales both, so B200 serving is not priced at the
+// datasheet share while B200 training is derated.
+func TestServingTakesTrainingsGEMMShare(t *testing.T) {
+	for _, gid := range []string{"h100-sxm", "h200", "b200", "gb200"} {
+		c := config(t, "llama3-8b", gid, 1, hardware.BF16)
+		pk, _ := c.GPU.PeakTFLOPS(hardware.BF16)
+		serving := c.peakFLOPs() / (pk * 1e12)
+		training := cost.NewDevice(c.GPU, cost.Default()).P.GEMMEfficiency / cost.Default().GEMMEfficiency
+		if math.Abs(serving-training) > 1e-12 {
+			t.Errorf("%s: serving prices GEMMs at %.4f of the peak, training at %.4f", gid, serving, training)
+		}
+		if gid == "b200" && !(serving < 1) {
+			t.Errorf("b200: no measured GEMM share applied (%.3f)", serving)
 		}
 	}
 }
