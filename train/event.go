@@ -360,10 +360,9 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	worst := e.stages(vs)
 	e.addDataParallelStalls(worst)
 	var busy stageWork
-	busyStage := 0
-	for i, w := range worst {
+	for _, w := range worst {
 		if w.total() > busy.total() {
-			busy, busyStage = w, i
+			busy = w
 		}
 	}
 	fm := float64(mb)
@@ -375,10 +374,12 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	b.DPCommS = dpExposed + startDelay + fm*busy.dp
 	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
 	if !blocking {
-		// Overlapped sends cost the stage only where it sits idle while a
-		// message to it is still on the wire: that part of its idle time
-		// is exposed pipeline communication, the rest the bubble.
-		w := math.Min(b.BubbleS, exposedWait(pr.Spans, busyStage))
+		// Overlapped sends cost a stage only where it sits idle while a
+		// message to it is still on the wire. The stage that waits longest
+		// so (often the one behind the slowest link, whose wait the others
+		// inherit downstream) gives the exposed pipeline communication; the
+		// rest of the idle time is the bubble.
+		w := math.Min(b.BubbleS, slices.Max(exposedWaits(pr.Spans, p.PP)))
 		b.PPCommS += w
 		b.BubbleS -= w
 	}
@@ -618,20 +619,29 @@ func (e *evaluator) maxInFlight() float64 {
 	return (c.GPU.UsableGiB()*(1<<30) - none.Total) / per
 }
 
-// exposedWait is how long stage sits idle while a transfer to it is in
-// flight: the length of the union of its incoming transfers minus the
-// part covered by its own compute.
-func exposedWait(spans []schedule.Span, stage int) float64 {
-	var in, busy []Interval
+// exposedWaits is how long each of the pp stages sits idle while a
+// transfer to it is in flight: the length of the union of its incoming
+// transfers minus the part covered by its own compute.
+func exposedWaits(spans []schedule.Span, pp int) []float64 {
+	in, busy := make([][]Interval, pp), make([][]Interval, pp)
 	for _, sp := range spans {
 		switch {
-		case sp.Stream == schedule.Compute && sp.Stage == stage:
-			busy = append(busy, Interval{Start: sp.Start, End: sp.End})
-		case sp.Stream != schedule.Compute && sp.Peer == stage && sp.End > sp.Start:
-			in = append(in, Interval{Start: sp.Start, End: sp.End})
+		case sp.Stream == schedule.Compute && sp.Stage >= 0 && sp.Stage < pp:
+			busy[sp.Stage] = append(busy[sp.Stage], Interval{Start: sp.Start, End: sp.End})
+		case sp.Stream != schedule.Compute && sp.Peer >= 0 && sp.Peer < pp && sp.End > sp.Start:
+			in[sp.Peer] = append(in[sp.Peer], Interval{Start: sp.Start, End: sp.End})
 		}
 	}
-	in, busy = unionOf(in), unionOf(busy)
+	out := make([]float64, pp)
+	for st := range out {
+		out[st] = uncovered(unionOf(in[st]), unionOf(busy[st]))
+	}
+	return out
+}
+
+// uncovered is the length of in (disjoint, sorted) not covered by busy
+// (disjoint, sorted).
+func uncovered(in, busy []Interval) float64 {
 	var total, covered float64
 	for _, iv := range in {
 		total += iv.End - iv.Start

@@ -2,12 +2,14 @@ package train
 
 import (
 	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
-	"math"
-	"strings"
-	"testing"
 )
 
 // twoBuildings is Llama 3 8B on 2 buildings of 64 H100 with pp outermost,
@@ -116,4 +118,57 @@ func TestEventShowsExposedSends(t *testing.T) {
 		t.Errorf("pp comm %g s on a fast link, %g s on a slow one", fast.Breakdown.PPCommS, b.PPCommS)
 	}
 	t.Logf("pp comm: slow %.4f s (bubble %.4f s), fast %.4f s (bubble %.4f s)", b.PPCommS, b.BubbleS, fast.Breakdown.PPCommS, fast.Breakdown.BubbleS)
+}
+
+// Issue 11's two new-user cases: Llama 3.1 70B over 800 km of TCP (tp2
+// cp4 pp2 vp8, pp across the regions) and examples/two-regions.yaml moved
+// to 5,000 km with a 1 Tb/s trunk. The engines' step times are within 10%
+// of each other and both show the exposed pipeline sends as pp comm (the
+// event engine's at least half the analytic one's), where the analytic
+// engine once dropped them and the event engine once called them bubble.
+func TestSlowLinkNewUserCases(t *testing.T) {
+	twoRegions, err := os.ReadFile("../examples/two-regions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := strings.Replace(string(twoRegions), "distance_km: 500, link_capacity_gbps: 102400", "distance_km: 5000, link_capacity_gbps: 1000", 1)
+	if far == string(twoRegions) {
+		t.Fatal("examples/two-regions.yaml changed: its region level is not where this test expects it")
+	}
+	cases := map[string]string{
+		"70b over 800 km of TCP": `
+model: llama3.1-70b
+system:
+  gpu: h100-sxm
+  gpus: 4096
+  topology:
+    levels:
+      - {name: node, size: 8, bandwidth_gbps: 3600, latency_us: 1}
+      - {name: zone, size: 128, bandwidth_gbps: 400, latency_us: 5}
+      - {name: building, size: 2, bandwidth_gbps: 400, latency_us: 20, distance_km: 3, link_capacity_gbps: 200000}
+      - {name: region, size: 2, bandwidth_gbps: 400, latency_us: 100, distance_km: 800, link_capacity_gbps: 25000, transport: tcp}
+training: {seq_len: 8192, global_batch: 512, precision: bf16}
+parallel: {tp: 2, cp: 4, pp: 2, vp: 8}
+placement: [tp, cp, dp, pp]
+`,
+		"two regions 5,000 km apart": far,
+	}
+	for name, y := range cases {
+		c := resolve(t, y)
+		a, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Event(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > 0.10 {
+			t.Errorf("%s: analytic %.3f s, event %.3f s: %.1f%% apart", name, a.StepTimeS, e.StepTimeS, 100*d)
+		}
+		if a.Breakdown.PPCommS <= 0 || e.Breakdown.PPCommS < 0.5*a.Breakdown.PPCommS {
+			t.Errorf("%s: pp comm analytic %.3f s, event %.3f s", name, a.Breakdown.PPCommS, e.Breakdown.PPCommS)
+		}
+		t.Logf("%s: analytic %.3f s (pp comm %.3f s), event %.3f s (pp comm %.3f s)", name, a.StepTimeS, a.Breakdown.PPCommS, e.StepTimeS, e.Breakdown.PPCommS)
+	}
 }
