@@ -1,7 +1,6 @@
 package train
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -623,35 +622,77 @@ func (e *evaluator) maxInFlight() float64 {
 // transfer to it is in flight: the length of the union of its incoming
 // transfers minus the part covered by its own compute.
 func exposedWaits(spans []schedule.Span, pp int) []float64 {
-	in, busy := make([][]Interval, pp), make([][]Interval, pp)
-	for _, sp := range spans {
+	// A stage's compute spans and each stream of transfers to it (the
+	// activations from the stage before, the gradients from the stage
+	// after, each a first-come-first-served queue) arrive in time order,
+	// so each list is checked sorted rather than sorted. One pass files
+	// the spans into lists sized for an even spread over the stages.
+	const lists = 3 // compute, activations in, gradients in
+	ls := make([][]span2, lists*pp)
+	backing := make([]span2, 0, len(spans)+lists*pp)
+	per := len(spans)/len(ls) + 1
+	for k := range ls {
+		ls[k] = backing[len(backing) : len(backing) : len(backing)+per]
+		backing = backing[:len(backing)+per]
+	}
+	for i := range spans {
+		sp := &spans[i]
+		var k int
 		switch {
-		case sp.Stream == schedule.Compute && sp.Stage >= 0 && sp.Stage < pp:
-			busy[sp.Stage] = append(busy[sp.Stage], Interval{Start: sp.Start, End: sp.End})
-		case sp.Stream != schedule.Compute && sp.Peer >= 0 && sp.Peer < pp && sp.End > sp.Start:
-			in[sp.Peer] = append(in[sp.Peer], Interval{Start: sp.Start, End: sp.End})
+		case sp.Stream == schedule.Compute:
+			if sp.Stage < 0 || sp.Stage >= pp {
+				continue
+			}
+			k = lists * sp.Stage
+		case sp.Peer < 0 || sp.Peer >= pp || !(sp.End > sp.Start):
+			continue
+		case sp.Stream == schedule.SendActivations:
+			k = lists*sp.Peer + 1
+		default:
+			k = lists*sp.Peer + 2
 		}
+		ls[k] = append(ls[k], span2{sp.Start, sp.End})
 	}
 	out := make([]float64, pp)
+	var merged []span2
 	for st := range out {
-		out[st] = uncovered(unionOf(in[st]), unionOf(busy[st]))
+		list := func(i int) []span2 { return unionOf(ls[lists*st+i]) }
+		busy, act, grad := list(0), list(1), list(2)
+		merged = unionOf(mergeByStart(merged[:0], act, grad))
+		out[st] = uncovered(merged, busy)
 	}
 	return out
 }
 
+// mergeByStart appends to dst the intervals of a and b (each sorted by
+// start) in order of start.
+func mergeByStart(dst, a, b []span2) []span2 {
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].start < a[0].start {
+			dst, b = append(dst, b[0]), b[1:]
+		} else {
+			dst, a = append(dst, a[0]), a[1:]
+		}
+	}
+	return append(append(dst, a...), b...)
+}
+
+// span2 is an interval of time.
+type span2 struct{ start, end float64 }
+
 // uncovered is the length of in (disjoint, sorted) not covered by busy
 // (disjoint, sorted).
-func uncovered(in, busy []Interval) float64 {
+func uncovered(in, busy []span2) float64 {
 	var total, covered float64
 	for _, iv := range in {
-		total += iv.End - iv.Start
+		total += iv.end - iv.start
 	}
 	for i, j := 0, 0; i < len(in) && j < len(busy); {
-		lo, hi := math.Max(in[i].Start, busy[j].Start), math.Min(in[i].End, busy[j].End)
+		lo, hi := math.Max(in[i].start, busy[j].start), math.Min(in[i].end, busy[j].end)
 		if hi > lo {
 			covered += hi - lo
 		}
-		if in[i].End < busy[j].End {
+		if in[i].end < busy[j].end {
 			i++
 		} else {
 			j++
@@ -660,13 +701,25 @@ func uncovered(in, busy []Interval) float64 {
 	return math.Max(0, total-covered)
 }
 
-// unionOf sorts intervals and merges the overlapping ones.
-func unionOf(v []Interval) []Interval {
-	slices.SortFunc(v, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
+// unionOf sorts intervals (in place; most arrive in time order already)
+// and merges the overlapping ones.
+func unionOf(v []span2) []span2 {
+	byStart := func(a, b span2) int {
+		switch {
+		case a.start < b.start:
+			return -1
+		case a.start > b.start:
+			return 1
+		}
+		return 0
+	}
+	if !slices.IsSortedFunc(v, byStart) {
+		slices.SortFunc(v, byStart)
+	}
 	out := v[:0]
 	for _, iv := range v {
-		if n := len(out); n > 0 && iv.Start <= out[n-1].End {
-			out[n-1].End = math.Max(out[n-1].End, iv.End)
+		if n := len(out); n > 0 && iv.start <= out[n-1].end {
+			out[n-1].end = math.Max(out[n-1].end, iv.end)
 			continue
 		}
 		out = append(out, iv)
