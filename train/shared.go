@@ -115,6 +115,7 @@ type scratch struct {
 	vs            []virtualStage
 	st            []stageWork
 	sends         []int
+	busy          []float64 // overlappedSends' link loads
 	dense, expert []float64
 	caps, adj     []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation

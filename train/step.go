@@ -573,8 +573,12 @@ func (e *evaluator) virtualStages() []virtualStage {
 			count[k]++
 		}
 		copied := false
-		for _, x := range seen[:nSeen] {
-			if x.count == count {
+		for i := range seen[:nSeen] {
+			// Element by element, without copying the entry: a whole-array
+			// compare loads the counts just stored in wide words and
+			// stalls on store forwarding.
+			x := &seen[i]
+			if x.count[0] == count[0] && x.count[1] == count[1] && x.count[2] == count[2] && x.count[3] == count[3] {
 				*w = out[x.v] // the same sums of the same costs
 				copied = true
 				break
@@ -797,7 +801,12 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	bytes := e.p2pBytes()
 	// busy[4*a+2*d+up] is the link of stage a in direction d (0 forward,
 	// 1 backward) to the peer above (up 0) or below (up 1) it.
-	busy := make([]float64, 4*pp)
+	var busy []float64
+	if e.sc != nil {
+		busy = growClear(&e.sc.busy, 4*pp)
+	} else {
+		busy = make([]float64, 4*pp)
+	}
 	var path, most, stall float64
 	descent := pp - 1 // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
