@@ -6,6 +6,8 @@ package network
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync"
 
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/topology"
@@ -195,12 +197,37 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	return links
 }
 
-// technology looks a transport up, falling back to Native.
-func technology(name string) Technology {
-	t, err := LookupTechnology(name, "transport")
-	if err != nil {
-		t, _ = LookupTechnology(Native, "transport")
+// linkTechnologies holds the catalog's entries, built once: Links reads a
+// level's entry in every evaluation, and building one allocates its
+// Sources. The entries are only read (never handed out), so sharing them
+// across goroutines is safe.
+var linkTechnologies = sync.OnceValue(func() []Technology {
+	names := append(TechnologyNames(), HostTechnologyNames()...)
+	out := make([]Technology, 0, len(names))
+	for _, n := range names {
+		if t, ok := catalog(n); ok {
+			out = append(out, t)
+		}
 	}
+	return out
+})
+
+// technology looks a transport up, falling back to Native, as
+// LookupTechnology would; the result is for reading only.
+func technology(name string) Technology {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		n = Native
+	}
+	for _, t := range linkTechnologies() {
+		if t.Name == n {
+			return t
+		}
+	}
+	if t, ok := catalog(n); ok {
+		return t
+	}
+	t, _ := catalog(Native)
 	return t
 }
 
