@@ -57,9 +57,8 @@ func (s Span) Outermost() int {
 }
 
 // times is the span of the union of two groups laid at nested strides:
-// their factors multiply level by level.
-func (s Span) times(o Span) Span {
-	f := make([]int, len(s.Factors))
+// their factors multiply level by level, into f.
+func (s Span) times(o Span, f []int) Span {
 	for i := range f {
 		f[i] = s.Factors[i] * o.Factors[i]
 	}
@@ -161,11 +160,7 @@ func CheckCrossSite(t Topology, l Layout, d Dim, degree int) error {
 // one, they are dp's innermost members. Dimensions the placement leaves
 // out follow in default order.
 func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
-	names := make([]string, len(placement))
-	for i, d := range placement {
-		names[i] = string(d)
-	}
-	placement, err := ParsePlacement(names)
+	placement, err := placementOf(placement)
 	if err != nil {
 		return Layout{}, err
 	}
@@ -186,12 +181,22 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 	}
 	// Pieces in rank order: the ep share of dp sits where ep is placed, or
 	// just inside the rest of dp.
-	order := placement
+	var orderBuf [numDims + 1]Dim
+	order := append(orderBuf[:0], placement...)
 	if !slices.Contains(order, EP) {
-		i := slices.Index(order, DP)
-		order = slices.Insert(slices.Clone(order), i, EP)
+		order = slices.Insert(order, slices.Index(order, DP), EP)
 	}
 	l := Layout{Placement: placement, Spans: make(map[Dim]Span, 5), Stride: make(map[Dim]int, 5)}
+	// Every span's factors live in one buffer, each piece capped so that
+	// an append to one cannot write into the next: the pieces in order,
+	// dp's and ep's products.
+	nl := len(t.Levels)
+	factors := make([]int, (len(order)+2)*nl)
+	next := func() []int {
+		f := factors[:nl:nl]
+		factors = factors[nl:]
+		return f
+	}
 	var pieces [5]Span // by dimIndex
 	stride := 1
 	for _, d := range order {
@@ -203,7 +208,7 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 			n = dp / epd
 		}
 		n = max(n, 1)
-		sp, err := span(t, stride, n)
+		sp, err := spanInto(t, stride, n, next())
 		if err != nil {
 			return Layout{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
@@ -216,18 +221,18 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 	for _, d := range []Dim{TP, CP, PP} {
 		l.Spans[d] = pieces[dimIndex(d)]
 	}
-	l.Spans[DP] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)])
+	l.Spans[DP] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)], next())
 	if epd > 1 {
 		l.Stride[DP] = l.Stride[EP]
 	}
 	if ep <= cp {
-		sp, err := span(t, l.Stride[CP], ep)
+		sp, err := spanInto(t, l.Stride[CP], ep, next())
 		if err != nil {
 			return Layout{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
 		}
 		l.Spans[EP] = sp
 	} else {
-		l.Spans[EP] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)])
+		l.Spans[EP] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)], next())
 	}
 	l.Stride[EP] = l.Stride[CP]
 	return l, nil
@@ -241,9 +246,9 @@ func placementString(p []Dim) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// span computes the span of a group of n members at rank stride st.
-func span(t Topology, st, n int) (Span, error) {
-	f := make([]int, len(t.Levels))
+// spanInto computes the span of a group of n members at rank stride st,
+// its factors in f (one per level).
+func spanInto(t Topology, st, n int, f []int) (Span, error) {
 	prev := n // distinct units at the level below (GPUs first)
 	c := 1    // GPUs in one unit of level i, accumulated (not Capacity(i): linear, not quadratic, in the levels)
 	for i := range t.Levels {
@@ -277,6 +282,37 @@ func span(t Topology, st, n int) (Span, error) {
 	}
 	return Span{Factors: f}, nil
 }
+
+// placementOf is ParsePlacement of placement's names, in a slice with
+// room for the default dimensions; a placement that is already valid (the
+// usual case: a resolved configuration's) is copied without the names.
+func placementOf(placement []Dim) ([]Dim, error) {
+	valid := len(placement) <= numDims
+	for i, d := range placement {
+		if !valid {
+			break
+		}
+		switch d {
+		case TP, CP, EP, DP, PP:
+			valid = !slices.Contains(placement[:i], d)
+		default:
+			valid = false
+		}
+	}
+	if valid {
+		out := make([]Dim, len(placement), numDims)
+		copy(out, placement)
+		return out, nil
+	}
+	names := make([]string, len(placement))
+	for i, d := range placement {
+		names[i] = string(d)
+	}
+	return ParsePlacement(names)
+}
+
+// numDims is the number of parallel dimensions.
+const numDims = 5
 
 // dimIndex numbers the dimensions for small fixed-size tables.
 func dimIndex(d Dim) int {
