@@ -160,7 +160,13 @@ func flat(alg Algorithm, k Kind, mult, bytes float64, s topology.Span, links []L
 // collective algorithm. Unknown transport or algorithm names count as
 // Native and Hierarchical; CheckTopology reports them.
 func Links(t topology.Topology, senders []float64, eff float64) []Link {
-	links := make([]Link, len(t.Levels))
+	return LinksInto(make([]Link, len(t.Levels)), t, senders, eff)
+}
+
+// LinksInto is Links written into links, which holds one entry per level
+// of t, for callers that keep a buffer; it returns links.
+func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64) []Link {
+	links = links[:len(t.Levels)]
 	for i, l := range t.Levels {
 		bw := l.BandwidthGbps * 1e9 / 8
 		unit := 1.0

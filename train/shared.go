@@ -112,12 +112,16 @@ func analyticPooled(c *Config, s *Shared) (Result, error) {
 // scratch is an evaluator's reusable state: the buffers its slices live
 // in, and the memos (see Evaluator).
 type scratch struct {
-	vs            []virtualStage
-	st            []stageWork
-	sends         []int
-	busy          []float64 // overlappedSends' link loads
-	dense, expert []float64
-	caps, adj     []int
+	vs    []virtualStage
+	st    []stageWork
+	sends []int
+	busy  []float64 // overlappedSends' link loads
+	// links and ppLinks hold the evaluation's links when no Shared gives
+	// them (init), ppSenders the pipeline's senders per level.
+	links, ppLinks []network.Link
+	ppSenders      []float64
+	dense, expert  []float64
+	caps, adj      []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
 	// (dpSpan) by group size, and the buffers of their factors.
 	dpN   [2]int

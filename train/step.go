@@ -162,7 +162,11 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	// dp; links say what each then achieves.
 	all := s.Links
 	if all == nil {
-		all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+		if sc != nil {
+			all = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, c.Calib.NetworkEfficiency)
+		} else {
+			all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+		}
 	}
 	for i := range e.linkTab {
 		e.linkTab[i] = all
@@ -183,7 +187,13 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
-		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
+		if sc != nil {
+			nl := len(c.Topology.Levels)
+			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, l.Spans[topology.PP], c.Parallel.PP)
+			e.linkTab[dimIndex(topology.PP)] = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, c.Calib.NetworkEfficiency)
+		} else {
+			e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
+		}
 	}
 	if c.Parallel.ExpertTP() == c.Parallel.TP {
 		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
@@ -246,7 +256,12 @@ func (e *evaluator) linksOf(d topology.Dim) []network.Link { return e.linkTab[di
 // unit sends forward (and the first sends gradients back), so a unit of
 // C GPUs holding k stages has C/k senders in each direction.
 func ppSenders(t topology.Topology, s topology.Span, pp int) []float64 {
-	out := make([]float64, len(t.Levels))
+	return ppSendersInto(make([]float64, len(t.Levels)), t, s, pp)
+}
+
+// ppSendersInto is ppSenders written into out, one entry per level of t.
+func ppSendersInto(out []float64, t topology.Topology, s topology.Span, pp int) []float64 {
+	clear(out)
 	inner := 1 // stages within one unit of level i-1
 	for i := range t.Levels {
 		if i > 0 {
