@@ -160,33 +160,71 @@ func CheckCrossSite(t Topology, l Layout, d Dim, degree int) error {
 // one, they are dp's innermost members. Dimensions the placement leaves
 // out follow in default order.
 func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
-	placement, err := placementOf(placement)
+	var deg [NumDims]int
+	for _, d := range Dims() {
+		deg[dimIndex(d)] = degrees[d]
+	}
+	g, err := PlaceGrid(t, placement, deg)
 	if err != nil {
 		return Layout{}, err
+	}
+	return g.Layout(), nil
+}
+
+// NumDims is the number of parallel dimensions.
+const NumDims = 5
+
+// DimIndex numbers the dimensions tp, cp, ep, pp and dp from 0: the index
+// of a Grid's arrays.
+func DimIndex(d Dim) int { return dimIndex(d) }
+
+// Grid is a Layout held in arrays indexed by DimIndex, for callers that
+// read a few spans per layout and need not pay for its maps.
+type Grid struct {
+	Placement []Dim
+	Spans     [NumDims]Span
+	Stride    [NumDims]int
+}
+
+// Layout is g as a Layout; the two share their slices.
+func (g Grid) Layout() Layout {
+	l := Layout{Placement: g.Placement, Spans: make(map[Dim]Span, NumDims), Stride: make(map[Dim]int, NumDims)}
+	for _, d := range Dims() {
+		l.Spans[d], l.Stride[d] = g.Spans[dimIndex(d)], g.Stride[dimIndex(d)]
+	}
+	return l
+}
+
+// PlaceGrid is Place with the degrees indexed by DimIndex, returning the
+// layout as a Grid.
+func PlaceGrid(t Topology, placement []Dim, degrees [NumDims]int) (Grid, error) {
+	placement, err := placementOf(placement)
+	if err != nil {
+		return Grid{}, err
 	}
 	for _, d := range DefaultPlacement() {
 		if !slices.Contains(placement, d) {
 			placement = append(placement, d)
 		}
 	}
-	cp := max(degrees[CP], 1)
-	ep := max(degrees[EP], 1)
-	dp := max(degrees[DP], 1)
+	cp := max(degrees[dimIndex(CP)], 1)
+	ep := max(degrees[dimIndex(EP)], 1)
+	dp := max(degrees[dimIndex(DP)], 1)
 	epd := 1 // members of dp inside one ep group
 	if ep > cp {
 		if ep%cp != 0 || dp%(ep/cp) != 0 {
-			return Layout{}, fault.Field("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
+			return Grid{}, fault.Field("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
 		}
 		epd = ep / cp
 	}
 	// Pieces in rank order: the ep share of dp sits where ep is placed, or
 	// just inside the rest of dp.
-	var orderBuf [numDims + 1]Dim
+	var orderBuf [NumDims + 1]Dim
 	order := append(orderBuf[:0], placement...)
 	if !slices.Contains(order, EP) {
 		order = slices.Insert(order, slices.Index(order, DP), EP)
 	}
-	l := Layout{Placement: placement, Spans: make(map[Dim]Span, 5), Stride: make(map[Dim]int, 5)}
+	g := Grid{Placement: placement}
 	// Every span's factors live in one buffer, each piece capped so that
 	// an append to one cannot write into the next: the pieces in order,
 	// dp's and ep's products.
@@ -197,10 +235,10 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		factors = factors[nl:]
 		return f
 	}
-	var pieces [5]Span // by dimIndex
+	var pieces [NumDims]Span // by dimIndex
 	stride := 1
 	for _, d := range order {
-		n := degrees[d]
+		n := degrees[dimIndex(d)]
 		switch d {
 		case EP:
 			n = epd
@@ -210,32 +248,30 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 		n = max(n, 1)
 		sp, err := spanInto(t, stride, n, next())
 		if err != nil {
-			return Layout{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
+			return Grid{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
 		pieces[dimIndex(d)] = sp
-		if _, ok := l.Stride[d]; !ok {
-			l.Stride[d] = stride
-		}
+		g.Stride[dimIndex(d)] = stride // order names each dimension once
 		stride *= n
 	}
 	for _, d := range []Dim{TP, CP, PP} {
-		l.Spans[d] = pieces[dimIndex(d)]
+		g.Spans[dimIndex(d)] = pieces[dimIndex(d)]
 	}
-	l.Spans[DP] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)], next())
+	g.Spans[dimIndex(DP)] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)], next())
 	if epd > 1 {
-		l.Stride[DP] = l.Stride[EP]
+		g.Stride[dimIndex(DP)] = g.Stride[dimIndex(EP)]
 	}
 	if ep <= cp {
-		sp, err := spanInto(t, l.Stride[CP], ep, next())
+		sp, err := spanInto(t, g.Stride[dimIndex(CP)], ep, next())
 		if err != nil {
-			return Layout{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
+			return Grid{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
 		}
-		l.Spans[EP] = sp
+		g.Spans[dimIndex(EP)] = sp
 	} else {
-		l.Spans[EP] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)], next())
+		g.Spans[dimIndex(EP)] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)], next())
 	}
-	l.Stride[EP] = l.Stride[CP]
-	return l, nil
+	g.Stride[dimIndex(EP)] = g.Stride[dimIndex(CP)]
+	return g, nil
 }
 
 func placementString(p []Dim) string {
@@ -287,7 +323,7 @@ func spanInto(t Topology, st, n int, f []int) (Span, error) {
 // room for the default dimensions; a placement that is already valid (the
 // usual case: a resolved configuration's) is copied without the names.
 func placementOf(placement []Dim) ([]Dim, error) {
-	valid := len(placement) <= numDims
+	valid := len(placement) <= NumDims
 	for i, d := range placement {
 		if !valid {
 			break
@@ -300,7 +336,7 @@ func placementOf(placement []Dim) ([]Dim, error) {
 		}
 	}
 	if valid {
-		out := make([]Dim, len(placement), numDims)
+		out := make([]Dim, len(placement), NumDims)
 		copy(out, placement)
 		return out, nil
 	}
@@ -310,9 +346,6 @@ func placementOf(placement []Dim) ([]Dim, error) {
 	}
 	return ParsePlacement(names)
 }
-
-// numDims is the number of parallel dimensions.
-const numDims = 5
 
 // dimIndex numbers the dimensions for small fixed-size tables.
 func dimIndex(d Dim) int {
