@@ -104,9 +104,8 @@ func (w *stageWork) addScaled(o stageWork, f float64) {
 
 // model is the per-evaluation state shared by the cost helpers.
 type evaluator struct {
-	c      *Config
-	dev    *cost.Device
-	layout topology.Layout
+	c   *Config
+	dev *cost.Device
 	// spans and linkTab cache the layout's spans and the per-level links
 	// by dimension (see dimIndex); caps holds each level's GPU capacity.
 	spans    [numDims]topology.Span
@@ -144,9 +143,20 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if sh != nil {
 		s = *sh
 	}
+	// Without a Shared layout, a configuration whose expert groups take
+	// the attention grid's tp is laid out as a Grid (no maps): the
+	// evaluation reads its spans and pipeline stride alone.
 	var l topology.Layout
+	var g topology.Grid
+	grid := false
 	if s.Layout != nil {
 		l = *s.Layout
+	} else if c.Parallel.ExpertTP() == c.Parallel.TP {
+		var err error
+		if g, err = c.grid(); err != nil {
+			return err
+		}
+		grid = true
 	} else {
 		var err error
 		if l, err = c.Layout(); err != nil {
@@ -157,7 +167,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
-	*e = evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s, sc: sc}
+	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -174,6 +184,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if sc != nil && sc.keep && s.Layout != nil && sc.layout == s.Layout {
 		// The layout's maps were read for the previous configuration.
 		e.spans, e.ppStride = sc.spans, sc.ppStride
+	} else if grid {
+		e.spans, e.ppStride = g.Spans, g.Stride[topology.DimIndex(topology.PP)]
 	} else {
 		for i, d := range allDims() {
 			e.spans[i] = l.Spans[d]
@@ -184,15 +196,15 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
-		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
+		e.linkTab[dimIndex(topology.EP)] = epLinks(c, e.span(topology.EP), all)
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		if sc != nil {
 			nl := len(c.Topology.Levels)
-			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, l.Spans[topology.PP], c.Parallel.PP)
+			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, e.span(topology.PP), c.Parallel.PP)
 			e.linkTab[dimIndex(topology.PP)] = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, c.Calib.NetworkEfficiency)
 		} else {
-			e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
+			e.linkTab[dimIndex(topology.PP)] = ppLinks(c, e.span(topology.PP))
 		}
 	}
 	if c.Parallel.ExpertTP() == c.Parallel.TP {
