@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Component is one line of a parameter breakdown.
 type Component struct {
 	Name   string `json:"name"`
@@ -138,14 +140,25 @@ func (m *Model) finalNormParams() int64 {
 
 // Breakdown lists the parameters by component, total and active per token.
 func (m *Model) Breakdown() []Component {
+	var buf [maxComponents]Component
+	return slices.Clone(m.breakdownInto(&buf))
+}
+
+// maxComponents is the most components breakdownInto lists.
+const maxComponents = 8
+
+// breakdownInto is Breakdown in buf, so that the sums over it (TotalParams,
+// ActiveParams, which FLOPsPerToken calls for every evaluation) allocate
+// nothing.
+func (m *Model) breakdownInto(buf *[maxComponents]Component) []Component {
 	L := int64(m.Layers)
 	moeL := int64(m.MoELayers())
 	denseL := L - moeL
-	out := []Component{
-		{Name: "embedding", Total: m.EmbeddingParams(), Active: m.EmbeddingParams()},
-		{Name: "attention", Total: L * m.AttentionParams(), Active: L * m.AttentionParams()},
-		{Name: "norms", Total: L * m.NormParams(), Active: L * m.NormParams()},
-	}
+	out := append(buf[:0],
+		Component{Name: "embedding", Total: m.EmbeddingParams(), Active: m.EmbeddingParams()},
+		Component{Name: "attention", Total: L * m.AttentionParams(), Active: L * m.AttentionParams()},
+		Component{Name: "norms", Total: L * m.NormParams(), Active: L * m.NormParams()},
+	)
 	if denseL > 0 {
 		out = append(out, Component{Name: "dense_mlp", Total: denseL * m.DenseMLPParams(), Active: denseL * m.DenseMLPParams()})
 	}
@@ -165,7 +178,8 @@ func (m *Model) Breakdown() []Component {
 // TotalParams is the number of parameters stored.
 func (m *Model) TotalParams() int64 {
 	var t int64
-	for _, c := range m.Breakdown() {
+	var buf [maxComponents]Component
+	for _, c := range m.breakdownInto(&buf) {
 		t += c.Total
 	}
 	return t
@@ -175,7 +189,8 @@ func (m *Model) TotalParams() int64 {
 // input embedding and output head as published model cards do.
 func (m *Model) ActiveParams() int64 {
 	var t int64
-	for _, c := range m.Breakdown() {
+	var buf [maxComponents]Component
+	for _, c := range m.breakdownInto(&buf) {
 		t += c.Active
 	}
 	return t

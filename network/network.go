@@ -6,6 +6,8 @@ package network
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync"
 
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/topology"
@@ -158,7 +160,13 @@ func flat(alg Algorithm, k Kind, mult, bytes float64, s topology.Span, links []L
 // collective algorithm. Unknown transport or algorithm names count as
 // Native and Hierarchical; CheckTopology reports them.
 func Links(t topology.Topology, senders []float64, eff float64) []Link {
-	links := make([]Link, len(t.Levels))
+	return LinksInto(make([]Link, len(t.Levels)), t, senders, eff)
+}
+
+// LinksInto is Links written into links, which holds one entry per level
+// of t, for callers that keep a buffer; it returns links.
+func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64) []Link {
+	links = links[:len(t.Levels)]
 	for i, l := range t.Levels {
 		bw := l.BandwidthGbps * 1e9 / 8
 		unit := 1.0
@@ -195,12 +203,37 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	return links
 }
 
-// technology looks a transport up, falling back to Native.
-func technology(name string) Technology {
-	t, err := LookupTechnology(name, "transport")
-	if err != nil {
-		t, _ = LookupTechnology(Native, "transport")
+// linkTechnologies holds the catalog's entries, built once: Links reads a
+// level's entry in every evaluation, and building one allocates its
+// Sources. The entries are only read (never handed out), so sharing them
+// across goroutines is safe.
+var linkTechnologies = sync.OnceValue(func() []Technology {
+	names := append(TechnologyNames(), HostTechnologyNames()...)
+	out := make([]Technology, 0, len(names))
+	for _, n := range names {
+		if t, ok := catalog(n); ok {
+			out = append(out, t)
+		}
 	}
+	return out
+})
+
+// technology looks a transport up, falling back to Native, as
+// LookupTechnology would; the result is for reading only.
+func technology(name string) Technology {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		n = Native
+	}
+	for _, t := range linkTechnologies() {
+		if t.Name == n {
+			return t
+		}
+	}
+	if t, ok := catalog(n); ok {
+		return t
+	}
+	t, _ := catalog(Native)
 	return t
 }
 

@@ -57,9 +57,8 @@ func (s Span) Outermost() int {
 }
 
 // times is the span of the union of two groups laid at nested strides:
-// their factors multiply level by level.
-func (s Span) times(o Span) Span {
-	f := make([]int, len(s.Factors))
+// their factors multiply level by level, into f.
+func (s Span) times(o Span, f []int) Span {
 	for i := range f {
 		f[i] = s.Factors[i] * o.Factors[i]
 	}
@@ -161,41 +160,85 @@ func CheckCrossSite(t Topology, l Layout, d Dim, degree int) error {
 // one, they are dp's innermost members. Dimensions the placement leaves
 // out follow in default order.
 func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
-	names := make([]string, len(placement))
-	for i, d := range placement {
-		names[i] = string(d)
+	var deg [NumDims]int
+	for _, d := range Dims() {
+		deg[dimIndex(d)] = degrees[d]
 	}
-	placement, err := ParsePlacement(names)
+	g, err := PlaceGrid(t, placement, deg)
 	if err != nil {
 		return Layout{}, err
+	}
+	return g.Layout(), nil
+}
+
+// NumDims is the number of parallel dimensions.
+const NumDims = 5
+
+// DimIndex numbers the dimensions tp, cp, ep, pp and dp from 0: the index
+// of a Grid's arrays.
+func DimIndex(d Dim) int { return dimIndex(d) }
+
+// Grid is a Layout held in arrays indexed by DimIndex, for callers that
+// read a few spans per layout and need not pay for its maps.
+type Grid struct {
+	Placement []Dim
+	Spans     [NumDims]Span
+	Stride    [NumDims]int
+}
+
+// Layout is g as a Layout; the two share their slices.
+func (g Grid) Layout() Layout {
+	l := Layout{Placement: g.Placement, Spans: make(map[Dim]Span, NumDims), Stride: make(map[Dim]int, NumDims)}
+	for _, d := range Dims() {
+		l.Spans[d], l.Stride[d] = g.Spans[dimIndex(d)], g.Stride[dimIndex(d)]
+	}
+	return l
+}
+
+// PlaceGrid is Place with the degrees indexed by DimIndex, returning the
+// layout as a Grid.
+func PlaceGrid(t Topology, placement []Dim, degrees [NumDims]int) (Grid, error) {
+	placement, err := placementOf(placement)
+	if err != nil {
+		return Grid{}, err
 	}
 	for _, d := range DefaultPlacement() {
 		if !slices.Contains(placement, d) {
 			placement = append(placement, d)
 		}
 	}
-	cp := max(degrees[CP], 1)
-	ep := max(degrees[EP], 1)
-	dp := max(degrees[DP], 1)
+	cp := max(degrees[dimIndex(CP)], 1)
+	ep := max(degrees[dimIndex(EP)], 1)
+	dp := max(degrees[dimIndex(DP)], 1)
 	epd := 1 // members of dp inside one ep group
 	if ep > cp {
 		if ep%cp != 0 || dp%(ep/cp) != 0 {
-			return Layout{}, fault.Field("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
+			return Grid{}, fault.Field("parallel.ep", "ep=%d larger than cp=%d must be cp times a divisor of dp=%d", ep, cp, dp)
 		}
 		epd = ep / cp
 	}
 	// Pieces in rank order: the ep share of dp sits where ep is placed, or
 	// just inside the rest of dp.
-	order := placement
+	var orderBuf [NumDims + 1]Dim
+	order := append(orderBuf[:0], placement...)
 	if !slices.Contains(order, EP) {
-		i := slices.Index(order, DP)
-		order = slices.Insert(slices.Clone(order), i, EP)
+		order = slices.Insert(order, slices.Index(order, DP), EP)
 	}
-	l := Layout{Placement: placement, Spans: make(map[Dim]Span, 5), Stride: make(map[Dim]int, 5)}
-	var pieces [5]Span // by dimIndex
+	g := Grid{Placement: placement}
+	// Every span's factors live in one buffer, each piece capped so that
+	// an append to one cannot write into the next: the pieces in order,
+	// dp's and ep's products.
+	nl := len(t.Levels)
+	factors := make([]int, (len(order)+2)*nl)
+	next := func() []int {
+		f := factors[:nl:nl]
+		factors = factors[nl:]
+		return f
+	}
+	var pieces [NumDims]Span // by dimIndex
 	stride := 1
 	for _, d := range order {
-		n := degrees[d]
+		n := degrees[dimIndex(d)]
 		switch d {
 		case EP:
 			n = epd
@@ -203,34 +246,32 @@ func Place(t Topology, placement []Dim, degrees map[Dim]int) (Layout, error) {
 			n = dp / epd
 		}
 		n = max(n, 1)
-		sp, err := span(t, stride, n)
+		sp, err := spanInto(t, stride, n, next())
 		if err != nil {
-			return Layout{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
+			return Grid{}, fault.Field("placement", "%s cannot fit where it is placed (%s): %v", d, placementString(placement), err)
 		}
 		pieces[dimIndex(d)] = sp
-		if _, ok := l.Stride[d]; !ok {
-			l.Stride[d] = stride
-		}
+		g.Stride[dimIndex(d)] = stride // order names each dimension once
 		stride *= n
 	}
 	for _, d := range []Dim{TP, CP, PP} {
-		l.Spans[d] = pieces[dimIndex(d)]
+		g.Spans[dimIndex(d)] = pieces[dimIndex(d)]
 	}
-	l.Spans[DP] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)])
+	g.Spans[dimIndex(DP)] = pieces[dimIndex(EP)].times(pieces[dimIndex(DP)], next())
 	if epd > 1 {
-		l.Stride[DP] = l.Stride[EP]
+		g.Stride[dimIndex(DP)] = g.Stride[dimIndex(EP)]
 	}
 	if ep <= cp {
-		sp, err := span(t, l.Stride[CP], ep)
+		sp, err := spanInto(t, g.Stride[dimIndex(CP)], ep, next())
 		if err != nil {
-			return Layout{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
+			return Grid{}, fault.Field("parallel.ep", "ep=%d inside cp=%d: %v", ep, cp, err)
 		}
-		l.Spans[EP] = sp
+		g.Spans[dimIndex(EP)] = sp
 	} else {
-		l.Spans[EP] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)])
+		g.Spans[dimIndex(EP)] = pieces[dimIndex(CP)].times(pieces[dimIndex(EP)], next())
 	}
-	l.Stride[EP] = l.Stride[CP]
-	return l, nil
+	g.Stride[dimIndex(EP)] = g.Stride[dimIndex(CP)]
+	return g, nil
 }
 
 func placementString(p []Dim) string {
@@ -241,9 +282,9 @@ func placementString(p []Dim) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// span computes the span of a group of n members at rank stride st.
-func span(t Topology, st, n int) (Span, error) {
-	f := make([]int, len(t.Levels))
+// spanInto computes the span of a group of n members at rank stride st,
+// its factors in f (one per level).
+func spanInto(t Topology, st, n int, f []int) (Span, error) {
 	prev := n // distinct units at the level below (GPUs first)
 	c := 1    // GPUs in one unit of level i, accumulated (not Capacity(i): linear, not quadratic, in the levels)
 	for i := range t.Levels {
@@ -276,6 +317,34 @@ func span(t Topology, st, n int) (Span, error) {
 		return Span{}, fmt.Errorf("needs %d GPUs per group but the topology holds %d", st*n, t.GPUs())
 	}
 	return Span{Factors: f}, nil
+}
+
+// placementOf is ParsePlacement of placement's names, in a slice with
+// room for the default dimensions; a placement that is already valid (the
+// usual case: a resolved configuration's) is copied without the names.
+func placementOf(placement []Dim) ([]Dim, error) {
+	valid := len(placement) <= NumDims
+	for i, d := range placement {
+		if !valid {
+			break
+		}
+		switch d {
+		case TP, CP, EP, DP, PP:
+			valid = !slices.Contains(placement[:i], d)
+		default:
+			valid = false
+		}
+	}
+	if valid {
+		out := make([]Dim, len(placement), NumDims)
+		copy(out, placement)
+		return out, nil
+	}
+	names := make([]string, len(placement))
+	for i, d := range placement {
+		names[i] = string(d)
+	}
+	return ParsePlacement(names)
 }
 
 // dimIndex numbers the dimensions for small fixed-size tables.

@@ -623,6 +623,20 @@ func (c *Config) Layout() (topology.Layout, error) {
 	return l, nil
 }
 
+// grid is Layout as a topology.Grid, for a configuration whose expert
+// groups take the attention grid's tp (ExpertTP() == TP), where Layout
+// is Place of the same degrees.
+func (c *Config) grid() (topology.Grid, error) {
+	p := c.Parallel
+	var deg [topology.NumDims]int
+	deg[topology.DimIndex(topology.TP)] = p.TP
+	deg[topology.DimIndex(topology.CP)] = p.CP
+	deg[topology.DimIndex(topology.EP)] = p.EP
+	deg[topology.DimIndex(topology.PP)] = p.PP
+	deg[topology.DimIndex(topology.DP)] = p.DP
+	return topology.PlaceGrid(c.Topology, c.Placement, deg)
+}
+
 // expertGrid lays out the expert grid etp*ep*edp*pp on the attention
 // grid's ranks as Megatron-Core orders them: etp innermost inside each tp
 // group, then ep over the rest of tp, cp and as much of dp as it needs

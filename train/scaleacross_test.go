@@ -258,7 +258,7 @@ func TestPropertyNoLinkOverCapacity(t *testing.T) {
 		}
 		senders := map[topology.Dim][]float64{
 			topology.DP: nil,
-			topology.PP: ppSenders(c.Topology, e.layout.Spans[topology.PP], c.Parallel.PP),
+			topology.PP: ppSenders(c.Topology, e.span(topology.PP), c.Parallel.PP),
 		}
 		for d, s := range senders {
 			for i, l := range c.Topology.Levels {

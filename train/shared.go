@@ -42,7 +42,12 @@ func AnalyticShared(c *Config, s *Shared) (Result, error) {
 // activations of c laid out as l: only the unit's GPUs that hold its last
 // stage send across a level at once.
 func PPLinks(c *Config, l topology.Layout) []network.Link {
-	return network.Links(c.Topology, ppSenders(c.Topology, l.Spans[topology.PP], c.Parallel.PP), c.Calib.NetworkEfficiency)
+	return ppLinks(c, l.Spans[topology.PP])
+}
+
+// ppLinks is PPLinks for the pipeline span pp.
+func ppLinks(c *Config, pp topology.Span) []network.Link {
+	return network.Links(c.Topology, ppSenders(c.Topology, pp, c.Parallel.PP), c.Calib.NetworkEfficiency)
 }
 
 // EPLinks is what one GPU's MoE dispatcher achieves at each level for the
@@ -50,11 +55,16 @@ func PPLinks(c *Config, l topology.Layout) []network.Link {
 // of the other dimensions (network.AllToAllLinks). Without an expert
 // all-to-all (a dense model, or ep 1) it is links itself, not a copy.
 func EPLinks(c *Config, l topology.Layout, links []network.Link) []network.Link {
+	return epLinks(c, l.Spans[topology.EP], links)
+}
+
+// epLinks is EPLinks for the expert span ep.
+func epLinks(c *Config, ep topology.Span, links []network.Link) []network.Link {
 	if c.Model.MoE == nil || c.Parallel.EP <= 1 {
 		return links
 	}
 	inner := 1
-	if f := l.Spans[topology.EP].Factors; len(f) > 0 {
+	if f := ep.Factors; len(f) > 0 {
 		inner = f[0]
 	}
 	return network.AllToAllLinks(links, c.Calib.NetworkEfficiency, inner)
@@ -112,11 +122,16 @@ func analyticPooled(c *Config, s *Shared) (Result, error) {
 // scratch is an evaluator's reusable state: the buffers its slices live
 // in, and the memos (see Evaluator).
 type scratch struct {
-	vs            []virtualStage
-	st            []stageWork
-	sends         []int
-	dense, expert []float64
-	caps, adj     []int
+	vs    []virtualStage
+	st    []stageWork
+	sends []int
+	busy  []float64 // overlappedSends' link loads
+	// links and ppLinks hold the evaluation's links when no Shared gives
+	// them (init), ppSenders the pipeline's senders per level.
+	links, ppLinks []network.Link
+	ppSenders      []float64
+	dense, expert  []float64
+	caps, adj      []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
 	// (dpSpan) by group size, and the buffers of their factors.
 	dpN   [2]int

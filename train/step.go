@@ -104,9 +104,8 @@ func (w *stageWork) addScaled(o stageWork, f float64) {
 
 // model is the per-evaluation state shared by the cost helpers.
 type evaluator struct {
-	c      *Config
-	dev    *cost.Device
-	layout topology.Layout
+	c   *Config
+	dev *cost.Device
 	// spans and linkTab cache the layout's spans and the per-level links
 	// by dimension (see dimIndex); caps holds each level's GPU capacity.
 	spans    [numDims]topology.Span
@@ -144,9 +143,20 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if sh != nil {
 		s = *sh
 	}
+	// Without a Shared layout, a configuration whose expert groups take
+	// the attention grid's tp is laid out as a Grid (no maps): the
+	// evaluation reads its spans and pipeline stride alone.
 	var l topology.Layout
+	var g topology.Grid
+	grid := false
 	if s.Layout != nil {
 		l = *s.Layout
+	} else if c.Parallel.ExpertTP() == c.Parallel.TP {
+		var err error
+		if g, err = c.grid(); err != nil {
+			return err
+		}
+		grid = true
 	} else {
 		var err error
 		if l, err = c.Layout(); err != nil {
@@ -157,12 +167,16 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
-	*e = evaluator{c: c, dev: dev, layout: l, prec: c.Precision, shared: s, sc: sc}
+	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
 	if all == nil {
-		all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+		if sc != nil {
+			all = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, c.Calib.NetworkEfficiency)
+		} else {
+			all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+		}
 	}
 	for i := range e.linkTab {
 		e.linkTab[i] = all
@@ -170,6 +184,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if sc != nil && sc.keep && s.Layout != nil && sc.layout == s.Layout {
 		// The layout's maps were read for the previous configuration.
 		e.spans, e.ppStride = sc.spans, sc.ppStride
+	} else if grid {
+		e.spans, e.ppStride = g.Spans, g.Stride[topology.DimIndex(topology.PP)]
 	} else {
 		for i, d := range allDims() {
 			e.spans[i] = l.Spans[d]
@@ -180,10 +196,16 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	if e.linkTab[dimIndex(topology.EP)] = s.EPLinks; s.EPLinks == nil {
-		e.linkTab[dimIndex(topology.EP)] = EPLinks(c, l, all)
+		e.linkTab[dimIndex(topology.EP)] = epLinks(c, e.span(topology.EP), all)
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
-		e.linkTab[dimIndex(topology.PP)] = PPLinks(c, l)
+		if sc != nil {
+			nl := len(c.Topology.Levels)
+			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, e.span(topology.PP), c.Parallel.PP)
+			e.linkTab[dimIndex(topology.PP)] = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, c.Calib.NetworkEfficiency)
+		} else {
+			e.linkTab[dimIndex(topology.PP)] = ppLinks(c, e.span(topology.PP))
+		}
 	}
 	if c.Parallel.ExpertTP() == c.Parallel.TP {
 		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
@@ -246,7 +268,12 @@ func (e *evaluator) linksOf(d topology.Dim) []network.Link { return e.linkTab[di
 // unit sends forward (and the first sends gradients back), so a unit of
 // C GPUs holding k stages has C/k senders in each direction.
 func ppSenders(t topology.Topology, s topology.Span, pp int) []float64 {
-	out := make([]float64, len(t.Levels))
+	return ppSendersInto(make([]float64, len(t.Levels)), t, s, pp)
+}
+
+// ppSendersInto is ppSenders written into out, one entry per level of t.
+func ppSendersInto(out []float64, t topology.Topology, s topology.Span, pp int) []float64 {
+	clear(out)
 	inner := 1 // stages within one unit of level i-1
 	for i := range t.Levels {
 		if i > 0 {
@@ -573,8 +600,12 @@ func (e *evaluator) virtualStages() []virtualStage {
 			count[k]++
 		}
 		copied := false
-		for _, x := range seen[:nSeen] {
-			if x.count == count {
+		for i := range seen[:nSeen] {
+			// Element by element, without copying the entry: a whole-array
+			// compare loads the counts just stored in wide words and
+			// stalls on store forwarding.
+			x := &seen[i]
+			if x.count[0] == count[0] && x.count[1] == count[1] && x.count[2] == count[2] && x.count[3] == count[3] {
 				*w = out[x.v] // the same sums of the same costs
 				copied = true
 				break
@@ -797,7 +828,12 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	bytes := e.p2pBytes()
 	// busy[4*a+2*d+up] is the link of stage a in direction d (0 forward,
 	// 1 backward) to the peer above (up 0) or below (up 1) it.
-	busy := make([]float64, 4*pp)
+	var busy []float64
+	if e.sc != nil {
+		busy = growClear(&e.sc.busy, 4*pp)
+	} else {
+		busy = make([]float64, 4*pp)
+	}
 	var path, most, stall float64
 	descent := pp - 1 // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {

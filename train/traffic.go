@@ -28,7 +28,10 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		span  topology.Span
 		count float64
 	}
-	calls := make([]call, 0, 12)
+	// The calls and the sums live on the stack for
+	// hierarchies of up to smallLevels levels; only the table escapes.
+	var callBuf [16]call
+	calls := callBuf[:0]
 	add := func(d topology.Dim, k network.Kind, bytes, count float64, s topology.Span) {
 		if count > 0 && bytes > 0 {
 			calls = append(calls, call{d, k, bytes, s, count})
@@ -111,13 +114,28 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 
 	n := len(c.Topology.Levels)
 	dims := allDims()
-	buf := make([]float64, 2*len(dims)*n)
+	var sums [2 * numDims * smallLevels]float64
+	buf := sums[:0]
+	if k := 2 * len(dims) * n; k <= len(sums) {
+		buf = sums[:k]
+	} else {
+		buf = make([]float64, k)
+	}
 	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
 	for _, cl := range calls {
 		k := dimIndex(cl.dim) * n
 		network.AddPerLevel(cl.kind, cl.bytes, cl.count, cl.span, e.linksOf(cl.dim), sent[k:k+n], times[k:k+n])
 	}
+	rows := 0
+	for _, x := range sent {
+		if x != 0 {
+			rows++
+		}
+	}
 	var out []LevelTraffic
+	if rows > 0 {
+		out = make([]LevelTraffic, 0, rows)
+	}
 	for di, d := range dims {
 		for i := 0; i < n; i++ {
 			if sent[di*n+i] == 0 {
@@ -131,6 +149,10 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	}
 	return out
 }
+
+// smallLevels is the most topology levels whose traffic sums traffic
+// keeps on the stack; deeper hierarchies allocate them.
+const smallLevels = 8
 
 // groupsAcross counts the groups of dimension d whose traffic crosses one
 // unit boundary of level i at the same time: every GPU of a level-(i-1)
