@@ -952,8 +952,9 @@ func (e *evaluator) analytic() Result {
 	// The data-parallel tail and the optimizer are the most loaded stage's,
 	// which need not be the stage with the most pipeline work: a first or
 	// last stage holding the embedding or the head reduces more.
-	dpTail := func(w stageWork) float64 {
-		rs, ag := e.stageDPTimes(w)
+	// tailOf is the data-parallel time stage w leaves exposed, given its
+	// reduce-scatter and all-gather times.
+	tailOf := func(w stageWork, rs, ag float64) float64 {
 		switch p.Zero {
 		case 0:
 			// All-reduce = reduce-scatter + all-gather, overlapped with the
@@ -967,6 +968,10 @@ func (e *evaluator) analytic() Result {
 			return fm*w.dp + math.Max(0, ag-w.fwd)
 		}
 		return fm * w.dp
+	}
+	dpTail := func(w stageWork) float64 {
+		rs, ag := e.stageDPTimes(w)
+		return tailOf(w, rs, ag)
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -1006,7 +1011,8 @@ func (e *evaluator) analytic() Result {
 				mean.experts += w.experts / float64(len(st))
 			}
 			mean.fwd, mean.bwd = heavy.fwd, heavy.bwd
-			b.DPCommS = math.Max(dpTail(mean), e.dpTailOn(heavy, free, dpTail))
+			rs, ag := e.stageDPTimesOn(heavy, free)
+			b.DPCommS = math.Max(dpTail(mean), tailOf(heavy, rs, ag))
 		}
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
@@ -1149,16 +1155,6 @@ func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 	out := append([]network.Link(nil), dl...)
 	out[o] = network.Links(free, nil, eff)[o]
 	return out, true
-}
-
-// dpTailOn is the data-parallel tail tail prices for w, over links dl.
-func (e *evaluator) dpTailOn(w stageWork, dl []network.Link, tail func(stageWork) float64) float64 {
-	// The Evaluator's memo of data-parallel times holds the times over
-	// the job's own links: it is set aside while other links are priced.
-	saved, sc := e.linkTab[dimIndex(topology.DP)], e.sc
-	e.linkTab[dimIndex(topology.DP)], e.sc = dl, nil
-	defer func() { e.linkTab[dimIndex(topology.DP)], e.sc = saved, sc }()
-	return tail(w)
 }
 
 // addDataParallelStalls adds to each stage the per-micro-batch data
