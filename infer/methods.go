@@ -17,7 +17,7 @@ func (s *Speculative) check(c *Config) error {
 			return &ConfigError{"speculative.draft_layers", fmt.Sprintf("must be at least 1, got %d", s.DraftLayers)}
 		}
 	case specdec.MTP:
-		if MTPLayers(c.Model) == 0 {
+		if c.Model.MTPLayers == 0 {
 			return &ConfigError{"speculative.method", fmt.Sprintf("mtp needs a model whose checkpoint ships multi-token-prediction modules (deepseek-v3); %s has none: use eagle3, draft or ngram", c.Model.ID)}
 		}
 	case specdec.Draft:
@@ -45,7 +45,7 @@ func (s *Speculative) check(c *Config) error {
 func (s *Speculative) draftAssumption(c *Config) string {
 	switch s.Method {
 	case specdec.MTP:
-		return fmt.Sprintf("draft: the target's MTP module (%d layer of %s at %s with its tp, ep and head), run once per chain depth", max(1, MTPLayers(c.Model)), c.Model.ID, c.Weights)
+		return fmt.Sprintf("draft: the target's MTP module (%d layer of %s at %s with its tp, ep and head), run once per chain depth", max(1, c.Model.MTPLayers), c.Model.ID, c.Weights)
 	case specdec.Draft:
 		return fmt.Sprintf("draft: %s at %s with the target's tp, one forward pass per drafted token", s.DraftModel.ID, c.Weights)
 	case specdec.NGram:

@@ -97,17 +97,6 @@ func (s *Speculative) candidates() ([]specdec.Candidate, error) {
 	return specdec.Candidates(s.Acceptance, s.MaxNodes, s.MaxDepth)
 }
 
-// MTPLayers is the number of multi-token-prediction modules a model's
-// checkpoint ships, 0 for none: DeepSeek-V3 and R1 ship one
-// (num_nextn_predict_layers 1 in their config.json; arXiv 2412.19437,
-// section 2.2), Kimi K2, of the same family, none.
-func MTPLayers(m *model.Model) int {
-	if m.Family == "deepseek-v3" && m.ID != "kimi-k2" {
-		return 1
-	}
-	return 0
-}
-
 // draftModel is the model the draft passes run: for EAGLE a dense layer
 // stack of the target's width, heads and dense FFN; for MTP the target's
 // MTP module, one layer of the target's own kind (a MoE layer for
@@ -117,7 +106,7 @@ func (s *Speculative) draftModel(t *model.Model) *model.Model {
 	switch s.Method {
 	case specdec.MTP:
 		d := *t
-		d.ID, d.Layers = t.ID+"-mtp", max(1, MTPLayers(t))
+		d.ID, d.Layers = t.ID+"-mtp", max(1, t.MTPLayers)
 		if t.MoE != nil {
 			e := *t.MoE
 			e.FirstDense = 0
@@ -161,8 +150,12 @@ func newCoster(c *Config, s *Speculative, ctx int) *coster {
 	if dm == nil {
 		return k
 	}
+	// The draft runs on one pipeline stage (the MTP module with the head
+	// on the last; a draft model or head beside it): no stage sends, and
+	// its weights and KV are not split over the stages.
 	d := *c
 	d.Model = dm
+	d.GPUs, d.PP = c.stageGPUs(), 1
 	if s.DraftEager {
 		d.CUDAGraphs = false
 	}
@@ -423,7 +416,7 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 	ttft := pre.Total + c.sampleTime(float64(w.Batch))
 
 	r := &Result{
-		Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, TP: c.TP, EP: c.ep(), DP: c.dp(), PP: c.PP,
+		Model: c.Model.ID, GPU: c.GPU.ID, GPUs: c.GPUs, TP: c.TP, EP: c.ep(), DP: c.dp(),
 		Precision: string(c.Weights), Batch: w.Batch, Context: ctx,
 		TTFTms: ttft * 1e3, PlainTTITms: plain * 1e3,
 		PlainTokensPerS:    float64(w.Batch) / plain,
@@ -431,8 +424,8 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 		Memory:             mem,
 		Assumptions:        c.assumptions(),
 	}
-	if c.pp() == 1 {
-		r.PP = 0
+	if pp := c.pp(); pp > 1 {
+		r.PP = pp
 	}
 	if n := c.GPUs / c.nodeGPUs(); n > 1 {
 		r.Servers = n

@@ -225,15 +225,23 @@ func (c *Config) Forward(p Pass) Breakdown {
 		// Each stage hands its tokens' hidden states to the next: pp-1
 		// sends, over the scale-out network where a stage boundary is a
 		// server boundary.
+		// Stages smaller than a server cross one only at the servers'
+		// boundaries (servers-1 of the pp-1 sends).
 		msg := tok * hidden * ab
-		var send float64
-		if c.stageGPUs() >= c.nodeGPUs() && c.GPUs > c.nodeGPUs() {
-			send = c.interNode(network.P2P, msg, []int{1, 2})
-		} else {
-			send = c.interNode(network.P2P, msg, []int{2})
+		cross := 0
+		if c.GPUs > c.nodeGPUs() {
+			cross = pp - 1
+			if c.stageGPUs() < c.nodeGPUs() {
+				cross = c.GPUs/c.nodeGPUs() - 1
+			}
 		}
-		b.Comm += float64(pp-1) * (send + c.Eff.CollectiveFixedUs*1e-6)
-		b.Total += float64(pp-1) * (send + c.Eff.CollectiveFixedUs*1e-6)
+		fixed := c.Eff.CollectiveFixedUs * 1e-6
+		send := float64(pp-1-cross) * (c.interNode(network.P2P, msg, []int{2}) + fixed)
+		if cross > 0 {
+			send += float64(cross) * (c.interNode(network.P2P, msg, []int{1, 2}) + fixed)
+		}
+		b.Comm += send
+		b.Total += send
 	}
 	return b
 }

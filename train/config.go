@@ -243,7 +243,6 @@ func ApplyOverrides(m *model.Model, o *spec.ModelOverrides) (*model.Model, error
 	return &p, nil
 }
 
-// Resolve turns a job spec into a Config: it looks up the model and GPU,
 // GPUAlias is the assumption to list when system.gpu named an alias of
 // the catalog GPU g (h100 for h100-sxm), or "" when it named g's own id.
 func GPUAlias(given string, g *hardware.GPU) string {
@@ -253,6 +252,7 @@ func GPUAlias(given string, g *hardware.GPU) string {
 	return fmt.Sprintf("system.gpu %q is an alias: %s (%s)", strings.TrimSpace(given), g.ID, g.Name)
 }
 
+// Resolve turns a job spec into a Config: it looks up the model and GPU,
 // fills defaults (recorded in Assumptions) and validates everything.
 func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookupGPU func(string) (*hardware.GPU, error)) (*Config, error) {
 	m, g, prec, err := ResolveTarget(j, lookupModel, lookupGPU)
@@ -446,9 +446,7 @@ func EPDomainNote(c *Config, l topology.Layout) string {
 	// Under uniform routing the share of tokens leaving is the share of ep
 	// ranks outside the GPU's domain, written in lowest terms.
 	num, den := p.EP-inside, p.EP
-	g := num
-	for b := den; b != 0; g, b = b, g%b {
-	}
+	g := gcd(num, den)
 	num, den = num/g, den/g
 	return fmt.Sprintf("the expert all-to-all leaves the NVLink domain: ep=%d spans %d %s units of %d GPUs (%d ep ranks in each), so %d/%d of each GPU's dispatched tokens cross %s at %g Gb/s; priced as Megatron-Core's alltoall dispatcher over NCCL, which allows it (%s)",
 		p.EP, p.EP/inside, domain.Name, domain.Size, inside, num, den, far.Name, far.BandwidthGbps, would)

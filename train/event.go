@@ -417,8 +417,7 @@ func (e *evaluator) blockingSend(s *schedule.Schedule, stage, chunk int, fwd, bl
 	if !ok || to == stage {
 		return 0
 	}
-	link := e.linksOf(topology.PP)[e.boundaryLevel(stage, to)]
-	return link.LatencyS + e.p2pBytes()/link.BytesPerSec
+	return e.p2pTime(e.boundaryLevel(stage, to))
 }
 
 // dpRunner runs each stage's gradient reduction (zero 0 and 1) during

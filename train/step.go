@@ -498,9 +498,9 @@ func (e *evaluator) layerWork(i int) opCost {
 // with mean n (slots) and standard deviation about sqrt(n), and the
 // expected largest of ep such loads is about n + sqrt(2 n ln ep) (the
 // Gaussian extreme-value bound). Every GPU waits for the busiest at the
-// combine all-to-all. Dropless runs with learned routing are 8-20%
-// slower still (ModelZoo, moe.md); that measured imbalance is not applied
-// here, because the rows do not say which runs it concerns.
+// combine all-to-all. The measured extra imbalance of learned dropless
+// routing (8-20%, ModelZoo, moe.md) is applied on top by routingLoad
+// (Calib.RoutingImbalance).
 func moeImbalance(n float64, ep int) float64 {
 	if ep <= 1 || n <= 0 {
 		return 1
