@@ -92,6 +92,7 @@ type memKey struct {
 	schedule           string
 	recompute          string
 	tp, cp, pp, ep, dp int
+	etp                int
 }
 
 func newPricer(b *Base) *pricer {
@@ -152,13 +153,13 @@ func (p *pricer) job(i int, c Candidate, sh *shape) job {
 	if !j.pr.ok {
 		return j
 	}
-	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP}
+	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
 	if !p.memo.set || p.memo.key != k {
 		p.b.candidateConfig(&p.cfg, c, j.pr)
 		p.memo.key, p.memo.set = k, true
 		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
 	}
-	j.mem, j.fits, j.memKnown = p.memo.mem, p.memo.fits, true
+	j.mem, j.fits = p.memo.mem, p.memo.fits
 	return j
 }
 
@@ -182,15 +183,10 @@ func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) 
 	if !j.pr.ok {
 		return b.evaluate(j.i, j.c)
 	}
-	if j.memKnown && !j.fits {
+	if !j.fits {
 		return outcome{ok: true, mem: j.mem}
 	}
 	b.candidateConfig(cfg, j.c, j.pr)
-	if !j.memKnown {
-		if mem, fits := b.fitsMemory(cfg); !fits {
-			return outcome{ok: true, mem: mem}
-		}
-	}
 	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
 	return outcomeOf(j.i, j.c, r, err)
 }

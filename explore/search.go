@@ -293,9 +293,10 @@ type job struct {
 	c  Candidate
 	sh *shape
 	pr *prepared
-	// mem and fits are the candidate's memory check when memKnown.
-	mem            float64
-	fits, memKnown bool
+	// mem and fits are the candidate's memory check, set with pr (by
+	// pricer.job) when pr.ok.
+	mem  float64
+	fits bool
 }
 
 type outcome struct {
@@ -510,14 +511,7 @@ func outcomeOf(i int, c Candidate, r train.Result, err error) outcome {
 }
 
 // rank sorts records by step time, then by index.
-func rank(recs []Record) {
-	slices.SortFunc(recs, func(a, b Record) int {
-		if c := cmp.Compare(a.StepTimeS, b.StepTimeS); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Index, b.Index)
-	})
-}
+func rank(recs []Record) { slices.SortFunc(recs, byRank) }
 
 // MergeStates combines the states of one space from every shard of a
 // sharded search into the state of an unsharded one.
