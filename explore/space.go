@@ -641,16 +641,12 @@ func canonical(pl []topology.Dim, deg map[topology.Dim]int) string {
 
 // Config builds the train.Config of candidate c.
 func (b *Base) Config(c Candidate) *train.Config {
-	cfg := b.Template
-	cfg.Parallel = c.Parallel()
-	cfg.Placement = c.PlacementDims()
-	cfg.Schedule = schedule.Kind(c.Schedule)
-	cfg.Batch.MicroBatch = c.MicroBatch
-	cfg.Recompute = c.Recompute
-	cfg.Assumptions = nil
+	pr := prepared{dims: c.PlacementDims(), topo: b.Template.Topology}
 	if c.Technology != "" || c.Collective != "" {
-		cfg.Topology = cfg.Topology.WithSiteTransport(c.Technology, c.Collective, true)
+		pr.topo = pr.topo.WithSiteTransport(c.Technology, c.Collective, true)
 	}
+	var cfg train.Config
+	b.candidateConfig(&cfg, c, &pr)
 	return &cfg
 }
 
