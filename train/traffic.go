@@ -62,14 +62,22 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.CP, network.P2P, kv, fm*float64(w.layers)*3*float64(p.CP-1), e.span(topology.CP))
 	}
 	if m.MoE != nil && w.moeLayers > 0 {
+		// What the busiest receiver waits for, as layerWork prices it: the
+		// capacity padding and the routing skew (routingLoad) included.
+		_, pad, skew := e.routingLoad(0, p.EP)
 		routed := T * float64(m.MoE.TopK) / float64(p.TP) * h
+		sent := routed * pad * skew
 		dispatch := 2.0
 		if e.prec.BytesPerElement() <= 1.1 {
 			dispatch = e.prec.BytesPerElement()
 		}
 		n := fm * float64(w.moeLayers)
-		add(topology.EP, network.AllToAll, routed*dispatch, n*recompute, e.span(topology.EP))
-		add(topology.EP, network.AllToAll, routed*2, n*(2+recompute), e.span(topology.EP))
+		moeRe := recompute
+		if c.Recompute == parallel.RecomputeMoE {
+			moeRe = 2 // the backward re-runs the dispatch and the combine
+		}
+		add(topology.EP, network.AllToAll, sent*dispatch, n*moeRe, e.span(topology.EP))
+		add(topology.EP, network.AllToAll, sent*2, n*(2+moeRe), e.span(topology.EP))
 		if etp := p.ExpertTP(); etp > 1 {
 			// The etp gather of the dispatched tokens and the reduce-scatter
 			// before the combine, forward; their mirrors backward (layerWork).
