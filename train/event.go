@@ -217,8 +217,12 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	var dpRun *dpRunner
 	if tr != nil {
 		opts.Network = tr.net
-		dpRun = e.newDPRunner(tr, s, vs)
-		opts.OnStart = dpRun.onStart
+		if c.GradSync == GradSyncBucketed {
+			// A per-tensor sequence runs after the backward, priced below
+			// on the data-parallel links (not over the shared uplinks).
+			dpRun = e.newDPRunner(tr, s, vs)
+			opts.OnStart = dpRun.onStart
+		}
 	}
 	pr, err := schedule.Simulate(s, costs, opts)
 	if err != nil {
@@ -304,6 +308,23 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			}
 		}
 		var t, stageEnd float64
+		if c.GradSync == GradSyncPerTensor {
+			// Every chunk's tensors, in turn, once the stage's last
+			// backward is done.
+			for _, ch := range order {
+				stageEnd = math.Max(stageEnd, lastB[st][ch])
+			}
+			var d float64
+			for _, ch := range order {
+				v := at(st, ch)
+				d += e.perTensorAllReduce(v.layers, v.denseParams)
+			}
+			t = stageEnd + d
+			if d > 0 {
+				tl.DP[st] = append(tl.DP[st], Interval{Name: "grad-reduce", Chunk: order[len(order)-1], Start: stageEnd + startDelay, End: t + startDelay})
+			}
+			order = nil
+		}
 		if dpRun != nil {
 			// Simulated beside the pipeline, over the shared uplinks.
 			for _, ch := range order {

@@ -260,7 +260,7 @@ func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 	var all []Result
 	for _, r := range rows {
 		if r.Kind == groupTraining {
-			res, why := trainingResult(r, nccl)
+			res, why := trainingResult(r)
 			if why != "" {
 				rep.Skipped = append(rep.Skipped, Skipped{ID: r.ID, Model: r.Model, Reason: why})
 				continue

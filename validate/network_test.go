@@ -50,8 +50,8 @@ func TestNetworkRunsEveryRow(t *testing.T) {
 	if got := len(rep.Rows) + len(rep.Skipped); got != len(rows) {
 		t.Errorf("%d priced + %d skipped != %d rows", len(rep.Rows), len(rep.Skipped), len(rows))
 	}
-	if len(rep.Rows) != 194+12 {
-		t.Errorf("%d rows priced, want the 194 p2p and all-reduce rows and the 12 1F1B training rows", len(rep.Rows))
+	if len(rep.Rows) != 194+12+10 {
+		t.Errorf("%d rows priced, want the 194 p2p and all-reduce rows, the 12 1F1B and the 10 GPipe+AllReduce training rows", len(rep.Rows))
 	}
 	for _, r := range rep.Rows {
 		if !(r.Predicted > 0) || math.IsInf(r.Predicted, 0) {
@@ -84,12 +84,18 @@ func TestNetworkAccuracy(t *testing.T) {
 		// The 1F1B rows over shaped links (fp32 on V100 at the SIMT GEMM
 		// share, unfused attention and full recomputation as DS3Lab's GPT
 		// layers ran, the QQP classifier head, each pipeline message paying
-		// the one-way latency of a streamed send): step time 5.9%, every
-		// row fast by 2-10% (the element-wise and softmax traffic of fp32
-		// training is counted at 16-bit sizes), slow-down against the
-		// fastest link 4.6% (issue 11 asks 15% and 10%).
-		GroupTrain1F1B:     5.95,
-		GroupTrainSlowdown: 4.65,
+		// the one-way latency of a streamed send, the links from
+		// network.LinksInto as simulate builds them): step time 4.6%, every
+		// row fast by 0-10% (the element-wise and softmax traffic of fp32
+		// training is counted at 16-bit sizes). The GPipe+AllReduce rows
+		// (fp16, DS3Lab's per-tensor all-reduce after the backward, NCCL's
+		// ring or tree per tensor): 12.9%, every row fast by 3-20%, most at
+		// the fastest links (the fp16 pipeline alone is priced 11% fast
+		// against DS3Lab's dp-1 table). Slow-down against each table's
+		// fastest link over both: 6.2% (issue 11 asks 15% and 10%).
+		GroupTrain1F1B:     4.65,
+		GroupTrainGPipeAR:  12.95,
+		GroupTrainSlowdown: 6.25,
 	}
 	if len(rep.Groups) != len(bound) {
 		t.Fatalf("%d groups, want %d", len(rep.Groups), len(bound))
