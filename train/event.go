@@ -139,6 +139,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	// Zero-2 reduce-scatters gradients after every backward (they are
 	// sharded, so they cannot accumulate locally), also under compute.
 	agMB, rsMB := 0.0, 0.0
+	flatRoot := p.Zero == 3 && c.ZeRO3Gather == ZeRO3FlatRoot
 	switch p.Zero {
 	case 3:
 		agMB, rsMB = e.dpTimes(vs)
@@ -170,11 +171,18 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	costs := schedule.Costs{
 		Forward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
+			if flatRoot {
+				return v.forward() + opSend(stage, chunk, true) + agMB/float64(len(vs))*float64(p.PP)
+			}
 			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			b := v.backward() + opSend(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			dp := math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			if flatRoot {
+				dp = rsMB / float64(len(vs)) * float64(p.PP) // the gathered parameters are kept
+			}
+			b := v.backward() + opSend(stage, chunk, false) + dp
 			if s.SplitBackward() {
 				b -= v.wgrad
 			}

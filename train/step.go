@@ -172,6 +172,11 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 			return err
 		}
 	}
+	if c.ZeRO3Gather != ZeRO3Prefetched {
+		if err := checkZeRO3Gather(c); err != nil {
+			return err
+		}
+	}
 	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
@@ -1177,7 +1182,12 @@ func (e *evaluator) addDataParallelStalls(st []stageWork) {
 	}
 	for i := range st {
 		rs, ag := e.stageDPTimes(st[i])
-		if z == 3 {
+		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
+			// Gathered before the forward and kept, reduce-scattered after
+			// the backward: both exposed.
+			st[i].dpF = ag
+			st[i].dp = ag + rs
+		} else if z == 3 {
 			st[i].dpF = math.Max(0, ag-st[i].fwd)
 			st[i].dp = st[i].dpF + math.Max(0, ag+rs-st[i].bwd)
 		} else {

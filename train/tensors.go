@@ -26,6 +26,39 @@ const (
 	GradSyncPerTensor = "per-tensor"
 )
 
+// ZeRO-3 gathering modes (Config.ZeRO3Gather).
+const (
+	// ZeRO3Prefetched is the default: each micro-batch's parameters are
+	// all-gathered ahead of its forward and again ahead of its backward,
+	// and its gradients reduce-scattered, all prefetched under compute
+	// (Megatron-LM's and PyTorch FSDP's overlap); what compute cannot
+	// cover stalls the stage.
+	ZeRO3Prefetched = ""
+	// ZeRO3FlatRoot is one FSDP unit holding all of a stage's parameters
+	// as one flat tensor, as fairscale's FullyShardedDataParallel wraps a
+	// whole model: one all-gather before each forward, the parameters kept
+	// for the backward (the root instance sets reshard_after_forward =
+	// False in _lazy_init: "those params will be needed immediately after
+	// for the backward pass"), one reduce-scatter after it, and nothing to
+	// overlap them with (there is no other unit's compute). The default
+	// flatten_parameters=True makes each one collective.
+	ZeRO3FlatRoot = "flat-root"
+)
+
+// checkZeRO3Gather refuses a ZeRO-3 gathering mode c cannot run.
+func checkZeRO3Gather(c *Config) error {
+	switch c.ZeRO3Gather {
+	case ZeRO3Prefetched:
+		return nil
+	case ZeRO3FlatRoot:
+		if c.Parallel.Zero != 3 {
+			return fault.BadInput(fmt.Errorf("a flat-root ZeRO-3 unit needs zero 3 (got zero %d)", c.Parallel.Zero))
+		}
+		return nil
+	}
+	return fault.BadInput(fmt.Errorf("unknown ZeRO-3 gathering %q; use %q (prefetched) or %q", c.ZeRO3Gather, ZeRO3Prefetched, ZeRO3FlatRoot))
+}
+
 // checkGradSync refuses a gradient synchronisation mode c cannot run.
 func checkGradSync(c *Config) error {
 	switch c.GradSync {

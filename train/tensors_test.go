@@ -73,19 +73,7 @@ func TestPerTensorAllReduce(t *testing.T) {
 	if links[1].StartupS <= 0 {
 		t.Fatalf("nccl-socket level has no start-up: %+v", links[1])
 	}
-	an, err := Analytic(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := Event(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, got := range map[string]float64{"analytic": an.Breakdown.DPCommS, "event": ev.Breakdown.DPCommS} {
-		if math.Abs(got/want-1) > 1e-9 {
-			t.Errorf("%s: dp comm %.6f s, want the tensors in turn %.6f s", name, got, want)
-		}
-	}
+	an, _ := dpCommInBoth(t, c, want, 1e-9, "the tensors in turn")
 	// 16 x 12 + 3 tensors, each at least 6 one-way latencies of 10 ms.
 	if want < 195*6*0.01 {
 		t.Errorf("per-tensor sequence %.3f s is below its latency floor", want)
@@ -122,4 +110,57 @@ func TestPerTensorRefused(t *testing.T) {
 	if _, err := Event(c); err == nil || !strings.Contains(err.Error(), "per-tensor") {
 		t.Errorf("unknown mode: %v", err)
 	}
+}
+
+// A flat-root ZeRO-3 unit exposes, per micro-batch, one all-gather of all
+// the stage's parameters before the forward and one reduce-scatter after
+// the backward, in both engines. The prefetched default gathers again
+// before the backward: over this 1 Gb/s link, where the gathers dwarf
+// the compute that could hide them, it is the slower.
+func TestZeRO3FlatRoot(t *testing.T) {
+	y := strings.ReplaceAll(strings.ReplaceAll(perTensorJob, "ALG", "ring"), "zero: 0", "zero: 3")
+	y = strings.ReplaceAll(y, "global_batch: 8", "global_batch: 4")
+	c := resolve(t, y)
+	c.ZeRO3Gather = ZeRO3FlatRoot
+	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	span := topology.Span{Factors: []int{1, 4}}
+	params := float64(c.Model.TotalParams())
+	want := network.Time(network.AllGather, 2*params, span, links) + network.Time(network.ReduceScatter, 2*params, span, links)
+	an, ev := dpCommInBoth(t, c, want, 1e-6, "one gather and one reduce-scatter")
+	if math.Abs(an.StepTimeS/ev.StepTimeS-1) > 1e-6 {
+		t.Errorf("one stage, one micro-batch: analytic %.6f s, event %.6f s", an.StepTimeS, ev.StepTimeS)
+	}
+	c.ZeRO3Gather = ZeRO3Prefetched
+	pre, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(pre.StepTimeS > an.StepTimeS) {
+		t.Errorf("prefetched %.4f s, with its second gather, not slower than the flat root %.4f s", pre.StepTimeS, an.StepTimeS)
+	}
+	c.ZeRO3Gather = ZeRO3FlatRoot
+	c.Parallel.Zero = 1
+	if _, err := Analytic(c); err == nil {
+		t.Error("a flat-root unit at zero 1 was accepted")
+	}
+}
+
+// dpCommInBoth runs both engines on c and checks that each reports want
+// (within tol) as its exposed data-parallel time, what being named in
+// the message.
+func dpCommInBoth(t *testing.T, c *Config, want, tol float64, what string) (an, ev Result) {
+	t.Helper()
+	an, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = Event(c); err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]float64{"analytic": an.Breakdown.DPCommS, "event": ev.Breakdown.DPCommS} {
+		if math.Abs(got/want-1) > tol {
+			t.Errorf("%s: dp comm %.6f s, want %s %.6f s", name, got, what, want)
+		}
+	}
+	return an, ev
 }

@@ -17,12 +17,13 @@ import (
 const (
 	GroupTrain1F1B     = "training 1f1b pp3"
 	GroupTrainGPipeAR  = "training gpipe+allreduce pp3"
+	GroupTrainZeRO3    = "training zero-3 fsdp dp12"
 	GroupTrainSlowdown = "training slow-down vs fastest link"
 )
 
 // TrainingGroups lists the training groups in report order.
 func TrainingGroups() []string {
-	return []string{GroupTrain1F1B, GroupTrainGPipeAR, GroupTrainSlowdown}
+	return []string{GroupTrain1F1B, GroupTrainGPipeAR, GroupTrainZeRO3, GroupTrainSlowdown}
 }
 
 // tableKey names the table a training row belongs to: its rows differ
@@ -87,18 +88,22 @@ func trainingGroup(r NetRow) (string, string) {
 		// tree of 8 hops and the matrices a ring of 30 steps.
 		return GroupTrainGPipeAR, ""
 	case r.Sync == "fsdp-zero3":
-		// DS3Lab's fairscale runners (the "Fairscale-ZeRO_S3-GPT3" scripts
-		// of DS3Lab/Decentralized_FM_alpha) exist in versions that differ
-		// in what a step is: one FSDP unit over the whole GPTGlueModel
-		// (one flat parameter gathered before the forward and again
-		// before the backward, gradients reduce-scattered after it), or
-		// auto_wrap per module with flatten_parameters off and gradients
-		// accumulated over 5 micro-steps per timed iteration. All of them
-		// pass mixed_precision=False (fp32). At 5 Gb/s the single unit's
-		// three collectives of 11/12 x 440 MB take 1.9 s, above the
-		// measured 1.53 s for the whole step; which version ran is not
-		// stated.
-		return "", "which of DS3Lab's fairscale FSDP runners was timed is not stated (one flat unit per step, or per-module units with 5 accumulated micro-steps per iteration; all fp32), and the single unit's fp32 collectives alone (1.9 s at 5 Gb/s) exceed the 1.53 s measured there"
+		// DS3Lab's fairscale runner (dist_fairscale_zero_s3.py) wraps the
+		// whole GPTGlueModel, under one checkpoint_wrapper, in one
+		// FullyShardedDataParallel with its defaults: flatten_parameters
+		// (one flat tensor), mixed_precision=False (fp32 parameters and
+		// collectives), and as the root instance reshard_after_forward
+		// forced False (fairscale's _lazy_init): one all-gather before the
+		// forward, kept for the recomputing backward, one reduce-scatter
+		// after it, SGD on the shard (train.ZeRO3FlatRoot). A later
+		// version of the runner (GPTGlueFSDPModel with --fsdp-degree
+		// recursive) auto-wraps the whole model once more under the root,
+		// which then holds no parameters, so its unit reshards and gathers
+		// again for the backward: three fp32 collectives of 11/12 of 438 MB,
+		// whose bytes alone take longer than the measured step on every
+		// shaped link (9.6 s at 1 Gb/s against 6.84 s), so it is not the
+		// version timed.
+		return GroupTrainZeRO3, ""
 	}
 	return "", trainingReason(r)
 }
@@ -235,8 +240,11 @@ func trainingConfig(r NetRow) (*train.Config, string, string) {
 	c.P2P = train.P2POverlapped
 	c.UnfusedAttention = true
 	c.HeadClasses = ds3labClasses
-	if g == GroupTrainGPipeAR {
+	switch g {
+	case GroupTrainGPipeAR:
 		c.GradSync = train.GradSyncPerTensor
+	case GroupTrainZeRO3:
+		c.ZeRO3Gather = train.ZeRO3FlatRoot
 	}
 	return c, g, ""
 }
