@@ -68,7 +68,7 @@ const (
 	// duplicate them to 2. Assumption (the run's logs are not public); the
 	// choice for the DS3Lab rows' tensors is the same at 1 or 2
 	// (TestNCCLChoiceStableInChannels).
-	ncclChannels1 = 1
+	ncclTunerChannels = 1
 )
 
 // ncclTreeCorrection is NCCL's correction of the tree bandwidth for
@@ -105,7 +105,7 @@ func NCCLTuned(k Kind, bytes float64, ranks, nodes int, busGBps float64) (Algori
 	if k != AllReduce {
 		steps, inter = n-1, nn-1
 	}
-	bus := ncclChannels1 * math.Max(busGBps, 1e-9)
+	bus := ncclTunerChannels * math.Max(busGBps, 1e-9)
 	logSize := log2i(bytes / 64)
 	type option struct {
 		a       Algorithm
