@@ -25,6 +25,19 @@ type Link struct {
 	// Limit names what bounds BytesPerSec (line rate, a window or buffer
 	// over the RTT, loss).
 	Limit Limit
+	// NICBytesPerSec is the rate NCCL's tuner assumes for the level (the
+	// NIC's nominal speed across hosts, the line rate inside one): it
+	// reads the device, not what shaping or sharing leaves, so the NCCL
+	// algorithm's choice uses it rather than BytesPerSec. Zero means
+	// BytesPerSec.
+	NICBytesPerSec float64
+	// StartupS is what a transfer loses before it flows at rate on
+	// connections that have sat idle longer than the retransmission
+	// timeout: the transport's start-up round trips (Technology.StartupRTTs)
+	// times the level's RTT. Linux restarts the congestion window after
+	// such an idle period (net.ipv4.tcp_slow_start_after_idle, on by
+	// default; RFC 2861), so only host transports over TCP have one.
+	StartupS float64
 }
 
 // Algorithm is a collective algorithm.
@@ -53,10 +66,10 @@ func ParseAlgorithm(s, field string) (Algorithm, error) {
 	switch a := Algorithm(s); a {
 	case "", Hierarchical:
 		return Hierarchical, nil
-	case Ring, Tree:
+	case Ring, Tree, NCCL:
 		return a, nil
 	}
-	return "", fault.Field(field, "unknown collective algorithm %q; use hierarchical, ring or tree", s)
+	return "", fault.Field(field, "unknown collective algorithm %q; use hierarchical, ring, tree or nccl (NCCL's own choice by message size)", s)
 }
 
 // Kind is a collective operation.
@@ -198,7 +211,13 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 			Flows: n * float64(max(tech.Flows, 1)), PathsGbps: pathsGbps,
 		})
 		alg, _ := ParseAlgorithm(l.Algorithm, "")
-		links[i] = Link{BytesPerSec: got * eff, LatencyS: oneWay, Algorithm: alg, Limit: limit}
+		// NCCL's tuner sees the GPU's own link inside the node and the
+		// transport's port (the NIC) beyond it.
+		nic := l.BandwidthGbps * 1e9 / 8
+		if i > 0 && tech.PortGbps > 0 {
+			nic = tech.PortGbps * 1e9 / 8
+		}
+		links[i] = Link{BytesPerSec: got * eff, LatencyS: oneWay, Algorithm: alg, Limit: limit, NICBytesPerSec: nic, StartupS: tech.StartupRTTs * 2 * oneWay}
 	}
 	return links
 }
@@ -277,6 +296,9 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 			mult = 1
 		}
 		if alg := algorithmOf(s, links); alg != Hierarchical {
+			if alg == NCCL {
+				alg = ncclAlgorithm(k, bytes, s, links)
+			}
 			// Each GPU sends mult*(n-1)/n*S in all; the ring (or tree) edges
 			// that cross level i but no level above carry the share
 			// (u[i-1]-u[i])/n of it, u[i] being the group's units of level i.

@@ -87,8 +87,9 @@ type Technology struct {
 	PortGbps float64 `json:"port_gbps"`
 	// StartupRTTs is the round trips one message loses before it flows at
 	// the transport's rate (rendezvous and the TCP window ramp); 0 for the
-	// cluster fabrics, whose collectives price latency per ring step. Only
-	// the host-pair pricing (HostSendRecvTime, HostAllReduceTime) reads it.
+	// cluster fabrics, whose collectives price latency per ring step. The
+	// host-pair pricing (HostSendRecvTime, HostAllReduceTime) reads it, and
+	// Links carries it as Link.StartupS for a transfer on idle connections.
 	StartupRTTs float64 `json:"startup_rtts,omitempty"`
 	// RingFlows is the connections one rank drives at once in a ring
 	// all-reduce (Gloo talks to both neighbours); 0 means Flows.

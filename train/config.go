@@ -36,6 +36,15 @@ type Config struct {
 	// (schedule.Kind.OverlapsP2P): P2POverlapped or P2PBlocking; empty
 	// keeps the schedule's.
 	P2P string
+	// GradSync is how ZeRO-0 gradients are all-reduced:
+	// GradSyncBucketed (empty, overlapped with the last backward) or
+	// GradSyncPerTensor (each tensor in turn after the whole backward).
+	GradSync string
+	// ZeRO3Gather is how ZeRO-3 gathers parameters: ZeRO3Prefetched
+	// (empty: gathered ahead of every forward and backward under compute)
+	// or ZeRO3FlatRoot (one unit gathered before each forward and kept for
+	// the backward, nothing overlapped).
+	ZeRO3Gather string
 	// UnfusedAttention models attention as separate score and value GEMMs
 	// with a materialised softmax and dropout (Megatron-LM before fused
 	// attention kernels, as in Korthikanti et al. 2022); the default is

@@ -139,6 +139,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	// Zero-2 reduce-scatters gradients after every backward (they are
 	// sharded, so they cannot accumulate locally), also under compute.
 	agMB, rsMB := 0.0, 0.0
+	flatRoot := p.Zero == 3 && c.ZeRO3Gather == ZeRO3FlatRoot
 	switch p.Zero {
 	case 3:
 		agMB, rsMB = e.dpTimes(vs)
@@ -170,11 +171,18 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	costs := schedule.Costs{
 		Forward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
+			if flatRoot {
+				return v.forward() + opSend(stage, chunk, true) + agMB/float64(len(vs))*float64(p.PP)
+			}
 			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			b := v.backward() + opSend(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			dp := math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			if flatRoot {
+				dp = rsMB / float64(len(vs)) * float64(p.PP) // the gathered parameters are kept
+			}
+			b := v.backward() + opSend(stage, chunk, false) + dp
 			if s.SplitBackward() {
 				b -= v.wgrad
 			}
@@ -217,8 +225,12 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	var dpRun *dpRunner
 	if tr != nil {
 		opts.Network = tr.net
-		dpRun = e.newDPRunner(tr, s, vs)
-		opts.OnStart = dpRun.onStart
+		if c.GradSync == GradSyncBucketed {
+			// A per-tensor sequence runs after the backward, priced below
+			// on the data-parallel links (not over the shared uplinks).
+			dpRun = e.newDPRunner(tr, s, vs)
+			opts.OnStart = dpRun.onStart
+		}
 	}
 	pr, err := schedule.Simulate(s, costs, opts)
 	if err != nil {
@@ -304,6 +316,23 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			}
 		}
 		var t, stageEnd float64
+		if c.GradSync == GradSyncPerTensor {
+			// Every chunk's tensors, in turn, once the stage's last
+			// backward is done.
+			for _, ch := range order {
+				stageEnd = math.Max(stageEnd, lastB[st][ch])
+			}
+			var d float64
+			for _, ch := range order {
+				v := at(st, ch)
+				d += e.perTensorAllReduce(v.layers, v.denseParams)
+			}
+			t = stageEnd + d
+			if d > 0 {
+				tl.DP[st] = append(tl.DP[st], Interval{Name: "grad-reduce", Chunk: order[len(order)-1], Start: stageEnd + startDelay, End: t + startDelay})
+			}
+			order = nil
+		}
 		if dpRun != nil {
 			// Simulated beside the pipeline, over the shared uplinks.
 			for _, ch := range order {

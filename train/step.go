@@ -167,6 +167,16 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
+	if c.GradSync != GradSyncBucketed {
+		if err := checkGradSync(c); err != nil {
+			return err
+		}
+	}
+	if c.ZeRO3Gather != ZeRO3Prefetched {
+		if err := checkZeRO3Gather(c); err != nil {
+			return err
+		}
+	}
 	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
@@ -970,6 +980,10 @@ func (e *evaluator) analytic() Result {
 		return fm * w.dp
 	}
 	dpTail := func(w stageWork) float64 {
+		if c.GradSync == GradSyncPerTensor {
+			// After the stage's whole backward, nothing overlapped.
+			return e.perTensorAllReduce(w.layers, w.denseParams)
+		}
 		rs, ag := e.stageDPTimes(w)
 		return tailOf(w, rs, ag)
 	}
@@ -996,7 +1010,7 @@ func (e *evaluator) analytic() Result {
 			heavy = w
 		}
 	}
-	if p.Zero < 2 && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
+	if p.Zero < 2 && c.GradSync == GradSyncBucketed && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
 		if free, ok := e.dpTrunkFree(); ok {
 			// Over a shared uplink that binds, every stage's reduction
 			// starts together and the stages' flows share it max-min
@@ -1168,7 +1182,12 @@ func (e *evaluator) addDataParallelStalls(st []stageWork) {
 	}
 	for i := range st {
 		rs, ag := e.stageDPTimes(st[i])
-		if z == 3 {
+		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
+			// Gathered before the forward and kept, reduce-scattered after
+			// the backward: both exposed.
+			st[i].dpF = ag
+			st[i].dp = ag + rs
+		} else if z == 3 {
 			st[i].dpF = math.Max(0, ag-st[i].fwd)
 			st[i].dp = st[i].dpF + math.Max(0, ag+rs-st[i].bwd)
 		} else {

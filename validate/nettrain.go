@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/hardware"
@@ -15,12 +16,14 @@ import (
 // each row, and its slow-down against its table's fastest link.
 const (
 	GroupTrain1F1B     = "training 1f1b pp3"
+	GroupTrainGPipeAR  = "training gpipe+allreduce pp3"
+	GroupTrainZeRO3    = "training zero-3 fsdp dp12"
 	GroupTrainSlowdown = "training slow-down vs fastest link"
 )
 
 // TrainingGroups lists the training groups in report order.
 func TrainingGroups() []string {
-	return []string{GroupTrain1F1B, GroupTrainSlowdown}
+	return []string{GroupTrain1F1B, GroupTrainGPipeAR, GroupTrainZeRO3, GroupTrainSlowdown}
 }
 
 // tableKey names the table a training row belongs to: its rows differ
@@ -73,34 +76,34 @@ func trainingGroup(r NetRow) (string, string) {
 	switch {
 	case r.Op == "send-recv" && r.Schedule == "1f1b":
 		return GroupTrain1F1B, ""
-	case r.Op == "all-reduce" && r.Sync == "nccl-all-reduce":
+	case r.Op == "all-reduce" && r.Sync == "nccl-all-reduce" && r.Schedule == "gpipe":
 		// DS3Lab's AllReduceDP (data_parallel/dist_dp_allreduce.py) waits
 		// for the whole backward, then all-reduces each parameter tensor in
-		// turn on one stream (66 on the first stage: 16 per layer and the
-		// two embeddings), with no buckets and no overlap. Against the
-		// measured GPipe dp-1 table the all-reduce adds 0.34 s per tensor
-		// at dp 4 and 50 ms (6.8 one-way latencies: a ring's 2(n-1) = 6
-		// steps, HostAllReduceTime without its start-up round trips, is
-		// 10-28% short on the five links) but 0.88 s at dp 16 (17.6
-		// latencies, where the ring's 30 steps are 8-70% long), which a
-		// ring alone does not give (NCCL's algorithm choice for small
-		// tensors at 16 nodes is not modelled); and the GPipe part itself
-		// grows 0.77 s from 10 to 50 ms where the step model's fill and
-		// drain add 0.16 s (fp16 dp 1 predicted 9-25% fast).
-		return "", "needs DS3Lab's AllReduceDP: each of the stage's 66 parameter tensors all-reduced in turn after the backward (no buckets, no overlap), at about 7 one-way latencies a tensor at dp 4 and 18 at dp 16, which a ring's 2(n-1) steps do not give (NCCL's algorithm choice for small tensors is not modelled); the GPipe dp-1 part is also 9-25% fast over the 10-50 ms links"
+		// turn on one stream through NCCL's allReduce (cupy's binding,
+		// comm/nccl_backend.py), with no buckets and no overlap: 66 tensors
+		// on the first stage (16 per layer and the two embeddings), in the
+		// row's precision (fp16 gradients; the table is "fp16"). NCCL picks
+		// ring or tree per tensor (network.NCCL): at dp 4 every tensor
+		// runs a ring of 6 steps, at dp 16 the 40 bias and norm vectors a
+		// tree of 8 hops and the matrices a ring of 30 steps.
+		return GroupTrainGPipeAR, ""
 	case r.Sync == "fsdp-zero3":
-		// DS3Lab's fairscale runners (the "Fairscale-ZeRO_S3-GPT3" scripts
-		// of DS3Lab/Decentralized_FM_alpha) exist in versions that differ
-		// in what a step is: one FSDP unit over the whole GPTGlueModel
-		// (one flat parameter gathered before the forward and again
-		// before the backward, gradients reduce-scattered after it), or
-		// auto_wrap per module with flatten_parameters off and gradients
-		// accumulated over 5 micro-steps per timed iteration. All of them
-		// pass mixed_precision=False (fp32). At 5 Gb/s the single unit's
-		// three collectives of 11/12 x 440 MB take 1.9 s, above the
-		// measured 1.53 s for the whole step; which version ran is not
-		// stated.
-		return "", "which of DS3Lab's fairscale FSDP runners was timed is not stated (one flat unit per step, or per-module units with 5 accumulated micro-steps per iteration; all fp32), and the single unit's fp32 collectives alone (1.9 s at 5 Gb/s) exceed the 1.53 s measured there"
+		// DS3Lab's fairscale runner (dist_fairscale_zero_s3.py) wraps the
+		// whole GPTGlueModel, under one checkpoint_wrapper, in one
+		// FullyShardedDataParallel with its defaults: flatten_parameters
+		// (one flat tensor), mixed_precision=False (fp32 parameters and
+		// collectives), and as the root instance reshard_after_forward
+		// forced False (fairscale's _lazy_init): one all-gather before the
+		// forward, kept for the recomputing backward, one reduce-scatter
+		// after it, SGD on the shard (train.ZeRO3FlatRoot). A later
+		// version of the runner (GPTGlueFSDPModel with --fsdp-degree
+		// recursive) auto-wraps the whole model once more under the root,
+		// which then holds no parameters, so its unit reshards and gathers
+		// again for the backward: three fp32 collectives of 11/12 of 438 MB,
+		// whose bytes alone take longer than the measured step on every
+		// shaped link (9.6 s at 1 Gb/s against 6.84 s), so it is not the
+		// version timed.
+		return GroupTrainZeRO3, ""
 	}
 	return "", trainingReason(r)
 }
@@ -116,6 +119,36 @@ func rowPrecision(r NetRow) string {
 	return r.Precision
 }
 
+// ncclTransport is the catalog's NCCL socket transport between hosts,
+// which the DS3Lab rows ran (network.LookupTechnology). Training rows are
+// priced with its catalog entry, whatever NetParams a fit is trying: the
+// fit runs over the p2p and all-reduce rows only.
+const ncclTransport = "nccl-socket"
+
+// ds3labVocab is the token embedding of DS3Lab's GPT-3 Small runs: the
+// QQP loader tokenizes with Megatron's BertWordPieceLowerCase over
+// bert-large-cased-vocab.txt (DS3Lab/Decentralized_FM_alpha utils/
+// dist_args_utils.py, add_task_arguments), 28,996 WordPiece tokens, and
+// the runners size the embedding by tokenizer.vocab_size, unpadded. It
+// agrees with results/gpt3_small.md: the first instance holds 198 MB of
+// parameters against the others' 108 MB (4 layers), and 28,996 x 768 plus
+// 2,048 x 768 learned positions is 90.9 MiB in fp32. GPT-2's 50,257 would
+// make it 261 MB.
+const ds3labVocab = 28996
+
+// ds3labModel loads a model as DS3Lab's runs built it: gpt3-small with
+// DS3Lab's vocabulary (ds3labVocab); other models as the catalog has them.
+func ds3labModel(ref string) (*model.Model, error) {
+	m, err := model.Load(ref)
+	if err != nil || m.ID != "gpt3-small" {
+		return m, err
+	}
+	d := *m
+	d.Vocab = ds3labVocab
+	d.Assumptions = append(slices.Clone(m.Assumptions), fmt.Sprintf("vocabulary %d: DS3Lab's BERT WordPiece tokenizer (bert-large-cased-vocab.txt), not GPT-2's %d", ds3labVocab, m.Vocab))
+	return &d, nil
+}
+
 // ds3labClasses is the output of DS3Lab's GPT-3 Small runs: GLUE QQP
 // (question pairs, 2 classes) through its SeqClassification head, a
 // pooler and a linear layer on the first token, not a language-model
@@ -128,32 +161,62 @@ func rowPrecision(r NetRow) string {
 const ds3labClasses = 2
 
 // trainingResult predicts a training row with the event engine on the
-// row's hosts: one GPU per host joined at the row's shaped link, the
-// pipeline's messages at the calibrated NCCL socket transport's host rate
-// after the one-way latency of a streamed message
-// (network.Technology.StreamedSendLatency: the receiver has posted its
-// recv and the connection is warm, so the start-up round trips of an
-// isolated send/recv are not paid again) and the data-parallel
-// collectives at its ring rate. The output head is DS3Lab's QQP
-// classifier (ds3labClasses).
-// DS3Lab's pipelines send on their own CUDA stream, waiting only on the
-// compute event of the micro-batch they carry (DS3Lab/Decentralized_FM_alpha
-// pipeline_parallel/dist_gpipe_pipeline_async.py, torch_send_stream), so
-// their sends overlap compute (train.P2POverlapped) and the link's latency
-// is paid on the dependency chain. The reason is not empty when the row
-// cannot be expressed.
-func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
-	g, why := trainingGroup(r)
+// row's hosts: one GPU per host joined at the row's shaped link, whose
+// transport is the calibrated NCCL socket transport (nccl-socket) and
+// whose collectives run NCCL's own algorithm choice (network.NCCL), so
+// that the engines price it through network.LinksInto exactly as
+// simulate prices a topology that names them. A pipeline message pays the
+// one-way latency after which its bytes flow at the transport's rate (a
+// streamed send: network.Technology.StreamedSendLatency), a collective
+// its algorithm's hops at that latency. The output head is DS3Lab's QQP
+// classifier (ds3labClasses). DS3Lab's pipelines send on their own CUDA
+// stream, waiting only on the compute event of the micro-batch they carry
+// (DS3Lab/Decentralized_FM_alpha pipeline_parallel/
+// dist_gpipe_pipeline_async.py, torch_send_stream), so their sends overlap
+// compute (train.P2POverlapped) and the link's latency is paid on the
+// dependency chain. The reason is not empty when the row cannot be
+// expressed.
+func trainingResult(r NetRow) (NetResult, string) {
+	c, g, why := trainingConfig(r)
 	if why != "" {
 		return NetResult{}, why
 	}
-	if _, err := model.Lookup(r.Model); err != nil {
-		return NetResult{}, fmt.Sprintf("model %s is not in the catalog", r.Model)
+	res, err := train.Event(c)
+	if err != nil {
+		return NetResult{}, fmt.Sprintf("the event engine refuses it: %v", err)
 	}
-	topo := r.RowTopology("nccl-socket")
+	site := c.Topology.Levels[siteLevelIndex]
+	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	out := NetResult{
+		ID: r.ID, Group: g, Transport: site.Transport, GPUs: r.GPUs, LatencyMs: r.LatencyMs,
+		LinkGbps: site.BandwidthGbps, Unit: unitSeconds, Measured: r.MeasuredValue,
+		Predicted: res.StepTimeS, Limit: string(links[siteLevelIndex].Limit),
+	}
+	out.ErrorPct = 100 * (out.Predicted/out.Measured - 1)
+	return out, ""
+}
+
+// trainingConfig resolves the job of a training row the step model
+// expresses, with its group, or the reason it cannot.
+func trainingConfig(r NetRow) (*train.Config, string, string) {
+	g, why := trainingGroup(r)
+	if why != "" {
+		return nil, "", why
+	}
+	if _, err := model.Lookup(r.Model); err != nil {
+		return nil, "", fmt.Sprintf("model %s is not in the catalog", r.Model)
+	}
+	if !strings.HasPrefix(r.ID, "ds3lab-") {
+		return nil, "", "only the DS3Lab V100 hosts are described"
+	}
+	topo := r.RowTopology(ncclTransport)
 	var levels []spec.Level
-	for _, l := range topo.Levels {
-		levels = append(levels, spec.Level{Name: l.Name, Size: l.Size, BandwidthGbps: l.BandwidthGbps, LatencyUs: l.LatencyUs, Transport: l.Transport})
+	for i, l := range topo.Levels {
+		lv := spec.Level{Name: l.Name, Size: l.Size, BandwidthGbps: l.BandwidthGbps, LatencyUs: l.LatencyUs, Transport: l.Transport}
+		if i == siteLevelIndex {
+			lv.Algorithm = string(network.NCCL)
+		}
+		levels = append(levels, lv)
 	}
 	zero := 0
 	schedule := r.Schedule
@@ -170,41 +233,18 @@ func trainingResult(r NetRow, nccl network.Technology) (NetResult, string) {
 		Schedule: schedule,
 		Training: spec.Training{SeqLen: r.SeqLen, GlobalBatch: r.GlobalBatch, MicroBatch: r.MicroBatch, Precision: rowPrecision(r), Recompute: "full"},
 	}
-	if !strings.HasPrefix(r.ID, "ds3lab-") {
-		return NetResult{}, "only the DS3Lab V100 hosts are described"
-	}
-	c, err := train.Resolve(j, model.Load, hardware.Lookup)
+	c, err := train.Resolve(j, ds3labModel, hardware.Lookup)
 	if err != nil {
-		return NetResult{}, fmt.Sprintf("the job does not resolve: %v", err)
+		return nil, "", fmt.Sprintf("the job does not resolve: %v", err)
 	}
 	c.P2P = train.P2POverlapped
 	c.UnfusedAttention = true
 	c.HeadClasses = ds3labClasses
-	path := network.HostPath{
-		LineBytesPerSec: topo.Levels[siteLevelIndex].BandwidthGbps * 1e9 / bitsPerByte,
-		RTTS:            2 * topo.OneWayLatencyS(siteLevelIndex),
-		FlowBytesPerSec: awsSingleFlowGbps * 1e9 / bitsPerByte,
+	switch g {
+	case GroupTrainGPipeAR:
+		c.GradSync = train.GradSyncPerTensor
+	case GroupTrainZeRO3:
+		c.ZeRO3Gather = train.ZeRO3FlatRoot
 	}
-	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
-	pp := append([]network.Link(nil), links...)
-	dp := append([]network.Link(nil), links...)
-	rate, lim := nccl.HostRate(path, 0)
-	pp[siteLevelIndex] = network.Link{BytesPerSec: rate, LatencyS: nccl.StreamedSendLatency(path), Limit: lim}
-	ring, _ := nccl.HostRate(path, nccl.RingFlows)
-	copies := max(nccl.RingCopies, 1)
-	// A ring of n hosts pays its start-up round trips once (HostAllReduceTime);
-	// network.Time charges the level's latency at each of its 2(n-1) steps.
-	n := float64(max(r.DP, 2))
-	dp[siteLevelIndex] = network.Link{BytesPerSec: ring / copies, LatencyS: nccl.StartupRTTs * path.RTTS / (2 * (n - 1)), Limit: lim}
-	res, err := train.EventShared(c, &train.Shared{Links: dp, PPLinks: pp, EPLinks: dp})
-	if err != nil {
-		return NetResult{}, fmt.Sprintf("the event engine refuses it: %v", err)
-	}
-	out := NetResult{
-		ID: r.ID, Group: g, Transport: "nccl-socket", GPUs: r.GPUs, LatencyMs: r.LatencyMs,
-		LinkGbps: topo.Levels[siteLevelIndex].BandwidthGbps, Unit: unitSeconds, Measured: r.MeasuredValue,
-		Predicted: res.StepTimeS, Limit: string(lim),
-	}
-	out.ErrorPct = 100 * (out.Predicted/out.Measured - 1)
-	return out, ""
+	return c, g, ""
 }

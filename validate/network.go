@@ -252,7 +252,9 @@ func (r NetRow) netGroup(lib string) string {
 }
 
 // RunNetwork predicts every p2p and all-reduce row with the host
-// transports under p and lists the training rows as not yet expressible.
+// transports under p, runs the training rows the step model expresses
+// (trainingResult: the catalog's transports, through the engines' own
+// links) and lists the others with the reason they are not.
 func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 	nccl, gloo := p.transports()
 	rep := NetReport{Params: p}
@@ -260,7 +262,7 @@ func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 	var all []Result
 	for _, r := range rows {
 		if r.Kind == groupTraining {
-			res, why := trainingResult(r, nccl)
+			res, why := trainingResult(r)
 			if why != "" {
 				rep.Skipped = append(rep.Skipped, Skipped{ID: r.ID, Model: r.Model, Reason: why})
 				continue
