@@ -138,6 +138,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 	ab := c.Activations.BytesPerElement()
 	kb := c.KV.BytesPerElement()
 	bw := c.hbm()
+	gbw := c.weightHBM()
 	peak := c.peakFLOPs() * c.Eff.GEMM
 	attnPeak := c.bf16FLOPs() * c.Eff.Attention
 	kern := c.kernelUs() * 1e-6
@@ -169,7 +170,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			o := &ly.Ops[j]
 			if o.Block != cur {
 				if w > 0 {
-					l.GEMM += roofline(w, bw, f, peak)
+					l.GEMM += roofline(w, gbw, f, peak)
 				}
 				w, f, cur = 0, 0, o.Block
 			}
@@ -179,7 +180,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			}
 		}
 		if w > 0 {
-			l.GEMM += roofline(w, bw, f, peak)
+			l.GEMM += roofline(w, gbw, f, peak)
 		}
 		// Attention core: committed prefix read once per sequence, plus
 		// the new tokens' own keys.
@@ -264,8 +265,11 @@ func (c *Config) interNode(k network.Kind, bytes float64, factors []int) float64
 // GPU for allTok routed tokens: the experts hit by the batch,
 // E(1-(1-k/E)^T) for uniform routing (DESIGN.md section 4) spread over the
 // EP groups, each expert's weights on this GPU (the Experts operators of
-// layer l) read at the grouped-GEMM bandwidth (moeHBM), against their
-// FLOPs at the GEMM peak. The MoE kernels' fixed costs are not included.
+// layer l) read from HBM, against their FLOPs at the GEMM peak. The
+// experts one token selects (k/ep of them on this GPU) stream at the
+// grouped kernel's small-batch bandwidth and every further expert a
+// larger batch or a verify pass touches at its marginal bandwidth
+// (moeBandwidths). The MoE kernels' fixed costs are not included.
 func (c *Config) expertGEMM(l *cost.Layer, allTok float64) float64 {
 	e := c.Model.MoE
 	E, k := float64(e.Experts), float64(e.TopK)
@@ -278,15 +282,57 @@ func (c *Config) expertGEMM(l *cost.Layer, allTok float64) float64 {
 		}
 	}
 	hit := E / ep * (1 - math.Pow(1-k/E, allTok))
-	return roofline(hit*bytes, c.moeHBM(), 2*allTok*k*perExpert/ep, c.peakFLOPs()*c.Eff.GEMM)
+	first := math.Min(hit, k/ep)
+	bwFirst, bwMore := c.moeBandwidths()
+	read := first*bytes/bwFirst + (hit-first)*bytes/bwMore
+	return math.Max(read, 2*allTok*k*perExpert/ep/(c.peakFLOPs()*c.Eff.GEMM))
 }
 
-// moeHBM is the bandwidth at which grouped expert GEMMs read weights.
-func (c *Config) moeHBM() float64 {
-	if c.Eff.MoEHBM <= 0 {
-		return c.hbm()
+// moeBandwidths are the bandwidths at which the grouped expert GEMMs
+// stream the weights of the experts one token selects (first) and of
+// every further expert (more), by kernel family: the Triton fused-MoE
+// kernel of vLLM and SGLang for 16- and 8-bit weights (MoEHBM,
+// MoEHBMMarginal); Marlin's W4A16 MoE kernel for int4 (AWQ, GPTQ) weights
+// (Int4MoEHBM, Int4HBM); and, for other 4-bit weights run weight-only
+// (MXFP4 on a GPU without FP4 tensor cores), MoEHBM for every expert, as
+// no curve of those kernels over the batch is at hand. A zero field falls
+// back to MoEHBM, and MoEHBM to HBM.
+func (c *Config) moeBandwidths() (first, more float64) {
+	e := c.Eff
+	f, m := e.MoEHBM, e.MoEHBMMarginal
+	switch {
+	case c.Weights == hardware.INT4:
+		if e.Int4MoEHBM > 0 {
+			f = e.Int4MoEHBM
+		}
+		m = e.Int4HBM
+	case c.Weights.BytesPerElement() < 1 && c.computePrecision() != c.Weights:
+		m = f
 	}
-	return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.MoEHBM
+	if f <= 0 {
+		f = e.HBM
+	}
+	if m <= 0 {
+		m = f
+	}
+	bw := c.GPU.HBMBandwidthGB * 1e9
+	return bw * f, bw * m
+}
+
+// weightHBM is the bandwidth at which the dense GEMMs stream their
+// weights: HBM, or Int4HBM for int4 weights (Marlin's W4A16 GEMM).
+func (c *Config) weightHBM() float64 {
+	if c.Weights == hardware.INT4 && c.Eff.Int4HBM > 0 {
+		return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.Int4HBM
+	}
+	return c.hbm()
+}
+
+// moeHBM is the bandwidth at which grouped expert GEMMs read the weights
+// of the experts one token selects.
+func (c *Config) moeHBM() float64 {
+	f, _ := c.moeBandwidths()
+	return f
 }
 
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).
