@@ -106,13 +106,11 @@ func DefaultEfficiency() Efficiency {
 		// experts hit beyond the first token's: A100-PCIe BF16 from 109.2
 		// us (8 experts) to 917.5 us at batch 64 (125.9 experts), 0.89 of
 		// the 1.555 TB/s per further expert (SGLang PR #6825); H100 FP8
-		// from 44.5 to 262.7 us, 0.76 of 3.35 TB/s (vLLM PR #24700); and
-		// gpt-oss-120b's BF16 fused MoE on an H100 from 89.0 us at batch 1
-		// to 562.6 us at batch 8, 0.77 (vLLM PR #39902, default config).
-		// 0.80, the dense decode share (HBM), sits inside the three and
-		// meets the 21 points of the first two curves with a mean error
-		// of 6.5% (TestFusedMoEKernelTimes) where one fraction of 0.56 for
-		// every expert is off by 30% (up to +53% at batch 24-32).
+		// from 44.5 to 262.7 us, 0.76 of 3.35 TB/s (vLLM PR #24700). 0.80,
+		// the dense decode share (HBM), sits between the two and meets the
+		// 21 points of both curves with a mean error of 6.5%
+		// (TestFusedMoEKernelCurves), where one fraction of 0.56 for every
+		// expert is off by 30% (up to +53% at batch 24-32).
 		MoEHBMMarginal: 0.80,
 		// Measured: vLLM's Marlin W4A16 MoE kernel (fused_marlin_moe) on
 		// an H20 (4.0 TB/s) in FlagGems PR #3375's comparison, the
@@ -126,10 +124,10 @@ func DefaultEfficiency() Efficiency {
 		// kernel's, not the shape's. The MoE kernel is vLLM's gptq_marlin
 		// GEMM run over the experts in parallel (vLLM PR #14447), and
 		// AWQ's dense layers run that GEMM (awq_marlin, apply_awq_marlin_linear),
-		// so dense int4 GEMMs stream at the same 0.42: Marlin dequantises in
-		// registers with Ampere's mma.sync, which Hopper runs below its
-		// bandwidth (the reason for Hopper's Machete kernel, Neural Magic,
-		// October 2024).
+		// so dense int4 GEMMs stream at the same 0.42. Marlin is built on
+		// Ampere's mma.sync; Hopper has since had its own mixed-input
+		// kernel for that reason (Machete, Neural Magic, October 2024),
+		// which AWQ checkpoints do not run in vLLM's awq_marlin path.
 		Int4HBM:    0.42,
 		Int4MoEHBM: 0.38,
 		// cuBLAS BF16/FP8 GEMMs on H100 reach ~65-75% of dense peak for

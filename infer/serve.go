@@ -333,10 +333,11 @@ func (k *coster) draftMemory(ctx int) (weights, perSeq float64) {
 	case k.spec.Method == specdec.MTP:
 		// The module's layer and eh_proj; it shares the target's embedding
 		// and head, already counted.
-		// eh_proj is replicated on every TP rank (draftPassOn).
+		// eh_proj is a BF16 nn.Linear replicated on every TP rank
+		// (draftPassOn).
 		h := float64(d.Model.Hidden)
 		w := d.WeightBytes() - float64(d.Model.EmbeddingParams()+d.Model.HeadParams())*hardware.BF16.BytesPerElement()/float64(d.TP)
-		return w + 2*h*h*d.Weights.BytesPerElement(), d.KVBytesPerSeq(ctx)
+		return w + 2*h*h*hardware.BF16.BytesPerElement(), d.KVBytesPerSeq(ctx)
 	}
 	m := d.Model
 	h := float64(m.Hidden)
