@@ -24,6 +24,11 @@ type Efficiency struct {
 	// Int4MoEHBM is MoEHBM for int4 experts. 0 means HBM and MoEHBM.
 	Int4HBM    float64 `json:"int4_hbm,omitempty"`
 	Int4MoEHBM float64 `json:"int4_moe_hbm,omitempty"`
+	// MLABMM16 runs MLA's absorbed up-projection (the W_UK and W_UV
+	// batched products of decode, kv_b_proj's weights) in 16 bits
+	// whatever the weight format, as vLLM does; int4 weights run so in
+	// every engine (no engine has an int4 batched product).
+	MLABMM16 bool `json:"mla_bmm_16bit,omitempty"`
 	// GEMM is the fraction of dense tensor-core peak reached by large
 	// compute-bound GEMMs.
 	GEMM float64 `json:"gemm"`
@@ -130,6 +135,11 @@ func DefaultEfficiency() Efficiency {
 		// which AWQ checkpoints do not run in vLLM's awq_marlin path.
 		Int4HBM:    0.42,
 		Int4MoEHBM: 0.38,
+		// vLLM: "we currently do not have quantized bmm's which are needed
+		// for W_UV and W_UK_T, we just store fp16/bf16 copies and perform
+		// the bmm's in 16-bit" (MLACommonImpl.process_weights_after_loading,
+		// which dequantises kv_b_proj with get_and_maybe_dequant_weights).
+		MLABMM16: true,
 		// cuBLAS BF16/FP8 GEMMs on H100 reach ~65-75% of dense peak for
 		// large shapes (NVIDIA H100 GEMM benchmarks; Llama 3's 38-43% MFU
 		// includes communication and pipeline bubbles on top); 0.7.
@@ -159,10 +169,11 @@ func DefaultEfficiency() Efficiency {
 		// FITTED over the public serving set as a whole (its vLLM rows of
 		// April and June-July 2025, the piecewise ones): 55 us was the best
 		// of 25-75 us until int4 weights were priced at Marlin's bandwidth
-		// (Int4HBM) and the draft's FC as replicated; re-scanned then, 40,
-		// 45, 48, 50, 52, 55 and 60 us give a time-per-token MAPE of 10.46,
-		// 10.12, 9.98, 9.96, 9.98, 10.06 and 10.34% (TestPublicServingSet),
-		// so 50 us. It is the host time of one graph break, that is replaying a graph piece from Python
+		// (Int4HBM), MLA's absorbed up-projection in 16 bits (MLABMM16) and
+		// the draft's FC as replicated; re-scanned then, 40, 45, 48, 50,
+		// 52, 55 and 60 us give a time-per-token MAPE of 10.40, 10.06,
+		// 9.92, 9.91, 9.92, 10.00 and 10.28% (TestPublicServingSet), so 50
+		// us. It is the host time of one graph break, that is replaying a graph piece from Python
 		// (torch.cuda.CUDAGraph.replay) and entering vLLM's attention
 		// custom op (forward-context and metadata look-up). vLLM PR
 		// #25444 measured what it costs: Qwen3-Coder-30B-A3B FP8 on one

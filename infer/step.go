@@ -163,24 +163,33 @@ func (c *Config) Forward(p Pass) Breakdown {
 		lst := c.layer(buf[:0], i, seqs, p.Tokens)
 		ly := &lst
 		var l Breakdown
-		// GEMMs block by block: weight bytes against FLOPs.
-		var w, f float64
+		// GEMMs block by block: the time to stream the weights (each at
+		// its format's bandwidth: int4 through Marlin, the rest at HBM)
+		// against the FLOPs.
+		var rd, f float64
 		cur := cost.AttnProj
 		for j := range ly.Ops {
 			o := &ly.Ops[j]
 			if o.Block != cur {
-				if w > 0 {
-					l.GEMM += roofline(w, gbw, f, peak)
+				if rd > 0 {
+					l.GEMM += math.Max(rd, f/peak)
 				}
-				w, f, cur = 0, 0, o.Block
+				rd, f, cur = 0, 0, o.Block
 			}
 			if o.Kind == cost.GEMMOp && o.Block != cost.AttnCore {
-				w += o.WeightElems() * o.Prec.BytesPerElement()
+				prec, wbw := o.Prec, bw
+				if c.mlaUpProjection(o, ly) && (c.Eff.MLABMM16 || prec == hardware.INT4) {
+					prec = hardware.BF16 // W_UK and W_UV as 16-bit batched products
+				}
+				if prec == hardware.INT4 {
+					wbw = gbw
+				}
+				rd += o.WeightElems() * prec.BytesPerElement() / wbw
 				f += o.GEMMFLOPs()
 			}
 		}
-		if w > 0 {
-			l.GEMM += roofline(w, gbw, f, peak)
+		if rd > 0 {
+			l.GEMM += math.Max(rd, f/peak)
 		}
 		// Attention core: committed prefix read once per sequence, plus
 		// the new tokens' own keys.
@@ -319,8 +328,18 @@ func (c *Config) moeBandwidths() (first, more float64) {
 	return bw * f, bw * m
 }
 
-// weightHBM is the bandwidth at which the dense GEMMs stream their
-// weights: HBM, or Int4HBM for int4 weights (Marlin's W4A16 GEMM).
+// mlaUpProjection says whether GEMM o of layer l is MLA's kv_b_proj (the
+// latent's up-projection to the heads' keys and values), which decode runs
+// absorbed as the W_UK and W_UV batched products.
+func (c *Config) mlaUpProjection(o *cost.Op, l *cost.Layer) bool {
+	a := c.Model.MLA
+	return a != nil && o.Block == cost.AttnProj && o.K == float64(a.KVLoRARank) &&
+		o.N == l.Heads*float64(a.QKNopeHeadDim+a.VHeadDim)
+}
+
+// weightHBM is the bandwidth at which the dense GEMMs stream weights of
+// the serving format: HBM, or Int4HBM for int4 weights (Marlin's W4A16
+// GEMM).
 func (c *Config) weightHBM() float64 {
 	if c.Weights == hardware.INT4 && c.Eff.Int4HBM > 0 {
 		return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.Int4HBM
