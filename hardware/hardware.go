@@ -16,11 +16,17 @@ const (
 	NVFP4 Precision = "nvfp4"
 	INT8  Precision = "int8"
 	FP4   Precision = "fp4"
+	// INT4 is 4-bit integer weights with a 16-bit scale and a 4-bit zero
+	// point per group of 128 (AWQ, arXiv 2306.00978, and AutoAWQ's
+	// default group size; GPTQ's asymmetric form is the same size), run
+	// weight-only: dequantised in registers to the activations' width.
+	INT4 Precision = "int4"
 )
 
 // BytesPerElement is the storage size of one element in p (block-scaled
 // formats include their scale overhead: MXFP8 one byte per 32 elements,
-// NVFP4 one byte per 16 elements).
+// NVFP4 one byte per 16 elements, INT4 two and a half bytes of scale and
+// zero point per 128).
 func (p Precision) BytesPerElement() float64 {
 	switch p {
 	case FP32, TF32:
@@ -35,6 +41,8 @@ func (p Precision) BytesPerElement() float64 {
 		return 0.5 + 1.0/16
 	case FP4:
 		return 0.5
+	case INT4:
+		return 0.5 + 2.5/128
 	}
 	return 2
 }

@@ -123,8 +123,12 @@ func (c *Config) Validate() error {
 	}{{"precision", c.Weights}, {"kv_precision", c.KV}, {"activation_precision", c.Activations}} {
 		switch p.v {
 		case hardware.BF16, hardware.FP16, hardware.FP8, hardware.FP4, hardware.NVFP4, hardware.MXFP8:
+		case hardware.INT4:
+			if p.field != "precision" {
+				return &ConfigError{p.field, "int4 is a weight format (AWQ, GPTQ); want bf16, fp16, fp8, mxfp8, fp4 or nvfp4 here"}
+			}
 		default:
-			return &ConfigError{p.field, fmt.Sprintf("%q is not a serving format (want bf16, fp16, fp8, mxfp8, fp4 or nvfp4)", p.v)}
+			return &ConfigError{p.field, fmt.Sprintf("%q is not a serving format (want bf16, fp16, fp8, mxfp8, fp4, nvfp4, or int4 for weights)", p.v)}
 		}
 	}
 	if _, ok := c.GPU.PeakTFLOPS(c.computePrecision()); !ok {

@@ -13,6 +13,22 @@ type Efficiency struct {
 	// grouped expert GEMMs stream their weights when each expert sees few
 	// tokens (decode); 0 means HBM.
 	MoEHBM float64 `json:"moe_hbm,omitempty"`
+	// MoEHBMMarginal is the fraction at which those GEMMs stream each
+	// expert beyond the ones a single token selects (a larger batch, or a
+	// verify pass of several tokens, touches more experts); 0 means
+	// MoEHBM.
+	MoEHBMMarginal float64 `json:"moe_hbm_marginal,omitempty"`
+	// Int4HBM is the fraction of datasheet HBM bandwidth at which int4
+	// (AWQ, GPTQ) weights stream through Marlin's W4A16 kernels: the
+	// dense GEMMs, and every expert beyond the ones a single token selects;
+	// Int4MoEHBM is MoEHBM for int4 experts. 0 means HBM and MoEHBM.
+	Int4HBM    float64 `json:"int4_hbm,omitempty"`
+	Int4MoEHBM float64 `json:"int4_moe_hbm,omitempty"`
+	// MLABMM16 runs MLA's absorbed up-projection (the W_UK and W_UV
+	// batched products of decode, kv_b_proj's weights) in 16 bits
+	// whatever the weight format, as vLLM does; int4 weights run so in
+	// every engine (no engine has an int4 batched product).
+	MLABMM16 bool `json:"mla_bmm_16bit,omitempty"`
 	// GEMM is the fraction of dense tensor-core peak reached by large
 	// compute-bound GEMMs.
 	GEMM float64 `json:"gemm"`
@@ -85,10 +101,45 @@ func DefaultEfficiency() Efficiency {
 		// two gives f = 0.56 and a fixed 23 us, which the eight MoE kernels
 		// at KernelGraphUs already charge (24 us). The same law predicts
 		// 43 us for the FP8 kernel on an H100 against the 44.5 us vLLM PR
-		// #24700 measures. So expert weights stream at 0.56 of the
-		// datasheet bandwidth in the grouped GEMMs (small M tiles padded
-		// to 16 rows), not the 0.8 of dense decode GEMMs.
+		// #24700 measures. So the experts one token selects stream at 0.56
+		// of the datasheet bandwidth in the grouped GEMMs (small M tiles
+		// padded to 16 rows, a few experts' tiles spread over the SMs), not
+		// the 0.8 of dense decode GEMMs.
 		MoEHBM: 0.56,
+		// Measured: the same kernels over the batch, where the experts hit
+		// grow as E(1-(1-k/E)^T). The kernel time rises linearly in the
+		// experts hit beyond the first token's: A100-PCIe BF16 from 109.2
+		// us (8 experts) to 917.5 us at batch 64 (125.9 experts), 0.89 of
+		// the 1.555 TB/s per further expert (SGLang PR #6825); H100 FP8
+		// from 44.5 to 262.7 us, 0.76 of 3.35 TB/s (vLLM PR #24700). 0.80,
+		// the dense decode share (HBM), sits between the two and meets the
+		// 21 points of both curves with a mean error of 6.5%
+		// (TestFusedMoEKernelCurves), where one fraction of 0.56 for every
+		// expert is off by 30% (up to +53% at batch 24-32).
+		MoEHBMMarginal: 0.80,
+		// Measured: vLLM's Marlin W4A16 MoE kernel (fused_marlin_moe) on
+		// an H20 (4.0 TB/s) in FlagGems PR #3375's comparison, the
+		// DeepSeek-V3 expert shape (256 experts, top-8, 7168 x 2048, int4
+		// with group scales, 181 MB read at M=1): 0.142 ms at one token,
+		// of which the MoE kernels' fixed costs at KernelGraphUs take 24
+		// us, leaving 0.38 of the datasheet bandwidth (Int4MoEHBM); 3.000
+		// ms at 64 tokens (222 experts, 5.0 GB), 0.42 per further expert
+		// (Int4HBM). Mixtral's shape (8 experts, top-2, about the same
+		// bytes at one token) takes the same 0.142 ms, so the share is the
+		// kernel's, not the shape's. The MoE kernel is vLLM's gptq_marlin
+		// GEMM run over the experts in parallel (vLLM PR #14447), and
+		// AWQ's dense layers run that GEMM (awq_marlin, apply_awq_marlin_linear),
+		// so dense int4 GEMMs stream at the same 0.42. Marlin is built on
+		// Ampere's mma.sync; Hopper has since had its own mixed-input
+		// kernel for that reason (Machete, Neural Magic, October 2024),
+		// which AWQ checkpoints do not run in vLLM's awq_marlin path.
+		Int4HBM:    0.42,
+		Int4MoEHBM: 0.38,
+		// vLLM: "we currently do not have quantized bmm's which are needed
+		// for W_UV and W_UK_T, we just store fp16/bf16 copies and perform
+		// the bmm's in 16-bit" (MLACommonImpl.process_weights_after_loading,
+		// which dequantises kv_b_proj with get_and_maybe_dequant_weights).
+		MLABMM16: true,
 		// cuBLAS BF16/FP8 GEMMs on H100 reach ~65-75% of dense peak for
 		// large shapes (NVIDIA H100 GEMM benchmarks; Llama 3's 38-43% MFU
 		// includes communication and pipeline bubbles on top); 0.7.
@@ -116,15 +167,19 @@ func DefaultEfficiency() Efficiency {
 		// 10 us per kernel.
 		KernelEagerUs: 10,
 		// FITTED over the public serving set as a whole (its vLLM rows of
-		// April and June-July 2025, the piecewise ones; 55 us is still the
-		// best of 25-75 us after the April rows were added): the host time of one
-		// graph break, that is replaying a graph piece from Python
+		// April and June-July 2025, the piecewise ones): 55 us was the best
+		// of 25-75 us until int4 weights were priced at Marlin's bandwidth
+		// (Int4HBM), MLA's absorbed up-projection in 16 bits (MLABMM16) and
+		// the draft's FC as replicated; re-scanned then, 40, 45, 48, 50,
+		// 52, 55 and 60 us give a time-per-token MAPE of 10.40, 10.06,
+		// 9.92, 9.91, 9.92, 10.00 and 10.28% (TestPublicServingSet), so 50
+		// us. It is the host time of one graph break, that is replaying a graph piece from Python
 		// (torch.cuda.CUDAGraph.replay) and entering vLLM's attention
 		// custom op (forward-context and metadata look-up). vLLM PR
 		// #25444 measured what it costs: Qwen3-Coder-30B-A3B FP8 on one
 		// H100 served 4.07 requests/s with piecewise graphs and 5.83
 		// with full graphs (1.43x).
-		GraphBreakUs: 55,
+		GraphBreakUs: 50,
 		// ASSUMPTION: sampling runs ~5 small kernels plus a device-to-host
 		// copy of the tokens (~10 us): 25 us in all.
 		SampleUs: 25,

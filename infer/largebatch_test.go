@@ -19,7 +19,7 @@ import (
 // defaults. The one production change is that the host work of a
 // speculative step (tree build, acceptance, KV bookkeeping) is hidden
 // behind the GPU, as in Meta's production engine, instead of exposed as
-// vLLM and SGLang do (2.5 ms plus 120 us per sequence).
+// vLLM does (2.5 ms plus 120 us per sequence; SGLang 3.0 ms).
 //
 // The mechanism, asserted below: at batch 64-128 decode is still
 // memory-bound on weights and KV. A verify pass of n+1 tokens per
@@ -29,7 +29,7 @@ import (
 // sequence, and all of them with five. So verifying 5 tokens costs under
 // 2 plain steps while it commits about 3, and with the host work hidden
 // the speed-up is 1.4-2.0x. With the host work exposed it grows linearly
-// with the batch (18 ms of a 68 ms step at batch 128) and takes most of
+// with the batch (18 ms of a 61 ms step at batch 128) and takes most of
 // the gain: below 1.4x.
 //
 // Not reproduced: Meta says Maverick's speed-up falls as the batch grows;

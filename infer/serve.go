@@ -187,34 +187,57 @@ func (k *coster) PlainStep(b int) (float64, error) {
 	return t, nil
 }
 
-// draftPass is one draft forward of q tokens per sequence with its input
-// FC and the top-k over its vocabulary.
+// draftPass is one draft forward of q tokens per sequence after the
+// first, with its input FC where the method fuses at every pass and the
+// top-k over its vocabulary.
 func (k *coster) draftPass(b, q int) float64 {
-	return k.draftPassOn(k.draft, b, q)
+	return k.draftPassOn(k.draft, b, q, false)
 }
 
-// extendPass is the draft's extend over q accepted tokens per sequence.
+// extendPass is the draft's extend over q accepted tokens per sequence,
+// the step's first draft pass.
 func (k *coster) extendPass(b, q int) float64 {
+	d := k.draft
 	if k.extend != nil {
-		return k.draftPassOn(k.extend, b, q)
+		d = k.extend
 	}
-	return k.draftPass(b, q)
+	return k.draftPassOn(d, b, q, true)
 }
 
-// draftPassOn is draftPass on draft config d.
-func (k *coster) draftPassOn(d *Config, b, q int) float64 {
+// draftPassOn is one draft pass on draft config d; first marks the
+// step's first pass, the one that takes the target's features.
+//
+// The input FC that fuses the target's features is replicated on every
+// TP rank, not split: vLLM builds it as torch.nn.Linear (EAGLE-1,
+// llama_eagle.py; DeepSeek MTP's eh_proj, deepseek_mtp.py) or
+// ReplicatedLinear (EAGLE-3, llama_eagle3.py), as SGLang does ("it may
+// be worth to shard self.fc, as currently it doesn't get the benefits of
+// TP", SGLang PR #4716). EAGLE-1 and MTP fuse the token embedding with a
+// hidden state at every pass; EAGLE-3 fuses the target's three features
+// once, in the first pass (combine_hidden_states), and its later passes
+// feed the draft's own hidden state. EAGLE-3's decoder layer takes the
+// embedding and the hidden state concatenated, 2h inputs to its QKV
+// projection (split over TP as QKVParallelLinear), h more than the layer
+// Forward prices.
+func (k *coster) draftPassOn(d *Config, b, q int, first bool) float64 {
 	if d == nil {
 		return 0 // n-gram lookup: no GPU pass
 	}
 	t := d.Forward(Pass{Batch: b, Tokens: q, Context: k.ctx, Logits: q}).Total
-	h := float64(d.Model.Hidden)
+	m := d.Model
+	h := float64(m.Hidden)
 	tok := math.Ceil(float64(b)/float64(d.dp())) * float64(q)
-	if n := k.spec.fusedInputs(); n > 0 {
+	peak := d.peakFLOPs() * d.Eff.GEMM
+	if n := k.spec.fusedInputs(); n > 0 && (first || k.spec.Method != specdec.EAGLE3) {
 		fc := float64(n) * h * h
-		t += roofline(fc*2/float64(d.TP), d.hbm(), 2*fc*tok/float64(d.TP), d.peakFLOPs()*d.Eff.GEMM)
+		t += roofline(fc*2, d.hbm(), 2*fc*tok, peak)
 		t += d.kernelUs() * 1e-6 // fc
 	}
-	t += d.kernelUs()*1e-6 + tok*float64(d.Model.Vocab)*4/d.hbm() // top-k
+	if k.spec.Method == specdec.EAGLE3 {
+		qkv := h * float64((m.Heads+2*m.KVHeads)*m.HeadDim) / float64(d.TP)
+		t += roofline(qkv*2, d.hbm(), 2*qkv*tok, peak)
+	}
+	t += d.kernelUs()*1e-6 + tok*float64(m.Vocab)*4/d.hbm() // top-k
 	return t
 }
 
@@ -310,13 +333,20 @@ func (k *coster) draftMemory(ctx int) (weights, perSeq float64) {
 	case k.spec.Method == specdec.MTP:
 		// The module's layer and eh_proj; it shares the target's embedding
 		// and head, already counted.
+		// eh_proj is a BF16 nn.Linear replicated on every TP rank
+		// (draftPassOn).
 		h := float64(d.Model.Hidden)
 		w := d.WeightBytes() - float64(d.Model.EmbeddingParams()+d.Model.HeadParams())*hardware.BF16.BytesPerElement()/float64(d.TP)
-		return w + 2*h*h*d.Weights.BytesPerElement()/float64(d.TP), d.KVBytesPerSeq(ctx)
+		return w + 2*h*h*hardware.BF16.BytesPerElement(), d.KVBytesPerSeq(ctx)
 	}
-	h := float64(d.Model.Hidden)
-	weights = (float64(d.Model.Layers)*float64(d.Model.AttentionParams()+d.Model.DenseMLPParams()) +
-		float64(k.spec.fusedInputs())*h*h + float64(d.Model.Vocab)*h) * 2 / float64(d.TP)
+	m := d.Model
+	h := float64(m.Hidden)
+	split := float64(m.Layers)*float64(m.AttentionParams()+m.DenseMLPParams()) + float64(m.Vocab)*h
+	if k.spec.Method == specdec.EAGLE3 {
+		split += h * float64((m.Heads+2*m.KVHeads)*m.HeadDim) // the QKV's second h inputs
+	}
+	// The fusing FC is replicated on every TP rank (draftPassOn).
+	weights = split*2/float64(d.TP) + float64(k.spec.fusedInputs())*h*h*2
 	return weights, d.KVBytesPerSeq(ctx)
 }
 
@@ -481,17 +511,24 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 
 func (c *Config) assumptions() []string {
 	e := c.Eff
+	first, more := c.moeBandwidths()
+	first /= c.GPU.HBMBandwidthGB * 1e9
+	more /= c.GPU.HBMBandwidthGB * 1e9
 	graphs := "with CUDA graphs"
 	if !c.CUDAGraphs {
 		graphs = "without CUDA graphs"
 	} else if c.Piecewise {
 		graphs = fmt.Sprintf("with piecewise CUDA graphs (attention eager, %.0f us of host time per graph break)", e.GraphBreakUs)
 	}
-	return []string{
+	out := []string{
 		fmt.Sprintf("efficiencies (documented defaults): %.0f%% of HBM bandwidth, %.0f%% of tensor peak for GEMMs, %.0f%% for attention, %.1f us per kernel %s", e.HBM*100, e.GEMM*100, e.Attention*100, c.kernelUs(), graphs),
-		fmt.Sprintf("MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens, their weights at %.0f%% of HBM bandwidth (grouped GEMMs)", e.MoEHBM*100),
+		fmt.Sprintf("MoE routing is uniform: E(1-(1-k/E)^T) experts read per layer at T tokens, one token's experts at %.0f%% of HBM bandwidth and each further expert at %.0f%% (grouped GEMMs)", first*100, more*100),
 		"LM head and embeddings BF16; decode priced at the mean context unless workload.context is set",
 	}
+	if c.Weights == hardware.INT4 {
+		out = append(out, fmt.Sprintf("int4 weights (AWQ/GPTQ, group-128 scales and zeros) run Marlin's W4A16 kernels, streaming at %.0f%% of HBM bandwidth", c.weightHBM()/(c.GPU.HBMBandwidthGB*1e9)*100))
+	}
+	return out
 }
 
 // Speedup sweep ---------------------------------------------------------

@@ -138,6 +138,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 	ab := c.Activations.BytesPerElement()
 	kb := c.KV.BytesPerElement()
 	bw := c.hbm()
+	gbw := c.weightHBM()
 	peak := c.peakFLOPs() * c.Eff.GEMM
 	attnPeak := c.bf16FLOPs() * c.Eff.Attention
 	kern := c.kernelUs() * 1e-6
@@ -162,24 +163,33 @@ func (c *Config) Forward(p Pass) Breakdown {
 		lst := c.layer(buf[:0], i, seqs, p.Tokens)
 		ly := &lst
 		var l Breakdown
-		// GEMMs block by block: weight bytes against FLOPs.
-		var w, f float64
+		// GEMMs block by block: the time to stream the weights (each at
+		// its format's bandwidth: int4 through Marlin, the rest at HBM)
+		// against the FLOPs.
+		var rd, f float64
 		cur := cost.AttnProj
 		for j := range ly.Ops {
 			o := &ly.Ops[j]
 			if o.Block != cur {
-				if w > 0 {
-					l.GEMM += roofline(w, bw, f, peak)
+				if rd > 0 {
+					l.GEMM += math.Max(rd, f/peak)
 				}
-				w, f, cur = 0, 0, o.Block
+				rd, f, cur = 0, 0, o.Block
 			}
 			if o.Kind == cost.GEMMOp && o.Block != cost.AttnCore {
-				w += o.WeightElems() * o.Prec.BytesPerElement()
+				prec, wbw := o.Prec, bw
+				if c.mlaUpProjection(o, ly) && (c.Eff.MLABMM16 || prec == hardware.INT4) {
+					prec = hardware.BF16 // W_UK and W_UV as 16-bit batched products
+				}
+				if prec == hardware.INT4 {
+					wbw = gbw
+				}
+				rd += o.WeightElems() * prec.BytesPerElement() / wbw
 				f += o.GEMMFLOPs()
 			}
 		}
-		if w > 0 {
-			l.GEMM += roofline(w, bw, f, peak)
+		if rd > 0 {
+			l.GEMM += math.Max(rd, f/peak)
 		}
 		// Attention core: committed prefix read once per sequence, plus
 		// the new tokens' own keys.
@@ -264,8 +274,11 @@ func (c *Config) interNode(k network.Kind, bytes float64, factors []int) float64
 // GPU for allTok routed tokens: the experts hit by the batch,
 // E(1-(1-k/E)^T) for uniform routing (DESIGN.md section 4) spread over the
 // EP groups, each expert's weights on this GPU (the Experts operators of
-// layer l) read at the grouped-GEMM bandwidth (moeHBM), against their
-// FLOPs at the GEMM peak. The MoE kernels' fixed costs are not included.
+// layer l) read from HBM, against their FLOPs at the GEMM peak. The
+// experts one token selects (k/ep of them on this GPU) stream at the
+// grouped kernel's small-batch bandwidth and every further expert a
+// larger batch or a verify pass touches at its marginal bandwidth
+// (moeBandwidths). The MoE kernels' fixed costs are not included.
 func (c *Config) expertGEMM(l *cost.Layer, allTok float64) float64 {
 	e := c.Model.MoE
 	E, k := float64(e.Experts), float64(e.TopK)
@@ -278,15 +291,67 @@ func (c *Config) expertGEMM(l *cost.Layer, allTok float64) float64 {
 		}
 	}
 	hit := E / ep * (1 - math.Pow(1-k/E, allTok))
-	return roofline(hit*bytes, c.moeHBM(), 2*allTok*k*perExpert/ep, c.peakFLOPs()*c.Eff.GEMM)
+	first := math.Min(hit, k/ep)
+	bwFirst, bwMore := c.moeBandwidths()
+	read := first*bytes/bwFirst + (hit-first)*bytes/bwMore
+	return math.Max(read, 2*allTok*k*perExpert/ep/(c.peakFLOPs()*c.Eff.GEMM))
 }
 
-// moeHBM is the bandwidth at which grouped expert GEMMs read weights.
-func (c *Config) moeHBM() float64 {
-	if c.Eff.MoEHBM <= 0 {
-		return c.hbm()
+// moeBandwidths are the bandwidths at which the grouped expert GEMMs
+// stream the weights of the experts one token selects (first) and of
+// every further expert (more), by kernel family: the Triton fused-MoE
+// kernel of vLLM and SGLang for 16- and 8-bit weights (MoEHBM,
+// MoEHBMMarginal); Marlin's W4A16 MoE kernel for int4 (AWQ, GPTQ) weights
+// (Int4MoEHBM, Int4HBM); and, for other 4-bit weights run weight-only
+// (MXFP4 on a GPU without FP4 tensor cores), MoEHBM for every expert, as
+// no curve of those kernels over the batch is at hand. A zero field falls
+// back to MoEHBM, and MoEHBM to HBM.
+func (c *Config) moeBandwidths() (first, more float64) {
+	e := c.Eff
+	f, m := e.MoEHBM, e.MoEHBMMarginal
+	switch {
+	case c.Weights == hardware.INT4:
+		if e.Int4MoEHBM > 0 {
+			f = e.Int4MoEHBM
+		}
+		m = e.Int4HBM
+	case c.Weights.BytesPerElement() < 1 && c.computePrecision() != c.Weights:
+		m = f
 	}
-	return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.MoEHBM
+	if f <= 0 {
+		f = e.HBM
+	}
+	if m <= 0 {
+		m = f
+	}
+	bw := c.GPU.HBMBandwidthGB * 1e9
+	return bw * f, bw * m
+}
+
+// mlaUpProjection says whether GEMM o of layer l is MLA's kv_b_proj (the
+// latent's up-projection to the heads' keys and values), which decode runs
+// absorbed as the W_UK and W_UV batched products.
+func (c *Config) mlaUpProjection(o *cost.Op, l *cost.Layer) bool {
+	a := c.Model.MLA
+	return a != nil && o.Block == cost.AttnProj && o.K == float64(a.KVLoRARank) &&
+		o.N == l.Heads*float64(a.QKNopeHeadDim+a.VHeadDim)
+}
+
+// weightHBM is the bandwidth at which the dense GEMMs stream weights of
+// the serving format: HBM, or Int4HBM for int4 weights (Marlin's W4A16
+// GEMM).
+func (c *Config) weightHBM() float64 {
+	if c.Weights == hardware.INT4 && c.Eff.Int4HBM > 0 {
+		return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.Int4HBM
+	}
+	return c.hbm()
+}
+
+// moeHBM is the bandwidth at which grouped expert GEMMs read the weights
+// of the experts one token selects.
+func (c *Config) moeHBM() float64 {
+	f, _ := c.moeBandwidths()
+	return f
 }
 
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).

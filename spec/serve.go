@@ -13,7 +13,8 @@ type Serve struct {
 	Model    string        `yaml:"model" json:"model"`
 	System   ServeSystem   `yaml:"system" json:"system"`
 	Parallel ServeParallel `yaml:"parallel" json:"parallel"`
-	// Precision is the weight format (bf16, fp16, fp8, mxfp8, fp4, nvfp4).
+	// Precision is the weight format (bf16, fp16, fp8, mxfp8, fp4, nvfp4,
+	// or int4 for AWQ/GPTQ weights run weight-only).
 	Precision string `yaml:"precision" json:"precision"`
 	// KVPrecision and ActivationPrecision default to bf16.
 	KVPrecision         string `yaml:"kv_precision,omitempty" json:"kv_precision,omitempty"`
@@ -219,12 +220,19 @@ const (
 var servingPrecisions = []string{"bf16", "fp16", "fp8", "mxfp8", "fp4", "nvfp4"}
 
 func checkPrecision(field, v string) error {
+	if v == "int4" && field == "precision" {
+		return nil // a weight-only format: weights, not KV or activations
+	}
 	for _, p := range servingPrecisions {
 		if v == p {
 			return nil
 		}
 	}
-	return Errorf(field, "%q is not a serving format; want one of %s", v, strings.Join(servingPrecisions, ", "))
+	want := strings.Join(servingPrecisions, ", ")
+	if field == "precision" {
+		want += ", int4"
+	}
+	return Errorf(field, "%q is not a serving format; want one of %s", v, want)
 }
 
 // ParseServe decodes a serving spec strictly, fills defaults and

@@ -47,6 +47,8 @@ func TestParseServeRejects(t *testing.T) {
 		{"bad tree word", "tree: auto", "tree: bushy", "speculative.tree"},
 		{"method", "method: eagle", "method: medusa", "speculative.method"},
 		{"precision", "precision: fp8", "precision: int3", "precision"},
+		{"int4 kv", "precision: fp8", "precision: fp8\nkv_precision: int4", "kv_precision"},
+		{"int4 activations", "precision: fp8", "precision: fp8\nactivation_precision: int4", "activation_precision"},
 		{"batch", "batch: 1,", "batch: 0,", "workload.batch"},
 		{"tp", "tp: 8,", "tp: 3,", "parallel.tp"},
 		{"unknown field", "precision: fp8", "precison: fp8", "precison"},
@@ -67,5 +69,17 @@ func TestParseServeRejects(t *testing.T) {
 				t.Errorf("error %q does not name %s", err, tc.field)
 			}
 		})
+	}
+}
+
+// TestParseServeInt4Weights: int4 (AWQ, GPTQ) is a weight format: the
+// spec takes it for precision and nowhere else (TestParseServeRejects).
+func TestParseServeInt4Weights(t *testing.T) {
+	s, err := ParseServe([]byte(strings.Replace(maverickServe, "precision: fp8", "precision: int4", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Precision != "int4" || s.KVPrecision != "bf16" || s.ActivationPrecision != "bf16" {
+		t.Errorf("precision %q, kv %q, activations %q; want int4, bf16, bf16", s.Precision, s.KVPrecision, s.ActivationPrecision)
 	}
 }
