@@ -87,9 +87,11 @@ func TestNetworkAccuracy(t *testing.T) {
 		// the one-way latency of a streamed send): step time 5.9%, every
 		// row fast by 2-10% (the element-wise and softmax traffic of fp32
 		// training is counted at 16-bit sizes), slow-down against the
-		// fastest link 4.6% (issue 11 asks 15% and 10%).
-		GroupTrain1F1B:     5.95,
-		GroupTrainSlowdown: 4.65,
+		// fastest link 4.6% (issue 11 asks 15% and 10%). The re-fit with
+		// the MoE permutation pricing (gemm_efficiency 0.684 -> 0.689) makes
+		// these GEMM-bound rows 0.7% faster still: 6.1% and 4.7%.
+		GroupTrain1F1B:     6.20,
+		GroupTrainSlowdown: 4.75,
 	}
 	if len(rep.Groups) != len(bound) {
 		t.Fatalf("%d groups, want %d", len(rep.Groups), len(bound))

@@ -76,7 +76,7 @@ func TestAllPublicRows(t *testing.T) {
 	if len(rep.Skipped) > 0 {
 		t.Errorf("%d rows cannot run, want every row to run", len(rep.Skipped))
 	}
-	bounds := map[string]float64{"all": 7.6, "dense": 5.1, "moe": 14.8}
+	bounds := map[string]float64{"all": 5.9, "dense": 5.0, "moe": 8.3}
 	for _, g := range rep.Groups {
 		t.Logf("%-6s %-24s %3d rows  MAPE %5.1f%%  largest %5.1f%%", g.By, g.Name, g.Rows, g.MAPE, g.MaxAbsError)
 		if b, ok := bounds[g.Name]; ok && (g.By == "all" || g.By == "kind") && g.MAPE > b {
