@@ -610,3 +610,38 @@ training: {seq_len: 4096, global_batch: 8192, micro_batch: 1, precision: bf16, r
 	}
 	return r
 }
+
+// The expert all-to-all dispatches 16-bit activations under FP8 training
+// unless the framework sends FP8 (FP8Dispatch, DeepSeek-V3's kernels),
+// which halves the forward dispatch; BF16 training is unchanged by it.
+// Unfused permutations (Megatron-Core's default) run at the permutation
+// efficiency, well below the streaming kernels of the fused ones.
+func TestMoEDispatchAndPermutation(t *testing.T) {
+	base := `
+model: qwen3-30b-a3b
+system: {gpu: h100-sxm, gpus: 64}
+parallel: {tp: 1, pp: 1, ep: 8, zero: 1}
+training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: PREC}
+`
+	run := func(prec string, edit func(*Config)) Result {
+		c := resolve(t, strings.Replace(base, "PREC", prec, 1))
+		edit(c)
+		r, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	plain := func(*Config) {}
+	fp8 := func(c *Config) { c.FP8Dispatch = true }
+	if a, b := run("fp8", plain).Breakdown.EPCommS, run("fp8", fp8).Breakdown.EPCommS; !(b < a && b > 0.6*a) {
+		t.Errorf("fp8 training: ep comm %.4f s with 16-bit dispatch, %.4f s with FP8 dispatch; want FP8 lower by at most the dispatch's share", a, b)
+	}
+	if a, b := run("bf16", plain).Breakdown.EPCommS, run("bf16", fp8).Breakdown.EPCommS; a != b {
+		t.Errorf("bf16 training: ep comm %.4f s, %.4f s with FP8Dispatch set; want equal", a, b)
+	}
+	unfused := func(c *Config) { c.UnfusedPermute = true }
+	if a, b := run("bf16", plain).StepTimeS, run("bf16", unfused).StepTimeS; !(b > a) {
+		t.Errorf("step %.4f s with fused permutation, %.4f s unfused; want unfused slower", a, b)
+	}
+}
