@@ -113,6 +113,20 @@ func ParseRouting(name string, capacity float64) (Routing, float64, error) {
 	return r, capacity, nil
 }
 
+// ParseDispatcher checks training.moe_dispatcher: alltoall (the default),
+// deepep and hybridep (fused dispatchers, cost.DispatchFused) or torch.
+func ParseDispatcher(name string) (cost.Dispatcher, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "alltoall":
+		return cost.DispatchAllToAll, nil
+	case "deepep", "hybridep":
+		return cost.DispatchFused, nil
+	case "torch":
+		return cost.DispatchTorch, nil
+	}
+	return 0, fault.Field("training.moe_dispatcher", "unknown dispatcher %q; use alltoall, deepep, hybridep or torch", name)
+}
+
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
 // global_batch and micro_batch at most MaxBatchTokens (16M), model chunks
 // per pipeline rank at most MaxChunks.
@@ -296,6 +310,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	c.SharedExpertOverlap, c.A2AOverlap = j.Training.MoESharedExpertOverlap, j.Training.MoEA2AOverlap
+	if c.Dispatcher, err = ParseDispatcher(j.Training.MoEDispatcher); err != nil {
+		return nil, err
+	}
+	c.FP8Dispatch = j.Training.MoEFP8Dispatch
+	c.UnfusedPermute = j.Training.MoEPermuteFusion != nil && !*j.Training.MoEPermuteFusion
 	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
 		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}

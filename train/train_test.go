@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
@@ -559,6 +560,7 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: bf16, re
 		{", moe_routing: greedy", "training.moe_routing"},
 		{", moe_capacity_factor: -1", "training.moe_capacity_factor"},
 		{", moe_capacity_factor: 1000", "training.moe_capacity_factor"},
+		{", moe_dispatcher: nccl", "training.moe_dispatcher"},
 	} {
 		err := resolveEdited(t, base, "ROUTING", tt.to)
 		if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), tt.field) {
@@ -643,5 +645,13 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: PREC}
 	unfused := func(c *Config) { c.UnfusedPermute = true }
 	if a, b := run("bf16", plain).StepTimeS, run("bf16", unfused).StepTimeS; !(b > a) {
 		t.Errorf("step %.4f s with fused permutation, %.4f s unfused; want unfused slower", a, b)
+	}
+	// The job spec's fields set the same.
+	c := resolve(t, strings.Replace(base, "PREC", "fp8, moe_dispatcher: hybridep, moe_fp8_dispatch: true, moe_permute_fusion: false", 1))
+	if c.Dispatcher != cost.DispatchFused || !c.FP8Dispatch || !c.UnfusedPermute {
+		t.Errorf("spec fields: dispatcher %d, fp8 dispatch %v, unfused permute %v", c.Dispatcher, c.FP8Dispatch, c.UnfusedPermute)
+	}
+	if c := resolve(t, strings.Replace(base, "PREC", "bf16", 1)); c.Dispatcher != cost.DispatchAllToAll || c.FP8Dispatch || c.UnfusedPermute {
+		t.Errorf("defaults: dispatcher %d, fp8 dispatch %v, unfused permute %v; want alltoall, 16-bit, fused", c.Dispatcher, c.FP8Dispatch, c.UnfusedPermute)
 	}
 }
