@@ -136,7 +136,11 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 			notes = append(notes, "fused permutation kernels ("+why+")")
 		} else {
 			c.UnfusedPermute = true
-			notes = append(notes, "unfused permutation (Megatron-Core's default, --moe-permute-fusion off)")
+			why := "Megatron-Core's default, --moe-permute-fusion off"
+			if SourceGroup(r.Source) == "torchtitan" {
+				why = "torchtitan's scatter-add back to the tokens in PyTorch"
+			}
+			notes = append(notes, "unfused permutation ("+why+")")
 		}
 		switch c.Dispatcher {
 		case cost.DispatchFused:
