@@ -43,31 +43,55 @@ type Params struct {
 	// 4); with the expert part at about half to two thirds of the step
 	// that is a factor of about 1.1-1.35 on it. The fit's range is 1-1.35;
 	// with the Grok-1 rows of both DGX Cloud tags priced padded to
-	// capacity, as their recipe sets, it settles at 1.03.
+	// capacity, as their recipe sets, the AutoModel rows force-balanced, as
+	// their summary states, and the unfused permutation priced
+	// (PermuteEfficiency), it settles at 1.00.
 	RoutingImbalance float64 `json:"routing_imbalance"`
+	// PermuteEfficiency is the fraction of HBM bandwidth that an MoE
+	// layer's router passes and token permutations reach (the Permute
+	// block: top-k and softmax over the experts' logits, indexed gathers of
+	// token rows, and scatter-adds that sum each token's top-k expert
+	// outputs with atomic adds), in place of MemoryEfficiency. They run
+	// well below streaming kernels: a 16-bit atomic scatter-add is 5-20x
+	// slower than the same bytes in fp32 under contention
+	// (openxla/xla#26371: 18.2 against 0.96 ms on GH200;
+	// pytorch/pytorch#84981, "extremely slow scatter_add" in bfloat16),
+	// and Transformer Engine's fused permutation kernels reach "up to a
+	// 10x unit speedup" over the earlier ones for top-k much smaller
+	// than the expert count (NVIDIA/Megatron-LM@eb0783b6d3
+	// docs/discussions/deepseek-v3-gb200-optimization, section 2.1.1). The
+	// fit's range is 0.05-0.95. Zero means MemoryEfficiency.
+	PermuteEfficiency float64 `json:"permute_efficiency"`
 }
 
-// Default returns the calibration in force. Six parameters
+// Default returns the calibration in force. Seven parameters
 // (gemm_efficiency, low_precision_efficiency, attention_efficiency,
-// memory_efficiency, network_efficiency, routing_imbalance) were fitted by
-// `scaleacross validate --fit` over all 310 public training rows together
-// (reference/training-measurements.csv: Korthikanti et al. on A100, NeMo
-// 24.07, Llama 3, DGX Cloud recipes, NeMo summaries, AutoModel,
-// torchtitan, DeepSeek-V3; dense and MoE) with one parameter set for
-// every row, each inside its physical range and minimising the MAPE
-// (validate.Objective). low_precision_efficiency keeps 0.905: the
-// latest re-fit's 0.924 improves the objective by under 1%
-// (validate.TestDefaultsAreFitted) and would move the FP8 grouped-GEMM
-// curve off DeepGEMM's measured points (TestGroupedGEMMFollowsDeepGEMM). Network efficiency sits at its upper bound 0.95
-// and memory efficiency at its lower bound 0.5: the element-wise work of
-// the small and MoE rows (norms, casts, permutations at small hidden
-// sizes) runs slower than STREAM-like kernels. TileDim (32, half a
-// 64-wide tensor-core tile) and KernelOverheadUs (2 us, a CUDA kernel
-// launch plus tail) are fixed, not fitted. Starting points and plausible
-// ranges come from public microbenchmarks: cuBLAS reaches ~70-80% of
-// dense peak on large BF16 GEMMs on A100/H100 and ~60-70% on FP8 (NVIDIA
-// Transformer Engine and cuBLAS benchmarks); FlashAttention-2 reaches
-// 50-73% of A100 peak forward and 40-60% backward (Dao 2023, arXiv
+// memory_efficiency, network_efficiency, routing_imbalance,
+// permute_efficiency) were fitted by `scaleacross validate --fit` over all
+// 310 public training rows together (reference/training-measurements.csv:
+// Korthikanti et al. on A100, NeMo 24.07, Llama 3, DGX Cloud recipes, NeMo
+// summaries, AutoModel, torchtitan, DeepSeek-V3; dense and MoE) with one
+// parameter set for every row, each inside its physical range and
+// minimising the MAPE (validate.Objective). low_precision_efficiency sits
+// at the top of its fit range, 0.905: above it the FP8 grouped GEMM at 256
+// tokens per expert turns memory-bound and leaves DeepGEMM's measured
+// points (TestGroupedGEMMFollowsDeepGEMM). permute_efficiency, 0.102, is
+// the share of HBM bandwidth of the unfused MoE router and permutation
+// passes (gathers and 16-bit atomic scatter-adds; see PermuteEfficiency);
+// with it priced, routing_imbalance settles at 1.000, its lower bound
+// (learned routing no worse than force-balanced beyond the sampling
+// spread, which moeImbalance prices apart). Network efficiency sits at its
+// upper bound 0.95 and memory efficiency at its lower bound 0.5: NeMo's
+// tensor-parallel communication overlap (tp_comm_overlap with userbuffers
+// in the large dense recipes) is not priced, so the fit speeds the network
+// up instead, and the small dense models' element-wise work (norms, casts,
+// the vocabulary-wide loss) runs slower than STREAM-like kernels. TileDim
+// (32, half a 64-wide tensor-core tile) and KernelOverheadUs (2 us, a CUDA
+// kernel launch plus tail) are fixed, not fitted. Starting points and
+// plausible ranges come from public microbenchmarks: cuBLAS reaches ~70-80%
+// of dense peak on large BF16 GEMMs on A100/H100 and ~60-70% on FP8
+// (NVIDIA Transformer Engine and cuBLAS benchmarks); FlashAttention-2
+// reaches 50-73% of A100 peak forward and 40-60% backward (Dao 2023, arXiv
 // 2307.08691); element-wise kernels reach ~80-90% of HBM bandwidth
 // (STREAM-like); NCCL all-reduce bus bandwidth is ~80-95% of line rate for
 // large messages (nccl-tests); the routing imbalance range is
@@ -75,14 +99,15 @@ type Params struct {
 // RoutingImbalance).
 func Default() Params {
 	return Params{
-		GEMMEfficiency:         0.684,
+		GEMMEfficiency:         0.689,
 		LowPrecisionEfficiency: 0.905,
 		TileDim:                32,
-		AttentionEfficiency:    0.452,
+		AttentionEfficiency:    0.454,
 		MemoryEfficiency:       0.500,
 		NetworkEfficiency:      0.950,
 		KernelOverheadUs:       2,
-		RoutingImbalance:       1.033,
+		RoutingImbalance:       1.000,
+		PermuteEfficiency:      0.102,
 	}
 }
 
@@ -146,6 +171,16 @@ func (d *Device) Attention(flops float64) float64 {
 // MemoryBound is the time to move bytes through HBM in kernels element-wise.
 func (d *Device) MemoryBound(bytes float64, kernels int) float64 {
 	return bytes/(d.hbm*d.P.MemoryEfficiency) + float64(kernels)*d.P.KernelOverheadUs*1e-6
+}
+
+// PermuteBound is the time of an MoE layer's router passes and token
+// permutations moving bytes in kernels (Params.PermuteEfficiency).
+func (d *Device) PermuteBound(bytes float64, kernels int) float64 {
+	eff := d.P.PermuteEfficiency
+	if eff <= 0 {
+		eff = d.P.MemoryEfficiency
+	}
+	return bytes/(d.hbm*eff) + float64(kernels)*d.P.KernelOverheadUs*1e-6
 }
 
 // GroupedTileM is the tokens per expert at which a grouped GEMM runs at

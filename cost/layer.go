@@ -153,6 +153,9 @@ type LayerInput struct {
 	// Unfused prices attention as batched GEMMs over the whole score
 	// square with the softmax in HBM.
 	Unfused bool
+	// Dispatcher is the MoE token dispatcher, which sets the permutation
+	// passes around the expert all-to-all (moeElementwise).
+	Dispatcher Dispatcher
 	// RouterReplicated runs the router GEMM over all the layer's tokens
 	// on every TP rank, as serving engines do (vLLM's and SGLang's
 	// replicated gate); otherwise each TP rank routes its 1/tp share of
@@ -160,6 +163,30 @@ type LayerInput struct {
 	// sequence parallelism with TP).
 	RouterReplicated bool
 }
+
+// Dispatcher names how an MoE layer moves its tokens to the experts and
+// back: the permutation passes it runs around the all-to-all.
+type Dispatcher uint8
+
+// The dispatchers.
+const (
+	// DispatchAllToAll is Megatron-Core's all-to-all dispatcher over NCCL
+	// (--moe-token-dispatcher-type alltoall, its default): an explicit
+	// global permute before the all-to-all, a local sort by expert after
+	// it, and their mirrors on the combine side.
+	DispatchAllToAll Dispatcher = iota
+	// DispatchFused is a dispatcher whose communication kernels fuse the
+	// global permute and the weighted combine (DeepEP and HybridEP behind
+	// Megatron-Core's flex dispatcher, AutoModel's and torchtitan's DeepEP
+	// paths, DeepSeek-V3's own kernels): one permute by local expert after
+	// the dispatch and its inverse before the combine remain.
+	DispatchFused
+	// DispatchTorch is torchtitan's default expert parallelism in PyTorch
+	// operators: the all-to-all dispatcher's four passes, plus the routing
+	// scores multiplied into the expert output and the scatter-add that
+	// returns the top-k slots to their tokens.
+	DispatchTorch
+)
 
 // Layer is the operator list of one layer on one GPU.
 type Layer struct {
@@ -304,7 +331,7 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 		}
 		gemm(Router, rt, float64(x.Experts), h, hardware.BF16, 3)
 		ffnElems += routed * etp * f
-		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h)
+		moeBytes, moeKernels = moeElementwise(T/t, float64(x.Experts), routed, etp, h, in.Dispatcher)
 		if x.SharedExperts > 0 {
 			// Shared experts: gate/up GEMM with its activation, down GEMM.
 			sf := float64(x.SharedExperts*x.SharedFFN) / t
@@ -425,20 +452,42 @@ func (l *Layer) FusedKernels(blocks ...Block) (fused, eager int) {
 // write-up measured as worth 529.55 -> 540.00 TFLOPS/GPU, about 2% of the
 // step (reference/moe.md section 4).
 //
-// Permutation: the all-to-all dispatcher permutes tokens before the
-// all-to-all (global permute) and sorts the received chunks by local
-// expert after it (after the etp all-gather where etp > 1), and mirrors
-// both on the combine side (unsort, then unpermute with the routing
-// probabilities): four passes, each reading and writing every 16-bit
-// token slot it touches (MCore MoE README, "alltoall: needs explicit
-// global + local permute"; reference/moe.md section 4). The permute fusion
-// merges kernels (up to 10x unit speed-up) but cannot drop the bytes.
-func moeElementwise(tokens, experts, routed, etp, h float64) (bytes float64, kernels int) {
+// Permutation: the all-to-all dispatcher (DispatchAllToAll) permutes
+// tokens before the all-to-all (global permute) and sorts the received
+// chunks by local expert after it (after the etp all-gather where etp >
+// 1), and mirrors both on the combine side (unsort, then unpermute with
+// the routing probabilities): four passes, each reading and writing every
+// 16-bit token slot it touches (MCore MoE README, "alltoall: needs
+// explicit global + local permute"; reference/moe.md section 4). The
+// permute fusion merges kernels (up to 10x unit speed-up) but cannot drop
+// the bytes. A fused dispatcher (DispatchFused: DeepEP, HybridEP) does
+// the global permute inside its dispatch kernel and the weighted
+// reduction inside its combine, "eliminating the need to explicitly copy
+// the tokens top-k times, but still requires a permute kernel to copy and
+// rearrange the tokens distributed to different local experts after EP
+// communication" (NVIDIA/Megatron-LM@eb0783b6d3
+// docs/discussions/deepseek-v3-gb200-optimization, section 2.1.1): the two
+// passes over the received slots remain. torchtitan's default expert
+// parallelism (DispatchTorch, pytorch/torchtitan@2a642d022d
+// torchtitan/distributed/expert_parallel.py and models/moe: the tokens
+// gathered in expert order before the all-to-all, _permute after it,
+// _unpermute before the combine, the routing scores multiplied into the
+// output and a scatter_add back to the tokens) adds those last two
+// passes over the slots.
+func moeElementwise(tokens, experts, routed, etp, h float64, d Dispatcher) (bytes float64, kernels int) {
 	const routerPasses = 5 // fp32 passes over the logits, see above
 	bytes = tokens * experts * 4 * routerPasses
-	slots := 2*routed + 2*routed*etp // two passes before, two after the experts
-	bytes += slots * h * 2 * 2       // read and write, 16-bit
-	return bytes, 6 + 4
+	local := 2 * routed * etp // the local sort after the dispatch and its inverse
+	slots := 2*routed + local // plus the global permute and unpermute
+	kernels = 6 + 4
+	switch d {
+	case DispatchFused:
+		slots, kernels = local, 6+2
+	case DispatchTorch:
+		slots, kernels = slots+2*routed, 6+6
+	}
+	bytes += slots * h * 2 * 2 // read and write, 16-bit
+	return bytes, kernels
 }
 
 // LayerKinds is the number of layer kinds LayerKind tells apart.

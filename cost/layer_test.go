@@ -112,3 +112,39 @@ func TestLayerFusedKernels(t *testing.T) {
 		}
 	}
 }
+
+// The MoE permutation passes follow the dispatcher: Megatron-Core's
+// all-to-all runs a global and a local permute and their mirrors (four
+// passes over the routed slots at etp 1), a fused dispatcher only the
+// local pair (two), torchtitan's PyTorch expert parallelism two more than
+// the all-to-all (six); the router's logit passes are the same for all.
+func TestDispatcherPermutationPasses(t *testing.T) {
+	m, err := model.Lookup("qwen3-30b-a3b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := 0
+	for !m.IsMoELayer(layer) {
+		layer++
+	}
+	permute := func(d Dispatcher) float64 {
+		var buf [16]Op
+		l := BuildLayer(buf[:0], LayerInput{Model: m, Layer: layer, Seqs: 1, SeqLen: 4096, TP: 1, CP: 1, EP: 8, ETP: 1, Prec: hardware.BF16, Dispatcher: d})
+		for _, o := range l.Ops {
+			if o.Block == Permute {
+				return o.Bytes
+			}
+		}
+		t.Fatalf("dispatcher %d: no permutation operator", d)
+		return 0
+	}
+	router := 4096.0 * float64(m.MoE.Experts) * 4 * 5
+	pass := 4096.0 * float64(m.MoE.TopK) * float64(m.Hidden) * 2 * 2 // read and write the slots once
+	got := map[string]float64{}
+	for name, d := range map[string]Dispatcher{"alltoall": DispatchAllToAll, "fused": DispatchFused, "torch": DispatchTorch} {
+		got[name] = (permute(d) - router) / pass
+	}
+	if diff := cmp.Diff(map[string]float64{"alltoall": 4, "fused": 2, "torch": 6}, got); diff != "" {
+		t.Errorf("permutation passes by dispatcher (-want +got):\n%s", diff)
+	}
+}

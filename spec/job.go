@@ -143,6 +143,21 @@ type Training struct {
 	// another's compute in the 1F1B steady state (Megatron-Core
 	// --overlap-moe-expert-parallel-comm --delay-wgrad-compute).
 	MoEA2AOverlap bool `yaml:"moe_a2a_overlap,omitempty" json:"moe_a2a_overlap,omitempty"`
+	// MoEDispatcher is the MoE token dispatcher: alltoall (default,
+	// Megatron-Core's all-to-all over NCCL with explicit permutes), deepep
+	// or hybridep (Megatron-Core's flex dispatcher: the global permute and
+	// the combine inside the communication kernels), or torch (torchtitan's
+	// default expert parallelism in PyTorch operators).
+	MoEDispatcher string `yaml:"moe_dispatcher,omitempty" json:"moe_dispatcher,omitempty"`
+	// MoEFP8Dispatch sends the dispatched tokens in 8 bits under 8-bit
+	// training (DeepSeek-V3's kernels); off by default, as Megatron-Core
+	// dispatches 16-bit activations.
+	MoEFP8Dispatch bool `yaml:"moe_fp8_dispatch,omitempty" json:"moe_fp8_dispatch,omitempty"`
+	// MoEPermuteFusion runs the router passes and token permutations as
+	// fused kernels (Megatron-Core --moe-permute-fusion); on when not
+	// given, as NeMo's and Megatron-Bridge's MoE recipes set it; false
+	// prices them as PyTorch gathers and atomic scatter-adds.
+	MoEPermuteFusion *bool `yaml:"moe_permute_fusion,omitempty" json:"moe_permute_fusion,omitempty"`
 }
 
 // ParseJob decodes a job spec strictly (unknown fields are errors). A

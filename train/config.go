@@ -66,6 +66,28 @@ type Config struct {
 	// another micro-batch's compute (both Megatron-Core options, off by
 	// default as in its defaults).
 	SharedExpertOverlap, A2AOverlap bool
+	// Dispatcher is the MoE token dispatcher (cost.Dispatcher): its
+	// permutation passes around the expert all-to-all. The zero value is
+	// Megatron-Core's default all-to-all dispatcher.
+	Dispatcher cost.Dispatcher
+	// UnfusedPermute runs the MoE router passes and token permutations as
+	// PyTorch gathers and atomic scatter-adds, at
+	// cost.Params.PermuteEfficiency of HBM bandwidth: Megatron-Core's
+	// default, with --moe-permute-fusion off. The zero value is the fused
+	// kernels (Transformer Engine's moe_permute and moe_unpermute, and the
+	// router fusion) at the memory efficiency of streaming kernels, which
+	// Megatron-Bridge's and NeMo's current MoE recipes set
+	// (moe_permute_fusion = True in their DeepSeek, Qwen3 and Llama 4
+	// configurations).
+	UnfusedPermute bool
+	// FP8Dispatch sends the dispatched tokens in 8 bits under 8-bit
+	// training, as DeepSeek-V3's own kernels do (its report, section
+	// 3.3); Megatron-Core dispatches 16-bit activations whatever the GEMM
+	// precision ("MXFP8 data needs to be communicated, such as in TP and
+	// EP Dispatch (which are not yet supported)", NVIDIA/Megatron-LM@eb0783b6d3
+	// docs/discussions/deepseek-v3-gb200-optimization, section 2.1.3), so it
+	// is off by default.
+	FP8Dispatch bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
 }
@@ -98,6 +120,20 @@ func ParseRouting(name string, capacity float64) (Routing, float64, error) {
 		return "", 0, fault.Field("training.moe_capacity_factor", "must be between 0 (dropless) and %d, got %g", MaxCapacityFactor, capacity)
 	}
 	return r, capacity, nil
+}
+
+// ParseDispatcher checks training.moe_dispatcher: alltoall (the default),
+// deepep and hybridep (fused dispatchers, cost.DispatchFused) or torch.
+func ParseDispatcher(name string) (cost.Dispatcher, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "alltoall":
+		return cost.DispatchAllToAll, nil
+	case "deepep", "hybridep":
+		return cost.DispatchFused, nil
+	case "torch":
+		return cost.DispatchTorch, nil
+	}
+	return 0, fault.Field("training.moe_dispatcher", "unknown dispatcher %q; use alltoall, deepep, hybridep or torch", name)
 }
 
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
@@ -283,6 +319,11 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 		return nil, err
 	}
 	c.SharedExpertOverlap, c.A2AOverlap = j.Training.MoESharedExpertOverlap, j.Training.MoEA2AOverlap
+	if c.Dispatcher, err = ParseDispatcher(j.Training.MoEDispatcher); err != nil {
+		return nil, err
+	}
+	c.FP8Dispatch = j.Training.MoEFP8Dispatch
+	c.UnfusedPermute = j.Training.MoEPermuteFusion != nil && !*j.Training.MoEPermuteFusion
 	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
 		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}

@@ -192,6 +192,9 @@ type vsKey struct {
 	routing  Routing
 	capacity float64
 	seo, a2a bool
+	disp     cost.Dispatcher
+	fp8disp  bool
+	unfPerm  bool
 	calib    cost.Params
 }
 
@@ -361,7 +364,7 @@ func (e *evaluator) vsKeyOf() vsKey {
 	c := e.c
 	return vsKey{model: c.Model, dev: e.dev, layout: e.shared.Layout, par: parKeyOf(c.Parallel), batch: c.Batch,
 		prec: c.Precision, rc: c.Recompute, unfused: c.UnfusedAttention,
-		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, calib: c.Calib}
+		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, disp: c.Dispatcher, fp8disp: c.FP8Dispatch, unfPerm: c.UnfusedPermute, calib: c.Calib}
 }
 
 // vsValid reports whether sc.vs holds e's virtual stages.

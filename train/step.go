@@ -340,7 +340,7 @@ func (e *evaluator) layerWork(i int) opCost {
 	l := cost.BuildLayer(buf[:0], cost.LayerInput{
 		Model: c.Model, Layer: i, Seqs: c.Batch.MicroBatch, SeqLen: c.Batch.SeqLen,
 		TP: p.TP, CP: p.CP, EP: p.EP, ETP: p.ExpertTP(), SP: p.SP,
-		Prec: e.prec, Unfused: c.UnfusedAttention,
+		Prec: e.prec, Unfused: c.UnfusedAttention, Dispatcher: c.Dispatcher,
 	})
 	var fwd, bwd, cpF, cpB, epF, epB float64
 	// GEMMs: forward once, backward twice (input and weight gradients),
@@ -419,18 +419,16 @@ func (e *evaluator) layerWork(i int) opCost {
 		}
 	}
 	if moeBytes > 0 {
-		fwd += dev.MemoryBound(moeBytes, moeKernels)
-		bwd += dev.MemoryBound(moeBytes, moeKernels)
+		fwd += e.permuteTime(moeBytes, moeKernels)
+		bwd += e.permuteTime(moeBytes, moeKernels)
 	}
 	if l.MoE {
 		// Dispatch and combine all-to-all forward, their gradients
-		// backward. With 8-bit training the forward dispatch moves 8-bit
-		// activations (DeepSeek-V3 report, section 3.3); the rest is 16-bit.
+		// backward, 16-bit; with FP8Dispatch under 8-bit training the
+		// forward dispatch moves 8-bit activations (DeepSeek-V3 report,
+		// section 3.3).
 		h := l.Comm.Hidden
-		dispatch := 2.0
-		if e.prec.BytesPerElement() <= 1.1 {
-			dispatch = e.prec.BytesPerElement()
-		}
+		dispatch := e.dispatchBytes()
 		sent := l.Comm.EPSlots * pad * skew // what the busiest receiver waits for
 		epF = e.coll(network.AllToAll, sent*h*dispatch, topology.EP) + e.coll(network.AllToAll, sent*h*2, topology.EP)
 		epB = 2 * e.coll(network.AllToAll, sent*h*2, topology.EP)
@@ -488,7 +486,7 @@ func (e *evaluator) layerWork(i int) opCost {
 	if c.Recompute == parallel.RecomputeMoE && l.MoE {
 		// The backward first re-runs the MoE block's forward: its GEMMs,
 		// router and permutation passes and the dispatch and combine.
-		oc.bwd += moeG + dev.MemoryBound(moeBytes, moeKernels)
+		oc.bwd += moeG + e.permuteTime(moeBytes, moeKernels)
 		oc.epB += epF
 	}
 	if c.Recompute == parallel.RecomputeFull {
@@ -498,6 +496,28 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.epB += epF
 	}
 	return oc
+}
+
+// permuteTime is the time of an MoE layer's router passes and token
+// permutations (the Permute block): fused streaming kernels, or gathers
+// and atomic scatter-adds at the permutation efficiency where they run
+// unfused (Config.UnfusedPermute, cost.Device.PermuteBound).
+func (e *evaluator) permuteTime(bytes float64, kernels int) float64 {
+	if e.c.UnfusedPermute {
+		return e.dev.PermuteBound(bytes, kernels)
+	}
+	return e.dev.MemoryBound(bytes, kernels)
+}
+
+// dispatchBytes is the bytes per element of the forward token dispatch
+// (and the etp gather after it): 16-bit, or the GEMM precision's 8 bits
+// where the framework dispatches FP8 (Config.FP8Dispatch). The combine
+// and every backward transfer stay 16-bit.
+func (e *evaluator) dispatchBytes() float64 {
+	if e.c.FP8Dispatch && e.prec.BytesPerElement() <= 1.1 {
+		return e.prec.BytesPerElement()
+	}
+	return 2
 }
 
 // moeImbalance is the factor by which the busiest GPU of an ep group

@@ -67,10 +67,7 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		_, pad, skew := e.routingLoad(0, p.EP)
 		routed := T * float64(m.MoE.TopK) / float64(p.TP) * h
 		sent := routed * pad * skew
-		dispatch := 2.0
-		if e.prec.BytesPerElement() <= 1.1 {
-			dispatch = e.prec.BytesPerElement()
-		}
+		dispatch := e.dispatchBytes()
 		n := fm * float64(w.moeLayers)
 		moeRe := recompute
 		if c.Recompute == parallel.RecomputeMoE {

@@ -61,7 +61,11 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 	rec := parallel.Recompute(r.Recompute)
 	if r.Recompute == "unknown" || r.Recompute == "" {
 		rec = UnknownRecompute
-		notes = append(notes, "recompute unknown: "+string(rec))
+		why := "recompute unknown: " + string(rec)
+		if rr, src := r.recipeRecompute(); rr != "" {
+			rec, why = rr, "recompute "+string(rr)+" ("+src+")"
+		}
+		notes = append(notes, why)
 	}
 	zero := 1
 	switch z := r.Zero; {
@@ -122,7 +126,31 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 		c.UnfusedAttention = true
 		notes = append(notes, "unfused attention (Megatron-LM 2022)")
 	}
+	if why := r.unfusedMLA(m, g); why != "" {
+		c.UnfusedAttention = true
+		notes = append(notes, "unfused attention ("+why+")")
+	}
 	if m.MoE != nil {
+		c.Dispatcher, c.FP8Dispatch = r.dispatcher()
+		if why := r.permuteFusion(); why != "" {
+			notes = append(notes, "fused permutation kernels ("+why+")")
+		} else {
+			c.UnfusedPermute = true
+			why := "Megatron-Core's default, --moe-permute-fusion off"
+			if SourceGroup(r.Source) == "torchtitan" {
+				why = "torchtitan's scatter-add back to the tokens in PyTorch"
+			}
+			notes = append(notes, "unfused permutation ("+why+")")
+		}
+		switch c.Dispatcher {
+		case cost.DispatchFused:
+			notes = append(notes, "fused dispatcher (DeepEP-like: global permute and combine inside the communication kernels)")
+		case cost.DispatchTorch:
+			notes = append(notes, "torchtitan's default expert parallelism (permutation in PyTorch operators)")
+		}
+		if c.FP8Dispatch {
+			notes = append(notes, "FP8 dispatch")
+		}
 		c.Routing, c.CapacityFactor = r.routing()
 		switch {
 		case c.CapacityFactor > 0:
@@ -175,6 +203,100 @@ const grok1Recipe = "grok1_314b.yaml@"
 // grok1CapacityFactor is grok1_314b.yaml's moe_expert_capacity_factor.
 const grok1CapacityFactor = 1.0
 
+// dsv3Recipe2505 is the DGX Cloud DeepSeek-V3 recipe of tag v25.05.04
+// (deepseek_v3/pretraining/launch.sh, container nemo 25.04.01), which the
+// rows of that tag cite. Its launch script passes --recompute_modules
+// core_attn on GB200 and mla_up_proj on H100, and its
+// scripts/performance/llm/pretrain_deepseek_v3.py in NeMo adds
+// MegatronTokenDropCallback (moe_expert_capacity_factor 1.0,
+// moe_pad_expert_input_to_capacity true) with the all-to-all dispatcher on
+// Blackwell, where DeepEP was not supported yet (the script's own comment;
+// both versions of the script in the public index do so on Blackwell).
+const dsv3Recipe2505 = "dgxc-benchmarking tag v25.05.04"
+
+// recipeRecompute is the recomputation a row's recipe sets where the row
+// leaves it unknown, with the source, or "" where no recipe rule applies.
+// The DeepSeek-V3 recipe's core_attn is the attention core (selective);
+// its mla_up_proj recomputes the MLA up-projections, which the model does
+// not price as a module of its own, so H100 keeps the unknown default.
+func (r Row) recipeRecompute() (parallel.Recompute, string) {
+	if strings.Contains(r.Source, dsv3Recipe2505) && r.Model == "deepseek-v3" && r.GPU == "gb200" {
+		return parallel.RecomputeSelective, "the recipe's launch.sh: --recompute_modules core_attn on GB200"
+	}
+	return "", ""
+}
+
+// mlaBlackwellContainer is the NeMo container of rows that predate a
+// fused kernel for MLA's attention on Blackwell: d_qk = 192 against d_v =
+// 128 has no flash-attention kernel on sm_100, and cuDNN supports it there
+// from 9.11 (NVIDIA/Megatron-LM@eb0783b6d3
+// docs/discussions/deepseek-v3-gb200-optimization, section 1: "Multi-head
+// Latent Attention (MLA) kernels on the Blackwell platform, provided by
+// cuDNN 9.11"; on Hopper it came with cuDNN 9.10,
+// NVIDIA/TransformerEngine#1851), released after the 25.04 containers.
+// Transformer Engine then falls back to its unfused attention, and the
+// recipe recomputes the core attention on GB200 only (dsv3Recipe2505),
+// the recomputation that pays for an unfused score matrix.
+const mlaBlackwellContainer = "container nemo 25.04"
+
+// unfusedMLA says why a row runs MLA attention unfused, or "".
+func (r Row) unfusedMLA(m *model.Model, g *hardware.GPU) string {
+	if m.MLA == nil || !strings.HasPrefix(g.Arch, "Blackwell") || !strings.Contains(r.Notes, mlaBlackwellContainer) {
+		return ""
+	}
+	return "MLA on Blackwell before cuDNN 9.11, " + mlaBlackwellContainer
+}
+
+// dispatcher is a row's MoE token dispatcher, as its notes name it:
+// torchtitan's default expert parallelism where they say so, a fused
+// dispatcher for DeepEP or HybridEP (AutoModel's "kernels TE+DeepEP",
+// torchtitan's DeepEP rows, Megatron-LM's HybridEP) and for DeepSeek-V3's
+// own kernels, which also dispatch in FP8 (its report, section 3.3: the
+// activations are quantised to FP8 before the dispatch, the combine stays
+// BF16); else Megatron-Core's default all-to-all dispatcher.
+func (r Row) dispatcher() (cost.Dispatcher, bool) {
+	n := strings.ToLower(r.Notes)
+	switch {
+	case SourceGroup(r.Source) == "DeepSeek-V3 report":
+		return cost.DispatchFused, true
+	case strings.Contains(n, "default expert-parallel dispatcher"):
+		return cost.DispatchTorch, false
+	case SourceGroup(r.Source) == "NeMo AutoModel":
+		// Every MoE row of the performance summary lists "TE + DeepEP"
+		// (docs/performance-summary.md, read at 01926a5c44; the earlier
+		// versions' rows are the same configurations).
+		return cost.DispatchFused, false
+	case strings.Contains(n, "deepep"), strings.Contains(n, "hybridep"):
+		return cost.DispatchFused, false
+	}
+	return cost.DispatchAllToAll, false
+}
+
+// permuteFusion says why a row runs fused router and permutation
+// kernels, or "" for Megatron-Core's default (--moe-permute-fusion off),
+// which a recipe that does not say otherwise runs:
+// the DeepSeek-V3 recipe of dsv3Recipe2505 sets moe_permute_fusion; the
+// Megatron-LM GB200 write-up's baseline already had it (its section 1,
+// item 4); AutoModel's "TE + DeepEP" kernels are Transformer Engine's
+// fused permutation with DeepEP (docs/performance-summary.md); DeepSeek's
+// own framework fuses the permutation into its communication kernels.
+// torchtitan's DeepEP configuration keeps the weighted scatter-add back to
+// the tokens in PyTorch (qwen3_30b_a3b_with_deepep.toml:
+// fused_weighted_scatter_add = false), so its rows stay unfused.
+func (r Row) permuteFusion() string {
+	switch g := SourceGroup(r.Source); {
+	case strings.Contains(r.Source, dsv3Recipe2505) && r.Model == "deepseek-v3":
+		return "the recipe sets moe_permute_fusion"
+	case g == "Megatron-LM docs":
+		return "--moe-permute-fusion in the write-up's baseline"
+	case g == "NeMo AutoModel":
+		return "AutoModel's TE + DeepEP kernels"
+	case g == "DeepSeek-V3 report":
+		return "DeepSeek-V3's own dispatch kernels"
+	}
+	return ""
+}
+
 // routing is how a row's router spread tokens: force-balanced where the
 // notes say so (torchtitan's moe_force_load_balance, Megatron-Core's
 // --moe-router-force-load-balancing), padded to capacity where the
@@ -191,6 +313,14 @@ func (r Row) routing() (train.Routing, float64) {
 	}
 	if strings.Contains(n, grok1Recipe) {
 		return train.RoutingDropless, grok1CapacityFactor
+	}
+	if strings.Contains(r.Source, dsv3Recipe2505) && r.Model == "deepseek-v3" && r.GPU == "gb200" {
+		return train.RoutingDropless, 1 // MegatronTokenDropCallback's capacity factor (dsv3Recipe2505)
+	}
+	if SourceGroup(r.Source) == "NeMo AutoModel" {
+		// "Fake balanced gate is enabled to simulate ideal expert routing"
+		// (AutoModel docs/performance-summary.md, Notes, read at 01926a5c44).
+		return train.RoutingForceBalanced, 0
 	}
 	for _, k := range []string{"force-balanced", "force load balance", "force_load_balance", "force-load-balancing"} {
 		if strings.Contains(n, k) {
