@@ -54,7 +54,7 @@ func (t Technology) HostSendRecvTime(bytes float64, p HostPath) float64 {
 // cost recurs per message. The DS3Lab GPT-3 Small 1F1B rows (3 stages over
 // tc-shaped links, 64 micro-batches of 6 MB) bear it out: their slow-down
 // against the default link matches the one-way latency per message within
-// 4%, where the start-up round trips (2.8 as then fitted) per message
+// 4%, where the start-up round trips (2.8, fitted) per message
 // over-predict it by up to 36%.
 func (t Technology) StreamedSendLatency(p HostPath) float64 { return p.RTTS / 2 }
 

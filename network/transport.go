@@ -157,13 +157,13 @@ const (
 	// before it flows at rate (handshake and window ramp), fitted over the
 	// 174 p2p and all-reduce rows of the network measurement set
 	// (validate.FitNetwork; range 0-4 round trips).
-	hostStartupRTTs = 2.1
+	hostStartupRTTs = 2.8
 	// ncclSocketChannels is fitted: NCCL buffers (NCCL_BUFFSIZE, 4 MiB
 	// each) in flight per peer over the socket transport, fitted over the
 	// same rows (validate.FitNetwork; range 1-16 channels). NCCL sets the
 	// count per network peer itself unless NCCL_NCHANNELS_PER_NET_PEER
 	// overrides it, and allows up to 64 channels (NCCL_MAX_NCHANNELS).
-	ncclSocketChannels = 4
+	ncclSocketChannels = 5
 	// ncclRingChannels is the channels NCCL's collectives run on between
 	// hosts of one GPU and one NIC each: the ring search finds one channel
 	// through the host's single NIC and ncclTopoPreset duplicates every
@@ -179,8 +179,11 @@ const (
 	// for your EC2 instance": jumbo frames inside a VPC); IPv4 and TCP take
 	// 40 bytes and Linux's TCP timestamps another 12 (RFC 7323; on by
 	// default, net.ipv4.tcp_timestamps), a payload of 8,949 bytes; tc's
-	// netem rate counts each packet from its 14-byte Ethernet header
-	// (the packet's length at the root qdisc), 9,015 bytes. The NCCL
+	// netem rate counts each packet from its 14-byte Ethernet header (the
+	// packet's length at the root qdisc: netem's packet_overhead is what
+	// "replaces the 14 byte Ethernet header", Linux commit 90b41a1cd44c,
+	// "netem: add cell concept to simulate special MAC behavior"), 9,015
+	// bytes. The NCCL
 	// send/recv rows on shaped links bear it out: 128 MiB at 1 Gb/s in
 	// 1.082 s, 134.2 MB at 0.9927 x 125 MB/s plus the start-up round trips.
 	awsFrameGoodput = (9001.0 - 40 - 12) / (9001 + 14)
