@@ -94,9 +94,10 @@ func TestStreamedSendLatency(t *testing.T) {
 }
 
 // A host transport carries its frames' payload: 8,949 of 9,015 bytes on
-// AWS's 9001-byte MTU. NCCL's collectives run on 2 ring channels, so at a
-// 100 ms round trip a ring moves 2 x 4 MiB per round trip where sends,
-// on the fitted peer channels, move more; at 20 ms neither binds a
+// AWS's 9001-byte MTU. NCCL's collectives run on 2 ring channels whose
+// buffers come back per 1 MiB slice, so at a 100 ms round trip a ring
+// moves 2 x 4 MiB per round trip and a slice's time at the line, where
+// sends, on the fitted peer channels, move more; at 20 ms neither binds a
 // 1 Gb/s line.
 func TestHostFramesAndRingChannels(t *testing.T) {
 	nccl := hostTech(t, "nccl-socket")
@@ -105,7 +106,8 @@ func TestHostFramesAndRingChannels(t *testing.T) {
 	}
 	long := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 0.1}
 	ring, lim := nccl.Ring().HostRate(long, 0)
-	if want := 2.0 * ncclBuffSize / 0.1; math.Abs(ring-want) > 1e-6 || lim != LimitChannel {
+	line := nccl.FrameGoodput * 1e9 / 8
+	if want := 2.0 * ncclBuffSize / (0.1 + ncclBuffSize/4/line); math.Abs(ring-want) > 1e-6 || lim != LimitChannel {
 		t.Errorf("ring at 100 ms: %g %s, want %g %s", ring, lim, want, LimitChannel)
 	}
 	if send, _ := nccl.HostRate(long, 0); !(send > ring) {

@@ -42,6 +42,8 @@ type Link struct {
 	// level where its transport runs rings on other channels than sends
 	// (Technology.RingChannels); zero means BytesPerSec.
 	RingBytesPerSec float64
+	// RingLimit names what bounds RingBytesPerSec (empty when it is zero).
+	RingLimit Limit
 }
 
 // ringRate is the rate a collective's ring gets on l.
@@ -231,10 +233,10 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 		if tech.FrameGoodput > 0 {
 			scale = 1
 		}
-		ring := 0.0
-		if tech.RingChannels > 0 && tech.RingChannels != tech.Channels {
-			r, _ := tech.Ring().Throughput(path)
-			ring = r * scale
+		ring, ringLimit := 0.0, Limit("")
+		if (tech.RingChannels > 0 && tech.RingChannels != tech.Channels) || tech.RingSliceBytes > 0 {
+			r, lim := tech.Ring().Throughput(path)
+			ring, ringLimit = r*scale, lim
 		}
 		alg, _ := ParseAlgorithm(l.Algorithm, "")
 		// NCCL's tuner sees the GPU's own link inside the node and the
@@ -243,7 +245,7 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 		if i > 0 && tech.PortGbps > 0 {
 			nic = tech.PortGbps * 1e9 / 8
 		}
-		links[i] = Link{BytesPerSec: got * scale, LatencyS: oneWay, Algorithm: alg, Limit: limit, NICBytesPerSec: nic, StartupS: tech.StartupRTTs * 2 * oneWay, RingBytesPerSec: ring}
+		links[i] = Link{BytesPerSec: got * scale, LatencyS: oneWay, Algorithm: alg, Limit: limit, NICBytesPerSec: nic, StartupS: tech.StartupRTTs * 2 * oneWay, RingBytesPerSec: ring, RingLimit: ringLimit}
 	}
 	return links
 }

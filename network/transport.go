@@ -101,6 +101,14 @@ type Technology struct {
 	// keeping one ChannelBufferBytes in flight per round trip; 0 means
 	// Channels (the count sends and receives run on).
 	RingChannels int `json:"ring_channels,omitempty"`
+	// RingSliceBytes is what a ring's receiver takes in whole before it
+	// hands the buffer back (NCCL's slice), so that a channel's buffer
+	// comes back once per round trip plus a slice at the line rate; 0
+	// means no slice term. Ring sets SliceBytes from it.
+	RingSliceBytes float64 `json:"ring_slice_bytes,omitempty"`
+	// SliceBytes is RingSliceBytes on the technology Ring returns (zero
+	// for sends, whose fitted channel count covers it).
+	SliceBytes float64 `json:"slice_bytes,omitempty"`
 	// FrameGoodput is the fraction of the line rate a TCP stream carries
 	// as payload on a host path whose line is the bottleneck (a tc-shaped
 	// or NIC-limited Ethernet link): the segment's payload over the frame
@@ -173,6 +181,12 @@ const (
 	// receives run on NCCL's own peer-to-peer channels (ncclSocketChannels,
 	// fitted).
 	ncclRingChannels = 2
+	// ncclRingSlice is the slice of NCCL's ring collectives, the unit a
+	// receiving GPU consumes and hands back: ALLGATHER_SLICESTEPS,
+	// REDUCESCATTER_SLICESTEPS and ALLREDUCE_SLICESTEPS are NCCL_STEPS/4
+	// of the NCCL_STEPS = 8 steps a channel's buffer is cut into
+	// (NVIDIA/nccl src/include/collectives.h, device.h), 4 MiB / 4.
+	ncclRingSlice = ncclBuffSize / 4
 	// awsFrameGoodput is a TCP segment's payload over the frame a shaper
 	// counts on an AWS host link: EC2 instances in a VPC use a 9001-byte
 	// MTU (AWS EC2 documentation, "Network maximum transmission unit (MTU)
@@ -291,8 +305,8 @@ func catalog(name string) (Technology, bool) {
 			Name:    "nccl-socket",
 			Summary: "NCCL's socket transport between hosts (no RDMA): 16 TCP sockets per peer, a few 4 MiB channel buffers in flight per round trip",
 			Control: ControlNone, Flows: awsSockets, WindowBytes: linuxAdvWindow, Channels: ncclSocketChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingChannels: ncclRingChannels, FrameGoodput: awsFrameGoodput,
-			Sources: []string{"2 threads x 8 sockets on AWS: NCCL net_socket.cc", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "NCCL_BUFFSIZE 4 MiB (NCCL docs)", "collectives on 2 ring channels: one per NIC, duplicated (NCCL src/graph/connect.cc, ncclTopoPreset)", "payload 8949 of a 9015-byte frame: AWS VPC MTU 9001 (EC2 docs), TCP timestamps (RFC 7323)", "channels per peer and startup round trips: fitted to the network measurement set (validate --network)"},
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingChannels: ncclRingChannels, RingSliceBytes: ncclRingSlice, FrameGoodput: awsFrameGoodput,
+			Sources: []string{"2 threads x 8 sockets on AWS: NCCL net_socket.cc", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "NCCL_BUFFSIZE 4 MiB (NCCL docs)", "collectives on 2 ring channels: one per NIC, duplicated (NCCL src/graph/connect.cc, ncclTopoPreset), handed back per 1 MiB slice (src/include/collectives.h)", "payload 8949 of a 9015-byte frame: AWS VPC MTU 9001 (EC2 docs), TCP timestamps (RFC 7323)", "channels per peer and startup round trips: fitted to the network measurement set (validate --network)"},
 		}, true
 	case "gloo-tcp":
 		return Technology{
@@ -379,6 +393,7 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 	if t.FrameGoodput > 0 {
 		bw *= t.FrameGoodput
 	}
+	line := bw
 	limit := LimitLine
 	rtt := math.Max(p.RTTS, 1e-9)
 	bdp := t.PortGbps * 1e9 / 8 * rtt
@@ -414,7 +429,9 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 		}
 	}
 	if t.Channels > 0 && t.ChannelBufferBytes > 0 {
-		if c := float64(t.Channels) * t.ChannelBufferBytes / rtt; c < bw {
+		// A buffer comes back a round trip after its last slice started,
+		// and that slice takes at least its bytes at the line's rate.
+		if c := float64(t.Channels) * t.ChannelBufferBytes / (rtt + t.SliceBytes/line); c < bw {
 			bw = c
 			limit = LimitChannel
 		}
@@ -431,11 +448,13 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 }
 
 // Ring is t as a collective's ring runs it: on RingChannels channels
-// where the transport names them.
+// where the transport names them, each buffer handed back per
+// RingSliceBytes.
 func (t Technology) Ring() Technology {
 	if t.RingChannels > 0 {
 		t.Channels = t.RingChannels
 	}
+	t.SliceBytes = t.RingSliceBytes
 	return t
 }
 

@@ -193,6 +193,10 @@ func trainingResult(r NetRow) (NetResult, string) {
 		LinkGbps: site.BandwidthGbps, Unit: unitSeconds, Measured: r.MeasuredValue,
 		Predicted: res.StepTimeS, Limit: string(links[siteLevelIndex].Limit),
 	}
+	if l := links[siteLevelIndex]; g == GroupTrainZeRO3 && l.RingLimit != "" {
+		// Its only traffic is the rings' all-gather and reduce-scatter.
+		out.Limit = string(l.RingLimit)
+	}
 	out.ErrorPct = 100 * (out.Predicted/out.Measured - 1)
 	return out, ""
 }
