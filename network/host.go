@@ -54,7 +54,8 @@ func (t Technology) HostSendRecvTime(bytes float64, p HostPath) float64 {
 // cost recurs per message. The DS3Lab GPT-3 Small 1F1B rows (3 stages over
 // tc-shaped links, 64 micro-batches of 6 MB) bear it out: their slow-down
 // against the default link matches the one-way latency per message within
-// 4%, where 2.8 round trips per message over-predict it by up to 36%.
+// 4%, where the start-up round trips (2.8, fitted) per message
+// over-predict it by up to 36%.
 func (t Technology) StreamedSendLatency(p HostPath) float64 { return p.RTTS / 2 }
 
 // HostAllReduceTime is the time of an all-reduce of bytes over n hosts in
@@ -68,7 +69,7 @@ func (t Technology) HostAllReduceTime(bytes float64, n int, p HostPath) float64 
 	if n <= 1 || bytes <= 0 {
 		return 0
 	}
-	bw, _ := t.HostRate(p, t.RingFlows)
+	bw, _ := t.Ring().HostRate(p, t.RingFlows)
 	copies := t.RingCopies
 	if copies <= 0 {
 		copies = 1

@@ -3,6 +3,8 @@ package network
 import (
 	"math"
 	"testing"
+
+	"github.com/scaleacross/scaleacross/topology"
 )
 
 func hostTech(t *testing.T, name string) Technology {
@@ -21,7 +23,7 @@ func TestHostSendRecvLimits(t *testing.T) {
 	nccl, gloo := hostTech(t, "nccl-socket"), hostTech(t, "gloo-tcp")
 	const bytes = 64 << 20
 	short := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 1e-4, FlowBytesPerSec: 5e9 / 8}
-	if got, want := nccl.HostSendRecvTime(bytes, short), nccl.StartupRTTs*1e-4+bytes/(1e9/8); math.Abs(got-want) > 1e-12 {
+	if got, want := nccl.HostSendRecvTime(bytes, short), nccl.StartupRTTs*1e-4+bytes/(nccl.FrameGoodput*1e9/8); math.Abs(got-want) > 1e-12 {
 		t.Errorf("nccl short RTT: %g, want %g", got, want)
 	}
 	long := HostPath{LineBytesPerSec: 10e9 / 8, RTTS: 0.2, FlowBytesPerSec: 5e9 / 8}
@@ -33,9 +35,9 @@ func TestHostSendRecvLimits(t *testing.T) {
 	if want := float64(linuxAdvWindow) / 0.2; math.Abs(bw-want) > 1e-6 || lim != LimitWindow {
 		t.Errorf("gloo long RTT: %g %s, want %g %s", bw, lim, want, LimitWindow)
 	}
-	// One Gloo flow is held to the cloud's single-flow cap.
+	// One Gloo flow is held to the cloud's single-flow cap (of frames).
 	fast := HostPath{LineBytesPerSec: 10e9 / 8, RTTS: 1e-4, FlowBytesPerSec: 5e9 / 8}
-	if bw, _ = gloo.HostRate(fast, 0); math.Abs(bw-5e9/8) > 1e-6 {
+	if bw, _ = gloo.HostRate(fast, 0); math.Abs(bw-gloo.FrameGoodput*5e9/8) > 1e-6 {
 		t.Errorf("gloo single flow: %g, want the 5 Gb/s cap", bw)
 	}
 }
@@ -48,7 +50,7 @@ func TestHostAllReduce(t *testing.T) {
 	p := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 0.02, FlowBytesPerSec: 5e9 / 8}
 	const bytes = 128 << 20
 	got := nccl.HostAllReduceTime(bytes, 8, p)
-	if want := nccl.StartupRTTs*0.02 + 2*7.0/8*bytes/(1e9/8); math.Abs(got-want) > 1e-9 {
+	if want := nccl.StartupRTTs*0.02 + 2*7.0/8*bytes/(nccl.FrameGoodput*1e9/8); math.Abs(got-want) > 1e-9 {
 		t.Errorf("ring: %g, want %g", got, want)
 	}
 	if nccl.HostAllReduceTime(bytes, 1, p) != 0 {
@@ -88,5 +90,40 @@ func TestStreamedSendLatency(t *testing.T) {
 				t.Errorf("%s at RTT %g: an isolated empty send %g is not above the streamed latency", name, rtt, iso)
 			}
 		}
+	}
+}
+
+// A host transport carries its frames' payload: 8,949 of 9,015 bytes on
+// AWS's 9001-byte MTU. NCCL's collectives run on 2 ring channels whose
+// buffers come back per 1 MiB slice, so at a 100 ms round trip a ring
+// moves 2 x 4 MiB per round trip and a slice's time at the line, where
+// sends, on the fitted peer channels, move more; at 20 ms neither binds a
+// 1 Gb/s line.
+func TestHostFramesAndRingChannels(t *testing.T) {
+	nccl := hostTech(t, "nccl-socket")
+	if want := 8949.0 / 9015; math.Abs(nccl.FrameGoodput-want) > 1e-12 {
+		t.Errorf("frame goodput %g, want %g", nccl.FrameGoodput, want)
+	}
+	long := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 0.1}
+	ring, lim := nccl.Ring().HostRate(long, 0)
+	line := nccl.FrameGoodput * 1e9 / 8
+	if want := 2.0 * ncclBuffSize / (0.1 + ncclBuffSize/4/line); math.Abs(ring-want) > 1e-6 || lim != LimitChannel {
+		t.Errorf("ring at 100 ms: %g %s, want %g %s", ring, lim, want, LimitChannel)
+	}
+	if send, _ := nccl.HostRate(long, 0); !(send > ring) {
+		t.Errorf("sends at 100 ms %g, want above the ring's %g", send, ring)
+	}
+	short := HostPath{LineBytesPerSec: 1e9 / 8, RTTS: 0.02}
+	if r, lim := nccl.Ring().HostRate(short, 0); math.Abs(r-nccl.FrameGoodput*1e9/8) > 1e-6 || lim != LimitLine {
+		t.Errorf("ring at 20 ms: %g %s, want the line's payload", r, lim)
+	}
+	// Links carry the ring's rate for collectives and price them with it.
+	topo := topology.Topology{Levels: []topology.Level{
+		{Name: "node", Size: 1, BandwidthGbps: 1},
+		{Name: "region", Size: 12, BandwidthGbps: 1, LatencyUs: 50e3, Transport: "nccl-socket"},
+	}}
+	l := Links(topo, nil, 0.5)[1]
+	if math.Abs(l.RingBytesPerSec-ring) > 1e-6 || !(l.BytesPerSec > l.RingBytesPerSec) {
+		t.Errorf("link %+v: want ring %g below sends", l, ring)
 	}
 }

@@ -38,6 +38,20 @@ type Link struct {
 	// such an idle period (net.ipv4.tcp_slow_start_after_idle, on by
 	// default; RFC 2861), so only host transports over TCP have one.
 	StartupS float64
+	// RingBytesPerSec is the per-GPU rate of a collective's ring over the
+	// level where its transport runs rings on other channels than sends
+	// (Technology.RingChannels); zero means BytesPerSec.
+	RingBytesPerSec float64
+	// RingLimit names what bounds RingBytesPerSec (empty when it is zero).
+	RingLimit Limit
+}
+
+// ringRate is the rate a collective's ring gets on l.
+func (l Link) ringRate() float64 {
+	if l.RingBytesPerSec > 0 {
+		return l.RingBytesPerSec
+	}
+	return l.BytesPerSec
 }
 
 // Algorithm is a collective algorithm.
@@ -140,7 +154,7 @@ func flat(alg Algorithm, k Kind, mult, bytes float64, s topology.Span, links []L
 		if f > 1 {
 			// The group's traffic leaving one unit of level i-1 is carried
 			// by its members' share of the level's links.
-			if t := mult * (n - 1) / n * bytes / (members * links[i].BytesPerSec); t > worst {
+			if t := mult * (n - 1) / n * bytes / (members * links[i].ringRate()); t > worst {
 				worst, slow = t, i
 			}
 		}
@@ -206,10 +220,24 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 		pathsGbps = min(pathsGbps, n*l.BandwidthGbps)
 		tech := technology(l.Transport)
 		oneWay := t.OneWayLatencyS(i)
-		got, limit := tech.Throughput(Path{
+		path := Path{
 			ShareBytesPerSec: bw, RTTS: 2 * oneWay, Loss: l.LossRate,
 			Flows: n * float64(max(tech.Flows, 1)), PathsGbps: pathsGbps,
-		})
+		}
+		got, limit := tech.Throughput(path)
+		// A host transport's line is the bottleneck and its frames'
+		// payload (Technology.FrameGoodput, applied by Throughput) is what
+		// a stream carries; the cluster fabrics' collective efficiency
+		// does not apply on top.
+		scale := eff
+		if tech.FrameGoodput > 0 {
+			scale = 1
+		}
+		ring, ringLimit := 0.0, Limit("")
+		if (tech.RingChannels > 0 && tech.RingChannels != tech.Channels) || tech.RingSliceBytes > 0 {
+			r, lim := tech.Ring().Throughput(path)
+			ring, ringLimit = r*scale, lim
+		}
 		alg, _ := ParseAlgorithm(l.Algorithm, "")
 		// NCCL's tuner sees the GPU's own link inside the node and the
 		// transport's port (the NIC) beyond it.
@@ -217,7 +245,7 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 		if i > 0 && tech.PortGbps > 0 {
 			nic = tech.PortGbps * 1e9 / 8
 		}
-		links[i] = Link{BytesPerSec: got * eff, LatencyS: oneWay, Algorithm: alg, Limit: limit, NICBytesPerSec: nic, StartupS: tech.StartupRTTs * 2 * oneWay}
+		links[i] = Link{BytesPerSec: got * scale, LatencyS: oneWay, Algorithm: alg, Limit: limit, NICBytesPerSec: nic, StartupS: tech.StartupRTTs * 2 * oneWay, RingBytesPerSec: ring, RingLimit: ringLimit}
 	}
 	return links
 }
@@ -322,7 +350,7 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 			ff := float64(f)
 			b := mult * (ff - 1) / ff * rem
 			sent[i] += count * b
-			times[i] += count * (mult*(ff-1)*links[i].LatencyS + b/links[i].BytesPerSec)
+			times[i] += count * (mult*(ff-1)*links[i].LatencyS + b/links[i].ringRate())
 			rem /= ff
 		}
 	case AllToAll:

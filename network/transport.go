@@ -97,6 +97,25 @@ type Technology struct {
 	// RingCopies is the bytes a ring all-reduce sends over those of a
 	// pipelined ring, 2(n-1)/n of the buffer; 0 means 1.
 	RingCopies float64 `json:"ring_copies,omitempty"`
+	// RingChannels is the channels a collective's ring runs on, each
+	// keeping one ChannelBufferBytes in flight per round trip; 0 means
+	// Channels (the count sends and receives run on).
+	RingChannels int `json:"ring_channels,omitempty"`
+	// RingSliceBytes is what a ring's receiver takes in whole before it
+	// hands the buffer back (NCCL's slice), so that a channel's buffer
+	// comes back once per round trip plus a slice at the line rate; 0
+	// means no slice term. Ring sets SliceBytes from it.
+	RingSliceBytes float64 `json:"ring_slice_bytes,omitempty"`
+	// SliceBytes is RingSliceBytes on the technology Ring returns (zero
+	// for sends, whose fitted channel count covers it).
+	SliceBytes float64 `json:"slice_bytes,omitempty"`
+	// FrameGoodput is the fraction of the line rate a TCP stream carries
+	// as payload on a host path whose line is the bottleneck (a tc-shaped
+	// or NIC-limited Ethernet link): the segment's payload over the frame
+	// the shaper counts. Links uses it in place of the collective
+	// efficiency of the cluster fabrics, whose NCCL kernels, not the line,
+	// set the pace; 0 means that efficiency.
+	FrameGoodput float64 `json:"frame_goodput,omitempty"`
 	// Sources lists where the parameters come from.
 	Sources []string `json:"sources"`
 }
@@ -153,6 +172,35 @@ const (
 	// count per network peer itself unless NCCL_NCHANNELS_PER_NET_PEER
 	// overrides it, and allows up to 64 channels (NCCL_MAX_NCHANNELS).
 	ncclSocketChannels = 5
+	// ncclRingChannels is the channels NCCL's collectives run on between
+	// hosts of one GPU and one NIC each: the ring search finds one channel
+	// through the host's single NIC and ncclTopoPreset duplicates every
+	// channel it found ("Duplicate channels rings/trees", NVIDIA/nccl
+	// src/graph/connect.cc), so a ring all-gather, reduce-scatter or
+	// all-reduce keeps 2 x NCCL_BUFFSIZE in flight per neighbour. Sends and
+	// receives run on NCCL's own peer-to-peer channels (ncclSocketChannels,
+	// fitted).
+	ncclRingChannels = 2
+	// ncclRingSlice is the slice of NCCL's ring collectives, the unit a
+	// receiving GPU consumes and hands back: ALLGATHER_SLICESTEPS,
+	// REDUCESCATTER_SLICESTEPS and ALLREDUCE_SLICESTEPS are NCCL_STEPS/4
+	// of the NCCL_STEPS = 8 steps a channel's buffer is cut into
+	// (NVIDIA/nccl src/include/collectives.h, device.h), 4 MiB / 4.
+	ncclRingSlice = ncclBuffSize / 4
+	// awsFrameGoodput is a TCP segment's payload over the frame a shaper
+	// counts on an AWS host link: EC2 instances in a VPC use a 9001-byte
+	// MTU (AWS EC2 documentation, "Network maximum transmission unit (MTU)
+	// for your EC2 instance": jumbo frames inside a VPC); IPv4 and TCP take
+	// 40 bytes and Linux's TCP timestamps another 12 (RFC 7323; on by
+	// default, net.ipv4.tcp_timestamps), a payload of 8,949 bytes; tc's
+	// netem rate counts each packet from its 14-byte Ethernet header (the
+	// packet's length at the root qdisc: netem's packet_overhead is what
+	// "replaces the 14 byte Ethernet header", Linux commit 90b41a1cd44c,
+	// "netem: add cell concept to simulate special MAC behavior"), 9,015
+	// bytes. The NCCL
+	// send/recv rows on shaped links bear it out: 128 MiB at 1 Gb/s in
+	// 1.082 s, 134.2 MB at 0.9927 x 125 MB/s plus the start-up round trips.
+	awsFrameGoodput = (9001.0 - 40 - 12) / (9001 + 14)
 	// glooRingCopies is fitted: Gloo's ring all-reduce, measured on tc
 	// links, moves about this many times the bytes of a pipelined ring
 	// (validate.FitNetwork; range 1-2). Not explained by Gloo's source
@@ -257,16 +305,16 @@ func catalog(name string) (Technology, bool) {
 			Name:    "nccl-socket",
 			Summary: "NCCL's socket transport between hosts (no RDMA): 16 TCP sockets per peer, a few 4 MiB channel buffers in flight per round trip",
 			Control: ControlNone, Flows: awsSockets, WindowBytes: linuxAdvWindow, Channels: ncclSocketChannels, ChannelBufferBytes: ncclBuffSize,
-			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs,
-			Sources: []string{"2 threads x 8 sockets on AWS: NCCL net_socket.cc", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "NCCL_BUFFSIZE 4 MiB (NCCL docs)", "channels per peer and startup round trips: fitted to the network measurement set (validate --network)"},
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingChannels: ncclRingChannels, RingSliceBytes: ncclRingSlice, FrameGoodput: awsFrameGoodput,
+			Sources: []string{"2 threads x 8 sockets on AWS: NCCL net_socket.cc", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "NCCL_BUFFSIZE 4 MiB (NCCL docs)", "collectives on 2 ring channels: one per NIC, duplicated (NCCL src/graph/connect.cc, ncclTopoPreset), handed back per 1 MiB slice (src/include/collectives.h)", "payload 8949 of a 9015-byte frame: AWS VPC MTU 9001 (EC2 docs), TCP timestamps (RFC 7323)", "channels per peer and startup round trips: fitted to the network measurement set (validate --network)"},
 		}, true
 	case "gloo-tcp":
 		return Technology{
 			Name:    "gloo-tcp",
 			Summary: "Gloo over TCP: one connection per peer pair, at most its window per round trip; ring all-reduce talks to both neighbours",
 			Control: ControlNone, Flows: 1, WindowBytes: linuxAdvWindow,
-			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingFlows: 2, RingCopies: glooRingCopies,
-			Sources: []string{"one pair per peer: gloo/transport/tcp", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "ring copies and startup round trips: fitted to the network measurement set (validate --network)"},
+			Recovery: Selective, MTUBytes: tcpMSS, PortGbps: 10, StartupRTTs: hostStartupRTTs, RingFlows: 2, RingCopies: glooRingCopies, FrameGoodput: awsFrameGoodput,
+			Sources: []string{"one pair per peer: gloo/transport/tcp", "window 3 MiB: Linux tcp_rmem max 6 MiB x tcp_adv_win_scale 1 (ip-sysctl docs)", "payload 8949 of a 9015-byte frame: AWS VPC MTU 9001 (EC2 docs), TCP timestamps (RFC 7323)", "ring copies and startup round trips: fitted to the network measurement set (validate --network)"},
 		}, true
 	case "tcp-32m":
 		return Technology{
@@ -342,6 +390,10 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 	if !(bw > 0) {
 		return 0, LimitLine
 	}
+	if t.FrameGoodput > 0 {
+		bw *= t.FrameGoodput
+	}
+	line := bw
 	limit := LimitLine
 	rtt := math.Max(p.RTTS, 1e-9)
 	bdp := t.PortGbps * 1e9 / 8 * rtt
@@ -377,7 +429,9 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 		}
 	}
 	if t.Channels > 0 && t.ChannelBufferBytes > 0 {
-		if c := float64(t.Channels) * t.ChannelBufferBytes / rtt; c < bw {
+		// A buffer comes back a round trip after its last slice started,
+		// and that slice takes at least its bytes at the line's rate.
+		if c := float64(t.Channels) * t.ChannelBufferBytes / (rtt + t.SliceBytes/line); c < bw {
 			bw = c
 			limit = LimitChannel
 		}
@@ -391,6 +445,17 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 		}
 	}
 	return bw, limit
+}
+
+// Ring is t as a collective's ring runs it: on RingChannels channels
+// where the transport names them, each buffer handed back per
+// RingSliceBytes.
+func (t Technology) Ring() Technology {
+	if t.RingChannels > 0 {
+		t.Channels = t.RingChannels
+	}
+	t.SliceBytes = t.RingSliceBytes
+	return t
 }
 
 // AIMDUtilisation is the average link utilisation of a synchronised AIMD

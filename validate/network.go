@@ -31,7 +31,8 @@ const (
 	// documentation, "Amazon EC2 instance network bandwidth").
 	awsSingleFlowGbps = 5
 	// cloudVPNGbps is the capacity of the measured cross-region VPN
-	// paths: the best iperf3 -P 32 figure over the VPN in the rows' notes,
+	// paths: the best iperf3 -P 32 figure over the VPN in the rows' notes
+	// (TCP payload),
 	// 1.34 Gb/s (Oregon from Ohio; BinhangYuan/tc_cluster_setting
 	// results/p2p.md). The rows' bandwidth_gbps column repeats the
 	// measured NCCL rate, so it cannot serve as the link.
@@ -217,7 +218,12 @@ func NetworkGroups() []string {
 func (r NetRow) RowTopology(transport string) topology.Topology {
 	gbps := r.BandwidthGbps
 	if strings.HasPrefix(r.ID, "vpn-") {
+		// iperf3 reports TCP payload; the line carrying it is that over
+		// the transport's frame goodput.
 		gbps = cloudVPNGbps
+		if t, err := network.LookupTechnology(transport, "transport"); err == nil && t.FrameGoodput > 0 {
+			gbps /= t.FrameGoodput
+		}
 	}
 	return topology.Topology{Levels: []topology.Level{
 		{Name: "node", Size: 1, BandwidthGbps: gbps, LatencyUs: 0},

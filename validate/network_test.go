@@ -77,32 +77,39 @@ func TestNetworkAccuracy(t *testing.T) {
 		t.Fatal(err)
 	}
 	bound := map[string]float64{
-		"all":        10.65,
-		GroupP2PNCCL: 2.85,
-		GroupP2PGloo: 3.40,
+		// The host transports carry their frames' payload (8,949 of 9,015
+		// bytes, network.Technology.FrameGoodput; the cross-region paths'
+		// iperf3 capacity is payload already) and NCCL's collectives run
+		// on 2 ring channels; the fit keeps 2.8 start-up round trips and 5
+		// send channels.
+		"all":        10.50,
+		GroupP2PNCCL: 2.90,
+		GroupP2PGloo: 3.05,
 		GroupCloud:   16.75,
-		GroupARNCCL:  4.10,
-		GroupARGloo:  9.15,
+		GroupARNCCL:  3.70,
+		GroupARGloo:  9.05,
 		// The 1F1B rows over shaped links (fp32 on V100 at the SIMT GEMM
 		// share, unfused attention and full recomputation as DS3Lab's GPT
 		// layers ran, the QQP classifier head, each pipeline message paying
 		// the one-way latency of a streamed send, the links from
-		// network.LinksInto as simulate builds them): step time 4.6%, every
-		// row fast by 0-10% (5.0% after the MoE re-fit made GEMMs 0.7% faster; the element-wise and softmax traffic of fp32
+		// network.LinksInto as simulate builds them): step time 5.3% (5.7% after the MoE re-fit made GEMMs 0.7% faster), every
+		// row fast by 1-9% (the element-wise and softmax traffic of fp32
 		// training is counted at 16-bit sizes). The GPipe+AllReduce rows
 		// (fp16, DS3Lab's per-tensor all-reduce after the backward, NCCL's
-		// ring or tree per tensor): 12.9%, every row fast by 3-20%, most at
-		// the fastest links (the fp16 pipeline alone is priced 11% fast
-		// against DS3Lab's dp-1 table). Slow-down against each table's
-		// fastest link over both: 6.2% (issue 11 asks 15% and 10%). The
-		// ZeRO-3 rows (fairscale's flat root unit, fp32): 11.9%, the
-		// shaped 1-5 Gb/s rows 4-6% slow, the default link 7-10% fast and
-		// the 50 ms rows 35% fast; slow-down 18.5% (see
-		// TestNetworkTrainingTargets). Slow-down over all three: 10.2%.
-		GroupTrain1F1B:     5.05,
-		GroupTrainGPipeAR:  12.95,
-		GroupTrainZeRO3:    11.9,
-		GroupTrainSlowdown: 10.3,
+		// ring or tree per tensor): 13.0%, every row fast, most at the
+		// fastest links (the fp16 pipeline alone is priced 11% fast
+		// against DS3Lab's dp-1 table). The ZeRO-3 rows (fairscale's flat
+		// root unit, fp32): 2.6%, the shaped 1-10 ms rows within 2%, the
+		// default link 2-3% fast, the 50 ms rows 7% fast. The training
+		// rows on AWS's default link are priced at the rate the set's
+		// NCCL all-reduces measure on it (defaultLinkGbps), not the
+		// nominal 10 Gb/s. Slow-down against each table's fastest link
+		// over all three: 4.5% (issue 11 asks 15% and 10%; per family in
+		// TestNetworkTrainingTargets).
+		GroupTrain1F1B:     5.75,
+		GroupTrainGPipeAR:  13.1,
+		GroupTrainZeRO3:    2.65,
+		GroupTrainSlowdown: 4.6,
 	}
 	if len(rep.Groups) != len(bound) {
 		t.Fatalf("%d groups, want %d", len(rep.Groups), len(bound))
@@ -189,14 +196,12 @@ func TestDataParallelRowsEnginesAgree(t *testing.T) {
 
 // Issue 11's targets on the training rows the step model expresses: step
 // time MAPE at most 15% per table family, and the slow-down against each
-// table's fastest link at most 10% (MAPE over each family's rows). The
-// ZeRO-3 family misses the slow-down target and is held at what it
-// measures (18.5%): its fastest rows (the AWS default link, 10 Gb/s) are
-// priced 7-10% fast, which every slower row's ratio inherits, and its
-// 50 ms rows 35% fast, beyond the NCCL transport's calibration (the set
-// has no NCCL collective at 50 ms; the fit's 5 channels of 4 MiB per
-// round trip do not bind at 100 ms, and the measured step says something
-// does).
+// table's fastest link at most 10% (MAPE over each family's rows). All
+// three families meet both. The ZeRO-3 family's slow-downs are within 5%
+// on the shaped 1-10 ms links and 4-5% low on the 50 ms ones, whose rings
+// NCCL runs on 2 channels of 4 MiB, each back a round trip and a 1 MiB
+// slice later (network.Technology.RingChannels, RingSliceBytes), and
+// which still come out 7% fast.
 func TestNetworkTrainingTargets(t *testing.T) {
 	rows, _ := NetworkRows()
 	rep, err := RunNetwork(rows, DefaultNetParams())
@@ -220,7 +225,7 @@ func TestNetworkTrainingTargets(t *testing.T) {
 		}
 		return s / float64(len(v))
 	}
-	slowBound := map[string]float64{GroupTrain1F1B: 10, GroupTrainGPipeAR: 10, GroupTrainZeRO3: 18.7}
+	slowBound := map[string]float64{GroupTrain1F1B: 10, GroupTrainGPipeAR: 10, GroupTrainZeRO3: 10}
 	for _, g := range []string{GroupTrain1F1B, GroupTrainGPipeAR, GroupTrainZeRO3} {
 		if len(step[g]) == 0 || len(slow[g]) == 0 {
 			t.Errorf("%s: no rows", g)
@@ -231,5 +236,36 @@ func TestNetworkTrainingTargets(t *testing.T) {
 		if s > 15 || d > slowBound[g] {
 			t.Errorf("%s: step MAPE %.1f%% (target 15%%), slow-down MAPE %.1f%% (bound %.1f%%)", g, s, d, slowBound[g])
 		}
+	}
+}
+
+// The default link's rate comes from the set's 8 NCCL all-reduce rows on
+// it: below the nominal 10 Gb/s that one direction reaches, above what
+// the slowest of them moves, and used only for the training rows.
+func TestDefaultLinkFromAllReduceRows(t *testing.T) {
+	g := defaultLinkGbps()
+	if !(g > 7.5 && g < 10) {
+		t.Errorf("default link %.3f Gb/s, want 7.5-10", g)
+	}
+	rows, _ := NetworkRows()
+	n := 0
+	for _, r := range rows {
+		if r.Kind == "collective" && r.defaultLink() {
+			if lib, _ := r.library(); lib == ncclTransport {
+				n++
+			}
+		}
+		if r.Kind == groupTraining && r.defaultLink() {
+			c, _, why := trainingConfig(r)
+			if why != "" {
+				continue
+			}
+			if got := c.Topology.Levels[siteLevelIndex].BandwidthGbps; got != g {
+				t.Errorf("%s: link %g Gb/s, want the measured %g", r.ID, got, g)
+			}
+		}
+	}
+	if n != 8 {
+		t.Errorf("%d NCCL all-reduce rows on the default link, want 8", n)
 	}
 }
