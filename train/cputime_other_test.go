@@ -1,6 +1,6 @@
 //go:build !unix
 
-package train
+package train_test
 
 // processCPUSeconds reports no CPU clock where getrusage is missing; the
 // benchmarks then check their budgets against wall time.
