@@ -214,14 +214,30 @@ const grok1CapacityFactor = 1.0
 // both versions of the script in the public index do so on Blackwell).
 const dsv3Recipe2505 = "dgxc-benchmarking tag v25.05.04"
 
+// automodelLlama70BRecipe is the AutoModel configuration of the Llama 3
+// 70B pre-training row of the performance summary (64 H100, tp1 cp2 dp32,
+// LBS 1, GA 4, 8K sequences, "TE + fsdp2_prefetch"):
+// examples/llm_benchmark/llama3_3/custom_llama3_1_70b_pretrain_benchmark_8nodes.yaml
+// (NVIDIA-NeMo/Automodel, read at f5b942f61e). Its distributed section sets
+// activation_checkpointing: True, which AutoModel's FSDP2 parallelizer
+// applies by wrapping each decoder layer's modules in PyTorch's
+// checkpoint_wrapper (docs/guides/gradient-checkpointing.md): the whole
+// layer forward runs again in the backward pass, full recomputation.
+const automodelLlama70BRecipe = "custom_llama3_1_70b_pretrain_benchmark_8nodes.yaml"
+
 // recipeRecompute is the recomputation a row's recipe sets where the row
 // leaves it unknown, with the source, or "" where no recipe rule applies.
 // The DeepSeek-V3 recipe's core_attn is the attention core (selective);
 // its mla_up_proj recomputes the MLA up-projections, which the model does
 // not price as a module of its own, so H100 keeps the unknown default.
+// AutoModel's Llama 3 70B recipe checkpoints every layer
+// (automodelLlama70BRecipe).
 func (r Row) recipeRecompute() (parallel.Recompute, string) {
 	if strings.Contains(r.Source, dsv3Recipe2505) && r.Model == "deepseek-v3" && r.GPU == "gb200" {
 		return parallel.RecomputeSelective, "the recipe's launch.sh: --recompute_modules core_attn on GB200"
+	}
+	if SourceGroup(r.Source) == "NeMo AutoModel" && r.Model == "llama3-70b" && r.CP == 2 {
+		return parallel.RecomputeFull, "AutoModel's " + automodelLlama70BRecipe + ": activation_checkpointing: True"
 	}
 	return "", ""
 }

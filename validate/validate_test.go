@@ -78,11 +78,31 @@ func TestAllPublicRows(t *testing.T) {
 	if len(rep.Skipped) > 0 {
 		t.Errorf("%d rows cannot run, want every row to run", len(rep.Skipped))
 	}
-	bounds := map[string]float64{"all": 5.9, "dense": 5.0, "moe": 8.3}
+	bounds := map[string]float64{"all": 5.8, "dense": 4.9, "moe": 8.3}
 	for _, g := range rep.Groups {
 		t.Logf("%-6s %-24s %3d rows  MAPE %5.1f%%  largest %5.1f%%", g.By, g.Name, g.Rows, g.MAPE, g.MaxAbsError)
 		if b, ok := bounds[g.Name]; ok && (g.By == "all" || g.By == "kind") && g.MAPE > b {
-			t.Errorf("%s rows: MAPE %.1f%% above %.0f%%", g.Name, g.MAPE, b)
+			t.Errorf("%s rows: MAPE %.1f%% above %.1f%%", g.Name, g.MAPE, b)
+		}
+	}
+	// Issue 10: every row within 30%. Not met by one row, held here to its
+	// measured error (-40.5%) so that it cannot drift further unnoticed.
+	beyond := map[string]float64{
+		// Megatron-LM's DeepSeek-V3 GB200 write-up (its section 2) finds its
+		// own baseline host-bound: "the CPU kernel launch speed cannot keep
+		// up with the kernel execution speed on GPU" (no CUDA graphs, a
+		// 72-kernel router, per-tensor torch.empty/zeros of MXFP8 scales).
+		// The step model prices GPU time only; its optimised twin, with
+		// CUDA graphs and the CPU-side work removed, is within ~11%.
+		"mlm-dsv3-gb200-mxfp8-256-baseline": 41,
+	}
+	for _, r := range rep.Rows {
+		limit, ok := beyond[r.ID]
+		if !ok {
+			limit = 30
+		}
+		if math.Abs(r.ErrorPct) > limit {
+			t.Errorf("%s: error %+.1f%%, beyond %.0f%%", r.ID, r.ErrorPct, limit)
 		}
 	}
 }
