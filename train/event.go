@@ -371,7 +371,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	b.EPCommS = fm * busy.ep
 	b.PPCommS = fm * busy.pp // blocking sends; overlapped ones show as bubble
 	b.DPCommS = dpExposed + startDelay + fm*busy.dp
-	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
+	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.PPCommS-b.DPCommS-b.OptimizerS)
 	if !blocking {
 		// Overlapped sends cost a stage only where it sits idle while a
 		// message to it is still on the wire. The stage that waits longest
