@@ -134,16 +134,23 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		return Result{}, nil, fmt.Errorf("schedule %s has %d virtual stages but the model is split into %d", kind, s.NumVirtual(), len(vs))
 	}
 	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
-	// Zero-3 gathers parameters before every forward and backward and
-	// reduce-scatters after every backward, prefetched under compute.
-	// Zero-2 reduce-scatters gradients after every backward (they are
-	// sharded, so they cannot accumulate locally), also under compute.
-	agMB, rsMB := 0.0, 0.0
-	switch p.Zero {
-	case 3:
-		agMB, rsMB = e.dpTimes(vs)
-	case 2:
-		_, rsMB = e.dpTimes(vs)
+	// Zero-3 gathers each chunk's parameters before its every forward and
+	// backward and reduce-scatters its gradients after every backward,
+	// prefetched under that chunk's compute; zero-2 reduce-scatters them
+	// after every backward (they are sharded, so they cannot accumulate
+	// locally), also under compute. Each chunk moves its own parameters
+	// (the last holds the output head), as the analytic engine's stages do
+	// (addDataParallelStalls).
+	agMB := make([]float64, len(vs))
+	rsMB := make([]float64, len(vs))
+	if p.Zero >= 2 {
+		for k := range vs {
+			rs, ag := e.stageDPTimesOn(stageWork{denseParams: vs[k].denseParams, experts: vs[k].experts}, e.linksOf(topology.DP))
+			rsMB[k] = rs
+			if p.Zero == 3 {
+				agMB[k] = ag
+			}
+		}
 	}
 	// A blocking send holds the sender until the message is through; the
 	// receiver then has it when the sender's op ends.
@@ -170,11 +177,13 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	costs := schedule.Costs{
 		Forward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
+			k := s.VirtualStage(stage, chunk)
+			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB[k]-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			b := v.backward() + opSend(stage, chunk, false) + math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			k := s.VirtualStage(stage, chunk)
+			b := v.backward() + opSend(stage, chunk, false) + math.Max(0, agMB[k]+rsMB[k]-v.bwd)
 			if s.SplitBackward() {
 				b -= v.wgrad
 			}
@@ -508,23 +517,6 @@ func (r *Result) rescale(c *Config) {
 	r.ModelTFLOPsPerGPU *= f
 	r.HWTFLOPsPerGPU *= f
 	r.MFU *= f
-}
-
-// dpTimes is the zero-3 all-gather and reduce-scatter time of all the
-// stage's parameters for one micro-batch, summed over virtual stages and
-// averaged per stage.
-func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
-	p := e.c.Parallel
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.EDP())
-	dl := e.linksOf(topology.DP)
-	gb := e.gradBytes()
-	for _, v := range vs {
-		ag += network.Time(network.AllGather, v.denseParams*gb, dpDense, dl) + network.Time(network.AllGather, v.experts*gb, dpExpert, dl)
-		rs += network.Time(network.ReduceScatter, v.denseParams*gb, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*gb, dpExpert, dl)
-	}
-	n := float64(p.PP)
-	return ag / n, rs / n
 }
 
 // boundaryLevel is the outermost topology level between pipeline stages a
