@@ -952,8 +952,12 @@ func (e *evaluator) analytic() Result {
 	// The data-parallel tail and the optimizer are the most loaded stage's,
 	// which need not be the stage with the most pipeline work: a first or
 	// last stage holding the embedding or the head reduces more.
-	// tailOf is the data-parallel time stage w leaves exposed, given its
-	// reduce-scatter and all-gather times.
+	// tailOf is the data-parallel time stage w leaves exposed after (or
+	// before) its pipeline work, given its reduce-scatter and all-gather
+	// times. ZeRO-2 and 3 stall inside every micro-batch (w.dp, in the
+	// stage's work and so in the most loaded stage's: fm*worst.dp below),
+	// which is not a tail: a lighter stage's stalls run while the most
+	// loaded stage works.
 	tailOf := func(w stageWork, rs, ag float64) float64 {
 		switch p.Zero {
 		case 0:
@@ -965,9 +969,9 @@ func (e *evaluator) analytic() Result {
 			// all-gather with the next step's first forward.
 			return math.Max(0, rs-w.bwd) + math.Max(0, ag-w.fwd)
 		case 2:
-			return fm*w.dp + math.Max(0, ag-w.fwd)
+			return math.Max(0, ag-w.fwd)
 		}
-		return fm * w.dp
+		return 0
 	}
 	dpTail := func(w stageWork) float64 {
 		rs, ag := e.stageDPTimes(w)
@@ -981,7 +985,7 @@ func (e *evaluator) analytic() Result {
 		}
 		return w.denseParams + w.experts
 	}
-	b.DPCommS = dpTail(worst)
+	tail := dpTail(worst)
 	owned := ownedBy(worst)
 	heavy, light := worst, worst
 	for _, w := range st {
@@ -989,7 +993,7 @@ func (e *evaluator) analytic() Result {
 			light = w
 		}
 		if w.denseParams+w.experts > worst.denseParams+worst.experts {
-			b.DPCommS = math.Max(b.DPCommS, dpTail(w))
+			tail = math.Max(tail, dpTail(w))
 			owned = math.Max(owned, ownedBy(w))
 		}
 		if w.denseParams+w.experts > heavy.denseParams+heavy.experts {
@@ -1012,9 +1016,10 @@ func (e *evaluator) analytic() Result {
 			}
 			mean.fwd, mean.bwd = heavy.fwd, heavy.bwd
 			rs, ag := e.stageDPTimesOn(heavy, free)
-			b.DPCommS = math.Max(dpTail(mean), tailOf(heavy, rs, ag))
+			tail = math.Max(dpTail(mean), tailOf(heavy, rs, ag))
 		}
 	}
+	b.DPCommS = fm*worst.dp + tail
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
 	r := Result{Breakdown: b, MicroBatches: mb}
