@@ -948,6 +948,23 @@ func (e *evaluator) analytic() Result {
 	sp := e.scheduleParams(vs)
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
+	if c.Schedule.HoldsAll() {
+		// GPipe runs every forward before any backward: two flow shops of
+		// m identical jobs one after the other, each of which takes the
+		// sum of its stages' times plus m-1 times its slowest stage's
+		// (Johnson-type permutation flow shop of identical jobs). With
+		// equal stages that is the closed form, (m+p-1)(F+B); when the
+		// stage with the slowest forward (a blocking send down a slow
+		// boundary) is not the one with the slowest backward (the
+		// gradient send back up), the step pays both.
+		var maxF, maxB, sum float64
+		for _, w := range st {
+			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
+			maxF, maxB = math.Max(maxF, f), math.Max(maxB, w.total()-f)
+			sum += w.total()
+		}
+		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
+	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
 	// which need not be the stage with the most pipeline work: a first or
