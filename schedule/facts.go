@@ -233,9 +233,7 @@ func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 	case ZBH1:
 		b = q*(F+B+W) - min(W, B)*(q+float64(min(m-1, pp-1)))
 	case ZBV:
-		// The V needs 2p micro-batches to reach its steady state; below
-		// that its bubble shrinks linearly from 1F1B's towards it.
-		b = max(q*F/2, q*(F+B+W)*float64(2*pp-min(m, 2*pp))/float64(2*pp))
+		b = zbvBubble(pp, m, F, B, W)
 	case DualPipeV:
 		f, bc, wc := F/2, B/2, W/2
 		b = max(0, (float64(pp)/2-1)*((f+bc+wc)+bc-3*wc))
@@ -243,4 +241,24 @@ func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 		b = q * (F + B + W)
 	}
 	return max(b, floor)
+}
+
+// zbvBubble is ZB-V's idle time, read off the order Build gives it (Qi et
+// al. 2023, section 4, Figure 5) for stages whose backward is at least
+// their forward and weight gradient (B >= F >= W, as a layer's input
+// gradient carries attention's backward and its GEMMs): with m <= p
+// micro-batches the last stage waits for the V's descent, which each
+// micro-batch shortens by one forward, (p-m)F + (p-1)B; beyond p each
+// further micro-batch fills the drain with one more weight gradient,
+// (p-1)B - (m-p)W; and the steady state leaves half a chunk's slower pass
+// per stage boundary, (p-1)max(F,B)/2, or the input gradients the weight
+// gradients cannot cover, (p-1)(B-W). TestZBVBubbleMatchesBuild holds it
+// to the built schedule.
+func zbvBubble(pp, m int, F, B, W float64) float64 {
+	q, fp, fm := float64(pp-1), float64(pp), float64(m)
+	steady := max(q*max(F, B)/2, q*(B-W))
+	if m <= pp {
+		return max(steady, (fp-fm)*F+q*B)
+	}
+	return max(steady, q*B-(fm-fp)*W)
 }

@@ -1,0 +1,41 @@
+package schedule
+
+import (
+	"math"
+	"testing"
+)
+
+// ZB-V's closed-form bubble equals the built schedule's idle time, with
+// equal stages, for pipelines of 2 to 8 stages, 1 to 40 micro-batches and
+// pass times with B >= F >= W (zbvBubble's domain).
+func TestZBVBubbleMatchesBuild(t *testing.T) {
+	worst := 0.0
+	for _, fbw := range [][3]float64{{1, 1, 1}, {1, 1.2, 0.8}, {1, 1, 0.5}, {1, 1, 0.25}, {1, 2, 1}, {1, 2.5, 0.6}, {0.8, 1.5, 0.8}} {
+		F, B, W := fbw[0], fbw[1], fbw[2]
+		for _, pp := range []int{2, 3, 4, 6, 8} {
+			for m := 1; m <= 40; m++ {
+				p, err := ZBV.Check(Params{Stages: pp, MicroBatches: m})
+				if err != nil {
+					continue
+				}
+				s, err := Build(ZBV, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := Costs{Forward: func(int, int) float64 { return F / 2 }, Backward: func(int, int) float64 { return B / 2 }, Weight: func(int, int) float64 { return W / 2 }}
+				r, err := Simulate(s, c, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := r.Makespan - float64(m)*(F+B+W)
+				want := ZBV.Bubble(p, F, B, W)
+				d := math.Abs(got-want) / r.Makespan
+				worst = max(worst, d)
+				if d > 0.03 {
+					t.Errorf("F %g B %g W %g pp %d m %d: built bubble %.3f, closed form %.3f (%.1f%% of the step)", F, B, W, pp, m, got, want, 100*d)
+				}
+			}
+		}
+	}
+	t.Logf("worst difference %.2f%% of the step", 100*worst)
+}
