@@ -210,16 +210,16 @@ func (k Kind) InFlight(p Params) float64 {
 //     arXiv 2401.10241, section 3);
 //   - ZB-V: (p-1)F of one chunk, the floor set by the last stage's first
 //     forward (same paper, section 4);
-//   - DualPipe(V): (p/2-1)(F&B+B-3W) with per-chunk F, B, W and F&B the
-//     fused pair (DeepSeek-V3 report, arXiv 2412.19437, Table 2).
+//   - ZB-V below its steady state and DualPipeV: read off the built
+//     order (zbvBubble, dualPipeVBubble). DualPipeV on p stages is
+//     DualPipe on 2p ranks cut in half, so the DeepSeek-V3 report's
+//     (PP/2-1)(F&B+B-3W) (arXiv 2412.19437, Table 2) has p-1 boundaries,
+//     not p/2-1.
 //
 // These are steady-state figures. With few micro-batches the step can be
 // no shorter than one micro-batch's forward and input-gradient path
 // through every stage plus its last weight gradient, p(F+B)+W, so the
-// bubble is at least that minus the m(F+B+W) of work; ZB-V's bubble
-// falls linearly from 1F1B's to its own as m grows to the 2p micro-batches
-// its V needs (an interpolation, within about 8% of the event engine);
-// and ZB-H1 can only defer the weight gradients it has: of the 2(p-1) W it
+// bubble is at least that minus the m(F+B+W) of work; and ZB-H1 can only defer the weight gradients it has: of the 2(p-1) W it
 // moves into the bubble at m >= p, it has (p-1)+min(m-1, p-1).
 func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 	pp, m := p.Stages, p.MicroBatches
@@ -235,8 +235,7 @@ func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 	case ZBV:
 		b = zbvBubble(pp, m, F, B, W)
 	case DualPipeV:
-		f, bc, wc := F/2, B/2, W/2
-		b = max(0, (float64(pp)/2-1)*((f+bc+wc)+bc-3*wc))
+		b = dualPipeVBubble(pp, F/2, B/2, W/2)
 	default:
 		b = q * (F + B + W)
 	}
@@ -261,4 +260,21 @@ func zbvBubble(pp, m int, F, B, W float64) float64 {
 		return max(steady, (fp-fm)*F+q*B)
 	}
 	return max(steady, q*B-(fm-fp)*W)
+}
+
+// dualPipeVBubble is DualPipeV's idle time for per-chunk forward f,
+// input-gradient backward b and weight-gradient backward w, read off the
+// order Build gives it (deepseek-ai/DualPipe's dualpipev.py, see
+// dualPipeVStage) for w <= b: it does not depend on the micro-batch count
+// (m >= 2p), and each of the p-1 stage boundaries costs the larger of two
+// paths, two forwards and the input gradient the weight passes cannot
+// cover, 2f + max(0, b-w), or two input gradients and a forward less the
+// weight pass, 2b + f - w, the turn of the V saving one forward. The
+// DeepSeek-V3 report's (p-1)(F&B+B-3W) for DualPipe (Table 2) counts
+// fused pairs that hide compute, which the built order with its
+// dependencies does not reach. TestDualPipeVBubbleMatchesBuild holds it
+// to the built schedule.
+func dualPipeVBubble(pp int, f, b, w float64) float64 {
+	q := float64(pp - 1)
+	return max(q*(2*f+max(0, b-w)), q*(2*b+f-w)-f, 0)
 }

@@ -39,3 +39,38 @@ func TestZBVBubbleMatchesBuild(t *testing.T) {
 	}
 	t.Logf("worst difference %.2f%% of the step", 100*worst)
 }
+
+// DualPipeV's closed-form bubble equals the built schedule's idle time,
+// with equal stages and unfused costs, for 2 to 8 stages, 2p to 4p+1
+// micro-batches and pass times with W <= B.
+func TestDualPipeVBubbleMatchesBuild(t *testing.T) {
+	worst := 0.0
+	for _, fbw := range [][3]float64{{1, 1, 1}, {1, 1, 0.5}, {1, 0.5, 0.25}, {1, 1.25, 1}, {1, 1.5, 0.5}, {1, 2, 1}, {1, 3, 0.25}, {0.8, 1.5, 0.8}} {
+		F, B, W := fbw[0], fbw[1], fbw[2]
+		for pp := 2; pp <= 8; pp++ {
+			for m := 2 * pp; m <= 4*pp+1; m += pp + 1 {
+				p, err := DualPipeV.Check(Params{Stages: pp, MicroBatches: m})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := Build(DualPipeV, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := Costs{Forward: func(int, int) float64 { return F / 2 }, Backward: func(int, int) float64 { return B / 2 }, Weight: func(int, int) float64 { return W / 2 }}
+				r, err := Simulate(s, c, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := r.Makespan - float64(m)*(F+B+W)
+				want := DualPipeV.Bubble(p, F, B, W)
+				d := math.Abs(got-want) / r.Makespan
+				worst = max(worst, d)
+				if d > 1e-9 {
+					t.Errorf("F %g B %g W %g pp %d m %d: built bubble %.3f, closed form %.3f", F, B, W, pp, m, got, want)
+				}
+			}
+		}
+	}
+	t.Logf("worst difference %.2g%% of the step", 100*worst)
+}

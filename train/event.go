@@ -192,9 +192,13 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		ForwardBackward: func(stage, fChunk, bChunk int) float64 {
 			// DualPipe's fused pair: each pass's all-to-all and pipeline
 			// sends hide under the other pass's compute.
+			// Each pass still waits for its own ZeRO-2/3 gathers and
+			// reduce-scatters, as it does unfused.
 			f, b := at(stage, fChunk), at(stage, bChunk)
 			comp := f.fwd + b.bwd
-			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp)
+			kf, kb := s.VirtualStage(stage, fChunk), s.VirtualStage(stage, bChunk)
+			dp := math.Max(0, agMB[kf]-f.fwd) + math.Max(0, agMB[kb]+rsMB[kb]-b.bwd)
+			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp) + dp
 		},
 		Weight: func(stage, chunk int) float64 {
 			if !s.SplitBackward() {
