@@ -933,11 +933,18 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st)
 	var worst, avg stageWork
-	for _, w := range st {
+	wi := 0
+	for i, w := range st {
 		if w.total() > worst.total() {
-			worst = w
+			worst, wi = w, i
 		}
-		avg.addScaled(w, 1/float64(len(st)))
+	}
+	// The most loaded stage idles while the others fill and drain the
+	// pipeline: the bubble is of the other stages' average work.
+	for i, w := range st {
+		if i != wi || len(st) == 1 {
+			avg.addScaled(w, 1/float64(max(len(st)-1, 1)))
+		}
 	}
 	var b Breakdown
 	fm := float64(mb)
