@@ -1149,9 +1149,9 @@ func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float
 }
 
 // dpTrunkFree reports whether the data-parallel group's outermost level
-// is held to its share of a shared uplink (a site's link capacity or an
-// oversubscribed level, divided among the unit's GPUs), and if so returns
-// the data-parallel links with that level at what one GPU achieves there
+// is held to its share of a shared uplink that binds (sharedUplink, the
+// rule the event engine's trunks follow), and if so returns the
+// data-parallel links with that level at what one GPU achieves there
 // without the uplink.
 func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 	f := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
@@ -1161,28 +1161,12 @@ func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 			o = i
 		}
 	}
-	t := e.c.Topology
-	if o <= 0 || o >= len(t.Levels) {
+	u, ok := e.sharedUplink(o)
+	if !ok {
 		return nil, false
 	}
-	l := t.Levels[o]
-	unit := float64(t.Capacity(o - 1))
-	share := math.Inf(1)
-	if l.LinkCapacityGbps > 0 {
-		share = l.LinkCapacityGbps / unit
-	}
-	if l.Oversubscription > 1 {
-		share = min(share, l.BandwidthGbps/l.Oversubscription)
-	}
-	eff := e.c.Calib.NetworkEfficiency
-	dl := e.linksOf(topology.DP)
-	if !(share < l.BandwidthGbps) || dl[o].BytesPerSec < share*1e9/8*eff*(1-1e-9) {
-		return nil, false // no uplink, or something else binds first
-	}
-	free := topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
-	free.Levels[o].LinkCapacityGbps, free.Levels[o].Oversubscription = 0, 0
-	out := append([]network.Link(nil), dl...)
-	out[o] = network.Links(free, nil, eff)[o]
+	out := append([]network.Link(nil), e.linksOf(topology.DP)...)
+	out[o] = u.free
 	return out, true
 }
 
