@@ -191,6 +191,20 @@ func (k Kind) PeakHeld(p Params) int {
 	return peak
 }
 
+// HeldAt is the most micro-batches stage st of a one-chunk schedule in
+// the 1F1B frame (1f1b, zb-h1, latency-aware-1f1b with one chunk) holds
+// between a forward and its backward: its warm-up plus the steady-state
+// forward that runs before its first backward, min(warm-up+1, m); m for
+// GPipe. The step engines bound the pace of a stage by it (a micro-batch
+// must come back before the stage may start one more). It is 0 for
+// kinds or chunk counts outside that frame. p must have passed Check.
+func (k Kind) HeldAt(p Params, st int) int {
+	if k.isV() || k == Interleaved || p.Chunks > 1 {
+		return 0
+	}
+	return min(k.warmup(p, st)+1, p.MicroBatches)
+}
+
 // InFlight is PeakHeld in whole-stage units: the peak number of
 // micro-batches whose activations the most loaded stage holds, a chunk
 // counting 1/Chunks of a micro-batch. Both step engines and the memory

@@ -835,6 +835,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		busy = make([]float64, 4*pp)
 	}
 	var path, most, stall float64
+	var trunk map[[3]int]float64 // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
 	descent := pp - 1 // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
@@ -859,6 +860,24 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		i, j := 4*a+up, 4*b+2+(1-up)
 		busy[i] += x * float64(mb)
 		busy[j] += x * float64(mb)
+		if l := e.boundaryLevel(a, b); !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
+			if u, ok := e.sharedUplink(l); ok {
+				// Over a shared uplink the messages of every stage pair
+				// that crosses it in one direction queue on one link: the
+				// sender's unit's egress and the receiver's ingress, each
+				// way (the event engine's trunks).
+				if trunk == nil {
+					trunk = map[[3]int]float64{}
+				}
+				ua, ub := a*e.ppStride/u.unit, b*e.ppStride/u.unit
+				for _, k := range [][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
+					trunk[k] += x * float64(mb)
+				}
+			}
+		}
+	}
+	for _, v := range trunk {
+		most = max(most, v)
 	}
 	if v := e.c.Parallel.VP; v > 1 && !e.c.Schedule.SplitsBackward() {
 		// An interleaved micro-batch returns to stage 0 for its next chunk
@@ -880,20 +899,48 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		chunk := work / float64(mb) / float64(v)
 		slack := float64(n-pp) * chunk
 		stall = float64(mb/n*(v-1)) * max(0, loop-slack)
-		var fwd, bwd float64
-		for a := 0; a < pp; a++ {
-			fwd += busy[4*a] + busy[4*a+1]
-			bwd += busy[4*a+2] + busy[4*a+3]
-		}
-		most = max(fwd, bwd)
-	} else {
-		for _, v := range busy {
-			most = max(most, v)
-		}
+	}
+	for _, v := range busy {
+		most = max(most, v)
 	}
 	// Waiting at chunk transitions and waiting on a saturated link are two
 	// views of one queue: the larger shows.
 	return path + max(stall, most-work)
+}
+
+// windowBound is the shortest pipeline pass the stages' in-flight
+// windows allow, for schedules in the 1F1B frame with one chunk
+// (schedule.Kind.HeldAt): stage s holds at most W_s micro-batches between
+// a forward and its backward, and each comes back only after a round
+// trip R_s through the stages after it, their work (less the weight
+// gradients a split backward defers) and both directions of every
+// boundary crossing (latency and bytes; blocking sends are in
+// the stages' work already), so by Little's law the stage finishes its m
+// micro-batches no sooner than m R_s / W_s after the first arrives, and
+// the step is at least that plus the stages before it going and coming
+// back. Zero for other schedules.
+func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
+	k := e.c.Schedule
+	pp := len(st)
+	if pp < 2 || k.HoldsAll() || k.HeldAt(sp, 0) == 0 {
+		return 0
+	}
+	overlapped := !e.blockingP2P()
+	fm := float64(sp.MicroBatches)
+	var rtt, most float64 // round trip from stage s down and back, s from the last
+	for s := pp - 1; s >= 0; s-- {
+		rtt += st[s].total()
+		if k.SplitsBackward() {
+			rtt -= st[s].wgrad // deferred weight gradients fill the wait
+		}
+		if overlapped && s+1 < pp {
+			rtt += 2 * e.p2pTime(e.boundaryLevel(s, s+1))
+		}
+		if w := k.HeldAt(sp, s); w > 0 {
+			most = math.Max(most, fm*rtt/float64(w)-rtt)
+		}
+	}
+	return rtt + most
 }
 
 // stageOf is the pipeline stage that holds virtual stage v, as the
@@ -971,6 +1018,12 @@ func (e *evaluator) analytic() Result {
 			sum += w.total()
 		}
 		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
+	}
+	if w := e.windowBound(st, sp); w > 0 {
+		// The stages cannot keep more micro-batches out than they hold:
+		// where the round trip sets the pace, what it adds is exposed
+		// pipeline communication.
+		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
