@@ -836,7 +836,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	}
 	var path, most, stall float64
 	var trunk map[[3]int]float64 // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
-	descent := pp - 1 // crossings on the fill's critical path
+	descent := pp - 1            // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
