@@ -122,6 +122,8 @@ type evaluator struct {
 	shared Shared
 	// sc, when set, holds reusable buffers and memos (an Evaluator's).
 	sc *scratch
+	// uplinks remembers sharedUplink for the first levels.
+	uplinks [8]uplinkMemo
 }
 
 func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
@@ -835,8 +837,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		busy = make([]float64, 4*pp)
 	}
 	var path, most, stall float64
-	var trunk map[[3]int]float64 // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
-	descent := pp - 1            // crossings on the fill's critical path
+	var trunkBuf [16]physicalLinkBusy
+	trunk := trunkBuf[:0] // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
+	descent := pp - 1     // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
@@ -866,18 +869,15 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 				// that crosses it in one direction queue on one link: the
 				// sender's unit's egress and the receiver's ingress, each
 				// way (the event engine's trunks).
-				if trunk == nil {
-					trunk = map[[3]int]float64{}
-				}
 				ua, ub := a*e.ppStride/u.unit, b*e.ppStride/u.unit
-				for _, k := range [][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
-					trunk[k] += x * float64(mb)
+				for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
+					trunk = addBusy(trunk, k, x*float64(mb))
 				}
 			}
 		}
 	}
 	for _, v := range trunk {
-		most = max(most, v)
+		most = max(most, v.busy)
 	}
 	if v := e.c.Parallel.VP; v > 1 && !e.c.Schedule.SplitsBackward() {
 		// An interleaved micro-batch returns to stage 0 for its next chunk
@@ -941,6 +941,23 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 		}
 	}
 	return rtt + most
+}
+
+// physicalLinkBusy is how long one physical link carries its messages per step.
+type physicalLinkBusy struct {
+	key  [3]int
+	busy float64
+}
+
+// addBusy adds d to key's entry of b (a few entries: searched in order).
+func addBusy(b []physicalLinkBusy, key [3]int, d float64) []physicalLinkBusy {
+	for i := range b {
+		if b[i].key == key {
+			b[i].busy += d
+			return b
+		}
+	}
+	return append(b, physicalLinkBusy{key, d})
 }
 
 // stageOf is the pipeline stage that holds virtual stage v, as the
@@ -1078,7 +1095,8 @@ func (e *evaluator) analytic() Result {
 		}
 	}
 	if p.Zero < 2 && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
-		if free, ok := e.dpTrunkFree(); ok {
+		var buf [8]network.Link
+		if free, ok := e.dpTrunkFree(buf[:0]); ok {
 			// Over a shared uplink that binds, every stage's reduction
 			// starts together and the stages' flows share it max-min
 			// fairly: the heaviest stage's ends when the uplink has carried
@@ -1205,8 +1223,8 @@ func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float
 // is held to its share of a shared uplink that binds (sharedUplink, the
 // rule the event engine's trunks follow), and if so returns the
 // data-parallel links with that level at what one GPU achieves there
-// without the uplink.
-func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
+// without the uplink, appended to buf.
+func (e *evaluator) dpTrunkFree(buf []network.Link) ([]network.Link, bool) {
 	f := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
 	o := -1
 	for i, x := range f {
@@ -1218,7 +1236,7 @@ func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := append([]network.Link(nil), e.linksOf(topology.DP)...)
+	out := append(buf, e.linksOf(topology.DP)...)
 	out[o] = u.free
 	return out, true
 }

@@ -87,13 +87,48 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	if math.IsInf(gbps, 1) {
 		return uplink{}, false
 	}
+	// The analytic engine asks once per stage boundary: remember each
+	// level's answer for the evaluation.
+	if i < len(e.uplinks) {
+		m := &e.uplinks[i]
+		if !m.set {
+			m.u, m.ok = e.newSharedUplink(i, gbps)
+			m.set = true
+		}
+		return m.u, m.ok
+	}
+	return e.newSharedUplink(i, gbps)
+}
+
+// uplinkMemo is sharedUplink's answer for one level.
+type uplinkMemo struct {
+	set, ok bool
+	u       uplink
+}
+
+// newSharedUplink computes sharedUplink for level i with uplink gbps.
+func (e *evaluator) newSharedUplink(i int, gbps float64) (uplink, bool) {
+	t := e.c.Topology
 	unit := t.Capacity(i - 1)
 	eff := e.c.Calib.NetworkEfficiency
-	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: network.Links(withoutUplinks(t), nil, eff)[i]}
+	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: freeLink(t, i, eff)}
 	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
 		return uplink{}, false // the uplink cannot bind even when the whole unit sends
 	}
 	return u, true
+}
+
+// freeLink is what one GPU achieves across level i of t, all the unit's
+// GPUs sending, without the level's shared uplink.
+func freeLink(t topology.Topology, i int, eff float64) network.Link {
+	var lv [8]topology.Level
+	var lk [8]network.Link
+	if len(t.Levels) > len(lv) {
+		return network.Links(withoutUplinks(t), nil, eff)[i]
+	}
+	n := copy(lv[:], t.Levels)
+	lv[i].LinkCapacityGbps, lv[i].Oversubscription = 0, 0
+	return network.LinksInto(lk[:n], topology.Topology{Levels: lv[:n]}, nil, eff)[i]
 }
 
 // withoutUplinks is t with every level's site link capacity and
