@@ -843,12 +843,36 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
+	// sharedUnit is the GPU count of one unit below level l when l's
+	// shared uplink binds (sharedUplink), else 0; levels without an
+	// uplink are told apart without asking.
+	var units [8]int
+	for l := range min(len(units), len(e.c.Topology.Levels)) {
+		units[l] = -1
+		if math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
+			units[l] = 0
+		}
+	}
+	sharedUnit := func(l int) int {
+		if l < len(units) && units[l] >= 0 {
+			return units[l]
+		}
+		u, ok := e.sharedUplink(l)
+		if !ok {
+			u.unit = 0
+		}
+		if l < len(units) {
+			units[l] = u.unit
+		}
+		return u.unit
+	}
 	for k := 0; k+1 < nv; k++ {
 		a, b := e.stageOf(k), e.stageOf(k+1)
 		if a == b {
 			continue
 		}
-		link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
+		l := e.boundaryLevel(a, b)
+		link := e.linksOf(topology.PP)[l]
 		x := 0.0
 		if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
 			x = bytes / link.BytesPerSec
@@ -863,16 +887,14 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		i, j := 4*a+up, 4*b+2+(1-up)
 		busy[i] += x * float64(mb)
 		busy[j] += x * float64(mb)
-		if l := e.boundaryLevel(a, b); !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
-			if u, ok := e.sharedUplink(l); ok {
-				// Over a shared uplink the messages of every stage pair
-				// that crosses it in one direction queue on one link: the
-				// sender's unit's egress and the receiver's ingress, each
-				// way (the event engine's trunks).
-				ua, ub := a*e.ppStride/u.unit, b*e.ppStride/u.unit
-				for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
-					trunk = addBusy(trunk, k, x*float64(mb))
-				}
+		if unit := sharedUnit(l); unit > 0 {
+			// Over a shared uplink the messages of every stage pair that
+			// crosses it in one direction queue on one link: the sender's
+			// unit's egress and the receiver's ingress, each way (the
+			// event engine's trunks).
+			ua, ub := a*e.ppStride/unit, b*e.ppStride/unit
+			for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
+				trunk = addBusy(trunk, k, x*float64(mb))
 			}
 		}
 	}
