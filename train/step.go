@@ -122,8 +122,6 @@ type evaluator struct {
 	shared Shared
 	// sc, when set, holds reusable buffers and memos (an Evaluator's).
 	sc *scratch
-	// uplinks remembers sharedUplink for the first levels.
-	uplinks [8]uplinkMemo
 }
 
 func newEvaluator(c *Config) (*evaluator, error) { return newEvaluatorShared(c, nil) }
@@ -848,22 +846,17 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	// uplink are told apart without asking.
 	var units [8]int
 	for l := range min(len(units), len(e.c.Topology.Levels)) {
-		units[l] = -1
-		if math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
-			units[l] = 0
+		if !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
+			if u, ok := e.sharedUplink(l); ok {
+				units[l] = u.unit
+			}
 		}
 	}
 	sharedUnit := func(l int) int {
-		if l < len(units) && units[l] >= 0 {
+		if l < len(units) {
 			return units[l]
 		}
-		u, ok := e.sharedUplink(l)
-		if !ok {
-			u.unit = 0
-		}
-		if l < len(units) {
-			units[l] = u.unit
-		}
+		u, _ := e.sharedUplink(l)
 		return u.unit
 	}
 	for k := 0; k+1 < nv; k++ {
@@ -944,10 +937,11 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 	k := e.c.Schedule
 	pp := len(st)
-	if pp < 2 || k.HoldsAll() || k.HeldAt(sp, 0) == 0 {
+	// With blocking sends the round trip is the stages' own work, sends
+	// included, which the most loaded stage's work and the bubble cover.
+	if pp < 2 || k.HoldsAll() || e.blockingP2P() || k.HeldAt(sp, 0) == 0 {
 		return 0
 	}
-	overlapped := !e.blockingP2P()
 	fm := float64(sp.MicroBatches)
 	var rtt, most float64 // round trip from stage s down and back, s from the last
 	for s := pp - 1; s >= 0; s-- {
@@ -955,7 +949,7 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 		if k.SplitsBackward() {
 			rtt -= st[s].wgrad // deferred weight gradients fill the wait
 		}
-		if overlapped && s+1 < pp {
+		if s+1 < pp {
 			rtt += 2 * e.p2pTime(e.boundaryLevel(s, s+1))
 		}
 		if w := k.HeldAt(sp, s); w > 0 {
@@ -1068,30 +1062,19 @@ func (e *evaluator) analytic() Result {
 	// The data-parallel tail and the optimizer are the most loaded stage's,
 	// which need not be the stage with the most pipeline work: a first or
 	// last stage holding the embedding or the head reduces more.
-	// tailOf is the data-parallel time stage w leaves exposed after (or
-	// before) its pipeline work, given its reduce-scatter and all-gather
-	// times. ZeRO-2 and 3 stall inside every micro-batch (w.dp, in the
-	// stage's work and so in the most loaded stage's: fm*worst.dp below),
-	// which is not a tail: a lighter stage's stalls run while the most
-	// loaded stage works.
-	tailOf := func(w stageWork, rs, ag float64) float64 {
-		switch p.Zero {
-		case 0:
-			// All-reduce = reduce-scatter + all-gather, overlapped with the
-			// last micro-batch's backward.
-			return math.Max(0, rs+ag-w.bwd)
-		case 1:
-			// Reduce-scatter overlapped with the last backward, the parameter
-			// all-gather with the next step's first forward.
-			return math.Max(0, rs-w.bwd) + math.Max(0, ag-w.fwd)
-		case 2:
-			return math.Max(0, ag-w.fwd)
-		}
-		return 0
-	}
+	// dpTail is the data-parallel time stage w leaves exposed after (or
+	// before) its pipeline work under ZeRO-2. ZeRO-2 and 3 stall inside
+	// every micro-batch (w.dp, in the stage's work and so in the most
+	// loaded stage's: fm*worst.dp below), which is not a tail: a lighter
+	// stage's stalls run while the most loaded stage works.
 	dpTail := func(w stageWork) float64 {
-		rs, ag := e.stageDPTimes(w)
-		return tailOf(w, rs, ag)
+		if p.Zero != 2 {
+			return 0
+		}
+		// The parameter all-gather for the next step under its first
+		// forward.
+		_, ag := e.stageDPTimes(w)
+		return math.Max(0, ag-w.fwd)
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -1101,39 +1084,21 @@ func (e *evaluator) analytic() Result {
 		}
 		return w.denseParams + w.experts
 	}
-	tail := dpTail(worst)
-	owned := ownedBy(worst)
-	heavy, light := worst, worst
-	for _, w := range st {
-		if w.denseParams+w.experts < light.denseParams+light.experts {
-			light = w
-		}
-		if w.denseParams+w.experts > worst.denseParams+worst.experts {
-			tail = math.Max(tail, dpTail(w))
-			owned = math.Max(owned, ownedBy(w))
-		}
-		if w.denseParams+w.experts > heavy.denseParams+heavy.experts {
-			heavy = w
-		}
+	// Zero 0 and 1 reduce after the pipeline, as the stages finish
+	// (dataParallelTail); zero 2 gathers for the next step.
+	var tail float64
+	if p.Zero < 2 {
+		tail = e.dataParallelTail(st, vs, sp)
+	} else {
+		tail = dpTail(worst)
 	}
-	if p.Zero < 2 && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
-		var buf [8]network.Link
-		if free, ok := e.dpTrunkFree(buf[:0]); ok {
-			// Over a shared uplink that binds, every stage's reduction
-			// starts together and the stages' flows share it max-min
-			// fairly: the heaviest stage's ends when the uplink has carried
-			// them all (the average stage at the per-GPU share, which
-			// divides the uplink among all the unit's GPUs), or at its own
-			// uncontended rate, whichever is later (the event engine's
-			// trunks simulate it).
-			var mean stageWork
-			for _, w := range st {
-				mean.denseParams += w.denseParams / float64(len(st))
-				mean.experts += w.experts / float64(len(st))
+	owned := ownedBy(worst)
+	for _, w := range st {
+		if w.denseParams+w.experts > worst.denseParams+worst.experts {
+			if p.Zero >= 2 {
+				tail = math.Max(tail, dpTail(w))
 			}
-			mean.fwd, mean.bwd = heavy.fwd, heavy.bwd
-			rs, ag := e.stageDPTimesOn(heavy, free)
-			tail = math.Max(dpTail(mean), tailOf(heavy, rs, ag))
+			owned = math.Max(owned, ownedBy(w))
 		}
 	}
 	b.DPCommS = fm*worst.dp + tail
@@ -1230,23 +1195,29 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 
 // stageDPTimesOn is stageDPTimes over links dl, remembering nothing.
 func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
+	return e.collectiveOn(network.ReduceScatter, w, dl), e.collectiveOn(network.AllGather, w, dl)
+}
+
+// collectiveOn is collective k of the parameters stage w holds over
+// links dl: dense ones over dp*cp, experts over the expert-data-parallel
+// group, in 16-bit.
+func (e *evaluator) collectiveOn(k network.Kind, w stageWork, dl []network.Link) float64 {
 	p := e.c.Parallel
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.EDP())
 	bytes := e.gradBytes()
-	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
-		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
-	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
-		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
-	return rs, ag
+	t := network.Time(k, w.denseParams*bytes, e.dpSpan(p.DP*p.CP), dl)
+	if w.experts > 0 {
+		t += network.Time(k, w.experts*bytes, e.dpSpan(p.EDP()), dl)
+	}
+	return t
 }
 
 // dpTrunkFree reports whether the data-parallel group's outermost level
 // is held to its share of a shared uplink that binds (sharedUplink, the
 // rule the event engine's trunks follow), and if so returns the
 // data-parallel links with that level at what one GPU achieves there
-// without the uplink, appended to buf.
-func (e *evaluator) dpTrunkFree(buf []network.Link) ([]network.Link, bool) {
+// without the uplink, appended to buf, with the level and the GPU count
+// of one unit below it.
+func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level, unit int, ok bool) {
 	f := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
 	o := -1
 	for i, x := range f {
@@ -1256,11 +1227,274 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) ([]network.Link, bool) {
 	}
 	u, ok := e.sharedUplink(o)
 	if !ok {
-		return nil, false
+		return nil, 0, 0, false
 	}
 	out := append(buf, e.linksOf(topology.DP)...)
 	out[o] = u.free
-	return out, true
+	return out, o, u.unit, true
+}
+
+// dataParallelTail is the data-parallel time left after the pipeline
+// for zero 0 and 1, as the framework overlaps it (overlap_grad_reduce):
+// each chunk's gradient reduction starts with its last backward op; the
+// stages finish their last backward one after another, the last stage
+// first, each a backward op after the one behind it, and a stage's other
+// chunks finish earlier (an interleaved group of n micro-batches per
+// chunk, n ops apart; the V's way back, 2(p-s)-1 ops before); a stage
+// reduces its chunks one after another on its data-parallel stream. Where
+// the group crosses a shared uplink that binds (dpTrunkFree) the
+// reductions of the stages of one unit share it (processor sharing, the
+// event engine's max-min fair trunks): alone a reduction runs at what its
+// GPUs achieve without the uplink, with all the unit's stages at once at
+// the per-GPU share of the links, which is what each gets on links of its
+// own. The zero-1 parameter all-gather before the next step's first
+// forward is what it cannot hide under that forward, all stages at once.
+func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) float64 {
+	var buf [8]network.Link
+	free, _, unit, shared := e.dpTrunkFree(buf[:0])
+	type job = psJob
+	pp := len(st)
+	nc := max(len(vs)/pp, 1)
+	var jb [64]job
+	jobs := jb[:0]
+	if len(vs) > len(jb) {
+		jobs = make([]job, 0, len(vs))
+	}
+	// The units the stages sit in, numbered in order of appearance, and
+	// how many stages each holds; when each stage's last backward op
+	// starts, before stage 0's ends, and how long its ops take.
+	var idb, inb, unb [32]int
+	var arb, opb, agb [32]float64
+	ids, inner := idb[:0], inb[:0]
+	unitOf, last, op, agAt := unb[:0], arb[:0], opb[:0], agb[:pp:pp]
+	if pp > len(unb) {
+		unitOf, last, op, agAt = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp), make([]float64, pp)
+	}
+	clear(agAt)
+	var before float64
+	for s := range st {
+		w := &st[s]
+		f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
+		b := (w.total() - f) / float64(nc)
+		before += b
+		u := s // without a shared uplink each stage is on its own
+		if shared {
+			id := s * e.ppStride / unit
+			for u = 0; u < len(ids) && ids[u] != id; u++ {
+			}
+			if u == len(ids) {
+				ids, inner = append(ids, id), append(inner, 0)
+			}
+			inner[u]++
+		}
+		unitOf, last, op = append(unitOf, u), append(last, -before), append(op, b)
+	}
+	// priced is a chunk's reduction at the per-GPU share of the links,
+	// its speed-up alone on the uplink and its zero-1 all-gather; chunks
+	// that hold the same parameters (most of them) are priced once.
+	type memo struct{ dense, experts, size, speed, ag float64 }
+	var mb [4]memo
+	memos := mb[:0]
+	zero := e.c.Parallel.Zero
+	priced := func(dense, experts float64) (size, speed, ag float64) {
+		for _, m := range memos {
+			if m.dense == dense && m.experts == experts {
+				return m.size, m.speed, m.ag
+			}
+		}
+		w := stageWork{denseParams: dense, experts: experts}
+		dl := e.linksOf(topology.DP)
+		size = e.collectiveOn(network.ReduceScatter, w, dl)
+		ag = e.collectiveOn(network.AllGather, w, dl)
+		speed = 1.0
+		if zero == 0 {
+			size, ag = size+ag, 0
+		}
+		if shared {
+			alone := e.collectiveOn(network.ReduceScatter, w, free)
+			if zero == 0 {
+				alone += e.collectiveOn(network.AllGather, w, free)
+			}
+			if alone > 0 {
+				speed = size / alone
+			}
+		}
+		if len(memos) < cap(memos) {
+			memos = append(memos, memo{dense, experts, size, speed, ag})
+		}
+		return size, speed, ag
+	}
+	var fb [32]float64
+	freeAt := fb[:pp:pp]
+	if pp > len(fb) {
+		freeAt = make([]float64, pp)
+	}
+	for s := range freeAt {
+		freeAt[s] = math.Inf(-1)
+	}
+	end := math.Inf(-1)
+	k := e.c.Schedule
+	// Last virtual stage first: each stage's chunks then come in the order
+	// they finish.
+	// Without a shared uplink the stages' chains do not meet, and a middle
+	// stage that holds what stage 1 holds and runs its ops as long ends no
+	// later than stage 1's (it starts its cool-down sooner): skip it.
+	same := func(s int) bool {
+		if shared || k.DefaultChunks() > 1 || s < 2 || s >= pp-1 || op[s] != op[1] {
+			return false
+		}
+		for c := 0; c < nc; c++ {
+			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
+				return false
+			}
+		}
+		return true
+	}
+	var skb [32]bool
+	skip := skb[:0]
+	if pp <= len(skb) {
+		skip = skb[:pp]
+	} else {
+		skip = make([]bool, pp)
+	}
+	for s := range skip {
+		skip[s] = same(s)
+	}
+	for v := len(vs) - 1; v >= 0; v-- {
+		s := e.stageOf(v)
+		if skip[s] {
+			continue
+		}
+		c := v / pp // the chunk's place in the stage's order
+		var earlier float64
+		switch {
+		case c == 0:
+		case k.DefaultChunks() > 1: // the V: chunk 1 on the way back
+			earlier = float64(2*(pp-s)-1) * op[s]
+		default:
+			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
+		}
+		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
+		agAt[s] += a
+		// Each job at its speed alone, after its stage's previous one
+		// (they come in order of arrival, a stage's later chunks first);
+		// that is the schedule unless some unit's jobs then meet more of
+		// each other than the uplink lets run at that speed.
+		arrive := last[s] - earlier
+		start := math.Max(arrive, freeAt[s])
+		freeAt[s] = start + size/speed
+		end = math.Max(end, freeAt[s])
+		if shared {
+			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
+		}
+	}
+	var ag float64
+	for s, a := range agAt {
+		ag = math.Max(ag, a-st[s].fwd)
+	}
+	alone := true
+	if shared && nc == 1 {
+		// One job per stage, in order of start: a job meets at most the
+		// jobs that started less than the longest one's time before it
+		// (a window two pointers keep), which is often few enough.
+		var longest, fastest float64
+		for j := range jobs {
+			longest, fastest = max(longest, jobs[j].left/jobs[j].rate), max(fastest, jobs[j].rate)
+		}
+		few := math.MaxInt
+		for _, n := range inner {
+			few = min(few, n)
+		}
+		for i, j := 0, 0; j < len(jobs) && alone; j++ {
+			for jobs[i].start+longest <= jobs[j].start {
+				i++
+			}
+			alone = float64(j-i+1)*fastest <= float64(few)
+		}
+		if alone {
+			return math.Max(0, end) + ag
+		}
+		alone = true // the exact check below decides
+	}
+	for j := 0; shared && j < len(jobs) && alone; j++ {
+		n := 0
+		for i := range jobs {
+			if jobs[i].unit == jobs[j].unit && jobs[i].start <= jobs[j].start && jobs[i].start+jobs[i].left/jobs[i].rate > jobs[j].start {
+				n++
+			}
+		}
+		alone = float64(n)*jobs[j].rate <= float64(inner[jobs[j].unit])
+	}
+	if !alone {
+		end = sharedTail(jobs, inner, pp)
+	}
+	return math.Max(0, end) + ag
+}
+
+// psJob is one chunk's gradient reduction: when it may start, its work
+// left (in seconds at the all-at-once share), its speed-up alone, its unit
+// and stage, and when it starts if it runs alone.
+type psJob struct {
+	arrive, left, rate float64
+	unit, stage        int
+	start              float64
+}
+
+// sharedTail runs jobs (each stage's in order of arrival) as processor
+// sharing on their units' uplinks, a stage's jobs one after another: each
+// running job of a unit whose n jobs run gets inner/n of the all-at-once
+// rate, at most its speed alone (rate). It returns when the last ends.
+func sharedTail(jobs []psJob, inner []int, pp int) float64 {
+	active := make([]int, len(inner))
+	busy := make([]bool, pp)
+	running := make([]bool, len(jobs))
+	rates := make([]float64, len(jobs))
+	t := math.Inf(1)
+	for _, j := range jobs {
+		t = math.Min(t, j.arrive)
+	}
+	end := t
+	for {
+		// Start every job that has arrived and whose stage is free.
+		for i := range jobs {
+			if j := &jobs[i]; j.left > 0 && !running[i] && j.arrive <= t && !busy[j.stage] {
+				running[i], busy[j.stage] = true, true
+				active[j.unit]++
+			}
+		}
+		next, any := math.Inf(1), false
+		for i := range jobs {
+			if jobs[i].left > 0 {
+				any = true
+				if !running[i] && jobs[i].arrive > t {
+					next = math.Min(next, jobs[i].arrive)
+				}
+			}
+		}
+		if !any {
+			return end
+		}
+		step := next - t
+		for i := range jobs {
+			if j := &jobs[i]; running[i] {
+				rates[i] = math.Min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
+				step = math.Min(step, j.left/rates[i])
+			}
+		}
+		if math.IsInf(step, 1) {
+			return end
+		}
+		for i := range jobs {
+			if j := &jobs[i]; running[i] {
+				if j.left -= step * rates[i]; j.left <= 1e-12*step {
+					j.left, running[i], busy[j.stage] = 0, false, false
+					active[j.unit]--
+				}
+			}
+		}
+		t += step
+		end = t
+	}
 }
 
 // addDataParallelStalls adds to each stage the per-micro-batch data

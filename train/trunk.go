@@ -87,23 +87,7 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	if math.IsInf(gbps, 1) {
 		return uplink{}, false
 	}
-	// The analytic engine asks once per stage boundary: remember each
-	// level's answer for the evaluation.
-	if i < len(e.uplinks) {
-		m := &e.uplinks[i]
-		if !m.set {
-			m.u, m.ok = e.newSharedUplink(i, gbps)
-			m.set = true
-		}
-		return m.u, m.ok
-	}
 	return e.newSharedUplink(i, gbps)
-}
-
-// uplinkMemo is sharedUplink's answer for one level.
-type uplinkMemo struct {
-	set, ok bool
-	u       uplink
 }
 
 // newSharedUplink computes sharedUplink for level i with uplink gbps.
@@ -111,22 +95,57 @@ func (e *evaluator) newSharedUplink(i int, gbps float64) (uplink, bool) {
 	t := e.c.Topology
 	unit := t.Capacity(i - 1)
 	eff := e.c.Calib.NetworkEfficiency
-	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: freeLink(t, i, eff)}
+	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: e.freeLink(i)}
 	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
 		return uplink{}, false // the uplink cannot bind even when the whole unit sends
 	}
 	return u, true
 }
 
-// freeLink is what one GPU achieves across level i of t, all the unit's
+// freeLinkMemo is a freeLink answer: it depends on the level, the GPU
+// count of the unit below it and the collective efficiency alone.
+type freeLinkMemo struct {
+	level topology.Level
+	unit  int
+	eff   float64
+	link  network.Link
+}
+
+// freeLink is freeLinkOf for e's topology, remembered in e's scratch
+// (which a pool's evaluations share) for the last few levels asked.
+func (e *evaluator) freeLink(i int) network.Link {
+	t := e.c.Topology
+	key := freeLinkMemo{level: t.Levels[i], unit: t.Capacity(i - 1), eff: e.c.Calib.NetworkEfficiency}
+	sc := e.sc
+	if sc != nil {
+		for _, m := range sc.freeLinks {
+			if m.level == key.level && m.unit == key.unit && m.eff == key.eff {
+				return m.link
+			}
+		}
+	}
+	key.link = freeLinkOf(t, i, key.eff)
+	if sc != nil {
+		if len(sc.freeLinks) < 4 {
+			sc.freeLinks = append(sc.freeLinks, key)
+		} else {
+			sc.freeLinks[sc.freeNext] = key
+			sc.freeNext = (sc.freeNext + 1) % 4
+		}
+	}
+	return key.link
+}
+
+// freeLinkOf is what one GPU achieves across level i of t, all the unit's
 // GPUs sending, without the level's shared uplink.
-func freeLink(t topology.Topology, i int, eff float64) network.Link {
+func freeLinkOf(t topology.Topology, i int, eff float64) network.Link {
 	var lv [8]topology.Level
 	var lk [8]network.Link
 	if len(t.Levels) > len(lv) {
 		return network.Links(withoutUplinks(t), nil, eff)[i]
 	}
-	n := copy(lv[:], t.Levels)
+	// Level i's link depends on the levels up to it alone.
+	n := copy(lv[:], t.Levels[:i+1])
 	lv[i].LinkCapacityGbps, lv[i].Oversubscription = 0, 0
 	return network.LinksInto(lk[:n], topology.Topology{Levels: lv[:n]}, nil, eff)[i]
 }
