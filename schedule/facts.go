@@ -205,6 +205,24 @@ func (k Kind) HeldAt(p Params, st int) int {
 	return min(k.warmup(p, st)+1, p.MicroBatches)
 }
 
+// FusedShare is the share of stage st's forward passes that DualPipeV
+// runs fused with a backward (Op.Fused, DeepSeek-V3's F&B, whose
+// all-to-all hides under the other pass's compute): of its 2m chunk
+// forwards, the steady phase fuses 2(m-2p+st+1) and the cool-down p-st-1
+// (dualPipeVStage), so few micro-batches leave most passes unfused. It is
+// 0 for other kinds. p must have passed Check.
+func (k Kind) FusedShare(p Params, st int) float64 {
+	if k != DualPipeV || p.MicroBatches < 1 {
+		return 0
+	}
+	m, pp := p.MicroBatches, p.Stages
+	fused := 2*(m-2*pp+st+1) + (pp - st - 1)
+	if st == pp-1 {
+		fused-- // the turn of the V runs its first pair apart
+	}
+	return float64(max(fused, 0)) / float64(2*m)
+}
+
 // InFlight is PeakHeld in whole-stage units: the peak number of
 // micro-batches whose activations the most loaded stage holds, a chunk
 // counting 1/Chunks of a micro-batch. Both step engines and the memory

@@ -74,3 +74,33 @@ func TestDualPipeVBubbleMatchesBuild(t *testing.T) {
 	}
 	t.Logf("worst difference %.2g%% of the step", 100*worst)
 }
+
+// FusedShare counts the fused forwards of the built DualPipeV order.
+func TestFusedShareMatchesBuild(t *testing.T) {
+	for pp := 2; pp <= 8; pp++ {
+		for m := 2 * pp; m <= 4*pp+1; m++ {
+			p, err := DualPipeV.Check(Params{Stages: pp, MicroBatches: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Build(DualPipeV, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for st, ops := range s.Stages {
+				fused, fwd := 0, 0
+				for _, o := range ops {
+					if o.Type == Forward {
+						fwd++
+						if o.Fused {
+							fused++
+						}
+					}
+				}
+				if got, want := DualPipeV.FusedShare(p, st), float64(fused)/float64(fwd); math.Abs(got-want) > 1e-12 {
+					t.Errorf("pp %d m %d stage %d: FusedShare %g, built %d of %d forwards fused", pp, m, st, got, fused, fwd)
+				}
+			}
+		}
+	}
+}

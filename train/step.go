@@ -735,6 +735,14 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		of = append(of, e.stageOf(v))
 	}
 	dualPipe := e.c.Schedule == schedule.DualPipeV
+	var fusedShare []float64
+	if dualPipe {
+		sp, _ := e.c.Schedule.Check(e.c.ScheduleParams())
+		fusedShare = make([]float64, p.PP)
+		for st := range fusedShare {
+			fusedShare[st] = e.c.Schedule.FusedShare(sp, st)
+		}
+	}
 	for v := range vs {
 		st := of[v]
 		w := &out[st]
@@ -751,12 +759,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		if dualPipe {
 			// DualPipe overlaps one micro-batch's all-to-all with another's
 			// compute in each fused forward-and-backward pair (DeepSeek-V3
-			// report, section 3.2.1): only what compute cannot cover shows.
-			w.ep -= x.epF + x.epB
-			w.epF -= x.epF
-			hidden := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
-			w.ep += hidden
-			w.epF += hidden / 2
+			// report, section 3.2.1): only what compute cannot cover shows,
+			// in the share of the stage's passes its order fuses.
+			f := fusedShare[st]
+			shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+			w.ep -= f * (x.epF + x.epB - shown)
+			w.epF -= f * (x.epF - shown/2)
 		}
 		w.layers += x.layers
 		w.moeLayers += x.moeLayers
