@@ -834,13 +834,23 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return 0
 	}
 	bytes := e.p2pBytes()
-	// busy[4*a+2*d+up] is the link of stage a in direction d (0 forward,
-	// 1 backward) to the peer above (up 0) or below (up 1) it.
+	// busy[link(a, b)] is the physical link from stage a to its neighbour
+	// b: the next stage (slot 0) or the one before (slot 1), the wrap of
+	// interleaved orders included; with two stages both are one link. A
+	// link carries every message from a to b, activations and gradients
+	// alike (the V's way back sends its gradients down the links its
+	// activations came up).
 	var busy []float64
 	if e.sc != nil {
-		busy = growClear(&e.sc.busy, 4*pp)
+		busy = growClear(&e.sc.busy, 2*pp)
 	} else {
-		busy = make([]float64, 4*pp)
+		busy = make([]float64, 2*pp)
+	}
+	link := func(a, b int) int {
+		if pp == 2 || b == (a+1)%pp {
+			return 2 * a
+		}
+		return 2*a + 1
 	}
 	var path, most, stall float64
 	var trunkBuf [16]physicalLinkBusy
@@ -873,21 +883,16 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			continue
 		}
 		l := e.boundaryLevel(a, b)
-		link := e.linksOf(topology.PP)[l]
+		ln := e.linksOf(topology.PP)[l]
 		x := 0.0
-		if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
-			x = bytes / link.BytesPerSec
+		if ln.BytesPerSec > 0 && !math.IsInf(ln.BytesPerSec, 1) {
+			x = bytes / ln.BytesPerSec
 		}
 		if k < descent {
-			path += 2 * (x + link.LatencyS)
+			path += 2 * (x + ln.LatencyS)
 		}
-		up := 0
-		if b < a {
-			up = 1
-		}
-		i, j := 4*a+up, 4*b+2+(1-up)
-		busy[i] += x * float64(mb)
-		busy[j] += x * float64(mb)
+		busy[link(a, b)] += x * float64(mb) // activations
+		busy[link(b, a)] += x * float64(mb) // gradients
 		if unit := sharedUnit(l); unit > 0 {
 			// Over a shared uplink the messages of every stage pair that
 			// crosses it in one direction queue on one link: the sender's
