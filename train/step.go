@@ -1277,13 +1277,15 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// how many stages each holds; when each stage's last backward op
 	// starts, before stage 0's ends, and how long its ops take.
 	var idb, inb, unb [32]int
-	var arb, opb, agb [32]float64
+	var arb, opb [32]float64
 	ids, inner := idb[:0], inb[:0]
-	unitOf, last, op, agAt := unb[:0], arb[:0], opb[:0], agb[:pp:pp]
+	var unitOf []int
+	var last, op []float64
 	if pp > len(unb) {
-		unitOf, last, op, agAt = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp), make([]float64, pp)
+		unitOf, last, op = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp)
+	} else {
+		unitOf, last, op = unb[:0], arb[:0], opb[:0]
 	}
-	clear(agAt)
 	var before float64
 	for s := range st {
 		w := &st[s]
@@ -1302,27 +1304,26 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		unitOf, last, op = append(unitOf, u), append(last, -before), append(op, b)
 	}
-	// priced is a chunk's reduction at the per-GPU share of the links,
-	// its speed-up alone on the uplink and its zero-1 all-gather; chunks
-	// that hold the same parameters (most of them) are priced once.
-	type memo struct{ dense, experts, size, speed, ag float64 }
+	// priced is a chunk's reduction at the per-GPU share of the links and
+	// its speed-up alone on the uplink; chunks that hold the same
+	// parameters (most of them) are priced once.
+	type memo struct{ dense, experts, size, speed float64 }
 	var mb [4]memo
 	memos := mb[:0]
 	zero := e.c.Parallel.Zero
-	priced := func(dense, experts float64) (size, speed, ag float64) {
+	priced := func(dense, experts float64) (size, speed float64) {
 		for _, m := range memos {
 			if m.dense == dense && m.experts == experts {
-				return m.size, m.speed, m.ag
+				return m.size, m.speed
 			}
 		}
 		w := stageWork{denseParams: dense, experts: experts}
 		dl := e.linksOf(topology.DP)
 		size = e.collectiveOn(network.ReduceScatter, w, dl)
-		ag = e.collectiveOn(network.AllGather, w, dl)
-		speed = 1.0
 		if zero == 0 {
-			size, ag = size+ag, 0
+			size += e.collectiveOn(network.AllGather, w, dl)
 		}
+		speed = 1.0
 		if shared {
 			alone := e.collectiveOn(network.ReduceScatter, w, free)
 			if zero == 0 {
@@ -1333,14 +1334,16 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 		}
 		if len(memos) < cap(memos) {
-			memos = append(memos, memo{dense, experts, size, speed, ag})
+			memos = append(memos, memo{dense, experts, size, speed})
 		}
-		return size, speed, ag
+		return size, speed
 	}
 	var fb [32]float64
-	freeAt := fb[:pp:pp]
+	var freeAt []float64
 	if pp > len(fb) {
 		freeAt = make([]float64, pp)
+	} else {
+		freeAt = fb[:pp]
 	}
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
@@ -1387,8 +1390,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		default:
 			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
 		}
-		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
-		agAt[s] += a
+		size, speed := priced(vs[v].denseParams, vs[v].experts)
 		// Each job at its speed alone, after its stage's previous one
 		// (they come in order of arrival, a stage's later chunks first);
 		// that is the schedule unless some unit's jobs then meet more of
@@ -1401,9 +1403,19 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
 		}
 	}
+	// The zero-1 all-gather of each stage's parameters (as one bucket
+	// stream) under its first forward.
 	var ag float64
-	for s, a := range agAt {
-		ag = math.Max(ag, a-st[s].fwd)
+	if zero == 1 {
+		var lastD, lastE, lastAG float64 = -1, -1, 0
+		for s := range st {
+			w := &st[s]
+			if w.denseParams != lastD || w.experts != lastE {
+				lastD, lastE = w.denseParams, w.experts
+				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+			}
+			ag = math.Max(ag, lastAG-w.fwd)
+		}
 	}
 	alone := true
 	if shared && nc == 1 {
