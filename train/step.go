@@ -1307,21 +1307,22 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// priced is a chunk's reduction at the per-GPU share of the links and
 	// its speed-up alone on the uplink; chunks that hold the same
 	// parameters (most of them) are priced once.
-	type memo struct{ dense, experts, size, speed float64 }
+	type memo struct{ dense, experts, size, speed, ag float64 }
 	var mb [4]memo
 	memos := mb[:0]
 	zero := e.c.Parallel.Zero
-	priced := func(dense, experts float64) (size, speed float64) {
+	priced := func(dense, experts float64) (size, speed, ag float64) {
 		for _, m := range memos {
 			if m.dense == dense && m.experts == experts {
-				return m.size, m.speed
+				return m.size, m.speed, m.ag
 			}
 		}
 		w := stageWork{denseParams: dense, experts: experts}
 		dl := e.linksOf(topology.DP)
 		size = e.collectiveOn(network.ReduceScatter, w, dl)
+		ag = e.collectiveOn(network.AllGather, w, dl)
 		if zero == 0 {
-			size += e.collectiveOn(network.AllGather, w, dl)
+			size, ag = size+ag, 0
 		}
 		speed = 1.0
 		if shared {
@@ -1334,9 +1335,9 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 		}
 		if len(memos) < cap(memos) {
-			memos = append(memos, memo{dense, experts, size, speed})
+			memos = append(memos, memo{dense, experts, size, speed, ag})
 		}
-		return size, speed
+		return size, speed, ag
 	}
 	var fb [32]float64
 	var freeAt []float64
@@ -1348,7 +1349,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
 	}
-	end := math.Inf(-1)
+	end, ag := math.Inf(-1), 0.0
 	k := e.c.Schedule
 	// Last virtual stage first: each stage's chunks then come in the order
 	// they finish.
@@ -1390,7 +1391,10 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		default:
 			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
 		}
-		size, speed := priced(vs[v].denseParams, vs[v].experts)
+		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
+		if nc == 1 {
+			ag = math.Max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
+		}
 		// Each job at its speed alone, after its stage's previous one
 		// (they come in order of arrival, a stage's later chunks first);
 		// that is the schedule unless some unit's jobs then meet more of
@@ -1405,8 +1409,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	}
 	// The zero-1 all-gather of each stage's parameters (as one bucket
 	// stream) under its first forward.
-	var ag float64
-	if zero == 1 {
+	if zero == 1 && nc > 1 {
 		var lastD, lastE, lastAG float64 = -1, -1, 0
 		for s := range st {
 			w := &st[s]
