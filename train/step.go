@@ -1289,8 +1289,8 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	var before float64
 	for s := range st {
 		w := &st[s]
-		f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
-		b := (w.total() - f) / float64(nc)
+		// The backward op: the stage's work less its forward passes.
+		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += b
 		u := s // without a shared uplink each stage is on its own
 		if shared {
