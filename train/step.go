@@ -1320,9 +1320,11 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		w := stageWork{denseParams: dense, experts: experts}
 		dl := e.linksOf(topology.DP)
 		size = e.collectiveOn(network.ReduceScatter, w, dl)
-		ag = e.collectiveOn(network.AllGather, w, dl)
-		if zero == 0 {
-			size, ag = size+ag, 0
+		switch {
+		case zero == 0:
+			size += e.collectiveOn(network.AllGather, w, dl)
+		case nc == 1: // the stage's zero-1 all-gather (below for several chunks)
+			ag = e.collectiveOn(network.AllGather, w, dl)
 		}
 		speed = 1.0
 		if shared {
