@@ -190,6 +190,27 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 	return LinksInto(make([]Link, len(t.Levels)), t, senders, eff)
 }
 
+// UplinkGbps is the capacity, in Gb/s each way, that the GPUs of one unit
+// of level i-1 share across level i of t: the least of the level's site
+// link capacity and the unit's ports over its oversubscription; +Inf when
+// the level has neither. Links divides it among the senders, and the
+// training engines share it between the flows that cross it.
+func UplinkGbps(t topology.Topology, i int) float64 {
+	l := t.Levels[i]
+	up := math.Inf(1)
+	if l.Oversubscription > 1 {
+		unit := 1.0
+		if i > 0 {
+			unit = float64(t.Capacity(i - 1))
+		}
+		up = unit * l.BandwidthGbps / l.Oversubscription
+	}
+	if l.LinkCapacityGbps > 0 && i > 0 {
+		up = min(up, l.LinkCapacityGbps)
+	}
+	return up
+}
+
 // LinksInto is Links written into links, which holds one entry per level
 // of t, for callers that keep a buffer; it returns links.
 func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64) []Link {
@@ -207,15 +228,9 @@ func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64
 		// Capacity the unit's senders can occupy on the level's uplinks
 		// (Gb/s): ECMP spreads their flows over it.
 		pathsGbps := 0.0
-		if l.Oversubscription > 1 {
-			bw = min(bw, unit*bw/l.Oversubscription/n)
-			pathsGbps = unit * l.BandwidthGbps / l.Oversubscription
-		}
-		if l.LinkCapacityGbps > 0 && i > 0 {
-			bw = min(bw, l.LinkCapacityGbps*1e9/8/n)
-			if pathsGbps == 0 || l.LinkCapacityGbps < pathsGbps {
-				pathsGbps = l.LinkCapacityGbps
-			}
+		if up := UplinkGbps(t, i); !math.IsInf(up, 1) {
+			bw = min(bw, up*1e9/8/n)
+			pathsGbps = up
 		}
 		pathsGbps = min(pathsGbps, n*l.BandwidthGbps)
 		tech := technology(l.Transport)

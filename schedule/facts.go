@@ -191,6 +191,38 @@ func (k Kind) PeakHeld(p Params) int {
 	return peak
 }
 
+// HeldAt is the most micro-batches stage st of a one-chunk schedule in
+// the 1F1B frame (1f1b, zb-h1, latency-aware-1f1b with one chunk) holds
+// between a forward and its backward: its warm-up plus the steady-state
+// forward that runs before its first backward, min(warm-up+1, m); m for
+// GPipe. The step engines bound the pace of a stage by it (a micro-batch
+// must come back before the stage may start one more). It is 0 for
+// kinds or chunk counts outside that frame. p must have passed Check.
+func (k Kind) HeldAt(p Params, st int) int {
+	if k.isV() || k == Interleaved || p.Chunks > 1 {
+		return 0
+	}
+	return min(k.warmup(p, st)+1, p.MicroBatches)
+}
+
+// FusedShare is the share of stage st's forward passes that DualPipeV
+// runs fused with a backward (Op.Fused, DeepSeek-V3's F&B, whose
+// all-to-all hides under the other pass's compute): of its 2m chunk
+// forwards, the steady phase fuses 2(m-2p+st+1) and the cool-down p-st-1
+// (dualPipeVStage), so few micro-batches leave most passes unfused. It is
+// 0 for other kinds. p must have passed Check.
+func (k Kind) FusedShare(p Params, st int) float64 {
+	if k != DualPipeV || p.MicroBatches < 1 {
+		return 0
+	}
+	m, pp := p.MicroBatches, p.Stages
+	fused := 2*(m-2*pp+st+1) + (pp - st - 1)
+	if st == pp-1 {
+		fused-- // the turn of the V runs its first pair apart
+	}
+	return float64(max(fused, 0)) / float64(2*m)
+}
+
 // InFlight is PeakHeld in whole-stage units: the peak number of
 // micro-batches whose activations the most loaded stage holds, a chunk
 // counting 1/Chunks of a micro-batch. Both step engines and the memory
@@ -210,16 +242,16 @@ func (k Kind) InFlight(p Params) float64 {
 //     arXiv 2401.10241, section 3);
 //   - ZB-V: (p-1)F of one chunk, the floor set by the last stage's first
 //     forward (same paper, section 4);
-//   - DualPipe(V): (p/2-1)(F&B+B-3W) with per-chunk F, B, W and F&B the
-//     fused pair (DeepSeek-V3 report, arXiv 2412.19437, Table 2).
+//   - ZB-V below its steady state and DualPipeV: read off the built
+//     order (zbvBubble, dualPipeVBubble). DualPipeV on p stages is
+//     DualPipe on 2p ranks cut in half, so the DeepSeek-V3 report's
+//     (PP/2-1)(F&B+B-3W) (arXiv 2412.19437, Table 2) has p-1 boundaries,
+//     not p/2-1.
 //
 // These are steady-state figures. With few micro-batches the step can be
 // no shorter than one micro-batch's forward and input-gradient path
 // through every stage plus its last weight gradient, p(F+B)+W, so the
-// bubble is at least that minus the m(F+B+W) of work; ZB-V's bubble
-// falls linearly from 1F1B's to its own as m grows to the 2p micro-batches
-// its V needs (an interpolation, within about 8% of the event engine);
-// and ZB-H1 can only defer the weight gradients it has: of the 2(p-1) W it
+// bubble is at least that minus the m(F+B+W) of work; and ZB-H1 can only defer the weight gradients it has: of the 2(p-1) W it
 // moves into the bubble at m >= p, it has (p-1)+min(m-1, p-1).
 func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 	pp, m := p.Stages, p.MicroBatches
@@ -233,14 +265,48 @@ func (k Kind) Bubble(p Params, F, B, W float64) float64 {
 	case ZBH1:
 		b = q*(F+B+W) - min(W, B)*(q+float64(min(m-1, pp-1)))
 	case ZBV:
-		// The V needs 2p micro-batches to reach its steady state; below
-		// that its bubble shrinks linearly from 1F1B's towards it.
-		b = max(q*F/2, q*(F+B+W)*float64(2*pp-min(m, 2*pp))/float64(2*pp))
+		b = zbvBubble(pp, m, F, B, W)
 	case DualPipeV:
-		f, bc, wc := F/2, B/2, W/2
-		b = max(0, (float64(pp)/2-1)*((f+bc+wc)+bc-3*wc))
+		b = dualPipeVBubble(pp, F/2, B/2, W/2)
 	default:
 		b = q * (F + B + W)
 	}
 	return max(b, floor)
+}
+
+// zbvBubble is ZB-V's idle time, read off the order Build gives it (Qi et
+// al. 2023, section 4, Figure 5) for stages whose backward is at least
+// their forward and weight gradient (B >= F >= W, as a layer's input
+// gradient carries attention's backward and its GEMMs): with m <= p
+// micro-batches the last stage waits for the V's descent, which each
+// micro-batch shortens by one forward, (p-m)F + (p-1)B; beyond p each
+// further micro-batch fills the drain with one more weight gradient,
+// (p-1)B - (m-p)W; and the steady state leaves half a chunk's slower pass
+// per stage boundary, (p-1)max(F,B)/2, or the input gradients the weight
+// gradients cannot cover, (p-1)(B-W). TestZBVBubbleMatchesBuild holds it
+// to the built schedule.
+func zbvBubble(pp, m int, F, B, W float64) float64 {
+	q, fp, fm := float64(pp-1), float64(pp), float64(m)
+	steady := max(q*max(F, B)/2, q*(B-W))
+	if m <= pp {
+		return max(steady, (fp-fm)*F+q*B)
+	}
+	return max(steady, q*B-(fm-fp)*W)
+}
+
+// dualPipeVBubble is DualPipeV's idle time for per-chunk forward f,
+// input-gradient backward b and weight-gradient backward w, read off the
+// order Build gives it (deepseek-ai/DualPipe's dualpipev.py, see
+// dualPipeVStage) for w <= b: it does not depend on the micro-batch count
+// (m >= 2p), and each of the p-1 stage boundaries costs the larger of two
+// paths, two forwards and the input gradient the weight passes cannot
+// cover, 2f + max(0, b-w), or two input gradients and a forward less the
+// weight pass, 2b + f - w, the turn of the V saving one forward. The
+// DeepSeek-V3 report's (p-1)(F&B+B-3W) for DualPipe (Table 2) counts
+// fused pairs that hide compute, which the built order with its
+// dependencies does not reach. TestDualPipeVBubbleMatchesBuild holds it
+// to the built schedule.
+func dualPipeVBubble(pp int, f, b, w float64) float64 {
+	q := float64(pp - 1)
+	return max(q*(2*f+max(0, b-w)), q*(2*b+f-w)-f, 0)
 }

@@ -17,22 +17,24 @@ import (
 
 // The step-time agreement the tests hold the engines to. Measured over the
 // fixed sample of TestEngineAgreementSpread (go test ./train -run
-// TestEngineAgreementSpread -v): 639 valid jobs, median difference 1.0%,
-// 90th percentile 8.5%, 95th 15.7%, worst 47.2% (0.9%, 8.3%, 15.7% and
-// 47.3% before the event engine shared trunks between stages and
-// dimensions); 3,322 seeded draws stayed under 57%;
-// 6,000 random draws of TestEnginesAgree stayed under 48%. The engines
-// price the same work but compose it differently (closed-form bubble and
-// send terms against a simulated schedule); the tail is GPipe and ZB-H1
-// with blocking sends over slow links (the analytic engine prices the
-// slow boundary once per micro-batch where GPipe's separate forward and
-// backward phases pay it twice), ZeRO-3 stalls, ZB-V below its steady
-// state, and shared trunks, which the event engine shares between flows
-// that overlap in time and the analytic engine divides as if every GPU of
-// a unit sent at once. Memory and the fit verdict must agree exactly.
+// TestEngineAgreementSpread -v): 639 valid jobs, median difference 0.0%,
+// 90th percentile 4.1%, 95th 6.3%, worst 13.6% (llama3.1-8b tp2 pp4 vp2
+// zb-v z3 m=5); before the engines were made to agree on GPipe's two
+// phases, blocking sends (counted twice by the event engine), ZeRO-2/3
+// stalls, ZB-V's and DualPipeV's built bubbles, DualPipeV's fused share,
+// the bottleneck stage's fill and drain, overlapped sends on physical
+// links and the data-parallel reductions over shared uplinks as the
+// stages finish, it was 1.0%, 8.8%, 15.7% and 46.5%. Unseeded draws of
+// TestEnginesAgree (3 x 5,000 checks, -rapid.seed=1..3) found at worst
+// 36.2% (gpt3-xl tp8 pp8 vp2 zb-v z2 m=1 over three levels; the tail is
+// ZB-V and DualPipeV below their steady state, whose bubbles the
+// analytic engine reads off equal stages, and interleaved schedules with
+// few micro-batches over slow links), 99th percentile 11.5%, 95th 6.3%.
+// Memory and the fit verdict must agree exactly.
 const (
-	engineAgreementP90 = 0.10
-	engineAgreementMax = 0.60
+	engineAgreementP90   = 0.05
+	engineAgreementMax   = 0.15
+	engineAgreementRapid = 0.45
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -107,12 +109,11 @@ func describe(c *Config) string {
 // the two engines give the same memory per GPU, the same micro-batches in
 // flight and the same fit verdict (both read the schedule's in-flight
 // count) and that the event engine runs whatever the resolver accepts.
-// These hold exactly for every draw. The step times are held by the
-// seeded sample of TestEngineAgreementSpread instead (its 90th percentile
-// and its worst job): unseeded draws found jobs at the edge of the worst
-// bound (a GPipe job over three levels at 60%), which made a step-time
-// check here fail by chance.
+// These hold exactly for every draw. Every draw's step times agree within
+// engineAgreementRapid, and the draws' 90th percentile within 10%, the
+// agreement issue 9 asks of every job (which the tail above misses).
 func TestEnginesAgree(t *testing.T) {
+	var diffs []float64
 	rapid.Check(t, func(rt *rapid.T) {
 		c, a, e, ok := bothEngines(rt, jobGen().Draw(rt, "job"))
 		if !ok {
@@ -122,7 +123,18 @@ func TestEnginesAgree(t *testing.T) {
 			rt.Fatalf("%s: memory analytic %.3f GiB (%.2f in flight, fits %v), event %.3f GiB (%.2f, fits %v)",
 				describe(c), a.MemoryGiBPerGPU, a.Memory.InFlight, a.Feasible, e.MemoryGiBPerGPU, e.Memory.InFlight, e.Feasible)
 		}
+		d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS
+		if d > engineAgreementRapid {
+			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart", describe(c), a.StepTimeS, e.StepTimeS, 100*d)
+		}
+		diffs = append(diffs, d)
 	})
+	if len(diffs) >= 20 {
+		slices.Sort(diffs)
+		if p90 := diffs[len(diffs)*9/10]; p90 > 0.10 {
+			t.Errorf("90th percentile step-time difference over %d draws %.1f%% > 10%%", len(diffs), 100*p90)
+		}
+	}
 }
 
 // TestEngineAgreementSpread measures the step-time spread between the
@@ -304,17 +316,27 @@ func linkBusy(c *Config) float64 {
 }
 
 // monotoneSlack is how much slower a step may get after a link improves:
-// the analytic engine's closed forms are monotone (up to rounding); the
-// event engine is a list schedule, and list schedules have timing
-// anomalies (Graham, "Bounds on multiprocessing timing anomalies", SIAM J.
-// Appl. Math. 1969): shorter ops or transfers reorder the queues of
-// shared links and data-parallel streams, and a step can end a little
-// later, above all latency-aware-1f1b, whose warm-up plan follows the
-// stage times, and DualPipeV. Measured over 5 x 10,000 draws (go test
-// ./train -run TestPropertyPipelineBoundsAndMonotone -rapid.checks=10000
-// -rapid.seed=1..5 -v): analytic at most 2e-14%, event at most 2.0%
-// (latency-aware-1f1b, pp 4, vp 2, m 12).
-var monotoneSlack = [2]float64{1e-9, 0.03}
+// the analytic engine's closed forms are monotone up to its data-parallel
+// tail, a processor-sharing queue of the stages' reductions as they come,
+// where shorter ops that bring them closer can add a little; the event
+// engine is a list schedule, and list schedules have timing anomalies
+// (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl.
+// Math. 1969): shorter ops or transfers reorder the queues of shared
+// links and data-parallel streams, and a step can end a little later,
+// above all latency-aware-1f1b, whose warm-up plan follows the stage
+// times, and DualPipeV. Measured over 3 x 10,000 draws (go test ./train
+// -run TestPropertyPipelineBoundsAndMonotone -rapid.checks=10000
+// -rapid.seed=1..3 -v): analytic at most 0.0059% (latency-aware-1f1b, pp 2, m 2),
+// event at most 1.97% (latency-aware-1f1b, pp 4, vp 2, m 12).
+var monotoneSlack = [2]float64{1e-4, 0.03}
+
+// pipelineAgreement is how far apart the engines' steps may be on the
+// pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
+// shared uplinks down to 1 Gb/s): measured over 2 x 5,000 rapid checks
+// (-rapid.seed=1,2) at worst 46.4% (latency-aware-1f1b and DualPipeV over
+// a slow three-level pipeline), 99th percentile 19.8%, 95th 9.7%, 90th
+// 5.7%; issue 11 asks 10% of every draw, which the tail misses.
+const pipelineAgreement = 0.60
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any
@@ -347,6 +369,9 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 			return [2]float64{a.StepTimeS, e.StepTimeS}
 		}
 		before := steps(c)
+		if d := math.Abs(before[0]-before[1]) / before[1]; d > pipelineAgreement {
+			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart", describe(c), before[0], before[1], 100*d)
+		}
 		lv := j.System.Topology.Levels
 		was := append([]spec.Level(nil), lv...)
 		i := rapid.IntRange(0, len(lv)-1).Draw(rt, "level")

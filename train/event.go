@@ -134,17 +134,26 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		return Result{}, nil, fmt.Errorf("schedule %s has %d virtual stages but the model is split into %d", kind, s.NumVirtual(), len(vs))
 	}
 	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
-	// Zero-3 gathers parameters before every forward and backward and
-	// reduce-scatters after every backward, prefetched under compute.
-	// Zero-2 reduce-scatters gradients after every backward (they are
-	// sharded, so they cannot accumulate locally), also under compute.
-	agMB, rsMB := 0.0, 0.0
+	// Zero-3 gathers each chunk's parameters before its every forward and
+	// backward and reduce-scatters its gradients after every backward,
+	// prefetched under that chunk's compute; zero-2 reduce-scatters them
+	// after every backward (they are sharded, so they cannot accumulate
+	// locally), also under compute. Each chunk moves its own parameters
+	// (the last holds the output head), as the analytic engine's stages do
+	// (addDataParallelStalls). fairscale's flat root unit (ZeRO3FlatRoot)
+	// gathers once before the forward, keeps the parameters for the
+	// backward and reduce-scatters after it, nothing overlapped.
 	flatRoot := p.Zero == 3 && c.ZeRO3Gather == ZeRO3FlatRoot
-	switch p.Zero {
-	case 3:
-		agMB, rsMB = e.dpTimes(vs)
-	case 2:
-		_, rsMB = e.dpTimes(vs)
+	agMB := make([]float64, len(vs))
+	rsMB := make([]float64, len(vs))
+	if p.Zero >= 2 {
+		for k := range vs {
+			rs, ag := e.stageDPTimesOn(stageWork{denseParams: vs[k].denseParams, experts: vs[k].experts}, e.linksOf(topology.DP))
+			rsMB[k] = rs
+			if p.Zero == 3 {
+				agMB[k] = ag
+			}
+		}
 	}
 	// A blocking send holds the sender until the message is through; the
 	// receiver then has it when the sender's op ends.
@@ -171,16 +180,18 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	costs := schedule.Costs{
 		Forward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
+			k := s.VirtualStage(stage, chunk)
 			if flatRoot {
-				return v.forward() + opSend(stage, chunk, true) + agMB/float64(len(vs))*float64(p.PP)
+				return v.forward() + opSend(stage, chunk, true) + agMB[k]
 			}
-			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB/float64(len(vs))*float64(p.PP)-v.fwd)
+			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB[k]-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
-			dp := math.Max(0, (agMB+rsMB)/float64(len(vs))*float64(p.PP)-v.bwd)
+			k := s.VirtualStage(stage, chunk)
+			dp := math.Max(0, agMB[k]+rsMB[k]-v.bwd)
 			if flatRoot {
-				dp = rsMB / float64(len(vs)) * float64(p.PP) // the gathered parameters are kept
+				dp = rsMB[k] // the gathered parameters are kept
 			}
 			b := v.backward() + opSend(stage, chunk, false) + dp
 			if s.SplitBackward() {
@@ -191,9 +202,13 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		ForwardBackward: func(stage, fChunk, bChunk int) float64 {
 			// DualPipe's fused pair: each pass's all-to-all and pipeline
 			// sends hide under the other pass's compute.
+			// Each pass still waits for its own ZeRO-2/3 gathers and
+			// reduce-scatters, as it does unfused.
 			f, b := at(stage, fChunk), at(stage, bChunk)
 			comp := f.fwd + b.bwd
-			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp)
+			kf, kb := s.VirtualStage(stage, fChunk), s.VirtualStage(stage, bChunk)
+			dp := math.Max(0, agMB[kf]-f.fwd) + math.Max(0, agMB[kb]+rsMB[kb]-b.bwd)
+			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp) + dp
 		},
 		Weight: func(stage, chunk int) float64 {
 			if !s.SplitBackward() {
@@ -400,7 +415,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	b.EPCommS = fm * busy.ep
 	b.PPCommS = fm * busy.pp // blocking sends; overlapped ones show as bubble
 	b.DPCommS = dpExposed + startDelay + fm*busy.dp
-	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.DPCommS-b.OptimizerS)
+	b.BubbleS = math.Max(0, step-b.ComputeS-b.TPCommS-b.CPCommS-b.EPCommS-b.PPCommS-b.DPCommS-b.OptimizerS)
 	if !blocking {
 		// Overlapped sends cost a stage only where it sits idle while a
 		// message to it is still on the wire. The stage that waits longest
@@ -537,23 +552,6 @@ func (r *Result) rescale(c *Config) {
 	r.ModelTFLOPsPerGPU *= f
 	r.HWTFLOPsPerGPU *= f
 	r.MFU *= f
-}
-
-// dpTimes is the zero-3 all-gather and reduce-scatter time of all the
-// stage's parameters for one micro-batch, summed over virtual stages and
-// averaged per stage.
-func (e *evaluator) dpTimes(vs []virtualStage) (ag, rs float64) {
-	p := e.c.Parallel
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.EDP())
-	dl := e.linksOf(topology.DP)
-	gb := e.gradBytes()
-	for _, v := range vs {
-		ag += network.Time(network.AllGather, v.denseParams*gb, dpDense, dl) + network.Time(network.AllGather, v.experts*gb, dpExpert, dl)
-		rs += network.Time(network.ReduceScatter, v.denseParams*gb, dpDense, dl) + network.Time(network.ReduceScatter, v.experts*gb, dpExpert, dl)
-	}
-	n := float64(p.PP)
-	return ag / n, rs / n
 }
 
 // boundaryLevel is the outermost topology level between pipeline stages a

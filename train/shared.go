@@ -174,6 +174,10 @@ type scratch struct {
 	memOK   bool
 	memKey  memKey
 	mem     parallel.Memory
+	// freeLinks remembers sharedUplink's links without the uplink, by
+	// level (a pure function of its key, so kept across evaluations).
+	freeLinks []freeLinkMemo
+	freeNext  int
 }
 
 // vsKey is what virtualStages (and layerWork, which it calls) reads of

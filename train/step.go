@@ -765,6 +765,14 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		of = append(of, e.stageOf(v))
 	}
 	dualPipe := e.c.Schedule == schedule.DualPipeV
+	var fusedShare []float64
+	if dualPipe {
+		sp, _ := e.c.Schedule.Check(e.c.ScheduleParams())
+		fusedShare = make([]float64, p.PP)
+		for st := range fusedShare {
+			fusedShare[st] = e.c.Schedule.FusedShare(sp, st)
+		}
+	}
 	for v := range vs {
 		st := of[v]
 		w := &out[st]
@@ -781,12 +789,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		if dualPipe {
 			// DualPipe overlaps one micro-batch's all-to-all with another's
 			// compute in each fused forward-and-backward pair (DeepSeek-V3
-			// report, section 3.2.1): only what compute cannot cover shows.
-			w.ep -= x.epF + x.epB
-			w.epF -= x.epF
-			hidden := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
-			w.ep += hidden
-			w.epF += hidden / 2
+			// report, section 3.2.1): only what compute cannot cover shows,
+			// in the share of the stage's passes its order fuses.
+			f := fusedShare[st]
+			shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+			w.ep -= f * (x.epF + x.epB - shown)
+			w.epF -= f * (x.epF - shown/2)
 		}
 		w.layers += x.layers
 		w.moeLayers += x.moeLayers
@@ -856,39 +864,78 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return 0
 	}
 	bytes := e.p2pBytes()
-	// busy[4*a+2*d+up] is the link of stage a in direction d (0 forward,
-	// 1 backward) to the peer above (up 0) or below (up 1) it.
+	// busy[link(a, b)] is the physical link from stage a to its neighbour
+	// b: the next stage (slot 0) or the one before (slot 1), the wrap of
+	// interleaved orders included; with two stages both are one link. A
+	// link carries every message from a to b, activations and gradients
+	// alike (the V's way back sends its gradients down the links its
+	// activations came up).
 	var busy []float64
 	if e.sc != nil {
-		busy = growClear(&e.sc.busy, 4*pp)
+		busy = growClear(&e.sc.busy, 2*pp)
 	} else {
-		busy = make([]float64, 4*pp)
+		busy = make([]float64, 2*pp)
+	}
+	link := func(a, b int) int {
+		if pp == 2 || b == (a+1)%pp {
+			return 2 * a
+		}
+		return 2*a + 1
 	}
 	var path, most, stall float64
-	descent := pp - 1 // crossings on the fill's critical path
+	var trunkBuf [16]physicalLinkBusy
+	trunk := trunkBuf[:0] // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
+	descent := pp - 1     // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
+	}
+	// sharedUnit is the GPU count of one unit below level l when l's
+	// shared uplink binds (sharedUplink), else 0; levels without an
+	// uplink are told apart without asking.
+	var units [8]int
+	for l := range min(len(units), len(e.c.Topology.Levels)) {
+		if !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
+			if u, ok := e.sharedUplink(l); ok {
+				units[l] = u.unit
+			}
+		}
+	}
+	sharedUnit := func(l int) int {
+		if l < len(units) {
+			return units[l]
+		}
+		u, _ := e.sharedUplink(l)
+		return u.unit
 	}
 	for k := 0; k+1 < nv; k++ {
 		a, b := e.stageOf(k), e.stageOf(k+1)
 		if a == b {
 			continue
 		}
-		link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
+		l := e.boundaryLevel(a, b)
+		ln := e.linksOf(topology.PP)[l]
 		x := 0.0
-		if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
-			x = bytes / link.BytesPerSec
+		if ln.BytesPerSec > 0 && !math.IsInf(ln.BytesPerSec, 1) {
+			x = bytes / ln.BytesPerSec
 		}
 		if k < descent {
-			path += 2 * (x + link.LatencyS)
+			path += 2 * (x + ln.LatencyS)
 		}
-		up := 0
-		if b < a {
-			up = 1
+		busy[link(a, b)] += x * float64(mb) // activations
+		busy[link(b, a)] += x * float64(mb) // gradients
+		if unit := sharedUnit(l); unit > 0 {
+			// Over a shared uplink the messages of every stage pair that
+			// crosses it in one direction queue on one link: the sender's
+			// unit's egress and the receiver's ingress, each way (the
+			// event engine's trunks).
+			ua, ub := a*e.ppStride/unit, b*e.ppStride/unit
+			for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
+				trunk = addBusy(trunk, k, x*float64(mb))
+			}
 		}
-		i, j := 4*a+up, 4*b+2+(1-up)
-		busy[i] += x * float64(mb)
-		busy[j] += x * float64(mb)
+	}
+	for _, v := range trunk {
+		most = max(most, v.busy)
 	}
 	if v := e.c.Parallel.VP; v > 1 && !e.c.Schedule.SplitsBackward() {
 		// An interleaved micro-batch returns to stage 0 for its next chunk
@@ -910,20 +957,66 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		chunk := work / float64(mb) / float64(v)
 		slack := float64(n-pp) * chunk
 		stall = float64(mb/n*(v-1)) * max(0, loop-slack)
-		var fwd, bwd float64
-		for a := 0; a < pp; a++ {
-			fwd += busy[4*a] + busy[4*a+1]
-			bwd += busy[4*a+2] + busy[4*a+3]
-		}
-		most = max(fwd, bwd)
-	} else {
-		for _, v := range busy {
-			most = max(most, v)
-		}
+	}
+	for _, v := range busy {
+		most = max(most, v)
 	}
 	// Waiting at chunk transitions and waiting on a saturated link are two
 	// views of one queue: the larger shows.
 	return path + max(stall, most-work)
+}
+
+// windowBound is the shortest pipeline pass the stages' in-flight
+// windows allow, for schedules in the 1F1B frame with one chunk
+// (schedule.Kind.HeldAt): stage s holds at most W_s micro-batches between
+// a forward and its backward, and each comes back only after a round
+// trip R_s through the stages after it, their work (less the weight
+// gradients a split backward defers) and both directions of every
+// boundary crossing (latency and bytes; blocking sends are in
+// the stages' work already), so by Little's law the stage finishes its m
+// micro-batches no sooner than m R_s / W_s after the first arrives, and
+// the step is at least that plus the stages before it going and coming
+// back. Zero for other schedules.
+func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
+	k := e.c.Schedule
+	pp := len(st)
+	// With blocking sends the round trip is the stages' own work, sends
+	// included, which the most loaded stage's work and the bubble cover.
+	if pp < 2 || k.HoldsAll() || e.blockingP2P() || k.HeldAt(sp, 0) == 0 {
+		return 0
+	}
+	fm := float64(sp.MicroBatches)
+	var rtt, most float64 // round trip from stage s down and back, s from the last
+	for s := pp - 1; s >= 0; s-- {
+		rtt += st[s].total()
+		if k.SplitsBackward() {
+			rtt -= st[s].wgrad // deferred weight gradients fill the wait
+		}
+		if s+1 < pp {
+			rtt += 2 * e.p2pTime(e.boundaryLevel(s, s+1))
+		}
+		if w := k.HeldAt(sp, s); w > 0 {
+			most = math.Max(most, fm*rtt/float64(w)-rtt)
+		}
+	}
+	return rtt + most
+}
+
+// physicalLinkBusy is how long one physical link carries its messages per step.
+type physicalLinkBusy struct {
+	key  [3]int
+	busy float64
+}
+
+// addBusy adds d to key's entry of b (a few entries: searched in order).
+func addBusy(b []physicalLinkBusy, key [3]int, d float64) []physicalLinkBusy {
+	for i := range b {
+		if b[i].key == key {
+			b[i].busy += d
+			return b
+		}
+	}
+	return append(b, physicalLinkBusy{key, d})
 }
 
 // stageOf is the pipeline stage that holds virtual stage v, as the
@@ -963,11 +1056,18 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st)
 	var worst, avg stageWork
-	for _, w := range st {
+	wi := 0
+	for i, w := range st {
 		if w.total() > worst.total() {
-			worst = w
+			worst, wi = w, i
 		}
-		avg.addScaled(w, 1/float64(len(st)))
+	}
+	// The most loaded stage idles while the others fill and drain the
+	// pipeline: the bubble is of the other stages' average work.
+	for i, w := range st {
+		if i != wi || len(st) == 1 {
+			avg.addScaled(w, 1/float64(max(len(st)-1, 1)))
+		}
 	}
 	var b Breakdown
 	fm := float64(mb)
@@ -978,34 +1078,50 @@ func (e *evaluator) analytic() Result {
 	sp := e.scheduleParams(vs)
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
+	if c.Schedule.HoldsAll() {
+		// GPipe runs every forward before any backward: two flow shops of
+		// m identical jobs one after the other, each of which takes the
+		// sum of its stages' times plus m-1 times its slowest stage's
+		// (Johnson-type permutation flow shop of identical jobs). With
+		// equal stages that is the closed form, (m+p-1)(F+B); when the
+		// stage with the slowest forward (a blocking send down a slow
+		// boundary) is not the one with the slowest backward (the
+		// gradient send back up), the step pays both.
+		var maxF, maxB, sum float64
+		for _, w := range st {
+			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
+			maxF, maxB = math.Max(maxF, f), math.Max(maxB, w.total()-f)
+			sum += w.total()
+		}
+		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
+	}
+	if w := e.windowBound(st, sp); w > 0 {
+		// The stages cannot keep more micro-batches out than they hold:
+		// where the round trip sets the pace, what it adds is exposed
+		// pipeline communication.
+		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
+	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
 	// which need not be the stage with the most pipeline work: a first or
 	// last stage holding the embedding or the head reduces more.
-	// tailOf is the data-parallel time stage w leaves exposed, given its
-	// reduce-scatter and all-gather times.
-	tailOf := func(w stageWork, rs, ag float64) float64 {
-		switch p.Zero {
-		case 0:
-			// All-reduce = reduce-scatter + all-gather, overlapped with the
-			// last micro-batch's backward.
-			return math.Max(0, rs+ag-w.bwd)
-		case 1:
-			// Reduce-scatter overlapped with the last backward, the parameter
-			// all-gather with the next step's first forward.
-			return math.Max(0, rs-w.bwd) + math.Max(0, ag-w.fwd)
-		case 2:
-			return fm*w.dp + math.Max(0, ag-w.fwd)
-		}
-		return fm * w.dp
-	}
+	// dpTail is the data-parallel time stage w leaves exposed after (or
+	// before) its pipeline work under ZeRO-2. ZeRO-2 and 3 stall inside
+	// every micro-batch (w.dp, in the stage's work and so in the most
+	// loaded stage's: fm*worst.dp below), which is not a tail: a lighter
+	// stage's stalls run while the most loaded stage works.
 	dpTail := func(w stageWork) float64 {
 		if c.GradSync == GradSyncPerTensor {
 			// After the stage's whole backward, nothing overlapped.
 			return e.perTensorAllReduce(w.layers, w.denseParams)
 		}
-		rs, ag := e.stageDPTimes(w)
-		return tailOf(w, rs, ag)
+		if p.Zero != 2 {
+			return 0
+		}
+		// The parameter all-gather for the next step under its first
+		// forward.
+		_, ag := e.stageDPTimes(w)
+		return math.Max(0, ag-w.fwd)
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -1015,40 +1131,27 @@ func (e *evaluator) analytic() Result {
 		}
 		return w.denseParams + w.experts
 	}
-	b.DPCommS = dpTail(worst)
+	// Zero 0 and 1 reduce after the pipeline, as the stages finish
+	// (dataParallelTail); zero 2 gathers for the next step.
+	// DS3Lab's per-tensor all-reduces (GradSyncPerTensor) run after each
+	// stage's whole backward, the most loaded stage's last.
+	perTensor := c.GradSync == GradSyncPerTensor
+	var tail float64
+	if p.Zero < 2 && !perTensor {
+		tail = e.dataParallelTail(st, vs, sp)
+	} else {
+		tail = dpTail(worst)
+	}
 	owned := ownedBy(worst)
-	heavy, light := worst, worst
 	for _, w := range st {
-		if w.denseParams+w.experts < light.denseParams+light.experts {
-			light = w
-		}
 		if w.denseParams+w.experts > worst.denseParams+worst.experts {
-			b.DPCommS = math.Max(b.DPCommS, dpTail(w))
+			if p.Zero >= 2 || perTensor {
+				tail = math.Max(tail, dpTail(w))
+			}
 			owned = math.Max(owned, ownedBy(w))
 		}
-		if w.denseParams+w.experts > heavy.denseParams+heavy.experts {
-			heavy = w
-		}
 	}
-	if p.Zero < 2 && c.GradSync == GradSyncBucketed && heavy.denseParams+heavy.experts > light.denseParams+light.experts {
-		if free, ok := e.dpTrunkFree(); ok {
-			// Over a shared uplink that binds, every stage's reduction
-			// starts together and the stages' flows share it max-min
-			// fairly: the heaviest stage's ends when the uplink has carried
-			// them all (the average stage at the per-GPU share, which
-			// divides the uplink among all the unit's GPUs), or at its own
-			// uncontended rate, whichever is later (the event engine's
-			// trunks simulate it).
-			var mean stageWork
-			for _, w := range st {
-				mean.denseParams += w.denseParams / float64(len(st))
-				mean.experts += w.experts / float64(len(st))
-			}
-			mean.fwd, mean.bwd = heavy.fwd, heavy.bwd
-			rs, ag := e.stageDPTimesOn(heavy, free)
-			b.DPCommS = math.Max(dpTail(mean), tailOf(heavy, rs, ag))
-		}
-	}
+	b.DPCommS = fm*worst.dp + tail
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 
 	r := Result{Breakdown: b, MicroBatches: mb}
@@ -1142,23 +1245,29 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 
 // stageDPTimesOn is stageDPTimes over links dl, remembering nothing.
 func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
+	return e.collectiveOn(network.ReduceScatter, w, dl), e.collectiveOn(network.AllGather, w, dl)
+}
+
+// collectiveOn is collective k of the parameters stage w holds over
+// links dl: dense ones over dp*cp, experts over the expert-data-parallel
+// group, in 16-bit.
+func (e *evaluator) collectiveOn(k network.Kind, w stageWork, dl []network.Link) float64 {
 	p := e.c.Parallel
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.EDP())
 	bytes := e.gradBytes()
-	rs = network.Time(network.ReduceScatter, w.denseParams*bytes, dpDense, dl) +
-		network.Time(network.ReduceScatter, w.experts*bytes, dpExpert, dl)
-	ag = network.Time(network.AllGather, w.denseParams*bytes, dpDense, dl) +
-		network.Time(network.AllGather, w.experts*bytes, dpExpert, dl)
-	return rs, ag
+	t := network.Time(k, w.denseParams*bytes, e.dpSpan(p.DP*p.CP), dl)
+	if w.experts > 0 {
+		t += network.Time(k, w.experts*bytes, e.dpSpan(p.EDP()), dl)
+	}
+	return t
 }
 
 // dpTrunkFree reports whether the data-parallel group's outermost level
-// is held to its share of a shared uplink (a site's link capacity or an
-// oversubscribed level, divided among the unit's GPUs), and if so returns
-// the data-parallel links with that level at what one GPU achieves there
-// without the uplink.
-func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
+// is held to its share of a shared uplink that binds (sharedUplink, the
+// rule the event engine's trunks follow), and if so returns the
+// data-parallel links with that level at what one GPU achieves there
+// without the uplink, appended to buf, with the level and the GPU count
+// of one unit below it.
+func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level, unit int, ok bool) {
 	f := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
 	o := -1
 	for i, x := range f {
@@ -1166,29 +1275,293 @@ func (e *evaluator) dpTrunkFree() ([]network.Link, bool) {
 			o = i
 		}
 	}
-	t := e.c.Topology
-	if o <= 0 || o >= len(t.Levels) {
-		return nil, false
+	u, ok := e.sharedUplink(o)
+	if !ok {
+		return nil, 0, 0, false
 	}
-	l := t.Levels[o]
-	unit := float64(t.Capacity(o - 1))
-	share := math.Inf(1)
-	if l.LinkCapacityGbps > 0 {
-		share = l.LinkCapacityGbps / unit
+	out := append(buf, e.linksOf(topology.DP)...)
+	out[o] = u.free
+	return out, o, u.unit, true
+}
+
+// dataParallelTail is the data-parallel time left after the pipeline
+// for zero 0 and 1, as the framework overlaps it (overlap_grad_reduce):
+// each chunk's gradient reduction starts with its last backward op; the
+// stages finish their last backward one after another, the last stage
+// first, each a backward op after the one behind it, and a stage's other
+// chunks finish earlier (an interleaved group of n micro-batches per
+// chunk, n ops apart; the V's way back, 2(p-s)-1 ops before); a stage
+// reduces its chunks one after another on its data-parallel stream. Where
+// the group crosses a shared uplink that binds (dpTrunkFree) the
+// reductions of the stages of one unit share it (processor sharing, the
+// event engine's max-min fair trunks): alone a reduction runs at what its
+// GPUs achieve without the uplink, with all the unit's stages at once at
+// the per-GPU share of the links, which is what each gets on links of its
+// own. The zero-1 parameter all-gather before the next step's first
+// forward is what it cannot hide under that forward, all stages at once.
+func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) float64 {
+	var buf [8]network.Link
+	free, _, unit, shared := e.dpTrunkFree(buf[:0])
+	type job = psJob
+	pp := len(st)
+	nc := max(len(vs)/pp, 1)
+	var jb [64]job
+	jobs := jb[:0]
+	if len(vs) > len(jb) {
+		jobs = make([]job, 0, len(vs))
 	}
-	if l.Oversubscription > 1 {
-		share = min(share, l.BandwidthGbps/l.Oversubscription)
+	// The units the stages sit in, numbered in order of appearance, and
+	// how many stages each holds; when each stage's last backward op
+	// starts, before stage 0's ends, and how long its ops take.
+	var idb, inb, unb [32]int
+	var arb, opb [32]float64
+	ids, inner := idb[:0], inb[:0]
+	var unitOf []int
+	var last, op []float64
+	if pp > len(unb) {
+		unitOf, last, op = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp)
+	} else {
+		unitOf, last, op = unb[:0], arb[:0], opb[:0]
 	}
-	eff := e.c.Calib.NetworkEfficiency
-	dl := e.linksOf(topology.DP)
-	if !(share < l.BandwidthGbps) || dl[o].BytesPerSec < share*1e9/8*eff*(1-1e-9) {
-		return nil, false // no uplink, or something else binds first
+	var before float64
+	for s := range st {
+		w := &st[s]
+		// The backward op: the stage's work less its forward passes.
+		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
+		before += b
+		u := s // without a shared uplink each stage is on its own
+		if shared {
+			id := s * e.ppStride / unit
+			for u = 0; u < len(ids) && ids[u] != id; u++ {
+			}
+			if u == len(ids) {
+				ids, inner = append(ids, id), append(inner, 0)
+			}
+			inner[u]++
+		}
+		unitOf, last, op = append(unitOf, u), append(last, -before), append(op, b)
 	}
-	free := topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
-	free.Levels[o].LinkCapacityGbps, free.Levels[o].Oversubscription = 0, 0
-	out := append([]network.Link(nil), dl...)
-	out[o] = network.Links(free, nil, eff)[o]
-	return out, true
+	// priced is a chunk's reduction at the per-GPU share of the links and
+	// its speed-up alone on the uplink; chunks that hold the same
+	// parameters (most of them) are priced once.
+	type memo struct{ dense, experts, size, speed, ag float64 }
+	var mb [4]memo
+	memos := mb[:0]
+	zero := e.c.Parallel.Zero
+	priced := func(dense, experts float64) (size, speed, ag float64) {
+		for _, m := range memos {
+			if m.dense == dense && m.experts == experts {
+				return m.size, m.speed, m.ag
+			}
+		}
+		w := stageWork{denseParams: dense, experts: experts}
+		dl := e.linksOf(topology.DP)
+		size = e.collectiveOn(network.ReduceScatter, w, dl)
+		switch {
+		case zero == 0:
+			size += e.collectiveOn(network.AllGather, w, dl)
+		case nc == 1: // the stage's zero-1 all-gather (below for several chunks)
+			ag = e.collectiveOn(network.AllGather, w, dl)
+		}
+		speed = 1.0
+		if shared {
+			alone := e.collectiveOn(network.ReduceScatter, w, free)
+			if zero == 0 {
+				alone += e.collectiveOn(network.AllGather, w, free)
+			}
+			if alone > 0 {
+				speed = size / alone
+			}
+		}
+		if len(memos) < cap(memos) {
+			memos = append(memos, memo{dense, experts, size, speed, ag})
+		}
+		return size, speed, ag
+	}
+	var fb [32]float64
+	var freeAt []float64
+	if pp > len(fb) {
+		freeAt = make([]float64, pp)
+	} else {
+		freeAt = fb[:pp]
+	}
+	for s := range freeAt {
+		freeAt[s] = math.Inf(-1)
+	}
+	end, ag := math.Inf(-1), 0.0
+	k := e.c.Schedule
+	// Last virtual stage first: each stage's chunks then come in the order
+	// they finish.
+	// Without a shared uplink the stages' chains do not meet, and a middle
+	// stage that holds what stage 1 holds and runs its ops as long ends no
+	// later than stage 1's (it starts its cool-down sooner): skip it.
+	same := func(s int) bool {
+		if shared || k.DefaultChunks() > 1 || s < 2 || s >= pp-1 || op[s] != op[1] {
+			return false
+		}
+		for c := 0; c < nc; c++ {
+			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
+				return false
+			}
+		}
+		return true
+	}
+	var skb [32]bool
+	skip := skb[:0]
+	if pp <= len(skb) {
+		skip = skb[:pp]
+	} else {
+		skip = make([]bool, pp)
+	}
+	for s := range skip {
+		skip[s] = same(s)
+	}
+	for v := len(vs) - 1; v >= 0; v-- {
+		s := e.stageOf(v)
+		if skip[s] {
+			continue
+		}
+		c := v / pp // the chunk's place in the stage's order
+		var earlier float64
+		switch {
+		case c == 0:
+		case k.DefaultChunks() > 1: // the V: chunk 1 on the way back
+			earlier = float64(2*(pp-s)-1) * op[s]
+		default:
+			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
+		}
+		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
+		if nc == 1 {
+			ag = math.Max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
+		}
+		// Each job at its speed alone, after its stage's previous one
+		// (they come in order of arrival, a stage's later chunks first);
+		// that is the schedule unless some unit's jobs then meet more of
+		// each other than the uplink lets run at that speed.
+		arrive := last[s] - earlier
+		start := math.Max(arrive, freeAt[s])
+		freeAt[s] = start + size/speed
+		end = math.Max(end, freeAt[s])
+		if shared {
+			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
+		}
+	}
+	// The zero-1 all-gather of each stage's parameters (as one bucket
+	// stream) under its first forward.
+	if zero == 1 && nc > 1 {
+		var lastD, lastE, lastAG float64 = -1, -1, 0
+		for s := range st {
+			w := &st[s]
+			if w.denseParams != lastD || w.experts != lastE {
+				lastD, lastE = w.denseParams, w.experts
+				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+			}
+			ag = math.Max(ag, lastAG-w.fwd)
+		}
+	}
+	alone := true
+	if shared && nc == 1 {
+		// One job per stage, in order of start: a job meets at most the
+		// jobs that started less than the longest one's time before it
+		// (a window two pointers keep), which is often few enough.
+		var longest, fastest float64
+		for j := range jobs {
+			longest, fastest = max(longest, jobs[j].left/jobs[j].rate), max(fastest, jobs[j].rate)
+		}
+		few := math.MaxInt
+		for _, n := range inner {
+			few = min(few, n)
+		}
+		for i, j := 0, 0; j < len(jobs) && alone; j++ {
+			for jobs[i].start+longest <= jobs[j].start {
+				i++
+			}
+			alone = float64(j-i+1)*fastest <= float64(few)
+		}
+		if alone {
+			return math.Max(0, end) + ag
+		}
+		alone = true // the exact check below decides
+	}
+	for j := 0; shared && j < len(jobs) && alone; j++ {
+		n := 0
+		for i := range jobs {
+			if jobs[i].unit == jobs[j].unit && jobs[i].start <= jobs[j].start && jobs[i].start+jobs[i].left/jobs[i].rate > jobs[j].start {
+				n++
+			}
+		}
+		alone = float64(n)*jobs[j].rate <= float64(inner[jobs[j].unit])
+	}
+	if !alone {
+		end = sharedTail(jobs, inner, pp)
+	}
+	return math.Max(0, end) + ag
+}
+
+// psJob is one chunk's gradient reduction: when it may start, its work
+// left (in seconds at the all-at-once share), its speed-up alone, its unit
+// and stage, and when it starts if it runs alone.
+type psJob struct {
+	arrive, left, rate float64
+	unit, stage        int
+	start              float64
+}
+
+// sharedTail runs jobs (each stage's in order of arrival) as processor
+// sharing on their units' uplinks, a stage's jobs one after another: each
+// running job of a unit whose n jobs run gets inner/n of the all-at-once
+// rate, at most its speed alone (rate). It returns when the last ends.
+func sharedTail(jobs []psJob, inner []int, pp int) float64 {
+	active := make([]int, len(inner))
+	busy := make([]bool, pp)
+	running := make([]bool, len(jobs))
+	rates := make([]float64, len(jobs))
+	t := math.Inf(1)
+	for _, j := range jobs {
+		t = math.Min(t, j.arrive)
+	}
+	end := t
+	for {
+		// Start every job that has arrived and whose stage is free.
+		for i := range jobs {
+			if j := &jobs[i]; j.left > 0 && !running[i] && j.arrive <= t && !busy[j.stage] {
+				running[i], busy[j.stage] = true, true
+				active[j.unit]++
+			}
+		}
+		next, any := math.Inf(1), false
+		for i := range jobs {
+			if jobs[i].left > 0 {
+				any = true
+				if !running[i] && jobs[i].arrive > t {
+					next = math.Min(next, jobs[i].arrive)
+				}
+			}
+		}
+		if !any {
+			return end
+		}
+		step := next - t
+		for i := range jobs {
+			if j := &jobs[i]; running[i] {
+				rates[i] = math.Min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
+				step = math.Min(step, j.left/rates[i])
+			}
+		}
+		if math.IsInf(step, 1) {
+			return end
+		}
+		for i := range jobs {
+			if j := &jobs[i]; running[i] {
+				if j.left -= step * rates[i]; j.left <= 1e-12*step {
+					j.left, running[i], busy[j.stage] = 0, false, false
+					active[j.unit]--
+				}
+			}
+		}
+		t += step
+		end = t
+	}
 }
 
 // addDataParallelStalls adds to each stage the per-micro-batch data

@@ -58,10 +58,112 @@ type trunkLevel struct {
 	egress, ingress map[int]*sim.Link
 }
 
+// uplink is one level's shared uplink as both engines price it.
+type uplink struct {
+	// capacity is the uplink's bytes per second in each direction,
+	// scaled by the collective efficiency as the per-GPU links are.
+	capacity float64
+	// unit is the GPU count of one unit of the level below.
+	unit int
+	// free is the level's link for one GPU without the uplink, when the
+	// whole unit sends (data-parallel traffic).
+	free network.Link
+}
+
+// sharedUplink is the one place both engines ask whether level i's
+// shared uplink (network.UplinkGbps: a site link capacity or an
+// oversubscribed level) binds: whether the GPUs of one unit of level i-1,
+// all sending across level i at the rate each would get without it,
+// would exceed it. The analytic engine then divides it among them
+// (network.Links) or, where stages reduce unequal amounts, shares it
+// between them (dpTrunkFree); the event engine shares it max-min fairly
+// between the flows that cross it (newTrunks).
+func (e *evaluator) sharedUplink(i int) (uplink, bool) {
+	t := e.c.Topology
+	if i <= 0 || i >= len(t.Levels) {
+		return uplink{}, false
+	}
+	gbps := network.UplinkGbps(t, i)
+	if math.IsInf(gbps, 1) {
+		return uplink{}, false
+	}
+	return e.newSharedUplink(i, gbps)
+}
+
+// newSharedUplink computes sharedUplink for level i with uplink gbps.
+func (e *evaluator) newSharedUplink(i int, gbps float64) (uplink, bool) {
+	t := e.c.Topology
+	unit := t.Capacity(i - 1)
+	eff := e.c.Calib.NetworkEfficiency
+	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: e.freeLink(i)}
+	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
+		return uplink{}, false // the uplink cannot bind even when the whole unit sends
+	}
+	return u, true
+}
+
+// freeLinkMemo is a freeLink answer: it depends on the level, the GPU
+// count of the unit below it and the collective efficiency alone.
+type freeLinkMemo struct {
+	level topology.Level
+	unit  int
+	eff   float64
+	link  network.Link
+}
+
+// freeLink is freeLinkOf for e's topology, remembered in e's scratch
+// (which a pool's evaluations share) for the last few levels asked.
+func (e *evaluator) freeLink(i int) network.Link {
+	t := e.c.Topology
+	key := freeLinkMemo{level: t.Levels[i], unit: t.Capacity(i - 1), eff: e.c.Calib.NetworkEfficiency}
+	sc := e.sc
+	if sc != nil {
+		for _, m := range sc.freeLinks {
+			if m.level == key.level && m.unit == key.unit && m.eff == key.eff {
+				return m.link
+			}
+		}
+	}
+	key.link = freeLinkOf(t, i, key.eff)
+	if sc != nil {
+		if len(sc.freeLinks) < 4 {
+			sc.freeLinks = append(sc.freeLinks, key)
+		} else {
+			sc.freeLinks[sc.freeNext] = key
+			sc.freeNext = (sc.freeNext + 1) % 4
+		}
+	}
+	return key.link
+}
+
+// freeLinkOf is what one GPU achieves across level i of t, all the unit's
+// GPUs sending, without the level's shared uplink.
+func freeLinkOf(t topology.Topology, i int, eff float64) network.Link {
+	var lv [8]topology.Level
+	var lk [8]network.Link
+	if len(t.Levels) > len(lv) {
+		return network.Links(withoutUplinks(t), nil, eff)[i]
+	}
+	// Level i's link depends on the levels up to it alone.
+	n := copy(lv[:], t.Levels[:i+1])
+	lv[i].LinkCapacityGbps, lv[i].Oversubscription = 0, 0
+	return network.LinksInto(lk[:n], topology.Topology{Levels: lv[:n]}, nil, eff)[i]
+}
+
+// withoutUplinks is t with every level's site link capacity and
+// oversubscription taken away.
+func withoutUplinks(t topology.Topology) topology.Topology {
+	free := topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
+	for j := range free.Levels {
+		free.Levels[j].LinkCapacityGbps, free.Levels[j].Oversubscription = 0, 0
+	}
+	return free
+}
+
 // newTrunks finds the levels whose shared uplink can bind the traffic of
-// pipeline sends or data-parallel collectives that cross it (the whole
-// unit sending at the uncontended rate would exceed it); nil when there
-// is none, and the engine then needs no shared links.
+// pipeline sends or data-parallel collectives that cross it
+// (sharedUplink); nil when there is none, and the engine then needs no
+// shared links.
 func (e *evaluator) newTrunks() *trunks {
 	t := e.c.Topology
 	any := false
@@ -75,46 +177,27 @@ func (e *evaluator) newTrunks() *trunks {
 	pp := e.span(topology.PP).Factors
 	dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
 	crosses := func(f []int, i int) bool { return i < len(f) && f[i] > 1 }
-	var free topology.Topology
 	var out *trunks
 	inner := 1 // stages inside one unit of level i-1
-	for i, l := range t.Levels {
+	for i := range t.Levels {
 		if i > 0 && i-1 < len(pp) {
 			inner *= max(pp[i-1], 1)
 		}
 		if i == 0 || !(crosses(pp, i) || crosses(dp, i)) {
 			continue
 		}
-		unit := t.Capacity(i - 1)
-		gbps := math.Inf(1)
-		if l.LinkCapacityGbps > 0 {
-			gbps = l.LinkCapacityGbps
-		}
-		if l.Oversubscription > 1 {
-			gbps = min(gbps, float64(unit)*l.BandwidthGbps/l.Oversubscription)
-		}
-		if math.IsInf(gbps, 1) {
+		u, ok := e.sharedUplink(i)
+		if !ok {
 			continue
-		}
-		if free.Levels == nil {
-			free = topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
-			for j := range free.Levels {
-				free.Levels[j].LinkCapacityGbps, free.Levels[j].Oversubscription = 0, 0
-			}
-		}
-		capacity := gbps * 1e9 / 8 * eff
-		dpCap := network.Links(free, nil, eff)[i].BytesPerSec
-		if !(float64(unit)*dpCap > capacity) {
-			continue // the uplink cannot bind even when the whole unit sends
 		}
 		if out == nil {
 			out = &trunks{net: sim.NewNetwork(sim.New()), levels: make([]trunkLevel, len(t.Levels))}
 		}
 		out.levels[i] = trunkLevel{
-			shared: true, capacity: capacity, unitGPUs: unit,
-			weight: float64(unit) / float64(inner),
-			ppCap:  network.Links(free, ppSenders(t, e.span(topology.PP), e.c.Parallel.PP), eff)[i].BytesPerSec,
-			dpCap:  dpCap,
+			shared: true, capacity: u.capacity, unitGPUs: u.unit,
+			weight: float64(u.unit) / float64(inner),
+			ppCap:  network.Links(withoutUplinks(t), ppSenders(t, e.span(topology.PP), e.c.Parallel.PP), eff)[i].BytesPerSec,
+			dpCap:  u.free.BytesPerSec,
 			egress: map[int]*sim.Link{}, ingress: map[int]*sim.Link{},
 		}
 	}
