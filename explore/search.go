@@ -380,7 +380,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		if w != nil {
 			c := *st
 			c.Records = nil
-			if !w.send(commit{c, add, drop}) {
+			if !w.send(commit{st: c, add: add, drop: drop}) {
 				// Search returns the sink's own error.
 				err = errors.New("the study store failed")
 				return false
