@@ -153,7 +153,12 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		l = *s.Layout
 	} else if c.Parallel.ExpertTP() == c.Parallel.TP {
 		var err error
-		if g, err = c.grid(); err != nil {
+		if sc != nil {
+			g, err = sc.gridOf(c)
+		} else {
+			g, err = c.grid()
+		}
+		if err != nil {
 			return err
 		}
 		grid = true
@@ -173,7 +178,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	all := s.Links
 	if all == nil {
 		if sc != nil {
-			all = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, c.Calib.NetworkEfficiency)
+			all = sc.linksOf(c)
 		} else {
 			all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
 		}
@@ -200,9 +205,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		if sc != nil {
-			nl := len(c.Topology.Levels)
-			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, e.span(topology.PP), c.Parallel.PP)
-			e.linkTab[dimIndex(topology.PP)] = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, c.Calib.NetworkEfficiency)
+			e.linkTab[dimIndex(topology.PP)] = sc.ppLinksOf(c, e.span(topology.PP))
 		} else {
 			e.linkTab[dimIndex(topology.PP)] = ppLinks(c, e.span(topology.PP))
 		}
@@ -552,8 +555,10 @@ func (e *evaluator) virtualStages() []virtualStage {
 	}
 	var out []virtualStage
 	var dv, ev []float64
+	var cls []int // see scratch.cls
 	if sc != nil {
 		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+		cls = grow(&sc.cls, nv)
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
 	}
@@ -599,7 +604,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			}
 			count[k]++
 		}
-		copied := false
+		copied, vsFrom := false, 0
 		for i := range seen[:nSeen] {
 			// Element by element, without copying the entry: a whole-array
 			// compare loads the counts just stored in wide words and
@@ -607,7 +612,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			x := &seen[i]
 			if x.count[0] == count[0] && x.count[1] == count[1] && x.count[2] == count[2] && x.count[3] == count[3] {
 				*w = out[x.v] // the same sums of the same costs
-				copied = true
+				copied, vsFrom = true, x.v
 				break
 			}
 		}
@@ -627,6 +632,16 @@ func (e *evaluator) virtualStages() []virtualStage {
 		layer += n
 		w.denseParams = dv[v]
 		w.experts = ev[v]
+		if cls != nil {
+			cls[v] = v
+			if copied {
+				// Equal to the chunk it was copied from, unless it holds
+				// other parameters or layer counts.
+				if x := &out[vsFrom]; x.layers == w.layers && x.moeLayers == w.moeLayers && x.denseParams == w.denseParams && x.experts == w.experts {
+					cls[v] = cls[vsFrom]
+				}
+			}
+		}
 	}
 	// Output head and loss on the last virtual stage; embedding is a lookup.
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
@@ -644,6 +659,13 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.wgrad += head
 	if v := parallel.MTPStage(m, p); v >= 0 {
 		e.addMTP(&out[v], head, ce, T, h)
+		if cls != nil {
+			cls[v] = nv + v // changed after the chunks copied from it
+		}
+	}
+	if cls != nil {
+		cls[nv-1] = 2 * nv // the head's: like no other
+		sc.clsOf = &out[0]
 	}
 	if sc != nil {
 		sc.vsPriced(e)
@@ -724,75 +746,166 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	} else {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
-	maxLevel := -1 // the outermost level a priced send crosses
-	// stageOf for every virtual stage, looked up three times each.
 	var ofBuf [256]int
-	of := ofBuf[:0]
-	if len(vs) > len(ofBuf) {
-		of = make([]int, 0, len(vs))
+	of := e.stageTable(len(vs), ofBuf[:0])
+	if !e.sumStagesByClass(vs, of, out) {
+		for v := range vs {
+			out[of[v]].addChunk(&vs[v], e.c.Schedule)
+		}
 	}
-	for v := range vs {
-		of = append(of, e.stageOf(v))
+	// Activations forward to the next virtual stage and gradients back to
+	// the previous one, each priced at the level that boundary crosses;
+	// blocking sends hold the stage's compute stream.
+	maxLevel := -1 // the outermost level a priced send crosses
+	send := func(w *stageWork, st, to int, forward bool) {
+		l := e.boundaryLevel(st, to)
+		sendCounts[st*nl+l]++
+		w.sends++
+		if blocking {
+			maxLevel = max(maxLevel, l)
+			t := e.p2pTime(l)
+			w.pp += t
+			if forward {
+				w.ppF += t
+			}
+		}
 	}
-	dualPipe := e.c.Schedule == schedule.DualPipeV
 	for v := range vs {
 		st := of[v]
 		w := &out[st]
-		x := &vs[v]
-		w.fwd += x.fwd
-		w.bwd += x.bwd
-		w.wgrad += x.wgrad
-		w.tpF += x.tpF
-		w.cpF += x.cpF
-		w.epF += x.epF
-		w.tp += x.tpF + x.tpB
-		w.cp += x.cpF + x.cpB
-		w.ep += x.epF + x.epB
-		if dualPipe {
-			// DualPipe overlaps one micro-batch's all-to-all with another's
-			// compute in each fused forward-and-backward pair (DeepSeek-V3
-			// report, section 3.2.1): only what compute cannot cover shows.
-			w.ep -= x.epF + x.epB
-			w.epF -= x.epF
-			hidden := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
-			w.ep += hidden
-			w.epF += hidden / 2
+		if v+1 < len(vs) && of[v+1] != st {
+			send(w, st, of[v+1], true)
 		}
-		w.layers += x.layers
-		w.moeLayers += x.moeLayers
-		w.denseParams += x.denseParams
-		w.experts += x.experts
-		// Activations forward to the next virtual stage and gradients back
-		// to the previous one, each priced at the level that boundary
-		// crosses; blocking sends hold the stage's compute stream.
-		for _, nb := range [2]int{v + 1, v - 1} {
-			if nb < 0 || nb >= len(vs) {
-				continue
-			}
-			to := of[nb]
-			if to == st {
-				continue
-			}
-			if w.sendsAt == nil {
-				w.sendsAt = sendCounts[st*nl : (st+1)*nl]
-			}
-			l := e.boundaryLevel(st, to)
-			w.sendsAt[l]++
-			w.sends++
-			if blocking {
-				maxLevel = max(maxLevel, l)
-				t := e.p2pTime(l)
-				w.pp += t
-				if nb > v {
-					w.ppF += t
-				}
-			}
+		if v > 0 && of[v-1] != st {
+			send(w, st, of[v-1], false)
+		}
+	}
+	for st := range out {
+		if out[st].sends > 0 {
+			out[st].sendsAt = sendCounts[st*nl : (st+1)*nl]
 		}
 	}
 	if sc != nil {
 		sc.stPriced(e, maxLevel)
 	}
 	return out
+}
+
+// addChunk adds virtual stage x's compute and communication to the stage
+// w that holds it, under schedule k.
+func (w *stageWork) addChunk(x *virtualStage, k schedule.Kind) {
+	w.fwd += x.fwd
+	w.bwd += x.bwd
+	w.wgrad += x.wgrad
+	w.tpF += x.tpF
+	w.cpF += x.cpF
+	w.epF += x.epF
+	w.tp += x.tpF + x.tpB
+	w.cp += x.cpF + x.cpB
+	w.ep += x.epF + x.epB
+	if k == schedule.DualPipeV {
+		// DualPipe overlaps one micro-batch's all-to-all with another's
+		// compute in each fused forward-and-backward pair (DeepSeek-V3
+		// report, section 3.2.1): only what compute cannot cover shows.
+		w.ep -= x.epF + x.epB
+		w.epF -= x.epF
+		hidden := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+		w.ep += hidden
+		w.epF += hidden / 2
+	}
+	w.layers += x.layers
+	w.moeLayers += x.moeLayers
+	w.denseParams += x.denseParams
+	w.experts += x.experts
+}
+
+// maxStageChunks is the most chunks per stage sumStagesByClass compares.
+const maxStageChunks = 8
+
+// sumStagesByClass sums the chunks of every stage into out (of gives each
+// chunk's stage) as addChunk does, chunk by chunk in order, but only once
+// per distinct run of chunk classes (scratch.cls): stages whose chunks
+// are equal, in order, get equal sums, so the later ones copy the first
+// one's. It reports false, having done nothing, when vs carries no
+// classes or a stage holds more than maxStageChunks chunks.
+func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWork) bool {
+	sc := e.sc
+	if sc == nil || len(vs) == 0 || sc.clsOf != &vs[0] || len(sc.cls) < len(vs) {
+		return false
+	}
+	cls := sc.cls[:len(vs)]
+	// n[st] counts stage st's chunks; chunks[st*maxStageChunks:] lists
+	// them in order.
+	n := growClear(&sc.stChunkN, len(out))
+	chunks := grow(&sc.stChunks, len(out)*maxStageChunks)
+	for v, st := range of {
+		if n[st] == maxStageChunks {
+			return false
+		}
+		chunks[st*maxStageChunks+n[st]] = v
+		n[st]++
+	}
+	// Up to a few distinct runs of classes, each with the first stage
+	// that has it.
+	var runs [4]int
+	nRuns := 0
+	sameRun := func(a, b int) bool {
+		if n[a] != n[b] {
+			return false
+		}
+		ca, cb := chunks[a*maxStageChunks:a*maxStageChunks+n[a]], chunks[b*maxStageChunks:b*maxStageChunks+n[b]]
+		for i := range ca {
+			if cls[ca[i]] != cls[cb[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	k := e.c.Schedule
+	for st := range out {
+		found := false
+		for _, r := range runs[:nRuns] {
+			if sameRun(st, r) {
+				out[st] = out[r]
+				found = true
+				break
+			}
+		}
+		if found {
+			continue
+		}
+		for _, v := range chunks[st*maxStageChunks : st*maxStageChunks+n[st]] {
+			out[st].addChunk(&vs[v], k)
+		}
+		if nRuns < len(runs) {
+			runs[nRuns] = st
+			nRuns++
+		}
+	}
+	return true
+}
+
+// stageTable is stageOf(v) for every virtual stage v < nv, in buf's
+// storage when it is large enough; an evaluator with scratch keeps it for
+// the next evaluation of the same schedule, pp and vp.
+func (e *evaluator) stageTable(nv int, buf []int) []int {
+	k, pp, vp := e.c.Schedule, e.c.Parallel.PP, e.c.Parallel.VP
+	if sc := e.sc; sc != nil {
+		if sc.ofOK && sc.ofKind == k && sc.ofPP == pp && sc.ofVP == vp && len(sc.of) == nv {
+			return sc.of
+		}
+		sc.of = sc.of[:0]
+		for v := 0; v < nv; v++ {
+			sc.of = append(sc.of, k.StageOf(pp, vp, v))
+		}
+		sc.ofOK, sc.ofKind, sc.ofPP, sc.ofVP = true, k, pp, vp
+		return sc.of
+	}
+	of := buf[:0]
+	for v := 0; v < nv; v++ {
+		of = append(of, k.StageOf(pp, vp, v))
+	}
+	return of
 }
 
 // overlappedSends is the step time that pipeline sends add when they
@@ -839,14 +952,33 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
+	var ofBuf [256]int
+	of := e.stageTable(nv, ofBuf[:0])
+	// xAt[l] is one message's time on the wire at level l, computed once
+	// per level (for up to smallLevels levels) instead of once per send.
+	links := e.linksOf(topology.PP)
+	var xBuf [smallLevels]float64
+	xAt := xBuf[:0]
+	if len(links) <= smallLevels {
+		for _, link := range links {
+			x := 0.0
+			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
+				x = bytes / link.BytesPerSec
+			}
+			xAt = append(xAt, x)
+		}
+	}
 	for k := 0; k+1 < nv; k++ {
-		a, b := e.stageOf(k), e.stageOf(k+1)
+		a, b := of[k], of[k+1]
 		if a == b {
 			continue
 		}
-		link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
-		x := 0.0
-		if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
+		l := e.boundaryLevel(a, b)
+		link := links[l]
+		var x float64
+		if len(xAt) > 0 {
+			x = xAt[l]
+		} else if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
 			x = bytes / link.BytesPerSec
 		}
 		if k < descent {
@@ -870,8 +1002,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			a, b := e.stageOf(k), e.stageOf(k+1)
-			link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
+			a, b := of[k], of[k+1]
+			link := links[e.boundaryLevel(a, b)]
 			loop += link.LatencyS
 			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
 				loop += bytes / link.BytesPerSec
