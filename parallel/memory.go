@@ -252,9 +252,12 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 	}
 	actStage, denseStage, expertStage := sums[:c.PP], sums[c.PP:2*c.PP], sums[2*c.PP:]
 	layer := 0
+	s := -1 // v % c.PP, kept without dividing
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
-		s := v % c.PP
+		if s++; s == c.PP {
+			s = 0
+		}
 		act := actStage[s] // summed layer by layer, in a register
 		if m.MoE == nil {
 			// Every layer is of kind 0: the same sums without the kind test.

@@ -579,7 +579,40 @@ func (e *evaluator) virtualStages() []virtualStage {
 	var seen [4]seenChunk
 	nSeen := 0
 	layer := 0
-	for v := 0; v < nv; v++ {
+	general := nv // the chunks the loop below prices
+	if uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0 {
+		// Every chunk holds PerChunk layers, or one fewer at the edges
+		// (EdgeFewer): the loop below would price layer 0, sum it afresh for
+		// the first chunk of each count and copy that sum for the others.
+		// The same, without its per-chunk bookkeeping.
+		one := e.layerWork(0)
+		first := [2]int{-1, -1} // the first chunk of PerChunk layers, and of one fewer
+		for v := 0; v < nv; v++ {
+			w := &out[v]
+			n := split.Layers(v, nv)
+			k := 0
+			if n != split.PerChunk {
+				k = 1
+			}
+			if f := first[k]; f >= 0 {
+				*w = out[f]
+			} else {
+				w.addScaled(one, float64(n))
+				w.layers = n
+				first[k] = v
+			}
+			w.denseParams = dv[v]
+			w.experts = ev[v]
+			if cls != nil {
+				cls[v] = v
+				if f := first[k]; f != v && out[f].denseParams == w.denseParams && out[f].experts == w.experts {
+					cls[v] = cls[f]
+				}
+			}
+		}
+		general = 0
+	}
+	for v := 0; v < general; v++ {
 		w := &out[v]
 		n := split.Layers(v, nv)
 		var count [4]int
@@ -746,8 +779,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	} else {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
-	var ofBuf [256]int
-	of := e.stageTable(len(vs), ofBuf[:0])
+	of := e.stageTable(len(vs))
 	if !e.sumStagesByClass(vs, of, out) {
 		for v := range vs {
 			out[of[v]].addChunk(&vs[v], e.c.Schedule)
@@ -757,27 +789,25 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	// the previous one, each priced at the level that boundary crosses;
 	// blocking sends hold the stage's compute stream.
 	maxLevel := -1 // the outermost level a priced send crosses
-	send := func(w *stageWork, st, to int, forward bool) {
-		l := e.boundaryLevel(st, to)
-		sendCounts[st*nl+l]++
-		w.sends++
-		if blocking {
-			maxLevel = max(maxLevel, l)
-			t := e.p2pTime(l)
-			w.pp += t
-			if forward {
-				w.ppF += t
-			}
-		}
-	}
 	for v := range vs {
 		st := of[v]
 		w := &out[st]
-		if v+1 < len(vs) && of[v+1] != st {
-			send(w, st, of[v+1], true)
-		}
-		if v > 0 && of[v-1] != st {
-			send(w, st, of[v-1], false)
+		for d := 0; d < 2; d++ { // to the next virtual stage, then the previous
+			nb := v + 1 - 2*d
+			if nb < 0 || nb >= len(vs) || of[nb] == st {
+				continue
+			}
+			l := e.boundaryLevel(st, of[nb])
+			sendCounts[st*nl+l]++
+			w.sends++
+			if blocking {
+				maxLevel = max(maxLevel, l)
+				t := e.p2pTime(l)
+				w.pp += t
+				if d == 0 {
+					w.ppF += t
+				}
+			}
 		}
 	}
 	for st := range out {
@@ -885,10 +915,10 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 	return true
 }
 
-// stageTable is stageOf(v) for every virtual stage v < nv, in buf's
-// storage when it is large enough; an evaluator with scratch keeps it for
-// the next evaluation of the same schedule, pp and vp.
-func (e *evaluator) stageTable(nv int, buf []int) []int {
+// stageTable is stageOf(v) for every virtual stage v < nv; an evaluator
+// with scratch keeps it for the next evaluation of the same schedule, pp
+// and vp.
+func (e *evaluator) stageTable(nv int) []int {
 	k, pp, vp := e.c.Schedule, e.c.Parallel.PP, e.c.Parallel.VP
 	if sc := e.sc; sc != nil {
 		if sc.ofOK && sc.ofKind == k && sc.ofPP == pp && sc.ofVP == vp && len(sc.of) == nv {
@@ -901,9 +931,9 @@ func (e *evaluator) stageTable(nv int, buf []int) []int {
 		sc.ofOK, sc.ofKind, sc.ofPP, sc.ofVP = true, k, pp, vp
 		return sc.of
 	}
-	of := buf[:0]
-	for v := 0; v < nv; v++ {
-		of = append(of, k.StageOf(pp, vp, v))
+	of := make([]int, nv)
+	for v := range of {
+		of[v] = k.StageOf(pp, vp, v)
 	}
 	return of
 }
@@ -952,8 +982,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
-	var ofBuf [256]int
-	of := e.stageTable(nv, ofBuf[:0])
+	of := e.stageTable(nv)
 	// xAt[l] is one message's time on the wire at level l, computed once
 	// per level (for up to smallLevels levels) instead of once per send.
 	links := e.linksOf(topology.PP)
