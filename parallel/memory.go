@@ -106,10 +106,14 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 // 2^53, so that every partial sum (no larger) is a float64 exactly and no
 // addition rounds. Parameter counts are such numbers.
 func exactSum(d float64, k int, x float64) bool {
-	const exact = 1 << 53
-	whole := func(y float64) bool { return y >= 0 && y < exact && y == float64(int64(y)) }
-	return whole(d) && whole(x) && d+float64(k)*x < exact
+	return whole(d) && whole(x) && d+float64(k)*x < exactBelow
 }
+
+// exactBelow bounds the whole numbers that a float64 holds exactly, and
+// whole reports whether y is one of them, not negative.
+const exactBelow = 1 << 53
+
+func whole(y float64) bool { return y >= 0 && y < exactBelow && y == float64(int64(y)) }
 
 // LayerActivationBytes is what one layer stores for backward for one
 // micro-batch of b sequences of seqLen tokens on one GPU.

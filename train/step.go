@@ -86,7 +86,7 @@ type stageWork struct {
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
 
 // addScaled adds f times the times of o (not its counts) to w.
-func (w *stageWork) addScaled(o stageWork, f float64) {
+func (w *stageWork) addScaled(o *stageWork, f float64) {
 	w.fwd += f * o.fwd
 	w.bwd += f * o.bwd
 	w.wgrad += f * o.wgrad
@@ -1094,9 +1094,10 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st)
 	var worst, avg stageWork
-	for _, w := range st {
+	for i := range st {
+		w := &st[i] // not copied: a stageWork is large
 		if w.total() > worst.total() {
-			worst = w
+			worst = *w
 		}
 		avg.addScaled(w, 1/float64(len(st)))
 	}
