@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // keeper holds the records of one space that the search keeps: the n
@@ -123,57 +124,158 @@ func (k *keeper) records() []Record {
 	return out
 }
 
-// commit is one batch's hand-over to the sink.
+// commit is one batch's hand-over to the sink, or several consecutive
+// batches of one space merged (merge).
 type commit struct {
 	st   State
 	add  []Record
 	drop []int
+	// pos maps the index of each record in add to its position there, once
+	// a later batch has been merged in; gone counts the records of add
+	// that a later batch dropped (marked with index -1).
+	pos  map[int]int
+	gone int
+}
+
+// merge folds n, the next batch of the same space, into c, so that one
+// commit of c stores what committing c and then n would: n's state, the
+// records either adds less those n drops, and the drops of records stored
+// before c. A record c adds and n drops is neither added nor dropped.
+func (c *commit) merge(n commit) {
+	if len(n.drop) > 0 {
+		if c.pos == nil {
+			c.pos = make(map[int]int, len(c.add)+len(n.add))
+			for k, r := range c.add {
+				c.pos[r.Index] = k
+			}
+		}
+		for _, i := range n.drop {
+			if k, ok := c.pos[i]; ok {
+				c.add[k].Index = -1
+				c.gone++
+				delete(c.pos, i)
+			} else {
+				c.drop = append(c.drop, i)
+			}
+		}
+	}
+	for _, r := range n.add {
+		if c.pos != nil {
+			c.pos[r.Index] = len(c.add)
+		}
+		c.add = append(c.add, r)
+	}
+	c.st = n.st
+}
+
+// final is c as the sink takes it: the records it still adds, and its
+// drops in index order.
+func (c *commit) final() ([]Record, []int) {
+	add := c.add
+	if c.gone > 0 {
+		add = slices.DeleteFunc(add, func(r Record) bool { return r.Index < 0 })
+	}
+	if c.pos != nil {
+		slices.Sort(c.drop)
+	}
+	return add, c.drop
 }
 
 // writer commits batches to a sink on its own goroutine, in order, so
-// that evaluation goes on while the sink stores. The queue is bounded:
-// the search waits when the sink falls more than a few batches behind.
+// that evaluation goes on while the sink stores. The search never waits
+// for it: batches that arrive while the sink is busy, or less than
+// commitEvery after its last commit, are merged per space into one commit
+// (commit.merge), so what waits is bounded by the records kept, and the
+// sink's transactions (each a few disk syncs for the study store) stay
+// few however small the batches.
 type writer struct {
-	sink   Sink
-	ch     chan commit
-	done   chan struct{}
-	failed atomic.Bool
-	once   sync.Once
-	err    error // set before done is closed
+	sink Sink
+	mu   sync.Mutex
+	cond *sync.Cond // signalled when pending grows or the writer closes
+	// pending holds the commits not yet taken by the goroutine, at most
+	// one per run of batches of one space.
+	pending []commit
+	closed  bool
+	closing chan struct{} // closed by close, to end a wait between commits
+	done    chan struct{}
+	failed  atomic.Bool
+	err     error // set before done is closed
 }
 
-// writerQueue is the number of batches that may wait for the sink.
-const writerQueue = 4
-
 func startWriter(s Sink) *writer {
-	w := &writer{sink: s, ch: make(chan commit, writerQueue), done: make(chan struct{})}
+	w := &writer{sink: s, closing: make(chan struct{}), done: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
 	go func() {
 		defer close(w.done)
-		for c := range w.ch {
-			if w.err != nil {
-				continue // drain: the search stops at its next batch
+		var taken []commit
+		for first := true; ; first = false {
+			if !first {
+				// Let the next batches gather; close ends the wait, so a
+				// finished or cancelled search stores everything at once.
+				t := time.NewTimer(commitEvery)
+				select {
+				case <-t.C:
+				case <-w.closing:
+					t.Stop()
+				}
 			}
-			if err := w.sink.Commit(c.st, c.add, c.drop); err != nil {
-				w.err = err
-				w.failed.Store(true)
+			w.mu.Lock()
+			for len(w.pending) == 0 && !w.closed {
+				w.cond.Wait()
 			}
+			taken, w.pending = w.pending, taken[:0]
+			w.mu.Unlock()
+			if len(taken) == 0 {
+				return // closed, with nothing left
+			}
+			for k := range taken {
+				if w.err != nil {
+					break // drain: the search stops at its next batch
+				}
+				c := &taken[k]
+				add, drop := c.final()
+				if err := w.sink.Commit(c.st, add, drop); err != nil {
+					w.err = err
+					w.failed.Store(true)
+				}
+			}
+			clear(taken)
 		}
 	}()
 	return w
 }
+
+// commitEvery is the least time between two commits of a writer: a
+// process killed outright loses at most about that much evaluation (an
+// interrupt or a cancelled search loses none, since close commits what
+// waits).
+const commitEvery = 100 * time.Millisecond
 
 // send queues a commit; it reports false when an earlier commit failed.
 func (w *writer) send(c commit) bool {
 	if w.failed.Load() {
 		return false
 	}
-	w.ch <- c
+	w.mu.Lock()
+	if n := len(w.pending); n > 0 && w.pending[n-1].st.Space == c.st.Space {
+		w.pending[n-1].merge(c)
+	} else {
+		w.pending = append(w.pending, c)
+	}
+	w.cond.Signal()
+	w.mu.Unlock()
 	return true
 }
 
 // close waits for every queued commit and returns the first error.
 func (w *writer) close() error {
-	w.once.Do(func() { close(w.ch) })
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.closing)
+	}
+	w.cond.Signal()
+	w.mu.Unlock()
 	<-w.done
 	return w.err
 }

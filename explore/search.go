@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/scaleacross/scaleacross/fault"
@@ -313,13 +312,20 @@ type inflight struct {
 	// next is the state's Next once the batch is in; -1 marks the last
 	// batch of the space, which also completes the state.
 	next int
-	wg   sync.WaitGroup
+	wg   sync.WaitGroup // done when every chunk of the batch is priced
 }
 
-// searchSpace enumerates s into batches and prices each batch on the
-// workers while it enumerates the next one and takes in the previous one
-// (keeping its records, handing it to the writer), so that the cores stay
-// busy. The state only ever reflects whole batches, in order.
+// batchesInFlight is how many batches the workers may have at once: while
+// the oldest one's last chunks are priced the workers take chunks of the
+// next, so no core waits at a batch boundary.
+const batchesInFlight = 2
+
+// searchSpace enumerates s into batches and hands each batch to the
+// workers as soon as it is full; it takes the batches in (keeping their
+// records, handing them to the writer) in order, the oldest once
+// batchesInFlight are being priced, so that the workers always have the
+// next batch's chunks to take while it enumerates. The state only ever
+// reflects whole batches, in order.
 func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Options, w *writer, done *int) error {
 	size := opt.BatchSize
 	if size <= 0 {
@@ -336,16 +342,20 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	for w := range ws {
 		ws[w] = &worker{p: newPricer(b)}
 	}
+	pl := startPool(b, ws, batchesInFlight*((size+evalChunk-1)/evalChunk))
+	defer pl.stop()
 	k.add(st.Records)
 	defer func() { st.Records = k.records() }()
 	start := opt.now()
 	from := st.Next
-	bufs := [2]*inflight{
-		{jobs: make([]job, 0, size), out: make([]outcome, size)},
-		{jobs: make([]job, 0, size), out: make([]outcome, size)},
+	// One batch more than may be in flight: the one being filled.
+	var free []*inflight
+	for range batchesInFlight + 1 {
+		free = append(free, &inflight{jobs: make([]job, 0, size), out: make([]outcome, size)})
 	}
-	cur := bufs[0]
-	var fly *inflight // the batch the workers price
+	cur := free[len(free)-1]
+	free = free[:len(free)-1]
+	var fifo []*inflight // handed to the workers, not taken in, oldest first
 	var fits []Record
 	var err error
 	// takeIn adds a priced batch to the state and commits it; it reports
@@ -380,7 +390,7 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		if w != nil {
 			c := *st
 			c.Records = nil
-			if !w.send(commit{c, add, drop}) {
+			if !w.send(commit{st: c, add: add, drop: drop}) {
 				// Search returns the sink's own error.
 				err = errors.New("the study store failed")
 				return false
@@ -395,26 +405,34 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		}
 		return true
 	}
-	// launch starts pricing the current batch and takes in the previous
-	// one meanwhile.
+	// takeOldest waits for the oldest batch in flight and takes it in.
+	takeOldest := func(total int) bool {
+		f := fifo[0]
+		f.wg.Wait()
+		fifo = fifo[1:]
+		free = append(free, f)
+		return takeIn(f, total)
+	}
+	// abandon waits for the batches still in flight, which the state
+	// leaves out: it stays at the last batch taken in.
+	abandon := func() {
+		for _, f := range fifo {
+			f.wg.Wait()
+		}
+		fifo = nil
+	}
+	// launch hands the current batch to the workers and, once as many as
+	// may be are in flight, takes in the oldest meanwhile.
 	launch := func(next, total int) bool {
-		prev := fly
-		if prev != nil {
-			prev.wg.Wait()
-		}
 		cur.next = next
-		startBatch(b, cur, ws)
-		fly = cur
-		if prev == nil {
-			cur = bufs[1]
-		} else {
-			cur = prev
-		}
-		ok := prev == nil || takeIn(prev, total)
+		pl.start(cur)
+		fifo = append(fifo, cur)
+		ok := len(fifo) < batchesInFlight || takeOldest(total)
+		cur = free[len(free)-1]
+		free = free[:len(free)-1]
 		cur.jobs = cur.jobs[:0]
 		if !ok {
-			fly.wg.Wait() // abandoned: the state stays at the previous batch
-			fly = nil
+			abandon()
 		}
 		return ok
 	}
@@ -434,8 +452,12 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		return err
 	}
 	if launch(-1, total) {
-		fly.wg.Wait()
-		takeIn(fly, total)
+		for len(fifo) > 0 {
+			if !takeOldest(total) {
+				abandon()
+				break
+			}
+		}
 	}
 	return err
 }
@@ -457,35 +479,52 @@ type worker struct {
 	ev  train.Evaluator
 }
 
-// startBatch prepares and prices the batch's candidates on the workers'
-// goroutines, which take chunks of consecutive candidates in turn; each
-// result lands in its own slot, so the outcome does not depend on timing.
-// f.wg is done when all are priced.
-func startBatch(b *Base, f *inflight, ws []*worker) {
-	n := len(f.jobs)
-	if n == 0 {
-		return
-	}
-	ws = ws[:min(len(ws), (n+evalChunk-1)/evalChunk)]
-	var next atomic.Int64
-	f.wg.Add(len(ws))
+// pool is a search's workers, each on its own goroutine, pricing chunks
+// of evalChunk consecutive candidates of the batches handed to it, in the
+// order handed; each result lands in its own slot, so the outcome does
+// not depend on timing.
+type pool struct {
+	chunks chan chunk
+}
+
+// chunk is the candidates of f from lo on, up to evalChunk of them.
+type chunk struct {
+	f  *inflight
+	lo int
+}
+
+// startPool starts a goroutine per worker; queue is how many chunks may
+// wait for one.
+func startPool(b *Base, ws []*worker, queue int) *pool {
+	pl := &pool{chunks: make(chan chunk, queue)}
 	for _, w := range ws {
 		go func() {
-			defer f.wg.Done()
-			for {
-				lo := int(next.Add(evalChunk)) - evalChunk
-				if lo >= n {
-					return
-				}
-				for k := lo; k < min(lo+evalChunk, n); k++ {
-					j := &f.jobs[k]
+			for c := range pl.chunks {
+				n := len(c.f.jobs)
+				for k := c.lo; k < min(c.lo+evalChunk, n); k++ {
+					j := &c.f.jobs[k]
 					*j = w.p.job(j.i, j.c, j.sh)
-					f.out[k] = b.evaluatePrepared(&w.cfg, &w.ev, j)
+					c.f.out[k] = b.evaluatePrepared(&w.cfg, &w.ev, j)
 				}
+				c.f.wg.Done()
 			}
 		}()
 	}
+	return pl
 }
+
+// start hands f's candidates to the workers; f.wg is done when all are
+// priced.
+func (pl *pool) start(f *inflight) {
+	n := len(f.jobs)
+	f.wg.Add((n + evalChunk - 1) / evalChunk)
+	for lo := 0; lo < n; lo += evalChunk {
+		pl.chunks <- chunk{f, lo}
+	}
+}
+
+// stop ends the workers once the chunks handed to them are priced.
+func (pl *pool) stop() { close(pl.chunks) }
 
 // evaluate checks the candidate's memory, then predicts its step.
 func (b *Base) evaluate(i int, c Candidate) outcome {

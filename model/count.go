@@ -247,13 +247,21 @@ func (m *Model) FLOPsPerToken(seq int) float64 {
 	// price one layer of each kind and scale by the counts.
 	local := m.LocalAttentionLayers()
 	firstLocal, firstGlobal := -1, -1
-	for i := 0; i < m.Layers && (firstLocal < 0 || firstGlobal < 0); i++ {
-		if m.IsLocalAttentionLayer(i) {
-			if firstLocal < 0 {
-				firstLocal = i
+	switch {
+	case m.Layers <= 0:
+	case local == 0: // every layer attends the full context
+		firstGlobal = 0
+	case local == m.Layers: // every layer is local
+		firstLocal = 0
+	default:
+		for i := 0; i < m.Layers && (firstLocal < 0 || firstGlobal < 0); i++ {
+			if m.IsLocalAttentionLayer(i) {
+				if firstLocal < 0 {
+					firstLocal = i
+				}
+			} else if firstGlobal < 0 {
+				firstGlobal = i
 			}
-		} else if firstGlobal < 0 {
-			firstGlobal = i
 		}
 	}
 	if firstLocal >= 0 {

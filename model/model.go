@@ -155,6 +155,9 @@ func (m *Model) IsLocalAttentionLayer(i int) bool {
 
 // MoELayers counts the layers with a mixture-of-experts block.
 func (m *Model) MoELayers() int {
+	if m.MoE == nil {
+		return 0 // IsMoELayer holds for none
+	}
 	n := 0
 	for i := 0; i < m.Layers; i++ {
 		if m.IsMoELayer(i) {
@@ -166,6 +169,9 @@ func (m *Model) MoELayers() int {
 
 // LocalAttentionLayers counts the layers with chunked or windowed attention.
 func (m *Model) LocalAttentionLayers() int {
+	if m.AttentionChunk <= 0 {
+		return 0 // IsLocalAttentionLayer holds for none
+	}
 	n := 0
 	for i := 0; i < m.Layers; i++ {
 		if m.IsLocalAttentionLayer(i) {

@@ -60,6 +60,13 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
 		d, x := dense[v], expert[v] // summed layer by layer, in registers
+		if k := min(layer+n, m.Layers) - layer; m.MoE == nil && k > 0 && exactSum(d, k, denseLayer) {
+			// Every layer dense: k whole counts added one by one are k
+			// times the count, to the bit (exactSum).
+			dense[v] = d + float64(k)*denseLayer
+			layer += n
+			continue
+		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
 			if m.MoE != nil && m.IsMoELayer(i) {
 				d += moeDense
@@ -87,11 +94,26 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		}
 		dense[v] += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
 	}
+	tp, ep := float64(c.TP), float64(c.EP*c.ExpertTP())
 	for v := range dense {
-		dense[v] /= float64(c.TP)
-		expert[v] /= float64(c.EP * c.ExpertTP())
+		dense[v] /= tp
+		expert[v] /= ep
 	}
 }
+
+// exactSum reports whether adding x to d k times, one at a time, gives
+// d + k*x exactly: d and x whole numbers, not negative, and the sum below
+// 2^53, so that every partial sum (no larger) is a float64 exactly and no
+// addition rounds. Parameter counts are such numbers.
+func exactSum(d float64, k int, x float64) bool {
+	return whole(d) && whole(x) && d+float64(k)*x < exactBelow
+}
+
+// exactBelow bounds the whole numbers that a float64 holds exactly, and
+// whole reports whether y is one of them, not negative.
+const exactBelow = 1 << 53
+
+func whole(y float64) bool { return y >= 0 && y < exactBelow && y == float64(int64(y)) }
 
 // LayerActivationBytes is what one layer stores for backward for one
 // micro-batch of b sequences of seqLen tokens on one GPU.
@@ -234,10 +256,29 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 	}
 	actStage, denseStage, expertStage := sums[:c.PP], sums[c.PP:2*c.PP], sums[2*c.PP:]
 	layer := 0
+	s := -1 // v % c.PP, kept without dividing
 	for v := 0; v < stages; v++ {
 		n := split.Layers(v, stages)
-		s := v % c.PP
+		if s++; s == c.PP {
+			s = 0
+		}
 		act := actStage[s] // summed layer by layer, in a register
+		if m.MoE == nil {
+			// Every layer is of kind 0: the same sums without the kind test.
+			end := min(layer+n, m.Layers)
+			if end > layer && !priced[0] {
+				actKind[0] = LayerActivationBytes(m, c, layer, b.MicroBatch, b.SeqLen, r, unfused)
+				priced[0] = true
+			}
+			for i := layer; i < end; i++ {
+				act += actKind[0]
+			}
+			actStage[s] = act
+			layer += n
+			denseStage[s] += dv[v]
+			expertStage[s] += ev[v]
+			continue
+		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
 			k := 0
 			if m.MoE != nil && m.IsMoELayer(i) {
@@ -271,6 +312,12 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		rebuilt = LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, RecomputeNone, unfused)
 	}
 	var best Memory
+	// What every stage computes alike, once (the same expressions).
+	logits := float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+	mtpLogits := float64(m.MTPLayers) * float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+	dpDense := float64(c.DP * c.CP)
+	// Expert state shards over the expert grid's data-parallel group.
+	dpExpert := float64(max(c.EDP(), 1))
 	for s := 0; s < c.PP; s++ {
 		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
 		// Stage s holds the most in-flight micro-batches at s = 0; later
@@ -285,15 +332,12 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		}
 		if s == c.PP-1 || c.PP == 1 {
 			// fp32 logits of the output head for one micro-batch, vocab split over tp.
-			act += float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+			act += logits
 		}
 		if s == mtpRank {
 			// The MTP head's own logits, alive with the main head's.
-			act += float64(m.MTPLayers) * float64(b.MicroBatch) * float64(b.SeqLen/c.CP) * float64(m.Vocab) / float64(c.TP) * 4
+			act += mtpLogits
 		}
-		dpDense := float64(c.DP * c.CP)
-		// Expert state shards over the expert grid's data-parallel group.
-		dpExpert := float64(max(c.EDP(), 1))
 		mem := Memory{
 			Weights:     (dense + expert) * weightBytes,
 			Gradients:   (dense + expert) * gradBytes,

@@ -675,6 +675,11 @@ func (c *Config) Layout() (topology.Layout, error) {
 // groups take the attention grid's tp (ExpertTP() == TP), where Layout
 // is Place of the same degrees.
 func (c *Config) grid() (topology.Grid, error) {
+	return topology.PlaceGrid(c.Topology, c.Placement, c.gridDegrees())
+}
+
+// gridDegrees are the degrees grid lays out, by topology.DimIndex.
+func (c *Config) gridDegrees() [topology.NumDims]int {
 	p := c.Parallel
 	var deg [topology.NumDims]int
 	deg[topology.DimIndex(topology.TP)] = p.TP
@@ -682,7 +687,7 @@ func (c *Config) grid() (topology.Grid, error) {
 	deg[topology.DimIndex(topology.EP)] = p.EP
 	deg[topology.DimIndex(topology.PP)] = p.PP
 	deg[topology.DimIndex(topology.DP)] = p.DP
-	return topology.PlaceGrid(c.Topology, c.Placement, deg)
+	return deg
 }
 
 // expertGrid lays out the expert grid etp*ep*edp*pp on the attention

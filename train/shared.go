@@ -127,11 +127,31 @@ type scratch struct {
 	sends []int
 	busy  []float64 // overlappedSends' link loads
 	// links and ppLinks hold the evaluation's links when no Shared gives
-	// them (init), ppSenders the pipeline's senders per level.
+	// them (init), ppSenders the pipeline's senders per level; each is
+	// kept for the next evaluation with what it was computed from
+	// (linksOf, ppLinksOf).
 	links, ppLinks []network.Link
 	ppSenders      []float64
-	dense, expert  []float64
-	caps, adj      []int
+	linksMemo      linksMemo
+	ppMemo         linksMemo
+	// gridMemo is the last layout gridOf built.
+	gridMemo gridMemo
+	// cls gives each virtual stage of the vs starting at clsOf a class:
+	// virtual stages of one class are equal in every field (virtualStages
+	// sets it; sumStagesByClass reads it).
+	cls   []int
+	clsOf *virtualStage
+	// stChunkN and stChunks are sumStagesByClass's buffers.
+	stChunkN, stChunks []int
+	// of is stageTable's: the stage of every virtual stage under ofKind,
+	// ofPP and ofVP.
+	of         []int
+	ofOK       bool
+	ofKind     schedule.Kind
+	ofPP, ofVP int
+
+	dense, expert []float64
+	caps, adj     []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
 	// (dpSpan) by group size, and the buffers of their factors.
 	dpN   [2]int
@@ -459,4 +479,82 @@ func growClear[T any](b *[]T, n int) []T {
 	s := grow(b, n)
 	clear(s)
 	return s
+}
+
+// linksMemo records what a buffer of links was computed from: the
+// topology's levels (by value), the network efficiency and the senders
+// per level (nil for all the unit's GPUs). network.LinksInto reads nothing
+// else, so links computed from equal inputs are equal.
+type linksMemo struct {
+	ok      bool
+	levels  []topology.Level
+	eff     float64
+	senders []float64
+}
+
+func (m *linksMemo) holds(t topology.Topology, eff float64, senders []float64) bool {
+	return m.ok && m.eff == eff && slices.Equal(m.levels, t.Levels) && slices.Equal(m.senders, senders)
+}
+
+func (m *linksMemo) set(t topology.Topology, eff float64, senders []float64) {
+	m.ok, m.eff = true, eff
+	m.levels = append(m.levels[:0], t.Levels...)
+	m.senders = append(m.senders[:0], senders...)
+}
+
+// linksOf is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency) in
+// sc's buffer, computed again only when its inputs differ from the last
+// call's (even for a pool's evaluator: they are compared by value).
+func (sc *scratch) linksOf(c *Config) []network.Link {
+	eff := c.Calib.NetworkEfficiency
+	if sc.linksMemo.holds(c.Topology, eff, nil) {
+		return sc.links
+	}
+	sc.links = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, eff)
+	sc.linksMemo.set(c.Topology, eff, nil)
+	return sc.links
+}
+
+// ppLinksOf is ppLinks(c, pp) in sc's buffer, computed again only when
+// the topology, the efficiency or the senders differ from the last call's.
+func (sc *scratch) ppLinksOf(c *Config, pp topology.Span) []network.Link {
+	nl := len(c.Topology.Levels)
+	senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, pp, c.Parallel.PP)
+	eff := c.Calib.NetworkEfficiency
+	if sc.ppMemo.holds(c.Topology, eff, senders) {
+		return sc.ppLinks
+	}
+	sc.ppLinks = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, eff)
+	sc.ppMemo.set(c.Topology, eff, senders)
+	return sc.ppLinks
+}
+
+// gridMemo records the layout of the degrees deg with placement place
+// on the levels levels (by value): topology.PlaceGrid reads nothing else.
+// Only the spans and strides are kept (the evaluator reads no more);
+// their factors are PlaceGrid's own, never written.
+type gridMemo struct {
+	ok     bool
+	deg    [topology.NumDims]int
+	place  []topology.Dim
+	levels []topology.Level
+	g      topology.Grid
+}
+
+// gridOf is c.grid(), computed again only when the degrees, the placement
+// or the levels differ from those of the last layout it built.
+func (sc *scratch) gridOf(c *Config) (topology.Grid, error) {
+	m := &sc.gridMemo
+	deg := c.gridDegrees()
+	if m.ok && m.deg == deg && slices.Equal(m.place, c.Placement) && slices.Equal(m.levels, c.Topology.Levels) {
+		return m.g, nil
+	}
+	m.ok = false
+	g, err := topology.PlaceGrid(c.Topology, c.Placement, deg)
+	if err != nil {
+		return g, err
+	}
+	*m = gridMemo{ok: true, deg: deg, place: append(m.place[:0], c.Placement...), levels: append(m.levels[:0], c.Topology.Levels...),
+		g: topology.Grid{Spans: g.Spans, Stride: g.Stride}}
+	return m.g, nil
 }

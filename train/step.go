@@ -86,7 +86,7 @@ type stageWork struct {
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
 
 // addScaled adds f times the times of o (not its counts) to w.
-func (w *stageWork) addScaled(o stageWork, f float64) {
+func (w *stageWork) addScaled(o *stageWork, f float64) {
 	w.fwd += f * o.fwd
 	w.bwd += f * o.bwd
 	w.wgrad += f * o.wgrad
@@ -153,7 +153,12 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		l = *s.Layout
 	} else if c.Parallel.ExpertTP() == c.Parallel.TP {
 		var err error
-		if g, err = c.grid(); err != nil {
+		if sc != nil {
+			g, err = sc.gridOf(c)
+		} else {
+			g, err = c.grid()
+		}
+		if err != nil {
 			return err
 		}
 		grid = true
@@ -183,7 +188,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	all := s.Links
 	if all == nil {
 		if sc != nil {
-			all = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, c.Calib.NetworkEfficiency)
+			all = sc.linksOf(c)
 		} else {
 			all = network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
 		}
@@ -210,9 +215,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	if e.linkTab[dimIndex(topology.PP)] = s.PPLinks; s.PPLinks == nil {
 		if sc != nil {
-			nl := len(c.Topology.Levels)
-			senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, e.span(topology.PP), c.Parallel.PP)
-			e.linkTab[dimIndex(topology.PP)] = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, c.Calib.NetworkEfficiency)
+			e.linkTab[dimIndex(topology.PP)] = sc.ppLinksOf(c, e.span(topology.PP))
 		} else {
 			e.linkTab[dimIndex(topology.PP)] = ppLinks(c, e.span(topology.PP))
 		}
@@ -582,8 +585,10 @@ func (e *evaluator) virtualStages() []virtualStage {
 	}
 	var out []virtualStage
 	var dv, ev []float64
+	var cls []int // see scratch.cls
 	if sc != nil {
 		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+		cls = grow(&sc.cls, nv)
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
 	}
@@ -604,7 +609,40 @@ func (e *evaluator) virtualStages() []virtualStage {
 	var seen [4]seenChunk
 	nSeen := 0
 	layer := 0
-	for v := 0; v < nv; v++ {
+	general := nv // the chunks the loop below prices
+	if uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0 {
+		// Every chunk holds PerChunk layers, or one fewer at the edges
+		// (EdgeFewer): the loop below would price layer 0, sum it afresh for
+		// the first chunk of each count and copy that sum for the others.
+		// The same, without its per-chunk bookkeeping.
+		one := e.layerWork(0)
+		first := [2]int{-1, -1} // the first chunk of PerChunk layers, and of one fewer
+		for v := 0; v < nv; v++ {
+			w := &out[v]
+			n := split.Layers(v, nv)
+			k := 0
+			if n != split.PerChunk {
+				k = 1
+			}
+			if f := first[k]; f >= 0 {
+				*w = out[f]
+			} else {
+				w.addScaled(one, float64(n))
+				w.layers = n
+				first[k] = v
+			}
+			w.denseParams = dv[v]
+			w.experts = ev[v]
+			if cls != nil {
+				cls[v] = v
+				if f := first[k]; f != v && out[f].denseParams == w.denseParams && out[f].experts == w.experts {
+					cls[v] = cls[f]
+				}
+			}
+		}
+		general = 0
+	}
+	for v := 0; v < general; v++ {
 		w := &out[v]
 		n := split.Layers(v, nv)
 		var count [4]int
@@ -629,7 +667,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			}
 			count[k]++
 		}
-		copied := false
+		copied, vsFrom := false, 0
 		for i := range seen[:nSeen] {
 			// Element by element, without copying the entry: a whole-array
 			// compare loads the counts just stored in wide words and
@@ -637,7 +675,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			x := &seen[i]
 			if x.count[0] == count[0] && x.count[1] == count[1] && x.count[2] == count[2] && x.count[3] == count[3] {
 				*w = out[x.v] // the same sums of the same costs
-				copied = true
+				copied, vsFrom = true, x.v
 				break
 			}
 		}
@@ -657,6 +695,16 @@ func (e *evaluator) virtualStages() []virtualStage {
 		layer += n
 		w.denseParams = dv[v]
 		w.experts = ev[v]
+		if cls != nil {
+			cls[v] = v
+			if copied {
+				// Equal to the chunk it was copied from, unless it holds
+				// other parameters or layer counts.
+				if x := &out[vsFrom]; x.layers == w.layers && x.moeLayers == w.moeLayers && x.denseParams == w.denseParams && x.experts == w.experts {
+					cls[v] = cls[vsFrom]
+				}
+			}
+		}
 	}
 	// Output head and loss on the last virtual stage; embedding is a lookup.
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
@@ -674,6 +722,13 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.wgrad += head
 	if v := parallel.MTPStage(m, p); v >= 0 {
 		e.addMTP(&out[v], head, ce, T, h)
+		if cls != nil {
+			cls[v] = nv + v // changed after the chunks copied from it
+		}
+	}
+	if cls != nil {
+		cls[nv-1] = 2 * nv // the head's: like no other
+		sc.clsOf = &out[0]
 	}
 	if sc != nil {
 		sc.vsPriced(e)
@@ -754,83 +809,169 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	} else {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
-	maxLevel := -1 // the outermost level a priced send crosses
-	// stageOf for every virtual stage, looked up three times each.
-	var ofBuf [256]int
-	of := ofBuf[:0]
-	if len(vs) > len(ofBuf) {
-		of = make([]int, 0, len(vs))
-	}
-	for v := range vs {
-		of = append(of, e.stageOf(v))
-	}
-	dualPipe := e.c.Schedule == schedule.DualPipeV
-	var fusedShare []float64
-	if dualPipe {
+	of := e.stageTable(len(vs))
+	if e.c.Schedule == schedule.DualPipeV {
+		// The share of each stage's passes its order fuses differs by
+		// stage (schedule.Kind.FusedShare), so equal chunks need not sum
+		// alike: every stage is summed on its own.
 		sp, _ := e.c.Schedule.Check(e.c.ScheduleParams())
-		fusedShare = make([]float64, p.PP)
-		for st := range fusedShare {
-			fusedShare[st] = e.c.Schedule.FusedShare(sp, st)
+		for v := range vs {
+			out[of[v]].addChunk(&vs[v], e.c.Schedule.FusedShare(sp, of[v]))
+		}
+	} else if !e.sumStagesByClass(vs, of, out) {
+		for v := range vs {
+			out[of[v]].addChunk(&vs[v], 0)
 		}
 	}
+	// Activations forward to the next virtual stage and gradients back to
+	// the previous one, each priced at the level that boundary crosses;
+	// blocking sends hold the stage's compute stream.
+	maxLevel := -1 // the outermost level a priced send crosses
 	for v := range vs {
 		st := of[v]
 		w := &out[st]
-		x := &vs[v]
-		w.fwd += x.fwd
-		w.bwd += x.bwd
-		w.wgrad += x.wgrad
-		w.tpF += x.tpF
-		w.cpF += x.cpF
-		w.epF += x.epF
-		w.tp += x.tpF + x.tpB
-		w.cp += x.cpF + x.cpB
-		w.ep += x.epF + x.epB
-		if dualPipe {
-			// DualPipe overlaps one micro-batch's all-to-all with another's
-			// compute in each fused forward-and-backward pair (DeepSeek-V3
-			// report, section 3.2.1): only what compute cannot cover shows,
-			// in the share of the stage's passes its order fuses.
-			f := fusedShare[st]
-			shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
-			w.ep -= f * (x.epF + x.epB - shown)
-			w.epF -= f * (x.epF - shown/2)
-		}
-		w.layers += x.layers
-		w.moeLayers += x.moeLayers
-		w.denseParams += x.denseParams
-		w.experts += x.experts
-		// Activations forward to the next virtual stage and gradients back
-		// to the previous one, each priced at the level that boundary
-		// crosses; blocking sends hold the stage's compute stream.
-		for _, nb := range [2]int{v + 1, v - 1} {
-			if nb < 0 || nb >= len(vs) {
+		for d := 0; d < 2; d++ { // to the next virtual stage, then the previous
+			nb := v + 1 - 2*d
+			if nb < 0 || nb >= len(vs) || of[nb] == st {
 				continue
 			}
-			to := of[nb]
-			if to == st {
-				continue
-			}
-			if w.sendsAt == nil {
-				w.sendsAt = sendCounts[st*nl : (st+1)*nl]
-			}
-			l := e.boundaryLevel(st, to)
-			w.sendsAt[l]++
+			l := e.boundaryLevel(st, of[nb])
+			sendCounts[st*nl+l]++
 			w.sends++
 			if blocking {
 				maxLevel = max(maxLevel, l)
 				t := e.p2pTime(l)
 				w.pp += t
-				if nb > v {
+				if d == 0 {
 					w.ppF += t
 				}
 			}
+		}
+	}
+	for st := range out {
+		if out[st].sends > 0 {
+			out[st].sendsAt = sendCounts[st*nl : (st+1)*nl]
 		}
 	}
 	if sc != nil {
 		sc.stPriced(e, maxLevel)
 	}
 	return out
+}
+
+// addChunk adds virtual stage x's compute and communication to the stage
+// w that holds it, under schedule k.
+func (w *stageWork) addChunk(x *virtualStage, fused float64) {
+	w.fwd += x.fwd
+	w.bwd += x.bwd
+	w.wgrad += x.wgrad
+	w.tpF += x.tpF
+	w.cpF += x.cpF
+	w.epF += x.epF
+	w.tp += x.tpF + x.tpB
+	w.cp += x.cpF + x.cpB
+	w.ep += x.epF + x.epB
+	if fused > 0 {
+		// DualPipe overlaps one micro-batch's all-to-all with another's
+		// compute in each fused forward-and-backward pair (DeepSeek-V3
+		// report, section 3.2.1): only what compute cannot cover shows,
+		// in the share fused of the stage's passes its order fuses.
+		shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+		w.ep -= fused * (x.epF + x.epB - shown)
+		w.epF -= fused * (x.epF - shown/2)
+	}
+	w.layers += x.layers
+	w.moeLayers += x.moeLayers
+	w.denseParams += x.denseParams
+	w.experts += x.experts
+}
+
+// maxStageChunks is the most chunks per stage sumStagesByClass compares.
+const maxStageChunks = 8
+
+// sumStagesByClass sums the chunks of every stage into out (of gives each
+// chunk's stage) as addChunk does, chunk by chunk in order, but only once
+// per distinct run of chunk classes (scratch.cls): stages whose chunks
+// are equal, in order, get equal sums, so the later ones copy the first
+// one's. It reports false, having done nothing, when vs carries no
+// classes or a stage holds more than maxStageChunks chunks.
+func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWork) bool {
+	sc := e.sc
+	if sc == nil || len(vs) == 0 || sc.clsOf != &vs[0] || len(sc.cls) < len(vs) {
+		return false
+	}
+	cls := sc.cls[:len(vs)]
+	// n[st] counts stage st's chunks; chunks[st*maxStageChunks:] lists
+	// them in order.
+	n := growClear(&sc.stChunkN, len(out))
+	chunks := grow(&sc.stChunks, len(out)*maxStageChunks)
+	for v, st := range of {
+		if n[st] == maxStageChunks {
+			return false
+		}
+		chunks[st*maxStageChunks+n[st]] = v
+		n[st]++
+	}
+	// Up to a few distinct runs of classes, each with the first stage
+	// that has it.
+	var runs [4]int
+	nRuns := 0
+	sameRun := func(a, b int) bool {
+		if n[a] != n[b] {
+			return false
+		}
+		ca, cb := chunks[a*maxStageChunks:a*maxStageChunks+n[a]], chunks[b*maxStageChunks:b*maxStageChunks+n[b]]
+		for i := range ca {
+			if cls[ca[i]] != cls[cb[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	for st := range out {
+		found := false
+		for _, r := range runs[:nRuns] {
+			if sameRun(st, r) {
+				out[st] = out[r]
+				found = true
+				break
+			}
+		}
+		if found {
+			continue
+		}
+		for _, v := range chunks[st*maxStageChunks : st*maxStageChunks+n[st]] {
+			out[st].addChunk(&vs[v], 0)
+		}
+		if nRuns < len(runs) {
+			runs[nRuns] = st
+			nRuns++
+		}
+	}
+	return true
+}
+
+// stageTable is stageOf(v) for every virtual stage v < nv; an evaluator
+// with scratch keeps it for the next evaluation of the same schedule, pp
+// and vp.
+func (e *evaluator) stageTable(nv int) []int {
+	k, pp, vp := e.c.Schedule, e.c.Parallel.PP, e.c.Parallel.VP
+	if sc := e.sc; sc != nil {
+		if sc.ofOK && sc.ofKind == k && sc.ofPP == pp && sc.ofVP == vp && len(sc.of) == nv {
+			return sc.of
+		}
+		sc.of = sc.of[:0]
+		for v := 0; v < nv; v++ {
+			sc.of = append(sc.of, k.StageOf(pp, vp, v))
+		}
+		sc.ofOK, sc.ofKind, sc.ofPP, sc.ofVP = true, k, pp, vp
+		return sc.of
+	}
+	of := make([]int, nv)
+	for v := range of {
+		of[v] = k.StageOf(pp, vp, v)
+	}
+	return of
 }
 
 // overlappedSends is the step time that pipeline sends add when they
@@ -907,8 +1048,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		u, _ := e.sharedUplink(l)
 		return u.unit
 	}
+	of := e.stageTable(nv)
 	for k := 0; k+1 < nv; k++ {
-		a, b := e.stageOf(k), e.stageOf(k+1)
+		a, b := of[k], of[k+1]
 		if a == b {
 			continue
 		}
@@ -947,7 +1089,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			a, b := e.stageOf(k), e.stageOf(k+1)
+			a, b := of[k], of[k+1]
 			link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
 			loop += link.LatencyS
 			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
@@ -1057,16 +1199,16 @@ func (e *evaluator) analytic() Result {
 	e.addDataParallelStalls(st)
 	var worst, avg stageWork
 	wi := 0
-	for i, w := range st {
-		if w.total() > worst.total() {
-			worst, wi = w, i
+	for i := range st {
+		if w := &st[i]; w.total() > worst.total() { // not copied: a stageWork is large
+			worst, wi = *w, i
 		}
 	}
 	// The most loaded stage idles while the others fill and drain the
 	// pipeline: the bubble is of the other stages' average work.
-	for i, w := range st {
+	for i := range st {
 		if i != wi || len(st) == 1 {
-			avg.addScaled(w, 1/float64(max(len(st)-1, 1)))
+			avg.addScaled(&st[i], 1/float64(max(len(st)-1, 1)))
 		}
 	}
 	var b Breakdown
