@@ -21,12 +21,16 @@ import (
 // are a matrix product that streams 16 tokens' keys per vector load.
 // Values are stored one row per token.
 type Cache struct {
-	kt, v   [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
-	ws      workspace   // scratch of one layer step, reused across steps
-	bias    []float32   // the step's mask as additive scores, one row per new token
-	kvd, ld int
-	Len     int
-	Pending int
+	kt, v [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
+	ws    workspace   // scratch of one layer step, reused across steps
+	ws2   workspace   // scratch of the second part of a split attention
+	attn  attnJob     // the attention of the step in progress
+	// attnTask is attn.run, bound once so that a split allocates nothing.
+	attnTask func(part int)
+	bias     []float32 // the step's mask as additive scores, one row per new token
+	kvd, ld  int
+	Len      int
+	Pending  int
 	// Capacity is the most tokens (committed plus pending) it holds.
 	Capacity int
 }
@@ -35,6 +39,8 @@ type Cache struct {
 // up to cfg.Context tokens.
 func NewCache(cfg Config, layers int) *Cache {
 	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16}
+	c.attn.c = c
+	c.attnTask = c.attn.run
 	for i := 0; i < layers; i++ {
 		c.kt = append(c.kt, make([]float32, c.kvd*c.ld))
 		c.v = append(c.v, make([]float32, cfg.Context*c.kvd))
@@ -153,7 +159,7 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 // cost only the QKV projection.
 func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
 	cfg := l.cfg
-	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
+	d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	ws := &c.ws
 	ws.off = 0
 	xn := ws.take(m * d)
@@ -183,20 +189,94 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 		apply(kn, vNew, xn, l.Wv, m)
 	}
 	mo := m - from // rows that come back
-	q = q[from*d:]
-	rope(q, mo, H, hd, pos[from:], l.rt, 1)
-	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
-	kt, V, ld := c.kt[li], c.v[li], c.ld
-	for i := 0; i < m; i++ {
-		for e, v := range kNew[i*kvd : (i+1)*kvd] {
-			kt[e*ld+base+i] = v
-		}
+	ao := ws.take(mo * d)
+	c.attn = attnJob{c: c, l: l, kn: kn, q: q[from*d:], kNew: kNew, ao: ao, bias: bias, pos: pos, m: m, from: from, li: li}
+	if p := kn.Pool; p != nil && cfg.KVHeads > 1 && mo >= kn.PoolMinRows {
+		c.ws2.off = 0
+		p.Run(c.attnTask)
+	} else {
+		c.attn.heads(0, cfg.KVHeads, ws)
 	}
+	c.attn = attnJob{c: c}
+	// From here on only the mo returned rows.
+	m, x = mo, x[from*d:]
+	var lowO, low2 *tensor.PackedBF16
+	if lp := l.lowFor(kn); lp != nil {
+		lowO, low2 = lp.wo, lp.w2
+	}
+	h1 := ws.take(m * d)
+	project(kn, h1, ao, l.Wo, lowO, m, x)
+	xn2 := ws.take(m * d)
+	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
+	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
+	// from one pass over the fused [W1; W3] rows where it is packed.
+	act := ws.take(m * ff)
+	var a, b []float32
+	lda := ff
+	if f := l.fused(kn); f != nil {
+		g := ws.take(m * 2 * ff)
+		if lp := l.lowFor(kn); lp != nil {
+			kn.MatMulBF16(g, xn2, lp.w13, m)
+		} else {
+			kn.MatMulPacked(g, xn2, f.w13, m)
+		}
+		a, b, lda = g, g[ff:], 2*ff
+	} else {
+		a, b = ws.take(m*ff), ws.take(m*ff)
+		apply(kn, a, xn2, l.W1, m)
+		apply(kn, b, xn2, l.W3, m)
+	}
+	for i := 0; i < m; i++ {
+		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
+	}
+	y := make([]float32, m*d)
+	project(kn, y, act, l.W2, low2, m, h1)
+	return y
+}
+
+// attnJob is the attention of one layer step, between the QKV projection
+// and the output projection, split by KV head: each KV head's query
+// group, keys and values are independent of the others', so that a
+// part computes whole heads and writes its own columns of the output.
+// Its fields are step's; it lives in the Cache, so that a split
+// allocates nothing.
+type attnJob struct {
+	c           *Cache
+	l           *Layer
+	kn          tensor.Kernel
+	q, kNew, ao []float32 // the returned rows' queries, every new key, the output
+	bias        []float32
+	pos         []int
+	m, from, li int
+}
+
+// run computes part 0's KV heads (the first half) on the cache's
+// workspace and part 1's (the rest) on the second one.
+func (j *attnJob) run(part int) {
+	c := j.l.cfg.KVHeads
+	half := (c + 1) / 2
+	if part == 0 {
+		j.heads(0, half, &j.c.ws)
+	} else {
+		j.heads(half, c, &j.c.ws2)
+	}
+}
+
+// heads computes the attention of the KV heads kh0..kh1-1 with scratch
+// from ws: it rotates the heads' queries (of the returned rows) and new
+// keys, stores the keys transposed in the cache, and writes the heads'
+// columns of the output. Each head's sums run in the same order whether
+// the heads are split or not, so a split step is bit-identical.
+func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
+	l, kn, c := j.l, j.kn, j.c
+	cfg := l.cfg
+	d, kvd, H, hd := cfg.Dim, cfg.KVDim(), cfg.Heads, cfg.HeadDim()
+	m, from, q, kNew, ao, bias := j.m, j.from, j.q, j.kNew, j.ao, j.bias
+	mo := m - from
+	base := c.Len + c.Pending
+	kt, V, ld := c.kt[j.li], c.v[j.li], c.ld
 	// The 1/sqrt(hd) of the scores, folded into the queries.
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	for i := range q {
-		q[i] *= scale
-	}
 	group := H / cfg.KVHeads
 	R := mo * group // query rows of one KV head
 	n1, n2 := c.Len, c.Pending+m
@@ -208,10 +288,19 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 	o1, o2 := ws.take(R*hd), ws.take(R*hd)
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
-	ao := ws.take(mo * d)
-	for kh := 0; kh < cfg.KVHeads; kh++ {
+	for kh := kh0; kh < kh1; kh++ {
+		ropeHeads(q, d, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
+		ropeHeads(kNew, kvd, m, kh, kh+1, hd, j.pos, l.rt, 1)
+		for i := 0; i < m; i++ {
+			for e, v := range kNew[i*kvd+kh*hd : i*kvd+(kh+1)*hd] {
+				kt[(kh*hd+e)*ld+base+i] = v
+			}
+		}
 		for i := 0; i < mo; i++ {
-			copy(qg[i*group*hd:(i+1)*group*hd], q[i*d+kh*group*hd:i*d+(kh+1)*group*hd])
+			dst := qg[i*group*hd : (i+1)*group*hd]
+			for e, v := range q[i*d+kh*group*hd : i*d+(kh+1)*group*hd] {
+				dst[e] = v * scale
+			}
 		}
 		keys := kt[kh*hd*ld:]
 		// Part 1: the committed prefix, no mask.
@@ -262,50 +351,6 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 			}
 		}
 	}
-	// From here on only the mo returned rows.
-	m, x = mo, x[from*d:]
-	h1 := ws.take(m * d)
-	if lp := l.lowFor(kn); lp != nil {
-		kn.MatMulBF16(h1, ao, lp.wo, m)
-	} else {
-		apply(kn, h1, ao, l.Wo, m)
-	}
-	for i := range h1 {
-		h1[i] += x[i]
-	}
-	xn2 := ws.take(m * d)
-	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
-	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
-	// from one pass over the fused [W1; W3] rows where it is packed.
-	act := ws.take(m * ff)
-	var a, b []float32
-	lda := ff
-	if f := l.fused(kn); f != nil {
-		g := ws.take(m * 2 * ff)
-		if lp := l.lowFor(kn); lp != nil {
-			kn.MatMulBF16(g, xn2, lp.w13, m)
-		} else {
-			kn.MatMulPacked(g, xn2, f.w13, m)
-		}
-		a, b, lda = g, g[ff:], 2*ff
-	} else {
-		a, b = ws.take(m*ff), ws.take(m*ff)
-		apply(kn, a, xn2, l.W1, m)
-		apply(kn, b, xn2, l.W3, m)
-	}
-	for i := 0; i < m; i++ {
-		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
-	}
-	y := make([]float32, m*d)
-	if lp := l.lowFor(kn); lp != nil {
-		kn.MatMulBF16(y, act, lp.w2, m)
-	} else {
-		apply(kn, y, act, l.W2, m)
-	}
-	for i := range y {
-		y[i] += h1[i]
-	}
-	return y
 }
 
 // Step runs the target on m new tokens at positions pos, appending them to
@@ -425,6 +470,23 @@ func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
 		return
 	}
 	kn.MatMulT(y, x, w.W, m, in, out)
+}
+
+// project computes y = x·Wᵀ + res for m inference rows (the residual
+// res, m×out, is added after the product, by each part of a split one):
+// through the bfloat16 copy low where it is set, otherwise as apply.
+func project(kn tensor.Kernel, y, x []float32, w *Param, low *tensor.PackedBF16, m int, res []float32) {
+	switch {
+	case low != nil:
+		kn.MatMulBF16Add(y, x, low, m, res)
+	case kn.SIMD && tensor.PackOK(w.Shape[0]):
+		kn.MatMulPackedAdd(y, x, w.pack(), m, res)
+	default:
+		kn.MatMulT(y, x, w.W, m, w.Shape[1], w.Shape[0])
+		for i, v := range res {
+			y[i] += v
+		}
+	}
 }
 
 // workspace hands out scratch slices for the temporaries of one layer

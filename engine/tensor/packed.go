@@ -47,21 +47,34 @@ const PoolMACs = 1 << 14
 // Workers > 1 and at least ParallelMACs of work, the column panels are
 // split over that many goroutines.
 func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
+	kn.MatMulPackedAdd(c, a, w, m, nil)
+}
+
+// MatMulPackedAdd is MatMulPacked followed by c += add (m×N, the residual
+// connection of a layer; nil adds nothing): each part of a split product
+// adds its own columns. Each entry is the product's sum plus add's, as
+// in a separate pass.
+func (kn Kernel) MatMulPackedAdd(c, a []float32, w *Packed, m int, add []float32) {
 	k, n := w.K, w.N
 	if m == 0 {
 		return
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
+	if add != nil {
+		_ = add[m*n-1]
+	}
 	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
-		kn.Pool.runPacked(kn.AVX512, c, a, w, m)
+		kn.Pool.run(packedJob{z: kn.AVX512, c: c, a: a, w: w, m: m, add: add})
 		return
 	}
 	workers := min(kn.Workers, n/16)
 	if workers <= 1 || m*k*n < ParallelMACs {
 		packedRange(kn.AVX512, c, a, w, m, 0, n)
+		addCols(c, add, m, n, 0, n)
 		return
 	}
+	defer addCols(c, add, m, n, 0, n)
 	var wg sync.WaitGroup
 	panels := n / 16
 	for q := 0; q < workers; q++ {
@@ -166,6 +179,20 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 				}
 			}
 			gemm4x16(ap[0], ap[1], ap[2], ap[3], panel, 16, k, cp[0], cp[1], cp[2], cp[3])
+		}
+	}
+}
+
+// addCols adds the columns lo..hi-1 of add to those of c (both m rows of
+// n); a nil add adds nothing.
+func addCols(c, add []float32, m, n, lo, hi int) {
+	if add == nil {
+		return
+	}
+	for i := 0; i < m; i++ {
+		cr, ar := c[i*n+lo:i*n+hi], add[i*n+lo:i*n+hi]
+		for j, v := range ar {
+			cr[j] += v
 		}
 	}
 }
