@@ -209,25 +209,24 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 	xn2 := ws.take(m * d)
 	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
 	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
-	// from one pass over the fused [W1; W3] rows where it is packed.
+	// from one pass over the interleaved [W1; W3] rows (GLURows) where
+	// they are packed, and each part of a split product applies the
+	// activation to its own units.
 	act := ws.take(m * ff)
-	var a, b []float32
-	lda := ff
-	if f := l.fused(kn); f != nil {
+	if f := l.fused(kn); f != nil && f.w13 != nil {
 		g := ws.take(m * 2 * ff)
 		if lp := l.lowFor(kn); lp != nil {
-			kn.MatMulBF16(g, xn2, lp.w13, m)
+			kn.MatMulBF16GLU(act, g, xn2, lp.w13, m)
 		} else {
-			kn.MatMulPacked(g, xn2, f.w13, m)
+			kn.MatMulPackedGLU(act, g, xn2, f.w13, m)
 		}
-		a, b, lda = g, g[ff:], 2*ff
 	} else {
-		a, b = ws.take(m*ff), ws.take(m*ff)
+		a, b := ws.take(m*ff), ws.take(m*ff)
 		apply(kn, a, xn2, l.W1, m)
 		apply(kn, b, xn2, l.W3, m)
-	}
-	for i := 0; i < m; i++ {
-		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
+		for i := 0; i < m; i++ {
+			kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*ff:(i+1)*ff], b[i*ff:(i+1)*ff])
+		}
 	}
 	y := make([]float32, m*d)
 	project(kn, y, act, l.W2, low2, m, h1)
@@ -509,7 +508,9 @@ func (w *workspace) take(n int) []float32 {
 }
 
 // fusedLayer holds a layer's projections that read the same input,
-// stacked and packed for the SIMD kernel: [Wq; Wk; Wv] and [W1; W3].
+// stacked and packed for the SIMD kernel: [Wq; Wk; Wv] and W1 and W3
+// interleaved (tensor.GLURows; nil where FF is not a multiple of
+// tensor.GLUGroup).
 type fusedLayer struct{ qkv, w13 *tensor.Packed }
 
 // fused returns the layer's fused projections on the SIMD kernel, built
@@ -523,12 +524,14 @@ func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
 	if l.fuse == nil {
 		cfg := l.cfg
 		d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
-		if !tensor.PackOK(d+2*kvd) || !tensor.PackOK(2*ff) {
+		if !tensor.PackOK(d + 2*kvd) {
 			return nil
 		}
 		qkv := append(append(append(make([]float32, 0, (d+2*kvd)*d), l.Wq.W...), l.Wk.W...), l.Wv.W...)
-		w13 := append(append(make([]float32, 0, 2*ff*d), l.W1.W...), l.W3.W...)
-		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d), w13: tensor.Pack(w13, 2*ff, d)}
+		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d)}
+		if tensor.GLUOK(ff) {
+			l.fuse.w13 = tensor.Pack(tensor.GLURows(l.W1.W, l.W3.W, ff, d), 2*ff, d)
+		}
 	}
 	return l.fuse
 }
@@ -567,14 +570,15 @@ func (d *Draft) UseBF16(t *Target, on bool) {
 	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	l := d.Layer
 	qkv := append(append(append(make([]float32, 0, (D+2*kvd)*D), l.Wq.W...), l.Wk.W...), l.Wv.W...)
-	w13 := append(append(make([]float32, 0, 2*ff*D), l.W1.W...), l.W3.W...)
 	l.low = &lowLayer{
 		fc:   tensor.PackBF16(d.FC.W, D, 2*D),
 		qkv:  tensor.PackBF16(qkv, D+2*kvd, D),
 		wo:   tensor.PackBF16(l.Wo.W, D, D),
-		w13:  tensor.PackBF16(w13, 2*ff, D),
 		w2:   tensor.PackBF16(l.W2.W, D, ff),
 		head: tensor.PackBF16(t.Head.W, cfg.Vocab, D),
+	}
+	if tensor.GLUOK(ff) {
+		l.low.w13 = tensor.PackBF16(tensor.GLURows(l.W1.W, l.W3.W, ff, D), 2*ff, D)
 	}
 }
 

@@ -133,6 +133,7 @@ func (p *Pool) Run(f func(part int)) {
 type packedJob struct {
 	z         bool
 	c, a, add []float32
+	act       []float32 // the SwiGLU output of a GLURows product (MatMulPackedGLU)
 	w         *Packed
 	bw        *PackedBF16
 	m         int
@@ -145,7 +146,11 @@ func (j *packedJob) run(part int) {
 	} else {
 		n = j.w.N
 	}
-	lo, hi := 0, 16*(n/32)
+	unit := 16 // a GLU product splits between whole groups of units
+	if j.act != nil {
+		unit = 2 * GLUGroup
+	}
+	lo, hi := 0, unit*(n/unit/2)
 	if part == 1 {
 		lo, hi = hi, n
 	}
@@ -155,6 +160,9 @@ func (j *packedJob) run(part int) {
 		packedRange(j.z, j.c, j.a, j.w, j.m, lo, hi)
 	}
 	addCols(j.c, j.add, j.m, n, lo, hi)
+	if j.act != nil {
+		gluCols(Kernel{SIMD: true}, j.act, j.c, j.m, n, lo, hi)
+	}
 }
 
 // run computes the product j on both cores, without allocating.
