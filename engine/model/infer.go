@@ -21,10 +21,11 @@ import (
 // are a matrix product that streams 16 tokens' keys per vector load.
 // Values are stored one row per token.
 type Cache struct {
-	kt, v [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
-	ws    workspace   // scratch of one layer step, reused across steps
-	ws2   workspace   // scratch of the second part of a split attention
-	attn  attnJob     // the attention of the step in progress
+	kt, v [][]float32  // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
+	ws    workspace    // scratch of one layer step, reused across steps
+	ws2   workspace    // scratch of the second part of a split attention
+	attn  attnJob      // the attention of the step in progress
+	bufs  [2][]float32 // a step's activations between layers (buf)
 	// attnTask is attn.run, bound once so that a split allocates nothing.
 	attnTask func(part int)
 	bias     []float32 // the step's mask as additive scores, one row per new token
@@ -46,6 +47,15 @@ func NewCache(cfg Config, layers int) *Cache {
 		c.v = append(c.v, make([]float32, cfg.Context*c.kvd))
 	}
 	return c
+}
+
+// buf returns the first n floats of the cache's buffer i (0 or 1), which
+// hold the activations between a step's layers, grown as needed.
+func (c *Cache) buf(i, n int) []float32 {
+	if cap(c.bufs[i]) < n {
+		c.bufs[i] = make([]float32, n)
+	}
+	return c.bufs[i][:n]
 }
 
 // Reset empties the cache.
@@ -157,7 +167,10 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 // The draft's catch-up and prefill need the next feature of their last
 // input alone, and the draft has one layer, so that its other inputs
 // cost only the QKV projection.
-func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
+//
+// The output goes to y when it is not nil (at least (m-from)·Dim long),
+// otherwise to a new slice.
+func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
 	cfg := l.cfg
 	d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	ws := &c.ws
@@ -228,7 +241,10 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 			kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*ff:(i+1)*ff], b[i*ff:(i+1)*ff])
 		}
 	}
-	y := make([]float32, m*d)
+	if y == nil {
+		y = make([]float32, m*d)
+	}
+	y = y[:m*d]
 	project(kn, y, act, l.W2, low2, m, h1)
 	return y
 }
@@ -366,7 +382,10 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	if len(c.kt) != len(t.Layers) {
 		return nil, nil, fmt.Errorf("target step: cache has %d layers, the model %d", len(c.kt), len(t.Layers))
 	}
-	x := make([]float32, m*d)
+	// The embeddings and the inner layers' outputs alternate between the
+	// cache's two buffers; the last layer's output is new (it is
+	// returned).
+	x := c.buf(1, m*d)
 	for i, tok := range tokens {
 		if tok < 0 || tok >= t.Cfg.Vocab {
 			return nil, nil, fmt.Errorf("target step: token %d outside the vocabulary of %d", tok, t.Cfg.Vocab)
@@ -375,7 +394,11 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	}
 	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
-		x = l.step(t.Kern, x, m, pos, bias, c, li, 0)
+		var y []float32
+		if li < len(t.Layers)-1 {
+			y = c.buf(li%2, m*d)
+		}
+		x = l.step(t.Kern, x, y, m, pos, bias, c, li, 0)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -419,7 +442,7 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	if len(feats) != m*D || len(c.kt) != 1 {
 		return nil, nil, fmt.Errorf("draft step: %d features for %d tokens, cache of %d layers", len(feats)/D, m, len(c.kt))
 	}
-	in := make([]float32, m*2*D)
+	in := c.buf(0, m*2*D)
 	for i, tok := range tokens {
 		if tok < 0 || tok >= t.Cfg.Vocab {
 			return nil, nil, fmt.Errorf("draft step: token %d outside the vocabulary of %d", tok, t.Cfg.Vocab)
@@ -427,14 +450,14 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D:i*2*D+D], t.Embed.W[tok*D:tok*D+D])
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
-	x := make([]float32, m*D)
+	x := c.buf(1, m*D)
 	lp := d.Layer.lowFor(t.Kern)
 	if lp != nil {
 		t.Kern.MatMulBF16(x, in, lp.fc, m)
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
-	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0, from)
+	out = d.Layer.step(t.Kern, x, nil, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
 	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)

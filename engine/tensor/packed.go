@@ -35,11 +35,12 @@ const ParallelMACs = 1 << 18
 
 // PoolMACs is the size from which MatMulPacked splits its panels over a
 // Pool. It puts every packed product of the engine's decode step (the
-// smallest, 192x192, has 37K multiply-adds) on the pool. An empty
-// fork-join took 0.68 µs (median, 0.83 µs at the 99th percentile) at
-// load 1 here, against 0.3 µs for such a product at 116 GFLOP/s, but the
-// decode step's larger products (its fused QKV, W1|W3 and W2 and the
-// 256-way head) take 2-10 µs each, and the step as a whole gained.
+// smallest, 192x192, has 37K multiply-adds) on the pool. A fork-join
+// that the worker takes costs 70-110 ns when both threads are running
+// (BenchmarkPoolRunBatch, fastest batch of 100) and about 0.5 µs at the
+// median batch on the loaded shared machine, against 0.3 µs for such a
+// product at 116 GFLOP/s; the decode step's larger products (its fused
+// QKV, W1|W3 and W2 and the 256-way head) take 2-10 µs each.
 const PoolMACs = 1 << 14
 
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
