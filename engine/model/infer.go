@@ -177,12 +177,13 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 	ws.off = 0
 	xn := ws.take(m * d)
 	kn.RMSNorm(xn, x, l.AttnNorm.W, m, d, rmsEps)
-	q := ws.take(m * d)
-	kNew := ws.take(m * kvd)
-	base := c.Len + c.Pending
-	vNew := c.v[li][base*kvd : (base+m)*kvd]
+	// The queries and new keys stay where the projection put them, rows
+	// of stride ldq and ldk; the attention's parts copy the values of
+	// their heads into the cache.
+	var q, kNew, vNew []float32
+	ldq, ldk := d, kvd
 	if f := l.fused(kn); f != nil {
-		// One pass over the fused [Wq; Wk; Wv] rows, then split.
+		// One pass over the fused [Wq; Wk; Wv] rows.
 		w := d + 2*kvd
 		qkv := ws.take(m * w)
 		if lp := l.lowFor(kn); lp != nil {
@@ -190,20 +191,17 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 		} else {
 			kn.MatMulPacked(qkv, xn, f.qkv, m)
 		}
-		for i := 0; i < m; i++ {
-			row := qkv[i*w : (i+1)*w]
-			copy(q[i*d:(i+1)*d], row[:d])
-			copy(kNew[i*kvd:(i+1)*kvd], row[d:d+kvd])
-			copy(vNew[i*kvd:(i+1)*kvd], row[d+kvd:])
-		}
+		q, kNew, vNew, ldq, ldk = qkv, qkv[d:], qkv[d+kvd:], w, w
 	} else {
+		q, kNew = ws.take(m*d), ws.take(m*kvd)
+		base := c.Len + c.Pending
 		apply(kn, q, xn, l.Wq, m)
 		apply(kn, kNew, xn, l.Wk, m)
-		apply(kn, vNew, xn, l.Wv, m)
+		apply(kn, c.v[li][base*kvd:(base+m)*kvd], xn, l.Wv, m)
 	}
 	mo := m - from // rows that come back
 	ao := ws.take(mo * d)
-	c.attn = attnJob{c: c, l: l, kn: kn, q: q[from*d:], kNew: kNew, ao: ao, bias: bias, pos: pos, m: m, from: from, li: li}
+	c.attn = attnJob{c: c, l: l, kn: kn, q: q[from*ldq:], kNew: kNew, vNew: vNew, ldq: ldq, ldk: ldk, ao: ao, bias: bias, pos: pos, m: m, from: from, li: li}
 	if p := kn.Pool; p != nil && cfg.KVHeads > 1 && mo >= kn.PoolMinRows {
 		c.ws2.off = 0
 		p.Run(c.attnTask)
@@ -259,7 +257,9 @@ type attnJob struct {
 	c           *Cache
 	l           *Layer
 	kn          tensor.Kernel
-	q, kNew, ao []float32 // the returned rows' queries, every new key, the output
+	q, kNew, ao []float32 // the returned rows' queries, every new key (rows of stride ldq and ldk), the output
+	vNew        []float32 // the new values, rows of stride ldk, or nil where they are in the cache
+	ldq, ldk    int
 	bias        []float32
 	pos         []int
 	m, from, li int
@@ -286,7 +286,7 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	l, kn, c := j.l, j.kn, j.c
 	cfg := l.cfg
 	d, kvd, H, hd := cfg.Dim, cfg.KVDim(), cfg.Heads, cfg.HeadDim()
-	m, from, q, kNew, ao, bias := j.m, j.from, j.q, j.kNew, j.ao, j.bias
+	m, from, q, kNew, ao, bias, ldq, ldk := j.m, j.from, j.q, j.kNew, j.ao, j.bias, j.ldq, j.ldk
 	mo := m - from
 	base := c.Len + c.Pending
 	kt, V, ld := c.kt[j.li], c.v[j.li], c.ld
@@ -304,16 +304,19 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
 	for kh := kh0; kh < kh1; kh++ {
-		ropeHeads(q, d, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
-		ropeHeads(kNew, kvd, m, kh, kh+1, hd, j.pos, l.rt, 1)
+		ropeHeads(q, ldq, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
+		ropeHeads(kNew, ldk, m, kh, kh+1, hd, j.pos, l.rt, 1)
 		for i := 0; i < m; i++ {
-			for e, v := range kNew[i*kvd+kh*hd : i*kvd+(kh+1)*hd] {
+			for e, v := range kNew[i*ldk+kh*hd : i*ldk+(kh+1)*hd] {
 				kt[(kh*hd+e)*ld+base+i] = v
+			}
+			if j.vNew != nil {
+				copy(V[(base+i)*kvd+kh*hd:(base+i)*kvd+(kh+1)*hd], j.vNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd])
 			}
 		}
 		for i := 0; i < mo; i++ {
 			dst := qg[i*group*hd : (i+1)*group*hd]
-			for e, v := range q[i*d+kh*group*hd : i*d+(kh+1)*group*hd] {
+			for e, v := range q[i*ldq+kh*group*hd : i*ldq+(kh+1)*group*hd] {
 				dst[e] = v * scale
 			}
 		}
