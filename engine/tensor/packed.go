@@ -128,7 +128,7 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 			for ; i < full; i += 4 {
 				ap := [4]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]}
 				cp := [4]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]}
-				gemmZ4x64(&ap, panel, 16*k, k, &cp)
+				gemmZ4(&ap, panel, 16*k, k, &cp, 64)
 			}
 			if m-i == 5 {
 				ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
@@ -150,6 +150,24 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 				cp := [2]*float32{&c[i*n+j], &scratch[0]}
 				gemmZ2x64(&ap, panel, 16*k, k, &cp)
 			}
+		}
+		// A remainder of 32 or 48 columns, the half of a split 192- or
+		// 288-column product, takes 32-column tiles of four rows, the
+		// last one padded (a repeated row writes to scratch), where three
+		// rows or more remain to pass over it.
+		if j+32 <= hi && m >= 3 {
+			for i := 0; i < m; i += 4 {
+				var ap, cp [4]*float32
+				for r := 0; r < 4; r++ {
+					if i+r < m {
+						ap[r], cp[r] = &a[(i+r)*k], &c[(i+r)*n+j]
+					} else {
+						ap[r], cp[r] = &a[i*k], &scratch[0]
+					}
+				}
+				gemmZ4(&ap, &w.data[j*k], 16*k, k, &cp, 32)
+			}
+			j += 32
 		}
 	}
 	// AVX2: two rows over 32 columns, otherwise 4-row tiles of one panel,
