@@ -54,7 +54,7 @@ func BenchmarkTargetStep(b *testing.B) {
 // products split over two cores (tensor.Pool): plain decoding's other
 // configuration, which the engine does not use by default.
 func BenchmarkTargetStepWorkers2(b *testing.B) {
-	for _, m := range []int{1, 2, 3, 4, 5} {
+	for _, m := range []int{1, 2, 3, 4, 5, 8, 17} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) { benchTargetStep(b, m, true) })
 	}
 }
@@ -84,19 +84,29 @@ func benchTargetStep(b *testing.B, m int, pool bool) {
 // or the catch-up over an accepted path) on a 128-token draft cache, with
 // the bfloat16 draft where the CPU has AVX-512 (the engine's default);
 // BenchmarkDraftStepFP32 keeps the draft in float32.
-func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true, false) }
-func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false, false) }
+func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true, false, false) }
+func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false, false, false) }
+
+// BenchmarkDraftStepWorkers2 is BenchmarkDraftStep with the products and
+// the attention split over two cores (tensor.Pool).
+func BenchmarkDraftStepWorkers2(b *testing.B) { benchDraftStep(b, true, false, true) }
 
 // BenchmarkDraftCatchUp times the catch-up pass over an accepted path of
 // m inputs (Draft.StepLast: attention and the MLP for the last input
 // only, the others append their keys and values).
-func BenchmarkDraftCatchUp(b *testing.B) { benchDraftStep(b, true, true) }
+func BenchmarkDraftCatchUp(b *testing.B) { benchDraftStep(b, true, true, false) }
 
-func benchDraftStep(b *testing.B, bf, last bool) {
+func benchDraftStep(b *testing.B, bf, last, pool bool) {
 	for _, m := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
 			t, d, _, dc := stepSetup(b)
 			d.UseBF16(t, bf)
+			if pool {
+				t.Kern.Pool = tensor.NewPool()
+				defer t.Kern.Pool.Close()
+				t.Kern.Pool.Engage()
+				defer t.Kern.Pool.Release()
+			}
 			tok, pos := make([]int, m), make([]int, m)
 			for i := range pos {
 				tok[i], pos[i] = 'a', dc.Len+i

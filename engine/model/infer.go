@@ -21,12 +21,17 @@ import (
 // are a matrix product that streams 16 tokens' keys per vector load.
 // Values are stored one row per token.
 type Cache struct {
-	kt, v   [][]float32 // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
-	ws      workspace   // scratch of one layer step, reused across steps
-	bias    []float32   // the step's mask as additive scores, one row per new token
-	kvd, ld int
-	Len     int
-	Pending int
+	kt, v [][]float32  // per layer: KVDim × ld keys (already rotated), Capacity × KVDim values
+	ws    workspace    // scratch of one layer step, reused across steps
+	ws2   workspace    // scratch of the second part of a split attention
+	attn  attnJob      // the attention of the step in progress
+	bufs  [2][]float32 // a step's activations between layers (buf)
+	// attnTask is attn.run, bound once so that a split allocates nothing.
+	attnTask func(part int)
+	bias     []float32 // the step's mask as additive scores, one row per new token
+	kvd, ld  int
+	Len      int
+	Pending  int
 	// Capacity is the most tokens (committed plus pending) it holds.
 	Capacity int
 }
@@ -35,11 +40,22 @@ type Cache struct {
 // up to cfg.Context tokens.
 func NewCache(cfg Config, layers int) *Cache {
 	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16}
+	c.attn.c = c
+	c.attnTask = c.attn.run
 	for i := 0; i < layers; i++ {
 		c.kt = append(c.kt, make([]float32, c.kvd*c.ld))
 		c.v = append(c.v, make([]float32, cfg.Context*c.kvd))
 	}
 	return c
+}
+
+// buf returns the first n floats of the cache's buffer i (0 or 1), which
+// hold the activations between a step's layers, grown as needed.
+func (c *Cache) buf(i, n int) []float32 {
+	if cap(c.bufs[i]) < n {
+		c.bufs[i] = make([]float32, n)
+	}
+	return c.bufs[i][:n]
 }
 
 // Reset empties the cache.
@@ -151,19 +167,23 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 // The draft's catch-up and prefill need the next feature of their last
 // input alone, and the draft has one layer, so that its other inputs
 // cost only the QKV projection.
-func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
+//
+// The output goes to y when it is not nil (at least (m-from)·Dim long),
+// otherwise to a new slice.
+func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []float32, c *Cache, li, from int) []float32 {
 	cfg := l.cfg
-	d, kvd, ff, H, hd := cfg.Dim, cfg.KVDim(), cfg.FF, cfg.Heads, cfg.HeadDim()
+	d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	ws := &c.ws
 	ws.off = 0
 	xn := ws.take(m * d)
 	kn.RMSNorm(xn, x, l.AttnNorm.W, m, d, rmsEps)
-	q := ws.take(m * d)
-	kNew := ws.take(m * kvd)
-	base := c.Len + c.Pending
-	vNew := c.v[li][base*kvd : (base+m)*kvd]
+	// The queries and new keys stay where the projection put them, rows
+	// of stride ldq and ldk; the attention's parts copy the values of
+	// their heads into the cache.
+	var q, kNew, vNew []float32
+	ldq, ldk := d, kvd
 	if f := l.fused(kn); f != nil {
-		// One pass over the fused [Wq; Wk; Wv] rows, then split.
+		// One pass over the fused [Wq; Wk; Wv] rows.
 		w := d + 2*kvd
 		qkv := ws.take(m * w)
 		if lp := l.lowFor(kn); lp != nil {
@@ -171,32 +191,107 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 		} else {
 			kn.MatMulPacked(qkv, xn, f.qkv, m)
 		}
-		for i := 0; i < m; i++ {
-			row := qkv[i*w : (i+1)*w]
-			copy(q[i*d:(i+1)*d], row[:d])
-			copy(kNew[i*kvd:(i+1)*kvd], row[d:d+kvd])
-			copy(vNew[i*kvd:(i+1)*kvd], row[d+kvd:])
-		}
+		q, kNew, vNew, ldq, ldk = qkv, qkv[d:], qkv[d+kvd:], w, w
 	} else {
+		q, kNew = ws.take(m*d), ws.take(m*kvd)
+		base := c.Len + c.Pending
 		apply(kn, q, xn, l.Wq, m)
 		apply(kn, kNew, xn, l.Wk, m)
-		apply(kn, vNew, xn, l.Wv, m)
+		apply(kn, c.v[li][base*kvd:(base+m)*kvd], xn, l.Wv, m)
 	}
 	mo := m - from // rows that come back
-	q = q[from*d:]
-	rope(q, mo, H, hd, pos[from:], l.rt, 1)
-	rope(kNew, m, cfg.KVHeads, hd, pos, l.rt, 1)
-	kt, V, ld := c.kt[li], c.v[li], c.ld
-	for i := 0; i < m; i++ {
-		for e, v := range kNew[i*kvd : (i+1)*kvd] {
-			kt[e*ld+base+i] = v
+	ao := ws.take(mo * d)
+	c.attn = attnJob{c: c, l: l, kn: kn, q: q[from*ldq:], kNew: kNew, vNew: vNew, ldq: ldq, ldk: ldk, ao: ao, bias: bias, pos: pos, m: m, from: from, li: li}
+	if p := kn.Pool; p != nil && cfg.KVHeads > 1 && mo >= kn.PoolMinRows {
+		c.ws2.off = 0
+		p.Run(c.attnTask)
+	} else {
+		c.attn.heads(0, cfg.KVHeads, ws)
+	}
+	c.attn = attnJob{c: c}
+	// From here on only the mo returned rows.
+	m, x = mo, x[from*d:]
+	var lowO, low2 *tensor.PackedBF16
+	if lp := l.lowFor(kn); lp != nil {
+		lowO, low2 = lp.wo, lp.w2
+	}
+	h1 := ws.take(m * d)
+	project(kn, h1, ao, l.Wo, lowO, m, x)
+	xn2 := ws.take(m * d)
+	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
+	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
+	// from one pass over the interleaved [W1; W3] rows (GLURows) where
+	// they are packed, and each part of a split product applies the
+	// activation to its own units.
+	act := ws.take(m * ff)
+	if f := l.fused(kn); f != nil && f.w13 != nil {
+		g := ws.take(m * 2 * ff)
+		if lp := l.lowFor(kn); lp != nil {
+			kn.MatMulBF16GLU(act, g, xn2, lp.w13, m)
+		} else {
+			kn.MatMulPackedGLU(act, g, xn2, f.w13, m)
+		}
+	} else {
+		a, b := ws.take(m*ff), ws.take(m*ff)
+		apply(kn, a, xn2, l.W1, m)
+		apply(kn, b, xn2, l.W3, m)
+		for i := 0; i < m; i++ {
+			kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*ff:(i+1)*ff], b[i*ff:(i+1)*ff])
 		}
 	}
+	if y == nil {
+		y = make([]float32, m*d)
+	}
+	y = y[:m*d]
+	project(kn, y, act, l.W2, low2, m, h1)
+	return y
+}
+
+// attnJob is the attention of one layer step, between the QKV projection
+// and the output projection, split by KV head: each KV head's query
+// group, keys and values are independent of the others', so that a
+// part computes whole heads and writes its own columns of the output.
+// Its fields are step's; it lives in the Cache, so that a split
+// allocates nothing.
+type attnJob struct {
+	c           *Cache
+	l           *Layer
+	kn          tensor.Kernel
+	q, kNew, ao []float32 // the returned rows' queries, every new key (rows of stride ldq and ldk), the output
+	vNew        []float32 // the new values, rows of stride ldk, or nil where they are in the cache
+	ldq, ldk    int
+	bias        []float32
+	pos         []int
+	m, from, li int
+}
+
+// run computes part 0's KV heads (the first half) on the cache's
+// workspace and part 1's (the rest) on the second one.
+func (j *attnJob) run(part int) {
+	c := j.l.cfg.KVHeads
+	half := (c + 1) / 2
+	if part == 0 {
+		j.heads(0, half, &j.c.ws)
+	} else {
+		j.heads(half, c, &j.c.ws2)
+	}
+}
+
+// heads computes the attention of the KV heads kh0..kh1-1 with scratch
+// from ws: it rotates the heads' queries (of the returned rows) and new
+// keys, stores the keys transposed in the cache, and writes the heads'
+// columns of the output. Each head's sums run in the same order whether
+// the heads are split or not, so a split step is bit-identical.
+func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
+	l, kn, c := j.l, j.kn, j.c
+	cfg := l.cfg
+	d, kvd, H, hd := cfg.Dim, cfg.KVDim(), cfg.Heads, cfg.HeadDim()
+	m, from, q, kNew, ao, bias, ldq, ldk := j.m, j.from, j.q, j.kNew, j.ao, j.bias, j.ldq, j.ldk
+	mo := m - from
+	base := c.Len + c.Pending
+	kt, V, ld := c.kt[j.li], c.v[j.li], c.ld
 	// The 1/sqrt(hd) of the scores, folded into the queries.
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	for i := range q {
-		q[i] *= scale
-	}
 	group := H / cfg.KVHeads
 	R := mo * group // query rows of one KV head
 	n1, n2 := c.Len, c.Pending+m
@@ -208,10 +303,22 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 	o1, o2 := ws.take(R*hd), ws.take(R*hd)
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
-	ao := ws.take(mo * d)
-	for kh := 0; kh < cfg.KVHeads; kh++ {
+	for kh := kh0; kh < kh1; kh++ {
+		ropeHeads(q, ldq, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
+		ropeHeads(kNew, ldk, m, kh, kh+1, hd, j.pos, l.rt, 1)
+		for i := 0; i < m; i++ {
+			for e, v := range kNew[i*ldk+kh*hd : i*ldk+(kh+1)*hd] {
+				kt[(kh*hd+e)*ld+base+i] = v
+			}
+			if j.vNew != nil {
+				copy(V[(base+i)*kvd+kh*hd:(base+i)*kvd+(kh+1)*hd], j.vNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd])
+			}
+		}
 		for i := 0; i < mo; i++ {
-			copy(qg[i*group*hd:(i+1)*group*hd], q[i*d+kh*group*hd:i*d+(kh+1)*group*hd])
+			dst := qg[i*group*hd : (i+1)*group*hd]
+			for e, v := range q[i*ldq+kh*group*hd : i*ldq+(kh+1)*group*hd] {
+				dst[e] = v * scale
+			}
 		}
 		keys := kt[kh*hd*ld:]
 		// Part 1: the committed prefix, no mask.
@@ -262,50 +369,6 @@ func (l *Layer) step(kn tensor.Kernel, x []float32, m int, pos []int, bias []flo
 			}
 		}
 	}
-	// From here on only the mo returned rows.
-	m, x = mo, x[from*d:]
-	h1 := ws.take(m * d)
-	if lp := l.lowFor(kn); lp != nil {
-		kn.MatMulBF16(h1, ao, lp.wo, m)
-	} else {
-		apply(kn, h1, ao, l.Wo, m)
-	}
-	for i := range h1 {
-		h1[i] += x[i]
-	}
-	xn2 := ws.take(m * d)
-	kn.RMSNorm(xn2, h1, l.MLPNorm.W, m, d, rmsEps)
-	// SwiGLU: silu(a)·b with the exponentials vectorised; a and b come
-	// from one pass over the fused [W1; W3] rows where it is packed.
-	act := ws.take(m * ff)
-	var a, b []float32
-	lda := ff
-	if f := l.fused(kn); f != nil {
-		g := ws.take(m * 2 * ff)
-		if lp := l.lowFor(kn); lp != nil {
-			kn.MatMulBF16(g, xn2, lp.w13, m)
-		} else {
-			kn.MatMulPacked(g, xn2, f.w13, m)
-		}
-		a, b, lda = g, g[ff:], 2*ff
-	} else {
-		a, b = ws.take(m*ff), ws.take(m*ff)
-		apply(kn, a, xn2, l.W1, m)
-		apply(kn, b, xn2, l.W3, m)
-	}
-	for i := 0; i < m; i++ {
-		kn.SiLUMul(act[i*ff:(i+1)*ff], a[i*lda:i*lda+ff], b[i*lda:i*lda+ff])
-	}
-	y := make([]float32, m*d)
-	if lp := l.lowFor(kn); lp != nil {
-		kn.MatMulBF16(y, act, lp.w2, m)
-	} else {
-		apply(kn, y, act, l.W2, m)
-	}
-	for i := range y {
-		y[i] += h1[i]
-	}
-	return y
 }
 
 // Step runs the target on m new tokens at positions pos, appending them to
@@ -322,7 +385,10 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	if len(c.kt) != len(t.Layers) {
 		return nil, nil, fmt.Errorf("target step: cache has %d layers, the model %d", len(c.kt), len(t.Layers))
 	}
-	x := make([]float32, m*d)
+	// The embeddings and the inner layers' outputs alternate between the
+	// cache's two buffers; the last layer's output is new (it is
+	// returned).
+	x := c.buf(1, m*d)
 	for i, tok := range tokens {
 		if tok < 0 || tok >= t.Cfg.Vocab {
 			return nil, nil, fmt.Errorf("target step: token %d outside the vocabulary of %d", tok, t.Cfg.Vocab)
@@ -331,7 +397,11 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	}
 	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
-		x = l.step(t.Kern, x, m, pos, bias, c, li, 0)
+		var y []float32
+		if li < len(t.Layers)-1 {
+			y = c.buf(li%2, m*d)
+		}
+		x = l.step(t.Kern, x, y, m, pos, bias, c, li, 0)
 	}
 	c.Pending += m
 	return x, t.Logits(x, m), nil
@@ -375,7 +445,7 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	if len(feats) != m*D || len(c.kt) != 1 {
 		return nil, nil, fmt.Errorf("draft step: %d features for %d tokens, cache of %d layers", len(feats)/D, m, len(c.kt))
 	}
-	in := make([]float32, m*2*D)
+	in := c.buf(0, m*2*D)
 	for i, tok := range tokens {
 		if tok < 0 || tok >= t.Cfg.Vocab {
 			return nil, nil, fmt.Errorf("draft step: token %d outside the vocabulary of %d", tok, t.Cfg.Vocab)
@@ -383,14 +453,14 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D:i*2*D+D], t.Embed.W[tok*D:tok*D+D])
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
-	x := make([]float32, m*D)
+	x := c.buf(1, m*D)
 	lp := d.Layer.lowFor(t.Kern)
 	if lp != nil {
 		t.Kern.MatMulBF16(x, in, lp.fc, m)
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
-	out = d.Layer.step(t.Kern, x, m, pos, c.maskBias(mask, m), c, 0, from)
+	out = d.Layer.step(t.Kern, x, nil, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
 	if lp := d.Layer.lowFor(t.Kern); lp != nil {
 		xn := make([]float32, (m-from)*D)
@@ -427,6 +497,23 @@ func apply(kn tensor.Kernel, y, x []float32, w *Param, m int) {
 	kn.MatMulT(y, x, w.W, m, in, out)
 }
 
+// project computes y = x·Wᵀ + res for m inference rows (the residual
+// res, m×out, is added after the product, by each part of a split one):
+// through the bfloat16 copy low where it is set, otherwise as apply.
+func project(kn tensor.Kernel, y, x []float32, w *Param, low *tensor.PackedBF16, m int, res []float32) {
+	switch {
+	case low != nil:
+		kn.MatMulBF16Add(y, x, low, m, res)
+	case kn.SIMD && tensor.PackOK(w.Shape[0]):
+		kn.MatMulPackedAdd(y, x, w.pack(), m, res)
+	default:
+		kn.MatMulT(y, x, w.W, m, w.Shape[1], w.Shape[0])
+		for i, v := range res {
+			y[i] += v
+		}
+	}
+}
+
 // workspace hands out scratch slices for the temporaries of one layer
 // step; none of them outlives the step, so the next step reuses the
 // memory. When the buffer is too small a new one replaces it; slices
@@ -447,7 +534,9 @@ func (w *workspace) take(n int) []float32 {
 }
 
 // fusedLayer holds a layer's projections that read the same input,
-// stacked and packed for the SIMD kernel: [Wq; Wk; Wv] and [W1; W3].
+// stacked and packed for the SIMD kernel: [Wq; Wk; Wv] and W1 and W3
+// interleaved (tensor.GLURows; nil where FF is not a multiple of
+// tensor.GLUGroup).
 type fusedLayer struct{ qkv, w13 *tensor.Packed }
 
 // fused returns the layer's fused projections on the SIMD kernel, built
@@ -461,12 +550,14 @@ func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
 	if l.fuse == nil {
 		cfg := l.cfg
 		d, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
-		if !tensor.PackOK(d+2*kvd) || !tensor.PackOK(2*ff) {
+		if !tensor.PackOK(d + 2*kvd) {
 			return nil
 		}
 		qkv := append(append(append(make([]float32, 0, (d+2*kvd)*d), l.Wq.W...), l.Wk.W...), l.Wv.W...)
-		w13 := append(append(make([]float32, 0, 2*ff*d), l.W1.W...), l.W3.W...)
-		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d), w13: tensor.Pack(w13, 2*ff, d)}
+		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d)}
+		if tensor.GLUOK(ff) {
+			l.fuse.w13 = tensor.Pack(tensor.GLURows(l.W1.W, l.W3.W, ff, d), 2*ff, d)
+		}
 	}
 	return l.fuse
 }
@@ -505,14 +596,15 @@ func (d *Draft) UseBF16(t *Target, on bool) {
 	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	l := d.Layer
 	qkv := append(append(append(make([]float32, 0, (D+2*kvd)*D), l.Wq.W...), l.Wk.W...), l.Wv.W...)
-	w13 := append(append(make([]float32, 0, 2*ff*D), l.W1.W...), l.W3.W...)
 	l.low = &lowLayer{
 		fc:   tensor.PackBF16(d.FC.W, D, 2*D),
 		qkv:  tensor.PackBF16(qkv, D+2*kvd, D),
 		wo:   tensor.PackBF16(l.Wo.W, D, D),
-		w13:  tensor.PackBF16(w13, 2*ff, D),
 		w2:   tensor.PackBF16(l.W2.W, D, ff),
 		head: tensor.PackBF16(t.Head.W, cfg.Vocab, D),
+	}
+	if tensor.GLUOK(ff) {
+		l.low.w13 = tensor.PackBF16(tensor.GLURows(l.W1.W, l.W3.W, ff, D), 2*ff, D)
 	}
 }
 

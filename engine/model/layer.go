@@ -104,12 +104,17 @@ func newRopeTable(cfg Config) *ropeTable {
 // angles of positions pos (each below the context); sign -1 applies the
 // inverse rotation.
 func rope(x []float32, m, heads, hd int, pos []int, rt *ropeTable, sign float32) {
-	w := heads * hd
+	ropeHeads(x, heads*hd, m, 0, heads, hd, pos, rt, sign)
+}
+
+// ropeHeads is rope on the heads h0..h1-1 of the m rows of x, row stride
+// ld: the heads of one KV group, which a part of a split step rotates.
+func ropeHeads(x []float32, ld, m, h0, h1, hd int, pos []int, rt *ropeTable, sign float32) {
 	for t := 0; t < m; t++ {
 		cs := rt.cos[pos[t]*rt.half : pos[t]*rt.half+rt.half]
 		sn := rt.sin[pos[t]*rt.half : pos[t]*rt.half+rt.half]
-		for h := 0; h < heads; h++ {
-			row := x[t*w+h*hd : t*w+h*hd+hd]
+		for h := h0; h < h1; h++ {
+			row := x[t*ld+h*hd : t*ld+h*hd+hd]
 			for i, c := range cs {
 				s := sign * sn[i]
 				a, b := row[2*i], row[2*i+1]

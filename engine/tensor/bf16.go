@@ -5,14 +5,14 @@ import "math"
 // PackedBF16 is a weight matrix W (n outputs × k inputs) rounded to
 // bfloat16 (the top 16 bits of a float32, 8 bits of mantissa) and packed
 // like Packed: 16-column panels of its transpose, each k×16 contiguous,
-// with the columns padded with zeros to a multiple of 64. Half the bytes
+// with 48 columns of zeros after the last panel. Half the bytes
 // of a float32 matrix, it halves the memory traffic of the one- and
 // two-row products, which the memory system bounds; it is meant for the
 // draft head, whose products only propose tokens (the target verifies
 // every one in float32, so the output stays the target's).
 type PackedBF16 struct {
 	K, N int
-	data []uint16 // ceil(N/64)·4 panels of K×16
+	data []uint16 // ceil(N/16)+3 panels of K×16
 }
 
 // BF16 rounds v to the nearest bfloat16 (ties to even) and returns its
@@ -27,7 +27,9 @@ func BF16Value(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) 
 
 // PackBF16 packs the n×k row-major matrix w in bfloat16.
 func PackBF16(w []float32, n, k int) *PackedBF16 {
-	np := (n + 63) &^ 63
+	// A last tile of 64 columns may start at any 16-column panel of a
+	// split product (Pool), so 48 zero columns follow the last one.
+	np := (n+15)&^15 + 48
 	p := &PackedBF16{K: k, N: n, data: make([]uint16, np*k)}
 	for j := 0; j < n; j += 16 {
 		panel := p.data[j*k : (j+16)*k]
@@ -46,20 +48,42 @@ func PackBF16(w []float32, n, k int) *PackedBF16 {
 // time, the last group of columns through scratch), in pure Go
 // otherwise. Either way each product is summed in float32 in order of p.
 func (kn Kernel) MatMulBF16(c, a []float32, w *PackedBF16, m int) {
+	kn.MatMulBF16Add(c, a, w, m, nil)
+}
+
+// MatMulBF16Add is MatMulBF16 followed by c += add, as MatMulPackedAdd.
+func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float32) {
 	k, n := w.K, w.N
 	if m == 0 {
 		return
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
+	if add != nil {
+		_ = add[m*n-1]
+	}
 	if !kn.AVX512 {
 		matMulBF16Go(c, a, w, m)
+		addCols(c, add, m, n, 0, n)
 		return
 	}
+	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
+		kn.Pool.run(packedJob{c: c, a: a, bw: w, m: m, add: add})
+		return
+	}
+	bf16Range(c, a, w, m, 0, n)
+	addCols(c, add, m, n, 0, n)
+}
+
+// bf16Range computes the columns lo..hi-1 of c (lo a multiple of 16) on
+// the AVX-512 kernels: 64 columns per tile, a last short tile through
+// scratch (PackBF16 pads the panels so that it may read past N).
+func bf16Range(c, a []float32, w *PackedBF16, m, lo, hi int) {
+	k, n := w.K, w.N
 	var scratch [4][64]float32
 	ps := 16 * k
-	for j := 0; j < n; j += 64 {
-		full := j+64 <= n
+	for j := lo; j < hi; j += 64 {
+		full := j+64 <= hi
 		panel := &w.data[j*k]
 		col := func(r int) *float32 {
 			if full {
@@ -72,7 +96,7 @@ func (kn Kernel) MatMulBF16(c, a []float32, w *PackedBF16, m int) {
 				return
 			}
 			for r := r0; r < r0+rows; r++ {
-				copy(c[r*n+j:r*n+n], scratch[r%4][:n-j])
+				copy(c[r*n+j:r*n+hi], scratch[r%4][:hi-j])
 			}
 		}
 		switch {

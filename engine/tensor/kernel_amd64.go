@@ -56,7 +56,7 @@ func expSubSum(x *float32, n8 int, sub float32) float32
 func cpuidAVX512() bool
 
 //go:noescape
-func gemmZ4x64(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32)
+func gemmZ4(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32, cols int)
 
 // haveAVX512 reports whether the AVX-512 kernels can run on this CPU.
 func haveAVX512() bool { return cpuidAVX2FMA() && cpuidAVX512() }

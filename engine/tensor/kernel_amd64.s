@@ -706,11 +706,16 @@ noz:
 	MOVB $0, ret+0(FP)
 	RET
 
-// func gemmZ4x64(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32)
+// func gemmZ4(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32, cols int)
 // Four rows against four consecutive packed 16-column panels (pstride
 // elements apart) with AVX-512: c_r[j] for j < 64 in sixteen 16-wide
-// accumulators, each column summed in order of p like gemm4x16.
-TEXT ·gemmZ4x64(SB), NOSPLIT, $0-40
+// accumulators, each column summed in order of p like gemm4x16. With
+// cols 32 it takes two panels in eight accumulators: the tail of a split
+// product whose half is not a multiple of 64 columns (a padded row
+// repeats a row into scratch). ZH_ROW broadcasts row pointer r's k-th
+// entry into z and adds it times both panels to a0 and a1.
+#define ZH_ROW(r, z, a0, a1) VBROADCASTSS (r)(AX*4), z; VFMADD231PS Z16, z, a0; VFMADD231PS Z17, z, a1
+TEXT ·gemmZ4(SB), NOSPLIT, $0-48
 	MOVQ ap+0(FP), AX
 	MOVQ 0(AX), SI
 	MOVQ 8(AX), R10
@@ -723,6 +728,8 @@ TEXT ·gemmZ4x64(SB), NOSPLIT, $0-40
 	LEAQ (DI)(R9*1), R13
 	LEAQ (R13)(R9*1), BX
 	LEAQ (BX)(R9*1), DX
+	CMPQ cols+40(FP), $64
+	JNE  narrow4
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -795,6 +802,35 @@ donez4:
 	VMOVUPS Z13, 64(DX)
 	VMOVUPS Z14, 128(DX)
 	VMOVUPS Z15, 192(DX)
+	VZEROUPPER
+	RET
+narrow4:
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+loopz4n:
+	CMPQ AX, CX
+	JGE  donez4n
+	VMOVUPS (DI), Z16
+	VMOVUPS (R13), Z17
+	ZH_ROW(SI, Z20, Z0, Z1)
+	ZH_ROW(R10, Z21, Z2, Z3)
+	ZH_ROW(R11, Z22, Z4, Z5)
+	ZH_ROW(R12, Z23, Z6, Z7)
+	ADDQ $64, DI
+	ADDQ $64, R13
+	INCQ AX
+	JMP  loopz4n
+donez4n:
+	MOVQ    cp+32(FP), AX
+	MOVQ    0(AX), DX
+	VMOVUPS Z0, (DX); VMOVUPS Z1, 64(DX)
+	MOVQ    8(AX), DX
+	VMOVUPS Z2, (DX); VMOVUPS Z3, 64(DX)
+	MOVQ    16(AX), DX
+	VMOVUPS Z4, (DX); VMOVUPS Z5, 64(DX)
+	MOVQ    24(AX), DX
+	VMOVUPS Z6, (DX); VMOVUPS Z7, 64(DX)
 	VZEROUPPER
 	RET
 
@@ -1019,7 +1055,7 @@ doneb2:
 	RET
 
 // func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32)
-// Four rows against four consecutive bf16 panels: gemmZ4x64 on bf16.
+// Four rows against four consecutive bf16 panels: gemmZ4 on bf16.
 TEXT ·bf16Z4x64(SB), NOSPLIT, $0-40
 	MOVQ ap+0(FP), AX
 	MOVQ 0(AX), SI
@@ -1109,7 +1145,7 @@ doneb4:
 	RET
 
 // func gemmZ3x64(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
-// gemmZ4x64 for 3 rows.
+// gemmZ4 (64 columns) for 3 rows.
 TEXT ·gemmZ3x64(SB), NOSPLIT, $0-40
 	MOVQ ap+0(FP), AX
 	MOVQ 0(AX), SI
@@ -1184,7 +1220,7 @@ donez3:
 	RET
 
 // func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32)
-// gemmZ4x64 for 2 rows.
+// gemmZ4 (64 columns) for 2 rows.
 TEXT ·gemmZ2x64(SB), NOSPLIT, $0-40
 	MOVQ ap+0(FP), AX
 	MOVQ 0(AX), SI
@@ -1242,3 +1278,4 @@ donez2:
 	VMOVUPS Z7, 192(DX)
 	VZEROUPPER
 	RET
+

@@ -62,7 +62,7 @@ func expSubSum(x *float32, n8 int, sub float32) float32 {
 
 func haveAVX512() bool { return false }
 
-func gemmZ4x64(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32) {
+func gemmZ4(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32, cols int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 

@@ -35,11 +35,12 @@ const ParallelMACs = 1 << 18
 
 // PoolMACs is the size from which MatMulPacked splits its panels over a
 // Pool. It puts every packed product of the engine's decode step (the
-// smallest, 192x192, has 37K multiply-adds) on the pool. An empty
-// fork-join took 0.68 µs (median, 0.83 µs at the 99th percentile) at
-// load 1 here, against 0.3 µs for such a product at 116 GFLOP/s, but the
-// decode step's larger products (its fused QKV, W1|W3 and W2 and the
-// 256-way head) take 2-10 µs each, and the step as a whole gained.
+// smallest, 192x192, has 37K multiply-adds) on the pool. A fork-join
+// that the worker takes costs 70-110 ns when both threads are running
+// (BenchmarkPoolRunBatch, fastest batch of 100) and about 0.5 µs at the
+// median batch on the loaded shared machine, against 0.3 µs for such a
+// product at 116 GFLOP/s; the decode step's larger products (its fused
+// QKV, W1|W3 and W2 and the 256-way head) take 2-10 µs each.
 const PoolMACs = 1 << 14
 
 // MatMulPacked computes c = a·Wᵀ for the m×k matrix a and the packed W,
@@ -47,21 +48,34 @@ const PoolMACs = 1 << 14
 // Workers > 1 and at least ParallelMACs of work, the column panels are
 // split over that many goroutines.
 func (kn Kernel) MatMulPacked(c, a []float32, w *Packed, m int) {
+	kn.MatMulPackedAdd(c, a, w, m, nil)
+}
+
+// MatMulPackedAdd is MatMulPacked followed by c += add (m×N, the residual
+// connection of a layer; nil adds nothing): each part of a split product
+// adds its own columns. Each entry is the product's sum plus add's, as
+// in a separate pass.
+func (kn Kernel) MatMulPackedAdd(c, a []float32, w *Packed, m int, add []float32) {
 	k, n := w.K, w.N
 	if m == 0 {
 		return
 	}
 	_ = a[m*k-1]
 	_ = c[m*n-1]
+	if add != nil {
+		_ = add[m*n-1]
+	}
 	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
-		kn.Pool.runPacked(kn.AVX512, c, a, w, m)
+		kn.Pool.run(packedJob{z: kn.AVX512, c: c, a: a, w: w, m: m, add: add})
 		return
 	}
 	workers := min(kn.Workers, n/16)
 	if workers <= 1 || m*k*n < ParallelMACs {
 		packedRange(kn.AVX512, c, a, w, m, 0, n)
+		addCols(c, add, m, n, 0, n)
 		return
 	}
+	defer addCols(c, add, m, n, 0, n)
 	var wg sync.WaitGroup
 	panels := n / 16
 	for q := 0; q < workers; q++ {
@@ -114,7 +128,7 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 			for ; i < full; i += 4 {
 				ap := [4]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]}
 				cp := [4]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]}
-				gemmZ4x64(&ap, panel, 16*k, k, &cp)
+				gemmZ4(&ap, panel, 16*k, k, &cp, 64)
 			}
 			if m-i == 5 {
 				ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
@@ -136,6 +150,24 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 				cp := [2]*float32{&c[i*n+j], &scratch[0]}
 				gemmZ2x64(&ap, panel, 16*k, k, &cp)
 			}
+		}
+		// A remainder of 32 or 48 columns, the half of a split 192- or
+		// 288-column product, takes 32-column tiles of four rows, the
+		// last one padded (a repeated row writes to scratch), where three
+		// rows or more remain to pass over it.
+		if j+32 <= hi && m >= 3 {
+			for i := 0; i < m; i += 4 {
+				var ap, cp [4]*float32
+				for r := 0; r < 4; r++ {
+					if i+r < m {
+						ap[r], cp[r] = &a[(i+r)*k], &c[(i+r)*n+j]
+					} else {
+						ap[r], cp[r] = &a[i*k], &scratch[0]
+					}
+				}
+				gemmZ4(&ap, &w.data[j*k], 16*k, k, &cp, 32)
+			}
+			j += 32
 		}
 	}
 	// AVX2: two rows over 32 columns, otherwise 4-row tiles of one panel,
@@ -166,6 +198,20 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 				}
 			}
 			gemm4x16(ap[0], ap[1], ap[2], ap[3], panel, 16, k, cp[0], cp[1], cp[2], cp[3])
+		}
+	}
+}
+
+// addCols adds the columns lo..hi-1 of add to those of c (both m rows of
+// n); a nil add adds nothing.
+func addCols(c, add []float32, m, n, lo, hi int) {
+	if add == nil {
+		return
+	}
+	for i := 0; i < m; i++ {
+		cr, ar := c[i*n+lo:i*n+hi], add[i*n+lo:i*n+hi]
+		for j, v := range ar {
+			cr[j] += v
 		}
 	}
 }

@@ -10,7 +10,12 @@ import (
 // task for a while after each one and then sleeps. Starting a goroutine
 // per product costs microseconds, as much as the small products of a
 // decode step themselves; handing the task to a spinning worker costs a
-// cache-line transfer. One caller at a time may use a Pool. The worker
+// cache-line transfer (an empty fork-join took 52-76 ns per Run here,
+// BenchmarkPoolRunBatch). Part 1 goes to whichever side claims it
+// first: a caller that finishes part 0 before the worker has taken part
+// 1 runs it itself, so that a worker the operating system has
+// descheduled (the machine is shared) costs the task its split rather
+// than a scheduler time slice. One caller at a time may use a Pool. The worker
 // is an ordinary goroutine, not locked to an OS thread: with the lock,
 // and a worker that slept between a generation's passes, a chain:2
 // generation splitting only its verify passes took 62 ms instead of 12
@@ -19,7 +24,8 @@ import (
 // whole generation.
 type Pool struct {
 	seq      atomic.Uint64 // tasks posted
-	done     atomic.Uint64 // tasks the worker finished
+	claimed  atomic.Uint64 // the last task whose part 1 someone claimed
+	done     atomic.Uint64 // the last task whose part 1 the worker finished
 	sleeping atomic.Bool
 	task     func(part int)
 	job      packedJob // the product runPacked splits
@@ -70,8 +76,12 @@ func (p *Pool) work() {
 		if p.stop.Load() {
 			return
 		}
-		p.task(1)
-		p.done.Store(last)
+		// The task is posted before seq counts it, so claiming task last
+		// makes its function visible here.
+		if p.claimed.CompareAndSwap(last-1, last) {
+			p.task(1)
+			p.done.Store(last)
+		}
 	}
 }
 
@@ -105,6 +115,10 @@ func (p *Pool) Run(f func(part int)) {
 		}
 	}
 	f(0)
+	if p.claimed.CompareAndSwap(s-1, s) {
+		f(1) // the worker has not taken it: run it here
+		return
+	}
 	for i := 0; p.done.Load() != s; i++ {
 		if i&1023 == 1023 {
 			runtime.Gosched()
@@ -112,30 +126,48 @@ func (p *Pool) Run(f func(part int)) {
 	}
 }
 
-// packedJob is one packed product split at a 16-column panel boundary
-// near the middle: part 0 computes the columns below half, part 1 the
-// rest. It lives in the Pool, so that a split allocates nothing.
+// packedJob is one packed product (float32 w or bfloat16 bw, then the
+// residual add where set) split at a 16-column panel boundary near the
+// middle: part 0 computes the columns below half, part 1 the rest. It
+// lives in the Pool, so that a split allocates nothing.
 type packedJob struct {
-	z    bool
-	c, a []float32
-	w    *Packed
-	m    int
+	z         bool
+	c, a, add []float32
+	act       []float32 // the SwiGLU output of a GLURows product (MatMulPackedGLU)
+	w         *Packed
+	bw        *PackedBF16
+	m         int
 }
 
 func (j *packedJob) run(part int) {
-	n := j.w.N
-	half := 16 * (n / 32)
-	if part == 0 {
-		packedRange(j.z, j.c, j.a, j.w, j.m, 0, half)
+	n := 0
+	if j.bw != nil {
+		n = j.bw.N
 	} else {
-		packedRange(j.z, j.c, j.a, j.w, j.m, half, n)
+		n = j.w.N
+	}
+	unit := 16 // a GLU product splits between whole groups of units
+	if j.act != nil {
+		unit = 2 * GLUGroup
+	}
+	lo, hi := 0, unit*(n/unit/2)
+	if part == 1 {
+		lo, hi = hi, n
+	}
+	if j.bw != nil {
+		bf16Range(j.c, j.a, j.bw, j.m, lo, hi)
+	} else {
+		packedRange(j.z, j.c, j.a, j.w, j.m, lo, hi)
+	}
+	addCols(j.c, j.add, j.m, n, lo, hi)
+	if j.act != nil {
+		gluCols(Kernel{SIMD: true}, j.act, j.c, j.m, n, lo, hi)
 	}
 }
 
-// runPacked computes the packed product c = a·Wᵀ of m rows on both
-// cores, without allocating.
-func (p *Pool) runPacked(z bool, c, a []float32, w *Packed, m int) {
-	p.job = packedJob{z: z, c: c, a: a, w: w, m: m}
+// run computes the product j on both cores, without allocating.
+func (p *Pool) run(j packedJob) {
+	p.job = j
 	p.Run(p.jobTask)
 	p.job = packedJob{}
 }
