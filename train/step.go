@@ -1095,6 +1095,19 @@ func (e *evaluator) analytic() Result {
 		}
 		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
 	}
+	// The closed forms hold for equal stages in the steady state. The
+	// zero-bubble schedules' (ZB-H1, ZB-V) depend on how each stage's
+	// input and weight gradients fill the drain, and interleaved orders
+	// with fewer micro-batches than stages never reach the steady state:
+	// there the bubble is read off the built order with each stage's own
+	// costs (builtBubble), which costs a simulation of the pipeline, so
+	// it is not done where the closed form holds. DualPipeV keeps its
+	// closed form, which prices the fused pairs as its stages' work does.
+	if k := c.Schedule; k == schedule.ZBH1 || k == schedule.ZBV || (k != schedule.DualPipeV && sp.Chunks > 1 && mb < p.PP) {
+		if span, ok := e.builtBubble(sp, vs); ok {
+			b.BubbleS = math.Max(0, span-fm*worst.total())
+		}
+	}
 	if w := e.windowBound(st, sp); w > 0 {
 		// The stages cannot keep more micro-batches out than they hold:
 		// where the round trip sets the pace, what it adds is exposed
