@@ -557,12 +557,19 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 		}
 		// Stay within the memory limit: narrow back towards depth-first
 		// while the in-flight activations would not fit.
+		// A group is never narrower than pp, and its last group is whole
+		// or at least pp (schedule.Kind.Check's deadlock bounds): where no
+		// narrower group is valid the plan keeps the one it has.
 		limit := e.maxInFlight()
 		for consecutive > p.PP && schedule.LatencyAware.InFlight(schedule.Params{Stages: p.PP, MicroBatches: mb, Chunks: p.VP, Consecutive: consecutive, ExtraWarmup: extra, SlowBoundaries: slow}) > limit {
-			consecutive -= p.PP
-			for consecutive > p.PP && mb%consecutive != 0 {
-				consecutive--
+			next := consecutive - p.PP
+			for next > p.PP && mb%next != 0 {
+				next--
 			}
+			if r := mb % max(next, 1); next < p.PP || (r != 0 && r < p.PP) {
+				break
+			}
+			consecutive = next
 		}
 	}
 	return slow, extra, consecutive
