@@ -19,9 +19,9 @@ import (
 // fixed sample of TestEngineAgreementSpread (go test ./train -run
 // TestEngineAgreementSpread -v): 639 valid jobs, median difference 0.0%,
 // 90th percentile 2.9%, 95th 6.2%, worst 12.0% (llama3-70b tp8 pp2 zb-h1
-// dp2 z0 m=2 over three levels); with the closed-form bubbles of ZB-V
-// and of interleaved orders below their steady state (before the
-// analytic engine read them off the built order, builtBubble) it was
+// dp2 z0 m=2 over three levels); with the closed-form bubble of ZB-V
+// (before the analytic engine read it off the built order, builtBubble)
+// it was
 // 0.0%, 4.1%, 6.3% and 13.6%, and before the engines were made to agree
 // on GPipe's two phases, blocking sends (counted twice by the event
 // engine), ZeRO-2/3 stalls, ZB-V's and DualPipeV's built bubbles,
