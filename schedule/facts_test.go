@@ -138,3 +138,22 @@ func TestSerializedSendsQueue(t *testing.T) {
 		t.Errorf("event mode %.6f s, fast mode %.6f s", ev, queued)
 	}
 }
+
+// TestVSendsShareTheirLink checks that a stage's activations and gradients
+// to one peer queue on one link: in ZB-V with two stages, stage 0 sends
+// its first chunk's activations and its second chunk's input gradients to
+// stage 1, 2m messages of x seconds, so the step is at least 2m*x (two
+// queues, one per kind of message, would let it end near m*x).
+func TestVSendsShareTheirLink(t *testing.T) {
+	const m, f, x = 8, 0.0001, 0.010
+	s := mustBuild(t, ZBV, Params{Stages: 2, MicroBatches: m})
+	c := uniform(f, f, f)
+	c.P2P = func(int, int, Dir) Transfer {
+		return Transfer{Bytes: x * 1e9, Bandwidth: 1e9, Serialize: true}
+	}
+	for _, opt := range []*Options{nil, {OnOp: func(Span) {}}} {
+		if got := mustSim(t, s, c, opt).Makespan; !(got >= 2*m*x) {
+			t.Errorf("makespan %.4f s, want at least %.3f s (2m messages on one link)", got, 2*m*x)
+		}
+	}
+}

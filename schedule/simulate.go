@@ -45,8 +45,9 @@ type Transfer struct {
 	// means one.
 	Weight float64
 	// Serialize queues the bytes of the messages that one stage sends to
-	// one peer in one direction behind each other at Bandwidth, first
-	// come first served: the sender's link to that peer is busy while a
+	// one peer behind each other at Bandwidth, first come first served,
+	// activations and gradients on one queue (a V's way back sends its
+	// gradients down the link its activations came up): the sender's link to that peer is busy while a
 	// message is on it, so a slow link delays later messages too, while
 	// compute goes on. The latency is paid per message after its bytes.
 	// With Links the queue holds each message until the one before it
@@ -294,8 +295,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		}
 		cache := map[key]Transfer{} // one call per boundary and direction
 		linkOf := map[key]int{}
-		link := func(from, to int, d Dir) int {
-			kk := key{from, to, d}
+		// One queue per ordered pair of stages: a physical link from one
+		// stage to another carries every message between them in that
+		// direction, activations and gradients alike (a V's way back
+		// sends its gradients down the links its activations came up).
+		link := func(from, to int) int {
+			kk := key{from, to, Activations}
 			id, ok := linkOf[kk]
 			if !ok {
 				id = len(r.linkFree)
@@ -328,12 +333,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			if err != nil {
 				return nil, err
 			}
-			r.fwdXfer[k], r.fwdTime[k], r.fwdLink[k] = t, t.Time(), link(a, b, Activations)
+			r.fwdXfer[k], r.fwdTime[k], r.fwdLink[k] = t, t.Time(), link(a, b)
 			t, err = get(b, a, Gradients)
 			if err != nil {
 				return nil, err
 			}
-			r.bwdXfer[k-1], r.bwdTime[k-1], r.bwdLink[k-1] = t, t.Time(), link(b, a, Gradients)
+			r.bwdXfer[k-1], r.bwdTime[k-1], r.bwdLink[k-1] = t, t.Time(), link(b, a)
 		}
 	}
 	n := nv * m

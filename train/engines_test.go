@@ -18,23 +18,27 @@ import (
 // The step-time agreement the tests hold the engines to. Measured over the
 // fixed sample of TestEngineAgreementSpread (go test ./train -run
 // TestEngineAgreementSpread -v): 639 valid jobs, median difference 0.0%,
-// 90th percentile 4.1%, 95th 6.3%, worst 13.6% (llama3.1-8b tp2 pp4 vp2
-// zb-v z3 m=5); before the engines were made to agree on GPipe's two
-// phases, blocking sends (counted twice by the event engine), ZeRO-2/3
-// stalls, ZB-V's and DualPipeV's built bubbles, DualPipeV's fused share,
-// the bottleneck stage's fill and drain, overlapped sends on physical
-// links and the data-parallel reductions over shared uplinks as the
-// stages finish, it was 1.0%, 8.8%, 15.7% and 46.5%. Unseeded draws of
-// TestEnginesAgree (3 x 5,000 checks, -rapid.seed=1..3) found at worst
-// 36.2% (gpt3-xl tp8 pp8 vp2 zb-v z2 m=1 over three levels; the tail is
-// ZB-V and DualPipeV below their steady state, whose bubbles the
-// analytic engine reads off equal stages, and interleaved schedules with
-// few micro-batches over slow links), 99th percentile 11.5%, 95th 6.3%.
-// Memory and the fit verdict must agree exactly.
+// 90th percentile 2.9%, 95th 6.2%, worst 12.0% (llama3-70b tp8 pp2 zb-h1
+// dp2 z0 m=2 over three levels); with the closed-form bubble of ZB-V
+// (before the analytic engine read it off the built order, builtBubble)
+// it was
+// 0.0%, 4.1%, 6.3% and 13.6%, and before the engines were made to agree
+// on GPipe's two phases, blocking sends (counted twice by the event
+// engine), ZeRO-2/3 stalls, ZB-V's and DualPipeV's built bubbles,
+// DualPipeV's fused share, the bottleneck stage's fill and drain,
+// overlapped sends on physical links and the data-parallel reductions
+// over shared uplinks as the stages finish, 1.0%, 8.8%, 15.7% and 46.5%.
+// Unseeded draws of TestEnginesAgree (3 x 5,000 checks, -rapid.seed=1..3,
+// about 2,000 valid each) found at worst 29.3% (gpt3-xl tp4 pp4 vp4
+// interleaved-1f1b z1 m=4 over three levels), 99th percentile 10.0-10.3%,
+// 95th 4.7-5.7%, 90th 2.8-3.1% (before builtBubble 36.2%, 11.5% and 6.3%
+// at the worst, 99th and 95th); the tail is DualPipeV and interleaved schedules over slow
+// links, whose overlapped sends the analytic engine prices in closed form
+// (overlappedSends). Memory and the fit verdict must agree exactly.
 const (
-	engineAgreementP90   = 0.05
-	engineAgreementMax   = 0.15
-	engineAgreementRapid = 0.45
+	engineAgreementP90   = 0.03
+	engineAgreementMax   = 0.13 // 12.0% measured
+	engineAgreementRapid = 0.35
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -114,6 +118,7 @@ func describe(c *Config) string {
 // agreement issue 9 asks of every job (which the tail above misses).
 func TestEnginesAgree(t *testing.T) {
 	var diffs []float64
+	worst, worstJob := 0.0, ""
 	rapid.Check(t, func(rt *rapid.T) {
 		c, a, e, ok := bothEngines(rt, jobGen().Draw(rt, "job"))
 		if !ok {
@@ -128,9 +133,14 @@ func TestEnginesAgree(t *testing.T) {
 			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart", describe(c), a.StepTimeS, e.StepTimeS, 100*d)
 		}
 		diffs = append(diffs, d)
+		if d > worst {
+			worst, worstJob = d, describe(c)
+		}
 	})
 	if len(diffs) >= 20 {
 		slices.Sort(diffs)
+		t.Logf("%d valid draws; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
+			len(diffs), 100*diffs[len(diffs)*9/10], 100*diffs[len(diffs)*95/100], 100*diffs[len(diffs)*99/100], 100*worst, worstJob)
 		if p90 := diffs[len(diffs)*9/10]; p90 > 0.10 {
 			t.Errorf("90th percentile step-time difference over %d draws %.1f%% > 10%%", len(diffs), 100*p90)
 		}
@@ -287,9 +297,10 @@ func pipelineGen() *rapid.Generator[*spec.Job] {
 }
 
 // linkBusy is the longest time any pipeline link must carry its step's
-// messages: each stage pair's activations and its gradients (the engines'
-// send queues, schedule.Transfer.Serialize) carry one message per
-// micro-batch and crossing, at the link's uncontended rate.
+// messages: the link from one stage to another carries every message
+// between them in that direction, activations and gradients alike (the
+// engines' send queues, schedule.Transfer.Serialize), one per micro-batch
+// and crossing, at the link's uncontended rate.
 func linkBusy(c *Config) float64 {
 	e, err := newEvaluator(c)
 	if err != nil {
@@ -297,7 +308,7 @@ func linkBusy(c *Config) float64 {
 	}
 	p := c.Parallel
 	nv := p.PP * max(p.VP, 1)
-	busy := map[[3]int]float64{}
+	busy := map[[2]int]float64{}
 	for k := 0; k+1 < nv; k++ {
 		a, b := e.stageOf(k), e.stageOf(k+1)
 		if a == b {
@@ -305,8 +316,8 @@ func linkBusy(c *Config) float64 {
 		}
 		link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
 		x := float64(p.MicroBatches(c.Batch)) * e.p2pBytes() / link.BytesPerSec
-		busy[[3]int{a, b, 0}] += x
-		busy[[3]int{b, a, 1}] += x
+		busy[[2]int{a, b}] += x // activations
+		busy[[2]int{b, a}] += x // gradients
 	}
 	var most float64
 	for _, v := range busy {
@@ -327,24 +338,41 @@ func linkBusy(c *Config) float64 {
 // times, and DualPipeV. Measured over 3 x 10,000 draws (go test ./train
 // -run TestPropertyPipelineBoundsAndMonotone -rapid.checks=10000
 // -rapid.seed=1..3 -v): analytic at most 0.0059% (latency-aware-1f1b, pp 2, m 2),
-// event at most 1.97% (latency-aware-1f1b, pp 4, vp 2, m 12).
+// event at most 1.97% (latency-aware-1f1b, pp 4, vp 2, m 12); over
+// 3 x 5,000 draws after builtBubble, analytic 0.0036% (dualpipev pp 2 m 8),
+// event 1.98% (latency-aware-1f1b pp 4 vp 2 m 12).
 var monotoneSlack = [2]float64{1e-4, 0.03}
 
 // pipelineAgreement is how far apart the engines' steps may be on the
 // pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
-// shared uplinks down to 1 Gb/s): measured over 2 x 5,000 rapid checks
-// (-rapid.seed=1,2) at worst 46.4% (latency-aware-1f1b and DualPipeV over
-// a slow three-level pipeline), 99th percentile 19.8%, 95th 9.7%, 90th
-// 5.7%; issue 11 asks 10% of every draw, which the tail misses.
-const pipelineAgreement = 0.60
+// shared uplinks down to 1 Gb/s): measured over 3 x 5,000 rapid checks
+// (go test ./train -run TestPropertyPipelineBoundsAndMonotone
+// -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 47.3% (dualpipev pp 4
+// m 15 over three levels; latency-aware-1f1b pp 4 vp 2 m 16 next at
+// 46.4%), 99th percentile 15.8-17.8%, 95th 6.7-7.6%, 90th 3.5-4.1%; before
+// builtBubble and one send queue per stage pair (schedule.Transfer.
+// Serialize: activations and gradients share the link), 46.4%, 19.8%,
+// 9.7% and 5.7% over seeds 1 and 2. The tail is DualPipeV, whose sends the
+// analytic engine now underprices (the event engine is the higher one in
+// every draw over 20% apart of a 4,000-draw listing), and interleaved
+// and latency-aware orders over 50-100 ms links; issue 11 asks 10% of
+// every draw, which the tail misses.
+const pipelineAgreement = 0.50
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any
 // level never makes it slower.
 func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 	worstSlowdown, worstSlowJob := [2]float64{}, [2]string{}
+	var diffs []float64
+	worst, worstJob := 0.0, ""
 	defer func() {
 		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s)", 100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1])
+		if n := len(diffs); n > 0 {
+			slices.Sort(diffs)
+			t.Logf("%d pipelines; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
+				n, 100*diffs[n*9/10], 100*diffs[n*95/100], 100*diffs[n*99/100], 100*worst, worstJob)
+		}
 	}()
 	rapid.Check(t, func(rt *rapid.T) {
 		j := pipelineGen().Draw(rt, "job")
@@ -369,7 +397,12 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 			return [2]float64{a.StepTimeS, e.StepTimeS}
 		}
 		before := steps(c)
-		if d := math.Abs(before[0]-before[1]) / before[1]; d > pipelineAgreement {
+		d := math.Abs(before[0]-before[1]) / before[1]
+		diffs = append(diffs, d)
+		if d > worst {
+			worst, worstJob = d, describe(c)
+		}
+		if d > pipelineAgreement {
 			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart", describe(c), before[0], before[1], 100*d)
 		}
 		lv := j.System.Topology.Levels

@@ -133,28 +133,6 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	if s.NumVirtual() != len(vs) {
 		return Result{}, nil, fmt.Errorf("schedule %s has %d virtual stages but the model is split into %d", kind, s.NumVirtual(), len(vs))
 	}
-	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
-	// Zero-3 gathers each chunk's parameters before its every forward and
-	// backward and reduce-scatters its gradients after every backward,
-	// prefetched under that chunk's compute; zero-2 reduce-scatters them
-	// after every backward (they are sharded, so they cannot accumulate
-	// locally), also under compute. Each chunk moves its own parameters
-	// (the last holds the output head), as the analytic engine's stages do
-	// (addDataParallelStalls). fairscale's flat root unit (ZeRO3FlatRoot)
-	// gathers once before the forward, keeps the parameters for the
-	// backward and reduce-scatters after it, nothing overlapped.
-	flatRoot := p.Zero == 3 && c.ZeRO3Gather == ZeRO3FlatRoot
-	agMB := make([]float64, len(vs))
-	rsMB := make([]float64, len(vs))
-	if p.Zero >= 2 {
-		for k := range vs {
-			rs, ag := e.stageDPTimesOn(stageWork{denseParams: vs[k].denseParams, experts: vs[k].experts}, e.linksOf(topology.DP))
-			rsMB[k] = rs
-			if p.Zero == 3 {
-				agMB[k] = ag
-			}
-		}
-	}
 	// A blocking send holds the sender until the message is through; the
 	// receiver then has it when the sender's op ends.
 	blocking := e.blockingP2P()
@@ -166,75 +144,31 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	if tr != nil {
 		tr.only = only
 	}
-	sendCost := func(stage, chunk int, fwd bool) float64 {
-		return e.blockingSend(s, stage, chunk, fwd, blocking)
-	}
-	opSend := func(stage, chunk int, fwd bool) float64 {
-		if tr != nil {
-			if to, ok := e.peer(s, stage, chunk, fwd); ok && tr.sharesPP(e.boundaryLevel(stage, to)) {
-				return 0 // a Blocking transfer over the shared links
-			}
+	costs := e.pipelineCosts(s, vs, func(stage, chunk int, fwd bool) bool {
+		if tr == nil {
+			return false
 		}
-		return sendCost(stage, chunk, fwd)
-	}
-	costs := schedule.Costs{
-		Forward: func(stage, chunk int) float64 {
-			v := at(stage, chunk)
-			k := s.VirtualStage(stage, chunk)
-			if flatRoot {
-				return v.forward() + opSend(stage, chunk, true) + agMB[k]
-			}
-			return v.forward() + opSend(stage, chunk, true) + math.Max(0, agMB[k]-v.fwd)
-		},
-		Backward: func(stage, chunk int) float64 {
-			v := at(stage, chunk)
-			k := s.VirtualStage(stage, chunk)
-			dp := math.Max(0, agMB[k]+rsMB[k]-v.bwd)
-			if flatRoot {
-				dp = rsMB[k] // the gathered parameters are kept
-			}
-			b := v.backward() + opSend(stage, chunk, false) + dp
-			if s.SplitBackward() {
-				b -= v.wgrad
-			}
-			return b
-		},
-		ForwardBackward: func(stage, fChunk, bChunk int) float64 {
-			// DualPipe's fused pair: each pass's all-to-all and pipeline
-			// sends hide under the other pass's compute.
-			// Each pass still waits for its own ZeRO-2/3 gathers and
-			// reduce-scatters, as it does unfused.
-			f, b := at(stage, fChunk), at(stage, bChunk)
-			comp := f.fwd + b.bwd
-			kf, kb := s.VirtualStage(stage, fChunk), s.VirtualStage(stage, bChunk)
-			dp := math.Max(0, agMB[kf]-f.fwd) + math.Max(0, agMB[kb]+rsMB[kb]-b.bwd)
-			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp) + dp
-		},
-		Weight: func(stage, chunk int) float64 {
-			if !s.SplitBackward() {
-				return 0
-			}
-			return at(stage, chunk).wgrad
-		},
-		P2P: func(from, to int, _ schedule.Dir) schedule.Transfer {
-			l := e.boundaryLevel(from, to)
-			link := e.linksOf(topology.PP)[l]
-			if tr.sharesPP(l) {
-				// Over a shared uplink the message competes with every
-				// other flow crossing it, at most what one GPU achieves
-				// there alone.
-				return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: tr.levels[l].ppCap,
-					Links: tr.p2p(e, from, to, l), Weight: tr.levels[l].weight, Serialize: !blocking, Blocking: blocking}
-			}
-			if blocking {
-				return schedule.Transfer{}
-			}
-			// Overlapped sends queue on the stage's link to its peer: every
-			// message of every chunk crossing that boundary in that
-			// direction shares it first come first served, so a slow link
-			// serializes them while compute goes on.
-			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec, Serialize: true}
-		},
+		to, ok := e.peer(s, stage, chunk, fwd)
+		return ok && tr.sharesPP(e.boundaryLevel(stage, to))
+	})
+	costs.P2P = func(from, to int, _ schedule.Dir) schedule.Transfer {
+		l := e.boundaryLevel(from, to)
+		link := e.linksOf(topology.PP)[l]
+		if tr.sharesPP(l) {
+			// Over a shared uplink the message competes with every
+			// other flow crossing it, at most what one GPU achieves
+			// there alone.
+			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: tr.levels[l].ppCap,
+				Links: tr.p2p(e, from, to, l), Weight: tr.levels[l].weight, Serialize: !blocking, Blocking: blocking}
+		}
+		if blocking {
+			return schedule.Transfer{}
+		}
+		// Overlapped sends queue on the stage's link to its peer: every
+		// message of every chunk crossing that boundary in that
+		// direction shares it first come first served, so a slow link
+		// serializes them while compute goes on.
+		return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: link.BytesPerSec, Serialize: true}
 	}
 	opts := &schedule.Options{Trace: true}
 	var dpRun *dpRunner
@@ -283,6 +217,10 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 				lastBStart[sp.Stage][sp.Op.Chunk] = sp.Start
 			}
 		}
+	}
+	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
+	sendCost := func(stage, chunk int, fwd bool) float64 {
+		return e.blockingSend(s, stage, chunk, fwd, blocking)
 	}
 	tl := &Timeline{Schedule: s, Pipeline: pr, DP: make([][]Interval, p.PP), Optimizer: make([]Interval, p.PP)}
 	if blocking && keep {
@@ -619,12 +557,19 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 		}
 		// Stay within the memory limit: narrow back towards depth-first
 		// while the in-flight activations would not fit.
+		// A group is never narrower than pp, and its last group is whole
+		// or at least pp (schedule.Kind.Check's deadlock bounds): where no
+		// narrower group is valid the plan keeps the one it has.
 		limit := e.maxInFlight()
 		for consecutive > p.PP && schedule.LatencyAware.InFlight(schedule.Params{Stages: p.PP, MicroBatches: mb, Chunks: p.VP, Consecutive: consecutive, ExtraWarmup: extra, SlowBoundaries: slow}) > limit {
-			consecutive -= p.PP
-			for consecutive > p.PP && mb%consecutive != 0 {
-				consecutive--
+			next := consecutive - p.PP
+			for next > p.PP && mb%next != 0 {
+				next--
 			}
+			if r := mb % max(next, 1); next < p.PP || (r != 0 && r < p.PP) {
+				break
+			}
+			consecutive = next
 		}
 	}
 	return slow, extra, consecutive

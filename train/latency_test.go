@@ -172,3 +172,28 @@ placement: [tp, cp, dp, pp]
 		t.Logf("%s: analytic %.3f s (pp comm %.3f s), event %.3f s (pp comm %.3f s)", name, a.StepTimeS, a.Breakdown.PPCommS, e.StepTimeS, e.Breakdown.PPCommS)
 	}
 }
+
+// Where memory narrows latency-aware-1f1b's chunk groups, the plan stays
+// a valid order (groups of at least pp, schedule.Kind.Check) and so the
+// event engine runs what the resolver accepted: llama3-70b on 16 GPUs,
+// pp 4, vp 2 and 12 micro-batches once narrowed its groups from 6 to 2,
+// which the event engine refused.
+func TestLatencyAwareNarrowedGroupsStayValid(t *testing.T) {
+	zero := 1
+	for _, rc := range []string{"none", "selective", "full"} {
+		j := &spec.Job{
+			Model:    "llama3-70b",
+			System:   spec.System{GPU: "h100-sxm", GPUs: 16, Topology: &spec.Topology{Levels: []spec.Level{{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1}, {Name: "zone", Size: 2, BandwidthGbps: 400, LatencyUs: 5}}}},
+			Parallel: spec.Parallel{TP: 4, PP: 4, VP: 2, DP: 1, Zero: &zero},
+			Schedule: "latency-aware-1f1b",
+			Training: spec.Training{SeqLen: 4096, GlobalBatch: 12, MicroBatch: 1, Precision: "bf16", Recompute: rc},
+		}
+		c, a, e, ok := bothEngines(t, j)
+		if !ok {
+			t.Fatalf("recompute %s: the resolver refuses the job", rc)
+		}
+		if a.Memory != e.Memory {
+			t.Errorf("%s: memory analytic %+v, event %+v", describe(c), a.Memory, e.Memory)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package train
+
+import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/schedule"
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// pipelineCosts are the op durations of built schedule s over the virtual
+// stages vs, shared by both engines: each op's compute and exposed
+// TP/CP/EP communication, its blocking send (unless shared says the send
+// goes over a simulated shared link, which then holds the sender), and
+// its ZeRO-2/3 stalls. Zero-3 gathers each chunk's parameters before its
+// every forward and backward and reduce-scatters its gradients after
+// every backward, prefetched under that chunk's compute; zero-2
+// reduce-scatters them after every backward (they are sharded, so they
+// cannot accumulate locally), also under compute. Each chunk moves its
+// own parameters (the last holds the output head), as the analytic
+// engine's stages do (addDataParallelStalls). fairscale's flat root unit
+// (ZeRO3FlatRoot) gathers once before the forward, keeps the parameters
+// for the backward and reduce-scatters after it, nothing overlapped. P2P
+// is left nil (free transfers): the caller prices the sends.
+func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, shared func(stage, chunk int, fwd bool) bool) schedule.Costs {
+	p := e.c.Parallel
+	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
+	flatRoot := p.Zero == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot
+	var agMB, rsMB []float64
+	if p.Zero >= 2 {
+		agMB = make([]float64, len(vs))
+		rsMB = make([]float64, len(vs))
+		for k := range vs {
+			rs, ag := e.stageDPTimesOn(stageWork{denseParams: vs[k].denseParams, experts: vs[k].experts}, e.linksOf(topology.DP))
+			rsMB[k] = rs
+			if p.Zero == 3 {
+				agMB[k] = ag
+			}
+		}
+	}
+	dpOf := func(k int) (ag, rs float64) {
+		if agMB == nil {
+			return 0, 0
+		}
+		return agMB[k], rsMB[k]
+	}
+	blocking := e.blockingP2P()
+	opSend := func(stage, chunk int, fwd bool) float64 {
+		if !blocking || (shared != nil && shared(stage, chunk, fwd)) {
+			return 0 // none, or a Blocking transfer over the shared links
+		}
+		return e.blockingSend(s, stage, chunk, fwd, blocking)
+	}
+	return schedule.Costs{
+		Forward: func(stage, chunk int) float64 {
+			v := at(stage, chunk)
+			ag, _ := dpOf(s.VirtualStage(stage, chunk))
+			if flatRoot {
+				return v.forward() + opSend(stage, chunk, true) + ag
+			}
+			return v.forward() + opSend(stage, chunk, true) + math.Max(0, ag-v.fwd)
+		},
+		Backward: func(stage, chunk int) float64 {
+			v := at(stage, chunk)
+			ag, rs := dpOf(s.VirtualStage(stage, chunk))
+			dp := math.Max(0, ag+rs-v.bwd)
+			if flatRoot {
+				dp = rs // the gathered parameters are kept
+			}
+			b := v.backward() + opSend(stage, chunk, false) + dp
+			if s.SplitBackward() {
+				b -= v.wgrad
+			}
+			return b
+		},
+		ForwardBackward: func(stage, fChunk, bChunk int) float64 {
+			// DualPipe's fused pair: each pass's all-to-all and pipeline
+			// sends hide under the other pass's compute.
+			// Each pass still waits for its own ZeRO-2/3 gathers and
+			// reduce-scatters, as it does unfused.
+			f, b := at(stage, fChunk), at(stage, bChunk)
+			comp := f.fwd + b.bwd
+			agf, _ := dpOf(s.VirtualStage(stage, fChunk))
+			agb, rsb := dpOf(s.VirtualStage(stage, bChunk))
+			dp := math.Max(0, agf-f.fwd) + math.Max(0, agb+rsb-b.bwd)
+			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp) + dp
+		},
+		Weight: func(stage, chunk int) float64 {
+			if !s.SplitBackward() {
+				return 0
+			}
+			return at(stage, chunk).wgrad
+		},
+	}
+}
+
+// builtBubble is the pipeline pass read off the order schedule.Build
+// gives it rather than a closed form: the makespan of the built schedule
+// run with each stage's own op costs (pipelineCosts, blocking sends
+// included) and free overlapped sends; less the busiest stage's work it
+// is the bubble. It holds for unequal stages and for any micro-batch
+// count, where the closed forms (schedule.Kind.Bubble) assume equal
+// stages and, for the zero-bubble and V schedules, the steady state. The
+// overlapped sends are priced on top (overlappedSends). ok is false when
+// the schedule cannot be built.
+func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64, bool) {
+	s, err := schedule.Build(e.c.Schedule, sp)
+	if err != nil || s.NumVirtual() != len(vs) {
+		return 0, false
+	}
+	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), nil)
+	if err != nil {
+		return 0, false
+	}
+	return r.Makespan, true
+}
