@@ -196,8 +196,7 @@ type scratch struct {
 	mem     parallel.Memory
 	// freeLinks remembers sharedUplink's links without the uplink, by
 	// level (a pure function of its key, so kept across evaluations).
-	freeLinks []freeLinkMemo
-	freeNext  int
+	freeLinks map[freeLinkKey]network.Link
 }
 
 // vsKey is what virtualStages (and layerWork, which it calls) reads of

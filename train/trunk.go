@@ -102,39 +102,40 @@ func (e *evaluator) newSharedUplink(i int, gbps float64) (uplink, bool) {
 	return u, true
 }
 
-// freeLinkMemo is a freeLink answer: it depends on the level, the GPU
+// freeLinkKey is what a freeLink answer depends on: the level, the GPU
 // count of the unit below it and the collective efficiency alone.
-type freeLinkMemo struct {
+type freeLinkKey struct {
 	level topology.Level
 	unit  int
 	eff   float64
-	link  network.Link
 }
 
 // freeLink is freeLinkOf for e's topology, remembered in e's scratch
-// (which a pool's evaluations share) for the last few levels asked.
+// (which a pool's evaluations share). The Explorer's candidates cycle
+// through every transport and collective algorithm on each shared level,
+// dozens of keys, so the answers are kept in a map: a ring of the last
+// four evicted each one before it was asked again.
 func (e *evaluator) freeLink(i int) network.Link {
 	t := e.c.Topology
-	key := freeLinkMemo{level: t.Levels[i], unit: t.Capacity(i - 1), eff: e.c.Calib.NetworkEfficiency}
+	key := freeLinkKey{level: t.Levels[i], unit: t.Capacity(i - 1), eff: e.c.Calib.NetworkEfficiency}
 	sc := e.sc
-	if sc != nil {
-		for _, m := range sc.freeLinks {
-			if m.level == key.level && m.unit == key.unit && m.eff == key.eff {
-				return m.link
-			}
-		}
+	if sc == nil {
+		return freeLinkOf(t, i, key.eff)
 	}
-	key.link = freeLinkOf(t, i, key.eff)
-	if sc != nil {
-		if len(sc.freeLinks) < 4 {
-			sc.freeLinks = append(sc.freeLinks, key)
-		} else {
-			sc.freeLinks[sc.freeNext] = key
-			sc.freeNext = (sc.freeNext + 1) % 4
-		}
+	if l, ok := sc.freeLinks[key]; ok {
+		return l
 	}
-	return key.link
+	l := freeLinkOf(t, i, key.eff)
+	if sc.freeLinks == nil || len(sc.freeLinks) >= freeLinkMax {
+		sc.freeLinks = map[freeLinkKey]network.Link{}
+	}
+	sc.freeLinks[key] = l
+	return l
 }
+
+// freeLinkMax bounds the answers a scratch keeps (a few kilobytes); past
+// it the map starts again.
+const freeLinkMax = 1024
 
 // freeLinkOf is what one GPU achieves across level i of t, all the unit's
 // GPUs sending, without the level's shared uplink.
