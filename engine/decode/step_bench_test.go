@@ -62,10 +62,7 @@ func BenchmarkTargetStepWorkers2(b *testing.B) {
 func benchTargetStep(b *testing.B, m int, pool bool) {
 	t, _, tc, _ := stepSetup(b)
 	if pool {
-		t.Kern.Pool = tensor.NewPool()
-		defer t.Kern.Pool.Close()
-		t.Kern.Pool.Engage()
-		defer t.Kern.Pool.Release()
+		usePool(b, t)
 	}
 	tok, pos := make([]int, m), make([]int, m)
 	for i := range pos {
@@ -77,6 +74,18 @@ func benchTargetStep(b *testing.B, m int, pool bool) {
 			b.Fatal(err)
 		}
 		tc.Commit(nil)
+	})
+}
+
+// usePool gives the target's kernel an engaged Pool (its products and
+// attention split over two cores) until the benchmark ends.
+func usePool(b *testing.B, t *model.Target) {
+	p := tensor.NewPool()
+	p.Engage()
+	t.Kern.Pool = p
+	b.Cleanup(func() {
+		p.Release()
+		p.Close()
 	})
 }
 
@@ -102,10 +111,7 @@ func benchDraftStep(b *testing.B, bf, last, pool bool) {
 			t, d, _, dc := stepSetup(b)
 			d.UseBF16(t, bf)
 			if pool {
-				t.Kern.Pool = tensor.NewPool()
-				defer t.Kern.Pool.Close()
-				t.Kern.Pool.Engage()
-				defer t.Kern.Pool.Release()
+				usePool(b, t)
 			}
 			tok, pos := make([]int, m), make([]int, m)
 			for i := range pos {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/fault"
@@ -462,8 +463,10 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	}
 	out = d.Layer.step(t.Kern, x, nil, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
-	if lp := d.Layer.lowFor(t.Kern); lp != nil {
-		xn := make([]float32, (m-from)*D)
+	if lp != nil {
+		// The layer step is over, so its workspace holds the normed rows.
+		c.ws.off = 0
+		xn := c.ws.take((m - from) * D)
 		t.Kern.RMSNorm(xn, out, t.FinalNorm.W, m-from, D, rmsEps)
 		lg := make([]float32, (m-from)*t.Cfg.Vocab)
 		t.Kern.MatMulBF16(lg, xn, lp.head, m-from)
@@ -553,13 +556,18 @@ func (l *Layer) fused(kn tensor.Kernel) *fusedLayer {
 		if !tensor.PackOK(d + 2*kvd) {
 			return nil
 		}
-		qkv := append(append(append(make([]float32, 0, (d+2*kvd)*d), l.Wq.W...), l.Wk.W...), l.Wv.W...)
-		l.fuse = &fusedLayer{qkv: tensor.Pack(qkv, d+2*kvd, d)}
+		l.fuse = &fusedLayer{qkv: tensor.Pack(l.stackedQKV(), d+2*kvd, d)}
 		if tensor.GLUOK(ff) {
 			l.fuse.w13 = tensor.Pack(tensor.GLURows(l.W1.W, l.W3.W, ff, d), 2*ff, d)
 		}
 	}
 	return l.fuse
+}
+
+// stackedQKV returns the layer's [Wq; Wk; Wv] rows, (Dim+2·KVDim)×Dim,
+// the input of its fused QKV projection.
+func (l *Layer) stackedQKV() []float32 {
+	return slices.Concat(l.Wq.W, l.Wk.W, l.Wv.W)
 }
 
 // lowLayer holds a draft layer's products in bfloat16 (the draft's input
@@ -595,10 +603,9 @@ func (d *Draft) UseBF16(t *Target, on bool) {
 	cfg := d.Cfg
 	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
 	l := d.Layer
-	qkv := append(append(append(make([]float32, 0, (D+2*kvd)*D), l.Wq.W...), l.Wk.W...), l.Wv.W...)
 	l.low = &lowLayer{
 		fc:   tensor.PackBF16(d.FC.W, D, 2*D),
-		qkv:  tensor.PackBF16(qkv, D+2*kvd, D),
+		qkv:  tensor.PackBF16(l.stackedQKV(), D+2*kvd, D),
 		wo:   tensor.PackBF16(l.Wo.W, D, D),
 		w2:   tensor.PackBF16(l.W2.W, D, ff),
 		head: tensor.PackBF16(t.Head.W, cfg.Vocab, D),

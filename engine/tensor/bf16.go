@@ -57,17 +57,13 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 	if m == 0 {
 		return
 	}
-	_ = a[m*k-1]
-	_ = c[m*n-1]
-	if add != nil {
-		_ = add[m*n-1]
-	}
+	checkShapes(c, a, add, m, k, n)
 	if !kn.AVX512 {
 		matMulBF16Go(c, a, w, m)
 		addCols(c, add, m, n, 0, n)
 		return
 	}
-	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
+	if kn.splits(m, k, n, 32) {
 		kn.Pool.run(packedJob{c: c, a: a, bw: w, m: m, add: add})
 		return
 	}

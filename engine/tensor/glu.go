@@ -34,7 +34,8 @@ func (kn Kernel) MatMulPackedGLU(act, g, a []float32, w *Packed, m int) {
 		return
 	}
 	_ = act[m*n/2-1]
-	if kn.Pool != nil && n >= 2*2*GLUGroup && m*w.K*n >= PoolMACs && m >= kn.PoolMinRows {
+	checkShapes(g, a, nil, m, w.K, n)
+	if kn.splits(m, w.K, n, 2*2*GLUGroup) {
 		kn.Pool.run(packedJob{z: kn.AVX512, c: g, a: a, w: w, m: m, act: act})
 		return
 	}
@@ -49,7 +50,8 @@ func (kn Kernel) MatMulBF16GLU(act, g, a []float32, w *PackedBF16, m int) {
 		return
 	}
 	_ = act[m*n/2-1]
-	if kn.AVX512 && kn.Pool != nil && n >= 2*2*GLUGroup && m*w.K*n >= PoolMACs && m >= kn.PoolMinRows {
+	checkShapes(g, a, nil, m, w.K, n)
+	if kn.AVX512 && kn.splits(m, w.K, n, 2*2*GLUGroup) {
 		kn.Pool.run(packedJob{c: g, a: a, bw: w, m: m, act: act})
 		return
 	}

@@ -59,3 +59,47 @@ func TestGLUMatchesSeparatePasses(t *testing.T) {
 		}
 	}
 }
+
+// TestGLUChecksItsOperands checks that a split GLU product refuses an
+// input or a scratch shorter than its m rows (the assembly kernels
+// check no bounds, so an unchecked short operand is read or written out
+// of bounds), as the one-core product does.
+func TestGLUChecksItsOperands(t *testing.T) {
+	one := Detect(1)
+	if !one.SIMD {
+		t.Skip("the packed kernel needs SIMD")
+	}
+	p := NewPool()
+	defer p.Close()
+	two := one
+	two.Pool = p
+	r := rand.New(rand.NewPCG(9, 10))
+	const k, ff, m = 96, 512, 4
+	w := Pack(GLURows(randSlice(r, ff*k), randSlice(r, ff*k), ff, k), 2*ff, k)
+	var ws []*PackedBF16
+	if one.AVX512 {
+		ws = append(ws, PackBF16(GLURows(randSlice(r, ff*k), randSlice(r, ff*k), ff, k), 2*ff, k))
+	}
+	for _, short := range []string{"a", "g"} {
+		a, g := randSlice(r, m*k), make([]float32, m*2*ff)
+		if short == "a" {
+			a = a[:len(a)-1]
+		} else {
+			g = g[:len(g)-1]
+		}
+		products := []func(){func() { two.MatMulPackedGLU(make([]float32, m*ff), g, a, w, m) }}
+		for _, bw := range ws {
+			products = append(products, func() { two.MatMulBF16GLU(make([]float32, m*ff), g, a, bw, m) })
+		}
+		for i, f := range products {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("product %d with %s one short did not panic", i, short)
+					}
+				}()
+				f()
+			}()
+		}
+	}
+}

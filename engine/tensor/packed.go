@@ -60,12 +60,8 @@ func (kn Kernel) MatMulPackedAdd(c, a []float32, w *Packed, m int, add []float32
 	if m == 0 {
 		return
 	}
-	_ = a[m*k-1]
-	_ = c[m*n-1]
-	if add != nil {
-		_ = add[m*n-1]
-	}
-	if kn.Pool != nil && n >= 32 && m*k*n >= PoolMACs && m >= kn.PoolMinRows {
+	checkShapes(c, a, add, m, k, n)
+	if kn.splits(m, k, n, 32) {
 		kn.Pool.run(packedJob{z: kn.AVX512, c: c, a: a, w: w, m: m, add: add})
 		return
 	}
@@ -200,6 +196,24 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 			gemm4x16(ap[0], ap[1], ap[2], ap[3], panel, 16, k, cp[0], cp[1], cp[2], cp[3])
 		}
 	}
+}
+
+// checkShapes panics, as an index out of range, unless a holds m rows
+// of k and c and add (where set) m rows of n: the assembly kernels check
+// no bounds, so every product checks its operands before it starts.
+func checkShapes(c, a, add []float32, m, k, n int) {
+	_ = a[m*k-1]
+	_ = c[m*n-1]
+	if add != nil {
+		_ = add[m*n-1]
+	}
+}
+
+// splits reports whether a product of m rows of k inputs and n outputs
+// (at least minN) goes over kn.Pool: PoolMACs of work or more, and at
+// least PoolMinRows rows.
+func (kn Kernel) splits(m, k, n, minN int) bool {
+	return kn.Pool != nil && n >= minN && m*k*n >= PoolMACs && m >= kn.PoolMinRows
 }
 
 // addCols adds the columns lo..hi-1 of add to those of c (both m rows of

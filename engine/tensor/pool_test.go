@@ -36,6 +36,38 @@ func TestPoolRunsWithoutWorker(t *testing.T) {
 	}
 }
 
+// TestPoolWorkerCatchesUp checks that a worker that missed tasks (the
+// caller claimed their part 1 itself, as when the worker was
+// descheduled) takes the next task's part 1: part 0 below waits for part
+// 1, so only the worker can run it.
+func TestPoolWorkerCatchesUp(t *testing.T) {
+	p := &Pool{wake: make(chan struct{}, 1)}
+	for i := 0; i < 3; i++ {
+		p.Run(func(int) {})
+	}
+	go p.work()
+	defer p.Close()
+	for i := 0; i < 3; i++ {
+		var took atomic.Bool
+		seen := false // part 1 had run before part 0 returned
+		p.Run(func(part int) {
+			if part == 1 {
+				took.Store(true)
+				return
+			}
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+				if took.Load() {
+					seen = true
+					return
+				}
+			}
+		})
+		if !seen {
+			t.Fatalf("run %d after the missed tasks: the worker did not take part 1", i)
+		}
+	}
+}
+
 // BenchmarkPoolRun is the cost of one empty fork-join, on average; the
 // caller usually claims the empty part 1 before the worker sees it.
 func BenchmarkPoolRun(b *testing.B) {
