@@ -54,3 +54,26 @@ func TestServingTakesTrainingsGEMMShare(t *testing.T) {
 		}
 	}
 }
+
+// The memory side holds what the time side streams: where MLA's absorbed
+// up-projection runs from 16-bit copies of kv_b_proj (vLLM's MLABMM16,
+// int4 weights everywhere), WeightBytes counts those copies beside the
+// checkpoint's kv_b_proj, and only there.
+func TestMLABMM16CopiesInWeightBytes(t *testing.T) {
+	for _, w := range []hardware.Precision{hardware.FP8, hardware.INT4} {
+		c := config(t, "deepseek-v3", "h200", 8, w)
+		a, m := c.Model.MLA, c.Model
+		copies := float64(m.Layers*a.KVLoRARank*m.Heads*(a.QKNopeHeadDim+a.VHeadDim)) * 2 / 8
+		on := *c
+		on.Eff.MLABMM16 = true
+		off := *c
+		off.Eff.MLABMM16 = false
+		want := copies
+		if w == hardware.INT4 {
+			want = 0 // int4 runs the 16-bit copies whatever the flag
+		}
+		if got := on.WeightBytes() - off.WeightBytes(); math.Abs(got-want) > 1 {
+			t.Errorf("%s: the flag adds %.4g bytes per GPU, want %.4g", w, got, want)
+		}
+	}
+}

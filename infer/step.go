@@ -186,7 +186,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			}
 			if o.Kind == cost.GEMMOp && o.Block != cost.AttnCore {
 				prec, wbw := o.Prec, bw
-				if c.mlaUpProjection(o, ly) && (c.Eff.MLABMM16 || prec == hardware.INT4) {
+				if c.mlaBMM16() && c.mlaUpProjection(o, ly) {
 					prec = hardware.BF16 // W_UK and W_UV as 16-bit batched products
 				}
 				if prec == hardware.INT4 {
@@ -348,6 +348,14 @@ func (c *Config) mlaUpProjection(o *cost.Op, l *cost.Layer) bool {
 	a := c.Model.MLA
 	return a != nil && o.Block == cost.AttnProj && o.K == float64(a.KVLoRARank) &&
 		o.N == l.Heads*float64(a.QKNopeHeadDim+a.VHeadDim)
+}
+
+// mlaBMM16 says whether MLA's absorbed up-projection runs as 16-bit
+// batched products from 16-bit copies of kv_b_proj (Eff.MLABMM16, and int4
+// weights in every engine): Forward streams those copies and WeightBytes
+// holds them beside the checkpoint's kv_b_proj, which prefill keeps.
+func (c *Config) mlaBMM16() bool {
+	return c.Model.MLA != nil && (c.Eff.MLABMM16 || c.Weights == hardware.INT4)
 }
 
 // weightHBM is the bandwidth at which the dense GEMMs stream weights of
