@@ -20,11 +20,12 @@ func TestServingReadsModelWeightBytes(t *testing.T) {
 		m := c.Model
 		b := c.Forward(Pass{Batch: 1, Tokens: 1, Context: 16, Logits: 1})
 		var want float64
+		first, _ := c.moeBandwidths() // the experts one token selects
 		for i := 0; i < m.Layers; i++ {
 			p := m.AttentionParams()
 			if m.IsMoELayer(i) {
 				p += m.RouterParams() + m.SharedExpertParams()
-				want += float64(m.MoE.TopK) * float64(m.ExpertParams()) * 2 / c.moeHBM()
+				want += float64(m.MoE.TopK) * float64(m.ExpertParams()) * 2 / first
 			} else {
 				p += m.DenseMLPParams()
 			}

@@ -368,13 +368,6 @@ func (c *Config) weightHBM() float64 {
 	return c.hbm()
 }
 
-// moeHBM is the bandwidth at which grouped expert GEMMs read the weights
-// of the experts one token selects.
-func (c *Config) moeHBM() float64 {
-	f, _ := c.moeBandwidths()
-	return f
-}
-
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).
 func (c *Config) sampleTime(tokens float64) float64 {
 	bytes := tokens * float64(c.Model.Vocab) * 4
