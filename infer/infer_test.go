@@ -319,3 +319,17 @@ func TestSweepOffIsOne(t *testing.T) {
 		t.Errorf("fixed chain at batch 256: on %v, speed-up %.3f; a fixed tree runs even where it loses", p.SpecOn, p.Speedup)
 	}
 }
+
+// BenchmarkDecodeStepMultiNode prices a decode step whose expert
+// all-to-all and pipeline sends cross servers (interNode).
+func BenchmarkDecodeStepMultiNode(b *testing.B) {
+	c := config(b, "deepseek-v3", "h100-sxm", 16, hardware.FP8)
+	c.TP, c.DP, c.EP, c.PP = 4, 2, 8, 2
+	if err := c.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	p := Pass{Batch: 32, Tokens: 1, Context: 8192, Logits: 1}
+	for b.Loop() {
+		c.Forward(p)
+	}
+}

@@ -20,11 +20,12 @@ func TestServingReadsModelWeightBytes(t *testing.T) {
 		m := c.Model
 		b := c.Forward(Pass{Batch: 1, Tokens: 1, Context: 16, Logits: 1})
 		var want float64
+		first, _ := c.moeBandwidths() // the experts one token selects
 		for i := 0; i < m.Layers; i++ {
 			p := m.AttentionParams()
 			if m.IsMoELayer(i) {
 				p += m.RouterParams() + m.SharedExpertParams()
-				want += float64(m.MoE.TopK) * float64(m.ExpertParams()) * 2 / c.moeHBM()
+				want += float64(m.MoE.TopK) * float64(m.ExpertParams()) * 2 / first
 			} else {
 				p += m.DenseMLPParams()
 			}
@@ -51,6 +52,29 @@ func TestServingTakesTrainingsGEMMShare(t *testing.T) {
 		}
 		if gid == "b200" && !(serving < 1) {
 			t.Errorf("b200: no measured GEMM share applied (%.3f)", serving)
+		}
+	}
+}
+
+// The memory side holds what the time side streams: where MLA's absorbed
+// up-projection runs from 16-bit copies of kv_b_proj (vLLM's MLABMM16,
+// int4 weights everywhere), WeightBytes counts those copies beside the
+// checkpoint's kv_b_proj, and only there.
+func TestMLABMM16CopiesInWeightBytes(t *testing.T) {
+	for _, w := range []hardware.Precision{hardware.FP8, hardware.INT4} {
+		c := config(t, "deepseek-v3", "h200", 8, w)
+		a, m := c.Model.MLA, c.Model
+		copies := float64(m.Layers*a.KVLoRARank*m.Heads*(a.QKNopeHeadDim+a.VHeadDim)) * 2 / 8
+		on := *c
+		on.Eff.MLABMM16 = true
+		off := *c
+		off.Eff.MLABMM16 = false
+		want := copies
+		if w == hardware.INT4 {
+			want = 0 // int4 runs the 16-bit copies whatever the flag
+		}
+		if got := on.WeightBytes() - off.WeightBytes(); math.Abs(got-want) > 1 {
+			t.Errorf("%s: the flag adds %.4g bytes per GPU, want %.4g", w, got, want)
 		}
 	}
 }

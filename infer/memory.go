@@ -64,6 +64,12 @@ func (c *Config) WeightBytes() float64 {
 		w += moeL * float64(e.Experts) * float64(m.ExpertParams()) * wb / G
 		w += moeL * float64(m.RouterParams()) * bf
 	}
+	if c.mlaBMM16() {
+		// The 16-bit W_UK and W_UV copies of kv_b_proj (mlaBMM16), split
+		// over TP with the heads.
+		a := m.MLA
+		w += float64(m.Layers) * float64(a.KVLoRARank*m.Heads*(a.QKNopeHeadDim+a.VHeadDim)) * bf / tp
+	}
 	w *= share
 	w += float64(m.EmbeddingParams()+m.HeadParams()) * bf / tp
 	return w

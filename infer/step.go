@@ -102,13 +102,14 @@ func (c *Config) allReduce(n int, bytes float64) float64 {
 
 // allToAll is an all-to-all of bytes per GPU over n GPUs on NVSwitch,
 // or, when n spans several servers, over NVLink inside each and the
-// scale-out network between them (interNode).
-func (c *Config) allToAll(n int, bytes float64) float64 {
+// scale-out network between them (interNode over links, the
+// deployment's defaultLinks).
+func (c *Config) allToAll(links []network.Link, n int, bytes float64) float64 {
 	if n <= 1 {
 		return 0
 	}
 	if node := c.nodeGPUs(); n > node {
-		return c.Eff.CollectiveFixedUs*1e-6 + c.interNode(network.AllToAll, bytes, []int{node, n / node})
+		return c.Eff.CollectiveFixedUs*1e-6 + c.interNode(links, network.AllToAll, bytes, []int{node, n / node})
 	}
 	alpha := (c.Eff.CollectiveFixedUs + float64(n-1)*c.GPU.ScaleUpLatencyUs) * 1e-6
 	bw := c.GPU.ScaleUpGBs * 1e9 * c.Eff.NVLink
@@ -148,6 +149,13 @@ func (c *Config) Forward(p Pass) Breakdown {
 	allTok := float64(p.Batch * p.Tokens)                 // tokens routed to the experts
 	hidden := float64(m.Hidden)
 
+	// The deployment's network links, built once per pass where a
+	// pipeline send or a cross-server all-to-all reads them.
+	var lbuf [2]network.Link
+	var links []network.Link
+	if c.pp() > 1 || c.GPUs > c.nodeGPUs() {
+		links = c.defaultLinks(lbuf[:])
+	}
 	// Layers of one kind (dense or MoE, local or global attention) have
 	// the same operators and time: price each kind once.
 	var buf [16]cost.Op
@@ -178,7 +186,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			}
 			if o.Kind == cost.GEMMOp && o.Block != cost.AttnCore {
 				prec, wbw := o.Prec, bw
-				if c.mlaUpProjection(o, ly) && (c.Eff.MLABMM16 || prec == hardware.INT4) {
+				if c.mlaBMM16() && c.mlaUpProjection(o, ly) {
 					prec = hardware.BF16 // W_UK and W_UV as 16-bit batched products
 				}
 				if prec == hardware.INT4 {
@@ -214,7 +222,7 @@ func (c *Config) Forward(p Pass) Breakdown {
 			l.GEMM += c.expertGEMM(ly, allTok)
 			if c.ep() > 1 || c.dp() > 1 {
 				// Dispatch and combine all-to-alls of each GPU's tokens.
-				l.Comm += 2 * c.allToAll(c.stageGPUs(), ly.Comm.EPSlots*hidden*ab)
+				l.Comm += 2 * c.allToAll(links, c.stageGPUs(), ly.Comm.EPSlots*hidden*ab)
 			}
 		}
 		l.Comm += tpc
@@ -246,9 +254,9 @@ func (c *Config) Forward(p Pass) Breakdown {
 			}
 		}
 		fixed := c.Eff.CollectiveFixedUs * 1e-6
-		send := float64(pp-1-cross) * (c.interNode(network.P2P, msg, []int{2}) + fixed)
+		send := float64(pp-1-cross) * (c.interNode(links, network.P2P, msg, []int{2}) + fixed)
 		if cross > 0 {
-			send += float64(cross) * (c.interNode(network.P2P, msg, []int{1, 2}) + fixed)
+			send += float64(cross) * (c.interNode(links, network.P2P, msg, []int{1, 2}) + fixed)
 		}
 		b.Comm += send
 		b.Total += send
@@ -256,14 +264,19 @@ func (c *Config) Forward(p Pass) Breakdown {
 	return b
 }
 
-// interNode prices collective k of bytes over a group spanning factors
-// (GPUs per server, servers) of the deployment's default topology (an
-// NVLink domain per server, one full-bisection scale-out level at the
-// GPU's NIC bandwidth: topology.Default) with the network package's
-// alpha-beta model, links at Eff.NVLink of line rate.
-func (c *Config) interNode(k network.Kind, bytes float64, factors []int) float64 {
+// defaultLinks writes into buf (two entries) the links of the
+// deployment's default topology (an NVLink domain per server, one
+// full-bisection scale-out level at the GPU's NIC bandwidth:
+// topology.Default) at Eff.NVLink of line rate, and returns them.
+func (c *Config) defaultLinks(buf []network.Link) []network.Link {
 	t := topology.Default(c.GPU, max(c.GPUs, c.nodeGPUs()*2))
-	links := network.Links(t, nil, c.Eff.NVLink)
+	return network.LinksInto(buf, t, nil, c.Eff.NVLink)
+}
+
+// interNode prices collective k of bytes over a group spanning factors
+// (GPUs per server, servers) of links (defaultLinks) with the network
+// package's alpha-beta model.
+func (c *Config) interNode(links []network.Link, k network.Kind, bytes float64, factors []int) float64 {
 	if len(factors) > len(links) {
 		factors = factors[:len(links)]
 	}
@@ -337,6 +350,14 @@ func (c *Config) mlaUpProjection(o *cost.Op, l *cost.Layer) bool {
 		o.N == l.Heads*float64(a.QKNopeHeadDim+a.VHeadDim)
 }
 
+// mlaBMM16 says whether MLA's absorbed up-projection runs as 16-bit
+// batched products from 16-bit copies of kv_b_proj (Eff.MLABMM16, and int4
+// weights in every engine): Forward streams those copies and WeightBytes
+// holds them beside the checkpoint's kv_b_proj, which prefill keeps.
+func (c *Config) mlaBMM16() bool {
+	return c.Model.MLA != nil && (c.Eff.MLABMM16 || c.Weights == hardware.INT4)
+}
+
 // weightHBM is the bandwidth at which the dense GEMMs stream weights of
 // the serving format: HBM, or Int4HBM for int4 weights (Marlin's W4A16
 // GEMM).
@@ -345,13 +366,6 @@ func (c *Config) weightHBM() float64 {
 		return c.GPU.HBMBandwidthGB * 1e9 * c.Eff.Int4HBM
 	}
 	return c.hbm()
-}
-
-// moeHBM is the bandwidth at which grouped expert GEMMs read the weights
-// of the experts one token selects.
-func (c *Config) moeHBM() float64 {
-	f, _ := c.moeBandwidths()
-	return f
 }
 
 // sampleTime is one sampling step over logits of tokens x vocab (FP32).
