@@ -205,7 +205,7 @@ const (
 	// links, moves about this many times the bytes of a pipelined ring
 	// (validate.FitNetwork; range 1-2). Not explained by Gloo's source
 	// yet; an empirical factor.
-	glooRingCopies = 1.85
+	glooRingCopies = 1.8
 )
 
 // Native is the name of the level's own fabric: NVLink inside a node, the

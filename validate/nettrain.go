@@ -218,9 +218,6 @@ func trainingConfig(r NetRow) (*train.Config, string, string) {
 	var levels []spec.Level
 	for i, l := range topo.Levels {
 		lv := spec.Level{Name: l.Name, Size: l.Size, BandwidthGbps: l.BandwidthGbps, LatencyUs: l.LatencyUs, Transport: l.Transport}
-		if g := defaultLinkGbps(); r.defaultLink() && g > 0 {
-			lv.BandwidthGbps = g
-		}
 		if i == siteLevelIndex {
 			lv.Algorithm = string(network.NCCL)
 		}
@@ -264,27 +261,41 @@ const defaultLinkNote = "AWS default link, not shaped"
 // defaultLink says whether r ran on AWS's unshaped default link.
 func (r NetRow) defaultLink() bool { return strings.Contains(r.Notes, defaultLinkNote) }
 
+// calibratesLink says whether r is one of the set's NCCL ring
+// all-reduces on AWS's default link, the rows defaultLinkGbps is measured
+// from (GroupLinkCalib).
+func (r NetRow) calibratesLink() bool {
+	if r.Kind != "collective" || r.Op != "all-reduce" || !r.defaultLink() || r.GPUs < 2 || !(r.MeasuredValue > 0) {
+		return false
+	}
+	lib, ok := r.library()
+	return ok && lib == ncclTransport
+}
+
 // defaultLinkGbps is the line rate of AWS's default link between the
 // p3.2xlarge hosts when every host sends and receives at once, as the
 // set's own NCCL ring all-reduces over it measure it (the 8 rows of 128
 // and 256 MiB on 4-32 hosts, BinhangYuan/tc_cluster_setting
-// results/allreduce.md): each row's ring bytes, 2(n-1)/n of the buffer,
-// over its time less the transport's start-up round trips and the ring's
-// 2(n-1) one-way latencies, is the payload rate; over the transport's
-// frame goodput it is a line rate; the mean over the rows stands for the
-// link. The instances are rated "up to 10 Gb/s" each way (AWS EC2
-// documentation, "Amazon EC2 instance network bandwidth", which warns
-// that an instance may not reach it), and one direction alone reaches it
-// (the NCCL send/recv rows on this link: 64 MiB in 0.055 s), but the rings
-// move 8-9 Gb/s, and Gloo's ring all-reduces on the same link (8 rows),
-// priced at the nominal rate, come out 8-9% fast too; what holds a ring
-// there is not known (the hosts' CPUs, which run TCP for both directions
-// at once, are a candidate), so it is a measured figure, not a derived
-// one. Without it the ZeRO-3 rows' slow-down is 11.6%. The training rows
-// on this link, whose every host sends and receives at once too, are
-// priced at this measured rate rather than the nominal 10 Gb/s; the
-// all-reduce rows themselves keep the nominal link, so that they do not
-// predict themselves.
+// results/allreduce.md; NetRow.calibratesLink): each row's ring bytes,
+// 2(n-1)/n of the buffer, over its time less the transport's start-up
+// round trips and the ring's 2(n-1) one-way latencies, is the payload
+// rate; over the transport's frame goodput it is a line rate; the mean
+// over the rows stands for the link. The instances are rated "up to 10
+// Gb/s" each way (AWS EC2 documentation, "Amazon EC2 instance network
+// bandwidth", which warns that an instance may not reach it), and one
+// direction alone reaches it (the NCCL send/recv rows on this link: 64
+// MiB in 0.055 s), but the rings move 8-9 Gb/s; what holds traffic in
+// both directions there is not known (the hosts' CPUs, which run TCP for
+// both directions at once, are a candidate), so it is a measured figure,
+// not a derived one. The shaped links (5 Gb/s and below) sit under it,
+// and there the nominal rate predicts the same rings within 0.3%.
+//
+// RowTopology is the one description of the link that every row reads:
+// the send/recv rows at the nominal rate, the rows whose hosts all send
+// and receive at once (the Gloo all-reduces and the training rows) at
+// this one. The 8 NCCL rows it comes from are priced at it too but
+// reported apart as calibration rows (GroupLinkCalib), since they cannot
+// test a rate fitted to them; FitNetwork leaves them out.
 var defaultLinkGbps = sync.OnceValue(func() float64 {
 	rows, err := NetworkRows()
 	tech, terr := network.LookupTechnology(ncclTransport, "transport")
@@ -294,10 +305,7 @@ var defaultLinkGbps = sync.OnceValue(func() float64 {
 	var sum float64
 	var n int
 	for _, r := range rows {
-		if r.Kind != "collective" || r.Op != "all-reduce" || !r.defaultLink() || r.GPUs < 2 || !(r.MeasuredValue > 0) {
-			continue
-		}
-		if lib, ok := r.library(); !ok || lib != ncclTransport {
+		if !r.calibratesLink() {
 			continue
 		}
 		oneWay := r.LatencyMs / 1e3

@@ -193,11 +193,17 @@ type NetReport struct {
 
 // Network groups, in report order.
 const (
-	GroupP2PNCCL   = "p2p nccl tc"
-	GroupP2PGloo   = "p2p gloo tc"
-	GroupCloud     = "p2p nccl cloud regions"
-	GroupARNCCL    = "all-reduce nccl tc"
-	GroupARGloo    = "all-reduce gloo tc"
+	GroupP2PNCCL = "p2p nccl tc"
+	GroupP2PGloo = "p2p gloo tc"
+	GroupCloud   = "p2p nccl cloud regions"
+	GroupARNCCL  = "all-reduce nccl tc"
+	GroupARGloo  = "all-reduce gloo tc"
+	// GroupLinkCalib holds the NCCL all-reduce rows on AWS's default link
+	// (NetRow.calibratesLink): the input of that link's measured rate
+	// (defaultLinkGbps), priced at it and reported apart, as calibration
+	// rows, not predictions; neither the "all" group nor FitNetwork counts
+	// them.
+	GroupLinkCalib = "all-reduce nccl calibration"
 	groupTraining  = "training"
 	unitSeconds    = "s"
 	unitGbps       = "Gb/s"
@@ -207,16 +213,26 @@ const (
 
 // NetworkGroups lists the groups in report order.
 func NetworkGroups() []string {
-	return []string{GroupP2PNCCL, GroupP2PGloo, GroupCloud, GroupARNCCL, GroupARGloo}
+	return []string{GroupP2PNCCL, GroupP2PGloo, GroupCloud, GroupARNCCL, GroupARGloo, GroupLinkCalib}
 }
 
 // RowTopology builds the topology a network row describes: one GPU per
 // host (the notes: one V100 per p3.2xlarge), the hosts joined by a site
 // level at the row's per-GPU bandwidth and one-way latency (tc netem on
 // every host's egress, or the cross-region path) and the row's library
-// as the level's transport.
+// as the level's transport. It is the one description of a row's link:
+// on AWS's unshaped default link a send/recv, one direction alone, runs
+// at the nominal 10 Gb/s, and traffic that runs both ways on every host
+// (the all-reduce and training rows) at the rate the set measures for it
+// (defaultLinkGbps).
 func (r NetRow) RowTopology(transport string) topology.Topology {
 	gbps := r.BandwidthGbps
+	if g := defaultLinkGbps(); r.defaultLink() && r.Kind != "p2p" && g > 0 {
+		// Every host sends and receives at once (a ring, a pipeline's
+		// both directions, FSDP's collectives): the default link's
+		// measured rate for that traffic (defaultLinkGbps).
+		gbps = g
+	}
 	if strings.HasPrefix(r.ID, "vpn-") {
 		// iperf3 reports TCP payload; the line carrying it is that over
 		// the transport's frame goodput.
@@ -317,9 +333,13 @@ func RunNetwork(rows []NetRow, p NetParams) (NetReport, error) {
 			return NetReport{}, fault.BadInput(fmt.Errorf("network row %s: measured %g, predicted %g", r.ID, r.MeasuredValue, res.Predicted))
 		}
 		res.ErrorPct = 100 * (res.Predicted/res.Measured - 1)
-		rep.Rows = append(rep.Rows, res)
 		e := Result{ErrorPct: res.ErrorPct}
-		all = append(all, e)
+		if r.calibratesLink() {
+			res.Group = GroupLinkCalib
+		} else {
+			all = append(all, e)
+		}
+		rep.Rows = append(rep.Rows, res)
 		byGroup[res.Group] = append(byGroup[res.Group], e)
 	}
 	byGroup[GroupTrainSlowdown] = slowdowns(rows, rep.Rows)
@@ -374,7 +394,8 @@ func NetworkMAPE(rep NetReport) float64 {
 // FitNetwork searches the three fitted transport parameters over a grid
 // inside their physical ranges (start-up 0-4 round trips in steps of 0.1,
 // 1-16 NCCL channels, Gloo ring copies 1-2 in steps of 0.05) for the least
-// MAPE over all p2p and all-reduce rows. The channels move only the NCCL
+// MAPE over all p2p and all-reduce rows but the link's calibration rows
+// (GroupLinkCalib). The channels move only the NCCL
 // rows and the ring copies only the Gloo rows, so for each start-up value
 // the two are searched apart. The grid and its order are fixed, so the fit
 // is deterministic; ties keep the first point.
@@ -396,7 +417,7 @@ func FitNetwork(rows []NetRow) (NetParams, NetReport, error) {
 		}
 		var sum float64
 		for _, r := range rep.Rows {
-			if r.Transport == transport {
+			if r.Transport == transport && r.Group != GroupLinkCalib {
 				sum += math.Abs(r.ErrorPct)
 			}
 		}

@@ -81,13 +81,21 @@ func TestNetworkAccuracy(t *testing.T) {
 		// bytes, network.Technology.FrameGoodput; the cross-region paths'
 		// iperf3 capacity is payload already) and NCCL's collectives run
 		// on 2 ring channels; the fit keeps 2.8 start-up round trips and 5
-		// send channels.
-		"all":        10.50,
-		GroupP2PNCCL: 2.90,
-		GroupP2PGloo: 3.05,
-		GroupCloud:   16.75,
-		GroupARNCCL:  3.70,
-		GroupARGloo:  9.05,
+		// send channels. Every row on AWS's unshaped default link whose
+		// hosts all send and receive at once runs at the rate the set's NCCL
+		// all-reduces there measure (defaultLinkGbps, 8.69 Gb/s; at the
+		// nominal 10 Gb/s those 8 rows were 7-20% fast and the Gloo ones
+		// 8-9% fast); the 8 NCCL rows it comes from are calibration rows
+		// (GroupLinkCalib: their spread about their own mean rate, no test
+		// of it), out of "all" and the NCCL group, which keeps the 24
+		// shaped rows (3.68% with the 8 at 10 Gb/s).
+		"all":          10.10,
+		GroupP2PNCCL:   2.90,
+		GroupP2PGloo:   3.05,
+		GroupCloud:     16.75,
+		GroupARNCCL:    0.35,
+		GroupARGloo:    7.55,
+		GroupLinkCalib: 4.65,
 		// The 1F1B rows over shaped links (fp32 on V100 at the SIMT GEMM
 		// share, unfused attention and full recomputation as DS3Lab's GPT
 		// layers ran, the QQP classifier head, each pipeline message paying
@@ -240,22 +248,45 @@ func TestNetworkTrainingTargets(t *testing.T) {
 }
 
 // The default link's rate comes from the set's 8 NCCL all-reduce rows on
-// it: below the nominal 10 Gb/s that one direction reaches, above what
-// the slowest of them moves, and used only for the training rows.
+// it: below the nominal 10 Gb/s that one direction reaches. Every row on
+// that link reads one description (RowTopology): the send/recv rows the
+// nominal rate, the all-reduce and training rows the measured one, and
+// only the 8 NCCL rows are calibration rows.
 func TestDefaultLinkFromAllReduceRows(t *testing.T) {
 	g := defaultLinkGbps()
 	if !(g > 7.5 && g < 10) {
 		t.Errorf("default link %.3f Gb/s, want 7.5-10", g)
 	}
 	rows, _ := NetworkRows()
+	rep, err := RunNetwork(rows, DefaultNetParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := map[string]string{}
+	for _, x := range rep.Rows {
+		group[x.ID] = x.Group
+	}
 	n := 0
 	for _, r := range rows {
-		if r.Kind == "collective" && r.defaultLink() {
-			if lib, _ := r.library(); lib == ncclTransport {
-				n++
-			}
+		if !r.defaultLink() {
+			continue
 		}
-		if r.Kind == groupTraining && r.defaultLink() {
+		want := g
+		if r.Kind == "p2p" {
+			want = r.BandwidthGbps
+		}
+		if got := r.RowTopology(ncclTransport).Levels[siteLevelIndex].BandwidthGbps; got != want {
+			t.Errorf("%s (%s): link %g Gb/s, want %g", r.ID, r.Kind, got, want)
+		}
+		if lib, _ := r.library(); r.Kind == "collective" && lib == ncclTransport {
+			n++
+			if group[r.ID] != GroupLinkCalib {
+				t.Errorf("%s: group %q, want the calibration group", r.ID, group[r.ID])
+			}
+		} else if group[r.ID] == GroupLinkCalib {
+			t.Errorf("%s: in the calibration group", r.ID)
+		}
+		if r.Kind == groupTraining {
 			c, _, why := trainingConfig(r)
 			if why != "" {
 				continue
