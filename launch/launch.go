@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/parallel"
@@ -158,7 +159,7 @@ func megatron(c *train.Config) writer {
 			w.add(fmt.Sprintf("--moe-shared-expert-intermediate-size %d", x.SharedExperts*x.SharedFFN), "")
 		}
 		w.add("--moe-grouped-gemm", "grouped GEMM for the local experts")
-		w.add("--moe-token-dispatcher-type alltoall", "the expert all-to-all the step model prices")
+		megatronDispatcher(&w, c)
 		if c.Routing == train.RoutingForceBalanced {
 			w.add("--moe-router-force-load-balancing", "uniform routing, as priced (training.moe_routing)")
 		}
@@ -350,6 +351,28 @@ func layoutNote(c *train.Config) string {
 		from = "parallel.layers_per_stage"
 	}
 	return fmt.Sprintf("%s; %d stages = pp %d x vp %d", from, p.PP*p.VP, p.PP, p.VP)
+}
+
+// megatronDispatcher writes the MoE token dispatcher and permute kernels
+// the step model priced (training.moe_dispatcher, moe_permute_fusion,
+// moe_fp8_dispatch), or says where Megatron-LM has no match.
+func megatronDispatcher(w *writer, c *train.Config) {
+	switch c.Dispatcher {
+	case cost.DispatchFused:
+		w.add("--moe-token-dispatcher-type flex", "the fused dispatcher priced (training.moe_dispatcher deepep or hybridep) ...")
+		w.note("... name its backend: --moe-flex-dispatcher-backend deepep or hybridep (--moe-enable-deepep before Megatron-Core 0.15)")
+	case cost.DispatchTorch:
+		w.add("--moe-token-dispatcher-type alltoall", "the nearest to the torch dispatcher priced, which Megatron-LM does not have")
+	default:
+		w.add("--moe-token-dispatcher-type alltoall", "the expert all-to-all the step model prices")
+	}
+	if !c.UnfusedPermute {
+		// Megatron-LM leaves the fusion off unless asked (train.Config.UnfusedPermute).
+		w.add("--moe-permute-fusion", "fused router and permute kernels, as priced (training.moe_permute_fusion)")
+	}
+	if c.FP8Dispatch {
+		w.note("moe_fp8_dispatch: Megatron-Core dispatches 16-bit activations; no flag sends them in 8 bits as priced")
+	}
 }
 
 // etpNote says where the expert tensor-parallel degree comes from.
