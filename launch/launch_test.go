@@ -200,7 +200,7 @@ func TestPipelineLayout(t *testing.T) {
 	}
 }
 
-// The Megatron-LM arguments run the MoE dispatcher and permute kernels
+// The Megatron-LM arguments and Megatron-Bridge overrides run the MoE dispatcher and permute kernels
 // that simulate priced: training.moe_dispatcher picks the dispatcher type,
 // and the permute fusion (Megatron-LM's default off, the spec's default
 // on) is asked for exactly when it was priced.
@@ -237,6 +237,16 @@ func TestMegatronWritesThePricedDispatcher(t *testing.T) {
 		}
 		if got := strings.Contains(text, "--moe-permute-fusion "); got != x.fusion {
 			t.Errorf("%q: --moe-permute-fusion present %v, want %v (unfused priced %v)", x.fields, got, x.fusion, c.UnfusedPermute)
+		}
+		text, err = Write("megatron-bridge", "moe", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ := strings.TrimPrefix(x.dispatch, "--moe-token-dispatcher-type ")
+		for _, want := range []string{"model.moe_token_dispatcher_type=" + typ + " ", fmt.Sprintf("model.moe_permute_fusion=%t ", x.fusion)} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%q: Megatron-Bridge overrides lack %q:\n%s", x.fields, want, text)
+			}
 		}
 	}
 }
