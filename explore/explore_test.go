@@ -17,6 +17,7 @@ import (
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/train"
 )
@@ -669,5 +670,32 @@ func estimateSampleCase(t *testing.T, b *Base, sp []*Space) {
 		if want == 0 {
 			t.Errorf("shard %v: no candidates", opt.Shard)
 		}
+	}
+}
+
+// The plan states the split rule its spaces obey: every candidate's pp*vp
+// passes parallel.SplitLayers, and the assumption quotes parallel.SplitRule,
+// the words kept beside it.
+func TestPlanStatesItsSplitRule(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	n := 0
+	for _, s := range sp {
+		s.Enumerate(b, func(i int, c Candidate) bool {
+			if _, err := parallel.SplitLayers(b.Template.Model.Layers, c.PP, c.VP); err != nil {
+				t.Fatalf("%s candidate %s: %v", s.Name, c, err)
+			}
+			n++
+			return true
+		})
+	}
+	if n == 0 {
+		t.Fatal("no candidates")
+	}
+	stated := false
+	for _, a := range b.assumptions(sp) {
+		stated = stated || strings.Contains(a, parallel.SplitRule)
+	}
+	if !stated {
+		t.Errorf("no assumption states %q", parallel.SplitRule)
 	}
 }

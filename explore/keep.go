@@ -130,11 +130,10 @@ type commit struct {
 	st   State
 	add  []Record
 	drop []int
-	// pos maps the index of each record in add to its position there, once
-	// a later batch has been merged in; gone counts the records of add
-	// that a later batch dropped (marked with index -1).
-	pos  map[int]int
-	gone int
+	// pos maps the index of each record in add to its position there,
+	// built once a later batch drops records; a record of add that a
+	// later batch dropped is marked with index -1.
+	pos map[int]int
 }
 
 // merge folds n, the next batch of the same space, into c, so that one
@@ -152,7 +151,6 @@ func (c *commit) merge(n commit) {
 		for _, i := range n.drop {
 			if k, ok := c.pos[i]; ok {
 				c.add[k].Index = -1
-				c.gone++
 				delete(c.pos, i)
 			} else {
 				c.drop = append(c.drop, i)
@@ -171,13 +169,8 @@ func (c *commit) merge(n commit) {
 // final is c as the sink takes it: the records it still adds, and its
 // drops in index order.
 func (c *commit) final() ([]Record, []int) {
-	add := c.add
-	if c.gone > 0 {
-		add = slices.DeleteFunc(add, func(r Record) bool { return r.Index < 0 })
-	}
-	if c.pos != nil {
-		slices.Sort(c.drop)
-	}
+	add := slices.DeleteFunc(c.add, func(r Record) bool { return r.Index < 0 })
+	slices.Sort(c.drop) // merged drops come a batch at a time
 	return add, c.drop
 }
 

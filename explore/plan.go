@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/topology"
 	"github.com/scaleacross/scaleacross/train"
 )
@@ -556,7 +557,7 @@ func (b *Base) assumptions(spaces []*Space) []string {
 	out = append(out,
 		"speed-ups are ratios of predicted step times (baseline / best) from the step model; nothing was measured",
 		"each baseline is the best variant inside its own space, searched with the same model: "+spaceText(spaces),
-		"pp splits are even (one layer fewer on the first and last stage where needed); uneven splits (parallel.layers_per_stage) are not searched",
+		"pp splits are even: only pp and vp where "+parallel.SplitRule+" are searched (parallel.SplitLayers); other pp*vp, which simulate splits by Megatron-Core's embedding and loss slots (parallel.SpreadSlots), and uneven splits (parallel.layers_per_stage, parallel.pipeline_layout) are not searched",
 		"sequence parallelism is on whenever tp > 1 and seq_len/cp divides by tp",
 	)
 	if b.Job.Parallel.SP != nil {

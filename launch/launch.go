@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/parallel"
@@ -158,7 +159,7 @@ func megatron(c *train.Config) writer {
 			w.add(fmt.Sprintf("--moe-shared-expert-intermediate-size %d", x.SharedExperts*x.SharedFFN), "")
 		}
 		w.add("--moe-grouped-gemm", "grouped GEMM for the local experts")
-		w.add("--moe-token-dispatcher-type alltoall", "the expert all-to-all the step model prices")
+		megatronDispatcher(&w, c)
 		if c.Routing == train.RoutingForceBalanced {
 			w.add("--moe-router-force-load-balancing", "uniform routing, as priced (training.moe_routing)")
 		}
@@ -352,6 +353,36 @@ func layoutNote(c *train.Config) string {
 	return fmt.Sprintf("%s; %d stages = pp %d x vp %d", from, p.PP*p.VP, p.PP, p.VP)
 }
 
+// megatronDispatcher writes the MoE token dispatcher and permute kernels
+// the step model priced (training.moe_dispatcher, moe_permute_fusion,
+// moe_fp8_dispatch), or says where Megatron-LM has no match.
+func megatronDispatcher(w *writer, c *train.Config) {
+	typ, note := dispatcherType(c)
+	w.add("--moe-token-dispatcher-type "+typ, note)
+	if c.Dispatcher == cost.DispatchFused {
+		w.note("... name its backend: --moe-flex-dispatcher-backend deepep or hybridep (--moe-enable-deepep before Megatron-Core 0.15)")
+	}
+	if !c.UnfusedPermute {
+		// Megatron-LM leaves the fusion off unless asked (train.Config.UnfusedPermute).
+		w.add("--moe-permute-fusion", "fused router and permute kernels, as priced (training.moe_permute_fusion)")
+	}
+	if c.FP8Dispatch {
+		w.note("moe_fp8_dispatch: Megatron-Core dispatches 16-bit activations; no flag sends them in 8 bits as priced")
+	}
+}
+
+// dispatcherType is Megatron-Core's token dispatcher type for the
+// dispatcher c priced, with the comment saying how it matches.
+func dispatcherType(c *train.Config) (typ, note string) {
+	switch c.Dispatcher {
+	case cost.DispatchFused:
+		return "flex", "the fused dispatcher priced (training.moe_dispatcher deepep or hybridep) ..."
+	case cost.DispatchTorch:
+		return "alltoall", "the nearest to the torch dispatcher priced, which Megatron-Core does not have"
+	}
+	return "alltoall", "the expert all-to-all the step model prices"
+}
+
 // etpNote says where the expert tensor-parallel degree comes from.
 func etpNote(p parallel.Config) string {
 	if p.ETP > 0 && p.ETP != p.TP {
@@ -415,6 +446,17 @@ func bridge(c *train.Config) writer {
 	if p.EP > 1 {
 		w.add(fmt.Sprintf("model.expert_model_parallel_size=%d", p.EP), "ep")
 		w.add(fmt.Sprintf("model.expert_tensor_parallel_size=%d", p.ExpertTP()), etpNote(p))
+	}
+	if c.Model.MoE != nil {
+		typ, note := dispatcherType(c)
+		w.add("model.moe_token_dispatcher_type="+typ, note)
+		if c.Dispatcher == cost.DispatchFused {
+			w.note("... name its backend: model.moe_flex_dispatcher_backend=deepep or hybridep")
+		}
+		w.add(fmt.Sprintf("model.moe_permute_fusion=%t", !c.UnfusedPermute), "fused router and permute kernels or not, as priced (training.moe_permute_fusion)")
+		if c.FP8Dispatch {
+			w.note("moe_fp8_dispatch: Megatron-Core dispatches 16-bit activations; no setting sends them in 8 bits as priced")
+		}
 	}
 	if c.Model.MTPLayers > 0 {
 		w.add(fmt.Sprintf("model.mtp_num_layers=%d", c.Model.MTPLayers), "multi-token-prediction layers")

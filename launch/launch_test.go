@@ -199,3 +199,54 @@ func TestPipelineLayout(t *testing.T) {
 		})
 	}
 }
+
+// The Megatron-LM arguments and Megatron-Bridge overrides run the MoE dispatcher and permute kernels
+// that simulate priced: training.moe_dispatcher picks the dispatcher type,
+// and the permute fusion (Megatron-LM's default off, the spec's default
+// on) is asked for exactly when it was priced.
+func TestMegatronWritesThePricedDispatcher(t *testing.T) {
+	data, err := os.ReadFile("testdata/moe.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		fields   string
+		dispatch string
+		fusion   bool
+	}{
+		{"", "--moe-token-dispatcher-type alltoall", true},
+		{", moe_dispatcher: deepep", "--moe-token-dispatcher-type flex", true},
+		{", moe_dispatcher: hybridep, moe_permute_fusion: false", "--moe-token-dispatcher-type flex", false},
+		{", moe_dispatcher: torch, moe_permute_fusion: true", "--moe-token-dispatcher-type alltoall", true},
+	} {
+		y := strings.Replace(string(data), "recompute: selective}", "recompute: selective"+x.fields+"}", 1)
+		j, err := spec.ParseJob([]byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := train.Resolve(j, model.Load, hardware.Lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := Write("megatron", "moe", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, x.dispatch+" ") {
+			t.Errorf("%q: arguments lack %q:\n%s", x.fields, x.dispatch, text)
+		}
+		if got := strings.Contains(text, "--moe-permute-fusion "); got != x.fusion {
+			t.Errorf("%q: --moe-permute-fusion present %v, want %v (unfused priced %v)", x.fields, got, x.fusion, c.UnfusedPermute)
+		}
+		text, err = Write("megatron-bridge", "moe", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ := strings.TrimPrefix(x.dispatch, "--moe-token-dispatcher-type ")
+		for _, want := range []string{"model.moe_token_dispatcher_type=" + typ + " ", fmt.Sprintf("model.moe_permute_fusion=%t ", x.fusion)} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%q: Megatron-Bridge overrides lack %q:\n%s", x.fields, want, text)
+			}
+		}
+	}
+}

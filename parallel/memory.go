@@ -68,7 +68,7 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 			continue
 		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.MoE != nil && m.IsMoELayer(i) {
+			if m.IsMoELayer(i) {
 				d += moeDense
 				x += moeExpert
 			} else {
@@ -281,7 +281,7 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
 			k := 0
-			if m.MoE != nil && m.IsMoELayer(i) {
+			if m.IsMoELayer(i) {
 				k = 1
 			}
 			if !priced[k] {

@@ -178,6 +178,10 @@ func (c Config) Split(layers int) (LayerSplit, error) {
 	return LayerSplit{PerChunk: c.LayersPerStage[0], Explicit: c.LayersPerStage}, nil
 }
 
+// SplitRule says in words which pp*vp SplitLayers accepts, for texts
+// (the plan's assumptions) that state the rule where they rely on it.
+const SplitRule = "pp*vp divides the layers, or the layers plus 2 with one layer fewer on the first and last stage"
+
 // SplitLayers spreads layers over pp*vp virtual stages.
 func SplitLayers(layers, pp, vp int) (LayerSplit, error) {
 	n := pp * vp
