@@ -98,6 +98,36 @@ func TestPerTensorAllReduce(t *testing.T) {
 	}
 }
 
+// A stage of several chunks (interleaved, two per stage) runs its
+// per-tensor sequence once after its last backward, paying the idle
+// start-up (network.Link.StartupS) once: both engines expose the same
+// data-parallel time.
+func TestPerTensorChunksOneSequence(t *testing.T) {
+	y := strings.ReplaceAll(perTensorJob, "ALG", "ring")
+	for _, ed := range [][2]string{
+		{"gpus: 4", "gpus: 8"},
+		{"{name: node, size: 1,", "{name: node, size: 2,"},
+		{"pp: 1, dp: 4", "pp: 2, vp: 2, dp: 4"},
+		{"schedule: 1f1b", "schedule: interleaved-1f1b"},
+	} {
+		if !strings.Contains(y, ed[0]) {
+			t.Fatalf("edit %q not applied", ed[0])
+		}
+		y = strings.Replace(y, ed[0], ed[1], 1)
+	}
+	c := resolve(t, y)
+	c.GradSync = GradSyncPerTensor
+	an, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpCommInBoth(t, c, an.Breakdown.DPCommS, 1e-9, "the analytic engine's sequence")
+	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	if links[1].StartupS <= 0 {
+		t.Fatalf("nccl-socket level has no start-up: %+v", links[1])
+	}
+}
+
 // Per-tensor all-reduce is a ZeRO-0 mode of dense layers; anything else
 // is refused, naming the mode.
 func TestPerTensorRefused(t *testing.T) {
