@@ -340,7 +340,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	step := end + startDelay
 	b := res.Breakdown
 	worst := e.stages(vs)
-	e.addDataParallelStalls(worst)
+	e.addDataParallelStalls(worst, vs)
 	var busy stageWork
 	for _, w := range worst {
 		if w.total() > busy.total() {
