@@ -860,7 +860,8 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 }
 
 // addChunk adds virtual stage x's compute and communication to the stage
-// w that holds it, under schedule k.
+// w that holds it; fused is the share of its passes DualPipeV runs fused
+// (schedule.Kind.FusedShare), 0 under every other schedule.
 func (w *stageWork) addChunk(x *virtualStage, fused float64) {
 	w.fwd += x.fwd
 	w.bwd += x.bwd
