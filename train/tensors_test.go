@@ -98,16 +98,16 @@ func TestPerTensorAllReduce(t *testing.T) {
 	}
 }
 
-// A stage of several chunks (interleaved, two per stage) runs its
-// per-tensor sequence once after its last backward, paying the idle
-// start-up (network.Link.StartupS) once: both engines expose the same
-// data-parallel time.
-func TestPerTensorChunksOneSequence(t *testing.T) {
+// interleavedTensorJob is perTensorJob with ring collectives on four
+// hosts of two GPUs: pp 2 inside each host with two interleaved chunks a
+// stage, dp 4 across the hosts, at ZeRO stage zero ("zero: N").
+func interleavedTensorJob(t *testing.T, zero string) string {
+	t.Helper()
 	y := strings.ReplaceAll(perTensorJob, "ALG", "ring")
 	for _, ed := range [][2]string{
 		{"gpus: 4", "gpus: 8"},
 		{"{name: node, size: 1,", "{name: node, size: 2,"},
-		{"pp: 1, dp: 4", "pp: 2, vp: 2, dp: 4"},
+		{"pp: 1, dp: 4, zero: 0", "pp: 2, vp: 2, dp: 4, " + zero},
 		{"schedule: 1f1b", "schedule: interleaved-1f1b"},
 	} {
 		if !strings.Contains(y, ed[0]) {
@@ -115,7 +115,15 @@ func TestPerTensorChunksOneSequence(t *testing.T) {
 		}
 		y = strings.Replace(y, ed[0], ed[1], 1)
 	}
-	c := resolve(t, y)
+	return y
+}
+
+// A stage of several chunks (interleaved, two per stage) runs its
+// per-tensor sequence once after its last backward, paying the idle
+// start-up (network.Link.StartupS) once: both engines expose the same
+// data-parallel time.
+func TestPerTensorChunksOneSequence(t *testing.T) {
+	c := resolve(t, interleavedTensorJob(t, "zero: 0"))
 	c.GradSync = GradSyncPerTensor
 	an, err := Analytic(c)
 	if err != nil {
@@ -181,19 +189,7 @@ func TestZeRO3FlatRoot(t *testing.T) {
 // own latency chain. Both engines expose, per micro-batch, the most
 // loaded stage's sum over its chunks of those two collectives.
 func TestZeRO3FlatRootPerChunk(t *testing.T) {
-	y := strings.ReplaceAll(strings.ReplaceAll(perTensorJob, "ALG", "ring"), "zero: 0", "zero: 3")
-	for _, ed := range [][2]string{
-		{"gpus: 4", "gpus: 8"},
-		{"{name: node, size: 1,", "{name: node, size: 2,"},
-		{"pp: 1, dp: 4", "pp: 2, vp: 2, dp: 4"},
-		{"schedule: 1f1b", "schedule: interleaved-1f1b"},
-	} {
-		if !strings.Contains(y, ed[0]) {
-			t.Fatalf("edit %q not applied", ed[0])
-		}
-		y = strings.Replace(y, ed[0], ed[1], 1)
-	}
-	c := resolve(t, y)
+	c := resolve(t, interleavedTensorJob(t, "zero: 3"))
 	c.ZeRO3Gather = ZeRO3FlatRoot
 	e, err := newEvaluator(c)
 	if err != nil {
