@@ -18,18 +18,8 @@ func TestZBVBubbleMatchesBuild(t *testing.T) {
 				if err != nil {
 					continue
 				}
-				s, err := Build(ZBV, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c := Costs{Forward: func(int, int) float64 { return F / 2 }, Backward: func(int, int) float64 { return B / 2 }, Weight: func(int, int) float64 { return W / 2 }}
-				r, err := Simulate(s, c, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := r.Makespan - float64(m)*(F+B+W)
-				want := ZBV.Bubble(p, F, B, W)
-				d := math.Abs(got-want) / r.Makespan
+				got, want, makespan := builtBubble(t, ZBV, p, F, B, W)
+				d := math.Abs(got-want) / makespan
 				worst = max(worst, d)
 				if d > 0.03 {
 					t.Errorf("F %g B %g W %g pp %d m %d: built bubble %.3f, closed form %.3f (%.1f%% of the step)", F, B, W, pp, m, got, want, 100*d)
@@ -38,6 +28,23 @@ func TestZBVBubbleMatchesBuild(t *testing.T) {
 		}
 	}
 	t.Logf("worst difference %.2f%% of the step", 100*worst)
+}
+
+// builtBubble runs k's built order for p with equal stages whose two
+// chunks each take half of F, B and W, and returns its idle time (got),
+// k's closed-form bubble (want) and the makespan.
+func builtBubble(t *testing.T, k Kind, p Params, F, B, W float64) (got, want, makespan float64) {
+	t.Helper()
+	s, err := Build(k, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Costs{Forward: func(int, int) float64 { return F / 2 }, Backward: func(int, int) float64 { return B / 2 }, Weight: func(int, int) float64 { return W / 2 }}
+	r, err := Simulate(s, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Makespan - float64(p.MicroBatches)*(F+B+W), k.Bubble(p, F, B, W), r.Makespan
 }
 
 // DualPipeV's closed-form bubble equals the built schedule's idle time,
@@ -53,18 +60,8 @@ func TestDualPipeVBubbleMatchesBuild(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s, err := Build(DualPipeV, p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c := Costs{Forward: func(int, int) float64 { return F / 2 }, Backward: func(int, int) float64 { return B / 2 }, Weight: func(int, int) float64 { return W / 2 }}
-				r, err := Simulate(s, c, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := r.Makespan - float64(m)*(F+B+W)
-				want := DualPipeV.Bubble(p, F, B, W)
-				d := math.Abs(got-want) / r.Makespan
+				got, want, makespan := builtBubble(t, DualPipeV, p, F, B, W)
+				d := math.Abs(got-want) / makespan
 				worst = max(worst, d)
 				if d > 1e-9 {
 					t.Errorf("F %g B %g W %g pp %d m %d: built bubble %.3f, closed form %.3f", F, B, W, pp, m, got, want)

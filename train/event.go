@@ -270,16 +270,17 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		}
 		var t, stageEnd float64
 		if c.GradSync == GradSyncPerTensor {
-			// Every chunk's tensors, in turn, once the stage's last
-			// backward is done.
+			// The stage's tensors, in turn, once its last backward is
+			// done: one sequence over all its chunks, as the analytic
+			// engine prices it (one start-up, not one per chunk).
+			layers, dense := 0, 0.0
 			for _, ch := range order {
 				stageEnd = math.Max(stageEnd, lastB[st][ch])
-			}
-			var d float64
-			for _, ch := range order {
 				v := at(st, ch)
-				d += e.perTensorAllReduce(v.layers, v.denseParams)
+				layers += v.layers
+				dense += v.denseParams
 			}
+			d := e.perTensorAllReduce(layers, dense)
 			t = stageEnd + d
 			if d > 0 {
 				tl.DP[st] = append(tl.DP[st], Interval{Name: "grad-reduce", Chunk: order[len(order)-1], Start: stageEnd + startDelay, End: t + startDelay})
@@ -339,7 +340,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	step := end + startDelay
 	b := res.Breakdown
 	worst := e.stages(vs)
-	e.addDataParallelStalls(worst)
+	e.addDataParallelStalls(worst, vs)
 	var busy stageWork
 	for _, w := range worst {
 		if w.total() > busy.total() {

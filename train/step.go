@@ -860,7 +860,8 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 }
 
 // addChunk adds virtual stage x's compute and communication to the stage
-// w that holds it, under schedule k.
+// w that holds it; fused is the share of its passes DualPipeV runs fused
+// (schedule.Kind.FusedShare), 0 under every other schedule.
 func (w *stageWork) addChunk(x *virtualStage, fused float64) {
 	w.fwd += x.fwd
 	w.bwd += x.bwd
@@ -1196,7 +1197,7 @@ func (e *evaluator) analytic() Result {
 	mb := p.MicroBatches(c.Batch)
 	vs := e.virtualStages()
 	st := e.stages(vs)
-	e.addDataParallelStalls(st)
+	e.addDataParallelStalls(st, vs)
 	var worst, avg stageWork
 	wi := 0
 	for i := range st {
@@ -1725,24 +1726,29 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 // addDataParallelStalls adds to each stage the per-micro-batch data
 // parallel time compute cannot hide: ZeRO-2 reduce-scatters inside every
 // backward and ZeRO-3 also gathers before every forward and backward. It
-// lengthens each micro-batch's work, and so the bubble too.
-func (e *evaluator) addDataParallelStalls(st []stageWork) {
+// lengthens each micro-batch's work, and so the bubble too. Each chunk of
+// vs moves its own parameters under its own compute, as the event
+// engine's ops do (pipelineCosts): a stage's stalls are its chunks'.
+func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 	z := e.c.Parallel.Zero
 	if z < 2 {
 		return
 	}
-	for i := range st {
-		rs, ag := e.stageDPTimes(st[i])
+	of := e.stageTable(len(vs))
+	for v := range vs {
+		x, w := &vs[v], &st[of[v]]
+		rs, ag := e.stageDPTimes(stageWork{denseParams: x.denseParams, experts: x.experts})
 		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
-			st[i].dpF = ag
-			st[i].dp = ag + rs
+			w.dpF += ag
+			w.dp += ag + rs
 		} else if z == 3 {
-			st[i].dpF = math.Max(0, ag-st[i].fwd)
-			st[i].dp = st[i].dpF + math.Max(0, ag+rs-st[i].bwd)
+			f := math.Max(0, ag-x.fwd)
+			w.dpF += f
+			w.dp += f + math.Max(0, ag+rs-x.bwd)
 		} else {
-			st[i].dp = math.Max(0, rs-st[i].bwd)
+			w.dp += math.Max(0, rs-x.bwd)
 		}
 	}
 }

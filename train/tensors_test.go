@@ -98,6 +98,44 @@ func TestPerTensorAllReduce(t *testing.T) {
 	}
 }
 
+// interleavedTensorJob is perTensorJob with ring collectives on four
+// hosts of two GPUs: pp 2 inside each host with two interleaved chunks a
+// stage, dp 4 across the hosts, at ZeRO stage zero ("zero: N").
+func interleavedTensorJob(t *testing.T, zero string) string {
+	t.Helper()
+	y := strings.ReplaceAll(perTensorJob, "ALG", "ring")
+	for _, ed := range [][2]string{
+		{"gpus: 4", "gpus: 8"},
+		{"{name: node, size: 1,", "{name: node, size: 2,"},
+		{"pp: 1, dp: 4, zero: 0", "pp: 2, vp: 2, dp: 4, " + zero},
+		{"schedule: 1f1b", "schedule: interleaved-1f1b"},
+	} {
+		if !strings.Contains(y, ed[0]) {
+			t.Fatalf("edit %q not applied", ed[0])
+		}
+		y = strings.Replace(y, ed[0], ed[1], 1)
+	}
+	return y
+}
+
+// A stage of several chunks (interleaved, two per stage) runs its
+// per-tensor sequence once after its last backward, paying the idle
+// start-up (network.Link.StartupS) once: both engines expose the same
+// data-parallel time.
+func TestPerTensorChunksOneSequence(t *testing.T) {
+	c := resolve(t, interleavedTensorJob(t, "zero: 0"))
+	c.GradSync = GradSyncPerTensor
+	an, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpCommInBoth(t, c, an.Breakdown.DPCommS, 1e-9, "the analytic engine's sequence")
+	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	if links[1].StartupS <= 0 {
+		t.Fatalf("nccl-socket level has no start-up: %+v", links[1])
+	}
+}
+
 // Per-tensor all-reduce is a ZeRO-0 mode of dense layers; anything else
 // is refused, naming the mode.
 func TestPerTensorRefused(t *testing.T) {
@@ -143,6 +181,44 @@ func TestZeRO3FlatRoot(t *testing.T) {
 	if _, err := Analytic(c); err == nil {
 		t.Error("a flat-root unit at zero 1 was accepted")
 	}
+}
+
+// With two chunks a stage (interleaved), each chunk is its own flat-root
+// unit: it gathers its own parameters before its forward and
+// reduce-scatters them after its backward, so every collective pays its
+// own latency chain. Both engines expose, per micro-batch, the most
+// loaded stage's sum over its chunks of those two collectives.
+func TestZeRO3FlatRootPerChunk(t *testing.T) {
+	c := resolve(t, interleavedTensorJob(t, "zero: 3"))
+	c.ZeRO3Gather = ZeRO3FlatRoot
+	e, err := newEvaluator(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := network.Links(c.Topology, nil, c.Calib.NetworkEfficiency)
+	span := e.dpSpan(c.Parallel.DP * c.Parallel.CP)
+	vs := e.virtualStages()
+	of := e.stageTable(len(vs))
+	if len(vs) != 4 {
+		t.Fatalf("%d virtual stages, want 4", len(vs))
+	}
+	perStage := make([]float64, c.Parallel.PP)
+	params := make([]float64, c.Parallel.PP)
+	for v := range vs {
+		b := 2 * vs[v].denseParams
+		perStage[of[v]] += network.Time(network.AllGather, b, span, links) + network.Time(network.ReduceScatter, b, span, links)
+		params[of[v]] += vs[v].denseParams
+	}
+	// The most loaded stage is the one with the most compute; here the
+	// stage holding the head, which also holds the most parameters.
+	worst := 0
+	for st := range params {
+		if params[st] > params[worst] {
+			worst = st
+		}
+	}
+	want := float64(c.Parallel.MicroBatches(c.Batch)) * perStage[worst]
+	dpCommInBoth(t, c, want, 1e-9, "each chunk's gather and reduce-scatter")
 }
 
 // dpCommInBoth runs both engines on c and checks that each reports want

@@ -87,12 +87,6 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	if math.IsInf(gbps, 1) {
 		return uplink{}, false
 	}
-	return e.newSharedUplink(i, gbps)
-}
-
-// newSharedUplink computes sharedUplink for level i with uplink gbps.
-func (e *evaluator) newSharedUplink(i int, gbps float64) (uplink, bool) {
-	t := e.c.Topology
 	unit := t.Capacity(i - 1)
 	eff := e.c.Calib.NetworkEfficiency
 	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: e.freeLink(i)}

@@ -2,7 +2,13 @@ package train
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/topology"
 )
 
 // campusBoth is Llama 3.1 8B on 64 H100 in four buildings of 16 (two
@@ -64,5 +70,43 @@ func TestSharedTrunkSlowsBothDimensions(t *testing.T) {
 				t.Errorf("an uplink that cannot bind: both %.6f s, pp only %.6f s, dp only %.6f s; want equal", b, p, d)
 			}
 		})
+	}
+}
+
+// freeLink remembers its answers in a scratch a pool's evaluations share,
+// keyed on level i alone, the GPUs of the unit below it and the collective
+// efficiency: level i's link must read nothing else of the levels below.
+// One scratch serves topologies that differ below level 2 in every other
+// field (sizes, bandwidths, latencies, distances,
+// transports, uplinks) and at level 2's own uplink, and each answer is
+// the link network.Links gives that topology without its uplinks.
+func TestFreeLinkKeyIsComplete(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	transports := append([]string{""}, network.TechnologyNames()...)
+	sizes := [][2]int{{8, 2}, {4, 4}, {16, 1}, {2, 8}, {4, 2}, {8, 1}}
+	top := topology.Level{Name: "campus", Size: 4, BandwidthGbps: 400, LatencyUs: 20, DistanceKm: 20, LinkCapacityGbps: 800}
+	sc := &scratch{}
+	for trial := 0; trial < 400; trial++ {
+		sz := sizes[rng.IntN(len(sizes))]
+		lower := func(size int) topology.Level {
+			return topology.Level{
+				Name: "l", Size: size, BandwidthGbps: 100 * float64(1+rng.IntN(36)),
+				LatencyUs: float64(1 + rng.IntN(50)), DistanceKm: float64(rng.IntN(3) * 40),
+				Oversubscription: float64(rng.IntN(3)), LinkCapacityGbps: float64(rng.IntN(2) * 1600),
+				Transport: transports[rng.IntN(len(transports))],
+			}
+		}
+		lv := top
+		lv.Transport = transports[rng.IntN(len(transports))]
+		lv.LossRate = []float64{0, 1e-4}[rng.IntN(2)]
+		tp := topology.Topology{Levels: []topology.Level{lower(sz[0]), lower(sz[1]), lv}}
+		c := &Config{Topology: tp}
+		c.Calib.NetworkEfficiency = []float64{0.8, 0.9}[rng.IntN(2)]
+		e := evaluator{c: c, sc: sc}
+		got := e.freeLink(2)
+		want := network.Links(withoutUplinks(tp), nil, c.Calib.NetworkEfficiency)[2]
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("trial %d: freeLink(2) of %+v from a shared scratch (-fresh +remembered):\n%s", trial, tp.Levels, diff)
+		}
 	}
 }
