@@ -147,6 +147,7 @@ type scratch struct {
 	// ofPP and ofVP.
 	of         []int
 	ofOK       bool
+	ofRR       bool // roundRobin(of, ofPP)
 	ofKind     schedule.Kind
 	ofPP, ofVP int
 
@@ -178,6 +179,7 @@ type scratch struct {
 	// adjKey and adjCaps.
 	adjOK   bool
 	adjKey  [2]int // pipeline stride and pp
+	wrap    int    // the wrap's level (evaluator.wrapLevel) for adjKey and adjCaps
 	adjCaps []int
 	// keep is true when memos may serve the next evaluation (an
 	// Evaluator's own scratch, not the pool's).
@@ -197,6 +199,13 @@ type scratch struct {
 	// freeLinks remembers sharedUplink's links without the uplink, by
 	// level (a pure function of its key, so kept across evaluations).
 	freeLinks map[freeLinkKey]network.Link
+	// dpJobs, dpInts, dpFloats and dpSkip are dataParallelTail's buffers.
+	dpJobs   []psJob
+	dpInts   [3][]int
+	dpFloats [3][]float64
+	dpSkip   []bool
+	// dev is the evaluation's device when no Shared gives one (init).
+	dev cost.Device
 }
 
 // vsKey is what virtualStages (and layerWork, which it calls) reads of
@@ -297,13 +306,15 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	pp := c.Parallel.PP
 	key := [2]int{e.ppStride, pp}
 	if sc.adjOK && sc.adjKey == key && slices.Equal(sc.adjCaps, e.caps) {
-		e.adjLevel = sc.adj[:max(pp-1, 0)]
+		e.adjLevel, e.wrapLevel = sc.adj[:max(pp-1, 0)], sc.wrap
 		return
 	}
 	e.adjLevel = grow(&sc.adj, max(pp-1, 0))
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
+	e.wrapLevel = e.levelBetween(max(pp-1, 0), 0)
+	sc.wrap = e.wrapLevel
 	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
 }
 

@@ -113,6 +113,9 @@ type evaluator struct {
 	ppStride int
 	caps     []int
 	adjLevel []int // boundaryLevel(s, s+1) for each stage s
+	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
+	// from the last stage back to the first.
+	wrapLevel int
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
@@ -169,7 +172,12 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	dev := s.Device
-	if dev == nil {
+	if dev == nil && sc != nil {
+		// The device lives in the scratch: MakeDevice's value, not kept
+		// for the next evaluation (memos key on a Shared's device only).
+		sc.dev = cost.MakeDevice(c.GPU, c.Calib)
+		dev = &sc.dev
+	} else if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
 	if c.GradSync != GradSyncBucketed {
@@ -244,7 +252,18 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
+	e.wrapLevel = e.levelBetween(max(c.Parallel.PP-1, 0), 0)
 	return nil
+}
+
+// chunkLevel is boundaryLevel(a, b) for a boundary between consecutive
+// chunks: adjacent stages (adjLevel) or the wrap between the last stage
+// and the first (wrapLevel), read without computing them again.
+func (e *evaluator) chunkLevel(a, b int) int {
+	if a+b == len(e.adjLevel) && (a == 0 || b == 0) {
+		return e.wrapLevel
+	}
+	return e.boundaryLevel(a, b)
 }
 
 // numDims is the number of parallel dimensions.
@@ -583,11 +602,21 @@ func (e *evaluator) virtualStages() []virtualStage {
 		e.dense, e.expert = sc.dense[:nv], sc.expert[:nv]
 		return sc.vs[:nv]
 	}
+	// Without MoE and local attention every layer is of kind 0; with an
+	// even split every chunk holds PerChunk layers, or one fewer at the
+	// edges (EdgeFewer).
+	uniform := m.MoE == nil && m.AttentionChunk <= 0
+	even := uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0
 	var out []virtualStage
 	var dv, ev []float64
 	var cls []int // see scratch.cls
 	if sc != nil {
-		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+		// An even split writes every chunk whole (below); others sum into
+		// zeroed chunks.
+		if out = grow(&sc.vs, nv); !even {
+			clear(out)
+		}
+		dv, ev = growClear(&sc.dense, nv), growClear(&sc.expert, nv)
 		cls = grow(&sc.cls, nv)
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
@@ -598,8 +627,6 @@ func (e *evaluator) virtualStages() []virtualStage {
 	var priced [4]bool
 	parallel.StageParamsInto(m, p, split, dv, ev)
 	e.dense, e.expert = dv, ev
-	// Without MoE and local attention every layer is of kind 0.
-	uniform := m.MoE == nil && m.AttentionChunk <= 0
 	// Chunks with the same layers of each kind cost the same: seen holds
 	// the first chunk of each count seen so far (a few), to copy.
 	type seenChunk struct {
@@ -610,32 +637,37 @@ func (e *evaluator) virtualStages() []virtualStage {
 	nSeen := 0
 	layer := 0
 	general := nv // the chunks the loop below prices
-	if uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0 {
-		// Every chunk holds PerChunk layers, or one fewer at the edges
-		// (EdgeFewer): the loop below would price layer 0, sum it afresh for
-		// the first chunk of each count and copy that sum for the others.
-		// The same, without its per-chunk bookkeeping.
+	if even {
+		// The loop below would price layer 0, sum it afresh for the first
+		// chunk of each count and copy that sum for the others. The same,
+		// without its per-chunk bookkeeping: both sums are made on zero
+		// chunks, every chunk is filled with the first and the edges that
+		// hold one fewer get the second.
 		one := e.layerWork(0)
+		var sums [2]virtualStage // PerChunk layers, and one fewer
+		for k := range sums {
+			n := split.PerChunk - k
+			sums[k].addScaled(one, float64(n))
+			sums[k].layers = n
+		}
+		fillChunks(out, &sums[0])
 		first := [2]int{-1, -1} // the first chunk of PerChunk layers, and of one fewer
 		for v := 0; v < nv; v++ {
-			w := &out[v]
-			n := split.Layers(v, nv)
 			k := 0
-			if n != split.PerChunk {
+			if split.Layers(v, nv) != split.PerChunk {
 				k = 1
+				out[v] = sums[1]
 			}
-			if f := first[k]; f >= 0 {
-				*w = out[f]
-			} else {
-				w.addScaled(one, float64(n))
-				w.layers = n
-				first[k] = v
-			}
+			w := &out[v]
 			w.denseParams = dv[v]
 			w.experts = ev[v]
+			f := first[k]
+			if f < 0 {
+				first[k], f = v, v
+			}
 			if cls != nil {
 				cls[v] = v
-				if f := first[k]; f != v && out[f].denseParams == w.denseParams && out[f].experts == w.experts {
+				if f != v && dv[f] == dv[v] && ev[f] == ev[v] {
 					cls[v] = cls[f]
 				}
 			}
@@ -736,6 +768,18 @@ func (e *evaluator) virtualStages() []virtualStage {
 	return out
 }
 
+// fillChunks sets every element of out to x, copying the filled prefix
+// onto the rest (a few block copies rather than one per chunk).
+func fillChunks(out []virtualStage, x *virtualStage) {
+	if len(out) == 0 {
+		return
+	}
+	out[0] = *x
+	for n := 1; n < len(out); n *= 2 {
+		copy(out[n:], out[:n])
+	}
+}
+
 // addMTP prices the model's MTP layers on virtual stage w: per module,
 // the operators of cost.MTPOps (norms and the 2h x h projection), one
 // decoder layer of the last layer's kind and a second pass through the
@@ -827,7 +871,61 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	// the previous one, each priced at the level that boundary crosses;
 	// blocking sends hold the stage's compute stream.
 	maxLevel := -1 // the outermost level a priced send crosses
-	for v := range vs {
+	var tb [smallLevels]float64
+	var times []float64 // p2pTime of each level, for blocking sends
+	if blocking && nl <= len(tb) {
+		times = tb[:nl]
+	} else if blocking {
+		times = make([]float64, nl)
+	}
+	for l := range times {
+		times[l] = e.p2pTime(l)
+	}
+	rr := e.roundRobinTable(len(vs))
+	for st := 0; rr && st < p.PP; st++ {
+		// Chunk v of stage st sends to stage st+1 (the last wraps to the
+		// first) unless it is the last chunk, and to stage st-1 unless it
+		// is the first: the loop below, the neighbours' levels read once.
+		w := &out[st]
+		next, prev := e.wrapLevel, e.wrapLevel
+		if st < p.PP-1 {
+			next = e.adjLevel[st]
+		}
+		if st > 0 {
+			prev = e.adjLevel[st-1]
+		}
+		if !blocking {
+			chunks := (len(vs)-1-st)/p.PP + 1 // v = st, st+pp, ... below len(vs)
+			toNext, toPrev := chunks, chunks
+			if st+(chunks-1)*p.PP == len(vs)-1 {
+				toNext-- // the last chunk
+			}
+			if st == 0 {
+				toPrev-- // the first
+			}
+			sendCounts[st*nl+next] += toNext
+			sendCounts[st*nl+prev] += toPrev
+			w.sends += toNext + toPrev
+			continue
+		}
+		for v := st; v < len(vs); v += p.PP {
+			if v+1 < len(vs) {
+				sendCounts[st*nl+next]++
+				w.sends++
+				maxLevel = max(maxLevel, next)
+				t := times[next]
+				w.pp += t
+				w.ppF += t
+			}
+			if v >= 1 {
+				sendCounts[st*nl+prev]++
+				w.sends++
+				maxLevel = max(maxLevel, prev)
+				w.pp += times[prev]
+			}
+		}
+	}
+	for v := 0; v < len(vs) && !rr; v++ {
 		st := of[v]
 		w := &out[st]
 		for d := 0; d < 2; d++ { // to the next virtual stage, then the previous
@@ -835,12 +933,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if nb < 0 || nb >= len(vs) || of[nb] == st {
 				continue
 			}
-			l := e.boundaryLevel(st, of[nb])
+			l := e.chunkLevel(st, of[nb])
 			sendCounts[st*nl+l]++
 			w.sends++
 			if blocking {
 				maxLevel = max(maxLevel, l)
-				t := e.p2pTime(l)
+				t := times[l]
 				w.pp += t
 				if d == 0 {
 					w.ppF += t
@@ -966,6 +1064,7 @@ func (e *evaluator) stageTable(nv int) []int {
 			sc.of = append(sc.of, k.StageOf(pp, vp, v))
 		}
 		sc.ofOK, sc.ofKind, sc.ofPP, sc.ofVP = true, k, pp, vp
+		sc.ofRR = roundRobin(sc.of, pp)
 		return sc.of
 	}
 	of := make([]int, nv)
@@ -973,6 +1072,47 @@ func (e *evaluator) stageTable(nv int) []int {
 		of[v] = k.StageOf(pp, vp, v)
 	}
 	return of
+}
+
+// roundRobinTable reports whether stageTable(nv) places chunk v on stage
+// v mod pp (every schedule but the V-shaped ones), with pp > 2: each
+// boundary between chunks then joins a stage to the next one, the last
+// stage wrapping to the first, and no two of those pairs are one pair
+// reversed.
+func (e *evaluator) roundRobinTable(nv int) bool {
+	pp := e.c.Parallel.PP
+	of := e.stageTable(nv)
+	if pp <= 2 {
+		return false
+	}
+	if sc := e.sc; sc != nil {
+		return sc.ofRR
+	}
+	return roundRobin(of, pp)
+}
+
+// roundRobin reports whether of[v] is v mod pp for every v.
+func roundRobin(of []int, pp int) bool {
+	s := 0
+	for _, x := range of {
+		if x != s {
+			return false
+		}
+		if s++; s == pp {
+			s = 0
+		}
+	}
+	return true
+}
+
+// repeatedSum is x added n times to zero, one addition at a time (what a
+// loop adding the same time n times sums to, to the bit).
+func repeatedSum(x float64, n int) float64 {
+	var s float64
+	for range n {
+		s += x
+	}
+	return s
 }
 
 // overlappedSends is the step time that pipeline sends add when they
@@ -1012,14 +1152,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	// link carries every message from a to b, activations and gradients
 	// alike (the V's way back sends its gradients down the links its
 	// activations came up).
-	var busy []float64
-	if e.sc != nil {
-		busy = growClear(&e.sc.busy, 2*pp)
-	} else {
-		busy = make([]float64, 2*pp)
-	}
 	link := func(a, b int) int {
-		if pp == 2 || b == (a+1)%pp {
+		if pp == 2 || b == a+1 || (b == 0 && a == pp-1) { // b == (a+1)%pp
 			return 2 * a
 		}
 		return 2*a + 1
@@ -1035,10 +1169,12 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	// shared uplink binds (sharedUplink), else 0; levels without an
 	// uplink are told apart without asking.
 	var units [8]int
+	anyShared := len(e.c.Topology.Levels) > len(units) // deeper levels are asked one by one
 	for l := range min(len(units), len(e.c.Topology.Levels)) {
 		if !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
 			if u, ok := e.sharedUplink(l); ok {
 				units[l] = u.unit
+				anyShared = anyShared || u.unit > 0
 			}
 		}
 	}
@@ -1050,22 +1186,67 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return u.unit
 	}
 	of := e.stageTable(nv)
-	for k := 0; k+1 < nv; k++ {
-		a, b := of[k], of[k+1]
-		if a == b {
-			continue
-		}
-		l := e.boundaryLevel(a, b)
-		ln := e.linksOf(topology.PP)[l]
+	// A message's time on each level's link (its bytes' and its
+	// latency's), the same for every boundary that crosses the level.
+	lks := e.linksOf(topology.PP)
+	var xb, hb, qb [smallLevels]float64
+	xs, hops, queued := xb[:0], hb[:0], qb[:0]
+	if len(lks) <= smallLevels {
+		xs, hops, queued = xb[:len(lks)], hb[:len(lks)], qb[:len(lks)]
+	} else {
+		xs, hops, queued = make([]float64, len(lks)), make([]float64, len(lks)), make([]float64, len(lks))
+	}
+	for l, ln := range lks {
 		x := 0.0
 		if ln.BytesPerSec > 0 && !math.IsInf(ln.BytesPerSec, 1) {
 			x = bytes / ln.BytesPerSec
 		}
-		if k < descent {
-			path += 2 * (x + ln.LatencyS)
+		xs[l], hops[l], queued[l] = x, 2*(x+ln.LatencyS), x*float64(mb)
+	}
+	var busy []float64
+	if fast := !anyShared && e.roundRobinTable(nv); fast {
+		// Boundary k joins stage s = k mod pp to the next (the last wraps
+		// to the first), and each of the pair's two links (activations
+		// one way, gradients the other) carries the same message once per
+		// boundary between those stages: the loop below, without its per
+		// boundary bookkeeping.
+		for k, s := 0, 0; k+1 < nv && k < descent; k++ {
+			l := e.wrapLevel
+			if s < pp-1 {
+				l = e.adjLevel[s]
+			}
+			path += hops[l]
+			if s++; s == pp {
+				s = 0
+			}
 		}
-		busy[link(a, b)] += x * float64(mb) // activations
-		busy[link(b, a)] += x * float64(mb) // gradients
+		lastL, lastN, lastBusy := -1, -1, 0.0
+		for s := 0; s < pp && s <= nv-2; s++ {
+			l := e.wrapLevel
+			if s < pp-1 {
+				l = e.adjLevel[s]
+			}
+			if n := (nv-2-s)/pp + 1; l != lastL || n != lastN {
+				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
+			}
+			most = max(most, lastBusy)
+		}
+	} else if e.sc != nil {
+		busy = growClear(&e.sc.busy, 2*pp)
+	} else {
+		busy = make([]float64, 2*pp)
+	}
+	for k := 0; k+1 < nv && busy != nil; k++ {
+		a, b := of[k], of[k+1]
+		if a == b {
+			continue
+		}
+		l := e.chunkLevel(a, b)
+		if k < descent {
+			path += hops[l]
+		}
+		busy[link(a, b)] += queued[l] // activations
+		busy[link(b, a)] += queued[l] // gradients
 		if unit := sharedUnit(l); unit > 0 {
 			// Over a shared uplink the messages of every stage pair that
 			// crosses it in one direction queue on one link: the sender's
@@ -1073,7 +1254,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			// event engine's trunks).
 			ua, ub := a*e.ppStride/unit, b*e.ppStride/unit
 			for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
-				trunk = addBusy(trunk, k, x*float64(mb))
+				trunk = addBusy(trunk, k, queued[l])
 			}
 		}
 	}
@@ -1090,12 +1271,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			a, b := of[k], of[k+1]
-			link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
-			loop += link.LatencyS
-			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
-				loop += bytes / link.BytesPerSec
-			}
+			l := e.chunkLevel(of[k], of[k+1])
+			loop += lks[l].LatencyS
+			loop += xs[l] // zero where the link's rate is not finite and positive: no change
 		}
 		chunk := work / float64(mb) / float64(v)
 		slack := float64(n-pp) * chunk
@@ -1335,7 +1513,7 @@ func (e *evaluator) analytic() Result {
 	peak, _ := e.dev.GEMMPeak(c.Precision)
 	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
 
-	e.setMemory(&r, sp)
+	e.setStageMemory(&r, sp, st)
 	return r
 }
 
@@ -1464,23 +1642,30 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
-	var jb [64]job
-	jobs := jb[:0]
-	if len(vs) > len(jb) {
-		jobs = make([]job, 0, len(vs))
-	}
-	// The units the stages sit in, numbered in order of appearance, and
-	// how many stages each holds; when each stage's last backward op
-	// starts, before stage 0's ends, and how long its ops take.
-	var idb, inb, unb [32]int
-	var arb, opb [32]float64
-	ids, inner := idb[:0], inb[:0]
-	var unitOf []int
-	var last, op []float64
-	if pp > len(unb) {
-		unitOf, last, op = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp)
+	// The jobs (only where stages share an uplink); the units the stages
+	// sit in, numbered in order of appearance, and how many stages each
+	// holds; when each stage's last backward op starts, before stage 0's
+	// ends, and how long its ops take; when each stage's stream is free;
+	// which stages are skipped (below). In the scratch's buffers, or
+	// allocated.
+	var jobs []job
+	var ids, inner, unitOf []int
+	var last, op, freeAt []float64
+	var skip []bool
+	if sc := e.sc; sc != nil {
+		if shared {
+			jobs = grow(&sc.dpJobs, len(vs))[:0]
+		}
+		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)[:0]
+		last, op, freeAt = grow(&sc.dpFloats[0], pp)[:0], grow(&sc.dpFloats[1], pp)[:0], grow(&sc.dpFloats[2], pp)
+		skip = grow(&sc.dpSkip, pp)
 	} else {
-		unitOf, last, op = unb[:0], arb[:0], opb[:0]
+		if shared {
+			jobs = make([]job, 0, len(vs))
+		}
+		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, 0, pp)
+		last, op, freeAt = make([]float64, 0, pp), make([]float64, 0, pp), make([]float64, pp)
+		skip = make([]bool, pp)
 	}
 	var before float64
 	for s := range st {
@@ -1537,13 +1722,6 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		return size, speed, ag
 	}
-	var fb [32]float64
-	var freeAt []float64
-	if pp > len(fb) {
-		freeAt = make([]float64, pp)
-	} else {
-		freeAt = fb[:pp]
-	}
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
 	}
@@ -1554,8 +1732,9 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// Without a shared uplink the stages' chains do not meet, and a middle
 	// stage that holds what stage 1 holds and runs its ops as long ends no
 	// later than stage 1's (it starts its cool-down sooner): skip it.
+	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
 	same := func(s int) bool {
-		if shared || k.DefaultChunks() > 1 || s < 2 || s >= pp-1 || op[s] != op[1] {
+		if !roundRobin || s < 2 || s >= pp-1 || op[s] != op[1] {
 			return false
 		}
 		for c := 0; c < nc; c++ {
@@ -1565,19 +1744,23 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		return true
 	}
-	var skb [32]bool
-	skip := skb[:0]
-	if pp <= len(skb) {
-		skip = skb[:pp]
-	} else {
-		skip = make([]bool, pp)
-	}
 	for s := range skip {
 		skip[s] = same(s)
 	}
-	for v := len(vs) - 1; v >= 0; v-- {
-		s := e.stageOf(v)
-		if skip[s] {
+	// Without a shared uplink the stages do not meet (end and ag are
+	// maxima, the memo holds pure answers): each stage that is not
+	// skipped runs its chunks, last first, stage by stage. With one, the
+	// jobs come in the order of their chunks, the last first.
+	of := e.stageTable(len(vs))
+	for i := len(vs) - 1; i >= 0; i-- {
+		v, s := i, 0
+		if roundRobin {
+			if s = pp - 1 - i/nc; skip[s] {
+				i -= i % nc // the rest of the stage's chunks
+				continue
+			}
+			v = (i%nc)*pp + s // stage s's chunks, the last first
+		} else if s = of[v]; skip[s] {
 			continue
 		}
 		c := v / pp // the chunk's place in the stage's order
@@ -1757,14 +1940,26 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 // most loaded stage holds the schedule's in-flight micro-batches
 // (schedule.Kind.InFlight), later stages proportionally fewer unless the
 // schedule holds them all (GPipe).
-func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
+func (e *evaluator) setMemory(r *Result, sp schedule.Params) { e.setStageMemory(r, sp, nil) }
+
+// setStageMemory is setMemory given the pipeline stages st (nil for
+// none): where each stage's parameters and layers are its chunks' in the
+// order the memory model adds them, it reads those sums rather than
+// summing the chunks again (parallel.EstimateDenseStages).
+func (e *evaluator) setStageMemory(r *Result, sp schedule.Params, st []stageWork) {
 	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
+	var lb [64]int
+	var db, xb [64]float64
 	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
 		mem = sc.mem
 	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
-		mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+		if layers, dense, expert, ok := e.denseStageSums(st, lb[:0], db[:0], xb[:0]); ok {
+			mem = parallel.EstimateDenseStages(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, layers, dense, expert)
+		} else {
+			mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+		}
 		if sc != nil {
 			sc.memPriced(e, inflight, flat, mem)
 		}
@@ -1779,6 +1974,26 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity
+}
+
+// denseStageSums returns, appended to the buffers, the layers and the
+// dense and expert parameters each stage of st holds, when they are what
+// parallel.EstimateDenseStages reads: a model without MoE layers, every
+// chunk v on stage v mod pp (each stage's sums then add its chunks in
+// pipeline order from zero, as addChunk does) and no more layers than
+// the model has.
+func (e *evaluator) denseStageSums(st []stageWork, layers []int, dense, expert []float64) ([]int, []float64, []float64, bool) {
+	c := e.c
+	if c.Model.MoE != nil || len(st) != c.Parallel.PP || len(e.dense) != c.Parallel.PP*c.Parallel.VP || !e.roundRobinTable(len(e.dense)) {
+		return nil, nil, nil, false
+	}
+	total := 0
+	for s := range st {
+		w := &st[s]
+		total += w.layers
+		layers, dense, expert = append(layers, w.layers), append(dense, w.denseParams), append(expert, w.experts)
+	}
+	return layers, dense, expert, total <= c.Model.Layers
 }
 
 // dpSpan is the span of a data-parallel group of n ranks: the dp span

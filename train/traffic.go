@@ -84,18 +84,8 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 			add(topology.TP, network.AllGather, gathered*2, n*2, e.etpSpan)
 		}
 	}
-	if len(w.sendsAt) > 0 {
-		// One span per level: a p2p prices at its span's outermost level.
-		f := make([]int, len(w.sendsAt)*len(w.sendsAt))
-		for l, n := range w.sendsAt {
-			row := f[l*len(w.sendsAt) : (l+1)*len(w.sendsAt)]
-			for i := range row {
-				row[i] = 1
-			}
-			row[l] = 2
-			add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(n), topology.Span{Factors: row})
-		}
-	}
+	// The sends over each level (below, with the others of their row).
+	ppBytes := e.p2pBytes()
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	rounds := 1.0
@@ -130,6 +120,27 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	for _, cl := range calls {
 		k := dimIndex(cl.dim) * n
 		network.AddPerLevel(cl.kind, cl.bytes, cl.count, cl.span, e.linksOf(cl.dim), sent[k:k+n], times[k:k+n])
+	}
+	if len(w.sendsAt) > 0 && ppBytes > 0 {
+		// One span per level: a p2p prices at its span's outermost level.
+		var rb [smallLevels]int
+		row := rb[:0]
+		if len(w.sendsAt) <= len(rb) {
+			row = rb[:len(w.sendsAt)]
+		} else {
+			row = make([]int, len(w.sendsAt))
+		}
+		k := dimIndex(topology.PP) * n
+		for l, c := range w.sendsAt {
+			if c == 0 {
+				continue
+			}
+			for i := range row {
+				row[i] = 1
+			}
+			row[l] = 2
+			network.AddPerLevel(network.P2P, ppBytes, fm*float64(c), topology.Span{Factors: row}, e.linksOf(topology.PP), sent[k:k+n], times[k:k+n])
+		}
 	}
 	rows := 0
 	for _, x := range sent {
