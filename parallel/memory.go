@@ -57,6 +57,42 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		moeExpert = float64(m.MoE.Experts) * float64(m.ExpertParams())
 	}
 	layer := 0
+	edges := 0 // layers fewer at the edges
+	if split.EdgeFewer {
+		edges = 2
+	}
+	if m.MoE == nil && split.Explicit == nil && stages >= 2 && stages*split.PerChunk-edges <= m.Layers {
+		// An even split of dense layers, none past the model's last: every
+		// virtual stage but the edges, the embedding's, the head's and the
+		// MTP stage holds PerChunk layers and nothing else, so it gets the
+		// quotient the loops below would give it; those few are counted
+		// one by one, in the order below.
+		tp, ep := float64(c.TP), float64(c.EP*c.ExpertTP())
+		inner, none := denseLayers(split.PerChunk, denseLayer)/tp, 0/ep
+		for v := range dense {
+			dense[v], expert[v] = inner, none
+		}
+		mtp := MTPStage(m, c)
+		for i, v := range [3]int{0, stages - 1, mtp} {
+			if v < 0 || (i == 2 && (v == 0 || v == stages-1)) {
+				continue // no MTP stage, or one of the first two (already counted)
+			}
+			d := denseLayers(split.Layers(v, stages), denseLayer)
+			if v == 0 {
+				d += float64(m.EmbeddingParams())
+			}
+			if v == stages-1 {
+				d += float64(m.HeadParams())
+			}
+			if v == mtp {
+				n := float64(m.MTPLayers)
+				d += n * denseLayer
+				d += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
+			}
+			dense[v] = d / tp
+		}
+		return
+	}
 	if m.MoE == nil {
 		// Every layer dense: a virtual stage's count depends on how many
 		// layers it holds alone (its entries start at zero), so each count
@@ -67,16 +103,7 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 			k := min(layer+n, m.Layers) - layer
 			layer += n
 			if k != lastK {
-				lastK, last = k, 0
-				if k > 0 && exactSum(0, k, denseLayer) {
-					// k whole counts added one by one are k times the
-					// count, to the bit (exactSum).
-					last = float64(k) * denseLayer
-				} else {
-					for range max(k, 0) {
-						last += denseLayer
-					}
-				}
+				lastK, last = k, denseLayers(k, denseLayer)
 			}
 			dense[v] = last
 		}
@@ -124,6 +151,21 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		}
 		dense[v], expert[v] = dOut, xOut
 	}
+}
+
+// denseLayers is k dense layers' count x added to zero one layer at a
+// time, as StageParamsInto sums a virtual stage's layers.
+func denseLayers(k int, x float64) float64 {
+	if k > 0 && exactSum(0, k, x) {
+		// k whole counts added one by one are k times the count, to the
+		// bit (exactSum).
+		return float64(k) * x
+	}
+	var d float64
+	for range max(k, 0) {
+		d += x
+	}
+	return d
 }
 
 // exactSum reports whether adding x to d k times, one at a time, gives

@@ -141,8 +141,13 @@ type scratch struct {
 	// sets it; sumStagesByClass reads it).
 	cls   []int
 	clsOf *virtualStage
-	// stChunkN and stChunks are sumStagesByClass's buffers.
+	// stChunkN and stChunks are sumStagesByClass's buffers; where every
+	// chunk v sits on stage v mod pp it sets stRun instead, the run of
+	// equal stages (equal chunks, in order) each stage of st belongs to
+	// (-1 for none), and stRunOK.
 	stChunkN, stChunks []int
+	stRun              []int
+	stRunOK            bool
 	// of is stageTable's: the stage of every virtual stage under ofKind,
 	// ofPP and ofVP.
 	of         []int

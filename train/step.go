@@ -650,26 +650,27 @@ func (e *evaluator) virtualStages() []virtualStage {
 			sums[k].addScaled(one, float64(n))
 			sums[k].layers = n
 		}
-		fillChunks(out, &sums[0])
-		first := [2]int{-1, -1} // the first chunk of PerChunk layers, and of one fewer
+		// The chunks that hold PerChunk layers and the parameters of chunk
+		// r are r's class (all equal); the others are classes of their own.
+		r := 0 // the second chunk where there are three or more (the first holds the embedding)
+		if nv >= 3 {
+			r = 1
+		}
+		tmpl := sums[0]
+		tmpl.denseParams, tmpl.experts = dv[r], ev[r]
+		fillChunks(out, &tmpl)
 		for v := 0; v < nv; v++ {
-			k := 0
-			if split.Layers(v, nv) != split.PerChunk {
-				k = 1
-				out[v] = sums[1]
-			}
-			w := &out[v]
-			w.denseParams = dv[v]
-			w.experts = ev[v]
-			f := first[k]
-			if f < 0 {
-				first[k], f = v, v
-			}
-			if cls != nil {
-				cls[v] = v
-				if f != v && dv[f] == dv[v] && ev[f] == ev[v] {
-					cls[v] = cls[f]
+			if fewer := split.EdgeFewer && (v == 0 || v == nv-1); fewer || dv[v] != dv[r] || ev[v] != ev[r] {
+				if fewer {
+					out[v] = sums[1]
 				}
+				w := &out[v]
+				w.denseParams, w.experts = dv[v], ev[v]
+				if cls != nil {
+					cls[v] = v
+				}
+			} else if cls != nil {
+				cls[v] = r
 			}
 		}
 		general = 0
@@ -854,6 +855,9 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
 	of := e.stageTable(len(vs))
+	if sc != nil {
+		sc.stRunOK = false // until sumStagesByClass sets it
+	}
 	if e.c.Schedule == schedule.DualPipeV {
 		// The share of each stage's passes its order fuses differs by
 		// stage (schedule.Kind.FusedShare), so equal chunks need not sum
@@ -1000,6 +1004,38 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		return false
 	}
 	cls := sc.cls[:len(vs)]
+	if e.roundRobinTable(len(vs)) {
+		// Chunk j of stage st is st + j*pp: the same, without the lists.
+		// The stage of each run is kept (scratch.stRun).
+		pp := len(out)
+		run := grow(&sc.stRun, pp)
+		var runs [4]int
+		nRuns := 0
+		for st := range out {
+			run[st] = -1
+			for i, r := range runs[:nRuns] {
+				v := st
+				for ; v < len(vs) && cls[v] == cls[v-st+r]; v += pp {
+				}
+				if v >= len(vs) {
+					out[st], run[st] = out[r], i
+					break
+				}
+			}
+			if run[st] >= 0 {
+				continue
+			}
+			for v := st; v < len(vs); v += pp {
+				out[st].addChunk(&vs[v], 0)
+			}
+			if nRuns < len(runs) {
+				runs[nRuns], run[st] = st, nRuns
+				nRuns++
+			}
+		}
+		sc.stRunOK = true
+		return true
+	}
 	// n[st] counts stage st's chunks; chunks[st*maxStageChunks:] lists
 	// them in order.
 	n := growClear(&sc.stChunkN, len(out))
@@ -1377,10 +1413,10 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st, vs)
 	var worst, avg stageWork
-	wi := 0
+	wi, most := 0, worst.total()
 	for i := range st {
-		if w := &st[i]; w.total() > worst.total() { // not copied: a stageWork is large
-			worst, wi = *w, i
+		if t := st[i].total(); t > most { // not copied: a stageWork is large
+			worst, wi, most = st[i], i, t
 		}
 	}
 	// The most loaded stage idles while the others fill and drain the
@@ -1480,12 +1516,12 @@ func (e *evaluator) analytic() Result {
 		tail = dpTail(worst)
 	}
 	owned := ownedBy(worst)
-	for _, w := range st {
-		if w.denseParams+w.experts > worst.denseParams+worst.experts {
+	for i := range st {
+		if w := &st[i]; w.denseParams+w.experts > worst.denseParams+worst.experts {
 			if p.Zero >= 2 || perTensor {
-				tail = math.Max(tail, dpTail(w))
+				tail = math.Max(tail, dpTail(*w))
 			}
-			owned = math.Max(owned, ownedBy(w))
+			owned = math.Max(owned, ownedBy(*w))
 		}
 	}
 	b.DPCommS = fm*worst.dp + tail
@@ -1733,9 +1769,16 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// stage that holds what stage 1 holds and runs its ops as long ends no
 	// later than stage 1's (it starts its cool-down sooner): skip it.
 	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
+	var run []int                                   // stages of one run hold equal chunks in order (scratch.stRun)
+	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
+		run = sc.stRun
+	}
 	same := func(s int) bool {
 		if !roundRobin || s < 2 || s >= pp-1 || op[s] != op[1] {
 			return false
+		}
+		if run != nil && run[s] >= 0 && run[s] == run[1] {
+			return true
 		}
 		for c := 0; c < nc; c++ {
 			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
@@ -1774,16 +1817,16 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
 		if nc == 1 {
-			ag = math.Max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
+			ag = max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
 		}
 		// Each job at its speed alone, after its stage's previous one
 		// (they come in order of arrival, a stage's later chunks first);
 		// that is the schedule unless some unit's jobs then meet more of
 		// each other than the uplink lets run at that speed.
 		arrive := last[s] - earlier
-		start := math.Max(arrive, freeAt[s])
+		start := max(arrive, freeAt[s])
 		freeAt[s] = start + size/speed
-		end = math.Max(end, freeAt[s])
+		end = max(end, freeAt[s])
 		if shared {
 			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
 		}
@@ -1798,7 +1841,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 				lastD, lastE = w.denseParams, w.experts
 				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
 			}
-			ag = math.Max(ag, lastAG-w.fwd)
+			ag = max(ag, lastAG-w.fwd)
 		}
 	}
 	alone := true
