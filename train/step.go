@@ -659,19 +659,30 @@ func (e *evaluator) virtualStages() []virtualStage {
 		tmpl := sums[0]
 		tmpl.denseParams, tmpl.experts = dv[r], ev[r]
 		fillChunks(out, &tmpl)
-		for v := 0; v < nv; v++ {
-			if fewer := split.EdgeFewer && (v == 0 || v == nv-1); fewer || dv[v] != dv[r] || ev[v] != ev[r] {
-				if fewer {
-					out[v] = sums[1]
-				}
-				w := &out[v]
-				w.denseParams, w.experts = dv[v], ev[v]
-				if cls != nil {
-					cls[v] = v
-				}
-			} else if cls != nil {
-				cls[v] = r
+		for v := range cls {
+			cls[v] = r
+		}
+		// own gives chunk v its layers, its parameters and a class of its
+		// own (twice the same).
+		own := func(v int) {
+			if split.Layers(v, nv) != split.PerChunk {
+				out[v] = sums[1]
 			}
+			out[v].denseParams, out[v].experts = dv[v], ev[v]
+			if cls != nil {
+				cls[v] = v
+			}
+		}
+		dR, eR := dv[r], ev[r]
+		ev := ev[:len(dv)]
+		for v, d := range dv {
+			if d != dR || ev[v] != eR {
+				own(v)
+			}
+		}
+		if split.EdgeFewer {
+			own(0)
+			own(nv - 1)
 		}
 		general = 0
 	}
@@ -1769,7 +1780,8 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// stage that holds what stage 1 holds and runs its ops as long ends no
 	// later than stage 1's (it starts its cool-down sooner): skip it.
 	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
-	var run []int                                   // stages of one run hold equal chunks in order (scratch.stRun)
+	// Stages of one run hold equal chunks in order (scratch.stRun).
+	var run []int
 	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
 		run = sc.stRun
 	}
