@@ -136,6 +136,9 @@ type scratch struct {
 	ppMemo         linksMemo
 	// gridMemo is the last layout gridOf built.
 	gridMemo gridMemo
+	// levels are the topology levels numbered levelsGen (noteLevels).
+	levels    []topology.Level
+	levelsGen uint64
 	// cls gives each virtual stage of the vs starting at clsOf a class:
 	// virtual stages of one class are equal in every field (virtualStages
 	// sets it; sumStagesByClass reads it).
@@ -497,24 +500,34 @@ func growClear[T any](b *[]T, n int) []T {
 }
 
 // linksMemo records what a buffer of links was computed from: the
-// topology's levels (by value), the network efficiency and the senders
+// topology's levels (their number, scratch.noteLevels), the network efficiency and the senders
 // per level (nil for all the unit's GPUs). network.LinksInto reads nothing
 // else, so links computed from equal inputs are equal.
 type linksMemo struct {
 	ok      bool
-	levels  []topology.Level
+	levels  uint64 // scratch.levelsGen of the levels
 	eff     float64
 	senders []float64
 }
 
-func (m *linksMemo) holds(t topology.Topology, eff float64, senders []float64) bool {
-	return m.ok && m.eff == eff && slices.Equal(m.levels, t.Levels) && slices.Equal(m.senders, senders)
+func (m *linksMemo) holds(levels uint64, eff float64, senders []float64) bool {
+	return m.ok && m.eff == eff && m.levels == levels && slices.Equal(m.senders, senders)
 }
 
-func (m *linksMemo) set(t topology.Topology, eff float64, senders []float64) {
-	m.ok, m.eff = true, eff
-	m.levels = append(m.levels[:0], t.Levels...)
+func (m *linksMemo) set(levels uint64, eff float64, senders []float64) {
+	m.ok, m.eff, m.levels = true, eff, levels
 	m.senders = append(m.senders[:0], senders...)
+}
+
+// noteLevels numbers the topology levels of the evaluation starting (sc's
+// levelsGen): the last evaluation's number when they are equal by value,
+// a new one otherwise, so that the memos below compare the levels by
+// value once per evaluation, here, and then their numbers.
+func (sc *scratch) noteLevels(levels []topology.Level) {
+	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
+		sc.levels = append(sc.levels[:0], levels...)
+		sc.levelsGen++
+	}
 }
 
 // linksOf is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency) in
@@ -522,11 +535,11 @@ func (m *linksMemo) set(t topology.Topology, eff float64, senders []float64) {
 // call's (even for a pool's evaluator: they are compared by value).
 func (sc *scratch) linksOf(c *Config) []network.Link {
 	eff := c.Calib.NetworkEfficiency
-	if sc.linksMemo.holds(c.Topology, eff, nil) {
+	if sc.linksMemo.holds(sc.levelsGen, eff, nil) {
 		return sc.links
 	}
 	sc.links = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, eff)
-	sc.linksMemo.set(c.Topology, eff, nil)
+	sc.linksMemo.set(sc.levelsGen, eff, nil)
 	return sc.links
 }
 
@@ -536,23 +549,23 @@ func (sc *scratch) ppLinksOf(c *Config, pp topology.Span) []network.Link {
 	nl := len(c.Topology.Levels)
 	senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, pp, c.Parallel.PP)
 	eff := c.Calib.NetworkEfficiency
-	if sc.ppMemo.holds(c.Topology, eff, senders) {
+	if sc.ppMemo.holds(sc.levelsGen, eff, senders) {
 		return sc.ppLinks
 	}
 	sc.ppLinks = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, eff)
-	sc.ppMemo.set(c.Topology, eff, senders)
+	sc.ppMemo.set(sc.levelsGen, eff, senders)
 	return sc.ppLinks
 }
 
 // gridMemo records the layout of the degrees deg with placement place
-// on the levels levels (by value): topology.PlaceGrid reads nothing else.
+// on the levels numbered levels (scratch.noteLevels): topology.PlaceGrid reads nothing else.
 // Only the spans and strides are kept (the evaluator reads no more);
 // their factors are PlaceGrid's own, never written.
 type gridMemo struct {
 	ok     bool
 	deg    [topology.NumDims]int
 	place  []topology.Dim
-	levels []topology.Level
+	levels uint64 // scratch.levelsGen of the levels
 	g      topology.Grid
 }
 
@@ -561,7 +574,7 @@ type gridMemo struct {
 func (sc *scratch) gridOf(c *Config) (topology.Grid, error) {
 	m := &sc.gridMemo
 	deg := c.gridDegrees()
-	if m.ok && m.deg == deg && slices.Equal(m.place, c.Placement) && slices.Equal(m.levels, c.Topology.Levels) {
+	if m.ok && m.deg == deg && slices.Equal(m.place, c.Placement) && m.levels == sc.levelsGen {
 		return m.g, nil
 	}
 	m.ok = false
@@ -569,7 +582,7 @@ func (sc *scratch) gridOf(c *Config) (topology.Grid, error) {
 	if err != nil {
 		return g, err
 	}
-	*m = gridMemo{ok: true, deg: deg, place: append(m.place[:0], c.Placement...), levels: append(m.levels[:0], c.Topology.Levels...),
+	*m = gridMemo{ok: true, deg: deg, place: append(m.place[:0], c.Placement...), levels: sc.levelsGen,
 		g: topology.Grid{Spans: g.Spans, Stride: g.Stride}}
 	return m.g, nil
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
@@ -149,6 +150,9 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	// Without a Shared layout, a configuration whose expert groups take
 	// the attention grid's tp is laid out as a Grid (no maps): the
 	// evaluation reads its spans and pipeline stride alone.
+	if sc != nil {
+		sc.noteLevels(c.Topology.Levels)
+	}
 	var l topology.Layout
 	var g topology.Grid
 	grid := false
@@ -1251,7 +1255,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		xs[l], hops[l], queued[l] = x, 2*(x+ln.LatencyS), x*float64(mb)
 	}
 	var busy []float64
-	if fast := !anyShared && e.roundRobinTable(nv); fast {
+	fast := !anyShared && e.roundRobinTable(nv)
+	if fast {
 		// Boundary k joins stage s = k mod pp to the next (the last wraps
 		// to the first), and each of the pair's two links (activations
 		// one way, gradients the other) carries the same message once per
@@ -1318,7 +1323,12 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			l := e.chunkLevel(of[k], of[k+1])
+			l := e.wrapLevel // round robin: stage k to k+1, the last to the first
+			if !fast {
+				l = e.chunkLevel(of[k], of[k+1])
+			} else if k < pp-1 {
+				l = e.adjLevel[k]
+			}
 			loop += lks[l].LatencyS
 			loop += xs[l] // zero where the link's rate is not finite and positive: no change
 		}
@@ -1703,17 +1713,18 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		if shared {
 			jobs = grow(&sc.dpJobs, len(vs))[:0]
 		}
-		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)[:0]
-		last, op, freeAt = grow(&sc.dpFloats[0], pp)[:0], grow(&sc.dpFloats[1], pp)[:0], grow(&sc.dpFloats[2], pp)
+		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
+		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
 		skip = grow(&sc.dpSkip, pp)
 	} else {
 		if shared {
 			jobs = make([]job, 0, len(vs))
 		}
-		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, 0, pp)
-		last, op, freeAt = make([]float64, 0, pp), make([]float64, 0, pp), make([]float64, pp)
+		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
+		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
 		skip = make([]bool, pp)
 	}
+	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
 	for s := range st {
 		w := &st[s]
@@ -1730,7 +1741,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 			inner[u]++
 		}
-		unitOf, last, op = append(unitOf, u), append(last, -before), append(op, b)
+		unitOf[s], last[s], op[s] = u, -before, b
 	}
 	// priced is a chunk's reduction at the per-GPU share of the links and
 	// its speed-up alone on the uplink; chunks that hold the same
@@ -1807,18 +1818,25 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// skipped runs its chunks, last first, stage by stage. With one, the
 	// jobs come in the order of their chunks, the last first.
 	of := e.stageTable(len(vs))
+	rs, rc := pp-1, nc-1 // round robin: the stage and chunk visited next
 	for i := len(vs) - 1; i >= 0; i-- {
-		v, s := i, 0
+		v, s, c := i, 0, 0 // c is the chunk's place in the stage's order
 		if roundRobin {
-			if s = pp - 1 - i/nc; skip[s] {
-				i -= i % nc // the rest of the stage's chunks
+			if rc < 0 {
+				rs, rc = rs-1, nc-1
+			}
+			if s = rs; skip[s] {
+				i -= rc // the rest of the stage's chunks
+				rc = -1
 				continue
 			}
-			v = (i%nc)*pp + s // stage s's chunks, the last first
+			c, v = rc, rc*pp+s
+			rc--
 		} else if s = of[v]; skip[s] {
 			continue
+		} else {
+			c = v / pp
 		}
-		c := v / pp // the chunk's place in the stage's order
 		var earlier float64
 		switch {
 		case c == 0:
@@ -2043,10 +2061,11 @@ func (e *evaluator) denseStageSums(st []stageWork, layers []int, dense, expert [
 		return nil, nil, nil, false
 	}
 	total := 0
+	layers, dense, expert = slices.Grow(layers, len(st))[:len(st)], slices.Grow(dense, len(st))[:len(st)], slices.Grow(expert, len(st))[:len(st)]
 	for s := range st {
 		w := &st[s]
 		total += w.layers
-		layers, dense, expert = append(layers, w.layers), append(dense, w.denseParams), append(expert, w.experts)
+		layers[s], dense[s], expert[s] = w.layers, w.denseParams, w.experts
 	}
 	return layers, dense, expert, total <= c.Model.Layers
 }
