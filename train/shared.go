@@ -212,6 +212,9 @@ type scratch struct {
 	dpInts   [3][]int
 	dpFloats [3][]float64
 	dpSkip   []bool
+	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.
+	memLayers           []int
+	memDense, memExpert []float64
 	// dev is the evaluation's device when no Shared gives one (init).
 	dev cost.Device
 }

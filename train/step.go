@@ -901,6 +901,10 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		times[l] = e.p2pTime(l)
 	}
 	rr := e.roundRobinTable(len(vs))
+	var perStage, lastStage int // round robin: the chunks of each stage, and the stage of the last
+	if rr {
+		perStage, lastStage = (len(vs)-1)/p.PP, (len(vs)-1)%p.PP // one fewer up to lastStage, for now
+	}
 	for st := 0; rr && st < p.PP; st++ {
 		// Chunk v of stage st sends to stage st+1 (the last wraps to the
 		// first) unless it is the last chunk, and to stage st-1 unless it
@@ -914,9 +918,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			prev = e.adjLevel[st-1]
 		}
 		if !blocking {
-			chunks := (len(vs)-1-st)/p.PP + 1 // v = st, st+pp, ... below len(vs)
+			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
+			if st <= lastStage {
+				chunks++
+			}
 			toNext, toPrev := chunks, chunks
-			if st+(chunks-1)*p.PP == len(vs)-1 {
+			if st == lastStage {
 				toNext-- // the last chunk
 			}
 			if st == 0 {
@@ -1028,7 +1035,23 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		nRuns := 0
 		for st := range out {
 			run[st] = -1
-			for i, r := range runs[:nRuns] {
+			// The previous stage's run first (consecutive stages are often
+			// equal), then the others in order.
+			prev := -1
+			if st > 0 {
+				prev = run[st-1]
+			}
+			for k := -1; k < nRuns; k++ {
+				i := k
+				if k < 0 {
+					i = prev
+				} else if k == prev {
+					continue
+				}
+				if i < 0 {
+					continue
+				}
+				r := runs[i]
 				v := st
 				for ; v < len(vs) && cls[v] == cls[v-st+r]; v += pp {
 				}
@@ -1273,12 +1296,17 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			}
 		}
 		lastL, lastN, lastBusy := -1, -1, 0.0
+		q, r := (nv-2)/pp, (nv-2)%pp // boundary k <= nv-2 joins stage k mod pp to the next
 		for s := 0; s < pp && s <= nv-2; s++ {
 			l := e.wrapLevel
 			if s < pp-1 {
 				l = e.adjLevel[s]
 			}
-			if n := (nv-2-s)/pp + 1; l != lastL || n != lastN {
+			n := q // the boundaries from stage s: (nv-2-s)/pp + 1
+			if s <= r {
+				n++
+			}
+			if l != lastL || n != lastN {
 				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
 			}
 			most = max(most, lastBusy)
@@ -2023,12 +2051,18 @@ func (e *evaluator) setStageMemory(r *Result, sp schedule.Params, st []stageWork
 	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
-	var lb [64]int
-	var db, xb [64]float64
+	var lb []int
+	var db, xb []float64
+	if sc := e.sc; sc != nil {
+		lb, db, xb = sc.memLayers[:0], sc.memDense[:0], sc.memExpert[:0]
+	}
 	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
 		mem = sc.mem
 	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
-		if layers, dense, expert, ok := e.denseStageSums(st, lb[:0], db[:0], xb[:0]); ok {
+		if layers, dense, expert, ok := e.denseStageSums(st, lb, db, xb); ok {
+			if sc != nil {
+				sc.memLayers, sc.memDense, sc.memExpert = layers, dense, expert // grown, kept
+			}
 			mem = parallel.EstimateDenseStages(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, layers, dense, expert)
 		} else {
 			mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)

@@ -21,20 +21,23 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	if c.Recompute == parallel.RecomputeFull {
 		recompute = 1.5
 	}
-	type call struct {
-		dim   topology.Dim
-		kind  network.Kind
-		bytes float64
-		span  topology.Span
-		count float64
+	// The sums by dimension and level live on the stack for hierarchies
+	// of up to smallLevels levels; only the table escapes. Each transfer
+	// is added as it is named (each dimension's in the order below).
+	n := len(c.Topology.Levels)
+	dims := allDims()
+	var sums [2 * numDims * smallLevels]float64
+	buf := sums[:0]
+	if k := 2 * len(dims) * n; k <= len(sums) {
+		buf = sums[:k]
+	} else {
+		buf = make([]float64, k)
 	}
-	// The calls and the sums live on the stack for
-	// hierarchies of up to smallLevels levels; only the table escapes.
-	var callBuf [16]call
-	calls := callBuf[:0]
+	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
 	add := func(d topology.Dim, k network.Kind, bytes, count float64, s topology.Span) {
 		if count > 0 && bytes > 0 {
-			calls = append(calls, call{d, k, bytes, s, count})
+			i := dimIndex(d) * n
+			network.AddPerLevel(k, bytes, count, s, e.linksOf(d), sent[i:i+n], times[i:i+n])
 		}
 	}
 	if p.TP > 1 {
@@ -107,20 +110,6 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.DP, network.AllGather, part.params*e.gradBytes(), ag, part.span)
 	}
 
-	n := len(c.Topology.Levels)
-	dims := allDims()
-	var sums [2 * numDims * smallLevels]float64
-	buf := sums[:0]
-	if k := 2 * len(dims) * n; k <= len(sums) {
-		buf = sums[:k]
-	} else {
-		buf = make([]float64, k)
-	}
-	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
-	for _, cl := range calls {
-		k := dimIndex(cl.dim) * n
-		network.AddPerLevel(cl.kind, cl.bytes, cl.count, cl.span, e.linksOf(cl.dim), sent[k:k+n], times[k:k+n])
-	}
 	if len(w.sendsAt) > 0 && ppBytes > 0 {
 		// One span per level: a p2p prices at its span's outermost level.
 		var rb [smallLevels]int
