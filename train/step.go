@@ -1155,14 +1155,26 @@ func (e *evaluator) stageTable(nv int) []int {
 // reversed.
 func (e *evaluator) roundRobinTable(nv int) bool {
 	pp := e.c.Parallel.PP
-	of := e.stageTable(nv)
 	if pp <= 2 {
 		return false
 	}
 	if sc := e.sc; sc != nil {
+		e.stageTable(nv) // sets ofRR
 		return sc.ofRR
 	}
-	return roundRobin(of, pp)
+	// Without a scratch the table would be built afresh: StageOf is
+	// v mod pp for v < nv exactly where it is for each v, checked
+	// without keeping the table.
+	k, vp := e.c.Schedule, e.c.Parallel.VP
+	for v, s := 0, 0; v < nv; v++ {
+		if k.StageOf(pp, vp, v) != s {
+			return false
+		}
+		if s++; s == pp {
+			s = 0
+		}
+	}
+	return true
 }
 
 // roundRobin reports whether of[v] is v mod pp for every v.
@@ -1744,6 +1756,17 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
 		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
 		skip = grow(&sc.dpSkip, pp)
+	} else if pp <= 32 {
+		// On the stack, as many stages as a job has.
+		var ib [3][32]int
+		var fb [3][32]float64
+		var sb [32]bool
+		if shared {
+			jobs = make([]job, 0, len(vs))
+		}
+		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
+		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
+		skip = sb[:pp]
 	} else {
 		if shared {
 			jobs = make([]job, 0, len(vs))
@@ -1845,7 +1868,10 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// maxima, the memo holds pure answers): each stage that is not
 	// skipped runs its chunks, last first, stage by stage. With one, the
 	// jobs come in the order of their chunks, the last first.
-	of := e.stageTable(len(vs))
+	var of []int
+	if !roundRobin {
+		of = e.stageTable(len(vs))
+	}
 	rs, rc := pp-1, nc-1 // round robin: the stage and chunk visited next
 	for i := len(vs) - 1; i >= 0; i-- {
 		v, s, c := i, 0, 0 // c is the chunk's place in the stage's order
