@@ -81,7 +81,11 @@ type stageWork struct {
 	denseParams, experts float64 // parameters held (per GPU)
 	layers, moeLayers    int     // layers held, and how many are MoE
 	sends                int     // p2p messages per micro-batch (forward and backward)
-	sendsAt              []int   // of which over each topology level
+	// sendsRow is 1 + the row of the evaluator's sendCounts that counts
+	// these sends over each topology level (evaluator.sendsAt), 0 for
+	// none: an index, so that a stageWork holds no pointer and copies and
+	// clears without write barriers.
+	sendsRow int
 }
 
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
@@ -122,6 +126,9 @@ type evaluator struct {
 	prec          hardware.Precision
 	// etpSpan is the expert tensor-parallel group on the expert grid.
 	etpSpan topology.Span
+	// sendCounts holds, by stage and level, the pipeline sends stages
+	// counted (stageWork.sendsRow).
+	sendCounts []int
 	// shared holds what a search's candidates share.
 	shared Shared
 	// sc, when set, holds reusable buffers and memos (an Evaluator's).
@@ -860,6 +867,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		for i := range out {
 			out[i].dp, out[i].dpF = 0, 0
 		}
+		e.sendCounts = sc.sends[:p.PP*nl]
 		return out
 	}
 	var out []stageWork
@@ -869,6 +877,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	} else {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
+	e.sendCounts = sendCounts
 	of := e.stageTable(len(vs))
 	if sc != nil {
 		sc.stRunOK = false // until sumStagesByClass sets it
@@ -974,13 +983,23 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	}
 	for st := range out {
 		if out[st].sends > 0 {
-			out[st].sendsAt = sendCounts[st*nl : (st+1)*nl]
+			out[st].sendsRow = st + 1
 		}
 	}
 	if sc != nil {
 		sc.stPriced(e, maxLevel)
 	}
 	return out
+}
+
+// sendsAt is the count of w's pipeline sends over each topology level, nil
+// when it makes none.
+func (e *evaluator) sendsAt(w *stageWork) []int {
+	if w.sendsRow == 0 {
+		return nil
+	}
+	nl := len(e.c.Topology.Levels)
+	return e.sendCounts[(w.sendsRow-1)*nl : w.sendsRow*nl]
 }
 
 // addChunk adds virtual stage x's compute and communication to the stage

@@ -110,17 +110,17 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.DP, network.AllGather, part.params*e.gradBytes(), ag, part.span)
 	}
 
-	if len(w.sendsAt) > 0 && ppBytes > 0 {
+	if sendsAt := e.sendsAt(&w); len(sendsAt) > 0 && ppBytes > 0 {
 		// One span per level: a p2p prices at its span's outermost level.
 		var rb [smallLevels]int
 		row := rb[:0]
-		if len(w.sendsAt) <= len(rb) {
-			row = rb[:len(w.sendsAt)]
+		if len(sendsAt) <= len(rb) {
+			row = rb[:len(sendsAt)]
 		} else {
-			row = make([]int, len(w.sendsAt))
+			row = make([]int, len(sendsAt))
 		}
 		k := dimIndex(topology.PP) * n
-		for l, c := range w.sendsAt {
+		for l, c := range sendsAt {
 			if c == 0 {
 				continue
 			}
