@@ -126,6 +126,11 @@ type evaluator struct {
 	prec          hardware.Precision
 	// etpSpan is the expert tensor-parallel group on the expert grid.
 	etpSpan topology.Span
+	// split is c.Parallel.Split(c.Model.Layers) with its error, once
+	// virtualStages has run (splitSet).
+	split    parallel.LayerSplit
+	splitErr error
+	splitSet bool
 	// sendCounts holds, by stage and level, the pipeline sends stages
 	// counted (stageWork.sendsRow).
 	sendCounts []int
@@ -606,7 +611,8 @@ func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
 	p := c.Parallel
 	m := c.Model
-	split, _ := p.Split(m.Layers)
+	split, err := p.Split(m.Layers)
+	e.split, e.splitErr, e.splitSet = split, err, true
 	nv := p.PP * p.VP
 	sc := e.sc
 	if sc != nil && sc.vsValid(e) {
@@ -2103,7 +2109,7 @@ func (e *evaluator) setStageMemory(r *Result, sp schedule.Params, st []stageWork
 	}
 	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
 		mem = sc.mem
-	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
+	} else if split, err := e.layerSplit(); err == nil && len(e.dense) > 0 {
 		if layers, dense, expert, ok := e.denseStageSums(st, lb, db, xb); ok {
 			if sc != nil {
 				sc.memLayers, sc.memDense, sc.memExpert = layers, dense, expert // grown, kept
@@ -2126,6 +2132,14 @@ func (e *evaluator) setStageMemory(r *Result, sp schedule.Params, st []stageWork
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity
+}
+
+// layerSplit is c.Parallel.Split(c.Model.Layers), as virtualStages read it.
+func (e *evaluator) layerSplit() (parallel.LayerSplit, error) {
+	if e.splitSet {
+		return e.split, e.splitErr
+	}
+	return e.c.Parallel.Split(e.c.Model.Layers)
 }
 
 // denseStageSums returns, appended to the buffers, the layers and the
