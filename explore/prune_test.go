@@ -152,18 +152,16 @@ func TestPruningKeepsTheExhaustiveResult(t *testing.T) {
 	total := 0
 	for _, x := range pruneScenarios(t) {
 		for _, keep := range []int{1, 0, -1} {
-			opt := func(exhaustive bool) *Options {
-				return &Options{Keep: keep, BatchSize: 64, Exhaustive: exhaustive}
-			}
-			run := func(exhaustive bool) (*Plan, []*State) {
-				p, states, err := x.b.Run(context.Background(), x.spaces, opt(exhaustive))
+			run := func(exhaustive bool) (*Plan, []*State, map[string]*State) {
+				sink := &memSink{states: map[string]State{}, recs: map[string]map[int]Record{}}
+				p, states, err := x.b.Run(context.Background(), x.spaces, &Options{Keep: keep, BatchSize: 64, Exhaustive: exhaustive, Sink: sink})
 				if err != nil {
 					t.Fatalf("%s keep %d: %v", x.name, keep, err)
 				}
-				return p, states
+				return p, states, sink.stored()
 			}
-			wantPlan, want := run(true)
-			gotPlan, got := run(false)
+			wantPlan, want, wantStored := run(true)
+			gotPlan, got, gotStored := run(false)
 			pruned := 0
 			for k := range got {
 				if want[k].Pruned != 0 {
@@ -174,8 +172,12 @@ func TestPruningKeepsTheExhaustiveResult(t *testing.T) {
 				g.Pruned, g.ElapsedS = 0, 0
 				w := *want[k]
 				w.ElapsedS = 0
-				if diff := cmp.Diff(&w, &g, cmp.AllowUnexported(Record{})); diff != "" {
+				if diff := cmp.Diff(&w, &g); diff != "" {
 					t.Errorf("%s keep %d: space %s differs (-exhaustive +pruned):\n%s", x.name, keep, w.Space, diff)
+				}
+				// What the study store would hold: the same records.
+				if diff := cmp.Diff(wantStored[w.Space].Records, gotStored[w.Space].Records); diff != "" {
+					t.Errorf("%s keep %d: space %s stores other records (-exhaustive +pruned):\n%s", x.name, keep, w.Space, diff)
 				}
 			}
 			if diff := cmp.Diff(planJSON(t, wantPlan), planJSON(t, gotPlan)); diff != "" {
@@ -214,5 +216,26 @@ func TestEstimateReadsCPUTime(t *testing.T) {
 	want := 1 / float64(len(sample)) * float64(n) / 2
 	if e.Candidates != n || math.Abs(e.Seconds-want) > 1e-9*want {
 		t.Errorf("estimate %+v, want %d candidates in %.6g s", e, n, want)
+	}
+}
+
+// What is pruned depends on the batches, not on the workers' timing: the
+// same batch size prunes the same count with one worker or three.
+func TestPrunedCountIgnoresWorkers(t *testing.T) {
+	b, sp := loadSmall(t, nil)
+	count := func(workers int) []int {
+		states, err := b.Search(context.Background(), sp, &Options{Keep: 1, BatchSize: 200, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, st := range states {
+			out = append(out, st.Pruned)
+		}
+		return out
+	}
+	one, three := count(1), count(3)
+	if diff := cmp.Diff(one, three); diff != "" || one[0] == 0 {
+		t.Errorf("pruned per space with 1 worker %v, with 3 %v", one, three)
 	}
 }
