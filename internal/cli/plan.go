@@ -691,7 +691,7 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 		fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
 	}
 	if n := p.Timings.CandidatesPruned; n > 0 {
-		fmt.Fprintf(w, "%s of the candidates evaluated were pruned: a lower bound on their step proved them slower than every candidate kept, unpriced\n", report.Thousands(float64(n)))
+		fmt.Fprintf(w, "%s of the candidates evaluated were pruned, not priced: a lower bound on their step proved that the search would not keep them\n", report.Thousands(float64(n)))
 	}
 	return nil
 }
