@@ -88,6 +88,24 @@ type Config struct {
 	// docs/discussions/deepseek-v3-gb200-optimization, section 2.1.3), so it
 	// is off by default.
 	FP8Dispatch bool
+	// CUDAGraphs is the parts of each layer captured in CUDA graphs
+	// (Megatron-Core's --cuda-graph-scope under --cuda-graph-impl
+	// transformer_engine): each costs the host one graph launch per pass
+	// in place of its operations (cost.Layer.HostOps). The zero value
+	// captures nothing, Megatron-Core's default.
+	CUDAGraphs cost.GraphScope
+	// UnfusedQuantAlloc prices MXFP8 quantisation as Transformer Engine
+	// ran it before its fused allocation and swizzle (cost.HostInput); the
+	// zero value is the fused form, enabled by default since.
+	UnfusedQuantAlloc bool
+	// RouterFusion runs the MoE router's element-wise work in fused
+	// kernels (--moe-router-fusion; off by default in Megatron-Core).
+	RouterFusion bool
+	// GroupedKernel runs each grouped expert GEMM as one kernel
+	// (torchtitan's torch._grouped_mm); the zero value is one GEMM per
+	// local expert (Transformer Engine's GroupedLinear, Megatron-Core's
+	// --moe-grouped-gemm).
+	GroupedKernel bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
 }

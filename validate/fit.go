@@ -37,6 +37,9 @@ func fittedParams() []fitted {
 		{"network_efficiency", 0.4, 0.95, func(p *cost.Params) *float64 { return &p.NetworkEfficiency }},
 		{"routing_imbalance", 1.0, 1.35, func(p *cost.Params) *float64 { return &p.RoutingImbalance }},
 		{"permute_efficiency", 0.05, 0.95, func(p *cost.Params) *float64 { return &p.PermuteEfficiency }},
+		// From a bare PyTorch call to a whole Transformer Engine Linear
+		// forward at the x86 host's speed (cost.Params.HostOpUs).
+		{"host_op_us", 1, 36, func(p *cost.Params) *float64 { return &p.HostOpUs }},
 	}
 }
 
