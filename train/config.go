@@ -154,6 +154,27 @@ func ParseDispatcher(name string) (cost.Dispatcher, error) {
 	return 0, fault.Field("training.moe_dispatcher", "unknown dispatcher %q; use alltoall, deepep, hybridep or torch", name)
 }
 
+// ParseGraphScope checks training.cuda_graph_scope: Megatron-Core's
+// scope names (cost.ParseGraphScope), each at most once, moe_preprocess
+// only with moe_router, as Megatron-Core requires.
+func ParseGraphScope(names []string) (cost.GraphScope, error) {
+	var s cost.GraphScope
+	for _, n := range names {
+		g, ok := cost.ParseGraphScope(n)
+		if !ok {
+			return 0, fault.Field("training.cuda_graph_scope", "unknown scope %q; use attn, mlp, moe_router or moe_preprocess", n)
+		}
+		if s&g != 0 {
+			return 0, fault.Field("training.cuda_graph_scope", "scope %q given twice", n)
+		}
+		s |= g
+	}
+	if s&cost.GraphMoEPreprocess != 0 && s&cost.GraphMoERouter == 0 {
+		return 0, fault.Field("training.cuda_graph_scope", "moe_preprocess must come with moe_router (Megatron-Core captures the preprocess with the router)")
+	}
+	return s, nil
+}
+
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
 // global_batch and micro_batch at most MaxBatchTokens (16M), model chunks
 // per pipeline rank at most MaxChunks.
@@ -342,6 +363,16 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	c.FP8Dispatch = j.Training.MoEFP8Dispatch
 	c.UnfusedPermute = j.Training.MoEPermuteFusion != nil && !*j.Training.MoEPermuteFusion
+	c.RouterFusion = j.Training.MoERouterFusion
+	if c.CUDAGraphs, err = ParseGraphScope(j.Training.CUDAGraphScope); err != nil {
+		return nil, err
+	}
+	if m.MoE != nil && len(j.Training.CUDAGraphScope) == 0 {
+		// Where the host shows: an MoE layer's dispatcher synchronises
+		// with the host every forward (cost.ExposedHost); dense layers'
+		// GPU work hides the host's at the fitted cost.
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("training.cuda_graph_scope not given: eager (Megatron-Core's default), the host issuing every operation at %.1f us (x%.2f on Grace hosts, cost.Params.HostOpUs)", c.Calib.HostOpUs, cost.GraceHostFactor))
+	}
 	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
 		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}
