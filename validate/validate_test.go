@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -471,5 +472,39 @@ func TestHostTimeInBothEngines(t *testing.T) {
 		if math.Abs(de-da) > 0.05*math.Max(da, 0.1) {
 			t.Errorf("%s: host adds %.3f s to the event step and %.3f s to the analytic one", tt.id, de, da)
 		}
+	}
+}
+
+// host_op_us is held from both sides by different rows: a fifth less and
+// the write-up's host-bound baseline falls beyond 30% again; a fifth more
+// and rows that run on GPU time today (GB200 FP8 MoE rows) turn host-bound
+// and leave 30%. It is not set by one row.
+func TestHostOpUsBracketed(t *testing.T) {
+	rows, err := Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	beyond := func(f float64) []string {
+		p := cost.Default()
+		p.HostOpUs *= f
+		rep, err := Run(rows, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rep.Rows {
+			if math.Abs(r.ErrorPct) > 30 {
+				out = append(out, r.ID)
+			}
+		}
+		return out
+	}
+	if got := beyond(0.8); !slices.Equal(got, []string{"mlm-dsv3-gb200-mxfp8-256-baseline"}) {
+		t.Errorf("host_op_us x0.8: rows beyond 30%% %q, want the baseline alone", got)
+	}
+	if got := beyond(1.2); len(got) == 0 || slices.Contains(got, "mlm-dsv3-gb200-mxfp8-256-baseline") {
+		t.Errorf("host_op_us x1.2: rows beyond 30%% %q, want others than the baseline", got)
+	} else {
+		t.Logf("host_op_us x1.2: beyond 30%%: %q", got)
 	}
 }
