@@ -498,7 +498,48 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.tpB += tpc / 2
 		oc.epB += epF
 	}
+	e.addHostTime(&oc, &l, moeG+e.permuteTime(moeBytes, moeKernels)+epF)
 	return oc
+}
+
+// addHostTime adds to oc, the layer l's cost for one micro-batch, the
+// host time its GPU work does not hide (cost.ExposedHost): the host
+// issues the layer's operations (cost.Layer.HostOps) at
+// cost.Device.HostTime each, and the GPU cannot run ahead of it. An MoE
+// layer's forward drains the GPU's queue at the dispatcher's
+// device-to-host synchronisation, after which the host issues the
+// permutations, the dispatch, the routed experts and the combine (post,
+// their GPU time) and then the next layer's attention and router up to
+// its synchronisation (the rest of the forward); a pass without a
+// synchronisation is priced as a whole. Recomputation re-issues what it
+// re-runs. The exposed time is compute: the GPU idles waiting for work.
+func (e *evaluator) addHostTime(oc *opCost, l *cost.Layer, post float64) {
+	c := e.c
+	if c.Calib.HostOpUs <= 0 {
+		return
+	}
+	ops := l.HostOps(cost.HostInput{
+		Dispatcher: c.Dispatcher, Graphs: c.CUDAGraphs,
+		UnfusedQuantAlloc: c.UnfusedQuantAlloc, RouterFusion: c.RouterFusion, GroupedKernel: c.GroupedKernel,
+	})
+	bwdOps := ops.Backward
+	switch {
+	case c.Recompute == parallel.RecomputeFull:
+		bwdOps += ops.Pre + ops.Post
+	case c.Recompute == parallel.RecomputeMoE && l.MoE:
+		bwdOps += ops.Post
+	}
+	dev := e.dev
+	gF, gB := oc.forward(), oc.backward()
+	var hostF float64
+	if l.MoE {
+		post = math.Min(post, gF)
+		hostF = cost.ExposedHost(dev.HostTime(ops.Post), post, dev.HostTime(ops.Pre), gF-post)
+	} else {
+		hostF = cost.ExposedHost(0, 0, dev.HostTime(ops.Pre+ops.Post), gF)
+	}
+	oc.fwd += hostF
+	oc.bwd += cost.ExposedHost(0, 0, dev.HostTime(bwdOps), gB)
 }
 
 // permuteTime is the time of an MoE layer's router passes and token
