@@ -326,22 +326,43 @@ func linkBusy(c *Config) float64 {
 	return most
 }
 
-// monotoneSlack is how much slower a step may get after a link improves:
-// the analytic engine's closed forms are monotone up to its data-parallel
-// tail, a processor-sharing queue of the stages' reductions as they come,
-// where shorter ops that bring them closer can add a little; the event
-// engine is a list schedule, and list schedules have timing anomalies
-// (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl.
-// Math. 1969): shorter ops or transfers reorder the queues of shared
-// links and data-parallel streams, and a step can end a little later,
-// above all latency-aware-1f1b, whose warm-up plan follows the stage
-// times, and DualPipeV. Measured over 3 x 10,000 draws (go test ./train
-// -run TestPropertyPipelineBoundsAndMonotone -rapid.checks=10000
-// -rapid.seed=1..3 -v): analytic at most 0.0059% (latency-aware-1f1b, pp 2, m 2),
-// event at most 1.97% (latency-aware-1f1b, pp 4, vp 2, m 12); over
-// 3 x 5,000 draws after builtBubble, analytic 0.0036% (dualpipev pp 2 m 8),
-// event 1.98% (latency-aware-1f1b pp 4 vp 2 m 12).
-var monotoneSlack = [2]float64{1e-4, 0.03}
+// monotoneSlack is how much slower a step may get after a link improves,
+// analytic and event: float noise alone. Every resource of the event
+// engine runs its operations in an order the schedule fixes (a stage's
+// compute in list order, its sends to a peer in the order its ops end,
+// a stage's data-parallel stream in the order its chunks' last backward
+// ops run), which makes it a max-plus system, and max-plus systems are
+// monotone: shorter durations never delay a completion. The
+// latency-aware plan (latencyAware) reads the round trip against the
+// ops' compute, which no link changes, and the analytic tail places its
+// reductions by compute too (tailOffsetOp); with the ops' communication
+// in either, a faster TP link made a step up to 1.98% (event,
+// latency-aware-1f1b pp 4 vp 2 m 12) and 0.075% (analytic, interleaved
+// pp 2 m 4) slower. Measured over 3 x 20,000 draws (go test ./train -run
+// TestPropertyPipelineBoundsAndMonotone -rapid.checks=20000
+// -rapid.seed=1..3 -v): no draw slower by more than 1e-9 in either
+// engine outside trunkSlack's jobs.
+var monotoneSlack = [2]float64{1e-9, 1e-9}
+
+// trunkSlack is monotoneSlack for the event engine on a job with a
+// shared uplink (trunks): its flows share the uplink max-min fairly,
+// processor sharing, which is work-conserving and so not a max-plus
+// system: a flow that arrives sooner takes a share from one that was
+// alone, and a step can end later (Graham, "Bounds on multiprocessing
+// timing anomalies", SIAM J. Appl. Math. 1969). An order fixed by the
+// schedule would remove it only by leaving the uplink idle while a
+// later message waits for an earlier one. Measured over 3 x 20,000
+// draws: at most 1.78% (latency-aware-1f1b pp 4 m 7 over four units, a
+// stage's sends to both its peers sharing its uplink; dualpipev pp 4 m
+// 14 0.79%).
+const trunkSlack = 0.03
+
+// sharesUplink reports whether the event engine runs c's flows over
+// shared uplinks.
+func sharesUplink(c *Config) bool {
+	e, err := newEvaluator(c)
+	return err == nil && e.newTrunks() != nil
+}
 
 // pipelineAgreement is how far apart the engines' steps may be on the
 // pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
@@ -424,7 +445,11 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 			if r := after[k]/before[k] - 1; r > worstSlowdown[k] {
 				worstSlowdown[k], worstSlowJob[k] = r, describe(c)
 			}
-			if after[k] > before[k]*(1+monotoneSlack[k]) {
+			slack := monotoneSlack[k]
+			if k == 1 && (sharesUplink(c) || sharesUplink(c2)) {
+				slack = trunkSlack
+			}
+			if after[k] > before[k]*(1+slack) {
 				rt.Fatalf("%s: %s step slower after improving level %d by %.3gx: %.6g s -> %.6g s (levels %+v -> %+v)", describe(c), name, i, f, before[k], after[k], was, lv)
 			}
 		}

@@ -1488,6 +1488,8 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// The backward op: the stage's work less its forward passes.
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += b
+		// A chunk's later ops apart: their compute (tailOffsetOp).
+		b = tailOffsetOp(w, nc)
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit
