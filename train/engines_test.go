@@ -370,7 +370,11 @@ func sharesUplink(c *Config) bool {
 // (go test ./train -run TestPropertyPipelineBoundsAndMonotone
 // -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 47.3% (dualpipev pp 4
 // m 15 over three levels; latency-aware-1f1b pp 4 vp 2 m 16 next at
-// 46.4%), 99th percentile 15.8-17.8%, 95th 6.7-7.6%, 90th 3.5-4.1%; before
+// 46.4%), 99th percentile 18.3-19.3%, 95th 7.8-8.6%, 90th 4.1-4.4%
+// (15.8-17.8%, 6.7-7.6% and 3.5-4.1% before the analytic tail placed a
+// stage's chunks by their compute, tailOffsetOp: the draws that moved
+// run TP over links of a few Gb/s, whose communication is most of an
+// op); before
 // builtBubble and one send queue per stage pair (schedule.Transfer.
 // Serialize: activations and gradients share the link), 46.4%, 19.8%,
 // 9.7% and 5.7% over seeds 1 and 2. The tail is DualPipeV, whose sends the
@@ -384,11 +388,13 @@ const pipelineAgreement = 0.50
 // busiest stage's compute, and a faster link or a shorter latency on any
 // level never makes it slower.
 func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
-	worstSlowdown, worstSlowJob := [2]float64{}, [2]string{}
+	// The worst slow-downs: analytic, event, event over shared uplinks.
+	worstSlowdown, worstSlowJob := [3]float64{}, [3]string{}
 	var diffs []float64
 	worst, worstJob := 0.0, ""
 	defer func() {
-		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s)", 100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1])
+		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s), event over shared uplinks %.3g%% (%s)",
+			100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1], 100*worstSlowdown[2], worstSlowJob[2])
 		if n := len(diffs); n > 0 {
 			slices.Sort(diffs)
 			t.Logf("%d pipelines; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
@@ -442,12 +448,12 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		}
 		after := steps(c2)
 		for k, name := range []string{"analytic", "event"} {
-			if r := after[k]/before[k] - 1; r > worstSlowdown[k] {
-				worstSlowdown[k], worstSlowJob[k] = r, describe(c)
-			}
-			slack := monotoneSlack[k]
+			slack, w := monotoneSlack[k], k
 			if k == 1 && (sharesUplink(c) || sharesUplink(c2)) {
-				slack = trunkSlack
+				slack, w = trunkSlack, 2
+			}
+			if r := after[k]/before[k] - 1; r > worstSlowdown[w] {
+				worstSlowdown[w], worstSlowJob[w] = r, describe(c)
 			}
 			if after[k] > before[k]*(1+slack) {
 				rt.Fatalf("%s: %s step slower after improving level %d by %.3gx: %.6g s -> %.6g s (levels %+v -> %+v)", describe(c), name, i, f, before[k], after[k], was, lv)
