@@ -1,18 +1,33 @@
 package train
 
-// tailOffsetOp is the time dataParallelTail puts between a stage's last
-// backward ops of its chunks (a chunk's last backward comes n such ops
-// before the next chunk's): one chunk's backward compute on stage w, of
-// nc chunks. Its exposed communication (TP, CP, EP) is left out, as the
-// zero-1 all-gather's cover (the forward's compute) already leaves it
-// out: with it, a faster link shortened the offsets and moved a
-// reduction later by up to c*max(consecutive, pp) times the saving, more
-// than the step saved where the round-trip window bound holds the
-// pipeline's time, so a faster link made the step up to 0.075% slower
-// (TestPropertyPipelineBoundsAndMonotone, 3 x 20,000 draws, interleaved
-// pp 2 m 4 with 24 ms between its stages). The engines' spread over
-// TestEngineAgreementSpread's jobs moved from 2.98% to 2.93% at its 90th
-// percentile with it.
-func tailOffsetOp(w *stageWork, nc int) float64 {
-	return w.bwd / float64(nc)
+import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/topology"
+)
+
+// tailPace is the least time dataParallelTail puts between a stage's
+// last backward ops of its nc chunks (a chunk's last backward comes n
+// such ops before the next chunk's): the longest time a link between
+// neighbouring stages takes to carry one message's bytes (its latency
+// overlaps the messages behind), which spaces the gradients that the
+// cool-down's ops wait for. Zero for one chunk, where the spacing is not
+// used. Without that floor a faster TP link shortened the ops and moved
+// the earlier chunks' reductions later by up to c*max(consecutive, pp)
+// times the saving where a slow link, not the ops, sets the pipeline's
+// time (its busy time or round trip holds the step), and a step got up
+// to 0.075% slower (TestPropertyPipelineBoundsAndMonotone over 3 x
+// 20,000 draws: interleaved pp 2 m 4 over a 1.5 Gb/s, 24 ms boundary).
+// On links that keep up with the ops it changes nothing
+// (TestEngineAgreementSpread's jobs and validate's rows are unchanged).
+func (e *evaluator) tailPace(nc int) float64 {
+	if nc < 2 {
+		return 0
+	}
+	var most float64
+	for s := 0; s+1 < e.c.Parallel.PP; s++ {
+		link := e.linksOf(topology.PP)[e.boundaryLevel(s, s+1)]
+		most = math.Max(most, e.p2pBytes()/link.BytesPerSec)
+	}
+	return most
 }
