@@ -1524,11 +1524,14 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		unitOf, last, op = unb[:0], arb[:0], opb[:0]
 	}
 	var before float64
+	pace := e.tailPace(nc)
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += b
+		// A chunk's later ops apart: at least the links' pace (tailPace).
+		b = math.Max(b, pace)
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit
