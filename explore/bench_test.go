@@ -67,7 +67,7 @@ func BenchmarkAnalyticCandidate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e := es[i%len(es)]
-		j := p.job(e.i, e.c, e.sh)
+		j, _ := p.job(e.i, e.c, e.sh)
 		base.evaluatePrepared(&cfg, &ev, &j)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")

@@ -24,7 +24,10 @@
 // links, the memory check) is prepared once. Of the candidates that fit,
 // the search keeps the fastest few thousand of each space and its Pareto
 // front of step time and memory headroom (Options.Keep), which is all the
-// plan reads; which ones it keeps depends only on the set evaluated. After
+// plan reads; which ones it keeps depends only on the set evaluated. A
+// candidate whose lower bound (a transport or collective variant's
+// busiest-stage compute) proves the keeper would drop it is not priced
+// (prune.go), which changes nothing kept. After
 // every batch the newly kept records and the state are handed to a Sink,
 // on a goroutine of its own, so that a study store can commit them in one
 // transaction and a later run can resume from them.

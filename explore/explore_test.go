@@ -486,7 +486,7 @@ func TestPreparedEqualsPlain(t *testing.T) {
 		p := newPricer(b)
 		n := 0
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-			j := p.job(i, c, sh)
+			j, _ := p.job(i, c, sh)
 			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
@@ -565,7 +565,7 @@ func TestExplorerSearchesETP(t *testing.T) {
 			if n > 40 {
 				return true
 			}
-			j := p.job(i, c, sh)
+			j, _ := p.job(i, c, sh)
 			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 			if got != want {
 				t.Fatalf("candidate %s: prepared %+v, plain %+v", c, got, want)
@@ -610,7 +610,7 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 		if i%every >= window {
 			return true
 		}
-		j := p.job(i, c, sh)
+		j, _ := p.job(i, c, sh)
 		got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
 		if got != want {
 			t.Fatalf("candidate %d (%s): prepared %+v, plain %+v", i, c, got, want)

@@ -72,13 +72,22 @@ type ParetoPoint struct {
 
 // SpaceSummary says what one space held and found.
 type SpaceSummary struct {
-	Name        string  `json:"name"`
-	Description string  `json:"description"`
-	Candidates  int     `json:"candidates"`
-	Evaluated   int     `json:"evaluated"`
-	Feasible    int     `json:"feasible"`
-	Reranked    int     `json:"reranked"`
-	ElapsedS    float64 `json:"elapsed_s"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Candidates  int    `json:"candidates"`
+	// Evaluated counts the candidates decided (State.Evaluated): their
+	// memory checked and, for those that fit (Feasible), their step
+	// predicted or, for the Pruned ones, bounded out.
+	Evaluated int     `json:"evaluated"`
+	Feasible  int     `json:"feasible"`
+	Reranked  int     `json:"reranked"`
+	ElapsedS  float64 `json:"elapsed_s"`
+	// Pruned counts the candidates that fit whose step was not predicted,
+	// a lower bound proving that the search would not keep them
+	// (State.Pruned). Like the timings it varies between runs that give
+	// the same plan (with the batch size, shards and resumes) and is left
+	// out with them (ZeroTimings).
+	Pruned int `json:"pruned,omitempty"`
 }
 
 // Baselines holds the best variant of each baseline space; nil when no
@@ -88,7 +97,9 @@ type Baselines struct {
 	PriorArt   *Choice `json:"prior_art"`
 }
 
-// Timings are wall-clock figures; they vary between runs.
+// Timings are figures of how the search ran: wall-clock times, and the
+// candidates pruning spared; they vary between runs that give the same
+// plan.
 type Timings struct {
 	// SearchS is the time of the analytic search, RerankS the time spent
 	// in the re-ranking engine.
@@ -96,6 +107,9 @@ type Timings struct {
 	RerankS                float64 `json:"rerank_s"`
 	AnalyticCandidatesPerS float64 `json:"analytic_candidates_per_s"`
 	RerankPerS             float64 `json:"reranks_per_s"`
+	// CandidatesPruned is the sum of the spaces' Pruned: of the
+	// candidates evaluated, those whose step a lower bound spared.
+	CandidatesPruned int `json:"candidates_pruned,omitempty"`
 }
 
 // Plan is the Explorer's answer for one job.
@@ -124,12 +138,14 @@ type Plan struct {
 	Timings     Timings  `json:"timings"`
 }
 
-// ZeroTimings clears the wall-clock fields, leaving what is deterministic.
+// ZeroTimings clears the wall-clock fields and the pruned counts, leaving
+// what is deterministic.
 func (p *Plan) ZeroTimings() {
 	p.ElapsedS = 0
 	p.Timings = Timings{}
 	for i := range p.Spaces {
 		p.Spaces[i].ElapsedS = 0
+		p.Spaces[i].Pruned = 0
 	}
 }
 
@@ -212,9 +228,10 @@ func (b *Base) Finish(spaces []*Space, states []*State, opt *Options) (*Plan, er
 		})
 		p.Spaces = append(p.Spaces, SpaceSummary{
 			Name: s.Name, Description: s.Description, Candidates: st.Candidates, Evaluated: st.Evaluated,
-			Feasible: max(st.Feasible, len(st.Records)), Reranked: kk, ElapsedS: st.ElapsedS,
+			Feasible: max(st.Feasible, len(st.Records)), Reranked: kk, ElapsedS: st.ElapsedS, Pruned: st.Pruned,
 		})
 		p.CandidatesEvaluated += st.Evaluated
+		p.Timings.CandidatesPruned += st.Pruned
 		if len(st.Records) == 0 || kk > 0 && math.IsInf(final[st.Records[0].Index], 1) {
 			if s.Name == PriorArtSpace && s.OuterSite != "" {
 				lv := b.Template.Topology.Levels[b.SiteLevel()]

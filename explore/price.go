@@ -147,20 +147,24 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 
 // job prepares candidate i, c of shape sh for a worker: its shared parts
 // and its memory check, done once for the candidates that differ only in
-// transport or collective algorithm.
-func (p *pricer) job(i int, c Candidate, sh *shape) job {
+// transport or collective algorithm. It also reports whether the
+// candidate differs from the previous one p prepared only in those two
+// choices (and both have a layout): they are then one group (prune.go).
+func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
 	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
 	if !j.pr.ok {
-		return j
+		p.memo.set = false
+		return j, false
 	}
 	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
-	if !p.memo.set || p.memo.key != k {
+	same := p.memo.set && p.memo.key == k
+	if !same {
 		p.b.candidateConfig(&p.cfg, c, j.pr)
 		p.memo.key, p.memo.set = k, true
 		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
-	return j
+	return j, same
 }
 
 // candidateConfig builds in cfg the configuration Config(c) builds, with
@@ -180,13 +184,25 @@ func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
 // memory check taken from j, building its configuration in cfg and
 // pricing it on ev (a worker's scratch).
 func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) outcome {
+	o, _ := b.evaluateBound(cfg, ev, j)
+	return o
+}
+
+// evaluateBound is evaluatePrepared, also returning the priced step's
+// compute (train.Breakdown.ComputeS), a lower bound on the step of every
+// candidate of j's group (prune.go); 0 when j's step was not priced.
+func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (outcome, float64) {
 	if !j.pr.ok {
-		return b.evaluate(j.i, j.c)
+		return b.evaluate(j.i, j.c), 0
 	}
 	if !j.fits {
-		return outcome{ok: true, mem: j.mem}
+		return outcome{ok: true, mem: j.mem}, 0
 	}
 	b.candidateConfig(cfg, j.c, j.pr)
 	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
-	return outcomeOf(j.i, j.c, r, err)
+	o := outcomeOf(j.i, j.c, r, err)
+	if !o.fit {
+		return o, 0
+	}
+	return o, r.Breakdown.ComputeS
 }

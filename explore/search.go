@@ -71,15 +71,23 @@ type State struct {
 	Space string `json:"space"`
 	Next  int    `json:"next"`
 	Done  bool   `json:"done"`
-	// Evaluated counts the candidates priced: their memory checked and,
-	// when they fit, their step time predicted.
+	// Evaluated counts the candidates decided: their memory checked and,
+	// when they fit, their step time predicted or, for the Pruned ones,
+	// bounded out. It does not depend on pruning.
 	Evaluated int `json:"evaluated"`
 	// MinMemoryGiB is the least memory per GPU among candidates that do
 	// not fit (0 when all fit), for the no-fit message.
 	MinMemoryGiB float64 `json:"min_memory_gib"`
 	// Feasible counts the candidates that fit, whether or not Records
-	// keeps them.
+	// keeps them (the Pruned ones included: they fit).
 	Feasible int `json:"feasible,omitempty"`
+	// Pruned counts the candidates that fit whose step time was not
+	// predicted because a lower bound on it proved that the search would
+	// not keep them (prune.go). How many depends on what had been kept
+	// when their batch started, so on the batch size, the shard and a
+	// resume (the study store does not keep it: a resumed search counts
+	// from the resume); what the search keeps does not.
+	Pruned int `json:"pruned,omitempty"`
 	// Candidates is the size of the whole space (all shards), known once
 	// the enumeration has run to its end.
 	Candidates int `json:"candidates"`
@@ -133,8 +141,14 @@ type Options struct {
 	// Progress, when set, is called after every batch with the number of
 	// candidates evaluated in this run.
 	Progress func(done int)
+	// Exhaustive prices every candidate that fits: no candidate is pruned
+	// by its lower bound (prune.go). The result is the same either way.
+	Exhaustive bool
 	// Now reads the wall clock for timings; nil means time.Now.
 	Now func() time.Time
+	// CPU reads the process's CPU time for Estimate; nil means the
+	// operating system's count (processCPU).
+	CPU func() time.Duration
 }
 
 // DefaultTopK is the number of candidates re-ranked per space by default.
@@ -173,11 +187,19 @@ func (o *Options) now() time.Time {
 	return time.Now()
 }
 
+func (o *Options) cpu() time.Duration {
+	if o.CPU != nil {
+		return o.CPU()
+	}
+	return processCPU()
+}
+
 // Estimate is what a search has ahead of it.
 type Estimate struct {
 	// Candidates is the number of candidates left to evaluate.
 	Candidates int
-	// Seconds is the expected wall-clock time of their evaluation.
+	// Seconds is the expected wall-clock time of their evaluation when
+	// each worker has a core to itself.
 	Seconds float64
 }
 
@@ -187,8 +209,12 @@ const estimateEvery = 1024
 // Estimate counts the candidates of spaces that a search with opt has
 // left to evaluate (for a progress bar) and times the pricing of a sample
 // spread over them, about one in 1,024, to say how long the search will
-// take on opt's workers. The time is the wall clock's and varies; the
-// count does not.
+// take on opt's workers: the process CPU time the sample took, per
+// candidate, times the candidates, divided by the workers. CPU time does
+// not count other processes' turns on the cores, so the figure does not
+// grow with the machine's load (a loaded machine's wall time does); it
+// varies a little with the processor, and the count not at all. It does
+// not count the candidates pruning will skip, which it cannot know.
 func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	var e Estimate
 	var sample []job
@@ -202,11 +228,11 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	}
 	var cfg train.Config
 	var ev train.Evaluator
-	t0 := opt.now()
+	t0 := opt.cpu()
 	for _, j := range sample {
 		b.evaluatePrepared(&cfg, &ev, &j)
 	}
-	per := opt.now().Sub(t0).Seconds() / float64(len(sample))
+	per := (opt.cpu() - t0).Seconds() / float64(len(sample))
 	e.Seconds = per * float64(e.Candidates) / float64(workers)
 	return e
 }
@@ -238,7 +264,8 @@ func (b *Base) estimateSample(spaces []*Space, opt *Options) (int, []job) {
 			r.each(func(i int, c Candidate, sh *shape) bool {
 				if i >= from && opt.Shard.holds(i) {
 					if n%estimateEvery == 0 {
-						sample = append(sample, p.job(i, c, sh))
+						j, _ := p.job(i, c, sh)
+						sample = append(sample, j)
 					}
 					n++
 				}
@@ -302,7 +329,10 @@ type outcome struct {
 	rec Record
 	fit bool
 	ok  bool
-	mem float64
+	// pruned marks a candidate that fits whose step was not predicted
+	// (rec is unset): its lower bound proved the keeper would not keep it.
+	pruned bool
+	mem    float64
 }
 
 // inflight is a batch being priced by the workers.
@@ -312,7 +342,10 @@ type inflight struct {
 	// next is the state's Next once the batch is in; -1 marks the last
 	// batch of the space, which also completes the state.
 	next int
-	wg   sync.WaitGroup // done when every chunk of the batch is priced
+	// bar is what the keeper held when the batch was handed to the
+	// workers: candidates it proves the keeper will not keep are pruned.
+	bar bar
+	wg  sync.WaitGroup // done when every chunk of the batch is priced
 }
 
 // batchesInFlight is how many batches the workers may have at once: while
@@ -368,7 +401,10 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 				continue
 			}
 			st.Evaluated++
-			if o.fit {
+			if o.pruned {
+				st.Feasible++
+				st.Pruned++
+			} else if o.fit {
 				st.Feasible++
 				fits = append(fits, o.rec)
 			} else if st.MinMemoryGiB == 0 || o.mem < st.MinMemoryGiB {
@@ -425,6 +461,13 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	// may be are in flight, takes in the oldest meanwhile.
 	launch := func(next, total int) bool {
 		cur.next = next
+		// The bar is the keeper's after the batches taken in so far, which
+		// depend only on the batch size and where the search started: the
+		// workers' timing does not change what is pruned.
+		cur.bar = bar{}
+		if !opt.Exhaustive {
+			cur.bar = k.bar()
+		}
 		pl.start(cur)
 		fifo = append(fifo, cur)
 		ok := len(fifo) < batchesInFlight || takeOldest(total)
@@ -501,10 +544,21 @@ func startPool(b *Base, ws []*worker, queue int) *pool {
 		go func() {
 			for c := range pl.chunks {
 				n := len(c.f.jobs)
+				var g group
 				for k := c.lo; k < min(c.lo+evalChunk, n); k++ {
 					j := &c.f.jobs[k]
-					*j = w.p.job(j.i, j.c, j.sh)
-					c.f.out[k] = b.evaluatePrepared(&w.cfg, &w.ev, j)
+					var same bool
+					*j, same = w.p.job(j.i, j.c, j.sh)
+					if !same {
+						g = group{}
+					}
+					if g.prunes(c.f.bar, j) {
+						c.f.out[k] = outcome{ok: true, fit: true, pruned: true, mem: j.mem}
+						continue
+					}
+					o, bound := b.evaluateBound(&w.cfg, &w.ev, j)
+					g.priced(bound)
+					c.f.out[k] = o
 				}
 				c.f.wg.Done()
 			}
@@ -568,6 +622,7 @@ func MergeStates(parts []*State) (*State, error) {
 		}
 		out.Evaluated += p.Evaluated
 		out.Feasible += p.Feasible
+		out.Pruned += p.Pruned
 		out.Candidates = max(out.Candidates, p.Candidates)
 		out.Next = max(out.Next, p.Next)
 		out.ElapsedS += p.ElapsedS

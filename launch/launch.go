@@ -369,6 +369,12 @@ func megatronDispatcher(w *writer, c *train.Config) {
 	if c.FP8Dispatch {
 		w.note("moe_fp8_dispatch: Megatron-Core dispatches 16-bit activations; no flag sends them in 8 bits as priced")
 	}
+	if c.RouterFusion {
+		w.add("--moe-router-fusion", "fused router kernels, as priced (training.moe_router_fusion)")
+	}
+	if c.CUDAGraphs != 0 {
+		w.add("--cuda-graph-impl transformer_engine --cuda-graph-scope "+strings.Join(c.CUDAGraphs.Names(), " "), "the parts captured in CUDA graphs, as priced (training.cuda_graph_scope)")
+	}
 }
 
 // dispatcherType is Megatron-Core's token dispatcher type for the

@@ -158,6 +158,16 @@ type Training struct {
 	// given, as NeMo's and Megatron-Bridge's MoE recipes set it; false
 	// prices them as PyTorch gathers and atomic scatter-adds.
 	MoEPermuteFusion *bool `yaml:"moe_permute_fusion,omitempty" json:"moe_permute_fusion,omitempty"`
+	// MoERouterFusion runs the MoE router's element-wise work in fused
+	// kernels (Megatron-Core --moe-router-fusion; off when not given, as
+	// in Megatron-Core): fewer operations for the host to issue.
+	MoERouterFusion bool `yaml:"moe_router_fusion,omitempty" json:"moe_router_fusion,omitempty"`
+	// CUDAGraphScope lists the parts of each layer captured in CUDA
+	// graphs (Megatron-Core --cuda-graph-scope under --cuda-graph-impl
+	// transformer_engine): attn, mlp, moe_router, moe_preprocess. Each
+	// costs the host one graph launch per pass in place of its
+	// operations. Not given: eager, Megatron-Core's default.
+	CUDAGraphScope []string `yaml:"cuda_graph_scope,omitempty" json:"cuda_graph_scope,omitempty"`
 }
 
 // ParseJob decodes a job spec strictly (unknown fields are errors). A

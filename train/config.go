@@ -88,6 +88,24 @@ type Config struct {
 	// docs/discussions/deepseek-v3-gb200-optimization, section 2.1.3), so it
 	// is off by default.
 	FP8Dispatch bool
+	// CUDAGraphs is the parts of each layer captured in CUDA graphs
+	// (Megatron-Core's --cuda-graph-scope under --cuda-graph-impl
+	// transformer_engine): each costs the host one graph launch per pass
+	// in place of its operations (cost.Layer.HostOps). The zero value
+	// captures nothing, Megatron-Core's default.
+	CUDAGraphs cost.GraphScope
+	// UnfusedQuantAlloc prices MXFP8 quantisation as Transformer Engine
+	// ran it before its fused allocation and swizzle (cost.HostInput); the
+	// zero value is the fused form, enabled by default since.
+	UnfusedQuantAlloc bool
+	// RouterFusion runs the MoE router's element-wise work in fused
+	// kernels (--moe-router-fusion; off by default in Megatron-Core).
+	RouterFusion bool
+	// GroupedKernel runs each grouped expert GEMM as one kernel
+	// (torchtitan's torch._grouped_mm); the zero value is one GEMM per
+	// local expert (Transformer Engine's GroupedLinear, Megatron-Core's
+	// --moe-grouped-gemm).
+	GroupedKernel bool
 	// Assumptions lists defaults the resolver filled in.
 	Assumptions []string
 }
@@ -134,6 +152,27 @@ func ParseDispatcher(name string) (cost.Dispatcher, error) {
 		return cost.DispatchTorch, nil
 	}
 	return 0, fault.Field("training.moe_dispatcher", "unknown dispatcher %q; use alltoall, deepep, hybridep or torch", name)
+}
+
+// ParseGraphScope checks training.cuda_graph_scope: Megatron-Core's
+// scope names (cost.ParseGraphScope), each at most once, moe_preprocess
+// only with moe_router, as Megatron-Core requires.
+func ParseGraphScope(names []string) (cost.GraphScope, error) {
+	var s cost.GraphScope
+	for _, n := range names {
+		g, ok := cost.ParseGraphScope(n)
+		if !ok {
+			return 0, fault.Field("training.cuda_graph_scope", "unknown scope %q; use attn, mlp, moe_router or moe_preprocess", n)
+		}
+		if s&g != 0 {
+			return 0, fault.Field("training.cuda_graph_scope", "scope %q given twice", n)
+		}
+		s |= g
+	}
+	if s&cost.GraphMoEPreprocess != 0 && s&cost.GraphMoERouter == 0 {
+		return 0, fault.Field("training.cuda_graph_scope", "moe_preprocess must come with moe_router (Megatron-Core captures the preprocess with the router)")
+	}
+	return s, nil
 }
 
 // Bounds the resolver checks before any arithmetic on the batch: seq_len,
@@ -324,6 +363,16 @@ func Resolve(j *spec.Job, lookupModel func(string) (*model.Model, error), lookup
 	}
 	c.FP8Dispatch = j.Training.MoEFP8Dispatch
 	c.UnfusedPermute = j.Training.MoEPermuteFusion != nil && !*j.Training.MoEPermuteFusion
+	c.RouterFusion = j.Training.MoERouterFusion
+	if c.CUDAGraphs, err = ParseGraphScope(j.Training.CUDAGraphScope); err != nil {
+		return nil, err
+	}
+	if m.MoE != nil && len(j.Training.CUDAGraphScope) == 0 {
+		// Where the host shows: an MoE layer's dispatcher synchronises
+		// with the host every forward (cost.ExposedHost); dense layers'
+		// GPU work hides the host's at the fitted cost.
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf("training.cuda_graph_scope not given: eager (Megatron-Core's default), the host issuing every operation at %.1f us (x%.2f on Grace hosts, cost.Params.HostOpUs)", c.Calib.HostOpUs, cost.GraceHostFactor))
+	}
 	if m.MoE != nil && j.Training.MoERouting == "" && j.Training.MoECapacityFactor == 0 {
 		c.Assumptions = append(c.Assumptions, "training.moe_routing not given: dropless (learned routing; the busiest GPU's experts take the measured imbalance, cost.Params.RoutingImbalance)")
 	}

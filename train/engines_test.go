@@ -326,22 +326,46 @@ func linkBusy(c *Config) float64 {
 	return most
 }
 
-// monotoneSlack is how much slower a step may get after a link improves:
-// the analytic engine's closed forms are monotone up to its data-parallel
-// tail, a processor-sharing queue of the stages' reductions as they come,
-// where shorter ops that bring them closer can add a little; the event
-// engine is a list schedule, and list schedules have timing anomalies
-// (Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl.
-// Math. 1969): shorter ops or transfers reorder the queues of shared
-// links and data-parallel streams, and a step can end a little later,
-// above all latency-aware-1f1b, whose warm-up plan follows the stage
-// times, and DualPipeV. Measured over 3 x 10,000 draws (go test ./train
-// -run TestPropertyPipelineBoundsAndMonotone -rapid.checks=10000
-// -rapid.seed=1..3 -v): analytic at most 0.0059% (latency-aware-1f1b, pp 2, m 2),
-// event at most 1.97% (latency-aware-1f1b, pp 4, vp 2, m 12); over
-// 3 x 5,000 draws after builtBubble, analytic 0.0036% (dualpipev pp 2 m 8),
-// event 1.98% (latency-aware-1f1b pp 4 vp 2 m 12).
-var monotoneSlack = [2]float64{1e-4, 0.03}
+// monotoneSlack is how much slower a step may get after a link improves,
+// analytic and event: float noise alone. Every resource of the event
+// engine runs its operations in an order the schedule fixes (a stage's
+// compute in list order, its sends to a peer in the order its ops end,
+// a stage's data-parallel stream in the order its chunks' last backward
+// ops run), which makes it a max-plus system, and max-plus systems are
+// monotone: shorter durations never delay a completion. The
+// latency-aware plan (latencyAware) reads the round trip against the
+// ops' compute, which no link changes; with their communication in it, a
+// faster TP link asked for more warm-up and made a step up to 1.98%
+// slower (event, latency-aware-1f1b pp 4 vp 2 m 12). The analytic
+// engine's closed forms are monotone, and its data-parallel tail spaces
+// a stage's chunks at least at the slow link's pace (tailPace); without
+// that a faster TP link made a step up to 0.075% slower (interleaved pp
+// 2 m 4). Measured over 3 x 20,000 draws (go test ./train -run
+// TestPropertyPipelineBoundsAndMonotone -rapid.checks=20000
+// -rapid.seed=1..3 -v): no draw slower by more than 1e-9 in either
+// engine outside trunkSlack's jobs, and over 3 x 5,000 none slower at
+// all.
+var monotoneSlack = [2]float64{1e-9, 1e-9}
+
+// trunkSlack is monotoneSlack for the event engine on a job with a
+// shared uplink (trunks): its flows share the uplink max-min fairly,
+// processor sharing, which is work-conserving and so not a max-plus
+// system: a flow that arrives sooner takes a share from one that was
+// alone, and a step can end later (Graham, "Bounds on multiprocessing
+// timing anomalies", SIAM J. Appl. Math. 1969). An order fixed by the
+// schedule would remove it only by leaving the uplink idle while a
+// later message waits for an earlier one. Measured over 3 x 20,000
+// draws: at most 1.78% (latency-aware-1f1b pp 4 m 7 over four units, a
+// stage's sends to both its peers sharing its uplink; dualpipev pp 4 m
+// 14 0.79%).
+const trunkSlack = 0.03
+
+// sharesUplink reports whether the event engine runs c's flows over
+// shared uplinks.
+func sharesUplink(c *Config) bool {
+	e, err := newEvaluator(c)
+	return err == nil && e.newTrunks() != nil
+}
 
 // pipelineAgreement is how far apart the engines' steps may be on the
 // pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
@@ -349,7 +373,7 @@ var monotoneSlack = [2]float64{1e-4, 0.03}
 // (go test ./train -run TestPropertyPipelineBoundsAndMonotone
 // -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 47.3% (dualpipev pp 4
 // m 15 over three levels; latency-aware-1f1b pp 4 vp 2 m 16 next at
-// 46.4%), 99th percentile 15.8-17.8%, 95th 6.7-7.6%, 90th 3.5-4.1%; before
+// 46.4%), 99th percentile 15.8-17.5%, 95th 6.7-7.7%, 90th 3.5-4.1%; before
 // builtBubble and one send queue per stage pair (schedule.Transfer.
 // Serialize: activations and gradients share the link), 46.4%, 19.8%,
 // 9.7% and 5.7% over seeds 1 and 2. The tail is DualPipeV, whose sends the
@@ -363,11 +387,13 @@ const pipelineAgreement = 0.50
 // busiest stage's compute, and a faster link or a shorter latency on any
 // level never makes it slower.
 func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
-	worstSlowdown, worstSlowJob := [2]float64{}, [2]string{}
+	// The worst slow-downs: analytic, event, event over shared uplinks.
+	worstSlowdown, worstSlowJob := [3]float64{}, [3]string{}
 	var diffs []float64
 	worst, worstJob := 0.0, ""
 	defer func() {
-		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s)", 100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1])
+		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s), event over shared uplinks %.3g%% (%s)",
+			100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1], 100*worstSlowdown[2], worstSlowJob[2])
 		if n := len(diffs); n > 0 {
 			slices.Sort(diffs)
 			t.Logf("%d pipelines; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
@@ -421,10 +447,14 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		}
 		after := steps(c2)
 		for k, name := range []string{"analytic", "event"} {
-			if r := after[k]/before[k] - 1; r > worstSlowdown[k] {
-				worstSlowdown[k], worstSlowJob[k] = r, describe(c)
+			slack, w := monotoneSlack[k], k
+			if k == 1 && (sharesUplink(c) || sharesUplink(c2)) {
+				slack, w = trunkSlack, 2
 			}
-			if after[k] > before[k]*(1+monotoneSlack[k]) {
+			if r := after[k]/before[k] - 1; r > worstSlowdown[w] {
+				worstSlowdown[w], worstSlowJob[w] = r, describe(c)
+			}
+			if after[k] > before[k]*(1+slack) {
 				rt.Fatalf("%s: %s step slower after improving level %d by %.3gx: %.6g s -> %.6g s (levels %+v -> %+v)", describe(c), name, i, f, before[k], after[k], was, lv)
 			}
 		}

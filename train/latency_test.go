@@ -154,15 +154,7 @@ placement: [tp, cp, dp, pp]
 		"two regions 5,000 km apart": far,
 	}
 	for name, y := range cases {
-		c := resolve(t, y)
-		a, err := Analytic(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := Event(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, e := analyticAndEvent(t, resolve(t, y))
 		if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > 0.10 {
 			t.Errorf("%s: analytic %.3f s, event %.3f s: %.1f%% apart", name, a.StepTimeS, e.StepTimeS, 100*d)
 		}

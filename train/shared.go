@@ -239,6 +239,10 @@ type vsKey struct {
 	fp8disp  bool
 	unfPerm  bool
 	calib    cost.Params
+	// The host-issue settings layerWork reads (cost.HostInput).
+	graphs              cost.GraphScope
+	quantAlloc, rfusion bool
+	groupedK            bool
 }
 
 // parKey is a parallel.Config without its explicit split (memos are
@@ -409,7 +413,8 @@ func (e *evaluator) vsKeyOf() vsKey {
 	c := e.c
 	return vsKey{model: c.Model, dev: e.dev, layout: e.shared.Layout, par: parKeyOf(c.Parallel), batch: c.Batch,
 		prec: c.Precision, rc: c.Recompute, unfused: c.UnfusedAttention,
-		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, disp: c.Dispatcher, fp8disp: c.FP8Dispatch, unfPerm: c.UnfusedPermute, calib: c.Calib}
+		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, disp: c.Dispatcher, fp8disp: c.FP8Dispatch, unfPerm: c.UnfusedPermute, calib: c.Calib,
+		graphs: c.CUDAGraphs, quantAlloc: c.UnfusedQuantAlloc, rfusion: c.RouterFusion, groupedK: c.GroupedKernel}
 }
 
 // vsValid reports whether sc.vs holds e's virtual stages.

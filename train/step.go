@@ -533,7 +533,48 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.tpB += tpc / 2
 		oc.epB += epF
 	}
+	e.addHostTime(&oc, &l, moeG+e.permuteTime(moeBytes, moeKernels)+epF)
 	return oc
+}
+
+// addHostTime adds to oc, the layer l's cost for one micro-batch, the
+// host time its GPU work does not hide (cost.ExposedHost): the host
+// issues the layer's operations (cost.Layer.HostOps) at
+// cost.Device.HostTime each, and the GPU cannot run ahead of it. An MoE
+// layer's forward drains the GPU's queue at the dispatcher's
+// device-to-host synchronisation, after which the host issues the
+// permutations, the dispatch, the routed experts and the combine (post,
+// their GPU time) and then the next layer's attention and router up to
+// its synchronisation (the rest of the forward); a pass without a
+// synchronisation is priced as a whole. Recomputation re-issues what it
+// re-runs. The exposed time is compute: the GPU idles waiting for work.
+func (e *evaluator) addHostTime(oc *opCost, l *cost.Layer, post float64) {
+	c := e.c
+	if c.Calib.HostOpUs <= 0 {
+		return
+	}
+	ops := l.HostOps(cost.HostInput{
+		Dispatcher: c.Dispatcher, Graphs: c.CUDAGraphs,
+		UnfusedQuantAlloc: c.UnfusedQuantAlloc, RouterFusion: c.RouterFusion, GroupedKernel: c.GroupedKernel,
+	})
+	bwdOps := ops.Backward
+	switch {
+	case c.Recompute == parallel.RecomputeFull:
+		bwdOps += ops.Pre + ops.Post
+	case c.Recompute == parallel.RecomputeMoE && l.MoE:
+		bwdOps += ops.Post
+	}
+	dev := e.dev
+	gF, gB := oc.forward(), oc.backward()
+	var hostF float64
+	if l.MoE {
+		post = math.Min(post, gF)
+		hostF = cost.ExposedHost(dev.HostTime(ops.Post), post, dev.HostTime(ops.Pre), gF-post)
+	} else {
+		hostF = cost.ExposedHost(0, 0, dev.HostTime(ops.Pre+ops.Post), gF)
+	}
+	oc.fwd += hostF
+	oc.bwd += cost.ExposedHost(0, 0, dev.HostTime(bwdOps), gB)
 }
 
 // permuteTime is the time of an MoE layer's router passes and token
@@ -1802,11 +1843,14 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	}
 	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
+	pace := e.tailPace(nc)
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += b
+		// A chunk's later ops apart: at least the links' pace (tailPace).
+		b = math.Max(b, pace)
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit

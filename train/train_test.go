@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -654,4 +655,73 @@ training: {seq_len: 4096, global_batch: 256, micro_batch: 1, precision: PREC}
 	if c := resolve(t, strings.Replace(base, "PREC", "bf16", 1)); c.Dispatcher != cost.DispatchAllToAll || c.FP8Dispatch || c.UnfusedPermute {
 		t.Errorf("defaults: dispatcher %d, fp8 dispatch %v, unfused permute %v; want alltoall, 16-bit, fused", c.Dispatcher, c.FP8Dispatch, c.UnfusedPermute)
 	}
+}
+
+// training.cuda_graph_scope and moe_router_fusion reach the host model:
+// DeepSeek-V3 on 256 GB200 in MXFP8 with Transformer Engine's unfused
+// MXFP8 allocation (the GB200 write-up's baseline), eager, waits on the
+// host; the router fusion shortens that wait and capturing the attention,
+// router and preprocess in CUDA graphs takes it away; the event engine
+// adds what the analytic one does. Bad scopes name the field.
+func TestHostIssueSpec(t *testing.T) {
+	base := `
+model: deepseek-v3
+system: {gpu: gb200, gpus: 256}
+parallel: {tp: 1, pp: 8, vp: 4, ep: 32, pipeline_layout: "Et|(tt|)*30mL"}
+training: {seq_len: 4096, global_batch: 2048, micro_batch: 1, precision: mxfp8, recompute: selective HOST}
+`
+	type run struct{ analytic, event, noHost float64 }
+	step := func(host string) (run, *Config) {
+		c := resolve(t, strings.Replace(base, "HOST", host, 1))
+		c.UnfusedQuantAlloc = true
+		a, e := analyticAndEvent(t, c)
+		c.Calib.HostOpUs = 0
+		n, err := Analytic(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run{a.StepTimeS, e.StepTimeS, n.StepTimeS}, c
+	}
+	eager, c := step("")
+	if c.CUDAGraphs != 0 || c.RouterFusion || !slices.ContainsFunc(c.Assumptions, func(s string) bool { return strings.Contains(s, "training.cuda_graph_scope not given") }) {
+		t.Errorf("defaults: graphs %v, router fusion %v, assumed %q", c.CUDAGraphs.Names(), c.RouterFusion, c.Assumptions)
+	}
+	fused, c := step(", moe_router_fusion: true")
+	if !c.RouterFusion {
+		t.Error("moe_router_fusion: true not read")
+	}
+	graphs, c := step(", cuda_graph_scope: [attn, moe_router, moe_preprocess]")
+	if diff := cmp.Diff([]string{"attn", "moe_router", "moe_preprocess"}, c.CUDAGraphs.Names()); diff != "" {
+		t.Errorf("cuda_graph_scope (-want +got):\n%s", diff)
+	}
+	t.Logf("eager %+v, router fusion %+v, graphs %+v", eager, fused, graphs)
+	if !(eager.analytic > fused.analytic && fused.analytic > graphs.analytic && eager.analytic > 1.05*eager.noHost && graphs.analytic == graphs.noHost) {
+		t.Errorf("step times: eager %.3f s (%.3f without host time), router fusion %.3f s, graphs %.3f s", eager.analytic, eager.noHost, fused.analytic, graphs.analytic)
+	}
+	for _, r := range []run{eager, fused, graphs} {
+		if da, de := r.analytic-r.noHost, r.event-r.noHost; math.Abs(de-da) > 0.05*r.analytic {
+			t.Errorf("host time %.3f s analytic, %.3f s event (step %.3f s)", da, de, r.analytic)
+		}
+	}
+	for _, bad := range []string{", cuda_graph_scope: [moe]", ", cuda_graph_scope: [attn, attn]", ", cuda_graph_scope: [moe_preprocess]"} {
+		j, err := spec.ParseJob([]byte(strings.Replace(base, "HOST", bad, 1)))
+		if err == nil {
+			_, err = Resolve(j, model.Load, hardware.Lookup)
+		}
+		if !errors.Is(err, fault.ErrBadInput) || !strings.Contains(fmt.Sprint(err), "training.cuda_graph_scope") {
+			t.Errorf("%s: error %v, want bad input naming training.cuda_graph_scope", bad, err)
+		}
+	}
+}
+
+// analyticAndEvent runs c through both engines.
+func analyticAndEvent(t testing.TB, c *Config) (a, e Result) {
+	a, err := Analytic(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err = Event(c); err != nil {
+		t.Fatal(err)
+	}
+	return a, e
 }

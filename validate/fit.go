@@ -16,8 +16,8 @@ import (
 // low_precision_efficiency 0.905 and network_efficiency 0.950 at the top,
 // memory_efficiency 0.500 and routing_imbalance 1.000 at the bottom; a
 // wider range would move them (and TestDefaultsAreFitted would ask for a
-// new cost.Default). gemm_efficiency 0.689, attention_efficiency 0.454 and
-// permute_efficiency 0.102 lie inside theirs.
+// new cost.Default). gemm_efficiency 0.689, attention_efficiency 0.454,
+// permute_efficiency 0.102 and host_op_us 14.4 lie inside theirs.
 type fitted struct {
 	name   string
 	lo, hi float64
@@ -37,6 +37,9 @@ func fittedParams() []fitted {
 		{"network_efficiency", 0.4, 0.95, func(p *cost.Params) *float64 { return &p.NetworkEfficiency }},
 		{"routing_imbalance", 1.0, 1.35, func(p *cost.Params) *float64 { return &p.RoutingImbalance }},
 		{"permute_efficiency", 0.05, 0.95, func(p *cost.Params) *float64 { return &p.PermuteEfficiency }},
+		// From a bare PyTorch call to a whole Transformer Engine Linear
+		// forward at the x86 host's speed (cost.Params.HostOpUs).
+		{"host_op_us", 1, 36, func(p *cost.Params) *float64 { return &p.HostOpUs }},
 	}
 }
 

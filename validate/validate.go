@@ -159,6 +159,18 @@ func (r Row) Config(p cost.Params) (*train.Config, []string, error) {
 			notes = append(notes, "force-balanced routing")
 		}
 	}
+	if c.CUDAGraphs = r.cudaGraphs(); c.CUDAGraphs != 0 {
+		notes = append(notes, "CUDA graphs: "+strings.Join(c.CUDAGraphs.Names(), ", "))
+	}
+	if why := r.unfusedQuantAlloc(prec); why != "" {
+		c.UnfusedQuantAlloc = true
+		notes = append(notes, "MXFP8 scaling factors allocated and swizzled per tensor ("+why+")")
+	}
+	if m.MoE != nil && SourceGroup(r.Source) == "torchtitan" {
+		// torchtitan's MoE runs each expert projection as one
+		// torch._grouped_mm (its use_grouped_mm default).
+		c.GroupedKernel = true
+	}
 	c.Topology = defaultTopology(g, r.GPUs)
 	c.Placement = defaultPlacement(m, pc)
 	return c, notes, nil
@@ -344,6 +356,42 @@ func (r Row) routing() (train.Routing, float64) {
 		}
 	}
 	return train.RoutingDropless, 0
+}
+
+// cudaGraphs is the CUDA-graph scope a row's notes name ("CUDA graphs
+// attn/moe_router/moe_preprocess"), or none: Megatron-Core and NeMo run
+// eagerly unless a recipe sets --cuda-graph-impl.
+func (r Row) cudaGraphs() cost.GraphScope {
+	n := strings.ToLower(r.Notes)
+	i := strings.Index(n, "cuda graphs ")
+	if i < 0 {
+		return 0
+	}
+	var s cost.GraphScope
+	f := strings.FieldsFunc(n[i+len("cuda graphs "):], func(c rune) bool { return c == ' ' || c == ',' || c == ';' || c == ')' })
+	if len(f) == 0 {
+		return 0
+	}
+	for _, name := range strings.Split(f[0], "/") {
+		if g, ok := cost.ParseGraphScope(name); ok {
+			s |= g
+		}
+	}
+	return s
+}
+
+// unfusedQuantAlloc says why a row allocates and swizzles MXFP8 scaling
+// factors per tensor (cost.HostInput.UnfusedQuantAlloc), or "": the GB200
+// DeepSeek-V3 write-up's baseline predates Transformer Engine's fused
+// allocation and fused swizzle, its second and ninth steps ("Fuse
+// torch.zeros for scaling factor allocation", "Fuse MXFP8 swizzle scaling
+// factor"; sections 2.1.2, 2.1.3 and its section 3 table); every later
+// MXFP8 row runs them, enabled by default since.
+func (r Row) unfusedQuantAlloc(p hardware.Precision) string {
+	if p != hardware.MXFP8 || SourceGroup(r.Source) != "Megatron-LM docs" || !strings.Contains(strings.ToLower(r.Notes), "baseline") {
+		return ""
+	}
+	return "the write-up's baseline, before Transformer Engine's fused allocation and swizzle"
 }
 
 func mtpWhy(layout string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,13 +48,10 @@ func TestPublicSetAccuracy(t *testing.T) {
 }
 
 // Every public row runs or is listed with the reason it cannot be
-// expressed. The bounds hold today's figures (7.5% over all rows, 5.0%
-// dense, 14.7% MoE, after Blackwell's measured GEMM share and the Grok-1
-// rows of both DGX Cloud tags priced padded to capacity) so that they do
-// not regress; they are not issue 10's
-// targets (7% over all rows, 10% over MoE, every row within 30%), which
-// the rows of GB200 DeepSeek-V3 (NeMo 25.04), the torchtitan and
-// AutoModel rows and Megatron-LM's unoptimised GB200 run still miss.
+// expressed, and issue 10's targets hold: at most 7% MAPE over all rows,
+// 10% over the MoE rows, every row within 30%. The MAPE bounds hold
+// today's figures (5.60% over all rows, 4.81% dense, 7.83% MoE, with the
+// host's operations priced) a little above, so that they do not regress.
 func TestAllPublicRows(t *testing.T) {
 	rows, err := Rows()
 	if err != nil {
@@ -78,31 +76,19 @@ func TestAllPublicRows(t *testing.T) {
 	if len(rep.Skipped) > 0 {
 		t.Errorf("%d rows cannot run, want every row to run", len(rep.Skipped))
 	}
-	bounds := map[string]float64{"all": 5.8, "dense": 4.9, "moe": 8.3}
+	bounds := map[string]float64{"all": 5.7, "dense": 4.9, "moe": 8.0}
 	for _, g := range rep.Groups {
 		t.Logf("%-6s %-24s %3d rows  MAPE %5.1f%%  largest %5.1f%%", g.By, g.Name, g.Rows, g.MAPE, g.MaxAbsError)
 		if b, ok := bounds[g.Name]; ok && (g.By == "all" || g.By == "kind") && g.MAPE > b {
 			t.Errorf("%s rows: MAPE %.1f%% above %.1f%%", g.Name, g.MAPE, b)
 		}
 	}
-	// Issue 10: every row within 30%. Not met by one row, held here to its
-	// measured error (-40.5%) so that it cannot drift further unnoticed.
-	beyond := map[string]float64{
-		// Megatron-LM's DeepSeek-V3 GB200 write-up (its section 2) finds its
-		// own baseline host-bound: "the CPU kernel launch speed cannot keep
-		// up with the kernel execution speed on GPU" (no CUDA graphs, a
-		// 72-kernel router, per-tensor torch.empty/zeros of MXFP8 scales).
-		// The step model prices GPU time only; its optimised twin, with
-		// CUDA graphs and the CPU-side work removed, is within ~11%.
-		"mlm-dsv3-gb200-mxfp8-256-baseline": 41,
-	}
+	// Issue 10: every row within 30%. Megatron-LM's unoptimised GB200
+	// DeepSeek-V3 run, host-bound by its write-up's account, is within it
+	// with the host's operations priced (cost.Layer.HostOps).
 	for _, r := range rep.Rows {
-		limit, ok := beyond[r.ID]
-		if !ok {
-			limit = 30
-		}
-		if math.Abs(r.ErrorPct) > limit {
-			t.Errorf("%s: error %+.1f%%, beyond %.0f%%", r.ID, r.ErrorPct, limit)
+		if math.Abs(r.ErrorPct) > 30 {
+			t.Errorf("%s: error %+.1f%%, beyond 30%%", r.ID, r.ErrorPct)
 		}
 	}
 }
@@ -397,14 +383,17 @@ func TestRowKernelRules(t *testing.T) {
 		Routing                     string
 		CF                          float64
 		Recompute                   string
+		// The host-issue facts (cost.HostInput).
+		Graphs                    []string
+		QuantAlloc, GroupedKernel bool
 	}
 	want := map[string]got{
 		"dgxc250504-gb200-deepseek-v3-bf16-128":           {Dispatcher: cost.DispatchAllToAll, Unatt: true, Routing: "dropless", CF: 1, Recompute: "selective"},
 		"dgxc250504-h100-sxm-deepseek-v3-bf16-512":        {Dispatcher: cost.DispatchAllToAll, Routing: "dropless", Recompute: "none"},
-		"mlm-dsv3-gb200-mxfp8-256-final":                  {Dispatcher: cost.DispatchFused, Routing: "force-balanced", Recompute: "selective"},
-		"mlm-dsv3-gb200-mxfp8-256-baseline":               {Dispatcher: cost.DispatchAllToAll, Routing: "dropless", Recompute: "selective"},
-		"torchtitan-b200-qwen3-30b-a3b-bf16-8":            {Dispatcher: cost.DispatchFused, Unfused: true, Routing: "force-balanced", Recompute: "full"},
-		"torchtitan-b200-qwen3-30b-a3b-bf16-8-default-ep": {Dispatcher: cost.DispatchTorch, Unfused: true, Routing: "dropless", Recompute: "full"},
+		"mlm-dsv3-gb200-mxfp8-256-final":                  {Dispatcher: cost.DispatchFused, Routing: "force-balanced", Recompute: "selective", Graphs: []string{"attn", "moe_router", "moe_preprocess"}},
+		"mlm-dsv3-gb200-mxfp8-256-baseline":               {Dispatcher: cost.DispatchAllToAll, Routing: "dropless", Recompute: "selective", QuantAlloc: true},
+		"torchtitan-b200-qwen3-30b-a3b-bf16-8":            {Dispatcher: cost.DispatchFused, Unfused: true, Routing: "force-balanced", Recompute: "full", GroupedKernel: true},
+		"torchtitan-b200-qwen3-30b-a3b-bf16-8-default-ep": {Dispatcher: cost.DispatchTorch, Unfused: true, Routing: "dropless", Recompute: "full", GroupedKernel: true},
 		"automodel-aa834f9-h100-sxm-qwen3-30b-a3b-bf16-8": {Dispatcher: cost.DispatchFused, Routing: "force-balanced", Recompute: "none"},
 		"dsv3-report-h800-2048":                           {Dispatcher: cost.DispatchFused, FP8Dispatch: true, Routing: "dropless", Recompute: "selective"},
 		"dgxc2411-h100-sxm-grok-1-fp8-8":                  {Dispatcher: cost.DispatchAllToAll, Unfused: true, Routing: "dropless", CF: 1, Recompute: "none"},
@@ -425,12 +414,97 @@ func TestRowKernelRules(t *testing.T) {
 			routing = "dropless"
 		}
 		g := got{Dispatcher: c.Dispatcher, FP8Dispatch: c.FP8Dispatch, Unfused: c.UnfusedPermute, Unatt: c.UnfusedAttention,
-			Routing: routing, CF: c.CapacityFactor, Recompute: string(c.Recompute)}
+			Routing: routing, CF: c.CapacityFactor, Recompute: string(c.Recompute),
+			Graphs: c.CUDAGraphs.Names(), QuantAlloc: c.UnfusedQuantAlloc, GroupedKernel: c.GroupedKernel}
 		if diff := cmp.Diff(w, g); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", r.ID, diff)
 		}
 	}
 	if seen != len(want) {
 		t.Errorf("found %d of the %d rows", seen, len(want))
+	}
+}
+
+// The host's exposed time lives in the per-layer cost both engines read:
+// on the write-up's host-bound baseline, the event engine adds what the
+// analytic engine adds, and its CUDA-graphed, fused twin adds nothing.
+func TestHostTimeInBothEngines(t *testing.T) {
+	rows, err := Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id   string
+		host bool // whether the host's time shows
+	}{
+		{"mlm-dsv3-gb200-mxfp8-256-baseline", true},
+		{"mlm-dsv3-gb200-mxfp8-256-final", false},
+	} {
+		var row *Row
+		for i := range rows {
+			if rows[i].ID == tt.id {
+				row = &rows[i]
+			}
+		}
+		if row == nil {
+			t.Fatalf("%s: no such row", tt.id)
+		}
+		step := func(hostUs float64, run func(*train.Config) (train.Result, error)) float64 {
+			p := cost.Default()
+			p.HostOpUs = hostUs
+			c, _, err := row.Config(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := run(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.StepTimeS
+		}
+		h := cost.Default().HostOpUs
+		da := step(h, train.Analytic) - step(0, train.Analytic)
+		de := step(h, train.Event) - step(0, train.Event)
+		t.Logf("%s: host adds %.3f s analytic, %.3f s event", tt.id, da, de)
+		if tt.host != (da > 0.1) {
+			t.Errorf("%s: host adds %.3f s to the analytic step, want host-bound %v", tt.id, da, tt.host)
+		}
+		if math.Abs(de-da) > 0.05*math.Max(da, 0.1) {
+			t.Errorf("%s: host adds %.3f s to the event step and %.3f s to the analytic one", tt.id, de, da)
+		}
+	}
+}
+
+// host_op_us is held from both sides by different rows: a fifth less and
+// the write-up's host-bound baseline falls beyond 30% again; a fifth more
+// and rows that run on GPU time today (GB200 FP8 MoE rows) turn host-bound
+// and leave 30%. It is not set by one row.
+func TestHostOpUsBracketed(t *testing.T) {
+	rows, err := Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	beyond := func(f float64) []string {
+		p := cost.Default()
+		p.HostOpUs *= f
+		rep, err := Run(rows, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rep.Rows {
+			if math.Abs(r.ErrorPct) > 30 {
+				out = append(out, r.ID)
+			}
+		}
+		return out
+	}
+	if got := beyond(0.8); !slices.Equal(got, []string{"mlm-dsv3-gb200-mxfp8-256-baseline"}) {
+		t.Errorf("host_op_us x0.8: rows beyond 30%% %q, want the baseline alone", got)
+	}
+	if got := beyond(1.2); len(got) == 0 || slices.Contains(got, "mlm-dsv3-gb200-mxfp8-256-baseline") {
+		t.Errorf("host_op_us x1.2: rows beyond 30%% %q, want others than the baseline", got)
+	} else {
+		t.Logf("host_op_us x1.2: beyond 30%%: %q", got)
 	}
 }

@@ -278,7 +278,11 @@ func specHash(specText string, o planOptions) string {
 
 // longSearch is the expected search time from which plan announces its
 // estimate on stderr, and progressEvery how often it then reports progress
-// when stderr is not a terminal (a batch job's or CI's log).
+// when stderr is not a terminal (a batch job's or CI's log). The expected
+// time is explore.Base.Estimate's: the process CPU time a sample of the
+// candidates takes, per candidate, times the candidates over the cores
+// used, so a loaded machine neither announces a small search nor slows
+// the estimate (its wall time does grow with the load).
 const (
 	longSearch    = 10 * time.Second
 	progressEvery = 10 * time.Second
@@ -685,6 +689,9 @@ func writePlanText(w io.Writer, p *explore.Plan) error {
 	}
 	if p.Timings.SearchS > 0 {
 		fmt.Fprintf(w, "\n%s analytic candidates/s, %.1f re-ranks/s (wall clock)\n", report.Thousands(p.Timings.AnalyticCandidatesPerS), p.Timings.RerankPerS)
+	}
+	if n := p.Timings.CandidatesPruned; n > 0 {
+		fmt.Fprintf(w, "%s of the candidates evaluated were pruned, not priced: a lower bound on their step proved that the search would not keep them\n", report.Thousands(float64(n)))
 	}
 	return nil
 }

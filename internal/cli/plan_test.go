@@ -35,7 +35,8 @@ func decode(t *testing.T, s string) map[string]any {
 	return m
 }
 
-// stable drops what varies between runs: wall-clock timings, study ids.
+// stable drops what varies between runs: wall-clock timings, the
+// candidates pruned (explore.SpaceSummary.Pruned), study ids.
 func stable(t *testing.T, s string) map[string]any {
 	m := decode(t, s)
 	delete(m, "elapsed_s")
@@ -43,6 +44,7 @@ func stable(t *testing.T, s string) map[string]any {
 	delete(m, "study")
 	for _, sp := range m["spaces"].([]any) {
 		delete(sp.(map[string]any), "elapsed_s")
+		delete(sp.(map[string]any), "pruned")
 	}
 	return m
 }

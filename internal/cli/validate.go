@@ -115,6 +115,7 @@ func writeValidateText(w io.Writer, rep validate.Report, fitted bool) error {
 	fmt.Fprintf(tw, "  network_efficiency\t%.3f\tfitted\n", c.NetworkEfficiency)
 	fmt.Fprintf(tw, "  routing_imbalance\t%.3f\tfitted\n", c.RoutingImbalance)
 	fmt.Fprintf(tw, "  permute_efficiency\t%.3f\tfitted\n", c.PermuteEfficiency)
+	fmt.Fprintf(tw, "  host_op_us\t%.1f\tfitted (host time per framework operation, x86 DGX host; Grace x%.2f, TransformerEngine#2053)\n", c.HostOpUs, cost.GraceHostFactor)
 	fmt.Fprintf(tw, "  tile_dim\t%.0f\tfixed\n", c.TileDim)
 	fmt.Fprintf(tw, "  kernel_overhead_us\t%.1f\tfixed\n", c.KernelOverheadUs)
 	return tw.Flush()
