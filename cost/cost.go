@@ -150,12 +150,19 @@ type Device struct {
 // NewDevice prepares per-GPU constants. The 16-bit peak is bf16 where the
 // GPU has it, fp16 otherwise (V100).
 func NewDevice(g *hardware.GPU, p Params) *Device {
+	d := MakeDevice(g, p)
+	return &d
+}
+
+// MakeDevice is NewDevice's device as a value, for a caller that keeps it
+// in a buffer of its own instead of allocating one per call.
+func MakeDevice(g *hardware.GPU, p Params) Device {
 	pk, ok := g.PeakTFLOPS(hardware.BF16)
 	if !ok {
 		pk, _ = g.PeakTFLOPS(hardware.FP16)
 	}
 	p.GEMMEfficiency *= g.GEMMDerate() // the GPU's measured large-GEMM share against H100's (hardware.GPU.GEMMFraction)
-	return &Device{GPU: g, P: p, peak16: pk * 1e12, hbm: g.HBMBandwidthGB * 1e9}
+	return Device{GPU: g, P: p, peak16: pk * 1e12, hbm: g.HBMBandwidthGB * 1e9}
 }
 
 // Peak16 is the dense 16-bit peak in FLOP/s.

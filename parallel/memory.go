@@ -57,16 +57,60 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		moeExpert = float64(m.MoE.Experts) * float64(m.ExpertParams())
 	}
 	layer := 0
-	for v := 0; v < stages; v++ {
+	edges := 0 // layers fewer at the edges
+	if split.EdgeFewer {
+		edges = 2
+	}
+	if m.MoE == nil && split.Explicit == nil && stages >= 2 && stages*split.PerChunk-edges <= m.Layers {
+		// An even split of dense layers, none past the model's last: every
+		// virtual stage but the edges, the embedding's, the head's and the
+		// MTP stage holds PerChunk layers and nothing else, so it gets the
+		// quotient the loops below would give it; those few are counted
+		// one by one, in the order below.
+		tp, ep := float64(c.TP), float64(c.EP*c.ExpertTP())
+		inner, none := denseLayers(split.PerChunk, denseLayer)/tp, 0/ep
+		for v := range dense {
+			dense[v], expert[v] = inner, none
+		}
+		mtp := MTPStage(m, c)
+		for i, v := range [3]int{0, stages - 1, mtp} {
+			if v < 0 || (i == 2 && (v == 0 || v == stages-1)) {
+				continue // no MTP stage, or one of the first two (already counted)
+			}
+			d := denseLayers(split.Layers(v, stages), denseLayer)
+			if v == 0 {
+				d += float64(m.EmbeddingParams())
+			}
+			if v == stages-1 {
+				d += float64(m.HeadParams())
+			}
+			if v == mtp {
+				n := float64(m.MTPLayers)
+				d += n * denseLayer
+				d += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
+			}
+			dense[v] = d / tp
+		}
+		return
+	}
+	if m.MoE == nil {
+		// Every layer dense: a virtual stage's count depends on how many
+		// layers it holds alone (its entries start at zero), so each count
+		// is summed once, for the first stage holding that many.
+		lastK, last := -1, 0.0
+		for v := 0; v < stages; v++ {
+			n := split.Layers(v, stages)
+			k := min(layer+n, m.Layers) - layer
+			layer += n
+			if k != lastK {
+				lastK, last = k, denseLayers(k, denseLayer)
+			}
+			dense[v] = last
+		}
+	}
+	for v := 0; v < stages && m.MoE != nil; v++ {
 		n := split.Layers(v, stages)
 		d, x := dense[v], expert[v] // summed layer by layer, in registers
-		if k := min(layer+n, m.Layers) - layer; m.MoE == nil && k > 0 && exactSum(d, k, denseLayer) {
-			// Every layer dense: k whole counts added one by one are k
-			// times the count, to the bit (exactSum).
-			dense[v] = d + float64(k)*denseLayer
-			layer += n
-			continue
-		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
 			if m.IsMoELayer(i) {
 				d += moeDense
@@ -95,10 +139,33 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		dense[v] += n*float64(m.MTPProjectionParams()) + float64(m.EmbeddingParams())
 	}
 	tp, ep := float64(c.TP), float64(c.EP*c.ExpertTP())
+	// Most stages hold what the one before holds: equal counts give equal
+	// quotients, so each run divides once.
+	var dIn, dOut, xIn, xOut float64 = 0, 0 / tp, 0, 0 / ep
 	for v := range dense {
-		dense[v] /= tp
-		expert[v] /= ep
+		if d := dense[v]; d != dIn {
+			dIn, dOut = d, d/tp
+		}
+		if x := expert[v]; x != xIn {
+			xIn, xOut = x, x/ep
+		}
+		dense[v], expert[v] = dOut, xOut
 	}
+}
+
+// denseLayers is k dense layers' count x added to zero one layer at a
+// time, as StageParamsInto sums a virtual stage's layers.
+func denseLayers(k int, x float64) float64 {
+	if k > 0 && exactSum(0, k, x) {
+		// k whole counts added one by one are k times the count, to the
+		// bit (exactSum).
+		return float64(k) * x
+	}
+	var d float64
+	for range max(k, 0) {
+		d += x
+	}
+	return d
 }
 
 // exactSum reports whether adding x to d k times, one at a time, gives
@@ -257,28 +324,48 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 	actStage, denseStage, expertStage := sums[:c.PP], sums[c.PP:2*c.PP], sums[2*c.PP:]
 	layer := 0
 	s := -1 // v % c.PP, kept without dividing
-	for v := 0; v < stages; v++ {
+	if m.MoE == nil {
+		// Every layer is of kind 0: a stage's activations are that kind's
+		// added once per layer it holds, in order, so they depend on its
+		// layer count alone (actStage holds the counts until then); its
+		// parameters are its chunks' added in pipeline order, as below.
+		most := 0
+		for v := 0; v < stages; v++ {
+			n := split.Layers(v, stages)
+			if s++; s == c.PP {
+				s = 0
+			}
+			end := min(layer+n, m.Layers)
+			if end > layer {
+				if !priced[0] {
+					actKind[0] = LayerActivationBytes(m, c, layer, b.MicroBatch, b.SeqLen, r, unfused)
+					priced[0] = true
+				}
+				actStage[s] += float64(end - layer)
+			}
+			layer += n
+		}
+		for s := range actStage {
+			most = max(most, int(actStage[s]))
+		}
+		var lb [64]float64
+		layerSums := repeatedSums(lb[:0], actKind[0], most)
+		for s := range actStage {
+			actStage[s] = layerSums[int(actStage[s])]
+			var d, x float64
+			for v := s; v < stages; v += c.PP {
+				d += dv[v]
+				x += ev[v]
+			}
+			denseStage[s], expertStage[s] = d, x
+		}
+	}
+	for v := 0; v < stages && m.MoE != nil; v++ {
 		n := split.Layers(v, stages)
 		if s++; s == c.PP {
 			s = 0
 		}
 		act := actStage[s] // summed layer by layer, in a register
-		if m.MoE == nil {
-			// Every layer is of kind 0: the same sums without the kind test.
-			end := min(layer+n, m.Layers)
-			if end > layer && !priced[0] {
-				actKind[0] = LayerActivationBytes(m, c, layer, b.MicroBatch, b.SeqLen, r, unfused)
-				priced[0] = true
-			}
-			for i := layer; i < end; i++ {
-				act += actKind[0]
-			}
-			actStage[s] = act
-			layer += n
-			denseStage[s] += dv[v]
-			expertStage[s] += ev[v]
-			continue
-		}
 		for i := layer; i < layer+n && i < m.Layers; i++ {
 			k := 0
 			if m.IsMoELayer(i) {
@@ -295,6 +382,62 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 		denseStage[s] += dv[v]
 		expertStage[s] += ev[v]
 	}
+	return stagesMemory(m, c, b, r, inflight, flat, unfused, split, actKind, actStage, denseStage, expertStage)
+}
+
+// EstimateDenseStages is EstimateWithParams for a model without MoE
+// layers, from what each pipeline stage s holds when virtual stage v sits
+// on stage v mod pp: layers[s] layers (the split's, none past the model's
+// last), and dense[s] and expert[s] its virtual stages' StageParams added
+// in pipeline order to zero. It reads no per-virtual-stage counts.
+func EstimateDenseStages(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat, unfused bool, split LayerSplit, layers []int, dense, expert []float64) Memory {
+	var actKind [2]float64
+	most := 0
+	for _, n := range layers {
+		most = max(most, n)
+	}
+	if most > 0 {
+		// Every layer is of kind 0, priced at the first (as
+		// EstimateWithParams does).
+		actKind[0] = LayerActivationBytes(m, c, 0, b.MicroBatch, b.SeqLen, r, unfused)
+	}
+	var lb [64]float64
+	layerSums := repeatedSums(lb[:0], actKind[0], most)
+	var ab [64]float64
+	var act []float64
+	if len(layers) <= len(ab) {
+		act = ab[:len(layers)]
+	} else {
+		act = make([]float64, len(layers))
+	}
+	for s, n := range layers {
+		act[s] = layerSums[n]
+	}
+	return stagesMemory(m, c, b, r, inflight, flat, unfused, split, actKind, act, dense, expert)
+}
+
+// repeatedSums returns, in buf's storage when it is large enough, x added
+// to zero k times one at a time, for every k up to most: what a stage's
+// activations sum to, layer by layer, when it holds k layers of one kind.
+func repeatedSums(buf []float64, x float64, most int) []float64 {
+	var sums []float64
+	if most < cap(buf) {
+		sums = buf[:most+1]
+	} else {
+		sums = make([]float64, most+1)
+	}
+	sums[0] = 0
+	for k := 1; k <= most; k++ {
+		sums[k] = sums[k-1] + x
+	}
+	return sums
+}
+
+// stagesMemory is the memory of the most loaded pipeline stage, given the
+// kinds' per-layer activations and each stage's activations (of one
+// in-flight micro-batch; the MTP layers are added here), dense and expert
+// parameters; actStage is written to.
+func stagesMemory(m *model.Model, c Config, b Batch, r Recompute, inflight float64, flat, unfused bool, split LayerSplit, actKind [2]float64, actStage, denseStage, expertStage []float64) Memory {
 	mtpRank := -1
 	if v := MTPStage(m, c); v >= 0 {
 		// The MTP layers keep one layer's activations each, plus the
@@ -318,8 +461,20 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 	dpDense := float64(c.DP * c.CP)
 	// Expert state shards over the expert grid's data-parallel group.
 	dpExpert := float64(max(c.EDP(), 1))
+	// A stage that holds what an earlier one without the heads holds
+	// (most do) holds no more in-flight micro-batches than it, so its
+	// total is no larger (every step below is monotone in fl) and cannot
+	// replace the best: it is skipped.
+	var prevD, prevX, prevA float64
+	havePrev := false
 	for s := 0; s < c.PP; s++ {
 		dense, expert, act := denseStage[s], expertStage[s], actStage[s]
+		if heads := s == c.PP-1 || c.PP == 1 || s == mtpRank; !heads {
+			if havePrev && dense == prevD && expert == prevX && act == prevA {
+				continue
+			}
+			havePrev, prevD, prevX, prevA = true, dense, expert, act
+		}
 		// Stage s holds the most in-flight micro-batches at s = 0; later
 		// stages hold fewer (1F1B: pp - s).
 		fl := inflight * float64(c.PP-s) / float64(c.PP)

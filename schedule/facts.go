@@ -184,11 +184,13 @@ func (k Kind) PeakHeld(p Params) int {
 	case DualPipeV:
 		return 2*pp + 1
 	}
-	peak := 0
-	for st := 0; st < pp; st++ {
-		peak = max(peak, min(k.warmup(p, st)+1, m*p.Chunks))
+	if pp < 1 {
+		return 0
 	}
-	return peak
+	// Every kind's warm-up is non-increasing in the stage (fewer stages
+	// after it, fewer slow boundaries at or after it, the same caps), so
+	// the largest of the stages' peaks is stage 0's.
+	return max(0, min(k.warmup(p, 0)+1, m*p.Chunks))
 }
 
 // HeldAt is the most micro-batches stage st of a one-chunk schedule in

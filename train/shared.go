@@ -136,17 +136,26 @@ type scratch struct {
 	ppMemo         linksMemo
 	// gridMemo is the last layout gridOf built.
 	gridMemo gridMemo
+	// levels are the topology levels numbered levelsGen (noteLevels).
+	levels    []topology.Level
+	levelsGen uint64
 	// cls gives each virtual stage of the vs starting at clsOf a class:
 	// virtual stages of one class are equal in every field (virtualStages
 	// sets it; sumStagesByClass reads it).
 	cls   []int
 	clsOf *virtualStage
-	// stChunkN and stChunks are sumStagesByClass's buffers.
+	// stChunkN and stChunks are sumStagesByClass's buffers; where every
+	// chunk v sits on stage v mod pp it sets stRun instead, the run of
+	// equal stages (equal chunks, in order) each stage of st belongs to
+	// (-1 for none), and stRunOK.
 	stChunkN, stChunks []int
+	stRun              []int
+	stRunOK            bool
 	// of is stageTable's: the stage of every virtual stage under ofKind,
 	// ofPP and ofVP.
 	of         []int
 	ofOK       bool
+	ofRR       bool // roundRobin(of, ofPP)
 	ofKind     schedule.Kind
 	ofPP, ofVP int
 
@@ -178,6 +187,7 @@ type scratch struct {
 	// adjKey and adjCaps.
 	adjOK   bool
 	adjKey  [2]int // pipeline stride and pp
+	wrap    int    // the wrap's level (evaluator.wrapLevel) for adjKey and adjCaps
 	adjCaps []int
 	// keep is true when memos may serve the next evaluation (an
 	// Evaluator's own scratch, not the pool's).
@@ -197,6 +207,16 @@ type scratch struct {
 	// freeLinks remembers sharedUplink's links without the uplink, by
 	// level (a pure function of its key, so kept across evaluations).
 	freeLinks map[freeLinkKey]network.Link
+	// dpJobs, dpInts, dpFloats and dpSkip are dataParallelTail's buffers.
+	dpJobs   []psJob
+	dpInts   [3][]int
+	dpFloats [3][]float64
+	dpSkip   []bool
+	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.
+	memLayers           []int
+	memDense, memExpert []float64
+	// dev is the evaluation's device when no Shared gives one (init).
+	dev cost.Device
 }
 
 // vsKey is what virtualStages (and layerWork, which it calls) reads of
@@ -301,13 +321,15 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	pp := c.Parallel.PP
 	key := [2]int{e.ppStride, pp}
 	if sc.adjOK && sc.adjKey == key && slices.Equal(sc.adjCaps, e.caps) {
-		e.adjLevel = sc.adj[:max(pp-1, 0)]
+		e.adjLevel, e.wrapLevel = sc.adj[:max(pp-1, 0)], sc.wrap
 		return
 	}
 	e.adjLevel = grow(&sc.adj, max(pp-1, 0))
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
+	e.wrapLevel = e.levelBetween(max(pp-1, 0), 0)
+	sc.wrap = e.wrapLevel
 	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
 }
 
@@ -486,24 +508,34 @@ func growClear[T any](b *[]T, n int) []T {
 }
 
 // linksMemo records what a buffer of links was computed from: the
-// topology's levels (by value), the network efficiency and the senders
+// topology's levels (their number, scratch.noteLevels), the network efficiency and the senders
 // per level (nil for all the unit's GPUs). network.LinksInto reads nothing
 // else, so links computed from equal inputs are equal.
 type linksMemo struct {
 	ok      bool
-	levels  []topology.Level
+	levels  uint64 // scratch.levelsGen of the levels
 	eff     float64
 	senders []float64
 }
 
-func (m *linksMemo) holds(t topology.Topology, eff float64, senders []float64) bool {
-	return m.ok && m.eff == eff && slices.Equal(m.levels, t.Levels) && slices.Equal(m.senders, senders)
+func (m *linksMemo) holds(levels uint64, eff float64, senders []float64) bool {
+	return m.ok && m.eff == eff && m.levels == levels && slices.Equal(m.senders, senders)
 }
 
-func (m *linksMemo) set(t topology.Topology, eff float64, senders []float64) {
-	m.ok, m.eff = true, eff
-	m.levels = append(m.levels[:0], t.Levels...)
+func (m *linksMemo) set(levels uint64, eff float64, senders []float64) {
+	m.ok, m.eff, m.levels = true, eff, levels
 	m.senders = append(m.senders[:0], senders...)
+}
+
+// noteLevels numbers the topology levels of the evaluation starting (sc's
+// levelsGen): the last evaluation's number when they are equal by value,
+// a new one otherwise, so that the memos below compare the levels by
+// value once per evaluation, here, and then their numbers.
+func (sc *scratch) noteLevels(levels []topology.Level) {
+	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
+		sc.levels = append(sc.levels[:0], levels...)
+		sc.levelsGen++
+	}
 }
 
 // linksOf is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency) in
@@ -511,11 +543,11 @@ func (m *linksMemo) set(t topology.Topology, eff float64, senders []float64) {
 // call's (even for a pool's evaluator: they are compared by value).
 func (sc *scratch) linksOf(c *Config) []network.Link {
 	eff := c.Calib.NetworkEfficiency
-	if sc.linksMemo.holds(c.Topology, eff, nil) {
+	if sc.linksMemo.holds(sc.levelsGen, eff, nil) {
 		return sc.links
 	}
 	sc.links = network.LinksInto(grow(&sc.links, len(c.Topology.Levels)), c.Topology, nil, eff)
-	sc.linksMemo.set(c.Topology, eff, nil)
+	sc.linksMemo.set(sc.levelsGen, eff, nil)
 	return sc.links
 }
 
@@ -525,23 +557,23 @@ func (sc *scratch) ppLinksOf(c *Config, pp topology.Span) []network.Link {
 	nl := len(c.Topology.Levels)
 	senders := ppSendersInto(grow(&sc.ppSenders, nl), c.Topology, pp, c.Parallel.PP)
 	eff := c.Calib.NetworkEfficiency
-	if sc.ppMemo.holds(c.Topology, eff, senders) {
+	if sc.ppMemo.holds(sc.levelsGen, eff, senders) {
 		return sc.ppLinks
 	}
 	sc.ppLinks = network.LinksInto(grow(&sc.ppLinks, nl), c.Topology, senders, eff)
-	sc.ppMemo.set(c.Topology, eff, senders)
+	sc.ppMemo.set(sc.levelsGen, eff, senders)
 	return sc.ppLinks
 }
 
 // gridMemo records the layout of the degrees deg with placement place
-// on the levels levels (by value): topology.PlaceGrid reads nothing else.
+// on the levels numbered levels (scratch.noteLevels): topology.PlaceGrid reads nothing else.
 // Only the spans and strides are kept (the evaluator reads no more);
 // their factors are PlaceGrid's own, never written.
 type gridMemo struct {
 	ok     bool
 	deg    [topology.NumDims]int
 	place  []topology.Dim
-	levels []topology.Level
+	levels uint64 // scratch.levelsGen of the levels
 	g      topology.Grid
 }
 
@@ -550,7 +582,7 @@ type gridMemo struct {
 func (sc *scratch) gridOf(c *Config) (topology.Grid, error) {
 	m := &sc.gridMemo
 	deg := c.gridDegrees()
-	if m.ok && m.deg == deg && slices.Equal(m.place, c.Placement) && slices.Equal(m.levels, c.Topology.Levels) {
+	if m.ok && m.deg == deg && slices.Equal(m.place, c.Placement) && m.levels == sc.levelsGen {
 		return m.g, nil
 	}
 	m.ok = false
@@ -558,7 +590,7 @@ func (sc *scratch) gridOf(c *Config) (topology.Grid, error) {
 	if err != nil {
 		return g, err
 	}
-	*m = gridMemo{ok: true, deg: deg, place: append(m.place[:0], c.Placement...), levels: append(m.levels[:0], c.Topology.Levels...),
+	*m = gridMemo{ok: true, deg: deg, place: append(m.place[:0], c.Placement...), levels: sc.levelsGen,
 		g: topology.Grid{Spans: g.Spans, Stride: g.Stride}}
 	return m.g, nil
 }

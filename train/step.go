@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
@@ -80,7 +81,11 @@ type stageWork struct {
 	denseParams, experts float64 // parameters held (per GPU)
 	layers, moeLayers    int     // layers held, and how many are MoE
 	sends                int     // p2p messages per micro-batch (forward and backward)
-	sendsAt              []int   // of which over each topology level
+	// sendsRow is 1 + the row of the evaluator's sendCounts that counts
+	// these sends over each topology level (evaluator.sendsAt), 0 for
+	// none: an index, so that a stageWork holds no pointer and copies and
+	// clears without write barriers.
+	sendsRow int
 }
 
 func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
@@ -113,11 +118,22 @@ type evaluator struct {
 	ppStride int
 	caps     []int
 	adjLevel []int // boundaryLevel(s, s+1) for each stage s
+	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
+	// from the last stage back to the first.
+	wrapLevel int
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
 	// etpSpan is the expert tensor-parallel group on the expert grid.
 	etpSpan topology.Span
+	// split is c.Parallel.Split(c.Model.Layers) with its error, once
+	// virtualStages has run (splitSet).
+	split    parallel.LayerSplit
+	splitErr error
+	splitSet bool
+	// sendCounts holds, by stage and level, the pipeline sends stages
+	// counted (stageWork.sendsRow).
+	sendCounts []int
 	// shared holds what a search's candidates share.
 	shared Shared
 	// sc, when set, holds reusable buffers and memos (an Evaluator's).
@@ -146,6 +162,9 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	// Without a Shared layout, a configuration whose expert groups take
 	// the attention grid's tp is laid out as a Grid (no maps): the
 	// evaluation reads its spans and pipeline stride alone.
+	if sc != nil {
+		sc.noteLevels(c.Topology.Levels)
+	}
 	var l topology.Layout
 	var g topology.Grid
 	grid := false
@@ -169,7 +188,12 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	dev := s.Device
-	if dev == nil {
+	if dev == nil && sc != nil {
+		// The device lives in the scratch: MakeDevice's value, not kept
+		// for the next evaluation (memos key on a Shared's device only).
+		sc.dev = cost.MakeDevice(c.GPU, c.Calib)
+		dev = &sc.dev
+	} else if dev == nil {
 		dev = cost.NewDevice(c.GPU, c.Calib)
 	}
 	if c.GradSync != GradSyncBucketed {
@@ -244,7 +268,18 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
+	e.wrapLevel = e.levelBetween(max(c.Parallel.PP-1, 0), 0)
 	return nil
+}
+
+// chunkLevel is boundaryLevel(a, b) for a boundary between consecutive
+// chunks: adjacent stages (adjLevel) or the wrap between the last stage
+// and the first (wrapLevel), read without computing them again.
+func (e *evaluator) chunkLevel(a, b int) int {
+	if a+b == len(e.adjLevel) && (a == 0 || b == 0) {
+		return e.wrapLevel
+	}
+	return e.boundaryLevel(a, b)
 }
 
 // numDims is the number of parallel dimensions.
@@ -617,18 +652,29 @@ func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
 	p := c.Parallel
 	m := c.Model
-	split, _ := p.Split(m.Layers)
+	split, err := p.Split(m.Layers)
+	e.split, e.splitErr, e.splitSet = split, err, true
 	nv := p.PP * p.VP
 	sc := e.sc
 	if sc != nil && sc.vsValid(e) {
 		e.dense, e.expert = sc.dense[:nv], sc.expert[:nv]
 		return sc.vs[:nv]
 	}
+	// Without MoE and local attention every layer is of kind 0; with an
+	// even split every chunk holds PerChunk layers, or one fewer at the
+	// edges (EdgeFewer).
+	uniform := m.MoE == nil && m.AttentionChunk <= 0
+	even := uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0
 	var out []virtualStage
 	var dv, ev []float64
 	var cls []int // see scratch.cls
 	if sc != nil {
-		out, dv, ev = growClear(&sc.vs, nv), growClear(&sc.dense, nv), growClear(&sc.expert, nv)
+		// An even split writes every chunk whole (below); others sum into
+		// zeroed chunks.
+		if out = grow(&sc.vs, nv); !even {
+			clear(out)
+		}
+		dv, ev = growClear(&sc.dense, nv), growClear(&sc.expert, nv)
 		cls = grow(&sc.cls, nv)
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
@@ -639,8 +685,6 @@ func (e *evaluator) virtualStages() []virtualStage {
 	var priced [4]bool
 	parallel.StageParamsInto(m, p, split, dv, ev)
 	e.dense, e.expert = dv, ev
-	// Without MoE and local attention every layer is of kind 0.
-	uniform := m.MoE == nil && m.AttentionChunk <= 0
 	// Chunks with the same layers of each kind cost the same: seen holds
 	// the first chunk of each count seen so far (a few), to copy.
 	type seenChunk struct {
@@ -651,35 +695,52 @@ func (e *evaluator) virtualStages() []virtualStage {
 	nSeen := 0
 	layer := 0
 	general := nv // the chunks the loop below prices
-	if uniform && split.Explicit == nil && split.Layers(0, nv) > 0 && split.Layers(nv/2, nv) > 0 {
-		// Every chunk holds PerChunk layers, or one fewer at the edges
-		// (EdgeFewer): the loop below would price layer 0, sum it afresh for
-		// the first chunk of each count and copy that sum for the others.
-		// The same, without its per-chunk bookkeeping.
+	if even {
+		// The loop below would price layer 0, sum it afresh for the first
+		// chunk of each count and copy that sum for the others. The same,
+		// without its per-chunk bookkeeping: both sums are made on zero
+		// chunks, every chunk is filled with the first and the edges that
+		// hold one fewer get the second.
 		one := e.layerWork(0)
-		first := [2]int{-1, -1} // the first chunk of PerChunk layers, and of one fewer
-		for v := 0; v < nv; v++ {
-			w := &out[v]
-			n := split.Layers(v, nv)
-			k := 0
-			if n != split.PerChunk {
-				k = 1
+		var sums [2]virtualStage // PerChunk layers, and one fewer
+		for k := range sums {
+			n := split.PerChunk - k
+			sums[k].addScaled(one, float64(n))
+			sums[k].layers = n
+		}
+		// The chunks that hold PerChunk layers and the parameters of chunk
+		// r are r's class (all equal); the others are classes of their own.
+		r := 0 // the second chunk where there are three or more (the first holds the embedding)
+		if nv >= 3 {
+			r = 1
+		}
+		tmpl := sums[0]
+		tmpl.denseParams, tmpl.experts = dv[r], ev[r]
+		fillChunks(out, &tmpl)
+		for v := range cls {
+			cls[v] = r
+		}
+		// own gives chunk v its layers, its parameters and a class of its
+		// own (twice the same).
+		own := func(v int) {
+			if split.Layers(v, nv) != split.PerChunk {
+				out[v] = sums[1]
 			}
-			if f := first[k]; f >= 0 {
-				*w = out[f]
-			} else {
-				w.addScaled(one, float64(n))
-				w.layers = n
-				first[k] = v
-			}
-			w.denseParams = dv[v]
-			w.experts = ev[v]
+			out[v].denseParams, out[v].experts = dv[v], ev[v]
 			if cls != nil {
 				cls[v] = v
-				if f := first[k]; f != v && out[f].denseParams == w.denseParams && out[f].experts == w.experts {
-					cls[v] = cls[f]
-				}
 			}
+		}
+		dR, eR := dv[r], ev[r]
+		ev := ev[:len(dv)]
+		for v, d := range dv {
+			if d != dR || ev[v] != eR {
+				own(v)
+			}
+		}
+		if split.EdgeFewer {
+			own(0)
+			own(nv - 1)
 		}
 		general = 0
 	}
@@ -777,6 +838,18 @@ func (e *evaluator) virtualStages() []virtualStage {
 	return out
 }
 
+// fillChunks sets every element of out to x, copying the filled prefix
+// onto the rest (a few block copies rather than one per chunk).
+func fillChunks(out []virtualStage, x *virtualStage) {
+	if len(out) == 0 {
+		return
+	}
+	out[0] = *x
+	for n := 1; n < len(out); n *= 2 {
+		copy(out[n:], out[:n])
+	}
+}
+
 // addMTP prices the model's MTP layers on virtual stage w: per module,
 // the operators of cost.MTPOps (norms and the 2h x h projection), one
 // decoder layer of the last layer's kind and a second pass through the
@@ -841,6 +914,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		for i := range out {
 			out[i].dp, out[i].dpF = 0, 0
 		}
+		e.sendCounts = sc.sends[:p.PP*nl]
 		return out
 	}
 	var out []stageWork
@@ -850,7 +924,11 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	} else {
 		out, sendCounts = make([]stageWork, p.PP), make([]int, p.PP*nl)
 	}
+	e.sendCounts = sendCounts
 	of := e.stageTable(len(vs))
+	if sc != nil {
+		sc.stRunOK = false // until sumStagesByClass sets it
+	}
 	if e.c.Schedule == schedule.DualPipeV {
 		// The share of each stage's passes its order fuses differs by
 		// stage (schedule.Kind.FusedShare), so equal chunks need not sum
@@ -868,7 +946,68 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	// the previous one, each priced at the level that boundary crosses;
 	// blocking sends hold the stage's compute stream.
 	maxLevel := -1 // the outermost level a priced send crosses
-	for v := range vs {
+	var tb [smallLevels]float64
+	var times []float64 // p2pTime of each level, for blocking sends
+	if blocking && nl <= len(tb) {
+		times = tb[:nl]
+	} else if blocking {
+		times = make([]float64, nl)
+	}
+	for l := range times {
+		times[l] = e.p2pTime(l)
+	}
+	rr := e.roundRobinTable(len(vs))
+	var perStage, lastStage int // round robin: the chunks of each stage, and the stage of the last
+	if rr {
+		perStage, lastStage = (len(vs)-1)/p.PP, (len(vs)-1)%p.PP // one fewer up to lastStage, for now
+	}
+	for st := 0; rr && st < p.PP; st++ {
+		// Chunk v of stage st sends to stage st+1 (the last wraps to the
+		// first) unless it is the last chunk, and to stage st-1 unless it
+		// is the first: the loop below, the neighbours' levels read once.
+		w := &out[st]
+		next, prev := e.wrapLevel, e.wrapLevel
+		if st < p.PP-1 {
+			next = e.adjLevel[st]
+		}
+		if st > 0 {
+			prev = e.adjLevel[st-1]
+		}
+		if !blocking {
+			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
+			if st <= lastStage {
+				chunks++
+			}
+			toNext, toPrev := chunks, chunks
+			if st == lastStage {
+				toNext-- // the last chunk
+			}
+			if st == 0 {
+				toPrev-- // the first
+			}
+			sendCounts[st*nl+next] += toNext
+			sendCounts[st*nl+prev] += toPrev
+			w.sends += toNext + toPrev
+			continue
+		}
+		for v := st; v < len(vs); v += p.PP {
+			if v+1 < len(vs) {
+				sendCounts[st*nl+next]++
+				w.sends++
+				maxLevel = max(maxLevel, next)
+				t := times[next]
+				w.pp += t
+				w.ppF += t
+			}
+			if v >= 1 {
+				sendCounts[st*nl+prev]++
+				w.sends++
+				maxLevel = max(maxLevel, prev)
+				w.pp += times[prev]
+			}
+		}
+	}
+	for v := 0; v < len(vs) && !rr; v++ {
 		st := of[v]
 		w := &out[st]
 		for d := 0; d < 2; d++ { // to the next virtual stage, then the previous
@@ -876,12 +1015,12 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if nb < 0 || nb >= len(vs) || of[nb] == st {
 				continue
 			}
-			l := e.boundaryLevel(st, of[nb])
+			l := e.chunkLevel(st, of[nb])
 			sendCounts[st*nl+l]++
 			w.sends++
 			if blocking {
 				maxLevel = max(maxLevel, l)
-				t := e.p2pTime(l)
+				t := times[l]
 				w.pp += t
 				if d == 0 {
 					w.ppF += t
@@ -891,13 +1030,23 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	}
 	for st := range out {
 		if out[st].sends > 0 {
-			out[st].sendsAt = sendCounts[st*nl : (st+1)*nl]
+			out[st].sendsRow = st + 1
 		}
 	}
 	if sc != nil {
 		sc.stPriced(e, maxLevel)
 	}
 	return out
+}
+
+// sendsAt is the count of w's pipeline sends over each topology level, nil
+// when it makes none.
+func (e *evaluator) sendsAt(w *stageWork) []int {
+	if w.sendsRow == 0 {
+		return nil
+	}
+	nl := len(e.c.Topology.Levels)
+	return e.sendCounts[(w.sendsRow-1)*nl : w.sendsRow*nl]
 }
 
 // addChunk adds virtual stage x's compute and communication to the stage
@@ -943,6 +1092,54 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		return false
 	}
 	cls := sc.cls[:len(vs)]
+	if e.roundRobinTable(len(vs)) {
+		// Chunk j of stage st is st + j*pp: the same, without the lists.
+		// The stage of each run is kept (scratch.stRun).
+		pp := len(out)
+		run := grow(&sc.stRun, pp)
+		var runs [4]int
+		nRuns := 0
+		for st := range out {
+			run[st] = -1
+			// The previous stage's run first (consecutive stages are often
+			// equal), then the others in order.
+			prev := -1
+			if st > 0 {
+				prev = run[st-1]
+			}
+			for k := -1; k < nRuns; k++ {
+				i := k
+				if k < 0 {
+					i = prev
+				} else if k == prev {
+					continue
+				}
+				if i < 0 {
+					continue
+				}
+				r := runs[i]
+				v := st
+				for ; v < len(vs) && cls[v] == cls[v-st+r]; v += pp {
+				}
+				if v >= len(vs) {
+					out[st], run[st] = out[r], i
+					break
+				}
+			}
+			if run[st] >= 0 {
+				continue
+			}
+			for v := st; v < len(vs); v += pp {
+				out[st].addChunk(&vs[v], 0)
+			}
+			if nRuns < len(runs) {
+				runs[nRuns], run[st] = st, nRuns
+				nRuns++
+			}
+		}
+		sc.stRunOK = true
+		return true
+	}
 	// n[st] counts stage st's chunks; chunks[st*maxStageChunks:] lists
 	// them in order.
 	n := growClear(&sc.stChunkN, len(out))
@@ -1007,6 +1204,7 @@ func (e *evaluator) stageTable(nv int) []int {
 			sc.of = append(sc.of, k.StageOf(pp, vp, v))
 		}
 		sc.ofOK, sc.ofKind, sc.ofPP, sc.ofVP = true, k, pp, vp
+		sc.ofRR = roundRobin(sc.of, pp)
 		return sc.of
 	}
 	of := make([]int, nv)
@@ -1014,6 +1212,59 @@ func (e *evaluator) stageTable(nv int) []int {
 		of[v] = k.StageOf(pp, vp, v)
 	}
 	return of
+}
+
+// roundRobinTable reports whether stageTable(nv) places chunk v on stage
+// v mod pp (every schedule but the V-shaped ones), with pp > 2: each
+// boundary between chunks then joins a stage to the next one, the last
+// stage wrapping to the first, and no two of those pairs are one pair
+// reversed.
+func (e *evaluator) roundRobinTable(nv int) bool {
+	pp := e.c.Parallel.PP
+	if pp <= 2 {
+		return false
+	}
+	if sc := e.sc; sc != nil {
+		e.stageTable(nv) // sets ofRR
+		return sc.ofRR
+	}
+	// Without a scratch the table would be built afresh: StageOf is
+	// v mod pp for v < nv exactly where it is for each v, checked
+	// without keeping the table.
+	k, vp := e.c.Schedule, e.c.Parallel.VP
+	for v, s := 0, 0; v < nv; v++ {
+		if k.StageOf(pp, vp, v) != s {
+			return false
+		}
+		if s++; s == pp {
+			s = 0
+		}
+	}
+	return true
+}
+
+// roundRobin reports whether of[v] is v mod pp for every v.
+func roundRobin(of []int, pp int) bool {
+	s := 0
+	for _, x := range of {
+		if x != s {
+			return false
+		}
+		if s++; s == pp {
+			s = 0
+		}
+	}
+	return true
+}
+
+// repeatedSum is x added n times to zero, one addition at a time (what a
+// loop adding the same time n times sums to, to the bit).
+func repeatedSum(x float64, n int) float64 {
+	var s float64
+	for range n {
+		s += x
+	}
+	return s
 }
 
 // overlappedSends is the step time that pipeline sends add when they
@@ -1053,14 +1304,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	// link carries every message from a to b, activations and gradients
 	// alike (the V's way back sends its gradients down the links its
 	// activations came up).
-	var busy []float64
-	if e.sc != nil {
-		busy = growClear(&e.sc.busy, 2*pp)
-	} else {
-		busy = make([]float64, 2*pp)
-	}
 	link := func(a, b int) int {
-		if pp == 2 || b == (a+1)%pp {
+		if pp == 2 || b == a+1 || (b == 0 && a == pp-1) { // b == (a+1)%pp
 			return 2 * a
 		}
 		return 2*a + 1
@@ -1076,10 +1321,12 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 	// shared uplink binds (sharedUplink), else 0; levels without an
 	// uplink are told apart without asking.
 	var units [8]int
+	anyShared := len(e.c.Topology.Levels) > len(units) // deeper levels are asked one by one
 	for l := range min(len(units), len(e.c.Topology.Levels)) {
 		if !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
 			if u, ok := e.sharedUplink(l); ok {
 				units[l] = u.unit
+				anyShared = anyShared || u.unit > 0
 			}
 		}
 	}
@@ -1091,22 +1338,73 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return u.unit
 	}
 	of := e.stageTable(nv)
-	for k := 0; k+1 < nv; k++ {
-		a, b := of[k], of[k+1]
-		if a == b {
-			continue
-		}
-		l := e.boundaryLevel(a, b)
-		ln := e.linksOf(topology.PP)[l]
+	// A message's time on each level's link (its bytes' and its
+	// latency's), the same for every boundary that crosses the level.
+	lks := e.linksOf(topology.PP)
+	var xb, hb, qb [smallLevels]float64
+	xs, hops, queued := xb[:0], hb[:0], qb[:0]
+	if len(lks) <= smallLevels {
+		xs, hops, queued = xb[:len(lks)], hb[:len(lks)], qb[:len(lks)]
+	} else {
+		xs, hops, queued = make([]float64, len(lks)), make([]float64, len(lks)), make([]float64, len(lks))
+	}
+	for l, ln := range lks {
 		x := 0.0
 		if ln.BytesPerSec > 0 && !math.IsInf(ln.BytesPerSec, 1) {
 			x = bytes / ln.BytesPerSec
 		}
-		if k < descent {
-			path += 2 * (x + ln.LatencyS)
+		xs[l], hops[l], queued[l] = x, 2*(x+ln.LatencyS), x*float64(mb)
+	}
+	var busy []float64
+	fast := !anyShared && e.roundRobinTable(nv)
+	if fast {
+		// Boundary k joins stage s = k mod pp to the next (the last wraps
+		// to the first), and each of the pair's two links (activations
+		// one way, gradients the other) carries the same message once per
+		// boundary between those stages: the loop below, without its per
+		// boundary bookkeeping.
+		for k, s := 0, 0; k+1 < nv && k < descent; k++ {
+			l := e.wrapLevel
+			if s < pp-1 {
+				l = e.adjLevel[s]
+			}
+			path += hops[l]
+			if s++; s == pp {
+				s = 0
+			}
 		}
-		busy[link(a, b)] += x * float64(mb) // activations
-		busy[link(b, a)] += x * float64(mb) // gradients
+		lastL, lastN, lastBusy := -1, -1, 0.0
+		q, r := (nv-2)/pp, (nv-2)%pp // boundary k <= nv-2 joins stage k mod pp to the next
+		for s := 0; s < pp && s <= nv-2; s++ {
+			l := e.wrapLevel
+			if s < pp-1 {
+				l = e.adjLevel[s]
+			}
+			n := q // the boundaries from stage s: (nv-2-s)/pp + 1
+			if s <= r {
+				n++
+			}
+			if l != lastL || n != lastN {
+				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
+			}
+			most = max(most, lastBusy)
+		}
+	} else if e.sc != nil {
+		busy = growClear(&e.sc.busy, 2*pp)
+	} else {
+		busy = make([]float64, 2*pp)
+	}
+	for k := 0; k+1 < nv && busy != nil; k++ {
+		a, b := of[k], of[k+1]
+		if a == b {
+			continue
+		}
+		l := e.chunkLevel(a, b)
+		if k < descent {
+			path += hops[l]
+		}
+		busy[link(a, b)] += queued[l] // activations
+		busy[link(b, a)] += queued[l] // gradients
 		if unit := sharedUnit(l); unit > 0 {
 			// Over a shared uplink the messages of every stage pair that
 			// crosses it in one direction queue on one link: the sender's
@@ -1114,7 +1412,7 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			// event engine's trunks).
 			ua, ub := a*e.ppStride/unit, b*e.ppStride/unit
 			for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
-				trunk = addBusy(trunk, k, x*float64(mb))
+				trunk = addBusy(trunk, k, queued[l])
 			}
 		}
 	}
@@ -1131,12 +1429,14 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			a, b := of[k], of[k+1]
-			link := e.linksOf(topology.PP)[e.boundaryLevel(a, b)]
-			loop += link.LatencyS
-			if link.BytesPerSec > 0 && !math.IsInf(link.BytesPerSec, 1) {
-				loop += bytes / link.BytesPerSec
+			l := e.wrapLevel // round robin: stage k to k+1, the last to the first
+			if !fast {
+				l = e.chunkLevel(of[k], of[k+1])
+			} else if k < pp-1 {
+				l = e.adjLevel[k]
 			}
+			loop += lks[l].LatencyS
+			loop += xs[l] // zero where the link's rate is not finite and positive: no change
 		}
 		chunk := work / float64(mb) / float64(v)
 		slack := float64(n-pp) * chunk
@@ -1240,10 +1540,10 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st, vs)
 	var worst, avg stageWork
-	wi := 0
+	wi, most := 0, worst.total()
 	for i := range st {
-		if w := &st[i]; w.total() > worst.total() { // not copied: a stageWork is large
-			worst, wi = *w, i
+		if t := st[i].total(); t > most { // not copied: a stageWork is large
+			worst, wi, most = st[i], i, t
 		}
 	}
 	// The most loaded stage idles while the others fill and drain the
@@ -1343,12 +1643,12 @@ func (e *evaluator) analytic() Result {
 		tail = dpTail(worst)
 	}
 	owned := ownedBy(worst)
-	for _, w := range st {
-		if w.denseParams+w.experts > worst.denseParams+worst.experts {
+	for i := range st {
+		if w := &st[i]; w.denseParams+w.experts > worst.denseParams+worst.experts {
 			if p.Zero >= 2 || perTensor {
-				tail = math.Max(tail, dpTail(w))
+				tail = math.Max(tail, dpTail(*w))
 			}
-			owned = math.Max(owned, ownedBy(w))
+			owned = math.Max(owned, ownedBy(*w))
 		}
 	}
 	b.DPCommS = fm*worst.dp + tail
@@ -1376,7 +1676,7 @@ func (e *evaluator) analytic() Result {
 	peak, _ := e.dev.GEMMPeak(c.Precision)
 	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
 
-	e.setMemory(&r, sp)
+	e.setStageMemory(&r, sp, st)
 	return r
 }
 
@@ -1505,24 +1805,43 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
-	var jb [64]job
-	jobs := jb[:0]
-	if len(vs) > len(jb) {
-		jobs = make([]job, 0, len(vs))
-	}
-	// The units the stages sit in, numbered in order of appearance, and
-	// how many stages each holds; when each stage's last backward op
-	// starts, before stage 0's ends, and how long its ops take.
-	var idb, inb, unb [32]int
-	var arb, opb [32]float64
-	ids, inner := idb[:0], inb[:0]
-	var unitOf []int
-	var last, op []float64
-	if pp > len(unb) {
-		unitOf, last, op = make([]int, 0, pp), make([]float64, 0, pp), make([]float64, 0, pp)
+	// The jobs (only where stages share an uplink); the units the stages
+	// sit in, numbered in order of appearance, and how many stages each
+	// holds; when each stage's last backward op starts, before stage 0's
+	// ends, and how long its ops take; when each stage's stream is free;
+	// which stages are skipped (below). In the scratch's buffers, or
+	// allocated.
+	var jobs []job
+	var ids, inner, unitOf []int
+	var last, op, freeAt []float64
+	var skip []bool
+	if sc := e.sc; sc != nil {
+		if shared {
+			jobs = grow(&sc.dpJobs, len(vs))[:0]
+		}
+		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
+		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
+		skip = grow(&sc.dpSkip, pp)
+	} else if pp <= 32 {
+		// On the stack, as many stages as a job has.
+		var ib [3][32]int
+		var fb [3][32]float64
+		var sb [32]bool
+		if shared {
+			jobs = make([]job, 0, len(vs))
+		}
+		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
+		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
+		skip = sb[:pp]
 	} else {
-		unitOf, last, op = unb[:0], arb[:0], opb[:0]
+		if shared {
+			jobs = make([]job, 0, len(vs))
+		}
+		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
+		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
+		skip = make([]bool, pp)
 	}
+	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
 	pace := e.tailPace(nc)
 	for s := range st {
@@ -1542,7 +1861,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 			inner[u]++
 		}
-		unitOf, last, op = append(unitOf, u), append(last, -before), append(op, b)
+		unitOf[s], last[s], op[s] = u, -before, b
 	}
 	// priced is a chunk's reduction at the per-GPU share of the links and
 	// its speed-up alone on the uplink; chunks that hold the same
@@ -1581,13 +1900,6 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		return size, speed, ag
 	}
-	var fb [32]float64
-	var freeAt []float64
-	if pp > len(fb) {
-		freeAt = make([]float64, pp)
-	} else {
-		freeAt = fb[:pp]
-	}
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
 	}
@@ -1598,9 +1910,18 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// Without a shared uplink the stages' chains do not meet, and a middle
 	// stage that holds what stage 1 holds and runs its ops as long ends no
 	// later than stage 1's (it starts its cool-down sooner): skip it.
+	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
+	// Stages of one run hold equal chunks in order (scratch.stRun).
+	var run []int
+	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
+		run = sc.stRun
+	}
 	same := func(s int) bool {
-		if shared || k.DefaultChunks() > 1 || s < 2 || s >= pp-1 || op[s] != op[1] {
+		if !roundRobin || s < 2 || s >= pp-1 || op[s] != op[1] {
 			return false
+		}
+		if run != nil && run[s] >= 0 && run[s] == run[1] {
+			return true
 		}
 		for c := 0; c < nc; c++ {
 			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
@@ -1609,22 +1930,36 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		return true
 	}
-	var skb [32]bool
-	skip := skb[:0]
-	if pp <= len(skb) {
-		skip = skb[:pp]
-	} else {
-		skip = make([]bool, pp)
-	}
 	for s := range skip {
 		skip[s] = same(s)
 	}
-	for v := len(vs) - 1; v >= 0; v-- {
-		s := e.stageOf(v)
-		if skip[s] {
+	// Without a shared uplink the stages do not meet (end and ag are
+	// maxima, the memo holds pure answers): each stage that is not
+	// skipped runs its chunks, last first, stage by stage. With one, the
+	// jobs come in the order of their chunks, the last first.
+	var of []int
+	if !roundRobin {
+		of = e.stageTable(len(vs))
+	}
+	rs, rc := pp-1, nc-1 // round robin: the stage and chunk visited next
+	for i := len(vs) - 1; i >= 0; i-- {
+		v, s, c := i, 0, 0 // c is the chunk's place in the stage's order
+		if roundRobin {
+			if rc < 0 {
+				rs, rc = rs-1, nc-1
+			}
+			if s = rs; skip[s] {
+				i -= rc // the rest of the stage's chunks
+				rc = -1
+				continue
+			}
+			c, v = rc, rc*pp+s
+			rc--
+		} else if s = of[v]; skip[s] {
 			continue
+		} else {
+			c = v / pp
 		}
-		c := v / pp // the chunk's place in the stage's order
 		var earlier float64
 		switch {
 		case c == 0:
@@ -1635,16 +1970,16 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
 		if nc == 1 {
-			ag = math.Max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
+			ag = max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
 		}
 		// Each job at its speed alone, after its stage's previous one
 		// (they come in order of arrival, a stage's later chunks first);
 		// that is the schedule unless some unit's jobs then meet more of
 		// each other than the uplink lets run at that speed.
 		arrive := last[s] - earlier
-		start := math.Max(arrive, freeAt[s])
+		start := max(arrive, freeAt[s])
 		freeAt[s] = start + size/speed
-		end = math.Max(end, freeAt[s])
+		end = max(end, freeAt[s])
 		if shared {
 			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
 		}
@@ -1659,7 +1994,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 				lastD, lastE = w.denseParams, w.experts
 				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
 			}
-			ag = math.Max(ag, lastAG-w.fwd)
+			ag = max(ag, lastAG-w.fwd)
 		}
 	}
 	alone := true
@@ -1801,14 +2136,32 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 // most loaded stage holds the schedule's in-flight micro-batches
 // (schedule.Kind.InFlight), later stages proportionally fewer unless the
 // schedule holds them all (GPipe).
-func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
+func (e *evaluator) setMemory(r *Result, sp schedule.Params) { e.setStageMemory(r, sp, nil) }
+
+// setStageMemory is setMemory given the pipeline stages st (nil for
+// none): where each stage's parameters and layers are its chunks' in the
+// order the memory model adds them, it reads those sums rather than
+// summing the chunks again (parallel.EstimateDenseStages).
+func (e *evaluator) setStageMemory(r *Result, sp schedule.Params, st []stageWork) {
 	inflight, flat := e.c.Schedule.InFlight(sp), e.c.Schedule.HoldsAll()
 	c := e.c
 	var mem parallel.Memory
+	var lb []int
+	var db, xb []float64
+	if sc := e.sc; sc != nil {
+		lb, db, xb = sc.memLayers[:0], sc.memDense[:0], sc.memExpert[:0]
+	}
 	if sc := e.sc; sc != nil && sc.memValid(e, inflight, flat) {
 		mem = sc.mem
-	} else if split, err := c.Parallel.Split(c.Model.Layers); err == nil && len(e.dense) > 0 {
-		mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+	} else if split, err := e.layerSplit(); err == nil && len(e.dense) > 0 {
+		if layers, dense, expert, ok := e.denseStageSums(st, lb, db, xb); ok {
+			if sc != nil {
+				sc.memLayers, sc.memDense, sc.memExpert = layers, dense, expert // grown, kept
+			}
+			mem = parallel.EstimateDenseStages(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, layers, dense, expert)
+		} else {
+			mem = parallel.EstimateWithParams(c.Model, c.Parallel, c.Batch, c.Recompute, inflight, flat, c.UnfusedAttention, split, e.dense, e.expert)
+		}
 		if sc != nil {
 			sc.memPriced(e, inflight, flat, mem)
 		}
@@ -1823,6 +2176,35 @@ func (e *evaluator) setMemory(r *Result, sp schedule.Params) {
 	}
 	r.MemoryGiBPerGPU = r.Memory.Total
 	r.Feasible = r.Memory.Total <= r.Memory.Capacity
+}
+
+// layerSplit is c.Parallel.Split(c.Model.Layers), as virtualStages read it.
+func (e *evaluator) layerSplit() (parallel.LayerSplit, error) {
+	if e.splitSet {
+		return e.split, e.splitErr
+	}
+	return e.c.Parallel.Split(e.c.Model.Layers)
+}
+
+// denseStageSums returns, appended to the buffers, the layers and the
+// dense and expert parameters each stage of st holds, when they are what
+// parallel.EstimateDenseStages reads: a model without MoE layers, every
+// chunk v on stage v mod pp (each stage's sums then add its chunks in
+// pipeline order from zero, as addChunk does) and no more layers than
+// the model has.
+func (e *evaluator) denseStageSums(st []stageWork, layers []int, dense, expert []float64) ([]int, []float64, []float64, bool) {
+	c := e.c
+	if c.Model.MoE != nil || len(st) != c.Parallel.PP || len(e.dense) != c.Parallel.PP*c.Parallel.VP || !e.roundRobinTable(len(e.dense)) {
+		return nil, nil, nil, false
+	}
+	total := 0
+	layers, dense, expert = slices.Grow(layers, len(st))[:len(st)], slices.Grow(dense, len(st))[:len(st)], slices.Grow(expert, len(st))[:len(st)]
+	for s := range st {
+		w := &st[s]
+		total += w.layers
+		layers[s], dense[s], expert[s] = w.layers, w.denseParams, w.experts
+	}
+	return layers, dense, expert, total <= c.Model.Layers
 }
 
 // dpSpan is the span of a data-parallel group of n ranks: the dp span

@@ -21,20 +21,23 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	if c.Recompute == parallel.RecomputeFull {
 		recompute = 1.5
 	}
-	type call struct {
-		dim   topology.Dim
-		kind  network.Kind
-		bytes float64
-		span  topology.Span
-		count float64
+	// The sums by dimension and level live on the stack for hierarchies
+	// of up to smallLevels levels; only the table escapes. Each transfer
+	// is added as it is named (each dimension's in the order below).
+	n := len(c.Topology.Levels)
+	dims := allDims()
+	var sums [2 * numDims * smallLevels]float64
+	buf := sums[:0]
+	if k := 2 * len(dims) * n; k <= len(sums) {
+		buf = sums[:k]
+	} else {
+		buf = make([]float64, k)
 	}
-	// The calls and the sums live on the stack for
-	// hierarchies of up to smallLevels levels; only the table escapes.
-	var callBuf [16]call
-	calls := callBuf[:0]
+	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
 	add := func(d topology.Dim, k network.Kind, bytes, count float64, s topology.Span) {
 		if count > 0 && bytes > 0 {
-			calls = append(calls, call{d, k, bytes, s, count})
+			i := dimIndex(d) * n
+			network.AddPerLevel(k, bytes, count, s, e.linksOf(d), sent[i:i+n], times[i:i+n])
 		}
 	}
 	if p.TP > 1 {
@@ -84,18 +87,8 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 			add(topology.TP, network.AllGather, gathered*2, n*2, e.etpSpan)
 		}
 	}
-	if len(w.sendsAt) > 0 {
-		// One span per level: a p2p prices at its span's outermost level.
-		f := make([]int, len(w.sendsAt)*len(w.sendsAt))
-		for l, n := range w.sendsAt {
-			row := f[l*len(w.sendsAt) : (l+1)*len(w.sendsAt)]
-			for i := range row {
-				row[i] = 1
-			}
-			row[l] = 2
-			add(topology.PP, network.P2P, e.p2pBytes(), fm*float64(n), topology.Span{Factors: row})
-		}
-	}
+	// The sends over each level (below, with the others of their row).
+	ppBytes := e.p2pBytes()
 	dpDense := e.dpSpan(p.DP * p.CP)
 	dpExpert := e.dpSpan(p.EDP())
 	rounds := 1.0
@@ -117,19 +110,26 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 		add(topology.DP, network.AllGather, part.params*e.gradBytes(), ag, part.span)
 	}
 
-	n := len(c.Topology.Levels)
-	dims := allDims()
-	var sums [2 * numDims * smallLevels]float64
-	buf := sums[:0]
-	if k := 2 * len(dims) * n; k <= len(sums) {
-		buf = sums[:k]
-	} else {
-		buf = make([]float64, k)
-	}
-	sent, times := buf[:len(dims)*n], buf[len(dims)*n:]
-	for _, cl := range calls {
-		k := dimIndex(cl.dim) * n
-		network.AddPerLevel(cl.kind, cl.bytes, cl.count, cl.span, e.linksOf(cl.dim), sent[k:k+n], times[k:k+n])
+	if sendsAt := e.sendsAt(&w); len(sendsAt) > 0 && ppBytes > 0 {
+		// One span per level: a p2p prices at its span's outermost level.
+		var rb [smallLevels]int
+		row := rb[:0]
+		if len(sendsAt) <= len(rb) {
+			row = rb[:len(sendsAt)]
+		} else {
+			row = make([]int, len(sendsAt))
+		}
+		k := dimIndex(topology.PP) * n
+		for l, c := range sendsAt {
+			if c == 0 {
+				continue
+			}
+			for i := range row {
+				row[i] = 1
+			}
+			row[l] = 2
+			network.AddPerLevel(network.P2P, ppBytes, fm*float64(c), topology.Span{Factors: row}, e.linksOf(topology.PP), sent[k:k+n], times[k:k+n])
+		}
 	}
 	rows := 0
 	for _, x := range sent {
