@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/schedule"
@@ -89,7 +90,7 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 			return 0, false
 		}
 	}
-	s, err := schedule.Build(e.c.Schedule, sp)
+	s, err := e.builtOrder(sp)
 	if err != nil || s.NumVirtual() != len(vs) {
 		return 0, false
 	}
@@ -103,4 +104,39 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 		return 0, false
 	}
 	return r.Makespan, true
+}
+
+// orderMemo is the pipeline order schedule.Build last gave an
+// evaluator with scratch, and the kind and parameters it was asked for.
+type orderMemo struct {
+	kind  schedule.Kind
+	in    schedule.Params
+	order *schedule.Schedule
+}
+
+// builtOrder is schedule.Build of the evaluator's schedule with sp. An
+// evaluator with scratch keeps the last order for the next evaluation
+// with the same kind and parameters (a search's consecutive candidates
+// that differ in transport or collective algorithm alone): building it
+// costs more than simulating it, and schedule.Simulate only reads it.
+func (e *evaluator) builtOrder(sp schedule.Params) (*schedule.Schedule, error) {
+	k := e.c.Schedule
+	sc := e.sc
+	if sc != nil && sc.order.order != nil && sc.order.kind == k && sameParams(sc.order.in, sp) {
+		return sc.order.order, nil
+	}
+	s, err := schedule.Build(k, sp)
+	if err == nil && sc != nil {
+		in := sp
+		in.SlowBoundaries = slices.Clone(sp.SlowBoundaries)
+		sc.order = orderMemo{kind: k, in: in, order: s}
+	}
+	return s, err
+}
+
+// sameParams reports whether a and b ask schedule.Build for one order.
+func sameParams(a, b schedule.Params) bool {
+	return a.Stages == b.Stages && a.MicroBatches == b.MicroBatches && a.Chunks == b.Chunks &&
+		a.Consecutive == b.Consecutive && a.ExtraWarmup == b.ExtraWarmup && a.MaxInFlight == b.MaxInFlight &&
+		slices.Equal(a.SlowBoundaries, b.SlowBoundaries)
 }
