@@ -1291,8 +1291,9 @@ func (e *evaluator) analytic() Result {
 	// form (schedule.Kind.Bubble) holds for ops of compute alone and
 	// overprices the drain where ZeRO-2/3 stalls or TP communication
 	// fill its ops (pipelineGen's draws: analytic 10-15% high; built,
-	// the 90th percentile went from 9.1% to 2.7%, worst 15.0% to 10.6%,
-	// and the seeded spread's 90th from 2.9% to 1.9%). The interleaved
+	// the 90th percentile went from 9.1% to 2.7%, worst 15.0% to 10.6%;
+	// with linkPacedPass the seeded spread's 90th went from 2.9% to
+	// 1.9%). The interleaved
 	// orders run at least pp micro-batches (Kind.Check).
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
 		if span, ok := e.builtBubble(sp, vs); ok {
