@@ -103,7 +103,7 @@ func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, share
 // overlapped sends are priced on top (overlappedSends). ok is false when
 // the schedule cannot be built.
 func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64, bool) {
-	s, err := schedule.Build(e.c.Schedule, sp)
+	s, err := e.builtOrder(sp)
 	if err != nil || s.NumVirtual() != len(vs) {
 		return 0, false
 	}

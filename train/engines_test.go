@@ -29,16 +29,22 @@ import (
 // overlapped sends on physical links and the data-parallel reductions
 // over shared uplinks as the stages finish, 1.0%, 8.8%, 15.7% and 46.5%.
 // Unseeded draws of TestEnginesAgree (3 x 5,000 checks, -rapid.seed=1..3,
-// about 2,000 valid each) found at worst 29.3% (gpt3-xl tp4 pp4 vp4
-// interleaved-1f1b z1 m=4 over three levels), 99th percentile 10.0-10.3%,
-// 95th 4.7-5.7%, 90th 2.8-3.1% (before builtBubble 36.2%, 11.5% and 6.3%
-// at the worst, 99th and 95th); the tail is DualPipeV and interleaved schedules over slow
-// links, whose overlapped sends the analytic engine prices in closed form
-// (overlappedSends). Memory and the fit verdict must agree exactly.
+// about 2,000 valid each) found at worst 22.4% (gpt3-xl tp4 pp8 1f1b z3
+// m=7 over two levels; 19.9% and 21.9% at worst over 2 x 20,000 checks),
+// 99th percentile 8.6-9.5%, 95th 3.5-4.1%, 90th 2.0-2.2%; before the
+// analytic engine read DualPipeV's bubble and link-paced overlapped
+// pipelines off the built order (builtBubble, linkPacedPass) 29.3%,
+// 10.0-10.3%, 4.7-5.7% and 2.8-3.1%, and before builtBubble 36.2%,
+// 11.5% and 6.3% at the worst, 99th and 95th. The tail is now ZeRO-3
+// 1F1B and ZB-H1 jobs with blocking sends and few micro-batches, and
+// overlapped pipelines over shared uplinks, whose contention only the
+// event engine simulates. Memory and the fit verdict must agree exactly.
+// With the seeded sample: 90th percentile 1.9% (2.9% before), worst
+// 12.4% (qwen3-30b-a3b tp4 pp2 zb-h1 dp8 m=3 over two levels).
 const (
 	engineAgreementP90   = 0.03
-	engineAgreementMax   = 0.13 // 12.0% measured
-	engineAgreementRapid = 0.35
+	engineAgreementMax   = 0.13 // 12.4% measured
+	engineAgreementRapid = 0.25 // 22.4% measured
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -371,17 +377,20 @@ func sharesUplink(c *Config) bool {
 // pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
 // shared uplinks down to 1 Gb/s): measured over 3 x 5,000 rapid checks
 // (go test ./train -run TestPropertyPipelineBoundsAndMonotone
-// -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 47.3% (dualpipev pp 4
-// m 15 over three levels; latency-aware-1f1b pp 4 vp 2 m 16 next at
-// 46.4%), 99th percentile 15.8-17.5%, 95th 6.7-7.7%, 90th 3.5-4.1%; before
-// builtBubble and one send queue per stage pair (schedule.Transfer.
-// Serialize: activations and gradients share the link), 46.4%, 19.8%,
-// 9.7% and 5.7% over seeds 1 and 2. The tail is DualPipeV, whose sends the
-// analytic engine now underprices (the event engine is the higher one in
-// every draw over 20% apart of a 4,000-draw listing), and interleaved
-// and latency-aware orders over 50-100 ms links; issue 11 asks 10% of
-// every draw, which the tail misses.
-const pipelineAgreement = 0.50
+// -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 22.4-28.8%, 99th
+// percentile 10.1-11.1%, 95th 3.8-4.4%, 90th 1.7-1.9%, and over 2 x
+// 20,000 checks at worst 40.7% (latency-aware-1f1b pp 4 m 1 over three
+// levels, a shared uplink) and 30.5%. Before the analytic engine read
+// DualPipeV's bubble and link-paced overlapped pipelines off the built
+// order (builtBubble, linkPacedPass) it was 39-47%, 15.8-17.8%, 6.7-7.6%
+// and 3.5-4.1% over 3 x 5,000 (56-58% over 20,000); before builtBubble
+// and one send queue per stage pair (schedule.Transfer.Serialize) 46.4%,
+// 19.8%, 9.7% and 5.7% over seeds 1 and 2. The tail is now blocking sends
+// over shared uplinks (1F1B, ZB-H1, ZB-V: the event engine's ingress and
+// egress contention, which the analytic engine does not price) and
+// overlapped orders over them; issue 11 asks 10% of every draw, which
+// the tail misses.
+const pipelineAgreement = 0.45
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any

@@ -122,6 +122,7 @@ func analyticPooled(c *Config, s *Shared) (Result, error) {
 // scratch is an evaluator's reusable state: the buffers its slices live
 // in, and the memos (see Evaluator).
 type scratch struct {
+	order orderMemo // the last built pipeline order (builtOrder)
 	vs    []virtualStage
 	st    []stageWork
 	sends []int
