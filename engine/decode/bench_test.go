@@ -11,7 +11,7 @@ import (
 // two (a tensor.Pool splitting the packed products of at least minRows
 // rows).
 func benchGenerate(b *testing.B, tree *specdec.Tree, cores, minRows int) {
-	m, d, err := loadTrained()
+	m, d, err := loadBenchPair()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +39,8 @@ func benchGenerate(b *testing.B, tree *specdec.Tree, cores, minRows int) {
 }
 
 // BenchmarkGeneratePlain and the speculative variants generate 96 greedy
-// tokens after a 64-byte prompt with the committed weights: the full
+// tokens after a 64-byte prompt with the committed weights (or those in
+// $SCALEACROSS_BENCH_WEIGHTS): the full
 // generation, prefill, drafting, verification and bookkeeping included.
 func BenchmarkGeneratePlain(b *testing.B)  { benchGenerate(b, nil, 1, 0) }
 func BenchmarkGenerateChain1(b *testing.B) { benchGenerate(b, specdec.Chain(1), 1, 0) }

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -11,12 +12,28 @@ import (
 	"github.com/scaleacross/scaleacross/engine/tensor"
 )
 
-// stepSetup loads the committed pair and fills both caches with a
+// benchWeightsEnv names the environment variable that points the
+// benchmarks (not the tests, whose token counts belong to the committed
+// pair) at another weight directory, such as an untrained deeper target
+// made with engine train --steps 1 --draft-steps 1 --layers 8: the pass
+// costs do not depend on the weights' values.
+const benchWeightsEnv = "SCALEACROSS_BENCH_WEIGHTS"
+
+// loadBenchPair loads the pair the benchmarks time: the directory in
+// $SCALEACROSS_BENCH_WEIGHTS, or the committed pair.
+func loadBenchPair() (*model.Target, *model.Draft, error) {
+	if dir := os.Getenv(benchWeightsEnv); dir != "" {
+		return model.LoadPair(dir)
+	}
+	return loadTrained()
+}
+
+// stepSetup loads the committed pair (or $SCALEACROSS_BENCH_WEIGHTS) and fills both caches with a
 // 128-byte committed prefix, the middle of a bench generation (64-byte
 // prompts, 96 generated tokens).
 func stepSetup(b *testing.B) (*model.Target, *model.Draft, *model.Cache, *model.Cache) {
 	b.Helper()
-	m, d, err := loadTrained()
+	m, d, err := loadBenchPair()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,7 +180,9 @@ func cpuLoop(b *testing.B, body func()) {
 
 // BenchmarkPrefill times the prefill of a 64-byte prompt, the bench's
 // prompt length: the target's causal pass and the draft head's pass over
-// the target's features (speculation pays both, plain decoding the first).
+// the target's features (speculation pays both, plain decoding the first);
+// target-workers2 is the target's on two cores (tensor.Pool), the prefill
+// of a two-core generation.
 func BenchmarkPrefill(b *testing.B) {
 	const n = 64
 	tok, pos := make([]int, n), make([]int, n)
@@ -173,6 +192,16 @@ func BenchmarkPrefill(b *testing.B) {
 	mask := model.CausalMask(n)
 	b.Run("target", func(b *testing.B) {
 		t, _, tc, _ := stepSetup(b)
+		cpuLoop(b, func() {
+			tc.Reset()
+			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("target-workers2", func(b *testing.B) {
+		t, _, tc, _ := stepSetup(b)
+		usePool(b, t)
 		cpuLoop(b, func() {
 			tc.Reset()
 			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
