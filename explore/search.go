@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scaleacross/scaleacross/fault"
+	"github.com/scaleacross/scaleacross/internal/cputime"
 	"github.com/scaleacross/scaleacross/train"
 )
 
@@ -147,7 +148,7 @@ type Options struct {
 	// Now reads the wall clock for timings; nil means time.Now.
 	Now func() time.Time
 	// CPU reads the process's CPU time for Estimate; nil means the
-	// operating system's count (processCPU).
+	// operating system's count (cputime.Process).
 	CPU func() time.Duration
 }
 
@@ -191,7 +192,13 @@ func (o *Options) cpu() time.Duration {
 	if o.CPU != nil {
 		return o.CPU()
 	}
-	return processCPU()
+	if d, ok := cputime.Process(); ok {
+		return d
+	}
+	// Without a CPU clock the wall clock stands in: the difference of
+	// two readings is the time between them, other processes' turns
+	// included.
+	return time.Duration(time.Now().UnixNano())
 }
 
 // Estimate is what a search has ahead of it.

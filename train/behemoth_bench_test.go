@@ -5,6 +5,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/explore"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/cputime"
 	"github.com/scaleacross/scaleacross/model"
 	"github.com/scaleacross/scaleacross/spec"
 	"github.com/scaleacross/scaleacross/train"
@@ -40,7 +41,7 @@ func BenchmarkAnalyticBehemoth98K(b *testing.B) {
 		b.Fatalf("Behemoth 98K: feasible %v, err %v", r.Feasible, err)
 	}
 	b.ReportAllocs()
-	cpu0, haveCPU := processCPUSeconds()
+	cpu0, haveCPU := cputime.Seconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := train.Analytic(c); err != nil {
@@ -48,7 +49,7 @@ func BenchmarkAnalyticBehemoth98K(b *testing.B) {
 		}
 	}
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	if cpu1, ok := processCPUSeconds(); haveCPU && ok {
+	if cpu1, ok := cputime.Seconds(); haveCPU && ok {
 		ns = (cpu1 - cpu0) * 1e9 / float64(b.N)
 		b.ReportMetric(ns, "cpu-ns/op")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scaleacross/scaleacross/engine/tensor"
+	"github.com/scaleacross/scaleacross/internal/cputime"
 	"github.com/scaleacross/scaleacross/specdec"
 )
 
@@ -305,4 +306,19 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 		}
 	}
 	return out, nil
+}
+
+// cpuTimed runs f and returns the process CPU time it took (0 where the
+// clock cannot be read): on two cores that includes the pool worker's,
+// which spins for the whole generation. Bench runs one generation at a
+// time, so nothing else of the process runs beside f but the garbage
+// collector. f is not locked to an OS thread: a locked caller that
+// yields while it waits for the pool's worker hands its thread over.
+func cpuTimed(f func() error) (float64, error) {
+	t0, ok := cputime.Process()
+	err := f()
+	if !ok {
+		return 0, err
+	}
+	return cputime.Since(t0).Seconds(), err
 }

@@ -3,13 +3,12 @@ package decode
 import (
 	"fmt"
 	"os"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/scaleacross/scaleacross/engine/model"
 	"github.com/scaleacross/scaleacross/engine/tensor"
+	"github.com/scaleacross/scaleacross/internal/cputime"
 )
 
 // benchWeightsEnv names the environment variable that points the
@@ -150,22 +149,13 @@ func benchDraftStep(b *testing.B, bf, last, pool bool) {
 	}
 }
 
-// processCPU returns the CPU time of the whole process in seconds
-// (CLOCK_PROCESS_CPUTIME_ID), every thread and the garbage collector
-// included.
-func processCPU() float64 {
-	var ts syscall.Timespec
-	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 2, uintptr(unsafe.Pointer(&ts)), 0)
-	return float64(ts.Sec) + float64(ts.Nsec)*1e-9
-}
-
 // cpuLoop runs body b.N times and reports, besides the wall-clock
 // ns/op, the process CPU time per iteration (cpu-ns/op) and the fastest
 // single iteration (min-ns/op), which other jobs on a shared machine
 // disturb less.
 func cpuLoop(b *testing.B, body func()) {
 	b.Helper()
-	c0 := processCPU()
+	c0, _ := cputime.Process()
 	n := 0
 	fastest := time.Duration(1 << 62)
 	for b.Loop() {
@@ -174,7 +164,7 @@ func cpuLoop(b *testing.B, body func()) {
 		fastest = min(fastest, time.Since(t0))
 		n++
 	}
-	b.ReportMetric((processCPU()-c0)*1e9/float64(n), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Since(c0))/float64(n), "cpu-ns/op")
 	b.ReportMetric(float64(fastest.Nanoseconds()), "min-ns/op")
 }
 
