@@ -145,6 +145,8 @@ type Device struct {
 	P      Params
 	peak16 float64 // FLOP/s
 	hbm    float64 // bytes/s
+	// hostFactor is HostFactor of the GPU, looked up once (HostTime).
+	hostFactor float64
 }
 
 // NewDevice prepares per-GPU constants. The 16-bit peak is bf16 where the
@@ -162,7 +164,7 @@ func MakeDevice(g *hardware.GPU, p Params) Device {
 		pk, _ = g.PeakTFLOPS(hardware.FP16)
 	}
 	p.GEMMEfficiency *= g.GEMMDerate() // the GPU's measured large-GEMM share against H100's (hardware.GPU.GEMMFraction)
-	return Device{GPU: g, P: p, peak16: pk * 1e12, hbm: g.HBMBandwidthGB * 1e9}
+	return Device{GPU: g, P: p, peak16: pk * 1e12, hbm: g.HBMBandwidthGB * 1e9, hostFactor: HostFactor(g)}
 }
 
 // Peak16 is the dense 16-bit peak in FLOP/s.

@@ -292,7 +292,7 @@ func (b Block) graphScope() GraphScope {
 // HostTime is the host time of ops operations on this device's host
 // system: Params.HostOpUs each, times HostFactor.
 func (d *Device) HostTime(ops float64) float64 {
-	return ops * d.P.HostOpUs * 1e-6 * HostFactor(d.GPU)
+	return ops * d.P.HostOpUs * 1e-6 * d.hostFactor
 }
 
 // ExposedHost is the time a pass's host work adds to its GPU work, for a
