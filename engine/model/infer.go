@@ -339,11 +339,7 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 		for r := 0; r < R; r++ {
 			row := s2[r*ld2 : (r+1)*ld2]
 			br := bias[(from+r/group)*ld2 : (from+r/group+1)*ld2]
-			br = br[:len(row)]
-			for u, v := range br {
-				row[u] += v
-			}
-			mx2[r], sum2[r] = kn.ExpShiftSum(row)
+			mx2[r], sum2[r] = kn.ExpShiftSumBias(row, br)
 		}
 		kn.Gemm(o2, hd, s2, ld2, V[n1*kvd+kh*hd:], kvd, R, n2, hd)
 		// Merge by log-sum-exp.
@@ -379,6 +375,32 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 // layer's output) and logits (m×Vocab). A causal prefill is a step whose
 // mask is lower-triangular; one decode token is a step of m = 1.
 func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits []float32, err error) {
+	return t.step(tokens, pos, mask, c, 0, 0)
+}
+
+// Prefill runs the causal step of a prompt (tokens at positions pos) on
+// an empty pending region and returns the logits of its last token
+// only, the one a generation samples from. With all set it returns every
+// token's feature, as Step does (speculation's draft prefill reads
+// them); otherwise only the last token's, and the last layer runs
+// attention and the MLP on the last token alone, the others only
+// appending their keys and values (plain decoding needs nothing else).
+// The returned rows are bit-identical to Step's: every row's sums run in
+// the same order whatever the number of rows.
+func (t *Target) Prefill(tokens, pos []int, c *Cache, all bool) (feat, logits []float32, err error) {
+	m := len(tokens)
+	last := m - 1
+	if all {
+		last = 0
+	}
+	return t.step(tokens, pos, CausalMask(m), c, last, m-1)
+}
+
+// step is Step with the last layer's rows before lastFrom left out of
+// its attention and MLP (it returns the features of rows lastFrom..m-1)
+// and the logits of rows logitsFrom..m-1 (counted from 0, at least
+// lastFrom).
+func (t *Target) step(tokens, pos []int, mask [][]bool, c *Cache, lastFrom, logitsFrom int) (feat, logits []float32, err error) {
 	m, d := len(tokens), t.Cfg.Dim
 	if err := c.checkStep(m, pos, mask); err != nil {
 		return nil, nil, fmt.Errorf("target step: %w", err)
@@ -399,13 +421,17 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
 		var y []float32
+		from := 0
 		if li < len(t.Layers)-1 {
 			y = c.buf(li%2, m*d)
+		} else {
+			from = lastFrom
 		}
-		x = l.step(t.Kern, x, y, m, pos, bias, c, li, 0)
+		x = l.step(t.Kern, x, y, m, pos, bias, c, li, from)
 	}
 	c.Pending += m
-	return x, t.Logits(x, m), nil
+	lr := logitsFrom - lastFrom // the first row of x that gets logits
+	return x, t.Logits(x[lr*d:], m-logitsFrom), nil
 }
 
 // Logits applies the final norm and the LM head to m features.

@@ -147,8 +147,25 @@ func gemmZ(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, 
 // and returns the maximum and the sum of the results: one softmax row
 // before its normalisation. At least one entry must be finite.
 func (kn Kernel) ExpShiftSum(x []float32) (mx, sum float32) {
+	return kn.ExpShiftSumBias(x, nil)
+}
+
+// ExpShiftSumBias is ExpShiftSum after x += bias (the attention mask as
+// additive scores, 0 or -Inf; nil adds nothing), in the same pass on the
+// AVX-512 kernel: bias, when set, is at least as long as x.
+func (kn Kernel) ExpShiftSumBias(x, bias []float32) (mx, sum float32) {
+	if bias != nil {
+		bias = bias[:len(x)]
+	}
 	if kn.AVX512 && len(x) > 0 && len(x)%16 == 0 {
-		return expShiftSumZ(&x[0], len(x))
+		var bp *float32
+		if bias != nil {
+			bp = &bias[0]
+		}
+		return expShiftSumZ(&x[0], bp, len(x))
+	}
+	for u, v := range bias {
+		x[u] += v
 	}
 	n8 := 0
 	if kn.SIMD {

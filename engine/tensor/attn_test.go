@@ -107,6 +107,37 @@ func TestExpShiftSum(t *testing.T) {
 	}
 }
 
+// TestExpShiftSumBias checks that the fused mask add gives the bits of
+// adding the bias first, on every kernel, for rows of whole 16-lane
+// vectors (the AVX-512 pass) and others.
+func TestExpShiftSumBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	ninf := float32(math.Inf(-1))
+	for _, n := range []int{3, 16, 17, 32, 48, 64} {
+		x, bias := randSlice(r, n), make([]float32, n+5)
+		for i := range bias {
+			if i%3 == 1 {
+				bias[i] = ninf
+			}
+		}
+		for _, kn := range []Kernel{{}, {SIMD: Detect(1).SIMD}, Detect(1)} {
+			want := append([]float32(nil), x...)
+			for i := range want {
+				want[i] += bias[i]
+			}
+			wm, ws := kn.ExpShiftSum(want)
+			got := append([]float32(nil), x...)
+			gm, gs := kn.ExpShiftSumBias(got, bias)
+			if d := cmp.Diff([]float32{wm, ws}, []float32{gm, gs}); d != "" {
+				t.Fatalf("n %d AVX-512 %v: max and sum differ (-add first +fused):\n%s", n, kn.AVX512, d)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("n %d AVX-512 %v: rows differ (-add first +fused):\n%s", n, kn.AVX512, d)
+			}
+		}
+	}
+}
+
 // BenchmarkAttnHead times the attention of one KV head of the committed
 // target (head size 24, four query heads per KV head) over a 128-token
 // prefix, as the engine's Layer.step runs it: the scores of R query rows

@@ -89,4 +89,4 @@ func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32)
 func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols int)
 
 //go:noescape
-func expShiftSumZ(x *float32, n16 int) (mx, sum float32)
+func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)

@@ -1330,15 +1330,19 @@ zs64done:
 	VZEROUPPER
 	RET
 
-// func expShiftSumZ(x *float32, n16 int) (mx, sum float32)
+// func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
 // ExpShiftSum on AVX-512 for a row of n16 entries (a positive multiple
-// of 16) in one call: the maximum, then x[i] = e^(x[i]-max) in place by
+// of 16) in one call: x += bias first where bias is not nil (the
+// attention mask as additive scores), the maximum, then x[i] = e^(x[i]-max) in place by
 // expSubSum's method and coefficients, two vectors per iteration
 // (arguments below -87, -Inf included, give 0), and the sum of the
 // results.
-TEXT ·expShiftSumZ(SB), NOSPLIT, $0-24
+TEXT ·expShiftSumZ(SB), NOSPLIT, $0-32
 	MOVQ    x+0(FP), SI
-	MOVQ    n16+8(FP), CX
+	MOVQ    bias+8(FP), DI
+	MOVQ    n16+16(FP), CX
+	TESTQ   DI, DI
+	JNZ     zbias
 	VMOVUPS (SI), Z0
 	MOVQ    $16, AX
 zmaxloop:
@@ -1347,6 +1351,21 @@ zmaxloop:
 	VMAXPS (SI)(AX*4), Z0, Z0
 	ADDQ   $16, AX
 	JMP    zmaxloop
+zbias:
+	// x += bias while taking the maximum.
+	VMOVUPS (SI), Z0
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	MOVQ    $16, AX
+zbiasloop:
+	CMPQ    AX, CX
+	JGE     zmaxdone
+	VMOVUPS (SI)(AX*4), Z1
+	VADDPS  (DI)(AX*4), Z1, Z1
+	VMOVUPS Z1, (SI)(AX*4)
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $16, AX
+	JMP     zbiasloop
 zmaxdone:
 	VEXTRACTF64X4 $1, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
@@ -1356,7 +1375,7 @@ zmaxdone:
 	VMAXPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
-	VMOVSS        X0, mx+16(FP)
+	VMOVSS        X0, mx+24(FP)
 	VBROADCASTSS  X0, Z12
 	VBROADCASTSS  expc<>+0(SB), Z15
 	VBROADCASTSS  expc<>+4(SB), Z14
@@ -1455,6 +1474,6 @@ zexpdone:
 	VADDPS        X1, X0, X0
 	VHADDPS       X0, X0, X0
 	VHADDPS       X0, X0, X0
-	VMOVSS        X0, sum+20(FP)
+	VMOVSS        X0, sum+28(FP)
 	VZEROUPPER
 	RET

@@ -102,6 +102,6 @@ func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols 
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 
-func expShiftSumZ(x *float32, n16 int) (mx, sum float32) {
+func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
