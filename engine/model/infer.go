@@ -30,9 +30,15 @@ type Cache struct {
 	// attnTask is attn.run, bound once so that a split allocates nothing.
 	attnTask func(part int)
 	bias     []float32 // the step's mask as additive scores, one row per new token
-	kvd, ld  int
-	Len      int
-	Pending  int
+	// reach[i] is one past the last pending key new token i attends (its
+	// mask row's last true entry): the keys past it are masked.
+	reach []int
+	// chunk is the attention's chunk of new tokens (attnChunk; a test
+	// sets it larger than any step for the unchunked reference).
+	chunk   int
+	kvd, ld int
+	Len     int
+	Pending int
 	// Capacity is the most tokens (committed plus pending) it holds.
 	Capacity int
 }
@@ -40,7 +46,7 @@ type Cache struct {
 // NewCache returns an empty cache for layers layers of shape cfg holding
 // up to cfg.Context tokens.
 func NewCache(cfg Config, layers int) *Cache {
-	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16}
+	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16, chunk: attnChunk}
 	c.attn.c = c
 	c.attnTask = c.attn.run
 	for i := 0; i < layers; i++ {
@@ -136,12 +142,17 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 		c.bias = make([]float32, m*ld2)
 	}
 	b := c.bias[:m*ld2]
+	if cap(c.reach) < m {
+		c.reach = make([]int, m)
+	}
+	c.reach = c.reach[:m]
 	ninf := float32(math.Inf(-1))
 	for i, row := range mask {
 		br := b[i*ld2 : (i+1)*ld2]
 		for u, ok := range row[:n2] {
 			if ok {
 				br[u] = 0
+				c.reach[i] = u + 1
 			} else {
 				br[u] = ninf
 			}
@@ -248,6 +259,13 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 	return y
 }
 
+// attnChunk is the number of new tokens whose masked scores the
+// attention computes together when a step has more than twice as many
+// (a prefill): 4 tokens of a 4-head query group are 16 score rows, four
+// of Gemm's 4-row tiles, and their keys end within 4 of each other in a
+// causal mask.
+const attnChunk = 4
+
 // attnJob is the attention of one layer step, between the QKV projection
 // and the output projection, split by KV head: each KV head's query
 // group, keys and values are independent of the others', so that a
@@ -334,14 +352,29 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 			}
 			kn.Gemm(o1, hd, s1, ld1, V[kh*hd:], kvd, R, n1, hd)
 		}
-		// Part 2: the pending tokens, through the mask.
-		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
-		for r := 0; r < R; r++ {
-			row := s2[r*ld2 : (r+1)*ld2]
-			br := bias[(from+r/group)*ld2 : (from+r/group+1)*ld2]
-			mx2[r], sum2[r] = kn.ExpShiftSumBias(row, br)
+		// Part 2: the pending tokens, through the mask, in chunks of new
+		// tokens whose scores span only the 16-key blocks up to the last
+		// key one of them attends: the keys past it would get weight 0
+		// (exactly, so the sums are the same bits), and a causal prefill
+		// computes a little over half of its square of scores.
+		chunk := mo
+		if mo > 2*c.chunk {
+			chunk = c.chunk
 		}
-		kn.Gemm(o2, hd, s2, ld2, V[n1*kvd+kh*hd:], kvd, R, n2, hd)
+		for t0 := from; t0 < m; t0 += chunk {
+			t1 := min(m, t0+chunk)
+			reach := 0
+			for _, v := range c.reach[t0:t1] {
+				reach = max(reach, v)
+			}
+			lc := min(ld2, (reach+15)&^15)
+			r0, rc := (t0-from)*group, (t1-t0)*group
+			kn.Gemm(s2[r0*ld2:], ld2, qg[r0*hd:], hd, keys[n1:], ld, rc, hd, lc)
+			for r := r0; r < r0+rc; r++ {
+				mx2[r], sum2[r] = kn.ExpShiftSumBias(s2[r*ld2:r*ld2+lc], bias[(from+r/group)*ld2:])
+			}
+			kn.Gemm(o2[r0*hd:], hd, s2[r0*ld2:], ld2, V[n1*kvd+kh*hd:], kvd, rc, min(n2, lc), hd)
+		}
 		// Merge by log-sum-exp.
 		for r := 0; r < R; r++ {
 			w1, w2 := float32(0), float32(1)

@@ -145,6 +145,48 @@ func testPrefillMatchesStep(t *testing.T, cfg Config, kn tensor.Kernel) {
 	}
 }
 
+// TestChunkedAttentionMatchesWhole checks that the masked attention of a
+// long step (a prefill) in chunks of attnChunk new tokens, each over the
+// keys its tokens reach, gives the bits of the whole square, for a causal
+// mask and for a mask whose rows reach unevenly, on both kernels.
+func TestChunkedAttentionMatchesWhole(t *testing.T) {
+	cfg := Config{Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 48, RopeBase: 10000}
+	const n = 29
+	tok, pos := make([]int, n), make([]int, n)
+	for i := range tok {
+		tok[i], pos[i] = (7*i+3)%cfg.Vocab, i
+	}
+	uneven := CausalMask(n)
+	for i := range uneven {
+		for j := 0; j < i; j++ {
+			uneven[i][j] = (i+j)%3 != 0 || j == 0
+		}
+	}
+	for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+		m, _ := NewTarget(cfg, rand.New(rand.NewPCG(15, 16)))
+		m.Kern = kn
+		m.Prepare()
+		for name, mask := range map[string][][]bool{"causal": CausalMask(n), "uneven": uneven} {
+			whole, chunked := NewCache(cfg, cfg.Layers), NewCache(cfg, cfg.Layers)
+			whole.chunk = 1 << 30
+			wf, wl, err := m.Step(tok, pos, mask, whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, cl, err := m.Step(tok, pos, mask, chunked)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(wf, cf); d != "" {
+				t.Errorf("%s simd %v: features differ (-whole +chunked):\n%s", name, kn.SIMD, d)
+			}
+			if d := cmp.Diff(wl, cl); d != "" {
+				t.Errorf("%s simd %v: logits differ (-whole +chunked):\n%s", name, kn.SIMD, d)
+			}
+		}
+	}
+}
+
 // TestDraftStepLastMatchesStep checks that the draft's StepLast, which
 // runs attention and the MLP on its last input only, returns the last row
 // of a full Step, and leaves the same keys and values behind: the next

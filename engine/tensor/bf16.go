@@ -73,7 +73,7 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 	checkShapes(c, a, add, m, k, n)
 	if !kn.AVX512 {
 		matMulBF16Go(c, a, w, m)
-		addCols(c, add, m, n, 0, n)
+		addCols(kn.SIMD, c, add, m, n, 0, n)
 		return
 	}
 	if kn.splits(m, k, n, 32) {
@@ -81,7 +81,7 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 		return
 	}
 	bf16Range(c, a, w, m, 0, n)
-	addCols(c, add, m, n, 0, n)
+	addCols(true, c, add, m, n, 0, n)
 }
 
 // bf16Range computes the columns lo..hi-1 of c (lo a multiple of 16) on

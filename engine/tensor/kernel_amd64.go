@@ -90,3 +90,6 @@ func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols 
 
 //go:noescape
 func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
+
+//go:noescape
+func addVec(dst, src *float32, n8 int)

@@ -1477,3 +1477,20 @@ zexpdone:
 	VMOVSS        X0, sum+28(FP)
 	VZEROUPPER
 	RET
+
+// func addVec(dst, src *float32, n8 int)
+// dst[i] += src[i] for i < n8 (a multiple of 8): the residual add.
+TEXT ·addVec(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI; MOVQ src+8(FP), SI; MOVQ n8+16(FP), CX
+	XORQ AX, AX
+loopadd:
+	CMPQ    AX, CX
+	JGE     doneadd
+	VMOVUPS (DI)(AX*4), Y0
+	VADDPS  (SI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     loopadd
+doneadd:
+	VZEROUPPER
+	RET

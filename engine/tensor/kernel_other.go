@@ -105,3 +105,7 @@ func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols 
 func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func addVec(dst, src *float32, n8 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
