@@ -323,20 +323,36 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
 	for kh := kh0; kh < kh1; kh++ {
-		ropeHeads(q, ldq, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
-		ropeHeads(kNew, ldk, m, kh, kh+1, hd, j.pos, l.rt, 1)
+		// Rotate the new keys into the cache (transposed) and the
+		// queries, times the scale, into the group's rows, in one pass
+		// each: the values rope and the scaling would store, without
+		// writing them back to the projection's rows first.
+		rt := l.rt
 		for i := 0; i < m; i++ {
-			for e, v := range kNew[i*ldk+kh*hd : i*ldk+(kh+1)*hd] {
-				kt[(kh*hd+e)*ld+base+i] = v
+			p := j.pos[i] * rt.half
+			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
+			src := kNew[i*ldk+kh*hd : i*ldk+kh*hd+2*len(cs)]
+			dst := kt[kh*hd*ld+base+i:]
+			for u, c := range cs {
+				s := sn[u]
+				a, b := src[2*u], src[2*u+1]
+				dst[2*u*ld], dst[(2*u+1)*ld] = a*c-b*s, a*s+b*c
 			}
 			if j.vNew != nil {
 				copy(V[(base+i)*kvd+kh*hd:(base+i)*kvd+(kh+1)*hd], j.vNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd])
 			}
 		}
 		for i := 0; i < mo; i++ {
-			dst := qg[i*group*hd : (i+1)*group*hd]
-			for e, v := range q[i*ldq+kh*group*hd : i*ldq+(kh+1)*group*hd] {
-				dst[e] = v * scale
+			p := j.pos[from+i] * rt.half
+			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
+			for g := 0; g < group; g++ {
+				src := q[i*ldq+(kh*group+g)*hd : i*ldq+(kh*group+g)*hd+2*len(cs)]
+				dst := qg[(i*group+g)*hd : (i*group+g)*hd+2*len(cs)]
+				for u, c := range cs {
+					s := sn[u]
+					a, b := src[2*u], src[2*u+1]
+					dst[2*u], dst[2*u+1] = float32(a*c-b*s)*scale, float32(a*s+b*c)*scale
+				}
 			}
 		}
 		keys := kt[kh*hd*ld:]
