@@ -45,16 +45,23 @@ func TestGemmMatchesNaive(t *testing.T) {
 	}
 }
 
-// TestGemmAVX512MatchesAVX2 checks that the AVX-512 tiles of Gemm give
-// the AVX2 tiles' bits (each column summed in the same order), on the
-// attention's shapes and on every width the 64-, 32-, 24-, 16- and
-// 8-column blocks combine to.
-func TestGemmAVX512MatchesAVX2(t *testing.T) {
-	z := Detect(1)
+// avx512AndAVX2 returns this CPU's kernel and its AVX2-only variant, and
+// skips the test where the CPU has no AVX-512.
+func avx512AndAVX2(t *testing.T) (z, y Kernel) {
+	t.Helper()
+	z = Detect(1)
 	if !z.AVX512 {
 		t.Skip("no AVX-512")
 	}
-	y := Kernel{SIMD: true}
+	return z, Kernel{SIMD: true}
+}
+
+// TestGemmAVX512MatchesAVX2 checks that the AVX-512 tiles of Gemm give
+// the AVX2 tiles' bits (each column summed in the same order), on the
+// attention's shapes and on every width the 64-, 24-, 16- and 8-column
+// blocks combine to.
+func TestGemmAVX512MatchesAVX2(t *testing.T) {
+	z, y := avx512AndAVX2(t)
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, s := range [][3]int{{12, 24, 128}, {4, 24, 16}, {12, 128, 24}, {5, 131, 24}, {3, 24, 144}, {7, 9, 40}, {6, 17, 56}, {2, 33, 100}, {1, 5, 8}, {9, 24, 96}} {
 		m, k, n := s[0], s[1], s[2]

@@ -93,3 +93,6 @@ func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
 
 //go:noescape
 func addVec(dst, src *float32, n8 int)
+
+//go:noescape
+func siluMulZ(a, b, out *float32, n32 int)

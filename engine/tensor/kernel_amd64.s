@@ -1330,6 +1330,15 @@ zs64done:
 	VZEROUPPER
 	RET
 
+// EXPC_Z broadcasts the exponential's constants (expc) for 16 lanes:
+// log2 e into Z15, ln 2 into Z14, the polynomial's 1 ... 1/720 into
+// Z11-Z6 and the exponent bias into Z5.
+#define EXPC_Z \
+	VBROADCASTSS expc<>+0(SB), Z15; VBROADCASTSS expc<>+4(SB), Z14 \
+	VBROADCASTSS expc<>+16(SB), Z11; VBROADCASTSS expc<>+20(SB), Z10; VBROADCASTSS expc<>+24(SB), Z9 \
+	VBROADCASTSS expc<>+28(SB), Z8; VBROADCASTSS expc<>+32(SB), Z7; VBROADCASTSS expc<>+36(SB), Z6 \
+	VPBROADCASTD expc<>+40(SB), Z5
+
 // func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
 // ExpShiftSum on AVX-512 for a row of n16 entries (a positive multiple
 // of 16) in one call: x += bias first where bias is not nil (the
@@ -1377,15 +1386,7 @@ zmaxdone:
 	VMAXPS        X1, X0, X0
 	VMOVSS        X0, mx+24(FP)
 	VBROADCASTSS  X0, Z12
-	VBROADCASTSS  expc<>+0(SB), Z15
-	VBROADCASTSS  expc<>+4(SB), Z14
-	VBROADCASTSS  expc<>+16(SB), Z11
-	VBROADCASTSS  expc<>+20(SB), Z10
-	VBROADCASTSS  expc<>+24(SB), Z9
-	VBROADCASTSS  expc<>+28(SB), Z8
-	VBROADCASTSS  expc<>+32(SB), Z7
-	VBROADCASTSS  expc<>+36(SB), Z6
-	VPBROADCASTD  expc<>+40(SB), Z5
+	EXPC_Z
 	VBROADCASTSS  negc<>+0(SB), Z4
 	VPXORD        Z13, Z13, Z13
 	VPXORD        Z29, Z29, Z29
@@ -1492,5 +1493,57 @@ loopadd:
 	ADDQ    $8, AX
 	JMP     loopadd
 doneadd:
+	VZEROUPPER
+	RET
+
+// SILU_Z computes siluMul's result for 16 lanes of a (za), b at boff(R8)
+// and writes it at off(DI): the same operations, in the same order, as
+// the AVX2 loop, so each entry is the same bits. Constants as set up by
+// siluMulZ; t1-t4 are scratch and k the mask register.
+#define SILU_Z(off, za, t1, t2, t3, t4, k) \
+	VSUBPS      za, Z13, t4 \
+	VCMPPS      $1, Z4, t4, k \
+	VMINPS      Z12, t4, t4 \
+	VMULPS      Z15, t4, t1 \
+	VRNDSCALEPS $0, t1, t2 \
+	VSUBPS      t2, t1, t1 \
+	VMULPS      Z14, t1, t1 \
+	VMOVAPS     Z6, t3 \
+	VFMADD213PS Z7, t1, t3 \
+	VFMADD213PS Z8, t1, t3 \
+	VFMADD213PS Z9, t1, t3 \
+	VFMADD213PS Z10, t1, t3 \
+	VFMADD213PS Z11, t1, t3 \
+	VFMADD213PS Z11, t1, t3 \
+	VCVTPS2DQ   t2, t2 \
+	VPADDD      Z5, t2, t2 \
+	VPSLLD      $23, t2, t2 \
+	VMULPS      t2, t3, t3 \
+	VPXORD      t3, t3, k, t3 \
+	VADDPS      Z11, t3, t3 \
+	VMULPS      off(R8)(AX*4), za, za \
+	VDIVPS      t3, za, za \
+	VMOVUPS     za, off(DI)(AX*4)
+
+// func siluMulZ(a, b, out *float32, n32 int)
+// siluMul on AVX-512 for n32 entries (a multiple of 32), two vectors per
+// iteration.
+TEXT ·siluMulZ(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI; MOVQ b+8(FP), R8; MOVQ out+16(FP), DI; MOVQ n32+24(FP), CX
+	EXPC_Z
+	VBROADCASTSS expc<>+12(SB), Z12
+	VBROADCASTSS negc<>+0(SB), Z4
+	VPXORD       Z13, Z13, Z13
+	XORQ         AX, AX
+loopsmz:
+	CMPQ    AX, CX
+	JGE     donesmz
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z16
+	SILU_Z(0, Z0, Z1, Z2, Z3, Z17, K1)
+	SILU_Z(64, Z16, Z18, Z19, Z20, Z21, K2)
+	ADDQ    $32, AX
+	JMP     loopsmz
+donesmz:
 	VZEROUPPER
 	RET

@@ -109,3 +109,7 @@ func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32) {
 func addVec(dst, src *float32, n8 int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func siluMulZ(a, b, out *float32, n32 int) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
