@@ -289,7 +289,10 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	for i := range pos {
 		pos[i] = i
 	}
-	feat, logits, err := e.T.Step(prompt, pos, model.CausalMask(n), tc)
+	// Speculation's draft prefill reads every prompt token's feature;
+	// plain decoding needs the last token's logits alone, so that its
+	// last layer skips the other rows' attention and MLP.
+	feat, logits, err := e.T.Prefill(prompt, pos, tc, o.Tree != nil)
 	if err != nil {
 		return nil, fmt.Errorf("prefill: %w", err)
 	}
@@ -298,7 +301,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	}
 	empty, _ := specdec.NewTree(nil)
 	V := cfg.Vocab
-	_, first, err := specdec.Verify(empty, []int{-1}, &dists{target: []specdec.Dist{probs(logits[(n-1)*V:], o.Temperature)}}, greedy, rng)
+	_, first, err := specdec.Verify(empty, []int{-1}, &dists{target: []specdec.Dist{probs(logits, o.Temperature)}}, greedy, rng)
 	if err != nil {
 		return nil, fmt.Errorf("sampling: %w", err)
 	}

@@ -169,10 +169,13 @@ func cpuLoop(b *testing.B, body func()) {
 }
 
 // BenchmarkPrefill times the prefill of a 64-byte prompt, the bench's
-// prompt length: the target's causal pass and the draft head's pass over
-// the target's features (speculation pays both, plain decoding the first);
-// target-workers2 is the target's on two cores (tensor.Pool), the prefill
-// of a two-core generation.
+// prompt length: the target's causal pass with every token's feature
+// (target, speculation's) or the last token's (target-last, plain
+// decoding's: the last layer runs attention and the MLP on that token
+// alone), both with the last token's logits only, and the draft head's
+// pass over the target's features; target-workers2 and
+// target-last-workers2 are the target's on two cores (tensor.Pool), the
+// prefill of a two-core generation.
 func BenchmarkPrefill(b *testing.B) {
 	const n = 64
 	tok, pos := make([]int, n), make([]int, n)
@@ -180,25 +183,23 @@ func BenchmarkPrefill(b *testing.B) {
 		tok[i], pos[i] = int("And Naomi said unto her two daughters in law, Go, return each to "[i]), i
 	}
 	mask := model.CausalMask(n)
-	b.Run("target", func(b *testing.B) {
-		t, _, tc, _ := stepSetup(b)
-		cpuLoop(b, func() {
-			tc.Reset()
-			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
-				b.Fatal(err)
+	for _, c := range []struct {
+		name      string
+		all, pool bool
+	}{{"target", true, false}, {"target-last", false, false}, {"target-workers2", true, true}, {"target-last-workers2", false, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			t, _, tc, _ := stepSetup(b)
+			if c.pool {
+				usePool(b, t)
 			}
+			cpuLoop(b, func() {
+				tc.Reset()
+				if _, _, err := t.Prefill(tok, pos, tc, c.all); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
-	})
-	b.Run("target-workers2", func(b *testing.B) {
-		t, _, tc, _ := stepSetup(b)
-		usePool(b, t)
-		cpuLoop(b, func() {
-			tc.Reset()
-			if _, _, err := t.Step(tok, pos, mask, tc); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
+	}
 	b.Run("draft", func(b *testing.B) {
 		t, d, tc, dc := stepSetup(b)
 		d.UseBF16(t, true)

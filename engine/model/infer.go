@@ -30,9 +30,15 @@ type Cache struct {
 	// attnTask is attn.run, bound once so that a split allocates nothing.
 	attnTask func(part int)
 	bias     []float32 // the step's mask as additive scores, one row per new token
-	kvd, ld  int
-	Len      int
-	Pending  int
+	// reach[i] is one past the last pending key new token i attends (its
+	// mask row's last true entry): the keys past it are masked.
+	reach []int
+	// chunk is the attention's chunk of new tokens (attnChunk; a test
+	// sets it larger than any step for the unchunked reference).
+	chunk   int
+	kvd, ld int
+	Len     int
+	Pending int
 	// Capacity is the most tokens (committed plus pending) it holds.
 	Capacity int
 }
@@ -40,7 +46,7 @@ type Cache struct {
 // NewCache returns an empty cache for layers layers of shape cfg holding
 // up to cfg.Context tokens.
 func NewCache(cfg Config, layers int) *Cache {
-	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16}
+	c := &Cache{kvd: cfg.KVDim(), Capacity: cfg.Context, ld: (cfg.Context+15)&^15 + 16, chunk: attnChunk}
 	c.attn.c = c
 	c.attnTask = c.attn.run
 	for i := 0; i < layers; i++ {
@@ -136,12 +142,17 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 		c.bias = make([]float32, m*ld2)
 	}
 	b := c.bias[:m*ld2]
+	if cap(c.reach) < m {
+		c.reach = make([]int, m)
+	}
+	c.reach = c.reach[:m]
 	ninf := float32(math.Inf(-1))
 	for i, row := range mask {
 		br := b[i*ld2 : (i+1)*ld2]
 		for u, ok := range row[:n2] {
 			if ok {
 				br[u] = 0
+				c.reach[i] = u + 1
 			} else {
 				br[u] = ninf
 			}
@@ -248,6 +259,13 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 	return y
 }
 
+// attnChunk is the number of new tokens whose masked scores the
+// attention computes together when a step has more than twice as many
+// (a prefill): 4 tokens of a 4-head query group are 16 score rows, four
+// of Gemm's 4-row tiles, and their keys end within 4 of each other in a
+// causal mask.
+const attnChunk = 4
+
 // attnJob is the attention of one layer step, between the QKV projection
 // and the output projection, split by KV head: each KV head's query
 // group, keys and values are independent of the others', so that a
@@ -305,20 +323,36 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
 	ninf := float32(math.Inf(-1))
 	for kh := kh0; kh < kh1; kh++ {
-		ropeHeads(q, ldq, mo, kh*group, (kh+1)*group, hd, j.pos[from:], l.rt, 1)
-		ropeHeads(kNew, ldk, m, kh, kh+1, hd, j.pos, l.rt, 1)
+		// Rotate the new keys into the cache (transposed) and the
+		// queries, times the scale, into the group's rows, in one pass
+		// each: the values rope and the scaling would store, without
+		// writing them back to the projection's rows first.
+		rt := l.rt
 		for i := 0; i < m; i++ {
-			for e, v := range kNew[i*ldk+kh*hd : i*ldk+(kh+1)*hd] {
-				kt[(kh*hd+e)*ld+base+i] = v
+			p := j.pos[i] * rt.half
+			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
+			src := kNew[i*ldk+kh*hd : i*ldk+kh*hd+2*len(cs)]
+			dst := kt[kh*hd*ld+base+i:]
+			for u, c := range cs {
+				s := sn[u]
+				a, b := src[2*u], src[2*u+1]
+				dst[2*u*ld], dst[(2*u+1)*ld] = a*c-b*s, a*s+b*c
 			}
 			if j.vNew != nil {
 				copy(V[(base+i)*kvd+kh*hd:(base+i)*kvd+(kh+1)*hd], j.vNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd])
 			}
 		}
 		for i := 0; i < mo; i++ {
-			dst := qg[i*group*hd : (i+1)*group*hd]
-			for e, v := range q[i*ldq+kh*group*hd : i*ldq+(kh+1)*group*hd] {
-				dst[e] = v * scale
+			p := j.pos[from+i] * rt.half
+			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
+			for g := 0; g < group; g++ {
+				src := q[i*ldq+(kh*group+g)*hd : i*ldq+(kh*group+g)*hd+2*len(cs)]
+				dst := qg[(i*group+g)*hd : (i*group+g)*hd+2*len(cs)]
+				for u, c := range cs {
+					s := sn[u]
+					a, b := src[2*u], src[2*u+1]
+					dst[2*u], dst[2*u+1] = float32(a*c-b*s)*scale, float32(a*s+b*c)*scale
+				}
 			}
 		}
 		keys := kt[kh*hd*ld:]
@@ -334,18 +368,29 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 			}
 			kn.Gemm(o1, hd, s1, ld1, V[kh*hd:], kvd, R, n1, hd)
 		}
-		// Part 2: the pending tokens, through the mask.
-		kn.Gemm(s2, ld2, qg, hd, keys[n1:], ld, R, hd, ld2)
-		for r := 0; r < R; r++ {
-			row := s2[r*ld2 : (r+1)*ld2]
-			br := bias[(from+r/group)*ld2 : (from+r/group+1)*ld2]
-			br = br[:len(row)]
-			for u, v := range br {
-				row[u] += v
-			}
-			mx2[r], sum2[r] = kn.ExpShiftSum(row)
+		// Part 2: the pending tokens, through the mask, in chunks of new
+		// tokens whose scores span only the 16-key blocks up to the last
+		// key one of them attends: the keys past it would get weight 0
+		// (exactly, so the sums are the same bits), and a causal prefill
+		// computes a little over half of its square of scores.
+		chunk := mo
+		if mo > 2*c.chunk {
+			chunk = c.chunk
 		}
-		kn.Gemm(o2, hd, s2, ld2, V[n1*kvd+kh*hd:], kvd, R, n2, hd)
+		for t0 := from; t0 < m; t0 += chunk {
+			t1 := min(m, t0+chunk)
+			reach := 0
+			for _, v := range c.reach[t0:t1] {
+				reach = max(reach, v)
+			}
+			lc := min(ld2, (reach+15)&^15)
+			r0, rc := (t0-from)*group, (t1-t0)*group
+			kn.Gemm(s2[r0*ld2:], ld2, qg[r0*hd:], hd, keys[n1:], ld, rc, hd, lc)
+			for r := r0; r < r0+rc; r++ {
+				mx2[r], sum2[r] = kn.ExpShiftSumBias(s2[r*ld2:r*ld2+lc], bias[(from+r/group)*ld2:])
+			}
+			kn.Gemm(o2[r0*hd:], hd, s2[r0*ld2:], ld2, V[n1*kvd+kh*hd:], kvd, rc, min(n2, lc), hd)
+		}
 		// Merge by log-sum-exp.
 		for r := 0; r < R; r++ {
 			w1, w2 := float32(0), float32(1)
@@ -379,6 +424,32 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 // layer's output) and logits (m×Vocab). A causal prefill is a step whose
 // mask is lower-triangular; one decode token is a step of m = 1.
 func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits []float32, err error) {
+	return t.step(tokens, pos, mask, c, 0, 0)
+}
+
+// Prefill runs the causal step of a prompt (tokens at positions pos) on
+// an empty pending region and returns the logits of its last token
+// only, the one a generation samples from. With all set it returns every
+// token's feature, as Step does (speculation's draft prefill reads
+// them); otherwise only the last token's, and the last layer runs
+// attention and the MLP on the last token alone, the others only
+// appending their keys and values (plain decoding needs nothing else).
+// The returned rows are bit-identical to Step's: every row's sums run in
+// the same order whatever the number of rows.
+func (t *Target) Prefill(tokens, pos []int, c *Cache, all bool) (feat, logits []float32, err error) {
+	m := len(tokens)
+	last := m - 1
+	if all {
+		last = 0
+	}
+	return t.step(tokens, pos, CausalMask(m), c, last, m-1)
+}
+
+// step is Step with the last layer's rows before lastFrom left out of
+// its attention and MLP (it returns the features of rows lastFrom..m-1)
+// and the logits of rows logitsFrom..m-1 (counted from 0, at least
+// lastFrom).
+func (t *Target) step(tokens, pos []int, mask [][]bool, c *Cache, lastFrom, logitsFrom int) (feat, logits []float32, err error) {
 	m, d := len(tokens), t.Cfg.Dim
 	if err := c.checkStep(m, pos, mask); err != nil {
 		return nil, nil, fmt.Errorf("target step: %w", err)
@@ -399,13 +470,17 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 	bias := c.maskBias(mask, m)
 	for li, l := range t.Layers {
 		var y []float32
+		from := 0
 		if li < len(t.Layers)-1 {
 			y = c.buf(li%2, m*d)
+		} else {
+			from = lastFrom
 		}
-		x = l.step(t.Kern, x, y, m, pos, bias, c, li, 0)
+		x = l.step(t.Kern, x, y, m, pos, bias, c, li, from)
 	}
 	c.Pending += m
-	return x, t.Logits(x, m), nil
+	lr := logitsFrom - lastFrom // the first row of x that gets logits
+	return x, t.Logits(x[lr*d:], m-logitsFrom), nil
 }
 
 // Logits applies the final norm and the LM head to m features.

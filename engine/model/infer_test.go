@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaleacross/scaleacross/engine/tensor"
 )
 
@@ -86,6 +88,102 @@ func testStepMatchesTrainingForward(t *testing.T, cfg Config, kn tensor.Kernel) 
 	// Over-long steps are refused.
 	if _, _, err := m.Step(make([]int, cfg.Context), make([]int, cfg.Context), CausalMask(cfg.Context), c); err == nil {
 		t.Fatal("a step beyond the context was accepted")
+	}
+}
+
+// TestPrefillMatchesStep checks that Target.Prefill returns Step's last
+// logits and features bit for bit (every token's with all, the last one's
+// without, where the last layer skips the other rows), and leaves the
+// same keys and values: the next decode step gives the same logits.
+func TestPrefillMatchesStep(t *testing.T) {
+	// The second shape packs every matrix (the SIMD kernel's tiles); the
+	// first packs none.
+	for _, cfg := range []Config{
+		{Dim: 72, Layers: 2, Heads: 3, KVHeads: 1, FF: 40, Vocab: 11, Context: 20, RopeBase: 10000},
+		{Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 20, RopeBase: 10000},
+	} {
+		for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+			t.Run(fmt.Sprintf("d=%d/simd=%v", cfg.Dim, kn.SIMD), func(t *testing.T) { testPrefillMatchesStep(t, cfg, kn) })
+		}
+	}
+}
+
+func testPrefillMatchesStep(t *testing.T, cfg Config, kn tensor.Kernel) {
+	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(13, 14)))
+	m.Kern = kn
+	m.Prepare()
+	tok, pos := []int{3, 1, 4, 1, 5, 9, 2}, []int{0, 1, 2, 3, 4, 5, 6}
+	n, D, V := len(tok), cfg.Dim, cfg.Vocab
+	ref := NewCache(cfg, cfg.Layers)
+	wf, wl, err := m.Step(tok, pos, CausalMask(n), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.Commit(pos)
+	_, wantNext, _ := m.Step([]int{6}, []int{n}, CausalMask(1), ref)
+	for _, all := range []bool{true, false} {
+		c := NewCache(cfg, cfg.Layers)
+		f, l, err := m.Prefill(tok, pos, c, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := wf[(n-1)*D:]
+		if all {
+			want = wf
+		}
+		if d := cmp.Diff(want, f); d != "" {
+			t.Errorf("all %v: features differ (-Step +Prefill):\n%s", all, d)
+		}
+		if d := cmp.Diff(wl[(n-1)*V:], l); d != "" {
+			t.Errorf("all %v: logits differ (-Step +Prefill):\n%s", all, d)
+		}
+		c.Commit(pos)
+		_, next, _ := m.Step([]int{6}, []int{n}, CausalMask(1), c)
+		if d := cmp.Diff(wantNext, next); d != "" {
+			t.Errorf("all %v: next step differs (-Step +Prefill):\n%s", all, d)
+		}
+	}
+}
+
+// TestChunkedAttentionMatchesWhole checks that the masked attention of a
+// long step (a prefill) in chunks of attnChunk new tokens, each over the
+// keys its tokens reach, gives the bits of the whole square, for a causal
+// mask and for a mask whose rows reach unevenly, on both kernels.
+func TestChunkedAttentionMatchesWhole(t *testing.T) {
+	cfg := Config{Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 48, RopeBase: 10000}
+	const n = 29
+	tok, pos := make([]int, n), make([]int, n)
+	for i := range tok {
+		tok[i], pos[i] = (7*i+3)%cfg.Vocab, i
+	}
+	uneven := CausalMask(n)
+	for i := range uneven {
+		for j := 0; j < i; j++ {
+			uneven[i][j] = (i+j)%3 != 0 || j == 0
+		}
+	}
+	for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+		m, _ := NewTarget(cfg, rand.New(rand.NewPCG(15, 16)))
+		m.Kern = kn
+		m.Prepare()
+		for name, mask := range map[string][][]bool{"causal": CausalMask(n), "uneven": uneven} {
+			whole, chunked := NewCache(cfg, cfg.Layers), NewCache(cfg, cfg.Layers)
+			whole.chunk = 1 << 30
+			wf, wl, err := m.Step(tok, pos, mask, whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, cl, err := m.Step(tok, pos, mask, chunked)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(wf, cf); d != "" {
+				t.Errorf("%s simd %v: features differ (-whole +chunked):\n%s", name, kn.SIMD, d)
+			}
+			if d := cmp.Diff(wl, cl); d != "" {
+				t.Errorf("%s simd %v: logits differ (-whole +chunked):\n%s", name, kn.SIMD, d)
+			}
+		}
 	}
 }
 

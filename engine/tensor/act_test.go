@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestActivationsMatchFloat64 checks SiLUMul and RMSNorm, SIMD and pure
@@ -39,6 +41,30 @@ func TestActivationsMatchFloat64(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestSiLUMulAVX512MatchesAVX2 checks that the AVX-512 SwiGLU pass gives
+// the AVX2 pass's bits (the same operations per lane), with large
+// negative inputs (the exponential's cutoff) and tails past 32 and 8
+// entries included.
+func TestSiLUMulAVX512MatchesAVX2(t *testing.T) {
+	z, y := avx512AndAVX2(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{32, 64, 77, 512, 1030} {
+		a, b := randSlice(r, n), randSlice(r, n)
+		for i := range a {
+			a[i] *= 30
+			if i%17 == 5 {
+				a[i] = -100
+			}
+		}
+		want, got := make([]float32, n), make([]float32, n)
+		y.SiLUMul(want, a, b)
+		z.SiLUMul(got, a, b)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("n %d: AVX-512 differs from AVX2 (-AVX2 +AVX-512):\n%s", n, d)
 		}
 	}
 }

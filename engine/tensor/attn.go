@@ -62,7 +62,9 @@ func (kn Kernel) Gemm(c []float32, ldc int, a []float32, lda int, b []float32, l
 	_ = b[(k-1)*ldb+n-1]
 	_ = c[(m-1)*ldc+n-1]
 	lo := 0
-	if kn.SIMD {
+	if kn.AVX512 {
+		lo = gemmZ(c, ldc, a, lda, b, ldb, m, k, n)
+	} else if kn.SIMD {
 		n16, n8 := n&^15, n&^7
 		var scratch [16]float32
 		for i := 0; i < m; i += 4 {
@@ -98,10 +100,73 @@ func (kn Kernel) Gemm(c []float32, ldc int, a []float32, lda int, b []float32, l
 	}
 }
 
+// gemmZ is Gemm's AVX-512 path: 4-row tiles (a short last tile repeats
+// a row and writes it to scratch) over 64-column blocks, then blocks of
+// 24 or 16 columns (gemmZ4s) and one of 8 (gemm4x8), every column
+// summed in the order of p as on the AVX2 tiles, so that both paths give
+// the same bits. It returns the first column it left to the caller
+// (fewer than 8 remain).
+func gemmZ(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, k, n int) int {
+	var scratch [64]float32
+	end := 0
+	for i := 0; i < m; i += 4 {
+		var ap, cp [4]*float32
+		set := func(j int) {
+			for r := 0; r < 4; r++ {
+				if i+r < m {
+					ap[r], cp[r] = &a[(i+r)*lda], &c[(i+r)*ldc+j]
+				} else {
+					ap[r], cp[r] = &a[i*lda], &scratch[0]
+				}
+			}
+		}
+		j := 0
+		for n-j >= 16 {
+			w := 16
+			switch r := n - j; {
+			case r >= 64:
+				w = 64
+			case r >= 24:
+				w = 24
+			}
+			set(j)
+			gemmZ4s(&ap, &b[j], ldb, k, &cp, w)
+			j += w
+		}
+		if n-j >= 8 {
+			set(j)
+			gemm4x8(ap[0], ap[1], ap[2], ap[3], &b[j], ldb, k, cp[0], cp[1], cp[2], cp[3])
+			j += 8
+		}
+		end = j
+	}
+	return end
+}
+
 // ExpShiftSum replaces x by e^(x - max(x)) (Expf; entries of -Inf give 0)
 // and returns the maximum and the sum of the results: one softmax row
 // before its normalisation. At least one entry must be finite.
 func (kn Kernel) ExpShiftSum(x []float32) (mx, sum float32) {
+	return kn.ExpShiftSumBias(x, nil)
+}
+
+// ExpShiftSumBias is ExpShiftSum after x += bias (the attention mask as
+// additive scores, 0 or -Inf; nil adds nothing), in the same pass on the
+// AVX-512 kernel: bias, when set, is at least as long as x.
+func (kn Kernel) ExpShiftSumBias(x, bias []float32) (mx, sum float32) {
+	if bias != nil {
+		bias = bias[:len(x)]
+	}
+	if kn.AVX512 && len(x) > 0 && len(x)%16 == 0 {
+		var bp *float32
+		if bias != nil {
+			bp = &bias[0]
+		}
+		return expShiftSumZ(&x[0], bp, len(x))
+	}
+	for u, v := range bias {
+		x[u] += v
+	}
 	n8 := 0
 	if kn.SIMD {
 		n8 = len(x) &^ 7

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestGemmMatchesNaive checks the strided kernel, SIMD and pure Go,
@@ -43,11 +45,42 @@ func TestGemmMatchesNaive(t *testing.T) {
 	}
 }
 
+// avx512AndAVX2 returns this CPU's kernel and its AVX2-only variant, and
+// skips the test where the CPU has no AVX-512.
+func avx512AndAVX2(t *testing.T) (z, y Kernel) {
+	t.Helper()
+	z = Detect(1)
+	if !z.AVX512 {
+		t.Skip("no AVX-512")
+	}
+	return z, Kernel{SIMD: true}
+}
+
+// TestGemmAVX512MatchesAVX2 checks that the AVX-512 tiles of Gemm give
+// the AVX2 tiles' bits (each column summed in the same order), on the
+// attention's shapes and on every width the 64-, 24-, 16- and 8-column
+// blocks combine to.
+func TestGemmAVX512MatchesAVX2(t *testing.T) {
+	z, y := avx512AndAVX2(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{12, 24, 128}, {4, 24, 16}, {12, 128, 24}, {5, 131, 24}, {3, 24, 144}, {7, 9, 40}, {6, 17, 56}, {2, 33, 100}, {1, 5, 8}, {9, 24, 96}} {
+		m, k, n := s[0], s[1], s[2]
+		lda, ldb, ldc := k+1, n+3, n+5
+		a, b := randSlice(r, m*lda), randSlice(r, k*ldb)
+		want, got := make([]float32, m*ldc), make([]float32, m*ldc)
+		y.Gemm(want, ldc, a, lda, b, ldb, m, k, n)
+		z.Gemm(got, ldc, a, lda, b, ldb, m, k, n)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("Gemm %v: AVX-512 differs from AVX2 (-AVX2 +AVX-512):\n%s", s, d)
+		}
+	}
+}
+
 // TestExpShiftSum checks the softmax row kernel, SIMD and pure Go,
 // against float64 arithmetic, with -Inf entries (masked keys) included.
 func TestExpShiftSum(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{1, 5, 8, 17, 64, 131} {
+	for _, n := range []int{1, 5, 8, 16, 17, 48, 64, 131, 144} {
 		x := randSlice(r, n)
 		for i := range x {
 			x[i] *= 6
@@ -66,7 +99,7 @@ func TestExpShiftSum(t *testing.T) {
 			want[i] = math.Exp(float64(v) - mx)
 			sum += want[i]
 		}
-		for _, kn := range []Kernel{{}, Detect(1)} {
+		for _, kn := range []Kernel{{}, {SIMD: Detect(1).SIMD}, Detect(1)} {
 			y := append([]float32(nil), x...)
 			gm, gs := kn.ExpShiftSum(y)
 			if float64(gm) != mx || math.Abs(float64(gs)-sum) > 1e-5*sum {
@@ -78,5 +111,60 @@ func TestExpShiftSum(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExpShiftSumBias checks that the fused mask add gives the bits of
+// adding the bias first, on every kernel, for rows of whole 16-lane
+// vectors (the AVX-512 pass) and others.
+func TestExpShiftSumBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	ninf := float32(math.Inf(-1))
+	for _, n := range []int{3, 16, 17, 32, 48, 64} {
+		x, bias := randSlice(r, n), make([]float32, n+5)
+		for i := range bias {
+			if i%3 == 1 {
+				bias[i] = ninf
+			}
+		}
+		for _, kn := range []Kernel{{}, {SIMD: Detect(1).SIMD}, Detect(1)} {
+			want := append([]float32(nil), x...)
+			for i := range want {
+				want[i] += bias[i]
+			}
+			wm, ws := kn.ExpShiftSum(want)
+			got := append([]float32(nil), x...)
+			gm, gs := kn.ExpShiftSumBias(got, bias)
+			if d := cmp.Diff([]float32{wm, ws}, []float32{gm, gs}); d != "" {
+				t.Fatalf("n %d AVX-512 %v: max and sum differ (-add first +fused):\n%s", n, kn.AVX512, d)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("n %d AVX-512 %v: rows differ (-add first +fused):\n%s", n, kn.AVX512, d)
+			}
+		}
+	}
+}
+
+// BenchmarkAttnHead times the attention of one KV head of the committed
+// target (head size 24, four query heads per KV head) over a 128-token
+// prefix, as the engine's Layer.step runs it: the scores of R query rows
+// (four per new token), a softmax row each and the weighted sum of the
+// values. R = 4 is a decode step, 12 the verify pass of three tokens.
+func BenchmarkAttnHead(b *testing.B) {
+	const hd, n, kvd = 24, 128, 48
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, R := range []int{4, 12} {
+		b.Run("R="+string(rune('0'+R/10))+string(rune('0'+R%10)), func(b *testing.B) {
+			kn := Detect(1)
+			q, kt, v := randSlice(r, R*hd), randSlice(r, hd*(n+16)), randSlice(r, n*kvd)
+			s, o := make([]float32, R*n), make([]float32, R*hd)
+			for b.Loop() {
+				kn.Gemm(s, n, q, hd, kt, n+16, R, hd, n)
+				for i := 0; i < R; i++ {
+					kn.ExpShiftSum(s[i*n : (i+1)*n])
+				}
+				kn.Gemm(o, hd, s, n, v, kvd, R, n, hd)
+			}
+		})
 	}
 }

@@ -4,15 +4,27 @@ import "math"
 
 // PackedBF16 is a weight matrix W (n outputs × k inputs) rounded to
 // bfloat16 (the top 16 bits of a float32, 8 bits of mantissa) and packed
-// like Packed: 16-column panels of its transpose, each k×16 contiguous,
-// with 48 columns of zeros after the last panel. Half the bytes
+// like Packed in 16-column panels of its transpose, with 48 columns of
+// zeros after the last panel. Inside a panel the k rows go in pairs: the
+// 32-bit lane c of pair-row q holds w(2q, c) in its low half and
+// w(2q+1, c) in its high half (an odd k ends in a pair whose high halves
+// are zero), so that a kernel widens 32 weights to float32 with one load,
+// a shift and a mask, where widening loads take a shuffle per 16. Half the bytes
 // of a float32 matrix, it halves the memory traffic of the one- and
 // two-row products, which the memory system bounds; it is meant for the
 // draft head, whose products only propose tokens (the target verifies
 // every one in float32, so the output stays the target's).
 type PackedBF16 struct {
 	K, N int
-	data []uint16 // ceil(N/16)+3 panels of K×16
+	data []uint16 // ceil(N/16)+3 panels of kPad()×16
+}
+
+// kPad is K rounded up to a whole number of row pairs.
+func (w *PackedBF16) kPad() int { return w.K + w.K&1 }
+
+// at returns the bfloat16 bits of W(j, p): column j, input p.
+func (w *PackedBF16) at(j, p int) uint16 {
+	return w.data[(j&^15)*w.kPad()+(p>>1)*32+(j&15)*2+p&1]
 }
 
 // BF16 rounds v to the nearest bfloat16 (ties to even) and returns its
@@ -30,12 +42,13 @@ func PackBF16(w []float32, n, k int) *PackedBF16 {
 	// A last tile of 64 columns may start at any 16-column panel of a
 	// split product (Pool), so 48 zero columns follow the last one.
 	np := (n+15)&^15 + 48
-	p := &PackedBF16{K: k, N: n, data: make([]uint16, np*k)}
+	kp := k + k&1
+	p := &PackedBF16{K: k, N: n, data: make([]uint16, np*kp)}
 	for j := 0; j < n; j += 16 {
-		panel := p.data[j*k : (j+16)*k]
+		panel := p.data[j*kp : (j+16)*kp]
 		for q := 0; q < k; q++ {
 			for c := 0; c < 16 && j+c < n; c++ {
-				panel[q*16+c] = BF16(w[(j+c)*k+q])
+				panel[(q>>1)*32+c*2+q&1] = BF16(w[(j+c)*k+q])
 			}
 		}
 	}
@@ -60,7 +73,7 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 	checkShapes(c, a, add, m, k, n)
 	if !kn.AVX512 {
 		matMulBF16Go(c, a, w, m)
-		addCols(c, add, m, n, 0, n)
+		addCols(kn.SIMD, c, add, m, n, 0, n)
 		return
 	}
 	if kn.splits(m, k, n, 32) {
@@ -68,7 +81,7 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 		return
 	}
 	bf16Range(c, a, w, m, 0, n)
-	addCols(c, add, m, n, 0, n)
+	addCols(true, c, add, m, n, 0, n)
 }
 
 // bf16Range computes the columns lo..hi-1 of c (lo a multiple of 16) on
@@ -77,10 +90,10 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 func bf16Range(c, a []float32, w *PackedBF16, m, lo, hi int) {
 	k, n := w.K, w.N
 	var scratch [4][64]float32
-	ps := 16 * k
+	ps := 16 * w.kPad()
 	for j := lo; j < hi; j += 64 {
 		full := j+64 <= hi
-		panel := &w.data[j*k]
+		panel := &w.data[j*w.kPad()]
 		col := func(r int) *float32 {
 			if full {
 				return &c[r*n+j]
@@ -126,10 +139,9 @@ func matMulBF16Go(c, a []float32, w *PackedBF16, m int) {
 	for i := 0; i < m; i++ {
 		x := a[i*k : i*k+k]
 		for j := 0; j < n; j++ {
-			panel := w.data[(j&^15)*k:]
 			var s float32
 			for p, v := range x {
-				s += v * BF16Value(panel[p*16+j&15])
+				s += v * BF16Value(w.at(j, p))
 			}
 			c[i*n+j] = s
 		}

@@ -30,10 +30,11 @@ func TestBF16Rounding(t *testing.T) {
 
 // TestMatMulBF16MatchesRounded checks the AVX-512 bf16 kernels and the
 // pure-Go path against the triple loop on the rounded weights, for one,
-// two and several rows and column counts that are not multiples of 64.
+// two and several rows, column counts that are not multiples of 64 and
+// odd input counts (a last half-filled row pair).
 func TestMatMulBF16MatchesRounded(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
-	for _, s := range [][3]int{{1, 192, 288}, {2, 384, 192}, {3, 192, 1024}, {4, 512, 192}, {7, 192, 256}, {1, 8, 16}, {5, 24, 80}} {
+	for _, s := range [][3]int{{1, 192, 288}, {2, 384, 192}, {3, 192, 1024}, {4, 512, 192}, {7, 192, 256}, {1, 8, 16}, {5, 24, 80}, {1, 7, 16}, {2, 193, 64}, {4, 25, 80}, {3, 1, 48}, {6, 3, 200}} {
 		m, k, n := s[0], s[1], s[2]
 		a, w := randSlice(r, m*k), randSlice(r, n*k)
 		rounded := make([]float32, len(w))

@@ -84,3 +84,15 @@ func gemmZ3x64(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
 
 //go:noescape
 func gemmZ2x64(ap *[2]*float32, p *float32, pstride int, k int, cp *[2]*float32)
+
+//go:noescape
+func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols int)
+
+//go:noescape
+func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
+
+//go:noescape
+func addVec(dst, src *float32, n8 int)
+
+//go:noescape
+func siluMulZ(a, b, out *float32, n32 int)

@@ -706,6 +706,48 @@ noz:
 	MOVB $0, ret+0(FP)
 	RET
 
+// Macros of the 4-row, 64-column AVX-512 tiles (gemmZ4, gemmZ4s,
+// bf16Z4x64): Z16_ZERO clears the sixteen accumulators Z0-Z15,
+// B4_BCAST(off) broadcasts the four rows' entries at AX (plus off
+// bytes) into Z20-Z23, B4_FMAS adds them times the four weight vectors
+// w0-w3 (row r, vector c into Z(4r+c)), and Z16_STORE writes the
+// accumulators to the four output rows whose pointers AX points to.
+#define Z16_ZERO \
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4; VPXORD Z5, Z5, Z5; VPXORD Z6, Z6, Z6; VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8; VPXORD Z9, Z9, Z9; VPXORD Z10, Z10, Z10; VPXORD Z11, Z11, Z11 \
+	VPXORD Z12, Z12, Z12; VPXORD Z13, Z13, Z13; VPXORD Z14, Z14, Z14; VPXORD Z15, Z15, Z15
+
+#define B4_BCAST(off) \
+	VBROADCASTSS off(SI)(AX*4), Z20 \
+	VBROADCASTSS off(R10)(AX*4), Z21 \
+	VBROADCASTSS off(R11)(AX*4), Z22 \
+	VBROADCASTSS off(R12)(AX*4), Z23
+
+#define B4_FMAS(w0, w1, w2, w3) \
+	VFMADD231PS w0, Z20, Z0; VFMADD231PS w1, Z20, Z1; VFMADD231PS w2, Z20, Z2; VFMADD231PS w3, Z20, Z3 \
+	VFMADD231PS w0, Z21, Z4; VFMADD231PS w1, Z21, Z5; VFMADD231PS w2, Z21, Z6; VFMADD231PS w3, Z21, Z7 \
+	VFMADD231PS w0, Z22, Z8; VFMADD231PS w1, Z22, Z9; VFMADD231PS w2, Z22, Z10; VFMADD231PS w3, Z22, Z11 \
+	VFMADD231PS w0, Z23, Z12; VFMADD231PS w1, Z23, Z13; VFMADD231PS w2, Z23, Z14; VFMADD231PS w3, Z23, Z15
+
+#define Z16_STORE \
+	MOVQ    0(AX), DX \
+	VMOVUPS Z0, (DX); VMOVUPS Z1, 64(DX); VMOVUPS Z2, 128(DX); VMOVUPS Z3, 192(DX) \
+	MOVQ    8(AX), DX \
+	VMOVUPS Z4, (DX); VMOVUPS Z5, 64(DX); VMOVUPS Z6, 128(DX); VMOVUPS Z7, 192(DX) \
+	MOVQ    16(AX), DX \
+	VMOVUPS Z8, (DX); VMOVUPS Z9, 64(DX); VMOVUPS Z10, 128(DX); VMOVUPS Z11, 192(DX) \
+	MOVQ    24(AX), DX \
+	VMOVUPS Z12, (DX); VMOVUPS Z13, 64(DX); VMOVUPS Z14, 128(DX); VMOVUPS Z15, 192(DX)
+
+// ROWS4_STORE2 writes two vectors to each of the four output rows whose
+// pointers AX points to: a_r at the row's start and b_r 64 bytes on.
+#define ROWS4_STORE2(a0, b0, a1, b1, a2, b2, a3, b3) \
+	MOVQ 0(AX), DX; VMOVUPS a0, (DX); VMOVUPS b0, 64(DX) \
+	MOVQ 8(AX), DX; VMOVUPS a1, (DX); VMOVUPS b1, 64(DX) \
+	MOVQ 16(AX), DX; VMOVUPS a2, (DX); VMOVUPS b2, 64(DX) \
+	MOVQ 24(AX), DX; VMOVUPS a3, (DX); VMOVUPS b3, 64(DX)
+
 // func gemmZ4(ap *[4]*float32, p *float32, pstride int, k int, cp *[4]*float32, cols int)
 // Four rows against four consecutive packed 16-column panels (pstride
 // elements apart) with AVX-512: c_r[j] for j < 64 in sixteen 16-wide
@@ -730,22 +772,7 @@ TEXT ·gemmZ4(SB), NOSPLIT, $0-48
 	LEAQ (BX)(R9*1), DX
 	CMPQ cols+40(FP), $64
 	JNE  narrow4
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	Z16_ZERO
 	XORQ AX, AX
 loopz4:
 	CMPQ AX, CX
@@ -754,26 +781,8 @@ loopz4:
 	VMOVUPS      (R13), Z17
 	VMOVUPS      (BX), Z18
 	VMOVUPS      (DX), Z19
-	VBROADCASTSS (SI)(AX*4), Z20
-	VBROADCASTSS (R10)(AX*4), Z21
-	VBROADCASTSS (R11)(AX*4), Z22
-	VBROADCASTSS (R12)(AX*4), Z23
-	VFMADD231PS  Z16, Z20, Z0
-	VFMADD231PS  Z17, Z20, Z1
-	VFMADD231PS  Z18, Z20, Z2
-	VFMADD231PS  Z19, Z20, Z3
-	VFMADD231PS  Z16, Z21, Z4
-	VFMADD231PS  Z17, Z21, Z5
-	VFMADD231PS  Z18, Z21, Z6
-	VFMADD231PS  Z19, Z21, Z7
-	VFMADD231PS  Z16, Z22, Z8
-	VFMADD231PS  Z17, Z22, Z9
-	VFMADD231PS  Z18, Z22, Z10
-	VFMADD231PS  Z19, Z22, Z11
-	VFMADD231PS  Z16, Z23, Z12
-	VFMADD231PS  Z17, Z23, Z13
-	VFMADD231PS  Z18, Z23, Z14
-	VFMADD231PS  Z19, Z23, Z15
+	B4_BCAST(0)
+	B4_FMAS(Z16, Z17, Z18, Z19)
 	ADDQ         $64, DI
 	ADDQ         $64, R13
 	ADDQ         $64, BX
@@ -781,27 +790,8 @@ loopz4:
 	INCQ         AX
 	JMP          loopz4
 donez4:
-	MOVQ    cp+32(FP), AX
-	MOVQ    0(AX), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	MOVQ    8(AX), DX
-	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
-	VMOVUPS Z6, 128(DX)
-	VMOVUPS Z7, 192(DX)
-	MOVQ    16(AX), DX
-	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
-	VMOVUPS Z10, 128(DX)
-	VMOVUPS Z11, 192(DX)
-	MOVQ    24(AX), DX
-	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
-	VMOVUPS Z14, 128(DX)
-	VMOVUPS Z15, 192(DX)
+	MOVQ cp+32(FP), AX
+	Z16_STORE
 	VZEROUPPER
 	RET
 narrow4:
@@ -822,15 +812,8 @@ loopz4n:
 	INCQ AX
 	JMP  loopz4n
 donez4n:
-	MOVQ    cp+32(FP), AX
-	MOVQ    0(AX), DX
-	VMOVUPS Z0, (DX); VMOVUPS Z1, 64(DX)
-	MOVQ    8(AX), DX
-	VMOVUPS Z2, (DX); VMOVUPS Z3, 64(DX)
-	MOVQ    16(AX), DX
-	VMOVUPS Z4, (DX); VMOVUPS Z5, 64(DX)
-	MOVQ    24(AX), DX
-	VMOVUPS Z6, (DX); VMOVUPS Z7, 64(DX)
+	MOVQ cp+32(FP), AX
+	ROWS4_STORE2(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	VZEROUPPER
 	RET
 
@@ -945,16 +928,36 @@ donesc:
 	RET
 
 // The bf16 kernels read packed weights stored as bfloat16 (the top half
-// of a float32): VPMOVZXWD widens 16 of them to 32-bit lanes and VPSLLD
-// shifts them into place, which is their exact float32 value. Rows of a
-// and c stay float32, and every column is summed in order of p.
+// of a float32), two k-rows interleaved per 32-bit lane (BF16PAIR), and
+// widen them to their exact float32 value in registers. Rows of a and c
+// stay float32, and every column is summed in order of p.
 
-#define BF16LOAD(off, base, Z) \
-	VPMOVZXWD off(base), Z \
-	VPSLLD    $16, Z, Z
+// BF16PAIR loads two k-rows of a bf16 panel stored as pairs (PackBF16:
+// dword c of pair-row q holds w(2q, c) in its low half and w(2q+1, c) in
+// its high half) and widens them exactly to float32: lo = the low
+// halves shifted up, hi = the high halves with the low bits cleared (Z31
+// holds 0xffff0000 in every lane). One load and two integer operations
+// give 32 weights, where a widening load (a shuffle) gives 16.
+#define BF16PAIR(base, lo, hi) \
+	VMOVDQU32 (base), hi \
+	VPSLLD    $16, hi, lo \
+	VPANDD    Z31, hi, hi
+
+#define BF16MASK VPTERNLOGD $0xff, Z31, Z31, Z31; VPSLLD $16, Z31, Z31
+
+// BF16PAIRS4 loads a row pair of four panels: lo halves into Z16-Z19,
+// hi halves into Z24-Z27. FMA4 adds four weight vectors times the
+// broadcast b into four accumulators.
+#define BF16PAIRS4(p0, p1, p2, p3) \
+	BF16PAIR(p0, Z16, Z24); BF16PAIR(p1, Z17, Z25); BF16PAIR(p2, Z18, Z26); BF16PAIR(p3, Z19, Z27)
+
+#define FMA4(w0, w1, w2, w3, b, a0, a1, a2, a3) \
+	VFMADD231PS w0, b, a0; VFMADD231PS w1, b, a1; VFMADD231PS w2, b, a2; VFMADD231PS w3, b, a3
 
 // func bf16Z1x64(a *float32, p *uint16, pstride int, k int, c *float32)
-// One row against four consecutive bf16 panels (pstride elements apart).
+// One row against four consecutive bf16 panels (pstride elements apart),
+// two k-rows per iteration and a last single row where k is odd; each
+// column is one FMA chain in order of p.
 TEXT ·bf16Z1x64(SB), NOSPLIT, $0-40
 	MOVQ a+0(FP), SI
 	MOVQ p+8(FP), DI
@@ -965,29 +968,34 @@ TEXT ·bf16Z1x64(SB), NOSPLIT, $0-40
 	LEAQ (DI)(R9*1), R10
 	LEAQ (R10)(R9*1), R11
 	LEAQ (R11)(R9*1), R12
+	BF16MASK
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ CX, R8
+	ANDQ $~1, R8
 	XORQ AX, AX
 loopb1:
+	CMPQ AX, R8
+	JGE  tailb1
+	BF16PAIRS4(DI, R10, R11, R12)
+	VBROADCASTSS (SI)(AX*4), Z20
+	VBROADCASTSS 4(SI)(AX*4), Z21
+	FMA4(Z16, Z17, Z18, Z19, Z20, Z0, Z1, Z2, Z3)
+	FMA4(Z24, Z25, Z26, Z27, Z21, Z0, Z1, Z2, Z3)
+	ADDQ         $64, DI
+	ADDQ         $64, R10
+	ADDQ         $64, R11
+	ADDQ         $64, R12
+	ADDQ         $2, AX
+	JMP          loopb1
+tailb1:
 	CMPQ AX, CX
 	JGE  doneb1
-	BF16LOAD(0, DI, Z16)
-	BF16LOAD(0, R10, Z17)
-	BF16LOAD(0, R11, Z18)
-	BF16LOAD(0, R12, Z19)
+	BF16PAIRS4(DI, R10, R11, R12)
 	VBROADCASTSS (SI)(AX*4), Z20
-	VFMADD231PS  Z16, Z20, Z0
-	VFMADD231PS  Z17, Z20, Z1
-	VFMADD231PS  Z18, Z20, Z2
-	VFMADD231PS  Z19, Z20, Z3
-	ADDQ         $32, DI
-	ADDQ         $32, R10
-	ADDQ         $32, R11
-	ADDQ         $32, R12
-	INCQ         AX
-	JMP          loopb1
+	FMA4(Z16, Z17, Z18, Z19, Z20, Z0, Z1, Z2, Z3)
 doneb1:
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, 64(DX)
@@ -1008,6 +1016,7 @@ TEXT ·bf16Z2x64(SB), NOSPLIT, $0-56
 	LEAQ (DI)(R9*1), R10
 	LEAQ (R10)(R9*1), R11
 	LEAQ (R11)(R9*1), R12
+	BF16MASK
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1016,30 +1025,35 @@ TEXT ·bf16Z2x64(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ CX, R13
+	ANDQ $~1, R13
 	XORQ AX, AX
 loopb2:
-	CMPQ AX, CX
-	JGE  doneb2
-	BF16LOAD(0, DI, Z16)
-	BF16LOAD(0, R10, Z17)
-	BF16LOAD(0, R11, Z18)
-	BF16LOAD(0, R12, Z19)
+	CMPQ AX, R13
+	JGE  tailb2
+	BF16PAIRS4(DI, R10, R11, R12)
 	VBROADCASTSS (SI)(AX*4), Z20
 	VBROADCASTSS (R8)(AX*4), Z21
-	VFMADD231PS  Z16, Z20, Z0
-	VFMADD231PS  Z17, Z20, Z1
-	VFMADD231PS  Z18, Z20, Z2
-	VFMADD231PS  Z19, Z20, Z3
-	VFMADD231PS  Z16, Z21, Z4
-	VFMADD231PS  Z17, Z21, Z5
-	VFMADD231PS  Z18, Z21, Z6
-	VFMADD231PS  Z19, Z21, Z7
-	ADDQ         $32, DI
-	ADDQ         $32, R10
-	ADDQ         $32, R11
-	ADDQ         $32, R12
-	INCQ         AX
+	VBROADCASTSS 4(SI)(AX*4), Z22
+	VBROADCASTSS 4(R8)(AX*4), Z23
+	FMA4(Z16, Z17, Z18, Z19, Z20, Z0, Z1, Z2, Z3)
+	FMA4(Z16, Z17, Z18, Z19, Z21, Z4, Z5, Z6, Z7)
+	FMA4(Z24, Z25, Z26, Z27, Z22, Z0, Z1, Z2, Z3)
+	FMA4(Z24, Z25, Z26, Z27, Z23, Z4, Z5, Z6, Z7)
+	ADDQ         $64, DI
+	ADDQ         $64, R10
+	ADDQ         $64, R11
+	ADDQ         $64, R12
+	ADDQ         $2, AX
 	JMP          loopb2
+tailb2:
+	CMPQ AX, CX
+	JGE  doneb2
+	BF16PAIRS4(DI, R10, R11, R12)
+	VBROADCASTSS (SI)(AX*4), Z20
+	VBROADCASTSS (R8)(AX*4), Z21
+	FMA4(Z16, Z17, Z18, Z19, Z20, Z0, Z1, Z2, Z3)
+	FMA4(Z16, Z17, Z18, Z19, Z21, Z4, Z5, Z6, Z7)
 doneb2:
 	MOVQ    c0+40(FP), DX
 	VMOVUPS Z0, (DX)
@@ -1055,7 +1069,7 @@ doneb2:
 	RET
 
 // func bf16Z4x64(ap *[4]*float32, p *uint16, pstride int, k int, cp *[4]*float32)
-// Four rows against four consecutive bf16 panels: gemmZ4 on bf16.
+// Four rows against four consecutive bf16 panels: gemmZ4 on bf16 pairs.
 TEXT ·bf16Z4x64(SB), NOSPLIT, $0-40
 	MOVQ ap+0(FP), AX
 	MOVQ 0(AX), SI
@@ -1069,78 +1083,34 @@ TEXT ·bf16Z4x64(SB), NOSPLIT, $0-40
 	LEAQ (DI)(R9*1), R13
 	LEAQ (R13)(R9*1), BX
 	LEAQ (BX)(R9*1), DX
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	BF16MASK
+	Z16_ZERO
+	MOVQ CX, R8
+	ANDQ $~1, R8
 	XORQ AX, AX
 loopb4:
+	CMPQ AX, R8
+	JGE  tailb4
+	BF16PAIRS4(DI, R13, BX, DX)
+	B4_BCAST(0)
+	B4_FMAS(Z16, Z17, Z18, Z19)
+	B4_BCAST(4)
+	B4_FMAS(Z24, Z25, Z26, Z27)
+	ADDQ $64, DI
+	ADDQ $64, R13
+	ADDQ $64, BX
+	ADDQ $64, DX
+	ADDQ $2, AX
+	JMP  loopb4
+tailb4:
 	CMPQ AX, CX
 	JGE  doneb4
-	BF16LOAD(0, DI, Z16)
-	BF16LOAD(0, R13, Z17)
-	BF16LOAD(0, BX, Z18)
-	BF16LOAD(0, DX, Z19)
-	VBROADCASTSS (SI)(AX*4), Z20
-	VBROADCASTSS (R10)(AX*4), Z21
-	VBROADCASTSS (R11)(AX*4), Z22
-	VBROADCASTSS (R12)(AX*4), Z23
-	VFMADD231PS  Z16, Z20, Z0
-	VFMADD231PS  Z17, Z20, Z1
-	VFMADD231PS  Z18, Z20, Z2
-	VFMADD231PS  Z19, Z20, Z3
-	VFMADD231PS  Z16, Z21, Z4
-	VFMADD231PS  Z17, Z21, Z5
-	VFMADD231PS  Z18, Z21, Z6
-	VFMADD231PS  Z19, Z21, Z7
-	VFMADD231PS  Z16, Z22, Z8
-	VFMADD231PS  Z17, Z22, Z9
-	VFMADD231PS  Z18, Z22, Z10
-	VFMADD231PS  Z19, Z22, Z11
-	VFMADD231PS  Z16, Z23, Z12
-	VFMADD231PS  Z17, Z23, Z13
-	VFMADD231PS  Z18, Z23, Z14
-	VFMADD231PS  Z19, Z23, Z15
-	ADDQ         $32, DI
-	ADDQ         $32, R13
-	ADDQ         $32, BX
-	ADDQ         $32, DX
-	INCQ         AX
-	JMP          loopb4
+	BF16PAIRS4(DI, R13, BX, DX)
+	B4_BCAST(0)
+	B4_FMAS(Z16, Z17, Z18, Z19)
 doneb4:
-	MOVQ    cp+32(FP), AX
-	MOVQ    0(AX), DX
-	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
-	VMOVUPS Z2, 128(DX)
-	VMOVUPS Z3, 192(DX)
-	MOVQ    8(AX), DX
-	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
-	VMOVUPS Z6, 128(DX)
-	VMOVUPS Z7, 192(DX)
-	MOVQ    16(AX), DX
-	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
-	VMOVUPS Z10, 128(DX)
-	VMOVUPS Z11, 192(DX)
-	MOVQ    24(AX), DX
-	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
-	VMOVUPS Z14, 128(DX)
-	VMOVUPS Z15, 192(DX)
+	MOVQ cp+32(FP), AX
+	Z16_STORE
 	VZEROUPPER
 	RET
 
@@ -1279,3 +1249,301 @@ donez2:
 	VZEROUPPER
 	RET
 
+
+// func gemmZ4s(ap *[4]*float32, b *float32, ldb int, k int, cp *[4]*float32, cols int)
+// Four rows of a against the row-major k×cols block b (rows ldb elements
+// apart) with AVX-512: c_r[j] = sum_p a_r[p]·b[p][j] for j < cols, where
+// cols is 64, 24 or 16, each column summed in order of p like
+// gemm4x16 (one FMA chain per entry), so that every width gives the same
+// bits. It is the attention's Gemm: the scores of a query group against
+// the transposed keys (64- and 16-column blocks) and the softmax weights
+// against the values (24 columns, one head).
+#define ZS_ROW1(r, z, a0) VBROADCASTSS (r)(AX*4), z; VFMADD231PS Z16, z, a0
+TEXT ·gemmZ4s(SB), NOSPLIT, $0-48
+	MOVQ ap+0(FP), AX
+	MOVQ 0(AX), SI; MOVQ 8(AX), R10; MOVQ 16(AX), R11; MOVQ 24(AX), R12
+	MOVQ b+8(FP), DI
+	MOVQ ldb+16(FP), R9
+	SHLQ $2, R9
+	MOVQ k+24(FP), CX
+	MOVQ cols+40(FP), DX
+	XORQ AX, AX
+	CMPQ DX, $64
+	JEQ  zs64
+	CMPQ DX, $24
+	JEQ  zs24
+	// 16 columns: four accumulators.
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3
+zs16loop:
+	CMPQ AX, CX
+	JGE  zs16done
+	VMOVUPS (DI), Z16
+	ZS_ROW1(SI, Z20, Z0)
+	ZS_ROW1(R10, Z21, Z1)
+	ZS_ROW1(R11, Z22, Z2)
+	ZS_ROW1(R12, Z23, Z3)
+	ADDQ R9, DI
+	INCQ AX
+	JMP  zs16loop
+zs16done:
+	MOVQ cp+32(FP), AX
+	MOVQ 0(AX), DX; VMOVUPS Z0, (DX); MOVQ 8(AX), DX; VMOVUPS Z1, (DX)
+	MOVQ 16(AX), DX; VMOVUPS Z2, (DX); MOVQ 24(AX), DX; VMOVUPS Z3, (DX)
+	VZEROUPPER
+	RET
+zs24:
+	// 24 columns: a 16-wide and an 8-wide accumulator per row.
+	VPXORD Z0, Z0, Z0; VPXORD Z1, Z1, Z1; VPXORD Z2, Z2, Z2; VPXORD Z3, Z3, Z3
+	VXORPS Y4, Y4, Y4; VXORPS Y5, Y5, Y5; VXORPS Y6, Y6, Y6; VXORPS Y7, Y7, Y7
+zs24loop:
+	CMPQ AX, CX
+	JGE  zs24done
+	VMOVUPS (DI), Z16; VMOVUPS 64(DI), Y17
+	B4_BCAST(0)
+	VFMADD231PS Z16, Z20, Z0; VFMADD231PS Y17, Y20, Y4; VFMADD231PS Z16, Z21, Z1; VFMADD231PS Y17, Y21, Y5
+	VFMADD231PS Z16, Z22, Z2; VFMADD231PS Y17, Y22, Y6; VFMADD231PS Z16, Z23, Z3; VFMADD231PS Y17, Y23, Y7
+	ADDQ         R9, DI
+	INCQ         AX
+	JMP          zs24loop
+zs24done:
+	MOVQ cp+32(FP), AX
+	ROWS4_STORE2(Z0, Y4, Z1, Y5, Z2, Y6, Z3, Y7)
+	VZEROUPPER
+	RET
+zs64:
+	Z16_ZERO
+zs64loop:
+	CMPQ AX, CX
+	JGE  zs64done
+	VMOVUPS      (DI), Z16
+	VMOVUPS      64(DI), Z17
+	VMOVUPS      128(DI), Z18
+	VMOVUPS      192(DI), Z19
+	B4_BCAST(0)
+	B4_FMAS(Z16, Z17, Z18, Z19)
+	ADDQ         R9, DI
+	INCQ         AX
+	JMP          zs64loop
+zs64done:
+	MOVQ cp+32(FP), AX
+	Z16_STORE
+	VZEROUPPER
+	RET
+
+// EXPC_Z broadcasts the exponential's constants (expc) for 16 lanes:
+// log2 e into Z15, ln 2 into Z14, the polynomial's 1 ... 1/720 into
+// Z11-Z6 and the exponent bias into Z5.
+#define EXPC_Z \
+	VBROADCASTSS expc<>+0(SB), Z15; VBROADCASTSS expc<>+4(SB), Z14 \
+	VBROADCASTSS expc<>+16(SB), Z11; VBROADCASTSS expc<>+20(SB), Z10; VBROADCASTSS expc<>+24(SB), Z9 \
+	VBROADCASTSS expc<>+28(SB), Z8; VBROADCASTSS expc<>+32(SB), Z7; VBROADCASTSS expc<>+36(SB), Z6 \
+	VPBROADCASTD expc<>+40(SB), Z5
+
+// func expShiftSumZ(x, bias *float32, n16 int) (mx, sum float32)
+// ExpShiftSum on AVX-512 for a row of n16 entries (a positive multiple
+// of 16) in one call: x += bias first where bias is not nil (the
+// attention mask as additive scores), the maximum, then x[i] = e^(x[i]-max) in place by
+// expSubSum's method and coefficients, two vectors per iteration
+// (arguments below -87, -Inf included, give 0), and the sum of the
+// results.
+TEXT ·expShiftSumZ(SB), NOSPLIT, $0-32
+	MOVQ    x+0(FP), SI
+	MOVQ    bias+8(FP), DI
+	MOVQ    n16+16(FP), CX
+	TESTQ   DI, DI
+	JNZ     zbias
+	VMOVUPS (SI), Z0
+	MOVQ    $16, AX
+zmaxloop:
+	CMPQ   AX, CX
+	JGE    zmaxdone
+	VMAXPS (SI)(AX*4), Z0, Z0
+	ADDQ   $16, AX
+	JMP    zmaxloop
+zbias:
+	// x += bias while taking the maximum.
+	VMOVUPS (SI), Z0
+	VADDPS  (DI), Z0, Z0
+	VMOVUPS Z0, (SI)
+	MOVQ    $16, AX
+zbiasloop:
+	CMPQ    AX, CX
+	JGE     zmaxdone
+	VMOVUPS (SI)(AX*4), Z1
+	VADDPS  (DI)(AX*4), Z1, Z1
+	VMOVUPS Z1, (SI)(AX*4)
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $16, AX
+	JMP     zbiasloop
+zmaxdone:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSS        X0, mx+24(FP)
+	VBROADCASTSS  X0, Z12
+	EXPC_Z
+	VBROADCASTSS  negc<>+0(SB), Z4
+	VPXORD        Z13, Z13, Z13
+	VPXORD        Z29, Z29, Z29
+	XORQ          AX, AX
+	// Two vectors per iteration while 32 entries remain.
+	MOVQ CX, DX
+	ANDQ $~31, DX
+zexploop2:
+	CMPQ AX, DX
+	JGE  zexptail
+	VMOVUPS     (SI)(AX*4), Z0
+	VMOVUPS     64(SI)(AX*4), Z16
+	VSUBPS      Z12, Z0, Z0
+	VSUBPS      Z12, Z16, Z16
+	VCMPPS      $1, Z4, Z0, K1
+	VCMPPS      $1, Z4, Z16, K2
+	VMULPS      Z15, Z0, Z1
+	VMULPS      Z15, Z16, Z17
+	VRNDSCALEPS $0, Z1, Z2
+	VRNDSCALEPS $0, Z17, Z18
+	VSUBPS      Z2, Z1, Z1
+	VSUBPS      Z18, Z17, Z17
+	VMULPS      Z14, Z1, Z1
+	VMULPS      Z14, Z17, Z17
+	VMOVAPS     Z6, Z3
+	VMOVAPS     Z6, Z19
+	VFMADD213PS Z7, Z1, Z3
+	VFMADD213PS Z7, Z17, Z19
+	VFMADD213PS Z8, Z1, Z3
+	VFMADD213PS Z8, Z17, Z19
+	VFMADD213PS Z9, Z1, Z3
+	VFMADD213PS Z9, Z17, Z19
+	VFMADD213PS Z10, Z1, Z3
+	VFMADD213PS Z10, Z17, Z19
+	VFMADD213PS Z11, Z1, Z3
+	VFMADD213PS Z11, Z17, Z19
+	VFMADD213PS Z11, Z1, Z3
+	VFMADD213PS Z11, Z17, Z19
+	VCVTPS2DQ   Z2, Z2
+	VCVTPS2DQ   Z18, Z18
+	VPADDD      Z5, Z2, Z2
+	VPADDD      Z5, Z18, Z18
+	VPSLLD      $23, Z2, Z2
+	VPSLLD      $23, Z18, Z18
+	VMULPS      Z2, Z3, Z3
+	VMULPS      Z18, Z19, Z19
+	VPXORD      Z3, Z3, K1, Z3
+	VPXORD      Z19, Z19, K2, Z19
+	VMOVUPS     Z3, (SI)(AX*4)
+	VMOVUPS     Z19, 64(SI)(AX*4)
+	VADDPS      Z3, Z13, Z13
+	VADDPS      Z19, Z29, Z29
+	ADDQ        $32, AX
+	JMP         zexploop2
+zexptail:
+	CMPQ AX, CX
+	JGE  zexpdone
+	VMOVUPS     (SI)(AX*4), Z0
+	VSUBPS      Z12, Z0, Z0
+	VCMPPS      $1, Z4, Z0, K1
+	VMULPS      Z15, Z0, Z1
+	VRNDSCALEPS $0, Z1, Z2
+	VSUBPS      Z2, Z1, Z1
+	VMULPS      Z14, Z1, Z1
+	VMOVAPS     Z6, Z3
+	VFMADD213PS Z7, Z1, Z3
+	VFMADD213PS Z8, Z1, Z3
+	VFMADD213PS Z9, Z1, Z3
+	VFMADD213PS Z10, Z1, Z3
+	VFMADD213PS Z11, Z1, Z3
+	VFMADD213PS Z11, Z1, Z3
+	VCVTPS2DQ   Z2, Z2
+	VPADDD      Z5, Z2, Z2
+	VPSLLD      $23, Z2, Z2
+	VMULPS      Z2, Z3, Z3
+	VPXORD      Z3, Z3, K1, Z3
+	VMOVUPS     Z3, (SI)(AX*4)
+	VADDPS      Z3, Z13, Z13
+	ADDQ        $16, AX
+	JMP         zexptail
+zexpdone:
+	VADDPS        Z29, Z13, Z13
+	VEXTRACTF64X4 $1, Z13, Y1
+	VADDPS        Y1, Y13, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VMOVSS        X0, sum+28(FP)
+	VZEROUPPER
+	RET
+
+// func addVec(dst, src *float32, n8 int)
+// dst[i] += src[i] for i < n8 (a multiple of 8): the residual add.
+TEXT ·addVec(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI; MOVQ src+8(FP), SI; MOVQ n8+16(FP), CX
+	XORQ AX, AX
+loopadd:
+	CMPQ    AX, CX
+	JGE     doneadd
+	VMOVUPS (DI)(AX*4), Y0
+	VADDPS  (SI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     loopadd
+doneadd:
+	VZEROUPPER
+	RET
+
+// SILU_Z computes siluMul's result for 16 lanes of a (za), b at boff(R8)
+// and writes it at off(DI): the same operations, in the same order, as
+// the AVX2 loop, so each entry is the same bits. Constants as set up by
+// siluMulZ; t1-t4 are scratch and k the mask register.
+#define SILU_Z(off, za, t1, t2, t3, t4, k) \
+	VSUBPS      za, Z13, t4 \
+	VCMPPS      $1, Z4, t4, k \
+	VMINPS      Z12, t4, t4 \
+	VMULPS      Z15, t4, t1 \
+	VRNDSCALEPS $0, t1, t2 \
+	VSUBPS      t2, t1, t1 \
+	VMULPS      Z14, t1, t1 \
+	VMOVAPS     Z6, t3 \
+	VFMADD213PS Z7, t1, t3 \
+	VFMADD213PS Z8, t1, t3 \
+	VFMADD213PS Z9, t1, t3 \
+	VFMADD213PS Z10, t1, t3 \
+	VFMADD213PS Z11, t1, t3 \
+	VFMADD213PS Z11, t1, t3 \
+	VCVTPS2DQ   t2, t2 \
+	VPADDD      Z5, t2, t2 \
+	VPSLLD      $23, t2, t2 \
+	VMULPS      t2, t3, t3 \
+	VPXORD      t3, t3, k, t3 \
+	VADDPS      Z11, t3, t3 \
+	VMULPS      off(R8)(AX*4), za, za \
+	VDIVPS      t3, za, za \
+	VMOVUPS     za, off(DI)(AX*4)
+
+// func siluMulZ(a, b, out *float32, n32 int)
+// siluMul on AVX-512 for n32 entries (a multiple of 32), two vectors per
+// iteration.
+TEXT ·siluMulZ(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI; MOVQ b+8(FP), R8; MOVQ out+16(FP), DI; MOVQ n32+24(FP), CX
+	EXPC_Z
+	VBROADCASTSS expc<>+12(SB), Z12
+	VBROADCASTSS negc<>+0(SB), Z4
+	VPXORD       Z13, Z13, Z13
+	XORQ         AX, AX
+loopsmz:
+	CMPQ    AX, CX
+	JGE     donesmz
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z16
+	SILU_Z(0, Z0, Z1, Z2, Z3, Z17, K1)
+	SILU_Z(64, Z16, Z18, Z19, Z20, Z21, K2)
+	ADDQ    $32, AX
+	JMP     loopsmz
+donesmz:
+	VZEROUPPER
+	RET

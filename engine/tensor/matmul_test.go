@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -273,3 +275,27 @@ func benchPackedW(b *testing.B, m int, pool bool) {
 func BenchmarkPacked2(b *testing.B) { benchPacked(b, 2) }
 func BenchmarkPacked3(b *testing.B) { benchPacked(b, 3) }
 func BenchmarkPacked8(b *testing.B) { benchPacked(b, 8) }
+
+// TestAddCols checks the residual add, AVX2 and pure Go, on column
+// ranges with and without a tail past the last 8 lanes.
+func TestAddCols(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, s := range [][3]int{{3, 0, 24}, {2, 5, 18}, {1, 0, 7}, {4, 16, 41}} {
+		m, lo, hi := s[0], s[1], s[2]
+		const n = 48
+		c0, add := randSlice(r, m*n), randSlice(r, m*n)
+		want := append([]float32(nil), c0...)
+		for i := 0; i < m; i++ {
+			for j := lo; j < hi; j++ {
+				want[i*n+j] += add[i*n+j]
+			}
+		}
+		for _, simd := range []bool{false, Detect(1).SIMD} {
+			got := append([]float32(nil), c0...)
+			addCols(simd, got, add, m, n, lo, hi)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("addCols %v simd %v (-want +got):\n%s", s, simd, d)
+			}
+		}
+	}
+}

@@ -68,10 +68,10 @@ func (kn Kernel) MatMulPackedAdd(c, a []float32, w *Packed, m int, add []float32
 	workers := min(kn.Workers, n/16)
 	if workers <= 1 || m*k*n < ParallelMACs {
 		packedRange(kn.AVX512, c, a, w, m, 0, n)
-		addCols(c, add, m, n, 0, n)
+		addCols(true, c, add, m, n, 0, n)
 		return
 	}
-	defer addCols(c, add, m, n, 0, n)
+	defer addCols(true, c, add, m, n, 0, n)
 	var wg sync.WaitGroup
 	panels := n / 16
 	for q := 0; q < workers; q++ {
@@ -217,15 +217,21 @@ func (kn Kernel) splits(m, k, n, minN int) bool {
 }
 
 // addCols adds the columns lo..hi-1 of add to those of c (both m rows of
-// n); a nil add adds nothing.
-func addCols(c, add []float32, m, n, lo, hi int) {
+// n); a nil add adds nothing. simd selects the AVX2 add (each entry is
+// the same float32 sum either way).
+func addCols(simd bool, c, add []float32, m, n, lo, hi int) {
 	if add == nil {
 		return
 	}
 	for i := 0; i < m; i++ {
 		cr, ar := c[i*n+lo:i*n+hi], add[i*n+lo:i*n+hi]
-		for j, v := range ar {
-			cr[j] += v
+		j := 0
+		if n8 := len(ar) &^ 7; simd && n8 > 0 {
+			addVec(&cr[0], &ar[0], n8)
+			j = n8
+		}
+		for ; j < len(ar); j++ {
+			cr[j] += ar[j]
 		}
 	}
 }

@@ -159,7 +159,7 @@ func (j *packedJob) run(part int) {
 	} else {
 		packedRange(j.z, j.c, j.a, j.w, j.m, lo, hi)
 	}
-	addCols(j.c, j.add, j.m, n, lo, hi)
+	addCols(true, j.c, j.add, j.m, n, lo, hi)
 	if j.act != nil {
 		gluCols(Kernel{SIMD: true}, j.act, j.c, j.m, n, lo, hi)
 	}
