@@ -60,8 +60,10 @@ type trunkLevel struct {
 
 // uplink is one level's shared uplink as both engines price it.
 type uplink struct {
-	// capacity is the uplink's bytes per second in each direction,
-	// scaled by the collective efficiency as the per-GPU links are.
+	// capacity is the uplink's bytes per second in each direction as
+	// the level's transport delivers it to the whole unit's flows
+	// (network.UplinkBytesPerSec, which network.Links divides among the
+	// GPUs), scaled as the per-GPU links are.
 	capacity float64
 	// unit is the GPU count of one unit of the level below.
 	unit int
@@ -83,13 +85,12 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	if i <= 0 || i >= len(t.Levels) {
 		return uplink{}, false
 	}
-	gbps := network.UplinkGbps(t, i)
-	if math.IsInf(gbps, 1) {
+	if math.IsInf(network.UplinkGbps(t, i), 1) {
 		return uplink{}, false
 	}
 	unit := t.Capacity(i - 1)
 	eff := e.c.Calib.NetworkEfficiency
-	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: e.freeLink(i)}
+	u := uplink{capacity: network.UplinkBytesPerSec(t, i, nil, eff), unit: unit, free: e.freeLink(i)}
 	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
 		return uplink{}, false // the uplink cannot bind even when the whole unit sends
 	}
