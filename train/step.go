@@ -1607,10 +1607,10 @@ func (e *evaluator) analytic() Result {
 		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 	if span, ok := e.linkPacedPass(sp, vs); ok {
-		// Where the links pace an overlapped-send pipeline, its pass is
-		// the built order's (linkPacedPass): what it adds is exposed
-		// pipeline communication.
-		b.PPCommS += math.Max(0, span-fm*worst.total()-b.PPCommS-b.BubbleS)
+		// Where the links pace the pipeline, its pass is the built
+		// order's (linkPacedPass): what it adds is exposed pipeline
+		// communication (blocking sends are in the stage's work already).
+		b.PPCommS += math.Max(0, span-fm*worst.total()-(b.PPCommS-fm*worst.pp)-b.BubbleS)
 	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
@@ -1855,13 +1855,29 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
 	pace := e.tailPace(nc)
+	// With the backward split and one chunk (ZB-H1) a stage's gradients
+	// are final in its last weight-gradient op W, which its input
+	// gradients' chain reaches: stage s runs its last B once stage s-1
+	// has started its own, and then the min(s, m-1) W ops it deferred
+	// (schedule.Build's ZB-H1 order), stage 0 last with one W. The
+	// reduction overlaps that W alone, as in the event engine (the last
+	// backward-type op's start).
+	splitW := e.c.Schedule.SplitsBackward() && nc == 1
+	w0 := st[0].wgrad
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
-		before += b
-		// A chunk's later ops apart: at least the links' pace (tailPace).
-		b = math.Max(b, pace)
+		at := -before - b
+		if splitW {
+			at = -(w0 + before) + float64(min(s, sp.MicroBatches-1))*w.wgrad
+			before += b - w.wgrad
+			b = w.wgrad
+		} else {
+			before += b
+			// A chunk's later ops apart: at least the links' pace (tailPace).
+			b = math.Max(b, pace)
+		}
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit
@@ -1872,7 +1888,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 			inner[u]++
 		}
-		unitOf[s], last[s], op[s] = u, -before, b
+		unitOf[s], last[s], op[s] = u, at, b
 	}
 	// priced is a chunk's reduction at the per-GPU share of the links and
 	// its speed-up alone on the uplink; chunks that hold the same
