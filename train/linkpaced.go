@@ -76,22 +76,20 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	bytes := e.p2pBytes()
 	links := e.linksOf(topology.PP)
 	of := e.stageTable(len(vs))
-	var upBuf [smallLevels]sharedPP
-	ups := upBuf[:0]
-	paced, anyShared := false, false
-	for k := 0; k+1 < len(vs); k++ {
+	paced := false
+	for k := 0; k+1 < len(vs) && !paced; k++ {
 		a, b := of[k], of[k+1]
 		if a == b {
 			continue
 		}
 		l := e.boundaryLevel(a, b)
 		link := links[l]
-		slow := link.LatencyS+bytes/link.BytesPerSec >= linkPacedShare*minF
-		_, shared := e.sharedPPLevel(&ups, l)
-		anyShared = anyShared || shared
-		// Blocking sends are priced in each op, and read off the built
-		// order only where they cross a shared uplink.
-		paced = paced || (slow && (!blocking || shared))
+		if link.LatencyS+bytes/link.BytesPerSec >= linkPacedShare*minF {
+			// Blocking sends are priced in each op, and read off the
+			// built order only where they cross a shared uplink.
+			_, shared := e.sharedUplink(l)
+			paced = !blocking || shared
+		}
 	}
 	if !paced {
 		return 0, false
@@ -99,6 +97,15 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	s, err := e.builtOrder(sp)
 	if err != nil || s.NumVirtual() != len(vs) {
 		return 0, false
+	}
+	var upBuf [smallLevels]sharedPP
+	ups := upBuf[:0]
+	anyShared := false
+	for k := 0; k+1 < len(vs); k++ {
+		if a, b := of[k], of[k+1]; a != b {
+			_, shared := e.sharedPPLevel(&ups, e.boundaryLevel(a, b))
+			anyShared = anyShared || shared
+		}
 	}
 	onUplink := func(from, to int) (sharedPP, bool) {
 		return e.sharedPPLevel(&ups, e.boundaryLevel(from, to))
