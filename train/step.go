@@ -1446,7 +1446,14 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		most = max(most, v)
 	}
 	// Waiting at chunk transitions and waiting on a saturated link are two
-	// views of one queue: the larger shows.
+	// views of one queue: the larger shows. Outside the V a link's first
+	// message is the fill's, on the path already, and the queue holds the
+	// other m-1 (all m priced latency-aware orders of one or two
+	// micro-batches over shared uplinks up to 30% above the event
+	// engine); the V's path takes no message from its queues.
+	if e.c.Schedule.DefaultChunks() == 1 {
+		most *= float64(mb-1) / float64(mb)
+	}
 	return path + max(stall, most-work)
 }
 
