@@ -80,7 +80,8 @@ func TestSharedTrunkSlowsBothDimensions(t *testing.T) {
 // One scratch serves topologies that differ below level 2 in every other
 // field (sizes, bandwidths, latencies, distances,
 // transports, uplinks) and at level 2's own uplink, and each answer is
-// the link network.Links gives that topology without its uplinks.
+// the link network.Links gives that topology without its uplinks and the
+// uplink's rate network.UplinkBytesPerSec gives it.
 func TestFreeLinkKeyIsComplete(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	transports := append([]string{""}, network.TechnologyNames()...)
@@ -105,8 +106,8 @@ func TestFreeLinkKeyIsComplete(t *testing.T) {
 		c.Calib.NetworkEfficiency = []float64{0.8, 0.9}[rng.IntN(2)]
 		e := evaluator{c: c, sc: sc}
 		got := e.freeLink(2)
-		want := network.Links(withoutUplinks(tp), nil, c.Calib.NetworkEfficiency)[2]
-		if diff := cmp.Diff(want, got); diff != "" {
+		want := freeUplink{free: network.Links(withoutUplinks(tp), nil, c.Calib.NetworkEfficiency)[2], capacity: network.UplinkBytesPerSec(tp, 2, nil, c.Calib.NetworkEfficiency)}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(freeUplink{})); diff != "" {
 			t.Fatalf("trial %d: freeLink(2) of %+v from a shared scratch (-fresh +remembered):\n%s", trial, tp.Levels, diff)
 		}
 	}
