@@ -33,23 +33,23 @@ import (
 // data-parallel reductions over shared uplinks as the stages finish,
 // 1.0%, 8.8%, 15.7% and 46.5%. Unseeded draws of TestEnginesAgree
 // (3 x 5,000 checks, -rapid.seed=1..3, about 2,000 valid each) find at
-// worst 21.7% (gpt3-xl tp4 pp8 dp4 z3 latency-aware-1f1b m=15 over two
-// levels; 16.3% and 15.3% for seeds 1 and 2; 18.4% and 21.6% over 2 x
-// 20,000 checks, seeds 4 and 5), 99th percentile 6.9-7.3%, 95th
-// 2.6-2.9%, 90th 1.4-1.6%; before ZB-H1's reductions, blocking sends
-// over shared uplinks and 1F1B's heavy first stage (firstStageBubble)
+// worst 16.3% (llama3.1-8b tp1 pp8 vp4 dp4 z2 interleaved-1f1b m=8 over
+// two levels; 14.8% and 16.0% for seeds 2 and 3; 16.1% and 21.6% over
+// 2 x 20,000 checks, seeds 4 and 5, the latter gpt3-xl tp4 pp8 dp4 z0
+// 1f1b m=6 over three levels), 99th percentile 6.5-7.1%, 95th 2.6-2.9%,
+// 90th 1.4-1.5%; before ZB-H1's reductions, blocking sends over shared
+// uplinks and a heavy first stage's bubble (firstStageBubble)
 // 17.3-22.4%, 8.6-9.5%, 3.5-4.1% and 2.0-2.2%; before the analytic
 // engine read DualPipeV's bubble and link-paced overlapped pipelines off
 // the built order (builtBubble, linkPacedPass) 29.3%, 10.0-10.3%,
-// 4.7-5.7% and 2.8-3.1%. The tail is now ZeRO-3 latency-aware and ZB-H1
-// jobs with a heavy first stage (the embedding's parameter gathers),
-// whose closed-form bubbles charge the forwards that stage runs while
-// the first micro-batch descends as idle (analytic 15-22% high), and
-// 1F1B over three levels. Memory and the fit verdict must agree exactly.
+// 4.7-5.7% and 2.8-3.1%. The tail is now interleaved orders under
+// ZeRO-2/3 with few micro-batches and jobs over three levels. Memory and
+// the fit verdict must agree exactly. engineAgreementRapid covers the
+// 20,000-check worst too, so that unseeded default runs do not flake.
 const (
 	engineAgreementP90   = 0.02
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.23 // 21.7% measured (21.6% over 20,000)
+	engineAgreementRapid = 0.22 // 16.3% measured (21.6% over 20,000)
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule

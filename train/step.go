@@ -1533,7 +1533,10 @@ func (e *evaluator) p2pTime(l int) float64 {
 // the closed form, (p-1)(F+B); with a heavier first stage the closed
 // form, (p-1) of the other stages' F+B, charges the forwards the stage
 // runs meanwhile as idle, and ZeRO-3 1F1B jobs came out up to 22% above
-// the event engine (TestEnginesAgree).
+// the event engine (TestEnginesAgree). ZB-H1 and latency-aware orders
+// of one chunk run in 1F1B's frame and never slower than it (their
+// weight gradients and extra warm-up fill its idle time), so the
+// analytic engine takes the least of this and their own closed forms.
 func firstStageBubble(st []stageWork, m int) float64 {
 	fwd := func(w *stageWork) float64 { return w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF }
 	f0 := fwd(&st[0])
@@ -1595,7 +1598,7 @@ func (e *evaluator) analytic() Result {
 	sp := e.scheduleParams(vs)
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
-	if c.Schedule == schedule.OneFOneB && wi == 0 && len(st) > 1 {
+	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && wi == 0 && len(st) > 1 {
 		b.BubbleS = math.Min(b.BubbleS, firstStageBubble(st, mb))
 	}
 	if c.Schedule.HoldsAll() {
