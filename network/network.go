@@ -211,43 +211,94 @@ func UplinkGbps(t topology.Topology, i int) float64 {
 	return up
 }
 
+// levelPath is the path one GPU's traffic across level i of t runs on
+// when senders[i] GPUs of one unit of level i-1 send at once (as Links
+// reads senders), the level's transport, and n, those senders.
+func levelPath(t topology.Topology, i int, senders []float64) (tech Technology, path Path, n float64) {
+	l := t.Levels[i]
+	bw := l.BandwidthGbps * 1e9 / 8
+	unit := 1.0
+	if i > 0 {
+		unit = float64(t.Capacity(i - 1))
+	}
+	n = unit
+	if i < len(senders) && senders[i] > 0 && senders[i] < unit {
+		n = senders[i]
+	}
+	// Capacity the unit's senders can occupy on the level's uplinks
+	// (Gb/s): ECMP spreads their flows over it.
+	pathsGbps := 0.0
+	if up := UplinkGbps(t, i); !math.IsInf(up, 1) {
+		bw = min(bw, up*1e9/8/n)
+		pathsGbps = up
+	}
+	pathsGbps = min(pathsGbps, n*l.BandwidthGbps)
+	tech = technology(l.Transport)
+	path = Path{
+		ShareBytesPerSec: bw, RTTS: 2 * t.OneWayLatencyS(i), Loss: l.LossRate,
+		Flows: n * float64(max(tech.Flows, 1)), PathsGbps: pathsGbps,
+	}
+	return tech, path, n
+}
+
+// scale is what multiplies t's throughput into an achieved rate, given
+// eff, the fraction of line rate a cluster fabric's collectives reach: a
+// host transport's line is the bottleneck and its frames' payload
+// (Technology.FrameGoodput, applied by Throughput) is what a stream
+// carries, so the collective efficiency does not apply on top.
+func (t Technology) scale(eff float64) float64 {
+	if t.FrameGoodput > 0 {
+		return 1
+	}
+	return eff
+}
+
+// UplinkBytesPerSec is what level i's shared uplink (UplinkGbps: a site
+// link or an oversubscribed level) carries, in bytes per second each
+// way, for the GPUs of one unit of level i-1 when senders[i] of them
+// send across it at once (as Links reads senders; nil: all): its capacity
+// as the level's transport delivers it to their flows together, less the
+// frame overhead, the sawtooth or pause below a bandwidth-delay product
+// of buffer, ECMP collisions and loss recovery that Links charges each
+// GPU's share (Technology.Throughput), scaled as Links scales; +Inf when
+// the level has no shared uplink. It leaves out the ceilings of one flow
+// (a TCP window or NCCL's buffers over the RTT), which do not grow with
+// the uplink: where the uplink binds, Links' rate for one GPU is the
+// least of this over the senders and what the GPU achieves without the
+// uplink (TestLinksShareUplinkBytesPerSec), so an engine that shares the
+// uplink between flows (train's trunks) gives a GPU alone on it, or all
+// of them at once, what Links gives.
+func UplinkBytesPerSec(t topology.Topology, i int, senders []float64, eff float64) float64 {
+	if i <= 0 || i >= len(t.Levels) {
+		return math.Inf(1)
+	}
+	up := UplinkGbps(t, i)
+	if math.IsInf(up, 1) {
+		return up
+	}
+	tech, path, n := levelPath(t, i, senders)
+	// The whole uplink as one share: the same RTT, flows and paths.
+	path.ShareBytesPerSec = up * 1e9 / 8
+	bw, _, _ := tech.onShare(path)
+	if path.Loss > 0 && tech.WindowBytes == 0 {
+		// Loss recovery (window-less transports) as for one GPU's share:
+		// each flow keeps the same bytes in flight.
+		rtt := math.Max(path.RTTS, 1e-9)
+		bdp := tech.PortGbps * 1e9 / 8 * rtt
+		bw *= RecoveryGoodput(tech.Recovery, path.Loss, math.Min(bdp, bw/n*rtt)/math.Max(tech.MTUBytes, 1)/float64(max(tech.Flows, 1)))
+	}
+	return bw * tech.scale(eff)
+}
+
 // LinksInto is Links written into links, which holds one entry per level
 // of t, for callers that keep a buffer; it returns links.
 func LinksInto(links []Link, t topology.Topology, senders []float64, eff float64) []Link {
 	links = links[:len(t.Levels)]
 	for i, l := range t.Levels {
-		bw := l.BandwidthGbps * 1e9 / 8
-		unit := 1.0
-		if i > 0 {
-			unit = float64(t.Capacity(i - 1))
-		}
-		n := unit
-		if i < len(senders) && senders[i] > 0 && senders[i] < unit {
-			n = senders[i]
-		}
-		// Capacity the unit's senders can occupy on the level's uplinks
-		// (Gb/s): ECMP spreads their flows over it.
-		pathsGbps := 0.0
-		if up := UplinkGbps(t, i); !math.IsInf(up, 1) {
-			bw = min(bw, up*1e9/8/n)
-			pathsGbps = up
-		}
-		pathsGbps = min(pathsGbps, n*l.BandwidthGbps)
-		tech := technology(l.Transport)
+		tech, path, _ := levelPath(t, i, senders)
 		oneWay := t.OneWayLatencyS(i)
-		path := Path{
-			ShareBytesPerSec: bw, RTTS: 2 * oneWay, Loss: l.LossRate,
-			Flows: n * float64(max(tech.Flows, 1)), PathsGbps: pathsGbps,
-		}
 		got, limit := tech.Throughput(path)
-		// A host transport's line is the bottleneck and its frames'
-		// payload (Technology.FrameGoodput, applied by Throughput) is what
-		// a stream carries; the cluster fabrics' collective efficiency
-		// does not apply on top.
-		scale := eff
-		if tech.FrameGoodput > 0 {
-			scale = 1
-		}
+		scale := tech.scale(eff)
 		ring, ringLimit := 0.0, Limit("")
 		if (tech.RingChannels > 0 && tech.RingChannels != tech.Channels) || tech.RingSliceBytes > 0 {
 			r, lim := tech.Ring().Throughput(path)

@@ -83,3 +83,63 @@ func TestAllToAllLinks(t *testing.T) {
 		t.Errorf("an efficiency below the dispatcher's should be kept: %+v", low[0])
 	}
 }
+
+// Where a level's shared uplink binds, Links gives each GPU the least of
+// what it achieves without the uplink and UplinkBytesPerSec over the
+// senders, for every transport, loss rate and distance: the one rate of
+// the uplink that the training engines share between flows (train's
+// trunks) and divide among GPUs (Links). Over 800 km of TCP, the case
+// where the engines once disagreed (1.45 against 0.97 GB/s a GPU), the
+// uplink carries its capacity less the AIMD sawtooth and ECMP
+// collisions.
+func TestLinksShareUplinkBytesPerSec(t *testing.T) {
+	transports := append(TechnologyNames(), HostTechnologyNames()...)
+	checked := 0
+	for _, tr := range transports {
+		for _, km := range []float64{0, 3, 800} {
+			for _, loss := range []float64{0, 1e-4} {
+				for _, up := range []float64{100, 25000} {
+					for _, senders := range [][]float64{nil, {0, 0, 512}} {
+						top := topology.Topology{Levels: []topology.Level{
+							{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1},
+							{Name: "zone", Size: 256, BandwidthGbps: 400, LatencyUs: 5},
+							{Name: "region", Size: 2, BandwidthGbps: 400, LatencyUs: 100, DistanceKm: km, LinkCapacityGbps: up, Transport: tr, LossRate: loss},
+						}}
+						free := top
+						free.Levels = append([]topology.Level(nil), top.Levels...)
+						free.Levels[2].LinkCapacityGbps = 0
+						n := 2048.0
+						if senders != nil {
+							n = senders[2]
+						}
+						alone := Links(free, senders, 0.95)[2].BytesPerSec
+						shared := UplinkBytesPerSec(top, 2, senders, 0.95)
+						if !(n*alone > shared) {
+							continue // the uplink does not bind
+						}
+						checked++
+						got := Links(top, senders, 0.95)[2].BytesPerSec
+						if want := math.Min(alone, shared/n); math.Abs(got-want) > 1e-9*want {
+							t.Errorf("%s %g km loss %g uplink %g Gb/s, %g senders: Links %.6g B/s a GPU, uplink %.6g B/s over %g and %.6g alone give %.6g",
+								tr, km, loss, up, n, got, shared, n, alone, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < len(transports)*12 {
+		t.Errorf("the uplink binds in %d cases only", checked)
+	}
+	top := topology.Topology{Levels: []topology.Level{
+		{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1},
+		{Name: "zone", Size: 256, BandwidthGbps: 400, LatencyUs: 5},
+		{Name: "region", Size: 2, BandwidthGbps: 400, LatencyUs: 100, DistanceKm: 800, LinkCapacityGbps: 25000, Transport: "tcp"},
+	}}
+	if got := UplinkBytesPerSec(top, 2, nil, 0.95) / 2048; math.Abs(got-0.97e9) > 0.01e9 {
+		t.Errorf("800 km of TCP: %.3g B/s a GPU from the uplink, want 0.97e9", got)
+	}
+	if got := UplinkBytesPerSec(top, 1, nil, 0.95); !math.IsInf(got, 1) {
+		t.Errorf("a level without an uplink carries %g B/s, want +Inf", got)
+	}
+}

@@ -386,34 +386,12 @@ const (
 // Throughput is the per-GPU bytes/s technology t delivers on path p and
 // the factor that limits it most. It is never above p.ShareBytesPerSec.
 func (t Technology) Throughput(p Path) (float64, Limit) {
-	bw := p.ShareBytesPerSec
+	bw, line, limit := t.onShare(p)
 	if !(bw > 0) {
 		return 0, LimitLine
 	}
-	if t.FrameGoodput > 0 {
-		bw *= t.FrameGoodput
-	}
-	line := bw
-	limit := LimitLine
 	rtt := math.Max(p.RTTS, 1e-9)
 	bdp := t.PortGbps * 1e9 / 8 * rtt
-	// Switch buffer against the bandwidth-delay product.
-	switch t.Control {
-	case ControlPFC:
-		if f := t.BufferBytes / bdp; f < 1 {
-			bw *= f
-			limit = LimitBuffer
-		}
-	case ControlAIMD:
-		if u := AIMDUtilisation(t.BufferBytes / bdp); u < 1 {
-			bw *= u
-			limit = LimitBuffer
-		}
-	}
-	// ECMP hashing: the busiest path sets a collective's pace.
-	if paths := p.PathsGbps / t.PortGbps; !t.Spraying && paths > 1 && p.Flows > 0 {
-		bw *= ECMPEfficiency(p.Flows, paths)
-	}
 	// Windows over the RTT: a window-based transport (TCP) keeps at most
 	// its window in flight per flow, and under loss at most the Mathis et
 	// al. (CCR 1997) rate MSS/RTT * sqrt(3/2)/sqrt(p) per flow.
@@ -445,6 +423,45 @@ func (t Technology) Throughput(p Path) (float64, Limit) {
 		}
 	}
 	return bw, limit
+}
+
+// onShare is what t makes of the bandwidth share p gives it before any
+// per-flow ceiling (windows, NCCL buffers over the RTT) or loss: the
+// share less the frame overhead a host stream pays (line, the rate its
+// slices move at), the sawtooth or pause below a bandwidth-delay product
+// of switch buffer, and ECMP collisions of p's flows. These scale the
+// share, so they are the same on a shared uplink as a whole as on one
+// GPU's share of it (UplinkBytesPerSec).
+func (t Technology) onShare(p Path) (bw, line float64, limit Limit) {
+	bw = p.ShareBytesPerSec
+	if !(bw > 0) {
+		return 0, 0, LimitLine
+	}
+	if t.FrameGoodput > 0 {
+		bw *= t.FrameGoodput
+	}
+	line = bw
+	limit = LimitLine
+	rtt := math.Max(p.RTTS, 1e-9)
+	bdp := t.PortGbps * 1e9 / 8 * rtt
+	// Switch buffer against the bandwidth-delay product.
+	switch t.Control {
+	case ControlPFC:
+		if f := t.BufferBytes / bdp; f < 1 {
+			bw *= f
+			limit = LimitBuffer
+		}
+	case ControlAIMD:
+		if u := AIMDUtilisation(t.BufferBytes / bdp); u < 1 {
+			bw *= u
+			limit = LimitBuffer
+		}
+	}
+	// ECMP hashing: the busiest path sets a collective's pace.
+	if paths := p.PathsGbps / t.PortGbps; !t.Spraying && paths > 1 && p.Flows > 0 {
+		bw *= ECMPEfficiency(p.Flows, paths)
+	}
+	return bw, line, limit
 }
 
 // Ring is t as a collective's ring runs it: on RingChannels channels

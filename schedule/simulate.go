@@ -82,6 +82,11 @@ type Costs struct {
 	// Nil means transfers are free. It is asked once per stage boundary
 	// and direction, not per message.
 	P2P func(from, to int, d Dir) Transfer
+	// Share, when not nil, is the share of its transfer's bandwidth the
+	// output of op on stage from gets (in (0, 1]; its bytes take 1/share
+	// times as long), for transfers without Links: a message that shares
+	// a link with others at its time. Nil means 1.
+	Share func(from int, op Op) float64
 }
 
 // Options tune Simulate.
@@ -216,6 +221,7 @@ type runner struct {
 	bwdXfer []Transfer // [k]: gradients from k+1 to k (k <= nv-2)
 	fwdTime []float64
 	bwdTime []float64
+	share   func(from int, op Op) float64
 	// fwdLink and bwdLink number the serializing link each transfer uses
 	// (one per stage boundary and direction); linkFree is when each is
 	// next free.
@@ -257,7 +263,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		return nil, fmt.Errorf("simulating %s: Costs.Forward and Costs.Backward are required", s.Kind)
 	}
 	nv := p * v
-	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv}
+	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share}
 	r.stageOf = make([]int, nv)
 	for k := 0; k < nv; k++ {
 		r.stageOf[k], _ = s.Placement(k)
@@ -545,12 +551,22 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		x, t, link = r.bwdXfer[k], r.bwdTime[k], r.bwdLink[k]
 		stream = SendGradients
 	}
-	if x.Serialize && len(x.Links) == 0 && x.Bandwidth > 0 && !math.IsInf(x.Bandwidth, 1) {
+	wire := 0.0
+	if x.Bandwidth > 0 && !math.IsInf(x.Bandwidth, 1) {
+		wire = x.Bytes / x.Bandwidth
+	}
+	if r.share != nil && len(x.Links) == 0 && wire > 0 {
+		if f := r.share(from, op); f > 0 && f < 1 {
+			wire /= f
+			t = x.Latency + wire
+		}
+	}
+	if x.Serialize && len(x.Links) == 0 && wire > 0 {
 		// A stage finishes its ops in list order, so its sends on one
 		// link arrive here in time order in both modes: first come,
 		// first served.
 		start := max(at, r.linkFree[link])
-		r.linkFree[link] = start + x.Bytes/x.Bandwidth
+		r.linkFree[link] = start + wire
 		t = r.linkFree[link] + x.Latency - at
 	}
 	if r.e == nil || len(x.Links) == 0 {

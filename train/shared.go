@@ -205,9 +205,10 @@ type scratch struct {
 	memOK   bool
 	memKey  memKey
 	mem     parallel.Memory
-	// freeLinks remembers sharedUplink's links without the uplink, by
-	// level (a pure function of its key, so kept across evaluations).
-	freeLinks map[freeLinkKey]network.Link
+	// freeLinks remembers sharedUplink's links without the uplink and
+	// the uplinks' rates, by level (a pure function of its key, so kept
+	// across evaluations).
+	freeLinks map[freeLinkKey]freeUplink
 	// dpJobs, dpInts, dpFloats and dpSkip are dataParallelTail's buffers.
 	dpJobs   []psJob
 	dpInts   [3][]int

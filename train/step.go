@@ -1446,7 +1446,14 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		most = max(most, v)
 	}
 	// Waiting at chunk transitions and waiting on a saturated link are two
-	// views of one queue: the larger shows.
+	// views of one queue: the larger shows. Outside the V a link's first
+	// message is the fill's, on the path already, and the queue holds the
+	// other m-1 (all m priced latency-aware orders of one or two
+	// micro-batches over shared uplinks up to 30% above the event
+	// engine); the V's path takes no message from its queues.
+	if e.c.Schedule.DefaultChunks() == 1 {
+		most *= float64(mb-1) / float64(mb)
+	}
 	return path + max(stall, most-work)
 }
 
@@ -1515,6 +1522,35 @@ func (e *evaluator) p2pTime(l int) float64 {
 	return link.LatencyS + e.p2pBytes()/link.BytesPerSec
 }
 
+// firstStageBubble is 1F1B's idle time on its busiest stage when that is
+// the first (the embedding's ZeRO-3 gathers, say), for m micro-batches:
+// the stage runs its first min(m, p) forwards (its warm-up and the first
+// steady one) while the first micro-batch goes down the pipeline and
+// back (its own forward, then every other stage's forward and backward),
+// then the rest of its work; and it ends no sooner than the last
+// gradient, which comes back m-1 cycles of the slowest other stage after
+// the first, has been through its backward. With equal stages this is
+// the closed form, (p-1)(F+B); with a heavier first stage the closed
+// form, (p-1) of the other stages' F+B, charges the forwards the stage
+// runs meanwhile as idle, and ZeRO-3 1F1B jobs came out up to 22% above
+// the event engine (TestEnginesAgree). ZB-H1 and latency-aware orders
+// of one chunk run in 1F1B's frame and never slower than it (their
+// weight gradients and extra warm-up fill its idle time), so the
+// analytic engine takes the least of this and their own closed forms.
+func firstStageBubble(st []stageWork, m int) float64 {
+	fwd := func(w *stageWork) float64 { return w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF }
+	f0 := fwd(&st[0])
+	b0 := st[0].total() - f0
+	chain, cycle := f0, 0.0
+	for i := 1; i < len(st); i++ {
+		chain += st[i].total()
+		cycle = math.Max(cycle, st[i].total())
+	}
+	fm, k := float64(m), float64(min(m, len(st)))
+	pass := math.Max(math.Max(k*f0, chain)+(fm-k)*f0+fm*b0, chain+float64(m-1)*cycle+b0)
+	return math.Max(0, pass-fm*(f0+b0))
+}
+
 // bubble is the pipeline's idle time per step given the average stage's
 // per-micro-batch work w (all its chunks): the schedule's closed form
 // (schedule.Kind.Bubble) with F the forward, B the input-gradient backward
@@ -1562,6 +1598,9 @@ func (e *evaluator) analytic() Result {
 	sp := e.scheduleParams(vs)
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg)
+	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && wi == 0 && len(st) > 1 {
+		b.BubbleS = math.Min(b.BubbleS, firstStageBubble(st, mb))
+	}
 	if c.Schedule.HoldsAll() {
 		// GPipe runs every forward before any backward: two flow shops of
 		// m identical jobs one after the other, each of which takes the
@@ -1607,10 +1646,10 @@ func (e *evaluator) analytic() Result {
 		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 	if span, ok := e.linkPacedPass(sp, vs); ok {
-		// Where the links pace an overlapped-send pipeline, its pass is
-		// the built order's (linkPacedPass): what it adds is exposed
-		// pipeline communication.
-		b.PPCommS += math.Max(0, span-fm*worst.total()-b.PPCommS-b.BubbleS)
+		// Where the links pace the pipeline, its pass is the built
+		// order's (linkPacedPass): what it adds is exposed pipeline
+		// communication (blocking sends are in the stage's work already).
+		b.PPCommS += math.Max(0, span-fm*worst.total()-(b.PPCommS-fm*worst.pp)-b.BubbleS)
 	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
@@ -1855,13 +1894,29 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
 	pace := e.tailPace(nc)
+	// With the backward split and one chunk (ZB-H1) a stage's gradients
+	// are final in its last weight-gradient op W, which its input
+	// gradients' chain reaches: stage s runs its last B once stage s-1
+	// has started its own, and then the min(s, m-1) W ops it deferred
+	// (schedule.Build's ZB-H1 order), stage 0 last with one W. The
+	// reduction overlaps that W alone, as in the event engine (the last
+	// backward-type op's start).
+	splitW := e.c.Schedule.SplitsBackward() && nc == 1
+	w0 := st[0].wgrad
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
-		before += b
-		// A chunk's later ops apart: at least the links' pace (tailPace).
-		b = math.Max(b, pace)
+		at := -before - b
+		if splitW {
+			at = -(w0 + before) + float64(min(s, sp.MicroBatches-1))*w.wgrad
+			before += b - w.wgrad
+			b = w.wgrad
+		} else {
+			before += b
+			// A chunk's later ops apart: at least the links' pace (tailPace).
+			b = math.Max(b, pace)
+		}
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit
@@ -1872,7 +1927,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			}
 			inner[u]++
 		}
-		unitOf[s], last[s], op[s] = u, -before, b
+		unitOf[s], last[s], op[s] = u, at, b
 	}
 	// priced is a chunk's reduction at the per-GPU share of the links and
 	// its speed-up alone on the uplink; chunks that hold the same

@@ -60,8 +60,10 @@ type trunkLevel struct {
 
 // uplink is one level's shared uplink as both engines price it.
 type uplink struct {
-	// capacity is the uplink's bytes per second in each direction,
-	// scaled by the collective efficiency as the per-GPU links are.
+	// capacity is the uplink's bytes per second in each direction as
+	// the level's transport delivers it to the whole unit's flows
+	// (network.UplinkBytesPerSec, which network.Links divides among the
+	// GPUs), scaled as the per-GPU links are.
 	capacity float64
 	// unit is the GPU count of one unit of the level below.
 	unit int
@@ -83,13 +85,12 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	if i <= 0 || i >= len(t.Levels) {
 		return uplink{}, false
 	}
-	gbps := network.UplinkGbps(t, i)
-	if math.IsInf(gbps, 1) {
+	if math.IsInf(network.UplinkGbps(t, i), 1) {
 		return uplink{}, false
 	}
 	unit := t.Capacity(i - 1)
-	eff := e.c.Calib.NetworkEfficiency
-	u := uplink{capacity: gbps * 1e9 / 8 * eff, unit: unit, free: e.freeLink(i)}
+	f := e.freeLink(i)
+	u := uplink{capacity: f.capacity, unit: unit, free: f.free}
 	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
 		return uplink{}, false // the uplink cannot bind even when the whole unit sends
 	}
@@ -97,31 +98,44 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 }
 
 // freeLinkKey is what a freeLink answer depends on: the level, the GPU
-// count of the unit below it and the collective efficiency alone.
+// count of the unit below it and the collective efficiency alone
+// (TestFreeLinkKeyIsComplete).
 type freeLinkKey struct {
 	level topology.Level
 	unit  int
 	eff   float64
 }
 
-// freeLink is freeLinkOf for e's topology, remembered in e's scratch
-// (which a pool's evaluations share). The Explorer's candidates cycle
-// through every transport and collective algorithm on each shared level,
-// dozens of keys, so the answers are kept in a map: a ring of the last
-// four evicted each one before it was asked again.
-func (e *evaluator) freeLink(i int) network.Link {
+// freeUplink is a shared uplink's two facts that sharedUplink asks for:
+// what one GPU achieves across the level without the uplink (freeLinkOf)
+// and the uplink's rate (network.UplinkBytesPerSec).
+type freeUplink struct {
+	free     network.Link
+	capacity float64
+}
+
+// freeLink is freeLinkOf and network.UplinkBytesPerSec for level i of
+// e's topology, remembered in e's scratch (which a pool's evaluations
+// share). The Explorer's candidates cycle through every transport and
+// collective algorithm on each shared level, dozens of keys, so the
+// answers are kept in a map: a ring of the last four evicted each one
+// before it was asked again.
+func (e *evaluator) freeLink(i int) freeUplink {
 	t := e.c.Topology
 	key := freeLinkKey{level: t.Levels[i], unit: t.Capacity(i - 1), eff: e.c.Calib.NetworkEfficiency}
+	of := func() freeUplink {
+		return freeUplink{free: freeLinkOf(t, i, key.eff), capacity: network.UplinkBytesPerSec(t, i, nil, key.eff)}
+	}
 	sc := e.sc
 	if sc == nil {
-		return freeLinkOf(t, i, key.eff)
+		return of()
 	}
 	if l, ok := sc.freeLinks[key]; ok {
 		return l
 	}
-	l := freeLinkOf(t, i, key.eff)
+	l := of()
 	if sc.freeLinks == nil || len(sc.freeLinks) >= freeLinkMax {
-		sc.freeLinks = map[freeLinkKey]network.Link{}
+		sc.freeLinks = map[freeLinkKey]freeUplink{}
 	}
 	sc.freeLinks[key] = l
 	return l
