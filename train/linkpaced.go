@@ -66,21 +66,24 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	// system and the caller takes the larger of it and the closed form).
 	minF := math.Inf(1)
 	for i := range vs {
-		minF = math.Min(minF, vs[i].fwd)
+		minF = min(minF, vs[i].fwd)
 	}
 	bytes := e.p2pBytes()
 	links := e.linksOf(topology.PP)
-	of := e.stageTable(len(vs))
+	// A message takes the same time over every boundary that crosses one
+	// level: each level crossed is asked once.
+	var cb [smallLevels]bool
 	paced := false
-	for k := 0; k+1 < len(vs) && !paced; k++ {
-		if a, b := of[k], of[k+1]; a != b {
-			link := links[e.boundaryLevel(a, b)]
-			paced = link.LatencyS+bytes/link.BytesPerSec >= linkPacedShare*minF
+	for l, crossed := range e.chunkBoundaryLevels(len(vs), cb[:0]) {
+		if crossed && links[l].LatencyS+bytes/links[l].BytesPerSec >= linkPacedShare*minF {
+			paced = true
+			break
 		}
 	}
 	if !paced {
 		return 0, false
 	}
+	of := e.stageTable(len(vs))
 	t := e.c.Topology
 	for k := 0; k+1 < len(vs); k++ {
 		a, b := of[k], of[k+1]

@@ -500,16 +500,16 @@ func (e *evaluator) layerWork(i int) opCost {
 	if l.Comm.CPSteps > 0 {
 		kv := l.Comm.CPElems * 2
 		ring := float64(l.Comm.CPSteps) * e.coll(network.P2P, kv, topology.CP)
-		cpF = math.Max(0, ring-dev.Attention(l.AttentionFLOPs))
-		cpB = math.Max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
+		cpF = max(0, ring-dev.Attention(l.AttentionFLOPs))
+		cpB = max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
 	}
 	if c.SharedExpertOverlap && sharedG > 0 {
 		// The shared experts run on their own stream while the tokens
 		// are dispatched and combined (forward), and their backward
 		// (twice the GEMMs) while the gradients are (MCore MoE README,
 		// --moe-shared-expert-overlap).
-		epF = math.Max(0, epF-sharedG)
-		epB = math.Max(0, epB-2*sharedG)
+		epF = max(0, epF-sharedG)
+		epB = max(0, epB-2*sharedG)
 	}
 	if c.A2AOverlap && epF+epB > 0 {
 		// Megatron-Core's 1F1B all-to-all overlap runs one micro-batch's
@@ -517,7 +517,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		// all-to-all under the other's compute: only what the layer's
 		// compute cannot cover shows, shared in proportion.
 		ep := epF + epB
-		hidden := math.Max(0, ep-fwd-bwd)
+		hidden := max(0, ep-fwd-bwd)
 		epF, epB = hidden*epF/ep, hidden*epB/ep
 	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
@@ -568,7 +568,7 @@ func (e *evaluator) addHostTime(oc *opCost, l *cost.Layer, post float64) {
 	gF, gB := oc.forward(), oc.backward()
 	var hostF float64
 	if l.MoE {
-		post = math.Min(post, gF)
+		post = min(post, gF)
 		hostF = cost.ExposedHost(dev.HostTime(ops.Post), post, dev.HostTime(ops.Pre), gF-post)
 	} else {
 		hostF = cost.ExposedHost(0, 0, dev.HostTime(ops.Pre+ops.Post), gF)
@@ -1067,7 +1067,7 @@ func (w *stageWork) addChunk(x *virtualStage, fused float64) {
 		// compute in each fused forward-and-backward pair (DeepSeek-V3
 		// report, section 3.2.1): only what compute cannot cover shows,
 		// in the share fused of the stage's passes its order fuses.
-		shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+		shown := max(0, x.epF+x.epB-x.fwd-x.bwd)
 		w.ep -= fused * (x.epF + x.epB - shown)
 		w.epF -= fused * (x.epF - shown/2)
 	}
@@ -1241,6 +1241,41 @@ func (e *evaluator) roundRobinTable(nv int) bool {
 		}
 	}
 	return true
+}
+
+// chunkBoundaryLevels reports, in buf's storage (grown to one entry per
+// topology level), which levels the boundaries between consecutive
+// virtual stages of an nv-chunk order cross (chunkLevel, for the chunks
+// on different stages).
+func (e *evaluator) chunkBoundaryLevels(nv int, buf []bool) []bool {
+	nl := len(e.c.Topology.Levels)
+	crossed := buf[:0]
+	if cap(buf) >= nl {
+		crossed = buf[:nl]
+		clear(crossed)
+	} else {
+		crossed = make([]bool, nl)
+	}
+	pp := e.c.Parallel.PP
+	if e.roundRobinTable(nv) {
+		// Boundary k joins stage k mod pp to the next, the last stage
+		// wrapping to the first: every adjacent pair below nv, and the
+		// wrap once there is a chunk after the first round.
+		for s := 0; s < pp-1 && s+1 < nv; s++ {
+			crossed[e.adjLevel[s]] = true
+		}
+		if nv > pp {
+			crossed[e.wrapLevel] = true
+		}
+		return crossed
+	}
+	of := e.stageTable(nv)
+	for k := 0; k+1 < nv; k++ {
+		if a, b := of[k], of[k+1]; a != b {
+			crossed[e.chunkLevel(a, b)] = true
+		}
+	}
+	return crossed
 }
 
 // roundRobin reports whether of[v] is v mod pp for every v.
@@ -1480,7 +1515,7 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 			rtt += 2 * e.p2pTime(e.boundaryLevel(s, s+1))
 		}
 		if w := k.HeldAt(sp, s); w > 0 {
-			most = math.Max(most, fm*rtt/float64(w)-rtt)
+			most = max(most, fm*rtt/float64(w)-rtt)
 		}
 	}
 	return rtt + most
@@ -1574,10 +1609,10 @@ func (e *evaluator) analytic() Result {
 		var maxF, maxB, sum float64
 		for _, w := range st {
 			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
-			maxF, maxB = math.Max(maxF, f), math.Max(maxB, w.total()-f)
+			maxF, maxB = max(maxF, f), max(maxB, w.total()-f)
 			sum += w.total()
 		}
-		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
+		b.BubbleS = max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
 	}
 	// The closed forms hold for equal stages in the steady state. ZB-V's
 	// depends on how each stage's input and weight gradients fill the
@@ -1597,20 +1632,20 @@ func (e *evaluator) analytic() Result {
 	// orders run at least pp micro-batches (Kind.Check).
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
 		if span, ok := e.builtBubble(sp, vs); ok {
-			b.BubbleS = math.Max(0, span-fm*worst.total())
+			b.BubbleS = max(0, span-fm*worst.total())
 		}
 	}
 	if w := e.windowBound(st, sp); w > 0 {
 		// The stages cannot keep more micro-batches out than they hold:
 		// where the round trip sets the pace, what it adds is exposed
 		// pipeline communication.
-		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
+		b.PPCommS += max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 	if span, ok := e.linkPacedPass(sp, vs); ok {
 		// Where the links pace an overlapped-send pipeline, its pass is
 		// the built order's (linkPacedPass): what it adds is exposed
 		// pipeline communication.
-		b.PPCommS += math.Max(0, span-fm*worst.total()-b.PPCommS-b.BubbleS)
+		b.PPCommS += max(0, span-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
@@ -1632,7 +1667,7 @@ func (e *evaluator) analytic() Result {
 		// The parameter all-gather for the next step under its first
 		// forward.
 		_, ag := e.stageDPTimes(w)
-		return math.Max(0, ag-w.fwd)
+		return max(0, ag-w.fwd)
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -1657,9 +1692,9 @@ func (e *evaluator) analytic() Result {
 	for i := range st {
 		if w := &st[i]; w.denseParams+w.experts > worst.denseParams+worst.experts {
 			if p.Zero >= 2 || perTensor {
-				tail = math.Max(tail, dpTail(*w))
+				tail = max(tail, dpTail(*w))
 			}
-			owned = math.Max(owned, ownedBy(*w))
+			owned = max(owned, ownedBy(*w))
 		}
 	}
 	b.DPCommS = fm*worst.dp + tail
@@ -1861,7 +1896,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		b := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += b
 		// A chunk's later ops apart: at least the links' pace (tailPace).
-		b = math.Max(b, pace)
+		b = max(b, pace)
 		u := s // without a shared uplink each stage is on its own
 		if shared {
 			id := s * e.ppStride / unit
@@ -2028,7 +2063,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			alone = float64(j-i+1)*fastest <= float64(few)
 		}
 		if alone {
-			return math.Max(0, end) + ag
+			return max(0, end) + ag
 		}
 		alone = true // the exact check below decides
 	}
@@ -2044,7 +2079,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	if !alone {
 		end = sharedTail(jobs, inner, pp)
 	}
-	return math.Max(0, end) + ag
+	return max(0, end) + ag
 }
 
 // psJob is one chunk's gradient reduction: when it may start, its work
@@ -2067,7 +2102,7 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 	rates := make([]float64, len(jobs))
 	t := math.Inf(1)
 	for _, j := range jobs {
-		t = math.Min(t, j.arrive)
+		t = min(t, j.arrive)
 	}
 	end := t
 	for {
@@ -2083,7 +2118,7 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 			if jobs[i].left > 0 {
 				any = true
 				if !running[i] && jobs[i].arrive > t {
-					next = math.Min(next, jobs[i].arrive)
+					next = min(next, jobs[i].arrive)
 				}
 			}
 		}
@@ -2093,8 +2128,8 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 		step := next - t
 		for i := range jobs {
 			if j := &jobs[i]; running[i] {
-				rates[i] = math.Min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
-				step = math.Min(step, j.left/rates[i])
+				rates[i] = min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
+				step = min(step, j.left/rates[i])
 			}
 		}
 		if math.IsInf(step, 1) {
@@ -2134,11 +2169,11 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 			w.dpF += ag
 			w.dp += ag + rs
 		} else if z == 3 {
-			f := math.Max(0, ag-x.fwd)
+			f := max(0, ag-x.fwd)
 			w.dpF += f
-			w.dp += f + math.Max(0, ag+rs-x.bwd)
+			w.dp += f + max(0, ag+rs-x.bwd)
 		} else {
-			w.dp += math.Max(0, rs-x.bwd)
+			w.dp += max(0, rs-x.bwd)
 		}
 	}
 }
