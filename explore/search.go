@@ -272,6 +272,8 @@ func (b *Base) estimateSample(spaces []*Space, opt *Options) (int, []job) {
 				if i >= from && opt.Shard.holds(i) {
 					if n%estimateEvery == 0 {
 						j, _ := p.job(i, c, sh)
+						pr := *j.pr // the pricer reuses its own for later shapes
+						j.pr = &pr
 						sample = append(sample, j)
 					}
 					n++

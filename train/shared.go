@@ -173,9 +173,9 @@ type scratch struct {
 	dpTimesSet bool
 	dpTimesKey [2]float64
 	dpTimes    [2]float64
-	// dpMemos remember stageDPTimes by Shared (whose layout and links they
-	// depend on, with the group sizes) between evaluations; dpCur is this
-	// evaluation's, nil when none applies.
+	// dpMemos remember stageDPTimes by a Shared's layout and links (what
+	// they depend on, with the group sizes) between evaluations; dpCur is
+	// this evaluation's, nil when none applies.
 	dpMemos [32]dpMemo
 	dpNext  int
 	dpCur   *dpMemo
@@ -213,6 +213,8 @@ type scratch struct {
 	dpInts   [3][]int
 	dpFloats [3][]float64
 	dpSkip   []bool
+	// slow holds latencyAware's slow boundaries.
+	slow []int
 	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.
 	memLayers           []int
 	memDense, memExpert []float64
@@ -279,11 +281,16 @@ type memKey struct {
 	unfused  bool
 }
 
-// dpMemo is what an Evaluator remembers of stageDPTimes for one Shared
-// and data-parallel group sizes: the times of the last few parameter
-// counts.
+// dpMemo is what an Evaluator remembers of stageDPTimes for one layout,
+// one set of links and data-parallel group sizes: the times of the last
+// few parameter counts. The layout and the links are a Shared's, told
+// apart by identity (a Shared's parts are not changed between calls);
+// the memo holds them, so that no other layout or links can be given
+// their addresses while it is kept. A Shared itself may be reused for
+// other parts.
 type dpMemo struct {
-	shared *Shared
+	layout *topology.Layout
+	links  []network.Link
 	n      [2]int
 	keys   [8][2]float64
 	times  [8][2]float64
@@ -305,7 +312,7 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
 		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
 		for i := range sc.dpMemos {
-			if m := &sc.dpMemos[i]; m.shared == sh && m.n == n {
+			if m := &sc.dpMemos[i]; m.layout == sh.Layout && sameLinks(m.links, sh.Links) && m.n == n {
 				sc.dpCur = m
 				break
 			}
@@ -313,7 +320,7 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 		if sc.dpCur == nil {
 			m := &sc.dpMemos[sc.dpNext]
 			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
-			*m = dpMemo{shared: sh, n: n}
+			*m = dpMemo{layout: sh.Layout, links: sh.Links, n: n}
 			sc.dpCur = m
 		}
 	}
@@ -332,6 +339,12 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	e.wrapLevel = e.levelBetween(max(pp-1, 0), 0)
 	sc.wrap = e.wrapLevel
 	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
+}
+
+// sameLinks reports whether a and b are one slice: the same elements of
+// the same array.
+func sameLinks(a, b []network.Link) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // dpTimesOf returns the data-parallel times remembered for parameters key.
