@@ -208,11 +208,10 @@ type scratch struct {
 	// freeLinks remembers sharedUplink's links without the uplink, by
 	// level (a pure function of its key, so kept across evaluations).
 	freeLinks map[freeLinkKey]network.Link
-	// dpJobs, dpInts, dpFloats and dpSkip are dataParallelTail's buffers.
+	// dpJobs, dpInts and dpFloats are dataParallelTail's buffers.
 	dpJobs   []psJob
 	dpInts   [3][]int
 	dpFloats [3][]float64
-	dpSkip   []bool
 	// slow holds latencyAware's slow boundaries.
 	slow []int
 	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.

@@ -1851,41 +1851,39 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
+	red := dpReductions{e: e, dl: e.linksOf(topology.DP), free: free, shared: shared, nc: nc}
+	if !shared && e.c.Schedule.DefaultChunks() == 1 {
+		return e.roundRobinTail(st, vs, sp, &red)
+	}
 	// The jobs (only where stages share an uplink); the units the stages
 	// sit in, numbered in order of appearance, and how many stages each
 	// holds; when each stage's last backward op starts, before stage 0's
-	// ends, and how long its ops take; when each stage's stream is free;
-	// which stages are skipped (below). In the scratch's buffers, or
-	// allocated.
+	// ends, and how long its ops take; when each stage's stream is free.
+	// In the scratch's buffers, or allocated.
 	var jobs []job
 	var ids, inner, unitOf []int
 	var last, op, freeAt []float64
-	var skip []bool
 	if sc := e.sc; sc != nil {
 		if shared {
 			jobs = grow(&sc.dpJobs, len(vs))[:0]
 		}
 		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
 		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
-		skip = grow(&sc.dpSkip, pp)
 	} else if pp <= 32 {
 		// On the stack, as many stages as a job has.
 		var ib [3][32]int
 		var fb [3][32]float64
-		var sb [32]bool
 		if shared {
 			jobs = make([]job, 0, len(vs))
 		}
 		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
 		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
-		skip = sb[:pp]
 	} else {
 		if shared {
 			jobs = make([]job, 0, len(vs))
 		}
 		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
 		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
-		skip = make([]bool, pp)
 	}
 	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
@@ -1909,103 +1907,17 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		unitOf[s], last[s], op[s] = u, -before, b
 	}
-	// priced is a chunk's reduction at the per-GPU share of the links and
-	// its speed-up alone on the uplink; chunks that hold the same
-	// parameters (most of them) are priced once.
-	type memo struct{ dense, experts, size, speed, ag float64 }
-	var mb [4]memo
-	memos := mb[:0]
-	zero := e.c.Parallel.Zero
-	priced := func(dense, experts float64) (size, speed, ag float64) {
-		for _, m := range memos {
-			if m.dense == dense && m.experts == experts {
-				return m.size, m.speed, m.ag
-			}
-		}
-		w := stageWork{denseParams: dense, experts: experts}
-		dl := e.linksOf(topology.DP)
-		size = e.collectiveOn(network.ReduceScatter, w, dl)
-		switch {
-		case zero == 0:
-			size += e.collectiveOn(network.AllGather, w, dl)
-		case nc == 1: // the stage's zero-1 all-gather (below for several chunks)
-			ag = e.collectiveOn(network.AllGather, w, dl)
-		}
-		speed = 1.0
-		if shared {
-			alone := e.collectiveOn(network.ReduceScatter, w, free)
-			if zero == 0 {
-				alone += e.collectiveOn(network.AllGather, w, free)
-			}
-			if alone > 0 {
-				speed = size / alone
-			}
-		}
-		if len(memos) < cap(memos) {
-			memos = append(memos, memo{dense, experts, size, speed, ag})
-		}
-		return size, speed, ag
-	}
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
 	}
 	end, ag := math.Inf(-1), 0.0
 	k := e.c.Schedule
 	// Last virtual stage first: each stage's chunks then come in the order
-	// they finish.
-	// Without a shared uplink the stages' chains do not meet, and a middle
-	// stage that holds what stage 1 holds and runs its ops as long ends no
-	// later than stage 1's (it starts its cool-down sooner): skip it.
-	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
-	// Stages of one run hold equal chunks in order (scratch.stRun).
-	var run []int
-	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
-		run = sc.stRun
-	}
-	same := func(s int) bool {
-		if !roundRobin || s < 2 || s >= pp-1 || op[s] != op[1] {
-			return false
-		}
-		if run != nil && run[s] >= 0 && run[s] == run[1] {
-			return true
-		}
-		for c := 0; c < nc; c++ {
-			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
-				return false
-			}
-		}
-		return true
-	}
-	for s := range skip {
-		skip[s] = same(s)
-	}
-	// Without a shared uplink the stages do not meet (end and ag are
-	// maxima, the memo holds pure answers): each stage that is not
-	// skipped runs its chunks, last first, stage by stage. With one, the
-	// jobs come in the order of their chunks, the last first.
-	var of []int
-	if !roundRobin {
-		of = e.stageTable(len(vs))
-	}
-	rs, rc := pp-1, nc-1 // round robin: the stage and chunk visited next
-	for i := len(vs) - 1; i >= 0; i-- {
-		v, s, c := i, 0, 0 // c is the chunk's place in the stage's order
-		if roundRobin {
-			if rc < 0 {
-				rs, rc = rs-1, nc-1
-			}
-			if s = rs; skip[s] {
-				i -= rc // the rest of the stage's chunks
-				rc = -1
-				continue
-			}
-			c, v = rc, rc*pp+s
-			rc--
-		} else if s = of[v]; skip[s] {
-			continue
-		} else {
-			c = v / pp
-		}
+	// they finish, and the jobs in the order of their chunks, the last
+	// first.
+	of := e.stageTable(len(vs))
+	for v := len(vs) - 1; v >= 0; v-- {
+		s, c := of[v], v/pp // c is the chunk's place in the stage's order
 		var earlier float64
 		switch {
 		case c == 0:
@@ -2014,7 +1926,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		default:
 			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
 		}
-		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
+		size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
 		if nc == 1 {
 			ag = max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
 		}
@@ -2030,19 +1942,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
 		}
 	}
-	// The zero-1 all-gather of each stage's parameters (as one bucket
-	// stream) under its first forward.
-	if zero == 1 && nc > 1 {
-		var lastD, lastE, lastAG float64 = -1, -1, 0
-		for s := range st {
-			w := &st[s]
-			if w.denseParams != lastD || w.experts != lastE {
-				lastD, lastE = w.denseParams, w.experts
-				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
-			}
-			ag = max(ag, lastAG-w.fwd)
-		}
-	}
+	ag = e.zero1Gather(st, nc, ag)
 	alone := true
 	if shared && nc == 1 {
 		// One job per stage, in order of start: a job meets at most the
@@ -2079,6 +1979,142 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	if !alone {
 		end = sharedTail(jobs, inner, pp)
 	}
+	return max(0, end) + ag
+}
+
+// dpReductions prices the data-parallel reductions of dataParallelTail's
+// chunks: a chunk's reduction at the per-GPU share of the links dl, its
+// speed-up alone on the uplink (over free, where the group shares one)
+// and, with one chunk per stage under ZeRO-1, its stage's all-gather.
+// Chunks that hold the same parameters (most of them) are priced once.
+type dpReductions struct {
+	e        *evaluator
+	dl, free []network.Link
+	shared   bool
+	nc       int
+	memos    [4]dpReduction
+	n        int
+}
+
+// dpReduction is one priced parameter count of dpReductions.
+type dpReduction struct{ dense, experts, size, speed, ag float64 }
+
+func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) {
+	for i := range r.memos[:r.n] {
+		if m := &r.memos[i]; m.dense == dense && m.experts == experts {
+			return m.size, m.speed, m.ag
+		}
+	}
+	e, zero := r.e, r.e.c.Parallel.Zero
+	w := stageWork{denseParams: dense, experts: experts}
+	size = e.collectiveOn(network.ReduceScatter, w, r.dl)
+	switch {
+	case zero == 0:
+		size += e.collectiveOn(network.AllGather, w, r.dl)
+	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
+		ag = e.collectiveOn(network.AllGather, w, r.dl)
+	}
+	speed = 1.0
+	if r.shared {
+		alone := e.collectiveOn(network.ReduceScatter, w, r.free)
+		if zero == 0 {
+			alone += e.collectiveOn(network.AllGather, w, r.free)
+		}
+		if alone > 0 {
+			speed = size / alone
+		}
+	}
+	if r.n < len(r.memos) {
+		r.memos[r.n] = dpReduction{dense, experts, size, speed, ag}
+		r.n++
+	}
+	return size, speed, ag
+}
+
+// zero1Gather is ag, or more where under ZeRO-1 with nc > 1 chunks per
+// stage a stage's all-gather of its parameters (as one bucket stream)
+// does not hide under its first forward.
+func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
+	if e.c.Parallel.Zero != 1 || nc <= 1 {
+		return ag
+	}
+	var lastD, lastE, lastAG float64 = -1, -1, 0
+	for s := range st {
+		w := &st[s]
+		if w.denseParams != lastD || w.experts != lastE {
+			lastD, lastE = w.denseParams, w.experts
+			lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+		}
+		ag = max(ag, lastAG-w.fwd)
+	}
+	return ag
+}
+
+// roundRobinTail is dataParallelTail where no uplink is shared and chunk
+// c of stage s is virtual stage c*pp+s (the schedules without a V): the
+// stages' chains do not meet, so each stage runs its chunks' reductions,
+// the last first, on its own stream, in one pass over the stages with
+// nothing kept per stage. end and ag are maxima and red's answers pure,
+// so the order the stages are visited in changes nothing. A middle stage
+// that holds what stage 1 holds and runs its ops as long ends no later
+// than stage 1 (it starts its cool-down sooner): it is skipped.
+func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedule.Params, red *dpReductions) float64 {
+	pp, nc := len(st), red.nc
+	pace := e.tailPace(nc)
+	// Stages of one run hold equal chunks in order (scratch.stRun).
+	var run []int
+	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
+		run = sc.stRun
+	}
+	same := func(s int, op, op1 float64) bool {
+		if s < 2 || s >= pp-1 || op != op1 {
+			return false
+		}
+		if run != nil && run[s] >= 0 && run[s] == run[1] {
+			return true
+		}
+		for c := 0; c < nc; c++ {
+			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
+				return false
+			}
+		}
+		return true
+	}
+	group := max(sp.Consecutive, pp) // ops between a stage's chunks' last backward ops
+	var before, op1 float64
+	end, ag := math.Inf(-1), 0.0
+	for s := range st {
+		w := &st[s]
+		// The backward op: the stage's work less its forward passes.
+		op := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
+		before += op
+		// A chunk's later ops apart: at least the links' pace (tailPace).
+		op = max(op, pace)
+		if s == 1 {
+			op1 = op
+		}
+		if same(s, op, op1) {
+			continue
+		}
+		// The stage's last backward op starts before stage 0's ends by
+		// the ops of the stages up to it; its other chunks' come earlier.
+		last, free := -before, math.Inf(-1)
+		for c := nc - 1; c >= 0; c-- {
+			var earlier float64
+			if c > 0 {
+				earlier = float64(c*group) * op
+			}
+			v := c*pp + s
+			size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
+			if nc == 1 {
+				ag = max(ag, a-w.fwd) // the stage's parameters are its chunk's
+			}
+			start := max(last-earlier, free)
+			free = start + size/speed
+			end = max(end, free)
+		}
+	}
+	ag = e.zero1Gather(st, nc, ag)
 	return max(0, end) + ag
 }
 
