@@ -137,9 +137,13 @@ type scratch struct {
 	ppMemo         linksMemo
 	// gridMemo is the last layout gridOf built.
 	gridMemo gridMemo
-	// levels are the topology levels numbered levelsGen (noteLevels).
+	// levels are the topology levels numbered levelsGen (noteLevels),
+	// levelCaps their capacities and levelSite, once asked, whether each
+	// joins sites.
 	levels    []topology.Level
 	levelsGen uint64
+	levelCaps []int
+	levelSite []bool
 	// cls gives each virtual stage of the vs starting at clsOf a class:
 	// virtual stages of one class are equal in every field (virtualStages
 	// sets it; sumStagesByClass reads it).
@@ -161,7 +165,7 @@ type scratch struct {
 	ofPP, ofVP int
 
 	dense, expert []float64
-	caps, adj     []int
+	adj           []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
 	// (dpSpan) by group size, and the buffers of their factors.
 	dpN   [2]int
@@ -548,6 +552,15 @@ func (sc *scratch) noteLevels(levels []topology.Level) {
 	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
 		sc.levels = append(sc.levels[:0], levels...)
 		sc.levelsGen++
+		// Each level's GPU capacity (topology.Topology.Capacity): what the
+		// evaluation reads of the levels alone. Which join sites is asked
+		// when a traffic table is built (evaluator.isSite).
+		t := topology.Topology{Levels: sc.levels}
+		sc.levelCaps = sc.levelCaps[:0]
+		for i := range sc.levels {
+			sc.levelCaps = append(sc.levelCaps, t.Capacity(i))
+		}
+		sc.levelSite = sc.levelSite[:0]
 	}
 }
 

@@ -254,16 +254,13 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	nl, na := len(c.Topology.Levels), max(c.Parallel.PP-1, 0)
 	if sc != nil {
-		e.caps = grow(&sc.caps, nl)
-	} else {
-		e.caps, e.adjLevel = make([]int, nl), make([]int, na)
-	}
-	for i := range e.caps {
-		e.caps[i] = c.Topology.Capacity(i)
-	}
-	if sc != nil {
+		e.caps = sc.levelCaps // read only
 		sc.begin(e, sh)
 		return nil
+	}
+	e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	for i := range e.caps {
+		e.caps[i] = c.Topology.Capacity(i)
 	}
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
@@ -1118,10 +1115,13 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 					continue
 				}
 				r := runs[i]
-				v := st
-				for ; v < len(vs) && cls[v] == cls[v-st+r]; v += pp {
+				// Stage st's classes against run r's, chunk by chunk.
+				mine := cls[st:]
+				theirs := cls[r : r+len(mine)]
+				j := 0
+				for ; j < len(mine) && mine[j] == theirs[j]; j += pp {
 				}
-				if v >= len(vs) {
+				if j >= len(mine) {
 					out[st], run[st] = out[r], i
 					break
 				}
@@ -1421,8 +1421,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			}
 			if l != lastL || n != lastN {
 				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
+				most = max(most, lastBusy) // the same again changes nothing
 			}
-			most = max(most, lastBusy)
 		}
 	} else if e.sc != nil {
 		busy = growClear(&e.sc.busy, 2*pp)
@@ -1583,9 +1583,10 @@ func (e *evaluator) analytic() Result {
 	}
 	// The most loaded stage idles while the others fill and drain the
 	// pipeline: the bubble is of the other stages' average work.
+	share := 1 / float64(max(len(st)-1, 1))
 	for i := range st {
 		if i != wi || len(st) == 1 {
-			avg.addScaled(&st[i], 1/float64(max(len(st)-1, 1)))
+			avg.addScaled(&st[i], share)
 		}
 	}
 	var b Breakdown
