@@ -149,6 +149,10 @@ type scratch struct {
 	// sets it; sumStagesByClass reads it).
 	cls   []int
 	clsOf *virtualStage
+	// clsEven says that cls is one class but for the chunks listed in
+	// clsOwn (an even split), each of a class of its own.
+	clsEven bool
+	clsOwn  []int
 	// stChunkN and stChunks are sumStagesByClass's buffers; where every
 	// chunk v sits on stage v mod pp it sets stRun instead, the run of
 	// equal stages (equal chunks, in order) each stage of st belongs to

@@ -673,6 +673,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		}
 		dv, ev = growClear(&sc.dense, nv), growClear(&sc.expert, nv)
 		cls = grow(&sc.cls, nv)
+		sc.clsOwn, sc.clsEven = sc.clsOwn[:0], even
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
 	}
@@ -726,6 +727,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			out[v].denseParams, out[v].experts = dv[v], ev[v]
 			if cls != nil {
 				cls[v] = v
+				sc.clsOwn = append(sc.clsOwn, v)
 			}
 		}
 		dR, eR := dv[r], ev[r]
@@ -823,10 +825,12 @@ func (e *evaluator) virtualStages() []virtualStage {
 		e.addMTP(&out[v], head, ce, T, h)
 		if cls != nil {
 			cls[v] = nv + v // changed after the chunks copied from it
+			sc.clsOwn = append(sc.clsOwn, v)
 		}
 	}
 	if cls != nil {
 		cls[nv-1] = 2 * nv // the head's: like no other
+		sc.clsOwn = append(sc.clsOwn, nv-1)
 		sc.clsOf = &out[0]
 	}
 	if sc != nil {
@@ -1094,6 +1098,11 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		// The stage of each run is kept (scratch.stRun).
 		pp := len(out)
 		run := grow(&sc.stRun, pp)
+		if sc.clsEven {
+			e.sumEvenStages(vs, out, run)
+			sc.stRunOK = true
+			return true
+		}
 		var runs [4]int
 		nRuns := 0
 		for st := range out {
@@ -1115,13 +1124,10 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 					continue
 				}
 				r := runs[i]
-				// Stage st's classes against run r's, chunk by chunk.
-				mine := cls[st:]
-				theirs := cls[r : r+len(mine)]
-				j := 0
-				for ; j < len(mine) && mine[j] == theirs[j]; j += pp {
+				v := st
+				for ; v < len(vs) && cls[v] == cls[v-st+r]; v += pp {
 				}
-				if j >= len(mine) {
+				if v >= len(vs) {
 					out[st], run[st] = out[r], i
 					break
 				}
@@ -1188,6 +1194,40 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		}
 	}
 	return true
+}
+
+// sumEvenStages is sumStagesByClass's round robin for classes that are
+// one class except the chunks of scratch.clsOwn, each of a class of its
+// own: a stage that holds none of those holds what every such stage
+// holds, in order, and copies the first one's sum; the others are summed
+// each (none equals another). run gets each stage's run, as
+// sumStagesByClass's (up to four, -1 past them).
+func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int) {
+	pp := len(out)
+	var eb [8]int
+	exc := eb[:0] // the stages holding a chunk of a class of its own
+	for _, v := range e.sc.clsOwn {
+		exc = append(exc, v%pp)
+	}
+	first, nRuns := -1, 0
+	for st := range out {
+		own := slices.Contains(exc, st)
+		if !own && first >= 0 {
+			out[st], run[st] = out[first], run[first]
+			continue
+		}
+		for v := st; v < len(vs); v += pp {
+			out[st].addChunk(&vs[v], 0)
+		}
+		run[st] = -1
+		if nRuns < 4 {
+			run[st] = nRuns
+			nRuns++
+		}
+		if !own {
+			first = st
+		}
+	}
 }
 
 // stageTable is stageOf(v) for every virtual stage v < nv; an evaluator
