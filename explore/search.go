@@ -570,6 +570,13 @@ func startPool(b *Base, ws []*worker, queue int) *pool {
 					c.f.out[k] = o
 				}
 				c.f.wg.Done()
+				// Let a goroutine this one made runnable (the search's,
+				// woken by the batch it waits for or by room in the
+				// queue) run now: otherwise it waits for the scheduler
+				// to preempt a worker (about 10 ms), while the workers
+				// drain the queue, and then enumerates the next batch
+				// with a core idle.
+				runtime.Gosched()
 			}
 		}()
 	}
