@@ -1,7 +1,6 @@
 package cost
 
 import (
-	"math"
 	"strings"
 
 	"github.com/scaleacross/scaleacross/hardware"
@@ -310,5 +309,5 @@ func (d *Device) HostTime(ops float64) float64 {
 // of the GPU across layers and is priced with hA = gA = 0, which is
 // max(0, hB-gB).
 func ExposedHost(hA, gA, hB, gB float64) float64 {
-	return math.Max(0, math.Max(hA-gA, hA+hB-gA-gB))
+	return max(0, max(hA-gA, hA+hB-gA-gB))
 }

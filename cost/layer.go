@@ -1,8 +1,6 @@
 package cost
 
 import (
-	"math"
-
 	"github.com/scaleacross/scaleacross/hardware"
 	"github.com/scaleacross/scaleacross/model"
 )
@@ -249,7 +247,7 @@ func BuildLayer(ops []Op, in LayerInput) Layer {
 	if a := m.MLA; a != nil {
 		qk, vd = float64(a.QKNopeHeadDim+a.QKRopeHeadDim), float64(a.VHeadDim)
 	}
-	kvPer := math.Max(kvHeads/t, 1)
+	kvPer := max(kvHeads/t, 1)
 	prec := in.Prec
 	ops = ops[:0]
 	gemm := func(b Block, m, n, k float64, p hardware.Precision, fused int) {
@@ -417,7 +415,7 @@ func KVCacheShare(m *model.Model, tp int) float64 {
 		return 1
 	}
 	kv := float64(m.KVHeads)
-	return math.Max(1, kv/float64(tp)) / kv
+	return max(1, kv/float64(tp)) / kv
 }
 
 // FusedKernels is the kernels the operators of the given blocks account

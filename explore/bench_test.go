@@ -73,6 +73,39 @@ func BenchmarkAnalyticCandidate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "candidates/s")
 }
 
+// TestPricingAllocatesNothing checks that pricing candidates on a
+// worker's pricer and Evaluator allocates nothing once their caches are
+// warm: a second pass over 2,048 candidates of the default scenario
+// that fit (prepared parts of many shapes and technologies) allocates
+// no byte. Allocating per candidate ran the collector during a search
+// (a prepared struct per shape and technology, 21 B per candidate).
+func TestPricingAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enumerates the default scenario")
+	}
+	base, sp := loadDefault(t)
+	var es []enumerated
+	sp[0].enumerate(base, func(i int, c Candidate, sh *shape) bool {
+		if _, ok := base.fitsMemory(base.Config(c)); ok {
+			es = append(es, enumerated{i, c, sh})
+		}
+		return len(es) < 2048
+	})
+	p := newPricer(base)
+	var cfg train.Config
+	var ev train.Evaluator
+	pass := func() {
+		for _, e := range es {
+			j, _ := p.job(e.i, e.c, e.sh)
+			base.evaluatePrepared(&cfg, &ev, &j)
+		}
+	}
+	pass()
+	if n := testing.AllocsPerRun(1, pass); n != 0 {
+		t.Errorf("%v allocations pricing %d candidates a second time, want none", n, len(es))
+	}
+}
+
 // BenchmarkEventRerank re-ranks candidates of the default scenario with
 // the event-level simulation, one per op: pipelined ones (pp >= 4), like
 // those at the top of the ranking (interleaved, pp >= 4).

@@ -70,8 +70,14 @@ type pricer struct {
 	net map[netKey]*netPrep
 	// last is the shape of the previous candidate and byNet its prepared
 	// parts by netKey (a few, searched in turn); shapes come in runs.
+	// spare holds the prepared parts of earlier shapes, reused for the
+	// next ones: a job's prepared parts are read while it is priced,
+	// before its pricer prepares another shape (estimateSample copies the
+	// parts it keeps), and the step model keys its memos on the parts a
+	// Shared points to, never on the Shared (train.Evaluator).
 	last  *shape
 	byNet []netPrepared
+	spare []*prepared
 	// memo is the memory check of the previous candidate: it depends on
 	// neither the transport nor the collective algorithm, the innermost
 	// choices of the enumeration.
@@ -107,7 +113,10 @@ func newPricer(b *Base) *pricer {
 func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 	if sh != p.last {
 		p.last = sh
-		clear(p.byNet) // no prepared parts of another shape stay reachable
+		for _, n := range p.byNet {
+			p.spare = append(p.spare, n.pr)
+		}
+		clear(p.byNet)
 		p.byNet = p.byNet[:0]
 	}
 	k := netKey{c.Technology, c.Collective}
@@ -126,7 +135,13 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		np.links = network.Links(np.topo, nil, t.Calib.NetworkEfficiency)
 		p.net[k] = np
 	}
-	pr := &prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
+	var pr *prepared
+	if n := len(p.spare); n > 0 {
+		pr, p.spare = p.spare[n-1], p.spare[:n-1]
+	} else {
+		pr = new(prepared)
+	}
+	*pr = prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
 	if sh.ok {
 		cfg := *t
 		cfg.Topology = np.topo

@@ -272,6 +272,8 @@ func (b *Base) estimateSample(spaces []*Space, opt *Options) (int, []job) {
 				if i >= from && opt.Shard.holds(i) {
 					if n%estimateEvery == 0 {
 						j, _ := p.job(i, c, sh)
+						pr := *j.pr // the pricer reuses its own for later shapes
+						j.pr = &pr
 						sample = append(sample, j)
 					}
 					n++
@@ -568,6 +570,13 @@ func startPool(b *Base, ws []*worker, queue int) *pool {
 					c.f.out[k] = o
 				}
 				c.f.wg.Done()
+				// Let a goroutine this one made runnable (the search's,
+				// woken by the batch it waits for or by room in the
+				// queue) run now: otherwise it waits for the scheduler
+				// to preempt a worker (about 10 ms), while the workers
+				// drain the queue, and then enumerates the next batch
+				// with a core idle.
+				runtime.Gosched()
 			}
 		}()
 	}

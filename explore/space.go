@@ -379,6 +379,8 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 		}
 		return ok
 	}
+	// validity[k] is 0 while undecided, 1 valid, 2 not (isValid below).
+	validity := make([]uint8, len(s.VP)*len(s.Schedules)*len(s.MicroBatch))
 	for _, tp := range s.TP {
 		if n%tp != 0 || parallel.CheckTP(m, tp) != nil {
 			continue
@@ -403,16 +405,18 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 					}
 					deg := map[topology.Dim]int{topology.TP: tp, topology.CP: cp, topology.PP: pp, topology.DP: dp, topology.EP: ep}
 					// Validity does not depend on the placement or ZeRO stage:
-					// decide it once per (schedule, vp, micro-batch).
-					validity := map[validKey]bool{}
-					isValid := func(sched string, vp, mb int) bool {
-						k := validKey{sched, vp, mb}
-						v, ok := validity[k]
-						if !ok {
-							v = b.valid(sched, tp, cp, pp, vp, ep, etp, dp, mb)
-							validity[k] = v
+					// decide it once per (vp, schedule, micro-batch), by their
+					// places in the space's lists.
+					clear(validity)
+					isValid := func(vi, si, mi int) bool {
+						k := (vi*len(s.Schedules)+si)*len(s.MicroBatch) + mi
+						if validity[k] == 0 {
+							validity[k] = 2
+							if b.valid(s.Schedules[si], tp, cp, pp, s.VP[vi], ep, etp, dp, s.MicroBatch[mi]) {
+								validity[k] = 1
+							}
 						}
-						return v
+						return validity[k] == 1
 					}
 					seen := map[string]bool{}   // layouts
 					placed := map[string]bool{} // canonical placements
@@ -454,20 +458,20 @@ func (s *Space) enumerateRuns(b *Base, fn func(r *run) bool) int {
 							canon[key] = key
 						}
 						lazy := &lazyShape{b: b, deg: deg} // built for the first candidate
-						for _, vp := range s.VP {
+						for vi, vp := range s.VP {
 							if vp > 1 && pp == 1 {
 								continue
 							}
 							if !splits(pp, vp) {
 								continue
 							}
-							for _, sched := range s.Schedules {
+							for si, sched := range s.Schedules {
 								if !searchesSchedule(sched, pp) {
 									continue
 								}
 								for _, z := range s.Zero {
-									for _, mb := range s.MicroBatch {
-										if !isValid(sched, vp, mb) {
+									for mi, mb := range s.MicroBatch {
+										if !isValid(vi, si, mi) {
 											continue
 										}
 										r = run{first: i, rcs: s.Recompute, techs: s.Technologies, colls: colls, shape: lazy,
@@ -580,12 +584,6 @@ func (b *Base) place(pl []topology.Dim, deg map[topology.Dim]int) (topology.Layo
 // Count returns the number of candidates in s.
 func (s *Space) Count(b *Base) int {
 	return s.Enumerate(b, func(int, Candidate) bool { return true })
-}
-
-// validKey indexes the validity memo of Enumerate.
-type validKey struct {
-	sched  string
-	vp, mb int
 }
 
 // searchesSchedule is the Explorer's policy on top of validity: with pp = 1

@@ -111,12 +111,25 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 	for v := 0; v < stages && m.MoE != nil; v++ {
 		n := split.Layers(v, stages)
 		d, x := dense[v], expert[v] // summed layer by layer, in registers
-		for i := layer; i < layer+n && i < m.Layers; i++ {
-			if m.IsMoELayer(i) {
+		end := min(layer+n, m.Layers)
+		switch oneKind(m, layer, end) {
+		case kindMoE: // the same additions, without asking each layer
+			for i := layer; i < end; i++ {
 				d += moeDense
 				x += moeExpert
-			} else {
+			}
+		case kindDense:
+			for i := layer; i < end; i++ {
 				d += denseLayer
+			}
+		default:
+			for i := layer; i < end; i++ {
+				if m.IsMoELayer(i) {
+					d += moeDense
+					x += moeExpert
+				} else {
+					d += denseLayer
+				}
 			}
 		}
 		dense[v], expert[v] = d, x
@@ -283,6 +296,27 @@ func Estimate(m *model.Model, c Config, b Batch, r Recompute, schedule string, u
 	return EstimateInFlight(m, c, b, r, InFlight(schedule, c.PP, c.VP, c.MicroBatches(b)), schedule == "gpipe", unfused)
 }
 
+// The layer kinds oneKind tells apart: the indices of actKind in
+// EstimateWithParams.
+const (
+	kindDense = 0
+	kindMoE   = 1
+	kindMixed = 2
+)
+
+// oneKind is the kind of every layer lo <= i < hi of m (m.IsMoELayer),
+// read off the model's MoE pattern, or kindMixed where they differ or the
+// pattern does not say at once.
+func oneKind(m *model.Model, lo, hi int) int {
+	switch e := m.MoE; {
+	case e == nil || hi <= e.FirstDense:
+		return kindDense
+	case lo >= e.FirstDense && e.Interval <= 1:
+		return kindMoE
+	}
+	return kindMixed
+}
+
 // EstimateInFlight is Estimate for a schedule whose first stage holds
 // inflight micro-batches (in whole-stage units) at peak; later stages hold
 // proportionally fewer unless flat (GPipe: every stage holds them all).
@@ -366,16 +400,29 @@ func EstimateWithParams(m *model.Model, c Config, b Batch, r Recompute, inflight
 			s = 0
 		}
 		act := actStage[s] // summed layer by layer, in a register
-		for i := layer; i < layer+n && i < m.Layers; i++ {
-			k := 0
-			if m.IsMoELayer(i) {
-				k = 1
-			}
+		end := min(layer+n, m.Layers)
+		if k := oneKind(m, layer, end); k != kindMixed && end > layer {
+			// Every layer of the chunk of one kind: the same additions,
+			// without asking each layer.
 			if !priced[k] {
-				actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+				actKind[k] = LayerActivationBytes(m, c, layer, b.MicroBatch, b.SeqLen, r, unfused)
 				priced[k] = true
 			}
-			act += actKind[k]
+			for i := layer; i < end; i++ {
+				act += actKind[k]
+			}
+		} else {
+			for i := layer; i < end; i++ {
+				k := kindDense
+				if m.IsMoELayer(i) {
+					k = kindMoE
+				}
+				if !priced[k] {
+					actKind[k] = LayerActivationBytes(m, c, i, b.MicroBatch, b.SeqLen, r, unfused)
+					priced[k] = true
+				}
+				act += actKind[k]
+			}
 		}
 		actStage[s] = act
 		layer += n

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"math"
-
 	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 )
@@ -57,12 +55,12 @@ func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, share
 			if flatRoot {
 				return v.forward() + opSend(stage, chunk, true) + ag
 			}
-			return v.forward() + opSend(stage, chunk, true) + math.Max(0, ag-v.fwd)
+			return v.forward() + opSend(stage, chunk, true) + max(0, ag-v.fwd)
 		},
 		Backward: func(stage, chunk int) float64 {
 			v := at(stage, chunk)
 			ag, rs := dpOf(s.VirtualStage(stage, chunk))
-			dp := math.Max(0, ag+rs-v.bwd)
+			dp := max(0, ag+rs-v.bwd)
 			if flatRoot {
 				dp = rs // the gathered parameters are kept
 			}
@@ -81,8 +79,8 @@ func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, share
 			comp := f.fwd + b.bwd
 			agf, _ := dpOf(s.VirtualStage(stage, fChunk))
 			agb, rsb := dpOf(s.VirtualStage(stage, bChunk))
-			dp := math.Max(0, agf-f.fwd) + math.Max(0, agb+rsb-b.bwd)
-			return comp + f.tpF + b.tpB + f.cpF + b.cpB + math.Max(0, f.epF+b.epB-comp) + dp
+			dp := max(0, agf-f.fwd) + max(0, agb+rsb-b.bwd)
+			return comp + f.tpF + b.tpB + f.cpF + b.cpB + max(0, f.epF+b.epB-comp) + dp
 		},
 		Weight: func(stage, chunk int) float64 {
 			if !s.SplitBackward() {

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"math"
-
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -24,10 +22,17 @@ func (e *evaluator) tailPace(nc int) float64 {
 	if nc < 2 {
 		return 0
 	}
+	// Adjacent stages s and s+1 meet at level adjLevel[s]; runs of
+	// boundaries at one level (the stages of one unit) take one look.
+	bytes := e.p2pBytes()
+	links := e.linksOf(topology.PP)
 	var most float64
-	for s := 0; s+1 < e.c.Parallel.PP; s++ {
-		link := e.linksOf(topology.PP)[e.boundaryLevel(s, s+1)]
-		most = math.Max(most, e.p2pBytes()/link.BytesPerSec)
+	last := -1
+	for _, l := range e.adjLevel[:max(e.c.Parallel.PP-1, 0)] {
+		if l != last {
+			most = max(most, bytes/links[l].BytesPerSec)
+			last = l
+		}
 	}
 	return most
 }

@@ -547,6 +547,9 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 	}
 	f /= float64(len(vs))
 	bw /= float64(len(vs))
+	if e.sc != nil {
+		slow = e.sc.slow[:0] // read within the evaluation only
+	}
 	for b := 0; b+1 < p.PP; b++ {
 		l := e.boundaryLevel(b, b+1)
 		if l == inner {
@@ -579,6 +582,9 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 			}
 			consecutive = next
 		}
+	}
+	if e.sc != nil {
+		e.sc.slow = slow
 	}
 	return slow, extra, consecutive
 }

@@ -71,29 +71,29 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	// system and the caller takes the larger of it and the closed form).
 	minF := math.Inf(1)
 	for i := range vs {
-		minF = math.Min(minF, vs[i].fwd)
+		minF = min(minF, vs[i].fwd)
 	}
 	bytes := e.p2pBytes()
 	links := e.linksOf(topology.PP)
-	of := e.stageTable(len(vs))
+	// A message takes the same time over every boundary that crosses one
+	// level: each level crossed is asked once.
+	var cb [smallLevels]bool
 	paced := false
-	for k := 0; k+1 < len(vs) && !paced; k++ {
-		a, b := of[k], of[k+1]
-		if a == b {
+	for l, crossed := range e.chunkBoundaryLevels(len(vs), cb[:0]) {
+		if !crossed || links[l].LatencyS+bytes/links[l].BytesPerSec < linkPacedShare*minF {
 			continue
 		}
-		l := e.boundaryLevel(a, b)
-		link := links[l]
-		if link.LatencyS+bytes/link.BytesPerSec >= linkPacedShare*minF {
-			// Blocking sends are priced in each op, and read off the
-			// built order only where they cross a shared uplink.
-			_, shared := e.sharedUplink(l)
-			paced = !blocking || shared
+		// Blocking sends are priced in each op, and read off the
+		// built order only where they cross a shared uplink.
+		if _, shared := e.sharedUplink(l); !blocking || shared {
+			paced = true
+			break
 		}
 	}
 	if !paced {
 		return 0, false
 	}
+	of := e.stageTable(len(vs))
 	s, err := e.builtOrder(sp)
 	if err != nil || s.NumVirtual() != len(vs) {
 		return 0, false

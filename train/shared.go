@@ -137,14 +137,22 @@ type scratch struct {
 	ppMemo         linksMemo
 	// gridMemo is the last layout gridOf built.
 	gridMemo gridMemo
-	// levels are the topology levels numbered levelsGen (noteLevels).
+	// levels are the topology levels numbered levelsGen (noteLevels),
+	// levelCaps their capacities and levelSite, once asked, whether each
+	// joins sites.
 	levels    []topology.Level
 	levelsGen uint64
+	levelCaps []int
+	levelSite []bool
 	// cls gives each virtual stage of the vs starting at clsOf a class:
 	// virtual stages of one class are equal in every field (virtualStages
 	// sets it; sumStagesByClass reads it).
 	cls   []int
 	clsOf *virtualStage
+	// clsEven says that cls is one class but for the chunks listed in
+	// clsOwn (an even split), each of a class of its own.
+	clsEven bool
+	clsOwn  []int
 	// stChunkN and stChunks are sumStagesByClass's buffers; where every
 	// chunk v sits on stage v mod pp it sets stRun instead, the run of
 	// equal stages (equal chunks, in order) each stage of st belongs to
@@ -161,7 +169,7 @@ type scratch struct {
 	ofPP, ofVP int
 
 	dense, expert []float64
-	caps, adj     []int
+	adj           []int
 	// dpN, dpS and dpBuf are the data-parallel spans of this evaluation
 	// (dpSpan) by group size, and the buffers of their factors.
 	dpN   [2]int
@@ -173,9 +181,9 @@ type scratch struct {
 	dpTimesSet bool
 	dpTimesKey [2]float64
 	dpTimes    [2]float64
-	// dpMemos remember stageDPTimes by Shared (whose layout and links they
-	// depend on, with the group sizes) between evaluations; dpCur is this
-	// evaluation's, nil when none applies.
+	// dpMemos remember stageDPTimes by a Shared's layout and links (what
+	// they depend on, with the group sizes) between evaluations; dpCur is
+	// this evaluation's, nil when none applies.
 	dpMemos [32]dpMemo
 	dpNext  int
 	dpCur   *dpMemo
@@ -209,11 +217,12 @@ type scratch struct {
 	// the uplinks' rates, by level (a pure function of its key, so kept
 	// across evaluations).
 	freeLinks map[freeLinkKey]freeUplink
-	// dpJobs, dpInts, dpFloats and dpSkip are dataParallelTail's buffers.
+	// dpJobs, dpInts and dpFloats are dataParallelTail's buffers.
 	dpJobs   []psJob
 	dpInts   [3][]int
 	dpFloats [3][]float64
-	dpSkip   []bool
+	// slow holds latencyAware's slow boundaries.
+	slow []int
 	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.
 	memLayers           []int
 	memDense, memExpert []float64
@@ -280,11 +289,16 @@ type memKey struct {
 	unfused  bool
 }
 
-// dpMemo is what an Evaluator remembers of stageDPTimes for one Shared
-// and data-parallel group sizes: the times of the last few parameter
-// counts.
+// dpMemo is what an Evaluator remembers of stageDPTimes for one layout,
+// one set of links and data-parallel group sizes: the times of the last
+// few parameter counts. The layout and the links are a Shared's, told
+// apart by identity (a Shared's parts are not changed between calls);
+// the memo holds them, so that no other layout or links can be given
+// their addresses while it is kept. A Shared itself may be reused for
+// other parts.
 type dpMemo struct {
-	shared *Shared
+	layout *topology.Layout
+	links  []network.Link
 	n      [2]int
 	keys   [8][2]float64
 	times  [8][2]float64
@@ -306,7 +320,7 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
 		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
 		for i := range sc.dpMemos {
-			if m := &sc.dpMemos[i]; m.shared == sh && m.n == n {
+			if m := &sc.dpMemos[i]; m.layout == sh.Layout && sameLinks(m.links, sh.Links) && m.n == n {
 				sc.dpCur = m
 				break
 			}
@@ -314,7 +328,7 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 		if sc.dpCur == nil {
 			m := &sc.dpMemos[sc.dpNext]
 			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
-			*m = dpMemo{shared: sh, n: n}
+			*m = dpMemo{layout: sh.Layout, links: sh.Links, n: n}
 			sc.dpCur = m
 		}
 	}
@@ -333,6 +347,12 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	e.wrapLevel = e.levelBetween(max(pp-1, 0), 0)
 	sc.wrap = e.wrapLevel
 	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
+}
+
+// sameLinks reports whether a and b are one slice: the same elements of
+// the same array.
+func sameLinks(a, b []network.Link) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // dpTimesOf returns the data-parallel times remembered for parameters key.
@@ -537,6 +557,15 @@ func (sc *scratch) noteLevels(levels []topology.Level) {
 	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
 		sc.levels = append(sc.levels[:0], levels...)
 		sc.levelsGen++
+		// Each level's GPU capacity (topology.Topology.Capacity): what the
+		// evaluation reads of the levels alone. Which join sites is asked
+		// when a traffic table is built (evaluator.isSite).
+		t := topology.Topology{Levels: sc.levels}
+		sc.levelCaps = sc.levelCaps[:0]
+		for i := range sc.levels {
+			sc.levelCaps = append(sc.levelCaps, t.Capacity(i))
+		}
+		sc.levelSite = sc.levelSite[:0]
 	}
 }
 

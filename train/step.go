@@ -254,16 +254,13 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	nl, na := len(c.Topology.Levels), max(c.Parallel.PP-1, 0)
 	if sc != nil {
-		e.caps = grow(&sc.caps, nl)
-	} else {
-		e.caps, e.adjLevel = make([]int, nl), make([]int, na)
-	}
-	for i := range e.caps {
-		e.caps[i] = c.Topology.Capacity(i)
-	}
-	if sc != nil {
+		e.caps = sc.levelCaps // read only
 		sc.begin(e, sh)
 		return nil
+	}
+	e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	for i := range e.caps {
+		e.caps[i] = c.Topology.Capacity(i)
 	}
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
@@ -500,16 +497,16 @@ func (e *evaluator) layerWork(i int) opCost {
 	if l.Comm.CPSteps > 0 {
 		kv := l.Comm.CPElems * 2
 		ring := float64(l.Comm.CPSteps) * e.coll(network.P2P, kv, topology.CP)
-		cpF = math.Max(0, ring-dev.Attention(l.AttentionFLOPs))
-		cpB = math.Max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
+		cpF = max(0, ring-dev.Attention(l.AttentionFLOPs))
+		cpB = max(0, 2*ring-dev.Attention(cost.AttentionBackward*l.AttentionFLOPs))
 	}
 	if c.SharedExpertOverlap && sharedG > 0 {
 		// The shared experts run on their own stream while the tokens
 		// are dispatched and combined (forward), and their backward
 		// (twice the GEMMs) while the gradients are (MCore MoE README,
 		// --moe-shared-expert-overlap).
-		epF = math.Max(0, epF-sharedG)
-		epB = math.Max(0, epB-2*sharedG)
+		epF = max(0, epF-sharedG)
+		epB = max(0, epB-2*sharedG)
 	}
 	if c.A2AOverlap && epF+epB > 0 {
 		// Megatron-Core's 1F1B all-to-all overlap runs one micro-batch's
@@ -517,7 +514,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		// all-to-all under the other's compute: only what the layer's
 		// compute cannot cover shows, shared in proportion.
 		ep := epF + epB
-		hidden := math.Max(0, ep-fwd-bwd)
+		hidden := max(0, ep-fwd-bwd)
 		epF, epB = hidden*epF/ep, hidden*epB/ep
 	}
 	oc := opCost{fwd: fwd, bwd: bwd, wgrad: wgrad, tpF: tpc / 2, tpB: tpc / 2, cpF: cpF, cpB: cpB, epF: epF, epB: epB}
@@ -568,7 +565,7 @@ func (e *evaluator) addHostTime(oc *opCost, l *cost.Layer, post float64) {
 	gF, gB := oc.forward(), oc.backward()
 	var hostF float64
 	if l.MoE {
-		post = math.Min(post, gF)
+		post = min(post, gF)
 		hostF = cost.ExposedHost(dev.HostTime(ops.Post), post, dev.HostTime(ops.Pre), gF-post)
 	} else {
 		hostF = cost.ExposedHost(0, 0, dev.HostTime(ops.Pre+ops.Post), gF)
@@ -676,6 +673,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		}
 		dv, ev = growClear(&sc.dense, nv), growClear(&sc.expert, nv)
 		cls = grow(&sc.cls, nv)
+		sc.clsOwn, sc.clsEven = sc.clsOwn[:0], even
 	} else {
 		out, dv, ev = make([]virtualStage, nv), make([]float64, nv), make([]float64, nv)
 	}
@@ -729,6 +727,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 			out[v].denseParams, out[v].experts = dv[v], ev[v]
 			if cls != nil {
 				cls[v] = v
+				sc.clsOwn = append(sc.clsOwn, v)
 			}
 		}
 		dR, eR := dv[r], ev[r]
@@ -826,10 +825,12 @@ func (e *evaluator) virtualStages() []virtualStage {
 		e.addMTP(&out[v], head, ce, T, h)
 		if cls != nil {
 			cls[v] = nv + v // changed after the chunks copied from it
+			sc.clsOwn = append(sc.clsOwn, v)
 		}
 	}
 	if cls != nil {
 		cls[nv-1] = 2 * nv // the head's: like no other
+		sc.clsOwn = append(sc.clsOwn, nv-1)
 		sc.clsOf = &out[0]
 	}
 	if sc != nil {
@@ -1067,7 +1068,7 @@ func (w *stageWork) addChunk(x *virtualStage, fused float64) {
 		// compute in each fused forward-and-backward pair (DeepSeek-V3
 		// report, section 3.2.1): only what compute cannot cover shows,
 		// in the share fused of the stage's passes its order fuses.
-		shown := math.Max(0, x.epF+x.epB-x.fwd-x.bwd)
+		shown := max(0, x.epF+x.epB-x.fwd-x.bwd)
 		w.ep -= fused * (x.epF + x.epB - shown)
 		w.epF -= fused * (x.epF - shown/2)
 	}
@@ -1097,6 +1098,11 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 		// The stage of each run is kept (scratch.stRun).
 		pp := len(out)
 		run := grow(&sc.stRun, pp)
+		if sc.clsEven {
+			e.sumEvenStages(vs, out, run)
+			sc.stRunOK = true
+			return true
+		}
 		var runs [4]int
 		nRuns := 0
 		for st := range out {
@@ -1190,6 +1196,40 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 	return true
 }
 
+// sumEvenStages is sumStagesByClass's round robin for classes that are
+// one class except the chunks of scratch.clsOwn, each of a class of its
+// own: a stage that holds none of those holds what every such stage
+// holds, in order, and copies the first one's sum; the others are summed
+// each (none equals another). run gets each stage's run, as
+// sumStagesByClass's (up to four, -1 past them).
+func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int) {
+	pp := len(out)
+	var eb [8]int
+	exc := eb[:0] // the stages holding a chunk of a class of its own
+	for _, v := range e.sc.clsOwn {
+		exc = append(exc, v%pp)
+	}
+	first, nRuns := -1, 0
+	for st := range out {
+		own := slices.Contains(exc, st)
+		if !own && first >= 0 {
+			out[st], run[st] = out[first], run[first]
+			continue
+		}
+		for v := st; v < len(vs); v += pp {
+			out[st].addChunk(&vs[v], 0)
+		}
+		run[st] = -1
+		if nRuns < 4 {
+			run[st] = nRuns
+			nRuns++
+		}
+		if !own {
+			first = st
+		}
+	}
+}
+
 // stageTable is stageOf(v) for every virtual stage v < nv; an evaluator
 // with scratch keeps it for the next evaluation of the same schedule, pp
 // and vp.
@@ -1241,6 +1281,41 @@ func (e *evaluator) roundRobinTable(nv int) bool {
 		}
 	}
 	return true
+}
+
+// chunkBoundaryLevels reports, in buf's storage (grown to one entry per
+// topology level), which levels the boundaries between consecutive
+// virtual stages of an nv-chunk order cross (chunkLevel, for the chunks
+// on different stages).
+func (e *evaluator) chunkBoundaryLevels(nv int, buf []bool) []bool {
+	nl := len(e.c.Topology.Levels)
+	crossed := buf[:0]
+	if cap(buf) >= nl {
+		crossed = buf[:nl]
+		clear(crossed)
+	} else {
+		crossed = make([]bool, nl)
+	}
+	pp := e.c.Parallel.PP
+	if e.roundRobinTable(nv) {
+		// Boundary k joins stage k mod pp to the next, the last stage
+		// wrapping to the first: every adjacent pair below nv, and the
+		// wrap once there is a chunk after the first round.
+		for s := 0; s < pp-1 && s+1 < nv; s++ {
+			crossed[e.adjLevel[s]] = true
+		}
+		if nv > pp {
+			crossed[e.wrapLevel] = true
+		}
+		return crossed
+	}
+	of := e.stageTable(nv)
+	for k := 0; k+1 < nv; k++ {
+		if a, b := of[k], of[k+1]; a != b {
+			crossed[e.chunkLevel(a, b)] = true
+		}
+	}
+	return crossed
 }
 
 // roundRobin reports whether of[v] is v mod pp for every v.
@@ -1386,8 +1461,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			}
 			if l != lastL || n != lastN {
 				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
+				most = max(most, lastBusy) // the same again changes nothing
 			}
-			most = max(most, lastBusy)
 		}
 	} else if e.sc != nil {
 		busy = growClear(&e.sc.busy, 2*pp)
@@ -1487,7 +1562,7 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 			rtt += 2 * e.p2pTime(e.boundaryLevel(s, s+1))
 		}
 		if w := k.HeldAt(sp, s); w > 0 {
-			most = math.Max(most, fm*rtt/float64(w)-rtt)
+			most = max(most, fm*rtt/float64(w)-rtt)
 		}
 	}
 	return rtt + most
@@ -1584,9 +1659,10 @@ func (e *evaluator) analytic() Result {
 	}
 	// The most loaded stage idles while the others fill and drain the
 	// pipeline: the bubble is of the other stages' average work.
+	share := 1 / float64(max(len(st)-1, 1))
 	for i := range st {
 		if i != wi || len(st) == 1 {
-			avg.addScaled(&st[i], 1/float64(max(len(st)-1, 1)))
+			avg.addScaled(&st[i], share)
 		}
 	}
 	var b Breakdown
@@ -1613,10 +1689,10 @@ func (e *evaluator) analytic() Result {
 		var maxF, maxB, sum float64
 		for _, w := range st {
 			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
-			maxF, maxB = math.Max(maxF, f), math.Max(maxB, w.total()-f)
+			maxF, maxB = max(maxF, f), max(maxB, w.total()-f)
 			sum += w.total()
 		}
-		b.BubbleS = math.Max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
+		b.BubbleS = max(0, sum+(fm-1)*(maxF+maxB)-fm*worst.total())
 	}
 	// The closed forms hold for equal stages in the steady state. ZB-V's
 	// depends on how each stage's input and weight gradients fill the
@@ -1636,20 +1712,20 @@ func (e *evaluator) analytic() Result {
 	// orders run at least pp micro-batches (Kind.Check).
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
 		if span, ok := e.builtBubble(sp, vs); ok {
-			b.BubbleS = math.Max(0, span-fm*worst.total())
+			b.BubbleS = max(0, span-fm*worst.total())
 		}
 	}
 	if w := e.windowBound(st, sp); w > 0 {
 		// The stages cannot keep more micro-batches out than they hold:
 		// where the round trip sets the pace, what it adds is exposed
 		// pipeline communication.
-		b.PPCommS += math.Max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
+		b.PPCommS += max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
 	if span, ok := e.linkPacedPass(sp, vs); ok {
 		// Where the links pace the pipeline, its pass is the built
 		// order's (linkPacedPass): what it adds is exposed pipeline
 		// communication (blocking sends are in the stage's work already).
-		b.PPCommS += math.Max(0, span-fm*worst.total()-(b.PPCommS-fm*worst.pp)-b.BubbleS)
+		b.PPCommS += max(0, span-fm*worst.total()-(b.PPCommS-fm*worst.pp)-b.BubbleS)
 	}
 
 	// The data-parallel tail and the optimizer are the most loaded stage's,
@@ -1671,7 +1747,7 @@ func (e *evaluator) analytic() Result {
 		// The parameter all-gather for the next step under its first
 		// forward.
 		_, ag := e.stageDPTimes(w)
-		return math.Max(0, ag-w.fwd)
+		return max(0, ag-w.fwd)
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
@@ -1696,9 +1772,9 @@ func (e *evaluator) analytic() Result {
 	for i := range st {
 		if w := &st[i]; w.denseParams+w.experts > worst.denseParams+worst.experts {
 			if p.Zero >= 2 || perTensor {
-				tail = math.Max(tail, dpTail(*w))
+				tail = max(tail, dpTail(*w))
 			}
-			owned = math.Max(owned, ownedBy(*w))
+			owned = max(owned, ownedBy(*w))
 		}
 	}
 	b.DPCommS = fm*worst.dp + tail
@@ -1855,41 +1931,41 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
+	red := dpReductions{e: e, dl: e.linksOf(topology.DP), free: free, shared: shared, nc: nc}
+	// ZB-H1's reductions wait for its weight-gradient ops (splitW below),
+	// which roundRobinTail does not read.
+	if !shared && e.c.Schedule.DefaultChunks() == 1 && !(e.c.Schedule.SplitsBackward() && nc == 1) {
+		return e.roundRobinTail(st, vs, sp, &red)
+	}
 	// The jobs (only where stages share an uplink); the units the stages
 	// sit in, numbered in order of appearance, and how many stages each
 	// holds; when each stage's last backward op starts, before stage 0's
-	// ends, and how long its ops take; when each stage's stream is free;
-	// which stages are skipped (below). In the scratch's buffers, or
-	// allocated.
+	// ends, and how long its ops take; when each stage's stream is free.
+	// In the scratch's buffers, or allocated.
 	var jobs []job
 	var ids, inner, unitOf []int
 	var last, op, freeAt []float64
-	var skip []bool
 	if sc := e.sc; sc != nil {
 		if shared {
 			jobs = grow(&sc.dpJobs, len(vs))[:0]
 		}
 		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
 		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
-		skip = grow(&sc.dpSkip, pp)
 	} else if pp <= 32 {
 		// On the stack, as many stages as a job has.
 		var ib [3][32]int
 		var fb [3][32]float64
-		var sb [32]bool
 		if shared {
 			jobs = make([]job, 0, len(vs))
 		}
 		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
 		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
-		skip = sb[:pp]
 	} else {
 		if shared {
 			jobs = make([]job, 0, len(vs))
 		}
 		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
 		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
-		skip = make([]bool, pp)
 	}
 	unitOf, last, op = unitOf[:len(st)], last[:len(st)], op[:len(st)]
 	var before float64
@@ -1915,7 +1991,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		} else {
 			before += b
 			// A chunk's later ops apart: at least the links' pace (tailPace).
-			b = math.Max(b, pace)
+			b = max(b, pace)
 		}
 		u := s // without a shared uplink each stage is on its own
 		if shared {
@@ -1929,103 +2005,17 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		unitOf[s], last[s], op[s] = u, at, b
 	}
-	// priced is a chunk's reduction at the per-GPU share of the links and
-	// its speed-up alone on the uplink; chunks that hold the same
-	// parameters (most of them) are priced once.
-	type memo struct{ dense, experts, size, speed, ag float64 }
-	var mb [4]memo
-	memos := mb[:0]
-	zero := e.c.Parallel.Zero
-	priced := func(dense, experts float64) (size, speed, ag float64) {
-		for _, m := range memos {
-			if m.dense == dense && m.experts == experts {
-				return m.size, m.speed, m.ag
-			}
-		}
-		w := stageWork{denseParams: dense, experts: experts}
-		dl := e.linksOf(topology.DP)
-		size = e.collectiveOn(network.ReduceScatter, w, dl)
-		switch {
-		case zero == 0:
-			size += e.collectiveOn(network.AllGather, w, dl)
-		case nc == 1: // the stage's zero-1 all-gather (below for several chunks)
-			ag = e.collectiveOn(network.AllGather, w, dl)
-		}
-		speed = 1.0
-		if shared {
-			alone := e.collectiveOn(network.ReduceScatter, w, free)
-			if zero == 0 {
-				alone += e.collectiveOn(network.AllGather, w, free)
-			}
-			if alone > 0 {
-				speed = size / alone
-			}
-		}
-		if len(memos) < cap(memos) {
-			memos = append(memos, memo{dense, experts, size, speed, ag})
-		}
-		return size, speed, ag
-	}
 	for s := range freeAt {
 		freeAt[s] = math.Inf(-1)
 	}
 	end, ag := math.Inf(-1), 0.0
 	k := e.c.Schedule
 	// Last virtual stage first: each stage's chunks then come in the order
-	// they finish.
-	// Without a shared uplink the stages' chains do not meet, and a middle
-	// stage that holds what stage 1 holds and runs its ops as long ends no
-	// later than stage 1's (it starts its cool-down sooner): skip it.
-	roundRobin := !shared && k.DefaultChunks() == 1 // chunk c of stage s is c*pp+s
-	// Stages of one run hold equal chunks in order (scratch.stRun).
-	var run []int
-	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
-		run = sc.stRun
-	}
-	same := func(s int) bool {
-		if !roundRobin || s < 2 || s >= pp-1 || op[s] != op[1] {
-			return false
-		}
-		if run != nil && run[s] >= 0 && run[s] == run[1] {
-			return true
-		}
-		for c := 0; c < nc; c++ {
-			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
-				return false
-			}
-		}
-		return true
-	}
-	for s := range skip {
-		skip[s] = same(s)
-	}
-	// Without a shared uplink the stages do not meet (end and ag are
-	// maxima, the memo holds pure answers): each stage that is not
-	// skipped runs its chunks, last first, stage by stage. With one, the
-	// jobs come in the order of their chunks, the last first.
-	var of []int
-	if !roundRobin {
-		of = e.stageTable(len(vs))
-	}
-	rs, rc := pp-1, nc-1 // round robin: the stage and chunk visited next
-	for i := len(vs) - 1; i >= 0; i-- {
-		v, s, c := i, 0, 0 // c is the chunk's place in the stage's order
-		if roundRobin {
-			if rc < 0 {
-				rs, rc = rs-1, nc-1
-			}
-			if s = rs; skip[s] {
-				i -= rc // the rest of the stage's chunks
-				rc = -1
-				continue
-			}
-			c, v = rc, rc*pp+s
-			rc--
-		} else if s = of[v]; skip[s] {
-			continue
-		} else {
-			c = v / pp
-		}
+	// they finish, and the jobs in the order of their chunks, the last
+	// first.
+	of := e.stageTable(len(vs))
+	for v := len(vs) - 1; v >= 0; v-- {
+		s, c := of[v], v/pp // c is the chunk's place in the stage's order
 		var earlier float64
 		switch {
 		case c == 0:
@@ -2034,7 +2024,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		default:
 			earlier = float64(c*max(sp.Consecutive, pp)) * op[s]
 		}
-		size, speed, a := priced(vs[v].denseParams, vs[v].experts)
+		size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
 		if nc == 1 {
 			ag = max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
 		}
@@ -2050,19 +2040,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
 		}
 	}
-	// The zero-1 all-gather of each stage's parameters (as one bucket
-	// stream) under its first forward.
-	if zero == 1 && nc > 1 {
-		var lastD, lastE, lastAG float64 = -1, -1, 0
-		for s := range st {
-			w := &st[s]
-			if w.denseParams != lastD || w.experts != lastE {
-				lastD, lastE = w.denseParams, w.experts
-				lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
-			}
-			ag = max(ag, lastAG-w.fwd)
-		}
-	}
+	ag = e.zero1Gather(st, nc, ag)
 	alone := true
 	if shared && nc == 1 {
 		// One job per stage, in order of start: a job meets at most the
@@ -2083,7 +2061,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			alone = float64(j-i+1)*fastest <= float64(few)
 		}
 		if alone {
-			return math.Max(0, end) + ag
+			return max(0, end) + ag
 		}
 		alone = true // the exact check below decides
 	}
@@ -2099,7 +2077,143 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	if !alone {
 		end = sharedTail(jobs, inner, pp)
 	}
-	return math.Max(0, end) + ag
+	return max(0, end) + ag
+}
+
+// dpReductions prices the data-parallel reductions of dataParallelTail's
+// chunks: a chunk's reduction at the per-GPU share of the links dl, its
+// speed-up alone on the uplink (over free, where the group shares one)
+// and, with one chunk per stage under ZeRO-1, its stage's all-gather.
+// Chunks that hold the same parameters (most of them) are priced once.
+type dpReductions struct {
+	e        *evaluator
+	dl, free []network.Link
+	shared   bool
+	nc       int
+	memos    [4]dpReduction
+	n        int
+}
+
+// dpReduction is one priced parameter count of dpReductions.
+type dpReduction struct{ dense, experts, size, speed, ag float64 }
+
+func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) {
+	for i := range r.memos[:r.n] {
+		if m := &r.memos[i]; m.dense == dense && m.experts == experts {
+			return m.size, m.speed, m.ag
+		}
+	}
+	e, zero := r.e, r.e.c.Parallel.Zero
+	w := stageWork{denseParams: dense, experts: experts}
+	size = e.collectiveOn(network.ReduceScatter, w, r.dl)
+	switch {
+	case zero == 0:
+		size += e.collectiveOn(network.AllGather, w, r.dl)
+	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
+		ag = e.collectiveOn(network.AllGather, w, r.dl)
+	}
+	speed = 1.0
+	if r.shared {
+		alone := e.collectiveOn(network.ReduceScatter, w, r.free)
+		if zero == 0 {
+			alone += e.collectiveOn(network.AllGather, w, r.free)
+		}
+		if alone > 0 {
+			speed = size / alone
+		}
+	}
+	if r.n < len(r.memos) {
+		r.memos[r.n] = dpReduction{dense, experts, size, speed, ag}
+		r.n++
+	}
+	return size, speed, ag
+}
+
+// zero1Gather is ag, or more where under ZeRO-1 with nc > 1 chunks per
+// stage a stage's all-gather of its parameters (as one bucket stream)
+// does not hide under its first forward.
+func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
+	if e.c.Parallel.Zero != 1 || nc <= 1 {
+		return ag
+	}
+	var lastD, lastE, lastAG float64 = -1, -1, 0
+	for s := range st {
+		w := &st[s]
+		if w.denseParams != lastD || w.experts != lastE {
+			lastD, lastE = w.denseParams, w.experts
+			lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+		}
+		ag = max(ag, lastAG-w.fwd)
+	}
+	return ag
+}
+
+// roundRobinTail is dataParallelTail where no uplink is shared and chunk
+// c of stage s is virtual stage c*pp+s (the schedules without a V): the
+// stages' chains do not meet, so each stage runs its chunks' reductions,
+// the last first, on its own stream, in one pass over the stages with
+// nothing kept per stage. end and ag are maxima and red's answers pure,
+// so the order the stages are visited in changes nothing. A middle stage
+// that holds what stage 1 holds and runs its ops as long ends no later
+// than stage 1 (it starts its cool-down sooner): it is skipped.
+func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedule.Params, red *dpReductions) float64 {
+	pp, nc := len(st), red.nc
+	pace := e.tailPace(nc)
+	// Stages of one run hold equal chunks in order (scratch.stRun).
+	var run []int
+	if sc := e.sc; sc != nil && sc.stRunOK && len(sc.stRun) == pp {
+		run = sc.stRun
+	}
+	same := func(s int, op, op1 float64) bool {
+		if s < 2 || s >= pp-1 || op != op1 {
+			return false
+		}
+		if run != nil && run[s] >= 0 && run[s] == run[1] {
+			return true
+		}
+		for c := 0; c < nc; c++ {
+			if vs[c*pp+s].denseParams != vs[c*pp+1].denseParams || vs[c*pp+s].experts != vs[c*pp+1].experts {
+				return false
+			}
+		}
+		return true
+	}
+	group := max(sp.Consecutive, pp) // ops between a stage's chunks' last backward ops
+	var before, op1 float64
+	end, ag := math.Inf(-1), 0.0
+	for s := range st {
+		w := &st[s]
+		// The backward op: the stage's work less its forward passes.
+		op := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
+		before += op
+		// A chunk's later ops apart: at least the links' pace (tailPace).
+		op = max(op, pace)
+		if s == 1 {
+			op1 = op
+		}
+		if same(s, op, op1) {
+			continue
+		}
+		// The stage's last backward op starts before stage 0's ends by
+		// the ops of the stages up to it; its other chunks' come earlier.
+		last, free := -before, math.Inf(-1)
+		for c := nc - 1; c >= 0; c-- {
+			var earlier float64
+			if c > 0 {
+				earlier = float64(c*group) * op
+			}
+			v := c*pp + s
+			size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
+			if nc == 1 {
+				ag = max(ag, a-w.fwd) // the stage's parameters are its chunk's
+			}
+			start := max(last-earlier, free)
+			free = start + size/speed
+			end = max(end, free)
+		}
+	}
+	ag = e.zero1Gather(st, nc, ag)
+	return max(0, end) + ag
 }
 
 // psJob is one chunk's gradient reduction: when it may start, its work
@@ -2122,7 +2236,7 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 	rates := make([]float64, len(jobs))
 	t := math.Inf(1)
 	for _, j := range jobs {
-		t = math.Min(t, j.arrive)
+		t = min(t, j.arrive)
 	}
 	end := t
 	for {
@@ -2138,7 +2252,7 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 			if jobs[i].left > 0 {
 				any = true
 				if !running[i] && jobs[i].arrive > t {
-					next = math.Min(next, jobs[i].arrive)
+					next = min(next, jobs[i].arrive)
 				}
 			}
 		}
@@ -2148,8 +2262,8 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 		step := next - t
 		for i := range jobs {
 			if j := &jobs[i]; running[i] {
-				rates[i] = math.Min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
-				step = math.Min(step, j.left/rates[i])
+				rates[i] = min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
+				step = min(step, j.left/rates[i])
 			}
 		}
 		if math.IsInf(step, 1) {
@@ -2189,11 +2303,11 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 			w.dpF += ag
 			w.dp += ag + rs
 		} else if z == 3 {
-			f := math.Max(0, ag-x.fwd)
+			f := max(0, ag-x.fwd)
 			w.dpF += f
-			w.dp += f + math.Max(0, ag+rs-x.bwd)
+			w.dp += f + max(0, ag+rs-x.bwd)
 		} else {
-			w.dp += math.Max(0, rs-x.bwd)
+			w.dp += max(0, rs-x.bwd)
 		}
 	}
 }

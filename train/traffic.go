@@ -148,11 +148,24 @@ func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 			}
 			out = append(out, LevelTraffic{
 				Dim: string(d), Level: c.Topology.Levels[i].Name, Bytes: sent[di*n+i], TimeS: times[di*n+i],
-				Groups: e.groupsAcross(d, i), CrossesSite: i > 0 && c.Topology.Levels[i].IsSite(),
+				Groups: e.groupsAcross(d, i), CrossesSite: i > 0 && e.isSite(i),
 			})
 		}
 	}
 	return out
+}
+
+// isSite is c.Topology.Levels[i].IsSite(), remembered by the scratch.
+func (e *evaluator) isSite(i int) bool {
+	if sc := e.sc; sc != nil {
+		if len(sc.levelSite) != len(sc.levels) {
+			for _, l := range sc.levels {
+				sc.levelSite = append(sc.levelSite, l.IsSite())
+			}
+		}
+		return sc.levelSite[i]
+	}
+	return e.c.Topology.Levels[i].IsSite()
 }
 
 // smallLevels is the most topology levels whose traffic sums traffic
