@@ -544,15 +544,49 @@ func TestFirstStageBubble(t *testing.T) {
 		}
 	}
 	zero := 3
-	c, a, e, ok := bothEngines(t, &spec.Job{Model: "gpt3-xl", System: spec.System{GPU: "h100-sxm", GPUs: 64, Topology: &spec.Topology{Levels: []spec.Level{
+	enginesWithin(t, &spec.Job{Model: "gpt3-xl", System: spec.System{GPU: "h100-sxm", GPUs: 64, Topology: &spec.Topology{Levels: []spec.Level{
 		{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1}, {Name: "cluster", Size: 8, BandwidthGbps: 400, LatencyUs: 5}}}},
 		Parallel: spec.Parallel{TP: 1, PP: 8, VP: 1, DP: 8, Zero: &zero}, Schedule: "1f1b",
-		Training: spec.Training{SeqLen: 4096, GlobalBatch: 40, MicroBatch: 1, Precision: "bf16", Recompute: "none"}})
+		Training: spec.Training{SeqLen: 4096, GlobalBatch: 40, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.05)
+}
+
+// enginesWithin checks that both engines run j and that their steps are
+// at most tol apart.
+func enginesWithin(t *testing.T, j *spec.Job, tol float64) {
+	t.Helper()
+	c, a, e, ok := bothEngines(t, j)
 	if !ok {
 		t.Fatal("the resolver refuses the job")
 	}
-	if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > 0.05 {
+	if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > tol {
 		t.Errorf("%s: analytic %.4f s, event %.4f s: %.1f%% apart", describe(c), a.StepTimeS, e.StepTimeS, 100*d)
 	}
 	t.Logf("%s: analytic %.4f s, event %.4f s", describe(c), a.StepTimeS, e.StepTimeS)
+}
+
+// oneFOneBPass runs 1F1B's order: with equal stages the closed form,
+// (m+p-1)(F+B); with sends alone (one unit each, the first stage sending
+// no gradient and the last no activation) and two micro-batches, the
+// first goes down and back in six sends and the second's gradient comes
+// back one send behind it, where the closed form's steady cycle (two
+// sends a micro-batch on a middle stage) says eight. Four GPUs over
+// 1 Gb/s pipeline links, 1F1B with two micro-batches: the closed form
+// put the analytic engine 10.1% above the event engine.
+func TestOneFOneBPass(t *testing.T) {
+	even := []stageWork{{fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}}
+	sends := []stageWork{{pp: 1, ppF: 1}, {pp: 2, ppF: 1}, {pp: 2, ppF: 1}, {pp: 1}}
+	check := func(name string, st []stageWork, m int, want float64) {
+		if diff := cmp.Diff(want, oneFOneBPass(st, m)); diff != "" {
+			t.Errorf("%s: pass (-want +got):\n%s", name, diff)
+		}
+	}
+	check("equal stages, m < p", even, 2, 15)
+	check("equal stages, m = p", even, 4, 21)
+	check("equal stages, m > p", even, 6, 27)
+	check("sends alone, m < p", sends, 2, 7)
+	zero := 0
+	enginesWithin(t, &spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 4, Topology: &spec.Topology{Levels: []spec.Level{
+		{Name: "pod", Size: 4, BandwidthGbps: 1, LatencyUs: 1}}}},
+		Parallel: spec.Parallel{TP: 1, PP: 4, VP: 1, DP: 1, Zero: &zero}, Schedule: "1f1b",
+		Training: spec.Training{SeqLen: 2048, GlobalBatch: 2, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.02)
 }
