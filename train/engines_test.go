@@ -593,7 +593,7 @@ func TestOneFOneBPass(t *testing.T) {
 	even := []stageWork{{fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}}
 	sends := []stageWork{{pp: 1, ppF: 1}, {pp: 2, ppF: 1}, {pp: 2, ppF: 1}, {pp: 1}}
 	check := func(name string, st []stageWork, m int, want float64) {
-		if diff := cmp.Diff(want, oneFOneBPass(st, m)); diff != "" {
+		if diff := cmp.Diff(want, oneFOneBPass(st, m, false)); diff != "" {
 			t.Errorf("%s: pass (-want +got):\n%s", name, diff)
 		}
 	}
@@ -601,6 +601,31 @@ func TestOneFOneBPass(t *testing.T) {
 	check("equal stages, m = p", even, 4, 21)
 	check("equal stages, m > p", even, 6, 27)
 	check("sends alone, m < p", sends, 2, 7)
+	// The order's own simulation (builtBubble) on unequal stages: the
+	// embedding on the first, the head on the last, ZeRO-3's gathers.
+	for _, kind := range []string{"1f1b", "zb-h1"} {
+		for _, m := range []int{1, 2, 4} {
+			zero := 3
+			c, err := Resolve(&spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 8, Topology: &spec.Topology{Levels: []spec.Level{
+				{Name: "pod", Size: 8, BandwidthGbps: 3, LatencyUs: 30}}}},
+				Parallel: spec.Parallel{TP: 2, PP: 4, VP: 1, DP: 1, Zero: &zero}, Schedule: kind,
+				Training: spec.Training{SeqLen: 2048, GlobalBatch: m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, model.Load, hardware.Lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := newEvaluator(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := e.virtualStages()
+			st := e.stages(vs)
+			e.addDataParallelStalls(st, vs)
+			want, ok := e.builtBubble(e.scheduleParams(vs), vs)
+			if got := oneFOneBPass(st, m, kind == "zb-h1"); !ok || math.Abs(got-want) > 1e-12*want {
+				t.Errorf("%s m=%d: pass %.9g s, the built order's %.9g s (built: %v)", kind, m, got, want, ok)
+			}
+		}
+	}
 	zero := 0
 	enginesWithin(t, &spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 4, Topology: &spec.Topology{Levels: []spec.Level{
 		{Name: "pod", Size: 4, BandwidthGbps: 1, LatencyUs: 1}}}},

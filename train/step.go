@@ -1604,15 +1604,11 @@ func (e *evaluator) analytic() Result {
 	// With no more micro-batches than stages 1F1B never reaches the
 	// closed form's steady state, and its pass is read off its order with
 	// each stage's own costs (oneFOneBPass), which the event engine runs.
-	// ZB-H1 runs in 1F1B's frame and is never slower than it (its weight
-	// gradients fill 1F1B's idle time), so it takes the lesser. Which
-	// form applies depends on m and p alone, so no link switches it.
+	// ZB-H1's order likewise, its weight gradients in the order
+	// schedule.Build gives them. Which form applies depends on m and p
+	// alone, so no link switches it.
 	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= p.PP {
-		pass := math.Max(0, oneFOneBPass(st, mb)-fm*worst.total())
-		if k == schedule.ZBH1 {
-			pass = math.Min(pass, b.BubbleS)
-		}
-		b.BubbleS = pass
+		b.BubbleS = math.Max(0, oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
 	}
 	if c.Schedule.HoldsAll() {
 		// GPipe runs every forward before any backward: two flow shops of
