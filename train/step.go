@@ -1677,6 +1677,15 @@ func (e *evaluator) analytic() Result {
 	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && wi == 0 && len(st) > 1 {
 		b.BubbleS = math.Min(b.BubbleS, firstStageBubble(st, mb))
 	}
+	// With no more micro-batches than stages 1F1B never reaches the
+	// closed form's steady state, and its pass is read off its order with
+	// each stage's own costs (oneFOneBPass), which the event engine runs.
+	// ZB-H1's order likewise, its weight gradients in the order
+	// schedule.Build gives them. Which form applies depends on m and p
+	// alone, so no link switches it.
+	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= p.PP {
+		b.BubbleS = math.Max(0, oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
+	}
 	if c.Schedule.HoldsAll() {
 		// GPipe runs every forward before any backward: two flow shops of
 		// m identical jobs one after the other, each of which takes the

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/sim"
 	"github.com/scaleacross/scaleacross/topology"
 )
@@ -91,10 +92,32 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 	unit := t.Capacity(i - 1)
 	f := e.freeLink(i)
 	u := uplink{capacity: f.capacity, unit: unit, free: f.free}
-	if !(float64(unit)*u.free.BytesPerSec > u.capacity) {
+	if !(float64(unit)*e.uplinkFlows(i)*u.free.BytesPerSec > u.capacity) {
 		return uplink{}, false // the uplink cannot bind even when the whole unit sends
 	}
 	return u, true
+}
+
+// uplinkFlows is how many flows one GPU of a unit below level i can send
+// across it at once: two where the unit holds GPUs of one pipeline stage
+// whose neighbours both lie across level i (its activations go down and
+// its gradients up through the same egress, ppSenders's two directions),
+// else one. Counting one, a faster level behind the same uplink turned
+// the uplink's contention on (two flows of a stage then sharing its
+// egress) and made a step up to 8% slower in either engine
+// (TestPropertyPipelineBoundsAndMonotone, 1F1B pp 4 over four units of
+// one stage).
+func (e *evaluator) uplinkFlows(i int) float64 {
+	pp := e.span(topology.PP).Factors
+	if i >= len(pp) || pp[i] < 3 || e.c.Schedule == schedule.DualPipeV {
+		return 1
+	}
+	for _, f := range pp[:i] {
+		if f > 1 {
+			return 1 // a unit holds more than one stage
+		}
+	}
+	return 2
 }
 
 // freeLinkKey is what a freeLink answer depends on: the level, the GPU
