@@ -88,7 +88,7 @@ type stageWork struct {
 	sendsRow int
 }
 
-func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
+func (w *stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
 
 // addScaled adds f times the times of o (not its counts) to w.
 func (w *stageWork) addScaled(o *stageWork, f float64) {
@@ -1651,11 +1651,14 @@ func (e *evaluator) analytic() Result {
 	st := e.stages(vs)
 	e.addDataParallelStalls(st, vs)
 	var worst, avg stageWork
-	wi, most := 0, worst.total()
+	wi, most, found := 0, worst.total(), false
 	for i := range st {
 		if t := st[i].total(); t > most { // not copied: a stageWork is large
-			worst, wi, most = st[i], i, t
+			wi, most, found = i, t, true
 		}
+	}
+	if found {
+		worst = st[wi]
 	}
 	// The most loaded stage idles while the others fill and drain the
 	// pipeline: the bubble is of the other stages' average work.
