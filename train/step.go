@@ -1874,18 +1874,18 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 
 // stageDPTimesOn is stageDPTimes over links dl, remembering nothing.
 func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
-	return e.collectiveOn(network.ReduceScatter, w, dl), e.collectiveOn(network.AllGather, w, dl)
+	return e.collectiveOn(network.ReduceScatter, w.denseParams, w.experts, dl), e.collectiveOn(network.AllGather, w.denseParams, w.experts, dl)
 }
 
-// collectiveOn is collective k of the parameters stage w holds over
+// collectiveOn is collective k of the parameters a stage holds over
 // links dl: dense ones over dp*cp, experts over the expert-data-parallel
 // group, in 16-bit.
-func (e *evaluator) collectiveOn(k network.Kind, w stageWork, dl []network.Link) float64 {
-	p := e.c.Parallel
+func (e *evaluator) collectiveOn(k network.Kind, dense, experts float64, dl []network.Link) float64 {
+	p := &e.c.Parallel
 	bytes := e.gradBytes()
-	t := network.Time(k, w.denseParams*bytes, e.dpSpan(p.DP*p.CP), dl)
-	if w.experts > 0 {
-		t += network.Time(k, w.experts*bytes, e.dpSpan(p.EDP()), dl)
+	t := network.Time(k, dense*bytes, e.dpSpan(p.DP*p.CP), dl)
+	if experts > 0 {
+		t += network.Time(k, experts*bytes, e.dpSpan(p.EDP()), dl)
 	}
 	return t
 }
@@ -2107,19 +2107,18 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		}
 	}
 	e, zero := r.e, r.e.c.Parallel.Zero
-	w := stageWork{denseParams: dense, experts: experts}
-	size = e.collectiveOn(network.ReduceScatter, w, r.dl)
+	size = e.collectiveOn(network.ReduceScatter, dense, experts, r.dl)
 	switch {
 	case zero == 0:
-		size += e.collectiveOn(network.AllGather, w, r.dl)
+		size += e.collectiveOn(network.AllGather, dense, experts, r.dl)
 	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
-		ag = e.collectiveOn(network.AllGather, w, r.dl)
+		ag = e.collectiveOn(network.AllGather, dense, experts, r.dl)
 	}
 	speed = 1.0
 	if r.shared {
-		alone := e.collectiveOn(network.ReduceScatter, w, r.free)
+		alone := e.collectiveOn(network.ReduceScatter, dense, experts, r.free)
 		if zero == 0 {
-			alone += e.collectiveOn(network.AllGather, w, r.free)
+			alone += e.collectiveOn(network.AllGather, dense, experts, r.free)
 		}
 		if alone > 0 {
 			speed = size / alone
@@ -2144,7 +2143,7 @@ func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 		w := &st[s]
 		if w.denseParams != lastD || w.experts != lastE {
 			lastD, lastE = w.denseParams, w.experts
-			lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
 		}
 		ag = max(ag, lastAG-w.fwd)
 	}
