@@ -121,6 +121,10 @@ type evaluator struct {
 	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
 	// from the last stage back to the first.
 	wrapLevel int
+	// ringLevel is the level of the link from stage s to stage
+	// (s+1) mod pp, for each of the pp stages (at least one): adjLevel
+	// followed by wrapLevel, in one array.
+	ringLevel []int
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
@@ -258,7 +262,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		sc.begin(e, sh)
 		return nil
 	}
-	e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	e.caps, e.ringLevel = make([]int, nl), make([]int, na+1)
+	e.adjLevel = e.ringLevel[:na]
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
 	}
@@ -266,6 +271,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
 	e.wrapLevel = e.levelBetween(max(c.Parallel.PP-1, 0), 0)
+	e.ringLevel[na] = e.wrapLevel
 	return nil
 }
 
@@ -1438,23 +1444,15 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		// one way, gradients the other) carries the same message once per
 		// boundary between those stages: the loop below, without its per
 		// boundary bookkeeping.
-		for k, s := 0, 0; k+1 < nv && k < descent; k++ {
-			l := e.wrapLevel
-			if s < pp-1 {
-				l = e.adjLevel[s]
-			}
-			path += hops[l]
-			if s++; s == pp {
-				s = 0
+		ring := e.ringLevel[:pp]
+		for k, n := 0, min(nv-1, descent); k < n; k += pp {
+			for _, l := range ring[:min(pp, n-k)] { // boundary k+s leaves stage s
+				path += hops[l]
 			}
 		}
 		lastL, lastN, lastBusy := -1, -1, 0.0
 		q, r := (nv-2)/pp, (nv-2)%pp // boundary k <= nv-2 joins stage k mod pp to the next
-		for s := 0; s < pp && s <= nv-2; s++ {
-			l := e.wrapLevel
-			if s < pp-1 {
-				l = e.adjLevel[s]
-			}
+		for s, l := range ring[:min(pp, nv-1)] {
 			n := q // the boundaries from stage s: (nv-2-s)/pp + 1
 			if s <= r {
 				n++
@@ -1504,11 +1502,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			l := e.wrapLevel // round robin: stage k to k+1, the last to the first
+			l := e.ringLevel[k] // round robin: stage k to k+1, the last to the first
 			if !fast {
 				l = e.chunkLevel(of[k], of[k+1])
-			} else if k < pp-1 {
-				l = e.adjLevel[k]
 			}
 			loop += lks[l].LatencyS
 			loop += xs[l] // zero where the link's rate is not finite and positive: no change
