@@ -687,7 +687,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
-	parallel.StageParamsInto(m, p, split, dv, ev)
+	fewDiffer := parallel.StageParamsInto(m, p, split, dv, ev)
 	e.dense, e.expert = dv, ev
 	// Chunks with the same layers of each kind cost the same: seen holds
 	// the first chunk of each count seen so far (a few), to copy.
@@ -738,9 +738,23 @@ func (e *evaluator) virtualStages() []virtualStage {
 		}
 		dR, eR := dv[r], ev[r]
 		ev := ev[:len(dv)]
-		for v, d := range dv {
-			if d != dR || ev[v] != eR {
-				own(v)
+		if mtp := parallel.MTPStage(m, p); fewDiffer && r == 1 && mtp != r {
+			// Only the first chunk, the MTP stage's and the last can
+			// differ from r's (StageParamsInto): the loop below over
+			// those, in the same order.
+			for i, v := range [3]int{0, mtp, nv - 1} {
+				if i == 1 && (v <= 0 || v >= nv-1) {
+					continue // no MTP stage, or the first's or the last's
+				}
+				if dv[v] != dR || ev[v] != eR {
+					own(v)
+				}
+			}
+		} else {
+			for v, d := range dv {
+				if d != dR || ev[v] != eR {
+					own(v)
+				}
 			}
 		}
 		if split.EdgeFewer {
