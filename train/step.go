@@ -1224,16 +1224,27 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 // sumStagesByClass's (up to four, -1 past them).
 func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int) {
 	pp := len(out)
+	// The stages holding a chunk of a class of its own: a bit each below
+	// 64, listed above.
+	var lowOwn uint64
 	var eb [8]int
-	exc := eb[:0] // the stages holding a chunk of a class of its own
+	exc := eb[:0]
 	for _, v := range e.sc.clsOwn {
-		exc = append(exc, v%pp)
+		if s := v % pp; s < 64 {
+			lowOwn |= 1 << s
+		} else {
+			exc = append(exc, s)
+		}
 	}
 	first, nRuns := -1, 0
 	for st := range out {
-		own := slices.Contains(exc, st)
+		own := lowOwn>>st&1 != 0
+		if st >= 64 {
+			own = slices.Contains(exc, st)
+		}
 		if !own && first >= 0 {
-			out[st], run[st] = out[first], run[first]
+			out[st] = out[first] // one copy (a paired assignment copies twice)
+			run[st] = run[first]
 			continue
 		}
 		for v := st; v < len(vs); v += pp {
