@@ -127,6 +127,8 @@ type scratch struct {
 	st    []stageWork
 	sends []int
 	busy  []float64 // overlappedSends' link loads
+	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
+	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives
 	// them (init), ppSenders the pipeline's senders per level; each is
 	// kept for the next evaluation with what it was computed from

@@ -374,11 +374,25 @@ func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
 // operator list of cost.BuildLayer on the calibrated device, its
 // communication on the layout's links.
 func (e *evaluator) layerWork(i int) opCost {
+	if sc := e.sc; sc != nil {
+		// The scratch's list, kept grown: a stack array is zeroed on
+		// every call.
+		oc, ops := e.layerWorkOn(sc.layerOps[:0], i)
+		sc.layerOps = ops[:0]
+		return oc
+	}
+	var buf [16]cost.Op // the list stays on the stack
+	oc, _ := e.layerWorkOn(buf[:0], i)
+	return oc
+}
+
+// layerWorkOn is layerWork building the operator list in ops' storage,
+// which it returns.
+func (e *evaluator) layerWorkOn(ops []cost.Op, i int) (opCost, []cost.Op) {
 	c := e.c
 	p := c.Parallel
 	dev := e.dev
-	var buf [16]cost.Op // the list stays on the stack
-	l := cost.BuildLayer(buf[:0], cost.LayerInput{
+	l := cost.BuildLayer(ops, cost.LayerInput{
 		Model: c.Model, Layer: i, Seqs: c.Batch.MicroBatch, SeqLen: c.Batch.SeqLen,
 		TP: p.TP, CP: p.CP, EP: p.EP, ETP: p.ExpertTP(), SP: p.SP,
 		Prec: e.prec, Unfused: c.UnfusedAttention, Dispatcher: c.Dispatcher,
@@ -537,7 +551,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.epB += epF
 	}
 	e.addHostTime(&oc, &l, moeG+e.permuteTime(moeBytes, moeKernels)+epF)
-	return oc
+	return oc, l.Ops
 }
 
 // addHostTime adds to oc, the layer l's cost for one micro-batch, the
