@@ -390,7 +390,7 @@ func (e *evaluator) layerWork(i int) opCost {
 // which it returns.
 func (e *evaluator) layerWorkOn(ops []cost.Op, i int) (opCost, []cost.Op) {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	dev := e.dev
 	l := cost.BuildLayer(ops, cost.LayerInput{
 		Model: c.Model, Layer: i, Seqs: c.Batch.MicroBatch, SeqLen: c.Batch.SeqLen,
@@ -667,7 +667,7 @@ type virtualStage struct {
 // order for one micro-batch; the last one carries the output head and loss.
 func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	m := c.Model
 	split, err := p.Split(m.Layers)
 	e.split, e.splitErr, e.splitSet = split, err, true
@@ -701,7 +701,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
-	fewDiffer := parallel.StageParamsInto(m, p, split, dv, ev)
+	fewDiffer := parallel.StageParamsInto(m, *p, split, dv, ev)
 	e.dense, e.expert = dv, ev
 	// Chunks with the same layers of each kind cost the same: seen holds
 	// the first chunk of each count seen so far (a few), to copy.
@@ -752,7 +752,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		}
 		dR, eR := dv[r], ev[r]
 		ev := ev[:len(dv)]
-		if mtp := parallel.MTPStage(m, p); fewDiffer && r == 1 && mtp != r {
+		if mtp := parallel.MTPStage(m, *p); fewDiffer && r == 1 && mtp != r {
 			// Only the first chunk, the MTP stage's and the last can
 			// differ from r's (StageParamsInto): the loop below over
 			// those, in the same order.
@@ -855,7 +855,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.fwd += head + ce
 	last.bwd += 2*head + ce
 	last.wgrad += head
-	if v := parallel.MTPStage(m, p); v >= 0 {
+	if v := parallel.MTPStage(m, *p); v >= 0 {
 		e.addMTP(&out[v], head, ce, T, h)
 		if cls != nil {
 			cls[v] = nv + v // changed after the chunks copied from it
@@ -940,7 +940,7 @@ func (e *evaluator) blockingP2P() bool {
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
-	p := e.c.Parallel
+	p := &e.c.Parallel
 	blocking := e.blockingP2P()
 	nl := len(e.c.Topology.Levels)
 	sc := e.sc
@@ -1679,7 +1679,7 @@ func Analytic(c *Config) (Result, error) {
 
 func (e *evaluator) analytic() Result {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
 	vs := e.virtualStages()
