@@ -996,18 +996,14 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	if rr {
 		perStage, lastStage = (len(vs)-1)/p.PP, (len(vs)-1)%p.PP // one fewer up to lastStage, for now
 	}
-	for st := 0; rr && st < p.PP; st++ {
+	ring := e.ringLevel
+	prev := e.wrapLevel // the link from stage st back to st-1 (the first's to the last)
+	for st := 0; rr && st < p.PP; st, prev = st+1, ring[st] {
 		// Chunk v of stage st sends to stage st+1 (the last wraps to the
 		// first) unless it is the last chunk, and to stage st-1 unless it
 		// is the first: the loop below, the neighbours' levels read once.
 		w := &out[st]
-		next, prev := e.wrapLevel, e.wrapLevel
-		if st < p.PP-1 {
-			next = e.adjLevel[st]
-		}
-		if st > 0 {
-			prev = e.adjLevel[st-1]
-		}
+		next := ring[st]
 		if !blocking {
 			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
 			if st <= lastStage {
