@@ -47,8 +47,11 @@ func StageParams(m *model.Model, c Config, split LayerSplit) (dense, expert []fl
 }
 
 // StageParamsInto is StageParams writing into dense and expert, each of
-// length pp*vp and zero, so that a caller can reuse them.
-func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert []float64) {
+// length pp*vp and zero, so that a caller can reuse them. It reports
+// whether every virtual stage but the first, the last and m's MTP stage
+// (MTPStage) holds the same parameters, as under an even split of dense
+// layers; false says nothing.
+func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert []float64) (fewDiffer bool) {
 	stages := c.PP * c.VP
 	denseLayer := float64(m.AttentionParams() + m.NormParams() + m.DenseMLPParams())
 	moeDense := float64(m.AttentionParams() + m.NormParams() + m.RouterParams() + m.SharedExpertParams())
@@ -91,7 +94,7 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 			}
 			dense[v] = d / tp
 		}
-		return
+		return true
 	}
 	if m.MoE == nil {
 		// Every layer dense: a virtual stage's count depends on how many
@@ -164,6 +167,7 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		}
 		dense[v], expert[v] = dOut, xOut
 	}
+	return false
 }
 
 // denseLayers is k dense layers' count x added to zero one layer at a

@@ -127,6 +127,8 @@ type scratch struct {
 	st    []stageWork
 	sends []int
 	busy  []float64 // overlappedSends' link loads
+	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
+	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives
 	// them (init), ppSenders the pipeline's senders per level; each is
 	// kept for the next evaluation with what it was computed from
@@ -337,14 +339,17 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	pp := c.Parallel.PP
 	key := [2]int{e.ppStride, pp}
 	if sc.adjOK && sc.adjKey == key && slices.Equal(sc.adjCaps, e.caps) {
-		e.adjLevel, e.wrapLevel = sc.adj[:max(pp-1, 0)], sc.wrap
+		e.ringLevel = sc.adj[:max(pp, 1)]
+		e.adjLevel, e.wrapLevel = e.ringLevel[:max(pp-1, 0)], sc.wrap
 		return
 	}
-	e.adjLevel = grow(&sc.adj, max(pp-1, 0))
+	e.ringLevel = grow(&sc.adj, max(pp, 1))
+	e.adjLevel = e.ringLevel[:max(pp-1, 0)]
 	for s := range e.adjLevel {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
 	e.wrapLevel = e.levelBetween(max(pp-1, 0), 0)
+	e.ringLevel[len(e.ringLevel)-1] = e.wrapLevel
 	sc.wrap = e.wrapLevel
 	sc.adjOK, sc.adjKey, sc.adjCaps = true, key, append(sc.adjCaps[:0], e.caps...)
 }

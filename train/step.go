@@ -88,7 +88,7 @@ type stageWork struct {
 	sendsRow int
 }
 
-func (w stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
+func (w *stageWork) total() float64 { return w.fwd + w.bwd + w.tp + w.cp + w.ep + w.pp + w.dp }
 
 // addScaled adds f times the times of o (not its counts) to w.
 func (w *stageWork) addScaled(o *stageWork, f float64) {
@@ -121,6 +121,10 @@ type evaluator struct {
 	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
 	// from the last stage back to the first.
 	wrapLevel int
+	// ringLevel is the level of the link from stage s to stage
+	// (s+1) mod pp, for each of the pp stages (at least one): adjLevel
+	// followed by wrapLevel, in one array.
+	ringLevel []int
 	// dense and expert hold StageParams once virtualStages has run.
 	dense, expert []float64
 	prec          hardware.Precision
@@ -258,7 +262,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		sc.begin(e, sh)
 		return nil
 	}
-	e.caps, e.adjLevel = make([]int, nl), make([]int, na)
+	e.caps, e.ringLevel = make([]int, nl), make([]int, na+1)
+	e.adjLevel = e.ringLevel[:na]
 	for i := range e.caps {
 		e.caps[i] = c.Topology.Capacity(i)
 	}
@@ -266,6 +271,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		e.adjLevel[s] = e.levelBetween(s, s+1)
 	}
 	e.wrapLevel = e.levelBetween(max(c.Parallel.PP-1, 0), 0)
+	e.ringLevel[na] = e.wrapLevel
 	return nil
 }
 
@@ -368,11 +374,25 @@ func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
 // operator list of cost.BuildLayer on the calibrated device, its
 // communication on the layout's links.
 func (e *evaluator) layerWork(i int) opCost {
-	c := e.c
-	p := c.Parallel
-	dev := e.dev
+	if sc := e.sc; sc != nil {
+		// The scratch's list, kept grown: a stack array is zeroed on
+		// every call.
+		oc, ops := e.layerWorkOn(sc.layerOps[:0], i)
+		sc.layerOps = ops[:0]
+		return oc
+	}
 	var buf [16]cost.Op // the list stays on the stack
-	l := cost.BuildLayer(buf[:0], cost.LayerInput{
+	oc, _ := e.layerWorkOn(buf[:0], i)
+	return oc
+}
+
+// layerWorkOn is layerWork building the operator list in ops' storage,
+// which it returns.
+func (e *evaluator) layerWorkOn(ops []cost.Op, i int) (opCost, []cost.Op) {
+	c := e.c
+	p := &c.Parallel
+	dev := e.dev
+	l := cost.BuildLayer(ops, cost.LayerInput{
 		Model: c.Model, Layer: i, Seqs: c.Batch.MicroBatch, SeqLen: c.Batch.SeqLen,
 		TP: p.TP, CP: p.CP, EP: p.EP, ETP: p.ExpertTP(), SP: p.SP,
 		Prec: e.prec, Unfused: c.UnfusedAttention, Dispatcher: c.Dispatcher,
@@ -531,7 +551,7 @@ func (e *evaluator) layerWork(i int) opCost {
 		oc.epB += epF
 	}
 	e.addHostTime(&oc, &l, moeG+e.permuteTime(moeBytes, moeKernels)+epF)
-	return oc
+	return oc, l.Ops
 }
 
 // addHostTime adds to oc, the layer l's cost for one micro-batch, the
@@ -647,7 +667,7 @@ type virtualStage struct {
 // order for one micro-batch; the last one carries the output head and loss.
 func (e *evaluator) virtualStages() []virtualStage {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	m := c.Model
 	split, err := p.Split(m.Layers)
 	e.split, e.splitErr, e.splitSet = split, err, true
@@ -681,7 +701,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
-	parallel.StageParamsInto(m, p, split, dv, ev)
+	fewDiffer := parallel.StageParamsInto(m, *p, split, dv, ev)
 	e.dense, e.expert = dv, ev
 	// Chunks with the same layers of each kind cost the same: seen holds
 	// the first chunk of each count seen so far (a few), to copy.
@@ -732,9 +752,23 @@ func (e *evaluator) virtualStages() []virtualStage {
 		}
 		dR, eR := dv[r], ev[r]
 		ev := ev[:len(dv)]
-		for v, d := range dv {
-			if d != dR || ev[v] != eR {
-				own(v)
+		if mtp := parallel.MTPStage(m, *p); fewDiffer && r == 1 && mtp != r {
+			// Only the first chunk, the MTP stage's and the last can
+			// differ from r's (StageParamsInto): the loop below over
+			// those, in the same order.
+			for i, v := range [3]int{0, mtp, nv - 1} {
+				if i == 1 && (v <= 0 || v >= nv-1) {
+					continue // no MTP stage, or the first's or the last's
+				}
+				if dv[v] != dR || ev[v] != eR {
+					own(v)
+				}
+			}
+		} else {
+			for v, d := range dv {
+				if d != dR || ev[v] != eR {
+					own(v)
+				}
 			}
 		}
 		if split.EdgeFewer {
@@ -821,7 +855,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	last.fwd += head + ce
 	last.bwd += 2*head + ce
 	last.wgrad += head
-	if v := parallel.MTPStage(m, p); v >= 0 {
+	if v := parallel.MTPStage(m, *p); v >= 0 {
 		e.addMTP(&out[v], head, ce, T, h)
 		if cls != nil {
 			cls[v] = nv + v // changed after the chunks copied from it
@@ -906,7 +940,7 @@ func (e *evaluator) blockingP2P() bool {
 // stages prices every physical pipeline stage for one micro-batch: the
 // sum of its chunks, and the pipeline sends it makes.
 func (e *evaluator) stages(vs []virtualStage) []stageWork {
-	p := e.c.Parallel
+	p := &e.c.Parallel
 	blocking := e.blockingP2P()
 	nl := len(e.c.Topology.Levels)
 	sc := e.sc
@@ -962,18 +996,14 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	if rr {
 		perStage, lastStage = (len(vs)-1)/p.PP, (len(vs)-1)%p.PP // one fewer up to lastStage, for now
 	}
-	for st := 0; rr && st < p.PP; st++ {
+	ring := e.ringLevel
+	prev := e.wrapLevel // the link from stage st back to st-1 (the first's to the last)
+	for st := 0; rr && st < p.PP; st, prev = st+1, ring[st] {
 		// Chunk v of stage st sends to stage st+1 (the last wraps to the
 		// first) unless it is the last chunk, and to stage st-1 unless it
 		// is the first: the loop below, the neighbours' levels read once.
 		w := &out[st]
-		next, prev := e.wrapLevel, e.wrapLevel
-		if st < p.PP-1 {
-			next = e.adjLevel[st]
-		}
-		if st > 0 {
-			prev = e.adjLevel[st-1]
-		}
+		next := ring[st]
 		if !blocking {
 			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
 			if st <= lastStage {
@@ -1204,16 +1234,27 @@ func (e *evaluator) sumStagesByClass(vs []virtualStage, of []int, out []stageWor
 // sumStagesByClass's (up to four, -1 past them).
 func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int) {
 	pp := len(out)
+	// The stages holding a chunk of a class of its own: a bit each below
+	// 64, listed above.
+	var lowOwn uint64
 	var eb [8]int
-	exc := eb[:0] // the stages holding a chunk of a class of its own
+	exc := eb[:0]
 	for _, v := range e.sc.clsOwn {
-		exc = append(exc, v%pp)
+		if s := v % pp; s < 64 {
+			lowOwn |= 1 << s
+		} else {
+			exc = append(exc, s)
+		}
 	}
 	first, nRuns := -1, 0
 	for st := range out {
-		own := slices.Contains(exc, st)
+		own := lowOwn>>st&1 != 0
+		if st >= 64 {
+			own = slices.Contains(exc, st)
+		}
 		if !own && first >= 0 {
-			out[st], run[st] = out[first], run[first]
+			out[st] = out[first] // one copy (a paired assignment copies twice)
+			run[st] = run[first]
 			continue
 		}
 		for v := st; v < len(vs); v += pp {
@@ -1438,23 +1479,15 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		// one way, gradients the other) carries the same message once per
 		// boundary between those stages: the loop below, without its per
 		// boundary bookkeeping.
-		for k, s := 0, 0; k+1 < nv && k < descent; k++ {
-			l := e.wrapLevel
-			if s < pp-1 {
-				l = e.adjLevel[s]
-			}
-			path += hops[l]
-			if s++; s == pp {
-				s = 0
+		ring := e.ringLevel[:pp]
+		for k, n := 0, min(nv-1, descent); k < n; k += pp {
+			for _, l := range ring[:min(pp, n-k)] { // boundary k+s leaves stage s
+				path += hops[l]
 			}
 		}
 		lastL, lastN, lastBusy := -1, -1, 0.0
 		q, r := (nv-2)/pp, (nv-2)%pp // boundary k <= nv-2 joins stage k mod pp to the next
-		for s := 0; s < pp && s <= nv-2; s++ {
-			l := e.wrapLevel
-			if s < pp-1 {
-				l = e.adjLevel[s]
-			}
+		for s, l := range ring[:min(pp, nv-1)] {
 			n := q // the boundaries from stage s: (nv-2-s)/pp + 1
 			if s <= r {
 				n++
@@ -1504,11 +1537,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		for k := 0; k < pp && k+1 < nv; k++ {
-			l := e.wrapLevel // round robin: stage k to k+1, the last to the first
+			l := e.ringLevel[k] // round robin: stage k to k+1, the last to the first
 			if !fast {
 				l = e.chunkLevel(of[k], of[k+1])
-			} else if k < pp-1 {
-				l = e.adjLevel[k]
 			}
 			loop += lks[l].LatencyS
 			loop += xs[l] // zero where the link's rate is not finite and positive: no change
@@ -1644,18 +1675,21 @@ func Analytic(c *Config) (Result, error) {
 
 func (e *evaluator) analytic() Result {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	m := c.Model
 	mb := p.MicroBatches(c.Batch)
 	vs := e.virtualStages()
 	st := e.stages(vs)
 	e.addDataParallelStalls(st, vs)
 	var worst, avg stageWork
-	wi, most := 0, worst.total()
+	wi, most, found := 0, worst.total(), false
 	for i := range st {
 		if t := st[i].total(); t > most { // not copied: a stageWork is large
-			worst, wi, most = st[i], i, t
+			wi, most, found = i, t, true
 		}
+	}
+	if found {
+		worst = st[wi]
 	}
 	// The most loaded stage idles while the others fill and drain the
 	// pipeline: the bubble is of the other stages' average work.
@@ -1880,18 +1914,18 @@ func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
 
 // stageDPTimesOn is stageDPTimes over links dl, remembering nothing.
 func (e *evaluator) stageDPTimesOn(w stageWork, dl []network.Link) (rs, ag float64) {
-	return e.collectiveOn(network.ReduceScatter, w, dl), e.collectiveOn(network.AllGather, w, dl)
+	return e.collectiveOn(network.ReduceScatter, w.denseParams, w.experts, dl), e.collectiveOn(network.AllGather, w.denseParams, w.experts, dl)
 }
 
-// collectiveOn is collective k of the parameters stage w holds over
+// collectiveOn is collective k of the parameters a stage holds over
 // links dl: dense ones over dp*cp, experts over the expert-data-parallel
 // group, in 16-bit.
-func (e *evaluator) collectiveOn(k network.Kind, w stageWork, dl []network.Link) float64 {
-	p := e.c.Parallel
+func (e *evaluator) collectiveOn(k network.Kind, dense, experts float64, dl []network.Link) float64 {
+	p := &e.c.Parallel
 	bytes := e.gradBytes()
-	t := network.Time(k, w.denseParams*bytes, e.dpSpan(p.DP*p.CP), dl)
-	if w.experts > 0 {
-		t += network.Time(k, w.experts*bytes, e.dpSpan(p.EDP()), dl)
+	t := network.Time(k, dense*bytes, e.dpSpan(p.DP*p.CP), dl)
+	if experts > 0 {
+		t += network.Time(k, experts*bytes, e.dpSpan(p.EDP()), dl)
 	}
 	return t
 }
@@ -2113,19 +2147,18 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		}
 	}
 	e, zero := r.e, r.e.c.Parallel.Zero
-	w := stageWork{denseParams: dense, experts: experts}
-	size = e.collectiveOn(network.ReduceScatter, w, r.dl)
+	size = e.collectiveOn(network.ReduceScatter, dense, experts, r.dl)
 	switch {
 	case zero == 0:
-		size += e.collectiveOn(network.AllGather, w, r.dl)
+		size += e.collectiveOn(network.AllGather, dense, experts, r.dl)
 	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
-		ag = e.collectiveOn(network.AllGather, w, r.dl)
+		ag = e.collectiveOn(network.AllGather, dense, experts, r.dl)
 	}
 	speed = 1.0
 	if r.shared {
-		alone := e.collectiveOn(network.ReduceScatter, w, r.free)
+		alone := e.collectiveOn(network.ReduceScatter, dense, experts, r.free)
 		if zero == 0 {
-			alone += e.collectiveOn(network.AllGather, w, r.free)
+			alone += e.collectiveOn(network.AllGather, dense, experts, r.free)
 		}
 		if alone > 0 {
 			speed = size / alone
@@ -2150,7 +2183,7 @@ func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 		w := &st[s]
 		if w.denseParams != lastD || w.experts != lastE {
 			lastD, lastE = w.denseParams, w.experts
-			lastAG = e.collectiveOn(network.AllGather, stageWork{denseParams: lastD, experts: lastE}, e.linksOf(topology.DP))
+			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
 		}
 		ag = max(ag, lastAG-w.fwd)
 	}

@@ -12,7 +12,7 @@ import (
 // groups of that dimension crossing the level.
 func (e *evaluator) traffic(w stageWork, mb int) []LevelTraffic {
 	c := e.c
-	p := c.Parallel
+	p := &c.Parallel
 	m := c.Model
 	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(p.CP)
 	h := float64(m.Hidden)
