@@ -239,7 +239,7 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 	}
 	var span float64
 	for _, t := range free {
-		span = math.Max(span, t)
+		span = max(span, t)
 	}
 	return span
 }
