@@ -132,114 +132,146 @@ func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64,
 // links, the closed form 10-13% above the event engine).
 func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 	p := len(st)
-	const (
-		opF = iota
-		opB
-		opW
-	)
-	per := 2 * m // ops a stage runs
-	if split {
-		per = 3 * m
-	}
+	// Each stage's op costs and the time it is free, and the end of
+	// every forward and backward, micro-batch j's on stage i at j*p+i.
+	var stageBuf [64]passStage
 	var endBuf [512]float64
-	var opBuf [768]int32
-	var curBuf [64]int
-	var freeBuf, fBuf, bBuf, wBuf [64]float64
-	ends, ops, cur, free := endBuf[:0], opBuf[:0], curBuf[:0], freeBuf[:0]
-	fc, bc, wc := fBuf[:0], bBuf[:0], wBuf[:0]
-	if 2*p*m > len(endBuf) || p*per > len(opBuf) || p > len(curBuf) {
-		ends, ops, cur, free = make([]float64, 0, 2*p*m), make([]int32, 0, p*per), make([]int, 0, p), make([]float64, 0, p)
-		fc, bc, wc = make([]float64, 0, p), make([]float64, 0, p), make([]float64, 0, p)
+	sg, ends := stageBuf[:], endBuf[:]
+	if p > len(stageBuf) || 2*p*m > len(endBuf) {
+		sg, ends = make([]passStage, p), make([]float64, 2*p*m)
 	}
-	for range 2 * p * m {
-		ends = append(ends, -1)
-	}
-	cur, free = cur[:p], free[:p]
+	sg, ends = sg[:p], ends[:2*p*m]
+	careful := false // some op costs less than nothing
 	for i := range st {
-		w := &st[i]
+		w, s := &st[i], &sg[i]
 		f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
 		var wg float64
 		if split {
 			wg = w.wgrad
 		}
-		fc, bc, wc = append(fc, f), append(bc, w.total()-f-wg), append(wc, wg)
-		// Stage i's order, each op as 3j + its kind.
-		warm := min(p-i-1, m)
-		nb, nw := 0, 0
-		back := func() {
-			ops = append(ops, int32(3*nb+opB))
-			nb++
-			if split && nb-1-i >= 0 {
-				ops = append(ops, int32(3*nw+opW))
-				nw++
-			}
-		}
-		for j := range m {
-			if j >= warm {
-				ops = append(ops, int32(3*j+opF))
-				back()
-			} else {
-				ops = append(ops, int32(3*j+opF))
-			}
-		}
-		for nb < m {
-			back()
-		}
-		for split && nw < m {
-			ops = append(ops, int32(3*nw+opW))
-			nw++
+		s.f, s.b, s.w = f, w.total()-f-wg, wg
+		careful = careful || s.f < 0 || s.b < 0 || s.w < 0
+	}
+	if careful {
+		// Only then can an op end before 0 (an input that has not run
+		// reads -1): such an input is waited for for ever, and stops
+		// the stage (halt).
+		for k := range ends {
+			ends[k] = -1
 		}
 	}
-	fEnd, bEnd := ends[:p*m], ends[p*m:] // stage i, micro-batch j at i*m+j
-	// Forwards go down the stages and backwards up: sweeping the stages
-	// down and up in turn carries each chain in one sweep.
-	for progress, down := true, true; progress; down = !down {
-		progress = false
-		for n := range p {
-			i := n
-			if !down {
-				i = p - 1 - n
+	fEnd, bEnd := ends[:p*m], ends[p*m:]
+	// fwd and bwd run stage i's forward and backward of micro-batch j;
+	// a backward is followed by its W passes: the one of backward j-i,
+	// and after the last the i left over.
+	fwd := func(i, j int) {
+		s := &sg[i]
+		if careful && s.halt {
+			return
+		}
+		at := j*p + i
+		var dep float64
+		if i > 0 {
+			dep = fEnd[at-1]
+		}
+		if careful && dep < 0 {
+			s.halt = true
+			return
+		}
+		if s.free > dep {
+			dep = s.free
+		}
+		end := dep + s.f
+		fEnd[at], s.free = end, end
+	}
+	bwd := func(i, j int) {
+		s := &sg[i]
+		if careful && s.halt {
+			return
+		}
+		at := j*p + i
+		dep := fEnd[at] // the last stage's own forward
+		if i+1 < p {
+			dep = bEnd[at+1]
+		}
+		if careful && dep < 0 {
+			s.halt = true
+			return
+		}
+		if s.free > dep {
+			dep = s.free
+		}
+		end := dep + s.b
+		bEnd[at], s.free = end, end
+		if split {
+			n := 0
+			if j >= i {
+				n = 1
 			}
-			for cur[i] < per {
-				op := ops[i*per+cur[i]]
-				j, kind := int(op/3), op%3
-				var dep, cost float64
-				switch kind {
-				case opF:
-					if i > 0 {
-						dep = fEnd[(i-1)*m+j]
-					}
-					cost = fc[i]
-				case opB:
-					dep = fEnd[i*m+j] // the last stage's own forward
-					if i+1 < p {
-						dep = bEnd[(i+1)*m+j]
-					}
-					cost = bc[i]
-				default:
-					cost = wc[i] // after its own B, earlier in the order
+			if j == m-1 {
+				n += min(i, m)
+			}
+			for range n {
+				var d float64
+				if s.free > d {
+					d = s.free
 				}
-				if dep < 0 {
-					break
-				}
-				if free[i] > dep {
-					dep = free[i]
-				}
-				end := dep + cost
-				switch kind {
-				case opF:
-					fEnd[i*m+j] = end
-				case opB:
-					bEnd[i*m+j] = end
-				}
-				free[i], progress = end, true
-				cur[i]++
+				s.free = d + s.w
+			}
+		}
+	}
+	// Stage i's order, its W passes aside: w = min(p-i-1, m) warm-up
+	// forwards, then a forward and a backward in turn, then the
+	// remaining backwards, 2m ops. An op's input comes from an op at no
+	// later place in its stage's order (a forward's from the stage
+	// before, a backward's from the stage after), so running the k-th
+	// ops of all stages, the forwards down the stages and then the
+	// backwards up, before any (k+1)-th runs every op after its inputs.
+	// At place k the stages below s0 run a warm-up forward (k < m) or
+	// one of the remaining backwards (k >= m), micro-batch k or k-m;
+	// from s0 on, where w = p-1-i, they alternate: stage i runs forward
+	// w+(k-w)/2 where k-w is even and backward (k-w-1)/2 where it is odd.
+	for k := range 2 * m {
+		s0 := max(p-1-k, 0)
+		if k >= m {
+			s0 = max(k-2*m+p, 0)
+		} else {
+			for i := range s0 {
+				fwd(i, k)
+			}
+		}
+		i := s0
+		if (k+i+1-p)&1 != 0 {
+			i++
+		}
+		for ; i < p; i += 2 {
+			w := p - 1 - i
+			fwd(i, w+(k-w)/2)
+		}
+		i = p - 1
+		if (k+i+1-p)&1 == 0 {
+			i--
+		}
+		for ; i >= s0; i -= 2 {
+			w := p - 1 - i
+			bwd(i, (k-w-1)/2)
+		}
+		if k >= m {
+			for i := s0 - 1; i >= 0; i-- {
+				bwd(i, k-m)
 			}
 		}
 	}
 	var span float64
-	for _, t := range free {
-		span = max(span, t)
+	for i := range sg {
+		span = max(span, sg[i].free)
 	}
 	return span
+}
+
+// passStage is one stage of oneFOneBPass: its forward, backward (B) and
+// weight-gradient (W) costs, when it is next free, and whether it stopped.
+type passStage struct {
+	f, b, w, free float64
+	halt          bool
 }
