@@ -116,21 +116,11 @@ const (
 // All-to-all sends the (f-1)/n share of its buffer that goes to peers at
 // each level over that level's link.
 func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
-	// The per-level split carries the pricing; Time is its sum.
-	var sentBuf, timeBuf [8]float64
-	n := len(s.Factors)
-	sent, times := sentBuf[:0], timeBuf[:0]
-	if n <= len(sentBuf) {
-		sent, times = sentBuf[:n], timeBuf[:n]
-	} else {
-		sent, times = make([]float64, n), make([]float64, n)
-	}
-	AddPerLevel(k, bytes, 1, s, links, sent, times)
-	var t float64
-	for _, v := range times {
-		t += v
-	}
-	return t
+	// The per-level split carries the pricing (perLevel); Time is its
+	// sum, added up as the levels are priced: the per-level times in
+	// level order, each of them once (count 1), so the same sum as
+	// adding up AddPerLevel's times.
+	return perLevel(k, bytes, 1, s, links, nil, nil, true)
 }
 
 // algorithmOf is the algorithm of the outermost level s crosses.
@@ -379,10 +369,19 @@ func PerLevel(k Kind, bytes float64, s topology.Span, links []Link) (sent, times
 // (as PerLevel splits them) into sent and times, which must have one entry
 // per level. It does not allocate.
 func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, sent, times []float64) {
+	perLevel(k, bytes, count, s, links, sent, times, false)
+}
+
+// perLevel is AddPerLevel, or with sum the sum of the times it would
+// add with count 1 (every level's time is added once, so the sum is
+// Time's, in level order), which it returns; sent and times are then
+// not read.
+func perLevel(k Kind, bytes, count float64, s topology.Span, links []Link, sent, times []float64, sum bool) float64 {
 	n := s.Size()
 	if bytes <= 0 || count == 0 || (n <= 1 && k != P2P) {
-		return
+		return 0
 	}
+	var t float64
 	switch k {
 	case AllReduce, AllGather, ReduceScatter:
 		mult := 2.0
@@ -397,6 +396,9 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 			// that cross level i but no level above carry the share
 			// (u[i-1]-u[i])/n of it, u[i] being the group's units of level i.
 			lat, bw, slow, outer := flat(alg, k, mult, bytes, s, links)
+			if sum {
+				return t + lat + bw
+			}
 			total := mult * float64(n-1) / float64(n) * bytes
 			units := float64(n) // units of level i-1 (GPUs first)
 			for i, f := range s.Factors {
@@ -406,7 +408,7 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 			}
 			times[outer] += count * lat
 			times[slow] += count * bw
-			return
+			return 0
 		}
 		rem := bytes
 		for i, f := range s.Factors {
@@ -415,8 +417,13 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 			}
 			ff := float64(f)
 			b := mult * (ff - 1) / ff * rem
-			sent[i] += count * b
-			times[i] += count * (mult*(ff-1)*links[i].LatencyS + b/links[i].ringRate())
+			x := mult*(ff-1)*links[i].LatencyS + b/links[i].ringRate()
+			if sum {
+				t += x
+			} else {
+				sent[i] += count * b
+				times[i] += count * x
+			}
 			rem /= ff
 		}
 	case AllToAll:
@@ -427,15 +434,25 @@ func AddPerLevel(k Kind, bytes, count float64, s topology.Span, links []Link, se
 				continue
 			}
 			b := float64((f-1)*below) / float64(n) * bytes
-			sent[i] += count * b
-			times[i] += count * (links[i].LatencyS + b/links[i].BytesPerSec)
+			x := links[i].LatencyS + b/links[i].BytesPerSec
+			if sum {
+				t += x
+			} else {
+				sent[i] += count * b
+				times[i] += count * x
+			}
 			below *= f
 		}
 	case P2P:
 		i := max(s.Outermost(), 0)
+		x := links[i].LatencyS + bytes/links[i].BytesPerSec
+		if sum {
+			return t + x
+		}
 		sent[i] += count * bytes
-		times[i] += count * (links[i].LatencyS + bytes/links[i].BytesPerSec)
+		times[i] += count * x
 	}
+	return t
 }
 
 // AllToAllScaleUpEfficiency is the fraction of the scale-up (NVLink)
