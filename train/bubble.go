@@ -164,6 +164,22 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 	// fwd and bwd run stage i's forward and backward of micro-batch j;
 	// a backward is followed by its W passes: the one of backward j-i,
 	// and after the last the i left over.
+	weights := func(s *passStage, i, j int) {
+		n := 0
+		if j >= i {
+			n = 1
+		}
+		if j == m-1 {
+			n += min(i, m)
+		}
+		for range n {
+			var d float64
+			if s.free > d {
+				d = s.free
+			}
+			s.free = d + s.w
+		}
+	}
 	fwd := func(i, j int) {
 		s := &sg[i]
 		if careful && s.halt {
@@ -204,20 +220,7 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		end := dep + s.b
 		bEnd[at], s.free = end, end
 		if split {
-			n := 0
-			if j >= i {
-				n = 1
-			}
-			if j == m-1 {
-				n += min(i, m)
-			}
-			for range n {
-				var d float64
-				if s.free > d {
-					d = s.free
-				}
-				s.free = d + s.w
-			}
+			weights(s, i, j)
 		}
 	}
 	// Stage i's order, its W passes aside: w = min(p-i-1, m) warm-up
@@ -235,9 +238,22 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		s0 := max(p-1-k, 0)
 		if k >= m {
 			s0 = max(k-2*m+p, 0)
-		} else {
+		} else if careful {
 			for i := range s0 {
 				fwd(i, k)
+			}
+		} else {
+			// Forward k down stages 0 to s0-1, each one's input the
+			// one just run (fwd's steps, without its checks).
+			var dep float64
+			row, sgs := fEnd[k*p:k*p+s0], sg[:s0]
+			for i := range row {
+				s := &sgs[i]
+				if s.free > dep {
+					dep = s.free
+				}
+				dep += s.f
+				row[i], s.free = dep, dep
 			}
 		}
 		i := s0
@@ -256,9 +272,26 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 			w := p - 1 - i
 			bwd(i, (k-w-1)/2)
 		}
-		if k >= m {
+		if k >= m && careful {
 			for i := s0 - 1; i >= 0; i-- {
 				bwd(i, k-m)
+			}
+		} else if k >= m && s0 > 0 {
+			// Backward k-m up stages s0-1 to 0, the first one's input
+			// stage s0's (s0 < p), each next one's the one just run.
+			j := k - m
+			row, sgs := bEnd[j*p:j*p+s0+1], sg[:s0]
+			dep := row[s0]
+			for i := s0 - 1; i >= 0; i-- {
+				s := &sgs[i]
+				if s.free > dep {
+					dep = s.free
+				}
+				dep += s.b
+				row[i], s.free = dep, dep
+				if split {
+					weights(s, i, j)
+				}
 			}
 		}
 	}
