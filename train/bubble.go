@@ -161,9 +161,23 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		}
 	}
 	fEnd, bEnd := ends[:p*m], ends[p*m:]
-	// fwd and bwd run stage i's forward and backward of micro-batch j;
-	// a backward is followed by its W passes: the one of backward j-i,
-	// and after the last the i left over.
+	// fwd and bwd run stage i's forward and backward of micro-batch j
+	// (op: once the input, which ended at dep, and the stage are done,
+	// it ends at *end; an input that has not run or ended before 0 stops
+	// the stage); a backward is followed by its W passes: the one of
+	// backward j-i, and after the last the i left over.
+	op := func(s *passStage, dep, cost float64, end *float64) bool {
+		if careful && (s.halt || dep < 0) {
+			s.halt = true
+			return false
+		}
+		if s.free > dep {
+			dep = s.free
+		}
+		t := dep + cost
+		*end, s.free = t, t
+		return true
+	}
 	weights := func(s *passStage, i, j int) {
 		n := 0
 		if j >= i {
@@ -181,45 +195,21 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		}
 	}
 	fwd := func(i, j int) {
-		s := &sg[i]
-		if careful && s.halt {
-			return
-		}
 		at := j*p + i
 		var dep float64
 		if i > 0 {
 			dep = fEnd[at-1]
 		}
-		if careful && dep < 0 {
-			s.halt = true
-			return
-		}
-		if s.free > dep {
-			dep = s.free
-		}
-		end := dep + s.f
-		fEnd[at], s.free = end, end
+		s := &sg[i]
+		op(s, dep, s.f, &fEnd[at])
 	}
 	bwd := func(i, j int) {
-		s := &sg[i]
-		if careful && s.halt {
-			return
-		}
 		at := j*p + i
 		dep := fEnd[at] // the last stage's own forward
 		if i+1 < p {
 			dep = bEnd[at+1]
 		}
-		if careful && dep < 0 {
-			s.halt = true
-			return
-		}
-		if s.free > dep {
-			dep = s.free
-		}
-		end := dep + s.b
-		bEnd[at], s.free = end, end
-		if split {
+		if s := &sg[i]; op(s, dep, s.b, &bEnd[at]) && split {
 			weights(s, i, j)
 		}
 	}
@@ -244,7 +234,7 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 			}
 		} else {
 			// Forward k down stages 0 to s0-1, each one's input the
-			// one just run (fwd's steps, without its checks).
+			// one just run (op's steps, without its checks).
 			var dep float64
 			row, sgs := fEnd[k*p:k*p+s0], sg[:s0]
 			for i := range row {
