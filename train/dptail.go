@@ -1,6 +1,10 @@
 package train
 
 import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 )
 
@@ -35,4 +39,174 @@ func (e *evaluator) tailPace(nc int) float64 {
 		}
 	}
 	return most
+}
+
+// chunkTimes are read off a simulated pipeline, per stage and chunk:
+// when its first forward starts, and when the backward-type op (a
+// backward, an input or a weight gradient) that ends last starts and
+// ends, after which the chunk's gradients are final.
+type chunkTimes struct {
+	firstF, lastB, lastBStart [][]float64
+}
+
+// chunkTimesOf reads chunkTimes off spans, the timeline of pp stages of
+// nc chunks each.
+func chunkTimesOf(spans []schedule.Span, pp, nc int) chunkTimes {
+	ct := chunkTimes{make([][]float64, pp), make([][]float64, pp), make([][]float64, pp)}
+	for st := range pp {
+		ct.firstF[st] = make([]float64, nc)
+		ct.lastB[st] = make([]float64, nc)
+		ct.lastBStart[st] = make([]float64, nc)
+		for ch := range nc {
+			ct.firstF[st][ch] = math.Inf(1)
+		}
+	}
+	for _, sp := range spans {
+		if sp.Stream != schedule.Compute {
+			continue
+		}
+		switch sp.Op.Type {
+		case schedule.Forward:
+			ct.firstF[sp.Stage][sp.Op.Chunk] = math.Min(ct.firstF[sp.Stage][sp.Op.Chunk], sp.Start)
+		default:
+			if sp.End > ct.lastB[sp.Stage][sp.Op.Chunk] {
+				ct.lastB[sp.Stage][sp.Op.Chunk] = sp.End
+				ct.lastBStart[sp.Stage][sp.Op.Chunk] = sp.Start
+			}
+		}
+	}
+	return ct
+}
+
+// finishOrder is stage st's chunks in the order their gradients become
+// final (chunks finish backward in reverse pipeline order).
+func (ct *chunkTimes) finishOrder(st int) []int {
+	last := ct.lastB[st]
+	order := make([]int, len(last))
+	for i := range order {
+		order[i] = i
+	}
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && last[order[j]] < last[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	return order
+}
+
+// reduce runs stage st's chunk's reduction of d seconds on the stage's
+// data-parallel stream, free from t: buckets are reduced as the last
+// backward-type op produces them (overlap_grad_reduce), so it may start
+// with that op, and it holds the stream at least until the op ends. It
+// returns when it starts and when the stream is free again.
+func (ct *chunkTimes) reduce(st, ch int, t, d float64) (start, free float64) {
+	start = math.Max(t, ct.lastBStart[st][ch])
+	return start, math.Max(start+d, ct.lastB[st][ch])
+}
+
+// chunkCollective is collective k of chunk v's parameters over the
+// data-parallel links: dense ones over dp*cp, experts over the
+// expert-data-parallel group.
+func (e *evaluator) chunkCollective(k network.Kind, v *virtualStage) float64 {
+	p := e.c.Parallel
+	dl := e.linksOf(topology.DP)
+	gb := e.gradBytes()
+	return network.Time(k, v.denseParams*gb, e.dpSpan(p.DP*p.CP), dl) + network.Time(k, v.experts*gb, e.dpSpan(p.EDP()), dl)
+}
+
+// chunkReduction is chunk v's gradient reduction after its last backward:
+// an all-reduce under ZeRO-0, a reduce-scatter under ZeRO-1; none under
+// ZeRO-2 and 3, which reduce-scatter inside every backward.
+func (e *evaluator) chunkReduction(v *virtualStage) float64 {
+	switch e.c.Parallel.Zero {
+	case 0:
+		return e.chunkCollective(network.AllReduce, v)
+	case 1:
+		return e.chunkCollective(network.ReduceScatter, v)
+	}
+	return 0
+}
+
+// paramGatherDelay is how long a step waits at its start for the ZeRO-1
+// and 2 parameter all-gathers (zero otherwise): each stage gathers its
+// chunks' parameters for the next step bucket by bucket ahead of each
+// chunk's first forward (firstF), which it overlaps (as Megatron-LM's
+// overlap_param_gather); the part that cannot hide delays the whole step.
+func (e *evaluator) paramGatherDelay(s *schedule.Schedule, vs []virtualStage, firstF [][]float64) float64 {
+	p := e.c.Parallel
+	if p.Zero != 1 && p.Zero != 2 {
+		return 0
+	}
+	var delay float64
+	for st := 0; st < p.PP; st++ {
+		var t float64
+		for ch := 0; ch < s.NumChunks(); ch++ {
+			v := &vs[s.VirtualStage(st, ch)]
+			t += e.chunkCollective(network.AllGather, v)
+			delay = math.Max(delay, t-firstF[st][ch]-v.fwd)
+		}
+	}
+	return delay
+}
+
+// stageOptimizer is stage st's optimizer step: Adam reads the fp32
+// master weights, both moments and the gradient and writes them back and
+// the 16-bit weights, 30 bytes per parameter the stage owns (its chunks'
+// parameters, sharded over the data-parallel group under ZeRO).
+func (e *evaluator) stageOptimizer(s *schedule.Schedule, vs []virtualStage, st int) float64 {
+	p := e.c.Parallel
+	var owned float64
+	for ch := 0; ch < s.NumChunks(); ch++ {
+		v := &vs[s.VirtualStage(st, ch)]
+		if p.Zero >= 1 {
+			owned += v.denseParams/float64(p.DP*p.CP) + v.experts/float64(p.EDP())
+		} else {
+			owned += v.denseParams + v.experts
+		}
+	}
+	return e.dev.MemoryBound(owned*30, 8)
+}
+
+// builtTail is the step's data-parallel time after its pipeline pass of
+// sp's built order (ZeRO-0/1 reductions, the ZeRO-1/2 parameter
+// all-gather ahead of the first forwards and the optimizer beyond opt,
+// the most loaded stage's), read off that order run with each stage's
+// own op costs (pipelineCosts), as the event engine runs it: each
+// chunk's reduction starts with the backward-type op that makes its
+// gradients final and runs on the stage's data-parallel stream after
+// the stage's earlier chunks' (chunkTimes.reduce), and each chunk's
+// gather needs to end only by its first forward (paramGatherDelay). It
+// serves orders whose pass the analytic engine reads off the same run
+// (builtBubble) with blocking sends over links of their own: ZB-V, whose
+// cool-down defers the weight gradients of its chunks to the end of a
+// stage's order (the second chunk's last W a few ops before the stage's
+// last op, not the V's way back earlier, where dataParallelTail's closed
+// form puts its last backward), so that both chunks' reductions come
+// after the pass. ok is false elsewhere: other orders, overlapped sends,
+// shared uplinks (the event engine shares them between the reductions),
+// per-tensor reductions, or an order that cannot be built.
+func (e *evaluator) builtTail(sp schedule.Params, vs []virtualStage, opt float64) (float64, bool) {
+	c := e.c
+	if c.Schedule != schedule.ZBV || !e.blockingP2P() || c.GradSync == GradSyncPerTensor || e.newTrunks() != nil {
+		return 0, false
+	}
+	s, err := e.builtOrder(sp)
+	if err != nil || s.NumVirtual() != len(vs) {
+		return 0, false
+	}
+	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), &schedule.Options{Trace: true})
+	if err != nil {
+		return 0, false
+	}
+	ct := chunkTimesOf(r.Spans, c.Parallel.PP, s.NumChunks())
+	var end float64
+	for st := range c.Parallel.PP {
+		var t, stageEnd float64
+		for _, ch := range ct.finishOrder(st) {
+			_, t = ct.reduce(st, ch, t, e.chunkReduction(&vs[s.VirtualStage(st, ch)]))
+			stageEnd = max(stageEnd, t)
+		}
+		end = max(end, stageEnd+e.stageOptimizer(s, vs, st))
+	}
+	return max(0, end+e.paramGatherDelay(s, vs, ct.firstF)-r.Makespan-opt), true
 }

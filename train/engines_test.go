@@ -19,8 +19,11 @@ import (
 // The step-time agreement the tests hold the engines to. Measured over the
 // fixed sample of TestEngineAgreementSpread (go test ./train -run
 // TestEngineAgreementSpread -v): 639 valid jobs, median difference 0.0%,
-// 90th percentile 1.6%, 95th 2.7%, worst 10.4% (mixtral-8x7b tp1 pp4 vp4
-// dp8 z1 interleaved-1f1b m=4 over two levels); before ZB-H1's
+// 90th percentile 0.7%, 95th 1.6%, worst 10.4% (mixtral-8x7b tp1 pp4 vp4
+// dp8 z1 interleaved-1f1b m=4 over two levels); before ZB-V's
+// data-parallel tail was read off its built order (builtTail) and
+// DualPipeV's pass off its built order with its sends alone
+// (dualPipeVPaced) 1.2%, 2.3% and 10.4%; before ZB-H1's
 // reductions waited for its weight gradients and blocking sends over
 // shared uplinks were read off the built order (dataParallelTail,
 // linkPacedPass) 1.9%, 12.4% (qwen3-30b-a3b tp4 pp2 zb-h1 dp8 m=3); with
@@ -37,7 +40,17 @@ import (
 // two levels; 14.8% and 16.0% for seeds 2 and 3; 16.1% and 21.6% over
 // 2 x 20,000 checks, seeds 4 and 5, the latter gpt3-xl tp4 pp8 dp4 z0
 // 1f1b m=6 over three levels), 99th percentile 6.5-7.1%, 95th 2.6-2.9%,
-// 90th 1.4-1.5%; before ZB-H1's reductions, blocking sends over shared
+// 90th 1.4-1.5%. With ZB-V's tail and DualPipeV's pass read off their
+// built orders (builtTail, dualPipeVPaced) the worst is unchanged
+// (16.3%, 14.8%, 16.0%: interleaved orders), the 99th percentile
+// 4.2-5.5%, 95th 1.5-1.7%, 90th 0.6-0.7%; over 20,000 checks 16.1%
+// (seed 4), 21.2% (seed 5, latency-aware-1f1b pp 8 m 24 under ZeRO-3
+// over three levels) and, seed 6, 23.8% (llama3.1-8b tp1 pp8 vp4 dp2
+// z3 interleaved-1f1b m=8), which exceeds engineAgreementRapid: the
+// interleaved orders under ZeRO-3 with no more micro-batches than
+// stages, where the closed form's bubble misses the gathers of the
+// embedding's and the head's chunks on the dependency chain, are the
+// open tail. Before ZB-H1's reductions, blocking sends over shared
 // uplinks and a heavy first stage's bubble (firstStageBubble)
 // 17.3-22.4%, 8.6-9.5%, 3.5-4.1% and 2.0-2.2%; before the analytic
 // engine read DualPipeV's bubble and link-paced overlapped pipelines off
@@ -47,9 +60,9 @@ import (
 // the fit verdict must agree exactly. engineAgreementRapid covers the
 // 20,000-check worst too, so that unseeded default runs do not flake.
 const (
-	engineAgreementP90   = 0.02
+	engineAgreementP90   = 0.01 // 0.7% measured
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.22 // 16.3% measured (21.6% over 20,000)
+	engineAgreementRapid = 0.22 // 16.3% measured (21.6% over 20,000; seed 6 23.8%, above)
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -307,6 +320,20 @@ func pipelineGen() *rapid.Generator[*spec.Job] {
 	})
 }
 
+// levelsOf is j's levels in short: size, Gb/s, latency in us and, for a
+// shared uplink, its capacity in Gb/s.
+func levelsOf(j *spec.Job) string {
+	var out string
+	for _, l := range j.System.Topology.Levels {
+		out += fmt.Sprintf("[%d %.4g Gb/s %.4g us", l.Size, l.BandwidthGbps, l.LatencyUs)
+		if l.LinkCapacityGbps > 0 {
+			out += fmt.Sprintf(" uplink %.4g Gb/s", l.LinkCapacityGbps)
+		}
+		out += "]"
+	}
+	return out
+}
+
 // linkBusy is the longest time any pipeline link must carry its step's
 // messages: the link from one stage to another carries every message
 // between them in that direction, activations and gradients alike (the
@@ -388,10 +415,25 @@ func sharesUplink(c *Config) bool {
 // pipelines of pipelineGen (links of 1 Gb/s to NVLink, 1 us to 100 ms,
 // shared uplinks down to 1 Gb/s): measured over 3 x 5,000 rapid checks
 // (go test ./train -run TestPropertyPipelineBoundsAndMonotone
-// -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 16.5-18.0%, 99th
-// percentile 8.4-8.9%, 95th 2.7-3.0%, 90th 1.0-1.1%, and over 2 x
-// 20,000 checks (seeds 4, 5) at worst 22.8% (interleaved-1f1b pp 2 m 2
-// over three levels) and 21.3% (zb-v pp 4 m 1). Before a shared uplink's
+// -rapid.checks=5000 -rapid.seed=1..3 -v) at worst 21.0%, 16.0% and
+// 20.3% (dualpipev pp 4 m 12-14 behind a 1-1.2 Gb/s uplink that binds,
+// the analytic engine below), 99th percentile 5.2-5.7%, 95th 1.5-1.7%,
+// 90th 0.4-0.5%, and over 3 x 20,000 checks (seeds 4-6) at worst 22.8%
+// (interleaved-1f1b pp 2 m 2 over three levels), 21.3% (zb-v pp 4 m 1
+// behind a shared uplink) and 19.6%, 99th percentile 5.7-5.8%. Before
+// ZB-V's data-parallel tail was read off its built order (builtTail)
+// and DualPipeV's pass off its built order with its sends alone, no
+// closed form on top, its uplinks binding counting both of a stage's
+// flows (dualPipeVPaced, uplinkFlows), it was 15.6-18.0%, 6.5-6.9%,
+// 2.1-2.4% and 0.7-0.8% over 3 x 5,000: the 99th percentile fell, the
+// worst rose, because the closed form had hidden DualPipeV's built pass
+// falling short of the event engine's max-min sharing behind a binding
+// uplink (uplinkShares reads which messages meet off a compute-only
+// run, and a backlogged egress keeps both of a stage's peer queues
+// busy), where it also made the step up to 36% slower after a level
+// got faster. Over 2 x 20,000 checks (seeds 4, 5) it was at worst 22.8%
+// (interleaved-1f1b pp 2 m 2 over three levels) and 21.3% (zb-v pp 4 m
+// 1). Before a shared uplink's
 // rate had one owner, blocking sends over shared uplinks were read off
 // the built order at their max-min share, ZB-H1 reduced after its weight
 // gradients and a link's first message stopped counting twice
@@ -405,9 +447,10 @@ func sharesUplink(c *Config) bool {
 // (schedule.Transfer.Serialize) 46.4%, 19.8%, 9.7% and 5.7% over seeds 1
 // and 2. The tail is now overlapped orders over shared uplinks whose
 // messages meet the event engine's max-min sharing with a head start
-// (uplinkShares prices them as meeting or not), DualPipeV over them, and
-// ZB-V's data-parallel gathers under few micro-batches; issue 11 asks
-// 10% of every draw, which the tail misses.
+// (uplinkShares prices them as meeting or not), DualPipeV over them
+// above all, ZB-V and interleaved orders behind shared uplinks under
+// ZeRO-1 with few micro-batches; issue 11 asks 10% of every draw, which
+// the tail misses.
 const pipelineAgreement = 0.23
 
 // Both engines' step is at least every pipeline link's busy time and the
@@ -453,10 +496,10 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		d := math.Abs(before[0]-before[1]) / before[1]
 		diffs = append(diffs, d)
 		if d > worst {
-			worst, worstJob = d, describe(c)
+			worst, worstJob = d, describe(c)+" "+levelsOf(j)
 		}
 		if d > pipelineAgreement {
-			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart", describe(c), before[0], before[1], 100*d)
+			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart (levels %+v)", describe(c), before[0], before[1], 100*d, j.System.Topology.Levels)
 		}
 		lv := j.System.Topology.Levels
 		was := append([]spec.Level(nil), lv...)
@@ -464,18 +507,12 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		f := rapid.Float64Range(1, 10).Draw(rt, "factor")
 		// A faster level with its uplink, a faster level behind the same
 		// uplink (which can turn the uplink's contention on in both
-		// engines: sharedUplink, uplinkFlows), or a shorter latency.
-		// DualPipeV is left out of the second: a stage's four flows (two
-		// chunks, two peers) share its egress once the uplink binds, and
-		// the analytic engine's built pass over them (uplinkShares) then
-		// comes out up to 36% slower after the level gets faster (2 x
-		// 20,000 checks, seeds 4 and 5: pp 4 m 8 over four units of one
-		// stage), and up to 30% above the event engine where the binding
-		// counts those flows; an open hole.
+		// engines: sharedUplink, uplinkFlows), or a shorter latency,
+		// for every schedule. DualPipeV was left out of the second while
+		// the analytic engine put a closed form on top of its built pass
+		// and its uplink bound counting one flow a stage: a faster level
+		// made it up to 36% slower (uplinkFlows, dualPipeVPaced).
 		improve := rapid.IntRange(0, 2).Draw(rt, "improve")
-		if improve == 1 && c.Schedule == schedule.DualPipeV {
-			improve = 0
-		}
 		switch improve {
 		case 0:
 			lv[i].BandwidthGbps *= f

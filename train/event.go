@@ -193,31 +193,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	// Data parallelism: each chunk's gradients are final after its last
 	// backward; reduce-scatter them in that order on the stage's DP stream.
 	nc := s.NumChunks()
-	lastB := make([][]float64, p.PP)
-	lastBStart := make([][]float64, p.PP)
-	firstF := make([][]float64, p.PP)
-	for st := range lastB {
-		lastB[st] = make([]float64, nc)
-		lastBStart[st] = make([]float64, nc)
-		firstF[st] = make([]float64, nc)
-		for ch := range firstF[st] {
-			firstF[st][ch] = math.Inf(1)
-		}
-	}
-	for _, sp := range pr.Spans {
-		if sp.Stream != schedule.Compute {
-			continue
-		}
-		switch sp.Op.Type {
-		case schedule.Forward:
-			firstF[sp.Stage][sp.Op.Chunk] = math.Min(firstF[sp.Stage][sp.Op.Chunk], sp.Start)
-		default:
-			if sp.End > lastB[sp.Stage][sp.Op.Chunk] {
-				lastB[sp.Stage][sp.Op.Chunk] = sp.End
-				lastBStart[sp.Stage][sp.Op.Chunk] = sp.Start
-			}
-		}
-	}
+	ct := chunkTimesOf(pr.Spans, p.PP, nc)
 	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
 	sendCost := func(stage, chunk int, fwd bool) float64 {
 		return e.blockingSend(s, stage, chunk, fwd, blocking)
@@ -233,41 +209,11 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			}
 		}
 	}
-	dpDense := e.dpSpan(p.DP * p.CP)
-	dpExpert := e.dpSpan(p.EDP())
-	dl := e.linksOf(topology.DP)
-	gb := e.gradBytes()
-	collect := func(k network.Kind, v *virtualStage) float64 {
-		return network.Time(k, v.denseParams*gb, dpDense, dl) + network.Time(k, v.experts*gb, dpExpert, dl)
-	}
-	// Parameter all-gather (zero 1 and 2) for the next step, bucket by
-	// bucket ahead of each chunk's first forward, which it overlaps (as
-	// Megatron-LM's overlap_param_gather); the part that cannot hide
-	// delays the whole step.
-	var startDelay float64
-	if p.Zero == 1 || p.Zero == 2 {
-		for st := 0; st < p.PP; st++ {
-			var t float64
-			for ch := 0; ch < nc; ch++ {
-				v := at(st, ch)
-				t += collect(network.AllGather, v)
-				startDelay = math.Max(startDelay, t-firstF[st][ch]-v.fwd)
-			}
-		}
-	}
+	startDelay := e.paramGatherDelay(s, vs, ct.firstF)
 	tl.Start = startDelay
 	var end, dpExposed float64
 	for st := 0; st < p.PP; st++ {
-		order := make([]int, nc)
-		for i := range order {
-			order[i] = i
-		}
-		// Chunks finish backward in reverse pipeline order; reduce in finish order.
-		for i := 1; i < nc; i++ {
-			for j := i; j > 0 && lastB[st][order[j]] < lastB[st][order[j-1]]; j-- {
-				order[j], order[j-1] = order[j-1], order[j]
-			}
-		}
+		order := ct.finishOrder(st)
 		var t, stageEnd float64
 		if c.GradSync == GradSyncPerTensor {
 			// The stage's tensors, in turn, once its last backward is
@@ -275,7 +221,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			// engine prices it (one start-up, not one per chunk).
 			layers, dense := 0, 0.0
 			for _, ch := range order {
-				stageEnd = math.Max(stageEnd, lastB[st][ch])
+				stageEnd = math.Max(stageEnd, ct.lastB[st][ch])
 				v := at(st, ch)
 				layers += v.layers
 				dense += v.denseParams
@@ -290,7 +236,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		if dpRun != nil {
 			// Simulated beside the pipeline, over the shared uplinks.
 			for _, ch := range order {
-				stageEnd = math.Max(stageEnd, lastB[st][ch])
+				stageEnd = math.Max(stageEnd, ct.lastB[st][ch])
 			}
 			t = dpRun.end[st]
 			for _, iv := range dpRun.intervals[st] {
@@ -301,35 +247,16 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			order = nil
 		}
 		for _, ch := range order {
-			v := at(st, ch)
-			var d float64
-			switch p.Zero {
-			case 0:
-				d = collect(network.AllReduce, v)
-			case 1:
-				d = collect(network.ReduceScatter, v)
-				// zero 2 and 3 reduce-scatter inside every backward (above).
-			}
-			// Buckets are reduced as the last backward produces them
-			// (overlap_grad_reduce): the chain may start with that backward.
-			start := math.Max(t, lastBStart[st][ch])
-			t = math.Max(start+d, lastB[st][ch])
+			var start float64
+			d := e.chunkReduction(at(st, ch))
+			start, t = ct.reduce(st, ch, t, d)
 			if d > 0 {
 				tl.DP[st] = append(tl.DP[st], Interval{Name: "grad-reduce", Chunk: ch, Start: start + startDelay, End: t + startDelay})
 			}
-			stageEnd = math.Max(stageEnd, lastB[st][ch])
+			stageEnd = math.Max(stageEnd, ct.lastB[st][ch])
 		}
 		stageEnd = math.Max(stageEnd, t)
-		var owned float64
-		for ch := 0; ch < nc; ch++ {
-			v := at(st, ch)
-			if p.Zero >= 1 {
-				owned += v.denseParams/float64(p.DP*p.CP) + v.experts/float64(p.EDP())
-			} else {
-				owned += v.denseParams + v.experts
-			}
-		}
-		opt := e.dev.MemoryBound(owned*30, 8)
+		opt := e.stageOptimizer(s, vs, st)
 		tl.Optimizer[st] = Interval{Name: "optimizer", Start: stageEnd + startDelay, End: stageEnd + opt + startDelay}
 		if stageEnd+opt > end {
 			end = stageEnd + opt

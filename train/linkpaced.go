@@ -73,6 +73,9 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	for i := range vs {
 		minF = min(minF, vs[i].fwd)
 	}
+	if e.dualPipeVPaced() {
+		minF = 0 // the built pass with its sends, always
+	}
 	bytes := e.p2pBytes()
 	links := e.linksOf(topology.PP)
 	// A message takes the same time over every boundary that crosses one
@@ -132,6 +135,27 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	return r.Makespan, true
 }
 
+// dualPipeVPaced reports whether the pipeline pass is DualPipeV's with
+// overlapped sends, which the analytic engine always reads off its built
+// order with its sends (linkPacedPass) and prices with no closed form
+// (overlappedSends): each fused pair sends its forward's activations and
+// its backward's gradients to one peer at once, over one link that
+// serializes them (schedule.Transfer.Serialize), and waits for both of
+// the messages its inputs come in, so the second message of every pair
+// waits behind the first on the V's dependency cycles even where the
+// link is mostly idle. The closed form prices the fill and drain as a
+// path of free crossings beside the links' busy time and neither sees
+// that; with a message just under linkPacedShare of a forward (pp 2 m 5
+// over a 10.5 Gb/s boundary, pipelineGen's draws) it put the analytic
+// engine 11.5% below the event engine, and over a shared uplink that
+// binds it added the fill's crossings to busy time that holds them
+// already: 30% above (pp 4 m 8, one stage a unit, 1.13 Gb/s behind a
+// 2.1 Gb/s uplink, TestDualPipeVReadsItsBuiltPass). The built pass is
+// the event engine's own run of the order where no uplink is shared.
+func (e *evaluator) dualPipeVPaced() bool {
+	return e.c.Schedule == schedule.DualPipeV && !e.blockingP2P()
+}
+
 // uplinkShares is the share of its rate alone each pipeline message
 // over a shared uplink gets in the built pass (schedule.Costs.Share):
 // the event engine shares the uplink max-min fairly (trunks), so a
@@ -151,7 +175,11 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 // priced 2. A stage's own messages to its two peers (overlapped sends)
 // are left side by side: counting them as two flows put latency-aware
 // orders over shared uplinks up to 27% above the event engine (18%
-// without), over pipelineGen(...).Example(0..5999).
+// without), over pipelineGen(...).Example(0..5999). DualPipeV's are
+// told apart (dualPipeVPaced: its fused pairs send to both peers in
+// turn): left side by side, its pass behind a binding uplink came out up
+// to 24.6% below the event engine (3 x 5,000 checks of
+// TestPropertyPipelineBoundsAndMonotone, seed 3), 20.3% told apart.
 func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[]sharedPP) func(int, schedule.Op) float64 {
 	ref, err := schedule.Simulate(s, e.computeCosts(s, vs), &schedule.Options{Trace: true})
 	if err != nil {
@@ -182,6 +210,7 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		op   schedule.Op
 	}
 	flows := map[sendKey]int{}
+	pairs := e.dualPipeVPaced()
 	// Messages meet when they are sent less than half a micro-batch's
 	// compute on a stage apart.
 	var near float64
@@ -196,6 +225,9 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 			n := 0
 			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
 				f := q[j].from
+				if pairs {
+					f = q[j].from*len(vs) + q[j].to
+				}
 				if math.Abs(q[j].at-m.at) < near && !slices.Contains(seen[:n], f) {
 					seen[n] = f
 					n++

@@ -1410,7 +1410,7 @@ func repeatedSum(x float64, n int) float64 {
 func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) float64 {
 	mb := sp.MicroBatches
 	pp := e.c.Parallel.PP
-	if e.blockingP2P() || pp < 2 {
+	if e.blockingP2P() || pp < 2 || e.dualPipeVPaced() {
 		return 0
 	}
 	bytes := e.p2pBytes()
@@ -1820,8 +1820,11 @@ func (e *evaluator) analytic() Result {
 			owned = max(owned, ownedBy(*w))
 		}
 	}
-	b.DPCommS = fm*worst.dp + tail
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
+	if t, ok := e.builtTail(sp, vs, b.OptimizerS); ok {
+		tail = t
+	}
+	b.DPCommS = fm*worst.dp + tail
 
 	r := Result{Breakdown: b, MicroBatches: mb}
 	if !e.shared.NoTraffic {
