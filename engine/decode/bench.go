@@ -125,9 +125,18 @@ type BenchCase struct {
 	CPUSpeedup      float64 `json:"cpu_speedup,omitempty"`
 	CPUElapsedS     float64 `json:"cpu_s,omitempty"`
 	CPUPlainElapsed float64 `json:"cpu_plain_s,omitempty"`
-	Stats           Stats   `json:"-"`
-	ElapsedS        float64 `json:"elapsed_s"`
-	PlainElapsedS   float64 `json:"plain_elapsed_s"`
+	// DecodeTokensPerS, DecodePlainPerS and DecodeSpeedup are the
+	// decode phase's: the tokens after the first of each prompt over the
+	// wall-clock time after it (Result.PrefillS excluded: the target's
+	// prefill, and speculation's draft prefill), at the core counts of
+	// the figures above. TokensPerS and Speedup count the whole
+	// generation, prefill included.
+	DecodeTokensPerS float64 `json:"decode_tokens_per_s"`
+	DecodePlainPerS  float64 `json:"decode_plain_tokens_per_s"`
+	DecodeSpeedup    float64 `json:"decode_speedup"`
+	Stats            Stats   `json:"-"`
+	ElapsedS         float64 `json:"elapsed_s"`
+	PlainElapsedS    float64 `json:"plain_elapsed_s"`
 	// Cores and PlainCores are the core counts (of BenchOptions.Cores)
 	// at which speculation and plain decoding were fastest in wall
 	// clock; the speed-ups compare those two configurations.
@@ -201,16 +210,18 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 		tokens := make([]int, nc)
 		elapsed := make([][]float64, nc) // [configuration][core index], summed over prompts
 		cpuS := make([][]float64, nc)
+		decS := make([][]float64, nc) // the decode phases
 		for c := range elapsed {
-			elapsed[c], cpuS[c] = make([]float64, len(cores)), make([]float64, len(cores))
+			elapsed[c], cpuS[c], decS[c] = make([]float64, len(cores)), make([]float64, len(cores)), make([]float64, len(cores))
 		}
 		for i, p := range o.Prompts {
 			seed := o.Seed + uint64(i)
 			results := make([]*Result, nc)
 			best := make([][]float64, nc) // [configuration][core index]
 			bestCPU := make([][]float64, nc)
+			bestDec := make([][]float64, nc)
 			for c := range best {
-				best[c], bestCPU[c] = make([]float64, len(cores)), make([]float64, len(cores))
+				best[c], bestCPU[c], bestDec[c] = make([]float64, len(cores)), make([]float64, len(cores)), make([]float64, len(cores))
 			}
 			for r := 0; r < max(1, o.Repeat); r++ {
 				for ci, n := range cores {
@@ -239,6 +250,9 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 						if r == 0 || cpu < bestCPU[c][ci] {
 							bestCPU[c][ci] = cpu
 						}
+						if dec := el - res.PrefillS; r == 0 || dec < bestDec[c][ci] {
+							bestDec[c][ci] = dec
+						}
 						// Splitting a product by columns leaves every
 						// sum's order alone, so each core count yields the
 						// same tokens; the first one's are kept.
@@ -252,6 +266,7 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 				for ci := range cores {
 					elapsed[c][ci] += best[c][ci]
 					cpuS[c][ci] += bestCPU[c][ci]
+					decS[c][ci] += bestDec[c][ci]
 				}
 			}
 			for c, res := range results {
@@ -275,6 +290,8 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 		}
 		pb := fastest(0)
 		plainS, plainCPU, plainTok := elapsed[0][pb], cpuS[0][pb], tokens[0]
+		// The decode phase emits every token but each prompt's first.
+		decPlain := float64(plainTok-len(o.Prompts)) / decS[0][pb]
 		for c, sp := range o.Specs {
 			tr := trees[c]
 			if tr == nil {
@@ -292,6 +309,9 @@ func (e *Engine) Bench(o BenchOptions) ([]BenchCase, error) {
 			bc.DraftPasses = bc.Stats.DraftPasses
 			bc.TokensPerS = float64(bc.Tokens) / bc.ElapsedS
 			bc.Speedup = bc.TokensPerS / bc.PlainPerS
+			bc.DecodePlainPerS = decPlain
+			bc.DecodeTokensPerS = float64(bc.Tokens-len(o.Prompts)) / decS[c+1][sb]
+			bc.DecodeSpeedup = bc.DecodeTokensPerS / decPlain
 			if bc.CPUElapsedS > 0 && plainCPU > 0 {
 				bc.CPUPlainElapsed = plainCPU
 				bc.CPUTokensPerS = float64(bc.Tokens) / bc.CPUElapsedS

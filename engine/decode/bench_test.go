@@ -11,12 +11,17 @@ import (
 // two (a tensor.Pool splitting the packed products of at least minRows
 // rows).
 func benchGenerate(b *testing.B, tree *specdec.Tree, cores, minRows int) {
+	benchGenerateAt(b, tree, cores, minRows, 0)
+}
+
+// benchGenerateAt is benchGenerate at temperature temp (seed 1).
+func benchGenerateAt(b *testing.B, tree *specdec.Tree, cores, minRows int, temp float64) {
 	m, d, err := loadBenchPair()
 	if err != nil {
 		b.Fatal(err)
 	}
 	// The CLI's configuration: packed weights, a bfloat16 draft where the
-	// CPU has AVX-512.
+	// CPU has SIMD (AVX-512, or AVX2 for one-row passes).
 	m.Prepare()
 	d.Prepare(m)
 	d.UseBF16(m, true)
@@ -32,7 +37,7 @@ func benchGenerate(b *testing.B, tree *specdec.Tree, cores, minRows int) {
 		}
 	}
 	cpuLoop(b, func() {
-		if _, err := e.Generate(p, Options{Tree: tree, MaxTokens: 96}); err != nil {
+		if _, err := e.Generate(p, Options{Tree: tree, MaxTokens: 96, Temperature: temp, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -59,4 +64,12 @@ func BenchmarkGenerate2Cores(b *testing.B) {
 	}{{"Plain", nil, 0}, {"Chain1", specdec.Chain(1), 0}, {"Chain2", specdec.Chain(2), 0}, {"Chain2Verify", specdec.Chain(2), 2}, {"Chain3", specdec.Chain(3), 0}} {
 		b.Run(c.name, func(b *testing.B) { benchGenerate(b, c.tree, 2, c.minRows) })
 	}
+}
+
+// BenchmarkGenerateSampled is BenchmarkGeneratePlain and
+// BenchmarkGenerateChain2 at temperature 1: sampling's own costs (the
+// tempered distributions of every target and draft row) included.
+func BenchmarkGenerateSampled(b *testing.B) {
+	b.Run("Plain", func(b *testing.B) { benchGenerateAt(b, nil, 1, 0, 1) })
+	b.Run("Chain2", func(b *testing.B) { benchGenerateAt(b, specdec.Chain(2), 1, 0, 1) })
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/scaleacross/scaleacross/engine/model"
 	"github.com/scaleacross/scaleacross/fault"
@@ -60,6 +61,11 @@ type Stats struct {
 type Result struct {
 	Tokens []int
 	Stats  Stats
+	// PrefillS is the wall-clock time until the first token was emitted:
+	// the checks, the target's prefill of the prompt, the first token's
+	// sampling and, with speculation, the draft head's prefill. The rest
+	// of the generation is its decode phase.
+	PrefillS float64
 }
 
 // AcceptedPerStep is the mean number of tokens emitted per target pass.
@@ -271,6 +277,7 @@ func (e *Engine) Check(prompt []int, o Options) error {
 // Generate continues prompt. It stops after MaxTokens tokens or when the
 // context is full.
 func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
+	t0 := time.Now()
 	if err := e.Check(prompt, o); err != nil {
 		return nil, err
 	}
@@ -308,6 +315,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	res := &Result{Tokens: []int{first[0]}}
 	root := first[0]
 	if o.Tree == nil {
+		res.PrefillS = time.Since(t0).Seconds()
 		for len(res.Tokens) < o.MaxTokens && tc.Len+1 <= cfg.Context {
 			_, lg, err := e.T.Step([]int{root}, []int{tc.Len}, model.CausalMask(1), tc)
 			if err != nil {
@@ -334,6 +342,7 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 		return nil, fmt.Errorf("draft prefill: %w", err)
 	}
 	dc.Commit(pos)
+	res.PrefillS = time.Since(t0).Seconds()
 	rootFeat := dfeat[:D]
 	rootLogits := dlg
 	t := o.Tree

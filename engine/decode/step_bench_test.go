@@ -107,7 +107,7 @@ func usePool(b *testing.B, t *model.Target) {
 
 // BenchmarkDraftStep times one draft-head pass of m inputs (a tree level
 // or the catch-up over an accepted path) on a 128-token draft cache, with
-// the bfloat16 draft where the CPU has AVX-512 (the engine's default);
+// the bfloat16 draft where the CPU has SIMD (the engine's default; on AVX2 its one-row passes);
 // BenchmarkDraftStepFP32 keeps the draft in float32.
 func BenchmarkDraftStep(b *testing.B)     { benchDraftStep(b, true, false, false) }
 func BenchmarkDraftStepFP32(b *testing.B) { benchDraftStep(b, false, false, false) }

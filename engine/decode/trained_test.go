@@ -49,7 +49,7 @@ func trainedShapes(t *testing.T) map[string]*specdec.Tree {
 
 // TestTrainedGreedySpeculativeIsTokenIdentical checks greedy speculative
 // decoding against greedy target decoding with the trained pair.
-// The draft runs in float32 and, where the CPU has AVX-512, on bfloat16
+// The draft runs in float32 and, where the CPU has SIMD, on bfloat16
 // weights (Draft.UseBF16): the output is the target's either way.
 func TestTrainedGreedySpeculativeIsTokenIdentical(t *testing.T) {
 	e, text := trained(t)

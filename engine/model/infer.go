@@ -198,7 +198,7 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 		// One pass over the fused [Wq; Wk; Wv] rows.
 		w := d + 2*kvd
 		qkv := ws.take(m * w)
-		if lp := l.lowFor(kn); lp != nil {
+		if lp := l.lowFor(kn, m); lp != nil {
 			kn.MatMulBF16(qkv, xn, lp.qkv, m)
 		} else {
 			kn.MatMulPacked(qkv, xn, f.qkv, m)
@@ -224,7 +224,7 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 	// From here on only the mo returned rows.
 	m, x = mo, x[from*d:]
 	var lowO, low2 *tensor.PackedBF16
-	if lp := l.lowFor(kn); lp != nil {
+	if lp := l.lowFor(kn, m); lp != nil {
 		lowO, low2 = lp.wo, lp.w2
 	}
 	h1 := ws.take(m * d)
@@ -238,7 +238,7 @@ func (l *Layer) step(kn tensor.Kernel, x, y []float32, m int, pos []int, bias []
 	act := ws.take(m * ff)
 	if f := l.fused(kn); f != nil && f.w13 != nil {
 		g := ws.take(m * 2 * ff)
-		if lp := l.lowFor(kn); lp != nil {
+		if lp := l.lowFor(kn, m); lp != nil {
 			kn.MatMulBF16GLU(act, g, xn2, lp.w13, m)
 		} else {
 			kn.MatMulPackedGLU(act, g, xn2, f.w13, m)
@@ -530,15 +530,14 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := c.buf(1, m*D)
-	lp := d.Layer.lowFor(t.Kern)
-	if lp != nil {
+	if lp := d.Layer.lowFor(t.Kern, m); lp != nil {
 		t.Kern.MatMulBF16(x, in, lp.fc, m)
 	} else {
 		apply(t.Kern, x, in, d.FC, m)
 	}
 	out = d.Layer.step(t.Kern, x, nil, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
-	if lp != nil {
+	if lp := d.Layer.lowFor(t.Kern, m-from); lp != nil {
 		// The layer step is over, so its workspace holds the normed rows.
 		c.ws.off = 0
 		xn := c.ws.take((m - from) * D)
@@ -651,28 +650,34 @@ func (l *Layer) stackedQKV() []float32 {
 type lowLayer struct{ fc, qkv, wo, w13, w2, head *tensor.PackedBF16 }
 
 // lowFor returns the layer's bfloat16 products, or nil where they do not
-// apply (not built, or no AVX-512 kernel). Every draft pass takes them:
+// apply (not built, or no SIMD kernel). Every draft pass takes them:
 // the one- and two-row products are bound by the memory traffic that
 // bfloat16 halves, and the wider ones by arithmetic, where the bfloat16
 // tile is within a few per cent of the float32 one (BenchmarkBF16vsF32)
 // while the draft's working set, beside the target's 6.4 MB, stays half
 // as large (engine bench measured chain:2 and chain:3 a few per cent
 // faster than with float32 passes of three rows and more).
-func (l *Layer) lowFor(kn tensor.Kernel) *lowLayer {
-	if l.low == nil || !kn.AVX512 {
+//
+// On AVX2 (no AVX-512) only the one-row passes take them: the AVX2
+// bfloat16 tile has one row (BenchmarkBF16vsF32 on the 6 MB matrix: 62
+// best-GFLOP/s against float32's 37 for one row, but 62 against 74 for
+// two rows and 65 against 94 for four, where the float32 tiles of two to
+// four rows reuse each loaded weight).
+func (l *Layer) lowFor(kn tensor.Kernel, rows int) *lowLayer {
+	if l.low == nil || !kn.SIMD || (!kn.AVX512 && rows > 1) {
 		return nil
 	}
 	return l.low
 }
 
 // UseBF16 makes the draft's passes run on bfloat16 copies of its weights
-// (and of the target's head) where the kernel has AVX-512, or back on
+// (and of the target's head) where the kernel has SIMD (AVX-512 or AVX2), or back on
 // float32 when on is false. The draft only proposes
 // tokens and the target verifies them in float32, so speculative output
 // stays the target's; the draft's acceptance may change slightly.
 func (d *Draft) UseBF16(t *Target, on bool) {
 	d.Layer.low = nil
-	if !on || !t.Kern.AVX512 {
+	if !on || !t.Kern.SIMD {
 		return
 	}
 	cfg := d.Cfg

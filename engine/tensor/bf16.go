@@ -58,8 +58,8 @@ func PackBF16(w []float32, n, k int) *PackedBF16 {
 // MatMulBF16 computes c = a·Wᵀ for the m×k matrix a and the bfloat16
 // W, overwriting the m×N matrix c: with the AVX-512 kernels where the
 // kernel has them (one, two or four rows per tile, 64 columns at a
-// time, the last group of columns through scratch), in pure Go
-// otherwise. Either way each product is summed in float32 in order of p.
+// time, the last group of columns through scratch), the AVX2 one-row
+// tile on other SIMD kernels, in pure Go otherwise. Either way each product is summed in float32 in order of p.
 func (kn Kernel) MatMulBF16(c, a []float32, w *PackedBF16, m int) {
 	kn.MatMulBF16Add(c, a, w, m, nil)
 }
@@ -71,23 +71,27 @@ func (kn Kernel) MatMulBF16Add(c, a []float32, w *PackedBF16, m int, add []float
 		return
 	}
 	checkShapes(c, a, add, m, k, n)
-	if !kn.AVX512 {
+	if !kn.SIMD {
 		matMulBF16Go(c, a, w, m)
 		addCols(kn.SIMD, c, add, m, n, 0, n)
 		return
 	}
 	if kn.splits(m, k, n, 32) {
-		kn.Pool.run(packedJob{c: c, a: a, bw: w, m: m, add: add})
+		kn.Pool.run(packedJob{z: kn.AVX512, c: c, a: a, bw: w, m: m, add: add})
 		return
 	}
-	bf16Range(c, a, w, m, 0, n)
+	bf16Range(kn.AVX512, c, a, w, m, 0, n)
 	addCols(true, c, add, m, n, 0, n)
 }
 
 // bf16Range computes the columns lo..hi-1 of c (lo a multiple of 16) on
-// the AVX-512 kernels: 64 columns per tile, a last short tile through
-// scratch (PackBF16 pads the panels so that it may read past N).
-func bf16Range(c, a []float32, w *PackedBF16, m, lo, hi int) {
+// the AVX-512 kernels (z) or the AVX2 one: 64 columns per tile, a last
+// short tile through scratch (PackBF16 pads the panels so that it may
+// read past N). AVX2 has the one-row tile only (bf16Y1x64, the same
+// sums as bf16Z1x64): a pass of several rows runs it once per row inside
+// the loop over 64-column blocks, whose bfloat16 weights (k·128 bytes)
+// stay in the L1 or L2 cache for the rows after the first.
+func bf16Range(z bool, c, a []float32, w *PackedBF16, m, lo, hi int) {
 	k, n := w.K, w.N
 	var scratch [4][64]float32
 	ps := 16 * w.kPad()
@@ -109,6 +113,11 @@ func bf16Range(c, a []float32, w *PackedBF16, m, lo, hi int) {
 			}
 		}
 		switch {
+		case !z:
+			for r := 0; r < m; r++ {
+				bf16Y1x64(&a[r*k], panel, ps, k, col(r))
+				flush(r, 1)
+			}
 		case m == 1:
 			bf16Z1x64(&a[0], panel, ps, k, col(0))
 			flush(0, 1)

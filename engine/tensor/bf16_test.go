@@ -44,7 +44,7 @@ func TestMatMulBF16MatchesRounded(t *testing.T) {
 		want := make([]float32, m*n)
 		MatMulTNaive(want, a, rounded, m, k, n)
 		p := PackBF16(w, n, k)
-		for _, kn := range []Kernel{{}, Detect(1)} {
+		for _, kn := range []Kernel{{}, Detect(1), {SIMD: Detect(1).SIMD}} {
 			got := make([]float32, m*n)
 			kn.MatMulBF16(got, a, p, m)
 			close(t, "MatMulBF16", got, want, k)
@@ -54,11 +54,12 @@ func TestMatMulBF16MatchesRounded(t *testing.T) {
 
 // BenchmarkBF16vsF32 compares the float32 and bfloat16 packed products
 // on a 6 MB (float32) matrix, past the L2 cache like a whole model's
-// weights, for one, two and four rows.
+// weights, for one, two and four rows, on the AVX-512 kernels or, where
+// the CPU lacks them, the AVX2 ones.
 func BenchmarkBF16vsF32(b *testing.B) {
 	kn := Detect(1)
-	if !kn.AVX512 {
-		b.Skip("no AVX-512")
+	if !kn.SIMD {
+		b.Skip("no SIMD kernel")
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	const k, n = 384, 4096

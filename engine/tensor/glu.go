@@ -51,8 +51,8 @@ func (kn Kernel) MatMulBF16GLU(act, g, a []float32, w *PackedBF16, m int) {
 	}
 	_ = act[m*n/2-1]
 	checkShapes(g, a, nil, m, w.K, n)
-	if kn.AVX512 && kn.splits(m, w.K, n, 2*2*GLUGroup) {
-		kn.Pool.run(packedJob{c: g, a: a, bw: w, m: m, act: act})
+	if kn.SIMD && kn.splits(m, w.K, n, 2*2*GLUGroup) {
+		kn.Pool.run(packedJob{z: kn.AVX512, c: g, a: a, bw: w, m: m, act: act})
 		return
 	}
 	kn.MatMulBF16(g, a, w, m)

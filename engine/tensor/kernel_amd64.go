@@ -96,3 +96,9 @@ func addVec(dst, src *float32, n8 int)
 
 //go:noescape
 func siluMulZ(a, b, out *float32, n32 int)
+
+//go:noescape
+func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
+
+//go:noescape
+func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32)

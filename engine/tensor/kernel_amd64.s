@@ -1547,3 +1547,175 @@ loopsmz:
 donesmz:
 	VZEROUPPER
 	RET
+
+// func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
+// Three rows against two consecutive packed 16-column panels (pstride
+// elements apart) on AVX2: twelve accumulators, each panel vector loaded
+// once and used by the three rows, so that a three-row pass does not pad
+// to the four-row tile (gemm4x16), whose fourth row would be wasted. Each
+// sum runs in order of p with one FMA per term, as in every packed tile.
+TEXT ·gemmP3x32(SB), NOSPLIT, $0-40
+	MOVQ ap+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R10
+	MOVQ 16(AX), R11
+	MOVQ p+8(FP), DI
+	MOVQ pstride+16(FP), R9
+	SHLQ $2, R9
+	MOVQ k+24(FP), CX
+	LEAQ (DI)(R9*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+	TESTQ CX, CX
+	JLE  donep3
+loopp3:
+	VBROADCASTSS (SI)(AX*4), Y13
+	VBROADCASTSS (R10)(AX*4), Y14
+	VBROADCASTSS (R11)(AX*4), Y15
+	VMOVUPS      (DI), Y12
+	VFMADD231PS  Y12, Y13, Y0
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y12, Y15, Y8
+	VMOVUPS      32(DI), Y12
+	VFMADD231PS  Y12, Y13, Y1
+	VFMADD231PS  Y12, Y14, Y5
+	VFMADD231PS  Y12, Y15, Y9
+	VMOVUPS      (R13), Y12
+	VFMADD231PS  Y12, Y13, Y2
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y12, Y15, Y10
+	VMOVUPS      32(R13), Y12
+	VFMADD231PS  Y12, Y13, Y3
+	VFMADD231PS  Y12, Y14, Y7
+	VFMADD231PS  Y12, Y15, Y11
+	ADDQ         $64, DI
+	ADDQ         $64, R13
+	INCQ         AX
+	CMPQ         AX, CX
+	JLT          loopp3
+donep3:
+	MOVQ    cp+32(FP), AX
+	MOVQ    0(AX), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	MOVQ    8(AX), DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, 64(DX)
+	VMOVUPS Y7, 96(DX)
+	MOVQ    16(AX), DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	VMOVUPS Y10, 64(DX)
+	VMOVUPS Y11, 96(DX)
+	VZEROUPPER
+	RET
+
+// BF16Y widens the pair-row at off(base) of a bfloat16 panel half (8
+// lanes, columns c..c+7) into the float32 rows 2q (lo) and 2q+1 (hi):
+// the low halves shifted up, the high halves masked (Y15 holds
+// 0xffff0000 in every lane).
+#define BF16Y(base, off, lo, hi) \
+	VMOVDQU off(base), lo \
+	VPAND   lo, Y15, hi   \
+	VPSLLD  $16, lo, lo
+
+// BF16Y_PANEL multiplies one pair-row of a panel (16 columns) by the
+// broadcasts Y12 (row 2q) and Y13 (row 2q+1) into a0 (columns 0..7) and
+// a1 (8..15), row 2q's term first.
+#define BF16Y_PANEL(base, a0, a1) \
+	BF16Y(base, 0, Y8, Y9)      \
+	BF16Y(base, 32, Y10, Y11)   \
+	VFMADD231PS Y8, Y12, a0     \
+	VFMADD231PS Y10, Y12, a1    \
+	VFMADD231PS Y9, Y13, a0     \
+	VFMADD231PS Y11, Y13, a1
+
+// func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+// One row against four consecutive bfloat16 panels (pstride elements
+// apart) on AVX2: the one-row draft pass, bound by the memory traffic
+// that bfloat16 halves. Each sum runs in order of p with one FMA per
+// term, as bf16Z1x64 does, so the two give the same bits.
+TEXT ·bf16Y1x64(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ p+8(FP), DI
+	MOVQ pstride+16(FP), R9
+	SHLQ $1, R9
+	MOVQ k+24(FP), CX
+	MOVQ c+32(FP), DX
+	LEAQ (DI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD   $16, Y15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, R8
+	ANDQ $~1, R8
+	XORQ AX, AX
+loopy1:
+	CMPQ AX, R8
+	JGE  taily1
+	VBROADCASTSS (SI)(AX*4), Y12
+	VBROADCASTSS 4(SI)(AX*4), Y13
+	BF16Y_PANEL(DI, Y0, Y1)
+	BF16Y_PANEL(R10, Y2, Y3)
+	BF16Y_PANEL(R11, Y4, Y5)
+	BF16Y_PANEL(R12, Y6, Y7)
+	ADDQ         $64, DI
+	ADDQ         $64, R10
+	ADDQ         $64, R11
+	ADDQ         $64, R12
+	ADDQ         $2, AX
+	JMP          loopy1
+taily1:
+	CMPQ AX, CX
+	JGE  doney1
+	// An odd k: the last pair's high halves are zero; only row 2q adds.
+	VBROADCASTSS (SI)(AX*4), Y12
+	BF16Y(DI, 0, Y8, Y9)
+	BF16Y(DI, 32, Y10, Y11)
+	VFMADD231PS Y8, Y12, Y0
+	VFMADD231PS Y10, Y12, Y1
+	BF16Y(R10, 0, Y8, Y9)
+	BF16Y(R10, 32, Y10, Y11)
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y10, Y12, Y3
+	BF16Y(R11, 0, Y8, Y9)
+	BF16Y(R11, 32, Y10, Y11)
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y10, Y12, Y5
+	BF16Y(R12, 0, Y8, Y9)
+	BF16Y(R12, 32, Y10, Y11)
+	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y10, Y12, Y7
+doney1:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	VZEROUPPER
+	RET

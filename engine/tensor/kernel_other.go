@@ -113,3 +113,11 @@ func addVec(dst, src *float32, n8 int) {
 func siluMulZ(a, b, out *float32, n32 int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
+
+func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}

@@ -272,9 +272,10 @@ func benchPackedW(b *testing.B, m int, pool bool) {
 	b.ReportMetric(flops/best.Seconds()/1e9, "best-GFLOP/s")
 }
 
-func BenchmarkPacked2(b *testing.B) { benchPacked(b, 2) }
-func BenchmarkPacked3(b *testing.B) { benchPacked(b, 3) }
-func BenchmarkPacked8(b *testing.B) { benchPacked(b, 8) }
+func BenchmarkPacked2(b *testing.B)  { benchPacked(b, 2) }
+func BenchmarkPacked3(b *testing.B)  { benchPacked(b, 3) }
+func BenchmarkPacked8(b *testing.B)  { benchPacked(b, 8) }
+func BenchmarkPacked16(b *testing.B) { benchPacked(b, 16) }
 
 // TestAddCols checks the residual add, AVX2 and pure Go, on column
 // ranges with and without a tail past the last 8 lanes.
@@ -295,6 +296,48 @@ func TestAddCols(t *testing.T) {
 			addCols(simd, got, add, m, n, lo, hi)
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("addCols %v simd %v (-want +got):\n%s", s, simd, d)
+			}
+		}
+	}
+}
+
+// TestPackedRowsMatchOneRow checks that every row of a packed product of
+// m rows has the bits of the same row's one-row product (the decode
+// step's mat-vec), on the AVX2 tiles and the AVX-512 ones where the CPU
+// has them, float32 and bfloat16: the tiles of 4, 3 and 2 rows sum each
+// entry in order of p with one FMA per term, as the mat-vec does, which
+// keeps a verify pass's logits those of decoding the same tokens.
+func TestPackedRowsMatchOneRow(t *testing.T) {
+	d := Detect(1)
+	if !d.SIMD {
+		t.Skip("no SIMD kernel on this machine")
+	}
+	kerns := []Kernel{{SIMD: true}}
+	if d.AVX512 {
+		kerns = append(kerns, d)
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, s := range [][2]int{{192, 288}, {512, 192}, {192, 1024}, {40, 208}, {7, 48}} {
+		k, n := s[0], s[1]
+		w := randSlice(r, n*k)
+		p, pb := Pack(w, n, k), PackBF16(w, n, k)
+		for m := 1; m <= 17; m++ {
+			a := randSlice(r, m*k)
+			for _, kn := range kerns {
+				got, gotb := make([]float32, m*n), make([]float32, m*n)
+				kn.MatMulPacked(got, a, p, m)
+				kn.MatMulBF16(gotb, a, pb, m)
+				one := make([]float32, n)
+				for i := 0; i < m; i++ {
+					kn.MatMulPacked(one, a[i*k:(i+1)*k], p, 1)
+					if d := cmp.Diff(one, got[i*n:(i+1)*n]); d != "" {
+						t.Fatalf("k %d n %d m %d avx512 %v: row %d differs from its one-row product (-one +row):\n%s", k, n, m, kn.AVX512, i, d)
+					}
+					kn.MatMulBF16(one, a[i*k:(i+1)*k], pb, 1)
+					if d := cmp.Diff(one, gotb[i*n:(i+1)*n]); d != "" {
+						t.Fatalf("bf16 k %d n %d m %d avx512 %v: row %d differs from its one-row product (-one +row):\n%s", k, n, m, kn.AVX512, i, d)
+					}
+				}
 			}
 		}
 	}

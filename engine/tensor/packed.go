@@ -166,10 +166,9 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 			j += 32
 		}
 	}
-	// AVX2: two rows over 32 columns, otherwise 4-row tiles of one panel,
-	// the last one padded (a repeated row writes to scratch). Every kernel
-	// keeps eight independent FMA chains, so a padded tile costs no more
-	// than a full one.
+	// AVX2: two rows over 32 columns; three and more below. Every kernel
+	// keeps at least eight independent FMA chains (the FMA latency times
+	// the two FMA pipes).
 	if m == 2 {
 		a0, a1 := &a[0], &a[k]
 		for ; j+32 <= hi; j += 32 {
@@ -181,6 +180,37 @@ func packedRange(z bool, c, a []float32, w *Packed, m, lo, hi int) {
 		}
 		return
 	}
+	// Three rows and more: 32-column blocks (two panels) with row tiles
+	// of four (two 4x16 tiles), three (gemmP3x32, twelve chains) and two
+	// (gemmP2x32), so that no tile computes a padded row: a count of
+	// 4q+3 ends in a three-row tile, 4q+2 in a two-row one and 4q+1 in
+	// one of each (a three-row pass padded to four cost what four rows
+	// do, and five rows what eight do).
+	full := m &^ 3
+	if m%4 == 1 {
+		full -= 4
+	}
+	for ; j+32 <= hi; j += 32 {
+		p0, p1 := &w.data[j*k], &w.data[(j+16)*k]
+		i := 0
+		for ; i < full; i += 4 {
+			a0, a1, a2, a3 := &a[i*k], &a[(i+1)*k], &a[(i+2)*k], &a[(i+3)*k]
+			c0, c1, c2, c3 := &c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j], &c[(i+3)*n+j]
+			gemm4x16(a0, a1, a2, a3, p0, 16, k, c0, c1, c2, c3)
+			c0, c1, c2, c3 = &c[i*n+j+16], &c[(i+1)*n+j+16], &c[(i+2)*n+j+16], &c[(i+3)*n+j+16]
+			gemm4x16(a0, a1, a2, a3, p1, 16, k, c0, c1, c2, c3)
+		}
+		if m-i == 5 || m-i == 3 {
+			ap := [3]*float32{&a[i*k], &a[(i+1)*k], &a[(i+2)*k]}
+			cp := [3]*float32{&c[i*n+j], &c[(i+1)*n+j], &c[(i+2)*n+j]}
+			gemmP3x32(&ap, p0, 16*k, k, &cp)
+			i += 3
+		}
+		if m-i == 2 {
+			gemmP2x32(&a[i*k], &a[(i+1)*k], p0, 16*k, k, &c[i*n+j], &c[(i+1)*n+j])
+		}
+	}
+	// A last 16-column panel: 4-row tiles, the last one padded.
 	for ; j < hi; j += 16 {
 		panel := &w.data[j*k]
 		for i := 0; i < m; i += 4 {

@@ -155,7 +155,7 @@ func (j *packedJob) run(part int) {
 		lo, hi = hi, n
 	}
 	if j.bw != nil {
-		bf16Range(j.c, j.a, j.bw, j.m, lo, hi)
+		bf16Range(j.z, j.c, j.a, j.bw, j.m, lo, hi)
 	} else {
 		packedRange(j.z, j.c, j.a, j.w, j.m, lo, hi)
 	}

@@ -247,7 +247,7 @@ larger than 64 nodes, missing or malformed weights).`,
 	fl.Uint64Var(&seed, "seed", 1, "sampling seed")
 	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
-	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX2 and AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -275,6 +275,8 @@ type bestShape struct {
 	Spec        string  `json:"spec"`
 	Speedup     float64 `json:"speedup"`
 	CPUSpeedup  float64 `json:"cpu_speedup"`
+	// DecodeSpeedup is the decode phase's (the prefills excluded).
+	DecodeSpeedup float64 `json:"decode_speedup"`
 }
 
 // bestShapes picks, per temperature in order of appearance, the case with
@@ -286,11 +288,11 @@ func bestShapes(cases []engdecode.BenchCase) []bestShape {
 		i, ok := at[c.Temperature]
 		if !ok {
 			at[c.Temperature] = len(out)
-			out = append(out, bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup})
+			out = append(out, bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup, DecodeSpeedup: c.DecodeSpeedup})
 			continue
 		}
 		if c.Speedup > out[i].Speedup {
-			out[i] = bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup}
+			out[i] = bestShape{Temperature: c.Temperature, Spec: c.Spec, Speedup: c.Speedup, CPUSpeedup: c.CPUSpeedup, DecodeSpeedup: c.DecodeSpeedup}
 		}
 	}
 	return out
@@ -316,12 +318,13 @@ func newEngineBenchCmd() *cobra.Command {
 		Long: `bench continues --prompts held-out prompts with every --specs tree shape at every
 --temperatures value and plainly, and reports accepted tokens per verify step,
 acceptance per depth, target passes saved, tokens/s with and without
-speculation and the speed-up (wall clock and process CPU time), then the
-fastest shape per temperature. Every configuration, plain decoding
+speculation and the speed-up (wall clock and process CPU time, prefill
+included; and the decode phase's, in wall clock after each prompt's first
+token, the prefills excluded), then the fastest shape per temperature. Every configuration, plain decoding
 included, runs at each --cores core count (2: every matrix product split
 over two cores) and is reported at its fastest, so that speculation is
 compared with plain decoding's fastest configuration. --draft-precision bf16 runs the draft's passes on
-bfloat16 weights where the CPU has AVX-512. With --acceptance-out it writes the measured
+bfloat16 weights where the CPU has AVX2 or AVX-512. With --acceptance-out it writes the measured
 per-depth acceptance of the --acceptance-from shape (at the first
 temperature) as the speculative block of a serving spec, for infer.`,
 		Args: cobra.NoArgs,
@@ -371,7 +374,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if err != nil {
 				return fmt.Errorf("engine bench: %w", err)
 			}
-			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.AVX512 && draftPrec == "bf16", Cases: cases, Best: bestShapes(cases)}
+			res := benchResult{Weights: weights, Heldout: heldout, Prompts: prompts, PromptBytes: promptLen, MaxTokens: maxTokens, SIMD: e.T.Kern.SIMD, AVX512: e.T.Kern.AVX512, DraftBF16: e.T.Kern.SIMD && draftPrec == "bf16", Cases: cases, Best: bestShapes(cases)}
 			for _, c := range cases {
 				if c.Spec == accFrom && c.Temperature == ts[0] && len(c.AcceptanceByDepth) > 0 {
 					res.Speculative = &speculativeSnippet{Method: "eagle", DraftLayers: 1, Acceptance: round4(c.AcceptanceByDepth), SiblingDecay: roundTo(c.SiblingDecay)}
@@ -397,7 +400,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
-	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX2 and AVX-512 CPUs; fp32 elsewhere) or fp32")
 	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
 	fl.IntVar(&prompts, "prompts", 4, "prompts")
 	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")
@@ -435,20 +438,20 @@ func round4(v []float64) []float64 {
 
 func writeBenchText(w io.Writer, r benchResult) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "spec\tnodes\tdepth\ttemp\taccepted/step\tpredicted\ttarget passes saved\ttok/s spec\ttok/s plain\tspeed-up\tCPU-time speed-up\tcores spec/plain\tacceptance by depth\n")
+	fmt.Fprintf(tw, "spec\tnodes\tdepth\ttemp\taccepted/step\tpredicted\ttarget passes saved\ttok/s spec\ttok/s plain\tspeed-up\tCPU-time speed-up\tdecode-phase speed-up\tcores spec/plain\tacceptance by depth\n")
 	for _, c := range r.Cases {
 		acc := make([]string, len(c.AcceptanceByDepth))
 		for i, a := range c.AcceptanceByDepth {
 			acc[i] = strconv.FormatFloat(a, 'f', 2, 64)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%.2f\t%.2f\t%d of %d\t%.0f\t%.0f\t%.2fx\t%.2fx\t%d/%d\t%s\n", c.Spec, c.Nodes, c.Depth, c.Temperature,
-			c.AcceptedPerStep, c.Predicted, c.PassesSaved, c.Stats.Tokens, c.TokensPerS, c.PlainPerS, c.Speedup, c.CPUSpeedup, c.Cores, c.PlainCores, strings.Join(acc, " "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%.2f\t%.2f\t%d of %d\t%.0f\t%.0f\t%.2fx\t%.2fx\t%.2fx\t%d/%d\t%s\n", c.Spec, c.Nodes, c.Depth, c.Temperature,
+			c.AcceptedPerStep, c.Predicted, c.PassesSaved, c.Stats.Tokens, c.TokensPerS, c.PlainPerS, c.Speedup, c.CPUSpeedup, c.DecodeSpeedup, c.Cores, c.PlainCores, strings.Join(acc, " "))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing bench table: %w", err)
 	}
 	for _, b := range r.Best {
-		fmt.Fprintf(w, "fastest at temperature %g: %s (%.2fx wall clock, %.2fx CPU time)\n", b.Temperature, b.Spec, b.Speedup, b.CPUSpeedup)
+		fmt.Fprintf(w, "fastest at temperature %g: %s (%.2fx wall clock, %.2fx CPU time, prefill included; %.2fx decode phase)\n", b.Temperature, b.Spec, b.Speedup, b.CPUSpeedup, b.DecodeSpeedup)
 	}
 	if r.Speculative != nil {
 		fmt.Fprintf(w, "measured acceptance for infer: speculative: {method: eagle, acceptance: %v, sibling_decay: %g}\n", r.Speculative.Acceptance, r.Speculative.SiblingDecay)

@@ -97,6 +97,13 @@ func TestEngineBenchWritesAcceptanceForInfer(t *testing.T) {
 	if len(r.Cases) != 2 || r.Cases[1].AcceptedPerStep < 1 {
 		t.Fatalf("bench cases %+v", r.Cases)
 	}
+	for _, c := range r.Cases {
+		// The decode phase excludes the prefills, so it emits fewer tokens
+		// (one per prompt) in less time; both rates must be set.
+		if !(c.DecodeTokensPerS > 0 && c.DecodePlainPerS > 0 && c.DecodeSpeedup > 0) {
+			t.Fatalf("%s: decode-phase rates %g and %g (speed-up %g), want positive", c.Spec, c.DecodeTokensPerS, c.DecodePlainPerS, c.DecodeSpeedup)
+		}
+	}
 	snippet, err := os.ReadFile(acc)
 	if err != nil {
 		t.Fatal(err)
