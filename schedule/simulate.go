@@ -53,6 +53,17 @@ type Transfer struct {
 	// With Links the queue holds each message until the one before it
 	// has crossed the shared links.
 	Serialize bool
+	// EgressRate, when positive (with Serialize, without Links), is the
+	// rate of the sending stage's egress, one queue that its messages to
+	// every peer also pass, first come first served in the order the
+	// stage sends them (its ops' order): a message starts when both its
+	// peer's queue and the egress are free, holds the egress
+	// Bytes/EgressRate and its peer's queue as long as without it. Where
+	// one message alone fills the egress (a unit's uplink holding one
+	// stage) a stage's messages to its two peers cross one after the
+	// other, at its rate together, not twice it; where two fit side by
+	// side the second waits for the first's bytes at EgressRate only.
+	EgressRate float64
 	// Blocking holds the sending stage until the message has arrived
 	// (a blocking send): its next op waits for it.
 	Blocking bool
@@ -227,6 +238,9 @@ type runner struct {
 	// next free.
 	fwdLink, bwdLink []int
 	linkFree         []float64
+	// egressFree is when each stage's egress is free
+	// (Transfer.EgressRate).
+	egressFree []float64
 	// linkQueue serializes a link's messages over shared links (event
 	// mode), created on first use.
 	linkQueue []*sim.Stream
@@ -566,6 +580,13 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		// link arrive here in time order in both modes: first come,
 		// first served.
 		start := max(at, r.linkFree[link])
+		if x.EgressRate > 0 {
+			if r.egressFree == nil {
+				r.egressFree = make([]float64, len(r.free))
+			}
+			start = max(start, r.egressFree[from])
+			r.egressFree[from] = start + x.Bytes/x.EgressRate
+		}
 		r.linkFree[link] = start + wire
 		t = r.linkFree[link] + x.Latency - at
 	}

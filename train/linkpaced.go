@@ -113,6 +113,10 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	onUplink := func(from, to int) (sharedPP, bool) {
 		return e.sharedPPLevel(&ups, e.boundaryLevel(from, to))
 	}
+	egress := func(from, to int) float64 { return 0 }
+	if e.dualPipeVPaced() {
+		egress = e.egressRates(of)
+	}
 	costs := e.pipelineCosts(s, vs, func(stage, chunk int, fwd bool) bool {
 		to, ok := e.peer(s, stage, chunk, fwd)
 		_, shared := onUplink(stage, to)
@@ -123,7 +127,8 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 		if _, shared := onUplink(from, to); blocking && !shared {
 			return schedule.Transfer{} // in the op's cost
 		}
-		return schedule.Transfer{Latency: link.LatencyS, Bytes: bytes, Bandwidth: link.BytesPerSec, Serialize: !blocking, Blocking: blocking}
+		return schedule.Transfer{Latency: link.LatencyS, Bytes: bytes, Bandwidth: link.BytesPerSec, Serialize: !blocking, Blocking: blocking,
+			EgressRate: egress(from, to)}
 	}
 	if anyShared {
 		costs.Share = e.uplinkShares(s, vs, &ups)
@@ -133,6 +138,66 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 		return 0, false
 	}
 	return r.Makespan, true
+}
+
+// egressRates is the rate of a DualPipeV stage's egress over a level
+// with a shared uplink (schedule.Transfer.EgressRate), for its messages
+// to a peer across it: its fused pairs send to both its peers in turn,
+// and the event engine runs both flows through the one egress of the
+// stage's unit, max-min fairly (trunks), so together they never move
+// more than c, the uplink's rate (network.UplinkBytesPerSec) over the
+// unit's GPUs that hold the stage (which send at once). A stage's egress
+// queue at c makes its two flows cross one after the other where one
+// message fills the uplink, as processor sharing is work-conserving.
+// With a queue per peer alone each flow took the whole uplink, and
+// uplinkShares reads off the compute-only run that they seldom meet,
+// while behind a backlogged uplink both queues are busy: DualPipeV came
+// out up to 21.0% below the event engine (tp8 pp4 m 12 behind a 1 Gb/s
+// uplink, 8.20 against 10.38 s; TestDualPipeVEgress). The queue holds
+// wherever the level has an uplink, binding or not: c changes with no
+// link but the uplink (and an oversubscribed level's own rate), and
+// rises with it, so the pass stays a max-plus system, monotone in every
+// link. Held only where the uplink binds (sharedUplink), or at min(c, k
+// alone) for k peers, the queue appeared as a faster level turned the
+// uplink's binding on and made the step up to 5.7% slower (tp1 pp4 m 16
+// behind a 2 Gb/s uplink, the level swept past 1 Gb/s). Where the uplink
+// leaves room for both flows the queue costs the second message of a
+// pair a wait of its bytes at c, which processor sharing does not. 0
+// where the boundary crosses no uplink, or only one of the stage's
+// peers lies across it.
+func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
+	t := e.c.Topology
+	pp := e.span(topology.PP).Factors
+	// peers counts each stage's peers across each level.
+	type peerKey struct{ stage, level int }
+	peers := map[peerKey]int{}
+	seen := map[[3]int]bool{}
+	for k := 0; k+1 < len(of); k++ {
+		a, b := of[k], of[k+1]
+		if a == b {
+			continue
+		}
+		l := e.boundaryLevel(a, b)
+		for _, pr := range [2][2]int{{a, b}, {b, a}} {
+			if !seen[[3]int{pr[0], pr[1], l}] {
+				seen[[3]int{pr[0], pr[1], l}] = true
+				peers[peerKey{pr[0], l}]++
+			}
+		}
+	}
+	return func(from, to int) float64 {
+		l := e.boundaryLevel(from, to)
+		if l <= 0 || l >= len(t.Levels) || peers[peerKey{from, l}] < 2 || math.IsInf(network.UplinkGbps(t, l), 1) {
+			return 0
+		}
+		inner := 1 // stages inside one unit of level l-1
+		for i, f := range pp {
+			if i < l {
+				inner *= max(f, 1)
+			}
+		}
+		return e.freeLink(l).capacity * float64(inner) / float64(t.Capacity(l-1))
+	}
 }
 
 // dualPipeVPaced reports whether the pipeline pass is DualPipeV's with
@@ -180,6 +245,9 @@ func (e *evaluator) dualPipeVPaced() bool {
 // turn): left side by side, its pass behind a binding uplink came out up
 // to 24.6% below the event engine (3 x 5,000 checks of
 // TestPropertyPipelineBoundsAndMonotone, seed 3), 20.3% told apart.
+// On their own unit's egress they are now one flow, which the stage's
+// egress queue serializes (egressRates), and told apart on the ingress,
+// where two stages' messages meet (21.0% -> 15.3% worst, seed 1).
 func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[]sharedPP) func(int, schedule.Op) float64 {
 	ref, err := schedule.Simulate(s, e.computeCosts(s, vs), &schedule.Options{Trace: true})
 	if err != nil {
@@ -218,14 +286,14 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		near += vs[i].fwd + vs[i].bwd
 	}
 	near /= 2 * float64(len(vs))
-	for _, q := range queues {
+	for key, q := range queues {
 		slices.SortStableFunc(q, func(a, b msg) int { return cmp.Compare(a.at, b.at) })
 		for i, m := range q {
 			var seen [3]int
 			n := 0
 			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
 				f := q[j].from
-				if pairs {
+				if pairs && key.dir == 1 {
 					f = q[j].from*len(vs) + q[j].to
 				}
 				if math.Abs(q[j].at-m.at) < near && !slices.Contains(seen[:n], f) {
