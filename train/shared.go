@@ -223,6 +223,9 @@ type scratch struct {
 	dpJobs   []psJob
 	dpInts   [3][]int
 	dpFloats [3][]float64
+	// passStages and passEnds are oneFOneBPass's buffers.
+	passStages []passStage
+	passEnds   []float64
 	// slow holds latencyAware's slow boundaries.
 	slow []int
 	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.

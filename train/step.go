@@ -1718,7 +1718,7 @@ func (e *evaluator) analytic() Result {
 	// schedule.Build gives them. Which form applies depends on m and p
 	// alone, so no link switches it.
 	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= p.PP {
-		b.BubbleS = math.Max(0, oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
+		b.BubbleS = math.Max(0, e.oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
 	}
 	if c.Schedule.HoldsAll() {
 		// GPipe runs every forward before any backward: two flow shops of
