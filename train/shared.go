@@ -219,8 +219,9 @@ type scratch struct {
 	// the uplinks' rates, by level (a pure function of its key, so kept
 	// across evaluations).
 	freeLinks map[freeLinkKey]freeUplink
-	// dpJobs, dpInts and dpFloats are dataParallelTail's buffers.
+	// dpJobs, dpInts, dpFloats and dpLinks are dataParallelTail's buffers.
 	dpJobs   []psJob
+	dpLinks  []network.Link
 	dpInts   [3][]int
 	dpFloats [3][]float64
 	// passStages and passEnds are oneFOneBPass's buffers.

@@ -1969,8 +1969,17 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level,
 // own. The zero-1 parameter all-gather before the next step's first
 // forward is what it cannot hide under that forward, all stages at once.
 func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) float64 {
-	var buf [8]network.Link
-	free, _, unit, shared := e.dpTrunkFree(buf[:0])
+	var buf []network.Link
+	if sc := e.sc; sc != nil {
+		buf = sc.dpLinks[:0]
+	} else {
+		var b [8]network.Link
+		buf = b[:0]
+	}
+	free, _, unit, shared := e.dpTrunkFree(buf)
+	if sc := e.sc; sc != nil && shared {
+		sc.dpLinks = free // grown, kept
+	}
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
@@ -1990,7 +1999,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	var last, op, freeAt []float64
 	if sc := e.sc; sc != nil {
 		if shared {
-			jobs = grow(&sc.dpJobs, len(vs))[:0]
+			jobs = grow(&sc.dpJobs, len(vs))
 		}
 		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
 		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
@@ -1999,13 +2008,13 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		var ib [3][32]int
 		var fb [3][32]float64
 		if shared {
-			jobs = make([]job, 0, len(vs))
+			jobs = make([]job, len(vs))
 		}
 		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
 		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
 	} else {
 		if shared {
-			jobs = make([]job, 0, len(vs))
+			jobs = make([]job, len(vs))
 		}
 		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
 		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
@@ -2022,6 +2031,11 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// backward-type op's start).
 	splitW := e.c.Schedule.SplitsBackward() && nc == 1
 	w0 := st[0].wgrad
+	// Stage s's unit is s*ppStride/unit, which does not decrease with s
+	// (a stride and a unit's GPU count are positive): a stage is in the
+	// last unit seen or in a new one, which begins where s*ppStride
+	// reaches next, the last unit's end.
+	acc, next := 0, 0
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
@@ -2038,12 +2052,13 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		u := s // without a shared uplink each stage is on its own
 		if shared {
-			id := s * e.ppStride / unit
-			for u = 0; u < len(ids) && ids[u] != id; u++ {
-			}
-			if u == len(ids) {
+			if acc >= next {
+				id := acc / unit
 				ids, inner = append(ids, id), append(inner, 0)
+				next = (id + 1) * unit
 			}
+			acc += e.ppStride
+			u = len(ids) - 1
 			inner[u]++
 		}
 		unitOf[s], last[s], op[s] = u, at, b
@@ -2052,6 +2067,9 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		freeAt[s] = math.Inf(-1)
 	}
 	end, ag := math.Inf(-1), 0.0
+	// The jobs' longest time alone and fastest speed (for the check
+	// with one chunk below).
+	var longest, fastest float64
 	k := e.c.Schedule
 	// Last virtual stage first: each stage's chunks then come in the order
 	// they finish, and the jobs in the order of their chunks, the last
@@ -2077,10 +2095,12 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// each other than the uplink lets run at that speed.
 		arrive := last[s] - earlier
 		start := max(arrive, freeAt[s])
-		freeAt[s] = start + size/speed
+		took := size / speed
+		freeAt[s] = start + took
 		end = max(end, freeAt[s])
 		if shared {
-			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
+			jobs[len(vs)-1-v] = job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start}
+			longest, fastest = max(longest, took), max(fastest, speed)
 		}
 	}
 	ag = e.zero1Gather(st, nc, ag)
@@ -2089,16 +2109,12 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// One job per stage, in order of start: a job meets at most the
 		// jobs that started less than the longest one's time before it
 		// (a window two pointers keep), which is often few enough.
-		var longest, fastest float64
-		for j := range jobs {
-			longest, fastest = max(longest, jobs[j].left/jobs[j].rate), max(fastest, jobs[j].rate)
-		}
 		few := math.MaxInt
 		for _, n := range inner {
 			few = min(few, n)
 		}
 		for i, j := 0, 0; j < len(jobs) && alone; j++ {
-			for jobs[i].start+longest <= jobs[j].start {
+			for sj := jobs[j].start; jobs[i].start+longest <= sj; {
 				i++
 			}
 			alone = float64(j-i+1)*fastest <= float64(few)
