@@ -2163,18 +2163,26 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		}
 	}
 	e, zero := r.e, r.e.c.Parallel.Zero
+	// An all-gather is priced as the reduce-scatter where no level runs
+	// NCCL's choice (network.GatherIsScatter): priced once then.
+	gather := func(rs float64, dl []network.Link) float64 {
+		if network.GatherIsScatter(dl) {
+			return rs
+		}
+		return e.collectiveOn(network.AllGather, dense, experts, dl)
+	}
 	size = e.collectiveOn(network.ReduceScatter, dense, experts, r.dl)
 	switch {
 	case zero == 0:
-		size += e.collectiveOn(network.AllGather, dense, experts, r.dl)
+		size += gather(size, r.dl)
 	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
-		ag = e.collectiveOn(network.AllGather, dense, experts, r.dl)
+		ag = gather(size, r.dl)
 	}
 	speed = 1.0
 	if r.shared {
 		alone := e.collectiveOn(network.ReduceScatter, dense, experts, r.free)
 		if zero == 0 {
-			alone += e.collectiveOn(network.AllGather, dense, experts, r.free)
+			alone += gather(alone, r.free)
 		}
 		if alone > 0 {
 			speed = size / alone
