@@ -2099,7 +2099,8 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		freeAt[s] = start + took
 		end = max(end, freeAt[s])
 		if shared {
-			jobs[len(vs)-1-v] = job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start}
+			jb := &jobs[len(vs)-1-v]
+			jb.arrive, jb.left, jb.rate, jb.unit, jb.stage, jb.start = arrive, size, speed, unitOf[s], s, start
 			longest, fastest = max(longest, took), max(fastest, speed)
 		}
 	}
