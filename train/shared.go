@@ -126,7 +126,8 @@ type scratch struct {
 	vs    []virtualStage
 	st    []stageWork
 	sends []int
-	busy  []float64 // overlappedSends' link loads
+	busy  []float64          // overlappedSends' link loads
+	trunk []physicalLinkBusy // overlappedSends' shared uplinks' loads
 	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
 	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives

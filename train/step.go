@@ -1427,9 +1427,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return 2*a + 1
 	}
 	var path, most, stall float64
-	var trunkBuf [16]physicalLinkBusy
-	trunk := trunkBuf[:0] // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
-	descent := pp - 1     // crossings on the fill's critical path
+	var trunk []physicalLinkBusy // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
+	descent := pp - 1            // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
@@ -1498,9 +1497,10 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			}
 		}
 	} else if e.sc != nil {
-		busy = growClear(&e.sc.busy, 2*pp)
+		busy, trunk = growClear(&e.sc.busy, 2*pp), e.sc.trunk[:0]
 	} else {
-		busy = make([]float64, 2*pp)
+		var trunkBuf [16]physicalLinkBusy
+		busy, trunk = make([]float64, 2*pp), trunkBuf[:0]
 	}
 	for k := 0; k+1 < nv && busy != nil; k++ {
 		a, b := of[k], of[k+1]
@@ -1523,6 +1523,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 				trunk = addBusy(trunk, k, queued[l])
 			}
 		}
+	}
+	if e.sc != nil && busy != nil {
+		e.sc.trunk = trunk // grown, kept
 	}
 	for _, v := range trunk {
 		most = max(most, v.busy)
