@@ -1342,8 +1342,8 @@ func (e *evaluator) chunkBoundaryLevels(nv int, buf []bool) []bool {
 		// Boundary k joins stage k mod pp to the next, the last stage
 		// wrapping to the first: every adjacent pair below nv, and the
 		// wrap once there is a chunk after the first round.
-		for s := 0; s < pp-1 && s+1 < nv; s++ {
-			crossed[e.adjLevel[s]] = true
+		for _, l := range e.adjLevel[:max(min(pp-1, nv-1), 0)] {
+			crossed[l] = true
 		}
 		if nv > pp {
 			crossed[e.wrapLevel] = true
