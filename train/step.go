@@ -116,6 +116,11 @@ type evaluator struct {
 	spans    [numDims]topology.Span
 	linkTab  [numDims][]network.Link
 	ppStride int
+	// ofKeyed is true once stageTable has checked (or set) the scratch's
+	// table's key, this evaluation's schedule, pp and vp, which no other
+	// evaluation changes while this one runs (an Evaluator's scratch is
+	// its own): then only its length is checked.
+	ofKeyed  bool
 	caps     []int
 	adjLevel []int // boundaryLevel(s, s+1) for each stage s
 	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
@@ -1275,8 +1280,12 @@ func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int)
 // with scratch keeps it for the next evaluation of the same schedule, pp
 // and vp.
 func (e *evaluator) stageTable(nv int) []int {
+	if sc := e.sc; sc != nil && e.ofKeyed && len(sc.of) == nv {
+		return sc.of
+	}
 	k, pp, vp := e.c.Schedule, e.c.Parallel.PP, e.c.Parallel.VP
 	if sc := e.sc; sc != nil {
+		e.ofKeyed = true // sc.of is of k, pp and vp below
 		if sc.ofOK && sc.ofKind == k && sc.ofPP == pp && sc.ofVP == vp && len(sc.of) == nv {
 			return sc.of
 		}
