@@ -123,6 +123,20 @@ func Time(k Kind, bytes float64, s topology.Span, links []Link) float64 {
 	return perLevel(k, bytes, 1, s, links, nil, nil, true)
 }
 
+// GatherIsScatter reports whether Time prices an all-gather over links
+// as it prices a reduce-scatter of the same bytes over the same span,
+// bit for bit: unless a level runs NCCL's own choice (whose tuner is
+// asked per collective), both are the one-way ring (mult 1) of the same
+// algorithm at every level, the same terms in the same order.
+func GatherIsScatter(links []Link) bool {
+	for i := range links {
+		if links[i].Algorithm == NCCL {
+			return false
+		}
+	}
+	return true
+}
+
 // algorithmOf is the algorithm of the outermost level s crosses.
 func algorithmOf(s topology.Span, links []Link) Algorithm {
 	i := s.Outermost()

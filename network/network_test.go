@@ -64,6 +64,37 @@ func TestPerLevelAddsUp(t *testing.T) {
 	}
 }
 
+// An all-gather costs what a reduce-scatter of the same bytes does, bit
+// for bit, on every algorithm but NCCL's choice (GatherIsScatter), over
+// spans of one to three levels and sizes from a few bytes to gigabytes.
+func TestGatherIsScatter(t *testing.T) {
+	spans := []topology.Span{{Factors: []int{8}}, {Factors: []int{8, 4}}, {Factors: []int{1, 16}}, {Factors: []int{8, 4, 3}}, {Factors: []int{1, 1, 2}}, {Factors: []int{1}}}
+	n := 0
+	for _, a := range []Algorithm{"", Hierarchical, Ring, Tree, NCCL} {
+		links := []Link{{BytesPerSec: 400e9, LatencyS: 1e-6}, {BytesPerSec: 50e9, LatencyS: 5e-6, RingBytesPerSec: 30e9}, {BytesPerSec: 5e9, LatencyS: 1e-3, Algorithm: a, NICBytesPerSec: 6e9}}
+		if got, want := GatherIsScatter(links), a != NCCL; got != want {
+			t.Fatalf("%q: GatherIsScatter %v, want %v", a, got, want)
+		}
+		if a == NCCL {
+			continue
+		}
+		for _, s := range spans {
+			for _, b := range []float64{3, 1536, 4.7e6, 1e9, 8.1e10} {
+				ag, rs := Time(AllGather, b, s, links), Time(ReduceScatter, b, s, links)
+				if math.Float64bits(ag) != math.Float64bits(rs) {
+					t.Errorf("%q %v %g B: all-gather %v, reduce-scatter %v", a, s.Factors, b, ag, rs)
+				}
+				if ag > 0 {
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no positive time compared")
+	}
+}
+
 // The dispatcher's links slow only the scale-up level, to the measured
 // all-to-all efficiency (lower for groups spanning more than 8 GPUs of a
 // multi-node NVLink domain), and leave the links they copy unchanged.

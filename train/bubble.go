@@ -132,15 +132,31 @@ func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64,
 // links, the closed form 10-13% above the event engine).
 func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 	p := len(st)
-	// Each stage's op costs and the time it is free, and the end of
-	// every forward and backward, micro-batch j's on stage i at j*p+i.
 	var stageBuf [64]passStage
 	var endBuf [512]float64
 	sg, ends := stageBuf[:], endBuf[:]
 	if p > len(stageBuf) || 2*p*m > len(endBuf) {
 		sg, ends = make([]passStage, p), make([]float64, 2*p*m)
 	}
-	sg, ends = sg[:p], ends[:2*p*m]
+	return oneFOneBPassOn(sg[:p], ends[:2*p*m], st, m, split)
+}
+
+// oneFOneBPass is the package's oneFOneBPass in the scratch's buffers
+// where the evaluation has a scratch.
+func (e *evaluator) oneFOneBPass(st []stageWork, m int, split bool) float64 {
+	if sc := e.sc; sc != nil {
+		return oneFOneBPassOn(grow(&sc.passStages, len(st)), grow(&sc.passEnds, 2*len(st)*m), st, m, split)
+	}
+	return oneFOneBPass(st, m, split)
+}
+
+// oneFOneBPassOn is oneFOneBPass in sg (len(st) stages) and ends (2*len(st)*m
+// ends), whose contents it does not read: it sets each stage and writes
+// every end before it reads it.
+func oneFOneBPassOn(sg []passStage, ends []float64, st []stageWork, m int, split bool) float64 {
+	p := len(st)
+	// Each stage's op costs and the time it is free, and the end of
+	// every forward and backward, micro-batch j's on stage i at j*p+i.
 	careful := false // some op costs less than nothing
 	for i := range st {
 		w, s := &st[i], &sg[i]
@@ -149,7 +165,7 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		if split {
 			wg = w.wgrad
 		}
-		s.f, s.b, s.w = f, w.total()-f-wg, wg
+		*s = passStage{f: f, b: w.total() - f - wg, w: wg}
 		careful = careful || s.f < 0 || s.b < 0 || s.w < 0
 	}
 	if careful {
@@ -234,7 +250,8 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 			}
 		} else {
 			// Forward k down stages 0 to s0-1, each one's input the
-			// one just run (op's steps, without its checks).
+			// one just run (op's steps, without its checks: no op costs
+			// less than nothing, so none ends before 0).
 			var dep float64
 			row, sgs := fEnd[k*p:k*p+s0], sg[:s0]
 			for i := range row {
@@ -250,17 +267,58 @@ func oneFOneBPass(st []stageWork, m int, split bool) float64 {
 		if (k+i+1-p)&1 != 0 {
 			i++
 		}
-		for ; i < p; i += 2 {
+		if careful {
+			for ; i < p; i += 2 {
+				w := p - 1 - i
+				fwd(i, w+(k-w)/2)
+			}
+		} else if i < p {
+			// Forward j = w+(k-w)/2 = (k+w)/2 (k-w even, not negative)
+			// at j*p+i: two stages on, one micro-batch back, p-2 ends
+			// before (op's steps, without its checks).
 			w := p - 1 - i
-			fwd(i, w+(k-w)/2)
+			for at := (w+(k-w)/2)*p + i; i < p; i, at = i+2, at-p+2 {
+				var dep float64
+				if i > 0 {
+					dep = fEnd[at-1]
+				}
+				s := &sg[i]
+				if s.free > dep {
+					dep = s.free
+				}
+				dep += s.f
+				fEnd[at], s.free = dep, dep
+			}
 		}
 		i = p - 1
 		if (k+i+1-p)&1 == 0 {
 			i--
 		}
-		for ; i >= s0; i -= 2 {
+		if careful {
+			for ; i >= s0; i -= 2 {
+				w := p - 1 - i
+				bwd(i, (k-w-1)/2)
+			}
+		} else if i >= s0 {
+			// Backward j = (k-w-1)/2 (k-w odd, positive) at j*p+i: two
+			// stages back, one micro-batch back, p+2 ends before.
 			w := p - 1 - i
-			bwd(i, (k-w-1)/2)
+			j := (k - w - 1) / 2
+			for at := j*p + i; i >= s0; i, j, at = i-2, j-1, at-p-2 {
+				dep := fEnd[at] // the last stage's own forward
+				if i+1 < p {
+					dep = bEnd[at+1]
+				}
+				s := &sg[i]
+				if s.free > dep {
+					dep = s.free
+				}
+				dep += s.b
+				bEnd[at], s.free = dep, dep
+				if split {
+					weights(s, i, j)
+				}
+			}
 		}
 		if k >= m && careful {
 			for i := s0 - 1; i >= 0; i-- {

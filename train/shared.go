@@ -126,7 +126,8 @@ type scratch struct {
 	vs    []virtualStage
 	st    []stageWork
 	sends []int
-	busy  []float64 // overlappedSends' link loads
+	busy  []float64          // overlappedSends' link loads
+	trunk []physicalLinkBusy // overlappedSends' shared uplinks' loads
 	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
 	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives
@@ -219,10 +220,14 @@ type scratch struct {
 	// the uplinks' rates, by level (a pure function of its key, so kept
 	// across evaluations).
 	freeLinks map[freeLinkKey]freeUplink
-	// dpJobs, dpInts and dpFloats are dataParallelTail's buffers.
+	// dpJobs, dpInts, dpFloats and dpLinks are dataParallelTail's buffers.
 	dpJobs   []psJob
+	dpLinks  []network.Link
 	dpInts   [3][]int
 	dpFloats [3][]float64
+	// passStages and passEnds are oneFOneBPass's buffers.
+	passStages []passStage
+	passEnds   []float64
 	// slow holds latencyAware's slow boundaries.
 	slow []int
 	// memLayers, memDense and memExpert are setStageMemory's per-stage sums.

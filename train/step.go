@@ -116,6 +116,11 @@ type evaluator struct {
 	spans    [numDims]topology.Span
 	linkTab  [numDims][]network.Link
 	ppStride int
+	// ofKeyed is true once stageTable has checked (or set) the scratch's
+	// table's key, this evaluation's schedule, pp and vp, which no other
+	// evaluation changes while this one runs (an Evaluator's scratch is
+	// its own): then only its length is checked.
+	ofKeyed  bool
 	caps     []int
 	adjLevel []int // boundaryLevel(s, s+1) for each stage s
 	// wrapLevel is boundaryLevel(pp-1, 0), the interleaved orders' wrap
@@ -1275,8 +1280,12 @@ func (e *evaluator) sumEvenStages(vs []virtualStage, out []stageWork, run []int)
 // with scratch keeps it for the next evaluation of the same schedule, pp
 // and vp.
 func (e *evaluator) stageTable(nv int) []int {
+	if sc := e.sc; sc != nil && e.ofKeyed && len(sc.of) == nv {
+		return sc.of
+	}
 	k, pp, vp := e.c.Schedule, e.c.Parallel.PP, e.c.Parallel.VP
 	if sc := e.sc; sc != nil {
+		e.ofKeyed = true // sc.of is of k, pp and vp below
 		if sc.ofOK && sc.ofKind == k && sc.ofPP == pp && sc.ofVP == vp && len(sc.of) == nv {
 			return sc.of
 		}
@@ -1342,8 +1351,8 @@ func (e *evaluator) chunkBoundaryLevels(nv int, buf []bool) []bool {
 		// Boundary k joins stage k mod pp to the next, the last stage
 		// wrapping to the first: every adjacent pair below nv, and the
 		// wrap once there is a chunk after the first round.
-		for s := 0; s < pp-1 && s+1 < nv; s++ {
-			crossed[e.adjLevel[s]] = true
+		for _, l := range e.adjLevel[:max(min(pp-1, nv-1), 0)] {
+			crossed[l] = true
 		}
 		if nv > pp {
 			crossed[e.wrapLevel] = true
@@ -1427,9 +1436,8 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return 2*a + 1
 	}
 	var path, most, stall float64
-	var trunkBuf [16]physicalLinkBusy
-	trunk := trunkBuf[:0] // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
-	descent := pp - 1     // crossings on the fill's critical path
+	var trunk []physicalLinkBusy // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
+	descent := pp - 1            // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
@@ -1498,9 +1506,10 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 			}
 		}
 	} else if e.sc != nil {
-		busy = growClear(&e.sc.busy, 2*pp)
+		busy, trunk = growClear(&e.sc.busy, 2*pp), e.sc.trunk[:0]
 	} else {
-		busy = make([]float64, 2*pp)
+		var trunkBuf [16]physicalLinkBusy
+		busy, trunk = make([]float64, 2*pp), trunkBuf[:0]
 	}
 	for k := 0; k+1 < nv && busy != nil; k++ {
 		a, b := of[k], of[k+1]
@@ -1523,6 +1532,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 				trunk = addBusy(trunk, k, queued[l])
 			}
 		}
+	}
+	if e.sc != nil && busy != nil {
+		e.sc.trunk = trunk // grown, kept
 	}
 	for _, v := range trunk {
 		most = max(most, v.busy)
@@ -1718,7 +1730,7 @@ func (e *evaluator) analytic() Result {
 	// schedule.Build gives them. Which form applies depends on m and p
 	// alone, so no link switches it.
 	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= p.PP {
-		b.BubbleS = math.Max(0, oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
+		b.BubbleS = math.Max(0, e.oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
 	}
 	if c.Schedule.HoldsAll() {
 		// GPipe runs every forward before any backward: two flow shops of
@@ -1972,8 +1984,17 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level,
 // own. The zero-1 parameter all-gather before the next step's first
 // forward is what it cannot hide under that forward, all stages at once.
 func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) float64 {
-	var buf [8]network.Link
-	free, _, unit, shared := e.dpTrunkFree(buf[:0])
+	var buf []network.Link
+	if sc := e.sc; sc != nil {
+		buf = sc.dpLinks[:0]
+	} else {
+		var b [8]network.Link
+		buf = b[:0]
+	}
+	free, _, unit, shared := e.dpTrunkFree(buf)
+	if sc := e.sc; sc != nil && shared {
+		sc.dpLinks = free // grown, kept
+	}
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
@@ -1993,7 +2014,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	var last, op, freeAt []float64
 	if sc := e.sc; sc != nil {
 		if shared {
-			jobs = grow(&sc.dpJobs, len(vs))[:0]
+			jobs = grow(&sc.dpJobs, len(vs))
 		}
 		ids, inner, unitOf = grow(&sc.dpInts[0], pp)[:0], grow(&sc.dpInts[1], pp)[:0], grow(&sc.dpInts[2], pp)
 		last, op, freeAt = grow(&sc.dpFloats[0], pp), grow(&sc.dpFloats[1], pp), grow(&sc.dpFloats[2], pp)
@@ -2002,13 +2023,13 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		var ib [3][32]int
 		var fb [3][32]float64
 		if shared {
-			jobs = make([]job, 0, len(vs))
+			jobs = make([]job, len(vs))
 		}
 		ids, inner, unitOf = ib[0][:0], ib[1][:0], ib[2][:pp]
 		last, op, freeAt = fb[0][:pp], fb[1][:pp], fb[2][:pp]
 	} else {
 		if shared {
-			jobs = make([]job, 0, len(vs))
+			jobs = make([]job, len(vs))
 		}
 		ids, inner, unitOf = make([]int, 0, pp), make([]int, 0, pp), make([]int, pp)
 		last, op, freeAt = make([]float64, pp), make([]float64, pp), make([]float64, pp)
@@ -2025,6 +2046,11 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	// backward-type op's start).
 	splitW := e.c.Schedule.SplitsBackward() && nc == 1
 	w0 := st[0].wgrad
+	// Stage s's unit is s*ppStride/unit, which does not decrease with s
+	// (a stride and a unit's GPU count are positive): a stage is in the
+	// last unit seen or in a new one, which begins where s*ppStride
+	// reaches next, the last unit's end.
+	acc, next := 0, 0
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
@@ -2041,12 +2067,13 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		u := s // without a shared uplink each stage is on its own
 		if shared {
-			id := s * e.ppStride / unit
-			for u = 0; u < len(ids) && ids[u] != id; u++ {
-			}
-			if u == len(ids) {
+			if acc >= next {
+				id := acc / unit
 				ids, inner = append(ids, id), append(inner, 0)
+				next = (id + 1) * unit
 			}
+			acc += e.ppStride
+			u = len(ids) - 1
 			inner[u]++
 		}
 		unitOf[s], last[s], op[s] = u, at, b
@@ -2055,6 +2082,9 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		freeAt[s] = math.Inf(-1)
 	}
 	end, ag := math.Inf(-1), 0.0
+	// The jobs' longest time alone and fastest speed (for the check
+	// with one chunk below).
+	var longest, fastest float64
 	k := e.c.Schedule
 	// Last virtual stage first: each stage's chunks then come in the order
 	// they finish, and the jobs in the order of their chunks, the last
@@ -2080,10 +2110,13 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// each other than the uplink lets run at that speed.
 		arrive := last[s] - earlier
 		start := max(arrive, freeAt[s])
-		freeAt[s] = start + size/speed
+		took := size / speed
+		freeAt[s] = start + took
 		end = max(end, freeAt[s])
 		if shared {
-			jobs = append(jobs, job{arrive: arrive, left: size, rate: speed, unit: unitOf[s], stage: s, start: start})
+			jb := &jobs[len(vs)-1-v]
+			jb.arrive, jb.left, jb.rate, jb.unit, jb.stage, jb.start = arrive, size, speed, unitOf[s], s, start
+			longest, fastest = max(longest, took), max(fastest, speed)
 		}
 	}
 	ag = e.zero1Gather(st, nc, ag)
@@ -2092,16 +2125,12 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// One job per stage, in order of start: a job meets at most the
 		// jobs that started less than the longest one's time before it
 		// (a window two pointers keep), which is often few enough.
-		var longest, fastest float64
-		for j := range jobs {
-			longest, fastest = max(longest, jobs[j].left/jobs[j].rate), max(fastest, jobs[j].rate)
-		}
 		few := math.MaxInt
 		for _, n := range inner {
 			few = min(few, n)
 		}
 		for i, j := 0, 0; j < len(jobs) && alone; j++ {
-			for jobs[i].start+longest <= jobs[j].start {
+			for sj := jobs[j].start; jobs[i].start+longest <= sj; {
 				i++
 			}
 			alone = float64(j-i+1)*fastest <= float64(few)
@@ -2150,18 +2179,26 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		}
 	}
 	e, zero := r.e, r.e.c.Parallel.Zero
+	// An all-gather is priced as the reduce-scatter where no level runs
+	// NCCL's choice (network.GatherIsScatter): priced once then.
+	gather := func(rs float64, dl []network.Link) float64 {
+		if network.GatherIsScatter(dl) {
+			return rs
+		}
+		return e.collectiveOn(network.AllGather, dense, experts, dl)
+	}
 	size = e.collectiveOn(network.ReduceScatter, dense, experts, r.dl)
 	switch {
 	case zero == 0:
-		size += e.collectiveOn(network.AllGather, dense, experts, r.dl)
+		size += gather(size, r.dl)
 	case r.nc == 1: // the stage's zero-1 all-gather (zero1Gather for several chunks)
-		ag = e.collectiveOn(network.AllGather, dense, experts, r.dl)
+		ag = gather(size, r.dl)
 	}
 	speed = 1.0
 	if r.shared {
 		alone := e.collectiveOn(network.ReduceScatter, dense, experts, r.free)
 		if zero == 0 {
-			alone += e.collectiveOn(network.AllGather, dense, experts, r.free)
+			alone += gather(alone, r.free)
 		}
 		if alone > 0 {
 			speed = size / alone
