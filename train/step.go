@@ -1003,6 +1003,38 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	}
 	ring := e.ringLevel
 	prev := e.wrapLevel // the link from stage st back to st-1 (the first's to the last)
+	if rr && !blocking {
+		// The loop below without blocking sends: each stage's counts, its
+		// row of sendCounts read once.
+		pp := len(out)
+		ring := ring[:pp]
+		for st, next := range ring {
+			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
+			if st <= lastStage {
+				chunks++
+			}
+			toNext, toPrev := chunks, chunks
+			if st == lastStage {
+				toNext-- // the last chunk
+			}
+			if st == 0 {
+				toPrev-- // the first
+			}
+			row := sendCounts[st*nl : st*nl+nl]
+			row[next] += toNext
+			row[prev] += toPrev
+			w := &out[st]
+			w.sends += toNext + toPrev
+			if w.sends > 0 {
+				w.sendsRow = st + 1 // as the loop at the end sets it
+			}
+			prev = next
+		}
+		if sc != nil {
+			sc.stPriced(e, maxLevel)
+		}
+		return out
+	}
 	for st := 0; rr && st < p.PP; st, prev = st+1, ring[st] {
 		// Chunk v of stage st sends to stage st+1 (the last wraps to the
 		// first) unless it is the last chunk, and to stage st-1 unless it
