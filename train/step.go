@@ -1838,7 +1838,7 @@ func (e *evaluator) analytic() Result {
 	}
 	// Adam: read fp32 master, moments and gradient, write them back and
 	// the 16-bit weights: 30 bytes per locally owned parameter.
-	ownedBy := func(w stageWork) float64 {
+	ownedBy := func(w *stageWork) float64 {
 		if p.Zero >= 1 {
 			return w.denseParams/float64(p.DP*p.CP) + w.experts/float64(p.EDP())
 		}
@@ -1855,13 +1855,14 @@ func (e *evaluator) analytic() Result {
 	} else {
 		tail = dpTail(worst)
 	}
-	owned := ownedBy(worst)
+	owned := ownedBy(&worst)
+	held, tails := worst.denseParams+worst.experts, p.Zero >= 2 || perTensor
 	for i := range st {
-		if w := &st[i]; w.denseParams+w.experts > worst.denseParams+worst.experts {
-			if p.Zero >= 2 || perTensor {
+		if w := &st[i]; w.denseParams+w.experts > held {
+			if tails {
 				tail = max(tail, dpTail(*w))
 			}
-			owned = max(owned, ownedBy(*w))
+			owned = max(owned, ownedBy(w))
 		}
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
@@ -2251,12 +2252,18 @@ func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 		return ag
 	}
 	var lastD, lastE, lastAG float64 = -1, -1, 0
+	var lastF uint64 // the bits of the forward last taken with lastAG, when haveF
+	haveF := false
 	for s := range st {
 		w := &st[s]
 		if w.denseParams != lastD || w.experts != lastE {
 			lastD, lastE = w.denseParams, w.experts
 			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
+			haveF = false
+		} else if f := math.Float64bits(w.fwd); haveF && f == lastF {
+			continue // max(ag, x) with the x just taken: ag again
 		}
+		lastF, haveF = math.Float64bits(w.fwd), true
 		ag = max(ag, lastAG-w.fwd)
 	}
 	return ag
