@@ -1580,11 +1580,16 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		// times a step, one direction's wait hiding the other's.
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
-		for k := 0; k < pp && k+1 < nv; k++ {
-			l := e.ringLevel[k] // round robin: stage k to k+1, the last to the first
-			if !fast {
-				l = e.chunkLevel(of[k], of[k+1])
+		if fast {
+			// Round robin: boundary k joins stage k to k+1, the last to the
+			// first (the loop below, its levels read off the ring).
+			for _, l := range e.ringLevel[:min(pp, nv-1)] {
+				loop += lks[l].LatencyS
+				loop += xs[l]
 			}
+		}
+		for k := 0; !fast && k < pp && k+1 < nv; k++ {
+			l := e.chunkLevel(of[k], of[k+1])
 			loop += lks[l].LatencyS
 			loop += xs[l] // zero where the link's rate is not finite and positive: no change
 		}
@@ -2300,17 +2305,25 @@ func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedul
 		return true
 	}
 	group := max(sp.Consecutive, pp) // ops between a stage's chunks' last backward ops
-	var before, op1 float64
+	var before, op1, raw1 float64
 	end, ag := math.Inf(-1), 0.0
+	paceNum := !math.IsNaN(pace)
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		op := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += op
+		// Where stage 1's op before the pace is equal (no NaN), so are
+		// both after it (max with a pace that is a number): same's test
+		// without the max.
+		if op == raw1 && paceNum && s >= 2 && same(s, op1, op1) {
+			continue
+		}
+		raw := op
 		// A chunk's later ops apart: at least the links' pace (tailPace).
 		op = max(op, pace)
 		if s == 1 {
-			op1 = op
+			op1, raw1 = op, raw
 		}
 		if same(s, op, op1) {
 			continue
