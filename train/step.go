@@ -511,7 +511,12 @@ func (e *evaluator) layerWorkOn(ops []cost.Op, i int) (opCost, []cost.Op) {
 		full := l.Comm.TPElems * 2
 		var one float64
 		if p.SP {
-			one = e.coll(network.AllGather, full, topology.TP) + e.coll(network.ReduceScatter, full, topology.TP)
+			ag := e.coll(network.AllGather, full, topology.TP)
+			rs := ag // the same, bit for bit (network.GatherIsScatter)
+			if !network.GatherIsScatter(e.linksOf(topology.TP)) {
+				rs = e.coll(network.ReduceScatter, full, topology.TP)
+			}
+			one = ag + rs
 		} else {
 			one = e.coll(network.AllReduce, full, topology.TP)
 		}
