@@ -489,18 +489,32 @@ func (e *evaluator) layerWorkOn(ops []cost.Op, i int) (opCost, []cost.Op) {
 		// section 3.3).
 		h := l.Comm.Hidden
 		dispatch := e.dispatchBytes()
-		sent := l.Comm.EPSlots * pad * skew // what the busiest receiver waits for
-		epF = e.coll(network.AllToAll, sent*h*dispatch, topology.EP) + e.coll(network.AllToAll, sent*h*2, topology.EP)
-		epB = 2 * e.coll(network.AllToAll, sent*h*2, topology.EP)
+		sent := l.Comm.EPSlots * pad * skew                        // what the busiest receiver waits for
+		combine := e.coll(network.AllToAll, sent*h*2, topology.EP) // 16-bit, both ways backward
+		dispatched := combine                                      // the same bytes with a 16-bit dispatch
+		if dispatch != 2 {
+			dispatched = e.coll(network.AllToAll, sent*h*dispatch, topology.EP)
+		}
+		epF = dispatched + combine
+		epB = 2 * combine
 		if gathered := l.Comm.ETPElems; gathered > 0 {
 			// Megatron-Core's all-to-all dispatcher gathers the dispatched
 			// tokens over the etp group after the all-to-all and
 			// reduce-scatters the expert output before the combine;
 			// backward mirrors them.
-			etpF := network.Time(network.AllGather, gathered*dispatch, e.etpSpan, e.linksOf(topology.TP)) +
-				network.Time(network.ReduceScatter, gathered*2, e.etpSpan, e.linksOf(topology.TP))
+			tl := e.linksOf(topology.TP)
+			ag := network.Time(network.AllGather, gathered*2, e.etpSpan, tl)
+			rs := ag // the same, bit for bit (network.GatherIsScatter)
+			if !network.GatherIsScatter(tl) {
+				rs = network.Time(network.ReduceScatter, gathered*2, e.etpSpan, tl)
+			}
+			agD := ag // the same bytes with a 16-bit dispatch
+			if dispatch != 2 {
+				agD = network.Time(network.AllGather, gathered*dispatch, e.etpSpan, tl)
+			}
+			etpF := agD + rs
 			epF += etpF
-			epB += 2 * network.Time(network.AllGather, gathered*2, e.etpSpan, e.linksOf(topology.TP))
+			epB += 2 * ag
 		}
 	}
 
