@@ -94,7 +94,8 @@ func (v *Evaluator) AnalyticShared(c *Config, s *Shared) (Result, error) {
 		v.e = evaluator{}
 		return Result{}, err
 	}
-	r := v.e.analytic()
+	var r Result
+	v.e.analyticInto(&r)
 	v.e = evaluator{sc: &v.sc}
 	return r, nil
 }
@@ -112,7 +113,7 @@ func analyticPooled(c *Config, s *Shared) (Result, error) {
 	err := v.e.init(c, s, &v.sc)
 	var r Result
 	if err == nil {
-		r = v.e.analytic()
+		v.e.analyticInto(&r)
 	}
 	v.e = evaluator{}
 	evaluators.Put(v)

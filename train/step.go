@@ -1742,6 +1742,14 @@ func Analytic(c *Config) (Result, error) {
 }
 
 func (e *evaluator) analytic() Result {
+	var r Result
+	e.analyticInto(&r)
+	return r
+}
+
+// analyticInto is analytic writing its result to *r (no copies of it on
+// the way out).
+func (e *evaluator) analyticInto(r *Result) {
 	c := e.c
 	p := &c.Parallel
 	m := c.Model
@@ -1895,7 +1903,7 @@ func (e *evaluator) analytic() Result {
 	}
 	b.DPCommS = fm*worst.dp + tail
 
-	r := Result{Breakdown: b, MicroBatches: mb}
+	*r = Result{Breakdown: b, MicroBatches: mb}
 	if !e.shared.NoTraffic {
 		r.Levels = e.traffic(worst, mb)
 	}
@@ -1917,8 +1925,7 @@ func (e *evaluator) analytic() Result {
 	peak, _ := e.dev.GEMMPeak(c.Precision)
 	r.MFU = r.ModelTFLOPsPerGPU * 1e12 / peak
 
-	e.setStageMemory(&r, sp, st)
-	return r
+	e.setStageMemory(r, sp, st)
 }
 
 // QuickMemoryGiB is the per-GPU memory of c under its schedule's in-flight
