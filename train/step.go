@@ -1023,7 +1023,9 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 	ring := e.ringLevel
 	prev := e.wrapLevel // the link from stage st back to st-1 (the first's to the last)
 	if rr && !blocking {
-		// The loop below without blocking sends: each stage's counts, its
+		// Chunk v of stage st sends to stage st+1 (the last wraps to the
+		// first) unless it is the last chunk, and to stage st-1 unless it
+		// is the first, without blocking: only counted, each stage's
 		// row of sendCounts read once.
 		pp := len(out)
 		ring := ring[:pp]
@@ -1058,25 +1060,9 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		// Chunk v of stage st sends to stage st+1 (the last wraps to the
 		// first) unless it is the last chunk, and to stage st-1 unless it
 		// is the first: the loop below, the neighbours' levels read once.
+		// (Blocking sends only: the others are counted above.)
 		w := &out[st]
 		next := ring[st]
-		if !blocking {
-			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
-			if st <= lastStage {
-				chunks++
-			}
-			toNext, toPrev := chunks, chunks
-			if st == lastStage {
-				toNext-- // the last chunk
-			}
-			if st == 0 {
-				toPrev-- // the first
-			}
-			sendCounts[st*nl+next] += toNext
-			sendCounts[st*nl+prev] += toPrev
-			w.sends += toNext + toPrev
-			continue
-		}
 		for v := st; v < len(vs); v += p.PP {
 			if v+1 < len(vs) {
 				sendCounts[st*nl+next]++
