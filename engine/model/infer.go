@@ -321,6 +321,7 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	s1, s2 := ws.take(R*ld1), ws.take(R*ld2)
 	o1, o2 := ws.take(R*hd), ws.take(R*hd)
 	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
+	kr := ws.take(hd) // one rotated key
 	ninf := float32(math.Inf(-1))
 	for kh := kh0; kh < kh1; kh++ {
 		// Rotate the new keys into the cache (transposed) and the
@@ -329,31 +330,23 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 		// writing them back to the projection's rows first.
 		rt := l.rt
 		for i := 0; i < m; i++ {
-			p := j.pos[i] * rt.half
-			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
-			src := kNew[i*ldk+kh*hd : i*ldk+kh*hd+2*len(cs)]
+			p := j.pos[i] * hd
+			cs, sn := rt.cos2[p:p+hd], rt.sin2[p:p+hd]
+			// The rotation by 1 is the rotation alone (x·1 = x).
+			kn.RopeScale(kr, kNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd], cs, sn, 1)
 			dst := kt[kh*hd*ld+base+i:]
-			for u, c := range cs {
-				s := sn[u]
-				a, b := src[2*u], src[2*u+1]
-				dst[2*u*ld], dst[(2*u+1)*ld] = a*c-b*s, a*s+b*c
+			for e, v := range kr {
+				dst[e*ld] = v
 			}
 			if j.vNew != nil {
 				copy(V[(base+i)*kvd+kh*hd:(base+i)*kvd+(kh+1)*hd], j.vNew[i*ldk+kh*hd:i*ldk+(kh+1)*hd])
 			}
 		}
+		// The group's heads are adjacent in a query row and in qg.
+		gw := group * hd
 		for i := 0; i < mo; i++ {
-			p := j.pos[from+i] * rt.half
-			cs, sn := rt.cos[p:p+rt.half], rt.sin[p:p+rt.half]
-			for g := 0; g < group; g++ {
-				src := q[i*ldq+(kh*group+g)*hd : i*ldq+(kh*group+g)*hd+2*len(cs)]
-				dst := qg[(i*group+g)*hd : (i*group+g)*hd+2*len(cs)]
-				for u, c := range cs {
-					s := sn[u]
-					a, b := src[2*u], src[2*u+1]
-					dst[2*u], dst[2*u+1] = float32(a*c-b*s)*scale, float32(a*s+b*c)*scale
-				}
-			}
+			p := j.pos[from+i] * hd
+			kn.RopeScale(qg[i*gw:(i+1)*gw], q[i*ldq+kh*gw:i*ldq+(kh+1)*gw], rt.cos2[p:p+hd], rt.sin2[p:p+hd], scale)
 		}
 		keys := kt[kh*hd*ld:]
 		// Part 1: the committed prefix, no mask.

@@ -81,10 +81,13 @@ func rmsNormBack(dx, dg, dy, x, g, inv []float32, m, d int) {
 }
 
 // ropeTable holds cos and sin of every rotary angle, position-major:
-// entry pos·half+i is the angle pos·base^(-2i/hd) of pair i.
+// entry pos·half+i is the angle pos·base^(-2i/hd) of pair i. cos2 and
+// sin2 hold the same values twice each (entries pos·hd+2i and
+// pos·hd+2i+1), the layout of tensor.Kernel.RopeScale.
 type ropeTable struct {
-	cos, sin []float32
-	half     int
+	cos, sin   []float32
+	cos2, sin2 []float32
+	half       int
 }
 
 func newRopeTable(cfg Config) *ropeTable {
@@ -96,6 +99,11 @@ func newRopeTable(cfg Config) *ropeTable {
 			t.cos[p*half+i] = float32(math.Cos(ang))
 			t.sin[p*half+i] = float32(math.Sin(ang))
 		}
+	}
+	t.cos2, t.sin2 = make([]float32, 2*len(t.cos)), make([]float32, 2*len(t.sin))
+	for i, c := range t.cos {
+		t.cos2[2*i], t.cos2[2*i+1] = c, c
+		t.sin2[2*i], t.sin2[2*i+1] = t.sin[i], t.sin[i]
 	}
 	return t
 }

@@ -164,12 +164,20 @@ func (kn Kernel) ExpShiftSumBias(x, bias []float32) (mx, sum float32) {
 		}
 		return expShiftSumZ(&x[0], bp, len(x))
 	}
-	for u, v := range bias {
-		x[u] += v
-	}
 	n8 := 0
 	if kn.SIMD {
 		n8 = len(x) &^ 7
+	}
+	if bias != nil {
+		// The same float32 sums, eight at a time on the SIMD path.
+		u := 0
+		if n8 > 0 {
+			addVec(&x[0], &bias[0], n8)
+			u = n8
+		}
+		for ; u < len(x); u++ {
+			x[u] += bias[u]
+		}
 	}
 	mx = float32(math.Inf(-1))
 	if n8 > 0 {

@@ -102,3 +102,6 @@ func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
 
 //go:noescape
 func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+
+//go:noescape
+func ropeScale(dst, src, cs, sn *float32, w int, n int, scale float32)

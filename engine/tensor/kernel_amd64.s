@@ -1719,3 +1719,41 @@ doney1:
 	VMOVUPS Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// func ropeScale(dst, src, cs, sn *float32, w int, n int, scale float32)
+// RopeScale's vector path: n heads of w floats (w a positive multiple of
+// 8), 8 floats (4 pairs) a step. x·cs gives (a·c, b·c), the pair-swapped
+// x times sn gives (b·s, a·s), VADDSUBPS subtracts in the even lanes and
+// adds in the odd ones, and the result is scaled: each operation rounded
+// as in the scalar code.
+TEXT ·ropeScale(SB), NOSPLIT, $0-52
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         cs+16(FP), R8
+	MOVQ         sn+24(FP), R9
+	MOVQ         w+32(FP), CX
+	MOVQ         n+40(FP), DX
+	VBROADCASTSS scale+48(FP), Y7
+	SHLQ         $2, CX
+ropehead:
+	TESTQ DX, DX
+	JZ    ropedone
+	XORQ  AX, AX
+ropeloop:
+	VMOVUPS   (SI)(AX*1), Y0
+	VPERMILPS $0xb1, Y0, Y1
+	VMULPS    (R8)(AX*1), Y0, Y0
+	VMULPS    (R9)(AX*1), Y1, Y1
+	VADDSUBPS Y1, Y0, Y0
+	VMULPS    Y7, Y0, Y0
+	VMOVUPS   Y0, (DI)(AX*1)
+	ADDQ      $32, AX
+	CMPQ      AX, CX
+	JL        ropeloop
+	ADDQ      CX, SI
+	ADDQ      CX, DI
+	DECQ      DX
+	JMP       ropehead
+ropedone:
+	VZEROUPPER
+	RET
