@@ -101,15 +101,31 @@ func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, share
 // overlapped sends are priced on top (overlappedSends). ok is false when
 // the schedule cannot be built.
 func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64, bool) {
-	s, err := e.builtOrder(sp)
-	if err != nil || s.NumVirtual() != len(vs) {
-		return 0, false
-	}
-	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), nil)
-	if err != nil {
+	_, r, ok := e.builtRun(sp, vs, false)
+	if !ok {
 		return 0, false
 	}
 	return r.Makespan, true
+}
+
+// builtRun is the run builtBubble reads its pass off: sp's built order
+// and its simulation with each stage's own op costs, the spans kept with
+// trace (builtTail reads the data-parallel tail off the same run). ok is
+// false when the schedule cannot be built.
+func (e *evaluator) builtRun(sp schedule.Params, vs []virtualStage, trace bool) (*schedule.Schedule, *schedule.Result, bool) {
+	s, err := e.builtOrder(sp)
+	if err != nil || s.NumVirtual() != len(vs) {
+		return nil, nil, false
+	}
+	var opt *schedule.Options
+	if trace {
+		opt = &schedule.Options{Trace: true}
+	}
+	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), opt)
+	if err != nil {
+		return nil, nil, false
+	}
+	return s, r, true
 }
 
 // oneFOneBPass is the pipeline pass of 1F1B's order with each stage's

@@ -182,25 +182,14 @@ func (e *evaluator) stageOptimizer(s *schedule.Schedule, vs []virtualStage, st i
 // stage's order (the second chunk's last W a few ops before the stage's
 // last op, not the V's way back earlier, where dataParallelTail's closed
 // form puts its last backward), so that both chunks' reductions come
-// after the pass. ok is false elsewhere: other orders, overlapped sends,
-// shared uplinks (the event engine shares them between the reductions),
-// per-tensor reductions, or an order that cannot be built.
-func (e *evaluator) builtTail(sp schedule.Params, vs []virtualStage, opt float64) (float64, bool) {
-	c := e.c
-	if c.Schedule != schedule.ZBV || !e.blockingP2P() || c.GradSync == GradSyncPerTensor || e.newTrunks() != nil {
-		return 0, false
-	}
-	s, err := e.builtOrder(sp)
-	if err != nil || s.NumVirtual() != len(vs) {
-		return 0, false
-	}
-	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), &schedule.Options{Trace: true})
-	if err != nil {
-		return 0, false
-	}
-	ct := chunkTimesOf(r.Spans, c.Parallel.PP, s.NumChunks())
+// after the pass. s and r are builtRun's order and traced run
+// (builtBubble's pass); builtTailApplies says where the tail is read off
+// them.
+func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []virtualStage, opt float64) float64 {
+	pp := e.c.Parallel.PP
+	ct := chunkTimesOf(r.Spans, pp, s.NumChunks())
 	var end float64
-	for st := range c.Parallel.PP {
+	for st := range pp {
 		var t, stageEnd float64
 		for _, ch := range ct.finishOrder(st) {
 			_, t = ct.reduce(st, ch, t, e.chunkReduction(&vs[s.VirtualStage(st, ch)]))
@@ -208,5 +197,14 @@ func (e *evaluator) builtTail(sp schedule.Params, vs []virtualStage, opt float64
 		}
 		end = max(end, stageEnd+e.stageOptimizer(s, vs, st))
 	}
-	return max(0, end+e.paramGatherDelay(s, vs, ct.firstF)-r.Makespan-opt), true
+	return max(0, end+e.paramGatherDelay(s, vs, ct.firstF)-r.Makespan-opt)
+}
+
+// builtTailApplies reports whether the data-parallel tail is builtTail's:
+// ZB-V with blocking sends over links of their own, and not elsewhere:
+// other orders, overlapped sends, shared uplinks (the event engine
+// shares them between the reductions) or per-tensor reductions.
+func (e *evaluator) builtTailApplies() bool {
+	c := e.c
+	return c.Schedule == schedule.ZBV && e.blockingP2P() && c.GradSync != GradSyncPerTensor && e.newTrunks() == nil
 }

@@ -1815,9 +1815,16 @@ func (e *evaluator) analyticInto(r *Result) {
 	// with linkPacedPass the seeded spread's 90th went from 2.9% to
 	// 1.9%). The interleaved
 	// orders run at least pp micro-batches (Kind.Check).
+	// ZB-V's data-parallel tail is read off the same run (builtTail).
+	var tailOrder *schedule.Schedule
+	var tailRun *schedule.Result
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
-		if span, ok := e.builtBubble(sp, vs); ok {
-			b.BubbleS = max(0, span-fm*worst.total())
+		trace := e.builtTailApplies()
+		if s, r, ok := e.builtRun(sp, vs, trace); ok {
+			b.BubbleS = max(0, r.Makespan-fm*worst.total())
+			if trace {
+				tailOrder, tailRun = s, r
+			}
 		}
 	}
 	if w := e.windowBound(st, sp); w > 0 {
@@ -1884,8 +1891,8 @@ func (e *evaluator) analyticInto(r *Result) {
 		}
 	}
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
-	if t, ok := e.builtTail(sp, vs, b.OptimizerS); ok {
-		tail = t
+	if tailRun != nil {
+		tail = e.builtTail(tailOrder, tailRun, vs, b.OptimizerS)
 	}
 	b.DPCommS = fm*worst.dp + tail
 
@@ -2269,18 +2276,12 @@ func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 		return ag
 	}
 	var lastD, lastE, lastAG float64 = -1, -1, 0
-	var lastF uint64 // the bits of the forward last taken with lastAG, when haveF
-	haveF := false
 	for s := range st {
 		w := &st[s]
 		if w.denseParams != lastD || w.experts != lastE {
 			lastD, lastE = w.denseParams, w.experts
 			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
-			haveF = false
-		} else if f := math.Float64bits(w.fwd); haveF && f == lastF {
-			continue // max(ag, x) with the x just taken: ag again
 		}
-		lastF, haveF = math.Float64bits(w.fwd), true
 		ag = max(ag, lastAG-w.fwd)
 	}
 	return ag
@@ -2317,25 +2318,17 @@ func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedul
 		return true
 	}
 	group := max(sp.Consecutive, pp) // ops between a stage's chunks' last backward ops
-	var before, op1, raw1 float64
+	var before, op1 float64
 	end, ag := math.Inf(-1), 0.0
-	paceNum := !math.IsNaN(pace)
 	for s := range st {
 		w := &st[s]
 		// The backward op: the stage's work less its forward passes.
 		op := (w.bwd + w.tp - w.tpF + w.cp - w.cpF + w.ep - w.epF + w.pp - w.ppF + w.dp - w.dpF) / float64(nc)
 		before += op
-		// Where stage 1's op before the pace is equal (no NaN), so are
-		// both after it (max with a pace that is a number): same's test
-		// without the max.
-		if op == raw1 && paceNum && s >= 2 && same(s, op1, op1) {
-			continue
-		}
-		raw := op
 		// A chunk's later ops apart: at least the links' pace (tailPace).
 		op = max(op, pace)
 		if s == 1 {
-			op1, raw1 = op, raw
+			op1 = op
 		}
 		if same(s, op, op1) {
 			continue
