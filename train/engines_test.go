@@ -419,8 +419,15 @@ func sharesUplink(c *Config) bool {
 // 18.5% (dualpipev tp8 pp4 m 12 behind a 1 Gb/s uplink, zb-v pp 4 m 2
 // behind one, dualpipev tp1 pp4 m 9 behind one: the analytic engine
 // below where DualPipeV's ingress, on which two stages' messages meet,
-// is read off the compute-only run), 99th percentile 5.3-5.7%, 95th
-// 1.5-1.7%, 90th 0.4-0.5%. Before a DualPipeV stage's messages to its
+// is read off the compute-only run), 99th percentile 5.2-5.8%, 95th
+// 1.5-1.7%, 90th 0.4-0.5%; over 3 x 20,000 checks (seeds 4-6) at worst
+// 22.8%, 21.3% and 19.6% (below), 99th percentile 5.6-5.7%. Before every
+// order with overlapped sends ran a stage's two flows through its unit's
+// one egress (egressRates; DualPipeV's alone did) the worst were the
+// same, 99th percentile 5.3-5.7% and 5.7%, and behind shared uplinks the
+// latency-aware and interleaved orders' 99th percentiles were 13.5% and
+// 10.5% over 3 x 5,000 (now 9.6% and 8.5%), the analytic engine below
+// (TestOverlappedEgress). Before a DualPipeV stage's messages to its
 // two peers shared its unit's egress (egressRates) it was 21.0%, 16.0%
 // and 20.3% (dualpipev pp 4 m 12-14 behind a 1-1.2 Gb/s uplink that
 // binds, the analytic engine below), 99th percentile 5.2-5.7%; the
@@ -457,7 +464,20 @@ func sharesUplink(c *Config) bool {
 // (uplinkShares prices them as meeting or not), DualPipeV over them
 // above all, ZB-V and interleaved orders behind shared uplinks under
 // ZeRO-1 with few micro-batches; issue 11 asks 10% of every draw, which
-// the tail misses.
+// the tail misses. The three worst of seeds 4-6 and the interleaved
+// 17.6% are ZeRO-1's (the same draws under ZeRO-0 agree to 12.3%, 4.7%,
+// 0.8% and 7.9%): from ZeRO-0 to ZeRO-1 the event engine's
+// data-parallel time falls by 0.07-0.58 s, as it hides each chunk's
+// gather until that chunk's first forward (paramGatherDelay), while the
+// analytic engine's moves by -0.06 to +0.09 s (dataParallelTail, zero1Gather;
+// builtTail reads the event engine's for ZB-V only where no uplink is
+// shared). The latency-aware and 1F1B tail behind shared
+// uplinks (17.4%, 17.0%, analytic above) is uplinkShares pricing
+// messages as meeting at a stage's ingress that the event engine's
+// stages, paced by the uplink, send to it in turn; DualPipeV's (18.5%,
+// analytic below) is max-min sharing of a stage's egress between its
+// peers, which delays a fused pair's first messages, and which no
+// max-plus pass gives (trunkSlack).
 const pipelineAgreement = 0.23
 
 // Both engines' step is at least every pipeline link's busy time and the
