@@ -131,33 +131,36 @@ func (c *Cache) checkStep(m int, pos []int, mask [][]bool) error {
 }
 
 // maskBias turns the mask rows of a step of m new tokens into additive
-// scores over the pending region padded to whole 16-token blocks (ld2
-// columns): 0 where the token attends, -Inf where the mask or the
-// padding forbids it. It is built once per step and read by every layer
-// and KV head, so that the score rows take it with a branch-free add.
+// scores over every key the step's tokens can see, the committed prefix
+// then the pending region, padded to whole 16-key blocks (ldf columns):
+// 0 for the prefix and where the token attends, -Inf where the mask or
+// the padding forbids it. It is built once per step and read by every
+// layer and KV head, so that the score rows take it with a branch-free
+// add.
 func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
-	n2 := c.Pending + m
-	ld2 := (n2 + 15) &^ 15
-	if cap(c.bias) < m*ld2 {
-		c.bias = make([]float32, m*ld2)
+	n1, n2 := c.Len, c.Pending+m
+	ldf := (n1 + n2 + 15) &^ 15
+	if cap(c.bias) < m*ldf {
+		c.bias = make([]float32, m*ldf)
 	}
-	b := c.bias[:m*ld2]
+	b := c.bias[:m*ldf]
 	if cap(c.reach) < m {
 		c.reach = make([]int, m)
 	}
 	c.reach = c.reach[:m]
 	ninf := float32(math.Inf(-1))
 	for i, row := range mask {
-		br := b[i*ld2 : (i+1)*ld2]
+		br := b[i*ldf : (i+1)*ldf]
+		clear(br[:n1])
 		for u, ok := range row[:n2] {
 			if ok {
-				br[u] = 0
+				br[n1+u] = 0
 				c.reach[i] = u + 1
 			} else {
-				br[u] = ninf
+				br[n1+u] = ninf
 			}
 		}
-		for u := n2; u < ld2; u++ {
+		for u := n1 + n2; u < ldf; u++ {
 			br[u] = ninf
 		}
 	}
@@ -167,12 +170,14 @@ func (c *Cache) maskBias(mask [][]bool, m int) []float32 {
 // step runs the layer on m new tokens x (m×Dim) whose keys and values are
 // appended to the pending region of layer li of the cache, and returns
 // the output. Each new token attends the whole committed prefix and the
-// pending tokens its mask row allows. The two parts are computed
-// separately and merged by their log-sum-exp, the two-pass tree attention
-// of production EAGLE servers. Each part is two matrix products per KV
-// head: the scores of the head's whole query group (every new token's
-// queries of the heads sharing that KV head) against the transposed keys,
-// and the softmax weights against the values.
+// pending tokens its mask row allows, in one pass over both (the mask
+// bias covers the prefix with zeros): two matrix products per KV head,
+// the scores of the head's whole query group (every new token's queries
+// of the heads sharing that KV head) against the transposed keys, and
+// the softmax weights against the values. A key the mask hides gets
+// weight 0 exactly, and every sum runs over the keys in cache order, so
+// the verify row of a chain's token has the bits of the decode step that
+// would have computed it after the tokens before it were committed.
 //
 // Only the rows from..m-1 go through attention and the MLP and come back
 // (m-from rows); the rows before from only append their keys and values.
@@ -314,15 +319,15 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 	group := H / cfg.KVHeads
 	R := mo * group // query rows of one KV head
 	n1, n2 := c.Len, c.Pending+m
-	// Score rows span whole 16-token blocks of keys (the cache's ld
-	// leaves room); the columns past the real keys are set to -Inf.
-	ld1, ld2 := (n1+15)&^15, (n2+15)&^15
 	qg := ws.take(R * hd)
-	s1, s2 := ws.take(R*ld1), ws.take(R*ld2)
-	o1, o2 := ws.take(R*hd), ws.take(R*hd)
-	mx1, sum1, mx2, sum2 := ws.take(R), ws.take(R), ws.take(R), ws.take(R)
+	// Score rows span whole 16-key blocks of keys (the cache's ld leaves
+	// room), prefix and pending region together; the columns past the
+	// real keys get -Inf from the bias.
+	ldf := (n1 + n2 + 15) &^ 15
+	s := ws.take(R * ldf)
+	o := ws.take(R * hd)
+	sum := ws.take(R)
 	kr := ws.take(hd) // one rotated key
-	ninf := float32(math.Inf(-1))
 	for kh := kh0; kh < kh1; kh++ {
 		// Rotate the new keys into the cache (transposed) and the
 		// queries, times the scale, into the group's rows, in one pass
@@ -349,23 +354,11 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 			kn.RopeScale(qg[i*gw:(i+1)*gw], q[i*ldq+kh*gw:i*ldq+(kh+1)*gw], rt.cos2[p:p+hd], rt.sin2[p:p+hd], scale)
 		}
 		keys := kt[kh*hd*ld:]
-		// Part 1: the committed prefix, no mask.
-		if n1 > 0 {
-			kn.Gemm(s1, ld1, qg, hd, keys, ld, R, hd, ld1)
-			for r := 0; r < R; r++ {
-				row := s1[r*ld1 : (r+1)*ld1]
-				for u := n1; u < ld1; u++ {
-					row[u] = ninf
-				}
-				mx1[r], sum1[r] = kn.ExpShiftSum(row)
-			}
-			kn.Gemm(o1, hd, s1, ld1, V[kh*hd:], kvd, R, n1, hd)
-		}
-		// Part 2: the pending tokens, through the mask, in chunks of new
-		// tokens whose scores span only the 16-key blocks up to the last
-		// key one of them attends: the keys past it would get weight 0
-		// (exactly, so the sums are the same bits), and a causal prefill
-		// computes a little over half of its square of scores.
+		// In chunks of new tokens whose scores span only the 16-key
+		// blocks up to the last key one of them attends: the keys past it
+		// would get weight 0 (exactly, so the sums are the same bits), and
+		// a causal prefill computes a little over half of its square of
+		// scores.
 		chunk := mo
 		if mo > 2*c.chunk {
 			chunk = c.chunk
@@ -376,35 +369,21 @@ func (j *attnJob) heads(kh0, kh1 int, ws *workspace) {
 			for _, v := range c.reach[t0:t1] {
 				reach = max(reach, v)
 			}
-			lc := min(ld2, (reach+15)&^15)
+			lc := min(ldf, (n1+reach+15)&^15)
 			r0, rc := (t0-from)*group, (t1-t0)*group
-			kn.Gemm(s2[r0*ld2:], ld2, qg[r0*hd:], hd, keys[n1:], ld, rc, hd, lc)
+			kn.Gemm(s[r0*ldf:], ldf, qg[r0*hd:], hd, keys, ld, rc, hd, lc)
 			for r := r0; r < r0+rc; r++ {
-				mx2[r], sum2[r] = kn.ExpShiftSumBias(s2[r*ld2:r*ld2+lc], bias[(from+r/group)*ld2:])
+				_, sum[r] = kn.ExpShiftSumBias(s[r*ldf:r*ldf+lc], bias[(from+r/group)*ldf:])
 			}
-			kn.Gemm(o2[r0*hd:], hd, s2[r0*ld2:], ld2, V[n1*kvd+kh*hd:], kvd, rc, min(n2, lc), hd)
+			kn.Gemm(o[r0*hd:], hd, s[r0*ldf:], ldf, V[kh*hd:], kvd, rc, min(n1+n2, lc), hd)
 		}
-		// Merge by log-sum-exp.
+		// Normalise into the heads' columns of the output.
 		for r := 0; r < R; r++ {
-			w1, w2 := float32(0), float32(1)
-			if n1 > 0 {
-				mx := max(mx1[r], mx2[r])
-				w1, w2 = tensor.Expf(mx1[r]-mx), tensor.Expf(mx2[r]-mx)
-			}
-			inv := 1 / (w1*sum1[r] + w2*sum2[r])
-			w1, w2 = w1*inv, w2*inv
+			inv := 1 / sum[r]
 			i, g := r/group, r%group
 			out := ao[i*d+(kh*group+g)*hd : i*d+(kh*group+g+1)*hd]
-			a2 := o2[r*hd : (r+1)*hd]
-			if n1 == 0 {
-				for e := range out {
-					out[e] = w2 * a2[e]
-				}
-				continue
-			}
-			a1 := o1[r*hd : (r+1)*hd]
-			for e := range out {
-				out[e] = w1*a1[e] + w2*a2[e]
+			for e, v := range o[r*hd : (r+1)*hd] {
+				out[e] = inv * v
 			}
 		}
 	}
@@ -514,19 +493,28 @@ func (d *Draft) step(t *Target, feats []float32, tokens, pos []int, mask [][]boo
 	if len(feats) != m*D || len(c.kt) != 1 {
 		return nil, nil, fmt.Errorf("draft step: %d features for %d tokens, cache of %d layers", len(feats)/D, m, len(c.kt))
 	}
-	in := c.buf(0, m*2*D)
-	for i, tok := range tokens {
+	for _, tok := range tokens {
 		if tok < 0 || tok >= t.Cfg.Vocab {
 			return nil, nil, fmt.Errorf("draft step: token %d outside the vocabulary of %d", tok, t.Cfg.Vocab)
 		}
-		copy(in[i*2*D:i*2*D+D], t.Embed.W[tok*D:tok*D+D])
-		copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
 	}
 	x := c.buf(1, m*D)
-	if lp := d.Layer.lowFor(t.Kern, m); lp != nil {
-		t.Kern.MatMulBF16(x, in, lp.fc, m)
+	if lp := d.Layer.lowFor(t.Kern, m); lp != nil && lp.fcEmb != nil && m == 1 {
+		// The token's half of the input projection from the table, then
+		// the feature's half continuing its sums.
+		copy(x, lp.fcEmb[tokens[0]*D:(tokens[0]+1)*D])
+		t.Kern.MatMulBF16Inputs(x, feats, lp.fc, D, 2*D, true)
 	} else {
-		apply(t.Kern, x, in, d.FC, m)
+		in := c.buf(0, m*2*D)
+		for i, tok := range tokens {
+			copy(in[i*2*D:i*2*D+D], t.Embed.W[tok*D:tok*D+D])
+			copy(in[i*2*D+D:i*2*D+2*D], feats[i*D:i*D+D])
+		}
+		if lp != nil {
+			t.Kern.MatMulBF16(x, in, lp.fc, m)
+		} else {
+			apply(t.Kern, x, in, d.FC, m)
+		}
 	}
 	out = d.Layer.step(t.Kern, x, nil, m, pos, c.maskBias(mask, m), c, 0, from)
 	c.Pending += m
@@ -639,8 +627,15 @@ func (l *Layer) stackedQKV() []float32 {
 
 // lowLayer holds a draft layer's products in bfloat16 (the draft's input
 // projection and the target's head, which the draft's logits use,
-// included).
-type lowLayer struct{ fc, qkv, wo, w13, w2, head *tensor.PackedBF16 }
+// included). fcEmb, where the kernel can split a product's inputs
+// (tensor.Kernel.SplitBF16OK), holds the token-embedding half of the
+// input projection for every token (Vocab×Dim: e(t)·W_fc,embᵀ, the
+// partial sums of fc over its first Dim inputs), so that a one-row pass
+// computes only the feature half and gets the bits of the whole product.
+type lowLayer struct {
+	fc, qkv, wo, w13, w2, head *tensor.PackedBF16
+	fcEmb                      []float32
+}
 
 // lowFor returns the layer's bfloat16 products, or nil where they do not
 // apply (not built, or no SIMD kernel). Every draft pass takes them:
@@ -685,6 +680,13 @@ func (d *Draft) UseBF16(t *Target, on bool) {
 	}
 	if tensor.GLUOK(ff) {
 		l.low.w13 = tensor.PackBF16(tensor.GLURows(l.W1.W, l.W3.W, ff, D), 2*ff, D)
+	}
+	if kn := t.Kern; kn.SplitBF16OK() && D%2 == 0 {
+		V := cfg.Vocab
+		l.low.fcEmb = make([]float32, V*D)
+		for v := 0; v < V; v++ {
+			kn.MatMulBF16Inputs(l.low.fcEmb[v*D:(v+1)*D], t.Embed.W[v*D:(v+1)*D], l.low.fc, 0, D, false)
+		}
 	}
 }
 

@@ -236,3 +236,90 @@ func TestDraftStepLastMatchesStep(t *testing.T) {
 		})
 	}
 }
+
+// TestChainVerifyMatchesDecodeSteps checks that the verify pass of a
+// chain (a causal step of m tokens on a committed prefix) gives each
+// token the bits of plain decode steps, one token at a time with each
+// committed before the next: the attention runs over the prefix and the
+// pending tokens in one pass in cache order, and every product's sums
+// run in the same order whatever the number of rows.
+func TestChainVerifyMatchesDecodeSteps(t *testing.T) {
+	cfg := Config{Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 40, RopeBase: 10000}
+	for _, kn := range []tensor.Kernel{tensor.Detect(1), {}} {
+		t.Run(fmt.Sprintf("simd=%v", kn.SIMD), func(t *testing.T) {
+			m, _ := NewTarget(cfg, rand.New(rand.NewPCG(5, 6)))
+			m.Kern = kn
+			m.Prepare()
+			prompt := []int{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3}
+			pos := make([]int, len(prompt))
+			for i := range pos {
+				pos[i] = i
+			}
+			chain := []int{8, 4, 6, 2}
+			n, V := len(prompt), cfg.Vocab
+			verify, plain := NewCache(cfg, cfg.Layers), NewCache(cfg, cfg.Layers)
+			for _, c := range []*Cache{verify, plain} {
+				if _, _, err := m.Step(prompt, pos, CausalMask(n), c); err != nil {
+					t.Fatal(err)
+				}
+				c.Commit(pos)
+			}
+			vp := []int{n, n + 1, n + 2, n + 3}
+			_, vl, err := m.Step(chain, vp, CausalMask(len(chain)), verify)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tok := range chain {
+				_, l, err := m.Step([]int{tok}, []int{n + i}, CausalMask(1), plain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain.Commit([]int{0})
+				if d := cmp.Diff(l, vl[i*V:(i+1)*V]); d != "" {
+					t.Errorf("token %d: logits differ (-decode +verify):\n%s", i, d)
+				}
+			}
+		})
+	}
+}
+
+// TestDraftEmbeddingTableKeepsBits checks that the bfloat16 draft's
+// one-row pass, which takes the token half of its input projection from
+// the per-token table, gives the bits of the pass that projects the
+// whole concatenated input.
+func TestDraftEmbeddingTableKeepsBits(t *testing.T) {
+	kn := tensor.Detect(1)
+	if !kn.SIMD || !kn.SplitBF16OK() {
+		t.Skip("no bfloat16 draft with a split input projection on this kernel")
+	}
+	cfg := Config{Dim: 64, Layers: 1, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 20, RopeBase: 10000}
+	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(7, 8)))
+	d, _ := NewDraft(cfg, rand.New(rand.NewPCG(9, 10)))
+	d.UseBF16(m, true)
+	if d.Layer.low.fcEmb == nil {
+		t.Fatal("UseBF16 built no embedding table")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	feat := make([]float32, cfg.Dim)
+	for i := range feat {
+		feat[i] = float32(r.NormFloat64())
+	}
+	var outs, logits [2][]float32
+	for i, table := range []bool{true, false} {
+		if !table {
+			d.Layer.low.fcEmb = nil
+		}
+		c := NewCache(cfg, 1)
+		o, l, err := d.Step(m, feat, []int{5}, []int{0}, CausalMask(1), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i], logits[i] = o, l
+	}
+	if d := cmp.Diff(outs[1], outs[0]); d != "" {
+		t.Errorf("features differ (-whole +table):\n%s", d)
+	}
+	if d := cmp.Diff(logits[1], logits[0]); d != "" {
+		t.Errorf("logits differ (-whole +table):\n%s", d)
+	}
+}

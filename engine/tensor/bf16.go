@@ -115,7 +115,7 @@ func bf16Range(z bool, c, a []float32, w *PackedBF16, m, lo, hi int) {
 		switch {
 		case !z:
 			for r := 0; r < m; r++ {
-				bf16Y1x64(&a[r*k], panel, ps, k, col(r))
+				bf16Y1x64(&a[r*k], panel, ps, k, col(r), 0)
 				flush(r, 1)
 			}
 		case m == 1:
@@ -139,6 +139,57 @@ func bf16Range(z bool, c, a []float32, w *PackedBF16, m, lo, hi int) {
 				flush(i, min(4, m-i))
 			}
 		}
+	}
+}
+
+// SplitBF16OK reports whether the kernel runs MatMulBF16Inputs: the
+// AVX2 and pure-Go kernels (the AVX-512 tiles have no variant that
+// continues sums).
+func (kn Kernel) SplitBF16OK() bool { return !kn.AVX512 }
+
+// MatMulBF16Inputs computes, for one row, the part of c = a·Wᵀ that the
+// inputs p0..p1-1 of W contribute (a holds those p1-p0 inputs; p0 is
+// even): c gets the sums over them, or with acc the sums continue from
+// c's entries, so that a call on inputs 0..p0-1 followed by one on
+// p0..K-1 with acc gives the bits of MatMulBF16 on the whole row (each
+// sum runs in order of p, one FMA per term). The draft's input
+// projection takes its token-embedding half from a table made this way
+// (model.Draft.UseBF16). It needs SplitBF16OK.
+func (kn Kernel) MatMulBF16Inputs(c, a []float32, w *PackedBF16, p0, p1 int, acc bool) {
+	k, n := p1-p0, w.N
+	if k <= 0 || p0&1 != 0 || p1 > w.K || kn.AVX512 {
+		panic("tensor: MatMulBF16Inputs of an odd or empty input range, or on AVX-512")
+	}
+	_ = a[k-1]
+	_ = c[n-1]
+	if !kn.SIMD {
+		for j := 0; j < n; j++ {
+			var s float32
+			if acc {
+				s = c[j]
+			}
+			for q, v := range a[:k] {
+				s += v * BF16Value(w.at(j, p0+q))
+			}
+			c[j] = s
+		}
+		return
+	}
+	ac := 0
+	if acc {
+		ac = 1
+	}
+	ps := 16 * w.kPad()
+	var scratch [64]float32
+	for j := 0; j < n; j += 64 {
+		panel := &w.data[j*w.kPad()+(p0>>1)*32]
+		if j+64 <= n {
+			bf16Y1x64(&a[0], panel, ps, k, &c[j], ac)
+			continue
+		}
+		copy(scratch[:], c[j:n])
+		bf16Y1x64(&a[0], panel, ps, k, &scratch[0], ac)
+		copy(c[j:n], scratch[:n-j])
 	}
 }
 

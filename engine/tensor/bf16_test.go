@@ -52,6 +52,33 @@ func TestMatMulBF16MatchesRounded(t *testing.T) {
 	}
 }
 
+// TestMatMulBF16InputsMatchesWhole checks that a one-row product done
+// in two calls over input ranges (the second continuing the first's
+// sums) gives the bits of MatMulBF16 on the whole row, on the AVX2 and
+// pure-Go kernels, for column counts that are not multiples of 64 and an
+// odd last range.
+func TestMatMulBF16InputsMatchesWhole(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	simd := Detect(1)
+	for _, kn := range []Kernel{{}, {SIMD: simd.SIMD}} {
+		for _, s := range [][3]int{{384, 192, 192}, {384, 192, 200}, {25, 10, 80}, {8, 2, 16}} {
+			k, p0, n := s[0], s[1], s[2]
+			a, w := randSlice(r, k), randSlice(r, n*k)
+			p := PackBF16(w, n, k)
+			want := make([]float32, n)
+			kn.MatMulBF16(want, a, p, 1)
+			got := make([]float32, n)
+			kn.MatMulBF16Inputs(got, a[:p0], p, 0, p0, false)
+			kn.MatMulBF16Inputs(got, a[p0:], p, p0, k, true)
+			for j := range want {
+				if got[j] != want[j] {
+					t.Fatalf("simd %v, k %d split at %d, n %d: column %d = %g, want %g", kn.SIMD, k, p0, n, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkBF16vsF32 compares the float32 and bfloat16 packed products
 // on a 6 MB (float32) matrix, past the L2 cache like a whole model's
 // weights, for one, two and four rows, on the AVX-512 kernels or, where

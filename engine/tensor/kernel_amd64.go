@@ -20,6 +20,9 @@ func haveSIMD() bool { return cpuidAVX2FMA() }
 func gemm4x16(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
 
 //go:noescape
+func gemm4x24(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
+
+//go:noescape
 func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32)
 
 //go:noescape
@@ -101,7 +104,7 @@ func siluMulZ(a, b, out *float32, n32 int)
 func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
 
 //go:noescape
-func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32, acc int)
 
 //go:noescape
 func ropeScale(dst, src, cs, sn *float32, w int, n int, scale float32)

@@ -189,6 +189,79 @@ doneg4:
 	VZEROUPPER
 	RET
 
+// func gemm4x24(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32)
+// gemm4x16 for 24 columns: twelve accumulators (independent FMA chains,
+// where gemm4x16 and gemm4x8 over the same 24 columns keep eight and
+// four), each column summed in order of p like gemm4x16, so the bits are
+// the same. The attention's output product, whose columns are a head's
+// 24 dimensions, takes it.
+TEXT ·gemm4x24(SB), NOSPLIT, $0-88
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), R10
+	MOVQ a2+16(FP), R11
+	MOVQ a3+24(FP), R12
+	MOVQ bt+32(FP), DI
+	MOVQ ldb+40(FP), R9
+	SHLQ $2, R9
+	MOVQ k+48(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+loopg424:
+	CMPQ AX, CX
+	JGE  doneg424
+	VMOVUPS      (DI), Y12
+	VMOVUPS      32(DI), Y13
+	VMOVUPS      64(DI), Y14
+	VBROADCASTSS (SI)(AX*4), Y15
+	VFMADD231PS  Y12, Y15, Y0
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (R10)(AX*4), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VFMADD231PS  Y13, Y15, Y4
+	VFMADD231PS  Y14, Y15, Y5
+	VBROADCASTSS (R11)(AX*4), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS (R12)(AX*4), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VFMADD231PS  Y13, Y15, Y10
+	VFMADD231PS  Y14, Y15, Y11
+	ADDQ         R9, DI
+	INCQ         AX
+	JMP          loopg424
+doneg424:
+	MOVQ    c0+56(FP), DX
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	MOVQ    c1+64(FP), DX
+	VMOVUPS Y3, (DX)
+	VMOVUPS Y4, 32(DX)
+	VMOVUPS Y5, 64(DX)
+	MOVQ    c2+72(FP), DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VMOVUPS Y8, 64(DX)
+	MOVQ    c3+80(FP), DX
+	VMOVUPS Y9, (DX)
+	VMOVUPS Y10, 32(DX)
+	VMOVUPS Y11, 64(DX)
+	VZEROUPPER
+	RET
+
 // func gemm1x32(a *float32, bt *float32, ldb int, k int, c *float32)
 // c[j] = sum_p a[p]·bt[p][j] for columns j < 32: the decode (matrix-vector)
 // form of gemm4x16.
@@ -1644,12 +1717,15 @@ donep3:
 	VFMADD231PS Y9, Y13, a0     \
 	VFMADD231PS Y11, Y13, a1
 
-// func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32)
+// func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32, acc int)
 // One row against four consecutive bfloat16 panels (pstride elements
 // apart) on AVX2: the one-row draft pass, bound by the memory traffic
 // that bfloat16 halves. Each sum runs in order of p with one FMA per
-// term, as bf16Z1x64 does, so the two give the same bits.
-TEXT ·bf16Y1x64(SB), NOSPLIT, $0-40
+// term, as bf16Z1x64 does, so the two give the same bits. With acc
+// nonzero the sums start from c's entries instead of 0: the rest of a
+// product whose first inputs' partial sums c already holds, with the
+// bits of the whole product in one call.
+TEXT ·bf16Y1x64(SB), NOSPLIT, $0-48
 	MOVQ a+0(FP), SI
 	MOVQ p+8(FP), DI
 	MOVQ pstride+16(FP), R9
@@ -1661,6 +1737,19 @@ TEXT ·bf16Y1x64(SB), NOSPLIT, $0-40
 	LEAQ (R11)(R9*1), R12
 	VPCMPEQD Y15, Y15, Y15
 	VPSLLD   $16, Y15, Y15
+	MOVQ acc+40(FP), AX
+	TESTQ AX, AX
+	JZ   zeroy1
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	VMOVUPS 128(DX), Y4
+	VMOVUPS 160(DX), Y5
+	VMOVUPS 192(DX), Y6
+	VMOVUPS 224(DX), Y7
+	JMP  starty1
+zeroy1:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1669,6 +1758,7 @@ TEXT ·bf16Y1x64(SB), NOSPLIT, $0-40
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+starty1:
 	MOVQ CX, R8
 	ANDQ $~1, R8
 	XORQ AX, AX

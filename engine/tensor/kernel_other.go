@@ -118,10 +118,14 @@ func gemmP3x32(ap *[3]*float32, p *float32, pstride int, k int, cp *[3]*float32)
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 
-func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32) {
+func bf16Y1x64(a *float32, p *uint16, pstride int, k int, c *float32, acc int) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
 
 func ropeScale(dst, src, cs, sn *float32, w int, n int, scale float32) {
+	panic("tensor: SIMD kernel called without SIMD support")
+}
+
+func gemm4x24(a0, a1, a2, a3 *float32, bt *float32, ldb int, k int, c0, c1, c2, c3 *float32) {
 	panic("tensor: SIMD kernel called without SIMD support")
 }
