@@ -13,10 +13,16 @@ import (
 // topology Config gives them and the parts of the step model's evaluation
 // that depend on no other choice.
 type prepared struct {
-	topo   topology.Topology
-	dims   []topology.Dim
-	ok     bool
-	shared train.Shared
+	topo topology.Topology
+	dims []topology.Dim
+	ok   bool
+	// unplaced, for a shape without a layout (!ok), records that the
+	// configuration's own layout (train.Config.Layout) fails with this
+	// topology, so that the step model refuses every candidate of the
+	// shape: those that fit the quick memory check are then not
+	// priced, which would only return that error.
+	unplaced bool
+	shared   train.Shared
 }
 
 // netKey is a choice of transport and collective algorithm.
@@ -142,7 +148,11 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		pr = new(prepared)
 	}
 	*pr = prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
-	if sh.ok {
+	if !sh.ok {
+		p.b.candidateConfig(&p.cfg, c, pr)
+		_, err := p.cfg.Layout()
+		pr.unplaced = err != nil
+	} else {
 		cfg := *t
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
@@ -154,6 +164,9 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 			EPLinks:       linksFor(np.ep, cfg.Parallel.EP, topology.EP, sh.lay, func() []network.Link { return train.EPLinks(&cfg, sh.lay, np.links) }),
 			PPLinks:       linksFor(np.pp, cfg.Parallel.PP, topology.PP, sh.lay, func() []network.Link { return train.PPLinks(&cfg, sh.lay) }),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
+		}
+		if c.ETP != 0 {
+			pr.shared.ExpertTPSpan = &sh.etpSpan
 		}
 	}
 	p.byNet = append(p.byNet, netPrepared{k, pr})
@@ -167,7 +180,7 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 // choices (and both have a layout): they are then one group (prune.go).
 func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
 	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
-	if !j.pr.ok {
+	if !j.pr.ok && !j.pr.unplaced {
 		p.memo.set = false
 		return j, false
 	}
@@ -179,7 +192,7 @@ func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
 		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
-	return j, same
+	return j, same && j.pr.ok
 }
 
 // candidateConfig builds in cfg the configuration Config(c) builds, with
@@ -208,7 +221,13 @@ func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) 
 // candidate of j's group (prune.go); 0 when j's step was not priced.
 func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (outcome, float64) {
 	if !j.pr.ok {
-		return b.evaluate(j.i, j.c), 0
+		if !j.pr.unplaced {
+			return b.evaluate(j.i, j.c), 0
+		}
+		if !j.fits {
+			return outcome{ok: true, mem: j.mem}, 0
+		}
+		return outcome{}, 0 // the step model refuses the layout
 	}
 	if !j.fits {
 		return outcome{ok: true, mem: j.mem}, 0

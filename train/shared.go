@@ -23,6 +23,11 @@ type Shared struct {
 	Device *cost.Device
 	// Layout is c.Layout().
 	Layout *topology.Layout
+	// ExpertTPSpan is ExpertTPSpan(c, *Layout), the expert tensor-parallel
+	// group on the expert grid; it is only read when c's expert groups cut
+	// the attention grid's tp (etp < tp), where computing it places the
+	// expert grid again.
+	ExpertTPSpan *topology.Span
 	// Links is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency),
 	// PPLinks PPLinks(c, Layout), and EPLinks EPLinks(c, Layout, Links).
 	Links, PPLinks, EPLinks []network.Link
@@ -48,6 +53,13 @@ func PPLinks(c *Config, l topology.Layout) []network.Link {
 // ppLinks is PPLinks for the pipeline span pp.
 func ppLinks(c *Config, pp topology.Span) []network.Link {
 	return network.Links(c.Topology, ppSenders(c.Topology, pp, c.Parallel.PP), c.Calib.NetworkEfficiency)
+}
+
+// ExpertTPSpan is the span of c's expert tensor-parallel group laid out
+// as l (c.Layout()): the tp group itself when etp = tp, else the expert
+// grid's etp group.
+func ExpertTPSpan(c *Config, l topology.Layout) (topology.Span, error) {
+	return c.expertTPSpan(l)
 }
 
 // EPLinks is what one GPU's MoE dispatcher achieves at each level for the

@@ -255,6 +255,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	if c.Parallel.ExpertTP() == c.Parallel.TP {
 		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
+	} else if s.ExpertTPSpan != nil {
+		e.etpSpan = *s.ExpertTPSpan
 	} else {
 		var err error
 		if e.etpSpan, err = c.expertTPSpan(l); err != nil {
