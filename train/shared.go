@@ -222,6 +222,8 @@ type scratch struct {
 	vsOK    bool
 	vsKey   vsKey
 	vsLinks [3][]network.Link
+	// lw remembers layerWork's costs across evaluations (memoLayerWork).
+	lw      lwMemo
 	stOK    bool
 	stKey   stKey
 	stCaps  []int
@@ -460,6 +462,96 @@ func (e *evaluator) vsKeyOf() vsKey {
 		prec: c.Precision, rc: c.Recompute, unfused: c.UnfusedAttention,
 		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, disp: c.Dispatcher, fp8disp: c.FP8Dispatch, unfPerm: c.UnfusedPermute, calib: c.Calib,
 		graphs: c.CUDAGraphs, quantAlloc: c.UnfusedQuantAlloc, rfusion: c.RouterFusion, groupedK: c.GroupedKernel}
+}
+
+// lwMemo remembers the costs layerWork returned, by what it reads: the
+// evaluation's vsKey and vsLinkSets (which virtualStages' memo keys on)
+// and the layer. A search prices candidates that differ only in the
+// pipeline schedule apart (other choices come between them in its
+// order), so virtualStages' memo of the last evaluation misses them
+// while their layers cost the same.
+type lwMemo struct {
+	idx     map[lwKey]int
+	entries []lwEntry
+}
+
+// lwKey indexes lwMemo by the parts of a vsKey that a search's
+// candidates vary, and the layer.
+type lwKey struct {
+	layout *topology.Layout
+	par    parKey
+	batch  parallel.Batch
+	rc     parallel.Recompute
+	layer  int
+}
+
+// lwEntry is one cost layerWork returned and what it was read off.
+type lwEntry struct {
+	key   vsKey
+	links [3][]network.Link
+	layer int
+	oc    opCost
+}
+
+// lwMemoSize bounds lwMemo: once full it starts afresh.
+const lwMemoSize = 1024
+
+// lwLookup is what memoLayerWork reads of one evaluation, once.
+type lwLookup struct {
+	set, off bool
+	key      vsKey
+	links    [3][]network.Link
+}
+
+// memoLayerWork is layerWork(i), looked up in the scratch's lwMemo when
+// virtualStages' memo could key the evaluation (vsPriced's conditions).
+func (e *evaluator) memoLayerWork(i int, lw *lwLookup) opCost {
+	sc := e.sc
+	if !lw.set {
+		lw.set = true
+		lw.off = sc == nil || !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(e.c.Parallel.LayersPerStage) > 0 || e.c.Parallel.Layout != nil
+		if !lw.off {
+			lw.key, lw.links = e.vsKeyOf(), e.vsLinkSets()
+			for _, l := range lw.links {
+				lw.off = lw.off || l == nil
+			}
+		}
+	}
+	if lw.off {
+		return e.layerWork(i)
+	}
+	m := &sc.lw
+	k := lwKey{layout: lw.key.layout, par: lw.key.par, batch: lw.key.batch, rc: lw.key.rc, layer: i}
+	j, ok := m.idx[k]
+	if ok {
+		x := &m.entries[j]
+		if x.layer == i && x.key == lw.key && slices.Equal(x.links[0], lw.links[0]) && slices.Equal(x.links[1], lw.links[1]) && slices.Equal(x.links[2], lw.links[2]) {
+			return x.oc
+		}
+	}
+	oc := e.layerWork(i)
+	if !ok {
+		if m.idx == nil {
+			m.idx = make(map[lwKey]int, lwMemoSize)
+		}
+		if len(m.entries) >= lwMemoSize {
+			clear(m.idx)
+			m.entries = m.entries[:0]
+		}
+		j = len(m.entries)
+		if j < cap(m.entries) {
+			m.entries = m.entries[:j+1] // keeps the entry's link buffers
+		} else {
+			m.entries = append(m.entries, lwEntry{})
+		}
+		m.idx[k] = j
+	}
+	x := &m.entries[j]
+	x.key, x.layer, x.oc = lw.key, i, oc
+	for n, l := range lw.links {
+		x.links[n] = append(x.links[n][:0], l...)
+	}
+	return oc
 }
 
 // vsValid reports whether sc.vs holds e's virtual stages.
