@@ -278,14 +278,22 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	}
 	nv := p * v
 	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share}
-	r.stageOf = make([]int, nv)
+	// The per-stage and per-virtual-stage slices are cut from one block
+	// of each type (fewer allocations); each has its own capacity, so
+	// none grows into the next.
+	ints := make([]int, 3*nv+2*p)
+	floats := make([]float64, 6*nv+3*p)
+	bools := make([]bool, 2*p)
+	cutInts := func(n int) []int { x := ints[:n:n]; ints = ints[n:]; return x }
+	cutFloats := func(n int) []float64 { x := floats[:n:n]; floats = floats[n:]; return x }
+	r.stageOf = cutInts(nv)
 	for k := 0; k < nv; k++ {
 		r.stageOf[k], _ = s.Placement(k)
 	}
-	r.durF = make([]float64, p*v)
-	r.durB = make([]float64, p*v)
-	r.durW = make([]float64, p*v)
-	r.durBW = make([]float64, p*v)
+	r.durF = cutFloats(nv)
+	r.durB = cutFloats(nv)
+	r.durW = cutFloats(nv)
+	r.durBW = cutFloats(nv)
 	for st := 0; st < p; st++ {
 		for ch := 0; ch < v; ch++ {
 			i := st*v + ch
@@ -302,12 +310,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			r.durF[i], r.durB[i], r.durW[i], r.durBW[i] = f, b, w, b+w
 		}
 	}
-	r.fwdXfer = make([]Transfer, nv)
-	r.bwdXfer = make([]Transfer, nv)
-	r.fwdTime = make([]float64, nv)
-	r.bwdTime = make([]float64, nv)
-	r.fwdLink = make([]int, nv)
-	r.bwdLink = make([]int, nv)
+	xfers := make([]Transfer, 2*nv)
+	r.fwdXfer, r.bwdXfer = xfers[:nv:nv], xfers[nv:]
+	r.fwdTime = cutFloats(nv)
+	r.bwdTime = cutFloats(nv)
+	r.fwdLink = cutInts(nv)
+	r.bwdLink = cutInts(nv)
 	if c.P2P != nil {
 		type key struct {
 			from, to int
@@ -366,12 +374,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	for i := range r.slots {
 		r.slots[i] = slot{unknown, unknown, unknown, unknown}
 	}
-	r.pos = make([]int, p)
-	r.free = make([]float64, p)
-	r.busy = make([]float64, p)
-	r.running = make([]bool, p)
-	r.holding = make([]int, p)
-	r.started = make([]float64, p)
+	r.pos = cutInts(p)
+	r.free = cutFloats(p)
+	r.busy = cutFloats(p)
+	r.running = bools[:p:p]
+	r.holding = cutInts(p)
+	r.started = cutFloats(p)
 	if c.ForwardBackward != nil {
 		r.fb = make([]float64, p*v*v)
 		for st := 0; st < p; st++ {
@@ -386,7 +394,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			}
 		}
 	}
-	r.queued = make([]bool, p)
+	r.queued = bools[p:]
 	for _, ops := range s.Stages {
 		r.total += len(ops)
 	}
