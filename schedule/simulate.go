@@ -284,16 +284,15 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	ints := make([]int, 3*nv+2*p)
 	floats := make([]float64, 6*nv+3*p)
 	bools := make([]bool, 2*p)
-	cutInts := func(n int) []int { x := ints[:n:n]; ints = ints[n:]; return x }
-	cutFloats := func(n int) []float64 { x := floats[:n:n]; floats = floats[n:]; return x }
-	r.stageOf = cutInts(nv)
+	r.stageOf, r.fwdLink, r.bwdLink = ints[:nv:nv], ints[nv:2*nv:2*nv], ints[2*nv:3*nv:3*nv]
+	r.pos, r.holding = ints[3*nv:3*nv+p:3*nv+p], ints[3*nv+p:]
+	r.durF, r.durB, r.durW, r.durBW = floats[:nv:nv], floats[nv:2*nv:2*nv], floats[2*nv:3*nv:3*nv], floats[3*nv:4*nv:4*nv]
+	r.fwdTime, r.bwdTime = floats[4*nv:5*nv:5*nv], floats[5*nv:6*nv:6*nv]
+	r.free, r.busy, r.started = floats[6*nv:6*nv+p:6*nv+p], floats[6*nv+p:6*nv+2*p:6*nv+2*p], floats[6*nv+2*p:]
+	r.running, r.queued = bools[:p:p], bools[p:]
 	for k := 0; k < nv; k++ {
 		r.stageOf[k], _ = s.Placement(k)
 	}
-	r.durF = cutFloats(nv)
-	r.durB = cutFloats(nv)
-	r.durW = cutFloats(nv)
-	r.durBW = cutFloats(nv)
 	for st := 0; st < p; st++ {
 		for ch := 0; ch < v; ch++ {
 			i := st*v + ch
@@ -312,10 +311,6 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	}
 	xfers := make([]Transfer, 2*nv)
 	r.fwdXfer, r.bwdXfer = xfers[:nv:nv], xfers[nv:]
-	r.fwdTime = cutFloats(nv)
-	r.bwdTime = cutFloats(nv)
-	r.fwdLink = cutInts(nv)
-	r.bwdLink = cutInts(nv)
 	if c.P2P != nil {
 		type key struct {
 			from, to int
@@ -374,12 +369,6 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	for i := range r.slots {
 		r.slots[i] = slot{unknown, unknown, unknown, unknown}
 	}
-	r.pos = cutInts(p)
-	r.free = cutFloats(p)
-	r.busy = cutFloats(p)
-	r.running = bools[:p:p]
-	r.holding = cutInts(p)
-	r.started = cutFloats(p)
 	if c.ForwardBackward != nil {
 		r.fb = make([]float64, p*v*v)
 		for st := 0; st < p; st++ {
@@ -394,7 +383,6 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			}
 		}
 	}
-	r.queued = bools[p:]
 	for _, ops := range s.Stages {
 		r.total += len(ops)
 	}

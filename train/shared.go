@@ -473,6 +473,10 @@ func (e *evaluator) vsKeyOf() vsKey {
 type lwMemo struct {
 	idx     map[lwKey]int
 	entries []lwEntry
+	// key and links are the evaluation's, read by its first lookup
+	// (lwLookup).
+	key   vsKey
+	links [3][]network.Link
 }
 
 // lwKey indexes lwMemo by the parts of a vsKey that a search's
@@ -496,12 +500,10 @@ type lwEntry struct {
 // lwMemoSize bounds lwMemo: once full it starts afresh.
 const lwMemoSize = 1024
 
-// lwLookup is what memoLayerWork reads of one evaluation, once.
-type lwLookup struct {
-	set, off bool
-	key      vsKey
-	links    [3][]network.Link
-}
+// lwLookup says whether memoLayerWork has read the evaluation's key
+// and links into the scratch's lwMemo (set), and whether the memo
+// applies (not off); two flags on the caller's stack.
+type lwLookup struct{ set, off bool }
 
 // memoLayerWork is layerWork(i), looked up in the scratch's lwMemo when
 // virtualStages' memo could key the evaluation (vsPriced's conditions).
@@ -511,8 +513,8 @@ func (e *evaluator) memoLayerWork(i int, lw *lwLookup) opCost {
 		lw.set = true
 		lw.off = sc == nil || !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(e.c.Parallel.LayersPerStage) > 0 || e.c.Parallel.Layout != nil
 		if !lw.off {
-			lw.key, lw.links = e.vsKeyOf(), e.vsLinkSets()
-			for _, l := range lw.links {
+			sc.lw.key, sc.lw.links = e.vsKeyOf(), e.vsLinkSets()
+			for _, l := range sc.lw.links {
 				lw.off = lw.off || l == nil
 			}
 		}
@@ -521,11 +523,11 @@ func (e *evaluator) memoLayerWork(i int, lw *lwLookup) opCost {
 		return e.layerWork(i)
 	}
 	m := &sc.lw
-	k := lwKey{layout: lw.key.layout, par: lw.key.par, batch: lw.key.batch, rc: lw.key.rc, layer: i}
+	k := lwKey{layout: m.key.layout, par: m.key.par, batch: m.key.batch, rc: m.key.rc, layer: i}
 	j, ok := m.idx[k]
 	if ok {
 		x := &m.entries[j]
-		if x.layer == i && x.key == lw.key && slices.Equal(x.links[0], lw.links[0]) && slices.Equal(x.links[1], lw.links[1]) && slices.Equal(x.links[2], lw.links[2]) {
+		if x.layer == i && x.key == m.key && slices.Equal(x.links[0], m.links[0]) && slices.Equal(x.links[1], m.links[1]) && slices.Equal(x.links[2], m.links[2]) {
 			return x.oc
 		}
 	}
@@ -547,8 +549,8 @@ func (e *evaluator) memoLayerWork(i int, lw *lwLookup) opCost {
 		m.idx[k] = j
 	}
 	x := &m.entries[j]
-	x.key, x.layer, x.oc = lw.key, i, oc
-	for n, l := range lw.links {
+	x.key, x.layer, x.oc = m.key, i, oc
+	for n, l := range m.links {
 		x.links[n] = append(x.links[n][:0], l...)
 	}
 	return oc
