@@ -179,20 +179,30 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 // candidate differs from the previous one p prepared only in those two
 // choices (and both have a layout): they are then one group (prune.go).
 func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
-	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
+	j := job{i: i, c: c, sh: sh}
+	same := p.prepareJob(&j)
+	return j, same
+}
+
+// prepareJob is job in place: it prepares j, whose i, c and sh are set
+// (a worker's batch slot, not copied), and reports what job reports.
+func (p *pricer) prepareJob(j *job) bool {
+	c := &j.c
+	j.pr = p.prepare(j.c, j.sh)
+	j.mem, j.fits = 0, false
 	if !j.pr.ok && !j.pr.unplaced {
 		p.memo.set = false
-		return j, false
+		return false
 	}
-	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
+	k := memKey{sh: j.sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
 	same := p.memo.set && p.memo.key == k
 	if !same {
-		p.b.candidateConfig(&p.cfg, c, j.pr)
+		p.b.candidateConfig(&p.cfg, j.c, j.pr)
 		p.memo.key, p.memo.set = k, true
 		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
-	return j, same && j.pr.ok
+	return same && j.pr.ok
 }
 
 // candidateConfig builds in cfg the configuration Config(c) builds, with
