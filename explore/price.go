@@ -83,6 +83,8 @@ type pricer struct {
 	// Shared points to, never on the Shared (train.Evaluator).
 	last  *shape
 	byNet []netPrepared
+	// hint is the position in byNet of the netKey found last.
+	hint  int
 	spare []*prepared
 	// memo is the memory check of the previous candidate: it depends on
 	// neither the transport nor the collective algorithm, the innermost
@@ -126,11 +128,20 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		p.byNet = p.byNet[:0]
 	}
 	k := netKey{c.Technology, c.Collective}
-	for _, n := range p.byNet {
+	// The candidates of a shape take its netKeys in the order they were
+	// first seen, over and over (a run's transports and collectives):
+	// the one after the last found comes first.
+	if h := p.hint + 1; h < len(p.byNet) && p.byNet[h].k == k {
+		p.hint = h
+		return p.byNet[h].pr
+	}
+	for h, n := range p.byNet {
 		if n.k == k {
+			p.hint = h
 			return n.pr
 		}
 	}
+	p.hint = len(p.byNet)
 	t := &p.b.Template
 	np := p.net[k]
 	if np == nil {
