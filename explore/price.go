@@ -13,10 +13,16 @@ import (
 // topology Config gives them and the parts of the step model's evaluation
 // that depend on no other choice.
 type prepared struct {
-	topo   topology.Topology
-	dims   []topology.Dim
-	ok     bool
-	shared train.Shared
+	topo topology.Topology
+	dims []topology.Dim
+	ok   bool
+	// unplaced, for a shape without a layout (!ok), records that the
+	// configuration's own layout (train.Config.Layout) fails with this
+	// topology, so that the step model refuses every candidate of the
+	// shape: those that fit the quick memory check are then not
+	// priced, which would only return that error.
+	unplaced bool
+	shared   train.Shared
 }
 
 // netKey is a choice of transport and collective algorithm.
@@ -77,6 +83,8 @@ type pricer struct {
 	// Shared points to, never on the Shared (train.Evaluator).
 	last  *shape
 	byNet []netPrepared
+	// hint is the position in byNet of the netKey found last.
+	hint  int
 	spare []*prepared
 	// memo is the memory check of the previous candidate: it depends on
 	// neither the transport nor the collective algorithm, the innermost
@@ -120,11 +128,20 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		p.byNet = p.byNet[:0]
 	}
 	k := netKey{c.Technology, c.Collective}
-	for _, n := range p.byNet {
+	// The candidates of a shape take its netKeys in the order they were
+	// first seen, over and over (a run's transports and collectives):
+	// the one after the last found comes first.
+	if h := p.hint + 1; h < len(p.byNet) && p.byNet[h].k == k {
+		p.hint = h
+		return p.byNet[h].pr
+	}
+	for h, n := range p.byNet {
 		if n.k == k {
+			p.hint = h
 			return n.pr
 		}
 	}
+	p.hint = len(p.byNet)
 	t := &p.b.Template
 	np := p.net[k]
 	if np == nil {
@@ -142,7 +159,11 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 		pr = new(prepared)
 	}
 	*pr = prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
-	if sh.ok {
+	if !sh.ok {
+		p.b.candidateConfig(&p.cfg, c, pr)
+		_, err := p.cfg.Layout()
+		pr.unplaced = err != nil
+	} else {
 		cfg := *t
 		cfg.Topology = np.topo
 		cfg.Parallel = c.Parallel()
@@ -155,6 +176,9 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 			PPLinks:       linksFor(np.pp, cfg.Parallel.PP, topology.PP, sh.lay, func() []network.Link { return train.PPLinks(&cfg, sh.lay) }),
 			FLOPsPerToken: p.fpt, NoTraffic: true,
 		}
+		if c.ETP != 0 {
+			pr.shared.ExpertTPSpan = &sh.etpSpan
+		}
 	}
 	p.byNet = append(p.byNet, netPrepared{k, pr})
 	return pr
@@ -166,20 +190,30 @@ func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
 // candidate differs from the previous one p prepared only in those two
 // choices (and both have a layout): they are then one group (prune.go).
 func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
-	j := job{i: i, c: c, sh: sh, pr: p.prepare(c, sh)}
-	if !j.pr.ok {
+	j := job{i: i, c: c, sh: sh}
+	same := p.prepareJob(&j)
+	return j, same
+}
+
+// prepareJob is job in place: it prepares j, whose i, c and sh are set
+// (a worker's batch slot, not copied), and reports what job reports.
+func (p *pricer) prepareJob(j *job) bool {
+	c := &j.c
+	j.pr = p.prepare(j.c, j.sh)
+	j.mem, j.fits = 0, false
+	if !j.pr.ok && !j.pr.unplaced {
 		p.memo.set = false
-		return j, false
+		return false
 	}
-	k := memKey{sh: sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
+	k := memKey{sh: j.sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
 	same := p.memo.set && p.memo.key == k
 	if !same {
-		p.b.candidateConfig(&p.cfg, c, j.pr)
+		p.b.candidateConfig(&p.cfg, j.c, j.pr)
 		p.memo.key, p.memo.set = k, true
 		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
-	return j, same
+	return same && j.pr.ok
 }
 
 // candidateConfig builds in cfg the configuration Config(c) builds, with
@@ -208,7 +242,13 @@ func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) 
 // candidate of j's group (prune.go); 0 when j's step was not priced.
 func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (outcome, float64) {
 	if !j.pr.ok {
-		return b.evaluate(j.i, j.c), 0
+		if !j.pr.unplaced {
+			return b.evaluate(j.i, j.c), 0
+		}
+		if !j.fits {
+			return outcome{ok: true, mem: j.mem}, 0
+		}
+		return outcome{}, 0 // the step model refuses the layout
 	}
 	if !j.fits {
 		return outcome{ok: true, mem: j.mem}, 0

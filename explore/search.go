@@ -556,9 +556,7 @@ func startPool(b *Base, ws []*worker, queue int) *pool {
 				var g group
 				for k := c.lo; k < min(c.lo+evalChunk, n); k++ {
 					j := &c.f.jobs[k]
-					var same bool
-					*j, same = w.p.job(j.i, j.c, j.sh)
-					if !same {
+					if !w.p.prepareJob(j) {
 						g = group{}
 					}
 					if g.prunes(c.f.bar, j) {

@@ -272,6 +272,10 @@ func (s *Space) Enumerate(b *Base, fn func(i int, c Candidate) bool) int {
 type shape struct {
 	dims []topology.Dim
 	lay  topology.Layout
+	// etpSpan is the expert tensor-parallel group's span on the expert
+	// grid (train.ExpertTPSpan), set with lay when the candidates' etp is
+	// not 0.
+	etpSpan topology.Span
 	// ok is false when the layout cannot be built (the step model then
 	// reports the error).
 	ok bool
@@ -349,6 +353,9 @@ func (l *lazyShape) get(c Candidate) *shape {
 			cfg.Parallel, cfg.Placement = c.Parallel(), l.sh.dims
 			var err error
 			l.sh.lay, err = cfg.Layout()
+			if err == nil {
+				l.sh.etpSpan, err = train.ExpertTPSpan(&cfg, l.sh.lay)
+			}
 			l.sh.ok = err == nil
 		}
 	}

@@ -278,14 +278,21 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	}
 	nv := p * v
 	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share}
-	r.stageOf = make([]int, nv)
+	// The per-stage and per-virtual-stage slices are cut from one block
+	// of each type (fewer allocations); each has its own capacity, so
+	// none grows into the next.
+	ints := make([]int, 3*nv+2*p)
+	floats := make([]float64, 6*nv+3*p)
+	bools := make([]bool, 2*p)
+	r.stageOf, r.fwdLink, r.bwdLink = ints[:nv:nv], ints[nv:2*nv:2*nv], ints[2*nv:3*nv:3*nv]
+	r.pos, r.holding = ints[3*nv:3*nv+p:3*nv+p], ints[3*nv+p:]
+	r.durF, r.durB, r.durW, r.durBW = floats[:nv:nv], floats[nv:2*nv:2*nv], floats[2*nv:3*nv:3*nv], floats[3*nv:4*nv:4*nv]
+	r.fwdTime, r.bwdTime = floats[4*nv:5*nv:5*nv], floats[5*nv:6*nv:6*nv]
+	r.free, r.busy, r.started = floats[6*nv:6*nv+p:6*nv+p], floats[6*nv+p:6*nv+2*p:6*nv+2*p], floats[6*nv+2*p:]
+	r.running, r.queued = bools[:p:p], bools[p:]
 	for k := 0; k < nv; k++ {
 		r.stageOf[k], _ = s.Placement(k)
 	}
-	r.durF = make([]float64, p*v)
-	r.durB = make([]float64, p*v)
-	r.durW = make([]float64, p*v)
-	r.durBW = make([]float64, p*v)
 	for st := 0; st < p; st++ {
 		for ch := 0; ch < v; ch++ {
 			i := st*v + ch
@@ -302,12 +309,8 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			r.durF[i], r.durB[i], r.durW[i], r.durBW[i] = f, b, w, b+w
 		}
 	}
-	r.fwdXfer = make([]Transfer, nv)
-	r.bwdXfer = make([]Transfer, nv)
-	r.fwdTime = make([]float64, nv)
-	r.bwdTime = make([]float64, nv)
-	r.fwdLink = make([]int, nv)
-	r.bwdLink = make([]int, nv)
+	xfers := make([]Transfer, 2*nv)
+	r.fwdXfer, r.bwdXfer = xfers[:nv:nv], xfers[nv:]
 	if c.P2P != nil {
 		type key struct {
 			from, to int
@@ -366,12 +369,6 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	for i := range r.slots {
 		r.slots[i] = slot{unknown, unknown, unknown, unknown}
 	}
-	r.pos = make([]int, p)
-	r.free = make([]float64, p)
-	r.busy = make([]float64, p)
-	r.running = make([]bool, p)
-	r.holding = make([]int, p)
-	r.started = make([]float64, p)
 	if c.ForwardBackward != nil {
 		r.fb = make([]float64, p*v*v)
 		for st := 0; st < p; st++ {
@@ -386,7 +383,6 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			}
 		}
 	}
-	r.queued = make([]bool, p)
 	for _, ops := range s.Stages {
 		r.total += len(ops)
 	}

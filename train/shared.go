@@ -23,6 +23,11 @@ type Shared struct {
 	Device *cost.Device
 	// Layout is c.Layout().
 	Layout *topology.Layout
+	// ExpertTPSpan is ExpertTPSpan(c, *Layout), the expert tensor-parallel
+	// group on the expert grid; it is only read when c's expert groups cut
+	// the attention grid's tp (etp < tp), where computing it places the
+	// expert grid again.
+	ExpertTPSpan *topology.Span
 	// Links is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency),
 	// PPLinks PPLinks(c, Layout), and EPLinks EPLinks(c, Layout, Links).
 	Links, PPLinks, EPLinks []network.Link
@@ -48,6 +53,13 @@ func PPLinks(c *Config, l topology.Layout) []network.Link {
 // ppLinks is PPLinks for the pipeline span pp.
 func ppLinks(c *Config, pp topology.Span) []network.Link {
 	return network.Links(c.Topology, ppSenders(c.Topology, pp, c.Parallel.PP), c.Calib.NetworkEfficiency)
+}
+
+// ExpertTPSpan is the span of c's expert tensor-parallel group laid out
+// as l (c.Layout()): the tp group itself when etp = tp, else the expert
+// grid's etp group.
+func ExpertTPSpan(c *Config, l topology.Layout) (topology.Span, error) {
+	return c.expertTPSpan(l)
 }
 
 // EPLinks is what one GPU's MoE dispatcher achieves at each level for the
@@ -210,6 +222,8 @@ type scratch struct {
 	vsOK    bool
 	vsKey   vsKey
 	vsLinks [3][]network.Link
+	// lw remembers layerWork's costs across evaluations (memoLayerWork).
+	lw      lwMemo
 	stOK    bool
 	stKey   stKey
 	stCaps  []int
@@ -448,6 +462,98 @@ func (e *evaluator) vsKeyOf() vsKey {
 		prec: c.Precision, rc: c.Recompute, unfused: c.UnfusedAttention,
 		routing: c.Routing, capacity: c.CapacityFactor, seo: c.SharedExpertOverlap, a2a: c.A2AOverlap, disp: c.Dispatcher, fp8disp: c.FP8Dispatch, unfPerm: c.UnfusedPermute, calib: c.Calib,
 		graphs: c.CUDAGraphs, quantAlloc: c.UnfusedQuantAlloc, rfusion: c.RouterFusion, groupedK: c.GroupedKernel}
+}
+
+// lwMemo remembers the costs layerWork returned, by what it reads: the
+// evaluation's vsKey and vsLinkSets (which virtualStages' memo keys on)
+// and the layer. A search prices candidates that differ only in the
+// pipeline schedule apart (other choices come between them in its
+// order), so virtualStages' memo of the last evaluation misses them
+// while their layers cost the same.
+type lwMemo struct {
+	idx     map[lwKey]int
+	entries []lwEntry
+	// key and links are the evaluation's, read by its first lookup
+	// (lwLookup).
+	key   vsKey
+	links [3][]network.Link
+}
+
+// lwKey indexes lwMemo by the parts of a vsKey that a search's
+// candidates vary, and the layer.
+type lwKey struct {
+	layout *topology.Layout
+	par    parKey
+	batch  parallel.Batch
+	rc     parallel.Recompute
+	layer  int
+}
+
+// lwEntry is one cost layerWork returned and what it was read off.
+type lwEntry struct {
+	key   vsKey
+	links [3][]network.Link
+	layer int
+	oc    opCost
+}
+
+// lwMemoSize bounds lwMemo: once full it starts afresh.
+const lwMemoSize = 1024
+
+// lwLookup says whether memoLayerWork has read the evaluation's key
+// and links into the scratch's lwMemo (set), and whether the memo
+// applies (not off); two flags on the caller's stack.
+type lwLookup struct{ set, off bool }
+
+// memoLayerWork is layerWork(i), looked up in the scratch's lwMemo when
+// virtualStages' memo could key the evaluation (vsPriced's conditions).
+func (e *evaluator) memoLayerWork(i int, lw *lwLookup) opCost {
+	sc := e.sc
+	if !lw.set {
+		lw.set = true
+		lw.off = sc == nil || !sc.keep || e.shared.Layout == nil || e.shared.Device == nil || len(e.c.Parallel.LayersPerStage) > 0 || e.c.Parallel.Layout != nil
+		if !lw.off {
+			sc.lw.key, sc.lw.links = e.vsKeyOf(), e.vsLinkSets()
+			for _, l := range sc.lw.links {
+				lw.off = lw.off || l == nil
+			}
+		}
+	}
+	if lw.off {
+		return e.layerWork(i)
+	}
+	m := &sc.lw
+	k := lwKey{layout: m.key.layout, par: m.key.par, batch: m.key.batch, rc: m.key.rc, layer: i}
+	j, ok := m.idx[k]
+	if ok {
+		x := &m.entries[j]
+		if x.layer == i && x.key == m.key && slices.Equal(x.links[0], m.links[0]) && slices.Equal(x.links[1], m.links[1]) && slices.Equal(x.links[2], m.links[2]) {
+			return x.oc
+		}
+	}
+	oc := e.layerWork(i)
+	if !ok {
+		if m.idx == nil {
+			m.idx = make(map[lwKey]int, lwMemoSize)
+		}
+		if len(m.entries) >= lwMemoSize {
+			clear(m.idx)
+			m.entries = m.entries[:0]
+		}
+		j = len(m.entries)
+		if j < cap(m.entries) {
+			m.entries = m.entries[:j+1] // keeps the entry's link buffers
+		} else {
+			m.entries = append(m.entries, lwEntry{})
+		}
+		m.idx[k] = j
+	}
+	x := &m.entries[j]
+	x.key, x.layer, x.oc = m.key, i, oc
+	for n, l := range m.links {
+		x.links[n] = append(x.links[n][:0], l...)
+	}
+	return oc
 }
 
 // vsValid reports whether sc.vs holds e's virtual stages.

@@ -255,6 +255,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	if c.Parallel.ExpertTP() == c.Parallel.TP {
 		e.etpSpan = e.span(topology.TP) // c.expertTPSpan(l) without the map
+	} else if s.ExpertTPSpan != nil {
+		e.etpSpan = *s.ExpertTPSpan
 	} else {
 		var err error
 		if e.etpSpan, err = c.expertTPSpan(l); err != nil {
@@ -725,6 +727,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 	// the same: price each kind once.
 	var memo [4]opCost
 	var priced [4]bool
+	var lw lwLookup // memoLayerWork's reading of e, once
 	fewDiffer := parallel.StageParamsInto(m, *p, split, dv, ev)
 	e.dense, e.expert = dv, ev
 	// Chunks with the same layers of each kind cost the same: seen holds
@@ -743,7 +746,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		// without its per-chunk bookkeeping: both sums are made on zero
 		// chunks, every chunk is filled with the first and the edges that
 		// hold one fewer get the second.
-		one := e.layerWork(0)
+		one := e.memoLayerWork(0, &lw)
 		var sums [2]virtualStage // PerChunk layers, and one fewer
 		for k := range sums {
 			n := split.PerChunk - k
@@ -807,7 +810,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		var count [4]int
 		if uniform && n > 0 {
 			if !priced[0] {
-				memo[0] = e.layerWork(layer)
+				memo[0] = e.memoLayerWork(layer, &lw)
 				priced[0] = true
 			}
 			count[0] = n
@@ -821,7 +824,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 				k += 2
 			}
 			if !priced[k] {
-				memo[k] = e.layerWork(i)
+				memo[k] = e.memoLayerWork(i, &lw)
 				priced[k] = true
 			}
 			count[k]++
