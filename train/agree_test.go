@@ -150,7 +150,7 @@ func TestInterleavedLapsRunAtTheirSlowestOp(t *testing.T) {
 	}
 }
 
-// Behind a shared uplink ZB-V's ZeRO-1 gather is chunk by chunk
+// Behind a shared uplink ZB-V's ZeRO-1 and 2 gather is chunk by chunk
 // (chainGatherDelay): each chunk's parameters are due by its own first
 // forward, after micro-batch 0's forward ops on the virtual stages before
 // it, as the event engine runs it (paramGatherDelay), not the stage's
@@ -162,7 +162,10 @@ func TestInterleavedLapsRunAtTheirSlowestOp(t *testing.T) {
 // s): the event engine hides the gathers under the sends ahead of the
 // first forwards too, which the chain leaves out to stay monotone (read
 // off the built run with its sends, the first draw came to 4.8%, but a
-// faster pipeline link made a step up to 0.2% slower).
+// faster pipeline link made a step up to 0.2% slower). Under ZeRO-2,
+// whose tail is the gather alone, seed 2's worst draw of 5,000 (tp8 pp2
+// m 1 behind a 3.5 Gb/s uplink, 79 ms links) was 13.4% above (92.57
+// against 81.63 s); the engines now agree to rounding.
 func TestZero1GatherPerChunk(t *testing.T) {
 	sp := true
 	m1 := agreeJob("zb-v", 8, 4, 2, 2, 1, 1,
@@ -172,10 +175,14 @@ func TestZero1GatherPerChunk(t *testing.T) {
 	m2 := agreeJob("zb-v", 8, 4, 2, 2, 1, 2,
 		spec.Level{Name: "a", Size: 8, BandwidthGbps: 81, LatencyUs: 1},
 		spec.Level{Name: "b", Size: 8, BandwidthGbps: 280.9, LatencyUs: 5.987e4, LinkCapacityGbps: 20.6})
+	z2 := agreeJob("zb-v", 8, 2, 2, 2, 2, 1,
+		spec.Level{Name: "a", Size: 8, BandwidthGbps: 1, LatencyUs: 1},
+		spec.Level{Name: "b", Size: 2, BandwidthGbps: 6087, LatencyUs: 7.923e4},
+		spec.Level{Name: "c", Size: 2, BandwidthGbps: 3421, LatencyUs: 1.719, LinkCapacityGbps: 3.495})
 	for _, tc := range []struct {
 		j   *spec.Job
 		tol float64
-	}{{m1, 0.12}, {m2, 0.16}} {
+	}{{m1, 0.12}, {m2, 0.16}, {z2, 1e-9}} {
 		tc.j.Parallel.SP = &sp
 		enginesWithin(t, tc.j, tc.tol)
 	}

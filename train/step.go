@@ -1902,7 +1902,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	// 1.9%). The interleaved
 	// orders run at least pp micro-batches (Kind.Check).
 	// ZB-V's data-parallel tail is read off the same run (builtTail);
-	// behind a shared uplink its ZeRO-1 gather is chunk by chunk
+	// behind a shared uplink its ZeRO-1 and 2 gather is chunk by chunk
 	// (chainGatherApplies).
 	var tailOrder *schedule.Schedule
 	var tailRun *schedule.Result
@@ -1986,6 +1986,9 @@ func (e *evaluator) analyticInto(r *Result) {
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 	if tailRun != nil {
 		tail = e.builtTail(tailOrder, tailRun, vs, b.OptimizerS)
+	} else if p.Zero == 2 && tailOrder != nil && e.chainGatherApplies() {
+		// ZeRO-2's tail is its gather alone (dpTail), every stage's.
+		tail = e.chainGatherDelay(tailOrder, vs)
 	}
 	b.DPCommS = fm*worst.dp + tail
 
