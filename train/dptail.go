@@ -200,6 +200,55 @@ func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []vir
 	return max(0, end+e.paramGatherDelay(s, vs, ct.firstF)-r.Makespan-opt)
 }
 
+// chainGatherApplies reports whether the ZeRO-1 and 2 parameter gather
+// is chainGatherDelay's, each chunk's gather due by its own first forward as
+// the event engine runs it (paramGatherDelay), not the stage's whole
+// gather by the stage's first forward (zero1Gather): ZB-V with blocking
+// sends and bucketed reductions where an uplink is shared, whose
+// reductions dataParallelTail shares on the uplink as the event engine's
+// trunks do (where none is, builtTail reads the gather off the built
+// run). The whole-stage rule put the analytic engine 21.3% and 19.6%
+// above the event engine on pipelineGen's worst ZeRO-1 draws of seeds 5
+// and 6 (now 11.3% and 15.3%) and 13.4% on seed 2's ZeRO-2 one (now
+// agreeing to rounding; TestZero1GatherPerChunk). ZB-V alone: no public
+// row of validate runs it, while its interleaved ZeRO-1 rows, fitted
+// with the stage's gather exposed, moved MAPE from 5.59% to 5.90% under
+// a per-chunk rule (the agree6 branch).
+func (e *evaluator) chainGatherApplies() bool {
+	c := e.c
+	return c.Schedule == schedule.ZBV && (c.Parallel.Zero == 1 || c.Parallel.Zero == 2) && e.blockingP2P() && c.GradSync != GradSyncPerTensor && e.newTrunks() != nil
+}
+
+// chainGatherDelay is paramGatherDelay over s's order with each chunk's
+// first forward at its earliest: after micro-batch 0's forward ops (the
+// compute and its TP, CP and EP communication) on every virtual stage
+// before it, no send counted. That keeps it at or above the event
+// engine's (whose first forwards wait for the sends too) and free of the
+// pipeline links: read off the built run with its sends, a faster
+// pipeline link moved the first forwards earlier, and so the step later,
+// by more than it shortened the pass (pipelineGen: up to 0.2% slower,
+// where dataParallelTail's reductions, spaced by ops that hold the
+// blocking sends, move later too). Counting the forward ops'
+// communication took seed 5's worst draw from 20.4% (compute alone) to
+// 11.3%, the step still never slower after a faster link over 3 x 20,000
+// draws.
+func (e *evaluator) chainGatherDelay(s *schedule.Schedule, vs []virtualStage) float64 {
+	pp, nc := e.c.Parallel.PP, s.NumChunks()
+	at := make([]float64, len(vs)) // virtual stage k's earliest first forward
+	for k := 1; k < len(vs); k++ {
+		v := &vs[k-1]
+		at[k] = at[k-1] + v.fwd + v.tpF + v.cpF + v.epF
+	}
+	firstF := make([][]float64, pp)
+	for st := range pp {
+		firstF[st] = make([]float64, nc)
+		for ch := range nc {
+			firstF[st][ch] = at[s.VirtualStage(st, ch)]
+		}
+	}
+	return e.paramGatherDelay(s, vs, firstF)
+}
+
 // builtTailApplies reports whether the data-parallel tail is builtTail's:
 // ZB-V with blocking sends over links of their own, and not elsewhere:
 // other orders, overlapped sends, shared uplinks (the event engine

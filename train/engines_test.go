@@ -479,9 +479,18 @@ func sharesUplink(c *Config) bool {
 // gather until that chunk's first forward (paramGatherDelay), while the
 // analytic engine's moves by -0.06 to +0.09 s (dataParallelTail, zero1Gather;
 // builtTail reads the event engine's for ZB-V only where no uplink is
-// shared). The latency-aware and 1F1B tail behind shared
-// uplinks (17.4%, 17.0%, analytic above) is uplinkShares pricing
-// messages as meeting at a stage's ingress that the event engine's
+// shared). Since ZB-V's ZeRO-1 and 2 gather behind a shared uplink is
+// chunk by chunk (chainGatherDelay; the zb-v draws 21.3% and 19.6% now
+// 11.3% and 15.3%) it is over 3 x 20,000 checks (seeds 4-6) at worst
+// 22.8% (the interleaved draw), 17.0% (1f1b pp 4 m 15 behind a 1 Gb/s
+// uplink) and 17.8% (dualpipev ZeRO-2 behind a 1.5 Gb/s one), 99th
+// percentile 5.1-5.2% (was 5.3-5.5%), and over 3 x 5,000 (seeds 1-3)
+// 15.3%, 11.1% and 18.5% (was 15.3%, 15.6%, 18.5%), 99th percentile
+// 5.0-5.3% (was 5.1-5.7%); the bound stays at 23% for the interleaved ZeRO-1 draw,
+// whose class validate's interleaved ZeRO-1 rows hold to the stage's
+// whole gather (zero1Gather; the agree6 branch). The latency-aware and
+// 1F1B tail behind shared uplinks (17.4%, 17.0%, analytic above) is
+// uplinkShares pricing messages as meeting at a stage's ingress that the event engine's
 // stages, paced by the uplink, send to it in turn; DualPipeV's (18.5%,
 // analytic below) is max-min sharing of a stage's egress between its
 // peers, which delays a fused pair's first messages, and which no

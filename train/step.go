@@ -1904,15 +1904,18 @@ func (e *evaluator) analyticInto(r *Result) {
 	// with linkPacedPass the seeded spread's 90th went from 2.9% to
 	// 1.9%). The interleaved
 	// orders run at least pp micro-batches (Kind.Check).
-	// ZB-V's data-parallel tail is read off the same run (builtTail).
+	// ZB-V's data-parallel tail is read off the same run (builtTail);
+	// behind a shared uplink its ZeRO-1 and 2 gather is chunk by chunk
+	// (chainGatherApplies).
 	var tailOrder *schedule.Schedule
 	var tailRun *schedule.Result
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
 		trace := e.builtTailApplies()
 		if s, r, ok := e.builtRun(sp, vs, trace); ok {
 			b.BubbleS = max(0, r.Makespan-fm*worst.total())
+			tailOrder = s
 			if trace {
-				tailOrder, tailRun = s, r
+				tailRun = r
 			}
 		}
 	}
@@ -1965,7 +1968,11 @@ func (e *evaluator) analyticInto(r *Result) {
 	perTensor := c.GradSync == GradSyncPerTensor
 	var tail float64
 	if p.Zero < 2 && !perTensor {
-		tail = e.dataParallelTail(st, vs, sp)
+		reduce, gather := e.dataParallelTail(st, vs, sp)
+		if tailOrder != nil && e.chainGatherApplies() {
+			gather = e.chainGatherDelay(tailOrder, vs)
+		}
+		tail = reduce + gather
 	} else {
 		tail = dpTail(worst)
 	}
@@ -1982,6 +1989,9 @@ func (e *evaluator) analyticInto(r *Result) {
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 	if tailRun != nil {
 		tail = e.builtTail(tailOrder, tailRun, vs, b.OptimizerS)
+	} else if p.Zero == 2 && tailOrder != nil && e.chainGatherApplies() {
+		// ZeRO-2's tail is its gather alone (dpTail), every stage's.
+		tail = e.chainGatherDelay(tailOrder, vs)
 	}
 	b.DPCommS = fm*worst.dp + tail
 
@@ -2129,7 +2139,9 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level,
 // the per-GPU share of the links, which is what each gets on links of its
 // own. The zero-1 parameter all-gather before the next step's first
 // forward is what it cannot hide under that forward, all stages at once.
-func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) float64 {
+// It returns the reductions' time after the pass and that gather's apart
+// (chainGatherApplies prices the gather otherwise).
+func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) (reduce, gather float64) {
 	var buf []network.Link
 	if sc := e.sc; sc != nil {
 		buf = sc.dpLinks[:0]
@@ -2282,7 +2294,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			alone = float64(j-i+1)*fastest <= float64(few)
 		}
 		if alone {
-			return max(0, end) + ag
+			return max(0, end), ag
 		}
 		alone = true // the exact check below decides
 	}
@@ -2298,7 +2310,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 	if !alone {
 		end = sharedTail(jobs, inner, pp)
 	}
-	return max(0, end) + ag
+	return max(0, end), ag
 }
 
 // dpReductions prices the data-parallel reductions of dataParallelTail's
@@ -2384,7 +2396,7 @@ func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 // so the order the stages are visited in changes nothing. A middle stage
 // that holds what stage 1 holds and runs its ops as long ends no later
 // than stage 1 (it starts its cool-down sooner): it is skipped.
-func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedule.Params, red *dpReductions) float64 {
+func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedule.Params, red *dpReductions) (reduce, gather float64) {
 	pp, nc := len(st), red.nc
 	pace := e.tailPace(nc)
 	// Stages of one run hold equal chunks in order (scratch.stRun).
@@ -2441,7 +2453,7 @@ func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedul
 		}
 	}
 	ag = e.zero1Gather(st, nc, ag)
-	return max(0, end) + ag
+	return max(0, end), ag
 }
 
 // psJob is one chunk's gradient reduction: when it may start, its work
