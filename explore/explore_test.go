@@ -487,7 +487,7 @@ func TestPreparedEqualsPlain(t *testing.T) {
 		n := 0
 		s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
 			j, _ := p.job(i, c, sh)
-			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
+			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(c)
 			if got != want {
 				t.Fatalf("%s candidate %d (%s): prepared %+v, plain %+v", s.Name, i, c, got, want)
 			}
@@ -566,7 +566,7 @@ func TestExplorerSearchesETP(t *testing.T) {
 				return true
 			}
 			j, _ := p.job(i, c, sh)
-			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
+			got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(c)
 			if got != want {
 				t.Fatalf("candidate %s: prepared %+v, plain %+v", c, got, want)
 			}
@@ -581,8 +581,8 @@ func TestExplorerSearchesETP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(r.StepTimeS-got.rec.StepTimeS) > 1e-9*r.StepTimeS {
-				t.Errorf("candidate %s: plan %.9f s, simulate %.9f s", c, got.rec.StepTimeS, r.StepTimeS)
+			if math.Abs(r.StepTimeS-got.stepS) > 1e-9*r.StepTimeS {
+				t.Errorf("candidate %s: plan %.9f s, simulate %.9f s", c, got.stepS, r.StepTimeS)
 			}
 			return true
 		})
@@ -611,7 +611,7 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 			return true
 		}
 		j, _ := p.job(i, c, sh)
-		got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(i, c)
+		got, want := b.evaluatePrepared(&cfg, &ev, &j), b.evaluate(c)
 		if got != want {
 			t.Fatalf("candidate %d (%s): prepared %+v, plain %+v", i, c, got, want)
 		}

@@ -21,18 +21,31 @@ type keeper struct {
 	// capacity is the usable memory per GPU; headroom is capacity minus a
 	// record's memory, computed as pareto computes it.
 	capacity float64
-	// kept is ordered by step time, then index; its first n records are
-	// the fastest.
-	kept []Record
-	// scratch and fresh are reused between batches.
+	// kept is ordered by step time, then index; its first n entries are
+	// the fastest. Each names its record's slot in recs: the merge of a
+	// batch moves these small entries, which hold no pointer, and copies
+	// a record only once, into its slot, when it is first kept.
+	kept []keptRef
+	recs []Record
+	// free holds the slots of recs whose records were dropped.
+	free []int32
+	// scratch, fresh and refs are reused between batches.
 	scratch []keptEntry
 	fresh   []Record
+	refs    []keptRef
 }
 
-// keptEntry is a record under consideration, marked when it was kept
-// before this batch.
+// keptRef is a kept record's rank keys and its slot in keeper.recs.
+type keptRef struct {
+	stepS, memGiB float64
+	index         int
+	slot          int32
+}
+
+// keptEntry is a record under consideration: a kept one (old, its slot
+// in keeper.recs) or a fresh one (its position in keeper.fresh).
 type keptEntry struct {
-	r   Record
+	ref keptRef
 	old bool
 }
 
@@ -43,6 +56,63 @@ func byRank(a, b Record) int {
 	return cmp.Compare(a.Index, b.Index)
 }
 
+// rankRef is byRank on the rank keys of kept records.
+func rankRef(a, b keptRef) int {
+	if c := cmp.Compare(a.stepS, b.stepS); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.index, b.index)
+}
+
+// threshold is what a fresh record must beat to be kept (keeper.add): a
+// record slower than the n-th fastest kept one (by step time, then
+// index) is kept only if it has more headroom than every one of the n
+// fastest. The zero value admits every record.
+type threshold struct {
+	full        bool
+	stepS       float64
+	index       int
+	headroomGiB float64
+	capacity    float64
+}
+
+// threshold returns the keeper's threshold for the records it is offered
+// next.
+func (k *keeper) threshold() threshold {
+	if k.n <= 0 || len(k.kept) < k.n {
+		return threshold{}
+	}
+	t := threshold{full: true, stepS: k.kept[k.n-1].stepS, index: k.kept[k.n-1].index, capacity: k.capacity,
+		headroomGiB: k.capacity - k.kept[0].memGiB}
+	for _, r := range k.kept[1:k.n] {
+		t.headroomGiB = max(t.headroomGiB, k.capacity-r.memGiB)
+	}
+	return t
+}
+
+// admits reports whether a record with this step time, index and memory
+// may be kept: those it refuses, add drops unseen.
+func (t *threshold) admits(stepS float64, index int, memGiB float64) bool {
+	if !t.full {
+		return true
+	}
+	slower := stepS > t.stepS || (stepS == t.stepS && index > t.index)
+	return !slower || t.capacity-memGiB > t.headroomGiB
+}
+
+// store copies r into a free slot of recs and returns its reference.
+func (k *keeper) store(r *Record) keptRef {
+	var slot int32
+	if n := len(k.free); n > 0 {
+		slot, k.free = k.free[n-1], k.free[:n-1]
+		k.recs[slot] = *r
+	} else {
+		slot = int32(len(k.recs))
+		k.recs = append(k.recs, *r)
+	}
+	return keptRef{stepS: r.StepTimeS, memGiB: r.MemoryGiB, index: r.Index, slot: slot}
+}
+
 // add offers the fresh records (none of which is kept yet) and returns
 // those it keeps and the indices of the previously kept records it no
 // longer keeps.
@@ -51,24 +121,15 @@ func (k *keeper) add(fresh []Record) (added []Record, dropped []int) {
 		return nil, nil
 	}
 	if k.n < 0 {
-		k.kept = append(k.kept, fresh...)
+		for i := range fresh {
+			k.kept = append(k.kept, k.store(&fresh[i]))
+		}
 		return slices.Clone(fresh), nil
 	}
-	// A fresh record slower than the n-th kept one is kept only if it has
-	// more headroom than every one of the n fastest.
-	full := len(k.kept) >= k.n
-	var thr Record
-	maxH := 0.0
-	if full {
-		thr = k.kept[k.n-1]
-		maxH = k.capacity - k.kept[0].MemoryGiB
-		for _, r := range k.kept[1:k.n] {
-			maxH = max(maxH, k.capacity-r.MemoryGiB)
-		}
-	}
+	thr := k.threshold()
 	news := k.fresh[:0]
 	for _, r := range fresh {
-		if full && byRank(r, thr) > 0 && k.capacity-r.MemoryGiB <= maxH {
+		if !thr.admits(r.StepTimeS, r.Index, r.MemoryGiB) {
 			continue
 		}
 		news = append(news, r)
@@ -77,17 +138,23 @@ func (k *keeper) add(fresh []Record) (added []Record, dropped []int) {
 	if len(news) == 0 {
 		return nil, nil
 	}
-	// Merge the few fresh survivors, sorted, into the kept records, which
-	// are sorted already.
-	slices.SortFunc(news, byRank)
+	// Merge the few fresh survivors, sorted (by reference: slot is their
+	// position in news), into the kept records, which are sorted already.
+	refs := k.refs[:0]
+	for p := range news {
+		r := &news[p]
+		refs = append(refs, keptRef{stepS: r.StepTimeS, memGiB: r.MemoryGiB, index: r.Index, slot: int32(p)})
+	}
+	slices.SortFunc(refs, rankRef)
+	k.refs = refs
 	e := k.scratch[:0]
 	a := 0
-	for _, r := range news {
-		for a < len(k.kept) && byRank(k.kept[a], r) < 0 {
+	for _, ref := range refs {
+		for a < len(k.kept) && rankRef(k.kept[a], ref) < 0 {
 			e = append(e, keptEntry{k.kept[a], true})
 			a++
 		}
-		e = append(e, keptEntry{r, false})
+		e = append(e, keptEntry{ref, false})
 	}
 	for ; a < len(k.kept); a++ {
 		e = append(e, keptEntry{k.kept[a], true})
@@ -95,20 +162,23 @@ func (k *keeper) add(fresh []Record) (added []Record, dropped []int) {
 	kept := k.kept[:0]
 	bestH := 0.0
 	for i, x := range e {
-		h := k.capacity - x.r.MemoryGiB
+		h := k.capacity - x.ref.memGiB
 		keep := i < k.n
 		if i == 0 || h > bestH {
 			bestH = h
 			keep = true
 		}
 		switch {
+		case keep && x.old:
+			kept = append(kept, x.ref)
 		case keep:
-			kept = append(kept, x.r)
-			if !x.old {
-				added = append(added, x.r)
-			}
+			r := &news[x.ref.slot]
+			kept = append(kept, k.store(r))
+			added = append(added, *r)
 		case x.old:
-			dropped = append(dropped, x.r.Index)
+			dropped = append(dropped, x.ref.index)
+			k.recs[x.ref.slot] = Record{}
+			k.free = append(k.free, x.ref.slot)
 		}
 	}
 	k.kept = kept
@@ -119,7 +189,10 @@ func (k *keeper) add(fresh []Record) (added []Record, dropped []int) {
 
 // records returns a copy of the kept records in index order.
 func (k *keeper) records() []Record {
-	out := slices.Clone(k.kept)
+	out := make([]Record, len(k.kept))
+	for i, r := range k.kept {
+		out[i] = k.recs[r.slot]
+	}
 	slices.SortFunc(out, func(a, b Record) int { return cmp.Compare(a.Index, b.Index) })
 	return out
 }

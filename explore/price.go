@@ -3,6 +3,7 @@ package explore
 import (
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/topology"
 	"github.com/scaleacross/scaleacross/train"
@@ -90,10 +91,15 @@ type pricer struct {
 	// neither the transport nor the collective algorithm, the innermost
 	// choices of the enumeration.
 	memo struct {
-		key  memKey
-		mem  float64
-		fits bool
-		set  bool
+		key memKey
+		// run and recompute are the run (job.run) and recompute policy of
+		// the last candidate checked: every other field of key is the
+		// same for a run's candidates.
+		run       int
+		recompute parallel.Recompute
+		mem       float64
+		fits      bool
+		set       bool
 	}
 	cfg train.Config // scratch of the enumerating goroutine
 }
@@ -118,7 +124,7 @@ func newPricer(b *Base) *pricer {
 }
 
 // prepare returns the shared parts of candidate c of shape sh.
-func (p *pricer) prepare(c Candidate, sh *shape) *prepared {
+func (p *pricer) prepare(c *Candidate, sh *shape) *prepared {
 	if sh != p.last {
 		p.last = sh
 		for _, n := range p.byNet {
@@ -199,18 +205,25 @@ func (p *pricer) job(i int, c Candidate, sh *shape) (job, bool) {
 // (a worker's batch slot, not copied), and reports what job reports.
 func (p *pricer) prepareJob(j *job) bool {
 	c := &j.c
-	j.pr = p.prepare(j.c, j.sh)
+	j.pr = p.prepare(&j.c, j.sh)
 	j.mem, j.fits = 0, false
 	if !j.pr.ok && !j.pr.unplaced {
 		p.memo.set = false
 		return false
 	}
-	k := memKey{sh: j.sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
-	same := p.memo.set && p.memo.key == k
+	// Within a run the key changes only with the recompute policy: the
+	// whole key is built and compared only when the run or the policy
+	// changes.
+	same := j.run > 0 && p.memo.set && p.memo.run == j.run && p.memo.recompute == c.Recompute
 	if !same {
-		p.b.candidateConfig(&p.cfg, j.c, j.pr)
-		p.memo.key, p.memo.set = k, true
-		p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
+		p.memo.run, p.memo.recompute = j.run, c.Recompute
+		k := memKey{sh: j.sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
+		same = p.memo.set && p.memo.key == k
+		if !same {
+			p.b.candidateConfig(&p.cfg, &j.c, j.pr)
+			p.memo.key, p.memo.set = k, true
+			p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
+		}
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
 	return same && j.pr.ok
@@ -218,7 +231,7 @@ func (p *pricer) prepareJob(j *job) bool {
 
 // candidateConfig builds in cfg the configuration Config(c) builds, with
 // the parts in pr.
-func (b *Base) candidateConfig(cfg *train.Config, c Candidate, pr *prepared) {
+func (b *Base) candidateConfig(cfg *train.Config, c *Candidate, pr *prepared) {
 	*cfg = b.Template
 	cfg.Parallel = c.Parallel()
 	cfg.Placement = pr.dims
@@ -243,7 +256,7 @@ func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) 
 func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (outcome, float64) {
 	if !j.pr.ok {
 		if !j.pr.unplaced {
-			return b.evaluate(j.i, j.c), 0
+			return b.evaluate(j.c), 0
 		}
 		if !j.fits {
 			return outcome{ok: true, mem: j.mem}, 0
@@ -253,9 +266,9 @@ func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (ou
 	if !j.fits {
 		return outcome{ok: true, mem: j.mem}, 0
 	}
-	b.candidateConfig(cfg, j.c, j.pr)
+	b.candidateConfig(cfg, &j.c, j.pr)
 	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
-	o := outcomeOf(j.i, j.c, r, err)
+	o := outcomeOf(r, err)
 	if !o.fit {
 		return o, 0
 	}

@@ -52,14 +52,11 @@ type bar struct {
 // bar returns the keeper's bar: none until it holds n records, and none
 // when it keeps everything.
 func (k *keeper) bar() bar {
-	if k.n <= 0 || len(k.kept) < k.n {
+	t := k.threshold()
+	if !t.full {
 		return bar{}
 	}
-	b := bar{ok: true, stepS: k.kept[k.n-1].StepTimeS, capacity: k.capacity, headroomGiB: k.capacity - k.kept[0].MemoryGiB}
-	for _, r := range k.kept[1:k.n] {
-		b.headroomGiB = max(b.headroomGiB, k.capacity-r.MemoryGiB)
-	}
-	return b
+	return bar{ok: true, stepS: t.stepS, capacity: t.capacity, headroomGiB: t.headroomGiB}
 }
 
 // group is what a worker knows of the group of the candidate it prepares

@@ -101,7 +101,7 @@ func TestPruneBoundBelowStep(t *testing.T) {
 			if !j.pr.ok || !j.fits {
 				return true
 			}
-			b.candidateConfig(&cfg, j.c, j.pr)
+			b.candidateConfig(&cfg, &j.c, j.pr)
 			r, err := ev.AnalyticShared(&cfg, &j.pr.shared)
 			if err != nil || !finite(r.StepTimeS) {
 				t.Fatalf("%s candidate %d (%s): %v, step %v", name, i, c, err, r.StepTimeS)

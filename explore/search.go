@@ -327,7 +327,12 @@ type job struct {
 	i  int
 	c  Candidate
 	sh *shape
-	pr *prepared
+	// run is one more than the number of the first candidate of c's run
+	// (run.first), set by the search; 0 when unknown. The candidates of a
+	// space's runs with one recompute policy are those of one memory
+	// check (pricer.prepareJob).
+	run int
+	pr  *prepared
 	// mem and fits are the candidate's memory check, set with pr (by
 	// pricer.job) when pr.ok.
 	mem  float64
@@ -335,13 +340,23 @@ type job struct {
 }
 
 type outcome struct {
-	rec Record
+	// stepS and mfu are the predicted step of a candidate that fits.
+	stepS, mfu float64
+	// mem is the memory per GPU: the predicted one of a candidate that
+	// fits, the quick check's of a pruned one, the least that does not fit
+	// otherwise.
+	mem float64
 	fit bool
 	ok  bool
 	// pruned marks a candidate that fits whose step was not predicted
-	// (rec is unset): its lower bound proved the keeper would not keep it.
+	// (stepS is unset): its lower bound proved the keeper would not keep
+	// it.
 	pruned bool
-	mem    float64
+}
+
+// record is the record of candidate i, c whose outcome o fits.
+func (o *outcome) record(i int, c *Candidate) Record {
+	return Record{Index: i, Candidate: *c, StepTimeS: o.stepS, MFU: o.mfu, MemoryGiB: o.mem}
 }
 
 // inflight is a batch being priced by the workers.
@@ -404,8 +419,11 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 	// false when the search must stop.
 	takeIn := func(f *inflight, total int) bool {
 		fits = fits[:0]
+		// Only the records the keeper may keep are built: it drops the
+		// others unseen (keeper.add).
+		thr := k.threshold()
 		for k := range f.jobs {
-			o := f.out[k]
+			o := &f.out[k]
 			if !o.ok {
 				continue
 			}
@@ -415,7 +433,9 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 				st.Pruned++
 			} else if o.fit {
 				st.Feasible++
-				fits = append(fits, o.rec)
+				if j := &f.jobs[k]; thr.admits(o.stepS, j.i, o.mem) {
+					fits = append(fits, o.record(j.i, &j.c))
+				}
 			} else if st.MinMemoryGiB == 0 || o.mem < st.MinMemoryGiB {
 				st.MinMemoryGiB = o.mem
 			}
@@ -489,14 +509,32 @@ func (b *Base) searchSpace(ctx context.Context, s *Space, st *State, opt *Option
 		return ok
 	}
 	stopped := false
-	total := s.enumerate(b, func(i int, c Candidate, sh *shape) bool {
-		if i < from || !opt.Shard.holds(i) {
+	// The candidates are written into their batch slots as a run hands
+	// them on (run.each, in place); the workers prepare the rest of the
+	// slot (pricer.prepareJob).
+	total := s.enumerateRuns(b, func(r *run) bool {
+		if opt.Shard.count(max(r.first, from), r.first+r.Len()) == 0 {
 			return true
 		}
-		cur.jobs = append(cur.jobs, job{i: i, c: c, sh: sh})
-		if len(cur.jobs) == size && !launch(i+1, 0) {
-			stopped = true
-			return false
+		i := r.first
+		for _, rc := range r.rcs {
+			for _, tech := range r.techs {
+				for _, coll := range r.colls {
+					if i >= from && opt.Shard.holds(i) {
+						n := len(cur.jobs)
+						cur.jobs = cur.jobs[:n+1]
+						j := &cur.jobs[n]
+						j.i, j.c, j.run = i, r.c, r.first+1
+						j.c.Recompute, j.c.Technology, j.c.Collective = rc, tech, coll
+						j.sh = r.shape.get(&j.c)
+						if n+1 == size && !launch(i+1, 0) {
+							stopped = true
+							return false
+						}
+					}
+					i++
+				}
+			}
 		}
 		return true
 	})
@@ -595,26 +633,26 @@ func (pl *pool) start(f *inflight) {
 func (pl *pool) stop() { close(pl.chunks) }
 
 // evaluate checks the candidate's memory, then predicts its step.
-func (b *Base) evaluate(i int, c Candidate) outcome {
+func (b *Base) evaluate(c Candidate) outcome {
 	cfg := b.Config(c)
 	mem, fits := b.fitsMemory(cfg)
 	if !fits {
 		return outcome{ok: true, mem: mem}
 	}
 	r, err := train.Analytic(cfg)
-	return outcomeOf(i, c, r, err)
+	return outcomeOf(r, err)
 }
 
-// outcomeOf is the outcome of candidate i, c whose memory fits the quick
+// outcomeOf is the outcome of a candidate whose memory fits the quick
 // check, priced as r.
-func outcomeOf(i int, c Candidate, r train.Result, err error) outcome {
+func outcomeOf(r train.Result, err error) outcome {
 	if err != nil || !finite(r.StepTimeS) || r.StepTimeS <= 0 {
 		return outcome{}
 	}
 	if !r.Feasible {
 		return outcome{ok: true, mem: r.MemoryGiBPerGPU}
 	}
-	return outcome{ok: true, fit: true, rec: Record{Index: i, Candidate: c, StepTimeS: r.StepTimeS, MFU: r.MFU, MemoryGiB: r.MemoryGiBPerGPU}}
+	return outcome{ok: true, fit: true, stepS: r.StepTimeS, mfu: r.MFU, mem: r.MemoryGiBPerGPU}
 }
 
 // rank sorts records by step time, then by index.

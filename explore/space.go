@@ -323,7 +323,7 @@ func (r *run) each(fn func(i int, c Candidate, sh *shape) bool) (int, bool) {
 			for _, coll := range r.colls {
 				c := r.c
 				c.Recompute, c.Technology, c.Collective = rc, tech, coll
-				if !fn(i, c, r.shape.get(c)) {
+				if !fn(i, c, r.shape.get(&c)) {
 					return i, false
 				}
 				i++
@@ -341,7 +341,7 @@ type lazyShape struct {
 	deg map[topology.Dim]int
 }
 
-func (l *lazyShape) get(c Candidate) *shape {
+func (l *lazyShape) get(c *Candidate) *shape {
 	if l.sh == nil {
 		l.sh = &shape{dims: c.PlacementDims()}
 		if lay, ok := l.b.place(l.sh.dims, l.deg); ok && c.ETP == 0 {
@@ -651,7 +651,7 @@ func (b *Base) Config(c Candidate) *train.Config {
 		pr.topo = pr.topo.WithSiteTransport(c.Technology, c.Collective, true)
 	}
 	var cfg train.Config
-	b.candidateConfig(&cfg, c, &pr)
+	b.candidateConfig(&cfg, &c, &pr)
 	return &cfg
 }
 
