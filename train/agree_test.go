@@ -167,7 +167,7 @@ func TestInterleavedLapsRunAtTheirSlowestOp(t *testing.T) {
 // m 1 behind a 3.5 Gb/s uplink, 79 ms links) was 13.4% above (92.57
 // against 81.63 s); the engines now agree to rounding. Since the
 // reductions behind a shared uplink start when the built run's last
-// backward-type ops do (sharedTailApplies, after the pass, not under
+// backward-type ops do (zbvTail, after the pass, not under
 // the V's way back), the first draw is 16.1% above (0.6601 s) and the
 // second 14.1% (3.174 s): the reductions no longer hide what the chain
 // leaves out of the gathers (the sends before each first forward).
@@ -194,7 +194,7 @@ func TestZero1GatherPerChunk(t *testing.T) {
 }
 
 // Behind a shared uplink ZB-V's reductions start when its built run's
-// last backward-type ops do (sharedTailApplies, builtArrivals): its
+// last backward-type ops do (zbvTail, builtArrivals): its
 // cool-down defers the weight gradients, so both chunks reduce after the
 // pass, where dataParallelTail's closed form put the second chunk's under
 // the V's way back. tp1 pp4 dp4 m 8 with the data-parallel group behind a

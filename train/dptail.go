@@ -183,7 +183,7 @@ func (e *evaluator) stageOptimizer(s *schedule.Schedule, vs []virtualStage, st i
 // last op, not the V's way back earlier, where dataParallelTail's closed
 // form puts its last backward), so that both chunks' reductions come
 // after the pass. s and r are builtRun's order and traced run
-// (builtBubble's pass); builtTailApplies says where the tail is read off
+// (builtBubble's pass); zbvTail says where the tail is read off
 // them.
 func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []virtualStage, opt float64) float64 {
 	pp := e.c.Parallel.PP
@@ -198,25 +198,6 @@ func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []vir
 		end = max(end, stageEnd+e.stageOptimizer(s, vs, st))
 	}
 	return max(0, end+e.paramGatherDelay(s, vs, ct.firstF)-r.Makespan-opt)
-}
-
-// chainGatherApplies reports whether the ZeRO-1 and 2 parameter gather
-// is chainGatherDelay's, each chunk's gather due by its own first forward as
-// the event engine runs it (paramGatherDelay), not the stage's whole
-// gather by the stage's first forward (zero1Gather): ZB-V with blocking
-// sends and bucketed reductions where an uplink is shared, whose
-// reductions dataParallelTail shares on the uplink as the event engine's
-// trunks do (where none is, builtTail reads the gather off the built
-// run). The whole-stage rule put the analytic engine 21.3% and 19.6%
-// above the event engine on pipelineGen's worst ZeRO-1 draws of seeds 5
-// and 6 (now 11.3% and 15.3%) and 13.4% on seed 2's ZeRO-2 one (now
-// agreeing to rounding; TestZero1GatherPerChunk). ZB-V alone: no public
-// row of validate runs it, while its interleaved ZeRO-1 rows, fitted
-// with the stage's gather exposed, moved MAPE from 5.59% to 5.90% under
-// a per-chunk rule (the agree6 branch).
-func (e *evaluator) chainGatherApplies() bool {
-	c := e.c
-	return c.Schedule == schedule.ZBV && (c.Parallel.Zero == 1 || c.Parallel.Zero == 2) && e.blockingP2P() && c.GradSync != GradSyncPerTensor && e.newTrunks() != nil
 }
 
 // chainGatherDelay is paramGatherDelay over s's order with each chunk's
@@ -249,28 +230,39 @@ func (e *evaluator) chainGatherDelay(s *schedule.Schedule, vs []virtualStage) fl
 	return e.paramGatherDelay(s, vs, firstF)
 }
 
-// builtTailApplies reports whether the data-parallel tail is builtTail's:
-// ZB-V with blocking sends over links of their own, and not elsewhere:
-// other orders, overlapped sends, shared uplinks (the event engine
-// shares them between the reductions) or per-tensor reductions.
-func (e *evaluator) builtTailApplies() bool {
+// zbvTail says where ZB-V's data-parallel tail is read off its built
+// run (builtRun), whose cool-down defers the weight gradients, so that
+// both chunks' reductions come after the pass (the second chunk's last W
+// a few ops before the stage's last op, not under the V's way back
+// earlier, where dataParallelTail's closed form puts it). Both need
+// blocking sends and bucketed reductions; other orders, overlapped sends
+// and per-tensor reductions keep the closed forms.
+//
+// Over links of their own (built) builtTail reads the whole tail off the
+// run. Behind a shared uplink (shared), whose reductions the event
+// engine's trunks share, dataParallelTail shares them on the uplink as
+// before, but each starts when the run's last backward-type op of its
+// chunk does (builtArrivals; ZeRO-0 and 1): over jobGen's first 40,000
+// draws (2,283 ZB-V jobs) its closed form's arrivals put the analytic
+// engine up to 12.0% from the event engine (ZeRO-0 99th percentile
+// 9.8%, ZeRO-1 5.2%), the run's 7.7% (3.0%, 1.2%;
+// TestZBVReductionsAfterPassBehindUplink). And there the ZeRO-1 and 2
+// parameter gather is chainGatherDelay's, each chunk's due by its own
+// first forward as the event engine runs it (paramGatherDelay), not the
+// stage's whole gather by the stage's first forward (zero1Gather). The
+// whole-stage rule put the analytic engine 21.3% and 19.6% above the
+// event engine on pipelineGen's worst ZeRO-1 draws of seeds 5 and 6 and
+// 13.4% on seed 2's ZeRO-2 one (TestZero1GatherPerChunk). ZB-V alone: no
+// public row of validate runs it, while its interleaved ZeRO-1 rows,
+// fitted with the stage's gather exposed, moved MAPE from 5.59% to 5.90%
+// under a per-chunk rule (the agree6 branch).
+func (e *evaluator) zbvTail() (built, shared bool) {
 	c := e.c
-	return c.Schedule == schedule.ZBV && e.blockingP2P() && c.GradSync != GradSyncPerTensor && e.newTrunks() == nil
-}
-
-// sharedTailApplies reports whether dataParallelTail reads when each
-// chunk's reduction may start off the built run (builtArrivals): ZB-V
-// with blocking sends and bucketed reductions where an uplink is shared,
-// whose cool-down defers the weight gradients so that both chunks'
-// reductions come after the pass, not the second under the V's way back
-// as the closed form has it (where no uplink is shared builtTail reads
-// the whole tail off the run). Over jobGen's first 40,000 draws (2,283
-// ZB-V jobs) the closed form put the analytic engine up to 12.0% from the
-// event engine (ZeRO-0 99th percentile 9.8%, ZeRO-1 5.2%); with the
-// built run's arrivals 7.7% (3.0%, 1.2%; TestZBVReductionsAfterPassBehindUplink).
-func (e *evaluator) sharedTailApplies() bool {
-	c := e.c
-	return c.Schedule == schedule.ZBV && e.blockingP2P() && c.GradSync != GradSyncPerTensor && e.newTrunks() != nil
+	if c.Schedule != schedule.ZBV || !e.blockingP2P() || c.GradSync == GradSyncPerTensor {
+		return false, false
+	}
+	shared = e.newTrunks() != nil
+	return !shared, shared
 }
 
 // builtArrivals is, per virtual stage of s, when its chunk's last

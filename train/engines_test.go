@@ -64,7 +64,7 @@ import (
 // tp1 pp8 vp2 dp4 z0 zb-v m=1 over three levels) and 11.3% (seed 6,
 // which found 23.8% before), 99th 4.2-4.5%; the seeded spread's 90th
 // percentile 0.6%, 95th 1.5%. With ZB-V's reductions behind a shared
-// uplink started off its built run (sharedTailApplies) 9.4%, 8.9% and
+// uplink started off its built run (zbvTail) 9.4%, 8.9% and
 // 16.0% (seeds 1-3; 99th percentile 3.8-4.9%) and 14.1%, 14.6% and 11.3%
 // over 20,000 checks (seeds 4-6: mixtral-8x7b tp8 pp2 vp4 dp2 z1
 // interleaved-1f1b m=2, gpt3-xl tp8 pp8 vp2 z3 latency-aware-1f1b m=8;

@@ -1904,20 +1904,23 @@ func (e *evaluator) analyticInto(r *Result) {
 	// with linkPacedPass the seeded spread's 90th went from 2.9% to
 	// 1.9%). The interleaved
 	// orders run at least pp micro-batches (Kind.Check).
-	// ZB-V's data-parallel tail is read off the same run (builtTail);
-	// behind a shared uplink its ZeRO-1 and 2 gather is chunk by chunk
-	// (chainGatherApplies).
+	// ZB-V's data-parallel tail is read off the same run (zbvTail):
+	// the whole of it over links of their own, behind a shared uplink the
+	// reductions' arrivals (ZeRO-0 and 1) and, chunk by chunk, the
+	// gather (ZeRO-1 and 2).
+	builtZBV, sharedZBV := e.zbvTail()
+	arrivals := sharedZBV && p.Zero < 2
+	chainGather := sharedZBV && (p.Zero == 1 || p.Zero == 2)
 	var tailOrder *schedule.Schedule
 	var tailRun *schedule.Result
 	var arrive []float64 // dataParallelTail's, read off the built run
 	if c.Schedule == schedule.ZBV || c.Schedule == schedule.DualPipeV {
-		trace, shared := e.builtTailApplies(), e.sharedTailApplies()
-		if s, r, ok := e.builtRun(sp, vs, trace || shared); ok {
+		if s, r, ok := e.builtRun(sp, vs, builtZBV || arrivals); ok {
 			b.BubbleS = max(0, r.Makespan-fm*worst.total())
 			tailOrder = s
-			if trace {
+			if builtZBV {
 				tailRun = r
-			} else if shared {
+			} else if arrivals {
 				arrive = e.builtArrivals(s, r, vs)
 			}
 		}
@@ -1972,7 +1975,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	var tail float64
 	if p.Zero < 2 && !perTensor {
 		reduce, gather := e.dataParallelTail(st, vs, sp, arrive)
-		if tailOrder != nil && e.chainGatherApplies() {
+		if tailOrder != nil && chainGather {
 			gather = e.chainGatherDelay(tailOrder, vs)
 		}
 		tail = reduce + gather
@@ -1992,7 +1995,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	b.OptimizerS = e.dev.MemoryBound(owned*30, 8)
 	if tailRun != nil {
 		tail = e.builtTail(tailOrder, tailRun, vs, b.OptimizerS)
-	} else if p.Zero == 2 && tailOrder != nil && e.chainGatherApplies() {
+	} else if p.Zero == 2 && tailOrder != nil && chainGather {
 		// ZeRO-2's tail is its gather alone (dpTail), every stage's.
 		tail = e.chainGatherDelay(tailOrder, vs)
 	}
@@ -2143,10 +2146,10 @@ func (e *evaluator) dpTrunkFree(buf []network.Link) (free []network.Link, level,
 // own. The zero-1 parameter all-gather before the next step's first
 // forward is what it cannot hide under that forward, all stages at once.
 // It returns the reductions' time after the pass and that gather's apart
-// (chainGatherApplies prices the gather otherwise).
+// (zbvTail's chainGatherDelay prices the gather otherwise).
 //
 // Where at is not nil it holds when each virtual stage's reduction
-// may start, after the pass's end (sharedTailApplies), in place of the
+// may start, after the pass's end (zbvTail, builtArrivals), in place of the
 // closed form's.
 func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp schedule.Params, at []float64) (reduce, gather float64) {
 	var buf []network.Link
