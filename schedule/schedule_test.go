@@ -594,6 +594,59 @@ func TestBadCosts(t *testing.T) {
 	}
 }
 
+// Costs.Lag delays the arrival of the messages it names, where they
+// pass an egress (Transfer.EgressRate), and holds no queue: two stages,
+// two micro-batches, GPipe, 1 s ops, 0.5 s messages. Without it stage 0
+// runs F0 0-1, F1 1-2; the activations arrive at 1.5 and 2.5; stage 1
+// runs its forwards 1.5-3.5 and its backwards 3.5-5.5; the gradients
+// arrive at 5 and 6, and stage 0's backwards end at 7. With F0's
+// activations a second late (2.5) every op of stage 1 and the step move
+// one second, while F1's activations still arrive at 2.5.
+func TestLagDelaysItsMessages(t *testing.T) {
+	s, err := Build(GPipe, Params{Stages: 2, MicroBatches: 2, Chunks: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := func(int, int) float64 { return 1 }
+	lag := func(from int, op Op) float64 {
+		if op.Type == Forward && op.MicroBatch == 0 {
+			return 1
+		}
+		return 0
+	}
+	x := Transfer{Bytes: 2, Bandwidth: 4, Serialize: true}
+	type result struct{ Makespan, F0, F1 float64 }
+	tests := []struct {
+		name   string
+		egress float64
+		lag    func(int, Op) float64
+		want   result
+	}{
+		{"none", 4, nil, result{7, 1.5, 2.5}},
+		{"first forward a second late", 4, lag, result{8, 2.5, 2.5}},
+		{"no egress, no lag", 0, lag, result{7, 1.5, 2.5}},
+	}
+	for _, tt := range tests {
+		x.EgressRate = tt.egress
+		c := Costs{Forward: one, Backward: one, P2P: func(int, int, Dir) Transfer { return x }, Lag: tt.lag}
+		r, err := Simulate(s, c, &Options{Trace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := result{Makespan: r.Makespan}
+		for _, sp := range r.Spans {
+			if sp.Stream == SendActivations && sp.Op.MicroBatch == 0 {
+				got.F0 = sp.End
+			} else if sp.Stream == SendActivations {
+				got.F1 = sp.End
+			}
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: makespan and activations' arrivals (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
 // Costs.Share slows only the bytes of the messages it names: two
 // stages, one micro-batch, 1F1B; the forward's activations at half
 // their link's rate take their bytes' time twice, their latency once.

@@ -98,6 +98,16 @@ type Costs struct {
 	// times as long), for transfers without Links: a message that shares
 	// a link with others at its time. Nil means 1.
 	Share func(from int, op Op) float64
+	// Lag, when not nil, is how many seconds the output of op on stage
+	// from arrives after its bytes would have crossed alone, for
+	// transfers with an EgressRate: the time its sender's egress spends
+	// on the stage's messages to other peers while it is on the wire
+	// (processor sharing, which a first-come-first-served egress leaves
+	// out). Only the message's own arrival moves; its peer's queue and
+	// the egress are held as without it, since processor sharing ends
+	// the stage's messages together when its egress queue says. Nil
+	// means none.
+	Lag func(from int, op Op) float64
 }
 
 // Options tune Simulate.
@@ -233,6 +243,7 @@ type runner struct {
 	fwdTime []float64
 	bwdTime []float64
 	share   func(from int, op Op) float64
+	lag     func(from int, op Op) float64
 	// fwdLink and bwdLink number the serializing link each transfer uses
 	// (one per stage boundary and direction); linkFree is when each is
 	// next free.
@@ -277,7 +288,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		return nil, fmt.Errorf("simulating %s: Costs.Forward and Costs.Backward are required", s.Kind)
 	}
 	nv := p * v
-	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share}
+	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share, lag: c.Lag}
 	// The per-stage and per-virtual-stage slices are cut from one block
 	// of each type (fewer allocations); each has its own capacity, so
 	// none grows into the next.
@@ -585,6 +596,9 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		}
 		r.linkFree[link] = start + wire
 		t = r.linkFree[link] + x.Latency - at
+		if x.EgressRate > 0 && r.lag != nil {
+			t += max(0, r.lag(from, op))
+		}
 	}
 	if r.e == nil || len(x.Links) == 0 {
 		if r.opt.Trace {

@@ -496,10 +496,20 @@ func sharesUplink(c *Config) bool {
 // whole gather (zero1Gather; the agree6 branch). The latency-aware and
 // 1F1B tail behind shared uplinks (17.4%, 17.0%, analytic above) is
 // uplinkShares pricing messages as meeting at a stage's ingress that the event engine's
-// stages, paced by the uplink, send to it in turn; DualPipeV's (18.5%,
-// analytic below) is max-min sharing of a stage's egress between its
-// peers, which delays a fused pair's first messages, and which no
-// max-plus pass gives (trunkSlack).
+// stages, paced by the uplink, send to it in turn. DualPipeV's (18.5%,
+// analytic below) was max-min sharing of a stage's egress between its
+// peers, which delays a fused pair's first messages until the next
+// pair's, and which a first-come-first-served egress does not: since
+// each message waits what processor sharing adds (egressLags, with the
+// ops' time as the pass prices it) DualPipeV's worst draw behind shared
+// uplinks is 6.4%, 9.5% and 11.1% over 3 x 5,000 checks (seeds 1-3; was
+// 15.3%, 9.5% and 18.5%) and 7.6%, 8.9% and 8.0% over 3 x 20,000
+// (seeds 4-6; was 11.1%, 16.0% and 17.8%), the analytic engine above in
+// all six, all but seed 1's (TestDualPipeVEgress's second job) ZeRO-1
+// with data-parallel traffic on the uplink; the worst of all 14.8%, 11.1%, 17.6%, 22.8%, 17.0% and 17.5%, 99th
+// percentile 4.6%, 5.2%, 5.0%, 5.0%, 5.1% and 4.9% (was 4.9%, 5.3%,
+// 5.0%, 5.1%, 5.2% and 5.0%). The bound stays at 23% for seed 4's
+// interleaved ZeRO-1 draw.
 const pipelineAgreement = 0.23
 
 // Both engines' step is at least every pipeline link's busy time and the
@@ -510,7 +520,17 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 	worstSlowdown, worstSlowJob := [3]float64{}, [3]string{}
 	var diffs []float64
 	worst, worstJob := 0.0, ""
+	// Each schedule's worst draw, logged for the tails' classes.
+	kindWorst := map[string]float64{}
+	kindJob := map[string]string{}
 	defer func() {
+		for _, k := range schedule.Kinds() {
+			for _, key := range []string{string(k), string(k) + " behind shared uplinks"} {
+				if j, ok := kindJob[key]; ok {
+					t.Logf("%s: worst %.1f%% (%s)", key, 100*kindWorst[key], j)
+				}
+			}
+		}
 		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s), event over shared uplinks %.3g%% (%s)",
 			100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1], 100*worstSlowdown[2], worstSlowJob[2])
 		if n := len(diffs); n > 0 {
@@ -546,6 +566,15 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		diffs = append(diffs, d)
 		if d > worst {
 			worst, worstJob = d, describe(c)+" "+levelsOf(j)
+		}
+		keys := []string{string(c.Schedule)}
+		if sharesUplink(c) {
+			keys = append(keys, string(c.Schedule)+" behind shared uplinks")
+		}
+		for _, k := range keys {
+			if d >= kindWorst[k] {
+				kindWorst[k], kindJob[k] = d, fmt.Sprintf("%s %s: analytic %.4g s, event %.4g s", describe(c), levelsOf(j), before[0], before[1])
+			}
 		}
 		if d > pipelineAgreement {
 			rt.Fatalf("%s: step analytic %.4g s, event %.4g s, %.1f%% apart (levels %+v)", describe(c), before[0], before[1], 100*d, j.System.Topology.Levels)
@@ -692,17 +721,10 @@ func TestOneFOneBPass(t *testing.T) {
 	for _, kind := range []string{"1f1b", "zb-h1"} {
 		for _, m := range []int{1, 2, 4} {
 			zero := 3
-			c, err := Resolve(&spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 8, Topology: &spec.Topology{Levels: []spec.Level{
+			e := evaluatorOf(t, &spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 8, Topology: &spec.Topology{Levels: []spec.Level{
 				{Name: "pod", Size: 8, BandwidthGbps: 3, LatencyUs: 30}}}},
 				Parallel: spec.Parallel{TP: 2, PP: 4, VP: 1, DP: 1, Zero: &zero}, Schedule: kind,
-				Training: spec.Training{SeqLen: 2048, GlobalBatch: m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, model.Load, hardware.Lookup)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := newEvaluator(c)
-			if err != nil {
-				t.Fatal(err)
-			}
+				Training: spec.Training{SeqLen: 2048, GlobalBatch: m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}})
 			vs := e.virtualStages()
 			st := e.stages(vs)
 			e.addDataParallelStalls(st, vs)

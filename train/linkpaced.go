@@ -58,7 +58,9 @@ const linkPacedShare = 1
 // TCP too: Llama 3.1 70B over 800 km of TCP (TestSlowLinkNewUserCases)
 // was left to the closed form while the event engine ran the trunk at
 // its line rate (0.97 against 1.45 GB/s a GPU), and now reads 1.70 s
-// against the event engine's 1.60 s (1.38 s closed form).
+// against the event engine's 1.60 s (1.38 s closed form). DualPipeV's
+// messages over a shared egress also wait for its processor sharing
+// (egressLags) and take no shares of the uplink (uplinkShares).
 func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float64, bool) {
 	p := e.c.Parallel
 	if p.PP < 2 || len(vs) == 0 {
@@ -130,7 +132,9 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 		return schedule.Transfer{Latency: link.LatencyS, Bytes: bytes, Bandwidth: link.BytesPerSec, Serialize: !blocking, Blocking: blocking,
 			EgressRate: egress(from, to)}
 	}
-	if anyShared {
+	if e.dualPipeVPaced() {
+		costs.Lag = e.egressLags(s, costs, egress)
+	} else if anyShared {
 		costs.Share = e.uplinkShares(s, vs, &ups)
 	}
 	r, err := schedule.Simulate(s, costs, nil)
@@ -171,9 +175,11 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 // uplink's binding on and made the step up to 5.7% slower (tp1 pp4 m 16
 // behind a 2 Gb/s uplink, the level swept past 1 Gb/s). Where the uplink
 // leaves room for both flows the queue costs the second message of a
-// pair a wait of its bytes at c, which processor sharing does not. 0
-// where the boundary crosses no uplink, or only one of the stage's
-// peers lies across it.
+// pair a wait of its bytes at c, which processor sharing does not;
+// where one message fills it, the queue ends a stage's first messages
+// early, which processor sharing ends with the rest, and DualPipeV's
+// pass adds what they wait (egressLags). 0 where the boundary crosses no uplink, or
+// only one of the stage's peers lies across it.
 func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 	t := e.c.Topology
 	pp := e.span(topology.PP).Factors
@@ -249,14 +255,13 @@ func (e *evaluator) dualPipeVPaced() bool {
 // priced 2. A stage's own messages to its two peers (overlapped sends)
 // are left side by side: counting them as two flows put latency-aware
 // orders over shared uplinks up to 27% above the event engine (18%
-// without), over pipelineGen(...).Example(0..5999). DualPipeV's are
-// told apart (dualPipeVPaced: its fused pairs send to both peers in
-// turn): left side by side, its pass behind a binding uplink came out up
-// to 24.6% below the event engine (3 x 5,000 checks of
-// TestPropertyPipelineBoundsAndMonotone, seed 3), 20.3% told apart.
-// On their own unit's egress they are now one flow, which the stage's
-// egress queue serializes (egressRates), and told apart on the ingress,
-// where two stages' messages meet (21.0% -> 15.3% worst, seed 1).
+// without), over pipelineGen(...).Example(0..5999). DualPipeV's pass
+// takes no shares: its stage's messages wait for the processor sharing
+// of its egress instead (egressLags). Told apart on the ingress, where
+// two stages' messages meet, they had brought its worst draw behind a
+// binding uplink from 21.0% to 15.3% below the event engine (3 x 5,000
+// checks of TestPropertyPipelineBoundsAndMonotone, seed 1); with the
+// lags on top they put it up to 24% above.
 func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[]sharedPP) func(int, schedule.Op) float64 {
 	ref, err := schedule.Simulate(s, e.computeCosts(s, vs), &schedule.Options{Trace: true})
 	if err != nil {
@@ -287,7 +292,6 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		op   schedule.Op
 	}
 	flows := map[sendKey]int{}
-	pairs := e.dualPipeVPaced()
 	// Messages meet when they are sent less than half a micro-batch's
 	// compute on a stage apart.
 	var near float64
@@ -295,16 +299,13 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		near += vs[i].fwd + vs[i].bwd
 	}
 	near /= 2 * float64(len(vs))
-	for key, q := range queues {
+	for _, q := range queues {
 		slices.SortStableFunc(q, func(a, b msg) int { return cmp.Compare(a.at, b.at) })
 		for i, m := range q {
 			var seen [3]int
 			n := 0
 			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
 				f := q[j].from
-				if pairs && key.dir == 1 {
-					f = q[j].from*len(vs) + q[j].to
-				}
 				if math.Abs(q[j].at-m.at) < near && !slices.Contains(seen[:n], f) {
 					seen[n] = f
 					n++
@@ -423,4 +424,172 @@ func sameParams(a, b schedule.Params) bool {
 	return a.Stages == b.Stages && a.MicroBatches == b.MicroBatches && a.Chunks == b.Chunks &&
 		a.Consecutive == b.Consecutive && a.ExtraWarmup == b.ExtraWarmup && a.MaxInFlight == b.MaxInFlight &&
 		slices.Equal(a.SlowBoundaries, b.SlowBoundaries)
+}
+
+// egressLags is the lag (schedule.Costs.Lag) of each message of
+// DualPipeV's pass that leaves through an egress its stage's messages to
+// its two peers share (egressRates): the time it waits, over its bytes
+// alone, while the egress also carries the stage's next messages to its
+// other peer. The event engine shares the egress between the stage's
+// peer queues max-min fairly (trunks.p2p), as the NIC's arbitration
+// between queue pairs and TCP or DCQCN's congestion control between
+// flows do (each converges to an equal share of the bottleneck:
+// Zhu et al., "Congestion Control for Large-Scale RDMA Deployments",
+// SIGCOMM 2015), so the first messages of a pair end late where the
+// egress queue (first come, first served) ends them at once. In the
+// steady state a middle stage runs its fused pairs back to back, each
+// sending both its messages to one peer, the next pair to the other
+// (F1&B0 down the V, F0&B1 up it), and under processor sharing the
+// first pair's messages end with the second's: measured over the event
+// engine's run of pipelineGen's worst draw of seed 3 (tp1 pp4 m 9
+// behind a 1 Gb/s uplink, 0.141 s a message, 0.020 s a pair) a stage's
+// four messages ended 0.262, 0.545, 0.283 and 0.565 s after the first
+// pair's end, against 0.141, 0.283, 0.424 and 0.565 s in the queue.
+//
+// A message of b bytes whose egress carries, from o seconds after it
+// starts, B bytes of the next pair to another peer, each at most a (the
+// message's link rate, at most c, the egress's) alone and min(a, c/2)
+// together, ends (max(0, min(b - a*o, B))) * (1/min(a, c/2) - 1/a)
+// seconds late: the bytes it moves while they share, at the shared rate
+// less the lone one; b counts the messages of its pair before it on its
+// queue, which also share. o is the compute of the stage's ops from the
+// message's pair to the end of the next pair that sends, as the pass
+// prices them (pipelineCosts), assuming the next pair starts at once,
+// which it does where the links pace the pass (its inputs wait for it),
+// the case where the lag matters. The lag falls as a or c rises, and
+// with the message's bytes alone it is a processor-sharing end, which
+// falls with every rate, so the pass stays monotone in every link's
+// bandwidth. It grows as o falls (a faster TP link shortens the ops), by
+// at most a/min(a, c/2) - 1 <= 1 times what the ops lost, which the
+// stage's earlier ops lose too; over 3 x 5,000 and 3 x 20,000 checks
+// of TestPropertyPipelineBoundsAndMonotone (seeds 1-6) no step got
+// slower by more than 4.4e-14, as before. Priced
+// with the ops' compute alone (o smaller, and lags larger, where TP
+// communication fills the ops) it put tp2 pp4 m 10 behind a 1.13 Gb/s
+// uplink, whose 0.159 s forwards are mostly TP communication, 16.2%
+// above the event engine; with its shares too (uplinkShares) it was
+// 24.3% above. The same lags on the interleaved and latency-aware
+// orders, whose next op to the other peer seldom follows at once, put
+// them up to 23% above.
+func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egress func(from, to int) float64) func(int, schedule.Op) float64 {
+	p, v, m := s.Params.Stages, s.Params.Chunks, s.Params.MicroBatches
+	lags := make([]float64, p*m*v*2)
+	index := func(st int, op schedule.Op) int {
+		d := 0
+		if op.Type != schedule.Forward {
+			d = 1
+		}
+		return ((st*m+op.MicroBatch)*v+op.Chunk)*2 + d
+	}
+	bytes := e.p2pBytes()
+	links := e.linksOf(topology.PP)
+	weight := func(st, chunk int) float64 {
+		if costs.Weight == nil {
+			return 0
+		}
+		return costs.Weight(st, chunk)
+	}
+	dur := func(st int, op schedule.Op) float64 {
+		switch op.Type {
+		case schedule.Forward:
+			return costs.Forward(st, op.Chunk)
+		case schedule.FullBackward:
+			return costs.Backward(st, op.Chunk) + weight(st, op.Chunk)
+		case schedule.InputBackward:
+			return costs.Backward(st, op.Chunk)
+		default:
+			return weight(st, op.Chunk)
+		}
+	}
+	// unit is the end of the pass unit (one op, or a fused pair) that
+	// starts at ops[i], and its compute.
+	unit := func(st int, ops []schedule.Op, i int) (int, float64) {
+		if ops[i].Fused && ops[i].Type == schedule.Forward && i+1 < len(ops) {
+			if costs.ForwardBackward != nil {
+				return i + 2, costs.ForwardBackward(st, ops[i].Chunk, ops[i+1].Chunk)
+			}
+			return i + 2, dur(st, ops[i]) + dur(st, ops[i+1])
+		}
+		return i + 1, dur(st, ops[i])
+	}
+	// out is the peer across an egress that op's output goes to, or -1.
+	out := func(st int, op schedule.Op) int {
+		if op.Type == schedule.WeightBackward {
+			return -1
+		}
+		to, ok := e.peer(s, st, op.Chunk, op.Type == schedule.Forward)
+		if !ok || to == st || egress(st, to) <= 0 {
+			return -1
+		}
+		return to
+	}
+	for st, ops := range s.Stages {
+		for i := 0; i < len(ops); {
+			j, _ := unit(st, ops, i)
+			// The next unit that sends over the egress, its bytes to
+			// each peer and the compute up to its end.
+			var o float64
+			var next [2]struct {
+				to    int
+				bytes float64
+			}
+			nn := 0
+			for k := j; k < len(ops) && nn == 0; {
+				kk, d := unit(st, ops, k)
+				o += d
+				for q := k; q < kk; q++ {
+					to := out(st, ops[q])
+					if to < 0 {
+						continue
+					}
+					if nn > 0 && next[0].to == to {
+						next[0].bytes += bytes
+					} else if nn < 2 {
+						next[nn].to, next[nn].bytes = to, bytes
+						nn++
+					}
+				}
+				k = kk
+			}
+			for q := i; q < j; q++ {
+				to := out(st, ops[q])
+				if to < 0 {
+					continue
+				}
+				// The bytes of the unit's messages to the same peer up
+				// to this one, which cross before it.
+				var b float64
+				for r := i; r <= q; r++ {
+					if out(st, ops[r]) == to {
+						b += bytes
+					}
+				}
+				c := egress(st, to)
+				a := min(links[e.boundaryLevel(st, to)].BytesPerSec, c)
+				k := max(0, 1/min(a, c/2)-1/a)
+				var lag float64
+				// The unit's own messages to another peer start with it.
+				var same float64
+				for r := i; r < j; r++ {
+					if t := out(st, ops[r]); t >= 0 && t != to {
+						same += bytes
+					}
+				}
+				lag += min(b, same) * k
+				for n := 0; n < nn; n++ {
+					if next[n].to != to {
+						lag += max(0, min(b-a*o, next[n].bytes)) * k
+					}
+				}
+				lags[index(st, ops[q])] = lag
+			}
+			i = j
+		}
+	}
+	return func(from int, op schedule.Op) float64 {
+		if op.Type == schedule.WeightBackward || from < 0 || from >= p || op.MicroBatch >= m || op.Chunk >= v {
+			return 0
+		}
+		return lags[index(from, op)]
+	}
 }
