@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/scaleacross/scaleacross/cost"
@@ -1749,28 +1750,49 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	}
 	// With an even split (scratch.clsEven) every chunk is of one class
 	// but those of scratch.clsOwn: only their laps (a bit each) can
-	// differ.
+	// differ, and in those only their own chunks and one chunk of the
+	// common class (all equal) need be read: the largest of the lap's ops
+	// is the largest of those (max is the same whatever the order).
 	laps := ^uint64(0)
+	var own []int
 	if sc := e.sc; sc != nil && sc.clsOf == &vs[0] && len(sc.cls) >= len(vs) && sc.clsEven && len(vs)/pp <= 64 {
 		laps = 0
 		for _, v := range sc.clsOwn {
 			laps |= 1 << (v / pp)
 		}
+		if pp <= 64 {
+			own = sc.clsOwn
+		}
 	}
 	var excess float64
 	if c.Parallel.Zero < 2 {
 		// The ops are the chunks' own: read in place.
+		opF := func(x *virtualStage) float64 { return x.fwd + x.tpF + x.cpF + x.epF }
+		opB := func(x *virtualStage) float64 { return x.bwd + x.tpB + x.cpB + x.epB }
 		for v0 := 0; v0 < len(vs); v0 += pp {
 			if laps>>(v0/pp)&1 == 0 {
 				continue
 			}
 			w := &vs[v0+wi]
-			fw, bw := w.fwd+w.tpF+w.cpF+w.epF, w.bwd+w.tpB+w.cpB+w.epB
+			fw, bw := opF(w), opB(w)
 			maxF, maxB := fw, bw
+			if own != nil {
+				mask, rest := lapOwn(own, v0, pp)
+				for ; mask != 0; mask &= mask - 1 {
+					x := &vs[v0+bits.TrailingZeros64(mask)]
+					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+				}
+				if rest >= 0 {
+					x := &vs[rest]
+					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+				}
+				excess += maxF - fw + maxB - bw
+				continue
+			}
 			for i := range vs[v0 : v0+pp] {
 				x := &vs[v0+i]
-				maxF = max(maxF, x.fwd+x.tpF+x.cpF+x.epF)
-				maxB = max(maxB, x.bwd+x.tpB+x.cpB+x.epB)
+				maxF = max(maxF, opF(x))
+				maxB = max(maxB, opB(x))
 			}
 			excess += maxF - fw + maxB - bw
 		}
@@ -1781,6 +1803,19 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 			}
 			fw, bw := e.stalledOp(&vs[v0+wi])
 			maxF, maxB := fw, bw
+			if own != nil {
+				mask, rest := lapOwn(own, v0, pp)
+				for ; mask != 0; mask &= mask - 1 {
+					f, b := e.stalledOp(&vs[v0+bits.TrailingZeros64(mask)])
+					maxF, maxB = max(maxF, f), max(maxB, b)
+				}
+				if rest >= 0 {
+					f, b := e.stalledOp(&vs[rest])
+					maxF, maxB = max(maxF, f), max(maxB, b)
+				}
+				excess += maxF - fw + maxB - bw
+				continue
+			}
 			for i := range pp {
 				f, b := e.stalledOp(&vs[v0+i])
 				maxF, maxB = max(maxF, f), max(maxB, b)
@@ -1790,6 +1825,22 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	}
 	n := min(max(sp.Consecutive, pp), max(sp.MicroBatches, 1))
 	return float64(n) * excess
+}
+
+// lapOwn returns which chunks of the lap of pp <= 64 chunks from v0 are
+// among own (scratch.clsOwn), a bit each from v0, and the first chunk of
+// the lap that is not (-1 where every one is).
+func lapOwn(own []int, v0, pp int) (mask uint64, rest int) {
+	for _, v := range own {
+		if i := v - v0; i >= 0 && i < pp {
+			mask |= 1 << i
+		}
+	}
+	rest = -1
+	if free := ^mask & (1<<pp - 1); free != 0 {
+		rest = v0 + bits.TrailingZeros64(free)
+	}
+	return mask, rest
 }
 
 // stalledOp is virtual stage x's forward and backward op with the
