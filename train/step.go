@@ -163,7 +163,9 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 }
 
 // init sets e up to evaluate c with the parts sh holds taken from it,
-// keeping its slices in sc's buffers when sc is not nil.
+// keeping its slices in sc's buffers when sc is not nil. e is the zero
+// evaluator but for its scratch (as newEvaluatorShared, Evaluator and the
+// pool leave it): init sets its fields without clearing the others.
 func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	var s Shared
 	if sh != nil {
@@ -216,7 +218,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 			return err
 		}
 	}
-	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
+	e.c, e.dev, e.prec, e.shared, e.sc = c, dev, c.Precision, s, sc
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -1873,8 +1875,8 @@ func (e *evaluator) analytic() Result {
 	return r
 }
 
-// analyticInto is analytic writing its result to *r (no copies of it on
-// the way out).
+// analyticInto is analytic writing its result to *r, which is the zero
+// Result (no copies of it on the way out).
 func (e *evaluator) analyticInto(r *Result) {
 	c := e.c
 	p := &c.Parallel
@@ -2052,7 +2054,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	}
 	b.DPCommS = fm*worst.dp + tail
 
-	*r = Result{Breakdown: b, MicroBatches: mb}
+	r.Breakdown, r.MicroBatches = b, mb
 	if !e.shared.NoTraffic {
 		r.Levels = e.traffic(worst, mb)
 	}
