@@ -1854,7 +1854,7 @@ func (e *evaluator) stalledOp(x *virtualStage) (f, b float64) {
 	if z < 2 {
 		return f, b
 	}
-	rs, ag := e.stageDPTimes(stageWork{denseParams: x.denseParams, experts: x.experts})
+	rs, ag := e.dpTimes(x.denseParams, x.experts)
 	switch {
 	case z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot:
 		return f + ag, b + rs
@@ -2126,16 +2126,23 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 // parameters stage w holds: dense ones over dp*cp, experts over the
 // expert-data-parallel group, in 16-bit.
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
+	return e.dpTimes(w.denseParams, w.experts)
+}
+
+// dpTimes is stageDPTimes of a stage holding dense and experts
+// parameters, without a stageWork to build and pass (a search asks it
+// for every chunk of a ZeRO-2/3 candidate).
+func (e *evaluator) dpTimes(dense, experts float64) (rs, ag float64) {
 	// Stages that hold the same parameters (all but the first and last,
 	// mostly) take the same time: an Evaluator remembers the last one.
 	sc := e.sc
-	key := [2]float64{w.denseParams, w.experts}
+	key := [2]float64{dense, experts}
 	if sc != nil {
 		if t, ok := sc.dpTimesOf(key); ok {
 			return t[0], t[1]
 		}
 	}
-	rs, ag = e.stageDPTimesOn(w, e.linksOf(topology.DP))
+	rs, ag = e.stageDPTimesOn(stageWork{denseParams: dense, experts: experts}, e.linksOf(topology.DP))
 	if sc != nil {
 		sc.dpTimesAre(key, [2]float64{rs, ag})
 	}
@@ -2602,7 +2609,7 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 	of := e.stageTable(len(vs))
 	for v := range vs {
 		x, w := &vs[v], &st[of[v]]
-		rs, ag := e.stageDPTimes(stageWork{denseParams: x.denseParams, experts: x.experts})
+		rs, ag := e.dpTimes(x.denseParams, x.experts)
 		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
