@@ -1934,7 +1934,8 @@ func (e *evaluator) analyticInto(r *Result) {
 		// boundary) is not the one with the slowest backward (the
 		// gradient send back up), the step pays both.
 		var maxF, maxB, sum float64
-		for _, w := range st {
+		for i := range st {
+			w := &st[i] // not copied: a stageWork is large
 			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
 			maxF, maxB = max(maxF, f), max(maxB, w.total()-f)
 			sum += w.total()
