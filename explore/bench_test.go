@@ -61,7 +61,7 @@ func defaultCandidates(b *testing.B, n int, keep func(Candidate) bool) (*Base, [
 func BenchmarkAnalyticCandidate(b *testing.B) {
 	base, es := defaultCandidates(b, 4096, func(Candidate) bool { return true })
 	p := newPricer(base)
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -92,7 +92,7 @@ func TestPricingAllocatesNothing(t *testing.T) {
 		return len(es) < 2048
 	})
 	p := newPricer(base)
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator
 	pass := func() {
 		for _, e := range es {

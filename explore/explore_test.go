@@ -480,7 +480,7 @@ func TestKeeperKeepsFastestAndFront(t *testing.T) {
 // table) gives exactly the outcome of pricing it alone.
 func TestPreparedEqualsPlain(t *testing.T) {
 	b, sp := loadSmall(t, nil)
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator // one for all spaces: its memos must tell them apart
 	for _, s := range sp {
 		p := newPricer(b)
@@ -549,7 +549,7 @@ func TestCandidatesDistinct(t *testing.T) {
 // baselines keep etp = tp.
 func TestExplorerSearchesETP(t *testing.T) {
 	b, sp := loadSmall(t, func(j *spec.Job) { j.Model = "qwen3-30b-a3b" })
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator
 	for _, s := range sp {
 		p := newPricer(b)
@@ -602,7 +602,7 @@ func TestPreparedEqualsPlainDefault(t *testing.T) {
 	}
 	b, sp := loadDefault(t)
 	const every, window = 100_000, 300
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator
 	p := newPricer(b)
 	checked := 0

@@ -101,7 +101,7 @@ type pricer struct {
 		fits      bool
 		set       bool
 	}
-	cfg train.Config // scratch of the enumerating goroutine
+	cfg candidateCfg // scratch of the enumerating goroutine
 }
 
 // memKey is what the quick memory check of a candidate of one shape
@@ -166,7 +166,7 @@ func (p *pricer) prepare(c *Candidate, sh *shape) *prepared {
 	}
 	*pr = prepared{topo: np.topo, dims: sh.dims, ok: sh.ok}
 	if !sh.ok {
-		p.b.candidateConfig(&p.cfg, c, pr)
+		p.b.candidateConfigIn(&p.cfg, c, pr)
 		_, err := p.cfg.Layout()
 		pr.unplaced = err != nil
 	} else {
@@ -220,9 +220,9 @@ func (p *pricer) prepareJob(j *job) bool {
 		k := memKey{sh: j.sh, vp: c.VP, zero: c.Zero, mb: c.MicroBatch, schedule: c.Schedule, recompute: string(c.Recompute), tp: c.TP, cp: c.CP, pp: c.PP, ep: c.EP, dp: c.DP, etp: c.ETP}
 		same = p.memo.set && p.memo.key == k
 		if !same {
-			p.b.candidateConfig(&p.cfg, &j.c, j.pr)
+			p.b.candidateConfigIn(&p.cfg, &j.c, j.pr)
 			p.memo.key, p.memo.set = k, true
-			p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg)
+			p.memo.mem, p.memo.fits = p.b.fitsMemory(&p.cfg.Config)
 		}
 	}
 	j.mem, j.fits = p.memo.mem, p.memo.fits
@@ -233,6 +233,12 @@ func (p *pricer) prepareJob(j *job) bool {
 // the parts in pr.
 func (b *Base) candidateConfig(cfg *train.Config, c *Candidate, pr *prepared) {
 	*cfg = b.Template
+	b.setCandidate(cfg, c, pr)
+}
+
+// setCandidate sets the fields of cfg, a copy of the Template, that
+// candidate c with the parts in pr sets.
+func (b *Base) setCandidate(cfg *train.Config, c *Candidate, pr *prepared) {
 	cfg.Parallel = c.Parallel()
 	cfg.Placement = pr.dims
 	cfg.Schedule = schedule.Kind(c.Schedule)
@@ -242,10 +248,29 @@ func (b *Base) candidateConfig(cfg *train.Config, c *Candidate, pr *prepared) {
 	cfg.Topology = pr.topo
 }
 
+// candidateCfg is where a goroutine builds its candidates'
+// configurations one after another (candidateConfigIn): the Template that
+// from points to, copied in whole for the first, with the fields
+// candidateConfig sets for the last candidate. Nothing else writes it.
+type candidateCfg struct {
+	train.Config
+	from *train.Config
+}
+
+// candidateConfigIn is candidateConfig in cfg, which copies the whole
+// Template only when it does not hold it already (a Config is large):
+// every field candidateConfig sets is set again.
+func (b *Base) candidateConfigIn(cfg *candidateCfg, c *Candidate, pr *prepared) {
+	if cfg.from != &b.Template {
+		cfg.Config, cfg.from = b.Template, &b.Template
+	}
+	b.setCandidate(&cfg.Config, c, pr)
+}
+
 // evaluatePrepared is evaluate with the candidate's shared parts and its
 // memory check taken from j, building its configuration in cfg and
 // pricing it on ev (a worker's scratch).
-func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) outcome {
+func (b *Base) evaluatePrepared(cfg *candidateCfg, ev *train.Evaluator, j *job) outcome {
 	o, _ := b.evaluateBound(cfg, ev, j)
 	return o
 }
@@ -253,7 +278,7 @@ func (b *Base) evaluatePrepared(cfg *train.Config, ev *train.Evaluator, j *job) 
 // evaluateBound is evaluatePrepared, also returning the priced step's
 // compute (train.Breakdown.ComputeS), a lower bound on the step of every
 // candidate of j's group (prune.go); 0 when j's step was not priced.
-func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (outcome, float64) {
+func (b *Base) evaluateBound(cfg *candidateCfg, ev *train.Evaluator, j *job) (outcome, float64) {
 	if !j.pr.ok {
 		if !j.pr.unplaced {
 			return b.evaluate(j.c), 0
@@ -266,8 +291,8 @@ func (b *Base) evaluateBound(cfg *train.Config, ev *train.Evaluator, j *job) (ou
 	if !j.fits {
 		return outcome{ok: true, mem: j.mem}, 0
 	}
-	b.candidateConfig(cfg, &j.c, j.pr)
-	r, err := ev.AnalyticShared(cfg, &j.pr.shared)
+	b.candidateConfigIn(cfg, &j.c, j.pr)
+	r, err := ev.AnalyticShared(&cfg.Config, &j.pr.shared)
 	o := outcomeOf(r, err)
 	if !o.fit {
 		return o, 0

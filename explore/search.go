@@ -233,7 +233,7 @@ func (b *Base) Estimate(spaces []*Space, opt *Options) Estimate {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var cfg train.Config
+	var cfg candidateCfg
 	var ev train.Evaluator
 	t0 := opt.cpu()
 	for _, j := range sample {
@@ -565,7 +565,7 @@ const evalChunk = 64
 // worker is the state a search's worker keeps between batches.
 type worker struct {
 	p   *pricer
-	cfg train.Config
+	cfg candidateCfg
 	ev  train.Evaluator
 }
 

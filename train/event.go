@@ -468,9 +468,9 @@ func (e *evaluator) latencyAware(vs []virtualStage) (slow []int, extra, consecut
 	// TestPropertyPipelineBoundsAndMonotone). Where the communication is
 	// a large part of an op this warms up a little more than it needs.
 	var f, bw float64
-	for _, v := range vs {
-		f += v.fwd
-		bw += v.bwd
+	for i := range vs {
+		f += vs[i].fwd
+		bw += vs[i].bwd
 	}
 	f /= float64(len(vs))
 	bw /= float64(len(vs))

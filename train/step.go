@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/scaleacross/scaleacross/cost"
@@ -162,7 +163,9 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 }
 
 // init sets e up to evaluate c with the parts sh holds taken from it,
-// keeping its slices in sc's buffers when sc is not nil.
+// keeping its slices in sc's buffers when sc is not nil. e is the zero
+// evaluator but for its scratch (as newEvaluatorShared, Evaluator and the
+// pool leave it): init sets its fields without clearing the others.
 func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	var s Shared
 	if sh != nil {
@@ -215,7 +218,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 			return err
 		}
 	}
-	*e = evaluator{c: c, dev: dev, prec: c.Precision, shared: s, sc: sc}
+	e.c, e.dev, e.prec, e.shared, e.sc = c, dev, c.Precision, s, sc
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -1749,28 +1752,49 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	}
 	// With an even split (scratch.clsEven) every chunk is of one class
 	// but those of scratch.clsOwn: only their laps (a bit each) can
-	// differ.
+	// differ, and in those only their own chunks and one chunk of the
+	// common class (all equal) need be read: the largest of the lap's ops
+	// is the largest of those (max is the same whatever the order).
 	laps := ^uint64(0)
+	var own []int
 	if sc := e.sc; sc != nil && sc.clsOf == &vs[0] && len(sc.cls) >= len(vs) && sc.clsEven && len(vs)/pp <= 64 {
 		laps = 0
 		for _, v := range sc.clsOwn {
 			laps |= 1 << (v / pp)
 		}
+		if pp <= 64 {
+			own = sc.clsOwn
+		}
 	}
 	var excess float64
 	if c.Parallel.Zero < 2 {
 		// The ops are the chunks' own: read in place.
+		opF := func(x *virtualStage) float64 { return x.fwd + x.tpF + x.cpF + x.epF }
+		opB := func(x *virtualStage) float64 { return x.bwd + x.tpB + x.cpB + x.epB }
 		for v0 := 0; v0 < len(vs); v0 += pp {
 			if laps>>(v0/pp)&1 == 0 {
 				continue
 			}
 			w := &vs[v0+wi]
-			fw, bw := w.fwd+w.tpF+w.cpF+w.epF, w.bwd+w.tpB+w.cpB+w.epB
+			fw, bw := opF(w), opB(w)
 			maxF, maxB := fw, bw
+			if own != nil {
+				mask, rest := lapOwn(own, v0, pp)
+				for ; mask != 0; mask &= mask - 1 {
+					x := &vs[v0+bits.TrailingZeros64(mask)]
+					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+				}
+				if rest >= 0 {
+					x := &vs[rest]
+					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+				}
+				excess += maxF - fw + maxB - bw
+				continue
+			}
 			for i := range vs[v0 : v0+pp] {
 				x := &vs[v0+i]
-				maxF = max(maxF, x.fwd+x.tpF+x.cpF+x.epF)
-				maxB = max(maxB, x.bwd+x.tpB+x.cpB+x.epB)
+				maxF = max(maxF, opF(x))
+				maxB = max(maxB, opB(x))
 			}
 			excess += maxF - fw + maxB - bw
 		}
@@ -1781,6 +1805,19 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 			}
 			fw, bw := e.stalledOp(&vs[v0+wi])
 			maxF, maxB := fw, bw
+			if own != nil {
+				mask, rest := lapOwn(own, v0, pp)
+				for ; mask != 0; mask &= mask - 1 {
+					f, b := e.stalledOp(&vs[v0+bits.TrailingZeros64(mask)])
+					maxF, maxB = max(maxF, f), max(maxB, b)
+				}
+				if rest >= 0 {
+					f, b := e.stalledOp(&vs[rest])
+					maxF, maxB = max(maxF, f), max(maxB, b)
+				}
+				excess += maxF - fw + maxB - bw
+				continue
+			}
 			for i := range pp {
 				f, b := e.stalledOp(&vs[v0+i])
 				maxF, maxB = max(maxF, f), max(maxB, b)
@@ -1792,6 +1829,22 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	return float64(n) * excess
 }
 
+// lapOwn returns which chunks of the lap of pp <= 64 chunks from v0 are
+// among own (scratch.clsOwn), a bit each from v0, and the first chunk of
+// the lap that is not (-1 where every one is).
+func lapOwn(own []int, v0, pp int) (mask uint64, rest int) {
+	for _, v := range own {
+		if i := v - v0; i >= 0 && i < pp {
+			mask |= 1 << i
+		}
+	}
+	rest = -1
+	if free := ^mask & (1<<pp - 1); free != 0 {
+		rest = v0 + bits.TrailingZeros64(free)
+	}
+	return mask, rest
+}
+
 // stalledOp is virtual stage x's forward and backward op with the
 // ZeRO-2/3 stalls addDataParallelStalls adds (as pipelineCosts prices
 // them for the event engine).
@@ -1801,7 +1854,7 @@ func (e *evaluator) stalledOp(x *virtualStage) (f, b float64) {
 	if z < 2 {
 		return f, b
 	}
-	rs, ag := e.stageDPTimes(stageWork{denseParams: x.denseParams, experts: x.experts})
+	rs, ag := e.dpTimes(x.denseParams, x.experts)
 	switch {
 	case z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot:
 		return f + ag, b + rs
@@ -1822,8 +1875,8 @@ func (e *evaluator) analytic() Result {
 	return r
 }
 
-// analyticInto is analytic writing its result to *r (no copies of it on
-// the way out).
+// analyticInto is analytic writing its result to *r, which is the zero
+// Result (no copies of it on the way out).
 func (e *evaluator) analyticInto(r *Result) {
 	c := e.c
 	p := &c.Parallel
@@ -1881,7 +1934,8 @@ func (e *evaluator) analyticInto(r *Result) {
 		// boundary) is not the one with the slowest backward (the
 		// gradient send back up), the step pays both.
 		var maxF, maxB, sum float64
-		for _, w := range st {
+		for i := range st {
+			w := &st[i] // not copied: a stageWork is large
 			f := w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF
 			maxF, maxB = max(maxF, f), max(maxB, w.total()-f)
 			sum += w.total()
@@ -2001,7 +2055,7 @@ func (e *evaluator) analyticInto(r *Result) {
 	}
 	b.DPCommS = fm*worst.dp + tail
 
-	*r = Result{Breakdown: b, MicroBatches: mb}
+	r.Breakdown, r.MicroBatches = b, mb
 	if !e.shared.NoTraffic {
 		r.Levels = e.traffic(worst, mb)
 	}
@@ -2073,16 +2127,23 @@ func (e *evaluator) scheduleParams(vs []virtualStage) schedule.Params {
 // parameters stage w holds: dense ones over dp*cp, experts over the
 // expert-data-parallel group, in 16-bit.
 func (e *evaluator) stageDPTimes(w stageWork) (rs, ag float64) {
+	return e.dpTimes(w.denseParams, w.experts)
+}
+
+// dpTimes is stageDPTimes of a stage holding dense and experts
+// parameters, without a stageWork to build and pass (a search asks it
+// for every chunk of a ZeRO-2/3 candidate).
+func (e *evaluator) dpTimes(dense, experts float64) (rs, ag float64) {
 	// Stages that hold the same parameters (all but the first and last,
 	// mostly) take the same time: an Evaluator remembers the last one.
 	sc := e.sc
-	key := [2]float64{w.denseParams, w.experts}
+	key := [2]float64{dense, experts}
 	if sc != nil {
 		if t, ok := sc.dpTimesOf(key); ok {
 			return t[0], t[1]
 		}
 	}
-	rs, ag = e.stageDPTimesOn(w, e.linksOf(topology.DP))
+	rs, ag = e.stageDPTimesOn(stageWork{denseParams: dense, experts: experts}, e.linksOf(topology.DP))
 	if sc != nil {
 		sc.dpTimesAre(key, [2]float64{rs, ag})
 	}
@@ -2549,7 +2610,7 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 	of := e.stageTable(len(vs))
 	for v := range vs {
 		x, w := &vs[v], &st[of[v]]
-		rs, ag := e.stageDPTimes(stageWork{denseParams: x.denseParams, experts: x.experts})
+		rs, ag := e.dpTimes(x.denseParams, x.experts)
 		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
