@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -68,14 +69,19 @@ import (
 // 16.0% (seeds 1-3; 99th percentile 3.8-4.9%) and 14.1%, 14.6% and 11.3%
 // over 20,000 checks (seeds 4-6: mixtral-8x7b tp8 pp2 vp4 dp2 z1
 // interleaved-1f1b m=2, gpt3-xl tp8 pp8 vp2 z3 latency-aware-1f1b m=8;
-// 99th 3.7-4.2%). The tail is now interleaved and latency-aware orders
-// with few micro-batches and jobs over three levels. Memory and the fit verdict
+// 99th 3.7-4.2%). With the bubble of a stage that holds more layers
+// than any other bounded by its fill and drain (heavyStageBubble) 9.4%,
+// 8.9% and 13.1% (seeds 1-3, the last mixtral-8x7b tp8 pp4 vp4 dp4 z1
+// interleaved-1f1b m=4; 99th percentile 3.5-4.7%) and 14.1%, 12.2% and
+// 11.3% over 20,000 checks (seeds 4-6, all interleaved-1f1b pp2 vp4 z1
+// m=2; 99th 3.4-3.9%). The tail is now the interleaved orders' ZeRO-1
+// gather with few micro-batches. Memory and the fit verdict
 // must agree exactly. engineAgreementRapid covers the 20,000-check worst
 // too, so that unseeded default runs do not flake.
 const (
 	engineAgreementP90   = 0.01 // 0.7% measured
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.18 // 16.0% measured (14.6% over 20,000 checks, seeds 4-6)
+	engineAgreementRapid = 0.18 // 13.1% measured (14.1% over 20,000 checks, seeds 4-6)
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -155,9 +161,10 @@ func describe(c *Config) string {
 // agreement issue 9 asks of every job (which the tail above misses).
 func TestEnginesAgree(t *testing.T) {
 	var diffs []float64
-	worst, worstJob := 0.0, ""
+	worst, worstJob, worstSpec := 0.0, "", ""
 	rapid.Check(t, func(rt *rapid.T) {
-		c, a, e, ok := bothEngines(rt, jobGen().Draw(rt, "job"))
+		j := jobGen().Draw(rt, "job")
+		c, a, e, ok := bothEngines(rt, j)
 		if !ok {
 			return
 		}
@@ -172,12 +179,16 @@ func TestEnginesAgree(t *testing.T) {
 		diffs = append(diffs, d)
 		if d > worst {
 			worst, worstJob = d, describe(c)
+			if b, err := json.Marshal(j); err == nil {
+				worstSpec = fmt.Sprintf("%s; analytic %.6g s, event %.6g s", b, a.StepTimeS, e.StepTimeS)
+			}
 		}
 	})
 	if len(diffs) >= 20 {
 		slices.Sort(diffs)
 		t.Logf("%d valid draws; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
 			len(diffs), 100*diffs[len(diffs)*9/10], 100*diffs[len(diffs)*95/100], 100*diffs[len(diffs)*99/100], 100*worst, worstJob)
+		t.Logf("worst draw: %s", worstSpec)
 		if p90 := diffs[len(diffs)*9/10]; p90 > 0.10 {
 			t.Errorf("90th percentile step-time difference over %d draws %.1f%% > 10%%", len(diffs), 100*p90)
 		}
