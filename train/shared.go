@@ -101,15 +101,24 @@ type Evaluator struct {
 // AnalyticShared is the package's AnalyticShared on v's buffers, using
 // what v remembers of its previous configurations.
 func (v *Evaluator) AnalyticShared(c *Config, s *Shared) (Result, error) {
+	var r Result
+	err := v.AnalyticSharedInto(c, s, &r)
+	return r, err
+}
+
+// AnalyticSharedInto is AnalyticShared writing its result into r (a
+// Result is large: a search's worker keeps one instead of copying each);
+// r is the zero Result when it returns an error.
+func (v *Evaluator) AnalyticSharedInto(c *Config, s *Shared, r *Result) error {
+	*r = Result{}
 	v.sc.keep = true
 	if err := v.e.init(c, s, &v.sc); err != nil {
 		v.e = evaluator{}
-		return Result{}, err
+		return err
 	}
-	var r Result
-	v.e.analyticInto(&r)
+	v.e.analyticInto(r)
 	v.e = evaluator{sc: &v.sc}
-	return r, nil
+	return nil
 }
 
 // evaluators lends Analytic and AnalyticShared their buffers. Evaluators
@@ -201,8 +210,11 @@ type scratch struct {
 	// they depend on, with the group sizes) between evaluations; dpCur is
 	// this evaluation's, nil when none applies.
 	dpMemos [32]dpMemo
-	dpNext  int
-	dpCur   *dpMemo
+	// dpLayouts is each of dpMemos' layout, scanned first in a compact
+	// array (dpMemos are large).
+	dpLayouts [32]*topology.Layout
+	dpNext    int
+	dpCur     *dpMemo
 	// layout is the Shared layout whose spans and stride are spans and
 	// ppStride.
 	layout   *topology.Layout
@@ -341,13 +353,17 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	}
 	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
 		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
-		for i := range sc.dpMemos {
-			if m := &sc.dpMemos[i]; m.layout == sh.Layout && sameLinks(m.links, sh.Links) && m.n == n {
+		for i, l := range &sc.dpLayouts {
+			if l != sh.Layout {
+				continue
+			}
+			if m := &sc.dpMemos[i]; sameLinks(m.links, sh.Links) && m.n == n {
 				sc.dpCur = m
 				break
 			}
 		}
 		if sc.dpCur == nil {
+			sc.dpLayouts[sc.dpNext] = sh.Layout
 			m := &sc.dpMemos[sc.dpNext]
 			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
 			*m = dpMemo{layout: sh.Layout, links: sh.Links, n: n}
