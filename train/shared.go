@@ -687,19 +687,35 @@ func (m *linksMemo) set(levels uint64, eff float64, senders []float64) {
 // a new one otherwise, so that the memos below compare the levels by
 // value once per evaluation, here, and then their numbers.
 func (sc *scratch) noteLevels(levels []topology.Level) {
-	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
+	if sc.levelsGen == 0 || !sameLevels(sc.levels, levels) {
 		sc.levels = append(sc.levels[:0], levels...)
 		sc.levelsGen++
-		// Each level's GPU capacity (topology.Topology.Capacity): what the
-		// evaluation reads of the levels alone. Which join sites is asked
-		// when a traffic table is built (evaluator.isSite).
-		t := topology.Topology{Levels: sc.levels}
+		// Each level's GPU capacity (topology.Topology.Capacity, the
+		// product of the sizes up to it, taken in the same order): what
+		// the evaluation reads of the levels alone. Which join sites is
+		// asked when a traffic table is built (evaluator.isSite).
 		sc.levelCaps = sc.levelCaps[:0]
+		n := 1
 		for i := range sc.levels {
-			sc.levelCaps = append(sc.levelCaps, t.Capacity(i))
+			n *= sc.levels[i].Size
+			sc.levelCaps = append(sc.levelCaps, n)
 		}
 		sc.levelSite = sc.levelSite[:0]
 	}
+}
+
+// sameLevels is slices.Equal(a, b), comparing from the outermost level
+// in: the candidates of a search differ in the site level's transport.
+func sameLevels(a, b []topology.Level) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // linksOf is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency) in
