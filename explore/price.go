@@ -255,6 +255,8 @@ func (b *Base) setCandidate(cfg *train.Config, c *Candidate, pr *prepared) {
 type candidateCfg struct {
 	train.Config
 	from *train.Config
+	// res is the last candidate's result (train.Evaluator.AnalyticSharedInto).
+	res train.Result
 }
 
 // candidateConfigIn is candidateConfig in cfg, which copies the whole
@@ -292,7 +294,8 @@ func (b *Base) evaluateBound(cfg *candidateCfg, ev *train.Evaluator, j *job) (ou
 		return outcome{ok: true, mem: j.mem}, 0
 	}
 	b.candidateConfigIn(cfg, &j.c, j.pr)
-	r, err := ev.AnalyticShared(&cfg.Config, &j.pr.shared)
+	r := &cfg.res
+	err := ev.AnalyticSharedInto(&cfg.Config, &j.pr.shared, r)
 	o := outcomeOf(r, err)
 	if !o.fit {
 		return o, 0

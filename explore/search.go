@@ -640,12 +640,12 @@ func (b *Base) evaluate(c Candidate) outcome {
 		return outcome{ok: true, mem: mem}
 	}
 	r, err := train.Analytic(cfg)
-	return outcomeOf(r, err)
+	return outcomeOf(&r, err)
 }
 
 // outcomeOf is the outcome of a candidate whose memory fits the quick
 // check, priced as r.
-func outcomeOf(r train.Result, err error) outcome {
+func outcomeOf(r *train.Result, err error) outcome {
 	if err != nil || !finite(r.StepTimeS) || r.StepTimeS <= 0 {
 		return outcome{}
 	}

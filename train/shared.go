@@ -101,15 +101,24 @@ type Evaluator struct {
 // AnalyticShared is the package's AnalyticShared on v's buffers, using
 // what v remembers of its previous configurations.
 func (v *Evaluator) AnalyticShared(c *Config, s *Shared) (Result, error) {
+	var r Result
+	err := v.AnalyticSharedInto(c, s, &r)
+	return r, err
+}
+
+// AnalyticSharedInto is AnalyticShared writing its result into r (a
+// Result is large: a search's worker keeps one instead of copying each);
+// r is the zero Result when it returns an error.
+func (v *Evaluator) AnalyticSharedInto(c *Config, s *Shared, r *Result) error {
+	*r = Result{}
 	v.sc.keep = true
 	if err := v.e.init(c, s, &v.sc); err != nil {
 		v.e = evaluator{}
-		return Result{}, err
+		return err
 	}
-	var r Result
-	v.e.analyticInto(&r)
+	v.e.analyticInto(r)
 	v.e = evaluator{sc: &v.sc}
-	return r, nil
+	return nil
 }
 
 // evaluators lends Analytic and AnalyticShared their buffers. Evaluators
@@ -201,8 +210,11 @@ type scratch struct {
 	// they depend on, with the group sizes) between evaluations; dpCur is
 	// this evaluation's, nil when none applies.
 	dpMemos [32]dpMemo
-	dpNext  int
-	dpCur   *dpMemo
+	// dpLayouts is each of dpMemos' layout, scanned first in a compact
+	// array (dpMemos are large).
+	dpLayouts [32]*topology.Layout
+	dpNext    int
+	dpCur     *dpMemo
 	// layout is the Shared layout whose spans and stride are spans and
 	// ppStride.
 	layout   *topology.Layout
@@ -341,13 +353,17 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	}
 	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
 		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
-		for i := range sc.dpMemos {
-			if m := &sc.dpMemos[i]; m.layout == sh.Layout && sameLinks(m.links, sh.Links) && m.n == n {
+		for i, l := range &sc.dpLayouts {
+			if l != sh.Layout {
+				continue
+			}
+			if m := &sc.dpMemos[i]; sameLinks(m.links, sh.Links) && m.n == n {
 				sc.dpCur = m
 				break
 			}
 		}
 		if sc.dpCur == nil {
+			sc.dpLayouts[sc.dpNext] = sh.Layout
 			m := &sc.dpMemos[sc.dpNext]
 			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
 			*m = dpMemo{layout: sh.Layout, links: sh.Links, n: n}
@@ -671,19 +687,35 @@ func (m *linksMemo) set(levels uint64, eff float64, senders []float64) {
 // a new one otherwise, so that the memos below compare the levels by
 // value once per evaluation, here, and then their numbers.
 func (sc *scratch) noteLevels(levels []topology.Level) {
-	if sc.levelsGen == 0 || !slices.Equal(sc.levels, levels) {
+	if sc.levelsGen == 0 || !sameLevels(sc.levels, levels) {
 		sc.levels = append(sc.levels[:0], levels...)
 		sc.levelsGen++
-		// Each level's GPU capacity (topology.Topology.Capacity): what the
-		// evaluation reads of the levels alone. Which join sites is asked
-		// when a traffic table is built (evaluator.isSite).
-		t := topology.Topology{Levels: sc.levels}
+		// Each level's GPU capacity (topology.Topology.Capacity, the
+		// product of the sizes up to it, taken in the same order): what
+		// the evaluation reads of the levels alone. Which join sites is
+		// asked when a traffic table is built (evaluator.isSite).
 		sc.levelCaps = sc.levelCaps[:0]
+		n := 1
 		for i := range sc.levels {
-			sc.levelCaps = append(sc.levelCaps, t.Capacity(i))
+			n *= sc.levels[i].Size
+			sc.levelCaps = append(sc.levelCaps, n)
 		}
 		sc.levelSite = sc.levelSite[:0]
 	}
+}
+
+// sameLevels is slices.Equal(a, b), comparing from the outermost level
+// in: the candidates of a search differ in the site level's transport.
+func sameLevels(a, b []topology.Level) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // linksOf is network.Links(c.Topology, nil, c.Calib.NetworkEfficiency) in

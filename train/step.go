@@ -167,10 +167,11 @@ func newEvaluatorShared(c *Config, sh *Shared) (*evaluator, error) {
 // evaluator but for its scratch (as newEvaluatorShared, Evaluator and the
 // pool leave it): init sets its fields without clearing the others.
 func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
-	var s Shared
+	// The shared parts are copied once, into e (zero when sh is nil).
 	if sh != nil {
-		s = *sh
+		e.shared = *sh
 	}
+	s := &e.shared
 	// Without a Shared layout, a configuration whose expert groups take
 	// the attention grid's tp is laid out as a Grid (no maps): the
 	// evaluation reads its spans and pipeline stride alone.
@@ -218,7 +219,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 			return err
 		}
 	}
-	e.c, e.dev, e.prec, e.shared, e.sc = c, dev, c.Precision, s, sc
+	e.c, e.dev, e.prec, e.sc = c, dev, c.Precision, sc
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
