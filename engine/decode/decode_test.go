@@ -26,7 +26,7 @@ func tinyEngine(t *testing.T, vocab int) *Engine {
 			}
 		}
 	}
-	d, err := model.NewDraft(cfg, rand.New(rand.NewPCG(2, 2)))
+	d, err := model.NewDraft(cfg, 0, rand.New(rand.NewPCG(2, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,10 +172,12 @@ func cpuLoop(b *testing.B, body func()) {
 // prompt length: the target's causal pass with every token's feature
 // (target, speculation's) or the last token's (target-last, plain
 // decoding's: the last layer runs attention and the MLP on that token
-// alone), both with the last token's logits only, and the draft head's
-// pass over the target's features; target-workers2 and
-// target-last-workers2 are the target's on two cores (tensor.Pool), the
-// prefill of a two-core generation.
+// alone) or the last DefaultDraftPrefill tokens' (target-window, the
+// CLI's speculation), all with the last token's logits only, and the
+// draft head's pass over the target's features of every token (draft)
+// or of the window's (draft-window); the -workers2 variants are the
+// target's on two cores (tensor.Pool), the prefill of a two-core
+// generation.
 func BenchmarkPrefill(b *testing.B) {
 	const n = 64
 	tok, pos := make([]int, n), make([]int, n)
@@ -184,9 +186,10 @@ func BenchmarkPrefill(b *testing.B) {
 	}
 	mask := model.CausalMask(n)
 	for _, c := range []struct {
-		name      string
-		all, pool bool
-	}{{"target", true, false}, {"target-last", false, false}, {"target-workers2", true, true}, {"target-last-workers2", false, true}} {
+		name string
+		from int
+		pool bool
+	}{{"target", 0, false}, {"target-last", n - 1, false}, {"target-window", n - DefaultDraftPrefill, false}, {"target-workers2", 0, true}, {"target-last-workers2", n - 1, true}, {"target-window-workers2", n - DefaultDraftPrefill, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			t, _, tc, _ := stepSetup(b)
 			if c.pool {
@@ -194,25 +197,32 @@ func BenchmarkPrefill(b *testing.B) {
 			}
 			cpuLoop(b, func() {
 				tc.Reset()
-				if _, _, err := t.Prefill(tok, pos, tc, c.all); err != nil {
+				if _, _, err := t.Prefill(tok, pos, tc, c.from); err != nil {
 					b.Fatal(err)
 				}
 			})
 		})
 	}
-	b.Run("draft", func(b *testing.B) {
-		t, d, tc, dc := stepSetup(b)
-		d.UseBF16(t, true)
-		tc.Reset()
-		feat, _, err := t.Step(tok, pos, mask, tc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpuLoop(b, func() {
-			dc.Reset()
-			if _, _, err := d.StepLast(t, feat, tok, pos, mask, dc); err != nil {
+	for _, c := range []struct {
+		name string
+		from int
+	}{{"draft", 0}, {"draft-window", n - DefaultDraftPrefill}} {
+		b.Run(c.name, func(b *testing.B) {
+			t, d, tc, dc := stepSetup(b)
+			d.UseBF16(t, true)
+			tc.Reset()
+			feat, _, err := t.Step(tok, pos, mask, tc)
+			if err != nil {
 				b.Fatal(err)
 			}
+			w := n - c.from
+			wf, wmask := feat[c.from*t.Cfg.Dim:], model.CausalMask(w)
+			cpuLoop(b, func() {
+				dc.Reset()
+				if _, _, err := d.StepLast(t, wf, tok[c.from:], pos[c.from:], wmask, dc); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
-	})
+	}
 }

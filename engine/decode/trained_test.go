@@ -50,28 +50,35 @@ func trainedShapes(t *testing.T) map[string]*specdec.Tree {
 // TestTrainedGreedySpeculativeIsTokenIdentical checks greedy speculative
 // decoding against greedy target decoding with the trained pair.
 // The draft runs in float32 and, where the CPU has SIMD, on bfloat16
-// weights (Draft.UseBF16): the output is the target's either way.
+// weights (Draft.UseBF16), and its prefill reads the whole prompt or
+// only its last tokens (Engine.DraftPrefill, down to one, and a window
+// longer than the prompt): the output is the target's either way.
 func TestTrainedGreedySpeculativeIsTokenIdentical(t *testing.T) {
 	e, text := trained(t)
 	for _, bf := range []bool{false, true} {
 		e.D.UseBF16(e.T, bf)
 		for pi, p := range prompts(text, 2, 64) {
+			e.DraftPrefill = 0
 			plain, err := e.Generate(p, Options{MaxTokens: 64})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, tr := range trainedShapes(t) {
-				got, err := e.Generate(p, Options{Tree: tr, MaxTokens: 64})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(got.Tokens, plain.Tokens) {
-					t.Errorf("bf16 draft %v, prompt %d, %s: speculative output %q differs from plain %q", bf, pi, name, bytesOf(got.Tokens), bytesOf(plain.Tokens))
+			for _, win := range []int{0, 1, DefaultDraftPrefill, 1000} {
+				e.DraftPrefill = win
+				for name, tr := range trainedShapes(t) {
+					got, err := e.Generate(p, Options{Tree: tr, MaxTokens: 64})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got.Tokens, plain.Tokens) {
+						t.Errorf("bf16 draft %v, draft prefill %d, prompt %d, %s: speculative output %q differs from plain %q", bf, win, pi, name, bytesOf(got.Tokens), bytesOf(plain.Tokens))
+					}
 				}
 			}
 		}
 	}
 	e.D.UseBF16(e.T, false)
+	e.DraftPrefill = 0
 }
 
 func bytesOf(t []int) string {
@@ -171,4 +178,29 @@ func TestTwoCoresGiveTheSameTokens(t *testing.T) {
 		}
 	}
 	e.T.Kern = one
+}
+
+// TestTrainedChain2AcceptsEnough checks the committed pair against the
+// engine's acceptance goal in the CLI's configuration (the bfloat16
+// draft where the CPU has SIMD, a DefaultDraftPrefill-token draft
+// prefill): chain:2 at temperature 0 on the bench's 4 held-out prompts
+// of 64 bytes, 96 tokens each, emits at least 2.5 tokens per verify
+// step.
+func TestTrainedChain2AcceptsEnough(t *testing.T) {
+	e, text := trained(t)
+	e.D.UseBF16(e.T, true)
+	defer e.D.UseBF16(e.T, false)
+	e.DraftPrefill = DefaultDraftPrefill
+	var s Stats
+	for _, p := range prompts(text, 4, 64) {
+		r, err := e.Generate(p, Options{Tree: specdec.Chain(2), MaxTokens: 96})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Add(r.Stats)
+	}
+	t.Logf("chain:2: %d tokens in %d steps, %.3f per step", s.Tokens, s.Steps, s.AcceptedPerStep())
+	if got := s.AcceptedPerStep(); got < 2.5 {
+		t.Errorf("chain:2 emits %.3f tokens per verify step, want at least 2.5", got)
+	}
 }

@@ -14,19 +14,35 @@ import (
 // [e(t_{j+1}); f_j] from 2·Dim to Dim, runs one decoder layer and outputs
 // its estimate of the next feature f_{j+1}. Token probabilities come from
 // the target's frozen final norm and LM head applied to that estimate.
+//
+// Its layer has the target's width, heads and KV heads, and its own
+// SwiGLU width FF, which may be narrower than the target's: the MLP is
+// most of a draft pass's multiply-adds at the target's width.
 type Draft struct {
-	Cfg   Config
+	// Cfg is the shape of the target the draft was built for.
+	Cfg Config
+	// FF is the draft layer's SwiGLU hidden width.
+	FF    int
 	FC    *Param // Dim × 2·Dim
 	Layer *Layer
 }
 
-// NewDraft returns a draft head for targets of shape cfg, initialised
-// from rng like the target.
-func NewDraft(cfg Config, rng *rand.Rand) (*Draft, error) {
+// NewDraft returns a draft head for targets of shape cfg with a SwiGLU
+// hidden width of ff (0: the target's cfg.FF), initialised from rng like
+// the target.
+func NewDraft(cfg Config, ff int, rng *rand.Rand) (*Draft, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Draft{Cfg: cfg, FC: newParam("draft.fc", cfg.Dim, 2*cfg.Dim), Layer: newLayer(cfg, "draft.layer.")}
+	if ff == 0 {
+		ff = cfg.FF
+	}
+	lc := cfg
+	lc.FF = ff
+	if err := lc.Validate(); err != nil {
+		return nil, fmt.Errorf("draft: %w", err)
+	}
+	d := &Draft{Cfg: cfg, FF: ff, FC: newParam("draft.fc", cfg.Dim, 2*cfg.Dim), Layer: newLayer(lc, "draft.layer.")}
 	if rng != nil {
 		for _, p := range d.Params() {
 			initParam(p, rng, 0.02, 0.02/math.Sqrt2)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -67,19 +68,12 @@ func TestTargetBackwardMatchesFiniteDifferences(t *testing.T) {
 }
 
 // TestDraftBackwardMatchesFiniteDifferences checks the EAGLE head's
-// gradient through its layer, the projection and the frozen LM head.
+// gradient through its layer, the projection and the frozen LM head,
+// with the target's SwiGLU width and with a narrower one of its own.
 func TestDraftBackwardMatchesFiniteDifferences(t *testing.T) {
 	cfg := tinyConfig(true)
 	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(1, 2)))
 	for _, p := range m.Params() {
-		if len(p.Shape) > 1 {
-			for i := range p.W {
-				p.W[i] *= 10
-			}
-		}
-	}
-	d, _ := NewDraft(cfg, rand.New(rand.NewPCG(3, 4)))
-	for _, p := range d.Params() {
 		if len(p.Shape) > 1 {
 			for i := range p.W {
 				p.W[i] *= 10
@@ -91,11 +85,26 @@ func TestDraftBackwardMatchesFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGrad(t, d.Params(), func(grad bool) float64 {
-		r, c, _, err := d.DraftLoss(m, tok, feat, logits, grad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return regWeight*r + clsWeight*c
-	})
+	for _, ff := range []int{0, 8} {
+		t.Run(fmt.Sprintf("ff=%d", ff), func(t *testing.T) {
+			d, err := NewDraft(cfg, ff, rand.New(rand.NewPCG(3, 4)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range d.Params() {
+				if len(p.Shape) > 1 {
+					for i := range p.W {
+						p.W[i] *= 10
+					}
+				}
+			}
+			checkGrad(t, d.Params(), func(grad bool) float64 {
+				r, c, _, err := d.DraftLoss(m, tok, feat, logits, grad)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return regWeight*r + clsWeight*c
+			})
+		})
+	}
 }

@@ -401,20 +401,20 @@ func (t *Target) Step(tokens, pos []int, mask [][]bool, c *Cache) (feat, logits 
 
 // Prefill runs the causal step of a prompt (tokens at positions pos) on
 // an empty pending region and returns the logits of its last token
-// only, the one a generation samples from. With all set it returns every
-// token's feature, as Step does (speculation's draft prefill reads
-// them); otherwise only the last token's, and the last layer runs
-// attention and the MLP on the last token alone, the others only
-// appending their keys and values (plain decoding needs nothing else).
-// The returned rows are bit-identical to Step's: every row's sums run in
-// the same order whatever the number of rows.
-func (t *Target) Prefill(tokens, pos []int, c *Cache, all bool) (feat, logits []float32, err error) {
+// only, the one a generation samples from, and the features of the
+// tokens from..m-1 (from at most m-1), as Step computes them: the last
+// layer runs attention and the MLP on those tokens alone, the others
+// only appending their keys and values. Plain decoding needs the last
+// token's (from = m-1); speculation's draft prefill reads the features
+// of the prompt tokens it runs on. The returned rows are bit-identical
+// to Step's: every row's sums run in the same order whatever the number
+// of rows.
+func (t *Target) Prefill(tokens, pos []int, c *Cache, from int) (feat, logits []float32, err error) {
 	m := len(tokens)
-	last := m - 1
-	if all {
-		last = 0
+	if from < 0 || from > m-1 {
+		return nil, nil, fmt.Errorf("target prefill: features from token %d of a %d-token prompt", from, m)
 	}
-	return t.step(tokens, pos, CausalMask(m), c, last, m-1)
+	return t.step(tokens, pos, CausalMask(m), c, from, m-1)
 }
 
 // step is Step with the last layer's rows before lastFrom left out of
@@ -669,7 +669,7 @@ func (d *Draft) UseBF16(t *Target, on bool) {
 		return
 	}
 	cfg := d.Cfg
-	D, kvd, ff := cfg.Dim, cfg.KVDim(), cfg.FF
+	D, kvd, ff := cfg.Dim, cfg.KVDim(), d.FF
 	l := d.Layer
 	l.low = &lowLayer{
 		fc:   tensor.PackBF16(d.FC.W, D, 2*D),

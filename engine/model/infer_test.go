@@ -92,9 +92,10 @@ func testStepMatchesTrainingForward(t *testing.T, cfg Config, kn tensor.Kernel) 
 }
 
 // TestPrefillMatchesStep checks that Target.Prefill returns Step's last
-// logits and features bit for bit (every token's with all, the last one's
-// without, where the last layer skips the other rows), and leaves the
-// same keys and values: the next decode step gives the same logits.
+// logits and features bit for bit (every token's from 0, the last ones
+// from later tokens, where the last layer skips the rows before), and
+// leaves the same keys and values: the next decode step gives the same
+// logits. A first feature row outside the prompt is an error.
 func TestPrefillMatchesStep(t *testing.T) {
 	// The second shape packs every matrix (the SIMD kernel's tiles); the
 	// first packs none.
@@ -121,26 +122,27 @@ func testPrefillMatchesStep(t *testing.T, cfg Config, kn tensor.Kernel) {
 	}
 	ref.Commit(pos)
 	_, wantNext, _ := m.Step([]int{6}, []int{n}, CausalMask(1), ref)
-	for _, all := range []bool{true, false} {
+	for _, from := range []int{0, 3, n - 1} {
 		c := NewCache(cfg, cfg.Layers)
-		f, l, err := m.Prefill(tok, pos, c, all)
+		f, l, err := m.Prefill(tok, pos, c, from)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := wf[(n-1)*D:]
-		if all {
-			want = wf
-		}
-		if d := cmp.Diff(want, f); d != "" {
-			t.Errorf("all %v: features differ (-Step +Prefill):\n%s", all, d)
+		if d := cmp.Diff(wf[from*D:], f); d != "" {
+			t.Errorf("from %d: features differ (-Step +Prefill):\n%s", from, d)
 		}
 		if d := cmp.Diff(wl[(n-1)*V:], l); d != "" {
-			t.Errorf("all %v: logits differ (-Step +Prefill):\n%s", all, d)
+			t.Errorf("from %d: logits differ (-Step +Prefill):\n%s", from, d)
 		}
 		c.Commit(pos)
 		_, next, _ := m.Step([]int{6}, []int{n}, CausalMask(1), c)
 		if d := cmp.Diff(wantNext, next); d != "" {
-			t.Errorf("all %v: next step differs (-Step +Prefill):\n%s", all, d)
+			t.Errorf("from %d: next step differs (-Step +Prefill):\n%s", from, d)
+		}
+	}
+	for _, from := range []int{-1, n} {
+		if _, _, err := m.Prefill(tok, pos, NewCache(cfg, cfg.Layers), from); err == nil {
+			t.Errorf("prefill with features from %d of %d tokens: no error", from, n)
 		}
 	}
 }
@@ -197,7 +199,7 @@ func TestDraftStepLastMatchesStep(t *testing.T) {
 		t.Run(fmt.Sprintf("simd=%v", kn.SIMD), func(t *testing.T) {
 			m, _ := NewTarget(cfg, rand.New(rand.NewPCG(7, 8)))
 			m.Kern = kn
-			d, err := NewDraft(cfg, rand.New(rand.NewPCG(9, 10)))
+			d, err := NewDraft(cfg, 0, rand.New(rand.NewPCG(9, 10)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +296,7 @@ func TestDraftEmbeddingTableKeepsBits(t *testing.T) {
 	}
 	cfg := Config{Dim: 64, Layers: 1, Heads: 4, KVHeads: 2, FF: 128, Vocab: 32, Context: 20, RopeBase: 10000}
 	m, _ := NewTarget(cfg, rand.New(rand.NewPCG(7, 8)))
-	d, _ := NewDraft(cfg, rand.New(rand.NewPCG(9, 10)))
+	d, _ := NewDraft(cfg, 0, rand.New(rand.NewPCG(9, 10)))
 	d.UseBF16(m, true)
 	if d.Layer.low.fcEmb == nil {
 		t.Fatal("UseBF16 built no embedding table")

@@ -44,8 +44,12 @@ type tensorHeader struct {
 }
 
 type fileHeader struct {
-	Kind    string         `json:"kind"`
-	Config  Config         `json:"config"`
+	Kind   string `json:"kind"`
+	Config Config `json:"config"`
+	// DraftFF is a draft head's SwiGLU width where it differs from its
+	// target's (config.ff); absent (0) in every other file, and in the
+	// draft files written before drafts had their own width.
+	DraftFF int            `json:"draft_ff,omitempty"`
 	Tensors []tensorHeader `json:"tensors"`
 }
 
@@ -58,8 +62,11 @@ func (e *FormatError) Error() string { return e.Msg }
 // Is reports bad weight files as bad input (fault.ErrBadInput).
 func (e *FormatError) Is(target error) bool { return target == fault.ErrBadInput }
 
-func writeParams(w io.Writer, kind string, cfg Config, ps []*Param) error {
+func writeParams(w io.Writer, kind string, cfg Config, draftFF int, ps []*Param) error {
 	h := fileHeader{Kind: kind, Config: cfg}
+	if draftFF != cfg.FF {
+		h.DraftFF = draftFF
+	}
 	for _, p := range ps {
 		h.Tensors = append(h.Tensors, tensorHeader{p.Name, p.Shape})
 	}
@@ -148,7 +155,7 @@ func readParams(r io.Reader, h *fileHeader, kind string, ps []*Param) error {
 
 // WriteTarget writes the target's weights in the weight file format.
 func WriteTarget(w io.Writer, m *Target) error {
-	return writeParams(w, KindTarget, m.Cfg, m.Params())
+	return writeParams(w, KindTarget, m.Cfg, m.Cfg.FF, m.Params())
 }
 
 // ReadTarget reads a target from the weight file format.
@@ -156,6 +163,9 @@ func ReadTarget(r io.Reader) (*Target, error) {
 	h, err := readHeader(r)
 	if err != nil {
 		return nil, err
+	}
+	if h.Kind == KindTarget && h.DraftFF != 0 {
+		return nil, &FormatError{fmt.Sprintf("target weight header sets draft_ff %d, which only a draft file may", h.DraftFF)}
 	}
 	m, err := NewTarget(h.Config, nil)
 	if err != nil {
@@ -169,7 +179,7 @@ func ReadTarget(r io.Reader) (*Target, error) {
 
 // WriteDraft writes the draft head's weights in the weight file format.
 func WriteDraft(w io.Writer, d *Draft) error {
-	return writeParams(w, KindDraft, d.Cfg, d.Params())
+	return writeParams(w, KindDraft, d.Cfg, d.FF, d.Params())
 }
 
 // ReadDraft reads a draft head from the weight file format.
@@ -178,7 +188,7 @@ func ReadDraft(r io.Reader) (*Draft, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := NewDraft(h.Config, nil)
+	d, err := NewDraft(h.Config, h.DraftFF, nil)
 	if err != nil {
 		return nil, &FormatError{err.Error()}
 	}

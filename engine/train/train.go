@@ -196,7 +196,7 @@ func Target(m *model.Target, c *Corpus, o Options) (float64, error) {
 			}
 			fmt.Fprintf(o.Log, "target step %d held-out (%s) %.3f bits/byte\n", step+1, c.HeldoutName, bpb)
 			if o.Checkpoint != "" {
-				if err := saveTarget(o.Checkpoint, m); err != nil {
+				if err := SaveTarget(o.Checkpoint, m); err != nil {
 					return 0, err
 				}
 			}
@@ -311,7 +311,9 @@ func saveFile(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-func saveTarget(dir string, m *model.Target) error {
+// SaveTarget writes m to dir's target weight file (model.TargetFile),
+// creating dir.
+func SaveTarget(dir string, m *model.Target) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

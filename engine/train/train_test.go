@@ -35,7 +35,7 @@ func TestTrainingIsDeterministicAndCheckpoints(t *testing.T) {
 	run := func(dir string) ([]byte, []byte, float64, *bytes.Buffer) {
 		rng := rand.New(rand.NewPCG(3, 1))
 		m, _ := model.NewTarget(cfg, rng)
-		d, _ := model.NewDraft(cfg, rng)
+		d, _ := model.NewDraft(cfg, 0, rng)
 		var log bytes.Buffer
 		o := Options{Steps: 30, Batch: 2, SeqLen: 32, LR: 1e-2, Seed: 3, Workers: 1, Log: &log, Checkpoint: dir}
 		bpb, err := Target(m, c, o)

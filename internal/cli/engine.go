@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -41,9 +42,10 @@ writes the measured per-depth acceptance in the form infer reads.`,
 }
 
 func newEngineTrainCmd() *cobra.Command {
-	var corpus, holdout, out string
+	var corpus, holdout, out, targetFrom string
 	var seed uint64
 	var cfg model.Config
+	var draftFF int
 	var to, do train.Options
 	var evalBytes int
 	cmd := &cobra.Command{
@@ -53,7 +55,10 @@ func newEngineTrainCmd() *cobra.Command {
 Debian bible-kjv package (bible -f Gen1:1-Rev22:21 > kjv.txt), holding one book
 out for evaluation, then freezes it and trains the EAGLE draft head to predict
 the target's next feature and next-token distribution. Weights are written to
---out after every evaluation. The same --seed gives the same weights.`,
+--out after every evaluation. The same --seed gives the same weights.
+--target-from DIR reads the trained target from DIR/target.saw (its shape
+replaces the shape flags) and trains only the draft; the draft's initial
+weights are those a whole run with the same --seed draws.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if corpus == "" {
@@ -73,14 +78,34 @@ the target's next feature and next-token distribution. Weights are written to
 				return badInput("engine train: %v", err)
 			}
 			w := cmd.ErrOrStderr()
+			var trained *model.Target
+			if targetFrom != "" {
+				tp := filepath.Join(targetFrom, model.TargetFile)
+				tf, err := os.Open(tp)
+				if err != nil {
+					return badInput("engine train: %v", err)
+				}
+				trained, err = model.ReadTarget(tf)
+				tf.Close()
+				if err != nil {
+					return badInput("engine train: loading %s: %v", tp, err)
+				}
+				cfg = trained.Cfg
+			}
+			// The draft is drawn after a fresh target even when the target
+			// is read from a file, so that a seed gives the same draft
+			// either way.
 			rng := rand.New(rand.NewPCG(seed, 1))
 			m, err := model.NewTarget(cfg, rng)
 			if err != nil {
 				return badInput("%v", err)
 			}
-			d, err := model.NewDraft(cfg, rng)
+			d, err := model.NewDraft(cfg, draftFF, rng)
 			if err != nil {
-				return badInput("%v", err)
+				return badInput("--draft-ff: %v", err)
+			}
+			if trained != nil {
+				m = trained
 			}
 			fmt.Fprintf(w, "corpus: %d training bytes, %d held out (%s); target %d parameters, draft %d\n",
 				len(c.Train), len(c.Heldout), holdout, model.Count(m.Params()), model.Count(d.Params()))
@@ -90,9 +115,18 @@ the target's next feature and next-token distribution. Weights are written to
 			to.MaxEvalBytes, do.MaxEvalBytes = evalBytes, evalBytes
 			do.Workers, do.EvalEvery = to.Workers, to.EvalEvery
 			t0 := time.Now()
-			bpb, err := train.Target(m, c, to)
-			if err != nil {
-				return fmt.Errorf("engine train: %w", err)
+			var bpb float64
+			if trained == nil {
+				if bpb, err = train.Target(m, c, to); err != nil {
+					return fmt.Errorf("engine train: %w", err)
+				}
+			} else {
+				if bpb, err = train.BitsPerByte(m, c.Heldout, evalBytes); err != nil {
+					return fmt.Errorf("engine train: %w", err)
+				}
+				if err := train.SaveTarget(out, m); err != nil {
+					return fmt.Errorf("engine train: %w", err)
+				}
 			}
 			tTarget := time.Since(t0)
 			t1 := time.Now()
@@ -102,7 +136,11 @@ the target's next feature and next-token distribution. Weights are written to
 			}
 			tDraft := time.Since(t1)
 			uni := train.UnigramBitsPerByte(c.Train, c.Heldout)
-			fmt.Fprintf(cmd.OutOrStdout(), "target: %.3f bits/byte held out (%s), unigram %.3f; trained in %s\n", bpb, holdout, uni, tTarget.Round(time.Second))
+			if trained == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "target: %.3f bits/byte held out (%s), unigram %.3f; trained in %s\n", bpb, holdout, uni, tTarget.Round(time.Second))
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "target: %.3f bits/byte held out (%s), unigram %.3f; read from %s\n", bpb, holdout, uni, targetFrom)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "draft: feature loss %.4f, token cross-entropy %.3f, top-1 agreement %.3f held out; trained in %s\n", st.Reg, st.Cls, st.Agree, tDraft.Round(time.Second))
 			fmt.Fprintf(cmd.OutOrStdout(), "weights written to %s\n", out)
 			return nil
@@ -124,6 +162,8 @@ the target's next feature and next-token distribution. Weights are written to
 	fl.IntVar(&to.Batch, "batch", 8, "sequences per step")
 	fl.IntVar(&to.SeqLen, "seq", 256, "tokens per training sequence")
 	fl.Float64Var(&to.LR, "lr", 3e-3, "target peak learning rate")
+	fl.StringVar(&targetFrom, "target-from", "", "directory whose target.saw is the trained target: train only the draft")
+	fl.IntVar(&draftFF, "draft-ff", 0, "the draft layer's SwiGLU hidden width (0: the target's --ff)")
 	fl.IntVar(&do.Steps, "draft-steps", 300, "draft training steps")
 	fl.IntVar(&do.Batch, "draft-batch", 8, "draft sequences per step")
 	fl.IntVar(&do.SeqLen, "draft-seq", 256, "draft tokens per sequence")
@@ -136,9 +176,12 @@ the target's next feature and next-token distribution. Weights are written to
 
 // loadEngine reads the weight pair of dir; a missing or bad file is bad
 // input.
-func loadEngine(dir string, needDraft bool, draftPrecision string) (*engdecode.Engine, error) {
+func loadEngine(dir string, needDraft bool, draftPrecision string, draftPrefill int) (*engdecode.Engine, error) {
 	if draftPrecision != "bf16" && draftPrecision != "fp32" {
 		return nil, badInput("--draft-precision %q unknown; want bf16 or fp32", draftPrecision)
+	}
+	if draftPrefill < 0 {
+		return nil, badInput("--draft-prefill %d must be 0 (the whole prompt) or a positive token count", draftPrefill)
 	}
 	m, d, err := model.LoadPair(dir)
 	if err != nil {
@@ -157,7 +200,7 @@ func loadEngine(dir string, needDraft bool, draftPrecision string) (*engdecode.E
 		d.Prepare(m)
 		d.UseBF16(m, draftPrecision == "bf16")
 	}
-	return &engdecode.Engine{T: m, D: d}, nil
+	return &engdecode.Engine{T: m, D: d, DraftPrefill: draftPrefill}, nil
 }
 
 func bytesToTokens(s string) []int {
@@ -193,6 +236,7 @@ type generateResult struct {
 
 func newEngineGenerateCmd() *cobra.Command {
 	var prompt, specArg, weights, draftPrec string
+	var draftPrefill int
 	var temp float64
 	var seed uint64
 	var maxTokens int
@@ -217,7 +261,7 @@ larger than 64 nodes, missing or malformed weights).`,
 			if err != nil {
 				return err
 			}
-			e, err := loadEngine(weights, tr != nil, draftPrec)
+			e, err := loadEngine(weights, tr != nil, draftPrec, draftPrefill)
 			if err != nil {
 				return err
 			}
@@ -248,6 +292,7 @@ larger than 64 nodes, missing or malformed weights).`,
 	fl.IntVar(&maxTokens, "max-tokens", 128, "tokens to generate (stops earlier when the context is full)")
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
 	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX2 and AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.IntVar(&draftPrefill, "draft-prefill", engdecode.DefaultDraftPrefill, "the prompt's last tokens the draft head's prefill reads (0: the whole prompt)")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -309,7 +354,7 @@ type speculativeSnippet struct {
 
 func newEngineBenchCmd() *cobra.Command {
 	var weights, heldout, specs, temps, accOut, accFrom, draftPrec, coreList string
-	var prompts, promptLen, maxTokens, repeat int
+	var prompts, promptLen, maxTokens, repeat, draftPrefill int
 	var seed uint64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -361,7 +406,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 			if len(text) < prompts*promptLen {
 				return badInput("engine bench: %s has %d bytes, fewer than %d prompts of %d", heldout, len(text), prompts, promptLen)
 			}
-			e, err := loadEngine(weights, true, draftPrec)
+			e, err := loadEngine(weights, true, draftPrec, draftPrefill)
 			if err != nil {
 				return err
 			}
@@ -401,6 +446,7 @@ temperature) as the speculative block of a serving spec, for infer.`,
 	fl := cmd.Flags()
 	fl.StringVar(&weights, "weights", defaultWeights, "directory with target.saw and draft.saw")
 	fl.StringVar(&draftPrec, "draft-precision", "bf16", "the draft head's weights: bf16 (AVX2 and AVX-512 CPUs; fp32 elsewhere) or fp32")
+	fl.IntVar(&draftPrefill, "draft-prefill", engdecode.DefaultDraftPrefill, "the prompt's last tokens the draft head's prefill reads (0: the whole prompt)")
 	fl.StringVar(&heldout, "heldout", "engine/testdata/heldout.txt", "held-out text the prompts are cut from")
 	fl.IntVar(&prompts, "prompts", 4, "prompts")
 	fl.IntVar(&promptLen, "prompt-len", 64, "bytes per prompt")

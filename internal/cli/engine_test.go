@@ -118,3 +118,52 @@ func TestEngineBenchWritesAcceptanceForInfer(t *testing.T) {
 		t.Fatalf("infer output does not use the measured acceptance: %s", iout)
 	}
 }
+
+// TestEngineTrainDraftOnly trains a tiny pair through the CLI, then only
+// its draft (--target-from) with its own SwiGLU width: the draft-only
+// run must copy the target unchanged and write the same draft as the
+// whole run with that seed, of the narrower width.
+func TestEngineTrainDraftOnly(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "kjv.txt")
+	var b strings.Builder
+	for i := 0; i < 80; i++ {
+		b.WriteString("Ge1:1 In the beginning God created the heaven and the earth.\n")
+	}
+	b.WriteString("Ruth1:1 Now it came to pass in the days when the judges ruled, that there was a famine in the land.\n")
+	if err := os.WriteFile(corpus, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole, part := filepath.Join(dir, "whole"), filepath.Join(dir, "part")
+	shape := []string{"--corpus", corpus, "--dim", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--ff", "32", "--context", "32",
+		"--seq", "32", "--batch", "2", "--draft-seq", "32", "--draft-batch", "2", "--draft-steps", "3", "--draft-ff", "16", "--workers", "1", "--seed", "5"}
+	if _, errOut, code := runEngine(t, append([]string{"train", "--out", whole, "--steps", "4"}, shape...)...); code != 0 {
+		t.Fatalf("whole run: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := runEngine(t, append([]string{"train", "--out", part, "--target-from", whole}, shape...)...); code != 0 {
+		t.Fatalf("draft-only run: exit %d: %s", code, errOut)
+	}
+	for _, f := range []string{"target.saw", "draft.saw"} {
+		a, err := os.ReadFile(filepath.Join(whole, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := os.ReadFile(filepath.Join(part, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, p) {
+			t.Errorf("%s of the draft-only run differs from the whole run's", f)
+		}
+	}
+	e, err := loadEngine(part, true, "fp32", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.D.FF != 16 || e.D.Layer.W2.Shape[1] != 16 {
+		t.Errorf("draft width %d (w2 %v), want 16", e.D.FF, e.D.Layer.W2.Shape)
+	}
+	if _, errOut, code := runEngine(t, append([]string{"train", "--out", part, "--target-from", dir}, shape...)...); code != ExitBadInput {
+		t.Errorf("--target-from a directory without target.saw: exit %d, want %d (%s)", code, ExitBadInput, errOut)
+	}
+}
