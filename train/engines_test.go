@@ -507,7 +507,15 @@ func sharesUplink(c *Config) bool {
 // whole gather (zero1Gather; the agree6 branch). The latency-aware and
 // 1F1B tail behind shared uplinks (17.4%, 17.0%, analytic above) is
 // uplinkShares pricing messages as meeting at a stage's ingress that the event engine's
-// stages, paced by the uplink, send to it in turn. DualPipeV's (18.5%,
+// stages, paced by the uplink, send to it in turn. Since blocking sends
+// meet where their windows overlap in the pass without shares, and share
+// the uplink for the part they overlap (uplinkShares), 1F1B's worst draw
+// behind shared uplinks is 2.3%, 6.5% and 5.0% over 3 x 5,000 (seeds
+// 1-3; was 14.8%, 8.6% and 14.7%) and 5.7% over seed 5's 20,000 (was
+// 17.0%); the worst of all 13.6%, 11.1%, 17.6% and 16.1% (was 14.8%,
+// 11.1%, 17.6% and 17.0%), 99th percentile 4.3%, 5.0%, 4.5% and 4.7%
+// (was 4.6%, 5.2%, 5.0% and 5.1%). The latency-aware tail stays: its
+// overlapped sends still meet in the compute-only run. DualPipeV's (18.5%,
 // analytic below) was max-min sharing of a stage's egress between its
 // peers, which delays a fused pair's first messages until the next
 // pair's, and which a first-come-first-served egress does not: since

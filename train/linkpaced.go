@@ -135,7 +135,7 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	if e.dualPipeVPaced() {
 		costs.Lag = e.egressLags(s, costs, egress)
 	} else if anyShared {
-		costs.Share = e.uplinkShares(s, vs, &ups)
+		costs.Share = e.uplinkShares(s, vs, costs, &ups)
 	}
 	r, err := schedule.Simulate(s, costs, nil)
 	if err != nil {
@@ -241,18 +241,47 @@ func (e *evaluator) dualPipeVPaced() bool {
 // the event engine shares the uplink max-min fairly (trunks), so a
 // message that crosses a unit's egress or ingress while another stage's
 // message does gets part of it, and a blocking sender waits the longer.
-// Which messages meet is read off the built order run with the compute
-// alone (computeCosts), which no link changes, so the pass stays a
-// max-plus system, monotone in every link: each unit's egress and
-// ingress carries its messages in the order they are sent there, and a
-// message meets the messages just before and after it there that other
-// stages send less than half a chunk's forward and backward compute
-// from it. With k stages' messages at once a message gets min(alone,
-// uplink/(k weight)), what max-min sharing gives flows that run
-// together. Where they meet with a head start the event engine gives
-// them more: a 1F1B stage whose neighbours both send to it in the steady
-// state meets them a backward op apart, about 1.8 message times each,
-// priced 2. A stage's own messages to its two peers (overlapped sends)
+// Each unit's egress and ingress carries its messages in the order they
+// are sent there, and a message meets the messages just before and
+// after it there that other stages send. With k stages' messages at
+// once a message gets s = min(alone, uplink/(k weight)), what max-min
+// sharing gives flows that run together.
+//
+// Blocking sends (1F1B, GPipe, the zero-bubble orders) meet where their
+// time windows overlap in the pass run with costs, every op's cost and
+// each message at its rate alone (no shares), and a message whose
+// window another overlaps for a part f of it gets 1/(1 - f + f/s): the
+// part at the shared rate, the rest alone. Two equal messages of x
+// seconds alone that start d apart so end at 2x - d and 2x, as processor
+// sharing ends them. Read off the order run with the ops' compute alone
+// (computeCosts), where a 1F1B stage's neighbours send to it a forward
+// apart, those messages all met at half the uplink; in the event engine
+// the stage below sends its gradients as the stage sends its
+// activations, one op and one message after the stage above sent it
+// its own, so where the ops (TP communication included) outlast a
+// message the two cross the ingress in turn. It put 1F1B tp2 pp4 m 15
+// behind a 1 Gb/s uplink 17.0% above the event engine (11.71 against
+// 10.00 s, now 1.3% above; TestOneFOneBNeighboursSendInTurn); over
+// TestPropertyPipelineBoundsAndMonotone's draws (seeds 1-3 of 5,000,
+// seed 5 of 20,000) the worst 1F1B draw behind shared uplinks fell from
+// 14.8%, 8.6%, 14.7% and 17.0% to 2.3%, 6.5%, 5.0% and 5.7%, ZB-H1's
+// from 7.6%, 8.7%, 2.3% and 11.7% to 3.5%, 3.0%, 2.3% and 4.9%, ZB-V's
+// from 6.7%, 9.8%, 7.5% to 4.5%, 4.7%, 2.3% (seed 5's 16.1%, ZeRO-1
+// with one micro-batch, unchanged). The windows move with every link,
+// where the compute-only run moved with none: a faster link shortens
+// the ops and the messages, and the overlap (and so the share) moves
+// with them continuously; with the windows priced all or nothing (a
+// message that overlapped at all at s) a 2.9x faster TP link made ZB-V
+// tp8 pp4 m 2 7.3% slower, and with the parts no draw of the runs above
+// got slower by more than 4.4e-14, as before.
+//
+// Overlapped sends (interleaved and latency-aware orders) meet where
+// they are sent less than half a chunk's forward and backward compute
+// apart in the compute-only run, which no link changes. Their windows
+// in the pass without shares, whose queues run the messages later once
+// they share, put latency-aware tp1 pp4 m 8 behind a 1 Gb/s uplink
+// 13.7% below the event engine (3.39 against 3.92 s; 2.8% below so),
+// though they brought tp2 pp4 m 15's 17.4% above to 2.3% below. A stage's own messages to its two peers (overlapped sends)
 // are left side by side: counting them as two flows put latency-aware
 // orders over shared uplinks up to 27% above the event engine (18%
 // without), over pipelineGen(...).Example(0..5999). DualPipeV's pass
@@ -262,13 +291,24 @@ func (e *evaluator) dualPipeVPaced() bool {
 // binding uplink from 21.0% to 15.3% below the event engine (3 x 5,000
 // checks of TestPropertyPipelineBoundsAndMonotone, seed 1); with the
 // lags on top they put it up to 24% above.
-func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[]sharedPP) func(int, schedule.Op) float64 {
-	ref, err := schedule.Simulate(s, e.computeCosts(s, vs), &schedule.Options{Trace: true})
+func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs schedule.Costs, ups *[]sharedPP) func(int, schedule.Op) float64 {
+	blocking := e.blockingP2P()
+	if !blocking {
+		costs = e.computeCosts(s, vs)
+	}
+	ref, err := schedule.Simulate(s, costs, &schedule.Options{Trace: true})
 	if err != nil {
 		return nil
 	}
+	// Overlapped sends meet when they are sent less than half a
+	// micro-batch's compute on a stage apart (near).
+	var near float64
+	for i := range vs {
+		near += vs[i].fwd + vs[i].bwd
+	}
+	near /= 2 * float64(len(vs))
 	type msg struct {
-		at       float64
+		at, end  float64
 		from, to int
 		op       schedule.Op
 	}
@@ -282,7 +322,7 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		if !shared {
 			continue
 		}
-		m := msg{sp.Start, sp.Stage, sp.Peer, sp.Op}
+		m := msg{sp.Start, sp.End, sp.Stage, sp.Peer, sp.Op}
 		for _, q := range [2]queueKey{{u.level, sp.Stage * e.ppStride / u.unit, 0}, {u.level, sp.Peer * e.ppStride / u.unit, 1}} {
 			queues[q] = append(queues[q], m)
 		}
@@ -291,34 +331,45 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		from int
 		op   schedule.Op
 	}
-	flows := map[sendKey]int{}
-	// Messages meet when they are sent less than half a micro-batch's
-	// compute on a stage apart.
-	var near float64
-	for i := range vs {
-		near += vs[i].fwd + vs[i].bwd
+	type meeting struct {
+		n    int     // the senders whose messages overlap the message's, its own included
+		part float64 // the fraction of its time alone they overlap it
 	}
-	near /= 2 * float64(len(vs))
+	flows := map[sendKey]meeting{}
 	for _, q := range queues {
 		slices.SortStableFunc(q, func(a, b msg) int { return cmp.Compare(a.at, b.at) })
 		for i, m := range q {
 			var seen [3]int
 			n := 0
+			var part float64
 			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
 				f := q[j].from
-				if math.Abs(q[j].at-m.at) < near && !slices.Contains(seen[:n], f) {
-					seen[n] = f
-					n++
+				// The part of the message's time the other overlaps.
+				o := 0.0
+				if blocking && m.end > m.at {
+					o = min(1, max(0, min(m.end, q[j].end)-max(m.at, q[j].at))/(m.end-m.at))
+				} else if math.Abs(q[j].at-m.at) < near {
+					o = 1
+				}
+				if o <= 0 || slices.Contains(seen[:n], f) {
+					continue
+				}
+				seen[n] = f
+				n++
+				if f != m.from {
+					part = max(part, o)
 				}
 			}
 			k := sendKey{m.from, m.op}
-			flows[k] = max(flows[k], n)
+			if w := flows[k]; n > w.n || (n == w.n && part > w.part) {
+				flows[k] = meeting{n, part}
+			}
 		}
 	}
 	links := e.linksOf(topology.PP)
 	return func(from int, op schedule.Op) float64 {
-		n := flows[sendKey{from, op}]
-		if n <= 1 {
+		w := flows[sendKey{from, op}]
+		if w.n <= 1 || w.part <= 0 {
 			return 1
 		}
 		to, ok := e.peer(s, from, op.Chunk, op.Type == schedule.Forward)
@@ -327,7 +378,9 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, ups *[
 		}
 		l := e.boundaryLevel(from, to)
 		u, _ := e.sharedPPLevel(ups, l)
-		return math.Min(1, math.Min(u.alone, u.capacity/(u.weight*float64(n)))/links[l].BytesPerSec)
+		share := math.Min(1, math.Min(u.alone, u.capacity/(u.weight*float64(w.n)))/links[l].BytesPerSec)
+		// The overlapped part at the shared rate, the rest alone.
+		return 1 / (1 - w.part + w.part/share)
 	}
 }
 
