@@ -414,7 +414,7 @@ func (e *evaluator) sharedPPLevel(ups *[]sharedPP, l int) (sharedPP, bool) {
 				inner *= max(f, 1)
 			}
 		}
-		alone := network.Links(withoutUplinks(t), ppSenders(t, pp, e.c.Parallel.PP), e.c.Calib.NetworkEfficiency)[l].BytesPerSec
+		alone := network.Links(withoutUplink(t, l), ppSenders(t, pp, e.c.Parallel.PP), e.c.Calib.NetworkEfficiency)[l].BytesPerSec
 		u = sharedPP{level: l, bind: true, capacity: up.capacity, unit: up.unit, weight: float64(up.unit) / float64(inner), alone: alone}
 	}
 	*ups = append(*ups, u)

@@ -174,27 +174,47 @@ func (e *evaluator) freeLink(i int) freeUplink {
 const freeLinkMax = 1024
 
 // freeLinkOf is what one GPU achieves across level i of t, all the unit's
-// GPUs sending, without the level's shared uplink.
+// GPUs sending, where the level's shared uplink does not bind: its
+// capacity raised to the unit's ports (every GPU's link at once), no
+// oversubscription. The uplink's equal-cost paths stay, so a transport
+// that hashes flows onto them (ECMP) still pays their collisions, as
+// network.Links charges them for any uplink at least that wide. Taking
+// the uplink away instead took the collisions with it: the free rate
+// was above what a GPU gets behind an uplink that does not bind, and a
+// job whose uplink stopped binding when it grew got slower in both
+// engines (405B over two buildings, data parallelism across them over
+// RoCE with PFC: 14.1334 -> 14.1390 s analytic, 14.0660 -> 14.0716 s
+// event, when the site link went from 3.3 to 3.35 Pb/s;
+// TestPropertyBetterNetworkNeverSlower, TestFreeLinkKeepsECMP).
 func freeLinkOf(t topology.Topology, i int, eff float64) network.Link {
 	var lv [8]topology.Level
 	var lk [8]network.Link
 	if len(t.Levels) > len(lv) {
-		return network.Links(withoutUplinks(t), nil, eff)[i]
+		return network.Links(withoutUplink(t, i), nil, eff)[i]
 	}
 	// Level i's link depends on the levels up to it alone.
 	n := copy(lv[:], t.Levels[:i+1])
-	lv[i].LinkCapacityGbps, lv[i].Oversubscription = 0, 0
+	freeUplinkAt(topology.Topology{Levels: lv[:n]}, i)
 	return network.LinksInto(lk[:n], topology.Topology{Levels: lv[:n]}, nil, eff)[i]
 }
 
-// withoutUplinks is t with every level's site link capacity and
-// oversubscription taken away.
-func withoutUplinks(t topology.Topology) topology.Topology {
+// withoutUplink is a copy of t whose level i's shared uplink cannot bind
+// (freeUplinkAt).
+func withoutUplink(t topology.Topology, i int) topology.Topology {
 	free := topology.Topology{Levels: append([]topology.Level(nil), t.Levels...)}
-	for j := range free.Levels {
-		free.Levels[j].LinkCapacityGbps, free.Levels[j].Oversubscription = 0, 0
-	}
+	freeUplinkAt(free, i)
 	return free
+}
+
+// freeUplinkAt widens level i's shared uplink of t, in place, to the
+// ports of one unit of the level below (its GPU count times the level's
+// per-GPU bandwidth), without oversubscription: as wide as the unit's
+// GPUs can fill, so it never binds, with the paths a real uplink of that
+// width hashes flows onto.
+func freeUplinkAt(t topology.Topology, i int) {
+	l := &t.Levels[i]
+	l.LinkCapacityGbps = float64(t.Capacity(i-1)) * l.BandwidthGbps
+	l.Oversubscription = 0
 }
 
 // newTrunks finds the levels whose shared uplink can bind the traffic of
@@ -233,7 +253,7 @@ func (e *evaluator) newTrunks() *trunks {
 		out.levels[i] = trunkLevel{
 			shared: true, capacity: u.capacity, unitGPUs: u.unit,
 			weight: float64(u.unit) / float64(inner),
-			ppCap:  network.Links(withoutUplinks(t), ppSenders(t, e.span(topology.PP), e.c.Parallel.PP), eff)[i].BytesPerSec,
+			ppCap:  network.Links(withoutUplink(t, i), ppSenders(t, e.span(topology.PP), e.c.Parallel.PP), eff)[i].BytesPerSec,
 			dpCap:  u.free.BytesPerSec,
 			egress: map[int]*sim.Link{}, ingress: map[int]*sim.Link{},
 		}
