@@ -111,8 +111,29 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 // it up to 30% above the event engine; with one, a faster level behind
 // the same uplink made its step up to 36% slower. Its pass is now the
 // built order's alone (dualPipeVPaced), and neither happens (3 x 5,000
-// and 2 x 20,000 draws).
+// and 2 x 20,000 draws). Where data parallelism crosses level i as well
+// as the pipeline, a GPU's reductions run beside its sends, one flow
+// more (ppUplinkFlows counts the sends): counting the sends alone, a
+// faster level below an uplink that its bandwidth just reached turned
+// the sharing on, and the sends and reductions, each at the uplink's
+// rate before, had to share it (ZB-V tp1 pp2 vp2 dp2 ZeRO-1 behind a 1
+// Gb/s site link: 76.376 -> 76.657 s analytic, 76.376 -> 76.517 s event,
+// when the level went from 1.00 to 1.51 Gb/s; TestUplinkCountsDPFlows).
 func (e *evaluator) uplinkFlows(i int) float64 {
+	n := e.ppUplinkFlows(i)
+	if dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors; i < len(dp) && dp[i] > 1 && crosses(e.span(topology.PP).Factors, i) {
+		n++
+	}
+	return n
+}
+
+// crosses reports whether a dimension with the given factors per level
+// sends across level i.
+func crosses(f []int, i int) bool { return i < len(f) && f[i] > 1 }
+
+// ppUplinkFlows is how many pipeline sends one GPU of a unit below level
+// i can have across it at once (uplinkFlows).
+func (e *evaluator) ppUplinkFlows(i int) float64 {
 	pp := e.span(topology.PP).Factors
 	if i >= len(pp) || pp[i] < 3 {
 		return 1
