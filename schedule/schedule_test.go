@@ -685,3 +685,28 @@ func TestShareSlowsItsMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestCostsOpTime checks the op times Costs gives, as Simulate runs them:
+// F, B and W of their chunk, BW as B+W, no W where Weight is nil, and a
+// fused pair at ForwardBackward or the sum of its ops.
+func TestCostsOpTime(t *testing.T) {
+	c := Costs{
+		Forward:  func(st, ch int) float64 { return 1 + float64(10*st+ch) },
+		Backward: func(st, ch int) float64 { return 100 + float64(10*st+ch) },
+		Weight:   func(st, ch int) float64 { return 1000 + float64(10*st+ch) },
+	}
+	noW := c
+	noW.Weight = nil
+	fused := c
+	fused.ForwardBackward = func(st, fc, bc int) float64 { return 5000 + float64(100*st+10*fc+bc) }
+	f, b := Op{Type: Forward, Chunk: 1}, Op{Type: FullBackward, Chunk: 0}
+	got := []float64{
+		c.OpTime(2, f), c.OpTime(2, Op{Type: InputBackward, Chunk: 1}), c.OpTime(2, Op{Type: WeightBackward, Chunk: 1}), c.OpTime(2, b),
+		noW.OpTime(2, b), noW.OpTime(2, Op{Type: WeightBackward}),
+		c.FusedTime(2, f, b), fused.FusedTime(2, f, b),
+	}
+	want := []float64{22, 121, 1021, 100 + 20 + 1000 + 20, 120, 0, 22 + 1140, 5210}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("op times (-want +got):\n%s", diff)
+	}
+}

@@ -110,6 +110,36 @@ type Costs struct {
 	Lag func(from int, op Op) float64
 }
 
+// OpTime is the time op takes on stage st at c: F, B or W of its chunk,
+// and a FullBackward's B+W, as Simulate runs it.
+func (c Costs) OpTime(st int, op Op) float64 {
+	w := 0.0
+	if c.Weight != nil && (op.Type == FullBackward || op.Type == WeightBackward) {
+		w = c.Weight(st, op.Chunk)
+	}
+	switch op.Type {
+	case Forward:
+		return c.Forward(st, op.Chunk)
+	case FullBackward:
+		return c.Backward(st, op.Chunk) + w
+	case InputBackward:
+		return c.Backward(st, op.Chunk)
+	case WeightBackward:
+		return w
+	}
+	return 0
+}
+
+// FusedTime is the time of forward f fused with backward b on stage st
+// at c (ForwardBackward, or the two ops' times where it is nil), as
+// Simulate runs a fused pair.
+func (c Costs) FusedTime(st int, f, b Op) float64 {
+	if c.ForwardBackward != nil {
+		return c.ForwardBackward(st, f.Chunk, b.Chunk)
+	}
+	return c.OpTime(st, f) + c.OpTime(st, b)
+}
+
 // Options tune Simulate.
 type Options struct {
 	// Trace records every compute op and transfer as a Span.

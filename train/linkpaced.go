@@ -536,34 +536,13 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 	}
 	bytes := e.p2pBytes()
 	links := e.linksOf(topology.PP)
-	weight := func(st, chunk int) float64 {
-		if costs.Weight == nil {
-			return 0
-		}
-		return costs.Weight(st, chunk)
-	}
-	dur := func(st int, op schedule.Op) float64 {
-		switch op.Type {
-		case schedule.Forward:
-			return costs.Forward(st, op.Chunk)
-		case schedule.FullBackward:
-			return costs.Backward(st, op.Chunk) + weight(st, op.Chunk)
-		case schedule.InputBackward:
-			return costs.Backward(st, op.Chunk)
-		default:
-			return weight(st, op.Chunk)
-		}
-	}
 	// unit is the end of the pass unit (one op, or a fused pair) that
 	// starts at ops[i], and its compute.
 	unit := func(st int, ops []schedule.Op, i int) (int, float64) {
 		if ops[i].Fused && ops[i].Type == schedule.Forward && i+1 < len(ops) {
-			if costs.ForwardBackward != nil {
-				return i + 2, costs.ForwardBackward(st, ops[i].Chunk, ops[i+1].Chunk)
-			}
-			return i + 2, dur(st, ops[i]) + dur(st, ops[i+1])
+			return i + 2, costs.FusedTime(st, ops[i], ops[i+1])
 		}
-		return i + 1, dur(st, ops[i])
+		return i + 1, costs.OpTime(st, ops[i])
 	}
 	// out is the peer across an egress that op's output goes to, or -1.
 	out := func(st int, op schedule.Op) int {
