@@ -376,10 +376,10 @@ func (a *opCost) addScaled(b opCost, f float64) {
 }
 
 // forward is the time of the forward pass including exposed communication.
-func (a opCost) forward() float64 { return a.fwd + a.tpF + a.cpF + a.epF }
+func (a *opCost) forward() float64 { return a.fwd + a.tpF + a.cpF + a.epF }
 
 // backward is the time of the whole backward pass including exposed communication.
-func (a opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
+func (a *opCost) backward() float64 { return a.bwd + a.tpB + a.cpB + a.epB }
 
 // layerWork prices one transformer layer for one micro-batch: the
 // operator list of cost.BuildLayer on the calibrated device, its
@@ -1770,32 +1770,30 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	var excess float64
 	if c.Parallel.Zero < 2 {
 		// The ops are the chunks' own: read in place.
-		opF := func(x *virtualStage) float64 { return x.fwd + x.tpF + x.cpF + x.epF }
-		opB := func(x *virtualStage) float64 { return x.bwd + x.tpB + x.cpB + x.epB }
 		for v0 := 0; v0 < len(vs); v0 += pp {
 			if laps>>(v0/pp)&1 == 0 {
 				continue
 			}
 			w := &vs[v0+wi]
-			fw, bw := opF(w), opB(w)
+			fw, bw := w.forward(), w.backward()
 			maxF, maxB := fw, bw
 			if own != nil {
 				mask, rest := lapOwn(own, v0, pp)
 				for ; mask != 0; mask &= mask - 1 {
 					x := &vs[v0+bits.TrailingZeros64(mask)]
-					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+					maxF, maxB = max(maxF, x.forward()), max(maxB, x.backward())
 				}
 				if rest >= 0 {
 					x := &vs[rest]
-					maxF, maxB = max(maxF, opF(x)), max(maxB, opB(x))
+					maxF, maxB = max(maxF, x.forward()), max(maxB, x.backward())
 				}
 				excess += maxF - fw + maxB - bw
 				continue
 			}
 			for i := range vs[v0 : v0+pp] {
 				x := &vs[v0+i]
-				maxF = max(maxF, opF(x))
-				maxB = max(maxB, opB(x))
+				maxF = max(maxF, x.forward())
+				maxB = max(maxB, x.backward())
 			}
 			excess += maxF - fw + maxB - bw
 		}
