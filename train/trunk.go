@@ -121,7 +121,7 @@ func (e *evaluator) sharedUplink(i int) (uplink, bool) {
 // when the level went from 1.00 to 1.51 Gb/s; TestUplinkCountsDPFlows).
 func (e *evaluator) uplinkFlows(i int) float64 {
 	n := e.ppUplinkFlows(i)
-	if dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors; i < len(dp) && dp[i] > 1 && crosses(e.span(topology.PP).Factors, i) {
+	if crosses(e.dpSpan(e.c.Parallel.DP*e.c.Parallel.CP).Factors, i) && crosses(e.span(topology.PP).Factors, i) {
 		n++
 	}
 	return n
@@ -254,7 +254,6 @@ func (e *evaluator) newTrunks() *trunks {
 	eff := e.c.Calib.NetworkEfficiency
 	pp := e.span(topology.PP).Factors
 	dp := e.dpSpan(e.c.Parallel.DP * e.c.Parallel.CP).Factors
-	crosses := func(f []int, i int) bool { return i < len(f) && f[i] > 1 }
 	var out *trunks
 	inner := 1 // stages inside one unit of level i-1
 	for i := range t.Levels {
