@@ -31,6 +31,12 @@ func resolve(t testing.TB, yaml string) *Config {
 	if err != nil {
 		t.Fatalf("ParseJob: %v", err)
 	}
+	return resolveJob(t, j)
+}
+
+// resolveJob resolves j with the built-in catalogs.
+func resolveJob(t testing.TB, j *spec.Job) *Config {
+	t.Helper()
 	c, err := Resolve(j, model.Load, hardware.Lookup)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
