@@ -204,19 +204,28 @@ const (
 	DraftFile  = "draft.saw"
 )
 
-// LoadPair reads target.saw and draft.saw from dir and checks that the
-// draft was built for the target's shape. A missing draft file is allowed
-// (draft is then nil).
-func LoadPair(dir string) (*Target, *Draft, error) {
+// LoadTarget reads the target of the pair in dir (TargetFile).
+func LoadTarget(dir string) (*Target, error) {
 	tp := dir + string(os.PathSeparator) + TargetFile
 	f, err := os.Open(tp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading target: %w", err)
+		return nil, fmt.Errorf("loading target: %w", err)
 	}
 	defer f.Close()
 	m, err := ReadTarget(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading %s: %w", tp, err)
+		return nil, fmt.Errorf("loading %s: %w", tp, err)
+	}
+	return m, nil
+}
+
+// LoadPair reads target.saw and draft.saw from dir and checks that the
+// draft was built for the target's shape. A missing draft file is allowed
+// (draft is then nil).
+func LoadPair(dir string) (*Target, *Draft, error) {
+	m, err := LoadTarget(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	dp := dir + string(os.PathSeparator) + DraftFile
 	g, err := os.Open(dp)

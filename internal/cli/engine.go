@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -80,15 +79,9 @@ weights are those a whole run with the same --seed draws.`,
 			w := cmd.ErrOrStderr()
 			var trained *model.Target
 			if targetFrom != "" {
-				tp := filepath.Join(targetFrom, model.TargetFile)
-				tf, err := os.Open(tp)
-				if err != nil {
+				var err error
+				if trained, err = model.LoadTarget(targetFrom); err != nil {
 					return badInput("engine train: %v", err)
-				}
-				trained, err = model.ReadTarget(tf)
-				tf.Close()
-				if err != nil {
-					return badInput("engine train: loading %s: %v", tp, err)
 				}
 				cfg = trained.Cfg
 			}
