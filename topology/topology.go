@@ -156,6 +156,17 @@ func (t Topology) Capacity(i int) int {
 	return n
 }
 
+// CapacitiesInto appends every level's Capacity to dst, in one pass (a
+// running product of the sizes, in Capacity's order), and returns it.
+func (t Topology) CapacitiesInto(dst []int) []int {
+	n := 1
+	for _, l := range t.Levels {
+		n *= l.Size
+		dst = append(dst, n)
+	}
+	return dst
+}
+
 // OneWayLatencyS is the one-way latency at level i in seconds: the stated
 // latency (switching and equipment delay) plus fiber propagation over the
 // level's fiber route (distance times route stretch).

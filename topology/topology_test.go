@@ -129,3 +129,17 @@ func TestSitesAndCrossSite(t *testing.T) {
 		t.Errorf("WithSiteTransport: %+v", x.Levels)
 	}
 }
+
+// TestCapacitiesInto checks that the one-pass capacities are Capacity's,
+// level by level, appended after what dst holds.
+func TestCapacitiesInto(t *testing.T) {
+	top := Topology{Levels: []Level{{Size: 8}, {Size: 32}, {Size: 1}, {Size: 4}}}
+	var want []int
+	for i := range top.Levels {
+		want = append(want, top.Capacity(i))
+	}
+	got := top.CapacitiesInto([]int{7})
+	if diff := cmp.Diff(append([]int{7}, want...), got); diff != "" {
+		t.Errorf("CapacitiesInto (-want +got):\n%s", diff)
+	}
+}

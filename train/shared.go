@@ -690,16 +690,10 @@ func (sc *scratch) noteLevels(levels []topology.Level) {
 	if sc.levelsGen == 0 || !sameLevels(sc.levels, levels) {
 		sc.levels = append(sc.levels[:0], levels...)
 		sc.levelsGen++
-		// Each level's GPU capacity (topology.Topology.Capacity, the
-		// product of the sizes up to it, taken in the same order): what
-		// the evaluation reads of the levels alone. Which join sites is
-		// asked when a traffic table is built (evaluator.isSite).
-		sc.levelCaps = sc.levelCaps[:0]
-		n := 1
-		for i := range sc.levels {
-			n *= sc.levels[i].Size
-			sc.levelCaps = append(sc.levelCaps, n)
-		}
+		// Each level's GPU capacity: what the evaluation reads of the
+		// levels alone. Which join sites is asked when a traffic table is
+		// built (evaluator.isSite).
+		sc.levelCaps = topology.Topology{Levels: sc.levels}.CapacitiesInto(sc.levelCaps[:0])
 		sc.levelSite = sc.levelSite[:0]
 	}
 }
