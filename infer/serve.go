@@ -396,6 +396,27 @@ type Result struct {
 	Assumptions []string `json:"assumptions"`
 }
 
+// prepare checks s against c and returns the coster that prices w's
+// steps, whether speculation is on (s non-nil with a method other than
+// none), and the draft's weights and KV cache per GPU in bytes. Without
+// speculation the coster carries a one-layer EAGLE draft that no plain
+// step reads.
+func prepare(c *Config, w Workload, s *Speculative) (k *coster, spec bool, dW, dKV float64, err error) {
+	ctx := w.DecodeContext()
+	if s == nil || s.Method == specdec.None || s.Method == "" {
+		return newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx), false, 0, 0, nil
+	}
+	if err := s.check(c); err != nil {
+		return nil, false, 0, 0, err
+	}
+	if err := s.Acceptance.Validate(); err != nil {
+		return nil, false, 0, 0, &ConfigError{"speculative.acceptance", err.Error()}
+	}
+	k = newCoster(c, s, ctx)
+	dW, dKV = k.draftMemory(w.PeakContext())
+	return k, true, dW, dKV, nil
+}
+
 // Predict prices serving workload w on c, with speculative decoding when
 // s is non-nil and its method is not none.
 func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
@@ -414,21 +435,10 @@ func Predict(c *Config, w Workload, s *Speculative) (*Result, error) {
 	if w.Context < 0 {
 		return nil, &ConfigError{"workload.context", "must not be negative"}
 	}
-	spec := s != nil && s.Method != specdec.None && s.Method != ""
 	ctx := w.DecodeContext()
-	var k *coster
-	var dW, dKV float64
-	if spec {
-		if err := s.check(c); err != nil {
-			return nil, err
-		}
-		if err := s.Acceptance.Validate(); err != nil {
-			return nil, &ConfigError{"speculative.acceptance", err.Error()}
-		}
-		k = newCoster(c, s, ctx)
-		dW, dKV = k.draftMemory(w.PeakContext())
-	} else {
-		k = newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx)
+	k, spec, dW, dKV, err := prepare(c, w, s)
+	if err != nil {
+		return nil, err
 	}
 	mem := c.Capacity(w.PeakContext(), dW, dKV)
 	if mem.WeightsB+mem.DraftB+mem.ReservedB > mem.CapacityB {
@@ -560,26 +570,15 @@ func Sweep(c *Config, w Workload, s *Speculative, batches []int) ([]Point, error
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	ctx := w.DecodeContext()
-	spec := s != nil && s.Method != specdec.None && s.Method != ""
-	var k *coster
+	k, spec, dW, dKV, err := prepare(c, w, s)
+	if err != nil {
+		return nil, err
+	}
 	var cands []specdec.Candidate
-	var dW, dKV float64
 	if spec {
-		if err := s.check(c); err != nil {
-			return nil, err
-		}
-		if err := s.Acceptance.Validate(); err != nil {
-			return nil, &ConfigError{"speculative.acceptance", err.Error()}
-		}
-		k = newCoster(c, s, ctx)
-		dW, dKV = k.draftMemory(w.PeakContext())
-		var err error
 		if cands, err = s.candidates(); err != nil {
 			return nil, &ConfigError{"speculative.tree", err.Error()}
 		}
-	} else {
-		k = newCoster(c, &Speculative{Method: specdec.EAGLE, DraftLayers: 1}, ctx)
 	}
 	mem := c.Capacity(w.PeakContext(), dW, dKV)
 	var out []Point
