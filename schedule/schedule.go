@@ -169,17 +169,7 @@ func (s *Schedule) backwardType(stage, mb, chunk int, def OpType) OpType {
 // unit whatever the chunk's size, so for interleaved and V schedules one
 // unit is 1/Chunks of a stage's layers.
 func (s *Schedule) PeakInFlight(stage int) int {
-	n, peak := 0, 0
-	for _, op := range s.Stages[stage] {
-		switch op.Type {
-		case Forward:
-			n++
-			peak = max(peak, n)
-		case FullBackward, InputBackward:
-			n--
-		}
-	}
-	return peak
+	return s.peak(stage, InputBackward)
 }
 
 // PeakHeld is like PeakInFlight but keeps a micro-batch chunk until its
@@ -188,17 +178,25 @@ func (s *Schedule) PeakInFlight(stage int) int {
 // the zero-bubble paper bounds (Qi et al. 2023: ZB-H1 peaks at 1F1B's pp
 // micro-batches).
 func (s *Schedule) PeakHeld(stage int) int {
-	n, peak := 0, 0
+	return s.peak(stage, WeightBackward)
+}
+
+// peak is the largest number of micro-batch chunks that stage holds at
+// once: a Forward takes one, and a FullBackward or an op of type split
+// (the half of a split backward after which the chunk is let go) gives
+// it back.
+func (s *Schedule) peak(stage int, split OpType) int {
+	n, most := 0, 0
 	for _, op := range s.Stages[stage] {
 		switch op.Type {
 		case Forward:
 			n++
-			peak = max(peak, n)
-		case FullBackward, WeightBackward:
+			most = max(most, n)
+		case FullBackward, split:
 			n--
 		}
 	}
-	return peak
+	return most
 }
 
 // WorkItem is one entry of a stage's full work list: a compute op, or
