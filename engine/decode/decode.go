@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/scaleacross/scaleacross/engine/model"
+	"github.com/scaleacross/scaleacross/engine/tensor"
 	"github.com/scaleacross/scaleacross/fault"
 	"github.com/scaleacross/scaleacross/specdec"
 )
@@ -186,29 +187,76 @@ func (e *Engine) cache(p *sync.Pool, layers int) *model.Cache {
 	return model.NewCache(e.T.Cfg, layers)
 }
 
-// dists adapts per-node distributions to specdec.Distributions.
-type dists struct{ target, draft []specdec.Dist }
-
-func (d *dists) Target(i int) specdec.Dist { return d.target[i] }
-func (d *dists) Draft(i int) specdec.Dist {
-	if i < len(d.draft) {
-		return d.draft[i]
-	}
-	return nil // a leaf: Verify draws nothing from it
+// stepDists adapts one verify step's logits to specdec.Distributions:
+// the target's distribution of node i comes from row i of the verify
+// logits and the draft's from the draft logits that proposed node i's
+// children, each built on first use into a buffer kept across steps
+// (greedy verification reads the target's along the accepted path only,
+// and never the draft's).
+type stepDists struct {
+	temp   float64
+	V      int
+	logits []float32   // the verify pass's, one row of V per node
+	ql     [][]float32 // the draft logits below each node (nil: a leaf)
+	target []specdec.Dist
+	draft  []specdec.Dist
+	tOK    []bool
+	dOK    []bool
 }
 
-// probs turns logits into a distribution at temperature temp (0: one-hot
-// argmax, the lowest id on ties).
-func probs(logits []float32, temp float64) specdec.Dist {
-	p := make(specdec.Dist, len(logits))
-	if temp == 0 {
-		b := 0
-		for i, v := range logits {
-			if v > logits[b] {
-				b = i
-			}
+func newStepDists(n, V int, temp float64) *stepDists {
+	d := &stepDists{temp: temp, V: V, target: make([]specdec.Dist, n), draft: make([]specdec.Dist, n), tOK: make([]bool, n), dOK: make([]bool, n)}
+	for i := range d.target {
+		d.target[i] = make(specdec.Dist, V)
+	}
+	return d
+}
+
+// reset forgets the distributions of the step before.
+func (d *stepDists) reset() {
+	clear(d.tOK)
+	clear(d.dOK)
+}
+
+// Target returns node i's target distribution.
+func (d *stepDists) Target(i int) specdec.Dist {
+	if !d.tOK[i] {
+		probsInto(d.target[i], d.logits[i*d.V:(i+1)*d.V], d.temp)
+		d.tOK[i] = true
+	}
+	return d.target[i]
+}
+
+// Draft returns the draft distribution node i's children were drawn
+// from, nil for a leaf.
+func (d *stepDists) Draft(i int) specdec.Dist {
+	if i >= len(d.ql) || d.ql[i] == nil {
+		return nil // a leaf: Verify draws nothing from it
+	}
+	if !d.dOK[i] {
+		if d.draft[i] == nil {
+			d.draft[i] = make(specdec.Dist, d.V)
 		}
-		p[b] = 1
+		probsInto(d.draft[i], d.ql[i], d.temp)
+		d.dOK[i] = true
+	}
+	return d.draft[i]
+}
+
+// dists adapts plain sampling's one target distribution (the empty
+// tree's root) to specdec.Distributions.
+type dists struct{ target []specdec.Dist }
+
+func (d *dists) Target(i int) specdec.Dist { return d.target[i] }
+func (d *dists) Draft(int) specdec.Dist    { return nil }
+
+// probsInto turns logits into a distribution at temperature temp (0:
+// one-hot argmax, the lowest id on ties), written into p (len(logits)
+// long), which it returns.
+func probsInto(p specdec.Dist, logits []float32, temp float64) specdec.Dist {
+	if temp == 0 {
+		clear(p)
+		p[tensor.Argmax(logits)] = 1
 		return p
 	}
 	mx := logits[0]
@@ -226,14 +274,16 @@ func probs(logits []float32, temp float64) specdec.Dist {
 	return p
 }
 
-// topK returns the k largest entries of z, largest first (lowest id on
-// ties), by selection: k passes over z, cheaper than sorting for the few
-// ranks a draft tree uses.
-func topK(z []float32, k int) []int {
-	k = min(k, len(z))
-	out := make([]int, 0, k)
-	taken := make([]bool, len(z))
-	for len(out) < k {
+// topKInto writes the k largest entries of z into out (k long), largest
+// first (lowest id on ties), by selection: k passes over z, cheaper than
+// sorting for the few ranks a draft tree uses; taken (len(z) long, all
+// false) is scratch, left all false again.
+func topKInto(out []int, z []float32, taken []bool) []int {
+	if len(out) == 1 {
+		out[0] = tensor.Argmax(z)
+		return out
+	}
+	for n := range out {
 		b := -1
 		for i, v := range z {
 			if !taken[i] && (b < 0 || v > z[b]) {
@@ -241,7 +291,10 @@ func topK(z []float32, k int) []int {
 			}
 		}
 		taken[b] = true
-		out = append(out, b)
+		out[n] = b
+	}
+	for _, i := range out {
+		taken[i] = false
 	}
 	return out
 }
@@ -305,7 +358,6 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	greedy := o.Temperature == 0
 	cfg := e.T.Cfg
-	D := cfg.Dim
 	tc := e.cache(&e.targetCaches, cfg.Layers)
 	defer e.targetCaches.Put(tc)
 	n := len(prompt)
@@ -331,27 +383,43 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	if err := tc.Commit(pos); err != nil {
 		return nil, fmt.Errorf("prefill: %w", err)
 	}
+	// A token from one row of logits: greedy decoding takes the argmax,
+	// sampling goes through specdec's verifier on the empty tree (the
+	// multi-round sampler with no candidates draws from the target).
 	empty, _ := specdec.NewTree(nil)
-	V := cfg.Vocab
-	_, first, err := specdec.Verify(empty, []int{-1}, &dists{target: []specdec.Dist{probs(logits, o.Temperature)}}, greedy, rng)
-	if err != nil {
-		return nil, fmt.Errorf("sampling: %w", err)
+	one := &dists{target: make([]specdec.Dist, 1)}
+	oneBuf := make(specdec.Dist, cfg.Vocab)
+	noDraft := []int{-1}
+	next := func(lg []float32) (int, error) {
+		if greedy {
+			return tensor.Argmax(lg), nil
+		}
+		one.target[0] = probsInto(oneBuf, lg, o.Temperature)
+		_, out, err := specdec.Verify(empty, noDraft, one, false, rng)
+		if err != nil {
+			return 0, fmt.Errorf("sampling: %w", err)
+		}
+		return out[0], nil
 	}
-	res := &Result{Tokens: []int{first[0]}}
-	root := first[0]
+	root, err := next(logits)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Tokens: make([]int, 1, o.MaxTokens+MaxTreeDepth+1)}
+	res.Tokens[0] = root
 	if o.Tree == nil {
 		res.PrefillS = time.Since(t0).Seconds()
+		tok, tpos, causal, keep := []int{0}, []int{0}, model.CausalMask(1), []int{0}
 		for len(res.Tokens) < o.MaxTokens && tc.Len+1 <= cfg.Context {
-			_, lg, err := e.T.Step([]int{root}, []int{tc.Len}, model.CausalMask(1), tc)
+			tok[0], tpos[0] = root, tc.Len
+			_, lg, err := e.T.Step(tok, tpos, causal, tc)
 			if err != nil {
 				return nil, fmt.Errorf("decode: %w", err)
 			}
-			tc.Commit([]int{0})
-			_, out, err := specdec.Verify(empty, []int{-1}, &dists{target: []specdec.Dist{probs(lg, o.Temperature)}}, greedy, rng)
-			if err != nil {
-				return nil, fmt.Errorf("sampling: %w", err)
+			tc.Commit(keep)
+			if root, err = next(lg); err != nil {
+				return nil, err
 			}
-			root = out[0]
 			res.Tokens = append(res.Tokens, root)
 			res.Stats.Steps++
 			res.Stats.Tokens++
@@ -371,175 +439,233 @@ func (e *Engine) Generate(prompt []int, o Options) (*Result, error) {
 	}
 	dc.Commit(pos[:w])
 	res.PrefillS = time.Since(t0).Seconds()
-	rootFeat := dfeat[:D]
-	rootLogits := dlg
-	t := o.Tree
-	size := t.Size()
-	levels := make([][]int, t.Depth()+1)
-	for i := 1; i <= size; i++ {
-		levels[t.NodeDepth(i)] = append(levels[t.NodeDepth(i)], i)
-	}
-	hasKids := make([]bool, size+1)
-	for i := 1; i <= size; i++ {
-		hasKids[t.Parent(i)] = true
-	}
-	// The widest sibling rank below each node: greedy drafting takes that
-	// many top candidates from the draft's logits.
-	width := make([]int, size+1)
-	for i := 1; i <= size; i++ {
-		width[t.Parent(i)] = max(width[t.Parent(i)], t.Rank(i)+1)
-	}
-	mask := t.Mask()
-	tpos := t.Positions()
+	st := newSpecState(o.Tree, cfg.Dim, cfg.Vocab, o.Temperature)
+	st.rootFeat, st.rootLogits, st.root = dfeat[:cfg.Dim], dlg, root
 	for len(res.Tokens) < o.MaxTokens {
-		L := tc.Len
-		if L+size+1 > cfg.Context {
+		if tc.Len+st.size+1 > cfg.Context {
 			break
 		}
-		// Grow the tree level by level with the draft.
-		tok := make([]int, size+1)
-		tok[0] = root
-		// Greedy verification never reads the draft distributions, so
-		// greedy drafting keeps the logits and ranks them; sampled
-		// drafting needs the tempered distributions.
-		qd := make([]specdec.Dist, size+1)
-		ql := make([][]float32, size+1)
-		top := make([][]int, size+1)
-		ql[0] = rootLogits
-		nodeFeat := make([][]float32, size+1)
-		nodeFeat[0] = rootFeat
-		pend := make([]int, size+1) // draft pending index of each node
-		var order []int
-		for k := 1; k <= t.Depth(); k++ {
-			for _, i := range levels[k] {
-				par := t.Parent(i)
-				if greedy {
-					if top[par] == nil {
-						top[par] = topK(ql[par], width[par])
-					}
-					tok[i] = top[par][t.Rank(i)]
-				} else {
-					if qd[par] == nil {
-						qd[par] = probs(ql[par], o.Temperature)
-					}
-					tok[i] = qd[par].Sample(rng)
-				}
-			}
-			// Run the draft on this level's nodes that have children.
-			var run []int
-			for _, i := range levels[k] {
-				if hasKids[i] {
-					run = append(run, i)
-				}
-			}
-			if len(run) == 0 {
-				continue
-			}
-			in := make([]float32, len(run)*D)
-			rt := make([]int, len(run))
-			rp := make([]int, len(run))
-			for j, i := range run {
-				copy(in[j*D:], nodeFeat[t.Parent(i)])
-				rt[j] = tok[i]
-				rp[j] = L + k - 1
-				pend[i] = len(order) + j
-			}
-			dm := make([][]bool, len(run))
-			for j, i := range run {
-				dm[j] = make([]bool, len(order)+len(run))
-				dm[j][pend[i]] = true
-				for a := t.Parent(i); a > 0; a = t.Parent(a) {
-					dm[j][pend[a]] = true
-				}
-			}
-			of, ol, err := e.D.Step(e.T, in, rt, rp, dm, dc)
-			if err != nil {
-				return nil, fmt.Errorf("draft tree level %d: %w", k, err)
-			}
-			res.Stats.DraftPasses++
-			for j, i := range run {
-				nodeFeat[i] = of[j*D : (j+1)*D]
-				ql[i] = ol[j*V : (j+1)*V]
-			}
-			order = append(order, run...)
-		}
-		// One target pass over the root and the whole tree.
-		vp := make([]int, size+1)
-		for i := range vp {
-			vp[i] = L + tpos[i]
-		}
-		vf, vl, err := e.T.Step(tok, vp, mask, tc)
+		out, err := e.specStep(st, tc, dc, &res.Stats, greedy, rng)
 		if err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
-		}
-		pd := make([]specdec.Dist, size+1)
-		for i := range pd {
-			pd[i] = probs(vl[i*V:(i+1)*V], o.Temperature)
-		}
-		for i := range qd {
-			if qd[i] == nil && ql[i] != nil && !greedy {
-				qd[i] = probs(ql[i], o.Temperature)
-			}
-		}
-		nodes, out, err := specdec.Verify(t, tok, &dists{target: pd, draft: qd}, greedy, rng)
-		if err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
-		}
-		recordAcceptance(&res.Stats, t, nodes)
-		res.Stats.Steps++
-		res.Stats.Tokens += len(out)
-		keep := append([]int{0}, nodes...)
-		if err := tc.Commit(keep); err != nil {
-			return nil, fmt.Errorf("compaction: %w", err)
+			return nil, err
 		}
 		res.Tokens = append(res.Tokens, out...)
-		root = out[len(out)-1]
-		// Draft catch-up over the accepted path. Row j of the path pairs
-		// node keep[j]'s feature with the next token out[j]; where that
-		// token is an accepted node the draft already ran (it has
-		// children), the draft's pending entry is that row with the
-		// draft's own feature estimate, and the leading run of such rows
-		// is kept instead of recomputed. The rest get the target's
-		// features.
-		reuse := 0
-		for reuse < len(nodes) && hasKids[nodes[reuse]] {
-			reuse++
-		}
-		reused := make([]int, reuse)
-		for j := range reused {
-			reused[j] = pend[nodes[j]]
-		}
-		if err := dc.Commit(reused); err != nil {
-			return nil, fmt.Errorf("draft catch-up: %w", err)
-		}
-		m := len(keep) - reuse
-		cf := make([]float32, m*D)
-		ct := make([]int, m)
-		cp := make([]int, m)
-		for j, i := range keep[reuse:] {
-			copy(cf[j*D:], vf[i*D:(i+1)*D])
-			ct[j] = out[reuse+j]
-			cp[j] = L + reuse + j
-		}
-		of, ol, err := e.D.StepLast(e.T, cf, ct, cp, model.CausalMask(m), dc)
-		if err != nil {
-			return nil, fmt.Errorf("draft catch-up: %w", err)
-		}
-		all := make([]int, m)
-		for j := range all {
-			all[j] = j
-		}
-		if err := dc.Commit(all); err != nil {
-			return nil, fmt.Errorf("draft catch-up: %w", err)
-		}
-		res.Stats.DraftPasses++
-		rootFeat = of[:D]
-		rootLogits = ol
 	}
 	if len(res.Tokens) > o.MaxTokens {
 		res.Tokens = res.Tokens[:o.MaxTokens]
 	}
 	return res, nil
+}
+
+// specState is the speculative loop's state between steps: the tree's
+// static layout (its levels, the draft's inputs and masks per level,
+// which depend on the tree alone) and the buffers every step refills,
+// so that a step allocates only inside the model passes and specdec.
+type specState struct {
+	t            *specdec.Tree
+	size, D, V   int
+	temp         float64
+	levels       []specLevel // levels 1..depth
+	hasKids      []bool
+	width        []int // the widest sibling rank below each node, plus one
+	pend         []int // each node's index among the draft's pending entries
+	mask         [][]bool
+	tpos         []int
+	tok, vp      []int
+	ql           [][]float32 // the draft's logits below each node (nil: a leaf)
+	top          [][]int     // the ranked candidates below each node, valid where topOK
+	topOK        []bool
+	taken        []bool
+	nodeFeat     [][]float32
+	dists        *stepDists
+	keep, reused []int
+	cf           []float32
+	ct, cp, all  []int
+	causal       [][][]bool // CausalMask(m) for m up to depth+1
+	rootFeat     []float32  // the draft's feature estimate at the root
+	rootLogits   []float32  // and its logits, the root's candidates
+	root         int        // the last token emitted, the tree's root
+}
+
+// specLevel is one level of the tree: its nodes, and the draft's pass
+// over those of them that have children (run), with its inputs' buffers
+// and its mask over the draft's pending entries.
+type specLevel struct {
+	nodes, run []int
+	mask       [][]bool
+	in         []float32
+	rt, rp     []int
+}
+
+func newSpecState(t *specdec.Tree, D, V int, temp float64) *specState {
+	size := t.Size()
+	st := &specState{t: t, size: size, D: D, V: V, temp: temp, mask: t.Mask(), tpos: t.Positions()}
+	st.levels = make([]specLevel, t.Depth()+1)
+	for i := 1; i <= size; i++ {
+		k := t.NodeDepth(i)
+		st.levels[k].nodes = append(st.levels[k].nodes, i)
+	}
+	st.hasKids, st.width, st.pend = make([]bool, size+1), make([]int, size+1), make([]int, size+1)
+	for i := 1; i <= size; i++ {
+		st.hasKids[t.Parent(i)] = true
+		st.width[t.Parent(i)] = max(st.width[t.Parent(i)], t.Rank(i)+1)
+	}
+	st.top, st.topOK = make([][]int, size+1), make([]bool, size+1)
+	for i := range st.top {
+		if st.width[i] > 0 {
+			st.top[i] = make([]int, min(st.width[i], V))
+		}
+	}
+	st.taken = make([]bool, V)
+	// The draft's pending entries of a step are its passes' inputs in
+	// level order; an input attends its own entry and its ancestors'.
+	order := 0
+	for k := 1; k <= t.Depth(); k++ {
+		lv := &st.levels[k]
+		for _, i := range lv.nodes {
+			if st.hasKids[i] {
+				lv.run = append(lv.run, i)
+			}
+		}
+		for j, i := range lv.run {
+			st.pend[i] = order + j
+		}
+		for _, i := range lv.run {
+			row := make([]bool, order+len(lv.run))
+			row[st.pend[i]] = true
+			for a := t.Parent(i); a > 0; a = t.Parent(a) {
+				row[st.pend[a]] = true
+			}
+			lv.mask = append(lv.mask, row)
+		}
+		lv.in = make([]float32, len(lv.run)*D)
+		lv.rt, lv.rp = make([]int, len(lv.run)), make([]int, len(lv.run))
+		order += len(lv.run)
+	}
+	st.tok, st.vp = make([]int, size+1), make([]int, size+1)
+	st.ql, st.nodeFeat = make([][]float32, size+1), make([][]float32, size+1)
+	st.dists = newStepDists(size+1, V, temp)
+	depth := t.Depth()
+	st.keep, st.reused = make([]int, 0, depth+1), make([]int, 0, depth)
+	st.cf, st.ct, st.cp = make([]float32, (depth+1)*D), make([]int, depth+1), make([]int, depth+1)
+	st.all = make([]int, depth+1)
+	st.causal = make([][][]bool, depth+2)
+	for m := 1; m <= depth+1; m++ {
+		st.all[m-1] = m - 1
+		st.causal[m] = model.CausalMask(m)
+	}
+	return st
+}
+
+// specStep runs one speculative step on a target cache of L committed
+// tokens whose last emitted token (the root) is not in it yet: the draft
+// grows the tree level by level, the target scores the root and the
+// whole tree in one pass, specdec.Verify accepts a path, both caches
+// keep the accepted path, and the draft catches up over it. It returns
+// the tokens emitted (the accepted nodes' and one from the target),
+// valid until the next step.
+func (e *Engine) specStep(st *specState, tc, dc *model.Cache, stats *Stats, greedy bool, rng *rand.Rand) ([]int, error) {
+	t, D, V := st.t, st.D, st.V
+	L := tc.Len
+	tok := st.tok
+	tok[0] = st.root
+	// Grow the tree level by level with the draft. Greedy verification
+	// never reads the draft distributions, so greedy drafting keeps the
+	// logits and ranks them; sampled drafting needs the tempered
+	// distributions.
+	clear(st.ql)
+	clear(st.topOK)
+	st.dists.reset()
+	st.dists.ql = st.ql
+	st.ql[0], st.nodeFeat[0] = st.rootLogits, st.rootFeat
+	for k := 1; k < len(st.levels); k++ {
+		lv := &st.levels[k]
+		for _, i := range lv.nodes {
+			par := t.Parent(i)
+			if greedy {
+				if !st.topOK[par] {
+					topKInto(st.top[par], st.ql[par], st.taken)
+					st.topOK[par] = true
+				}
+				tok[i] = st.top[par][t.Rank(i)]
+			} else {
+				tok[i] = st.dists.Draft(par).Sample(rng)
+			}
+		}
+		// Run the draft on this level's nodes that have children.
+		if len(lv.run) == 0 {
+			continue
+		}
+		for j, i := range lv.run {
+			copy(lv.in[j*D:(j+1)*D], st.nodeFeat[t.Parent(i)])
+			lv.rt[j] = tok[i]
+			lv.rp[j] = L + k - 1
+		}
+		of, ol, err := e.D.Step(e.T, lv.in, lv.rt, lv.rp, lv.mask, dc)
+		if err != nil {
+			return nil, fmt.Errorf("draft tree level %d: %w", k, err)
+		}
+		stats.DraftPasses++
+		for j, i := range lv.run {
+			st.nodeFeat[i] = of[j*D : (j+1)*D]
+			st.ql[i] = ol[j*V : (j+1)*V]
+		}
+	}
+	// One target pass over the root and the whole tree.
+	for i := range st.vp {
+		st.vp[i] = L + st.tpos[i]
+	}
+	vf, vl, err := e.T.Step(tok, st.vp, st.mask, tc)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	st.dists.logits = vl
+	nodes, out, err := specdec.Verify(t, tok, st.dists, greedy, rng)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	recordAcceptance(stats, t, nodes)
+	stats.Steps++
+	stats.Tokens += len(out)
+	keep := append(append(st.keep[:0], 0), nodes...)
+	if err := tc.Commit(keep); err != nil {
+		return nil, fmt.Errorf("compaction: %w", err)
+	}
+	// Draft catch-up over the accepted path. Row j of the path pairs
+	// node keep[j]'s feature with the next token out[j]; where that
+	// token is an accepted node the draft already ran (it has
+	// children), the draft's pending entry is that row with the
+	// draft's own feature estimate, and the leading run of such rows
+	// is kept instead of recomputed. The rest get the target's
+	// features.
+	reuse := 0
+	for reuse < len(nodes) && st.hasKids[nodes[reuse]] {
+		reuse++
+	}
+	reused := st.reused[:reuse]
+	for j := range reused {
+		reused[j] = st.pend[nodes[j]]
+	}
+	if err := dc.Commit(reused); err != nil {
+		return nil, fmt.Errorf("draft catch-up: %w", err)
+	}
+	m := len(keep) - reuse
+	cf, ct, cp := st.cf[:m*D], st.ct[:m], st.cp[:m]
+	for j, i := range keep[reuse:] {
+		copy(cf[j*D:], vf[i*D:(i+1)*D])
+		ct[j] = out[reuse+j]
+		cp[j] = L + reuse + j
+	}
+	of, ol, err := e.D.StepLast(e.T, cf, ct, cp, st.causal[m], dc)
+	if err != nil {
+		return nil, fmt.Errorf("draft catch-up: %w", err)
+	}
+	if err := dc.Commit(st.all[:m]); err != nil {
+		return nil, fmt.Errorf("draft catch-up: %w", err)
+	}
+	stats.DraftPasses++
+	st.rootFeat, st.rootLogits, st.root = of[:D], ol, out[len(out)-1]
+	return out, nil
 }
 
 // recordAcceptance counts, along the accepted path, which candidate rank

@@ -113,7 +113,7 @@ func (d *Draft) DraftLoss(tgt *Target, tokens []int, feat, logits []float32, gra
 			h -= float64(p[i]) * math.Log(math.Max(float64(q[i]), 1e-30))
 		}
 		cls += h
-		if argmax(p) == argmax(q) {
+		if tensor.Argmax(p) == tensor.Argmax(q) {
 			agree++
 		}
 		for i := range z {
@@ -155,14 +155,4 @@ func softmax(z []float32) []float32 {
 		out[i] = float32(float64(out[i]) / s)
 	}
 	return out
-}
-
-func argmax(p []float32) int {
-	b := 0
-	for i, v := range p {
-		if v > p[b] {
-			b = i
-		}
-	}
-	return b
 }

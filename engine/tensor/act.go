@@ -53,3 +53,15 @@ func (kn Kernel) RMSNorm(y, x, g []float32, m, d int, eps float64) {
 		}
 	}
 }
+
+// Argmax returns the index of the largest entry of z, the lowest on
+// ties (0 for an empty z): greedy decoding's token.
+func Argmax(z []float32) int {
+	b := 0
+	for i, v := range z {
+		if v > z[b] {
+			b = i
+		}
+	}
+	return b
+}

@@ -68,3 +68,20 @@ func TestSiLUMulAVX512MatchesAVX2(t *testing.T) {
 		}
 	}
 }
+
+// TestArgmax checks the lowest index among ties and negative entries.
+func TestArgmax(t *testing.T) {
+	for _, c := range []struct {
+		z    []float32
+		want int
+	}{
+		{[]float32{1, 3, 2}, 1},
+		{[]float32{5, 5, 1}, 0},
+		{[]float32{-2, -1, -1}, 1},
+		{[]float32{7}, 0},
+	} {
+		if got := Argmax(c.z); got != c.want {
+			t.Errorf("Argmax(%v) = %d, want %d", c.z, got, c.want)
+		}
+	}
+}
