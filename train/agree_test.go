@@ -383,3 +383,38 @@ func TestOneFOneBNeighboursSendInTurn(t *testing.T) {
 			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 1.69, LinkCapacityGbps: 1.423}), 0.03},
 	})
 }
+
+// The closed form of overlapped sends (overlappedSends) prices a shared
+// uplink's busy time at the uplink's rate for one stage's messages
+// (stageUplinkRate), the rate the event engine's trunks share max-min
+// fairly between the flows that cross a unit's egress or ingress. At
+// each message's own link rate instead, a middle stage's four flows (to
+// its two peers and from them, each way of the ring) were priced one
+// after another through the unit at one message's rate, whatever the
+// uplink's width: the step stayed flat as the uplink grew until it
+// stopped binding. The cases are the worst interleaved and
+// latency-aware draws of TestPropertyPipelineBoundsAndMonotone (20,000
+// checks, levels rounded as it logs them), and they were 33.6% (seed 1,
+// tp8 pp4 vp2 m 16, one stage a unit of eight GPUs behind a 13.3 Gb/s
+// uplink: analytic 1.182 s against 0.885 s, and still 1.182 s at 15.9
+// Gb/s against 0.794 s, 49.0%), 32.3% (seed 13: 9.168 against 6.930 s)
+// and 39.7% (seed 14: 9.425 against 6.749 s) above the event engine;
+// now 0.5-2.0%, the built pass (linkPacedPass) setting the step.
+func TestOverlappedSendsUplinkRate(t *testing.T) {
+	seed1 := func(uplink float64) *spec.Job {
+		return agreeJob("interleaved-1f1b", 8, 4, 2, 1, 1, 16,
+			spec.Level{Name: "a", Size: 8, BandwidthGbps: 5668, LatencyUs: 1},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 31.38, LinkCapacityGbps: uplink})
+	}
+	enginesWithinEach(t, []agreeCase{
+		{"seed 1, tp8 behind 13.3 Gb/s", seed1(13.3), 0.03},
+		{"seed 1, tp8 behind 15.9 Gb/s", seed1(15.9), 0.03},
+		{"seed 1, tp8 behind 16.1 Gb/s, not binding", seed1(16.1), 0.03},
+		{"seed 13, tp1 behind 1.64 Gb/s", agreeJob("interleaved-1f1b", 1, 4, 2, 1, 0, 16,
+			spec.Level{Name: "a", Size: 1, BandwidthGbps: 1.086, LatencyUs: 3.39},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1.028, LatencyUs: 1.013, LinkCapacityGbps: 1.639}), 0.03},
+		{"seed 14, latency-aware tp1 behind 1.73 Gb/s", agreeJob("latency-aware-1f1b", 1, 4, 2, 1, 3, 16,
+			spec.Level{Name: "a", Size: 1, BandwidthGbps: 7200, LatencyUs: 6410},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 1, LinkCapacityGbps: 1.73}), 0.03},
+	})
+}

@@ -532,20 +532,30 @@ func sharesUplink(c *Config) bool {
 // percentile 4.6%, 5.2%, 5.0%, 5.0%, 5.1% and 4.9% (was 4.9%, 5.3%,
 // 5.0%, 5.1%, 5.2% and 5.0%). The bound stays at 23% for seed 4's
 // interleaved ZeRO-1 draw. Over 16 x 20,000 checks (seeds 1-16; the
-// suite's runs draw a fresh seed each time) the worst is 33.6% (seed 1:
+// suite's runs draw a fresh seed each time) the worst was 33.6% (seed 1:
 // interleaved-1f1b tp8 pp4 vp2 m 16, one stage a unit of 8 GPUs behind a
-// 13.3 Gb/s uplink that binds below 16 Gb/s, the analytic engine above:
-// its pass prices the two peers' messages through one egress queue and
-// at their meeting share as well, flat at 1.182 s from 13.3 to 15.9 Gb/s
-// and 0.807 s at 16.1, where the event engine goes 0.885, 0.794 and
-// 0.791 s), 32.3% (seed 13, the same order at tp1 behind 1.6 Gb/s) and,
-// over seeds 1-24, 40.0% (seed 21, tp1 pp4 vp2 m 12 behind a 1 Gb/s
-// level) and 35.2% (seed 14, tp1 pp4 vp2 m 16 behind 1.7 Gb/s); then
-// 23.1% (seed 17) and 22.8%. The bound covers the measured worst, so
-// that a suite's fresh seed does not fail on a known tail; the analytic
-// pass's flat price behind a binding uplink is a defect to fix, not
-// physics.
-const pipelineAgreement = 0.45
+// 13.3 Gb/s uplink that binds below 16 Gb/s, the analytic engine above,
+// flat at 1.182 s from 13.3 to 15.9 Gb/s where the event engine goes
+// 0.885 to 0.794 s), 32.3% (seed 13, the same order at tp1 behind 1.6
+// Gb/s) and, over seeds 1-24, 49.0% (seed 21, which failed the bound of
+// 45%) and 39.7% (seed 14, latency-aware tp1 pp4 vp2 m 16 behind 1.7
+// Gb/s): the closed form of overlapped sends (overlappedSends) summed a
+// shared uplink's busy time at each message's link rate, not at the
+// uplink's rate for one stage (stageUplinkRate,
+// TestOverlappedSendsUplinkRate); the built pass (linkPacedPass) was
+// within 0.7% of the event engine on those draws. Since, over 40 x
+// 20,000 checks (seeds 1-40; seed 24 and 25 stop at 15,823 and 7,550
+// checks on analytic slow-downs of ZB-V and ZB-H1 of 0.00092% and
+// 0.017% that main has too) the worst is 26.3% (seed 31: interleaved
+// pp2 vp2 dp2 ZeRO-1 m 2 over three levels, no uplink shared), then
+// 23.3% (seed 17, the same class) and 22.8% (seed 4); behind shared
+// uplinks the interleaved and latency-aware orders' worst is 20.1% and
+// 20.8% (seeds 9 and 16, tp2 and tp8 pp4 m 16: uplinkShares reads that
+// their messages meet off the compute-only run, where TP communication
+// spaces them in the event engine), 99th percentile 4.3-5.0% (the full
+// runs). The bound covers the measured worst, so that a suite's fresh
+// seed does not fail on a known tail.
+const pipelineAgreement = 0.27
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any

@@ -182,7 +182,6 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 // only one of the stage's peers lies across it.
 func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 	t := e.c.Topology
-	pp := e.span(topology.PP).Factors
 	// peers counts each stage's peers across each level.
 	type peerKey struct{ stage, level int }
 	peers := map[peerKey]int{}
@@ -205,14 +204,25 @@ func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 		if l <= 0 || l >= len(t.Levels) || peers[peerKey{from, l}] < 2 || math.IsInf(network.UplinkGbps(t, l), 1) {
 			return 0
 		}
-		inner := 1 // stages inside one unit of level l-1
-		for i, f := range pp {
-			if i < l {
-				inner *= max(f, 1)
-			}
-		}
-		return e.freeLink(l).capacity * float64(inner) / float64(t.Capacity(l-1))
+		return e.stageUplinkRate(l)
 	}
+}
+
+// stageUplinkRate is the rate, per GPU of one stage, at which level l's
+// shared uplink carries a unit's pipeline messages all together: the
+// uplink's rate (network.UplinkBytesPerSec) over the unit's GPUs that
+// hold one stage (which send at once), inner stages to a unit. The event
+// engine's trunks share it max-min fairly between the flows that cross
+// it, each of weight unit/inner, so their rates per GPU add up to at
+// most this.
+func (e *evaluator) stageUplinkRate(l int) float64 {
+	inner := 1 // stages inside one unit of level l-1
+	for i, f := range e.span(topology.PP).Factors {
+		if i < l {
+			inner *= max(f, 1)
+		}
+	}
+	return e.freeLink(l).capacity * float64(inner) / float64(e.c.Topology.Capacity(l-1))
 }
 
 // dualPipeVPaced reports whether the pipeline pass is DualPipeV's with
