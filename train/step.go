@@ -1730,6 +1730,39 @@ func firstStageBubble(st []stageWork, m int) float64 {
 	return math.Max(0, pass-fm*(f0+b0))
 }
 
+// othersStep is the largest of the closed form's steps (m micro-batches
+// of work and the bubble of the others' average) for the stages but wi,
+// the most loaded. Each stage's own step is a floor of the pipeline's,
+// and the floors keep the step continuous where another stage becomes
+// the most loaded: firstStageBubble's tighter bubble for the first stage
+// holds only down to the next stage's step, and ZB-H1's closed form
+// reads the weight gradients apart from the rest, so two stages of equal
+// work give different steps. Without it a faster link that left the
+// last stage (the head's) the most loaded in place of a middle one
+// (ZB-H1 tp2 pp4 m 5 over three levels, the outer at 5.15 ms) made the
+// step 0.02% slower: 13.7125 s at 42.5 Gb/s, 13.7153 s at 45.
+func othersStep(k schedule.Kind, sp schedule.Params, st []stageWork, wi, m int) float64 {
+	fwd := func(w *stageWork) float64 { return w.fwd + w.tpF + w.cpF + w.epF + w.ppF + w.dpF }
+	var sumF, sumW, sumT float64
+	for i := range st {
+		sumF += fwd(&st[i])
+		sumW += st[i].wgrad
+		sumT += st[i].total()
+	}
+	share := 1 / float64(len(st)-1)
+	var most float64
+	for j := range st {
+		if j == wi {
+			continue
+		}
+		w := &st[j]
+		// The others' average: the sums less stage j's part.
+		F, W, T := (sumF-fwd(w))*share, (sumW-w.wgrad)*share, (sumT-w.total())*share
+		most = max(most, float64(m)*w.total()+k.Bubble(sp, F, T-F-W, W))
+	}
+	return most
+}
+
 // bubble is the pipeline's idle time per step given the average stage's
 // per-micro-batch work w (all its chunks): the schedule's closed form
 // (schedule.Kind.Bubble) with F the forward, B the input-gradient backward
@@ -1926,8 +1959,13 @@ func (e *evaluator) analyticInto(r *Result) {
 	if e.soleHeavyStage(st) {
 		b.BubbleS = e.heavyStageBubble(st, vs, wi, sp)
 	}
-	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && wi == 0 && len(st) > 1 {
-		b.BubbleS = math.Min(b.BubbleS, firstStageBubble(st, mb))
+	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && len(st) > 1 {
+		if wi == 0 {
+			b.BubbleS = math.Min(b.BubbleS, firstStageBubble(st, mb))
+		}
+		if wi == 0 || k == schedule.ZBH1 {
+			b.BubbleS = math.Max(b.BubbleS, othersStep(k, sp, st, wi, mb)-fm*worst.total())
+		}
 	}
 	// With no more micro-batches than stages 1F1B never reaches the
 	// closed form's steady state, and its pass is read off its order with

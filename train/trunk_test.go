@@ -214,3 +214,20 @@ func TestUplinkCountsDPFlows(t *testing.T) {
 			spec.Level{Name: "b", Size: 4, BandwidthGbps: bw, LatencyUs: 2.718, LinkCapacityGbps: 1.0039}))
 	})
 }
+
+// TestOthersStepKeepsStepContinuous checks that a faster level never
+// slows a ZB-H1 job in either engine where the faster link leaves
+// another stage the most loaded: a middle stage's sends over the outer
+// level at 42.5 Gb/s, the head's last stage from 45 Gb/s. ZB-H1's
+// closed form reads the weight gradients apart from the rest, so the
+// two stages' closed forms differ at equal work, and taking the most
+// loaded stage's alone made the analytic step 13.7125 -> 13.7153 s (a
+// draw of TestPropertyPipelineBoundsAndMonotone, seed 25 of 20,000).
+func TestOthersStepKeepsStepContinuous(t *testing.T) {
+	stepNeverRises(t, "level c (Gb/s)", []float64{40, 42.52, 45, 50, 63.78, 70}, func(bw float64) *Config {
+		return resolveJob(t, agreeJob("zb-h1", 2, 4, 1, 1, 0, 5,
+			spec.Level{Name: "a", Size: 2, BandwidthGbps: math.E, LatencyUs: math.E},
+			spec.Level{Name: "b", Size: 2, BandwidthGbps: math.E, LatencyUs: math.E},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: bw, LatencyUs: 5150.63}))
+	})
+}
