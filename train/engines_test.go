@@ -431,6 +431,19 @@ var monotoneSlack = [2]float64{1e-9, 1e-9}
 // a suite's fresh seed does not fail on a known anomaly.
 const trunkSlack = 0.06
 
+// analyticTrunkSlack is monotoneSlack for the analytic engine on a job
+// with a shared uplink. Its blocking sends take the shared rate for the
+// part of their window that their neighbours' messages overlap
+// (uplinkShares), which follows the event engine's processor sharing and
+// so its anomaly too, at a smaller scale: where a lower latency brings
+// two messages closer together both engines get slower (ZB-V tp1 pp4 m
+// 13, one GPU a unit behind a 20.05 Gb/s uplink, the level's latency
+// 2.72 -> 1.81 us: analytic 1.019294 -> 1.019298 s, event 1.016323 ->
+// 1.016332 s; seed 24 of 20,000 checks). Measured over 24 x 20,000
+// draws (seeds 1-24): at most 9.2e-6 (that draw); every other analytic
+// slow-down, shared uplink or not, at most 4.4e-14.
+const analyticTrunkSlack = 1e-4
+
 // sharesUplink reports whether the event engine runs c's flows over
 // shared uplinks.
 func sharesUplink(c *Config) bool {
@@ -562,7 +575,7 @@ const pipelineAgreement = 0.27
 // level never makes it slower.
 func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 	// The worst slow-downs: analytic, event, event over shared uplinks.
-	worstSlowdown, worstSlowJob := [3]float64{}, [3]string{}
+	worstSlowdown, worstSlowJob := [4]float64{}, [4]string{}
 	var diffs []float64
 	worst, worstJob := 0.0, ""
 	// Each schedule's worst draw, logged for the tails' classes.
@@ -576,8 +589,8 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s), event over shared uplinks %.3g%% (%s)",
-			100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1], 100*worstSlowdown[2], worstSlowJob[2])
+		t.Logf("worst slow-down after an improvement: analytic %.3g%% (%s), event %.3g%% (%s), event over shared uplinks %.3g%% (%s), analytic over shared uplinks %.3g%% (%s)",
+			100*worstSlowdown[0], worstSlowJob[0], 100*worstSlowdown[1], worstSlowJob[1], 100*worstSlowdown[2], worstSlowJob[2], 100*worstSlowdown[3], worstSlowJob[3])
 		if n := len(diffs); n > 0 {
 			slices.Sort(diffs)
 			t.Logf("%d pipelines; step-time difference 90th percentile %.1f%%, 95th %.1f%%, 99th %.1f%%, worst %.1f%% (%s)",
@@ -652,8 +665,10 @@ func TestPropertyPipelineBoundsAndMonotone(t *testing.T) {
 		after := steps(c2)
 		for k, name := range []string{"analytic", "event"} {
 			slack, w := monotoneSlack[k], k
-			if k == 1 && (sharesUplink(c) || sharesUplink(c2)) {
+			if shared := sharesUplink(c) || sharesUplink(c2); shared && k == 1 {
 				slack, w = trunkSlack, 2
+			} else if shared {
+				slack, w = analyticTrunkSlack, 3
 			}
 			if r := after[k]/before[k] - 1; r > worstSlowdown[w] {
 				worstSlowdown[w], worstSlowJob[w] = r, describe(c)
