@@ -7,6 +7,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/fill"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
@@ -766,9 +767,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		tmpl := sums[0]
 		tmpl.denseParams, tmpl.experts = dv[r], ev[r]
 		fillChunks(out, &tmpl)
-		for v := range cls {
-			cls[v] = r
-		}
+		fill.Slice(cls, r)
 		// own gives chunk v its layers, its parameters and a class of its
 		// own (twice the same).
 		own := func(v int) {
@@ -1826,6 +1825,46 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	}
 	n := min(max(sp.Consecutive, pp), max(sp.MicroBatches, 1))
 	return float64(n) * excess
+}
+
+// evenClasses returns, where vs are the scratch's virtual stages of an
+// even split (scratch.clsEven), the chunks of a class of their own
+// (scratch.clsOwn) and the first chunk of the common class, which every
+// other chunk equals in every field (-1 where there is none); ok is false
+// where vs carries no such classes.
+func (e *evaluator) evenClasses(vs []virtualStage) (own []int, common int, ok bool) {
+	sc := e.sc
+	if sc == nil || len(vs) == 0 || sc.clsOf != &vs[0] || len(sc.cls) < len(vs) || !sc.clsEven {
+		return nil, -1, false
+	}
+	common = -1
+	for v := range vs {
+		if !slices.Contains(sc.clsOwn, v) {
+			common = v
+			break
+		}
+	}
+	return sc.clsOwn, common, true
+}
+
+// minForward is the least forward compute of the chunks vs. Of an even
+// split's chunks it reads those of a class of their own and one of the
+// common class (evenClasses): the least of the same values, in any order.
+func (e *evaluator) minForward(vs []virtualStage) float64 {
+	minF := math.Inf(1)
+	if own, common, ok := e.evenClasses(vs); ok {
+		if common >= 0 {
+			minF = min(minF, vs[common].fwd)
+		}
+		for _, v := range own {
+			minF = min(minF, vs[v].fwd)
+		}
+		return minF
+	}
+	for i := range vs {
+		minF = min(minF, vs[i].fwd)
+	}
+	return minF
 }
 
 // lapOwn returns which chunks of the lap of pp <= 64 chunks from v0 are
