@@ -142,6 +142,8 @@ type evaluator struct {
 	split    parallel.LayerSplit
 	splitErr error
 	splitSet bool
+	// gradB and p2pB are gradBytes and p2pBytes (wireBytes).
+	gradB, p2pB float64
 	// sendCounts holds, by stage and level, the pipeline sends stages
 	// counted (stageWork.sendsRow).
 	sendCounts []int
@@ -221,6 +223,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	e.c, e.dev, e.prec, e.sc = c, dev, c.Precision, sc
+	e.wireBytes()
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -937,20 +940,25 @@ func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
 // stages for one micro-batch. Megatron-LM sends 1/tp of it across the
 // stage boundary and all-gathers the rest inside the node (the
 // scatter/gather optimisation, Narayanan et al. 2021, section 4.1), which
-// with sequence parallelism is the natural shard.
-func (e *evaluator) p2pBytes() float64 {
-	c := e.c
-	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
-	return T * float64(c.Model.Hidden) * e.gradBytes() / float64(c.Parallel.TP)
-}
+// with sequence parallelism is the natural shard. init sets it once
+// (wireBytes): every send priced reads it.
+func (e *evaluator) p2pBytes() float64 { return e.p2pB }
 
 // gradBytes is the bytes of one activation or gradient element on the
-// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs).
-func (e *evaluator) gradBytes() float64 {
+// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs). init
+// sets it once (wireBytes): the precision is a string.
+func (e *evaluator) gradBytes() float64 { return e.gradB }
+
+// wireBytes sets gradBytes' and p2pBytes' values for e's configuration
+// and precision.
+func (e *evaluator) wireBytes() {
+	c := e.c
+	e.gradB = 2
 	if e.prec == hardware.FP32 {
-		return 4
+		e.gradB = 4
 	}
-	return 2
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
+	e.p2pB = T * float64(c.Model.Hidden) * e.gradB / float64(c.Parallel.TP)
 }
 
 // blockingP2P reports whether pipeline sends block the sending stage (the
@@ -1035,6 +1043,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		// row of sendCounts read once.
 		pp := len(out)
 		ring := ring[:pp]
+		row := 0 // stage st's row of sendCounts
 		for st, next := range ring {
 			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
 			if st <= lastStage {
@@ -1047,13 +1056,15 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if st == 0 {
 				toPrev-- // the first
 			}
-			row := sendCounts[st*nl : st*nl+nl]
-			row[next] += toNext
-			row[prev] += toPrev
-			w := &out[st]
-			w.sends += toNext + toPrev
-			if w.sends > 0 {
-				w.sendsRow = st + 1 // as the loop at the end sets it
+			sendCounts[row+next] += toNext
+			sendCounts[row+prev] += toPrev
+			row += nl
+			if n := toNext + toPrev; n != 0 {
+				w := &out[st]
+				w.sends += n
+				if w.sends > 0 {
+					w.sendsRow = st + 1 // as the loop at the end sets it
+				}
 			}
 			prev = next
 		}
