@@ -10,7 +10,7 @@ import (
 // TestSlice checks that every element is set, for lengths around the
 // unrolled step's multiples, and nothing past the slice's end.
 func TestSlice(t *testing.T) {
-	for n := range 11 {
+	for n := range 20 {
 		buf := make([]int, n+2)
 		Slice(buf[:n], 7)
 		want := append(slices.Repeat([]int{7}, n), 0, 0)
