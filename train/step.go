@@ -2728,9 +2728,15 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 		return
 	}
 	of := e.stageTable(len(vs))
+	var lastD, lastE, rs, ag float64 // the last chunk's parameters and times
 	for v := range vs {
 		x, w := &vs[v], &st[of[v]]
-		rs, ag := e.dpTimes(x.denseParams, x.experts)
+		if v == 0 || x.denseParams != lastD || x.experts != lastE {
+			// Consecutive chunks mostly hold the same parameters: asked
+			// once for them (dpTimes' memo compares them as ==).
+			lastD, lastE = x.denseParams, x.experts
+			rs, ag = e.dpTimes(lastD, lastE)
+		}
 		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
