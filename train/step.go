@@ -2728,7 +2728,8 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 		return
 	}
 	of := e.stageTable(len(vs))
-	var lastD, lastE, rs, ag float64 // the last chunk's parameters and times
+	var lastD, lastE, rs, ag float64                       // the last chunk's parameters and times
+	flatRoot := z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot // a string, compared once
 	for v := range vs {
 		x, w := &vs[v], &st[of[v]]
 		if v == 0 || x.denseParams != lastD || x.experts != lastE {
@@ -2737,7 +2738,7 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 			lastD, lastE = x.denseParams, x.experts
 			rs, ag = e.dpTimes(lastD, lastE)
 		}
-		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
+		if flatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
 			w.dpF += ag
