@@ -171,7 +171,7 @@ func (t Topology) CapacitiesInto(dst []int) []int {
 // latency (switching and equipment delay) plus fiber propagation over the
 // level's fiber route (distance times route stretch).
 func (t Topology) OneWayLatencyS(i int) float64 {
-	l := t.Levels[i]
+	l := &t.Levels[i] // not copied: a Level is large
 	return (l.LatencyUs + l.FiberKm()*FiberUsPerKm) * 1e-6
 }
 
