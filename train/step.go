@@ -142,8 +142,10 @@ type evaluator struct {
 	split    parallel.LayerSplit
 	splitErr error
 	splitSet bool
-	// gradB and p2pB are gradBytes and p2pBytes (wireBytes).
+	// gradB and p2pB are gradBytes and p2pBytes (wireBytes), blocking
+	// blockingP2P (blockingOf).
 	gradB, p2pB float64
+	blocking    bool
 	// sendCounts holds, by stage and level, the pipeline sends stages
 	// counted (stageWork.sendsRow).
 	sendCounts []int
@@ -224,6 +226,7 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 	}
 	e.c, e.dev, e.prec, e.sc = c, dev, c.Precision, sc
 	e.wireBytes()
+	e.blocking = blockingOf(c)
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -965,14 +968,18 @@ func (e *evaluator) wireBytes() {
 // schedule's own fact, schedule.Kind.OverlapsP2P). Overlapped sends delay
 // only their receiver (in the event engine) and count in the analytic
 // model through the bubble.
-func (e *evaluator) blockingP2P() bool {
-	switch e.c.P2P {
+func (e *evaluator) blockingP2P() bool { return e.blocking }
+
+// blockingOf is blockingP2P's answer for c, which init keeps (P2P and
+// the schedule are strings, compared once).
+func blockingOf(c *Config) bool {
+	switch c.P2P {
 	case P2POverlapped:
 		return false
 	case P2PBlocking:
 		return true
 	}
-	return !e.c.Schedule.OverlapsP2P()
+	return !c.Schedule.OverlapsP2P()
 }
 
 // stages prices every physical pipeline stage for one micro-batch: the
@@ -1655,9 +1662,10 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 	}
 	fm := float64(sp.MicroBatches)
 	var rtt, most float64 // round trip from stage s down and back, s from the last
+	split := k.SplitsBackward()
 	for s := pp - 1; s >= 0; s-- {
 		rtt += st[s].total()
-		if k.SplitsBackward() {
+		if split {
 			rtt -= st[s].wgrad // deferred weight gradients fill the wait
 		}
 		if s+1 < pp {
