@@ -200,7 +200,7 @@ func Links(t topology.Topology, senders []float64, eff float64) []Link {
 // the level has neither. Links divides it among the senders, and the
 // training engines share it between the flows that cross it.
 func UplinkGbps(t topology.Topology, i int) float64 {
-	l := t.Levels[i]
+	l := &t.Levels[i] // not copied: a Level is large
 	up := math.Inf(1)
 	if l.Oversubscription > 1 {
 		unit := 1.0

@@ -1,6 +1,9 @@
 package parallel
 
 import (
+	"math"
+
+	"github.com/scaleacross/scaleacross/internal/fill"
 	"github.com/scaleacross/scaleacross/model"
 )
 
@@ -72,8 +75,9 @@ func StageParamsInto(m *model.Model, c Config, split LayerSplit, dense, expert [
 		// one by one, in the order below.
 		tp, ep := float64(c.TP), float64(c.EP*c.ExpertTP())
 		inner, none := denseLayers(split.PerChunk, denseLayer)/tp, 0/ep
-		for v := range dense {
-			dense[v], expert[v] = inner, none
+		fill.Slice(dense, inner)
+		if math.Float64bits(none) != 0 { // else expert holds it already (zero)
+			fill.Slice(expert, none)
 		}
 		mtp := MTPStage(m, c)
 		for i, v := range [3]int{0, stages - 1, mtp} {

@@ -141,8 +141,8 @@ type Topology struct {
 // GPUs is the number of GPUs the hierarchy holds.
 func (t Topology) GPUs() int {
 	n := 1
-	for _, l := range t.Levels {
-		n *= l.Size
+	for i := range t.Levels { // by index: a Level is large
+		n *= t.Levels[i].Size
 	}
 	return n
 }
@@ -160,8 +160,8 @@ func (t Topology) Capacity(i int) int {
 // running product of the sizes, in Capacity's order), and returns it.
 func (t Topology) CapacitiesInto(dst []int) []int {
 	n := 1
-	for _, l := range t.Levels {
-		n *= l.Size
+	for i := range t.Levels { // by index: a Level is large
+		n *= t.Levels[i].Size
 		dst = append(dst, n)
 	}
 	return dst
@@ -171,7 +171,7 @@ func (t Topology) CapacitiesInto(dst []int) []int {
 // latency (switching and equipment delay) plus fiber propagation over the
 // level's fiber route (distance times route stretch).
 func (t Topology) OneWayLatencyS(i int) float64 {
-	l := t.Levels[i]
+	l := &t.Levels[i] // not copied: a Level is large
 	return (l.LatencyUs + l.FiberKm()*FiberUsPerKm) * 1e-6
 }
 

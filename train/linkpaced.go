@@ -71,10 +71,7 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	// faster link never turns the built pass on (which keeps the step
 	// monotone in every link, since the built pass is a max-plus
 	// system and the caller takes the larger of it and the closed form).
-	minF := math.Inf(1)
-	for i := range vs {
-		minF = min(minF, vs[i].fwd)
-	}
+	minF := e.minForward(vs)
 	if e.dualPipeVPaced() {
 		minF = 0 // the built pass with its sends, always
 	}

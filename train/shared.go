@@ -213,6 +213,9 @@ type scratch struct {
 	// dpLayouts is each of dpMemos' layout, scanned first in a compact
 	// array (dpMemos are large).
 	dpLayouts [32]*topology.Layout
+	// dpLinkIDs is each of dpMemos' links' first element (linksID),
+	// scanned with dpLayouts: one layout has a memo for each transport.
+	dpLinkIDs [32]*network.Link
 	dpNext    int
 	dpCur     *dpMemo
 	// layout is the Shared layout whose spans and stride are spans and
@@ -353,8 +356,9 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 	}
 	if sc.keep && sh != nil && sh.Layout != nil && sh.Links != nil {
 		n := [2]int{c.Parallel.DP * c.Parallel.CP, c.Parallel.EDP()}
+		links := linksID(sh.Links)
 		for i, l := range &sc.dpLayouts {
-			if l != sh.Layout {
+			if l != sh.Layout || sc.dpLinkIDs[i] != links {
 				continue
 			}
 			if m := &sc.dpMemos[i]; sameLinks(m.links, sh.Links) && m.n == n {
@@ -363,7 +367,7 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 			}
 		}
 		if sc.dpCur == nil {
-			sc.dpLayouts[sc.dpNext] = sh.Layout
+			sc.dpLayouts[sc.dpNext], sc.dpLinkIDs[sc.dpNext] = sh.Layout, links
 			m := &sc.dpMemos[sc.dpNext]
 			sc.dpNext = (sc.dpNext + 1) % len(sc.dpMemos)
 			*m = dpMemo{layout: sh.Layout, links: sh.Links, n: n}
@@ -394,6 +398,15 @@ func (sc *scratch) begin(e *evaluator, sh *Shared) {
 // the same array.
 func sameLinks(a, b []network.Link) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// linksID is the address of links' first element (nil for none): two
+// slices of one length with the same ID are one slice (sameLinks).
+func linksID(links []network.Link) *network.Link {
+	if len(links) == 0 {
+		return nil
+	}
+	return &links[0]
 }
 
 // dpTimesOf returns the data-parallel times remembered for parameters key.

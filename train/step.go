@@ -7,6 +7,7 @@ import (
 
 	"github.com/scaleacross/scaleacross/cost"
 	"github.com/scaleacross/scaleacross/hardware"
+	"github.com/scaleacross/scaleacross/internal/fill"
 	"github.com/scaleacross/scaleacross/network"
 	"github.com/scaleacross/scaleacross/parallel"
 	"github.com/scaleacross/scaleacross/schedule"
@@ -141,6 +142,10 @@ type evaluator struct {
 	split    parallel.LayerSplit
 	splitErr error
 	splitSet bool
+	// gradB and p2pB are gradBytes and p2pBytes (wireBytes), blocking
+	// blockingP2P (blockingOf).
+	gradB, p2pB float64
+	blocking    bool
 	// sendCounts holds, by stage and level, the pipeline sends stages
 	// counted (stageWork.sendsRow).
 	sendCounts []int
@@ -220,6 +225,8 @@ func (e *evaluator) init(c *Config, sh *Shared, sc *scratch) error {
 		}
 	}
 	e.c, e.dev, e.prec, e.sc = c, dev, c.Precision, sc
+	e.wireBytes()
+	e.blocking = blockingOf(c)
 	// Every GPU of a unit sends across a level at once for tp, cp, ep and
 	// dp; links say what each then achieves.
 	all := s.Links
@@ -766,9 +773,7 @@ func (e *evaluator) virtualStages() []virtualStage {
 		tmpl := sums[0]
 		tmpl.denseParams, tmpl.experts = dv[r], ev[r]
 		fillChunks(out, &tmpl)
-		for v := range cls {
-			cls[v] = r
-		}
+		fill.Slice(cls, r)
 		// own gives chunk v its layers, its parameters and a class of its
 		// own (twice the same).
 		own := func(v int) {
@@ -938,34 +943,43 @@ func (e *evaluator) addMTP(w *virtualStage, head, ce, T, h float64) {
 // stages for one micro-batch. Megatron-LM sends 1/tp of it across the
 // stage boundary and all-gathers the rest inside the node (the
 // scatter/gather optimisation, Narayanan et al. 2021, section 4.1), which
-// with sequence parallelism is the natural shard.
-func (e *evaluator) p2pBytes() float64 {
-	c := e.c
-	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
-	return T * float64(c.Model.Hidden) * e.gradBytes() / float64(c.Parallel.TP)
-}
+// with sequence parallelism is the natural shard. init sets it once
+// (wireBytes): every send priced reads it.
+func (e *evaluator) p2pBytes() float64 { return e.p2pB }
 
 // gradBytes is the bytes of one activation or gradient element on the
-// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs).
-func (e *evaluator) gradBytes() float64 {
+// wire: 4 in fp32 training, else 2 (16-bit, also under FP8 GEMMs). init
+// sets it once (wireBytes): the precision is a string.
+func (e *evaluator) gradBytes() float64 { return e.gradB }
+
+// wireBytes sets gradBytes' and p2pBytes' values for e's configuration
+// and precision.
+func (e *evaluator) wireBytes() {
+	c := e.c
+	e.gradB = 2
 	if e.prec == hardware.FP32 {
-		return 4
+		e.gradB = 4
 	}
-	return 2
+	T := float64(c.Batch.MicroBatch) * float64(c.Batch.SeqLen) / float64(c.Parallel.CP)
+	e.p2pB = T * float64(c.Model.Hidden) * e.gradB / float64(c.Parallel.TP)
 }
 
 // blockingP2P reports whether pipeline sends block the sending stage (the
 // schedule's own fact, schedule.Kind.OverlapsP2P). Overlapped sends delay
 // only their receiver (in the event engine) and count in the analytic
 // model through the bubble.
-func (e *evaluator) blockingP2P() bool {
-	switch e.c.P2P {
+func (e *evaluator) blockingP2P() bool { return e.blocking }
+
+// blockingOf is blockingP2P's answer for c, which init keeps (P2P and
+// the schedule are strings, compared once).
+func blockingOf(c *Config) bool {
+	switch c.P2P {
 	case P2POverlapped:
 		return false
 	case P2PBlocking:
 		return true
 	}
-	return !e.c.Schedule.OverlapsP2P()
+	return !c.Schedule.OverlapsP2P()
 }
 
 // stages prices every physical pipeline stage for one micro-batch: the
@@ -1036,6 +1050,7 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 		// row of sendCounts read once.
 		pp := len(out)
 		ring := ring[:pp]
+		row := 0 // stage st's row of sendCounts
 		for st, next := range ring {
 			chunks := perStage // v = st, st+pp, ... below len(vs): (len(vs)-1-st)/pp + 1
 			if st <= lastStage {
@@ -1048,13 +1063,15 @@ func (e *evaluator) stages(vs []virtualStage) []stageWork {
 			if st == 0 {
 				toPrev-- // the first
 			}
-			row := sendCounts[st*nl : st*nl+nl]
-			row[next] += toNext
-			row[prev] += toPrev
-			w := &out[st]
-			w.sends += toNext + toPrev
-			if w.sends > 0 {
-				w.sendsRow = st + 1 // as the loop at the end sets it
+			sendCounts[row+next] += toNext
+			sendCounts[row+prev] += toPrev
+			row += nl
+			if n := toNext + toPrev; n != 0 {
+				w := &out[st]
+				w.sends += n
+				if w.sends > 0 {
+					w.sendsRow = st + 1 // as the loop at the end sets it
+				}
 			}
 			prev = next
 		}
@@ -1657,9 +1674,10 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 	}
 	fm := float64(sp.MicroBatches)
 	var rtt, most float64 // round trip from stage s down and back, s from the last
+	split := k.SplitsBackward()
 	for s := pp - 1; s >= 0; s-- {
 		rtt += st[s].total()
-		if k.SplitsBackward() {
+		if split {
 			rtt -= st[s].wgrad // deferred weight gradients fill the wait
 		}
 		if s+1 < pp {
@@ -1871,6 +1889,46 @@ func (e *evaluator) lapExcess(vs []virtualStage, wi int, sp schedule.Params) flo
 	}
 	n := min(max(sp.Consecutive, pp), max(sp.MicroBatches, 1))
 	return float64(n) * excess
+}
+
+// evenClasses returns, where vs are the scratch's virtual stages of an
+// even split (scratch.clsEven), the chunks of a class of their own
+// (scratch.clsOwn) and the first chunk of the common class, which every
+// other chunk equals in every field (-1 where there is none); ok is false
+// where vs carries no such classes.
+func (e *evaluator) evenClasses(vs []virtualStage) (own []int, common int, ok bool) {
+	sc := e.sc
+	if sc == nil || len(vs) == 0 || sc.clsOf != &vs[0] || len(sc.cls) < len(vs) || !sc.clsEven {
+		return nil, -1, false
+	}
+	common = -1
+	for v := range vs {
+		if !slices.Contains(sc.clsOwn, v) {
+			common = v
+			break
+		}
+	}
+	return sc.clsOwn, common, true
+}
+
+// minForward is the least forward compute of the chunks vs. Of an even
+// split's chunks it reads those of a class of their own and one of the
+// common class (evenClasses): the least of the same values, in any order.
+func (e *evaluator) minForward(vs []virtualStage) float64 {
+	minF := math.Inf(1)
+	if own, common, ok := e.evenClasses(vs); ok {
+		if common >= 0 {
+			minF = min(minF, vs[common].fwd)
+		}
+		for _, v := range own {
+			minF = min(minF, vs[v].fwd)
+		}
+		return minF
+	}
+	for i := range vs {
+		minF = min(minF, vs[i].fwd)
+	}
+	return minF
 }
 
 // lapOwn returns which chunks of the lap of pp <= 64 chunks from v0 are
@@ -2728,10 +2786,17 @@ func (e *evaluator) addDataParallelStalls(st []stageWork, vs []virtualStage) {
 		return
 	}
 	of := e.stageTable(len(vs))
+	var lastD, lastE, rs, ag float64                       // the last chunk's parameters and times
+	flatRoot := z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot // a string, compared once
 	for v := range vs {
 		x, w := &vs[v], &st[of[v]]
-		rs, ag := e.dpTimes(x.denseParams, x.experts)
-		if z == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot {
+		if v == 0 || x.denseParams != lastD || x.experts != lastE {
+			// Consecutive chunks mostly hold the same parameters: asked
+			// once for them (dpTimes' memo compares them as ==).
+			lastD, lastE = x.denseParams, x.experts
+			rs, ag = e.dpTimes(lastD, lastE)
+		}
+		if flatRoot {
 			// Gathered before the forward and kept, reduce-scattered after
 			// the backward: both exposed.
 			w.dpF += ag
