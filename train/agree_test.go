@@ -418,3 +418,98 @@ func TestOverlappedSendsUplinkRate(t *testing.T) {
 			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 1, LinkCapacityGbps: 1.73}), 0.03},
 	})
 }
+
+// A stage's chunks' last backward ops are at least a lap round the
+// stages apart (chunkLaps): the last micro-batch's gradient goes through
+// every other stage and over every boundary before it reaches the
+// stage's next chunk. Interleaved pp 2 m 2 over a 100 ms boundary put
+// them two ops apart where the event engine runs them 0.36 s (13 ops)
+// apart, and the analytic engine's ZeRO-0 all-reduces ended 0.25 s late:
+// 12.3% above the event engine (2.324 against 2.070 s); m 4 9.1%, and
+// over a 10 ms boundary 2.0%. With the lap the data-parallel time
+// after the pass is the event engine's, and the step is within 1e-6
+// of it (the passes differ by up to 5e-8).
+func TestChunkLapsSpaceReductions(t *testing.T) {
+	for _, tc := range []struct {
+		m         int
+		latencyUs float64
+	}{{2, 1e5}, {4, 1e5}, {2, 1e4}} {
+		j := agreeJob("interleaved-1f1b", 1, 2, 2, 2, 0, tc.m,
+			spec.Level{Name: "a", Size: 1, BandwidthGbps: 5.118, LatencyUs: 25.08},
+			spec.Level{Name: "b", Size: 2, BandwidthGbps: 51.84, LatencyUs: tc.latencyUs},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: 54.6, LatencyUs: 1.097, LinkCapacityGbps: 115.8})
+		c, a, e, ok := bothEngines(t, j)
+		if !ok {
+			t.Fatal("the resolver refuses the job")
+		}
+		if diff := cmp.Diff(e.Breakdown.DPCommS, a.Breakdown.DPCommS, cmpopts.EquateApprox(1e-9, 0)); diff != "" {
+			t.Errorf("%s over a %g us boundary: data-parallel time (-event +analytic):\n%s", describe(c), tc.latencyUs, diff)
+		}
+		if d := math.Abs(a.StepTimeS-e.StepTimeS) / e.StepTimeS; d > 1e-6 {
+			t.Errorf("%s over a %g us boundary: analytic %.4f s, event %.4f s: %.2g apart", describe(c), tc.latencyUs, a.StepTimeS, e.StepTimeS, d)
+		}
+	}
+}
+
+// In the V orders each chunk's ZeRO-1 and 2 gather is due by that
+// chunk's first forward (chainGatherDelay, as the event engine runs it:
+// paramGatherDelay), which comes after micro-batch 0's forward ops and
+// messages on every virtual stage before it. DualPipeV's gather was the
+// stage's whole gather by its first forward (zero1Gather, dpTail): tp2
+// pp4 m 8 over a 1.63 Gb/s, 1.75 ms level put the analytic engine 12.7%
+// above the event engine under ZeRO-1 (49.10 against 43.56 s) and 4.0%
+// under ZeRO-2 (142.9 against 137.4 s); with a 48 ms level between the
+// stages 20.0% (4.874 against 4.063 s). With the reductions' arrivals
+// read off the paced run (TestDualPipeVReductionsReadOffBuiltRun) both
+// agree to rounding. ZB-V's chain behind a shared
+// uplink left the messages out: 16.1% above (0.660 against 0.569 s, a
+// 1 Gb/s level between the stages), and 20.2% (2.911 against 2.421 s)
+// over a 72.6 ms one.
+func TestVGatherByEachChunksFirstForward(t *testing.T) {
+	slowTP := []spec.Level{{Name: "a", Size: 2, BandwidthGbps: 1.63, LatencyUs: 1750}, {Name: "b", Size: 8, BandwidthGbps: 1, LatencyUs: 5.691}}
+	enginesWithinEach(t, []agreeCase{
+		{"dualpipev zero-1", agreeJob("dualpipev", 2, 4, 2, 2, 1, 8, slowTP...), 1e-6},
+		{"dualpipev zero-2", agreeJob("dualpipev", 2, 4, 2, 2, 2, 8, slowTP...), 1e-6},
+		{"dualpipev zero-1 over a 48 ms level", agreeJob("dualpipev", 1, 4, 2, 2, 1, 8,
+			spec.Level{Name: "a", Size: 1, BandwidthGbps: 1.001, LatencyUs: 1},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 333.6, LatencyUs: 4.813e4},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: 16.38, LatencyUs: 2.613}), 1e-6},
+		{"zb-v behind a shared uplink, 1 Gb/s between the stages", agreeJob("zb-v", 8, 4, 2, 2, 1, 1,
+			spec.Level{Name: "a", Size: 8, BandwidthGbps: 3279, LatencyUs: 60.45},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 2.525},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: 54.44, LatencyUs: 455.4, LinkCapacityGbps: 314.2}), 1e-6},
+		{"zb-v behind a shared uplink over a 72.6 ms level", agreeJob("zb-v", 8, 4, 2, 2, 1, 3,
+			spec.Level{Name: "a", Size: 8, BandwidthGbps: 7200, LatencyUs: 1.058},
+			spec.Level{Name: "b", Size: 8, BandwidthGbps: 405.6, LatencyUs: 7.262e4, LinkCapacityGbps: 27.13}), 0.015},
+	})
+}
+
+// DualPipeV's ZeRO-0 and 1 reductions start where the run its pass is
+// read off (linkPacedRun) starts each chunk's last backward-type op
+// (builtArrivals), as ZB-V's behind a shared uplink: the V's closed form
+// (a stage's second chunk 2(p-s)-1 ops before its first,
+// dataParallelTail) put them earlier than DualPipeV's cool-down runs
+// them, and the analytic engine came out below the event engine on
+// jobGen's jobs: Mixtral 8x7B tp4 pp2 m 7 under ZeRO-0 5.7% (0.952
+// against 1.010 s), Llama 3 70B tp8 pp2 m 6 under ZeRO-1 1.5% (1.636
+// against 1.661 s; 4.5% with the gather chunk by chunk,
+// chainGatherDelay, and the closed form's arrivals). Read off the
+// compute-only built run instead (builtRun), a cool-down stretched by
+// 1 Gb/s links between the stages put them late: 13.4% above
+// (pipelineGen, tp1 pp4 m 9 under ZeRO-0).
+func TestDualPipeVReductionsReadOffBuiltRun(t *testing.T) {
+	job := func(m string, gpus, tp, dp, zero, gb int) *spec.Job {
+		return &spec.Job{Model: m, System: spec.System{GPU: "h100-sxm", GPUs: gpus, Topology: &spec.Topology{Levels: []spec.Level{
+			{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1}, {Name: "zone", Size: gpus / 8, BandwidthGbps: 400, LatencyUs: 5}}}},
+			Parallel: spec.Parallel{TP: tp, PP: 2, VP: 2, DP: dp, Zero: &zero}, Schedule: "dualpipev",
+			Training: spec.Training{SeqLen: 4096, GlobalBatch: gb, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}
+	}
+	enginesWithinEach(t, []agreeCase{
+		{"mixtral zero-0", job("mixtral-8x7b", 16, 4, 2, 0, 14), 0.005},
+		{"llama3-70b zero-1", job("llama3-70b", 128, 8, 8, 1, 48), 0.005},
+		{"zero-0 over 1 Gb/s between the stages", agreeJob("dualpipev", 1, 4, 2, 2, 0, 9,
+			spec.Level{Name: "a", Size: 1, BandwidthGbps: 6493, LatencyUs: 1},
+			spec.Level{Name: "b", Size: 4, BandwidthGbps: 1.032, LatencyUs: 33.19},
+			spec.Level{Name: "c", Size: 2, BandwidthGbps: 24.36, LatencyUs: 26.63, LinkCapacityGbps: 9.192e4}), 1e-6},
+	})
+}

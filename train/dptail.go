@@ -203,22 +203,43 @@ func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []vir
 // chainGatherDelay is paramGatherDelay over s's order with each chunk's
 // first forward at its earliest: after micro-batch 0's forward ops (the
 // compute and its TP, CP and EP communication) on every virtual stage
-// before it, no send counted. That keeps it at or above the event
-// engine's (whose first forwards wait for the sends too) and free of the
-// pipeline links: read off the built run with its sends, a faster
-// pipeline link moved the first forwards earlier, and so the step later,
-// by more than it shortened the pass (pipelineGen: up to 0.2% slower,
-// where dataParallelTail's reductions, spaced by ops that hold the
-// blocking sends, move later too). Counting the forward ops'
-// communication took seed 5's worst draw from 20.4% (compute alone) to
-// 11.3%, the step still never slower after a faster link over 3 x 20,000
-// draws.
+// before it and its messages between them, each at least its link's
+// latency and bytes (p2pTime; the event engine's first forwards wait
+// for them too, and for busy stages and queues besides, which keeps this
+// at or above its delay). It is ZB-V's behind a shared uplink
+// (zbvTail) and DualPipeV's, the V orders, where a stage's second chunk
+// runs its first forward after the first micro-batch's way down the
+// stages and back. Counting the forward ops' communication took seed
+// 5's worst draw from 20.4% (compute alone) to 11.3%. DualPipeV had the
+// stage's whole gather due by its first forward (zero1Gather, dpTail):
+// its ZeRO-1 draws were 10-20% above the event engine over 1-1.6 Gb/s
+// levels (TestVGatherByEachChunksFirstForward); the messages took ZB-V's
+// draws behind shared uplinks from 16.1% and 20.2% to 0.0% and 0.9% (a
+// 1 Gb/s and a 72.6 ms level between the stages). Read off the built
+// run, with the waits, a faster pipeline link moved the first forwards
+// earlier, and so the step later, by more than it shortened the pass
+// (pipelineGen: up to 0.2% slower, where dataParallelTail's reductions,
+// spaced by ops that hold the blocking sends, move later too); the chain
+// of ops and messages alone left the step never slower after a faster
+// link over 24 x 20,000 draws. The interleaved orders keep the stage's
+// whole gather (zero1Gather), which validate's measured interleaved
+// ZeRO-1 rows hold to (the agree6 branch: 5.59% to 5.90% MAPE chunk by
+// chunk); validate's one DualPipeV row (DeepSeek-V3) moves from 19.283
+// to 19.287 s (measured 19.907 s), and with its reductions'
+// arrivals read off the paced run (builtArrivals): 19.305 s.
 func (e *evaluator) chainGatherDelay(s *schedule.Schedule, vs []virtualStage) float64 {
 	pp, nc := e.c.Parallel.PP, s.NumChunks()
 	at := make([]float64, len(vs)) // virtual stage k's earliest first forward
+	from, _ := s.Placement(0)
 	for k := 1; k < len(vs); k++ {
 		v := &vs[k-1]
 		at[k] = at[k-1] + v.fwd + v.tpF + v.cpF + v.epF
+		if to, _ := s.Placement(k); to != from {
+			// The activations' message to the next stage: at least its
+			// link's latency and bytes (blocking or overlapped).
+			at[k] += e.p2pTime(e.boundaryLevel(from, to))
+			from = to
+		}
 	}
 	firstF := make([][]float64, pp)
 	for st := range pp {
@@ -268,7 +289,17 @@ func (e *evaluator) zbvTail() (built, shared bool) {
 // builtArrivals is, per virtual stage of s, when its chunk's last
 // backward-type op starts in the traced run r (its reduction's buckets
 // start with it, overlap_grad_reduce), after r's end: dataParallelTail's
-// arrivals.
+// arrivals, for ZB-V behind a shared uplink (zbvTail) and for DualPipeV,
+// whose cool-down the V's closed form (a stage's second chunk 2(p-s)-1
+// ops before its first) does not run: it put the reductions early and
+// the analytic engine up to 5.7% below the event engine on jobGen's jobs
+// (Mixtral 8x7B tp4 pp2 m 7, ZeRO-0), 0.1% read off the run
+// (TestDualPipeVReductionsReadOffBuiltRun). With overlapped sends the run
+// is the one DualPipeV's pass is read off (linkPacedRun, its sends in
+// it), so the arrivals and the pass come from one max-plus system: read
+// off the compute-only built run (builtRun) a cool-down stretched by
+// 1 Gb/s links put them late and the step 13.4% above the event
+// engine's.
 func (e *evaluator) builtArrivals(s *schedule.Schedule, r *schedule.Result, vs []virtualStage) []float64 {
 	pp, nc := e.c.Parallel.PP, s.NumChunks()
 	ct := chunkTimesOf(r.Spans, pp, nc)
@@ -279,4 +310,80 @@ func (e *evaluator) builtArrivals(s *schedule.Schedule, r *schedule.Result, vs [
 		}
 	}
 	return at
+}
+
+// chunkLaps is how far apart a stage's last backward-type ops of its
+// chunks start at least in an order without a V (interleaved and
+// latency-aware: chunk c of stage s is virtual stage c*pp+s): the last
+// micro-batch's gradient goes from chunk c on stage s once round the
+// stages to chunk c-1 on stage s, through the backward op of every
+// virtual stage between (its own included) and pp messages, one over
+// every boundary between neighbouring stages and one from the first
+// stage back to the last, each at least its link's latency and bytes
+// (p2pTime; blocking sends hold the sender and are in the op's cost
+// instead, which the lap leaves out). The closed form's spacing, group
+// ops of the stage (dataParallelTail), holds where the ops fill the
+// cool-down; where a message's latency is as long as several ops the
+// lap sets it: interleaved pp 2 m 2 over a 100 ms boundary put a
+// stage's chunks 2 ops apart where the event engine runs them 0.36 s
+// (13 ops) apart, and the analytic engine's ZeRO-0 reductions ended
+// 0.25 s late (12.3% above the event engine; TestChunkLapsSpaceReductions).
+type chunkLaps struct {
+	buf [80]float64
+	// sum[k] is the backward ops of virtual stages 0 to k-1; nil for
+	// one chunk a stage, where no lap is read.
+	sum   []float64
+	sends float64 // a lap's messages
+}
+
+// chunkLapsOf sets l for the virtual stages vs, nc chunks a stage.
+func (e *evaluator) chunkLapsOf(l *chunkLaps, vs []virtualStage, nc int) {
+	pp := e.c.Parallel.PP
+	if nc < 2 || pp < 2 || len(vs) != nc*pp {
+		l.sum = nil
+		return
+	}
+	if len(vs) < len(l.buf) {
+		l.sum = l.buf[:len(vs)+1]
+	} else {
+		l.sum = make([]float64, len(vs)+1)
+	}
+	l.sum[0] = 0
+	for k := range vs {
+		l.sum[k+1] = l.sum[k] + vs[k].backward()
+	}
+	l.sends = 0
+	if e.blockingP2P() {
+		return
+	}
+	// Runs of boundaries at one level (the stages of one unit) take one
+	// look at the link.
+	bytes, links := e.p2pBytes(), e.linksOf(topology.PP)
+	last, t := -1, 0.0
+	for _, lv := range e.adjLevel[:pp-1] {
+		if lv != last {
+			last, t = lv, links[lv].LatencyS+bytes/links[lv].BytesPerSec
+		}
+		l.sends += t
+	}
+	wrap := links[e.boundaryLevel(0, pp-1)]
+	l.sends += wrap.LatencyS + bytes/wrap.BytesPerSec
+}
+
+// earlier is how long before the start of stage s's last backward-type
+// op of chunk 0 that of chunk c starts at least: c laps (chunkLaps), the
+// ops of virtual stages s+1 to c*pp+s and c laps' messages.
+func (l *chunkLaps) earlier(pp, s, c int) float64 {
+	if l.sum == nil || c == 0 {
+		return 0
+	}
+	return l.sum[c*pp+s+1] - l.sum[s+1] + float64(c)*l.sends
+}
+
+// dpShared reports whether the data-parallel group's reductions share an
+// uplink that binds (dpTrunkFree).
+func (e *evaluator) dpShared() bool {
+	var buf [8]network.Link
+	_, _, _, shared := e.dpTrunkFree(buf[:0])
+	return shared
 }

@@ -62,9 +62,19 @@ const linkPacedShare = 1
 // messages over a shared egress also wait for its processor sharing
 // (egressLags) and take no shares of the uplink (uplinkShares).
 func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float64, bool) {
+	_, r, ok := e.linkPacedRun(sp, vs, false)
+	if !ok {
+		return 0, false
+	}
+	return r.Makespan, true
+}
+
+// linkPacedRun is linkPacedPass's order and run, its spans kept with
+// trace (DualPipeV's reductions start where they read, builtArrivals).
+func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bool) (*schedule.Schedule, *schedule.Result, bool) {
 	p := e.c.Parallel
 	if p.PP < 2 || len(vs) == 0 {
-		return 0, false
+		return nil, nil, false
 	}
 	blocking := e.blockingP2P()
 	// The smallest chunk's forward compute, communication left out: a
@@ -93,12 +103,12 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 		}
 	}
 	if !paced {
-		return 0, false
+		return nil, nil, false
 	}
 	of := e.stageTable(len(vs))
 	s, err := e.builtOrder(sp)
 	if err != nil || s.NumVirtual() != len(vs) {
-		return 0, false
+		return nil, nil, false
 	}
 	var upBuf [smallLevels]sharedPP
 	ups := upBuf[:0]
@@ -134,11 +144,15 @@ func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float6
 	} else if anyShared {
 		costs.Share = e.uplinkShares(s, vs, costs, &ups)
 	}
-	r, err := schedule.Simulate(s, costs, nil)
-	if err != nil {
-		return 0, false
+	var opt *schedule.Options
+	if trace {
+		opt = &schedule.Options{Trace: true}
 	}
-	return r.Makespan, true
+	r, err := schedule.Simulate(s, costs, opt)
+	if err != nil {
+		return nil, nil, false
+	}
+	return s, r, true
 }
 
 // egressRates is the rate of a stage's egress over a level with a
