@@ -566,9 +566,21 @@ func sharesUplink(c *Config) bool {
 // 20.8% (seeds 9 and 16, tp2 and tp8 pp4 m 16: uplinkShares reads that
 // their messages meet off the compute-only run, where TP communication
 // spaces them in the event engine), 99th percentile 4.3-5.0% (the full
-// runs). The bound covers the measured worst, so that a suite's fresh
-// seed does not fail on a known tail.
-const pipelineAgreement = 0.27
+// runs). With the ZeRO-0/1/2 tails of chunked orders as the event
+// engine runs them (chunkLaps, chainGatherDelay, DualPipeV's arrivals
+// read off its paced run) and each stage's closed-form step a floor
+// (othersStep), over 40 x 20,000 checks (seeds 1-40, every one passing)
+// the worst is 20.8% (seed 16, the latency-aware order behind shared
+// uplinks above), then 20.1% (seed 9, interleaved, the same cause) and
+// 19.8% (seeds 25 and 32); the interleaved and latency-aware pp2 vp2 dp2
+// ZeRO-1 m 2 class is at most 15.0% (seed 31; the stage's whole gather
+// due by its first forward, which the public rows hold); 99th
+// percentile 3.7-4.5%, 90th 0.3%. Reading overlapped sends' meetings off
+// a run with the layers' TP communication took the first class to 14.7%
+// but let a faster TP link slow the analytic step by 7.8e-4 (seed 37),
+// so it is not in (branch agree16). The bound covers the measured
+// worst, so that a suite's fresh seed does not fail on a known tail.
+const pipelineAgreement = 0.24
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any
