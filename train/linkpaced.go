@@ -193,10 +193,18 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 // only one of the stage's peers lies across it.
 func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 	t := e.c.Topology
-	// peers counts each stage's peers across each level.
-	type peerKey struct{ stage, level int }
-	peers := map[peerKey]int{}
-	seen := map[[3]int]bool{}
+	// across holds, per stage and level, its first peer across the
+	// level and how many distinct peers it has there, counted up to 2
+	// (the rate needs only whether it has two).
+	type across struct{ first, n int }
+	nl := len(e.caps) + 1
+	peers := make([]across, e.c.Parallel.PP*nl)
+	at := func(st, l int) *across {
+		if st < 0 || l < 0 || l >= nl || st*nl+l >= len(peers) {
+			return nil
+		}
+		return &peers[st*nl+l]
+	}
 	for k := 0; k+1 < len(of); k++ {
 		a, b := of[k], of[k+1]
 		if a == b {
@@ -204,15 +212,22 @@ func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 		}
 		l := e.boundaryLevel(a, b)
 		for _, pr := range [2][2]int{{a, b}, {b, a}} {
-			if !seen[[3]int{pr[0], pr[1], l}] {
-				seen[[3]int{pr[0], pr[1], l}] = true
-				peers[peerKey{pr[0], l}]++
+			c := at(pr[0], l)
+			switch {
+			case c == nil:
+			case c.n == 0:
+				c.first, c.n = pr[1], 1
+			case c.n == 1 && c.first != pr[1]:
+				c.n = 2
 			}
 		}
 	}
 	return func(from, to int) float64 {
 		l := e.boundaryLevel(from, to)
-		if l <= 0 || l >= len(t.Levels) || peers[peerKey{from, l}] < 2 || math.IsInf(network.UplinkGbps(t, l), 1) {
+		if l <= 0 || l >= len(t.Levels) {
+			return 0
+		}
+		if c := at(from, l); c == nil || c.n < 2 || math.IsInf(network.UplinkGbps(t, l), 1) {
 			return 0
 		}
 		return e.stageUplinkRate(l)
@@ -565,20 +580,36 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 		}
 		return i + 1, costs.OpTime(st, ops[i])
 	}
-	// out is the peer across an egress that op's output goes to, or -1.
-	out := func(st int, op schedule.Op) int {
-		if op.Type == schedule.WeightBackward {
-			return -1
-		}
-		to, ok := e.peer(s, st, op.Chunk, op.Type == schedule.Forward)
-		if !ok || to == st || egress(st, to) <= 0 {
-			return -1
-		}
-		return to
-	}
+	// outs holds, for each op of the stage at hand, the peer across an
+	// egress that its output goes to, or -1; read once per op, as the
+	// scan below visits ops many times.
+	var outs []int
 	for st, ops := range s.Stages {
+		outs = outs[:0]
+		sending := false
+		for _, op := range ops {
+			to := -1
+			if op.Type != schedule.WeightBackward {
+				if t, ok := e.peer(s, st, op.Chunk, op.Type == schedule.Forward); ok && t != st && egress(st, t) > 0 {
+					to = t
+				}
+			}
+			outs = append(outs, to)
+			sending = sending || to >= 0
+		}
+		if !sending {
+			continue
+		}
 		for i := 0; i < len(ops); {
 			j, _ := unit(st, ops, i)
+			sends := false
+			for q := i; q < j; q++ {
+				sends = sends || outs[q] >= 0
+			}
+			if !sends { // no lag to write
+				i = j
+				continue
+			}
 			// The next unit that sends over the egress, its bytes to
 			// each peer and the compute up to its end.
 			var o float64
@@ -591,7 +622,7 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 				kk, d := unit(st, ops, k)
 				o += d
 				for q := k; q < kk; q++ {
-					to := out(st, ops[q])
+					to := outs[q]
 					if to < 0 {
 						continue
 					}
@@ -605,7 +636,7 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 				k = kk
 			}
 			for q := i; q < j; q++ {
-				to := out(st, ops[q])
+				to := outs[q]
 				if to < 0 {
 					continue
 				}
@@ -613,7 +644,7 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 				// to this one, which cross before it.
 				var b float64
 				for r := i; r <= q; r++ {
-					if out(st, ops[r]) == to {
+					if outs[r] == to {
 						b += bytes
 					}
 				}
@@ -624,7 +655,7 @@ func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egres
 				// The unit's own messages to another peer start with it.
 				var same float64
 				for r := i; r < j; r++ {
-					if t := out(st, ops[r]); t >= 0 && t != to {
+					if t := outs[r]; t >= 0 && t != to {
 						same += bytes
 					}
 				}
