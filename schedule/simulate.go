@@ -156,6 +156,59 @@ type Options struct {
 	// OnStart, when set, is called as each compute op starts (event mode
 	// only; the op's End is when it will end).
 	OnStart func(Span)
+	// Scratch, when set, lends its buffers to the run, which keeps them
+	// for the next run with it: a caller that simulates many orders one
+	// after another allocates almost nothing per run. The Result of a
+	// run with a Scratch (its Busy, PeakInFlight and Spans too) is the
+	// Scratch's and valid until its next run.
+	Scratch *Scratch
+}
+
+// Scratch holds Simulate's buffers between runs (Options.Scratch). Its
+// zero value is ready to use; one Scratch serves one run at a time.
+type Scratch struct {
+	ints       []int
+	floats     []float64
+	bools      []bool
+	xfers      []Transfer
+	slots      []slot
+	fb         []float64
+	spans      []Span
+	linkFree   []float64
+	egressFree []float64
+	work       []int
+	peak       []int
+	cache      map[p2pKey]Transfer
+	linkOf     map[p2pKey]int
+	res        Result
+}
+
+// p2pKey is one direction of a stage boundary.
+type p2pKey struct {
+	from, to int
+	d        Dir
+}
+
+// keep makes x, a slice a run grew from *buf or in its place, the
+// buffer for the next run, where it holds more.
+func keep[T any](buf *[]T, x []T) {
+	if cap(x) > cap(*buf) {
+		*buf = x[:0]
+	}
+}
+
+// take returns n zeroed elements of *buf, growing it where it is too
+// short; with buf nil it allocates them.
+func take[T any](buf *[]T, n int) []T {
+	if buf == nil {
+		return make([]T, n)
+	}
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	x := (*buf)[:n]
+	clear(x)
+	return x
 }
 
 // Stream says where a span ran.
@@ -241,6 +294,13 @@ func Simulate(s *Schedule, c Costs, opt *Options) (*Result, error) {
 	} else {
 		r.fastMode()
 	}
+	if sc := opt.Scratch; sc != nil {
+		// Keep what the run grew for the next one.
+		keep(&sc.spans, r.spans)
+		keep(&sc.linkFree, r.linkFree)
+		keep(&sc.egressFree, r.egressFree)
+		keep(&sc.work, r.work)
+	}
 	return r.result()
 }
 
@@ -307,6 +367,20 @@ type runner struct {
 
 	e   *sim.Engine
 	net *sim.Network
+
+	sc   *Scratch // the run's buffers' owner, or nil
+	peak []int    // the Result's PeakInFlight
+}
+
+// scratchBufs points at a Scratch's buffers (all nil without one).
+type scratchBufs struct {
+	ints   *[]int
+	floats *[]float64
+	bools  *[]bool
+	xfers  *[]Transfer
+	slots  *[]slot
+	fb     *[]float64
+	peak   *[]int
 }
 
 func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
@@ -319,12 +393,19 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	}
 	nv := p * v
 	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share, lag: c.Lag}
+	// Without a Scratch every buffer below is nil and take allocates.
+	var b scratchBufs
+	if sc := opt.Scratch; sc != nil {
+		r.sc = sc
+		b = scratchBufs{&sc.ints, &sc.floats, &sc.bools, &sc.xfers, &sc.slots, &sc.fb, &sc.peak}
+		r.linkFree, r.spans, r.work = sc.linkFree[:0], sc.spans[:0], sc.work[:0]
+	}
 	// The per-stage and per-virtual-stage slices are cut from one block
 	// of each type (fewer allocations); each has its own capacity, so
 	// none grows into the next.
-	ints := make([]int, 3*nv+2*p)
-	floats := make([]float64, 6*nv+3*p)
-	bools := make([]bool, 2*p)
+	ints := take(b.ints, 3*nv+2*p)
+	floats := take(b.floats, 6*nv+3*p)
+	bools := take(b.bools, 2*p)
 	r.stageOf, r.fwdLink, r.bwdLink = ints[:nv:nv], ints[nv:2*nv:2*nv], ints[2*nv:3*nv:3*nv]
 	r.pos, r.holding = ints[3*nv:3*nv+p:3*nv+p], ints[3*nv+p:]
 	r.durF, r.durB, r.durW, r.durBW = floats[:nv:nv], floats[nv:2*nv:2*nv], floats[2*nv:3*nv:3*nv], floats[3*nv:4*nv:4*nv]
@@ -350,15 +431,22 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 			r.durF[i], r.durB[i], r.durW[i], r.durBW[i] = f, b, w, b+w
 		}
 	}
-	xfers := make([]Transfer, 2*nv)
+	xfers := take(b.xfers, 2*nv)
 	r.fwdXfer, r.bwdXfer = xfers[:nv:nv], xfers[nv:]
 	if c.P2P != nil {
-		type key struct {
-			from, to int
-			d        Dir
+		type key = p2pKey
+		var cache map[key]Transfer // one call per boundary and direction
+		var linkOf map[key]int
+		if sc := r.sc; sc != nil {
+			if sc.cache == nil {
+				sc.cache, sc.linkOf = map[key]Transfer{}, map[key]int{}
+			}
+			clear(sc.cache)
+			clear(sc.linkOf)
+			cache, linkOf = sc.cache, sc.linkOf
+		} else {
+			cache, linkOf = map[key]Transfer{}, map[key]int{}
 		}
-		cache := map[key]Transfer{} // one call per boundary and direction
-		linkOf := map[key]int{}
 		// One queue per ordered pair of stages: a physical link from one
 		// stage to another carries every message between them in that
 		// direction, activations and gradients alike (a V's way back
@@ -406,12 +494,12 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		}
 	}
 	n := nv * m
-	r.slots = make([]slot, n)
+	r.slots = take(b.slots, n)
 	for i := range r.slots {
 		r.slots[i] = slot{unknown, unknown, unknown, unknown}
 	}
 	if c.ForwardBackward != nil {
-		r.fb = make([]float64, p*v*v)
+		r.fb = take(b.fb, p*v*v)
 		for st := 0; st < p; st++ {
 			for fc := 0; fc < v; fc++ {
 				for bc := 0; bc < v; bc++ {
@@ -427,9 +515,10 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 	for _, ops := range s.Stages {
 		r.total += len(ops)
 	}
-	if opt.Trace {
+	if opt.Trace && cap(r.spans) < 2*r.total {
 		r.spans = make([]Span, 0, 2*r.total)
 	}
+	r.peak = take(b.peak, p)
 	return r, nil
 }
 
@@ -618,8 +707,12 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 		// first served.
 		start := max(at, r.linkFree[link])
 		if x.EgressRate > 0 {
-			if r.egressFree == nil {
-				r.egressFree = make([]float64, len(r.free))
+			if len(r.egressFree) == 0 {
+				var buf *[]float64
+				if r.sc != nil {
+					buf = &r.sc.egressFree
+				}
+				r.egressFree = take(buf, len(r.free))
 			}
 			start = max(start, r.egressFree[from])
 			r.egressFree[from] = start + x.Bytes/x.EgressRate
@@ -781,7 +874,11 @@ func (r *runner) result() (*Result, error) {
 		}
 		return nil, &DeadlockError{Stuck: stuck}
 	}
-	res := &Result{Makespan: r.end, Busy: r.busy, PeakInFlight: make([]int, r.p), Spans: r.spans}
+	res := &Result{}
+	if r.sc != nil {
+		res = &r.sc.res
+	}
+	*res = Result{Makespan: r.end, Busy: r.busy, PeakInFlight: r.peak, Spans: r.spans}
 	sum := 0.0
 	for st := 0; st < r.p; st++ {
 		sum += r.busy[st]

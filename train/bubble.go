@@ -108,6 +108,33 @@ func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64,
 	return r.Makespan, true
 }
 
+// The analytic engine's simulated passes, each with its own buffers
+// (simOptions): the built order's run (builtRun), which the step may
+// keep for its data-parallel tail while the others run; the paced pass
+// (linkPacedRun); and the compute-only run that uplinkShares reads its
+// meetings off.
+const (
+	simBuilt = iota
+	simPaced
+	simShares
+	numSims
+)
+
+// simOptions are the options for a pass of kind sim: a trace where
+// asked and, where the evaluator has scratch, that kind's buffers, so
+// that the Result is valid until the next pass of the kind.
+func (e *evaluator) simOptions(sim int, trace bool) *schedule.Options {
+	if e.sc == nil {
+		if trace {
+			return &schedule.Options{Trace: true}
+		}
+		return nil
+	}
+	o := &e.sc.simOpts[sim]
+	*o = schedule.Options{Trace: trace, Scratch: &e.sc.sims[sim]}
+	return o
+}
+
 // builtRun is the run builtBubble reads its pass off: sp's built order
 // and its simulation with each stage's own op costs, the spans kept with
 // trace (builtTail reads the data-parallel tail off the same run). ok is
@@ -117,11 +144,7 @@ func (e *evaluator) builtRun(sp schedule.Params, vs []virtualStage, trace bool) 
 	if err != nil || s.NumVirtual() != len(vs) {
 		return nil, nil, false
 	}
-	var opt *schedule.Options
-	if trace {
-		opt = &schedule.Options{Trace: true}
-	}
-	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), opt)
+	r, err := schedule.Simulate(s, e.pipelineCosts(s, vs, nil), e.simOptions(simBuilt, trace))
 	if err != nil {
 		return nil, nil, false
 	}

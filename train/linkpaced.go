@@ -144,11 +144,7 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 	} else if anyShared {
 		costs.Share = e.uplinkShares(s, vs, costs, &ups)
 	}
-	var opt *schedule.Options
-	if trace {
-		opt = &schedule.Options{Trace: true}
-	}
-	r, err := schedule.Simulate(s, costs, opt)
+	r, err := schedule.Simulate(s, costs, e.simOptions(simPaced, trace))
 	if err != nil {
 		return nil, nil, false
 	}
@@ -332,7 +328,7 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs 
 	if !blocking {
 		costs = e.computeCosts(s, vs)
 	}
-	ref, err := schedule.Simulate(s, costs, &schedule.Options{Trace: true})
+	ref, err := schedule.Simulate(s, costs, e.simOptions(simShares, true))
 	if err != nil {
 		return nil
 	}
@@ -343,13 +339,12 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs 
 		near += vs[i].fwd + vs[i].bwd
 	}
 	near /= 2 * float64(len(vs))
-	type msg struct {
-		at, end  float64
-		from, to int
-		op       schedule.Op
+	// Each message joins two queues, its sender's unit's egress and its
+	// receiver's unit's ingress, in the order the run sent them.
+	var qs []queuedMsg
+	if e.sc != nil {
+		qs = e.sc.shareQueue[:0]
 	}
-	type queueKey struct{ level, unit, dir int }
-	queues := map[queueKey][]msg{}
 	for _, sp := range ref.Spans {
 		if sp.Stream == schedule.Compute || sp.Peer < 0 || sp.Peer == sp.Stage {
 			continue
@@ -358,33 +353,64 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs 
 		if !shared {
 			continue
 		}
-		m := msg{sp.Start, sp.End, sp.Stage, sp.Peer, sp.Op}
-		for _, q := range [2]queueKey{{u.level, sp.Stage * e.ppStride / u.unit, 0}, {u.level, sp.Peer * e.ppStride / u.unit, 1}} {
-			queues[q] = append(queues[q], m)
+		m := shareMsg{sp.Start, sp.End, sp.Stage, sp.Peer, sp.Op}
+		for _, q := range [2]shareQueueKey{{u.level, sp.Stage * e.ppStride / u.unit, 0}, {u.level, sp.Peer * e.ppStride / u.unit, 1}} {
+			qs = append(qs, queuedMsg{q, len(qs), m})
 		}
 	}
-	type sendKey struct {
-		from int
-		op   schedule.Op
+	if e.sc != nil {
+		e.sc.shareQueue = qs
 	}
-	type meeting struct {
-		n    int     // the senders whose messages overlap the message's, its own included
-		part float64 // the fraction of its time alone they overlap it
+	// Each queue's messages by start, in sending order where they tie.
+	slices.SortFunc(qs, func(a, b queuedMsg) int {
+		if c := cmp.Compare(a.key.level, b.key.level); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.key.unit, b.key.unit); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.key.dir, b.key.dir); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.m.at, b.m.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	// flows holds, per op that sends (flowIndex), the most senders its
+	// message meets and the part of its time they overlap it.
+	p, v, mb := s.Params.Stages, s.Params.Chunks, s.Params.MicroBatches
+	var flows []shareMeeting
+	if e.sc != nil {
+		flows = growClear(&e.sc.shareFlows, p*v*mb*numOpTypes)
+	} else {
+		flows = make([]shareMeeting, p*v*mb*numOpTypes)
 	}
-	flows := map[sendKey]meeting{}
-	for _, q := range queues {
-		slices.SortStableFunc(q, func(a, b msg) int { return cmp.Compare(a.at, b.at) })
-		for i, m := range q {
+	flowIndex := func(from int, op schedule.Op) int {
+		if from < 0 || from >= p || op.MicroBatch < 0 || op.MicroBatch >= mb || op.Chunk < 0 || op.Chunk >= v || int(op.Type) >= numOpTypes {
+			return -1
+		}
+		return ((from*mb+op.MicroBatch)*v+op.Chunk)*numOpTypes + int(op.Type)
+	}
+	for lo := 0; lo < len(qs); {
+		hi := lo + 1
+		for hi < len(qs) && qs[hi].key == qs[lo].key {
+			hi++
+		}
+		q := qs[lo:hi]
+		for i := range q {
+			m := &q[i].m
 			var seen [3]int
 			n := 0
 			var part float64
 			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
-				f := q[j].from
+				o2 := &q[j].m
+				f := o2.from
 				// The part of the message's time the other overlaps.
 				o := 0.0
 				if blocking && m.end > m.at {
-					o = min(1, max(0, min(m.end, q[j].end)-max(m.at, q[j].at))/(m.end-m.at))
-				} else if math.Abs(q[j].at-m.at) < near {
+					o = min(1, max(0, min(m.end, o2.end)-max(m.at, o2.at))/(m.end-m.at))
+				} else if math.Abs(o2.at-m.at) < near {
 					o = 1
 				}
 				if o <= 0 || slices.Contains(seen[:n], f) {
@@ -396,15 +422,21 @@ func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs 
 					part = max(part, o)
 				}
 			}
-			k := sendKey{m.from, m.op}
-			if w := flows[k]; n > w.n || (n == w.n && part > w.part) {
-				flows[k] = meeting{n, part}
+			if k := flowIndex(m.from, m.op); k >= 0 {
+				if w := flows[k]; n > w.n || (n == w.n && part > w.part) {
+					flows[k] = shareMeeting{n, part}
+				}
 			}
 		}
+		lo = hi
 	}
 	links := e.linksOf(topology.PP)
 	return func(from int, op schedule.Op) float64 {
-		w := flows[sendKey{from, op}]
+		k := flowIndex(from, op)
+		if k < 0 {
+			return 1
+		}
+		w := flows[k]
 		if w.n <= 1 || w.part <= 0 {
 			return 1
 		}
@@ -456,6 +488,38 @@ func (e *evaluator) sharedPPLevel(ups *[]sharedPP, l int) (sharedPP, bool) {
 	*ups = append(*ups, u)
 	return u, u.bind
 }
+
+// shareMsg is a pipeline message of uplinkShares' reference run: when
+// it starts and ends, its stages and the op whose output it carries.
+type shareMsg struct {
+	at, end  float64
+	from, to int
+	op       schedule.Op
+}
+
+// shareQueueKey names one unit's egress (dir 0) or ingress (dir 1) at a
+// level with a shared uplink.
+type shareQueueKey struct{ level, unit, dir int }
+
+// queuedMsg is a message in one of its queues; seq is its place in the
+// run's sending order.
+type queuedMsg struct {
+	key shareQueueKey
+	seq int
+	m   shareMsg
+}
+
+// shareMeeting is what an op's message meets on its queues: n senders
+// whose messages overlap it (its own included) and the part of its time
+// alone they overlap.
+type shareMeeting struct {
+	n    int
+	part float64
+}
+
+// numOpTypes counts schedule.OpType's values (Forward, FullBackward,
+// InputBackward, WeightBackward), for indexing by op type.
+const numOpTypes = 4
 
 // computeCosts are s's op durations of compute alone, which no link
 // changes (uplinkShares).

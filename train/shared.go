@@ -145,11 +145,19 @@ func analyticPooled(c *Config, s *Shared) (Result, error) {
 // in, and the memos (see Evaluator).
 type scratch struct {
 	order orderMemo // the last built pipeline order (builtOrder)
-	vs    []virtualStage
-	st    []stageWork
-	sends []int
-	busy  []float64          // overlappedSends' link loads
-	trunk []physicalLinkBusy // overlappedSends' shared uplinks' loads
+	// sims are the buffers of the passes the analytic engine simulates
+	// (simOptions), one per kind of pass so that a run's Result lives
+	// until that kind's next run; simOpts are their options.
+	sims    [numSims]schedule.Scratch
+	simOpts [numSims]schedule.Options
+	// shareQueue and shareFlows are uplinkShares' buffers.
+	shareQueue []queuedMsg
+	shareFlows []shareMeeting
+	vs         []virtualStage
+	st         []stageWork
+	sends      []int
+	busy       []float64          // overlappedSends' link loads
+	trunk      []physicalLinkBusy // overlappedSends' shared uplinks' loads
 	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
 	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives
