@@ -149,6 +149,62 @@ func (e *evaluator) paramGatherDelay(s *schedule.Schedule, vs []virtualStage, fi
 	return delay
 }
 
+// stageGatherDelay is how long a step of an order without a V (GPipe,
+// 1F1B, ZB-H1, interleaved, latency-aware) waits for its ZeRO-1 and 2
+// parameter all-gathers (zero otherwise), stages st, as Megatron-Core
+// runs them by default (overlap_param_gather without align_param_gather,
+// the flags launch emits): nothing launches a gather at the step's
+// start; the forward pre-hook of a chunk's first forward launches its
+// first bucket's gather and waits for it, and each bucket's wait
+// launches the next (DistributedDataParallel's forward pre-hook,
+// ParamAndGradBucketGroup.finish_param_sync and its
+// next_param_gather_bucket_group), so a chunk's gather hides under that
+// forward alone, bucket by bucket, and nothing of it under the wait for
+// micro-batch 0 before that forward. What it cannot hide stalls the
+// chunk's first forward and so the rest of its stage's work: a stage's
+// stalls add up to its whole gather (its parameters as one stream of
+// buckets) less its chunks' forwards, and the step waits for the stage
+// stalled longest. Both engines hold a stall to its own stage: neither
+// passes it on to the next stage along micro-batch 0's way, which a
+// stage that launches its gather only once that micro-batch has reached
+// it would do; and a chunk whose forward outlasts its gather hides some
+// of the next chunk's here, which the pre-hooks' chain does not (summing
+// each chunk's own stall instead moved validate's MAPE from 5.593% to
+// 5.591% and the 405B example's analytic step 2 ms later).
+//
+// This was the analytic engine's rule (zero1Gather; dpTail for ZeRO-2,
+// over the most loaded stage and those that hold more). The event
+// engine launched every gather at the step's start, each due by its
+// chunk's first forward (paramGatherDelay, which the V orders keep), and
+// so hid a stage's second chunk's gather under micro-batch 0's way round
+// the stages, most of it over slow pipeline links: its ZeRO-1
+// interleaved and latency-aware draws with few micro-batches came out
+// 10-24% below the analytic engine
+// (TestInterleavedGatherStallsEachChunksFirstForward). Megatron-Core's
+// align_param_gather launches (the interleaved schedule's first two
+// chunks' at the step's start, chunk c's in stage s's forward (c-1)g - s,
+// g micro-batches a chunk in a row; NeMo's comm-overlap callback sets it
+// for pp > 1 and vp > 1) hide more: priced so in the analytic engine
+// they moved validate's MAPE from 5.59% to 5.91%, its measured
+// interleaved ZeRO-1 rows predicted faster than they ran. The delay
+// reads the data-parallel links alone, so no faster link lengthens it.
+func (e *evaluator) stageGatherDelay(st []stageWork) float64 {
+	if z := e.c.Parallel.Zero; z != 1 && z != 2 {
+		return 0
+	}
+	var lastD, lastE, lastAG, delay float64 = -1, -1, 0, 0
+	for s := range st {
+		w := &st[s]
+		if w.denseParams != lastD || w.experts != lastE {
+			// Stages that hold the same parameters (most) gather as long.
+			lastD, lastE = w.denseParams, w.experts
+			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
+		}
+		delay = max(delay, lastAG-w.fwd)
+	}
+	return delay
+}
+
 // stageOptimizer is stage st's optimizer step: Adam reads the fp32
 // master weights, both moments and the gradient and writes them back and
 // the 16-bit weights, 30 bytes per parameter the stage owns (its chunks'
@@ -221,11 +277,13 @@ func (e *evaluator) builtTail(s *schedule.Schedule, r *schedule.Result, vs []vir
 // (pipelineGen: up to 0.2% slower, where dataParallelTail's reductions,
 // spaced by ops that hold the blocking sends, move later too); the chain
 // of ops and messages alone left the step never slower after a faster
-// link over 24 x 20,000 draws. The interleaved orders keep the stage's
-// whole gather (zero1Gather), which validate's measured interleaved
-// ZeRO-1 rows hold to (the agree6 branch: 5.59% to 5.90% MAPE chunk by
-// chunk); validate's one DualPipeV row (DeepSeek-V3) moves from 19.283
-// to 19.287 s (measured 19.907 s), and with its reductions'
+// link over 24 x 20,000 draws. The orders without a V stall each chunk's
+// first forward by its own gather instead, in both engines
+// (stageGatherDelay), which validate's measured interleaved ZeRO-1 rows
+// hold to (launched at the start and hidden under the fill, chunk by
+// chunk, the agree6 branch moved MAPE from 5.59% to 5.90%); validate's
+// one DualPipeV row (DeepSeek-V3) moves from 19.283 to 19.287 s
+// (measured 19.907 s), and with its reductions'
 // arrivals read off the paced run (builtArrivals): 19.305 s.
 func (e *evaluator) chainGatherDelay(s *schedule.Schedule, vs []virtualStage) float64 {
 	pp, nc := e.c.Parallel.PP, s.NumChunks()

@@ -209,7 +209,16 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 			}
 		}
 	}
-	startDelay := e.paramGatherDelay(s, vs, ct.firstF)
+	// The ZeRO-1 and 2 gathers: chunk by chunk, each under its chunk's
+	// first forward alone, in the orders without a V (stageGatherDelay);
+	// launched at the start and due by each chunk's first forward in the
+	// V orders (paramGatherDelay).
+	worst := e.stages(vs)
+	e.addDataParallelStalls(worst, vs)
+	startDelay := e.stageGatherDelay(worst)
+	if kind.DefaultChunks() > 1 {
+		startDelay = e.paramGatherDelay(s, vs, ct.firstF)
+	}
 	tl.Start = startDelay
 	var end, dpExposed float64
 	for st := 0; st < p.PP; st++ {
@@ -266,8 +275,6 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	}
 	step := end + startDelay
 	b := res.Breakdown
-	worst := e.stages(vs)
-	e.addDataParallelStalls(worst, vs)
 	var busy stageWork
 	for _, w := range worst {
 		if w.total() > busy.total() {

@@ -2647,22 +2647,13 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 }
 
 // zero1Gather is ag, or more where under ZeRO-1 with nc > 1 chunks per
-// stage a stage's all-gather of its parameters (as one bucket stream)
-// does not hide under its first forward.
+// stage a stage's all-gather of its parameters does not hide under its
+// chunks' first forwards (stageGatherDelay).
 func (e *evaluator) zero1Gather(st []stageWork, nc int, ag float64) float64 {
 	if e.c.Parallel.Zero != 1 || nc <= 1 {
 		return ag
 	}
-	var lastD, lastE, lastAG float64 = -1, -1, 0
-	for s := range st {
-		w := &st[s]
-		if w.denseParams != lastD || w.experts != lastE {
-			lastD, lastE = w.denseParams, w.experts
-			lastAG = e.collectiveOn(network.AllGather, lastD, lastE, e.linksOf(topology.DP))
-		}
-		ag = max(ag, lastAG-w.fwd)
-	}
-	return ag
+	return max(ag, e.stageGatherDelay(st))
 }
 
 // roundRobinTail is dataParallelTail where no uplink is shared and chunk
