@@ -2419,14 +2419,14 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		var b [8]network.Link
 		buf = b[:0]
 	}
-	free, _, unit, shared := e.dpTrunkFree(buf)
+	free, level, unit, shared := e.dpTrunkFree(buf)
 	if sc := e.sc; sc != nil && shared {
 		sc.dpLinks = free // grown, kept
 	}
 	type job = psJob
 	pp := len(st)
 	nc := max(len(vs)/pp, 1)
-	red := dpReductions{e: e, dl: e.linksOf(topology.DP), free: free, shared: shared, nc: nc}
+	red := dpReductions{e: e, dl: e.linksOf(topology.DP), free: free, shared: shared, level: level, nc: nc}
 	// ZB-H1's reductions wait for its weight-gradient ops (splitW below),
 	// which roundRobinTail does not read.
 	if !shared && e.c.Schedule.DefaultChunks() == 1 && !(e.c.Schedule.SplitsBackward() && nc == 1) {
@@ -2532,7 +2532,7 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		default: // c laps round the stages at least (chunkLaps)
 			earlier = max(float64(c*max(sp.Consecutive, pp))*op[s], laps.earlier(pp, s, c))
 		}
-		size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
+		fixed, size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
 		if nc == 1 {
 			ag = max(ag, a-st[s].fwd) // the stage's parameters are its chunk's
 		}
@@ -2545,12 +2545,12 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 			arrive = at[v]
 		}
 		start := max(arrive, freeAt[s])
-		took := size / speed
+		took := fixed + size/speed
 		freeAt[s] = start + took
 		end = max(end, freeAt[s])
 		if shared {
 			jb := &jobs[len(vs)-1-v]
-			jb.arrive, jb.left, jb.rate, jb.unit, jb.stage, jb.start = arrive, size, speed, unitOf[s], s, start
+			jb.arrive, jb.fixed, jb.left, jb.rate, jb.unit, jb.stage, jb.start = arrive, fixed, size, speed, unitOf[s], s, start
 			longest, fastest = max(longest, took), max(fastest, speed)
 		}
 	}
@@ -2575,10 +2575,11 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 		}
 		alone = true // the exact check below decides
 	}
+	// On the uplink a job runs after its time off it (psJob.fixed).
 	for j := 0; shared && j < len(jobs) && alone; j++ {
-		n := 0
+		n, at := 0, jobs[j].start+jobs[j].fixed
 		for i := range jobs {
-			if jobs[i].unit == jobs[j].unit && jobs[i].start <= jobs[j].start && jobs[i].start+jobs[i].left/jobs[i].rate > jobs[j].start {
+			if on := jobs[i].start + jobs[i].fixed; jobs[i].unit == jobs[j].unit && on <= at && on+jobs[i].left/jobs[i].rate > at {
 				n++
 			}
 		}
@@ -2591,26 +2592,46 @@ func (e *evaluator) dataParallelTail(st []stageWork, vs []virtualStage, sp sched
 }
 
 // dpReductions prices the data-parallel reductions of dataParallelTail's
-// chunks: a chunk's reduction at the per-GPU share of the links dl, its
-// speed-up alone on the uplink (over free, where the group shares one)
-// and, with one chunk per stage under ZeRO-1, its stage's all-gather.
-// Chunks that hold the same parameters (most of them) are priced once.
+// chunks: a chunk's reduction at the per-GPU share of the links dl, and,
+// where the group shares an uplink at level (over free, the links with
+// that level at what one GPU gets there without it), the part of it that
+// crosses the uplink apart from the rest, with its speed-up alone there;
+// with one chunk per stage under ZeRO-1, its stage's all-gather. Chunks
+// that hold the same parameters (most of them) are priced once.
 type dpReductions struct {
 	e        *evaluator
 	dl, free []network.Link
 	shared   bool
+	level    int
 	nc       int
 	memos    [4]dpReduction
 	n        int
 }
 
 // dpReduction is one priced parameter count of dpReductions.
-type dpReduction struct{ dense, experts, size, speed, ag float64 }
+type dpReduction struct{ dense, experts, fixed, size, speed, ag float64 }
 
-func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) {
+// priced is a chunk's reduction of dense and experts parameters: fixed
+// is the time it spends off the shared uplink (the other levels and every
+// level's latency; all of it where no uplink is shared), size the rest,
+// its bytes over the uplink in seconds at the per-GPU share of the
+// links, at speed times that rate alone there (1 where none is shared);
+// ag is the stage's ZeRO-1 all-gather with one chunk per stage.
+//
+// The uplink carries the bytes that cross its level alone, as the event
+// engine's trunks run them (trunks.splitCollective: a fixed time, then
+// the phases over the uplinks): sharedTail shares size alone between the
+// unit's stages. It shared the whole reduction, the other levels'
+// bytes too, which the stages move over links of their own, and so ran
+// the unit's reductions as if the uplink carried them all: ZB-V tp2 pp4
+// vp2 dp8 ZeRO-0 over a shared 1.46 Tb/s trunk (4 stages a unit, the
+// 0.45 s reductions 0.18 s off the uplink) had its reductions end 0.67 s
+// after the pass where the event engine's end 0.46 s after, the step
+// 16.6% above it (TestSharedTailSharesTheUplinkAlone).
+func (r *dpReductions) priced(dense, experts float64) (fixed, size, speed, ag float64) {
 	for i := range r.memos[:r.n] {
 		if m := &r.memos[i]; m.dense == dense && m.experts == experts {
-			return m.size, m.speed, m.ag
+			return m.fixed, m.size, m.speed, m.ag
 		}
 	}
 	e, zero := r.e, r.e.c.Parallel.Zero
@@ -2622,6 +2643,13 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		}
 		return e.collectiveOn(network.AllGather, dense, experts, dl)
 	}
+	reduction := func(dl []network.Link) float64 {
+		t := e.collectiveOn(network.ReduceScatter, dense, experts, dl)
+		if zero == 0 {
+			t += gather(t, dl)
+		}
+		return t
+	}
 	size = e.collectiveOn(network.ReduceScatter, dense, experts, r.dl)
 	switch {
 	case zero == 0:
@@ -2630,20 +2658,26 @@ func (r *dpReductions) priced(dense, experts float64) (size, speed, ag float64) 
 		ag = gather(size, r.dl)
 	}
 	speed = 1.0
-	if r.shared {
-		alone := e.collectiveOn(network.ReduceScatter, dense, experts, r.free)
-		if zero == 0 {
-			alone += gather(alone, r.free)
-		}
-		if alone > 0 {
+	if r.shared && size > 0 {
+		// The uplink's level at infinite bandwidth leaves the time off
+		// it (its latency stays, as splitCollective's fixed time).
+		var buf [8]network.Link
+		off := append(buf[:0], r.dl...)
+		off[r.level].BytesPerSec = math.Inf(1)
+		fixed = min(reduction(off), size)
+		alone := reduction(r.free) - fixed
+		if size-fixed > 0 && alone > 0 {
+			size -= fixed
 			speed = size / alone
+		} else {
+			fixed = 0
 		}
 	}
 	if r.n < len(r.memos) {
-		r.memos[r.n] = dpReduction{dense, experts, size, speed, ag}
+		r.memos[r.n] = dpReduction{dense, experts, fixed, size, speed, ag}
 		r.n++
 	}
-	return size, speed, ag
+	return fixed, size, speed, ag
 }
 
 // zero1Gather is ag, or more where under ZeRO-1 with nc > 1 chunks per
@@ -2721,12 +2755,12 @@ func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedul
 				earlier = max(float64(c*group)*op, laps.earlier(pp, s, c))
 			}
 			v := c*pp + s
-			size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
+			fixed, size, speed, a := red.priced(vs[v].denseParams, vs[v].experts)
 			if nc == 1 {
 				ag = max(ag, a-w.fwd) // the stage's parameters are its chunk's
 			}
 			start := max(last-earlier, free)
-			free = start + size/speed
+			free = start + fixed + size/speed
 			end = max(end, free)
 		}
 	}
@@ -2734,23 +2768,28 @@ func (e *evaluator) roundRobinTail(st []stageWork, vs []virtualStage, sp schedul
 	return max(0, end), ag
 }
 
-// psJob is one chunk's gradient reduction: when it may start, its work
-// left (in seconds at the all-at-once share), its speed-up alone, its unit
-// and stage, and when it starts if it runs alone.
+// psJob is one chunk's gradient reduction: when it may start, its time
+// off the shared uplink (fixed, which it runs first, as the event
+// engine's reductions do), its work left on the uplink (in seconds at the
+// all-at-once share), its speed-up alone there, its unit and stage, and
+// when it starts if it runs alone.
 type psJob struct {
-	arrive, left, rate float64
-	unit, stage        int
-	start              float64
+	arrive, fixed, left, rate float64
+	unit, stage               int
+	start                     float64
 }
 
 // sharedTail runs jobs (each stage's in order of arrival) as processor
-// sharing on their units' uplinks, a stage's jobs one after another: each
-// running job of a unit whose n jobs run gets inner/n of the all-at-once
-// rate, at most its speed alone (rate). It returns when the last ends.
+// sharing on their units' uplinks, a stage's jobs one after another: a
+// job first runs its time off the uplink (fixed), alone, then its work
+// on it, where each of a unit's n jobs then on the uplink gets inner/n of
+// the all-at-once rate, at most its speed alone (rate). It returns when
+// the last ends.
 func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 	active := make([]int, len(inner))
 	busy := make([]bool, pp)
 	running := make([]bool, len(jobs))
+	onUplink := make([]bool, len(jobs))
 	rates := make([]float64, len(jobs))
 	t := math.Inf(1)
 	for _, j := range jobs {
@@ -2762,6 +2801,12 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 		for i := range jobs {
 			if j := &jobs[i]; j.left > 0 && !running[i] && j.arrive <= t && !busy[j.stage] {
 				running[i], busy[j.stage] = true, true
+			}
+		}
+		// A job whose time off the uplink is over joins it.
+		for i := range jobs {
+			if j := &jobs[i]; running[i] && !onUplink[i] && j.fixed <= 0 {
+				onUplink[i] = true
 				active[j.unit]++
 			}
 		}
@@ -2780,6 +2825,10 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 		step := next - t
 		for i := range jobs {
 			if j := &jobs[i]; running[i] {
+				if !onUplink[i] {
+					step = min(step, j.fixed)
+					continue
+				}
 				rates[i] = min(j.rate, float64(inner[j.unit])/float64(active[j.unit]))
 				step = min(step, j.left/rates[i])
 			}
@@ -2789,8 +2838,14 @@ func sharedTail(jobs []psJob, inner []int, pp int) float64 {
 		}
 		for i := range jobs {
 			if j := &jobs[i]; running[i] {
+				if !onUplink[i] {
+					if j.fixed -= step; j.fixed <= 1e-12*step {
+						j.fixed = 0
+					}
+					continue
+				}
 				if j.left -= step * rates[i]; j.left <= 1e-12*step {
-					j.left, running[i], busy[j.stage] = 0, false, false
+					j.left, running[i], onUplink[i], busy[j.stage] = 0, false, false, false
 					active[j.unit]--
 				}
 			}
