@@ -437,11 +437,3 @@ func (l *chunkLaps) earlier(pp, s, c int) float64 {
 	}
 	return l.sum[c*pp+s+1] - l.sum[s+1] + float64(c)*l.sends
 }
-
-// dpShared reports whether the data-parallel group's reductions share an
-// uplink that binds (dpTrunkFree).
-func (e *evaluator) dpShared() bool {
-	var buf [8]network.Link
-	_, _, _, shared := e.dpTrunkFree(buf[:0])
-	return shared
-}

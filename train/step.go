@@ -2074,13 +2074,20 @@ func (e *evaluator) analyticInto(r *Result) {
 	// gather (ZeRO-1 and 2), which are DualPipeV's too (builtArrivals,
 	// chainGatherDelay).
 	builtZBV, sharedZBV := e.zbvTail()
-	// DualPipeV's reductions' arrivals are read off a run where they
-	// share no uplink (dpTrunkFree): behind one they share it as
-	// processor sharing (sharedTail), where a reduction that arrives
-	// sooner can end another later (trunkSlack) and the run's arrivals
-	// put a cross-site ZeRO-0 job (jobGen: tp8 pp8 dp8 over 2,852 km)
-	// 12.1% above the event engine (the closed form's 8.6%).
-	arrivals := p.Zero < 2 && (sharedZBV || (c.Schedule == schedule.DualPipeV && !e.dpShared()))
+	// DualPipeV's reductions' arrivals are read off its run, behind a
+	// shared uplink too (dpTrunkFree), where they share it as processor
+	// sharing (sharedTail). They were read off the run only where no
+	// uplink is shared, the closed form's (the V's way back) behind one:
+	// while sharedTail shared whole reductions on the uplink the run's
+	// arrivals put a cross-site ZeRO-0 job (jobGen: tp8 pp8 dp8 over
+	// 2,852 km) 12.1% above the event engine (the closed form's 8.6%).
+	// With the uplink's bytes alone shared (dpReductions.priced) the
+	// closed form's arrivals came out below it (Mixtral 8x7B tp2 pp4 dp8
+	// m 8 behind a 1.46 Tb/s link: 7.2% and 6.8% under ZeRO-0 and 1) and
+	// the run's agree to 0.2% there and 0.3% on tp8 pp8 dp8 over 2,852 km
+	// (TestSharedTailSharesTheUplinkAlone). The arrivals no longer switch
+	// as the uplink starts to bind, where the closed form's jumped.
+	arrivals := p.Zero < 2 && (sharedZBV || c.Schedule == schedule.DualPipeV)
 	chainGather := (sharedZBV || c.Schedule == schedule.DualPipeV) && (p.Zero == 1 || p.Zero == 2)
 	var tailOrder *schedule.Schedule
 	var tailRun *schedule.Result
