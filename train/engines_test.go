@@ -75,13 +75,20 @@ import (
 // interleaved-1f1b m=4; 99th percentile 3.5-4.7%) and 14.1%, 12.2% and
 // 11.3% over 20,000 checks (seeds 4-6, all interleaved-1f1b pp2 vp4 z1
 // m=2; 99th 3.4-3.9%). The tail is now the interleaved orders' ZeRO-1
-// gather with few micro-batches. Memory and the fit verdict
-// must agree exactly. engineAgreementRapid covers the 20,000-check worst
-// too, so that unseeded default runs do not flake.
+// gather with few micro-batches. With each chunk's gather stalling its
+// own first forward in both engines (stageGatherDelay) and only the
+// uplink's bytes of a reduction shared behind a shared uplink
+// (dpReductions.priced) seeds 1-12 over 20,000 checks find at worst
+// 13.2, 9.1, 11.9, 11.9, 8.4, 10.9, 12.7, 9.8, 13.9, 11.1, 9.2 and
+// 10.6% (seed 9: mixtral-8x7b tp1 pp2 vp4 dp8 z2 interleaved-1f1b m=2
+// over three levels), 99th percentile 2.4-2.8%, 90th 0.3-0.4%. Memory
+// and the fit verdict must agree exactly. engineAgreementRapid covers
+// the 20,000-check worst too, so that unseeded default runs do not
+// flake.
 const (
 	engineAgreementP90   = 0.01 // 0.7% measured
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.18 // 13.1% measured (14.1% over 20,000 checks, seeds 4-6)
+	engineAgreementRapid = 0.15 // 13.9% measured over 20,000 checks, seeds 1-12
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -580,7 +587,11 @@ func sharesUplink(c *Config) bool {
 // but let a faster TP link slow the analytic step by 7.8e-4 (seed 37),
 // so it is not in (branch agree16). The bound covers the measured
 // worst, so that a suite's fresh seed does not fail on a known tail.
-const pipelineAgreement = 0.24
+// With each chunk's ZeRO-1/2 gather stalling its own first forward in
+// both engines (stageGatherDelay), that class is at most 6.7%; over 60 x
+// 20,000 checks (seeds 1-60, every one passing) the worst is still 20.8%
+// (seed 16), 99th percentile 2.9-3.2%.
+const pipelineAgreement = 0.22
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any
