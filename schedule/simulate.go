@@ -874,9 +874,11 @@ func (r *runner) result() (*Result, error) {
 		}
 		return nil, &DeadlockError{Stuck: stuck}
 	}
-	res := &Result{}
+	var res *Result
 	if r.sc != nil {
 		res = &r.sc.res
+	} else {
+		res = new(Result)
 	}
 	*res = Result{Makespan: r.end, Busy: r.busy, PeakInFlight: r.peak, Spans: r.spans}
 	sum := 0.0

@@ -215,9 +215,11 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 	// V orders (paramGatherDelay).
 	worst := e.stages(vs)
 	e.addDataParallelStalls(worst, vs)
-	startDelay := e.stageGatherDelay(worst)
+	var startDelay float64
 	if kind.DefaultChunks() > 1 {
 		startDelay = e.paramGatherDelay(s, vs, ct.firstF)
+	} else {
+		startDelay = e.stageGatherDelay(worst)
 	}
 	tl.Start = startDelay
 	var end, dpExposed float64

@@ -517,9 +517,10 @@ type shareMeeting struct {
 	part float64
 }
 
-// numOpTypes counts schedule.OpType's values (Forward, FullBackward,
-// InputBackward, WeightBackward), for indexing by op type.
-const numOpTypes = 4
+// numOpTypes counts the compute op types (Forward through
+// WeightBackward, schedule.OpType's first values), for indexing by op
+// type.
+const numOpTypes = int(schedule.WeightBackward) + 1
 
 // computeCosts are s's op durations of compute alone, which no link
 // changes (uplinkShares).
