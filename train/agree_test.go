@@ -94,18 +94,27 @@ func TestDualPipeVEgress(t *testing.T) {
 // level has an uplink, so that a faster level that turns the uplink's
 // binding on never makes the step slower: held only where it binds, a
 // sweep of the level past 1 Gb/s behind a 2 Gb/s uplink (tp1 pp4 m 16)
-// got 5.7% slower at the switch.
+// got 5.7% slower at the switch. Where the uplink binds both engines
+// run its processor sharing (trunkSend), which gives the same step in
+// both here and is monotone only up to its scheduling anomaly
+// (trunkSlack): the tp1 sweep gets 2.7% slower from 1.73 to 1.77 Gb/s
+// in both (6.870 -> 7.059 s). Below that, where the analytic pass's
+// egress lags stand for the sharing, the engines are at most 6.6% apart
+// (at 1 Gb/s).
 func TestDualPipeVEgressMonotone(t *testing.T) {
 	for _, tp := range []int{1, 8} {
 		prev := math.Inf(1)
 		for x := 0.5; x < 8; x *= 1.02 {
-			c, a, _, ok := bothEngines(t, agreeJob("dualpipev", tp, 4, 2, 1, 0, 16,
+			c, a, ev, ok := bothEngines(t, agreeJob("dualpipev", tp, 4, 2, 1, 0, 16,
 				spec.Level{Name: "a", Size: tp, BandwidthGbps: 900, LatencyUs: 1},
 				spec.Level{Name: "b", Size: 4, BandwidthGbps: x, LatencyUs: 5, LinkCapacityGbps: 2}))
 			if !ok {
 				t.Fatalf("tp %d level at %.3g Gb/s: no result", tp, x)
 			}
-			if a.StepTimeS > prev*(1+1e-9) {
+			if d := math.Abs(a.StepTimeS/ev.StepTimeS - 1); d > 0.07 {
+				t.Errorf("%s, level at %.3g Gb/s: analytic %.6g s, event %.6g s, %.1f%% apart", describe(c), x, a.StepTimeS, ev.StepTimeS, 100*d)
+			}
+			if a.StepTimeS > prev*(1+trunkSlack) {
 				t.Errorf("%s, level at %.3g Gb/s: analytic step %.6g s, slower than %.6g s on a slower level", describe(c), x, a.StepTimeS, prev)
 			}
 			prev = a.StepTimeS
@@ -172,14 +181,16 @@ func evaluatorOf(t *testing.T, j *spec.Job) *evaluator {
 // The closed form of equal stages put the analytic engine 23.8% below
 // the event engine under ZeRO-3 (0.827 against 1.085 s; now 0.7% above)
 // and 10.3% below under ZeRO-2 (0.649 against 0.723 s; now 0.8% below),
-// 14.3% and 5.7% with 16 micro-batches.
+// 14.3% and 5.7% with 16 micro-batches (now 1.8% above and 0.2% below:
+// past the first group of 8 the fed stage's bound, heavyStageBubble,
+// takes over from the closed form, which had them within 1.5%).
 func TestInterleavedLapsRunAtTheirSlowestOp(t *testing.T) {
 	for _, zero := range []int{2, 3} {
 		for _, m := range []int{8, 16} {
 			z := zero
 			enginesWithin(t, &spec.Job{Model: "llama3.1-8b", System: spec.System{GPU: "h100-sxm", GPUs: 16},
 				Parallel: spec.Parallel{TP: 1, PP: 8, VP: 4, EP: 1, DP: 2, Zero: &z}, Schedule: "interleaved-1f1b",
-				Training: spec.Training{SeqLen: 4096, GlobalBatch: 2 * m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.015)
+				Training: spec.Training{SeqLen: 4096, GlobalBatch: 2 * m, MicroBatch: 1, Precision: "bf16", Recompute: "none"}}, 0.02)
 		}
 	}
 }
@@ -625,4 +636,56 @@ func TestSharedTailSharesTheUplinkAlone(t *testing.T) {
 		{"dualpipev zero-0 m 8", job("dualpipev", 0, 64), 0.005},
 		{"dualpipev zero-1 m 8", job("dualpipev", 1, 64), 0.005},
 	})
+}
+
+// Where the links pace the pass, ZeRO-0 and 1 reductions start where the
+// paced run has each chunk's last backward (builtArrivals): over 1 Gb/s
+// pipeline links a stage waits long for its gradients, so the stages'
+// reductions behind a shared uplink overlap little, as in the event
+// engine. With the closed forms' spacing they shared the uplink all
+// together and came out 13.0% above it (1.445 against 1.279 s; the worst
+// draw of TestPropertyPipelineBoundsAndMonotone's seed 54).
+func TestReductionsStartWherePacedRunHasThem(t *testing.T) {
+	enginesWithin(t, agreeJob("latency-aware-1f1b", 1, 4, 1, 2, 0, 2,
+		spec.Level{Name: "a", Size: 1, BandwidthGbps: 1, LatencyUs: 1e5},
+		spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 1.07},
+		spec.Level{Name: "c", Size: 2, BandwidthGbps: 478, LatencyUs: 31.76, LinkCapacityGbps: 379}), 0.03)
+}
+
+// An interleaved order's most loaded stage is fed past its first group of
+// consecutive micro-batches (heavyStageBubble): gpt3-xl's first stage,
+// made the busiest by the embedding's ZeRO-3 gathers, idles 4.9 ms in
+// the built order with 8 micro-batches where the closed form's equal
+// stages idle 28.0 ms (11.8% above the event engine). Within one group a
+// most loaded stage that does not hold the most layers keeps the closed
+// form: 8 micro-batches over pp 8, the second stage holding the most
+// layers, came out 13.2% below with the fed stage's bound.
+func TestFedStageIdlesPastItsFirstGroup(t *testing.T) {
+	zero := 3
+	job := func(tp, pp, dp, m int, recompute string) *spec.Job {
+		return &spec.Job{Model: "gpt3-xl",
+			System: spec.System{GPU: "h100-sxm", GPUs: tp * pp * dp, Topology: &spec.Topology{Levels: []spec.Level{
+				{Name: "node", Size: 8, BandwidthGbps: 3600, LatencyUs: 1},
+				{Name: "zone", Size: tp * pp * dp / 8, BandwidthGbps: 400, LatencyUs: 5}}}},
+			Parallel: spec.Parallel{TP: tp, PP: pp, VP: 2, EP: 1, DP: dp, Zero: &zero}, Schedule: "interleaved-1f1b",
+			Training: spec.Training{SeqLen: 4096, GlobalBatch: dp * m, MicroBatch: 1, Precision: "bf16", Recompute: recompute}}
+	}
+	enginesWithin(t, job(2, 4, 8, 8, "selective"), 0.03)
+	enginesWithin(t, job(2, 8, 2, 8, "selective"), 0.03)
+}
+
+// The queue of overlapped sends is the built pass's (linkPacedPass):
+// latency-aware-1f1b tp8 pp4 with 2 micro-batches, each stage a unit of
+// 8 GPUs behind a 1 Gb/s uplink, sends its activations in the fill and
+// its gradients in the drain through one egress, each trailing the last
+// by one message. Priced in the closed form as well (overlappedSends:
+// the busiest egress beyond the stage's work on top of the fill) it came
+// out 12.9% above the event engine (1.160 against 1.028 s).
+func TestOverlappedQueueIsTheBuiltPass(t *testing.T) {
+	sp := true
+	j := agreeJob("latency-aware-1f1b", 8, 4, 1, 1, 0, 2,
+		spec.Level{Name: "a", Size: 8, BandwidthGbps: 7200, LatencyUs: 1.188},
+		spec.Level{Name: "b", Size: 4, BandwidthGbps: 1, LatencyUs: 481.2, LinkCapacityGbps: 1})
+	j.Parallel.SP = &sp
+	enginesWithin(t, j, 0.02)
 }

@@ -110,13 +110,11 @@ func (e *evaluator) builtBubble(sp schedule.Params, vs []virtualStage) (float64,
 
 // The analytic engine's simulated passes, each with its own buffers
 // (simOptions): the built order's run (builtRun), which the step may
-// keep for its data-parallel tail while the others run; the paced pass
-// (linkPacedRun); and the compute-only run that uplinkShares reads its
-// meetings off.
+// keep for its data-parallel tail while the other runs; and the paced
+// pass (linkPacedRun).
 const (
 	simBuilt = iota
 	simPaced
-	simShares
 	numSims
 )
 

@@ -81,14 +81,25 @@ import (
 // (dpReductions.priced) seeds 1-12 over 20,000 checks find at worst
 // 13.2, 9.1, 11.9, 11.9, 8.4, 10.9, 12.7, 9.8, 13.9, 11.1, 9.2 and
 // 10.6% (seed 9: mixtral-8x7b tp1 pp2 vp4 dp8 z2 interleaved-1f1b m=2
-// over three levels), 99th percentile 2.4-2.8%, 90th 0.3-0.4%. Memory
-// and the fit verdict must agree exactly. engineAgreementRapid covers
-// the 20,000-check worst too, so that unseeded default runs do not
-// flake.
+// over three levels), 99th percentile 2.4-2.8%, 90th 0.3-0.4%. With the
+// built pass over shared uplinks on the event engine's trunks
+// (trunkSend), 1F1B and ZB-H1 read off their order up to 4p
+// micro-batches (onePassPerStage), reductions started where the paced
+// run has them (builtArrivals) and an interleaved order's fed stage
+// priced past its first group (heavyStageBubble), seeds 1-24 find at
+// worst 13.6, 6.0, 6.5, 6.0, 12.0, 6.0, 8.2, 6.6, 6.3, 9.0, 6.3, 8.0,
+// 6.7, 6.5, 5.7, 7.5, 5.9, 8.1, 8.5, 6.7, 7.0, 13.5, 6.2 and 6.9%, 99th
+// percentile 1.0-1.5%. The three above 10% are latency-aware-1f1b pp 8
+// vp 2 under ZeRO-3 with the first stage made the busiest by the
+// embedding's gathers and one group of micro-batches, the analytic
+// engine above (seed 1: 3.120 against 2.747 s, its closed-form bubble
+// 639 ms where the built order idles 266 ms). Memory and the fit
+// verdict must agree exactly. engineAgreementRapid covers the
+// 20,000-check worst too, so that unseeded default runs do not flake.
 const (
 	engineAgreementP90   = 0.01 // 0.7% measured
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.15 // 13.9% measured over 20,000 checks, seeds 1-12
+	engineAgreementRapid = 0.15 // 13.6% measured over 20,000 checks, seeds 1-24
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule
@@ -439,17 +450,17 @@ var monotoneSlack = [2]float64{1e-9, 1e-9}
 const trunkSlack = 0.06
 
 // analyticTrunkSlack is monotoneSlack for the analytic engine on a job
-// with a shared uplink. Its blocking sends take the shared rate for the
-// part of their window that their neighbours' messages overlap
-// (uplinkShares), which follows the event engine's processor sharing and
-// so its anomaly too, at a smaller scale: where a lower latency brings
-// two messages closer together both engines get slower (ZB-V tp1 pp4 m
-// 13, one GPU a unit behind a 20.05 Gb/s uplink, the level's latency
-// 2.72 -> 1.81 us: analytic 1.019294 -> 1.019298 s, event 1.016323 ->
-// 1.016332 s; seed 24 of 20,000 checks). Measured over 24 x 20,000
-// draws (seeds 1-24): at most 9.2e-6 (that draw); every other analytic
-// slow-down, shared uplink or not, at most 4.4e-14.
-const analyticTrunkSlack = 1e-4
+// with a shared uplink. Its built pass runs the event engine's trunks
+// there (linkPacedRun, trunkSend), so it has processor sharing's
+// anomaly too, at the same scale: over seeds 1-60 of 20,000 checks the
+// largest analytic slow-down after an improvement behind a shared
+// uplink was 5.29% (seed 7, latency-aware-1f1b tp8 pp4 ZeRO-3 m 13,
+// the event engine's worst draw as well), the next 3.92% and 3.85%;
+// with the shares read off a reference run (uplinkShares) it was at
+// most 9.2e-6, but that rule put the analytic engine up to 20.8% above
+// the event engine. Every slow-down without a shared uplink is at most
+// 4.4e-14.
+const analyticTrunkSlack = trunkSlack
 
 // sharesUplink reports whether the event engine runs c's flows over
 // shared uplinks.
@@ -590,8 +601,19 @@ func sharesUplink(c *Config) bool {
 // With each chunk's ZeRO-1/2 gather stalling its own first forward in
 // both engines (stageGatherDelay), that class is at most 6.7%; over 60 x
 // 20,000 checks (seeds 1-60, every one passing) the worst is still 20.8%
-// (seed 16), 99th percentile 2.9-3.2%.
-const pipelineAgreement = 0.22
+// (seed 16), 99th percentile 2.9-3.2%. With the built pass over shared
+// uplinks on the event engine's trunks (trunkSend, which put that class
+// at 9.3-9.4%), the queue of overlapped sends left to it and read where
+// a message takes half a forward (overlappedSends, linkPacedShare), an
+// interleaved order's chunk transitions stalled in its warm-up alone,
+// reductions started where the paced run has them (builtArrivals) and
+// 1F1B and ZB-H1 read off their order up to 4p micro-batches
+// (onePassPerStage), seeds 1-60 all pass with the worst 6.1% (seed 28,
+// DualPipeV tp1 pp4 m 16 behind a 2.2 Gb/s uplink), 99th percentile
+// 1.5-1.6% (seeds 1-3 and 7), 90th 0.0%. Per class the worst over the
+// 60: GPipe 2.5%, 1F1B 2.5%, ZB-H1 3.1%, ZB-V 3.4%, interleaved 5.4%,
+// latency-aware 5.1%, DualPipeV 6.1%. The bound is issue 11's 10%.
+const pipelineAgreement = 0.10
 
 // Both engines' step is at least every pipeline link's busy time and the
 // busiest stage's compute, and a faster link or a shorter latency on any

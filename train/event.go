@@ -155,11 +155,7 @@ func eventWith(c *Config, keep bool, only trunkTraffic, sh *Shared) (Result, *Ti
 		l := e.boundaryLevel(from, to)
 		link := e.linksOf(topology.PP)[l]
 		if tr.sharesPP(l) {
-			// Over a shared uplink the message competes with every
-			// other flow crossing it, at most what one GPU achieves
-			// there alone.
-			return schedule.Transfer{Latency: link.LatencyS, Bytes: e.p2pBytes(), Bandwidth: tr.levels[l].ppCap,
-				Links: tr.p2p(e, from, to, l), Weight: tr.levels[l].weight, Serialize: !blocking, Blocking: blocking}
+			return e.trunkSend(tr, from, to, l, blocking)
 		}
 		if blocking {
 			return schedule.Transfer{}

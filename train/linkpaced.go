@@ -1,7 +1,6 @@
 package train
 
 import (
-	"cmp"
 	"math"
 	"slices"
 
@@ -22,8 +21,14 @@ import (
 // same percentiles for every schedule (DualPipeV 90th 9.1%, interleaved
 // 3.9-4.0%, latency-aware 0.8-0.9%, before DualPipeV's built bubble);
 // 2 let DualPipeV's 90th rise to 10.3% and latency-aware's 99th from
-// 7.8% to 12.4%.
-const linkPacedShare = 1
+// 7.8% to 12.4%. At 1 the closed form took latency-aware-1f1b tp1 pp2
+// m 7 over a 5.5 Gb/s level, whose message takes 0.82 of a forward, and
+// came out 11.6% below the event engine (0.869 against 0.983 s; the
+// built pass gives 0.983 s), the worst draw of most seeds of
+// TestPropertyPipelineBoundsAndMonotone once the queue left the closed
+// form (overlappedSends). At 0.5 the default plan is byte-identical and
+// takes as long; at 0.25 it took 18 s instead of 2.4 s.
+const linkPacedShare = 0.5
 
 // linkPacedPass is the pipeline pass of a schedule whose links pace it:
 // the makespan of the built order run with every op's own cost
@@ -44,10 +49,22 @@ const linkPacedShare = 1
 // time, which the closed form (overlappedSends) prices. A blocking send
 // (1F1B, GPipe, the zero-bubble orders) is priced in its op, and the
 // closed forms hold, except over a shared uplink (a site link or an
-// oversubscribed level that binds, sharedUplink): there the event
-// engine shares the uplink max-min fairly between the flows that cross
-// it, a blocking sender waits for its share, and the pass reads it with
-// each message at its share of the uplink (uplinkShares). ok is false
+// oversubscribed level that binds, sharedUplink): there the pass runs
+// the event engine's trunks (newTrunks, trunkSend), so that its messages
+// share the uplink max-min fairly and a blocking sender waits for its
+// share, as in the event engine; the data-parallel flows the event
+// engine runs beside them are the analytic tail's (sharedTail). The
+// pass so carries processor sharing's scheduling anomaly (a faster link
+// can reorder two messages and delay a third; trunkSlack). It read the
+// shares off a reference run before (which messages met, and each at
+// its share of the uplink for the part they overlapped): overlapped
+// sends met where they left less than half a micro-batch's compute
+// apart in a run of compute alone, which no link changes, and over
+// TestPropertyPipelineBoundsAndMonotone's seeds 1-60 (20,000 checks
+// each) the interleaved and latency-aware orders behind shared uplinks
+// came out up to 20.1% and 20.8% above the event engine (latency-aware
+// tp8 pp4 m 16 behind a 1 Gb/s uplink: 14.41 against 11.93 s; TP
+// communication spaces the real sends some 70 times wider). ok is false
 // where the links do not pace the pass (no boundary's message takes
 // linkPacedShare of the smallest chunk's forward compute; for blocking
 // sends, none over a shared uplink) or where the order cannot be built;
@@ -57,10 +74,9 @@ const linkPacedShare = 1
 // bandwidth-delay product of buffer included), so the pass runs over
 // TCP too: Llama 3.1 70B over 800 km of TCP (TestSlowLinkNewUserCases)
 // was left to the closed form while the event engine ran the trunk at
-// its line rate (0.97 against 1.45 GB/s a GPU), and now reads 1.70 s
-// against the event engine's 1.60 s (1.38 s closed form). DualPipeV's
-// messages over a shared egress also wait for its processor sharing
-// (egressLags) and take no shares of the uplink (uplinkShares).
+// its line rate (0.97 against 1.45 GB/s a GPU). Where a level has an
+// uplink that does not bind, DualPipeV's messages over its egress wait
+// for the processor sharing of their egress instead (egressLags).
 func (e *evaluator) linkPacedPass(sp schedule.Params, vs []virtualStage) (float64, bool) {
 	_, r, ok := e.linkPacedRun(sp, vs, false)
 	if !ok {
@@ -110,17 +126,17 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 	if err != nil || s.NumVirtual() != len(vs) {
 		return nil, nil, false
 	}
-	var upBuf [smallLevels]sharedPP
-	ups := upBuf[:0]
-	anyShared := false
-	for k := 0; k+1 < len(vs); k++ {
-		if a, b := of[k], of[k+1]; a != b {
-			_, shared := e.sharedPPLevel(&ups, e.boundaryLevel(a, b))
-			anyShared = anyShared || shared
+	// Over a shared uplink the pass runs the event engine's trunks, with
+	// the pipeline's flows alone on them (sharedTail shares the
+	// data-parallel ones).
+	var tr *trunks
+	for l, crossed := range e.chunkBoundaryLevels(len(vs), cb[:0]) {
+		if _, shared := e.sharedUplink(l); crossed && shared {
+			if tr = e.newTrunks(); tr != nil {
+				tr.only = trunkPPOnly
+			}
+			break
 		}
-	}
-	onUplink := func(from, to int) (sharedPP, bool) {
-		return e.sharedPPLevel(&ups, e.boundaryLevel(from, to))
 	}
 	egress := func(from, to int) float64 { return 0 }
 	if !blocking {
@@ -128,23 +144,29 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 	}
 	costs := e.pipelineCosts(s, vs, func(stage, chunk int, fwd bool) bool {
 		to, ok := e.peer(s, stage, chunk, fwd)
-		_, shared := onUplink(stage, to)
-		return ok && shared
+		return ok && tr.sharesPP(e.boundaryLevel(stage, to))
 	})
 	costs.P2P = func(from, to int, _ schedule.Dir) schedule.Transfer {
-		link := links[e.boundaryLevel(from, to)]
-		if _, shared := onUplink(from, to); blocking && !shared {
+		l := e.boundaryLevel(from, to)
+		if tr.sharesPP(l) {
+			return e.trunkSend(tr, from, to, l, blocking)
+		}
+		if blocking {
 			return schedule.Transfer{} // in the op's cost
 		}
-		return schedule.Transfer{Latency: link.LatencyS, Bytes: bytes, Bandwidth: link.BytesPerSec, Serialize: !blocking, Blocking: blocking,
-			EgressRate: egress(from, to)}
+		link := links[l]
+		return schedule.Transfer{Latency: link.LatencyS, Bytes: bytes, Bandwidth: link.BytesPerSec, Serialize: true, EgressRate: egress(from, to)}
 	}
-	if e.dualPipeVPaced() {
+	opts := e.simOptions(simPaced, trace)
+	if tr != nil {
+		if opts == nil {
+			opts = &schedule.Options{}
+		}
+		opts.Network = tr.net
+	} else if e.dualPipeVPaced() {
 		costs.Lag = e.egressLags(s, costs, egress)
-	} else if anyShared {
-		costs.Share = e.uplinkShares(s, vs, costs, &ups)
 	}
-	r, err := schedule.Simulate(s, costs, e.simOptions(simPaced, trace))
+	r, err := schedule.Simulate(s, costs, opts)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -266,283 +288,6 @@ func (e *evaluator) stageUplinkRate(l int) float64 {
 // the event engine's own run of the order where no uplink is shared.
 func (e *evaluator) dualPipeVPaced() bool {
 	return e.c.Schedule == schedule.DualPipeV && !e.blockingP2P()
-}
-
-// uplinkShares is the share of its rate alone each pipeline message
-// over a shared uplink gets in the built pass (schedule.Costs.Share):
-// the event engine shares the uplink max-min fairly (trunks), so a
-// message that crosses a unit's egress or ingress while another stage's
-// message does gets part of it, and a blocking sender waits the longer.
-// Each unit's egress and ingress carries its messages in the order they
-// are sent there, and a message meets the messages just before and
-// after it there that other stages send. With k stages' messages at
-// once a message gets s = min(alone, uplink/(k weight)), what max-min
-// sharing gives flows that run together.
-//
-// Blocking sends (1F1B, GPipe, the zero-bubble orders) meet where their
-// time windows overlap in the pass run with costs, every op's cost and
-// each message at its rate alone (no shares), and a message whose
-// window another overlaps for a part f of it gets 1/(1 - f + f/s): the
-// part at the shared rate, the rest alone. Two equal messages of x
-// seconds alone that start d apart so end at 2x - d and 2x, as processor
-// sharing ends them. Read off the order run with the ops' compute alone
-// (computeCosts), where a 1F1B stage's neighbours send to it a forward
-// apart, those messages all met at half the uplink; in the event engine
-// the stage below sends its gradients as the stage sends its
-// activations, one op and one message after the stage above sent it
-// its own, so where the ops (TP communication included) outlast a
-// message the two cross the ingress in turn. It put 1F1B tp2 pp4 m 15
-// behind a 1 Gb/s uplink 17.0% above the event engine (11.71 against
-// 10.00 s, now 1.3% above; TestOneFOneBNeighboursSendInTurn); over
-// TestPropertyPipelineBoundsAndMonotone's draws (seeds 1-3 of 5,000,
-// seed 5 of 20,000) the worst 1F1B draw behind shared uplinks fell from
-// 14.8%, 8.6%, 14.7% and 17.0% to 2.3%, 6.5%, 5.0% and 5.7%, ZB-H1's
-// from 7.6%, 8.7%, 2.3% and 11.7% to 3.5%, 3.0%, 2.3% and 4.9%, ZB-V's
-// from 6.7%, 9.8%, 7.5% to 4.5%, 4.7%, 2.3% (seed 5's 16.1%, ZeRO-1
-// with one micro-batch, unchanged). The windows move with every link,
-// where the compute-only run moved with none: a faster link shortens
-// the ops and the messages, and the overlap (and so the share) moves
-// with them continuously; with the windows priced all or nothing (a
-// message that overlapped at all at s) a 2.9x faster TP link made ZB-V
-// tp8 pp4 m 2 7.3% slower, and with the parts no draw of the runs above
-// got slower by more than 4.4e-14, as before.
-//
-// Overlapped sends (interleaved and latency-aware orders) meet where
-// they are sent less than half a chunk's forward and backward compute
-// apart in the compute-only run, which no link changes. Their windows
-// in the pass without shares, whose queues run the messages later once
-// they share, put latency-aware tp1 pp4 m 8 behind a 1 Gb/s uplink
-// 13.7% below the event engine (3.39 against 3.92 s; 2.8% below so),
-// though they brought tp2 pp4 m 15's 17.4% above to 2.3% below. A stage's own messages to its two peers (overlapped sends)
-// are left side by side: counting them as two flows put latency-aware
-// orders over shared uplinks up to 27% above the event engine (18%
-// without), over pipelineGen(...).Example(0..5999). DualPipeV's pass
-// takes no shares: its stage's messages wait for the processor sharing
-// of its egress instead (egressLags). Told apart on the ingress, where
-// two stages' messages meet, they had brought its worst draw behind a
-// binding uplink from 21.0% to 15.3% below the event engine (3 x 5,000
-// checks of TestPropertyPipelineBoundsAndMonotone, seed 1); with the
-// lags on top they put it up to 24% above.
-func (e *evaluator) uplinkShares(s *schedule.Schedule, vs []virtualStage, costs schedule.Costs, ups *[]sharedPP) func(int, schedule.Op) float64 {
-	blocking := e.blockingP2P()
-	if !blocking {
-		costs = e.computeCosts(s, vs)
-	}
-	ref, err := schedule.Simulate(s, costs, e.simOptions(simShares, true))
-	if err != nil {
-		return nil
-	}
-	// Overlapped sends meet when they are sent less than half a
-	// micro-batch's compute on a stage apart (near).
-	var near float64
-	for i := range vs {
-		near += vs[i].fwd + vs[i].bwd
-	}
-	near /= 2 * float64(len(vs))
-	// Each message joins two queues, its sender's unit's egress and its
-	// receiver's unit's ingress, in the order the run sent them.
-	var qs []queuedMsg
-	if e.sc != nil {
-		qs = e.sc.shareQueue[:0]
-	}
-	for _, sp := range ref.Spans {
-		if sp.Stream == schedule.Compute || sp.Peer < 0 || sp.Peer == sp.Stage {
-			continue
-		}
-		u, shared := e.sharedPPLevel(ups, e.boundaryLevel(sp.Stage, sp.Peer))
-		if !shared {
-			continue
-		}
-		m := shareMsg{sp.Start, sp.End, sp.Stage, sp.Peer, sp.Op}
-		for _, q := range [2]shareQueueKey{{u.level, sp.Stage * e.ppStride / u.unit, 0}, {u.level, sp.Peer * e.ppStride / u.unit, 1}} {
-			qs = append(qs, queuedMsg{q, len(qs), m})
-		}
-	}
-	if e.sc != nil {
-		e.sc.shareQueue = qs
-	}
-	// Each queue's messages by start, in sending order where they tie.
-	slices.SortFunc(qs, func(a, b queuedMsg) int {
-		if c := cmp.Compare(a.key.level, b.key.level); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.key.unit, b.key.unit); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.key.dir, b.key.dir); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.m.at, b.m.at); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	// flows holds, per op that sends (flowIndex), the most senders its
-	// message meets and the part of its time they overlap it.
-	p, v, mb := s.Params.Stages, s.Params.Chunks, s.Params.MicroBatches
-	var flows []shareMeeting
-	if e.sc != nil {
-		flows = growClear(&e.sc.shareFlows, p*v*mb*numOpTypes)
-	} else {
-		flows = make([]shareMeeting, p*v*mb*numOpTypes)
-	}
-	flowIndex := func(from int, op schedule.Op) int {
-		if from < 0 || from >= p || op.MicroBatch < 0 || op.MicroBatch >= mb || op.Chunk < 0 || op.Chunk >= v || int(op.Type) >= numOpTypes {
-			return -1
-		}
-		return ((from*mb+op.MicroBatch)*v+op.Chunk)*numOpTypes + int(op.Type)
-	}
-	for lo := 0; lo < len(qs); {
-		hi := lo + 1
-		for hi < len(qs) && qs[hi].key == qs[lo].key {
-			hi++
-		}
-		q := qs[lo:hi]
-		for i := range q {
-			m := &q[i].m
-			var seen [3]int
-			n := 0
-			var part float64
-			for j := max(i-1, 0); j <= min(i+1, len(q)-1); j++ {
-				o2 := &q[j].m
-				f := o2.from
-				// The part of the message's time the other overlaps.
-				o := 0.0
-				if blocking && m.end > m.at {
-					o = min(1, max(0, min(m.end, o2.end)-max(m.at, o2.at))/(m.end-m.at))
-				} else if math.Abs(o2.at-m.at) < near {
-					o = 1
-				}
-				if o <= 0 || slices.Contains(seen[:n], f) {
-					continue
-				}
-				seen[n] = f
-				n++
-				if f != m.from {
-					part = max(part, o)
-				}
-			}
-			if k := flowIndex(m.from, m.op); k >= 0 {
-				if w := flows[k]; n > w.n || (n == w.n && part > w.part) {
-					flows[k] = shareMeeting{n, part}
-				}
-			}
-		}
-		lo = hi
-	}
-	links := e.linksOf(topology.PP)
-	return func(from int, op schedule.Op) float64 {
-		k := flowIndex(from, op)
-		if k < 0 {
-			return 1
-		}
-		w := flows[k]
-		if w.n <= 1 || w.part <= 0 {
-			return 1
-		}
-		to, ok := e.peer(s, from, op.Chunk, op.Type == schedule.Forward)
-		if !ok {
-			return 1
-		}
-		l := e.boundaryLevel(from, to)
-		u, _ := e.sharedPPLevel(ups, l)
-		share := math.Min(1, math.Min(u.alone, u.capacity/(u.weight*float64(w.n)))/links[l].BytesPerSec)
-		// The overlapped part at the shared rate, the rest alone.
-		return 1 / (1 - w.part + w.part/share)
-	}
-}
-
-// sharedPP is a level's shared uplink as pipeline sends over it use it,
-// where it binds (sharedUplink): its capacity each way, the GPUs of one
-// unit below it, the weight of one message (the unit's GPUs that hold
-// one stage, which send at once) and what one GPU's message gets there
-// without the uplink: the event engine's trunks.
-type sharedPP struct {
-	level                   int
-	bind                    bool
-	capacity, weight, alone float64
-	unit                    int
-}
-
-// sharedPPLevel is level l's sharedPP and whether it binds, remembered
-// in ups.
-func (e *evaluator) sharedPPLevel(ups *[]sharedPP, l int) (sharedPP, bool) {
-	for _, u := range *ups {
-		if u.level == l {
-			return u, u.bind
-		}
-	}
-	u := sharedPP{level: l}
-	if up, ok := e.sharedUplink(l); ok {
-		t := e.c.Topology
-		pp := e.span(topology.PP)
-		inner := 1 // stages inside one unit of level l-1
-		for i, f := range pp.Factors {
-			if i < l {
-				inner *= max(f, 1)
-			}
-		}
-		alone := network.Links(withoutUplink(t, l), ppSenders(t, pp, e.c.Parallel.PP), e.c.Calib.NetworkEfficiency)[l].BytesPerSec
-		u = sharedPP{level: l, bind: true, capacity: up.capacity, unit: up.unit, weight: float64(up.unit) / float64(inner), alone: alone}
-	}
-	*ups = append(*ups, u)
-	return u, u.bind
-}
-
-// shareMsg is a pipeline message of uplinkShares' reference run: when
-// it starts and ends, its stages and the op whose output it carries.
-type shareMsg struct {
-	at, end  float64
-	from, to int
-	op       schedule.Op
-}
-
-// shareQueueKey names one unit's egress (dir 0) or ingress (dir 1) at a
-// level with a shared uplink.
-type shareQueueKey struct{ level, unit, dir int }
-
-// queuedMsg is a message in one of its queues; seq is its place in the
-// run's sending order.
-type queuedMsg struct {
-	key shareQueueKey
-	seq int
-	m   shareMsg
-}
-
-// shareMeeting is what an op's message meets on its queues: n senders
-// whose messages overlap it (its own included) and the part of its time
-// alone they overlap.
-type shareMeeting struct {
-	n    int
-	part float64
-}
-
-// numOpTypes counts the compute op types (Forward through
-// WeightBackward, schedule.OpType's first values), for indexing by op
-// type.
-const numOpTypes = int(schedule.WeightBackward) + 1
-
-// computeCosts are s's op durations of compute alone, which no link
-// changes (uplinkShares).
-func (e *evaluator) computeCosts(s *schedule.Schedule, vs []virtualStage) schedule.Costs {
-	at := func(stage, chunk int) *virtualStage { return &vs[s.VirtualStage(stage, chunk)] }
-	split := s.SplitBackward()
-	return schedule.Costs{
-		Forward: func(stage, chunk int) float64 { return at(stage, chunk).fwd },
-		Backward: func(stage, chunk int) float64 {
-			v := at(stage, chunk)
-			if split {
-				return v.bwd - v.wgrad
-			}
-			return v.bwd
-		},
-		Weight: func(stage, chunk int) float64 {
-			if !split {
-				return 0
-			}
-			return at(stage, chunk).wgrad
-		},
-	}
 }
 
 // orderMemo is the pipeline order schedule.Build last gave an

@@ -150,14 +150,9 @@ type scratch struct {
 	// until that kind's next run; simOpts are their options.
 	sims    [numSims]schedule.Scratch
 	simOpts [numSims]schedule.Options
-	// shareQueue and shareFlows are uplinkShares' buffers.
-	shareQueue []queuedMsg
-	shareFlows []shareMeeting
-	vs         []virtualStage
-	st         []stageWork
-	sends      []int
-	busy       []float64          // overlappedSends' link loads
-	trunk      []physicalLinkBusy // overlappedSends' shared uplinks' loads
+	vs      []virtualStage
+	st      []stageWork
+	sends   []int
 	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
 	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives

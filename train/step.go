@@ -1466,18 +1466,23 @@ func repeatedSum(x float64, n int) float64 {
 //     for one chunk's descent (interleaved schedules fill the later
 //     chunks' crossings with other micro-batches), every crossing of the
 //     V for zb-v and dualpipev;
-//   - the queue: a link that carries more bytes per step than its sender
-//     computes for (mb messages per boundary crossing) sets the pace, and
-//     the excess over the stage's work shows; a shared uplink's egress
-//     or ingress of a unit carries every message of the unit's stages
-//     across it, together at the uplink's rate for one stage
-//     (stageUplinkRate), not each at its link's. With several chunks per
-//     stage the links of one direction take turns (a group of micro-
-//     batches must clear one boundary and wrap around before the next
-//     chunk's messages exist), so their busy times add; and a micro-batch
-//     that loops back to stage 0 for its next chunk later than the rest
-//     of its group keeps the stage busy makes it wait at every chunk
-//     transition. These two are one queue seen twice: the larger shows.
+//   - the loop: with several chunks per stage a micro-batch that loops
+//     back to stage 0 for its next chunk later than the rest of its group
+//     keeps the stage busy makes it wait at every chunk transition.
+//
+// A link that carries more bytes per step than its sender computes for
+// sets the pace instead; that is the built pass's (linkPacedPass), which
+// runs the links' queues and, over a shared uplink, their processor
+// sharing, and which the step takes wherever a message takes
+// linkPacedShare of a forward: below that a stage's messages keep its
+// links busy for less than its compute. The queue was priced here too,
+// as the busiest link's time beyond the stage's work added to the fill's
+// path. Where a middle stage's unit sends its activations and its
+// gradients through one egress that counted the fill's messages twice
+// (the activations go out in the fill, the gradients in the drain, each
+// trailing the last by one message): latency-aware-1f1b tp8 pp4 m 2
+// behind a 1 Gb/s uplink came out 1.160 s against the event engine's
+// 1.028 s, which the built pass gives (TestOverlappedQueueIsTheBuiltPass).
 //
 // With blocking sends (priced inside each stage's work) it is zero.
 func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) float64 {
@@ -1487,138 +1492,64 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		return 0
 	}
 	bytes := e.p2pBytes()
-	// busy[link(a, b)] is the physical link from stage a to its neighbour
-	// b: the next stage (slot 0) or the one before (slot 1), the wrap of
-	// interleaved orders included; with two stages both are one link. A
-	// link carries every message from a to b, activations and gradients
-	// alike (the V's way back sends its gradients down the links its
-	// activations came up).
-	link := func(a, b int) int {
-		if pp == 2 || b == a+1 || (b == 0 && a == pp-1) { // b == (a+1)%pp
-			return 2 * a
-		}
-		return 2*a + 1
-	}
-	var path, most, stall float64
-	var trunk []physicalLinkBusy // shared uplinks' busy time by level, unit and direction (0 out, 1 in)
-	descent := pp - 1            // crossings on the fill's critical path
+	descent := pp - 1 // crossings on the fill's critical path
 	if e.c.Schedule.DefaultChunks() > 1 {
 		descent = nv - 1
 	}
-	// sharedUnit is the GPU count of one unit below level l when l's
-	// shared uplink binds (sharedUplink), else 0, and rates its rate for
-	// one stage's messages (stageUplinkRate); levels without an uplink
-	// are told apart without asking.
-	var units [8]int
-	var rates [8]float64
-	anyShared := len(e.c.Topology.Levels) > len(units) // deeper levels are asked one by one
-	for l := range min(len(units), len(e.c.Topology.Levels)) {
-		if !math.IsInf(network.UplinkGbps(e.c.Topology, l), 1) {
-			if u, ok := e.sharedUplink(l); ok {
-				units[l], rates[l] = u.unit, e.stageUplinkRate(l)
-				anyShared = anyShared || u.unit > 0
-			}
-		}
-	}
-	sharedUnit := func(l int) (int, float64) {
-		if l < len(units) {
-			return units[l], rates[l]
-		}
-		u, _ := e.sharedUplink(l)
-		return u.unit, e.stageUplinkRate(l)
-	}
-	of := e.stageTable(nv)
 	// A message's time on each level's link (its bytes' and its
 	// latency's), the same for every boundary that crosses the level.
 	lks := e.linksOf(topology.PP)
-	var xb, hb, qb [smallLevels]float64
-	xs, hops, queued := xb[:0], hb[:0], qb[:0]
+	var xb, hb [smallLevels]float64
+	xs, hops := xb[:0], hb[:0]
 	if len(lks) <= smallLevels {
-		xs, hops, queued = xb[:len(lks)], hb[:len(lks)], qb[:len(lks)]
+		xs, hops = xb[:len(lks)], hb[:len(lks)]
 	} else {
-		xs, hops, queued = make([]float64, len(lks)), make([]float64, len(lks)), make([]float64, len(lks))
+		xs, hops = make([]float64, len(lks)), make([]float64, len(lks))
 	}
 	for l, ln := range lks {
 		x := 0.0
 		if ln.BytesPerSec > 0 && !math.IsInf(ln.BytesPerSec, 1) {
 			x = bytes / ln.BytesPerSec
 		}
-		xs[l], hops[l], queued[l] = x, 2*(x+ln.LatencyS), x*float64(mb)
+		xs[l], hops[l] = x, 2*(x+ln.LatencyS)
 	}
-	var busy []float64
-	fast := !anyShared && e.roundRobinTable(nv)
+	var path, stall float64
+	fast := e.roundRobinTable(nv)
 	if fast {
 		// Boundary k joins stage s = k mod pp to the next (the last wraps
-		// to the first), and each of the pair's two links (activations
-		// one way, gradients the other) carries the same message once per
-		// boundary between those stages: the loop below, without its per
-		// boundary bookkeeping.
+		// to the first): the loop below, its levels read off the ring.
 		ring := e.ringLevel[:pp]
 		for k, n := 0, min(nv-1, descent); k < n; k += pp {
 			for _, l := range ring[:min(pp, n-k)] { // boundary k+s leaves stage s
 				path += hops[l]
 			}
 		}
-		lastL, lastN, lastBusy := -1, -1, 0.0
-		q, r := (nv-2)/pp, (nv-2)%pp // boundary k <= nv-2 joins stage k mod pp to the next
-		for s, l := range ring[:min(pp, nv-1)] {
-			n := q // the boundaries from stage s: (nv-2-s)/pp + 1
-			if s <= r {
-				n++
-			}
-			if l != lastL || n != lastN {
-				lastL, lastN, lastBusy = l, n, repeatedSum(queued[l], n)
-				most = max(most, lastBusy) // the same again changes nothing
-			}
-		}
-	} else if e.sc != nil {
-		busy, trunk = growClear(&e.sc.busy, 2*pp), e.sc.trunk[:0]
-	} else {
-		var trunkBuf [16]physicalLinkBusy
-		busy, trunk = make([]float64, 2*pp), trunkBuf[:0]
 	}
-	for k := 0; k+1 < nv && busy != nil; k++ {
-		a, b := of[k], of[k+1]
-		if a == b {
-			continue
-		}
-		l := e.chunkLevel(a, b)
-		if k < descent {
-			path += hops[l]
-		}
-		busy[link(a, b)] += queued[l] // activations
-		busy[link(b, a)] += queued[l] // gradients
-		if unit, rate := sharedUnit(l); unit > 0 {
-			// Over a shared uplink the messages of every stage pair that
-			// crosses it in one direction queue on one link: the sender's
-			// unit's egress and the receiver's ingress, each way (the
-			// event engine's trunks), which carries them together at the
-			// uplink's rate for one stage (stageUplinkRate). At each
-			// message's own link rate a middle stage's flows to and from
-			// both its peers crossed the unit one after another at one
-			// message's rate, however wide the uplink: interleaved pp4
-			// vp2 m 16, one stage a unit behind a 13.3 Gb/s uplink, was
-			// flat at 1.182 s up to 15.9 Gb/s, 33.6-49.0% above the
-			// event engine (TestOverlappedSendsUplinkRate).
-			ua, ub := a*e.ppStride/unit, b*e.ppStride/unit
-			for _, k := range [4][3]int{{l, ua, 0}, {l, ub, 1}, {l, ub, 0}, {l, ua, 1}} {
-				trunk = addBusy(trunk, k, float64(mb)*bytes/rate)
-			}
-		}
+	var of []int
+	if !fast {
+		of = e.stageTable(nv)
 	}
-	if e.sc != nil && busy != nil {
-		e.sc.trunk = trunk // grown, kept
-	}
-	for _, v := range trunk {
-		most = max(most, v.busy)
+	for k := 0; !fast && k < min(nv-1, descent); k++ {
+		if a, b := of[k], of[k+1]; a != b {
+			path += hops[e.chunkLevel(a, b)]
+		}
 	}
 	if v := e.c.Parallel.VP; v > 1 && !e.c.Schedule.SplitsBackward() {
 		// An interleaved micro-batch returns to stage 0 for its next chunk
 		// after one loop through every stage (p crossings, the wrap
 		// included); stage 0 meanwhile runs the rest of its group of n
 		// consecutive micro-batches. When the loop's communication exceeds
-		// that slack the stage waits at every chunk transition: (m/n)(v-1)
-		// times a step, one direction's wait hiding the other's.
+		// that slack the stage waits at each chunk transition of its
+		// warm-up, v-1 times a step, one direction's wait hiding the
+		// other's. In the steady state backward ops run between a
+		// micro-batch's chunks on the stage, which cover the loop where
+		// the links do not pace the pass (and where they do, the built
+		// pass prices it, linkPacedPass). Priced at every chunk
+		// transition, (m/n)(v-1) times, the stall put interleaved-1f1b
+		// tp2 pp2 m 8 behind a 1 Gb/s uplink at 6.490 s against the event
+		// engine's 5.925 s, which the built pass gives; over seeds 1-60 of
+		// TestPropertyPipelineBoundsAndMonotone the interleaved orders'
+		// worst draw fell from 9.5% to 5.4%.
 		n := max(1, min(sp.Consecutive, mb)) // the schedule's chunk group (Kind.Check defaults it to pp)
 		var loop float64
 		if fast {
@@ -1636,21 +1567,9 @@ func (e *evaluator) overlappedSends(sp schedule.Params, nv int, work float64) fl
 		}
 		chunk := work / float64(mb) / float64(v)
 		slack := float64(n-pp) * chunk
-		stall = float64(mb/n*(v-1)) * max(0, loop-slack)
+		stall = float64(v-1) * max(0, loop-slack)
 	}
-	for _, v := range busy {
-		most = max(most, v)
-	}
-	// Waiting at chunk transitions and waiting on a saturated link are two
-	// views of one queue: the larger shows. Outside the V a link's first
-	// message is the fill's, on the path already, and the queue holds the
-	// other m-1 (all m priced latency-aware orders of one or two
-	// micro-batches over shared uplinks up to 30% above the event
-	// engine); the V's path takes no message from its queues.
-	if e.c.Schedule.DefaultChunks() == 1 {
-		most *= float64(mb-1) / float64(mb)
-	}
-	return path + max(stall, most-work)
+	return path + stall
 }
 
 // windowBound is the shortest pipeline pass the stages' in-flight
@@ -1688,23 +1607,6 @@ func (e *evaluator) windowBound(st []stageWork, sp schedule.Params) float64 {
 		}
 	}
 	return rtt + most
-}
-
-// physicalLinkBusy is how long one physical link carries its messages per step.
-type physicalLinkBusy struct {
-	key  [3]int
-	busy float64
-}
-
-// addBusy adds d to key's entry of b (a few entries: searched in order).
-func addBusy(b []physicalLinkBusy, key [3]int, d float64) []physicalLinkBusy {
-	for i := range b {
-		if b[i].key == key {
-			b[i].busy += d
-			return b
-		}
-	}
-	return append(b, physicalLinkBusy{key, d})
 }
 
 // stageOf is the pipeline stage that holds virtual stage v, as the
@@ -2014,8 +1916,14 @@ func (e *evaluator) analyticInto(r *Result) {
 	sp := e.scheduleParams(vs)
 	b.PPCommS = fm*worst.pp + e.overlappedSends(sp, len(vs), fm*worst.total())
 	b.BubbleS = bubble(c.Schedule, sp, avg) + e.lapExcess(vs, wi, sp)
-	if e.soleHeavyStage(st) {
-		b.BubbleS = e.heavyStageBubble(st, vs, wi, sp)
+	// An interleaved order's most loaded stage idles less than the closed
+	// form's equal stages where it is fed (heavyStageBubble): past its
+	// first group of consecutive micro-batches, or where it holds the
+	// most layers.
+	if k := c.Schedule; k == schedule.Interleaved || (k == schedule.LatencyAware && p.VP > 1) {
+		if mb > max(sp.Consecutive, 1) || e.soleHeavyStage(st) == wi {
+			b.BubbleS = e.heavyStageBubble(st, vs, wi, sp)
+		}
 	}
 	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1 || (k == schedule.LatencyAware && p.VP <= 1)) && len(st) > 1 {
 		if wi == 0 {
@@ -2029,9 +1937,13 @@ func (e *evaluator) analyticInto(r *Result) {
 	// closed form's steady state, and its pass is read off its order with
 	// each stage's own costs (oneFOneBPass), which the event engine runs.
 	// ZB-H1's order likewise, its weight gradients in the order
-	// schedule.Build gives them. Which form applies depends on m and p
-	// alone, so no link switches it.
-	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= p.PP {
+	// schedule.Build gives them. Up to onePassPerStage micro-batches a
+	// stage the fill and drain of unequal stages still weigh: where one
+	// stage's forward holds a blocking send down a slow boundary and
+	// another's backward the gradient back up, the closed forms' bubble
+	// of the average stage missed the round trips between them. Which
+	// form applies depends on m and p alone, so no link switches it.
+	if k := c.Schedule; (k == schedule.OneFOneB || k == schedule.ZBH1) && mb <= onePassPerStage*p.PP {
 		b.BubbleS = math.Max(0, e.oneFOneBPass(st, mb, k == schedule.ZBH1)-fm*worst.total())
 	}
 	if c.Schedule.HoldsAll() {
@@ -2112,9 +2024,18 @@ func (e *evaluator) analyticInto(r *Result) {
 		// pipeline communication.
 		b.PPCommS += max(0, w-fm*worst.total()-b.PPCommS-b.BubbleS)
 	}
+	// Where the links pace the pass, ZeRO-0 and 1 reductions start where
+	// its run has each chunk's last backward (builtArrivals), in every
+	// order: a stage that waits for its gradients over a slow link
+	// finishes well after the next, which the closed forms' spacing (a
+	// few ops a stage) does not see. Over a shared uplink they then
+	// overlap less, as in the event engine: latency-aware-1f1b tp1 pp4
+	// dp2 m 2 over 1 Gb/s pipeline links, its reductions behind a 379
+	// Gb/s uplink, came out 13.0% above it (1.445 against 1.279 s, 1.279
+	// s so; TestReductionsStartWherePacedRunHasThem).
 	var span float64
 	var paced bool
-	if pacedArrivals {
+	if pacedArrivals || (arrive == nil && p.Zero < 2 && c.GradSync != GradSyncPerTensor) {
 		var s *schedule.Schedule
 		var r *schedule.Result
 		if s, r, paced = e.linkPacedRun(sp, vs, true); paced {
@@ -2218,35 +2139,39 @@ func (e *evaluator) analyticInto(r *Result) {
 	e.setStageMemory(r, sp, st)
 }
 
-// soleHeavyStage says whether an interleaved order (the interleaved
-// orders and the latency-aware ones with several chunks) has one stage
-// that holds more layers than any other, whose bubble heavyStageBubble
-// prices. It reads layer counts alone, so no link switches it and the
-// step stays monotone in the links; even layouts, where several stages
-// share the most layers, keep the closed form.
-func (e *evaluator) soleHeavyStage(st []stageWork) bool {
+// soleHeavyStage is the stage of an interleaved order (the interleaved
+// orders and the latency-aware ones with several chunks) that holds more
+// layers than any other, or -1 where there is none (even layouts, where
+// several stages share the most layers, and the other orders). It reads
+// layer counts alone, so no link moves it.
+func (e *evaluator) soleHeavyStage(st []stageWork) int {
 	c := e.c
 	if k := c.Schedule; k != schedule.Interleaved && !(k == schedule.LatencyAware && c.Parallel.VP > 1) {
-		return false
+		return -1
 	}
-	most, ties := -1, 0
+	most, ties, h := -1, 0, -1
 	for i := range st {
 		switch n := st[i].layers; {
 		case n > most:
-			most, ties = n, 1
+			most, ties, h = n, 1, i
 		case n == most:
 			ties++
 		}
 	}
-	return ties == 1
+	if ties != 1 {
+		return -1
+	}
+	return h
 }
 
 // heavyStageBubble is the bubble of an interleaved order whose most
-// loaded stage wi holds more layers than any other (soleHeavyStage). The
-// closed form prices the bubble of equal stages, the other stages'
-// average work (p-1)/v times, as the idle of the most loaded stage; but
-// where that stage is the heaviest in every lap of the ring the others,
-// lighter, keep it fed, and it idles only while the virtual stages before
+// loaded stage wi is fed: it holds more layers than any other
+// (soleHeavyStage), or the order runs more micro-batches than one group
+// of consecutive ones (schedule.Params.Consecutive). The closed form
+// prices the bubble of equal stages, the other stages' average work
+// (p-1)/v times, as the idle of the most loaded stage; but where that
+// stage is the heaviest in every lap of the ring the others, lighter,
+// keep it fed, and it idles only while the virtual stages before
 // it on its first chunk fill the pipeline (micro-batch 0's forwards) and
 // drain it (the last one's backwards): m times its work plus those ops,
 // plus what lapExcess adds where some lap's op is heavier on another
@@ -2261,7 +2186,22 @@ func (e *evaluator) soleHeavyStage(st []stageWork) bool {
 // as this bound does. Reading the pass off the built order (builtRun)
 // instead agrees as well on these draws, but it simulates 13% of the
 // default plan's analytic evaluations (133,124 of 1,031,592), whose
-// user CPU it raised to 1.2-1.7 times (runs under load).
+// user CPU it raised to 1.2-1.7 times (runs under load). The same holds
+// for a stage made the most loaded by its ZeRO-3 gathers (the first
+// stage, with the embedding's) once the second group of micro-batches
+// starts: the lighter stages catch up while it works. gpt3-xl tp2 pp4
+// vp2 dp8 ZeRO-3, stage 0 at 23.9 ms a micro-batch and the others at
+// 17.9: the built order idles it 27.9 ms with 4 micro-batches (one
+// group, the closed form's 28.0 ms) and 4.8-4.9 ms with 8 to 64, where
+// the closed form put the analytic engine 11.8% above the event engine
+// at m 8 (220.1 against 196.9 ms, now 193.1 ms;
+// TestFedStageIdlesPastItsFirstGroup).
+// Within one group a most loaded stage that is not the heavy one keeps
+// the closed form: gpt3-xl tp2 pp8 vp2 dp2 ZeRO-3 m 8, whose first stage
+// the gathers make the busiest and whose second holds the most layers,
+// came out 13.2% below the event engine with this bound (84.6 against
+// 97.5 ms: 10.6 ms of bubble where the built order has 23.9) and is 1.0%
+// below with the closed form's 22.4 ms.
 func (e *evaluator) heavyStageBubble(st []stageWork, vs []virtualStage, wi int, sp schedule.Params) float64 {
 	fm := float64(max(sp.MicroBatches, 1))
 	var fill float64
@@ -3023,3 +2963,16 @@ func gcd(a, b int) int {
 	}
 	return a
 }
+
+// onePassPerStage is how many micro-batches a stage 1F1B and ZB-H1 may
+// run for the analytic engine to read their pass off the order
+// (oneFOneBPass, which costs 2pm ops) rather than the closed form. At 1
+// (m <= p alone) 1F1B tp8 pp4 m 5 over 6.6 and 3.5 Gb/s levels (a 69 ms
+// one between stages 1 and 2) came out 10.1% below the event engine
+// (532 against 592 ms) and TestEnginesAgree's worst draws of seeds 14
+// and 16 (ZB-H1 tp8 pp8 m 9 and 1F1B tp4 pp8 m 10, the pipeline across
+// sites) 15.0% and 14.3% below; at 2, over seeds 1-60 of
+// TestPropertyPipelineBoundsAndMonotone, 1F1B's worst draw was 7.3% and
+// ZB-H1's 6.4% (m 9 and 10 over pp 4), at 4 2.5% and 3.1%. The default plan's
+// best and speed-ups are the same at 1, 2 and 4.
+const onePassPerStage = 4

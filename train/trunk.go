@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/scaleacross/scaleacross/network"
+	"github.com/scaleacross/scaleacross/schedule"
 	"github.com/scaleacross/scaleacross/sim"
 	"github.com/scaleacross/scaleacross/topology"
 )
@@ -311,6 +312,19 @@ func (tr *trunks) shared(i int) bool {
 // level l: it leaves from's unit and enters to's.
 func (tr *trunks) p2p(e *evaluator, from, to, l int) []*sim.Link {
 	return []*sim.Link{tr.link(l, tr.unitOf(e, l, from), true), tr.link(l, tr.unitOf(e, l, to), false)}
+}
+
+// trunkSend is the pipeline message from stage from to stage to over
+// shared level l in both engines' passes (the event engine's and the
+// analytic engine's built pass, linkPacedRun): it competes max-min
+// fairly with every other flow crossing the level's uplinks (p2p), at
+// most what one GPU achieves there alone, its latency paid after its
+// bytes; a blocking send holds its sender until it is through, an
+// overlapped one queues behind the sender's earlier messages to the
+// same peer.
+func (e *evaluator) trunkSend(tr *trunks, from, to, l int, blocking bool) schedule.Transfer {
+	return schedule.Transfer{Latency: e.linksOf(topology.PP)[l].LatencyS, Bytes: e.p2pBytes(), Bandwidth: tr.levels[l].ppCap,
+		Links: tr.p2p(e, from, to, l), Weight: tr.levels[l].weight, Serialize: !blocking, Blocking: blocking}
 }
 
 // dpPhase is the part of a data-parallel collective that crosses one

@@ -50,8 +50,15 @@ func TestPublicSetAccuracy(t *testing.T) {
 // Every public row runs or is listed with the reason it cannot be
 // expressed, and issue 10's targets hold: at most 7% MAPE over all rows,
 // 10% over the MoE rows, every row within 30%. The MAPE bounds hold
-// today's figures (5.60% over all rows, 4.81% dense, 7.83% MoE, with the
+// today's figures (5.77% over all rows, 4.93% dense, 8.14% MoE, with the
 // host's operations priced) a little above, so that they do not regress.
+// They were 5.60%, 4.81% and 7.83% before the analytic engine priced an
+// interleaved order's fed stage past its first group of micro-batches
+// as the event engine runs it (train.heavyStageBubble): on the 180
+// interleaved rows the analytic engine was 0 to 4.2% above the event
+// engine and is now 1.1% below to 1.8% above it; their MAPE went from
+// 4.87% to 5.18%, the event engine's 5.14%. A re-fit of the calibration
+// does not win it back (5.74%; TestDefaultsAreFitted).
 func TestAllPublicRows(t *testing.T) {
 	rows, err := Rows()
 	if err != nil {
@@ -76,7 +83,7 @@ func TestAllPublicRows(t *testing.T) {
 	if len(rep.Skipped) > 0 {
 		t.Errorf("%d rows cannot run, want every row to run", len(rep.Skipped))
 	}
-	bounds := map[string]float64{"all": 5.7, "dense": 4.9, "moe": 8.0}
+	bounds := map[string]float64{"all": 5.8, "dense": 5.0, "moe": 8.2}
 	for _, g := range rep.Groups {
 		t.Logf("%-6s %-24s %3d rows  MAPE %5.1f%%  largest %5.1f%%", g.By, g.Name, g.Rows, g.MAPE, g.MaxAbsError)
 		if b, ok := bounds[g.Name]; ok && (g.By == "all" || g.By == "kind") && g.MAPE > b {
