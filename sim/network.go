@@ -28,6 +28,7 @@ type Transfer struct {
 	remaining float64
 	rate      float64
 	path      []int
+	pathBuf   [2]int // path's storage for the usual one or two links
 	done      func()
 	start     float64
 	finished  bool
@@ -110,6 +111,7 @@ func (n *Network) StartFlow(bytes float64, path []*Link, f Flow, done func()) *T
 		c = math.Inf(1)
 	}
 	t := &Transfer{bytes: bytes, remaining: bytes, done: done, start: n.e.now, weight: w, cap: c}
+	t.path = t.pathBuf[:0]
 	for _, l := range path {
 		if !math.IsInf(l.capacity, 1) {
 			t.path = append(t.path, l.id)
@@ -200,9 +202,15 @@ func (n *Network) reschedule() {
 			next = d
 		}
 	}
-	v := n.version
-	n.e.Schedule(n.e.now+next, func() { n.onTimer(v) })
+	n.e.ScheduleHandler(n.e.now+next, (*networkTimer)(n), int(n.version))
 }
+
+// networkTimer is a Network's completion event: its argument is the
+// version of the rates it was predicted with (onTimer).
+type networkTimer Network
+
+// Handle runs the completion event of version v.
+func (t *networkTimer) Handle(v int) { (*Network)(t).onTimer(uint64(v)) }
 
 func (n *Network) onTimer(v uint64) {
 	if v != n.version {
