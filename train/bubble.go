@@ -2,7 +2,6 @@ package train
 
 import (
 	"github.com/scaleacross/scaleacross/schedule"
-	"github.com/scaleacross/scaleacross/topology"
 )
 
 // pipelineCosts are the op durations of built schedule s over the virtual
@@ -25,10 +24,19 @@ func (e *evaluator) pipelineCosts(s *schedule.Schedule, vs []virtualStage, share
 	flatRoot := p.Zero == 3 && e.c.ZeRO3Gather == ZeRO3FlatRoot
 	var agMB, rsMB []float64
 	if p.Zero >= 2 {
-		agMB = make([]float64, len(vs))
-		rsMB = make([]float64, len(vs))
+		if sc := e.sc; sc != nil {
+			agMB, rsMB = growClear(&sc.agMB, len(vs)), growClear(&sc.rsMB, len(vs))
+		} else {
+			agMB, rsMB = make([]float64, len(vs)), make([]float64, len(vs))
+		}
+		var lastD, lastE, rs, ag float64
 		for k := range vs {
-			rs, ag := e.stageDPTimesOn(stageWork{denseParams: vs[k].denseParams, experts: vs[k].experts}, e.linksOf(topology.DP))
+			if x := &vs[k]; k == 0 || x.denseParams != lastD || x.experts != lastE {
+				// Consecutive chunks mostly hold the same parameters
+				// (addDataParallelStalls): asked once for them.
+				lastD, lastE = x.denseParams, x.experts
+				rs, ag = e.dpTimes(lastD, lastE)
+			}
 			rsMB[k] = rs
 			if p.Zero == 3 {
 				agMB[k] = ag

@@ -87,20 +87,23 @@ import (
 // micro-batches (onePassPerStage), reductions started where the paced
 // run has them (builtArrivals) and an interleaved order's fed stage
 // priced with more micro-batches than stages (heavyStageBubble), seeds
-// 1-24 find at worst 13.6, 6.0, 6.5, 6.0, 9.1, 6.0, 8.2, 6.6, 6.3, 9.0,
+// 1-24 found at worst 13.6, 6.0, 6.5, 6.0, 9.1, 6.0, 8.2, 6.6, 6.3, 9.0,
 // 6.3, 8.0, 6.7, 6.5, 6.8, 7.5, 5.9, 8.1, 8.5, 6.7, 7.0, 13.5, 6.2 and
-// 6.9%, 99th percentile 1.0-1.5%. The two above 10% are
+// 6.9%, 99th percentile 1.0-1.5%; the two above 10% were
 // latency-aware-1f1b pp 8 vp 2 m 8 under ZeRO-3 with its data
 // parallelism across a site link, whose gathers make every op and the
-// first stage the busiest, the analytic engine above (seed 1: 3.120
-// against 2.747 s, its closed-form bubble 639 ms where the built order
-// idles 266 ms). Memory and the fit
-// verdict must agree exactly. engineAgreementRapid covers the
-// 20,000-check worst too, so that unseeded default runs do not flake.
+// first stage the busiest (seed 1: 3.120 against 2.747 s). With that
+// one group read off the built order, seeds 1-30 find at worst 8.6,
+// 6.0, 6.5, 6.0, 9.1, 6.0, 8.2, 6.6, 6.3, 9.0, 6.3, 8.0, 6.7, 6.5, 6.8,
+// 7.5, 5.9, 8.1, 8.5, 6.7, 7.0, 6.3, 6.2, 6.9, 7.3, 7.1, 8.2, 7.0, 8.6
+// and 6.7% (seed 5: gpt3-xl tp2 pp8 vp2 dp8 ZeRO-3 interleaved m 8),
+// 99th percentile 1.0-1.5%. Memory and the fit verdict must agree
+// exactly. engineAgreementRapid is issue 9's 10%, which the 20,000-check
+// worst of every seed measured is under.
 const (
 	engineAgreementP90   = 0.01 // 0.7% measured
 	engineAgreementMax   = 0.11 // 10.4% measured
-	engineAgreementRapid = 0.15 // 13.6% measured over 20,000 checks, seeds 1-24
+	engineAgreementRapid = 0.10 // 9.1% measured over 20,000 checks, seeds 1-30
 )
 
 // jobGen draws training jobs over dense and MoE models, every schedule

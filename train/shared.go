@@ -153,6 +153,9 @@ type scratch struct {
 	vs      []virtualStage
 	st      []stageWork
 	sends   []int
+	// agMB and rsMB are pipelineCosts' per-chunk ZeRO-2/3 collective
+	// times, valid until its next call.
+	agMB, rsMB []float64
 	// layerOps is layerWork's operator list (cost.BuildLayer), kept grown.
 	layerOps []cost.Op
 	// links and ppLinks hold the evaluation's links when no Shared gives
