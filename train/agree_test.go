@@ -656,10 +656,10 @@ func TestReductionsStartWherePacedRunHasThem(t *testing.T) {
 // consecutive micro-batches (heavyStageBubble): gpt3-xl's first stage,
 // made the busiest by the embedding's ZeRO-3 gathers, idles 4.9 ms in
 // the built order with 8 micro-batches where the closed form's equal
-// stages idle 28.0 ms (11.8% above the event engine). Within one group a
-// most loaded stage that does not hold the most layers keeps the closed
-// form: 8 micro-batches over pp 8, the second stage holding the most
-// layers, came out 13.2% below with the fed stage's bound.
+// stages idle 28.0 ms (11.8% above the event engine). Within one group
+// under ZeRO-3 the pass is read off the built order: 8 micro-batches
+// over pp 8, the second stage holding the most layers, came out 13.2%
+// below with the fed stage's bound.
 func TestFedStageIdlesPastItsFirstGroup(t *testing.T) {
 	zero := 3
 	job := func(tp, pp, dp, m int, recompute string) *spec.Job {

@@ -1918,28 +1918,35 @@ func (e *evaluator) analyticInto(r *Result) {
 	b.BubbleS = bubble(c.Schedule, sp, avg) + e.lapExcess(vs, wi, sp)
 	// An interleaved order's most loaded stage idles less than the closed
 	// form's equal stages where it is fed (heavyStageBubble): with more
-	// micro-batches than stages, or where it holds the most layers.
+	// micro-batches than one group of consecutive ones, or where it holds
+	// the most layers.
 	if k := c.Schedule; k == schedule.Interleaved || (k == schedule.LatencyAware && p.VP > 1) {
-		if mb > p.PP || e.soleHeavyStage(st) == wi {
+		if mb > max(sp.Consecutive, 1) || e.soleHeavyStage(st) == wi {
 			b.BubbleS = e.heavyStageBubble(st, vs, wi, sp)
-		} else if p.Zero == 3 && e.dpCrossesUplink() {
-			// One group whose ops wait for their ZeRO-3 gathers over a
-			// site link or an oversubscribed level: the first stage,
-			// the embedding's, is the busiest, each stage runs its
-			// forwards in one wave and idles once until its first
+		} else if mb > p.PP || p.Zero == 3 {
+			// One group of consecutive micro-batches (latency-aware's
+			// warm-up plan can make all of them one) that outnumbers the
+			// stages, or whose ops wait for ZeRO-3 gathers: the first
+			// stage, the embedding's, is the busiest, each stage runs
+			// its forwards in one wave and idles once until its first
 			// backward comes back, and neither the closed form nor the
-			// fed stage's bound holds, so the pass is read off the
-			// built order (builtBubble). Which orders take it depends on
-			// the layout alone. gpt3-xl tp1 pp8 vp2 dp4 ZeRO-3 m 8, its
-			// data parallelism across a 182 Gb/s site link, latency-aware:
-			// the closed form's 639 ms of bubble put the analytic engine
-			// 13.6% above the event engine (3.120 against 2.747 s), the
-			// fed stage's bound gives 123 ms; the built order idles the
-			// first stage 266 ms, as the event engine does
-			// (TestStalledGroupReadOffBuiltOrder). It simulates the
-			// default plan's interleaved ZeRO-3 candidates whose data
-			// parallelism crosses the campus with at most pp micro-batches,
-			// whose CPU time it raised by about 7% (runs under load).
+			// fed stage's bound holds, so the pass is read off the built
+			// order (builtBubble). Which orders take it depends on m, p,
+			// ZeRO and the warm-up plan (latencyAware, which reads the
+			// links' latencies; TestPropertyPipelineBoundsAndMonotone
+			// holds the step monotone across it). gpt3-xl tp1 pp8 vp2 dp4
+			// ZeRO-3 m 8, its data parallelism across a 182 Gb/s site
+			// link, latency-aware: the closed form's 639 ms of bubble put
+			// the analytic engine 13.6% above the event engine (3.120
+			// against 2.747 s), the fed stage's bound gives 123 ms; the
+			// built order idles the first stage 266 ms, as the event
+			// engine does (TestStalledGroupReadOffBuiltOrder). gpt3-xl tp4
+			// pp4 vp2 dp4 ZeRO-3 latency-aware, one group of 8 or 12: the
+			// fed bound 6.7 and 10.0 ms, the built order 19.9 and 23.2
+			// (11.8% below the event engine at m 8); tp4 pp8 vp2 dp8 m 8,
+			// one group of 8: the closed form 10.7% above. The default
+			// plan's output and CPU time are unchanged by it (its
+			// interleaved candidates run ZeRO-1 or more groups).
 			if span, ok := e.builtBubble(sp, vs); ok {
 				b.BubbleS = max(0, span-fm*worst.total())
 			}
@@ -2186,8 +2193,8 @@ func (e *evaluator) soleHeavyStage(st []stageWork) int {
 
 // heavyStageBubble is the bubble of an interleaved order whose most
 // loaded stage wi is fed: it holds more layers than any other
-// (soleHeavyStage), or the order runs more micro-batches than stages.
-// The closed form
+// (soleHeavyStage), or the order runs more micro-batches than one group
+// of consecutive ones (schedule.Params.Consecutive). The closed form
 // prices the bubble of equal stages, the other stages' average work
 // (p-1)/v times, as the idle of the most loaded stage; but where that
 // stage is the heaviest in every lap of the ring the others, lighter,
@@ -2215,18 +2222,13 @@ func (e *evaluator) soleHeavyStage(st []stageWork) int {
 // group, the closed form's 28.0 ms) and 4.8-4.9 ms with 8 to 64, where
 // the closed form put the analytic engine 11.8% above the event engine
 // at m 8 (220.1 against 196.9 ms, now 193.1 ms;
-// TestFedStageIdlesPastItsFirstGroup). It is the micro-batches beyond
-// the stages that feed it, not those beyond a group of consecutive ones
-// (schedule.Params.Consecutive): latency-aware-1f1b gpt3-xl tp4 pp8 vp2
-// dp8 ZeRO-3 m 16, whose warm-up plan makes one group of all 16, came
-// out 12.0% above the event engine with the closed form (150.5 against
-// 134.4 ms) and is 2.1% below (131.6 ms).
-// Within one group a most loaded stage that is not the heavy one keeps
-// the closed form: gpt3-xl tp2 pp8 vp2 dp2 ZeRO-3 m 8, whose first stage
-// the gathers make the busiest and whose second holds the most layers,
-// came out 13.2% below the event engine with this bound (84.6 against
-// 97.5 ms: 10.6 ms of bubble where the built order has 23.9) and is 1.0%
-// below with the closed form's 22.4 ms.
+// TestFedStageIdlesPastItsFirstGroup). Within one group the bound does
+// not hold: latency-aware gpt3-xl tp4 pp4 vp2 dp4 ZeRO-3, one group of 8
+// or 12, gets 6.7 and 10.0 ms from it where the built order idles 19.9
+// and 23.2 ms, and 16 micro-batches in groups of 8 get 6.7 against 5.9;
+// the caller reads such groups off the built order, or keeps the closed
+// form for one group of at most pp without ZeRO-3 (gpt3-xl tp2 pp8 vp2
+// dp2 ZeRO-3 m 8 with this bound: 84.6 against 97.5 ms, 13.2% below).
 func (e *evaluator) heavyStageBubble(st []stageWork, vs []virtualStage, wi int, sp schedule.Params) float64 {
 	fm := float64(max(sp.MicroBatches, 1))
 	var fill float64
@@ -3001,16 +3003,3 @@ func gcd(a, b int) int {
 // ZB-H1's 6.4% (m 9 and 10 over pp 4), at 4 2.5% and 3.1%. The default plan's
 // best and speed-ups are the same at 1, 2 and 4.
 const onePassPerStage = 4
-
-// dpCrossesUplink reports whether the data-parallel groups cross a level
-// with an uplink of its own (a site link or an oversubscribed level),
-// from the layout alone: no link rate changes it.
-func (e *evaluator) dpCrossesUplink() bool {
-	p := e.c.Parallel
-	for i, f := range e.dpSpan(p.DP * p.CP).Factors {
-		if f > 1 && !math.IsInf(network.UplinkGbps(e.c.Topology, i), 1) {
-			return true
-		}
-	}
-	return false
-}
