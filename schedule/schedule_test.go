@@ -647,45 +647,6 @@ func TestLagDelaysItsMessages(t *testing.T) {
 	}
 }
 
-// Costs.Share slows only the bytes of the messages it names: two
-// stages, one micro-batch, 1F1B; the forward's activations at half
-// their link's rate take their bytes' time twice, their latency once.
-func TestShareSlowsItsMessages(t *testing.T) {
-	s, err := Build(OneFOneB, Params{Stages: 2, MicroBatches: 1, Chunks: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	one := func(int, int) float64 { return 1 }
-	x := Transfer{Latency: 0.25, Bytes: 2, Bandwidth: 4} // 0.5 s of bytes
-	tests := []struct {
-		name  string
-		share func(int, Op) float64
-		want  float64
-	}{
-		{"none", nil, 4 + 2*0.75},
-		{"activations at half", func(from int, op Op) float64 {
-			if op.Type == Forward {
-				return 0.5
-			}
-			return 1
-		}, 4 + 0.75 + 1.25},
-		{"out of range is one", func(int, Op) float64 { return 2 }, 4 + 2*0.75},
-	}
-	for _, tt := range tests {
-		for _, serialize := range []bool{false, true} {
-			x.Serialize = serialize
-			c := Costs{Forward: one, Backward: one, P2P: func(int, int, Dir) Transfer { return x }, Share: tt.share}
-			r, err := Simulate(s, c, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, r.Makespan); diff != "" {
-				t.Errorf("%s (serialize %v): makespan (-want +got):\n%s", tt.name, serialize, diff)
-			}
-		}
-	}
-}
-
 // TestCostsOpTime checks the op times Costs gives, as Simulate runs them:
 // F, B and W of their chunk, BW as B+W, no W where Weight is nil, and a
 // fused pair at ForwardBackward or the sum of its ops.

@@ -34,7 +34,6 @@ func scratchCases(t testing.TB) []struct {
 						}
 						return x
 					}
-					c.Share = func(from int, op Op) float64 { return 1 / (1 + 0.1*float64(op.MicroBatch%3)) }
 				}
 				if variant == 2 {
 					c.Lag = func(from int, op Op) float64 { return 0.05 * float64(op.Chunk) }

@@ -93,11 +93,6 @@ type Costs struct {
 	// Nil means transfers are free. It is asked once per stage boundary
 	// and direction, not per message.
 	P2P func(from, to int, d Dir) Transfer
-	// Share, when not nil, is the share of its transfer's bandwidth the
-	// output of op on stage from gets (in (0, 1]; its bytes take 1/share
-	// times as long), for transfers without Links: a message that shares
-	// a link with others at its time. Nil means 1.
-	Share func(from int, op Op) float64
 	// Lag, when not nil, is how many seconds the output of op on stage
 	// from arrives after its bytes would have crossed alone, for
 	// transfers with an EgressRate: the time its sender's egress spends
@@ -332,7 +327,6 @@ type runner struct {
 	bwdXfer []Transfer // [k]: gradients from k+1 to k (k <= nv-2)
 	fwdTime []float64
 	bwdTime []float64
-	share   func(from int, op Op) float64
 	lag     func(from int, op Op) float64
 	// fwdLink and bwdLink number the serializing link each transfer uses
 	// (one per stage boundary and direction); linkFree is when each is
@@ -392,7 +386,7 @@ func newRunner(s *Schedule, c Costs, opt *Options) (*runner, error) {
 		return nil, fmt.Errorf("simulating %s: Costs.Forward and Costs.Backward are required", s.Kind)
 	}
 	nv := p * v
-	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, share: c.Share, lag: c.Lag}
+	r := &runner{s: s, opt: opt, p: p, v: v, m: m, nv: nv, lag: c.Lag}
 	// Without a Scratch every buffer below is nil and take allocates.
 	var b scratchBufs
 	if sc := opt.Scratch; sc != nil {
@@ -694,12 +688,6 @@ func (r *runner) send(from int, op Op, tidx int, d Dir, to int, at float64) {
 	wire := 0.0
 	if x.Bandwidth > 0 && !math.IsInf(x.Bandwidth, 1) {
 		wire = x.Bytes / x.Bandwidth
-	}
-	if r.share != nil && len(x.Links) == 0 && wire > 0 {
-		if f := r.share(from, op); f > 0 && f < 1 {
-			wire /= f
-			t = x.Latency + wire
-		}
 	}
 	if x.Serialize && len(x.Links) == 0 && wire > 0 {
 		// A stage finishes its ops in list order, so its sends on one

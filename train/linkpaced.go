@@ -106,8 +106,9 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 	// A message takes the same time over every boundary that crosses one
 	// level: each level crossed is asked once.
 	var cb [smallLevels]bool
+	crossedLevels := e.chunkBoundaryLevels(len(vs), cb[:0])
 	paced := false
-	for l, crossed := range e.chunkBoundaryLevels(len(vs), cb[:0]) {
+	for l, crossed := range crossedLevels {
 		if !crossed || links[l].LatencyS+bytes/links[l].BytesPerSec < linkPacedShare*minF {
 			continue
 		}
@@ -130,7 +131,7 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 	// the pipeline's flows alone on them (sharedTail shares the
 	// data-parallel ones).
 	var tr *trunks
-	for l, crossed := range e.chunkBoundaryLevels(len(vs), cb[:0]) {
+	for l, crossed := range crossedLevels {
 		if _, shared := e.sharedUplink(l); crossed && shared {
 			if tr = e.newTrunks(); tr != nil {
 				tr.only = trunkPPOnly
@@ -191,13 +192,14 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 // 8.5% (interleaved). A stage's egress
 // queue at c makes its two flows cross one after the other where one
 // message fills the uplink, as processor sharing is work-conserving.
-// With a queue per peer alone each flow took the whole uplink, and
-// uplinkShares reads off the compute-only run that they seldom meet,
+// With a queue per peer alone each flow took the whole uplink, and the
+// shares then read off the compute-only run (uplinkShares, since
+// replaced by the trunks) said that they seldom meet,
 // while behind a backlogged uplink both queues are busy: DualPipeV came
 // out up to 21.0% below the event engine (tp8 pp4 m 12 behind a 1 Gb/s
 // uplink, 8.20 against 10.38 s; TestDualPipeVEgress). The queue holds
-// wherever the level has an uplink, binding or not: c changes with no
-// link but the uplink (and an oversubscribed level's own rate), and
+// wherever the level has an uplink that does not bind (where it binds
+// the trunks run instead): c changes with no link but the uplink (and an oversubscribed level's own rate), and
 // rises with it, so the pass stays a max-plus system, monotone in every
 // link. Held only where the uplink binds (sharedUplink), or at min(c, k
 // alone) for k peers, the queue appeared as a faster level turned the
@@ -208,7 +210,8 @@ func (e *evaluator) linkPacedRun(sp schedule.Params, vs []virtualStage, trace bo
 // where one message fills it, the queue ends a stage's first messages
 // early, which processor sharing ends with the rest, and DualPipeV's
 // pass adds what they wait (egressLags). 0 where the boundary crosses no uplink, or
-// only one of the stage's peers lies across it.
+// only one of the stage's peers lies across it. Where the uplink binds
+// the pass runs the trunks instead (trunkSend), which do not read it.
 func (e *evaluator) egressRates(of []int) func(from, to int) float64 {
 	t := e.c.Topology
 	// across holds, per stage and level, its first peer across the
@@ -366,8 +369,8 @@ func sameParams(a, b schedule.Params) bool {
 // with the ops' compute alone (o smaller, and lags larger, where TP
 // communication fills the ops) it put tp2 pp4 m 10 behind a 1.13 Gb/s
 // uplink, whose 0.159 s forwards are mostly TP communication, 16.2%
-// above the event engine; with its shares too (uplinkShares) it was
-// 24.3% above. The same lags on the interleaved and latency-aware
+// above the event engine; with the compute-only run's shares too
+// (uplinkShares, since replaced by the trunks) it was 24.3% above. The same lags on the interleaved and latency-aware
 // orders, whose next op to the other peer seldom follows at once, put
 // them up to 23% above.
 func (e *evaluator) egressLags(s *schedule.Schedule, costs schedule.Costs, egress func(from, to int) float64) func(int, schedule.Op) float64 {

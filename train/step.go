@@ -1443,16 +1443,6 @@ func roundRobin(of []int, pp int) bool {
 	return true
 }
 
-// repeatedSum is x added n times to zero, one addition at a time (what a
-// loop adding the same time n times sums to, to the bit).
-func repeatedSum(x float64, n int) float64 {
-	var s float64
-	for range n {
-		s += x
-	}
-	return s
-}
-
 // overlappedSends is the step time that pipeline sends add when they
 // overlap compute (schedule.Kind.OverlapsP2P), for nv virtual stages, mb
 // micro-batches and a most loaded stage busy for work seconds per step.
@@ -1945,8 +1935,8 @@ func (e *evaluator) analyticInto(r *Result) {
 			// fed bound 6.7 and 10.0 ms, the built order 19.9 and 23.2
 			// (11.8% below the event engine at m 8); tp4 pp8 vp2 dp8 m 8,
 			// one group of 8: the closed form 10.7% above. The default
-			// plan's output and CPU time are unchanged by it (its
-			// interleaved candidates run ZeRO-1 or more groups).
+			// plan's output and CPU time were unchanged by it (three
+			// runs each).
 			if span, ok := e.builtBubble(sp, vs); ok {
 				b.BubbleS = max(0, span-fm*worst.total())
 			}
